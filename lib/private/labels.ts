@@ -1,0 +1,63 @@
+/**
+ * The one label and taint vocabulary shared by the CDK node groups (`GpuNodeGroup`), the Karpenter
+ * node pools and the cdk8s workloads (`InferenceService`, `TrainingJob`), so that a workload always
+ * lands on the nodes made for it.
+ *
+ * Well-known keys (`karpenter.sh/capacity-type`, `eks.amazonaws.com/capacityType`,
+ * `kubernetes.io/arch`) are set by EKS and Karpenter themselves; the `ai-platform.dev/*` keys are ours
+ * and are set on every accelerator node this library creates.
+ */
+
+/** Accelerator vendors this library knows how to schedule. */
+export type AcceleratorVendorName = 'nvidia' | 'aws-neuron';
+
+/** Label: accelerator vendor of the node (`nvidia` or `aws-neuron`). */
+export const LABEL_ACCELERATOR_VENDOR = 'ai-platform.dev/accelerator-vendor';
+/** Label: accelerator model, lower-case (`a10g`, `l4`, `h100`, `inferentia2`). */
+export const LABEL_ACCELERATOR_MODEL = 'ai-platform.dev/accelerator-model';
+/** Label: number of accelerator devices on the node (`1`, `4`, `8`). */
+export const LABEL_ACCELERATOR_COUNT = 'ai-platform.dev/accelerator-count';
+/** Label: capacity type of the node, `spot` or `on-demand` (our own key, the same on EKS managed groups and Karpenter). */
+export const LABEL_CAPACITY_TYPE = 'ai-platform.dev/capacity-type';
+/** Label: name of the node group or node pool that created the node. */
+export const LABEL_NODE_GROUP = 'ai-platform.dev/node-group';
+
+/** Label EKS sets on managed node group nodes: `ON_DEMAND` or `SPOT`. */
+export const LABEL_EKS_CAPACITY_TYPE = 'eks.amazonaws.com/capacityType';
+/** Label Karpenter sets: `on-demand` or `spot`. */
+export const LABEL_KARPENTER_CAPACITY_TYPE = 'karpenter.sh/capacity-type';
+/** Well-known Kubernetes labels. */
+export const LABEL_ARCH = 'kubernetes.io/arch';
+export const LABEL_INSTANCE_TYPE = 'node.kubernetes.io/instance-type';
+export const LABEL_ZONE = 'topology.kubernetes.io/zone';
+export const LABEL_HOSTNAME = 'kubernetes.io/hostname';
+
+/** Capacity type values used in `LABEL_CAPACITY_TYPE`. */
+export const CAPACITY_SPOT = 'spot';
+export const CAPACITY_ON_DEMAND = 'on-demand';
+
+/** Extended resource names that the device plugins advertise. */
+export const RESOURCE_NVIDIA_GPU = 'nvidia.com/gpu';
+export const RESOURCE_NEURON = 'aws.amazon.com/neuron';
+
+/** A taint, in Kubernetes terms. */
+export interface TaintDefinition {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/** Taint on every NVIDIA node: `nvidia.com/gpu=true:NoSchedule`. */
+export const TAINT_NVIDIA_GPU: TaintDefinition = { key: RESOURCE_NVIDIA_GPU, value: 'true', effect: 'NoSchedule' };
+/** Taint on every Neuron node: `aws.amazon.com/neuron=true:NoSchedule`. */
+export const TAINT_NEURON: TaintDefinition = { key: RESOURCE_NEURON, value: 'true', effect: 'NoSchedule' };
+
+/** The extended resource a vendor's device plugin advertises. */
+export function acceleratorResourceName(vendor: AcceleratorVendorName): string {
+  return vendor === 'nvidia' ? RESOURCE_NVIDIA_GPU : RESOURCE_NEURON;
+}
+
+/** The default taint for a vendor's accelerator nodes. */
+export function acceleratorTaint(vendor: AcceleratorVendorName): TaintDefinition {
+  return vendor === 'nvidia' ? TAINT_NVIDIA_GPU : TAINT_NEURON;
+}
