@@ -61,3 +61,13 @@ export function acceleratorResourceName(vendor: AcceleratorVendorName): string {
 export function acceleratorTaint(vendor: AcceleratorVendorName): TaintDefinition {
   return vendor === 'nvidia' ? TAINT_NVIDIA_GPU : TAINT_NEURON;
 }
+
+/**
+ * Label: which device plugin DaemonSet should run on the node (`nvidia` or `neuron`). Set only where
+ * the AMI lacks the plugin (Bottlerocket NVIDIA images ship their own), so the plugin runs exactly
+ * where it is needed.
+ */
+export const LABEL_DEVICE_PLUGIN = 'ai-platform.dev/device-plugin';
+
+/** Label cluster-autoscaler (>= 1.15) reads on AWS to know a node carries a GPU before the device plugin reports it. */
+export const LABEL_CA_ACCELERATOR = 'k8s.amazonaws.com/accelerator';

@@ -1,0 +1,3 @@
+export * from './gpu-instance-type';
+export * from './capacity';
+export * from './accelerator-nodes';

@@ -1,0 +1,4 @@
+// The reusable building blocks, one folder per area. This file only re-exports.
+export * from './compute';
+export * from './serving';
+export * from './k8s';

@@ -1,0 +1,2 @@
+// Re-exports of the k8s constructs.
+export {};

@@ -1,0 +1,78 @@
+/**
+ * The one catalogue of error codes the server answers with. A code is stable public API: clients
+ * branch on it. Never reuse a code for another meaning; add a new one instead.
+ */
+
+export interface ErrorDefinition {
+  readonly statusCode: number;
+  readonly description: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // 4xx: the request is wrong
+  BAD_JSON: { statusCode: 400, description: 'The body is not valid JSON.' },
+  EMPTY_BODY: { statusCode: 400, description: 'The body is empty.' },
+  INVALID_REQUEST: { statusCode: 400, description: 'The body does not match the request schema.' },
+  UNKNOWN_MODEL: { statusCode: 404, description: 'No model of that name is served here.' },
+  UNKNOWN_INPUT: { statusCode: 400, description: 'An input names a tensor the model does not have.' },
+  MISSING_INPUT: { statusCode: 400, description: 'A model input was not supplied.' },
+  DUPLICATE_INPUT: { statusCode: 400, description: 'The same input was supplied twice.' },
+  UNKNOWN_OUTPUT: { statusCode: 400, description: 'A requested output is not an output of the model.' },
+  UNKNOWN_DATATYPE: { statusCode: 400, description: 'The datatype is not one of the protocol datatypes.' },
+  DATATYPE_MISMATCH: { statusCode: 400, description: "The datatype differs from the model input's type." },
+  BAD_TENSOR_SHAPE: { statusCode: 400, description: 'The shape is malformed or does not fit the model input.' },
+  BAD_TENSOR_RANK: { statusCode: 400, description: "The number of dimensions differs from the model input's." },
+  DATA_LENGTH_MISMATCH: { statusCode: 400, description: 'The number of values does not match the shape.' },
+  BAD_TENSOR_VALUE: { statusCode: 400, description: 'A value has the wrong type or is out of range for the datatype.' },
+  TENSOR_TOO_LARGE: { statusCode: 400, description: 'The tensor has more elements than the server allows.' },
+  BAD_INSTANCES: { statusCode: 400, description: 'The "instances" rows do not fit the model inputs.' },
+  CSV_COLUMN_COUNT: { statusCode: 400, description: 'A CSV row has the wrong number of columns.' },
+  CSV_BAD_VALUE: { statusCode: 400, description: 'A CSV cell is not a number.' },
+  CSV_UNSUPPORTED: { statusCode: 400, description: 'This model cannot be called with CSV.' },
+  BAD_HEADER: { statusCode: 400, description: 'A request header is malformed.' },
+  NOT_FOUND: { statusCode: 404, description: 'No route matches the method and path.' },
+  PAYLOAD_TOO_LARGE: { statusCode: 413, description: 'The body is larger than the body limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, description: 'The Content-Type is not supported on this route.' },
+  // 5xx: the server cannot answer now
+  MODEL_NOT_READY: { statusCode: 503, description: 'The model is still loading or failed its warm-up.' },
+  QUEUE_FULL: { statusCode: 503, description: 'The inference queue is full; retry after the given delay.' },
+  DEADLINE_UNMEETABLE: { statusCode: 503, description: 'The request would not be answered within its deadline.' },
+  DEADLINE_EXCEEDED: { statusCode: 503, description: 'The request waited in the queue past its deadline.' },
+  OVERLOADED: { statusCode: 503, description: 'The server is under pressure (event loop or memory).' },
+  SHUTTING_DOWN: { statusCode: 503, description: 'The server is draining and takes no new work.' },
+  INFERENCE_FAILED: { statusCode: 500, description: 'onnxruntime rejected or failed the run.' },
+  WORKER_CRASHED: { statusCode: 500, description: 'The inference worker stopped while running the request.' },
+  INTERNAL: { statusCode: 500, description: 'An unexpected server error.' },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An error the server answers with: a stable code, its HTTP status, and a message naming the problem. */
+export class InferenceError extends Error {
+  public readonly statusCode: number;
+  /** Seconds a client should wait before retrying (503 answers only). */
+  public readonly retryAfterSeconds?: number;
+
+  constructor(public readonly code: ErrorCode, message: string, options: { retryAfterSeconds?: number } = {}) {
+    super(message);
+    this.name = 'InferenceError';
+    this.statusCode = ERROR_CATALOGUE[code].statusCode;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** The JSON error body: `error` (Open Inference Protocol), plus `code` for programs. */
+export const errorBodySchema = {
+  type: 'object',
+  required: ['error', 'code'],
+  properties: {
+    error: { type: 'string' },
+    code: { type: 'string' },
+  },
+} as const;
+
+/** Response schemas for the error statuses any route can answer with. */
+export const errorResponses = {
+  '4xx': errorBodySchema,
+  '5xx': errorBodySchema,
+} as const;

@@ -1,0 +1,4 @@
+// Package entry: the building blocks and what composes them.
+export * from '../constructs';
+export { PlatformError } from './private/errors';
+export * as labels from './private/labels';
