@@ -2,3 +2,4 @@
 export * from '../constructs';
 export { PlatformError } from './private/errors';
 export * as labels from './private/labels';
+export * from './ai-platform-stack';

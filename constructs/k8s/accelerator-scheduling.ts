@@ -1,0 +1,147 @@
+import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { IConstruct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+import {
+  acceleratorResourceName, acceleratorTaint, CAPACITY_ON_DEMAND, CAPACITY_SPOT, LABEL_CAPACITY_TYPE, TaintDefinition,
+} from '../../lib/private/labels';
+import { IAcceleratorNodes } from '../compute/accelerator-nodes';
+import { Capacity } from '../compute/capacity';
+import { AcceleratorVendor } from '../compute/gpu-instance-type';
+
+/** Accelerator nodes described by their labels, for clusters whose node groups this library did not create. */
+export interface LabeledAcceleratorNodesProps {
+  /** Accelerator vendor of the nodes. */
+  readonly vendor: AcceleratorVendor;
+  /** Labels every node carries; workloads are required to land on nodes with all of them. */
+  readonly labels: Record<string, string>;
+  /**
+   * Accelerator devices per node (the smallest, when instance types differ).
+   * @default 1
+   */
+  readonly acceleratorsPerNode?: number;
+  /**
+   * Taints every node carries; workloads tolerate them.
+   * @default - the vendor's default taint (`nvidia.com/gpu=true:NoSchedule` or `aws.amazon.com/neuron=true:NoSchedule`)
+   */
+  readonly taints?: TaintDefinition[];
+  /**
+   * How the nodes are bought.
+   * @default - taken from the `ai-platform.dev/capacity-type` label, else on-demand
+   */
+  readonly capacity?: Capacity;
+  /**
+   * EC2 instance types the nodes may be.
+   * @default - unknown (empty list)
+   */
+  readonly instanceTypeNames?: string[];
+}
+
+/**
+ * Factories for `IAcceleratorNodes` when no `GpuNodeGroup` or `GpuNodePool` object is at hand
+ * (for example a GitOps repository separate from the CDK app, or node groups made elsewhere).
+ *
+ * @example
+ * const inferenceNodes = AcceleratorNodes.labeled({
+ *   vendor: AcceleratorVendor.NVIDIA,
+ *   labels: { 'ai-platform.dev/node-group': 'inference' },
+ * });
+ */
+export class AcceleratorNodes {
+  /** Nodes described by labels, taints and a device count. */
+  public static labeled(props: LabeledAcceleratorNodesProps): IAcceleratorNodes {
+    const perNode = props.acceleratorsPerNode ?? 1;
+    if (!Number.isInteger(perNode) || perNode < 1) {
+      throw new PlatformError(undefined, 'acceleratorsPerNode', perNode, 'must be a whole number >= 1', 'give the number of accelerator devices on each node');
+    }
+    if (Object.keys(props.labels).length === 0) {
+      throw new PlatformError(undefined, 'labels', props.labels, 'must hold at least one label', 'name a label every accelerator node carries, e.g. ai-platform.dev/node-group');
+    }
+    const labelCapacity = props.labels[LABEL_CAPACITY_TYPE];
+    const capacityType = props.capacity?.label ?? (labelCapacity === CAPACITY_SPOT ? CAPACITY_SPOT : CAPACITY_ON_DEMAND);
+    return {
+      vendor: props.vendor,
+      resourceName: acceleratorResourceName(props.vendor),
+      acceleratorsPerNode: perNode,
+      nodeLabels: { ...props.labels },
+      nodeTaints: [...(props.taints ?? [acceleratorTaint(props.vendor)])],
+      capacityType,
+      instanceTypeNames: [...(props.instanceTypeNames ?? [])],
+    };
+  }
+
+  private constructor() {}
+}
+
+/** Options for running a workload on accelerator nodes. */
+export interface RunOnOptions {
+  /**
+   * Accelerator devices each pod requests (and is limited to).
+   * @default 1
+   */
+  readonly accelerators?: number;
+  /**
+   * Prefer this capacity type instead of requiring the nodes' own: the `ai-platform.dev/capacity-type`
+   * label becomes a preferred (weight 100) node affinity, so pods fall back to the other capacity
+   * type when none of the preferred nodes are free.
+   * @default - the nodes' labels, capacity type included, are all required
+   */
+  readonly preferCapacity?: Capacity;
+}
+
+/** What `applyAcceleratorScheduling` did, for the construct to keep. */
+export interface AppliedAcceleratorScheduling {
+  readonly resourceName: string;
+  readonly accelerators: number;
+}
+
+/**
+ * Puts a pod-template workload on accelerator nodes: `resources.requests` and `resources.limits` for the
+ * accelerator (patched, since cdk8s-plus has no extended resources), tolerations for the node taints,
+ * required node affinity on the node labels, and an optional preferred capacity type.
+ *
+ * @internal
+ */
+export function applyAcceleratorScheduling(
+  scope: IConstruct,
+  workload: kplus.Deployment | kplus.Job,
+  nodes: IAcceleratorNodes,
+  options: RunOnOptions,
+  containerPath = '/spec/template/spec/containers/0',
+): AppliedAcceleratorScheduling {
+  const accelerators = options.accelerators ?? 1;
+  if (!Number.isInteger(accelerators) || accelerators < 1) {
+    throw new PlatformError(scope, 'accelerators', accelerators, 'must be a whole number >= 1', 'request at least one accelerator, or do not call runOn for CPU-only pods');
+  }
+  if (accelerators > nodes.acceleratorsPerNode) {
+    throw new PlatformError(scope, 'accelerators', accelerators,
+      `must be <= the ${nodes.acceleratorsPerNode} accelerator(s) each targeted node has (${nodes.resourceName}${nodes.instanceTypeNames.length ? ` on ${nodes.instanceTypeNames.join(', ')}` : ''})`,
+      'request fewer accelerators per pod, or target nodes with more accelerators per instance');
+  }
+  for (const taint of nodes.nodeTaints) {
+    workload.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.is(taint.key, taint.value, { effect: taintEffect(taint.effect) })));
+  }
+  const required = Object.entries(nodes.nodeLabels)
+    .filter(([key]) => !(options.preferCapacity && key === LABEL_CAPACITY_TYPE))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => kplus.NodeLabelQuery.is(key, value));
+  if (required.length > 0) {
+    workload.scheduling.attract(kplus.Node.labeled(...required));
+  }
+  if (options.preferCapacity) {
+    workload.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is(LABEL_CAPACITY_TYPE, options.preferCapacity.label)), { weight: 100 });
+  }
+  const resource = nodes.resourceName.replace(/~/g, '~0').replace(/\//g, '~1');
+  const api = ApiObject.of(workload);
+  api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/limits/${resource}`, accelerators));
+  api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/requests/${resource}`, accelerators));
+  return { resourceName: nodes.resourceName, accelerators };
+}
+
+function taintEffect(effect: TaintDefinition['effect']): kplus.TaintEffect {
+  switch (effect) {
+    case 'NoExecute': return kplus.TaintEffect.NO_EXECUTE;
+    case 'PreferNoSchedule': return kplus.TaintEffect.PREFER_NO_SCHEDULE;
+    default: return kplus.TaintEffect.NO_SCHEDULE;
+  }
+}

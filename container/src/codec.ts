@@ -1,0 +1,276 @@
+/**
+ * Turns protocol bodies (Open Inference Protocol tensors, SageMaker `instances` rows, CSV rows) into
+ * checked tensors in model-input order, and model outputs back into protocol bodies.
+ */
+import { InferenceError } from './errors';
+import {
+  checkShape, decodeData, describeShape, elementCount, encodeData, ModelSignature, OIP_TO_ORT, TensorLimits,
+  TensorMeta, WireTensor,
+} from './tensors';
+
+/** An Open Inference Protocol input tensor as received. */
+export interface OipInput {
+  readonly name: string;
+  readonly shape: unknown[];
+  readonly datatype: string;
+  readonly data: unknown;
+  readonly parameters?: Record<string, unknown>;
+}
+
+function inputNames(sig: ModelSignature): string {
+  return sig.inputs.map((i) => `'${i.name}'`).join(', ');
+}
+
+/** Checks OIP input tensors against the model and decodes them, in model-input order. */
+export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[], limits: TensorLimits): WireTensor[] {
+  const byName = new Map<string, OipInput>();
+  for (const input of inputs) {
+    if (!sig.inputs.some((m) => m.name === input.name)) {
+      throw new InferenceError('UNKNOWN_INPUT', `input '${input.name}' is not an input of the model; its inputs are ${inputNames(sig)}`);
+    }
+    if (byName.has(input.name)) {
+      throw new InferenceError('DUPLICATE_INPUT', `input '${input.name}' is given more than once`);
+    }
+    byName.set(input.name, input);
+  }
+  const out: WireTensor[] = [];
+  for (const meta of sig.inputs) {
+    const input = byName.get(meta.name);
+    if (!input) {
+      throw new InferenceError('MISSING_INPUT', `input '${meta.name}' (${meta.datatype} ${describeShape(meta)}) is missing; the model needs ${inputNames(sig)}`);
+    }
+    const type = OIP_TO_ORT[input.datatype];
+    if (!type) {
+      throw new InferenceError('UNKNOWN_DATATYPE', `input '${meta.name}': datatype ${JSON.stringify(input.datatype)} is not one of ${Object.keys(OIP_TO_ORT).join(', ')}`);
+    }
+    if (type !== meta.type) {
+      throw new InferenceError('DATATYPE_MISMATCH', `input '${meta.name}': datatype is ${input.datatype}, the model expects ${meta.datatype}`);
+    }
+    const count = checkShape(meta, input.shape, limits);
+    const dims = input.shape as number[];
+    out.push({ name: meta.name, type, dims: [...dims], data: decodeData(meta.name, type, dims, count, input.data) });
+  }
+  checkSameBatch(sig, out);
+  return out;
+}
+
+/** When requests may be stacked, every input must agree on the number of rows. */
+function checkSameBatch(sig: ModelSignature, tensors: readonly WireTensor[]): void {
+  if (!sig.batchable || tensors.length < 2) return;
+  const rows = tensors[0].dims[0];
+  for (const t of tensors) {
+    if (t.dims[0] !== rows) {
+      throw new InferenceError('BAD_TENSOR_SHAPE', `inputs disagree on the batch axis: '${tensors[0].name}' has ${rows} rows, '${t.name}' has ${t.dims[0]}`);
+    }
+  }
+}
+
+/** Resolves the `outputs` filter of a request to output names (all outputs when absent). */
+export function selectOutputs(sig: ModelSignature, requested?: ReadonlyArray<{ name: string }>): string[] {
+  if (!requested || requested.length === 0) return sig.outputs.map((o) => o.name);
+  const names: string[] = [];
+  for (const r of requested) {
+    if (!sig.outputs.some((o) => o.name === r.name)) {
+      throw new InferenceError('UNKNOWN_OUTPUT', `output '${r.name}' is not an output of the model; its outputs are ${sig.outputs.map((o) => `'${o.name}'`).join(', ')}`);
+    }
+    if (!names.includes(r.name)) names.push(r.name);
+  }
+  return names;
+}
+
+/** An OIP output tensor body. */
+export function encodeOipOutput(t: WireTensor): { name: string; datatype: string; shape: number[]; data: unknown[] } {
+  return { name: t.name, datatype: OIP_DATATYPE[t.type], shape: t.dims, data: encodeData(t.type, t.data) };
+}
+
+const OIP_DATATYPE: Record<string, string> = Object.fromEntries(Object.entries(OIP_TO_ORT).map(([k, v]) => [v, k]));
+
+// ---------------------------------------------------------------------------------------------
+// SageMaker rows
+
+/** How a model takes rows: the batch axis is axis 0, and each row has `rowShape`. */
+export interface RowPlan {
+  /** True when each row must run on its own (the model's batch axis is fixed at 1). */
+  readonly onePerRun: boolean;
+}
+
+/** Whether rows (instances or CSV) can be fed to this model, and how. */
+export function rowPlan(sig: ModelSignature): RowPlan {
+  for (const m of sig.inputs) {
+    if (!m.shape || m.shape.length === 0 || (m.shape[0] !== -1 && m.shape[0] !== 1)) {
+      throw new InferenceError('BAD_INSTANCES', `input '${m.name}' has shape ${describeShape(m)} without a batch axis, so rows cannot be fed to it; send an Open Inference Protocol body ({"inputs": [...]}) instead`);
+    }
+  }
+  return { onePerRun: !sig.inputs.every((m) => m.shape![0] === -1) };
+}
+
+/** The shape of one row of `meta`: dynamic inner dimensions are taken from the first row's nesting. */
+function rowShape(meta: TensorMeta, firstRow: unknown): number[] {
+  const inner = meta.shape!.slice(1);
+  if (!inner.includes(-1)) return inner;
+  const shape: number[] = [];
+  let node: unknown = firstRow;
+  for (let i = 0; i < inner.length; i++) {
+    if (!Array.isArray(node)) {
+      throw new InferenceError('BAD_INSTANCES', `input '${meta.name}' expects rows of shape ${describeShape(meta)} minus the batch axis; the first row is not nested that deep`);
+    }
+    shape.push(inner[i] === -1 ? node.length : inner[i]);
+    node = node[0];
+  }
+  return shape;
+}
+
+/** Decodes `instances` into one tensor per model input, `rows` rows each. */
+export function decodeInstances(sig: ModelSignature, instances: readonly unknown[], limits: TensorLimits): WireTensor[] {
+  if (instances.length === 0) {
+    throw new InferenceError('BAD_INSTANCES', '"instances" is empty; send at least one row');
+  }
+  const single = sig.inputs.length === 1;
+  const columns = sig.inputs.map((meta) => {
+    const values: unknown[] = new Array(instances.length);
+    for (let r = 0; r < instances.length; r++) {
+      const inst = instances[r];
+      if (single) {
+        values[r] = inst;
+        continue;
+      }
+      if (inst === null || typeof inst !== 'object' || Array.isArray(inst)) {
+        throw new InferenceError('BAD_INSTANCES', `instance ${r} must be an object keyed by input name (the model has inputs ${inputNames(sig)})`);
+      }
+      const obj = inst as Record<string, unknown>;
+      if (!(meta.name in obj)) {
+        throw new InferenceError('MISSING_INPUT', `instance ${r} has no value for input '${meta.name}'; the model needs ${inputNames(sig)}`);
+      }
+      values[r] = obj[meta.name];
+    }
+    return values;
+  });
+  if (!single) {
+    instances.forEach((inst, r) => {
+      for (const key of Object.keys(inst as object)) {
+        if (!sig.inputs.some((m) => m.name === key)) {
+          throw new InferenceError('UNKNOWN_INPUT', `instance ${r} names input '${key}', which the model does not have; its inputs are ${inputNames(sig)}`);
+        }
+      }
+    });
+  }
+  return sig.inputs.map((meta, i) => {
+    const rows = columns[i];
+    const inner = rowShape(meta, rows[0]);
+    const shape = [rows.length, ...inner];
+    const count = checkShape({ ...meta, shape: undefined }, shape, limits);
+    const perRow = elementCount(inner);
+    // Rows may be nested as the row shape, or flat with the row's element count.
+    const flatRows = inner.length > 0 && rows.every((r) => Array.isArray(r) && r.length === perRow && (r.length === 0 || !Array.isArray(r[0])));
+    const data = inner.length === 0 || flatRows ? (inner.length === 0 ? rows : rows.flat()) : rows;
+    try {
+      return { name: meta.name, type: meta.type, dims: shape, data: decodeData(meta.name, meta.type, shape, count, data) };
+    } catch (e) {
+      if (e instanceof InferenceError && e.code === 'DATA_LENGTH_MISMATCH') {
+        throw new InferenceError('BAD_INSTANCES', `rows for input '${meta.name}' must each have shape [${inner.join(', ')}] (${perRow} values): ${e.message}`);
+      }
+      throw e;
+    }
+  });
+}
+
+/** Parses CSV rows (no header) for a model with one numeric input whose row has a fixed size. */
+export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimits): WireTensor[] {
+  if (sig.inputs.length !== 1) {
+    throw new InferenceError('CSV_UNSUPPORTED', `CSV can feed a model with one input; this model has ${sig.inputs.length} (${inputNames(sig)}); send JSON instead`);
+  }
+  const meta = sig.inputs[0];
+  if (meta.type === 'string' || meta.type === 'bool') {
+    throw new InferenceError('CSV_UNSUPPORTED', `CSV carries numbers; input '${meta.name}' is ${meta.datatype}; send JSON instead`);
+  }
+  rowPlan(sig);
+  const inner = meta.shape!.slice(1);
+  if (inner.includes(-1)) {
+    throw new InferenceError('CSV_UNSUPPORTED', `input '${meta.name}' has dynamic row dimensions ${describeShape(meta)}, so a CSV row's layout is ambiguous; send JSON instead`);
+  }
+  const columns = elementCount(inner);
+  const lines = body.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  if (lines.length === 0) {
+    throw new InferenceError('EMPTY_BODY', 'the CSV body has no rows');
+  }
+  const count = checkShape({ ...meta, shape: undefined }, [lines.length, ...inner], limits);
+  const values: number[] = new Array(count);
+  let k = 0;
+  for (let r = 0; r < lines.length; r++) {
+    const cells = lines[r].split(',');
+    if (cells.length !== columns) {
+      throw new InferenceError('CSV_COLUMN_COUNT', `CSV row ${r + 1} has ${cells.length} columns; input '${meta.name}' (${describeShape(meta)}) needs ${columns}`);
+    }
+    for (let c = 0; c < columns; c++) {
+      const text = cells[c].trim();
+      const v = text === '' ? NaN : Number(text);
+      if (Number.isNaN(v)) {
+        throw new InferenceError('CSV_BAD_VALUE', `CSV row ${r + 1}, column ${c + 1} is ${JSON.stringify(cells[c].slice(0, 40))}, not a number`);
+      }
+      values[k++] = v;
+    }
+  }
+  const shape = [lines.length, ...inner];
+  return [{ name: meta.name, type: meta.type, dims: shape, data: decodeData(meta.name, meta.type, shape, count, values) }];
+}
+
+/** Splits a tensor with `rows` rows into per-row JSON values nested as the row shape. */
+function rowsOf(t: WireTensor): unknown[] {
+  const values = encodeData(t.type, t.data);
+  const rows = t.dims[0] ?? 1;
+  const inner = t.dims.slice(1);
+  const per = elementCount(inner);
+  const nest = (flat: unknown[], dims: number[]): unknown => {
+    if (dims.length <= 1) return flat;
+    const size = elementCount(dims.slice(1));
+    const out: unknown[] = [];
+    for (let i = 0; i < dims[0]; i++) out.push(nest(flat.slice(i * size, (i + 1) * size), dims.slice(1)));
+    return out;
+  };
+  const out: unknown[] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const slice = values.slice(r * per, (r + 1) * per);
+    out[r] = inner.length === 0 ? slice[0] : nest(slice, inner);
+  }
+  return out;
+}
+
+/** SageMaker `predictions`: one entry per row; the output row itself, or an object when there are several outputs. */
+export function encodePredictions(outputs: readonly WireTensor[]): unknown[] {
+  const perOutput = outputs.map(rowsOf);
+  if (outputs.length === 1) return perOutput[0];
+  const rows = perOutput[0].length;
+  const out: unknown[] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const row: Record<string, unknown> = {};
+    outputs.forEach((o, i) => { row[o.name] = perOutput[i][r]; });
+    out[r] = row;
+  }
+  return out;
+}
+
+/** CSV answer: one line per row, every output's values for that row, in output order. */
+export function encodeCsv(outputs: readonly WireTensor[]): string {
+  const perOutput = outputs.map((o) => ({ values: encodeData(o.type, o.data), per: elementCount(o.dims.slice(1)) }));
+  const rows = outputs[0]?.dims[0] ?? 0;
+  const lines: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const cells: unknown[] = [];
+    for (const o of perOutput) cells.push(...o.values.slice(r * o.per, (r + 1) * o.per));
+    lines.push(cells.map((c) => (typeof c === 'string' ? JSON.stringify(c) : String(c))).join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Concatenates per-row results (for models that run one row at a time) along axis 0. */
+export function concatRows(parts: readonly WireTensor[][]): WireTensor[] {
+  return parts[0].map((first, i) => {
+    const tensors = parts.map((p) => p[i]);
+    const rows = tensors.reduce((a, t) => a + (t.dims[0] ?? 1), 0);
+    const values: unknown[] = [];
+    for (const t of tensors) for (const v of t.data as ArrayLike<unknown>[] & unknown[]) values.push(v);
+    const Ctor = Array.isArray(first.data) ? null : ((first.data as Float32Array).constructor as unknown as { from(v: unknown[]): WireTensor['data'] });
+    return { name: first.name, type: first.type, dims: [rows, ...first.dims.slice(1)], data: Ctor ? Ctor.from(values) : (values as string[]) };
+  });
+}

@@ -1,0 +1,233 @@
+/**
+ * Serving configuration: defaults, the optional `serving.json` in the model directory, and overrides
+ * (from buildApp options or the environment). Every field is validated; a bad value fails start-up with
+ * a message naming the field, the value and what is allowed.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The config file a model directory may hold. */
+export const CONFIG_FILE = 'serving.json';
+/** The feature schema a model directory may hold (validated by the feature-store integration). */
+export const FEATURES_FILE = 'features.json';
+
+export interface BatchingConfig {
+  /** Merge concurrent requests into one run (only for models whose first axis is dynamic). @default true */
+  readonly enabled: boolean;
+  /** Most rows in one merged run. 1..65536. @default 64 */
+  readonly maxBatchSize: number;
+  /** How long the oldest queued request may wait for others to join its batch. 0..10000 ms. @default 0 */
+  readonly maxQueueDelayMs: number;
+}
+
+export interface QueueConfig {
+  /** Most requests waiting for a worker; beyond it requests get 503 QUEUE_FULL. 1..1000000. @default 256 */
+  readonly maxSize: number;
+  /** Most tensor bytes waiting for a worker. @default 268435456 (256 MiB) */
+  readonly maxBytes: number;
+}
+
+export interface LimitsConfig {
+  /** Largest accepted body. @default 6291456 (6 MiB, SageMaker's real-time limit) */
+  readonly bodyLimitBytes: number;
+  /** Most elements in one input tensor. @default 16777216 */
+  readonly maxTensorElements: number;
+  /** Most dimensions in one input tensor. @default 16 */
+  readonly maxTensorRank: number;
+  /** A request not answered within this time gets 503 (it is never left waiting). @default 55000 */
+  readonly requestTimeoutMs: number;
+}
+
+export interface ServingConfig {
+  /** The model file, relative to the model directory. @default the only `*.onnx` file, else `model.onnx` */
+  readonly modelFile: string;
+  /** Worker threads, each with its own onnxruntime session. @default max(1, floor(cpus / 2)) */
+  readonly workers: number;
+  /** onnxruntime intra-op threads per worker. @default max(1, floor(cpus / workers)) */
+  readonly intraOpNumThreads: number;
+  /** onnxruntime execution providers, in order of preference; 'cuda' falls back to 'cpu'. @default ['cpu'] */
+  readonly executionProviders: readonly string[];
+  readonly batching: BatchingConfig;
+  readonly queue: QueueConfig;
+  readonly limits: LimitsConfig;
+}
+
+/** A partial config, as a file or an override gives it. */
+export type ServingConfigInput = {
+  readonly [K in keyof ServingConfig]?: ServingConfig[K] extends object
+    ? ServingConfig[K] extends readonly unknown[] ? ServingConfig[K] : Partial<ServingConfig[K]>
+    : ServingConfig[K];
+};
+
+/** Thrown when the configuration is invalid; the message says what to change. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN_PROVIDERS = ['cpu', 'cuda', 'tensorrt'];
+
+/** CPUs this process may use (cgroup-aware in Node 20). */
+export function cpuCount(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+function int(source: string, field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${source}: '${field}' is ${JSON.stringify(value)}; it must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function bool(source: string, field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new ConfigError(`${source}: '${field}' is ${JSON.stringify(value)}; it must be true or false`);
+  }
+  return value;
+}
+
+function object(source: string, field: string, value: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${source}: '${field}' is ${JSON.stringify(value)}; it must be an object`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new ConfigError(`${source}: unknown field '${field ? field + '.' : ''}${key}'; allowed fields are ${allowed.join(', ')}`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Merges `layers` (lowest precedence first) over the defaults and validates the result.
+ * Each layer is `[sourceName, partialConfig]`; the source name appears in error messages.
+ */
+export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, unknown]>): ServingConfig {
+  const cpus = cpuCount();
+  let modelFile: string | undefined;
+  let workers: number | undefined;
+  let intraOp: number | undefined;
+  let providers: readonly string[] = ['cpu'];
+  const batching = { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 0 };
+  const queue = { maxSize: 256, maxBytes: 256 * 1024 * 1024 };
+  const limits = { bodyLimitBytes: 6 * 1024 * 1024, maxTensorElements: 16 * 1024 * 1024, maxTensorRank: 16, requestTimeoutMs: 55_000 };
+
+  for (const [source, raw] of layers) {
+    if (raw === undefined) continue;
+    const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'executionProviders', 'batching', 'queue', 'limits']);
+    if (top.modelFile !== undefined) {
+      if (typeof top.modelFile !== 'string' || top.modelFile === '' || path.isAbsolute(top.modelFile) || top.modelFile.split(/[\\/]/).includes('..')) {
+        throw new ConfigError(`${source}: 'modelFile' is ${JSON.stringify(top.modelFile)}; it must be a file name relative to the model directory`);
+      }
+      modelFile = top.modelFile;
+    }
+    if (top.workers !== undefined) workers = int(source, 'workers', top.workers, 1, 256);
+    if (top.intraOpNumThreads !== undefined) intraOp = int(source, 'intraOpNumThreads', top.intraOpNumThreads, 1, 1024);
+    if (top.executionProviders !== undefined) {
+      const p = top.executionProviders;
+      if (!Array.isArray(p) || p.length === 0 || p.some((x) => typeof x !== 'string' || !KNOWN_PROVIDERS.includes(x))) {
+        throw new ConfigError(`${source}: 'executionProviders' is ${JSON.stringify(p)}; it must be a non-empty list of ${KNOWN_PROVIDERS.join(', ')}`);
+      }
+      providers = p as string[];
+    }
+    if (top.batching !== undefined) {
+      const b = object(source, 'batching', top.batching, ['enabled', 'maxBatchSize', 'maxQueueDelayMs']);
+      if (b.enabled !== undefined) batching.enabled = bool(source, 'batching.enabled', b.enabled);
+      if (b.maxBatchSize !== undefined) batching.maxBatchSize = int(source, 'batching.maxBatchSize', b.maxBatchSize, 1, 65536);
+      if (b.maxQueueDelayMs !== undefined) batching.maxQueueDelayMs = int(source, 'batching.maxQueueDelayMs', b.maxQueueDelayMs, 0, 10_000);
+    }
+    if (top.queue !== undefined) {
+      const q = object(source, 'queue', top.queue, ['maxSize', 'maxBytes']);
+      if (q.maxSize !== undefined) queue.maxSize = int(source, 'queue.maxSize', q.maxSize, 1, 1_000_000);
+      if (q.maxBytes !== undefined) queue.maxBytes = int(source, 'queue.maxBytes', q.maxBytes, 1024, 64 * 1024 ** 3);
+    }
+    if (top.limits !== undefined) {
+      const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs']);
+      if (l.bodyLimitBytes !== undefined) limits.bodyLimitBytes = int(source, 'limits.bodyLimitBytes', l.bodyLimitBytes, 1024, 1024 ** 3);
+      if (l.maxTensorElements !== undefined) limits.maxTensorElements = int(source, 'limits.maxTensorElements', l.maxTensorElements, 1, 2 ** 31 - 1);
+      if (l.maxTensorRank !== undefined) limits.maxTensorRank = int(source, 'limits.maxTensorRank', l.maxTensorRank, 1, 64);
+      if (l.requestTimeoutMs !== undefined) limits.requestTimeoutMs = int(source, 'limits.requestTimeoutMs', l.requestTimeoutMs, 100, 3_600_000);
+    }
+  }
+
+  const w = workers ?? Math.max(1, Math.floor(cpus / 2));
+  return {
+    modelFile: modelFile ?? findModelFile(modelDir),
+    workers: w,
+    intraOpNumThreads: intraOp ?? Math.max(1, Math.floor(cpus / w)),
+    executionProviders: providers,
+    batching,
+    queue,
+    limits,
+  };
+}
+
+function findModelFile(modelDir: string): string {
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync(modelDir).filter((f) => f.endsWith('.onnx'));
+  } catch {
+    // a missing directory is reported when the model is loaded
+  }
+  return entries.length === 1 ? entries[0] : 'model.onnx';
+}
+
+/** Reads `serving.json` from the model directory; `undefined` when there is none. */
+export function readConfigFile(modelDir: string): unknown {
+  const file = path.join(modelDir, CONFIG_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Reads `features.json` from the model directory; `undefined` when there is none. Only JSON syntax is
+ * checked here: the feature-schema integration validates its content and turns it into an input check
+ * (see `InputCheck` in app.ts).
+ */
+export function readFeaturesFile(modelDir: string): unknown {
+  const file = path.join(modelDir, FEATURES_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Builds a config layer from environment variables (the names the README documents). */
+export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | undefined {
+  const n = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const parsed = Number(v);
+    if (!Number.isFinite(parsed)) throw new ConfigError(`environment: ${name} is ${JSON.stringify(v)}; it must be a number`);
+    return parsed;
+  };
+  const out: Record<string, unknown> = {};
+  const batching: Record<string, unknown> = {};
+  const queue: Record<string, unknown> = {};
+  const limits: Record<string, unknown> = {};
+  if (n('INFERENCE_WORKERS') !== undefined) out.workers = n('INFERENCE_WORKERS');
+  if (n('INTRA_OP_NUM_THREADS') !== undefined) out.intraOpNumThreads = n('INTRA_OP_NUM_THREADS');
+  if (env.ORT_EXECUTION_PROVIDERS) out.executionProviders = env.ORT_EXECUTION_PROVIDERS.split(',').map((s) => s.trim()).filter(Boolean);
+  if (env.BATCHING) {
+    if (!['on', 'off'].includes(env.BATCHING)) throw new ConfigError(`environment: BATCHING is ${JSON.stringify(env.BATCHING)}; it must be on or off`);
+    batching.enabled = env.BATCHING === 'on';
+  }
+  if (n('MAX_BATCH_SIZE') !== undefined) batching.maxBatchSize = n('MAX_BATCH_SIZE');
+  if (n('MAX_QUEUE_DELAY_MS') !== undefined) batching.maxQueueDelayMs = n('MAX_QUEUE_DELAY_MS');
+  if (n('MAX_QUEUE_SIZE') !== undefined) queue.maxSize = n('MAX_QUEUE_SIZE');
+  if (n('BODY_LIMIT_BYTES') !== undefined) limits.bodyLimitBytes = n('BODY_LIMIT_BYTES');
+  if (n('REQUEST_TIMEOUT_MS') !== undefined) limits.requestTimeoutMs = n('REQUEST_TIMEOUT_MS');
+  if (Object.keys(batching).length) out.batching = batching;
+  if (Object.keys(queue).length) out.queue = queue;
+  if (Object.keys(limits).length) out.limits = limits;
+  return Object.keys(out).length ? (out as ServingConfigInput) : undefined;
+}

@@ -1,0 +1,490 @@
+/**
+ * The inference engine: a pool of worker threads (one onnxruntime session each) behind a bounded,
+ * deadline-aware queue with Triton-style dynamic batching.
+ *
+ * Batching: when a worker is free, the engine takes the oldest queued request and every later request
+ * with the same non-batch dimensions, up to `maxBatchSize` rows, stacks them along axis 0, runs once, and
+ * hands each caller exactly its own rows of every output. With `maxQueueDelayMs` > 0 a free worker waits
+ * up to that long for a fuller batch. Models without a dynamic first axis run one request per run.
+ */
+import { Worker } from 'node:worker_threads';
+import * as path from 'node:path';
+import { InferenceError } from './errors';
+import type { ServingConfig } from './config';
+import { buildSignature, elementCount, ModelSignature, OrtValueMetadata, TensorData, WireTensor } from './tensors';
+import type { FromWorker, ToWorker, WorkerInit } from './worker';
+import { transferables } from './worker';
+
+/** One caller's request as the engine sees it: every model input, in model order. */
+export interface InferJob {
+  readonly inputs: WireTensor[];
+  /** Requested outputs (names). */
+  readonly outputNames: string[];
+  /** Epoch ms after which the answer is useless. */
+  readonly deadline: number;
+}
+
+/** Observations the metrics plugin records. */
+export interface EngineHooks {
+  onRun?(info: { rows: number; requests: number; computeMs: number }): void;
+  onQueueWait?(ms: number): void;
+  onQueue?(depth: number, runsInFlight: number): void;
+  onWorkerEvent?(event: string, detail: Record<string, unknown>): void;
+}
+
+interface Pending extends InferJob {
+  readonly rows: number;
+  readonly bytes: number;
+  readonly key: string;
+  readonly enqueuedAt: number;
+  resolve(outputs: WireTensor[]): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+  current?: { id: number; jobs: Pending[]; resolve?: (o: WireTensor[]) => void; reject?: (e: Error) => void };
+}
+
+function bytesOf(tensors: readonly WireTensor[]): number {
+  let n = 0;
+  for (const t of tensors) n += Array.isArray(t.data) ? t.data.reduce((a, s) => a + s.length * 2 + 16, 0) : t.data.byteLength;
+  return n;
+}
+
+/** Stacks the same input of several jobs along axis 0. */
+export function stack(parts: readonly WireTensor[]): WireTensor {
+  const first = parts[0];
+  if (parts.length === 1) return first;
+  const rows = parts.reduce((a, p) => a + p.dims[0], 0);
+  const dims = [rows, ...first.dims.slice(1)];
+  if (Array.isArray(first.data)) {
+    const data: string[] = [];
+    for (const p of parts) for (const s of p.data as string[]) data.push(s);
+    return { name: first.name, type: first.type, dims, data };
+  }
+  const total = parts.reduce((a, p) => a + (p.data as Float32Array).length, 0);
+  const Ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
+  const data = new Ctor(total);
+  let offset = 0;
+  for (const p of parts) {
+    data.set(p.data as Float32Array, offset);
+    offset += (p.data as Float32Array).length;
+  }
+  return { name: first.name, type: first.type, dims, data: data as unknown as TensorData };
+}
+
+/** Takes rows [start, start + rows) of a tensor whose first axis is the batch. */
+export function sliceRows(t: WireTensor, start: number, rows: number, totalRows: number): WireTensor {
+  if (t.dims.length === 0 || t.dims[0] !== totalRows) {
+    throw new InferenceError('INFERENCE_FAILED', `output '${t.name}' has shape ${JSON.stringify(t.dims)}; its first axis should be the batch of ${totalRows} rows, so it cannot be split back per request`);
+  }
+  if (start === 0 && rows === totalRows) return t;
+  const per = elementCount(t.dims.slice(1));
+  const data = Array.isArray(t.data)
+    ? t.data.slice(start * per, (start + rows) * per)
+    : (t.data as Float32Array).subarray(start * per, (start + rows) * per);
+  return { name: t.name, type: t.type, dims: [rows, ...t.dims.slice(1)], data: data as unknown as TensorData };
+}
+
+export class InferenceEngine {
+  /** Starts the workers, loads the model in each, and runs one warm-up inference per worker. */
+  public static async start(modelPath: string, config: ServingConfig, hooks: EngineHooks = {}): Promise<InferenceEngine> {
+    const engine = new InferenceEngine(modelPath, config, hooks);
+    try {
+      await engine.spawnAll();
+      await engine.warmUp();
+    } catch (e) {
+      await engine.terminate();
+      throw e;
+    }
+    return engine;
+  }
+
+  public signature!: ModelSignature;
+  /** The execution provider the workers use ('cpu', 'cuda', ...). */
+  public provider = 'cpu';
+  public fallbackReason?: string;
+
+  private readonly slots: Slot[] = [];
+  private readonly idle: Slot[] = [];
+  private queue: Pending[] = [];
+  private queuedRows = 0;
+  private queuedBytes = 0;
+  private runningBatches = 0;
+  private nextId = 1;
+  private ewmaRunMs = 1;
+  private delayTimer?: NodeJS.Timeout;
+  private deadlineTimer?: NodeJS.Timeout;
+  private deadlineAt = 0;
+  private terminated = false;
+  private started = false;
+  private closing = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly batching: boolean;
+
+  private constructor(private readonly modelPath: string, private readonly config: ServingConfig, private readonly hooks: EngineHooks) {
+    this.batching = config.batching.enabled && config.batching.maxBatchSize > 1;
+  }
+
+  /** Requests waiting for a worker. */
+  public get queueDepth(): number { return this.queue.length; }
+  /** Merged runs executing now. */
+  public get runsInFlight(): number { return this.runningBatches; }
+  /** Whether requests are merged (the model allows it and the config asks for it). */
+  public get batchingActive(): boolean { return this.batching && this.signature.batchable; }
+  public get workerCount(): number { return this.slots.length; }
+
+  /** Queues a request and resolves with its outputs (in `outputNames` order). */
+  public infer(job: InferJob): Promise<WireTensor[]> {
+    if (this.terminated) {
+      return Promise.reject(new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new inference requests'));
+    }
+    const rows = job.inputs[0]?.dims[0] ?? 1;
+    const bytes = bytesOf(job.inputs);
+    const { maxSize, maxBytes } = this.config.queue;
+    if (this.queue.length >= maxSize || this.queuedBytes + bytes > maxBytes) {
+      const why = this.queue.length >= maxSize ? `${this.queue.length} requests are queued (queue.maxSize ${maxSize})` : `queued tensors would exceed queue.maxBytes ${maxBytes}`;
+      return Promise.reject(new InferenceError('QUEUE_FULL', `the inference queue is full: ${why}`, { retryAfterSeconds: this.retryAfterSeconds() }));
+    }
+    const now = Date.now();
+    const waitMs = this.estimateWaitMs(rows);
+    if (now + waitMs > job.deadline) {
+      return Promise.reject(new InferenceError('DEADLINE_UNMEETABLE', `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${job.deadline - now} ms`, { retryAfterSeconds: this.retryAfterSeconds() }));
+    }
+    return new Promise<WireTensor[]>((resolve, reject) => {
+      const key = job.inputs.map((t) => t.dims.slice(1).join('x')).join('|');
+      this.queue.push({ ...job, rows, bytes, key, enqueuedAt: now, resolve, reject });
+      this.queuedRows += rows;
+      this.queuedBytes += bytes;
+      this.pump();
+    });
+  }
+
+  /** Runs inputs on one worker now, bypassing the queue (warm-up and tests). */
+  private runOn(slot: Slot, feeds: WireTensor[], outputNames: string[]): Promise<{ outputs: WireTensor[]; computeMs: number }> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      slot.busy = true;
+      slot.current = {
+        id, jobs: [],
+        resolve: (outputs) => resolve({ outputs, computeMs: this.lastComputeMs }),
+        reject,
+      };
+      slot.worker.postMessage({ type: 'run', id, feeds, outputNames } satisfies ToWorker, transferables(feeds));
+    });
+  }
+
+  private lastComputeMs = 0;
+
+  private retryAfterSeconds(): number {
+    const runs = Math.ceil(this.queue.length / Math.max(1, this.slots.length));
+    return Math.max(1, Math.ceil((runs * this.ewmaRunMs) / 1000));
+  }
+
+  private estimateWaitMs(rows: number): number {
+    const perRun = this.batchingActive ? this.config.batching.maxBatchSize : 1;
+    const ahead = this.batchingActive ? Math.ceil((this.queuedRows + rows) / perRun) : this.queue.length + 1;
+    const busy = this.slots.length - this.idle.length;
+    const rounds = Math.ceil((ahead + busy) / Math.max(1, this.slots.length));
+    return rounds * this.ewmaRunMs + (this.batchingActive ? this.config.batching.maxQueueDelayMs : 0);
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.idle.length > 0) {
+      this.expire(Date.now());
+      if (this.queue.length === 0) break;
+      if (this.batchingActive && this.config.batching.maxQueueDelayMs > 0 && this.queuedRows < this.config.batching.maxBatchSize) {
+        const waited = Date.now() - this.queue[0].enqueuedAt;
+        const remaining = this.config.batching.maxQueueDelayMs - waited;
+        if (remaining > 0) {
+          if (!this.delayTimer) {
+            this.delayTimer = setTimeout(() => {
+              this.delayTimer = undefined;
+              this.pumpNow();
+            }, remaining);
+            this.delayTimer.unref();
+          }
+          break;
+        }
+      }
+      this.dispatch(this.idle.pop()!, this.takeBatch());
+    }
+    this.armDeadlineTimer();
+    this.hooks.onQueue?.(this.queue.length, this.runningBatches);
+  }
+
+  /** Dispatches whatever is queued, ignoring the batching delay (the delay timer fired). */
+  private pumpNow(): void {
+    while (this.queue.length > 0 && this.idle.length > 0) {
+      this.expire(Date.now());
+      if (this.queue.length === 0) break;
+      this.dispatch(this.idle.pop()!, this.takeBatch());
+    }
+    this.pump();
+  }
+
+  private takeBatch(): Pending[] {
+    const head = this.queue[0];
+    const batch = [head];
+    let rows = head.rows;
+    const rest: Pending[] = [];
+    if (this.batchingActive) {
+      const max = this.config.batching.maxBatchSize;
+      for (let i = 1; i < this.queue.length; i++) {
+        const p = this.queue[i];
+        if (p.key === head.key && rows + p.rows <= max) {
+          batch.push(p);
+          rows += p.rows;
+        } else {
+          rest.push(p);
+        }
+      }
+    } else {
+      for (let i = 1; i < this.queue.length; i++) rest.push(this.queue[i]);
+    }
+    this.queue = rest;
+    for (const p of batch) {
+      this.queuedRows -= p.rows;
+      this.queuedBytes -= p.bytes;
+    }
+    return batch;
+  }
+
+  private dispatch(slot: Slot, jobs: Pending[]): void {
+    const now = Date.now();
+    for (const j of jobs) this.hooks.onQueueWait?.(now - j.enqueuedAt);
+    const totalRows = jobs.reduce((a, j) => a + j.rows, 0);
+    const feeds = jobs.length === 1 ? jobs[0].inputs : jobs[0].inputs.map((_, i) => stack(jobs.map((j) => j.inputs[i])));
+    const names = jobs.length === 1 ? jobs[0].outputNames : [...new Set(jobs.flatMap((j) => j.outputNames))];
+    const id = this.nextId++;
+    slot.busy = true;
+    this.runningBatches++;
+    slot.current = {
+      id, jobs,
+      resolve: (outputs) => {
+        this.runningBatches--;
+        this.ewmaRunMs = 0.8 * this.ewmaRunMs + 0.2 * this.lastComputeMs;
+        this.hooks.onRun?.({ rows: totalRows, requests: jobs.length, computeMs: this.lastComputeMs });
+        let start = 0;
+        for (const j of jobs) {
+          try {
+            const mine = j.outputNames.map((n) => {
+              const t = outputs[names.indexOf(n)];
+              return jobs.length === 1 ? t : sliceRows(t, start, j.rows, totalRows);
+            });
+            j.resolve(mine);
+          } catch (e) {
+            j.reject(e as Error);
+          }
+          start += j.rows;
+        }
+      },
+      reject: (err) => {
+        this.runningBatches--;
+        for (const j of jobs) j.reject(err);
+      },
+    };
+    slot.worker.postMessage({ type: 'run', id, feeds, outputNames: names } satisfies ToWorker, transferables(feeds));
+  }
+
+  private onMessage(slot: Slot, msg: FromWorker): void {
+    if (msg.type !== 'result' && msg.type !== 'run-failed') return;
+    const current = slot.current;
+    if (!current || current.id !== msg.id) return;
+    slot.current = undefined;
+    slot.busy = false;
+    if (msg.type === 'result') {
+      this.lastComputeMs = msg.computeMs;
+      current.resolve?.(msg.outputs);
+    } else {
+      current.reject?.(new InferenceError('INFERENCE_FAILED', `onnxruntime failed the run: ${msg.message}`));
+    }
+    if (this.started && !this.terminated) {
+      this.idle.push(slot);
+      this.pump();
+    }
+    this.hooks.onQueue?.(this.queue.length, this.runningBatches);
+    this.notifyIdle();
+  }
+
+  private expire(now: number): void {
+    if (this.queue.length === 0 || this.queue[0].deadline > now && this.queue.every((p) => p.deadline > now)) return;
+    const keep: Pending[] = [];
+    for (const p of this.queue) {
+      if (p.deadline <= now) {
+        this.queuedRows -= p.rows;
+        this.queuedBytes -= p.bytes;
+        p.reject(new InferenceError('DEADLINE_EXCEEDED', `the request waited ${now - p.enqueuedAt} ms in the queue, past its deadline`, { retryAfterSeconds: this.retryAfterSeconds() }));
+      } else {
+        keep.push(p);
+      }
+    }
+    this.queue = keep;
+    this.notifyIdle();
+  }
+
+  private armDeadlineTimer(): void {
+    if (this.queue.length === 0) {
+      if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+      return;
+    }
+    const earliest = this.queue.reduce((m, p) => Math.min(m, p.deadline), Infinity);
+    if (this.deadlineTimer && this.deadlineAt === earliest) return;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineAt = earliest;
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      this.expire(Date.now());
+      this.armDeadlineTimer();
+    }, Math.max(0, earliest - Date.now()) + 1);
+    this.deadlineTimer.unref();
+  }
+
+  private spawn(): Promise<Slot> {
+    const init: WorkerInit = {
+      modelPath: this.modelPath,
+      intraOpNumThreads: this.config.intraOpNumThreads,
+      executionProviders: this.config.executionProviders,
+    };
+    const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
+    const slot: Slot = { worker, busy: false };
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (msg: FromWorker) => {
+        if (msg.type === 'ready') {
+          ready = true;
+          if (!this.signature) {
+            this.signature = buildSignature(msg.inputs as OrtValueMetadata[], msg.outputs as OrtValueMetadata[]);
+            this.provider = msg.provider;
+            this.fallbackReason = msg.fallbackReason;
+          }
+          resolve(slot);
+        } else if (msg.type === 'load-failed') {
+          reject(new Error(`cannot load model ${this.modelPath}: ${msg.message}`));
+        } else {
+          this.onMessage(slot, msg);
+        }
+      });
+      const onGone = (err?: Error) => {
+        if (!ready) {
+          reject(err ?? new Error('inference worker exited while loading the model'));
+          return;
+        }
+        this.onWorkerLost(slot, err);
+      };
+      worker.on('error', (err) => onGone(err));
+      worker.on('exit', (code) => { if (!this.terminated) onGone(new Error(`inference worker exited with code ${code}`)); });
+    });
+  }
+
+  private onWorkerLost(slot: Slot, err?: Error): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return; // already handled (error then exit)
+    this.slots.splice(i, 1);
+    const j = this.idle.indexOf(slot);
+    if (j >= 0) this.idle.splice(j, 1);
+    const current = slot.current;
+    slot.current = undefined;
+    current?.reject?.(new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err?.message ?? 'unknown reason'}`));
+    this.hooks.onWorkerEvent?.('worker-lost', { error: err?.message });
+    void slot.worker.terminate();
+    if (this.terminated) return;
+    this.spawn().then((fresh) => {
+      if (this.terminated) {
+        void fresh.worker.terminate();
+        return;
+      }
+      this.slots.push(fresh);
+      this.idle.push(fresh);
+      this.hooks.onWorkerEvent?.('worker-replaced', {});
+      this.pump();
+    }, (e: Error) => this.hooks.onWorkerEvent?.('worker-respawn-failed', { error: e.message }));
+  }
+
+  private async spawnAll(): Promise<void> {
+    const results = await Promise.allSettled(Array.from({ length: this.config.workers }, () => this.spawn()));
+    for (const r of results) if (r.status === 'fulfilled') this.slots.push(r.value);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+  }
+
+  /** One inference per worker with zero-filled inputs, dynamic dimensions set to 1. */
+  private async warmUp(): Promise<void> {
+    const feeds = (): WireTensor[] => this.signature.inputs.map((m) => {
+      const dims = (m.shape ?? [1]).map((d) => (d === -1 ? 1 : d));
+      const n = elementCount(dims);
+      const data: TensorData = m.type === 'string' ? new Array<string>(n).fill('')
+        : m.type === 'int64' ? new BigInt64Array(n) : m.type === 'uint64' ? new BigUint64Array(n)
+          : m.type === 'float32' ? new Float32Array(n) : m.type === 'float64' ? new Float64Array(n)
+            : m.type === 'int8' ? new Int8Array(n) : m.type === 'int16' ? new Int16Array(n)
+              : m.type === 'int32' ? new Int32Array(n) : m.type === 'uint16' || m.type === 'float16' ? new Uint16Array(n)
+                : m.type === 'uint32' ? new Uint32Array(n) : new Uint8Array(n);
+      return { name: m.name, type: m.type, dims, data };
+    });
+    const outputNames = this.signature.outputs.map((o) => o.name);
+    await Promise.all(this.slots.map(async (slot) => {
+      try {
+        const { computeMs } = await this.runOn(slot, feeds(), outputNames);
+        this.ewmaRunMs = Math.max(this.ewmaRunMs, computeMs);
+      } catch (e) {
+        throw new Error(`warm-up inference failed: ${(e as Error).message}`);
+      }
+    }));
+    this.idle.push(...this.slots);
+    this.started = true;
+  }
+
+  private notifyIdle(): void {
+    if (this.queue.length === 0 && this.runningBatches === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /**
+   * Lets queued and running requests finish (up to `drainMs`), then stops the workers. Anything still
+   * queued after the drain time is answered with SHUTTING_DOWN.
+   */
+  public async close(drainMs = 10_000): Promise<void> {
+    if (this.terminated) return;
+    this.closing = true;
+    if (this.queue.length > 0 || this.runningBatches > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, drainMs);
+        t.unref();
+        this.idleWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await this.terminate();
+  }
+
+  /** Whether close() has begun. */
+  public get isClosing(): boolean { return this.closing; }
+
+  private async terminate(): Promise<void> {
+    this.terminated = true;
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.delayTimer = undefined;
+    this.deadlineTimer = undefined;
+    const err = new InferenceError('SHUTTING_DOWN', 'the server shut down before this request ran');
+    for (const p of this.queue) p.reject(err);
+    this.queue = [];
+    this.queuedRows = 0;
+    this.queuedBytes = 0;
+    for (const s of this.slots) {
+      s.current?.reject?.(err);
+      s.current = undefined;
+    }
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+    this.idle.length = 0;
+  }
+}

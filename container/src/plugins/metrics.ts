@@ -1,0 +1,88 @@
+/**
+ * Prometheus metrics on `GET /metrics`: HTTP requests by route template and status, inference compute
+ * and queue time, batch sizes, queue depth and in-flight gauges, model load time. Each app has its own
+ * registry, so several apps in one process (tests) never share counters.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import * as client from 'prom-client';
+
+export interface ServerMetrics {
+  readonly registry: client.Registry;
+  readonly httpRequests: client.Counter<'method' | 'route' | 'status_code'>;
+  readonly httpDuration: client.Histogram<'method' | 'route' | 'status_code'>;
+  readonly httpInFlight: client.Gauge;
+  readonly computeDuration: client.Histogram<'model'>;
+  readonly queueDuration: client.Histogram<'model'>;
+  readonly batchSize: client.Histogram<'model'>;
+  readonly runs: client.Counter<'model'>;
+  readonly inferRequests: client.Counter<'model'>;
+  readonly inferErrors: client.Counter<'model' | 'code'>;
+  readonly queueDepth: client.Gauge<'model'>;
+  readonly runsInFlight: client.Gauge<'model'>;
+  readonly modelLoadSeconds: client.Gauge<'model'>;
+  readonly modelReady: client.Gauge<'model'>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: ServerMetrics;
+  }
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+function createMetrics(): ServerMetrics {
+  const registry = new client.Registry();
+  const registers = [registry];
+  client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  return {
+    registry,
+    httpRequests: new client.Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registers }),
+    httpDuration: new client.Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registers }),
+    httpInFlight: new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being processed.', registers }),
+    computeDuration: new client.Histogram({ name: 'inference_compute_duration_seconds', help: 'Time onnxruntime spent in one run (one merged batch).', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
+    queueDuration: new client.Histogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited for a worker.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
+    batchSize: new client.Histogram({ name: 'inference_batch_size', help: 'Rows in one onnxruntime run (requests merged by dynamic batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers }),
+    runs: new client.Counter({ name: 'inference_runs_total', help: 'onnxruntime runs (merged batches).', labelNames: ['model'], registers }),
+    inferRequests: new client.Counter({ name: 'inference_requests_total', help: 'Inference requests answered successfully; divided by inference_runs_total this is the average merge factor.', labelNames: ['model'], registers }),
+    inferErrors: new client.Counter({ name: 'inference_errors_total', help: 'Inference requests answered with an error, by error code.', labelNames: ['model', 'code'], registers }),
+    queueDepth: new client.Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker.', labelNames: ['model'], registers }),
+    runsInFlight: new client.Gauge({ name: 'inference_runs_in_flight', help: 'onnxruntime runs executing now.', labelNames: ['model'], registers }),
+    modelLoadSeconds: new client.Gauge({ name: 'model_load_duration_seconds', help: 'Time to load the model in every worker and warm it up.', labelNames: ['model'], registers }),
+    modelReady: new client.Gauge({ name: 'model_ready', help: '1 when the model is loaded and warmed up.', labelNames: ['model'], registers }),
+  };
+}
+
+const started = new WeakMap<FastifyRequest, bigint>();
+
+async function metricsPlugin(app: FastifyInstance): Promise<void> {
+  const metrics = createMetrics();
+  app.decorate('metrics', metrics);
+
+  app.addHook('onRequest', async (req) => {
+    started.set(req, process.hrtime.bigint());
+    metrics.httpInFlight.inc();
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const t0 = started.get(req);
+    if (t0 === undefined) return;
+    metrics.httpInFlight.dec();
+    const route = req.routeOptions.url ?? '__unmatched__';
+    const labels = { method: req.method, route, status_code: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - t0) / 1e9);
+  });
+
+  app.get('/metrics', {
+    logLevel: 'warn',
+    schema: {
+      response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4.' } },
+    },
+  }, async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
+
+export default fp(metricsPlugin, { name: 'metrics', fastify: '5.x' });

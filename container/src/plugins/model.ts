@@ -1,0 +1,153 @@
+/**
+ * The model: loads it in the background (so the server is live at once and ready later), owns the
+ * inference engine, and offers one `infer()` that both protocols call.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InferenceEngine } from '../engine';
+import { InferenceError } from '../errors';
+import type { ServingConfig } from '../config';
+import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
+
+/**
+ * A check run on decoded inputs before they are queued, e.g. the feature-schema validation that
+ * `features.json` drives. Throw an InferenceError to reject the request.
+ */
+export type InputCheck = (inputs: readonly WireTensor[], model: { name: string; signature: ModelSignature; features: unknown }) => void;
+
+export type ModelState = 'loading' | 'ready' | 'failed';
+
+export interface ModelService {
+  readonly name: string;
+  readonly dir: string;
+  readonly path: string;
+  readonly config: ServingConfig;
+  /** Parsed `features.json`, or undefined. */
+  readonly features: unknown;
+  readonly limits: TensorLimits;
+  readonly state: ModelState;
+  /** Set once ready. */
+  readonly signature?: ModelSignature;
+  readonly engine?: InferenceEngine;
+  readonly loadError?: Error;
+  /** Settles when loading has finished (rejects if it failed). */
+  readonly ready: Promise<void>;
+  /** The model signature, or MODEL_NOT_READY. */
+  requireSignature(): ModelSignature;
+  /** Checks the name a request addressed, or UNKNOWN_MODEL. */
+  requireName(name: string): void;
+  /** Runs checked inputs through the engine; resolves with the requested outputs in order. */
+  infer(inputs: WireTensor[], outputNames: string[], deadline: number): Promise<WireTensor[]>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    model: ModelService;
+  }
+}
+
+export interface ModelPluginOptions {
+  readonly name: string;
+  readonly dir: string;
+  readonly config: ServingConfig;
+  readonly features: unknown;
+  readonly inputChecks: readonly InputCheck[];
+  /** How long close() waits for queued and running inferences. */
+  readonly drainMs: number;
+}
+
+async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Promise<void> {
+  const { metrics } = app;
+  const labels = { model: opts.name };
+  const modelPath = path.join(opts.dir, opts.config.modelFile);
+  let state: ModelState = 'loading';
+  let engine: InferenceEngine | undefined;
+  let loadError: Error | undefined;
+  metrics.modelReady.set(labels, 0);
+  metrics.queueDepth.set(labels, 0);
+  metrics.runsInFlight.set(labels, 0);
+
+  const ready = (async () => {
+    const t0 = performance.now();
+    if (!fs.existsSync(modelPath)) {
+      throw new Error(`model file ${modelPath} does not exist; put model.onnx in the model directory (MODEL_DIR, default /opt/ml/model) or set modelFile in serving.json`);
+    }
+    engine = await InferenceEngine.start(modelPath, opts.config, {
+      onRun: ({ rows, computeMs }) => {
+        metrics.runs.inc(labels);
+        metrics.batchSize.observe(labels, rows);
+        metrics.computeDuration.observe(labels, computeMs / 1000);
+      },
+      onQueueWait: (ms) => metrics.queueDuration.observe(labels, ms / 1000),
+      onQueue: (depth, running) => {
+        metrics.queueDepth.set(labels, depth);
+        metrics.runsInFlight.set(labels, running);
+      },
+      onWorkerEvent: (event, detail) => app.log.error({ event, ...detail }, 'inference worker event'),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.modelLoadSeconds.set(labels, seconds);
+    metrics.modelReady.set(labels, 1);
+    state = 'ready';
+    app.log.info({
+      model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: opts.config.workers,
+      intraOpNumThreads: opts.config.intraOpNumThreads, provider: engine.provider, providerFallback: engine.fallbackReason,
+      batching: engine.batchingActive ? opts.config.batching : 'off',
+      inputs: engine.signature.inputs, outputs: engine.signature.outputs,
+    }, 'model ready');
+  })();
+  ready.catch((e: Error) => {
+    state = 'failed';
+    loadError = e;
+    app.log.error({ model: opts.name, err: e }, 'model failed to load');
+  });
+
+  const service: ModelService = {
+    name: opts.name,
+    dir: opts.dir,
+    path: modelPath,
+    config: opts.config,
+    features: opts.features,
+    limits: { maxElements: opts.config.limits.maxTensorElements, maxRank: opts.config.limits.maxTensorRank },
+    get state() { return state; },
+    get signature() { return engine?.signature; },
+    get engine() { return engine; },
+    get loadError() { return loadError; },
+    ready,
+    requireSignature() {
+      if (state !== 'ready' || !engine) {
+        throw new InferenceError('MODEL_NOT_READY', state === 'failed'
+          ? `model '${opts.name}' failed to load: ${loadError?.message}`
+          : `model '${opts.name}' is still loading`, { retryAfterSeconds: 5 });
+      }
+      return engine.signature;
+    },
+    requireName(name: string) {
+      if (name !== opts.name) {
+        throw new InferenceError('UNKNOWN_MODEL', `model '${name}' is not served here; this server serves '${opts.name}'`);
+      }
+    },
+    async infer(inputs, outputNames, deadline) {
+      const signature = this.requireSignature();
+      for (const check of opts.inputChecks) check(inputs, { name: opts.name, signature, features: opts.features });
+      try {
+        const out = await engine!.infer({ inputs, outputNames, deadline });
+        metrics.inferRequests.inc(labels);
+        return out;
+      } catch (e) {
+        metrics.inferErrors.inc({ ...labels, code: e instanceof InferenceError ? e.code : 'INTERNAL' });
+        throw e;
+      }
+    },
+  };
+  app.decorate('model', service);
+
+  app.addHook('onClose', async () => {
+    await ready.catch(() => undefined);
+    await engine?.close(opts.drainMs);
+  });
+}
+
+export default fp(modelPlugin, { name: 'model', fastify: '5.x', dependencies: ['metrics'] });

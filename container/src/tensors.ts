@@ -1,0 +1,336 @@
+/**
+ * Tensor datatypes, model signatures, and the checks that turn untrusted JSON into typed arrays.
+ * Everything here is synchronous, allocation-bounded and never throws anything but InferenceError.
+ */
+import { InferenceError } from './errors';
+
+/** Element types as onnxruntime-node names them. */
+export type OrtType =
+  | 'float32' | 'float64' | 'float16'
+  | 'int8' | 'int16' | 'int32' | 'int64'
+  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
+  | 'bool' | 'string';
+
+export type TensorData =
+  | Float32Array | Float64Array | Uint16Array | Int8Array | Int16Array | Int32Array | BigInt64Array
+  | Uint8Array | Uint32Array | BigUint64Array | string[];
+
+/** A tensor as it travels between the HTTP thread and a worker. */
+export interface WireTensor {
+  readonly name: string;
+  readonly type: OrtType;
+  readonly dims: number[];
+  readonly data: TensorData;
+}
+
+/** Open Inference Protocol datatype names and their onnxruntime types. */
+export const OIP_TO_ORT: Readonly<Record<string, OrtType>> = {
+  BOOL: 'bool', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64',
+  INT8: 'int8', INT16: 'int16', INT32: 'int32', INT64: 'int64',
+  FP16: 'float16', FP32: 'float32', FP64: 'float64', BYTES: 'string',
+};
+
+export const ORT_TO_OIP: Readonly<Record<OrtType, string>> = Object.fromEntries(
+  Object.entries(OIP_TO_ORT).map(([k, v]) => [v, k]),
+) as Record<OrtType, string>;
+
+export const OIP_DATATYPES = Object.keys(OIP_TO_ORT);
+
+/** One model input or output: a number is a fixed dimension, -1 a dynamic one. */
+export interface TensorMeta {
+  readonly name: string;
+  readonly type: OrtType;
+  readonly datatype: string;
+  /** `undefined` when the model does not declare the rank. */
+  readonly shape?: readonly number[];
+  /** Symbolic names of dynamic dimensions, where the model gives them. */
+  readonly dimNames?: readonly (string | undefined)[];
+}
+
+export interface ModelSignature {
+  readonly inputs: readonly TensorMeta[];
+  readonly outputs: readonly TensorMeta[];
+  /** True when every input and output has a dynamic first axis, so requests can be stacked. */
+  readonly batchable: boolean;
+}
+
+/** What onnxruntime reports in `session.inputMetadata` / `outputMetadata`. */
+export interface OrtValueMetadata {
+  readonly name: string;
+  readonly isTensor: boolean;
+  readonly type?: string;
+  readonly shape?: ReadonlyArray<number | string>;
+}
+
+export function toTensorMeta(m: OrtValueMetadata): TensorMeta {
+  if (!m.isTensor || !m.type || !(m.type in ORT_TO_OIP)) {
+    throw new Error(`model value '${m.name}' is not a tensor of a supported type (got ${m.isTensor ? m.type : 'a non-tensor'})`);
+  }
+  const type = m.type as OrtType;
+  const declared = m.shape && m.shape.length > 0 ? m.shape : undefined;
+  return {
+    name: m.name,
+    type,
+    datatype: ORT_TO_OIP[type],
+    shape: declared?.map((d) => (typeof d === 'number' && d > 0 ? d : -1)),
+    dimNames: declared?.map((d) => (typeof d === 'string' && d !== '' ? d : undefined)),
+  };
+}
+
+export function buildSignature(inputs: readonly OrtValueMetadata[], outputs: readonly OrtValueMetadata[]): ModelSignature {
+  const ins = inputs.map(toTensorMeta);
+  const outs = outputs.map(toTensorMeta);
+  const dynamicFirst = (t: TensorMeta) => t.shape !== undefined && t.shape.length >= 1 && t.shape[0] === -1;
+  return { inputs: ins, outputs: outs, batchable: ins.every(dynamicFirst) && outs.every(dynamicFirst) };
+}
+
+/** Limits that keep one request from exhausting memory. */
+export interface TensorLimits {
+  /** Most elements in one tensor. */
+  readonly maxElements: number;
+  /** Most dimensions in one tensor. */
+  readonly maxRank: number;
+}
+
+export const DEFAULT_TENSOR_LIMITS: TensorLimits = { maxElements: 16 * 1024 * 1024, maxRank: 16 };
+
+/** Checks a requested shape against the limits and the model's declared shape; returns the element count. */
+export function checkShape(meta: TensorMeta, shape: readonly unknown[], limits: TensorLimits): number {
+  if (shape.length > limits.maxRank) {
+    throw new InferenceError('BAD_TENSOR_RANK', `input '${meta.name}': shape has ${shape.length} dimensions, the server allows at most ${limits.maxRank}`);
+  }
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 1) {
+      throw new InferenceError('BAD_TENSOR_SHAPE', `input '${meta.name}': shape[${i}] is ${JSON.stringify(d)}, every dimension must be an integer >= 1`);
+    }
+    count *= d;
+    if (count > limits.maxElements) {
+      throw new InferenceError('TENSOR_TOO_LARGE', `input '${meta.name}': shape ${JSON.stringify(shape)} has more than ${limits.maxElements} elements, the server's limit`);
+    }
+  }
+  if (meta.shape) {
+    if (shape.length !== meta.shape.length) {
+      throw new InferenceError('BAD_TENSOR_RANK', `input '${meta.name}': shape ${JSON.stringify(shape)} has ${shape.length} dimensions, the model expects ${meta.shape.length} (${describeShape(meta)})`);
+    }
+    for (let i = 0; i < shape.length; i++) {
+      if (meta.shape[i] !== -1 && meta.shape[i] !== shape[i]) {
+        throw new InferenceError('BAD_TENSOR_SHAPE', `input '${meta.name}': shape[${i}] is ${shape[i]}, the model expects ${meta.shape[i]} (${describeShape(meta)})`);
+      }
+    }
+  }
+  return count;
+}
+
+export function describeShape(meta: TensorMeta): string {
+  if (!meta.shape) return 'any shape';
+  return `[${meta.shape.map((d, i) => (d === -1 ? (meta.dimNames?.[i] ?? '-1') : String(d))).join(', ')}]`;
+}
+
+const INT_RANGES: Partial<Record<OrtType, [number, number]>> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
+  int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
+};
+const BIG_RANGES: Partial<Record<OrtType, [bigint, bigint]>> = {
+  int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n],
+};
+
+function allocate(type: OrtType, n: number): TensorData {
+  switch (type) {
+    case 'float32': return new Float32Array(n);
+    case 'float64': return new Float64Array(n);
+    case 'float16': return new Uint16Array(n);
+    case 'int8': return new Int8Array(n);
+    case 'int16': return new Int16Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'int64': return new BigInt64Array(n);
+    case 'uint8': return new Uint8Array(n);
+    case 'uint16': return new Uint16Array(n);
+    case 'uint32': return new Uint32Array(n);
+    case 'uint64': return new BigUint64Array(n);
+    case 'bool': return new Uint8Array(n);
+    case 'string': return new Array<string>(n);
+  }
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** IEEE 754 half-precision bits of a number (round to nearest even). */
+export function toHalfBits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++; // a carry rounds up into the exponent
+  return sign | half;
+}
+
+/** The number a half-precision bit pattern stands for. */
+export function fromHalfBits(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+function badValue(name: string, index: number, value: unknown, expected: string): InferenceError {
+  const shown = JSON.stringify(value);
+  return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${index} is ${shown && shown.length > 40 ? shown.slice(0, 40) + '...' : shown}, expected ${expected}`);
+}
+
+/** A function that stores element `v` at `i`, or throws BAD_TENSOR_VALUE. */
+type Store = (out: TensorData, i: number, v: unknown) => void;
+
+function storeFor(name: string, type: OrtType): Store {
+  const datatype = ORT_TO_OIP[type];
+  switch (type) {
+    case 'float32':
+    case 'float64':
+      return (out, i, v) => {
+        if (typeof v !== 'number') throw badValue(name, i, v, `a number for ${datatype}`);
+        (out as Float32Array)[i] = v;
+      };
+    case 'float16':
+      return (out, i, v) => {
+        if (typeof v !== 'number') throw badValue(name, i, v, 'a number for FP16');
+        (out as Uint16Array)[i] = toHalfBits(v);
+      };
+    case 'bool':
+      return (out, i, v) => {
+        if (typeof v !== 'boolean') throw badValue(name, i, v, 'true or false for BOOL');
+        (out as Uint8Array)[i] = v ? 1 : 0;
+      };
+    case 'string':
+      return (out, i, v) => {
+        if (typeof v !== 'string') throw badValue(name, i, v, 'a string for BYTES');
+        (out as string[])[i] = v;
+      };
+    case 'int64':
+    case 'uint64': {
+      const [lo, hi] = BIG_RANGES[type]!;
+      const expected = `an integer in [${lo}, ${hi}] for ${datatype} (a JSON number or a string of digits)`;
+      return (out, i, v) => {
+        let b: bigint;
+        if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
+        else if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) b = BigInt(v);
+        else throw badValue(name, i, v, expected);
+        if (b < lo || b > hi) throw badValue(name, i, v, expected);
+        (out as BigInt64Array)[i] = b;
+      };
+    }
+    default: {
+      const [lo, hi] = INT_RANGES[type]!;
+      return (out, i, v) => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+          throw badValue(name, i, v, `an integer in [${lo}, ${hi}] for ${datatype}`);
+        }
+        (out as Int32Array)[i] = v;
+      };
+    }
+  }
+}
+
+/**
+ * Converts JSON `data` (flat row-major, or nested exactly as `shape`) into a typed array of `count`
+ * elements. The shape has already passed `checkShape`, so `count` is bounded.
+ */
+export function decodeData(name: string, type: OrtType, shape: readonly number[], count: number, data: unknown): TensorData {
+  if (!Array.isArray(data)) {
+    throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': data must be an array, got ${data === null ? 'null' : typeof data}`);
+  }
+  const store = storeFor(name, type);
+  const out = allocate(type, count);
+  const nested = data.length > 0 && Array.isArray(data[0]);
+  if (!nested) {
+    if (data.length !== count) {
+      throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': data has ${data.length} values, shape ${JSON.stringify(shape)} needs ${count}`);
+    }
+    for (let i = 0; i < count; i++) store(out, i, data[i]);
+    return out;
+  }
+  // Nested: every level must have exactly the length of its dimension. Depth is bounded by the rank.
+  let pos = 0;
+  const walk = (node: unknown[], depth: number): void => {
+    if (node.length !== shape[depth]) {
+      throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': nested data has ${node.length} entries at depth ${depth}, shape ${JSON.stringify(shape)} needs ${shape[depth]}`);
+    }
+    const leaf = depth === shape.length - 1;
+    for (const item of node) {
+      if (leaf) {
+        if (Array.isArray(item)) {
+          throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': nested data is deeper than shape ${JSON.stringify(shape)}`);
+        }
+        store(out, pos, item);
+        pos++;
+      } else {
+        if (!Array.isArray(item)) {
+          throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': nested data is shallower than shape ${JSON.stringify(shape)} at depth ${depth + 1}`);
+        }
+        walk(item, depth + 1);
+      }
+    }
+  };
+  if (shape.length === 0) {
+    throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': nested data given for a scalar shape []`);
+  }
+  walk(data, 0);
+  return out;
+}
+
+/** JSON values of an output tensor: numbers, booleans, strings; 64-bit integers beyond 2^53 as strings. */
+export function encodeData(type: OrtType, data: TensorData): unknown[] {
+  switch (type) {
+    case 'bool': {
+      const src = data as Uint8Array;
+      const out = new Array<boolean>(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0;
+      return out;
+    }
+    case 'int64':
+    case 'uint64': {
+      const src = data as BigInt64Array;
+      const out = new Array<number | string>(src.length);
+      for (let i = 0; i < src.length; i++) {
+        const n = Number(src[i]);
+        out[i] = Number.isSafeInteger(n) ? n : src[i].toString();
+      }
+      return out;
+    }
+    case 'float16': {
+      const src = data as Uint16Array;
+      const out = new Array<number>(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = fromHalfBits(src[i]);
+      return out;
+    }
+    case 'string':
+      return data as string[];
+    default:
+      return Array.from(data as Float32Array);
+  }
+}
+
+/** Element count of a shape. */
+export function elementCount(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}

@@ -1,0 +1,98 @@
+/**
+ * An inference worker thread: owns one onnxruntime session and runs whatever the engine sends it.
+ * The HTTP thread never calls onnxruntime, so a long run cannot stall /ping.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { WireTensor } from './tensors';
+
+export interface WorkerInit {
+  readonly modelPath: string;
+  readonly intraOpNumThreads: number;
+  readonly executionProviders: readonly string[];
+}
+
+export type ToWorker = { type: 'run'; id: number; feeds: WireTensor[]; outputNames: string[] };
+
+export type FromWorker =
+  | { type: 'ready'; inputs: unknown[]; outputs: unknown[]; provider: string; fallbackReason?: string }
+  | { type: 'load-failed'; message: string }
+  | { type: 'result'; id: number; outputs: WireTensor[]; computeMs: number }
+  | { type: 'run-failed'; id: number; message: string };
+
+/** The buffers of typed arrays that own their whole buffer can be moved instead of copied. */
+export function transferables(tensors: readonly WireTensor[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const t of tensors) {
+    const d = t.data;
+    if (!Array.isArray(d) && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer && !out.includes(d.buffer)) {
+      out.push(d.buffer);
+    }
+  }
+  return out;
+}
+
+async function createSession(init: WorkerInit): Promise<{ session: ort.InferenceSession; provider: string; fallbackReason?: string }> {
+  const base: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: init.intraOpNumThreads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  };
+  const wanted = init.executionProviders.filter((p) => p !== 'cpu');
+  if (wanted.length > 0) {
+    try {
+      const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: [...wanted, 'cpu'] });
+      return { session, provider: wanted[0] };
+    } catch (e) {
+      const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cpu'] });
+      return { session, provider: 'cpu', fallbackReason: `${wanted.join(',')} unavailable: ${(e as Error).message}` };
+    }
+  }
+  const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cpu'] });
+  return { session, provider: 'cpu' };
+}
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const init = workerData as WorkerInit;
+  let session: ort.InferenceSession;
+  try {
+    const created = await createSession(init);
+    session = created.session;
+    port.postMessage({
+      type: 'ready',
+      inputs: session.inputMetadata.map((m) => ({ ...m })),
+      outputs: session.outputMetadata.map((m) => ({ ...m })),
+      provider: created.provider,
+      fallbackReason: created.fallbackReason,
+    } satisfies FromWorker);
+  } catch (e) {
+    port.postMessage({ type: 'load-failed', message: (e as Error).message } satisfies FromWorker);
+    return;
+  }
+
+  port.on('message', async (msg: ToWorker) => {
+    if (msg.type !== 'run') return;
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const t of msg.feeds) {
+        feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
+      }
+      const started = performance.now();
+      const results = await session.run(feeds, msg.outputNames);
+      const computeMs = performance.now() - started;
+      const outputs: WireTensor[] = msg.outputNames.map((name) => {
+        const r = results[name];
+        return { name, type: r.type as WireTensor['type'], dims: [...r.dims], data: r.data as WireTensor['data'] };
+      });
+      port.postMessage({ type: 'result', id: msg.id, outputs, computeMs } satisfies FromWorker, transferables(outputs));
+    } catch (e) {
+      port.postMessage({ type: 'run-failed', id: msg.id, message: (e as Error).message } satisfies FromWorker);
+    }
+  });
+}
+
+if (parentPort) {
+  void main();
+}

@@ -1,0 +1,123 @@
+import { Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { Capacity } from '../constructs/compute/capacity';
+import { GpuInstanceType } from '../constructs/compute/gpu-instance-type';
+import { GpuNodeGroup } from '../constructs/compute/gpu-node-group';
+import { PlatformError } from './private/errors';
+
+/** Properties of the reference AI platform stack. */
+export interface AiPlatformStackProps extends StackProps {
+  /**
+   * VPC for the cluster and its nodes.
+   * @default - a new VPC over two availability zones with one NAT gateway
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Kubernetes version of the cluster.
+   * @default eks.KubernetesVersion.V1_34
+   */
+  readonly kubernetesVersion?: eks.KubernetesVersion;
+
+  /**
+   * Lambda layer with kubectl and helm, used to install the device plugins. Must match the Kubernetes version.
+   * @default - `KubectlV34Layer` from the `@aws-cdk/lambda-layer-kubectl-v34` package
+   */
+  readonly kubectlLayer?: lambda.ILayerVersion;
+
+  /**
+   * Instance types of the on-demand inference node group.
+   * @default [GpuInstanceType.G5_XLARGE]
+   */
+  readonly inferenceInstanceTypes?: GpuInstanceType[];
+
+  /**
+   * Minimum and maximum size of the inference node group.
+   * @default { minSize: 1, maxSize: 4 }
+   */
+  readonly inferenceScaling?: { readonly minSize: number; readonly maxSize: number };
+
+  /**
+   * Instance types of the spot training node group; the catalog's interchangeable types are added.
+   * @default [GpuInstanceType.G5_2XLARGE]
+   */
+  readonly trainingInstanceTypes?: GpuInstanceType[];
+
+  /**
+   * Maximum size of the training node group, which scales from zero.
+   * @default 8
+   */
+  readonly trainingMaxSize?: number;
+}
+
+/**
+ * The reference AI platform: an EKS cluster with a small system node group, an on-demand GPU node
+ * group for inference and a spot GPU node group for training that scales from zero.
+ *
+ * @example
+ * new AiPlatformStack(app, 'AiPlatform', { env: { account: '123456789012', region: 'us-east-1' } });
+ */
+export class AiPlatformStack extends Stack {
+  public readonly vpc: ec2.IVpc;
+  public readonly cluster: eks.Cluster;
+  /** On-demand accelerator nodes for model serving. */
+  public readonly inferenceNodes: GpuNodeGroup;
+  /** Spot accelerator nodes for training, scaling from zero. */
+  public readonly trainingNodes: GpuNodeGroup;
+
+  constructor(scope: Construct, id: string, props: AiPlatformStackProps = {}) {
+    super(scope, id, props);
+
+    this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 19 },
+      ],
+    });
+
+    this.cluster = new eks.Cluster(this, 'Cluster', {
+      version: props.kubernetesVersion ?? eks.KubernetesVersion.V1_34,
+      vpc: this.vpc,
+      vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
+      defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
+      defaultCapacity: 2,
+      defaultCapacityInstance: new ec2.InstanceType('m7i.large'),
+      kubectlProviderOptions: { kubectlLayer: props.kubectlLayer ?? defaultKubectlLayer(this) },
+    });
+
+    this.inferenceNodes = new GpuNodeGroup(this, 'InferenceNodes', {
+      cluster: this.cluster,
+      nodegroupName: 'inference',
+      instanceTypes: props.inferenceInstanceTypes ?? [GpuInstanceType.G5_XLARGE],
+      capacity: Capacity.onDemand(),
+      minSize: props.inferenceScaling?.minSize ?? 1,
+      maxSize: props.inferenceScaling?.maxSize ?? 4,
+    });
+
+    this.trainingNodes = new GpuNodeGroup(this, 'TrainingNodes', {
+      cluster: this.cluster,
+      nodegroupName: 'training',
+      instanceTypes: props.trainingInstanceTypes ?? [GpuInstanceType.G5_2XLARGE],
+      capacity: Capacity.spot({ diversify: true }),
+      minSize: 0,
+      maxSize: props.trainingMaxSize ?? 8,
+    });
+  }
+}
+
+function defaultKubectlLayer(scope: Construct): lambda.ILayerVersion {
+  let mod: { KubectlV34Layer: new (s: Construct, id: string) => lambda.ILayerVersion };
+  try {
+    mod = require('@aws-cdk/lambda-layer-kubectl-v34');
+  } catch {
+    throw new PlatformError(scope, 'kubectlLayer', undefined,
+      'is required: the default layer comes from the package @aws-cdk/lambda-layer-kubectl-v34, which is not installed',
+      'run `npm install @aws-cdk/lambda-layer-kubectl-v34`, or pass a kubectl layer that matches your Kubernetes version');
+  }
+  return new mod.KubectlV34Layer(scope, 'KubectlLayer');
+}
