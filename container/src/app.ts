@@ -1,0 +1,118 @@
+/**
+ * `buildApp(options)`: the inference server as a Fastify instance, not yet listening.
+ *
+ * @example
+ *   const app = await buildApp({ modelDir: '/opt/ml/model' });
+ *   await app.listen({ port: 8080, host: '0.0.0.0' });
+ *   await app.model.ready; // loaded and warmed up
+ */
+import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyServerOptions } from 'fastify';
+import underPressure from '@fastify/under-pressure';
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { readConfigFile, readFeaturesFile, resolveConfig, ServingConfigInput, CONFIG_FILE } from './config';
+import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
+import metricsPlugin from './plugins/metrics';
+import modelPlugin, { InputCheck } from './plugins/model';
+import healthPlugin from './plugins/health';
+import oipPlugin from './plugins/oip';
+import sagemakerPlugin from './plugins/sagemaker';
+
+export interface AppOptions {
+  /** Directory holding the model (`model.onnx`), and optionally `serving.json` and `features.json`. */
+  readonly modelDir: string;
+  /** @default the directory's name */
+  readonly modelName?: string;
+  /** Overrides applied over `serving.json` (e.g. from the environment). */
+  readonly config?: ServingConfigInput;
+  /** Pino options, a logger instance, or false. @default false */
+  readonly logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
+  /** Checks run on decoded inputs before they are queued (the feature-schema seam). @default [] */
+  readonly inputChecks?: readonly InputCheck[];
+  /** How long close() lets accepted requests finish. Keep it under SageMaker's 30 s. @default 25000 */
+  readonly drainMs?: number;
+  /** Event-loop delay beyond which requests are shed with 503 OVERLOADED. @default 1000 */
+  readonly maxEventLoopDelayMs?: number;
+}
+
+/** Maps Fastify's own errors onto the catalogue. */
+function classify(err: FastifyError & { validationContext?: string }, bodyMissing: boolean): { code: ErrorCode; message: string } {
+  if (err instanceof InferenceError) return { code: err.code, message: err.message };
+  if (err.validation) {
+    if (err.validationContext === 'body' && bodyMissing) return { code: 'EMPTY_BODY', message: 'the request has no body; send JSON or CSV' };
+    return { code: 'INVALID_REQUEST', message: err.message };
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return { code: 'EMPTY_BODY', message: 'the body is empty; send a JSON document' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY': return { code: 'BAD_JSON', message: `the body is not valid JSON: ${err.message}` };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return { code: 'PAYLOAD_TOO_LARGE', message: err.message };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${err.message}; send application/json or text/csv` };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return { code: 'INVALID_REQUEST', message: err.message };
+    case 'FST_UNDER_PRESSURE': return { code: 'OVERLOADED', message: 'the server is under pressure; retry shortly' };
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError || /prototype|constructor/.test(err.message ?? '') && err.statusCode === 400) {
+    return { code: 'BAD_JSON', message: `the body is not valid JSON: ${err.message}` };
+  }
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return { code: 'INVALID_REQUEST', message: err.message };
+  return { code: 'INTERNAL', message: 'internal server error' };
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const modelDir = path.resolve(options.modelDir);
+  const config = resolveConfig(modelDir, [[path.join(modelDir, CONFIG_FILE), readConfigFile(modelDir)], ['overrides', options.config]]);
+  const features = readFeaturesFile(modelDir);
+  const modelName = options.modelName || path.basename(modelDir);
+  const { limits } = config;
+
+  const loggerOption = options.logger ?? false;
+  const isInstance = typeof loggerOption === 'object' && loggerOption !== null && typeof (loggerOption as FastifyBaseLogger).child === 'function';
+  const app = Fastify({
+    ...(isInstance ? { loggerInstance: loggerOption as FastifyBaseLogger } : { logger: loggerOption as FastifyServerOptions['logger'] }),
+    bodyLimit: limits.bodyLimitBytes,
+    // The request deadline answers 503 first; these only cut off clients that stall.
+    requestTimeout: limits.requestTimeoutMs + 5_000,
+    connectionTimeout: limits.requestTimeoutMs + 10_000,
+    keepAliveTimeout: 65_000,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false, allowUnionTypes: true } },
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const { code, message } = classify(err, req.body === undefined || req.body === null || req.body === '');
+    const status = ERROR_CATALOGUE[code].statusCode;
+    if (status >= 500 && code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
+    else req.log.info({ code, status }, 'request rejected');
+    const retryAfter = err instanceof InferenceError ? err.retryAfterSeconds : status === 503 ? 1 : undefined;
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+    reply.code(status).type('application/json').send({ error: message, code });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0].slice(0, 200)}`, code: 'NOT_FOUND' });
+  });
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: options.maxEventLoopDelayMs ?? 1000,
+    retryAfter: 1,
+  });
+  await app.register(metricsPlugin);
+  await app.register(modelPlugin, {
+    name: modelName,
+    dir: modelDir,
+    config,
+    features,
+    inputChecks: options.inputChecks ?? [],
+    drainMs: options.drainMs ?? 25_000,
+  });
+  await app.register(healthPlugin);
+  await app.register(oipPlugin);
+  await app.register(sagemakerPlugin);
+  return app;
+}
+
+export type { InputCheck } from './plugins/model';
+export type { ServingConfig, ServingConfigInput } from './config';

@@ -1,0 +1,36 @@
+/**
+ * Health: live as soon as the process serves; ready only when the model is loaded and warmed up.
+ * `/ping` is SageMaker's health check (200 within 2 s), `/v2/health/*` the Open Inference Protocol's.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { errorResponses } from '../errors';
+
+const readySchema = {
+  type: 'object',
+  required: ['ready'],
+  properties: { ready: { type: 'boolean' }, model: { type: 'string' }, state: { type: 'string' } },
+} as const;
+
+/** Health checks are answered even when under-pressure would shed load: they are how load is seen. */
+const keepServing = { pressureHandler: () => undefined };
+
+async function healthPlugin(app: FastifyInstance): Promise<void> {
+  const answerReady = (reply: FastifyReply) => {
+    const ready = app.model.state === 'ready';
+    reply.code(ready ? 200 : 503);
+    if (!ready) reply.header('retry-after', '5');
+    return { ready, model: app.model.name, state: app.model.state };
+  };
+  const readyResponses = { 200: readySchema, 503: readySchema };
+
+  app.get('/ping', { logLevel: 'warn', config: keepServing, schema: { response: readyResponses } }, async (_req, reply) => answerReady(reply));
+  app.get('/v2/health/ready', { logLevel: 'warn', config: keepServing, schema: { response: readyResponses } }, async (_req, reply) => answerReady(reply));
+  app.get('/v2/health/live', {
+    logLevel: 'warn',
+    config: keepServing,
+    schema: { response: { 200: { type: 'object', required: ['live'], properties: { live: { type: 'boolean' } } }, ...errorResponses } },
+  }, async () => ({ live: true }));
+}
+
+export default fp(healthPlugin, { name: 'health', fastify: '5.x', dependencies: ['model'] });

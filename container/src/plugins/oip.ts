@@ -1,0 +1,174 @@
+/**
+ * Open Inference Protocol v2 (KServe V2, Triton, MLServer) over REST: server and model metadata,
+ * model readiness, and `POST /v2/models/{name}/infer` with flat or nested data in every datatype.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
+import { errorResponses } from '../errors';
+import type { TensorMeta } from '../tensors';
+
+export const SERVER_NAME = 'ai-platform-constructs-inference-server';
+export const SERVER_VERSION = '0.1.0';
+
+export interface OipRequestBody {
+  id?: string;
+  parameters?: Record<string, unknown>;
+  inputs: OipInput[];
+  outputs?: Array<{ name: string; parameters?: Record<string, unknown> }>;
+}
+
+const parameters = { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } } as const;
+
+/** The request body schema: structure only; names, datatypes, shapes and values are checked against the model. */
+export const oipRequestSchema = {
+  type: 'object',
+  required: ['inputs'],
+  properties: {
+    id: { type: 'string', maxLength: 256 },
+    parameters,
+    inputs: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1024,
+      items: {
+        type: 'object',
+        required: ['name', 'shape', 'datatype', 'data'],
+        properties: {
+          name: { type: 'string', maxLength: 1024 },
+          shape: { type: 'array', maxItems: 64, items: { type: 'integer' } },
+          datatype: { type: 'string', maxLength: 32 },
+          parameters,
+          data: {},
+        },
+      },
+    },
+    outputs: {
+      type: 'array',
+      maxItems: 1024,
+      items: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 1024 }, parameters } },
+    },
+  },
+} as const;
+
+export const oipResponseSchema = {
+  type: 'object',
+  required: ['model_name', 'outputs'],
+  properties: {
+    model_name: { type: 'string' },
+    model_version: { type: 'string' },
+    id: { type: 'string' },
+    parameters,
+    outputs: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'datatype', 'shape', 'data'],
+        properties: {
+          name: { type: 'string' },
+          datatype: { type: 'string' },
+          shape: { type: 'array', items: { type: 'integer' } },
+          data: { type: 'array' },
+        },
+      },
+    },
+  },
+} as const;
+
+const tensorMetadataSchema = {
+  type: 'object',
+  required: ['name', 'datatype', 'shape'],
+  properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } },
+} as const;
+
+const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
+
+function tensorMetadata(m: TensorMeta) {
+  return { name: m.name, datatype: m.datatype, shape: m.shape ? [...m.shape] : [-1] };
+}
+
+/** Runs an OIP request body against the model; shared with SageMaker's `/invocations`. */
+export async function runOip(app: FastifyInstance, reply: FastifyReply, body: OipRequestBody) {
+  const model = app.model;
+  const signature = model.requireSignature();
+  const outputNames = selectOutputs(signature, body.outputs);
+  const inputs = decodeOipInputs(signature, body.inputs, model.limits);
+  const outputs = await model.infer(inputs, outputNames, deadlineOf(app, reply));
+  return {
+    model_name: model.name,
+    model_version: '1',
+    ...(body.id !== undefined ? { id: body.id } : {}),
+    outputs: outputs.map(encodeOipOutput),
+  };
+}
+
+/** A request's deadline: when it arrived plus the configured request timeout. */
+export function deadlineOf(app: FastifyInstance, reply: FastifyReply): number {
+  return Date.now() - reply.elapsedTime + app.model.config.limits.requestTimeoutMs;
+}
+
+async function oipPlugin(app: FastifyInstance): Promise<void> {
+  app.get('/v2', {
+    schema: {
+      response: {
+        200: { type: 'object', required: ['name', 'version', 'extensions'], properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } } },
+        ...errorResponses,
+      },
+    },
+  }, async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }));
+
+  const modelMetadata = async (req: FastifyRequest<{ Params: { name: string } }>) => {
+    app.model.requireName(req.params.name);
+    const sig = app.model.requireSignature();
+    return {
+      name: app.model.name,
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: sig.inputs.map(tensorMetadata),
+      outputs: sig.outputs.map(tensorMetadata),
+    };
+  };
+  const metadataSchema = {
+    params: nameParams,
+    response: {
+      200: {
+        type: 'object',
+        required: ['name', 'platform', 'inputs', 'outputs'],
+        properties: {
+          name: { type: 'string' }, versions: { type: 'array', items: { type: 'string' } }, platform: { type: 'string' },
+          inputs: { type: 'array', items: tensorMetadataSchema }, outputs: { type: 'array', items: tensorMetadataSchema },
+        },
+      },
+      ...errorResponses,
+    },
+  };
+  app.get('/v2/models/:name', { schema: metadataSchema }, modelMetadata);
+  app.get('/v2/models/:name/versions/:version', { schema: { ...metadataSchema, params: { ...nameParams, properties: { ...nameParams.properties, version: { type: 'string' } } } } }, modelMetadata);
+
+  const readyResponse = { type: 'object', required: ['name', 'ready'], properties: { name: { type: 'string' }, ready: { type: 'boolean' } } } as const;
+  app.get<{ Params: { name: string } }>('/v2/models/:name/ready', {
+    logLevel: 'warn',
+    schema: { params: nameParams, response: { 200: readyResponse, 503: readyResponse, ...errorResponses } },
+  }, async (req, reply) => {
+    app.model.requireName(req.params.name);
+    const ready = app.model.state === 'ready';
+    reply.code(ready ? 200 : 503);
+    return { name: app.model.name, ready };
+  });
+
+  const inferSchema = {
+    params: nameParams,
+    body: oipRequestSchema,
+    response: { 200: oipResponseSchema, ...errorResponses },
+  };
+  const infer = async (req: FastifyRequest<{ Params: { name: string }; Body: OipRequestBody }>, reply: FastifyReply) => {
+    app.model.requireName(req.params.name);
+    return runOip(app, reply, req.body);
+  };
+  app.post('/v2/models/:name/infer', { schema: inferSchema }, infer);
+  app.post('/v2/models/:name/versions/:version/infer', {
+    schema: { ...inferSchema, params: { ...nameParams, properties: { ...nameParams.properties, version: { type: 'string' } } } },
+  }, infer);
+}
+
+export default fp(oipPlugin, { name: 'oip', fastify: '5.x', dependencies: ['model'] });

@@ -1,0 +1,120 @@
+/**
+ * SageMaker's container contract: `POST /invocations` with `application/json` (`{"instances": [...]}`
+ * rows, or an Open Inference Protocol body) or `text/csv` rows; `X-Amzn-SageMaker-Custom-Attributes`
+ * is passed through. `/ping` lives in the health plugin.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { concatRows, decodeCsv, decodeInstances, encodeCsv, encodePredictions, rowPlan, selectOutputs } from '../codec';
+import { sliceRows } from '../engine';
+import { errorResponses, InferenceError } from '../errors';
+import type { WireTensor } from '../tensors';
+import { deadlineOf, OipRequestBody, oipRequestSchema, oipResponseSchema, runOip } from './oip';
+
+export const CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';
+
+const jsonBodySchema = {
+  type: 'object',
+  properties: {
+    instances: { type: 'array', maxItems: 1_000_000 },
+    inputs: oipRequestSchema.properties.inputs,
+    outputs: oipRequestSchema.properties.outputs,
+    id: oipRequestSchema.properties.id,
+    parameters: oipRequestSchema.properties.parameters,
+  },
+} as const;
+
+const predictionsSchema = {
+  type: 'object',
+  properties: {
+    predictions: { type: 'array' },
+    ...oipResponseSchema.properties,
+  },
+} as const;
+
+type JsonBody = { instances?: unknown[] } & Partial<OipRequestBody>;
+
+function wantsCsv(req: FastifyRequest): boolean {
+  const accept = req.headers.accept;
+  return typeof accept === 'string' && /\btext\/csv\b/.test(accept) && !/application\/json/.test(accept);
+}
+
+async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  /** Runs rows; a model whose batch axis is fixed at 1 gets one run per row. */
+  const runRows = async (inputs: WireTensor[], reply: FastifyReply): Promise<WireTensor[]> => {
+    const signature = app.model.requireSignature();
+    const plan = rowPlan(signature);
+    const outputNames = selectOutputs(signature);
+    const deadline = deadlineOf(app, reply);
+    const rows = inputs[0].dims[0];
+    if (!plan.onePerRun || rows === 1) {
+      return app.model.infer(inputs, outputNames, deadline);
+    }
+    const parts = await Promise.all(Array.from({ length: rows }, (_, r) =>
+      app.model.infer(inputs.map((t) => copyRows(sliceRows(t, r, 1, rows))), outputNames, deadline)));
+    return concatRows(parts);
+  };
+
+  app.post('/invocations', {
+    schema: {
+      headers: {
+        type: 'object',
+        properties: { [CUSTOM_ATTRIBUTES_HEADER]: { type: 'string' } },
+      },
+      body: {
+        content: {
+          'application/json': { schema: jsonBodySchema },
+          'text/csv': { schema: { type: 'string' } },
+        },
+      },
+      response: {
+        200: {
+          content: {
+            'application/json': { schema: predictionsSchema },
+            'text/csv': { schema: { type: 'string' } },
+          },
+        },
+        ...errorResponses,
+      },
+    },
+  }, async (req, reply) => {
+    const attributes = req.headers[CUSTOM_ATTRIBUTES_HEADER];
+    if (attributes !== undefined) {
+      if (typeof attributes !== 'string' || attributes.length > 1024 || !/^[\x20-\x7e]*$/.test(attributes)) {
+        throw new InferenceError('BAD_HEADER', `${CUSTOM_ATTRIBUTES_HEADER} must be at most 1024 visible US-ASCII characters`);
+      }
+      reply.header(CUSTOM_ATTRIBUTES_HEADER, attributes);
+    }
+    const signature = app.model.requireSignature();
+    let outputs: WireTensor[];
+    if (typeof req.body === 'string') {
+      outputs = await runRows(decodeCsv(signature, req.body, app.model.limits), reply);
+    } else {
+      const body = req.body as JsonBody | undefined;
+      if (body && Array.isArray(body.inputs)) {
+        const result = await runOip(app, reply, body as OipRequestBody);
+        reply.type('application/json');
+        return result;
+      }
+      if (!body || !Array.isArray(body.instances)) {
+        throw new InferenceError('BAD_INSTANCES', 'the JSON body must hold "instances" (an array of rows) or "inputs" (Open Inference Protocol tensors)');
+      }
+      outputs = await runRows(decodeInstances(signature, body.instances, app.model.limits), reply);
+    }
+    if (wantsCsv(req)) {
+      reply.type('text/csv');
+      return encodeCsv(outputs);
+    }
+    reply.type('application/json');
+    return { predictions: encodePredictions(outputs) };
+  });
+}
+
+/** A row slice that owns its buffer (it is moved to a worker). */
+function copyRows(t: WireTensor): WireTensor {
+  return { ...t, data: t.data.slice() as WireTensor['data'] };
+}
+
+export default fp(sagemakerPlugin, { name: 'sagemaker', fastify: '5.x', dependencies: ['model', 'oip'] });

@@ -1,0 +1,86 @@
+/**
+ * The process entry: reads the environment, listens, and drains on SIGTERM.
+ * SageMaker starts the image as `<image> serve`; Kubernetes may start it with no argument.
+ *
+ * Environment: MODEL_DIR (default /opt/ml/model), MODEL_NAME, SAGEMAKER_BIND_TO_PORT (default 8080),
+ * HOST (default 0.0.0.0), LOG_LEVEL (default info), DRAIN_TIMEOUT_MS (default 25000, below SageMaker's
+ * 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
+ * ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,
+ * BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS).
+ */
+import { buildApp } from './app';
+import { configFromEnv, ConfigError } from './config';
+
+function portFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env.SAGEMAKER_BIND_TO_PORT ?? env.PORT ?? '8080';
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`environment: SAGEMAKER_BIND_TO_PORT is ${JSON.stringify(raw)}; it must be a port number from 0 to 65535`);
+  }
+  return port;
+}
+
+function drainFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env.DRAIN_TIMEOUT_MS ?? '25000';
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0 || ms >= 30_000) {
+    throw new ConfigError(`environment: DRAIN_TIMEOUT_MS is ${JSON.stringify(raw)}; it must be an integer from 0 to 29999 (SageMaker and Kubernetes kill the process 30 s after SIGTERM)`);
+  }
+  return ms;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const command = argv[0] ?? 'serve';
+  if (command !== 'serve') {
+    console.error(`unknown command ${JSON.stringify(command)}: this image only serves (run it with "serve" or no argument)`);
+    process.exit(2);
+  }
+  let app;
+  let drainMs: number;
+  let port: number;
+  try {
+    port = portFrom(env);
+    drainMs = drainFrom(env);
+    app = await buildApp({
+      modelDir: env.MODEL_DIR || '/opt/ml/model',
+      modelName: env.MODEL_NAME,
+      config: configFromEnv(env),
+      drainMs,
+      logger: { level: env.LOG_LEVEL ?? 'info' },
+    });
+  } catch (e) {
+    console.error(JSON.stringify({ level: 60, time: Date.now(), msg: `cannot start: ${(e as Error).message}` }));
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal, drainMs }, 'draining: no new connections, answering accepted requests');
+    const killer = setTimeout(() => {
+      app.log.error({ drainMs }, 'drain time exceeded, exiting with requests unanswered');
+      process.exit(1);
+    }, drainMs + 1_000);
+    killer.unref();
+    app.close().then(() => {
+      app.log.info('drained, exiting');
+      process.exit(0);
+    }, (e: Error) => {
+      app.log.error({ err: e }, 'error while closing');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  await app.listen({ port, host: env.HOST || '0.0.0.0' });
+  app.model.ready.catch((e: Error) => {
+    app.log.fatal({ err: e }, 'model failed to load; exiting');
+    process.exit(1);
+  });
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2), process.env);
+}
