@@ -296,7 +296,9 @@ export class GpuInstanceType {
         && t.acceleratorModel === this.acceleratorModel
         && t.acceleratorCount === this.acceleratorCount
         && t.architecture === this.architecture
-        && t.acceleratorMemoryGiB >= this.acceleratorMemoryGiB)
+        && t.acceleratorMemoryGiB >= this.acceleratorMemoryGiB
+        && t.vcpus >= this.vcpus
+        && t.memoryGiB >= this.memoryGiB)
       .sort((a, b) => (a.onDemandPrice?.usdPerHour ?? Infinity) - (b.onDemandPrice?.usdPerHour ?? Infinity));
   }
 

@@ -227,16 +227,17 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     this.maxSize = maxSize;
 
     const groupLabel = (props.nodegroupName ?? id).toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63);
-    const pluginNeeded = !(os === AcceleratorOs.BOTTLEROCKET);
+    const pluginNeeded = os !== AcceleratorOs.BOTTLEROCKET;
+    const oneModel = new Set(this.instanceTypes.map((t) => t.acceleratorModel)).size === 1;
     this.nodeLabels = {
       ...(props.labels ?? {}),
       [LABEL_ACCELERATOR_VENDOR]: this.vendor,
-      [LABEL_ACCELERATOR_MODEL]: first.acceleratorModelLabel,
+      ...(oneModel ? { [LABEL_ACCELERATOR_MODEL]: first.acceleratorModelLabel } : {}),
       [LABEL_ACCELERATOR_COUNT]: String(this.acceleratorsPerNode),
       [LABEL_CAPACITY_TYPE]: capacity.label,
       [LABEL_NODE_GROUP]: groupLabel,
       ...(pluginNeeded ? { [LABEL_DEVICE_PLUGIN]: this.vendor === AcceleratorVendor.NVIDIA ? 'nvidia' : 'neuron' } : {}),
-      ...(this.vendor === AcceleratorVendor.NVIDIA ? { [LABEL_CA_ACCELERATOR]: `nvidia-${first.acceleratorModelLabel}` } : {}),
+      ...(this.vendor === AcceleratorVendor.NVIDIA && oneModel ? { [LABEL_CA_ACCELERATOR]: `nvidia-${first.acceleratorModelLabel}` } : {}),
     };
     this.nodeTaints = [
       ...((props.acceleratorTaint ?? true) ? [first.defaultTaint] : []),
@@ -281,7 +282,8 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
       capacityType: capacity.eksCapacityType,
       instanceTypes: this.instanceTypes.map((t) => t.name),
       labels: this.nodeLabels,
-      taints: this.nodeTaints.map((t) => ({ key: t.key, value: t.value, effect: cfnTaintEffect(t.effect) })),
+      taints: this.nodeTaints.length === 0 ? undefined
+        : this.nodeTaints.map((t) => ({ key: t.key, value: t.value, effect: cfnTaintEffect(t.effect) })),
       scalingConfig: { minSize, desiredSize, maxSize },
       launchTemplate: { id: this.launchTemplate.ref, version: this.launchTemplate.attrLatestVersionNumber },
       updateConfig: { maxUnavailable: 1 },
@@ -372,6 +374,13 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     if (arches.length > 1) {
       throw new PlatformError(this, 'instanceTypes', types.map(String),
         `mixes CPU architectures (${arches.join(', ')}); one group runs one AMI`, 'create one GpuNodeGroup per architecture');
+    }
+    const models = [...new Set(types.map((t) => t.acceleratorModel))];
+    if (models.length > 1) {
+      Annotations.of(this).addWarningV2('ai-platform:gpuNodeGroupMixedModels',
+        `'instanceTypes' (${types.map(String).join(', ')}) mix accelerator models (${models.join(', ')}): `
+        + `the nodes get no '${LABEL_ACCELERATOR_MODEL}' label, so workloads cannot select a model on this group; `
+        + 'prefer one accelerator model per group');
     }
     const counts = [...new Set(types.map((t) => t.acceleratorCount))];
     if (counts.length > 1) {

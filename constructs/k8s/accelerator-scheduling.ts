@@ -133,8 +133,11 @@ export function applyAcceleratorScheduling(
   }
   const resource = nodes.resourceName.replace(/~/g, '~0').replace(/\//g, '~1');
   const api = ApiObject.of(workload);
-  api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/limits/${resource}`, accelerators));
-  api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/requests/${resource}`, accelerators));
+  // cdk8s-plus-28's L1 objects apply JSON patches to their props-shaped document and only then map it to
+  // Kubernetes JSON, where a resource quantity is read from `.value`: a bare number would render as null.
+  const quantity = kplus.k8s.Quantity.fromNumber(accelerators);
+  api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/limits/${resource}`, quantity));
+  api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/requests/${resource}`, quantity));
   return { resourceName: nodes.resourceName, accelerators };
 }
 

@@ -1,2 +1,3 @@
 // Re-exports of the k8s constructs.
-export {};
+export * from './accelerator-scheduling';
+export * from './inference-service';

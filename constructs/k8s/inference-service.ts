@@ -1,0 +1,611 @@
+import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+import { LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
+import { IAcceleratorNodes } from '../compute/accelerator-nodes';
+import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
+
+/** Environment variable the inference server reads for its drain time on SIGTERM, in milliseconds. */
+export const DRAIN_TIMEOUT_ENV = 'DRAIN_TIMEOUT_MS';
+/** Where the server finds its model (the SageMaker contract's location, used on Kubernetes too). */
+export const MODEL_DIR = '/opt/ml/model';
+/** Label shared by every pod of an inference service (stable and canary); the Service, PDB and NetworkPolicy select on it. */
+export const LABEL_APP_NAME = 'app.kubernetes.io/name';
+/** Label telling stable pods from canary pods. */
+export const LABEL_TRACK = 'ai-platform.dev/track';
+
+/** Default image of the init container that copies a model from S3. */
+export const DEFAULT_S3_COPY_IMAGE = 'public.ecr.aws/aws-cli/aws-cli:2.27.50';
+
+/**
+ * Where the server's model comes from.
+ *
+ * @example
+ * ModelSource.fromS3Uri('s3://models/fraud/v3/')
+ */
+export class ModelSource {
+  /** The model is baked into the image at `/opt/ml/model`. Nothing is copied at start. */
+  public static fromImage(): ModelSource {
+    return new ModelSource(undefined, undefined, undefined);
+  }
+
+  /**
+   * An init container copies the model from S3 into a shared `emptyDir` mounted at `/opt/ml/model`.
+   * The pod's service account needs read access to the prefix (IRSA or EKS Pod Identity).
+   */
+  public static fromS3Uri(uri: string, options: S3ModelSourceOptions = {}): ModelSource {
+    if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(uri)) {
+      throw new PlatformError(undefined, 'model', uri, 'must be an S3 URI like "s3://bucket/prefix/"', 'give the S3 location of the model directory');
+    }
+    return new ModelSource(uri, options.copyImage ?? DEFAULT_S3_COPY_IMAGE, options.sizeLimit ?? Size.gibibytes(20));
+  }
+
+  private constructor(
+    /** The S3 URI, when the model is copied from S3. */
+    public readonly s3Uri: string | undefined,
+    /** Image of the init container that copies the model. */
+    public readonly copyImage: string | undefined,
+    /** Size limit of the model volume. */
+    public readonly sizeLimit: Size | undefined,
+  ) {}
+}
+
+/** Options for `ModelSource.fromS3Uri`. */
+export interface S3ModelSourceOptions {
+  /**
+   * Image with the AWS CLI for the init container.
+   * @default DEFAULT_S3_COPY_IMAGE
+   */
+  readonly copyImage?: string;
+  /**
+   * Size limit of the `emptyDir` the model is copied into.
+   * @default Size.gibibytes(20)
+   */
+  readonly sizeLimit?: Size;
+}
+
+/**
+ * A custom or external metric the autoscaler scales on, besides CPU. Pod metrics come from a metrics
+ * adapter (Prometheus Adapter, KEDA) exposing the server's Prometheus series through `custom.metrics.k8s.io`.
+ */
+export class ScalingMetric {
+  /** Average requests waiting per pod, from the server's queue-depth gauge (`inference_queue_depth`). */
+  public static queueDepth(averagePerPod: number, metricName = 'inference_queue_depth'): ScalingMetric {
+    return ScalingMetric.pods(metricName, averagePerPod);
+  }
+
+  /** Average requests per second per pod (`inference_requests_per_second`, a rate the adapter computes). */
+  public static requestsPerSecond(averagePerPod: number, metricName = 'inference_requests_per_second'): ScalingMetric {
+    return ScalingMetric.pods(metricName, averagePerPod);
+  }
+
+  /** Any per-pod metric from `custom.metrics.k8s.io`, averaged over the pods. */
+  public static pods(metricName: string, averageValue: number): ScalingMetric {
+    ScalingMetric.check(metricName, averageValue);
+    return new ScalingMetric(metricName, averageValue, false);
+  }
+
+  /** A metric from `external.metrics.k8s.io` (e.g. an SQS queue's depth), averaged over the pods. */
+  public static external(metricName: string, averageValue: number): ScalingMetric {
+    ScalingMetric.check(metricName, averageValue);
+    return new ScalingMetric(metricName, averageValue, true);
+  }
+
+  private static check(metricName: string, averageValue: number): void {
+    if (!/^[a-zA-Z_:][a-zA-Z0-9_:.-]*$/.test(metricName)) {
+      throw new PlatformError(undefined, 'metricName', metricName, 'must be a metric name (letters, digits, _ : . -)', 'use the name the metrics adapter exposes');
+    }
+    if (!(averageValue > 0)) {
+      throw new PlatformError(undefined, 'averageValue', averageValue, 'must be > 0', 'give the per-pod value the autoscaler keeps each pod at');
+    }
+  }
+
+  private constructor(
+    public readonly metricName: string,
+    public readonly averageValue: number,
+    public readonly isExternal: boolean,
+  ) {}
+
+  /** @internal */
+  public _toKplus(): kplus.Metric {
+    const options = { name: this.metricName, target: kplus.MetricTarget.averageValue(this.averageValue) };
+    return this.isExternal ? kplus.Metric.external(options) : kplus.Metric.pods(options);
+  }
+}
+
+/** How many pods a voluntary disruption (node drain, upgrade, consolidation) may take at once. */
+export class DisruptionBudget {
+  /** At most this many pods unavailable. */
+  public static maxUnavailable(pods: number): DisruptionBudget {
+    return new DisruptionBudget('maxUnavailable', pods, false);
+  }
+  /** At most this percentage of pods unavailable (rounded up by Kubernetes). */
+  public static maxUnavailablePercent(percent: number): DisruptionBudget {
+    return new DisruptionBudget('maxUnavailable', percent, true);
+  }
+  /** At least this many pods available. */
+  public static minAvailable(pods: number): DisruptionBudget {
+    return new DisruptionBudget('minAvailable', pods, false);
+  }
+
+  private constructor(
+    public readonly field: 'maxUnavailable' | 'minAvailable',
+    public readonly value: number,
+    public readonly isPercent: boolean,
+  ) {}
+
+  public toString(): string {
+    return `${this.field}: ${this.isPercent ? `${this.value}%` : this.value}`;
+  }
+}
+
+/** A source allowed to reach the inference service through its NetworkPolicy. */
+export class IngressPeer {
+  /** Every pod in the namespace. */
+  public static namespace(name: string): IngressPeer {
+    return new IngressPeer({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } });
+  }
+  /** Pods with these labels, in the service's own namespace or in the named one. */
+  public static pods(labels: Record<string, string>, namespace?: string): IngressPeer {
+    return new IngressPeer({
+      podSelector: { matchLabels: { ...labels } },
+      ...(namespace ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } } : {}),
+    });
+  }
+
+  private constructor(
+    /** @internal */ public readonly _peer: kplus.k8s.NetworkPolicyPeer,
+  ) {}
+}
+
+/** A canary: a second Deployment of a new version behind the same Service, with a share of the replicas. */
+export interface CanaryOptions {
+  /** Image of the new version. */
+  readonly image: string;
+  /**
+   * Share of the pods (and so, roughly, of the requests) the canary gets, in percent, 1-50. The canary
+   * runs `max(1, round(minReplicas * weight / (100 - weight)))` replicas next to the stable ones.
+   * @default 10
+   */
+  readonly weightPercent?: number;
+  /**
+   * Extra environment for the canary only.
+   * @default - the stable environment
+   */
+  readonly env?: Record<string, string>;
+}
+
+/** Resource requests and limits of the server container. */
+export interface InferenceResources {
+  /** @default - request 1 CPU, limit 2 CPUs */
+  readonly cpu?: kplus.CpuResources;
+  /** @default - request 4 GiB, limit 4 GiB */
+  readonly memory?: kplus.MemoryResources;
+  /** @default - request 1 GiB, limit 2 GiB */
+  readonly ephemeralStorage?: kplus.EphemeralStorageResources;
+}
+
+/** Properties of an `InferenceService`. */
+export interface InferenceServiceProps {
+  /** Server image. */
+  readonly image: string;
+  /**
+   * Name of the Deployment, Service, HPA and PDB (and the `app.kubernetes.io/name` label).
+   * @default - the construct id, lower-cased
+   */
+  readonly name?: string;
+  /**
+   * Port the server listens on (HTTP, Open Inference Protocol and `/metrics`).
+   * @default 8080
+   */
+  readonly port?: number;
+  /**
+   * Where the model comes from.
+   * @default ModelSource.fromImage()
+   */
+  readonly model?: ModelSource;
+  /**
+   * Accelerator nodes to run on: accelerator requests and limits, tolerations for their taints, required
+   * node affinity on their labels. A `GpuNodeGroup`, a `GpuNodePool` or `AcceleratorNodes.labeled(...)`.
+   * @default - CPU only (or call `runOn` later)
+   */
+  readonly nodes?: IAcceleratorNodes;
+  /**
+   * Accelerators per pod and capacity preference, when `nodes` is given.
+   * @default - one accelerator, the nodes' labels all required
+   */
+  readonly nodeOptions?: RunOnOptions;
+  /** @default - see `InferenceResources` */
+  readonly resources?: InferenceResources;
+  /**
+   * Fewest replicas the autoscaler keeps.
+   * @default 2
+   */
+  readonly minReplicas?: number;
+  /**
+   * Most replicas the autoscaler may run.
+   * @default 4
+   */
+  readonly maxReplicas?: number;
+  /**
+   * Average CPU utilization (of the request) the autoscaler aims for, 1-100.
+   * @default 70
+   */
+  readonly targetCpuUtilizationPercent?: number;
+  /**
+   * A custom or external metric to scale on as well (the autoscaler takes the largest recommendation).
+   * @default - CPU only
+   */
+  readonly scalingMetric?: ScalingMetric;
+  /**
+   * Scale-up behaviour.
+   * @default - no stabilization; add up to 100% or 4 pods (whichever is more) per minute
+   */
+  readonly scaleUp?: kplus.ScalingRules;
+  /**
+   * Scale-down behaviour. Slow by default: a GPU pod takes minutes to come back.
+   * @default - 5 minute stabilization window; remove at most 1 pod per 2 minutes
+   */
+  readonly scaleDown?: kplus.ScalingRules;
+  /**
+   * PodDisruptionBudget. One that would allow no eviction at `minReplicas` is an error.
+   * @default DisruptionBudget.maxUnavailable(1)
+   */
+  readonly disruptionBudget?: DisruptionBudget;
+  /**
+   * How long the server drains in-flight requests after SIGTERM. Passed to the container as
+   * `DRAIN_TIMEOUT_MS`.
+   * @default Duration.seconds(30)
+   */
+  readonly drainTimeout?: Duration;
+  /**
+   * Pause in `preStop` before SIGTERM, so the endpoint is removed from the Service (and load balancers)
+   * before the server starts draining.
+   * @default Duration.seconds(5)
+   */
+  readonly preStopDelay?: Duration;
+  /**
+   * Grace period between the start of termination and SIGKILL. Must exceed `preStopDelay + drainTimeout`.
+   * @default - preStopDelay + drainTimeout + 10 seconds
+   */
+  readonly terminationGracePeriod?: Duration;
+  /**
+   * How long model loading may take before the startup probe gives up and restarts the container.
+   * @default Duration.minutes(10)
+   */
+  readonly startupTimeout?: Duration;
+  /**
+   * User and group id the server runs as (the image must work as any user and write only to `/tmp`).
+   * @default 10001
+   */
+  readonly runAsUser?: number;
+  /**
+   * Sources allowed to reach the server. When given, a NetworkPolicy denies all other ingress.
+   * @default - no NetworkPolicy
+   */
+  readonly allowFrom?: IngressPeer[];
+  /**
+   * Who may scrape `/metrics` when a NetworkPolicy is made.
+   * @default IngressPeer.namespace('monitoring')
+   */
+  readonly metricsScraper?: IngressPeer;
+  /**
+   * Environment for the server.
+   * @default - only DRAIN_TIMEOUT_MS
+   */
+  readonly env?: Record<string, string>;
+  /**
+   * Service account name (for S3 model access through IRSA or EKS Pod Identity). Its token is not mounted.
+   * @default - the namespace's default service account
+   */
+  readonly serviceAccountName?: string;
+  /**
+   * A canary of a new version behind the same Service.
+   * @default - no canary
+   */
+  readonly canary?: CanaryOptions;
+  /**
+   * Spread pods evenly over zones and nodes (`topologySpreadConstraints`, `ScheduleAnyway`).
+   * @default true
+   */
+  readonly spread?: boolean;
+}
+
+const DEFAULT_PORT = 8080;
+
+/**
+ * A model server on Kubernetes: a Deployment, a Service, an `autoscaling/v2` HorizontalPodAutoscaler on
+ * CPU and (optionally) a custom metric, a PodDisruptionBudget and, optionally, a NetworkPolicy and a canary.
+ *
+ * Pods probe the Open Inference Protocol endpoints (startup and readiness on `/v2/health/ready`,
+ * liveness on `/v2/health/live`), run non-root with a read-only root filesystem, drop all
+ * capabilities, use seccomp `RuntimeDefault`, mount no service-account token, always set requests and
+ * limits, spread over zones and nodes, and announce `/metrics` to Prometheus.
+ *
+ * @example
+ * new InferenceService(chart, 'Fraud', {
+ *   image: 'registry.example.com/inference-server:1.4.0',
+ *   nodes: inferenceNodes,
+ *   scalingMetric: ScalingMetric.queueDepth(8),
+ * });
+ *
+ * @see https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/
+ */
+export class InferenceService extends Construct {
+  /** The stable Deployment. */
+  public readonly deployment: kplus.Deployment;
+  /** The canary Deployment, when a canary is configured. */
+  public readonly canaryDeployment?: kplus.Deployment;
+  /** The Service in front of stable and canary pods. */
+  public readonly service: kplus.Service;
+  /** The autoscaler of the stable Deployment. */
+  public readonly autoscaler: kplus.HorizontalPodAutoscaler;
+  /** The PodDisruptionBudget. */
+  public readonly podDisruptionBudget: kplus.k8s.KubePodDisruptionBudget;
+  /** The NetworkPolicy, when `allowFrom` is given. */
+  public readonly networkPolicy?: kplus.k8s.KubeNetworkPolicy;
+  /** Name of the Deployment, Service and the other objects. */
+  public readonly name: string;
+  /** Port the server listens on. */
+  public readonly port: number;
+  /** Replicas the canary runs (0 without a canary). */
+  public readonly canaryReplicas: number;
+
+  private readonly minReplicas: number;
+  private readonly nodeOptions?: RunOnOptions;
+
+  constructor(scope: Construct, id: string, props: InferenceServiceProps) {
+    super(scope, id);
+
+    // defaults
+    this.name = props.name ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    this.port = props.port ?? DEFAULT_PORT;
+    this.minReplicas = props.minReplicas ?? 2;
+    const maxReplicas = props.maxReplicas ?? 4;
+    const drain = props.drainTimeout ?? Duration.seconds(30);
+    const preStop = props.preStopDelay ?? Duration.seconds(5);
+    const grace = props.terminationGracePeriod ?? Duration.seconds(preStop.toSeconds() + drain.toSeconds() + 10);
+    const budget = props.disruptionBudget ?? DisruptionBudget.maxUnavailable(1);
+    const cpuTarget = props.targetCpuUtilizationPercent ?? 70;
+    const startupTimeout = props.startupTimeout ?? Duration.minutes(10);
+    const user = props.runAsUser ?? 10001;
+    this.nodeOptions = props.nodeOptions;
+
+    // validate
+    if (!/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/.test(this.name)) {
+      throw new PlatformError(this, 'name', this.name, 'must be a DNS label of at most 52 characters (lower case, digits, -)', 'pass a shorter lower-case name');
+    }
+    if (!Number.isInteger(this.minReplicas) || this.minReplicas < 1) {
+      throw new PlatformError(this, 'minReplicas', this.minReplicas, 'must be a whole number >= 1', 'keep at least one replica (scale-to-zero needs the HPAScaleToZero feature gate or KEDA)');
+    }
+    if (!Number.isInteger(maxReplicas) || maxReplicas < this.minReplicas) {
+      throw new PlatformError(this, 'minReplicas', this.minReplicas, `must be <= 'maxReplicas' (${maxReplicas})`, 'lower minReplicas or raise maxReplicas');
+    }
+    if (!Number.isInteger(cpuTarget) || cpuTarget < 1 || cpuTarget > 100) {
+      throw new PlatformError(this, 'targetCpuUtilizationPercent', cpuTarget, 'must be a whole number from 1 to 100', 'pick the CPU utilization to hold pods at, e.g. 70');
+    }
+    if (grace.toSeconds() <= preStop.toSeconds() + drain.toSeconds()) {
+      throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`,
+        `must be longer than preStopDelay + drainTimeout (${preStop.toSeconds()}s + ${drain.toSeconds()}s), or Kubernetes kills the server before it finishes draining`,
+        `raise terminationGracePeriod to at least ${preStop.toSeconds() + drain.toSeconds() + 1}s or shorten drainTimeout`);
+    }
+    validateBudget(this, budget, this.minReplicas);
+    if (!Number.isInteger(user) || user < 1) {
+      throw new PlatformError(this, 'runAsUser', user, 'must be a whole number >= 1 (0 is root)', 'pick a non-root uid such as 10001');
+    }
+    const canaryWeight = props.canary?.weightPercent ?? 10;
+    if (props.canary && (!Number.isInteger(canaryWeight) || canaryWeight < 1 || canaryWeight > 50)) {
+      throw new PlatformError(this, 'canary.weightPercent', canaryWeight, 'must be a whole number from 1 to 50', 'give the canary a minority share; promote it by making its image the stable one');
+    }
+
+    // children
+    const model = props.model ?? ModelSource.fromImage();
+    const serviceAccount = props.serviceAccountName
+      ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', props.serviceAccountName)
+      : undefined;
+    const buildDeployment = (id2: string, name: string, image: string, track: string, env: Record<string, string>, replicas?: number) => {
+      const labels = { [LABEL_APP_NAME]: this.name, [LABEL_TRACK]: track };
+      const deployment = new kplus.Deployment(this, id2, {
+        metadata: { name, labels },
+        podMetadata: {
+          labels,
+          annotations: {
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(this.port),
+            'prometheus.io/path': '/metrics',
+          },
+        },
+        replicas,
+        strategy: kplus.DeploymentStrategy.rollingUpdate({
+          maxSurge: kplus.PercentOrAbsolute.absolute(1),
+          maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+        }),
+        serviceAccount,
+        automountServiceAccountToken: false,
+        terminationGracePeriod: grace,
+        securityContext: { user, group: user, fsGroup: user, ensureNonRoot: true },
+        spread: false,
+      });
+      const tmp = kplus.Volume.fromEmptyDir(deployment, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
+      const container = deployment.addContainer({
+        name: 'server',
+        image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        portNumber: this.port,
+        envVariables: Object.fromEntries(Object.entries({ ...env, [DRAIN_TIMEOUT_ENV]: String(drain.toMilliseconds()) })
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
+        resources: {
+          cpu: props.resources?.cpu ?? { request: kplus.Cpu.units(1), limit: kplus.Cpu.units(2) },
+          memory: props.resources?.memory ?? { request: Size.gibibytes(4), limit: Size.gibibytes(4) },
+          ephemeralStorage: props.resources?.ephemeralStorage ?? { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
+        },
+        securityContext: {
+          user,
+          group: user,
+          ensureNonRoot: true,
+          privileged: false,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: [kplus.Capability.ALL] },
+          seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+        },
+        startup: kplus.Probe.fromHttpGet('/v2/health/ready', {
+          port: this.port,
+          periodSeconds: Duration.seconds(10),
+          timeoutSeconds: Duration.seconds(2),
+          failureThreshold: Math.max(1, Math.ceil(startupTimeout.toSeconds() / 10)),
+        }),
+        readiness: kplus.Probe.fromHttpGet('/v2/health/ready', {
+          port: this.port,
+          periodSeconds: Duration.seconds(5),
+          timeoutSeconds: Duration.seconds(2),
+          failureThreshold: 2,
+        }),
+        liveness: kplus.Probe.fromHttpGet('/v2/health/live', {
+          port: this.port,
+          periodSeconds: Duration.seconds(10),
+          timeoutSeconds: Duration.seconds(2),
+          failureThreshold: 3,
+        }),
+        lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(preStop.toSeconds())]) },
+      });
+      container.mount('/tmp', tmp);
+      if (model.s3Uri) {
+        const modelVolume = kplus.Volume.fromEmptyDir(deployment, 'ModelVolume', 'model', { sizeLimit: model.sizeLimit });
+        container.mount(MODEL_DIR, modelVolume, { readOnly: true });
+        const copy = deployment.addInitContainer({
+          name: 'fetch-model',
+          image: model.copyImage!,
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          command: ['aws', 's3', 'sync', '--only-show-errors', model.s3Uri, MODEL_DIR],
+          envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
+          resources: {
+            cpu: { request: kplus.Cpu.millis(500), limit: kplus.Cpu.units(1) },
+            memory: { request: Size.mebibytes(512), limit: Size.gibibytes(1) },
+          },
+          securityContext: {
+            user, group: user, ensureNonRoot: true, privileged: false, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+            capabilities: { drop: [kplus.Capability.ALL] },
+            seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+          },
+        });
+        copy.mount(MODEL_DIR, modelVolume);
+        copy.mount('/tmp', tmp);
+      }
+      const api = ApiObject.of(deployment);
+      // cdk8s-plus renders no pod-level seccomp profile; set it so every container inherits RuntimeDefault.
+      api.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
+      if (props.spread ?? true) {
+        const selector = { matchLabels: labels };
+        api.addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
+          { maxSkew: 1, topologyKey: LABEL_ZONE, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector },
+          { maxSkew: 1, topologyKey: LABEL_HOSTNAME, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: selector },
+        ]));
+      }
+      return deployment;
+    };
+
+    this.deployment = buildDeployment('Resource', this.name, props.image, 'stable', props.env ?? {});
+    this.canaryReplicas = props.canary ? Math.max(1, Math.round(this.minReplicas * canaryWeight / (100 - canaryWeight))) : 0;
+    if (props.canary) {
+      this.canaryDeployment = buildDeployment('Canary', `${this.name}-canary`, props.canary.image, 'canary',
+        { ...(props.env ?? {}), ...(props.canary.env ?? {}) }, this.canaryReplicas);
+    }
+
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: { name: this.name, labels: { [LABEL_APP_NAME]: this.name } },
+      type: kplus.ServiceType.CLUSTER_IP,
+      ports: [{ name: 'http', port: this.port, targetPort: this.port }],
+    });
+    this.service.selectLabel(LABEL_APP_NAME, this.name);
+
+    this.autoscaler = new kplus.HorizontalPodAutoscaler(this, 'Autoscaler', {
+      metadata: { name: this.name },
+      target: this.deployment,
+      minReplicas: this.minReplicas,
+      maxReplicas,
+      metrics: [
+        kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(cpuTarget)),
+        ...(props.scalingMetric ? [props.scalingMetric._toKplus()] : []),
+      ],
+      scaleUp: props.scaleUp ?? {
+        stabilizationWindow: Duration.seconds(0),
+        strategy: kplus.ScalingStrategy.MAX_CHANGE,
+        policies: [
+          { replicas: kplus.Replicas.percent(100), duration: Duration.minutes(1) },
+          { replicas: kplus.Replicas.absolute(4), duration: Duration.minutes(1) },
+        ],
+      },
+      scaleDown: props.scaleDown ?? {
+        stabilizationWindow: Duration.minutes(5),
+        strategy: kplus.ScalingStrategy.MIN_CHANGE,
+        policies: [{ replicas: kplus.Replicas.absolute(1), duration: Duration.minutes(2) }],
+      },
+    });
+
+    this.podDisruptionBudget = new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+      metadata: { name: this.name },
+      spec: {
+        selector: { matchLabels: { [LABEL_APP_NAME]: this.name } },
+        [budget.field]: budget.isPercent ? kplus.k8s.IntOrString.fromString(`${budget.value}%`) : kplus.k8s.IntOrString.fromNumber(budget.value),
+        unhealthyPodEvictionPolicy: 'AlwaysAllow',
+      },
+    });
+
+    if (props.allowFrom) {
+      const scraper = props.metricsScraper ?? IngressPeer.namespace('monitoring');
+      const ports = [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(this.port) }];
+      this.networkPolicy = new kplus.k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+        metadata: { name: this.name },
+        spec: {
+          podSelector: { matchLabels: { [LABEL_APP_NAME]: this.name } },
+          policyTypes: ['Ingress'],
+          ingress: [
+            ...(props.allowFrom.length > 0 ? [{ from: props.allowFrom.map((p) => p._peer), ports }] : []),
+            { from: [scraper._peer], ports },
+          ],
+        },
+      });
+    }
+
+    if (props.nodes) {
+      this.runOn(props.nodes, props.nodeOptions);
+    }
+  }
+
+  /**
+   * Runs the server (stable and canary) on these accelerator nodes: accelerator requests and limits,
+   * tolerations for the nodes' taints, required node affinity on their labels (and optionally a
+   * preferred capacity type). An accelerator count above what the nodes have is an error.
+   */
+  public runOn(nodes: IAcceleratorNodes, options: RunOnOptions = this.nodeOptions ?? {}): void {
+    applyAcceleratorScheduling(this, this.deployment, nodes, options);
+    if (this.canaryDeployment) {
+      applyAcceleratorScheduling(this, this.canaryDeployment, nodes, options);
+    }
+  }
+
+  /** The chart this service belongs to. */
+  public get chart(): Chart {
+    return Chart.of(this);
+  }
+}
+
+function validateBudget(scope: Construct, budget: DisruptionBudget, minReplicas: number): void {
+  const v = budget.value;
+  if (!Number.isInteger(v) || v < 0 || (budget.isPercent && v > 100)) {
+    throw new PlatformError(scope, 'disruptionBudget', budget.toString(), budget.isPercent ? 'must be a whole percentage from 0 to 100' : 'must be a whole number >= 0', 'pick a valid budget, e.g. DisruptionBudget.maxUnavailable(1)');
+  }
+  const blocks = budget.field === 'maxUnavailable'
+    ? v === 0
+    : (budget.isPercent ? v >= 100 : v >= minReplicas);
+  if (blocks) {
+    throw new PlatformError(scope, 'disruptionBudget', budget.toString(),
+      `would allow no eviction when the service runs its minReplicas (${minReplicas}) pods, so node drains and upgrades would hang`,
+      budget.field === 'maxUnavailable'
+        ? 'allow at least one unavailable pod, e.g. DisruptionBudget.maxUnavailable(1)'
+        : `use minAvailable below ${minReplicas}, or raise minReplicas`);
+  }
+}

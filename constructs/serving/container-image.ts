@@ -1,0 +1,181 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Annotations, Aws, Stack, Token } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { Construct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+
+/** What a model container needs from an image: its URI, and the repository the execution role pulls from. */
+export interface ContainerImageConfig {
+  /** The image URI SageMaker pulls (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>`). */
+  readonly imageUri: string;
+  /** ARN of the ECR repository (or repositories) the execution role may pull from. */
+  readonly repositoryArn: string;
+}
+
+/** How the bundled inference server image (or another local Dockerfile) is built. */
+export interface BundledImageOptions {
+  /**
+   * Directory holding the Dockerfile and the build context.
+   * @default - the bundled inference server, `container/` at the root of this package
+   */
+  readonly directory?: string;
+  /**
+   * Name of the Dockerfile, relative to `directory`.
+   * @default 'Dockerfile'
+   */
+  readonly file?: string;
+  /**
+   * Build arguments (for example the base image, which `container/Dockerfile` takes as an argument).
+   * @default - none
+   */
+  readonly buildArgs?: { [key: string]: string };
+  /**
+   * Target platform. SageMaker runs x86_64 except on Graviton (`ml.c7g`, `ml.m7g`...) instances.
+   * @default Platform.LINUX_AMD64
+   */
+  readonly platform?: Platform;
+  /**
+   * Multi-stage build target.
+   * @default - the last stage
+   */
+  readonly target?: string;
+  /**
+   * Glob patterns excluded from the build context, added to the defaults (`node_modules`, `dist`,
+   * `test`, `bench`, which never belong in the image context).
+   * @default - only the defaults
+   */
+  readonly exclude?: string[];
+}
+
+/** Paths never sent to the Docker build context of the bundled server. */
+export const BUNDLED_IMAGE_EXCLUDES: readonly string[] = ['node_modules', '**/node_modules', 'dist', 'test', 'bench', 'cdk.out', '.git'];
+
+const ECR_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9._/-]+)(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * The container image a model endpoint runs.
+ *
+ * `ContainerImage.bundled()` builds this project's Node.js inference server (`container/`) as a Docker
+ * image asset, so `cdk deploy` builds and pushes it (synthesis itself needs no Docker). Or run any image
+ * from an ECR repository. SageMaker pulls only from ECR.
+ *
+ * @example
+ * ContainerImage.bundled();
+ * ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, 'Repo', 'my-server'), 'v3');
+ *
+ * @see https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
+ */
+export abstract class ContainerImage {
+  /** The bundled inference server (`container/`), built and pushed by `cdk deploy`. */
+  public static bundled(options: BundledImageOptions = {}): ContainerImage {
+    return new AssetImage(options);
+  }
+
+  /** An image built from a local directory with a Dockerfile. */
+  public static fromAsset(directory: string, options: Omit<BundledImageOptions, 'directory'> = {}): ContainerImage {
+    return new AssetImage({ ...options, directory });
+  }
+
+  /** An image in an ECR repository; the execution role may pull from that repository only. */
+  public static fromEcrRepository(repository: ecr.IRepository, tagOrDigest: string = 'latest'): ContainerImage {
+    return new RepositoryImage(repository, tagOrDigest);
+  }
+
+  /**
+   * An ECR image by URI (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>`). The execution role may
+   * pull from that repository only. An unresolved token cannot be parsed: the role may then pull from
+   * any repository of this stack's account and region, and a warning says so.
+   */
+  public static fromImageUri(imageUri: string): ContainerImage {
+    return new UriImage(imageUri);
+  }
+
+  /** Called once by the endpoint: creates what the image needs (an asset) and says where it is. */
+  public abstract bind(scope: Construct): ContainerImageConfig;
+}
+
+class AssetImage extends ContainerImage {
+  private asset?: DockerImageAsset;
+
+  constructor(private readonly options: BundledImageOptions) {
+    super();
+  }
+
+  public bind(scope: Construct): ContainerImageConfig {
+    if (!this.asset) {
+      const directory = this.options.directory ?? bundledContainerDirectory(scope);
+      const file = this.options.file ?? 'Dockerfile';
+      if (!fs.existsSync(path.join(directory, file))) {
+        throw new PlatformError(scope, 'image', path.join(directory, file),
+          'must name an existing Dockerfile',
+          'build the bundled server first (container/Dockerfile), or pass ContainerImage.bundled({ directory, file }) pointing at your Dockerfile');
+      }
+      this.asset = new DockerImageAsset(scope, 'Image', {
+        directory,
+        file,
+        buildArgs: this.options.buildArgs,
+        platform: this.options.platform ?? Platform.LINUX_AMD64,
+        target: this.options.target,
+        exclude: [...BUNDLED_IMAGE_EXCLUDES, ...(this.options.exclude ?? [])],
+      });
+    }
+    return { imageUri: this.asset.imageUri, repositoryArn: this.asset.repository.repositoryArn };
+  }
+}
+
+class RepositoryImage extends ContainerImage {
+  constructor(private readonly repository: ecr.IRepository, private readonly tagOrDigest: string) {
+    super();
+  }
+
+  public bind(): ContainerImageConfig {
+    return {
+      imageUri: this.repository.repositoryUriForTagOrDigest(this.tagOrDigest),
+      repositoryArn: this.repository.repositoryArn,
+    };
+  }
+}
+
+class UriImage extends ContainerImage {
+  constructor(private readonly imageUri: string) {
+    super();
+  }
+
+  public bind(scope: Construct): ContainerImageConfig {
+    const stack = Stack.of(scope);
+    if (Token.isUnresolved(this.imageUri)) {
+      Annotations.of(scope).addWarningV2('@ai-platform/serving:imageUriUnresolved',
+        'image: the image URI is a token, so the repository cannot be known at synthesis; the execution role may pull from any ECR repository in this account and region. Use ContainerImage.fromEcrRepository(repository, tag) to scope the grant to one repository.');
+      return {
+        imageUri: this.imageUri,
+        repositoryArn: stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' }),
+      };
+    }
+    const match = ECR_URI.exec(this.imageUri);
+    if (!match) {
+      throw new PlatformError(scope, 'image', this.imageUri,
+        'must be an Amazon ECR image URI like "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag" (SageMaker pulls endpoint images from ECR)',
+        'push the image to ECR and use its URI, or use ContainerImage.fromEcrRepository(repository, tag)');
+    }
+    const [, account, region, repositoryName] = match;
+    return {
+      imageUri: this.imageUri,
+      repositoryArn: `arn:${Aws.PARTITION}:ecr:${region}:${account}:repository/${repositoryName}`,
+    };
+  }
+}
+
+/** Finds `container/` (the bundled server) from this file, in the source tree or in `dist/`. */
+function bundledContainerDirectory(scope: Construct): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'container');
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new PlatformError(scope, 'image', 'ContainerImage.bundled()',
+    `cannot find the bundled server directory "container/" above ${__dirname}`,
+    'pass ContainerImage.bundled({ directory }) or another ContainerImage');
+}

@@ -1,0 +1,134 @@
+import * as eks from 'aws-cdk-lib/aws-eks';
+import {
+  AcceleratorOs, AcceleratorVendor, CpuArchitecture, GpuInstanceType,
+} from '../../constructs/compute/gpu-instance-type';
+import { PlatformError } from '../../lib/private/errors';
+
+const customSpec = {
+  name: 'g5g.xlarge',
+  vendor: AcceleratorVendor.NVIDIA,
+  acceleratorModel: 'T4G',
+  acceleratorCount: 1,
+  acceleratorMemoryGiB: 16,
+  vcpus: 4,
+  memoryGiB: 8,
+  architecture: CpuArchitecture.ARM64,
+};
+
+describe('GpuInstanceType catalog', () => {
+  test('has constants for every family the platform supports', () => {
+    const families = new Set(GpuInstanceType.catalogTypes().map((t) => t.family));
+    expect([...families].sort()).toEqual(['g4dn', 'g5', 'g6', 'g6e', 'inf2', 'p4d', 'p4de', 'p5', 'p5en', 'trn1']);
+    expect(GpuInstanceType.G5_XLARGE.name).toBe('g5.xlarge');
+    expect(GpuInstanceType.P5EN_48XLARGE.acceleratorModel).toBe('H200');
+    expect(GpuInstanceType.TRN1_32XLARGE.acceleratorCount).toBe(16);
+  });
+
+  test('constants are the same objects that of() returns', () => {
+    expect(GpuInstanceType.of('g6e.12xlarge')).toBe(GpuInstanceType.G6E_12XLARGE);
+  });
+
+  test('of() accepts SageMaker names and any case', () => {
+    expect(GpuInstanceType.of('ml.g5.xlarge')).toBe(GpuInstanceType.G5_XLARGE);
+    expect(GpuInstanceType.of('G5.XLARGE')).toBe(GpuInstanceType.G5_XLARGE);
+  });
+
+  test('an unknown name is an error listing the known families', () => {
+    expect(() => GpuInstanceType.of('x2.huge')).toThrow(PlatformError);
+    expect(() => GpuInstanceType.of('x2.huge')).toThrow(/'instanceType' \("x2.huge"\) is not in the accelerator catalog \(known families: g4dn, g5, g6, g6e, p4d, p4de, p5, p5en, inf2, trn1\).*custom/);
+  });
+
+  test('each type knows its hardware', () => {
+    const t = GpuInstanceType.G5_12XLARGE;
+    expect(t).toMatchObject({
+      vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 4, acceleratorMemoryGiB: 24,
+      vcpus: 48, memoryGiB: 192, architecture: CpuArchitecture.X86_64, family: 'g5', size: '12xlarge',
+    });
+    expect(t.totalAcceleratorMemoryGiB).toBe(96);
+    expect(GpuInstanceType.INF2_48XLARGE.vendor).toBe(AcceleratorVendor.AWS_NEURON);
+  });
+
+  test('every price carries a source and a date, and unconfirmed figures are marked', () => {
+    for (const t of GpuInstanceType.catalogTypes()) {
+      expect(t.onDemandPrice).toBeDefined();
+      for (const p of [t.onDemandPrice, t.sageMakerPrice]) {
+        if (!p) continue;
+        expect(p.usdPerHour).toBeGreaterThan(0);
+        expect(p.source.length).toBeGreaterThan(10);
+        expect(p.asOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+        expect(typeof p.confirmed).toBe('boolean');
+      }
+    }
+    // P-family list prices predate the June 2025 cut: never presented as confirmed.
+    expect(GpuInstanceType.P5_48XLARGE.onDemandPrice?.confirmed).toBe(false);
+    expect(GpuInstanceType.G5_XLARGE.onDemandPrice).toMatchObject({ usdPerHour: 1.006, confirmed: true });
+    expect(GpuInstanceType.G5_XLARGE.sageMakerPrice).toMatchObject({ usdPerHour: 1.4084, confirmed: true });
+  });
+
+  test('SageMaker prices are at least the EC2 prices', () => {
+    for (const t of GpuInstanceType.catalogTypes()) {
+      if (t.sageMakerPrice) expect(t.sageMakerPrice.usdPerHour).toBeGreaterThanOrEqual(t.onDemandPrice!.usdPerHour);
+    }
+  });
+
+  test('helpers: SageMaker name, extended resource, default taint', () => {
+    expect(GpuInstanceType.G6_XLARGE.sageMakerInstanceType).toBe('ml.g6.xlarge');
+    expect(GpuInstanceType.G6_XLARGE.resourceName).toBe('nvidia.com/gpu');
+    expect(GpuInstanceType.INF2_XLARGE.resourceName).toBe('aws.amazon.com/neuron');
+    expect(GpuInstanceType.G6_XLARGE.defaultTaint).toEqual({ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' });
+    expect(GpuInstanceType.TRN1_2XLARGE.defaultTaint).toEqual({ key: 'aws.amazon.com/neuron', value: 'true', effect: 'NoSchedule' });
+    expect(GpuInstanceType.G5_XLARGE.toEc2InstanceType().toString()).toBe('g5.xlarge');
+  });
+
+  test('EKS AMI type follows vendor, architecture and OS', () => {
+    expect(GpuInstanceType.G5_XLARGE.eksAmiType()).toBe(eks.NodegroupAmiType.AL2023_X86_64_NVIDIA);
+    expect(GpuInstanceType.custom(customSpec).eksAmiType()).toBe(eks.NodegroupAmiType.AL2023_ARM_64_NVIDIA);
+    expect(GpuInstanceType.INF2_XLARGE.eksAmiType()).toBe(eks.NodegroupAmiType.AL2023_X86_64_NEURON);
+    expect(GpuInstanceType.G5_XLARGE.eksAmiType(AcceleratorOs.BOTTLEROCKET)).toBe(eks.NodegroupAmiType.BOTTLEROCKET_X86_64_NVIDIA);
+    expect(GpuInstanceType.custom(customSpec).eksAmiType(AcceleratorOs.BOTTLEROCKET)).toBe(eks.NodegroupAmiType.BOTTLEROCKET_ARM_64_NVIDIA);
+  });
+
+  test('Bottlerocket for a Neuron type is an error', () => {
+    expect(() => GpuInstanceType.INF2_XLARGE.eksAmiType(AcceleratorOs.BOTTLEROCKET)).toThrow(/'amiOs' \("BOTTLEROCKET"\) is not available for Neuron instance inf2.xlarge.*AL2023_X86_64_NEURON/);
+  });
+
+  test('spot alternatives share vendor, model, count and architecture and are at least as big', () => {
+    const alts = GpuInstanceType.G5_XLARGE.spotAlternatives().map(String);
+    expect(alts).toEqual(['g5.2xlarge', 'g5.4xlarge', 'g5.8xlarge', 'g5.16xlarge']);
+    expect(GpuInstanceType.G5_2XLARGE.spotAlternatives().map(String)).not.toContain('g5.xlarge');
+    expect(GpuInstanceType.G5_12XLARGE.spotAlternatives().map(String)).toEqual(['g5.24xlarge']);
+    expect(GpuInstanceType.P5EN_48XLARGE.spotAlternatives()).toEqual([]);
+  });
+
+  describe('custom()', () => {
+    test('describes a type the catalog lacks', () => {
+      const t = GpuInstanceType.custom(customSpec);
+      expect(t.inCatalog).toBe(false);
+      expect(t.architecture).toBe(CpuArchitecture.ARM64);
+      expect(GpuInstanceType.G5_XLARGE.inCatalog).toBe(true);
+    });
+    test('a malformed name is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, name: 'ml.g5g.xlarge' })).toThrow(/'name' \("ml.g5g.xlarge"\) must be an EC2 instance type name/);
+    });
+    test('an accelerator count below 1 is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, acceleratorCount: 0 })).toThrow(/'acceleratorCount' \(0\) must be a whole number >= 1/);
+    });
+    test('a fractional vCPU count is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, vcpus: 2.5 })).toThrow(/'vcpus' \(2.5\) must be a whole number >= 1/);
+    });
+    test('non-positive memory is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, memoryGiB: 0 })).toThrow(/'memoryGiB' \(0\) must be a number > 0/);
+      expect(() => GpuInstanceType.custom({ ...customSpec, acceleratorMemoryGiB: -1 })).toThrow(/'acceleratorMemoryGiB' \(-1\) must be a number > 0/);
+    });
+    test('an unknown vendor is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, vendor: 'amd' as AcceleratorVendor })).toThrow(/'vendor' \("amd"\) must be one of nvidia, aws-neuron/);
+    });
+    test('a negative price is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, onDemandPrice: { usdPerHour: -1, source: 's', asOf: '2026-01-01', confirmed: false } }))
+        .toThrow(/'onDemandPrice.usdPerHour' \(-1\) must be a number >= 0/);
+    });
+    test('an empty accelerator model is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, acceleratorModel: '' })).toThrow(/'acceleratorModel' \(""\) must be a non-empty string/);
+    });
+  });
+});

@@ -1,0 +1,413 @@
+import { Size } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { Capacity } from '../../constructs/compute/capacity';
+import { AcceleratorOs, AcceleratorVendor, CpuArchitecture, GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import { GpuNodeGroup, GpuNodeGroupProps } from '../../constructs/compute/gpu-node-group';
+import { newStack } from '../helpers';
+
+const HELM = 'Custom::AWSCDK-EKS-HelmChart';
+const KUBECTL_LAYER_ARN = 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1';
+
+function importedVpc(scope: Construct): ec2.IVpc {
+  return ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+    vpcId: 'vpc-0123456789abcdef0',
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+  });
+}
+
+/** An existing cluster imported by name, without kubectl access. */
+function importedCluster(scope: Construct, kubectlRoleArn?: string): eks.ICluster {
+  return eks.Cluster.fromClusterAttributes(scope, 'Cluster', { clusterName: 'prod', vpc: importedVpc(scope), kubectlRoleArn });
+}
+
+/** A cluster created in the stack with aws-eks-v2 and a kubectl provider. */
+function v2Cluster(scope: Construct): eksv2.Cluster {
+  return new eksv2.Cluster(scope, 'Cluster', {
+    version: eksv2.KubernetesVersion.V1_34,
+    defaultCapacity: 0,
+    defaultCapacityType: eksv2.DefaultCapacityType.NODEGROUP,
+    kubectlProviderOptions: { kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(scope, 'Layer', KUBECTL_LAYER_ARN) },
+  });
+}
+
+function group(props: Partial<GpuNodeGroupProps> = {}) {
+  const { stack } = newStack();
+  const cluster = props.cluster ?? importedCluster(stack);
+  const ng = new GpuNodeGroup(stack, 'Gpus', { ...props, cluster });
+  return { stack, ng, template: () => Template.fromStack(stack) };
+}
+
+const graviton = GpuInstanceType.custom({
+  name: 'g5g.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'T4G', acceleratorCount: 1,
+  acceleratorMemoryGiB: 16, vcpus: 4, memoryGiB: 8, architecture: CpuArchitecture.ARM64,
+});
+
+describe('GpuNodeGroup on an imported cluster', () => {
+  test('joins the cluster by name with the NVIDIA AL2023 AMI, labels, taint and scaling', () => {
+    const { template } = group({ instanceTypes: [GpuInstanceType.G5_XLARGE], minSize: 1, maxSize: 3 });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', {
+      ClusterName: 'prod',
+      AmiType: 'AL2023_x86_64_NVIDIA',
+      CapacityType: 'ON_DEMAND',
+      InstanceTypes: ['g5.xlarge'],
+      Subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+      ScalingConfig: { MinSize: 1, DesiredSize: 1, MaxSize: 3 },
+      Taints: [{ Key: 'nvidia.com/gpu', Value: 'true', Effect: 'NO_SCHEDULE' }],
+      Labels: {
+        'ai-platform.dev/accelerator-vendor': 'nvidia',
+        'ai-platform.dev/accelerator-model': 'a10g',
+        'ai-platform.dev/accelerator-count': '1',
+        'ai-platform.dev/capacity-type': 'on-demand',
+        'ai-platform.dev/node-group': 'gpus',
+        'ai-platform.dev/device-plugin': 'nvidia',
+        'k8s.amazonaws.com/accelerator': 'nvidia-a10g',
+      },
+    });
+  });
+
+  test('requires IMDSv2 and gives a 200 GiB encrypted gp3 root volume by default', () => {
+    const { template } = group();
+    template().hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: {
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 200, VolumeType: 'gp3', Encrypted: true } }],
+      },
+    });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', {
+      LaunchTemplate: { Id: { Ref: Match.stringLikeRegexp('LaunchTemplate') }, Version: { 'Fn::GetAtt': [Match.stringLikeRegexp('LaunchTemplate'), 'LatestVersionNumber'] } },
+      DiskSize: Match.absent(),
+    });
+  });
+
+  test('the default is one g6.xlarge, scaling 0..2', () => {
+    const { template, ng } = group();
+    template().hasResourceProperties('AWS::EKS::Nodegroup', { InstanceTypes: ['g6.xlarge'], ScalingConfig: { MinSize: 0, DesiredSize: 0, MaxSize: 2 } });
+    expect(ng.acceleratorsPerNode).toBe(1);
+  });
+
+  test('the node role has only the worker, CNI and ECR read-only policies', () => {
+    const { template } = group();
+    const t = template();
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
+      ManagedPolicyArns: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonEKSWorkerNodePolicy']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonEKS_CNI_Policy']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonEC2ContainerRegistryReadOnly']] },
+      ],
+    });
+    // No inline policy is attached to the node role.
+    const policies = t.findResources('AWS::IAM::Policy');
+    for (const p of Object.values(policies)) {
+      expect(JSON.stringify(p.Properties.Roles)).not.toMatch(/GpusNodeRole/);
+    }
+  });
+
+  test('a role brought by the user is used and none is created', () => {
+    const { stack } = newStack();
+    const role = iam.Role.fromRoleArn(stack, 'Role', 'arn:aws:iam::123456789012:role/gpu-nodes');
+    new GpuNodeGroup(stack, 'Gpus', { cluster: importedCluster(stack), nodeRole: role, minSize: 1 });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::IAM::Role', 0);
+    t.hasResourceProperties('AWS::EKS::Nodegroup', { NodeRole: 'arn:aws:iam::123456789012:role/gpu-nodes' });
+  });
+
+  test('without kubectl access, no device plugin is installed and a warning says how to get one', () => {
+    const { stack } = group({ minSize: 1 });
+    Template.fromStack(stack).resourceCountIs(HELM, 0);
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp('device plugin is not installed.*DevicePluginDaemonSet'));
+  });
+
+  test('with a kubectl role, the device plugin is installed as a Helm release', () => {
+    const { stack } = newStack();
+    const cluster = importedCluster(stack, 'arn:aws:iam::123456789012:role/kubectl');
+    new GpuNodeGroup(stack, 'Gpus', { cluster, minSize: 1 });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs(HELM, 1);
+    t.hasResourceProperties(HELM, { ClusterName: 'prod', Chart: 'nvidia-device-plugin', Namespace: 'kube-system' });
+  });
+
+  test('exposes labels, taints and the extended resource for workloads', () => {
+    const { ng } = group({ instanceTypes: [GpuInstanceType.G5_12XLARGE], capacity: Capacity.spot() });
+    expect(ng.resourceName).toBe('nvidia.com/gpu');
+    expect(ng.acceleratorsPerNode).toBe(4);
+    expect(ng.capacityType).toBe('spot');
+    expect(ng.nodeTaints).toEqual([{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }]);
+    expect(ng.taintStrings).toEqual(['nvidia.com/gpu=true:NoSchedule']);
+    expect(ng.nodeLabels['ai-platform.dev/accelerator-count']).toBe('4');
+    expect(ng.instanceTypeNames).toEqual(['g5.12xlarge']);
+    expect(ng.node.defaultChild).toBe(ng.nodegroup);
+  });
+});
+
+describe('AMI selection', () => {
+  test('NVIDIA Graviton instances get the AL2023 ARM NVIDIA AMI', () => {
+    const { template } = group({ instanceTypes: [graviton] });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', { AmiType: 'AL2023_ARM_64_NVIDIA', InstanceTypes: ['g5g.xlarge'] });
+  });
+
+  test('Neuron instances get the AL2023 Neuron AMI, the Neuron taint and labels', () => {
+    const { template, ng } = group({ instanceTypes: [GpuInstanceType.INF2_XLARGE] });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', {
+      AmiType: 'AL2023_x86_64_NEURON',
+      Taints: [{ Key: 'aws.amazon.com/neuron', Value: 'true', Effect: 'NO_SCHEDULE' }],
+      Labels: Match.objectLike({ 'ai-platform.dev/accelerator-vendor': 'aws-neuron', 'ai-platform.dev/device-plugin': 'neuron' }),
+    });
+    expect(ng.nodeLabels['k8s.amazonaws.com/accelerator']).toBeUndefined();
+    expect(ng.resourceName).toBe('aws.amazon.com/neuron');
+  });
+
+  test('Bottlerocket NVIDIA uses its data volume and needs no device plugin', () => {
+    const { stack } = newStack();
+    const cluster = v2Cluster(stack);
+    new GpuNodeGroup(stack, 'Gpus', { cluster, os: AcceleratorOs.BOTTLEROCKET, minSize: 1 });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::EKS::Nodegroup', {
+      AmiType: 'BOTTLEROCKET_x86_64_NVIDIA',
+      Labels: Match.objectLike({ 'ai-platform.dev/device-plugin': Match.absent() }),
+    });
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ DeviceName: '/dev/xvdb' })] }),
+    });
+    t.resourceCountIs(HELM, 0);
+  });
+
+  test('Bottlerocket with Neuron instances fails synthesis', () => {
+    expect(() => group({ instanceTypes: [GpuInstanceType.INF2_XLARGE], os: AcceleratorOs.BOTTLEROCKET }))
+      .toThrow(/'amiOs' \("BOTTLEROCKET"\) is not available for Neuron/);
+  });
+
+  test('mixing NVIDIA and Neuron instances fails synthesis', () => {
+    expect(() => group({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.INF2_XLARGE] }))
+      .toThrow(/\[TestStack\/Gpus\] 'instanceTypes' \(\["g5.xlarge","inf2.xlarge"\]\) mixes accelerator vendors \(nvidia, aws-neuron\).*one GpuNodeGroup per vendor/);
+  });
+
+  test('mixing x86 and Graviton instances fails synthesis', () => {
+    expect(() => group({ instanceTypes: [GpuInstanceType.G4DN_XLARGE, graviton] }))
+      .toThrow(/'instanceTypes' \(\["g4dn.xlarge","g5g.xlarge"\]\) mixes CPU architectures \(x86_64, arm64\)/);
+  });
+
+  test('an empty instance type list fails synthesis', () => {
+    expect(() => group({ instanceTypes: [] })).toThrow(/'instanceTypes' \(\[\]\) must name at least one/);
+  });
+
+  test('more than 20 instance types fail synthesis', () => {
+    const many = GpuInstanceType.catalogTypes().filter((t) => t.vendor === AcceleratorVendor.NVIDIA).slice(0, 21);
+    expect(() => group({ instanceTypes: many })).toThrow(/has 21 types; an EKS managed node group takes at most 20/);
+  });
+
+  test('mixing accelerator models warns and leaves out the model label', () => {
+    const { stack, ng } = group({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G6_XLARGE] });
+    expect(ng.nodeLabels['ai-platform.dev/accelerator-model']).toBeUndefined();
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp('mix accelerator models \\(A10G, L4\\)'));
+  });
+
+  test('mixing accelerator counts warns and labels the smallest count', () => {
+    const { stack, ng } = group({ instanceTypes: [GpuInstanceType.G5_12XLARGE, GpuInstanceType.G5_48XLARGE] });
+    expect(ng.acceleratorsPerNode).toBe(4);
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp('different accelerator counts \\(4, 8\\)'));
+  });
+});
+
+describe('spot capacity', () => {
+  test('a single spot pool gets a warning naming interchangeable types', () => {
+    const { stack, template } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE], capacity: Capacity.spot() });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', {
+      CapacityType: 'SPOT',
+      InstanceTypes: ['g6.xlarge'],
+      Labels: Match.objectLike({ 'ai-platform.dev/capacity-type': 'spot' }),
+    });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus',
+      Match.stringLikeRegexp('Interchangeable types \\(same accelerator model and count\\): g6.2xlarge, g6.4xlarge, g6.8xlarge, g6.16xlarge'));
+  });
+
+  test('diversify adds the interchangeable types', () => {
+    const { stack, template } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE], capacity: Capacity.spot({ diversify: true }) });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', {
+      InstanceTypes: ['g6.xlarge', 'g6.2xlarge', 'g6.4xlarge', 'g6.8xlarge', 'g6.16xlarge'],
+    });
+    Annotations.fromStack(stack).hasNoWarning('/TestStack/Gpus', Match.stringLikeRegexp('Interchangeable'));
+  });
+
+  test('on-demand capacity is never diversified', () => {
+    const { ng } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE] });
+    expect(ng.instanceTypeNames).toEqual(['g6.xlarge']);
+  });
+});
+
+describe('taints and labels', () => {
+  test('extra labels and taints are merged after the accelerator ones', () => {
+    const { template } = group({
+      labels: { team: 'search' },
+      taints: [{ key: 'dedicated', value: 'ml', effect: 'NoExecute' }],
+    });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', {
+      Labels: Match.objectLike({ team: 'search', 'ai-platform.dev/accelerator-vendor': 'nvidia' }),
+      Taints: [
+        { Key: 'nvidia.com/gpu', Value: 'true', Effect: 'NO_SCHEDULE' },
+        { Key: 'dedicated', Value: 'ml', Effect: 'NO_EXECUTE' },
+      ],
+    });
+  });
+
+  test('a label in the reserved vocabulary fails synthesis', () => {
+    expect(() => group({ labels: { 'ai-platform.dev/capacity-type': 'cheap' } }))
+      .toThrow(/'labels\["ai-platform.dev\/capacity-type"\]' \("cheap"\) uses the reserved prefix/);
+  });
+
+  test('turning off the accelerator taint removes it and warns', () => {
+    const { stack, template } = group({ acceleratorTaint: false });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', { Taints: Match.absent() });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp("'acceleratorTaint' is false"));
+  });
+});
+
+describe('scaling validation', () => {
+  test('minSize above maxSize fails synthesis', () => {
+    expect(() => group({ minSize: 5, maxSize: 2 })).toThrow(/'minSize' \(5\) must be <= 'maxSize' \(2\): lower minSize or raise maxSize/);
+  });
+  test('desiredSize outside min..max fails synthesis', () => {
+    expect(() => group({ minSize: 1, desiredSize: 4, maxSize: 3 })).toThrow(/'desiredSize' \(4\) must be between 'minSize' \(1\) and 'maxSize' \(3\)/);
+  });
+  test('a negative minSize fails synthesis', () => {
+    expect(() => group({ minSize: -1 })).toThrow(/'minSize' \(-1\) must be a whole number >= 0/);
+  });
+  test('maxSize 0 fails synthesis', () => {
+    expect(() => group({ maxSize: 0 })).toThrow(/'maxSize' \(0\) must be a whole number >= 1/);
+  });
+  test('a fractional size fails synthesis', () => {
+    expect(() => group({ maxSize: 2.5 })).toThrow(/'maxSize' \(2.5\) must be a whole number >= 1/);
+  });
+  test('a disk under 20 GiB fails synthesis', () => {
+    expect(() => group({ diskSize: Size.gibibytes(10) })).toThrow(/'diskSize' \("10 GiB"\) must be between 20 GiB and 16384 GiB/);
+  });
+  test('a custom disk size is used', () => {
+    const { template } = group({ diskSize: Size.gibibytes(500) });
+    template().hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 500 }) })] }),
+    });
+  });
+  test('an invalid node group name fails synthesis', () => {
+    expect(() => group({ nodegroupName: 'gpu nodes!' })).toThrow(/'nodegroupName' \("gpu nodes!"\) must be 1-63 characters/);
+  });
+});
+
+describe('scale from zero', () => {
+  test('a group with minSize 0 tags its Auto Scaling group with cluster-autoscaler node-template hints', () => {
+    const { template } = group({ instanceTypes: [GpuInstanceType.G5_12XLARGE], minSize: 0, maxSize: 4 });
+    const t = template();
+    t.resourceCountIs('Custom::AWS', 2);
+    const custom = Object.values(t.findResources('Custom::AWS')).map((r) => JSON.stringify(r.Properties.Create));
+    const describe = custom.find((c) => c.includes('describeNodegroup'))!;
+    expect(describe).toContain('nodegroup.resources.autoScalingGroups.0.name');
+    // The call's JSON is nested in Fn::Join strings; drop the escaping to read it.
+    const tags = custom.find((c) => c.includes('createOrUpdateTags'))!.replace(/\\/g, '');
+    for (const expected of [
+      '"Key":"k8s.io/cluster-autoscaler/node-template/label/ai-platform.dev/accelerator-vendor","Value":"nvidia"',
+      '"Key":"k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu","Value":"true:NoSchedule"',
+      '"Key":"k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu","Value":"4"',
+      '"Key":"k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage","Value":"200Gi"',
+      '"ResourceType":"auto-scaling-group"',
+    ]) {
+      expect(tags).toContain(expected);
+    }
+  });
+
+  test('the tagging permission is limited to this node group\'s Auto Scaling group', () => {
+    const { template } = group({ minSize: 0 });
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: 'autoscaling:CreateOrUpdateTags',
+          Condition: { StringEquals: { 'aws:ResourceTag/eks:nodegroup-name': { 'Fn::GetAtt': [Match.stringLikeRegexp('Gpus'), 'NodegroupName'] } } },
+        })]),
+      },
+    });
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: 'eks:DescribeNodegroup',
+          Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('Gpus'), 'Arn'] },
+        })]),
+      },
+    });
+  });
+
+  test('the hints cover labels, taints and the accelerator count', () => {
+    const { ng } = group({ instanceTypes: [GpuInstanceType.INF2_48XLARGE] });
+    expect(ng.clusterAutoscalerTags()).toMatchObject({
+      'k8s.io/cluster-autoscaler/node-template/label/ai-platform.dev/accelerator-model': 'inferentia2',
+      'k8s.io/cluster-autoscaler/node-template/taint/aws.amazon.com/neuron': 'true:NoSchedule',
+      'k8s.io/cluster-autoscaler/node-template/resources/aws.amazon.com/neuron': '12',
+    });
+  });
+
+  test('a group that never scales to zero gets no hints unless asked', () => {
+    group({ minSize: 1 }).template().resourceCountIs('Custom::AWS', 0);
+    group({ minSize: 1, scaleFromZeroHints: true }).template().resourceCountIs('Custom::AWS', 2);
+  });
+});
+
+describe('device plugins on clusters created in the stack', () => {
+  test('two NVIDIA groups on an aws-eks-v2 cluster install exactly one device plugin', () => {
+    const { stack } = newStack();
+    const cluster = v2Cluster(stack);
+    new GpuNodeGroup(stack, 'Inference', { cluster, instanceTypes: [GpuInstanceType.G5_XLARGE], minSize: 1 });
+    new GpuNodeGroup(stack, 'Training', { cluster, instanceTypes: [GpuInstanceType.G6E_XLARGE], capacity: Capacity.spot({ diversify: true }) });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::EKS::Nodegroup', 2);
+    t.resourceCountIs(HELM, 1);
+    const [chart] = Object.values(t.findResources(HELM));
+    expect(chart.Properties).toMatchObject({
+      Chart: 'nvidia-device-plugin',
+      Repository: 'https://nvidia.github.io/k8s-device-plugin',
+      Version: '0.17.4',
+      Release: 'nvidia-device-plugin',
+      Namespace: 'kube-system',
+    });
+    // affinity: null removes the chart's default node-feature-discovery affinity, which EKS AMIs never satisfy.
+    expect(JSON.parse(chart.Properties.Values)).toEqual({
+      affinity: null,
+      nodeSelector: { 'ai-platform.dev/device-plugin': 'nvidia' },
+      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      priorityClassName: 'system-node-critical',
+    });
+  });
+
+  test('an NVIDIA and a Neuron group install one plugin each', () => {
+    const { stack } = newStack();
+    const cluster = v2Cluster(stack);
+    new GpuNodeGroup(stack, 'Gpu', { cluster, minSize: 1 });
+    new GpuNodeGroup(stack, 'Neuron', { cluster, instanceTypes: [GpuInstanceType.INF2_XLARGE], minSize: 1 });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs(HELM, 2);
+    t.hasResourceProperties(HELM, { Chart: 'neuron-helm-chart', Repository: 'oci://public.ecr.aws/neuron/neuron-helm-chart' });
+  });
+
+  test('an aws-eks (v1) cluster in the same stack works too', () => {
+    const { stack } = newStack();
+    const cluster = new eks.Cluster(stack, 'Cluster', {
+      version: eks.KubernetesVersion.V1_33,
+      defaultCapacity: 0,
+      kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(stack, 'Layer', KUBECTL_LAYER_ARN),
+    });
+    new GpuNodeGroup(stack, 'Gpus', { cluster, minSize: 1 });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::EKS::Nodegroup', { ClusterName: { Ref: Match.stringLikeRegexp('Cluster') }, AmiType: 'AL2023_x86_64_NVIDIA' });
+    t.resourceCountIs(HELM, 1);
+  });
+
+  test('installDevicePlugin false installs none', () => {
+    const { stack } = newStack();
+    const cluster = v2Cluster(stack);
+    new GpuNodeGroup(stack, 'Gpus', { cluster, minSize: 1, installDevicePlugin: false });
+    Template.fromStack(stack).resourceCountIs(HELM, 0);
+  });
+});
