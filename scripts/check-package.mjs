@@ -1,0 +1,62 @@
+// Proves the published package is importable: builds it, packs it with `npm pack`, installs the
+// tarball into a fresh TypeScript project and compiles a file that uses GpuNodeGroup and GpuInstanceType.
+// Dependencies come from the npm cache that `npm ci` filled (--prefer-offline), so this stays quick.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+
+const work = mkdtempSync(join(tmpdir(), 'aip-pack-'));
+try {
+  run('npm', ['run', 'build', '--silent'], root);
+  const out = run('npm', ['pack', '--json', '--pack-destination', work], root);
+  const [{ filename, files }] = JSON.parse(out);
+  const names = files.map((f) => f.path);
+  for (const required of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/constructs/compute/gpu-node-group.d.ts']) {
+    if (!names.includes(required)) throw new Error(`the package lacks ${required}`);
+  }
+  if (names.some((n) => n.startsWith('test/') || n.startsWith('container/') || n.endsWith('.ts') && !n.endsWith('.d.ts'))) {
+    throw new Error(`the package holds files it should not: ${names.filter((n) => !n.startsWith('dist/') && n !== 'package.json' && n !== 'README.md').join(', ')}`);
+  }
+
+  const dev = pkg.devDependencies;
+  writeFileSync(join(work, 'package.json'), JSON.stringify({
+    name: 'consumer', version: '1.0.0', private: true,
+    dependencies: {
+      'ai-platform-constructs': `file:./${filename}`,
+      'aws-cdk-lib': dev['aws-cdk-lib'], constructs: dev.constructs, cdk8s: dev.cdk8s, 'cdk8s-plus-28': dev['cdk8s-plus-28'],
+      typescript: dev.typescript, '@types/node': dev['@types/node'],
+    },
+  }, null, 2));
+  writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, outDir: 'out', skipLibCheck: false, types: ['node'] },
+    files: ['app.ts'],
+  }));
+  writeFileSync(join(work, 'app.ts'), `
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import { Capacity, GpuInstanceType, GpuNodeGroup } from 'ai-platform-constructs';
+
+const app = new App();
+const stack = new Stack(app, 'Consumer');
+const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['subnet-1'] });
+const cluster = eks.Cluster.fromClusterAttributes(stack, 'Cluster', { clusterName: 'prod', vpc });
+const group: GpuNodeGroup = new GpuNodeGroup(stack, 'Gpus', {
+  cluster, instanceTypes: [GpuInstanceType.of('g5.xlarge')], capacity: Capacity.spot({ diversify: true }),
+});
+const taints: string[] = group.taintStrings;
+console.log(taints.join(','), GpuInstanceType.G6_XLARGE.sageMakerInstanceType);
+`);
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], work);
+  run('npx', ['tsc', '-p', '.'], work);
+  const printed = run('node', ['out/app.js'], work).trim();
+  if (printed !== 'nvidia.com/gpu=true:NoSchedule ml.g6.xlarge') throw new Error(`the compiled consumer printed ${JSON.stringify(printed)}`);
+  console.log(`package check: ${filename} (${names.length} files) installs and compiles in a fresh TypeScript project`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
