@@ -65,17 +65,19 @@ export function multiInputSpec(): ModelSpec {
 }
 
 /**
- * A compute-heavy MLP: `input` [batch, width] through `layers` dense ReLU layers of width x width,
- * then a single `score` column. Cost grows with rows, so tests and the benchmark control run time.
+ * A compute-heavy MLP: `input` [batch, inputWidth] through a dense ReLU layer to `width`, `layers - 1`
+ * more of width x width, then a single `score` column. Cost grows with rows, so tests and the benchmark
+ * control run time; a narrow input keeps slow requests small on the wire.
  */
-export function heavySpec(width: number, layers: number, seed = 11): ModelSpec {
+export function heavySpec(width: number, layers: number, inputWidth = width, seed = 11): ModelSpec {
   const rand = prng(seed);
   const scale = Math.sqrt(2 / width);
   const initializers: { name: string; type: 'float32'; dims: number[]; data: Float32Array }[] = [];
   const nodes: { op: string; inputs: string[]; outputs: string[] }[] = [];
   let prev = 'input';
   for (let l = 0; l < layers; l++) {
-    initializers.push({ name: `w${l}`, type: 'float32', dims: [width, width], data: Float32Array.from({ length: width * width }, () => (rand() * 2 - 1) * scale) });
+    const fanIn = l === 0 ? inputWidth : width;
+    initializers.push({ name: `w${l}`, type: 'float32', dims: [fanIn, width], data: Float32Array.from({ length: fanIn * width }, () => (rand() * 2 - 1) * Math.sqrt(2 / fanIn)) });
     nodes.push({ op: 'MatMul', inputs: [prev, `w${l}`], outputs: [`m${l}`] });
     nodes.push({ op: 'Relu', inputs: [`m${l}`], outputs: [`h${l}`] });
     prev = `h${l}`;
@@ -84,7 +86,7 @@ export function heavySpec(width: number, layers: number, seed = 11): ModelSpec {
   nodes.push({ op: 'MatMul', inputs: [prev, 'w_out'], outputs: ['score'] });
   return {
     name: 'heavy-mlp',
-    inputs: [{ name: 'input', type: 'float32', shape: ['batch', width] }],
+    inputs: [{ name: 'input', type: 'float32', shape: ['batch', inputWidth] }],
     outputs: [{ name: 'score', type: 'float32', shape: ['batch', 1] }],
     initializers,
     nodes,

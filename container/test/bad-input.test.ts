@@ -1,0 +1,171 @@
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { fraudModel, modelDir, readyApp } from './helpers';
+import { kitchenSinkSpec, oddInputName } from '../tools/test-models';
+
+const INFER = '/v2/models/fraud-mlp/infer';
+const features = (over: Record<string, unknown> = {}) => ({ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0], ...over });
+
+async function post(app: FastifyInstance, url: string, payload: unknown, headers: Record<string, string> = {}) {
+  const res = await app.inject({
+    method: 'POST', url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload),
+  });
+  return { status: res.statusCode, body: res.json() as { error: string; code: string }, headers: res.headers };
+}
+
+describe('bad input gets a 4xx with a stable code and a message naming the problem', () => {
+  let app: FastifyInstance;
+  beforeEach(async () => {
+    app = await readyApp({ modelDir: fraudModel().dir });
+  });
+  afterEach(async () => {
+    // Whatever came before, the server still answers a good request correctly.
+    const ok = await post(app, INFER, { inputs: [features()] });
+    assert.equal(ok.status, 200);
+    await app.close();
+  });
+
+  const cases: Array<[string, string, unknown, number, string, RegExp, Record<string, string>?]> = [
+    ['bad JSON', INFER, '{"inputs": [', 400, 'BAD_JSON', /not valid JSON/],
+    ['an empty JSON body', INFER, '', 400, 'EMPTY_BODY', /empty/],
+    ['a JSON body that is not an object', INFER, '[1,2]', 400, 'INVALID_REQUEST', /body must be object/],
+    ['prototype poisoning', INFER, '{"inputs":[],"__proto__":{"x":1}}', 400, 'BAD_JSON', /not valid JSON/],
+    ['an unknown model', '/v2/models/nope/infer', { inputs: [features()] }, 404, 'UNKNOWN_MODEL', /'nope' is not served here/],
+    ['an unknown input', INFER, { inputs: [features(), features({ name: 'feature' })] }, 400, 'UNKNOWN_INPUT', /'feature' is not an input of the model; its inputs are 'features'/],
+    ['a missing input', '/v2/models/kitchen/infer', null, 0, '', /./], // covered with the kitchen-sink model below
+    ['a duplicated input', INFER, { inputs: [features(), features()] }, 400, 'DUPLICATE_INPUT', /'features' is given more than once/],
+    ['data shorter than the shape', INFER, { inputs: [features({ data: [1, 2, 3] })] }, 400, 'DATA_LENGTH_MISMATCH', /data has 3 values, shape \[1,8\] needs 8/],
+    ['nested data with a short row', INFER, { inputs: [features({ shape: [2, 8], data: [[0, 0, 0, 0, 0, 0, 0, 0], [1, 2]] })] }, 400, 'DATA_LENGTH_MISMATCH', /2 entries at depth 1/],
+    ['nested data deeper than the shape', INFER, { inputs: [features({ data: [[[0], 0, 0, 0, 0, 0, 0, 0]] })] }, 400, 'DATA_LENGTH_MISMATCH', /deeper than shape/],
+    ['the wrong rank', INFER, { inputs: [features({ shape: [8] })] }, 400, 'BAD_TENSOR_RANK', /has 1 dimensions, the model expects 2 \(\[batch, 8\]\)/],
+    ['a wrong fixed dimension', INFER, { inputs: [features({ shape: [1, 7], data: [0, 0, 0, 0, 0, 0, 0] })] }, 400, 'BAD_TENSOR_SHAPE', /shape\[1\] is 7, the model expects 8/],
+    ['an unknown datatype', INFER, { inputs: [features({ datatype: 'FLOAT32' })] }, 400, 'UNKNOWN_DATATYPE', /"FLOAT32" is not one of BOOL/],
+    ['a datatype other than the model input', INFER, { inputs: [features({ datatype: 'FP64' })] }, 400, 'DATATYPE_MISMATCH', /datatype is FP64, the model expects FP32/],
+    ['a string among floats', INFER, { inputs: [features({ data: [0, 0, 0, '1', 0, 0, 0, 0] })] }, 400, 'BAD_TENSOR_VALUE', /element 3 is "1", expected a number for FP32/],
+    ['null among floats', INFER, { inputs: [features({ data: [0, 0, 0, 0, 0, 0, 0, null] })] }, 400, 'BAD_TENSOR_VALUE', /element 7 is null/],
+    ['data that is not an array', INFER, { inputs: [features({ data: 'abc' })] }, 400, 'DATA_LENGTH_MISMATCH', /data must be an array, got string/],
+    ['an absurd shape', INFER, { inputs: [features({ shape: [1e12, 8] })] }, 400, 'TENSOR_TOO_LARGE', /more than 16777216 elements/],
+    ['a negative dimension', INFER, { inputs: [features({ shape: [-1, 8] })] }, 400, 'BAD_TENSOR_SHAPE', /shape\[0\] is -1, every dimension must be an integer >= 1/],
+    ['a zero dimension', INFER, { inputs: [features({ shape: [0, 8], data: [] })] }, 400, 'BAD_TENSOR_SHAPE', /shape\[0\] is 0/],
+    ['a fractional dimension', INFER, { inputs: [features({ shape: [1.5, 8] })] }, 400, 'INVALID_REQUEST', /body\/inputs\/0\/shape\/0 must be integer/],
+    ['too many dimensions', INFER, { inputs: [features({ shape: Array(20).fill(1) })] }, 400, 'BAD_TENSOR_RANK', /20 dimensions, the server allows at most 16/],
+    ['no inputs', INFER, { inputs: [] }, 400, 'INVALID_REQUEST', /must NOT have fewer than 1 items/],
+    ['a missing datatype', INFER, { inputs: [{ name: 'features', shape: [1, 8], data: [] }] }, 400, 'INVALID_REQUEST', /must have required property 'datatype'/],
+    ['an unknown output', INFER, { inputs: [features()], outputs: [{ name: 'score' }] }, 400, 'UNKNOWN_OUTPUT', /'score' is not an output of the model; its outputs are 'fraud_probability', 'is_fraud'/],
+    ['instances of the wrong width', '/invocations', { instances: [[1, 2, 3]] }, 400, 'BAD_INSTANCES', /rows for input 'features' must each have shape \[8\]/],
+    ['empty instances', '/invocations', { instances: [] }, 400, 'BAD_INSTANCES', /"instances" is empty/],
+    ['a JSON body with neither instances nor inputs', '/invocations', { rows: [] }, 400, 'BAD_INSTANCES', /must hold "instances"/],
+    ['CSV with the wrong column count', '/invocations', '1,2,3,4,5,6,7,8\n1,2,3\n', 400, 'CSV_COLUMN_COUNT', /CSV row 2 has 3 columns; input 'features' \(\[batch, 8\]\) needs 8/, { 'content-type': 'text/csv' }],
+    ['CSV with a word in a cell', '/invocations', '1,2,3,4,5,6,7,x\n', 400, 'CSV_BAD_VALUE', /row 1, column 8 is "x", not a number/, { 'content-type': 'text/csv' }],
+    ['an empty CSV body', '/invocations', '\n\n', 400, 'EMPTY_BODY', /no rows/, { 'content-type': 'text/csv' }],
+    ['an unsupported content type', '/invocations', 'x', 415, 'UNSUPPORTED_MEDIA_TYPE', /Unsupported Media Type/, { 'content-type': 'application/x-protobuf' }],
+    ['custom attributes over 1024 characters', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /at most 1024 visible US-ASCII/, { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) }],
+  ];
+
+  for (const [what, url, payload, status, code, message, headers] of cases) {
+    if (status === 0) continue;
+    it(`${what}: ${status} ${code}`, async () => {
+      const res = await post(app, url, payload, headers);
+      assert.equal(res.status, status, JSON.stringify(res.body));
+      assert.equal(res.body.code, code, JSON.stringify(res.body));
+      assert.match(res.body.error, message);
+    });
+  }
+
+  it('a POST without a body: 400 EMPTY_BODY', async () => {
+    const res = await app.inject({ method: 'POST', url: INFER });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().code, 'EMPTY_BODY');
+  });
+
+  it('a body over the 6 MB limit: 413 PAYLOAD_TOO_LARGE', async () => {
+    const big = JSON.stringify({ inputs: [features({ shape: [800_000, 8], data: new Array(800_000 * 8).fill(0.5) })] });
+    assert.ok(big.length > 6 * 1024 * 1024);
+    const res = await post(app, INFER, big);
+    assert.equal(res.status, 413);
+    assert.equal(res.body.code, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('just under the limit, a large batch is accepted', async () => {
+    const rows = 100_000;
+    const res = await post(app, INFER, { inputs: [features({ shape: [rows, 8], data: new Array(rows * 8).fill(1) })] });
+    assert.equal(res.status, 200);
+  });
+
+  it('deeply nested data cannot exhaust the stack', async () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const res = await post(app, INFER, `{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":${deep}}]}`);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 'DATA_LENGTH_MISMATCH');
+  });
+
+  it('an unknown route: 404 NOT_FOUND', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v3/anything' });
+    assert.equal(res.statusCode, 404);
+    assert.deepEqual(res.json(), { error: 'no route for GET /v3/anything', code: 'NOT_FOUND' });
+  });
+});
+
+describe('bad values for each datatype', () => {
+  let app: FastifyInstance;
+  beforeEach(async () => {
+    app = await readyApp({ modelDir: modelDir('kitchen', kitchenSinkSpec()) });
+  });
+  afterEach(async () => {
+    await app.close();
+  });
+
+  const good: Record<string, [string, unknown[]]> = {
+    float32: ['FP32', [1, 2]], float64: ['FP64', [1, 2]], float16: ['FP16', [1, 2]],
+    int8: ['INT8', [1, 2]], int16: ['INT16', [1, 2]], int32: ['INT32', [1, 2]], int64: ['INT64', [1, 2]],
+    uint8: ['UINT8', [1, 2]], uint16: ['UINT16', [1, 2]], uint32: ['UINT32', [1, 2]], uint64: ['UINT64', [1, 2]],
+    bool: ['BOOL', [true, false]], string: ['BYTES', ['a', 'b']],
+  };
+  const allInputs = (type: string, data: unknown[]) => Object.entries(good).map(([t, [datatype, d]]) => ({
+    name: oddInputName(t as never), shape: [1, 2], datatype, data: t === type ? data : d,
+  }));
+
+  const bad: Array<[string, unknown, RegExp]> = [
+    ['int8', 128, /expected an integer in \[-128, 127\] for INT8/],
+    ['uint8', -1, /expected an integer in \[0, 255\] for UINT8/],
+    ['int16', 1.5, /expected an integer in \[-32768, 32767\] for INT16/],
+    ['uint16', 70000, /for UINT16/],
+    ['int32', 2 ** 31, /for INT32/],
+    ['uint32', 'seven', /for UINT32/],
+    ['int64', '9223372036854775808', /expected an integer in \[-9223372036854775808, 9223372036854775807\] for INT64/],
+    ['uint64', -1, /for UINT64/],
+    ['int64', 1.25, /for INT64/],
+    ['bool', 1, /expected true or false for BOOL/],
+    ['string', 5, /expected a string for BYTES/],
+    ['float64', true, /expected a number for FP64/],
+    ['float16', 'x', /expected a number for FP16/],
+  ];
+  for (const [type, value, message] of bad) {
+    it(`${JSON.stringify(value)} as ${good[type][0]}: 400 BAD_TENSOR_VALUE`, async () => {
+      const res = await post(app, '/v2/models/kitchen/infer', { inputs: allInputs(type, [good[type][1][0], value]) });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.code, 'BAD_TENSOR_VALUE');
+      assert.match(res.body.error, new RegExp(`input 'in/${type}:0 \\(row\\)': element 1 is`));
+      assert.match(res.body.error, message);
+    });
+  }
+
+  it('a missing input: 400 MISSING_INPUT naming it', async () => {
+    const res = await post(app, '/v2/models/kitchen/infer', { inputs: allInputs('none', []).filter((i) => !i.name.includes('bool')) });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 'MISSING_INPUT');
+    assert.match(res.body.error, /input 'in\/bool:0 \(row\)' \(BOOL \[batch, 2\]\) is missing/);
+  });
+
+  it('inputs that disagree on the batch axis: 400 BAD_TENSOR_SHAPE', async () => {
+    const inputs = allInputs('none', []);
+    inputs[1] = { ...inputs[1], shape: [2, 2], data: [1, 2, 3, 4] };
+    const res = await post(app, '/v2/models/kitchen/infer', { inputs });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 'BAD_TENSOR_SHAPE');
+    assert.match(res.body.error, /inputs disagree on the batch axis/);
+  });
+});

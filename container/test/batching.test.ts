@@ -1,0 +1,153 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { fraudModel, HttpResult, listening, metricValue, modelDir, request } from './helpers';
+import { generateTransactions, predictFraud } from '../tools/fraud-model';
+import { heavySpec, kitchenSinkSpec, oddInputName, oddOutputName } from '../tools/test-models';
+import { ORT_TO_OIP, OrtType } from '../src/tensors';
+
+const heavy = () => modelDir('heavy', heavySpec(1024, 4, 16));
+const heavyBody = (rows: number) => ({ inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.25) }] });
+
+describe('dynamic batching and load behaviour', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  /** Sends 20 concurrent requests of 1 to 3 rows each; checks every caller got its own rows back. */
+  async function scoreConcurrently(port: number, weights: Parameters<typeof predictFraud>[0]): Promise<number> {
+    const { x } = generateTransactions(60, 3);
+    let next = 0;
+    const requests = Array.from({ length: 20 }, (_, i) => {
+      const rows = x.slice(next, next + (i % 3) + 1);
+      next += rows.length;
+      return rows;
+    });
+    const answers = await Promise.all(requests.map((rows, i) => request(port, 'POST', '/v2/models/fraud-mlp/infer', {
+      id: `caller-${i}`, inputs: [{ name: 'features', shape: [rows.length, 8], datatype: 'FP32', data: rows }],
+    })));
+    answers.forEach((res, i) => {
+      assert.equal(res.status, 200, res.body);
+      const body = res.json();
+      assert.equal(body.id, `caller-${i}`);
+      const [prob, flag] = body.outputs;
+      assert.deepEqual(prob.shape, [requests[i].length, 1]);
+      requests[i].forEach((row, r) => {
+        const want = predictFraud(weights, row);
+        assert.ok(Math.abs(prob.data[r] - want) < 1e-5, `caller ${i} row ${r}: got ${prob.data[r]}, want ${want}`);
+        assert.equal(flag.data[r], want > 0.5);
+      });
+    });
+    return next;
+  }
+
+  it('merges concurrent requests into few runs and gives each caller exactly its own rows', async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir, config: { workers: 1, batching: { maxBatchSize: 64, maxQueueDelayMs: 100 } } });
+    app = started.app;
+    const rows = await scoreConcurrently(started.port, weights);
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    const runs = metricValue(metrics, 'inference_runs_total', { model: 'fraud-mlp' })!;
+    assert.equal(metricValue(metrics, 'inference_requests_total', { model: 'fraud-mlp' }), 20);
+    assert.equal(metricValue(metrics, 'inference_batch_size_sum', { model: 'fraud-mlp' }), rows);
+    assert.ok(runs >= 1 && runs <= 5, `20 concurrent requests ran in ${runs} runs; batching should merge them`);
+    assert.ok((metricValue(metrics, 'inference_batch_size_bucket', { model: 'fraud-mlp', le: '8' }) ?? 0) < runs, 'some run held more than 8 rows');
+  });
+
+  it('with batching off, every request is its own run', async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir, config: { workers: 1, batching: { enabled: false } } });
+    app = started.app;
+    await scoreConcurrently(started.port, weights);
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'inference_runs_total', { model: 'fraud-mlp' }), 20);
+  });
+
+  it('merges requests of every datatype and splits each back exactly', async () => {
+    const started = await listening({ modelDir: modelDir('kitchen', kitchenSinkSpec()), config: { workers: 1, batching: { maxQueueDelayMs: 100 } } });
+    app = started.app;
+    const types = Object.keys(ORT_TO_OIP) as OrtType[];
+    const valueFor = (t: OrtType, caller: number, k: number): unknown => {
+      switch (t) {
+        case 'bool': return (caller + k) % 2 === 0;
+        case 'string': return `caller-${caller}-${k}`;
+        case 'float32': case 'float64': case 'float16': return caller + k / 4;
+        default: return caller * 3 + k;
+      }
+    };
+    const bodies = Array.from({ length: 12 }, (_, caller) => {
+      const rows = (caller % 2) + 1;
+      return {
+        rows,
+        inputs: types.map((t) => ({ name: oddInputName(t), shape: [rows, 2], datatype: ORT_TO_OIP[t], data: Array.from({ length: rows * 2 }, (_, k) => valueFor(t, caller, k)) })),
+      };
+    });
+    const answers = await Promise.all(bodies.map((b) => request(started.port, 'POST', '/v2/models/kitchen/infer', { inputs: b.inputs })));
+    answers.forEach((res, caller) => {
+      assert.equal(res.status, 200, res.body);
+      for (const t of types) {
+        const out = res.json().outputs.find((o: { name: string }) => o.name === oddOutputName(t));
+        assert.deepEqual(out.shape, [bodies[caller].rows, 2]);
+        assert.deepEqual(out.data, bodies[caller].inputs.find((i) => i.name === oddInputName(t))!.data, `caller ${caller}, ${t}`);
+      }
+    });
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.ok(metricValue(metrics, 'inference_runs_total', { model: 'kitchen' })! < 12);
+  });
+
+  it('answers 503 QUEUE_FULL with Retry-After when the queue is full, and recovers', async () => {
+    const started = await listening({ modelDir: heavy(), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false }, queue: { maxSize: 2 } } });
+    app = started.app;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => request(started.port, 'POST', '/v2/models/heavy/infer', heavyBody(1000))));
+    const full = answers.filter((a) => a.status === 503);
+    assert.ok(answers.some((a) => a.status === 200), 'some requests are served');
+    assert.ok(full.length >= 3, `expected at least 3 rejections, got statuses ${answers.map((a) => a.status)}`);
+    for (const a of full) {
+      assert.equal(a.json().code, 'QUEUE_FULL');
+      assert.match(a.json().error, /queue is full: \d+ requests are queued \(queue.maxSize 2\)/);
+      assert.ok(Number(a.headers['retry-after']) >= 1);
+    }
+    const after = await request(started.port, 'POST', '/v2/models/heavy/infer', heavyBody(10));
+    assert.equal(after.status, 200);
+  });
+
+  it('answers 503 rather than letting a request wait past its deadline', async () => {
+    const started = await listening({ modelDir: heavy(), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false }, limits: { requestTimeoutMs: 150 } } });
+    app = started.app;
+    const t0 = Date.now();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => request(started.port, 'POST', '/v2/models/heavy/infer', heavyBody(1000))));
+    const elapsed = Date.now() - t0;
+    const late = answers.filter((a) => a.status === 503);
+    assert.ok(late.length >= 1, `statuses ${answers.map((a) => a.status)}`);
+    for (const a of late) {
+      assert.ok(['DEADLINE_UNMEETABLE', 'DEADLINE_EXCEEDED'].includes(a.json().code), a.body);
+      assert.ok(Number(a.headers['retry-after']) >= 1);
+    }
+    assert.ok(elapsed < 3000, `all answered in ${elapsed} ms`);
+  });
+
+  it('keeps /ping fast while inference saturates the workers', async () => {
+    const started = await listening({ modelDir: heavy(), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false } } });
+    app = started.app;
+    const load = Promise.all(Array.from({ length: 6 }, () => request(started.port, 'POST', '/v2/models/heavy/infer', heavyBody(2000))));
+    const pings: number[] = [];
+    let done = false;
+    void load.then(() => { done = true; });
+    await new Promise((r) => setTimeout(r, 30));
+    while (!done && pings.length < 200) {
+      const t0 = performance.now();
+      const res: HttpResult = await request(started.port, 'GET', '/ping');
+      pings.push(performance.now() - t0);
+      assert.equal(res.status, 200);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const answers = await load;
+    assert.ok(answers.every((a) => a.status === 200));
+    pings.sort((a, b) => a - b);
+    assert.ok(pings.length >= 5, `only ${pings.length} pings during the load`);
+    const p90 = pings[Math.floor(pings.length * 0.9)];
+    assert.ok(p90 < 50, `/ping p90 ${p90.toFixed(1)} ms during inference`);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Test helpers: model directories built from source in a temp folder, apps on 127.0.0.1 port 0,
+ * and a small HTTP client on node:http (so the tests exercise real sockets).
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { AppOptions, buildApp } from '../src/app';
+import { ModelSpec, writeModelDir } from '../tools/onnx-builder';
+import { FraudWeights, fraudModelSpec, trainFraudModel } from '../tools/fraud-model';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'inference-server-test-'));
+process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+
+/** Writes a model (and optional serving.json) into a fresh directory named `name`. */
+export function modelDir(name: string, spec: ModelSpec, config?: object): string {
+  const dir = path.join(fs.mkdtempSync(path.join(root, 'm-')), name);
+  writeModelDir(dir, spec, config);
+  return dir;
+}
+
+let fraud: { weights: FraudWeights } | undefined;
+/** The example fraud model, trained once per test process. */
+export function fraudModel(config?: object): { dir: string; weights: FraudWeights } {
+  fraud ??= trainFraudModel();
+  return { dir: modelDir('fraud-mlp', fraudModelSpec(fraud.weights), config), weights: fraud.weights };
+}
+
+/** Builds an app that is ready (model loaded and warmed up). */
+export async function readyApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = await buildApp({ logger: false, ...options });
+  await app.model.ready;
+  return app;
+}
+
+/** Builds, waits for the model, and listens on 127.0.0.1 port 0; returns the base URL. */
+export async function listening(options: AppOptions): Promise<{ app: FastifyInstance; base: string; port: number }> {
+  const app = await readyApp(options);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address() as { port: number };
+  return { app, base: `http://127.0.0.1:${address.port}`, port: address.port };
+}
+
+export interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** One HTTP request over a real socket. */
+export function request(port: number, method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const req = http.request({
+      host: '127.0.0.1', port, method, path: urlPath, agent,
+      headers: { ...(payload !== undefined && !headers['content-type'] ? { 'content-type': 'application/json' } : {}), ...headers },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode!, headers: res.headers, body: text, json: () => JSON.parse(text) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/** A Prometheus sample value from /metrics text, or undefined. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got: Record<string, string> = {};
+    for (const part of (m[3] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) got[part[1]] = part[2];
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[4]);
+  }
+  return undefined;
+}
+
+/** The absolute path of the compiled server entry (for tests that spawn the real process). */
+export const SERVER_ENTRY = path.resolve(__dirname, '..', 'src', 'server.js');

@@ -1,0 +1,115 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { listening, modelDir, request } from './helpers';
+import { ALL_TYPES, kitchenSinkSpec, multiInputSpec, oddInputName, oddOutputName } from '../tools/test-models';
+import { ORT_TO_OIP, OrtType } from '../src/tensors';
+
+/** Two distinct rows per type, chosen to survive the trip exactly (FP16 values are representable). */
+function rowsFor(type: string, seed: number): unknown[][] {
+  switch (type) {
+    case 'bool': return [[seed % 2 === 0, true], [false, seed % 3 === 0]];
+    case 'string': return [[`s${seed}-a`, 'ünïcødé ✓'], ['', `s${seed}-d`]];
+    case 'int64': return [[seed, '-9223372036854775808'], ['9007199254740993', -seed]];
+    case 'uint64': return [[seed, '18446744073709551615'], [0, 7]];
+    case 'int8': return [[-128, 127], [seed % 100, -1]];
+    case 'uint8': return [[0, 255], [seed % 200, 1]];
+    case 'float16': return [[0.5, -2], [1024, seed % 16]];
+    case 'float32': return [[0.25 + seed, -1.5], [3.5, 1e-3]];
+    default: return [[seed, 2], [3, 4]];
+  }
+}
+
+/** What the server answers for rows it was sent: int64 beyond 2^53 as strings, the rest as JSON values. */
+function expected(type: string, rows: unknown[][]): unknown[] {
+  return rows.flat().map((v) => {
+    if (type === 'float32') return Math.fround(v as number);
+    if ((type === 'int64' || type === 'uint64') && typeof v === 'string') {
+      return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+    }
+    return v;
+  });
+}
+
+describe('Open Inference Protocol', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('serves server metadata, liveness, readiness and model metadata', async () => {
+    const started = await listening({ modelDir: modelDir('kitchen-sink', kitchenSinkSpec()) });
+    app = started.app;
+    const { port } = started;
+    assert.equal((await request(port, 'GET', '/v2/health/live')).status, 200);
+    assert.deepEqual((await request(port, 'GET', '/v2/health/ready')).json().ready, true);
+    const server = (await request(port, 'GET', '/v2')).json();
+    assert.equal(server.name, 'ai-platform-constructs-inference-server');
+    assert.deepEqual(server.extensions, []);
+    const ready = await request(port, 'GET', '/v2/models/kitchen-sink/ready');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.json(), { name: 'kitchen-sink', ready: true });
+    const meta = (await request(port, 'GET', '/v2/models/kitchen-sink')).json();
+    assert.equal(meta.platform, 'onnxruntime_onnx');
+    assert.deepEqual(meta.inputs.map((i: { name: string }) => i.name), ALL_TYPES.map(oddInputName));
+    assert.deepEqual(meta.inputs.find((i: { name: string }) => i.name === oddInputName('uint16')), { name: 'in/uint16:0 (row)', datatype: 'UINT16', shape: [-1, 2] });
+    assert.deepEqual(meta.outputs.map((o: { datatype: string }) => o.datatype), ALL_TYPES.map((t) => ORT_TO_OIP[t as OrtType]));
+    const unknown = await request(port, 'GET', '/v2/models/other');
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(unknown.json(), { error: "model 'other' is not served here; this server serves 'kitchen-sink'", code: 'UNKNOWN_MODEL' });
+    assert.equal((await request(port, 'GET', '/v2/models/other/ready')).status, 404);
+  });
+
+  it('round-trips every datatype with odd tensor names, flat and nested data, and echoes the id', async () => {
+    const started = await listening({ modelDir: modelDir('kitchen-sink', kitchenSinkSpec()) });
+    app = started.app;
+    const inputs = ALL_TYPES.map((t, i) => {
+      const rows = rowsFor(t, 5);
+      // Alternate nested and flat data so both layouts are covered for every other type.
+      return { name: oddInputName(t), shape: [2, 2], datatype: ORT_TO_OIP[t as OrtType], data: i % 2 === 0 ? rows : rows.flat() };
+    });
+    const res = await request(started.port, 'POST', '/v2/models/kitchen-sink/infer', { id: 'req-42', inputs });
+    assert.equal(res.status, 200, res.body);
+    const body = res.json();
+    assert.equal(body.id, 'req-42');
+    assert.equal(body.model_name, 'kitchen-sink');
+    assert.equal(body.outputs.length, ALL_TYPES.length);
+    for (const t of ALL_TYPES) {
+      const out = body.outputs.find((o: { name: string }) => o.name === oddOutputName(t));
+      assert.ok(out, `output for ${t}`);
+      assert.equal(out.datatype, ORT_TO_OIP[t as OrtType]);
+      assert.deepEqual(out.shape, [2, 2]);
+      assert.deepEqual(out.data, expected(t, rowsFor(t, 5)), `data for ${t}`);
+    }
+  });
+
+  it('returns only the outputs the request names, in the order it names them, also on the versioned route', async () => {
+    const started = await listening({ modelDir: modelDir('kitchen-sink', kitchenSinkSpec()) });
+    app = started.app;
+    const inputs = ALL_TYPES.map((t) => ({ name: oddInputName(t), shape: [2, 2], datatype: ORT_TO_OIP[t as OrtType], data: rowsFor(t, 1).flat() }));
+    const res = await request(started.port, 'POST', '/v2/models/kitchen-sink/versions/1/infer', {
+      inputs, outputs: [{ name: oddOutputName('string') }, { name: oddOutputName('bool') }],
+    });
+    assert.equal(res.status, 200, res.body);
+    const body = res.json();
+    assert.equal(body.id, undefined);
+    assert.deepEqual(body.outputs.map((o: { name: string }) => o.name), ['out.string', 'out.bool']);
+    assert.deepEqual(body.outputs[1].data, [false, true, false, false]);
+  });
+
+  it('serves a model with two inputs, a dynamic inner axis and two outputs', async () => {
+    const started = await listening({ modelDir: modelDir('multi', multiInputSpec()) });
+    app = started.app;
+    const res = await request(started.port, 'POST', '/v2/models/multi/infer', {
+      inputs: [
+        { name: 'b', shape: [2, 3], datatype: 'FP32', data: [[1, 2, 3], [4, 5, 6]] },
+        { name: 'a', shape: [2, 1], datatype: 'FP32', data: [10, 20] },
+      ],
+    });
+    assert.equal(res.status, 200, res.body);
+    const [sum, copy] = res.json().outputs;
+    assert.deepEqual(sum, { name: 'sum', datatype: 'FP32', shape: [2, 1], data: [16, 35] });
+    assert.deepEqual(copy.shape, [2, 3]);
+  });
+});

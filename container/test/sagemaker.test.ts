@@ -1,0 +1,93 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { fraudModel, listening, metricValue, modelDir, request } from './helpers';
+import { generateTransactions, predictFraud } from '../tools/fraud-model';
+import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
+
+describe('SageMaker container contract', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('answers /ping with 200 once the model is ready', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const res = await request(started.port, 'GET', '/ping');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json(), { ready: true, model: 'fraud-mlp', state: 'ready' });
+  });
+
+  it('scores JSON instances with the trained weights and passes custom attributes through', async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir });
+    app = started.app;
+    const { x } = generateTransactions(5, 99);
+    const res = await request(started.port, 'POST', '/invocations', { instances: x }, { 'X-Amzn-SageMaker-Custom-Attributes': 'trace=abc-123' });
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.headers['x-amzn-sagemaker-custom-attributes'], 'trace=abc-123');
+    const { predictions } = res.json();
+    assert.equal(predictions.length, 5);
+    predictions.forEach((p: { fraud_probability: number[]; is_fraud: boolean[] }, i: number) => {
+      const want = predictFraud(weights, x[i]);
+      assert.ok(Math.abs(p.fraud_probability[0] - want) < 1e-5, `row ${i}: ${p.fraud_probability[0]} vs ${want}`);
+      assert.equal(p.is_fraud[0], want > 0.5);
+    });
+  });
+
+  it('takes text/csv rows and answers CSV when asked, JSON otherwise', async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir });
+    app = started.app;
+    const { x } = generateTransactions(3, 5);
+    const csv = x.map((r) => r.join(',')).join('\r\n') + '\r\n';
+    const asCsv = await request(started.port, 'POST', '/invocations', csv, { 'content-type': 'text/csv', accept: 'text/csv' });
+    assert.equal(asCsv.status, 200, asCsv.body);
+    assert.match(String(asCsv.headers['content-type']), /^text\/csv/);
+    const lines = asCsv.body.trim().split('\n');
+    assert.equal(lines.length, 3);
+    lines.forEach((line, i) => {
+      const [p, flag] = line.split(',');
+      assert.ok(Math.abs(Number(p) - predictFraud(weights, x[i])) < 1e-5);
+      assert.equal(flag, String(predictFraud(weights, x[i]) > 0.5));
+    });
+    const asJson = await request(started.port, 'POST', '/invocations', csv, { 'content-type': 'text/csv' });
+    assert.equal(asJson.json().predictions.length, 3);
+  });
+
+  it('accepts an Open Inference Protocol body on /invocations', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const res = await request(started.port, 'POST', '/invocations', {
+      id: 'sm-1', inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }], outputs: [{ name: 'is_fraud' }],
+    });
+    assert.equal(res.status, 200, res.body);
+    const body = res.json();
+    assert.equal(body.id, 'sm-1');
+    assert.deepEqual(body.outputs.map((o: { name: string }) => o.name), ['is_fraud']);
+  });
+
+  it('takes instances keyed by input name for a model with several inputs', async () => {
+    const started = await listening({ modelDir: modelDir('multi', multiInputSpec()) });
+    app = started.app;
+    const res = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1], b: [1, 2] }, { a: [2], b: [3, 4] }] });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(res.json().predictions, [{ sum: [4], b_copy: [1, 2] }, { sum: [9], b_copy: [3, 4] }]);
+  });
+
+  it('serves a model with a fixed batch of 1 one row per run, and rejects a larger OIP batch', async () => {
+    const started = await listening({ modelDir: modelDir('fixed', fixedBatchSpec()), config: { batching: { maxQueueDelayMs: 50 } } });
+    app = started.app;
+    const res = await request(started.port, 'POST', '/invocations', { instances: [[1, 2, 3, 4], [0, 0, 0, 0], [-1, -1, -1, -1]] });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(res.json().predictions, [[3, 5, 7, 9], [1, 1, 1, 1], [-1, -1, -1, -1]]);
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'inference_runs_total', { model: 'fixed' }), 3);
+    assert.equal(metricValue(metrics, 'inference_batch_size_sum', { model: 'fixed' }), 3);
+    const oip = await request(started.port, 'POST', '/v2/models/fixed/infer', { inputs: [{ name: 'x', shape: [2, 4], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6, 7, 8] }] });
+    assert.equal(oip.status, 400);
+    assert.deepEqual(oip.json(), { error: "input 'x': shape[0] is 2, the model expects 1 ([1, 4])", code: 'BAD_TENSOR_SHAPE' });
+  });
+});
