@@ -13,11 +13,14 @@ export const NVIDIA_DEVICE_PLUGIN = {
   release: 'nvidia-device-plugin',
 } as const;
 
-/** AWS Neuron device plugin (from the Neuron Helm chart): advertises `aws.amazon.com/neuron` and `aws.amazon.com/neuroncore`. */
+/**
+ * AWS Neuron device plugin (from the Neuron Helm chart, aws-neuron/neuron-helm-charts): advertises
+ * `aws.amazon.com/neuron` and `aws.amazon.com/neuroncore`. Chart 1.1.2 ships device plugin image 2.23.30.0.
+ */
 export const NEURON_DEVICE_PLUGIN = {
   chart: 'neuron-helm-chart',
-  repository: 'oci://public.ecr.aws/neuron/neuron-helm-chart',
-  version: '1.1.1',
+  repository: 'oci://public.ecr.aws/neuron',
+  version: '1.1.2',
   image: 'public.ecr.aws/neuron/neuron-device-plugin:2.23.30.0',
   namespace: 'kube-system',
   release: 'neuron-device-plugin',

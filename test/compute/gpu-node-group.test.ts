@@ -388,7 +388,7 @@ describe('device plugins on clusters created in the stack', () => {
     new GpuNodeGroup(stack, 'Neuron', { cluster, instanceTypes: [GpuInstanceType.INF2_XLARGE], minSize: 1 });
     const t = Template.fromStack(stack);
     t.resourceCountIs(HELM, 2);
-    t.hasResourceProperties(HELM, { Chart: 'neuron-helm-chart', Repository: 'oci://public.ecr.aws/neuron/neuron-helm-chart' });
+    t.hasResourceProperties(HELM, { Chart: 'neuron-helm-chart', Repository: 'oci://public.ecr.aws/neuron', Version: '1.1.2' });
   });
 
   test('an aws-eks (v1) cluster in the same stack works too', () => {
