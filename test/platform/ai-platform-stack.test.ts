@@ -1,0 +1,64 @@
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import { AiPlatformStack } from '../../lib/ai-platform-stack';
+import { TEST_CONTEXT } from '../helpers';
+
+describe('AiPlatformStack (the reference platform)', () => {
+  const app = new App({ context: TEST_CONTEXT });
+  const stack = new AiPlatformStack(app, 'Platform');
+  // Synthesizing runs aws-cdk's CloudFormation validation: a finding would throw here.
+  const template = Template.fromStack(stack);
+
+  test('has a system node group, an on-demand inference group and a spot training group that scales from zero', () => {
+    template.resourceCountIs('AWS::EKS::Nodegroup', 3);
+    template.hasResourceProperties('AWS::EKS::Nodegroup', {
+      NodegroupName: 'inference',
+      CapacityType: 'ON_DEMAND',
+      InstanceTypes: ['g5.xlarge'],
+      ScalingConfig: { MinSize: 1, DesiredSize: 1, MaxSize: 4 },
+      AmiType: 'AL2023_x86_64_NVIDIA',
+    });
+    template.hasResourceProperties('AWS::EKS::Nodegroup', {
+      NodegroupName: 'training',
+      CapacityType: 'SPOT',
+      InstanceTypes: ['g5.2xlarge', 'g5.4xlarge', 'g5.8xlarge', 'g5.16xlarge'],
+      ScalingConfig: { MinSize: 0, DesiredSize: 0, MaxSize: 8 },
+      Labels: Match.objectLike({ 'ai-platform.dev/capacity-type': 'spot', 'ai-platform.dev/node-group': 'training' }),
+    });
+  });
+
+  test('installs the NVIDIA device plugin exactly once', () => {
+    template.resourceCountIs('Custom::AWSCDK-EKS-HelmChart', 1);
+  });
+
+  test('tags only the training group for scale-from-zero', () => {
+    template.resourceCountIs('Custom::AWS', 2);
+  });
+
+  test('the cluster runs Kubernetes 1.34 in private subnets', () => {
+    template.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.34' });
+  });
+
+  test('synthesizes without warnings or errors', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+describe('AiPlatformStack options', () => {
+  test('instance types, sizes and a kubectl layer can be chosen', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'Custom', {
+      kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(new App(), 'L', 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl:3'),
+      inferenceInstanceTypes: [GpuInstanceType.G6_XLARGE],
+      inferenceScaling: { minSize: 2, maxSize: 6 },
+      trainingMaxSize: 3,
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::EKS::Nodegroup', { NodegroupName: 'inference', InstanceTypes: ['g6.xlarge'], ScalingConfig: { MinSize: 2, MaxSize: 6, DesiredSize: 2 } });
+    t.hasResourceProperties('AWS::EKS::Nodegroup', { NodegroupName: 'training', ScalingConfig: Match.objectLike({ MaxSize: 3 }) });
+    t.resourceCountIs('AWS::Lambda::LayerVersion', 1); // only the aws-cdk provider's own layer: no bundled kubectl layer
+  });
+});
