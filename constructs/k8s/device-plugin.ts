@@ -1,0 +1,144 @@
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
+import { PlatformError } from '../../lib/private/errors';
+import { LABEL_DEVICE_PLUGIN, TAINT_NEURON, TAINT_NVIDIA_GPU } from '../../lib/private/labels';
+import { AcceleratorVendor } from '../compute/gpu-instance-type';
+
+const k8s = kplus.k8s;
+
+/** Properties of a `DevicePlugin`. */
+export interface DevicePluginProps {
+  /** Whose device plugin: NVIDIA (`nvidia.com/gpu`) or AWS Neuron (`aws.amazon.com/neuron`). */
+  readonly vendor: AcceleratorVendor;
+  /**
+   * Device plugin image.
+   * @default - the version the Helm release uses too (`lib/private/device-plugins.ts`)
+   */
+  readonly image?: string;
+  /**
+   * Namespace of the DaemonSet.
+   * @default 'kube-system'
+   */
+  readonly namespace?: string;
+}
+
+/**
+ * The accelerator vendor's Kubernetes device plugin as a DaemonSet, for clusters managed through GitOps
+ * (clusters that `cdk deploy` manages get the same version as a Helm release).
+ *
+ * It runs only on nodes labelled `ai-platform.dev/device-plugin=nvidia` (or `neuron`), which
+ * `GpuNodeGroup` and `GpuNodePool` set where the AMI lacks a plugin, tolerates the accelerator taint and
+ * `CriticalAddonsOnly`, and has priority class `system-node-critical` so it is never evicted for a workload.
+ * Use `DevicePlugin.of(chart, vendor)` to get the one plugin per vendor in a chart.
+ *
+ * @example
+ * DevicePlugin.of(chart, AcceleratorVendor.NVIDIA);
+ *
+ * @see https://github.com/NVIDIA/k8s-device-plugin
+ */
+export class DevicePlugin extends Construct {
+  /** The chart's device plugin for this vendor, created on first use: one per vendor however many node groups exist. */
+  public static of(chart: Chart, vendor: AcceleratorVendor): DevicePlugin {
+    const id = vendor === AcceleratorVendor.NVIDIA ? 'NvidiaDevicePlugin' : 'NeuronDevicePlugin';
+    const existing = chart.node.tryFindChild(id);
+    if (existing instanceof DevicePlugin) return existing;
+    return new DevicePlugin(chart, id, { vendor });
+  }
+
+  /** The DaemonSet. */
+  public readonly daemonSet: kplus.k8s.KubeDaemonSet;
+  /** Image the DaemonSet runs. */
+  public readonly image: string;
+
+  constructor(scope: Construct, id: string, props: DevicePluginProps) {
+    super(scope, id);
+    if (!Object.values(AcceleratorVendor).includes(props.vendor)) {
+      throw new PlatformError(this, 'vendor', props.vendor, `must be one of ${Object.values(AcceleratorVendor).join(', ')}`, 'use AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON');
+    }
+    const nvidia = props.vendor === AcceleratorVendor.NVIDIA;
+    const defaults = nvidia ? NVIDIA_DEVICE_PLUGIN : NEURON_DEVICE_PLUGIN;
+    const namespace = props.namespace ?? defaults.namespace;
+    const name = defaults.release;
+    this.image = props.image ?? defaults.image;
+    const taint = nvidia ? TAINT_NVIDIA_GPU : TAINT_NEURON;
+    const labels = { 'app.kubernetes.io/name': name };
+
+    let serviceAccountName: string | undefined;
+    if (!nvidia) {
+      // The Neuron plugin reads and annotates pods and patches node status (from the Neuron Helm chart's RBAC).
+      serviceAccountName = name;
+      new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels }, automountServiceAccountToken: true });
+      const role = new k8s.KubeClusterRole(this, 'ClusterRole', {
+        metadata: { name, labels },
+        rules: [
+          { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+          { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+          { apiGroups: [''], resources: ['pods'], verbs: ['update', 'patch', 'get', 'list', 'watch'] },
+          { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch', 'update'] },
+        ],
+      });
+      const binding = new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+        metadata: { name, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ kind: 'ServiceAccount', name, namespace }],
+      });
+      if (Chart.of(this).namespace) {
+        for (const obj of [role, binding]) obj.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+      }
+    }
+
+    const hostPath = (volumeName: string, path: string) => ({ name: volumeName, hostPath: { path } });
+    this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
+      metadata: { name, namespace, labels },
+      spec: {
+        selector: { matchLabels: labels },
+        updateStrategy: { type: 'RollingUpdate' },
+        template: {
+          metadata: { labels },
+          spec: {
+            priorityClassName: 'system-node-critical',
+            nodeSelector: { [LABEL_DEVICE_PLUGIN]: nvidia ? 'nvidia' : 'neuron' },
+            tolerations: [
+              { key: 'CriticalAddonsOnly', operator: 'Exists' },
+              { key: taint.key, operator: 'Exists', effect: taint.effect },
+            ],
+            ...(serviceAccountName ? { serviceAccountName } : { automountServiceAccountToken: false }),
+            containers: [{
+              name: 'device-plugin',
+              image: this.image,
+              imagePullPolicy: 'IfNotPresent',
+              env: nvidia
+                ? [{ name: 'FAIL_ON_INIT_ERROR', value: 'false' }]
+                : [
+                  { name: 'KUBECONFIG', value: '/etc/kubernetes/kubelet.conf' },
+                  { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                ],
+              resources: {
+                requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+                limits: { cpu: k8s.Quantity.fromString('200m'), memory: k8s.Quantity.fromString('256Mi') },
+              },
+              // The plugin writes its socket to the kubelet's host directory, which only root may do;
+              // it needs no capabilities and no privilege escalation.
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+              volumeMounts: [
+                { name: 'device-plugin', mountPath: '/var/lib/kubelet/device-plugins' },
+                ...(nvidia ? [] : [{ name: 'infa-map', mountPath: '/run' }]),
+              ],
+            }],
+            volumes: [
+              hostPath('device-plugin', '/var/lib/kubelet/device-plugins'),
+              ...(nvidia ? [] : [hostPath('infa-map', '/run')]),
+            ],
+          },
+        },
+      },
+    });
+  }
+
+  /** The DaemonSet as a plain API object. */
+  public get apiObject(): ApiObject {
+    return this.daemonSet;
+  }
+}

@@ -1,0 +1,262 @@
+import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
+import { Construct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+import {
+  LABEL_ACCELERATOR_COUNT, LABEL_ACCELERATOR_MODEL, LABEL_ACCELERATOR_VENDOR, LABEL_ARCH, LABEL_CAPACITY_TYPE,
+  LABEL_DEVICE_PLUGIN, LABEL_INSTANCE_TYPE, LABEL_KARPENTER_CAPACITY_TYPE, LABEL_NODE_GROUP, TaintDefinition,
+} from '../../lib/private/labels';
+import { IAcceleratorNodes } from '../compute/accelerator-nodes';
+import { Capacity } from '../compute/capacity';
+import { AcceleratorVendor, CpuArchitecture, GpuInstanceType } from '../compute/gpu-instance-type';
+
+/** Karpenter's instance-family requirement key. */
+export const LABEL_KARPENTER_INSTANCE_FAMILY = 'karpenter.k8s.aws/instance-family';
+
+/** The AMI Karpenter launches, as an `amiSelectorTerms` alias. */
+export class KarpenterAmi {
+  /**
+   * Amazon Linux 2023; Karpenter picks the NVIDIA or Neuron variant for accelerator instances.
+   * @param version an AMI release such as `v20250505`; `latest` drifts nodes on every release
+   */
+  public static al2023(version = 'latest'): KarpenterAmi {
+    return new KarpenterAmi(`al2023@${version}`, false);
+  }
+
+  /** Bottlerocket (its NVIDIA variants ship their own device plugin, so nodes get no device-plugin label). */
+  public static bottlerocket(version = 'latest'): KarpenterAmi {
+    return new KarpenterAmi(`bottlerocket@${version}`, true);
+  }
+
+  private constructor(
+    /** The alias, `family@version`. */
+    public readonly alias: string,
+    /** True when the AMI brings its own device plugin. */
+    public readonly bundlesDevicePlugin: boolean,
+  ) {}
+}
+
+/** Which nodes Karpenter may remove or replace to save cost. */
+export class ConsolidationPolicy {
+  /** Only nodes with no workload pods (safe for GPU inference: no running pod is moved). */
+  public static readonly WHEN_EMPTY = new ConsolidationPolicy('WhenEmpty');
+  /** Empty nodes, and under-used nodes whose pods fit elsewhere (pods are evicted and rescheduled). */
+  public static readonly WHEN_EMPTY_OR_UNDERUTILIZED = new ConsolidationPolicy('WhenEmptyOrUnderutilized');
+  private constructor(public readonly value: string) {}
+}
+
+/** Properties of a `GpuNodePool`. */
+export interface GpuNodePoolProps {
+  /**
+   * Accelerator instance types the pool may launch. One vendor, accelerator model, accelerator count
+   * and CPU architecture (so the node labels hold for every node).
+   */
+  readonly instanceTypes: GpuInstanceType[];
+  /**
+   * Name of the NodePool and EC2NodeClass, and the value of the `ai-platform.dev/node-group` label.
+   * @default - the construct id, lower-cased
+   */
+  readonly name?: string;
+  /** @default Capacity.onDemand() */
+  readonly capacity?: Capacity;
+  /** Name of the EKS cluster: subnets and security groups are found by the `karpenter.sh/discovery` tag with this value. */
+  readonly clusterName: string;
+  /** Name of the IAM role the nodes use (Karpenter makes the instance profile). */
+  readonly nodeRoleName: string;
+  /** @default KarpenterAmi.al2023() */
+  readonly ami?: KarpenterAmi;
+  /**
+   * Most accelerators the pool may run at once (NodePool `limits`), a cost guardrail.
+   * @default 8
+   */
+  readonly maxAccelerators?: number;
+  /** @default ConsolidationPolicy.WHEN_EMPTY */
+  readonly consolidationPolicy?: ConsolidationPolicy;
+  /**
+   * How long a node must be consolidatable before Karpenter acts.
+   * @default Duration.minutes(5)
+   */
+  readonly consolidateAfter?: Duration;
+  /**
+   * Node lifetime: Karpenter replaces older nodes (fresh AMIs, no drift).
+   * @default Duration.days(30)
+   */
+  readonly expireAfter?: Duration;
+  /**
+   * Share of the pool's nodes Karpenter may disrupt at once, in percent.
+   * @default 10
+   */
+  readonly disruptionBudgetPercent?: number;
+  /**
+   * Root volume size (model images are large).
+   * @default Size.gibibytes(200)
+   */
+  readonly rootVolumeSize?: Size;
+  /**
+   * Pool priority when several pools fit a pod (1-100, higher first).
+   * @default - no weight
+   */
+  readonly weight?: number;
+}
+
+/**
+ * A Karpenter v1 `NodePool` and `EC2NodeClass` for accelerator instances, with the same labels and
+ * taints as a `GpuNodeGroup`, so the same `InferenceService` and `TrainingJob` definitions run on either.
+ *
+ * The pool is limited to its instance types and families, one capacity type, and a maximum number of
+ * accelerators; nodes expire and empty nodes are consolidated. The node class requires IMDSv2 with a hop
+ * limit of 1 (pods cannot read the node role's credentials) and an encrypted gp3 root volume.
+ *
+ * @example
+ * const pool = new GpuNodePool(chart, 'Training', {
+ *   instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G6_XLARGE],
+ *   capacity: Capacity.spot(),
+ *   clusterName: 'ml',
+ *   nodeRoleName: 'KarpenterNodeRole-ml',
+ * });
+ * new TrainingJob(chart, 'Job', { image, nodes: pool });
+ *
+ * @see https://karpenter.sh/docs/concepts/nodepools/
+ */
+export class GpuNodePool extends Construct implements IAcceleratorNodes {
+  public readonly vendor: AcceleratorVendor;
+  public readonly resourceName: string;
+  public readonly acceleratorsPerNode: number;
+  public readonly nodeLabels: Record<string, string>;
+  public readonly nodeTaints: TaintDefinition[];
+  public readonly capacityType: string;
+  public readonly instanceTypeNames: string[];
+  /** The `karpenter.sh/v1` NodePool. */
+  public readonly nodePool: ApiObject;
+  /** The `karpenter.k8s.aws/v1` EC2NodeClass. */
+  public readonly nodeClass: ApiObject;
+  /** Name of the NodePool and EC2NodeClass. */
+  public readonly name: string;
+
+  constructor(scope: Construct, id: string, props: GpuNodePoolProps) {
+    super(scope, id);
+
+    // defaults
+    this.name = props.name ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const capacity = props.capacity ?? Capacity.onDemand();
+    const ami = props.ami ?? KarpenterAmi.al2023();
+    const maxAccelerators = props.maxAccelerators ?? 8;
+    const budgetPercent = props.disruptionBudgetPercent ?? 10;
+    const types = props.instanceTypes ?? [];
+
+    // validate
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(this.name)) {
+      throw new PlatformError(this, 'name', this.name, 'must be a DNS label (lower case, digits, -; at most 63 characters)', 'pass a valid name');
+    }
+    if (types.length === 0) {
+      throw new PlatformError(this, 'instanceTypes', [], 'must hold at least one accelerator instance type', 'pass e.g. [GpuInstanceType.G5_XLARGE]');
+    }
+    const first = types[0];
+    for (const [field, of] of [
+      ['vendor', (t: GpuInstanceType): string => t.vendor],
+      ['acceleratorModel', (t: GpuInstanceType): string => t.acceleratorModel],
+      ['acceleratorCount', (t: GpuInstanceType): string => String(t.acceleratorCount)],
+      ['architecture', (t: GpuInstanceType): string => t.architecture],
+    ] as const) {
+      const values = [...new Set(types.map(of))];
+      if (values.length > 1) {
+        throw new PlatformError(this, 'instanceTypes', types.map((t) => t.name),
+          `must share one ${field} (got ${values.join(', ')}), because every node carries the same labels`,
+          'split the types into one GpuNodePool each');
+      }
+    }
+    if (!Number.isInteger(maxAccelerators) || maxAccelerators < first.acceleratorCount) {
+      throw new PlatformError(this, 'maxAccelerators', maxAccelerators, `must be a whole number >= ${first.acceleratorCount} (the accelerators of one ${first.name})`, 'raise maxAccelerators so at least one node fits');
+    }
+    if (!Number.isInteger(budgetPercent) || budgetPercent < 1 || budgetPercent > 100) {
+      throw new PlatformError(this, 'disruptionBudgetPercent', budgetPercent, 'must be a whole number from 1 to 100', 'allow at least 1% so nodes can be replaced');
+    }
+    if (props.weight !== undefined && (!Number.isInteger(props.weight) || props.weight < 1 || props.weight > 100)) {
+      throw new PlatformError(this, 'weight', props.weight, 'must be a whole number from 1 to 100', 'pick a priority from 1 to 100');
+    }
+
+    // attributes (IAcceleratorNodes)
+    this.vendor = first.vendor;
+    this.resourceName = first.resourceName;
+    this.acceleratorsPerNode = first.acceleratorCount;
+    this.capacityType = capacity.label;
+    this.instanceTypeNames = [...new Set(types.map((t) => t.name))].sort();
+    this.nodeTaints = [first.defaultTaint];
+    this.nodeLabels = {
+      [LABEL_ACCELERATOR_VENDOR]: first.vendor,
+      [LABEL_ACCELERATOR_MODEL]: first.acceleratorModelLabel,
+      [LABEL_ACCELERATOR_COUNT]: String(first.acceleratorCount),
+      [LABEL_CAPACITY_TYPE]: capacity.label,
+      [LABEL_NODE_GROUP]: this.name,
+      ...(ami.bundlesDevicePlugin ? {} : { [LABEL_DEVICE_PLUGIN]: first.vendor === AcceleratorVendor.NVIDIA ? 'nvidia' : 'neuron' }),
+    };
+
+    // children
+    const families = [...new Set(types.map((t) => t.family))].sort();
+    const discovery = { 'karpenter.sh/discovery': props.clusterName };
+    this.nodeClass = new ApiObject(this, 'NodeClass', {
+      apiVersion: 'karpenter.k8s.aws/v1',
+      kind: 'EC2NodeClass',
+      metadata: { name: this.name },
+      spec: {
+        role: props.nodeRoleName,
+        amiSelectorTerms: [{ alias: ami.alias }],
+        subnetSelectorTerms: [{ tags: discovery }],
+        securityGroupSelectorTerms: [{ tags: discovery }],
+        blockDeviceMappings: [{
+          deviceName: ami.bundlesDevicePlugin ? '/dev/xvdb' : '/dev/xvda',
+          ebs: {
+            volumeSize: `${(props.rootVolumeSize ?? Size.gibibytes(200)).toGibibytes()}Gi`,
+            volumeType: 'gp3',
+            encrypted: true,
+            deleteOnTermination: true,
+          },
+        }],
+        metadataOptions: { httpEndpoint: 'enabled', httpProtocolIPv6: 'disabled', httpPutResponseHopLimit: 1, httpTokens: 'required' },
+        tags: { ...discovery, 'ai-platform.dev/node-group': this.name },
+      },
+    });
+    this.nodePool = new ApiObject(this, 'Resource', {
+      apiVersion: 'karpenter.sh/v1',
+      kind: 'NodePool',
+      metadata: { name: this.name },
+      spec: {
+        template: {
+          metadata: { labels: { ...this.nodeLabels } },
+          spec: {
+            nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: this.name },
+            taints: this.nodeTaints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
+            expireAfter: goDuration(props.expireAfter ?? Duration.days(30)),
+            requirements: [
+              { key: LABEL_KARPENTER_INSTANCE_FAMILY, operator: 'In', values: families },
+              { key: LABEL_INSTANCE_TYPE, operator: 'In', values: this.instanceTypeNames },
+              { key: LABEL_KARPENTER_CAPACITY_TYPE, operator: 'In', values: [capacity.label] },
+              { key: LABEL_ARCH, operator: 'In', values: [first.architecture === CpuArchitecture.ARM64 ? 'arm64' : 'amd64'] },
+            ],
+          },
+        },
+        disruption: {
+          consolidationPolicy: (props.consolidationPolicy ?? ConsolidationPolicy.WHEN_EMPTY).value,
+          consolidateAfter: goDuration(props.consolidateAfter ?? Duration.minutes(5)),
+          budgets: [{ nodes: `${budgetPercent}%` }],
+        },
+        limits: { [this.resourceName]: maxAccelerators },
+        ...(props.weight !== undefined ? { weight: props.weight } : {}),
+      },
+    });
+
+    // NodePool and EC2NodeClass are cluster-scoped: never render a namespace, even in a namespaced chart.
+    if (Chart.of(this).namespace) {
+      for (const obj of [this.nodePool, this.nodeClass]) {
+        obj.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+      }
+    }
+  }
+}
+
+/** A Go duration (`30s`, `5m`, `720h`) as Karpenter's CRDs accept it. */
+function goDuration(d: Duration): string {
+  const s = d.toSeconds();
+  if (s % 3600 === 0) return `${s / 3600}h`;
+  if (s % 60 === 0) return `${s / 60}m`;
+  return `${s}s`;
+}

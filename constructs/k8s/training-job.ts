@@ -1,0 +1,288 @@
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+import { IAcceleratorNodes } from '../compute/accelerator-nodes';
+import { Capacity } from '../compute/capacity';
+import { applyAcceleratorScheduling } from './accelerator-scheduling';
+
+/** Environment variable that tells the trainer where to write and resume checkpoints. */
+export const CHECKPOINT_DIR_ENV = 'CHECKPOINT_DIR';
+/** Where the checkpoint volume is mounted. */
+export const CHECKPOINT_MOUNT_PATH = '/checkpoints';
+
+/**
+ * Where checkpoints live. They must outlive a pod: a spot interruption kills the pod, and the
+ * replacement resumes from the last checkpoint.
+ */
+export class CheckpointStorage {
+  /**
+   * A PersistentVolumeClaim created with the job. Use a storage class whose volumes can follow a pod to
+   * another node in the same zone (EBS) or any zone (EFS, FSx for Lustre; required for `parallelism` > 1).
+   */
+  public static newClaim(options: NewClaimOptions = {}): CheckpointStorage {
+    return new CheckpointStorage(undefined, options);
+  }
+
+  /** A PersistentVolumeClaim that already exists in the namespace. */
+  public static existingClaim(claimName: string): CheckpointStorage {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(claimName)) {
+      throw new PlatformError(undefined, 'claimName', claimName, 'must be a Kubernetes object name', 'pass the name of the PersistentVolumeClaim');
+    }
+    return new CheckpointStorage(claimName, undefined);
+  }
+
+  private constructor(
+    public readonly claimName: string | undefined,
+    public readonly newClaimOptions: NewClaimOptions | undefined,
+  ) {}
+}
+
+/** Options for `CheckpointStorage.newClaim`. */
+export interface NewClaimOptions {
+  /** @default Size.gibibytes(100) */
+  readonly size?: Size;
+  /** @default - the cluster's default storage class */
+  readonly storageClassName?: string;
+  /**
+   * Access mode of the claim.
+   * @default - ReadWriteOnce for one pod at a time, ReadWriteMany when `parallelism` > 1
+   */
+  readonly accessMode?: kplus.PersistentVolumeAccessMode;
+}
+
+/** Properties of a `TrainingJob`. */
+export interface TrainingJobProps {
+  /** Training image. */
+  readonly image: string;
+  /**
+   * Name of the Job (and of its checkpoint claim, with `-checkpoints`).
+   * @default - the construct id, lower-cased
+   */
+  readonly name?: string;
+  /** @default - the image's entrypoint */
+  readonly command?: string[];
+  /** @default - the image's arguments */
+  readonly args?: string[];
+  /** @default - only CHECKPOINT_DIR */
+  readonly env?: Record<string, string>;
+  /**
+   * Accelerator nodes to train on (usually spot): accelerator requests, tolerations, node affinity.
+   * @default - CPU only (or call `runOn` later)
+   */
+  readonly nodes?: IAcceleratorNodes;
+  /**
+   * Accelerators per pod.
+   * @default 1
+   */
+  readonly acceleratorsPerPod?: number;
+  /**
+   * Prefer this capacity type and fall back to the other (only with `nodes`).
+   * @default - the nodes' capacity type is required
+   */
+  readonly preferCapacity?: Capacity;
+  /**
+   * Successful pods needed to finish the job.
+   * @default 1
+   */
+  readonly completions?: number;
+  /**
+   * Pods running at once, at most `completions`.
+   * @default 1
+   */
+  readonly parallelism?: number;
+  /**
+   * Failed pods (not counting node disruptions such as spot interruptions) before the job fails.
+   * @default 6
+   */
+  readonly backoffLimit?: number;
+  /**
+   * Exit codes that mean the failure will not go away on retry (bad configuration): the job fails at once.
+   * @default - none
+   */
+  readonly nonRetryableExitCodes?: number[];
+  /**
+   * Longest the job may run, retries included; then Kubernetes stops it.
+   * @default Duration.hours(24)
+   */
+  readonly activeDeadline?: Duration;
+  /**
+   * How long a finished job (and its pods, for their logs) stays before Kubernetes deletes it.
+   * @default Duration.days(1)
+   */
+  readonly ttlAfterFinished?: Duration;
+  /**
+   * Where checkpoints are kept; mounted at `/checkpoints`, named by `CHECKPOINT_DIR`.
+   * @default CheckpointStorage.newClaim()
+   */
+  readonly checkpoints?: CheckpointStorage;
+  /**
+   * Time between SIGTERM and SIGKILL, for the trainer to write a last checkpoint. A spot interruption
+   * gives two minutes' notice, so keep it below that.
+   * @default Duration.seconds(90)
+   */
+  readonly terminationGracePeriod?: Duration;
+  /** @default - request 4 CPUs / 16 GiB, limit 8 CPUs / 16 GiB */
+  readonly resources?: {
+    readonly cpu?: kplus.CpuResources;
+    readonly memory?: kplus.MemoryResources;
+  };
+  /**
+   * User and group id the trainer runs as.
+   * @default 10001
+   */
+  readonly runAsUser?: number;
+  /**
+   * Service account (e.g. for S3 access through IRSA). Its token is not mounted.
+   * @default - the namespace's default service account
+   */
+  readonly serviceAccountName?: string;
+}
+
+/**
+ * A Kubernetes Job for training on spot accelerator nodes.
+ *
+ * Node disruptions (spot interruptions, drains, consolidation) do not count against `backoffLimit`:
+ * the `podFailurePolicy` ignores failures with the `DisruptionTarget` condition, and the replacement
+ * pod resumes from the checkpoint volume named by `CHECKPOINT_DIR`.
+ *
+ * @example
+ * new TrainingJob(chart, 'Train', {
+ *   image: 'registry.example.com/trainer:2.1',
+ *   nodes: trainingNodes,
+ *   completions: 1,
+ *   activeDeadline: Duration.hours(12),
+ * });
+ *
+ * @see https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy
+ */
+export class TrainingJob extends Construct {
+  /** The Job. */
+  public readonly job: kplus.Job;
+  /** The checkpoint claim, when the job created one. */
+  public readonly checkpointClaim?: kplus.PersistentVolumeClaim;
+  /** Name of the Job. */
+  public readonly name: string;
+
+  private readonly acceleratorsPerPod?: number;
+  private readonly preferCapacity?: Capacity;
+
+  constructor(scope: Construct, id: string, props: TrainingJobProps) {
+    super(scope, id);
+
+    // defaults
+    this.name = props.name ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    const completions = props.completions ?? 1;
+    const parallelism = props.parallelism ?? 1;
+    const backoffLimit = props.backoffLimit ?? 6;
+    const grace = props.terminationGracePeriod ?? Duration.seconds(90);
+    const user = props.runAsUser ?? 10001;
+    const checkpoints = props.checkpoints ?? CheckpointStorage.newClaim();
+    this.acceleratorsPerPod = props.acceleratorsPerPod;
+    this.preferCapacity = props.preferCapacity;
+
+    // validate
+    if (!/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/.test(this.name)) {
+      throw new PlatformError(this, 'name', this.name, 'must be a DNS label of at most 52 characters', 'pass a shorter lower-case name');
+    }
+    if (!Number.isInteger(completions) || completions < 1) {
+      throw new PlatformError(this, 'completions', completions, 'must be a whole number >= 1', 'give the number of pods that must succeed');
+    }
+    if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > completions) {
+      throw new PlatformError(this, 'parallelism', parallelism, `must be a whole number from 1 to 'completions' (${completions})`, 'lower parallelism or raise completions');
+    }
+    if (!Number.isInteger(backoffLimit) || backoffLimit < 0) {
+      throw new PlatformError(this, 'backoffLimit', backoffLimit, 'must be a whole number >= 0', 'give the number of real failures to tolerate');
+    }
+    const badCode = (props.nonRetryableExitCodes ?? []).find((c) => !Number.isInteger(c) || c < 1 || c > 255);
+    if (badCode !== undefined) {
+      throw new PlatformError(this, 'nonRetryableExitCodes', props.nonRetryableExitCodes, 'must be exit codes from 1 to 255 (0 means success)', `remove ${badCode}`);
+    }
+    if (grace.toSeconds() >= 120) {
+      throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`, 'must be below 120s: a spot interruption gives two minutes\' notice, after which the instance is gone', 'checkpoint more often and shorten the grace period');
+    }
+    if (!Number.isInteger(user) || user < 1) {
+      throw new PlatformError(this, 'runAsUser', user, 'must be a whole number >= 1 (0 is root)', 'pick a non-root uid such as 10001');
+    }
+
+    // children
+    this.job = new kplus.Job(this, 'Resource', {
+      metadata: { name: this.name, labels: { 'app.kubernetes.io/name': this.name } },
+      podMetadata: { labels: { 'app.kubernetes.io/name': this.name } },
+      backoffLimit,
+      activeDeadline: props.activeDeadline ?? Duration.hours(24),
+      ttlAfterFinished: props.ttlAfterFinished ?? Duration.days(1),
+      terminationGracePeriod: grace,
+      automountServiceAccountToken: false,
+      serviceAccount: props.serviceAccountName
+        ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', props.serviceAccountName)
+        : undefined,
+      securityContext: { user, group: user, fsGroup: user, ensureNonRoot: true },
+    });
+    const container = this.job.addContainer({
+      name: 'trainer',
+      image: props.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      command: props.command,
+      args: props.args,
+      envVariables: Object.fromEntries(Object.entries({ ...(props.env ?? {}), [CHECKPOINT_DIR_ENV]: CHECKPOINT_MOUNT_PATH })
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
+      resources: {
+        cpu: props.resources?.cpu ?? { request: kplus.Cpu.units(4), limit: kplus.Cpu.units(8) },
+        memory: props.resources?.memory ?? { request: Size.gibibytes(16), limit: Size.gibibytes(16) },
+      },
+      securityContext: {
+        user, group: user, ensureNonRoot: true, privileged: false, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+        capabilities: { drop: [kplus.Capability.ALL] },
+        seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+      },
+    });
+    container.mount('/tmp', kplus.Volume.fromEmptyDir(this.job, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(10) }));
+    // PyTorch data loaders share memory through /dev/shm, which the container runtime caps at 64 MiB.
+    container.mount('/dev/shm', kplus.Volume.fromEmptyDir(this.job, 'ShmVolume', 'dshm', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.gibibytes(8) }));
+
+    let claim: kplus.IPersistentVolumeClaim;
+    if (checkpoints.claimName) {
+      claim = kplus.PersistentVolumeClaim.fromClaimName(this, 'CheckpointClaim', checkpoints.claimName);
+    } else {
+      const o = checkpoints.newClaimOptions ?? {};
+      this.checkpointClaim = new kplus.PersistentVolumeClaim(this, 'CheckpointClaim', {
+        metadata: { name: `${this.name}-checkpoints` },
+        storage: o.size ?? Size.gibibytes(100),
+        storageClassName: o.storageClassName,
+        accessModes: [o.accessMode ?? (parallelism > 1 ? kplus.PersistentVolumeAccessMode.READ_WRITE_MANY : kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE)],
+      });
+      claim = this.checkpointClaim;
+    }
+    container.mount(CHECKPOINT_MOUNT_PATH, kplus.Volume.fromPersistentVolumeClaim(this.job, 'CheckpointVolume', claim, { name: 'checkpoints' }));
+
+    // cdk8s-plus-28's Job has no completions, parallelism or podFailurePolicy: patch them in.
+    const api = ApiObject.of(this.job);
+    api.addJsonPatch(JsonPatch.add('/spec/completions', completions));
+    api.addJsonPatch(JsonPatch.add('/spec/parallelism', parallelism));
+    api.addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', {
+      rules: [
+        // Spot interruptions, drains and preemptions mark the pod with DisruptionTarget: retry without counting.
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        ...(props.nonRetryableExitCodes?.length
+          ? [{ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [...props.nonRetryableExitCodes].sort((a, b) => a - b) } }]
+          : []),
+      ],
+    }));
+    api.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
+
+    if (props.nodes) {
+      this.runOn(props.nodes);
+    }
+  }
+
+  /**
+   * Runs the job's pods on these accelerator nodes: accelerator requests and limits, tolerations for
+   * the nodes' taints, required node affinity on their labels (capacity type preferred instead, with
+   * `preferCapacity`). More accelerators per pod than the nodes have is an error.
+   */
+  public runOn(nodes: IAcceleratorNodes): void {
+    applyAcceleratorScheduling(this, this.job, nodes, { accelerators: this.acceleratorsPerPod, preferCapacity: this.preferCapacity });
+  }
+}

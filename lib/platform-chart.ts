@@ -1,0 +1,179 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Chart, Duration, JsonPatch, YamlOutputType } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { IAcceleratorNodes } from '../constructs/compute/accelerator-nodes';
+import { Capacity } from '../constructs/compute/capacity';
+import { AcceleratorVendor, GpuInstanceType } from '../constructs/compute/gpu-instance-type';
+import { AcceleratorNodes } from '../constructs/k8s/accelerator-scheduling';
+import { DevicePlugin } from '../constructs/k8s/device-plugin';
+import { GpuNodePool } from '../constructs/k8s/gpu-node-pool';
+import { IngressPeer, InferenceService, ScalingMetric } from '../constructs/k8s/inference-service';
+import { TrainingJob } from '../constructs/k8s/training-job';
+import {
+  CAPACITY_ON_DEMAND, CAPACITY_SPOT, LABEL_ACCELERATOR_VENDOR, LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP,
+} from './private/labels';
+
+/** `ai-platform.dev/node-group` values of the reference platform's node groups (AiPlatformStack uses the same). */
+export const REFERENCE_NODE_GROUPS = {
+  /** On-demand NVIDIA g5 nodes for serving. */
+  inference: 'inference',
+  /** Spot NVIDIA g5/g6 nodes for training, scaling from zero. */
+  training: 'training',
+} as const;
+
+/** Image of the bundled inference server the reference platform serves, unless overridden. */
+export const DEFAULT_SERVER_IMAGE = 'ai-platform-constructs/inference-server:0.1.0';
+/** Placeholder training image: prints where checkpoints go. Replace it with your trainer. */
+export const DEFAULT_TRAINING_IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
+
+/** The reference platform's on-demand inference nodes, by the shared label vocabulary. */
+export function referenceInferenceNodes(): IAcceleratorNodes {
+  return AcceleratorNodes.labeled({
+    vendor: AcceleratorVendor.NVIDIA,
+    labels: {
+      [LABEL_ACCELERATOR_VENDOR]: AcceleratorVendor.NVIDIA,
+      [LABEL_CAPACITY_TYPE]: CAPACITY_ON_DEMAND,
+      [LABEL_NODE_GROUP]: REFERENCE_NODE_GROUPS.inference,
+    },
+    acceleratorsPerNode: GpuInstanceType.G5_XLARGE.acceleratorCount,
+    capacity: Capacity.onDemand(),
+    instanceTypeNames: [GpuInstanceType.G5_XLARGE.name],
+  });
+}
+
+/** The reference platform's spot training nodes, by the shared label vocabulary. */
+export function referenceTrainingNodes(): IAcceleratorNodes {
+  return AcceleratorNodes.labeled({
+    vendor: AcceleratorVendor.NVIDIA,
+    labels: {
+      [LABEL_ACCELERATOR_VENDOR]: AcceleratorVendor.NVIDIA,
+      [LABEL_CAPACITY_TYPE]: CAPACITY_SPOT,
+      [LABEL_NODE_GROUP]: REFERENCE_NODE_GROUPS.training,
+    },
+    acceleratorsPerNode: 1,
+    capacity: Capacity.spot(),
+    instanceTypeNames: [GpuInstanceType.G5_XLARGE.name, GpuInstanceType.G6_XLARGE.name],
+  });
+}
+
+/** Properties of the reference platform's charts. */
+export interface PlatformChartsProps {
+  /** @default DEFAULT_SERVER_IMAGE */
+  readonly serverImage?: string;
+  /** @default DEFAULT_TRAINING_IMAGE, with a placeholder command */
+  readonly trainingImage?: string;
+  /** @default 'ai-serving' */
+  readonly servingNamespace?: string;
+  /** @default 'ai-training' */
+  readonly trainingNamespace?: string;
+  /**
+   * Namespaces whose pods may call the inference server (besides the monitoring namespace).
+   * @default - the serving namespace itself
+   */
+  readonly clientNamespaces?: string[];
+  /**
+   * Add a chart with a Karpenter GPU node pool for this cluster (needs Karpenter's CRDs on the cluster).
+   * @default - no Karpenter chart
+   */
+  readonly karpenter?: { readonly clusterName: string; readonly nodeRoleName: string };
+}
+
+/** The charts of the reference platform, by chart id. */
+export interface PlatformCharts {
+  readonly devicePlugins: Chart;
+  readonly serving: Chart;
+  readonly training: Chart;
+  readonly karpenter?: Chart;
+}
+
+/**
+ * Builds the reference platform's Kubernetes charts into `app`:
+ * - `device-plugins`: the NVIDIA device plugin DaemonSet (kube-system);
+ * - `serving`: the bundled inference server on the on-demand GPU inference nodes, with an HPA on CPU
+ *   and queue depth, a PDB and a NetworkPolicy;
+ * - `training`: a TrainingJob on the spot GPU training nodes, with a checkpoint volume;
+ * - `karpenter` (optional): a GpuNodePool for clusters that scale with Karpenter.
+ */
+export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): PlatformCharts {
+  const servingNs = props.servingNamespace ?? 'ai-serving';
+  const trainingNs = props.trainingNamespace ?? 'ai-training';
+
+  const devicePlugins = new Chart(app, 'device-plugins');
+  DevicePlugin.of(devicePlugins, AcceleratorVendor.NVIDIA);
+
+  const serving = new Chart(app, 'serving', { namespace: servingNs });
+  namespace(serving, servingNs);
+  new InferenceService(serving, 'InferenceServer', {
+    name: 'inference-server',
+    image: props.serverImage ?? DEFAULT_SERVER_IMAGE,
+    nodes: referenceInferenceNodes(),
+    minReplicas: 2,
+    maxReplicas: 6,
+    scalingMetric: ScalingMetric.queueDepth(16),
+    allowFrom: (props.clientNamespaces ?? [servingNs]).map((ns) => IngressPeer.namespace(ns)),
+  });
+
+  const training = new Chart(app, 'training', { namespace: trainingNs });
+  namespace(training, trainingNs);
+  new TrainingJob(training, 'ExampleTraining', {
+    name: 'example-training',
+    image: props.trainingImage ?? DEFAULT_TRAINING_IMAGE,
+    command: props.trainingImage ? undefined : ['python', '-c', 'import os; print("checkpoints go to", os.environ["CHECKPOINT_DIR"])'],
+    nodes: referenceTrainingNodes(),
+    activeDeadline: Duration.hours(12),
+    resources: { cpu: { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(4) } },
+  });
+
+  let karpenter: Chart | undefined;
+  if (props.karpenter) {
+    karpenter = new Chart(app, 'karpenter');
+    new GpuNodePool(karpenter, 'GpuSpot', {
+      name: 'gpu-spot',
+      instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G5_2XLARGE],
+      capacity: Capacity.spot(),
+      clusterName: props.karpenter.clusterName,
+      nodeRoleName: props.karpenter.nodeRoleName,
+    });
+  }
+  return { devicePlugins, serving, training, karpenter };
+}
+
+/** A namespace that enforces the `restricted` Pod Security Standard (the pods here meet it). */
+function namespace(scope: Construct, name: string): void {
+  const ns = new kplus.k8s.KubeNamespace(scope, 'Namespace', {
+    metadata: {
+      name,
+      labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' },
+    },
+  });
+  // A Namespace is cluster-scoped: drop the chart's default namespace from it.
+  ns.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+}
+
+/** File name of the kustomization that lists the charts' YAML files. */
+export const KUSTOMIZATION_FILE = 'kustomization.yaml';
+
+/**
+ * Synthesizes the reference platform's charts into `outdir` for GitOps (Argo CD, Flux): one
+ * `<chart>.yaml` per chart and a `kustomization.yaml` listing them. The folder is emptied first, and the
+ * output is byte-identical from run to run. Returns the files written, kustomization last.
+ */
+export function writePlatformManifests(outdir: string, props: PlatformChartsProps = {}): string[] {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const app = new App({ outdir, outputFileExtension: '.yaml', yamlOutputType: YamlOutputType.FILE_PER_CHART });
+  buildPlatformCharts(app, props);
+  app.synth();
+  const files = app.charts.map((c) => `${c.node.id}.yaml`);
+  const kustomization = [
+    '# Generated by bin/k8s.ts from lib/platform-chart.ts; do not edit.',
+    'apiVersion: kustomize.config.k8s.io/v1beta1',
+    'kind: Kustomization',
+    'resources:',
+    ...files.map((f) => `  - ${f}`),
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(outdir, KUSTOMIZATION_FILE), kustomization);
+  return [...files, KUSTOMIZATION_FILE];
+}

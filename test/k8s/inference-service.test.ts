@@ -1,0 +1,296 @@
+import { Duration, Testing } from 'cdk8s';
+import { AcceleratorVendor, Capacity } from '../../constructs/compute';
+import {
+  AcceleratorNodes, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, ScalingMetric,
+} from '../../constructs/k8s';
+import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
+import { only, podSpec, synthValid } from './helpers';
+import { validateManifest } from './validate';
+
+const IMAGE = 'registry.example.com/inference-server:1.0.0';
+
+const gpuNodes = (acceleratorsPerNode = 1) => AcceleratorNodes.labeled({
+  vendor: AcceleratorVendor.NVIDIA,
+  labels: { [LABEL_NODE_GROUP]: 'inference', [LABEL_CAPACITY_TYPE]: 'on-demand' },
+  acceleratorsPerNode,
+  instanceTypeNames: ['g5.xlarge'],
+});
+
+function synth(props: Partial<InferenceServiceProps> = {}) {
+  const chart = Testing.chart();
+  const service = new InferenceService(chart, 'Fraud', { image: IMAGE, ...props });
+  return { chart, service, manifests: synthValid(chart) };
+}
+
+function server(manifests: ReturnType<typeof synth>['manifests'], name = 'fraud') {
+  return podSpec(only(manifests, 'Deployment', name)).containers[0];
+}
+
+describe('InferenceService', () => {
+  test('by default, creates a Deployment, Service, autoscaling/v2 HPA and PDB, and no NetworkPolicy', () => {
+    const { manifests } = synth();
+    expect(manifests.map((m) => `${m.apiVersion}/${m.kind}`).sort()).toEqual([
+      'apps/v1/Deployment', 'autoscaling/v2/HorizontalPodAutoscaler', 'policy/v1/PodDisruptionBudget', 'v1/Service',
+    ]);
+    const deployment = only(manifests, 'Deployment');
+    expect(deployment.metadata.name).toBe('fraud');
+    // The HPA owns the replica count.
+    expect(deployment.spec.replicas).toBeUndefined();
+    expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
+  });
+
+  test('probes the Open Inference Protocol endpoints, with a startup probe that allows for model loading', () => {
+    const c = server(synth({ startupTimeout: Duration.minutes(15) }).manifests);
+    expect(c.ports).toEqual([{ containerPort: 8080 }]);
+    expect(c.startupProbe).toMatchObject({ httpGet: { path: '/v2/health/ready', port: 8080 }, periodSeconds: 10, failureThreshold: 90 });
+    expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/v2/health/ready', port: 8080 } });
+    expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/v2/health/live', port: 8080 } });
+  });
+
+  test('drains gracefully: DRAIN_TIMEOUT_MS, a preStop pause, and a grace period above both', () => {
+    const { manifests } = synth({ drainTimeout: Duration.seconds(20), preStopDelay: Duration.seconds(7) });
+    const spec = podSpec(only(manifests, 'Deployment'));
+    expect(spec.containers[0].env).toContainEqual({ name: 'DRAIN_TIMEOUT_MS', value: '20000' });
+    expect(spec.containers[0].lifecycle.preStop).toEqual({ exec: { command: ['sleep', '7'] } });
+    expect(spec.terminationGracePeriodSeconds).toBe(37);
+  });
+
+  test('runs non-root with a read-only root filesystem, /tmp on an emptyDir, no capabilities, seccomp RuntimeDefault, no token', () => {
+    const spec = podSpec(only(synth({ runAsUser: 12345 }).manifests, 'Deployment'));
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 12345, runAsGroup: 12345, fsGroup: 12345, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsGroup: 12345,
+      runAsNonRoot: true,
+      runAsUser: 12345,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'tmp' });
+    expect(spec.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '1024Mi' } });
+  });
+
+  test('always sets requests and limits, spreads over zones and nodes, and announces /metrics to Prometheus', () => {
+    const deployment = only(synth().manifests, 'Deployment');
+    const c = podSpec(deployment).containers[0];
+    expect(c.resources).toEqual({
+      requests: { 'cpu': '1', 'memory': '4096Mi', 'ephemeral-storage': '1Gi' },
+      limits: { 'cpu': '2', 'memory': '4096Mi', 'ephemeral-storage': '2Gi' },
+    });
+    const spread = podSpec(deployment).topologySpreadConstraints;
+    expect(spread.map((s: { topologyKey: string }) => s.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
+    expect(spread[0]).toMatchObject({ maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'fraud' } } });
+    expect(deployment.spec.template.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics',
+    });
+  });
+
+  test('with spread off, renders no topology spread constraints', () => {
+    expect(podSpec(only(synth({ spread: false }).manifests, 'Deployment')).topologySpreadConstraints).toBeUndefined();
+  });
+
+  test('on GPU nodes, requests and limits the accelerator, tolerates the taint and requires the node labels', () => {
+    const spec = podSpec(only(synth({ nodes: gpuNodes() }).manifests, 'Deployment'));
+    expect(spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
+    expect(spec.containers[0].resources.requests['nvidia.com/gpu']).toBe(1);
+    expect(spec.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    expect(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([{
+      matchExpressions: [
+        { key: 'ai-platform.dev/capacity-type', operator: 'In', values: ['on-demand'] },
+        { key: 'ai-platform.dev/node-group', operator: 'In', values: ['inference'] },
+      ],
+    }]);
+    expect(spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+  });
+
+  test('runOn after construction puts a Neuron service on Neuron nodes', () => {
+    const chart = Testing.chart();
+    const service = new InferenceService(chart, 'Llm', { image: IMAGE });
+    service.runOn(AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { [LABEL_NODE_GROUP]: 'inf2' }, acceleratorsPerNode: 12 }), { accelerators: 2 });
+    const spec = podSpec(only(synthValid(chart), 'Deployment'));
+    expect(spec.containers[0].resources.limits['aws.amazon.com/neuron']).toBe(2);
+    expect(spec.tolerations).toEqual([{ key: 'aws.amazon.com/neuron', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+  });
+
+  test('with a capacity preference, the capacity type becomes a preferred affinity and the rest stays required', () => {
+    const spec = podSpec(only(synth({ nodes: gpuNodes(), nodeOptions: { preferCapacity: Capacity.spot() } }).manifests, 'Deployment'));
+    const affinity = spec.affinity.nodeAffinity;
+    expect(affinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions).toEqual([
+      { key: 'ai-platform.dev/node-group', operator: 'In', values: ['inference'] },
+    ]);
+    expect(affinity.preferredDuringSchedulingIgnoredDuringExecution).toEqual([{
+      weight: 100,
+      preference: { matchExpressions: [{ key: 'ai-platform.dev/capacity-type', operator: 'In', values: ['spot'] }] },
+    }]);
+  });
+
+  test('with more accelerators per pod than the nodes have, synthesis fails', () => {
+    expect(() => synth({ nodes: gpuNodes(1), nodeOptions: { accelerators: 2 } }))
+      .toThrow(/'accelerators' \(2\) must be <= the 1 accelerator\(s\) each targeted node has \(nvidia.com\/gpu on g5.xlarge\)/);
+  });
+
+  test('with a model in S3, an init container copies it into a shared volume at /opt/ml/model', () => {
+    const spec = podSpec(only(synth({ model: ModelSource.fromS3Uri('s3://models/fraud/v3/'), serviceAccountName: 'model-reader' }).manifests, 'Deployment'));
+    expect(spec.serviceAccountName).toBe('model-reader');
+    expect(spec.automountServiceAccountToken).toBe(false);
+    const init = spec.initContainers[0];
+    expect(init.command).toEqual(['aws', 's3', 'sync', '--only-show-errors', 's3://models/fraud/v3/', '/opt/ml/model']);
+    expect(init.volumeMounts).toContainEqual({ mountPath: '/opt/ml/model', name: 'model' });
+    expect(init.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(init.resources.limits).toBeDefined();
+    expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/opt/ml/model', name: 'model', readOnly: true });
+    expect(spec.volumes).toContainEqual({ name: 'model', emptyDir: { sizeLimit: '20480Mi' } });
+  });
+
+  test('with the model baked into the image, there is no init container and no model volume', () => {
+    const spec = podSpec(only(synth({ model: ModelSource.fromImage() }).manifests, 'Deployment'));
+    expect(spec.initContainers).toBeUndefined();
+    expect(spec.volumes.map((v: { name: string }) => v.name)).toEqual(['tmp']);
+  });
+
+  test('the HPA scales on CPU and a custom metric, quickly up and slowly down', () => {
+    const hpa = only(synth({ minReplicas: 2, maxReplicas: 10, scalingMetric: ScalingMetric.queueDepth(8) }).manifests, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'fraud' });
+    expect(hpa.spec.minReplicas).toBe(2);
+    expect(hpa.spec.maxReplicas).toBe(10);
+    expect(hpa.spec.metrics).toEqual([
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      { type: 'Pods', pods: { metric: { name: 'inference_queue_depth' }, target: { type: 'AverageValue', averageValue: 8 } } },
+    ]);
+    expect(hpa.spec.behavior.scaleUp).toMatchObject({ stabilizationWindowSeconds: 0, selectPolicy: 'Max' });
+    expect(hpa.spec.behavior.scaleDown).toEqual({
+      stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }],
+    });
+  });
+
+  test('an external metric renders as type External', () => {
+    const hpa = only(synth({ scalingMetric: ScalingMetric.external('sqs_messages_visible', 30) }).manifests, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.metrics[1]).toEqual({ type: 'External', external: { metric: { name: 'sqs_messages_visible' }, target: { type: 'AverageValue', averageValue: 30 } } });
+  });
+
+  test('requests per second is a pods metric', () => {
+    const hpa = only(synth({ scalingMetric: ScalingMetric.requestsPerSecond(50) }).manifests, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.metrics[1].pods.metric.name).toBe('inference_requests_per_second');
+  });
+
+  test('the PDB covers stable and canary pods and lets one go at a time by default', () => {
+    const pdb = only(synth().manifests, 'PodDisruptionBudget');
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'fraud' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+  });
+
+  test('a percentage or minAvailable budget renders as given', () => {
+    expect(only(synth({ disruptionBudget: DisruptionBudget.maxUnavailablePercent(25) }).manifests, 'PodDisruptionBudget').spec.maxUnavailable).toBe('25%');
+    expect(only(synth({ minReplicas: 3, disruptionBudget: DisruptionBudget.minAvailable(2) }).manifests, 'PodDisruptionBudget').spec.minAvailable).toBe(2);
+  });
+
+  test('the Service selects stable and canary pods by the shared name label', () => {
+    const svc = only(synth().manifests, 'Service');
+    expect(svc.spec.selector).toEqual({ 'app.kubernetes.io/name': 'fraud' });
+    expect(svc.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 8080 }]);
+    expect(svc.spec.type).toBe('ClusterIP');
+  });
+
+  test('with allowFrom, a NetworkPolicy admits only those peers and the metrics scraper, on the server port', () => {
+    const np = only(synth({
+      allowFrom: [IngressPeer.namespace('web'), IngressPeer.pods({ app: 'gateway' }, 'edge')],
+      metricsScraper: IngressPeer.pods({ 'app.kubernetes.io/name': 'prometheus' }, 'observability'),
+    }).manifests, 'NetworkPolicy');
+    expect(np.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'fraud' } });
+    expect(np.spec.policyTypes).toEqual(['Ingress']);
+    expect(np.spec.ingress).toEqual([
+      {
+        from: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'web' } } },
+          { podSelector: { matchLabels: { app: 'gateway' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'edge' } } },
+        ],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
+      {
+        from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
+    ]);
+  });
+
+  test('a canary is a second Deployment with a share of the replicas, behind the same Service, on the same nodes', () => {
+    const { manifests, service } = synth({ minReplicas: 4, maxReplicas: 8, nodes: gpuNodes(), canary: { image: 'registry.example.com/inference-server:1.1.0', weightPercent: 20, env: { LOG_LEVEL: 'debug' } } });
+    expect(service.canaryReplicas).toBe(1);
+    const canary = only(manifests, 'Deployment', 'fraud-canary');
+    expect(canary.spec.replicas).toBe(1);
+    expect(canary.spec.template.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'fraud', 'ai-platform.dev/track': 'canary' });
+    expect(only(manifests, 'Deployment', 'fraud').spec.template.metadata.labels['ai-platform.dev/track']).toBe('stable');
+    const c = podSpec(canary).containers[0];
+    expect(c.image).toBe('registry.example.com/inference-server:1.1.0');
+    expect(c.env).toContainEqual({ name: 'LOG_LEVEL', value: 'debug' });
+    expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
+    // The HPA scales only the stable Deployment.
+    expect(only(manifests, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name).toBe('fraud');
+  });
+
+  test('every manifest of a fully configured service passes schema validation, and a malformed one does not', () => {
+    const { manifests } = synth({
+      nodes: gpuNodes(), model: ModelSource.fromS3Uri('s3://models/fraud/'), scalingMetric: ScalingMetric.queueDepth(4),
+      allowFrom: [IngressPeer.namespace('web')], canary: { image: 'x:2' },
+    });
+    expect(manifests).toHaveLength(6);
+    const broken = JSON.parse(JSON.stringify(only(manifests, 'Deployment', 'fraud')));
+    broken.spec.template.spec.terminationGracePeriodSeconds = '45s';
+    expect(() => validateManifest(broken)).toThrow(/terminationGracePeriodSeconds must be integer/);
+  });
+
+  test('with minReplicas above maxReplicas, synthesis fails', () => {
+    expect(() => synth({ minReplicas: 5, maxReplicas: 2 })).toThrow(/'minReplicas' \(5\) must be <= 'maxReplicas' \(2\): lower minReplicas or raise maxReplicas/);
+  });
+
+  test('with a grace period not longer than preStop pause plus drain time, synthesis fails', () => {
+    expect(() => synth({ drainTimeout: Duration.seconds(30), terminationGracePeriod: Duration.seconds(30) }))
+      .toThrow(/'terminationGracePeriod' \("30s"\) must be longer than preStopDelay \+ drainTimeout \(5s \+ 30s\).*raise terminationGracePeriod to at least 36s/);
+  });
+
+  test('with a PDB that allows no unavailable pod, synthesis fails', () => {
+    expect(() => synth({ disruptionBudget: DisruptionBudget.maxUnavailable(0) })).toThrow(/'disruptionBudget' \("maxUnavailable: 0"\) would allow no eviction/);
+  });
+
+  test('with a PDB whose minAvailable reaches minReplicas, synthesis fails', () => {
+    expect(() => synth({ minReplicas: 2, disruptionBudget: DisruptionBudget.minAvailable(2) })).toThrow(/'disruptionBudget' \("minAvailable: 2"\) would allow no eviction when the service runs its minReplicas \(2\) pods/);
+  });
+
+  test('with a percentage budget above 100, synthesis fails', () => {
+    expect(() => synth({ disruptionBudget: DisruptionBudget.maxUnavailablePercent(150) })).toThrow(/must be a whole percentage from 0 to 100/);
+  });
+
+  test('with minReplicas 0, synthesis fails', () => {
+    expect(() => synth({ minReplicas: 0 })).toThrow(/'minReplicas' \(0\) must be a whole number >= 1/);
+  });
+
+  test('with a CPU target outside 1-100, synthesis fails', () => {
+    expect(() => synth({ targetCpuUtilizationPercent: 120 })).toThrow(/'targetCpuUtilizationPercent' \(120\) must be a whole number from 1 to 100/);
+  });
+
+  test('with a root user id, synthesis fails', () => {
+    expect(() => synth({ runAsUser: 0 })).toThrow(/'runAsUser' \(0\) must be a whole number >= 1/);
+  });
+
+  test('with an invalid name, synthesis fails', () => {
+    expect(() => synth({ name: 'Fraud_Model' })).toThrow(/'name' \("Fraud_Model"\) must be a DNS label/);
+  });
+
+  test('with a canary share above 50 percent, synthesis fails', () => {
+    expect(() => synth({ canary: { image: 'x:2', weightPercent: 60 } })).toThrow(/'canary.weightPercent' \(60\) must be a whole number from 1 to 50/);
+  });
+
+  test('an S3 model location that is not an S3 URI is rejected', () => {
+    expect(() => ModelSource.fromS3Uri('https://models.s3.amazonaws.com/fraud')).toThrow(/'model' \("https:\/\/models.s3.amazonaws.com\/fraud"\) must be an S3 URI/);
+  });
+
+  test('a scaling metric with a non-positive target is rejected', () => {
+    expect(() => ScalingMetric.queueDepth(0)).toThrow(/'averageValue' \(0\) must be > 0/);
+  });
+
+  test('labeled accelerator nodes need at least one label', () => {
+    expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: {} })).toThrow(/'labels' \(\{\}\) must hold at least one label/);
+  });
+});
