@@ -85,6 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { code, message } = classify(err, req.body === undefined || req.body === null || req.body === '');
     const status = ERROR_CATALOGUE[code].statusCode;
+    app.metrics.errors.inc({ code });
     if (status >= 500 && code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
     else req.log.info({ code, status }, 'request rejected');
     const retryAfter = err instanceof InferenceError ? err.retryAfterSeconds : status === 503 ? 1 : undefined;

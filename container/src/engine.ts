@@ -430,7 +430,7 @@ export class InferenceEngine {
         const { computeMs } = await this.runOn(slot, feeds(), outputNames);
         this.ewmaRunMs = Math.max(this.ewmaRunMs, computeMs);
       } catch (e) {
-        throw new Error(`warm-up inference failed: ${(e as Error).message}`);
+        throw new Error(`warm-up inference failed: ${(e as Error).message}`, { cause: e });
       }
     }));
     this.idle.push(...this.slots);

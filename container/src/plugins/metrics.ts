@@ -17,7 +17,7 @@ export interface ServerMetrics {
   readonly batchSize: client.Histogram<'model'>;
   readonly runs: client.Counter<'model'>;
   readonly inferRequests: client.Counter<'model'>;
-  readonly inferErrors: client.Counter<'model' | 'code'>;
+  readonly errors: client.Counter<'code'>;
   readonly queueDepth: client.Gauge<'model'>;
   readonly runsInFlight: client.Gauge<'model'>;
   readonly modelLoadSeconds: client.Gauge<'model'>;
@@ -46,7 +46,7 @@ function createMetrics(): ServerMetrics {
     batchSize: new client.Histogram({ name: 'inference_batch_size', help: 'Rows in one onnxruntime run (requests merged by dynamic batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers }),
     runs: new client.Counter({ name: 'inference_runs_total', help: 'onnxruntime runs (merged batches).', labelNames: ['model'], registers }),
     inferRequests: new client.Counter({ name: 'inference_requests_total', help: 'Inference requests answered successfully; divided by inference_runs_total this is the average merge factor.', labelNames: ['model'], registers }),
-    inferErrors: new client.Counter({ name: 'inference_errors_total', help: 'Inference requests answered with an error, by error code.', labelNames: ['model', 'code'], registers }),
+    errors: new client.Counter({ name: 'http_errors_total', help: 'Requests answered with an error, by stable error code.', labelNames: ['code'], registers }),
     queueDepth: new client.Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker.', labelNames: ['model'], registers }),
     runsInFlight: new client.Gauge({ name: 'inference_runs_in_flight', help: 'onnxruntime runs executing now.', labelNames: ['model'], registers }),
     modelLoadSeconds: new client.Gauge({ name: 'model_load_duration_seconds', help: 'Time to load the model in every worker and warm it up.', labelNames: ['model'], registers }),

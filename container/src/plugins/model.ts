@@ -132,14 +132,9 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     async infer(inputs, outputNames, deadline) {
       const signature = this.requireSignature();
       for (const check of opts.inputChecks) check(inputs, { name: opts.name, signature, features: opts.features });
-      try {
-        const out = await engine!.infer({ inputs, outputNames, deadline });
-        metrics.inferRequests.inc(labels);
-        return out;
-      } catch (e) {
-        metrics.inferErrors.inc({ ...labels, code: e instanceof InferenceError ? e.code : 'INTERNAL' });
-        throw e;
-      }
+      const out = await engine!.infer({ inputs, outputNames, deadline });
+      metrics.inferRequests.inc(labels);
+      return out;
     },
   };
   app.decorate('model', service);

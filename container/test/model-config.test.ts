@@ -1,0 +1,169 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app';
+import { configFromEnv, resolveConfig } from '../src/config';
+import { InferenceError } from '../src/errors';
+import { fromHalfBits, toHalfBits } from '../src/tensors';
+import { fraudModel, metricValue, modelDir, readyApp } from './helpers';
+import { heavySpec } from '../tools/test-models';
+
+const features = { name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] };
+
+describe('metrics', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('exposes request, latency, inference, batch, queue, in-flight and model-load metrics in Prometheus text', async () => {
+    const a = await readyApp({ modelDir: fraudModel().dir });
+    app = a;
+    for (let i = 0; i < 3; i++) {
+      const ok = await a.inject({ method: 'POST', url: '/v2/models/fraud-mlp/infer', payload: { inputs: [features] } });
+      assert.equal(ok.statusCode, 200);
+    }
+    await app.inject({ method: 'POST', url: '/v2/models/fraud-mlp/infer', payload: { inputs: [{ ...features, datatype: 'FP64' }] } });
+    await app.inject({ method: 'GET', url: '/ping' });
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/plain; version=0.0.4/);
+    const text = res.body;
+    const m = { model: 'fraud-mlp' };
+    assert.equal(metricValue(text, 'http_requests_total', { method: 'POST', route: '/v2/models/:name/infer', status_code: '200' }), 3);
+    assert.equal(metricValue(text, 'http_requests_total', { method: 'POST', route: '/v2/models/:name/infer', status_code: '400' }), 1);
+    assert.equal(metricValue(text, 'http_requests_total', { method: 'GET', route: '/ping', status_code: '200' }), 1);
+    assert.equal(metricValue(text, 'http_request_duration_seconds_count', { method: 'POST', route: '/v2/models/:name/infer', status_code: '200' }), 3);
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'DATATYPE_MISMATCH' }), 1);
+    assert.equal(metricValue(text, 'inference_runs_total', m), 3);
+    assert.equal(metricValue(text, 'inference_requests_total', m), 3);
+    assert.equal(metricValue(text, 'inference_compute_duration_seconds_count', m), 3);
+    assert.equal(metricValue(text, 'inference_queue_duration_seconds_count', m), 3);
+    assert.equal(metricValue(text, 'inference_batch_size_bucket', { ...m, le: '1' }), 3);
+    assert.equal(metricValue(text, 'inference_queue_depth', m), 0);
+    assert.equal(metricValue(text, 'inference_runs_in_flight', m), 0);
+    assert.equal(metricValue(text, 'http_requests_in_flight'), 1); // the scrape itself
+    assert.equal(metricValue(text, 'model_ready', m), 1);
+    assert.ok(metricValue(text, 'model_load_duration_seconds', m)! > 0);
+    assert.ok(metricValue(text, 'nodejs_eventloop_lag_p99_seconds') !== undefined);
+  });
+});
+
+describe('model loading and readiness', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('is live at once, ready only after load and warm-up', async () => {
+    app = await buildApp({ modelDir: modelDir('heavy', heavySpec(1024, 4, 16)) });
+    assert.equal(app.model.state, 'loading');
+    assert.equal((await app.inject({ method: 'GET', url: '/v2/health/live' })).statusCode, 200);
+    const ping = await app.inject({ method: 'GET', url: '/ping' });
+    assert.equal(ping.statusCode, 503);
+    assert.deepEqual(ping.json(), { ready: false, model: 'heavy', state: 'loading' });
+    const early = await app.inject({ method: 'POST', url: '/v2/models/heavy/infer', payload: { inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0) }] } });
+    assert.equal(early.statusCode, 503);
+    assert.equal(early.json().code, 'MODEL_NOT_READY');
+    await app.model.ready;
+    assert.equal((await app.inject({ method: 'GET', url: '/ping' })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode, 200);
+  });
+
+  it('a model that cannot load leaves the server live but not ready, and says why', async () => {
+    const dir = modelDir('broken', heavySpec(8, 1));
+    fs.writeFileSync(path.join(dir, 'model.onnx'), 'not a model');
+    app = await buildApp({ modelDir: dir });
+    await assert.rejects(app.model.ready, /cannot load model/);
+    assert.equal((await app.inject({ method: 'GET', url: '/v2/health/live' })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'GET', url: '/v2/models/broken/ready' })).statusCode, 503);
+    const res = await app.inject({ method: 'POST', url: '/invocations', payload: { instances: [[1]] } });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.headers['retry-after'], '5');
+    assert.equal(res.json().code, 'MODEL_NOT_READY');
+    assert.match(res.json().error, /model 'broken' failed to load: cannot load model/);
+  });
+
+  it('names the model after MODEL_NAME when given', async () => {
+    app = await readyApp({ modelDir: fraudModel().dir, modelName: 'scorer' });
+    assert.equal((await app.inject({ method: 'GET', url: '/v2/models/scorer' })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'GET', url: '/v2/models/fraud-mlp' })).statusCode, 404);
+  });
+
+  it('loads features.json and hands it to input checks, whose errors reach the client', async () => {
+    const { dir } = fraudModel();
+    fs.writeFileSync(path.join(dir, 'features.json'), JSON.stringify({ features: ['amount_z'] }));
+    let seen: unknown;
+    app = await readyApp({
+      modelDir: dir,
+      inputChecks: [(inputs, model) => {
+        seen = model.features;
+        if ((inputs[0].data as Float32Array)[0] > 100) throw new InferenceError('BAD_TENSOR_VALUE', "input 'features': amount_z is out of range");
+      }],
+    });
+    const ok = await app.inject({ method: 'POST', url: '/invocations', payload: { instances: [[1, 0, 0, 0, 0, 0, 0, 0]] } });
+    assert.equal(ok.statusCode, 200);
+    assert.deepEqual(seen, { features: ['amount_z'] });
+    const bad = await app.inject({ method: 'POST', url: '/invocations', payload: { instances: [[1000, 0, 0, 0, 0, 0, 0, 0]] } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().error, "input 'features': amount_z is out of range");
+  });
+});
+
+describe('serving configuration', () => {
+  const dir = '/nonexistent-model-dir';
+  const fails = (raw: unknown, message: RegExp) => assert.throws(() => resolveConfig(dir, [['serving.json', raw]]), message);
+
+  it('has defaults derived from the CPUs', () => {
+    const c = resolveConfig(dir, []);
+    assert.ok(c.workers >= 1 && c.intraOpNumThreads >= 1);
+    assert.equal(c.modelFile, 'model.onnx');
+    assert.deepEqual(c.batching, { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 0 });
+    assert.equal(c.limits.bodyLimitBytes, 6 * 1024 * 1024);
+  });
+
+  it('later layers override earlier ones', () => {
+    const c = resolveConfig(dir, [['file', { batching: { maxBatchSize: 8 }, workers: 3 }], ['env', { workers: 2 }]]);
+    assert.equal(c.batching.maxBatchSize, 8);
+    assert.equal(c.workers, 2);
+  });
+
+  it('rejects an out-of-range batch size, naming field, value and range', () => fails({ batching: { maxBatchSize: 0 } }, /serving.json: 'batching.maxBatchSize' is 0; it must be an integer from 1 to 65536/));
+  it('rejects a non-integer queue delay', () => fails({ batching: { maxQueueDelayMs: 2.5 } }, /'batching.maxQueueDelayMs' is 2.5; it must be an integer from 0 to 10000/));
+  it('rejects a string where a boolean belongs', () => fails({ batching: { enabled: 'yes' } }, /'batching.enabled' is "yes"; it must be true or false/));
+  it('rejects unknown fields, listing the allowed ones', () => fails({ batchng: {} }, /unknown field 'batchng'; allowed fields are modelFile, workers/));
+  it('rejects unknown nested fields', () => fails({ queue: { size: 3 } }, /unknown field 'queue.size'; allowed fields are maxSize, maxBytes/));
+  it('rejects an unknown execution provider', () => fails({ executionProviders: ['rocm'] }, /'executionProviders' is \["rocm"\]; it must be a non-empty list of cpu, cuda, tensorrt/));
+  it('rejects a model file outside the model directory', () => fails({ modelFile: '../x.onnx' }, /'modelFile' is "..\/x.onnx"; it must be a file name relative to the model directory/));
+  it('rejects a config that is not an object', () => fails([1], /serving.json: '' is \[1\]; it must be an object/));
+  it('rejects a body limit below 1 KiB', () => fails({ limits: { bodyLimitBytes: 10 } }, /'limits.bodyLimitBytes' is 10; it must be an integer from 1024/));
+
+  it('rejects a serving.json that is not JSON, naming the file', async () => {
+    const d = modelDir('x', heavySpec(8, 1));
+    fs.writeFileSync(path.join(d, 'serving.json'), '{ batching: ');
+    await assert.rejects(buildApp({ modelDir: d }), /serving.json: not valid JSON/);
+  });
+
+  it('reads overrides from the environment and rejects bad ones', () => {
+    assert.deepEqual(configFromEnv({ MAX_BATCH_SIZE: '16', BATCHING: 'off', INFERENCE_WORKERS: '2' }), { workers: 2, batching: { enabled: false, maxBatchSize: 16 } });
+    assert.equal(configFromEnv({}), undefined);
+    assert.throws(() => configFromEnv({ BATCHING: 'maybe' }), /BATCHING is "maybe"; it must be on or off/);
+    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: 'lots' }), /MAX_BATCH_SIZE is "lots"; it must be a number/);
+    assert.throws(() => resolveConfig(dir, [['environment', configFromEnv({ MAX_BATCH_SIZE: '-4' })]]), /environment: 'batching.maxBatchSize' is -4/);
+  });
+});
+
+describe('FP16 conversion', () => {
+  it('round-trips representable values and rounds others to nearest', () => {
+    for (const v of [0, 1, -2, 0.5, 1024, 65504, -1023 * 2 ** -24, 5.960464477539063e-8]) {
+      assert.equal(fromHalfBits(toHalfBits(v)), v);
+    }
+    assert.equal(toHalfBits(1), 0x3c00);
+    assert.equal(fromHalfBits(toHalfBits(1e6)), Infinity);
+    assert.equal(fromHalfBits(toHalfBits(0.1)), 0.0999755859375);
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChildProcess, spawn } from 'node:child_process';
+import * as http from 'node:http';
+import { fraudModel, modelDir, request, SERVER_ENTRY } from './helpers';
+import { heavySpec } from '../tools/test-models';
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  logs: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the real server process on 127.0.0.1 with an OS-chosen port; resolves once the model is ready. */
+async function startServer(env: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, [SERVER_ENTRY, 'serve'], {
+    env: { ...process.env, HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const port = await new Promise<number>((resolve, reject) => {
+    let found = 0;
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`server did not become ready:\n${logs.join('\n')}`)), 20_000);
+    const onLine = (line: string) => {
+      logs.push(line);
+      const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (m) found = Number(m[1]);
+      if (found && line.includes('"model ready"')) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      lines.forEach(onLine);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early:\n${logs.join('\n')}`));
+    });
+  });
+  return { child, port, logs, exited };
+}
+
+describe('the server process', () => {
+  it('on SIGTERM answers every accepted request, refuses new connections, and exits 0 within the drain time', async () => {
+    const server = await startServer({ MODEL_DIR: modelDir('heavy', heavySpec(1024, 4, 16)), INFERENCE_WORKERS: '1', INTRA_OP_NUM_THREADS: '1', BATCHING: 'off', DRAIN_TIMEOUT_MS: '10000' });
+    const body = { inputs: [{ name: 'input', shape: [1000, 16], datatype: 'FP32', data: new Array(16_000).fill(0.5) }] };
+    // Eight requests of ~50-100 ms each on one worker: most are still queued when SIGTERM arrives.
+    const inFlight = Array.from({ length: 8 }, () => request(server.port, 'POST', '/v2/models/heavy/infer', body, { connection: 'close' }));
+    await new Promise((r) => setTimeout(r, 60));
+    const t0 = Date.now();
+    server.child.kill('SIGTERM');
+    const answers = await Promise.all(inFlight);
+    assert.deepEqual(answers.map((a) => a.status), new Array(8).fill(200), answers.map((a) => a.body).join('\n'));
+    for (const a of answers) assert.deepEqual(a.json().outputs[0].shape, [1000, 1]);
+    const { code } = await server.exited;
+    assert.equal(code, 0, server.logs.join('\n'));
+    assert.ok(Date.now() - t0 < 10_000);
+    assert.ok(server.logs.some((l) => l.includes('"draining')));
+    await assert.rejects(new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: server.port, path: '/ping' }, resolve).on('error', reject);
+    }), /ECONNREFUSED/);
+  });
+
+  it('logs JSON lines with request ids and never the payload', async () => {
+    const server = await startServer({ MODEL_DIR: fraudModel().dir });
+    try {
+      const secret = 0.123456789;
+      const res = await request(server.port, 'POST', '/invocations', { instances: [[secret, 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'trace-me-1' });
+      assert.equal(res.status, 200);
+      const bad = await request(server.port, 'POST', '/invocations', { instances: [['SECRET-VALUE', 0, 0, 0, 0, 0, 0, 0]] });
+      assert.equal(bad.status, 400);
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = server.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      assert.ok(lines.some((l) => l.reqId === 'trace-me-1' && l.msg === 'request completed'), 'request id from x-request-id');
+      const text = server.logs.join('\n');
+      assert.ok(!text.includes('0.123456789'), 'a request value was logged');
+      assert.ok(!text.includes('SECRET-VALUE'), 'a rejected value was logged');
+    } finally {
+      server.child.kill('SIGTERM');
+      assert.equal((await server.exited).code, 0);
+    }
+  });
+
+  it('refuses to start with a clear message when serving.json is invalid', async () => {
+    const dir = modelDir('bad-config', heavySpec(8, 1), { batching: { maxBatchSize: 0 } });
+    await assert.rejects(startServer({ MODEL_DIR: dir }), /'batching.maxBatchSize' is 0; it must be an integer from 1 to 65536/);
+  });
+});
