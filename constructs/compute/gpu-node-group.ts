@@ -365,7 +365,7 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
       installLatestAwsSdk: false,
     });
     Validations.of(tagger).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${stack.region}:${stack.account}:autoScalingGroup:*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${nagValue(stack.region, 'AWS::Region')}:${nagValue(stack.account, 'AWS::AccountId')}:autoScalingGroup:*]`,
       reason: 'EKS names the Auto Scaling group at deploy time; the statement only applies to the group tagged with this node group\'s name (aws:ResourceTag/eks:nodegroup-name)',
     });
     // The Lambda function behind every AwsCustomResource in the stack (a singleton aws-cdk creates).
@@ -458,6 +458,11 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     }
     return requested;
   }
+}
+
+/** How cdk-nag writes a value in a finding id: literal when known, `<AWS::Region>` for a pseudo parameter. */
+function nagValue(value: string, pseudo: string): string {
+  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
 }
 
 function cfnTaintEffect(effect: TaintDefinition['effect']): string {

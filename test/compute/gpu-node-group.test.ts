@@ -1,4 +1,5 @@
-import { Size } from 'aws-cdk-lib';
+import { Size, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
@@ -409,5 +410,15 @@ describe('device plugins on clusters created in the stack', () => {
     const cluster = v2Cluster(stack);
     new GpuNodeGroup(stack, 'Gpus', { cluster, minSize: 1, installDevicePlugin: false });
     Template.fromStack(stack).resourceCountIs(HELM, 0);
+  });
+});
+
+describe('cdk-nag', () => {
+  test('a node group scaling from zero in an environment-agnostic stack has no unacknowledged AwsSolutions findings', () => {
+    const { app, stack } = newStack();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    new GpuNodeGroup(stack, 'Gpus', { cluster: importedCluster(stack), minSize: 0, installDevicePlugin: false });
+    // Synthesis throws a ValidationFailed report on any unacknowledged finding.
+    expect(() => Template.fromStack(stack)).not.toThrow();
   });
 });
