@@ -7,7 +7,7 @@ import { IAcceleratorNodes } from '../constructs/compute/accelerator-nodes';
 import { Capacity } from '../constructs/compute/capacity';
 import { AcceleratorVendor, GpuInstanceType } from '../constructs/compute/gpu-instance-type';
 import { AcceleratorNodes } from '../constructs/k8s/accelerator-scheduling';
-import { DevicePlugin } from '../constructs/k8s/device-plugin';
+import { DevicePluginDaemonSet } from '../constructs/k8s/device-plugin-daemon-set';
 import { GpuNodePool } from '../constructs/k8s/gpu-node-pool';
 import { IngressPeer, InferenceService, ScalingMetric } from '../constructs/k8s/inference-service';
 import { TrainingJob } from '../constructs/k8s/training-job';
@@ -101,7 +101,7 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
   const trainingNs = props.trainingNamespace ?? 'ai-training';
 
   const devicePlugins = new Chart(app, 'device-plugins');
-  DevicePlugin.of(devicePlugins, AcceleratorVendor.NVIDIA);
+  DevicePluginDaemonSet.of(devicePlugins, AcceleratorVendor.NVIDIA);
 
   const serving = new Chart(app, 'serving', { namespace: servingNs });
   namespace(serving, servingNs);

@@ -2,7 +2,7 @@ import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import {
-  LABEL_ACCELERATOR_COUNT, LABEL_ACCELERATOR_MODEL, LABEL_ACCELERATOR_VENDOR, LABEL_ARCH, LABEL_CAPACITY_TYPE,
+  LABEL_ACCELERATOR_COUNT, LABEL_ACCELERATOR_MODEL, LABEL_ACCELERATOR_VENDOR, LABEL_ARCH, LABEL_CA_ACCELERATOR, LABEL_CAPACITY_TYPE,
   LABEL_DEVICE_PLUGIN, LABEL_INSTANCE_TYPE, LABEL_KARPENTER_CAPACITY_TYPE, LABEL_NODE_GROUP, TaintDefinition,
 } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
@@ -188,6 +188,8 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
       [LABEL_CAPACITY_TYPE]: capacity.label,
       [LABEL_NODE_GROUP]: this.name,
       ...(ami.bundlesDevicePlugin ? {} : { [LABEL_DEVICE_PLUGIN]: first.vendor === AcceleratorVendor.NVIDIA ? 'nvidia' : 'neuron' }),
+      // Set by GpuNodeGroup too (cluster-autoscaler reads it), so both kinds of nodes carry the same labels.
+      ...(first.vendor === AcceleratorVendor.NVIDIA ? { [LABEL_CA_ACCELERATOR]: `nvidia-${first.acceleratorModelLabel}` } : {}),
     };
 
     // children

@@ -3,4 +3,4 @@ export * from './accelerator-scheduling';
 export * from './inference-service';
 export * from './training-job';
 export * from './gpu-node-pool';
-export * from './device-plugin';
+export * from './device-plugin-daemon-set';

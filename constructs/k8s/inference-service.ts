@@ -255,8 +255,8 @@ export interface InferenceServiceProps {
   readonly disruptionBudget?: DisruptionBudget;
   /**
    * How long the server drains in-flight requests after SIGTERM. Passed to the container as
-   * `DRAIN_TIMEOUT_MS`.
-   * @default Duration.seconds(30)
+   * `DRAIN_TIMEOUT_MS`; the bundled server accepts 0 to 29.999 seconds.
+   * @default Duration.seconds(25) (the bundled server's own default)
    */
   readonly drainTimeout?: Duration;
   /**
@@ -363,7 +363,7 @@ export class InferenceService extends Construct {
     this.port = props.port ?? DEFAULT_PORT;
     this.minReplicas = props.minReplicas ?? 2;
     const maxReplicas = props.maxReplicas ?? 4;
-    const drain = props.drainTimeout ?? Duration.seconds(30);
+    const drain = props.drainTimeout ?? Duration.seconds(25);
     const preStop = props.preStopDelay ?? Duration.seconds(5);
     const grace = props.terminationGracePeriod ?? Duration.seconds(preStop.toSeconds() + drain.toSeconds() + 10);
     const budget = props.disruptionBudget ?? DisruptionBudget.maxUnavailable(1);
@@ -384,6 +384,10 @@ export class InferenceService extends Construct {
     }
     if (!Number.isInteger(cpuTarget) || cpuTarget < 1 || cpuTarget > 100) {
       throw new PlatformError(this, 'targetCpuUtilizationPercent', cpuTarget, 'must be a whole number from 1 to 100', 'pick the CPU utilization to hold pods at, e.g. 70');
+    }
+    if (drain.toMilliseconds() < 0 || drain.toMilliseconds() >= 30_000) {
+      throw new PlatformError(this, 'drainTimeout', `${drain.toMilliseconds()}ms`, 'must be from 0 to 29999 ms: the inference server refuses a longer DRAIN_TIMEOUT_MS and would not start',
+        'shorten drainTimeout (and let the HPA add replicas instead of draining longer)');
     }
     if (grace.toSeconds() <= preStop.toSeconds() + drain.toSeconds()) {
       throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`,

@@ -246,8 +246,18 @@ describe('InferenceService', () => {
   });
 
   test('with a grace period not longer than preStop pause plus drain time, synthesis fails', () => {
-    expect(() => synth({ drainTimeout: Duration.seconds(30), terminationGracePeriod: Duration.seconds(30) }))
-      .toThrow(/'terminationGracePeriod' \("30s"\) must be longer than preStopDelay \+ drainTimeout \(5s \+ 30s\).*raise terminationGracePeriod to at least 36s/);
+    expect(() => synth({ drainTimeout: Duration.seconds(20), terminationGracePeriod: Duration.seconds(25) }))
+      .toThrow(/'terminationGracePeriod' \("25s"\) must be longer than preStopDelay \+ drainTimeout \(5s \+ 20s\).*raise terminationGracePeriod to at least 26s/);
+  });
+
+  test('with a drain time the server would refuse (30 s or more), synthesis fails', () => {
+    expect(() => synth({ drainTimeout: Duration.seconds(30) })).toThrow(/'drainTimeout' \("30000ms"\) must be from 0 to 29999 ms/);
+  });
+
+  test('by default the server drains for 25 s and the grace period is 40 s', () => {
+    const spec = podSpec(only(synth().manifests, 'Deployment'));
+    expect(spec.containers[0].env).toEqual([{ name: 'DRAIN_TIMEOUT_MS', value: '25000' }]);
+    expect(spec.terminationGracePeriodSeconds).toBe(40);
   });
 
   test('with a PDB that allows no unavailable pod, synthesis fails', () => {

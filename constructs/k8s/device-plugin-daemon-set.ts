@@ -8,8 +8,8 @@ import { AcceleratorVendor } from '../compute/gpu-instance-type';
 
 const k8s = kplus.k8s;
 
-/** Properties of a `DevicePlugin`. */
-export interface DevicePluginProps {
+/** Properties of a `DevicePluginDaemonSet`. */
+export interface DevicePluginDaemonSetProps {
   /** Whose device plugin: NVIDIA (`nvidia.com/gpu`) or AWS Neuron (`aws.amazon.com/neuron`). */
   readonly vendor: AcceleratorVendor;
   /**
@@ -31,20 +31,20 @@ export interface DevicePluginProps {
  * It runs only on nodes labelled `ai-platform.dev/device-plugin=nvidia` (or `neuron`), which
  * `GpuNodeGroup` and `GpuNodePool` set where the AMI lacks a plugin, tolerates the accelerator taint and
  * `CriticalAddonsOnly`, and has priority class `system-node-critical` so it is never evicted for a workload.
- * Use `DevicePlugin.of(chart, vendor)` to get the one plugin per vendor in a chart.
+ * Use `DevicePluginDaemonSet.of(chart, vendor)` to get the one plugin per vendor in a chart.
  *
  * @example
- * DevicePlugin.of(chart, AcceleratorVendor.NVIDIA);
+ * DevicePluginDaemonSet.of(chart, AcceleratorVendor.NVIDIA);
  *
  * @see https://github.com/NVIDIA/k8s-device-plugin
  */
-export class DevicePlugin extends Construct {
+export class DevicePluginDaemonSet extends Construct {
   /** The chart's device plugin for this vendor, created on first use: one per vendor however many node groups exist. */
-  public static of(chart: Chart, vendor: AcceleratorVendor): DevicePlugin {
+  public static of(chart: Chart, vendor: AcceleratorVendor): DevicePluginDaemonSet {
     const id = vendor === AcceleratorVendor.NVIDIA ? 'NvidiaDevicePlugin' : 'NeuronDevicePlugin';
     const existing = chart.node.tryFindChild(id);
-    if (existing instanceof DevicePlugin) return existing;
-    return new DevicePlugin(chart, id, { vendor });
+    if (existing instanceof DevicePluginDaemonSet) return existing;
+    return new DevicePluginDaemonSet(chart, id, { vendor });
   }
 
   /** The DaemonSet. */
@@ -52,7 +52,7 @@ export class DevicePlugin extends Construct {
   /** Image the DaemonSet runs. */
   public readonly image: string;
 
-  constructor(scope: Construct, id: string, props: DevicePluginProps) {
+  constructor(scope: Construct, id: string, props: DevicePluginDaemonSetProps) {
     super(scope, id);
     if (!Object.values(AcceleratorVendor).includes(props.vendor)) {
       throw new PlatformError(this, 'vendor', props.vendor, `must be one of ${Object.values(AcceleratorVendor).join(', ')}`, 'use AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON');

@@ -1,0 +1,68 @@
+import { Chart, Testing } from 'cdk8s';
+import { AcceleratorVendor } from '../../constructs/compute';
+import { DevicePluginDaemonSet } from '../../constructs/k8s';
+import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
+import { only, podSpec, synthValid } from './helpers';
+
+describe('DevicePluginDaemonSet', () => {
+  test('the NVIDIA plugin runs on nodes labelled for it, tolerates the GPU taint and is node-critical', () => {
+    const chart = Testing.chart();
+    DevicePluginDaemonSet.of(chart, AcceleratorVendor.NVIDIA);
+    const manifests = synthValid(chart);
+    expect(manifests.map((m) => m.kind)).toEqual(['DaemonSet']);
+    const ds = only(manifests, 'DaemonSet');
+    expect(ds.metadata).toMatchObject({ name: 'nvidia-device-plugin', namespace: 'kube-system' });
+    const spec = podSpec(ds);
+    expect(spec.nodeSelector).toEqual({ 'ai-platform.dev/device-plugin': 'nvidia' });
+    expect(spec.tolerations).toEqual([
+      { key: 'CriticalAddonsOnly', operator: 'Exists' },
+      { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+    ]);
+    expect(spec.priorityClassName).toBe('system-node-critical');
+    expect(spec.automountServiceAccountToken).toBe(false);
+    const c = spec.containers[0];
+    expect(c.image).toBe(NVIDIA_DEVICE_PLUGIN.image);
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.resources.limits).toEqual({ cpu: '200m', memory: '256Mi' });
+    expect(c.volumeMounts).toEqual([{ name: 'device-plugin', mountPath: '/var/lib/kubelet/device-plugins' }]);
+    expect(spec.volumes).toEqual([{ name: 'device-plugin', hostPath: { path: '/var/lib/kubelet/device-plugins' } }]);
+  });
+
+  test('the Neuron plugin gets its service account and cluster RBAC, and the Neuron taint and label', () => {
+    const chart = new Chart(Testing.app(), 'plugins', { namespace: 'ml' });
+    DevicePluginDaemonSet.of(chart, AcceleratorVendor.AWS_NEURON);
+    const manifests = synthValid(chart);
+    expect(manifests.map((m) => m.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'ServiceAccount']);
+    const spec = podSpec(only(manifests, 'DaemonSet'));
+    expect(spec.nodeSelector).toEqual({ 'ai-platform.dev/device-plugin': 'neuron' });
+    expect(spec.tolerations).toContainEqual({ key: 'aws.amazon.com/neuron', operator: 'Exists', effect: 'NoSchedule' });
+    expect(spec.serviceAccountName).toBe('neuron-device-plugin');
+    expect(spec.containers[0].image).toBe(NEURON_DEVICE_PLUGIN.image);
+    expect(spec.containers[0].env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    expect(only(manifests, 'ClusterRoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'neuron-device-plugin', namespace: 'kube-system' }]);
+    expect(only(manifests, 'ClusterRole').metadata.namespace).toBeUndefined();
+    expect(only(manifests, 'ClusterRoleBinding').metadata.namespace).toBeUndefined();
+    expect(only(manifests, 'ServiceAccount').metadata.namespace).toBe('kube-system');
+  });
+
+  test('DevicePluginDaemonSet.of returns one plugin per vendor however often it is asked', () => {
+    const chart = Testing.chart();
+    const a = DevicePluginDaemonSet.of(chart, AcceleratorVendor.NVIDIA);
+    const b = DevicePluginDaemonSet.of(chart, AcceleratorVendor.NVIDIA);
+    DevicePluginDaemonSet.of(chart, AcceleratorVendor.AWS_NEURON);
+    expect(a).toBe(b);
+    expect(synthValid(chart).filter((m) => m.kind === 'DaemonSet')).toHaveLength(2);
+  });
+
+  test('the image and namespace can be overridden', () => {
+    const chart = Testing.chart();
+    new DevicePluginDaemonSet(chart, 'Plugin', { vendor: AcceleratorVendor.NVIDIA, image: 'mirror.example.com/k8s-device-plugin:v0.17.4', namespace: 'gpu' });
+    const ds = only(synthValid(chart), 'DaemonSet');
+    expect(ds.metadata.namespace).toBe('gpu');
+    expect(podSpec(ds).containers[0].image).toBe('mirror.example.com/k8s-device-plugin:v0.17.4');
+  });
+
+  test('with an unknown vendor, synthesis fails', () => {
+    expect(() => new DevicePluginDaemonSet(Testing.chart(), 'Plugin', { vendor: 'amd' as AcceleratorVendor })).toThrow(/'vendor' \("amd"\) must be one of nvidia, aws-neuron/);
+  });
+});

@@ -1,0 +1,156 @@
+import { Chart, Duration, Size, Testing } from 'cdk8s';
+import { AcceleratorVendor, Capacity, GpuInstanceType } from '../../constructs/compute';
+import {
+  ConsolidationPolicy, GpuNodePool, GpuNodePoolProps, InferenceService, KarpenterAmi, TrainingJob,
+} from '../../constructs/k8s';
+import { only, podSpec, synthValid } from './helpers';
+import { validateManifest } from './validate';
+
+const BASE = { clusterName: 'ml', nodeRoleName: 'KarpenterNodeRole-ml' };
+
+function synth(props: Partial<GpuNodePoolProps> = {}, namespace?: string) {
+  const chart = new Chart(Testing.app(), 'test', { namespace });
+  const pool = new GpuNodePool(chart, 'Training', { instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G5_2XLARGE], ...BASE, ...props });
+  return { chart, pool, manifests: synthValid(chart) };
+}
+
+describe('GpuNodePool', () => {
+  test('creates a karpenter.sh/v1 NodePool and a karpenter.k8s.aws/v1 EC2NodeClass referencing each other', () => {
+    const { manifests } = synth();
+    const pool = only(manifests, 'NodePool');
+    const nodeClass = only(manifests, 'EC2NodeClass');
+    expect(pool.apiVersion).toBe('karpenter.sh/v1');
+    expect(nodeClass.apiVersion).toBe('karpenter.k8s.aws/v1');
+    expect(pool.spec.template.spec.nodeClassRef).toEqual({ group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'training' });
+    expect(nodeClass.metadata.name).toBe('training');
+  });
+
+  test('labels and taints nodes like a GpuNodeGroup, from the shared vocabulary', () => {
+    const { manifests, pool } = synth({ capacity: Capacity.spot() });
+    const template = only(manifests, 'NodePool').spec.template;
+    expect(template.metadata.labels).toEqual({
+      'ai-platform.dev/accelerator-vendor': 'nvidia',
+      'ai-platform.dev/accelerator-model': 'a10g',
+      'ai-platform.dev/accelerator-count': '1',
+      'ai-platform.dev/capacity-type': 'spot',
+      'ai-platform.dev/node-group': 'training',
+      'ai-platform.dev/device-plugin': 'nvidia',
+      'k8s.amazonaws.com/accelerator': 'nvidia-a10g',
+    });
+    expect(template.spec.taints).toEqual([{ key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' }]);
+    expect(pool.nodeLabels).toEqual(template.metadata.labels);
+    expect(pool.resourceName).toBe('nvidia.com/gpu');
+    expect(pool.acceleratorsPerNode).toBe(1);
+    expect(pool.capacityType).toBe('spot');
+    expect(pool.instanceTypeNames).toEqual(['g5.2xlarge', 'g5.xlarge']);
+  });
+
+  test('limits instance families and types from the catalog, the capacity type and the architecture', () => {
+    const reqs = only(synth({ instanceTypes: [GpuInstanceType.G6_XLARGE, GpuInstanceType.G5_XLARGE].slice(0, 1) }).manifests, 'NodePool').spec.template.spec.requirements;
+    expect(reqs).toEqual([
+      { key: 'karpenter.k8s.aws/instance-family', operator: 'In', values: ['g6'] },
+      { key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['g6.xlarge'] },
+      { key: 'karpenter.sh/capacity-type', operator: 'In', values: ['on-demand'] },
+      { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] },
+    ]);
+  });
+
+  test('caps the accelerators, consolidates empty nodes and expires old ones', () => {
+    const spec = only(synth({ maxAccelerators: 16, consolidateAfter: Duration.minutes(10), expireAfter: Duration.days(7), disruptionBudgetPercent: 20, weight: 50 }).manifests, 'NodePool').spec;
+    expect(spec.limits).toEqual({ 'nvidia.com/gpu': 16 });
+    expect(spec.disruption).toEqual({ consolidationPolicy: 'WhenEmpty', consolidateAfter: '10m', budgets: [{ nodes: '20%' }] });
+    expect(spec.template.spec.expireAfter).toBe('168h');
+    expect(spec.weight).toBe(50);
+  });
+
+  test('consolidation of under-used nodes can be chosen', () => {
+    expect(only(synth({ consolidationPolicy: ConsolidationPolicy.WHEN_EMPTY_OR_UNDERUTILIZED }).manifests, 'NodePool').spec.disruption.consolidationPolicy).toBe('WhenEmptyOrUnderutilized');
+  });
+
+  test('the node class requires IMDSv2 with hop limit 1, an encrypted gp3 root volume, and finds subnets and security groups by discovery tag', () => {
+    const spec = only(synth({ rootVolumeSize: Size.gibibytes(500) }).manifests, 'EC2NodeClass').spec;
+    expect(spec.role).toBe('KarpenterNodeRole-ml');
+    expect(spec.amiSelectorTerms).toEqual([{ alias: 'al2023@latest' }]);
+    expect(spec.metadataOptions).toEqual({ httpEndpoint: 'enabled', httpProtocolIPv6: 'disabled', httpPutResponseHopLimit: 1, httpTokens: 'required' });
+    expect(spec.blockDeviceMappings).toEqual([{ deviceName: '/dev/xvda', ebs: { volumeSize: '500Gi', volumeType: 'gp3', encrypted: true, deleteOnTermination: true } }]);
+    expect(spec.subnetSelectorTerms).toEqual([{ tags: { 'karpenter.sh/discovery': 'ml' } }]);
+    expect(spec.securityGroupSelectorTerms).toEqual([{ tags: { 'karpenter.sh/discovery': 'ml' } }]);
+  });
+
+  test('on Bottlerocket, nodes get no device-plugin label (the AMI ships the plugin)', () => {
+    const { manifests, pool } = synth({ ami: KarpenterAmi.bottlerocket('v1.30.0') });
+    expect(only(manifests, 'EC2NodeClass').spec.amiSelectorTerms).toEqual([{ alias: 'bottlerocket@v1.30.0' }]);
+    expect(pool.nodeLabels['ai-platform.dev/device-plugin']).toBeUndefined();
+  });
+
+  test('Neuron instances get the Neuron taint, resource and device-plugin label', () => {
+    const { manifests } = synth({ instanceTypes: [GpuInstanceType.INF2_XLARGE] });
+    const pool = only(manifests, 'NodePool');
+    expect(pool.spec.template.spec.taints).toEqual([{ key: 'aws.amazon.com/neuron', value: 'true', effect: 'NoSchedule' }]);
+    expect(pool.spec.limits).toEqual({ 'aws.amazon.com/neuron': 8 });
+    expect(pool.spec.template.metadata.labels['ai-platform.dev/device-plugin']).toBe('neuron');
+    expect(pool.spec.template.metadata.labels['ai-platform.dev/accelerator-vendor']).toBe(AcceleratorVendor.AWS_NEURON);
+  });
+
+  test('in a namespaced chart, the cluster-scoped objects carry no namespace', () => {
+    const { manifests } = synth({}, 'ml');
+    for (const m of manifests) expect(m.metadata.namespace).toBeUndefined();
+  });
+
+  test('workloads accept the pool as their nodes and land on exactly its labels and taints', () => {
+    const chart = Testing.chart();
+    const pool = new GpuNodePool(chart, 'Gpu', { instanceTypes: [GpuInstanceType.G5_12XLARGE], ...BASE, capacity: Capacity.spot() });
+    new TrainingJob(chart, 'Train', { image: 't:1', nodes: pool, acceleratorsPerPod: 4 });
+    new InferenceService(chart, 'Serve', { image: 's:1', nodes: pool });
+    const manifests = synthValid(chart);
+    const labels = only(manifests, 'NodePool').spec.template.metadata.labels;
+    for (const workload of [only(manifests, 'Job'), only(manifests, 'Deployment')]) {
+      const expressions = podSpec(workload).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+      expect(Object.fromEntries(expressions.map((e: { key: string; values: string[] }) => [e.key, e.values[0]]))).toEqual(labels);
+      expect(podSpec(workload).tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    }
+    expect(podSpec(only(manifests, 'Job')).containers[0].resources.limits['nvidia.com/gpu']).toBe(4);
+  });
+
+  test('the CRD schemas reject an unknown field and a malformed duration', () => {
+    const pool = JSON.parse(JSON.stringify(only(synth().manifests, 'NodePool')));
+    pool.spec.template.spec.expireAfter = '30d';
+    expect(() => validateManifest(pool)).toThrow(/expireAfter must match pattern/);
+    const nodeClass = JSON.parse(JSON.stringify(only(synth().manifests, 'EC2NodeClass')));
+    nodeClass.spec.metadataOption = nodeClass.spec.metadataOptions;
+    expect(() => validateManifest(nodeClass)).toThrow(/must NOT have additional properties/);
+  });
+
+  test('with instance types of different accelerator models, synthesis fails', () => {
+    expect(() => synth({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G6_XLARGE] }))
+      .toThrow(/'instanceTypes' \(\["g5.xlarge","g6.xlarge"\]\) must share one acceleratorModel \(got A10G, L4\)/);
+  });
+
+  test('with instance types of different accelerator counts, synthesis fails', () => {
+    expect(() => synth({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G5_12XLARGE] })).toThrow(/must share one acceleratorCount \(got 1, 4\)/);
+  });
+
+  test('with instance types of different vendors, synthesis fails', () => {
+    expect(() => synth({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.INF2_XLARGE] })).toThrow(/must share one vendor \(got nvidia, aws-neuron\)/);
+  });
+
+  test('with no instance types, synthesis fails', () => {
+    expect(() => synth({ instanceTypes: [] })).toThrow(/'instanceTypes' \(\[\]\) must hold at least one accelerator instance type/);
+  });
+
+  test('with a GPU limit below one node, synthesis fails', () => {
+    expect(() => synth({ instanceTypes: [GpuInstanceType.G5_12XLARGE], maxAccelerators: 2 })).toThrow(/'maxAccelerators' \(2\) must be a whole number >= 4 \(the accelerators of one g5.12xlarge\)/);
+  });
+
+  test('with a disruption budget of 0 percent, synthesis fails', () => {
+    expect(() => synth({ disruptionBudgetPercent: 0 })).toThrow(/'disruptionBudgetPercent' \(0\) must be a whole number from 1 to 100/);
+  });
+
+  test('with a weight above 100, synthesis fails', () => {
+    expect(() => synth({ weight: 101 })).toThrow(/'weight' \(101\) must be a whole number from 1 to 100/);
+  });
+
+  test('with an invalid name, synthesis fails', () => {
+    expect(() => synth({ name: 'GPU pool' })).toThrow(/'name' \("GPU pool"\) must be a DNS label/);
+  });
+});

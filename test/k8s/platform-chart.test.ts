@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Testing, Yaml } from 'cdk8s';
+import {
+  buildPlatformCharts, DEFAULT_SERVER_IMAGE, KUSTOMIZATION_FILE, REFERENCE_NODE_GROUPS, writePlatformManifests,
+} from '../../lib/platform-chart';
+import { only, podSpec, synthValid } from './helpers';
+import { validateManifests } from './validate';
+
+const REPO = path.join(__dirname, '..', '..');
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'aip-k8s-'));
+}
+
+function readAll(dir: string): Record<string, string> {
+  return Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+}
+
+describe('reference platform charts', () => {
+  const charts = buildPlatformCharts(Testing.app());
+
+  test('serves the bundled server image on the on-demand inference nodes, with an HPA, PDB and NetworkPolicy', () => {
+    const manifests = synthValid(charts.serving);
+    const spec = podSpec(only(manifests, 'Deployment', 'inference-server'));
+    expect(spec.containers[0].image).toBe(DEFAULT_SERVER_IMAGE);
+    expect(spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
+    const expressions = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    expect(expressions).toContainEqual({ key: 'ai-platform.dev/node-group', operator: 'In', values: [REFERENCE_NODE_GROUPS.inference] });
+    expect(expressions).toContainEqual({ key: 'ai-platform.dev/capacity-type', operator: 'In', values: ['on-demand'] });
+    expect(manifests.map((m) => m.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']);
+    expect(only(manifests, 'Namespace').metadata).toEqual({
+      name: 'ai-serving', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' },
+    });
+    expect(only(manifests, 'Deployment').metadata.namespace).toBe('ai-serving');
+  });
+
+  test('trains on the spot training nodes with a checkpoint claim', () => {
+    const manifests = synthValid(charts.training);
+    const spec = podSpec(only(manifests, 'Job', 'example-training'));
+    const expressions = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    expect(expressions).toContainEqual({ key: 'ai-platform.dev/node-group', operator: 'In', values: [REFERENCE_NODE_GROUPS.training] });
+    expect(expressions).toContainEqual({ key: 'ai-platform.dev/capacity-type', operator: 'In', values: ['spot'] });
+    expect(only(manifests, 'PersistentVolumeClaim').metadata.name).toBe('example-training-checkpoints');
+  });
+
+  test('runs one NVIDIA device plugin DaemonSet', () => {
+    const manifests = synthValid(charts.devicePlugins);
+    expect(manifests.map((m) => m.kind)).toEqual(['DaemonSet']);
+  });
+
+  test('adds a Karpenter GPU pool only when asked', () => {
+    expect(charts.karpenter).toBeUndefined();
+    const withPool = buildPlatformCharts(Testing.app(), { karpenter: { clusterName: 'ai-platform', nodeRoleName: 'KarpenterNodeRole-ai-platform' } });
+    expect(synthValid(withPool.karpenter!).map((m) => m.kind)).toEqual(['EC2NodeClass', 'NodePool']);
+  });
+
+  test('writes one YAML file per chart and a kustomization listing them, every manifest schema-valid', () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'stale.yaml'), 'left from an earlier run');
+    const files = writePlatformManifests(dir, { serverImage: 'registry.example.com/server:2.0.0' });
+    expect(files).toEqual(['device-plugins.yaml', 'serving.yaml', 'training.yaml', KUSTOMIZATION_FILE]);
+    expect(fs.readdirSync(dir).sort()).toEqual([...files].sort());
+    const kustomization = Yaml.load(path.join(dir, KUSTOMIZATION_FILE))[0];
+    expect(kustomization).toEqual({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['device-plugins.yaml', 'serving.yaml', 'training.yaml'] });
+    let count = 0;
+    for (const f of files.filter((x) => x !== KUSTOMIZATION_FILE)) {
+      count += validateManifests(Yaml.load(path.join(dir, f)));
+    }
+    expect(count).toBe(10);
+    expect(fs.readFileSync(path.join(dir, 'serving.yaml'), 'utf8')).toContain('image: registry.example.com/server:2.0.0');
+  });
+
+  test('bin/k8s.ts writes byte-identical output from run to run, in separate processes', () => {
+    const [a, b] = [tmp(), tmp()];
+    for (const dir of [a, b]) {
+      execFileSync(process.execPath, [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO, 'bin', 'k8s.ts'), dir], { cwd: REPO, env: { ...process.env, AIP_SERVER_IMAGE: '' } });
+    }
+    const first = readAll(a);
+    expect(Object.keys(first)).toEqual(['device-plugins.yaml', KUSTOMIZATION_FILE, 'serving.yaml', 'training.yaml']);
+    expect(readAll(b)).toEqual(first);
+    // ... and identical to what the library writes in this process.
+    const c = tmp();
+    writePlatformManifests(c);
+    expect(readAll(c)).toEqual(first);
+  });
+});

@@ -1,0 +1,138 @@
+import { Duration, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { AcceleratorVendor, Capacity } from '../../constructs/compute';
+import { AcceleratorNodes, CheckpointStorage, TrainingJob, TrainingJobProps } from '../../constructs/k8s';
+import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
+import { only, podSpec, synthValid } from './helpers';
+
+const IMAGE = 'registry.example.com/trainer:2.1';
+
+const spotNodes = (acceleratorsPerNode = 4) => AcceleratorNodes.labeled({
+  vendor: AcceleratorVendor.NVIDIA,
+  labels: { [LABEL_NODE_GROUP]: 'training', [LABEL_CAPACITY_TYPE]: 'spot' },
+  acceleratorsPerNode,
+  instanceTypeNames: ['g5.12xlarge'],
+});
+
+function synth(props: Partial<TrainingJobProps> = {}) {
+  const chart = Testing.chart();
+  const job = new TrainingJob(chart, 'Train', { image: IMAGE, ...props });
+  return { chart, job, manifests: synthValid(chart) };
+}
+
+describe('TrainingJob', () => {
+  test('renders completions, parallelism, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished', () => {
+    const job = only(synth({ completions: 4, parallelism: 2, backoffLimit: 3, activeDeadline: Duration.hours(6), ttlAfterFinished: Duration.hours(2) }).manifests, 'Job');
+    expect(job.spec).toMatchObject({ completions: 4, parallelism: 2, backoffLimit: 3, activeDeadlineSeconds: 21600, ttlSecondsAfterFinished: 7200 });
+    expect(podSpec(job).restartPolicy).toBe('Never');
+  });
+
+  test('spot interruptions (DisruptionTarget) do not count against backoffLimit', () => {
+    const job = only(synth().manifests, 'Job');
+    expect(job.spec.podFailurePolicy.rules).toEqual([
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ]);
+  });
+
+  test('non-retryable exit codes fail the job at once', () => {
+    const job = only(synth({ nonRetryableExitCodes: [3, 2] }).manifests, 'Job');
+    expect(job.spec.podFailurePolicy.rules[1]).toEqual({ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [2, 3] } });
+  });
+
+  test('checkpoints go to a created claim mounted at /checkpoints, named by CHECKPOINT_DIR', () => {
+    const { manifests, job } = synth({ checkpoints: CheckpointStorage.newClaim({ size: Size.gibibytes(500), storageClassName: 'efs' }), parallelism: 2, completions: 2 });
+    const pvc = only(manifests, 'PersistentVolumeClaim');
+    expect(pvc.metadata.name).toBe('train-checkpoints');
+    expect(pvc.spec).toMatchObject({ accessModes: ['ReadWriteMany'], storageClassName: 'efs', resources: { requests: { storage: '500Gi' } } });
+    expect(job.checkpointClaim).toBeDefined();
+    const spec = podSpec(only(manifests, 'Job'));
+    expect(spec.containers[0].env).toContainEqual({ name: 'CHECKPOINT_DIR', value: '/checkpoints' });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/checkpoints', name: 'checkpoints' });
+    expect(spec.volumes).toContainEqual({ name: 'checkpoints', persistentVolumeClaim: { claimName: 'train-checkpoints', readOnly: false } });
+  });
+
+  test('a single-pod job gets a ReadWriteOnce claim by default', () => {
+    expect(only(synth().manifests, 'PersistentVolumeClaim').spec.accessModes).toEqual(['ReadWriteOnce']);
+  });
+
+  test('an existing claim is mounted and no claim is created', () => {
+    const { manifests } = synth({ checkpoints: CheckpointStorage.existingClaim('shared-fsx') });
+    expect(manifests.filter((m) => m.kind === 'PersistentVolumeClaim')).toHaveLength(0);
+    expect(podSpec(only(manifests, 'Job')).volumes).toContainEqual({ name: 'checkpoints', persistentVolumeClaim: { claimName: 'shared-fsx', readOnly: false } });
+  });
+
+  test('on spot GPU nodes, requests the accelerators, tolerates the taint and requires the spot labels', () => {
+    const spec = podSpec(only(synth({ nodes: spotNodes(), acceleratorsPerPod: 4 }).manifests, 'Job'));
+    expect(spec.containers[0].resources.limits).toMatchObject({ 'nvidia.com/gpu': 4, 'cpu': '8', 'memory': '16384Mi' });
+    expect(spec.containers[0].resources.requests).toMatchObject({ 'nvidia.com/gpu': 4, 'cpu': '4', 'memory': '16384Mi' });
+    expect(spec.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    expect(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions).toContainEqual(
+      { key: 'ai-platform.dev/capacity-type', operator: 'In', values: ['spot'] });
+  });
+
+  test('preferring spot keeps on-demand as a fallback', () => {
+    const spec = podSpec(only(synth({ nodes: spotNodes(), preferCapacity: Capacity.spot() }).manifests, 'Job'));
+    expect(spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0]).toEqual({
+      weight: 100, preference: { matchExpressions: [{ key: 'ai-platform.dev/capacity-type', operator: 'In', values: ['spot'] }] },
+    });
+    expect(JSON.stringify(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution)).not.toContain('capacity-type');
+  });
+
+  test('runs non-root, read-only, with /tmp and a memory-backed /dev/shm, and leaves time for a last checkpoint', () => {
+    const spec = podSpec(only(synth({ serviceAccountName: 'trainer' }).manifests, 'Job'));
+    expect(spec.serviceAccountName).toBe('trainer');
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.terminationGracePeriodSeconds).toBe(90);
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(spec.volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '8192Mi' } });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/dev/shm', name: 'dshm' });
+  });
+
+  test('command, args, env and resources are passed through', () => {
+    const c = podSpec(only(synth({
+      command: ['python', 'train.py'], args: ['--epochs', '3'], env: { EPOCHS: '3' },
+      resources: { cpu: { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(2) } },
+    }).manifests, 'Job')).containers[0];
+    expect(c.command).toEqual(['python', 'train.py']);
+    expect(c.args).toEqual(['--epochs', '3']);
+    expect(c.env).toEqual([{ name: 'CHECKPOINT_DIR', value: '/checkpoints' }, { name: 'EPOCHS', value: '3' }]);
+    expect(c.resources.limits.cpu).toBe('2');
+  });
+
+  test('with more accelerators per pod than the nodes have, synthesis fails', () => {
+    expect(() => synth({ nodes: spotNodes(4), acceleratorsPerPod: 8 })).toThrow(/'accelerators' \(8\) must be <= the 4 accelerator\(s\) each targeted node has/);
+  });
+
+  test('with parallelism above completions, synthesis fails', () => {
+    expect(() => synth({ completions: 2, parallelism: 3 })).toThrow(/'parallelism' \(3\) must be a whole number from 1 to 'completions' \(2\)/);
+  });
+
+  test('with zero completions, synthesis fails', () => {
+    expect(() => synth({ completions: 0 })).toThrow(/'completions' \(0\) must be a whole number >= 1/);
+  });
+
+  test('with a negative backoffLimit, synthesis fails', () => {
+    expect(() => synth({ backoffLimit: -1 })).toThrow(/'backoffLimit' \(-1\) must be a whole number >= 0/);
+  });
+
+  test('with exit code 0 as non-retryable, synthesis fails', () => {
+    expect(() => synth({ nonRetryableExitCodes: [0] })).toThrow(/'nonRetryableExitCodes' \(\[0\]\) must be exit codes from 1 to 255/);
+  });
+
+  test('with a grace period of two minutes or more, synthesis fails', () => {
+    expect(() => synth({ terminationGracePeriod: Duration.minutes(2) })).toThrow(/'terminationGracePeriod' \("120s"\) must be below 120s/);
+  });
+
+  test('with a root user id, synthesis fails', () => {
+    expect(() => synth({ runAsUser: 0 })).toThrow(/'runAsUser' \(0\) must be a whole number >= 1/);
+  });
+
+  test('with an invalid name, synthesis fails', () => {
+    expect(() => synth({ name: 'Train_1' })).toThrow(/'name' \("Train_1"\) must be a DNS label/);
+  });
+
+  test('an existing claim with an invalid name is rejected', () => {
+    expect(() => CheckpointStorage.existingClaim('Bad Name')).toThrow(/'claimName' \("Bad Name"\) must be a Kubernetes object name/);
+  });
+});
