@@ -1,0 +1,773 @@
+import { Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+import { ContainerImage } from './container-image';
+import { EndpointInstanceType } from './endpoint-instance-type';
+import { EndpointVariant } from './endpoint-variant';
+import { IModelEndpoint, ModelEndpointBase } from './model-endpoint-base';
+import { ModelData } from './model-data';
+import { acknowledgeWildcards } from './private/nag';
+import { RolloutStrategy } from './rollout';
+import { EndpointAutoScalingOptions, ScalableEndpointVariant } from './scalable-endpoint-variant';
+
+/** Request/response capture to S3, the input of drift monitoring (SageMaker Model Monitor). */
+export interface DataCaptureOptions {
+  /**
+   * Percentage of requests captured, 0-100. Lower it for busy endpoints.
+   * @default 20
+   */
+  readonly samplingPercentage?: number;
+  /**
+   * Capture request payloads.
+   * @default true
+   */
+  readonly captureRequests?: boolean;
+  /**
+   * Capture response payloads.
+   * @default true
+   */
+  readonly captureResponses?: boolean;
+  /**
+   * Content types written as JSON text (1-10 entries); others are base64-encoded.
+   * @default ['application/json']
+   */
+  readonly jsonContentTypes?: string[];
+  /**
+   * Content types written as CSV text (1-10 entries).
+   * @default ['text/csv']
+   */
+  readonly csvContentTypes?: string[];
+  /**
+   * Key prefix in the endpoint's bucket.
+   * @default 'data-capture'
+   */
+  readonly prefix?: string;
+}
+
+/** Asynchronous inference: requests queue, payloads and results go through S3, and the fleet can scale to zero. */
+export interface AsyncInferenceOptions {
+  /**
+   * Key prefix of results in the endpoint's bucket.
+   * @default 'async-output'
+   */
+  readonly outputPrefix?: string;
+  /**
+   * Key prefix of failure reports in the endpoint's bucket.
+   * @default 'async-failures'
+   */
+  readonly failurePrefix?: string;
+  /**
+   * Key prefix of request payloads in the endpoint's bucket that the model may read (callers upload
+   * there and pass the S3 location to `InvokeEndpointAsync`).
+   * @default 'async-input'
+   */
+  readonly inputPrefix?: string;
+  /**
+   * Topic told about each success.
+   * @default - no notification
+   */
+  readonly successTopic?: sns.ITopic;
+  /**
+   * Topic told about each failure.
+   * @default - no notification
+   */
+  readonly errorTopic?: sns.ITopic;
+  /**
+   * Requests SageMaker sends one instance at a time, 1-1000.
+   * @default - chosen by SageMaker
+   */
+  readonly maxConcurrentInvocationsPerInstance?: number;
+}
+
+/** The default alarms: one per variant for the 5XX error rate and one for model latency. */
+export interface EndpointAlarmsOptions {
+  /**
+   * Create the default alarms. They also drive automatic rollback; without them (and without
+   * `rollout.rollbackAlarms`) a bad update is not rolled back.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Share of requests answered with 5XX (Average of `Invocation5XXErrors`, 0-1) that raises the alarm.
+   * @default 0.01
+   */
+  readonly errorRateThreshold?: number;
+  /**
+   * p99 model latency that raises the alarm.
+   * @default Duration.seconds(1)
+   */
+  readonly modelLatencyThreshold?: Duration;
+  /**
+   * One-minute periods evaluated.
+   * @default 3
+   */
+  readonly evaluationPeriods?: number;
+  /**
+   * Breaching periods (of `evaluationPeriods`) that raise the alarm.
+   * @default 2
+   */
+  readonly datapointsToAlarm?: number;
+  /**
+   * Actions when an alarm fires (e.g. an SNS topic action).
+   * @default - none
+   */
+  readonly actions?: cloudwatch.IAlarmAction[];
+}
+
+/** Properties of a ModelEndpoint. */
+export interface ModelEndpointProps {
+  /** The model artifacts, untarred into `/opt/ml/model`. */
+  readonly modelData: ModelData;
+  /**
+   * The container image.
+   * @default ContainerImage.bundled() - this project's Node.js ONNX inference server
+   */
+  readonly image?: ContainerImage;
+  /**
+   * Environment of the container (batching, limits, log level). At most 100 entries; names are
+   * letters, digits and underscores; values up to 1024 characters.
+   * @default - none
+   */
+  readonly environment?: { [name: string]: string };
+  /**
+   * The production variants (1-10). A serverless variant must be the only one.
+   * @default - one variant 'AllTraffic' on one ml.m5.large instance
+   */
+  readonly variants?: EndpointVariant[];
+  /**
+   * Endpoint name (1-63 letters, digits, hyphens). Changing it replaces the endpoint.
+   * @default - a unique name derived from the construct path, lower case
+   */
+  readonly endpointName?: string;
+  /**
+   * Execution role SageMaker assumes to pull the image, read the model and write logs, captured data
+   * and results. The policy this construct needs is attached to it.
+   * @default - a role with exactly those permissions
+   */
+  readonly role?: iam.IRole;
+  /**
+   * Key for the instance storage volume, the captured data and async results.
+   * @default - a new key with rotation, when anything needs one
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Bucket for captured data and async payloads.
+   * @default - a new bucket encrypted with `encryptionKey`, TLS only, no public access, retained
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * Bucket for server access logs of the created bucket.
+   * @default - no access logs (a cdk-nag finding acknowledged with this reason)
+   */
+  readonly serverAccessLogsBucket?: s3.IBucket;
+  /**
+   * VPC the model containers attach to. Model artifacts and the image are then fetched through it
+   * (give it S3 and ECR endpoints or NAT). Not for serverless variants.
+   * @default - no VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Subnets within `vpc`.
+   * @default - the private subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Security groups for the containers.
+   * @default - one group allowing only outbound HTTPS
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Cut the container off from the network (the model artifacts are still provided). Not for serverless.
+   * @default true for instance variants, false for serverless (not supported there)
+   */
+  readonly networkIsolation?: boolean;
+  /**
+   * Capture requests and responses to S3. Not for serverless variants.
+   * @default - no capture
+   */
+  readonly dataCapture?: DataCaptureOptions;
+  /**
+   * Make the endpoint asynchronous (`InvokeEndpointAsync`). Instance variants only.
+   * @default - real-time
+   */
+  readonly asyncInference?: AsyncInferenceOptions;
+  /**
+   * How updates move traffic, and which alarms roll them back.
+   * @default RolloutStrategy.canary() - 10% canary, 5 minutes baking, rollback on the default alarms
+   */
+  readonly rollout?: RolloutStrategy;
+  /**
+   * The default alarms.
+   * @default - 5XX error rate above 1% and p99 model latency above 1 second, per variant
+   */
+  readonly alarms?: EndpointAlarmsOptions;
+  /**
+   * Retention of the container logs (`/aws/sagemaker/Endpoints/<name>`).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the key, bucket and log group when removed from the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** How to import an endpoint. */
+export interface ModelEndpointAttributes {
+  /** The endpoint name. */
+  readonly endpointName: string;
+  /**
+   * The variant metrics are about when none is named.
+   * @default 'AllTraffic'
+   */
+  readonly defaultVariantName?: string;
+}
+
+const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * A SageMaker model endpoint: the model, its endpoint configuration and the endpoint, with a
+ * least-privilege execution role, encryption, logs with retention, default alarms, safe (canary)
+ * rollout with automatic rollback, optional data capture, asynchronous inference and autoscaling.
+ *
+ * @example
+ * const endpoint = new ModelEndpoint(this, 'Fraud', {
+ *   modelData: ModelData.fromAsset(path.join(__dirname, 'model')),
+ *   variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })],
+ *   dataCapture: { samplingPercentage: 10 },
+ * });
+ * endpoint.autoScale({ maxCapacity: 4 }).scaleOnInvocations('Rps', { maxRequestsPerSecond: 50 });
+ * endpoint.grantInvoke(apiFunction);
+ *
+ * @resource AWS::SageMaker::Endpoint
+ * @see https://docs.aws.amazon.com/sagemaker/latest/dg/realtime-endpoints.html
+ */
+export class ModelEndpoint extends ModelEndpointBase {
+  /** Imports an endpoint by name. */
+  public static fromEndpointName(scope: Construct, id: string, endpointName: string): IModelEndpoint {
+    return ModelEndpoint.fromEndpointAttributes(scope, id, { endpointName });
+  }
+
+  /** Imports an endpoint by attributes. */
+  public static fromEndpointAttributes(scope: Construct, id: string, attrs: ModelEndpointAttributes): IModelEndpoint {
+    class Import extends ModelEndpointBase {
+      public readonly endpointName = attrs.endpointName;
+      public readonly defaultVariantName = attrs.defaultVariantName ?? 'AllTraffic';
+      // SageMaker writes resource names in lower case in ARNs.
+      public readonly endpointArn = Stack.of(scope).formatArn({
+        service: 'sagemaker',
+        resource: 'endpoint',
+        resourceName: Token.isUnresolved(attrs.endpointName) ? attrs.endpointName : attrs.endpointName.toLowerCase(),
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      });
+    }
+    return new Import(scope, id);
+  }
+
+  public readonly endpointName: string;
+  public readonly endpointArn: string;
+  public readonly defaultVariantName: string;
+  /** The variants, in order. */
+  public readonly variants: EndpointVariant[];
+  /** The execution role. */
+  public readonly role: iam.IRole;
+  /** The policy with the execution role's permissions. */
+  public readonly executionPolicy: iam.Policy;
+  /** The encryption key, when one is used. */
+  public readonly encryptionKey?: kms.IKey;
+  /** The bucket for captured data and async payloads, when one is used. */
+  public readonly bucket?: s3.IBucket;
+  /** The container log group. */
+  public readonly logGroup: logs.ILogGroup;
+  /** The security groups, when in a VPC. */
+  public readonly securityGroups: ec2.ISecurityGroup[];
+  /** The default alarms (empty when switched off). */
+  public readonly alarms: cloudwatch.Alarm[];
+  /** The model. */
+  public readonly cfnModel: sagemaker.CfnModel;
+  /** The endpoint configuration. */
+  public readonly cfnEndpointConfig: sagemaker.CfnEndpointConfig;
+  /** True for an asynchronous endpoint. */
+  public readonly asynchronous: boolean;
+
+  private readonly rollout: RolloutStrategy;
+  private readonly rollbackAlarms: cloudwatch.IAlarm[] = [];
+  private readonly scalables = new Map<string, ScalableEndpointVariant>();
+  private readonly resource: sagemaker.CfnEndpoint;
+
+  constructor(scope: Construct, id: string, props: ModelEndpointProps) {
+    // defaults
+    const variants = props.variants ?? [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE })];
+    super(scope, id, { physicalName: props.endpointName });
+    const endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63 }).toLowerCase();
+    const serverless = variants.some((v) => v.isServerless);
+    const networkIsolation = props.networkIsolation ?? !serverless;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.rollout = props.rollout ?? RolloutStrategy.canary();
+    this.asynchronous = props.asyncInference !== undefined;
+
+    // validate
+    this.validate(props, variants, endpointName, serverless);
+
+    // children
+    const instanceVariants = variants.filter((v) => !v.isServerless);
+    const volumeKeyApplies = instanceVariants.length > 0 && !instanceVariants.some((v) => v.instanceType!.hasLocalStorage);
+    const needsBucket = props.dataCapture !== undefined || props.asyncInference !== undefined;
+    const needsKey = props.encryptionKey !== undefined || volumeKeyApplies || (needsBucket && !props.bucket);
+    this.encryptionKey = needsKey ? (props.encryptionKey ?? new kms.Key(this, 'Key', {
+      description: `Encrypts the storage, captured data and async results of SageMaker endpoint ${endpointName}`,
+      enableKeyRotation: true,
+      removalPolicy,
+    })) : undefined;
+    if (instanceVariants.length > 0 && !volumeKeyApplies && this.encryptionKey) {
+      Annotations.of(this).addInfo(`encryptionKey is not applied to the storage volume: ${instanceVariants.map((v) => v.instanceType!.name).filter((n) => EndpointInstanceType.of(n).hasLocalStorage).join(', ')} have local NVMe storage, which SageMaker encrypts in hardware (it rejects a KmsKeyId for them)`);
+    }
+
+    if (needsBucket) {
+      this.bucket = props.bucket ?? this.createBucket(removalPolicy, props.serverAccessLogsBucket);
+    }
+
+    this.role = props.role ?? new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: `Execution role of SageMaker endpoint ${endpointName}`,
+    });
+    this.executionPolicy = new iam.Policy(this, 'ExecutionPolicy', { roles: [this.role] });
+
+    const logGroupName = `/aws/sagemaker/Endpoints/${endpointName}`;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
+
+    const image = (props.image ?? ContainerImage.bundled()).bind(this);
+    const modelData = props.modelData.bind(this);
+    this.grantExecution(image.repositoryArn, modelData.readStatements, props, logGroupName);
+
+    this.securityGroups = [];
+    let vpcConfig: sagemaker.CfnModel.VpcConfigProperty | undefined;
+    if (props.vpc) {
+      this.securityGroups = props.securityGroups ?? [this.createSecurityGroup(props.vpc)];
+      vpcConfig = {
+        subnets: props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds,
+        securityGroupIds: this.securityGroups.map((sg) => sg.securityGroupId),
+      };
+    }
+
+    this.cfnModel = new sagemaker.CfnModel(this, 'Model', {
+      executionRoleArn: this.role.roleArn,
+      enableNetworkIsolation: serverless ? undefined : networkIsolation,
+      vpcConfig,
+      primaryContainer: {
+        image: image.imageUri,
+        environment: props.environment && Object.keys(props.environment).length > 0 ? props.environment : undefined,
+        ...(modelData.compressed
+          ? { modelDataUrl: modelData.s3Uri }
+          : { modelDataSource: { s3DataSource: { s3Uri: modelData.s3Uri, s3DataType: 'S3Prefix', compressionType: 'None' } } }),
+      },
+    });
+    // SageMaker checks that the role can pull the image and read the model when the model is created.
+    this.cfnModel.node.addDependency(this.executionPolicy);
+
+    this.cfnEndpointConfig = new sagemaker.CfnEndpointConfig(this, 'Config', {
+      productionVariants: variants.map((v, i) => v._render(i, this.cfnModel.attrModelName)),
+      kmsKeyId: volumeKeyApplies ? this.encryptionKey?.keyArn : undefined,
+      dataCaptureConfig: props.dataCapture && this.renderDataCapture(props.dataCapture),
+      asyncInferenceConfig: props.asyncInference && this.renderAsync(props.asyncInference),
+    });
+
+    this.alarms = this.createAlarms(variants, endpointName, props.alarms);
+    this.rollbackAlarms.push(...this.alarms, ...this.rollout.rollbackAlarms);
+
+    this.resource = new sagemaker.CfnEndpoint(this, 'Resource', {
+      endpointName,
+      endpointConfigName: this.cfnEndpointConfig.attrEndpointConfigName,
+      deploymentConfig: {
+        blueGreenUpdatePolicy: this.rollout._renderBlueGreen(),
+        autoRollbackConfiguration: Lazy.any({
+          produce: () => this.rollbackAlarms.length > 0
+            ? { alarms: this.rollbackAlarms.map((a) => ({ alarmName: a.alarmName })) }
+            : undefined,
+        }),
+      },
+    });
+    this.resource.node.addDependency(this.logGroup);
+
+    // attributes
+    this.endpointName = endpointName;
+    this.endpointArn = this.resource.attrEndpointArn;
+    this.variants = variants;
+    this.defaultVariantName = variants[0].nameAt(0);
+
+    // lazy validators
+    this.node.addValidation({
+      validate: () => this.rollbackAlarms.length > 10
+        ? [`'rollout.rollbackAlarms' (${this.rollbackAlarms.length} alarms) must be at most 10 in all, the default alarms included: pass fewer alarms, or switch off the default alarms with alarms: { enabled: false }`]
+        : [],
+    });
+  }
+
+  /** Adds an alarm that rolls updates back (at most 10 in all). */
+  public addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
+    this.rollbackAlarms.push(alarm);
+  }
+
+  /**
+   * Turns on autoscaling of a variant's instance count and returns it, to add scaling policies.
+   * Not for serverless variants (SageMaker scales them itself) or burstable `ml.t*` instances.
+   */
+  public autoScale(options: EndpointAutoScalingOptions): ScalableEndpointVariant {
+    const variantName = options.variantName ?? this.defaultVariantName;
+    const index = this.variants.findIndex((v, i) => v.nameAt(i) === variantName);
+    if (index < 0) {
+      throw new PlatformError(this, 'variantName', variantName, `must name a variant of this endpoint (${this.variants.map((v, i) => v.nameAt(i)).join(', ')})`, 'pass one of those names');
+    }
+    const variant = this.variants[index];
+    if (variant.isServerless) {
+      throw new PlatformError(this, 'autoScale', variantName, 'cannot scale instances of a serverless variant (SageMaker scales serverless concurrency itself)',
+        'tune maxConcurrency and provisionedConcurrency on EndpointVariant.serverless(), or use an instance variant');
+    }
+    if (variant.instanceType!.isBurstable) {
+      throw new PlatformError(this, 'instanceType', variant.instanceType!.name, 'cannot be autoscaled (SageMaker does not autoscale burstable ml.t* instances)', 'use a non-burstable type such as ml.m5.large');
+    }
+    if (this.scalables.has(variantName)) {
+      throw new PlatformError(this, 'autoScale', variantName, 'is already autoscaled', 'add more policies to the object the first autoScale() call returned');
+    }
+    const min = options.minCapacity ?? 1;
+    const max = options.maxCapacity;
+    if (!Token.isUnresolved(max) && (!Number.isInteger(max) || max < 1)) {
+      throw new PlatformError(this, 'maxCapacity', max, 'must be a whole number >= 1', 'allow at least one instance');
+    }
+    if (!Token.isUnresolved(min) && (!Number.isInteger(min) || min < 0)) {
+      throw new PlatformError(this, 'minCapacity', min, 'must be a whole number >= 0', 'use 1, or 0 for an asynchronous endpoint');
+    }
+    if (!Token.isUnresolved(min) && !Token.isUnresolved(max) && min > max) {
+      throw new PlatformError(this, 'minCapacity', min, `must be <= 'maxCapacity' (${max})`, 'lower minCapacity or raise maxCapacity');
+    }
+    if (min === 0 && !this.asynchronous) {
+      throw new PlatformError(this, 'minCapacity', 0, 'must be >= 1 for a real-time endpoint (only asynchronous endpoints scale instance variants to zero)',
+        'use minCapacity: 1, set asyncInference for scale to zero, or use a serverless variant');
+    }
+    const initial = variant.initialInstanceCount;
+    if (!Token.isUnresolved(initial) && !Token.isUnresolved(max) && initial > max) {
+      throw new PlatformError(this, 'maxCapacity', max, `must be >= the variant's initialInstanceCount (${initial})`, 'raise maxCapacity or lower initialInstanceCount');
+    }
+    const stack = Stack.of(this);
+    const scalable = new ScalableEndpointVariant(this, `Scaling${variantName.replace(/[^A-Za-z0-9]/g, '')}`, {
+      serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
+      resourceId: `endpoint/${this.endpointName}/variant/${variantName}`,
+      dimension: 'sagemaker:variant:DesiredInstanceCount',
+      role: iam.Role.fromRoleArn(this, `ScalingRole${index}`, stack.formatArn({
+        service: 'iam',
+        region: '',
+        resource: 'role',
+        resourceName: 'aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint',
+      }), { mutable: false }),
+      minCapacity: min,
+      maxCapacity: max,
+      endpoint: this,
+      variantName,
+      acceleratorCount: variant.instanceType!.acceleratorCount,
+      asynchronous: this.asynchronous,
+    });
+    scalable.scalableTarget.node.addDependency(this.resource);
+    this.scalables.set(variantName, scalable);
+    return scalable;
+  }
+
+  private validate(props: ModelEndpointProps, variants: EndpointVariant[], endpointName: string, serverless: boolean): void {
+    if (!Token.isUnresolved(endpointName) && !ENDPOINT_NAME.test(endpointName)) {
+      throw new PlatformError(this, 'endpointName', endpointName, 'must be 1-63 letters, digits or hyphens, starting and ending with a letter or digit', 'rename the endpoint');
+    }
+    if (variants.length < 1 || variants.length > 10) {
+      throw new PlatformError(this, 'variants', `${variants.length} variants`, 'must hold 1 to 10 variants', 'pass at least one and at most ten EndpointVariant');
+    }
+    variants.forEach((v, i) => v._validate(this, i));
+    const names = variants.map((v, i) => v.nameAt(i));
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate) {
+      throw new PlatformError(this, 'variants', duplicate, 'is used by two variants; variant names must be unique', 'give each variant its own variantName');
+    }
+    const totalWeight = variants.reduce((sum, v) => sum + (v._instance?.initialWeight ?? 1), 0);
+    if (!Token.isUnresolved(totalWeight) && !serverless && totalWeight <= 0) {
+      throw new PlatformError(this, 'variants[].initialWeight', 0, 'must sum to more than 0 over all variants, or no variant gets traffic', 'give at least one variant a weight above 0');
+    }
+    if (serverless) {
+      if (variants.length > 1) {
+        throw new PlatformError(this, 'variants', `${variants.length} variants`, 'must be a single variant when one is serverless (SageMaker does not mix serverless with other variants)', 'use one serverless variant, or only instance variants');
+      }
+      const excluded: Array<[string, unknown]> = [
+        ['dataCapture', props.dataCapture], ['asyncInference', props.asyncInference], ['vpc', props.vpc],
+        ['networkIsolation', props.networkIsolation === true ? true : undefined],
+      ];
+      for (const [prop, value] of excluded) {
+        if (value !== undefined) {
+          throw new PlatformError(this, prop, value, 'is not supported with a serverless variant (see the Serverless Inference feature exclusions)', `remove ${prop}, or use an instance variant`);
+        }
+      }
+    }
+    if (props.vpcSubnets && !props.vpc) {
+      throw new PlatformError(this, 'vpcSubnets', props.vpcSubnets, "needs 'vpc'", 'pass the VPC the subnets belong to');
+    }
+    if (props.securityGroups && !props.vpc) {
+      throw new PlatformError(this, 'securityGroups', `${props.securityGroups.length} groups`, "needs 'vpc'", 'pass the VPC the security groups belong to');
+    }
+    const env = props.environment ?? {};
+    const envNames = Object.keys(env);
+    if (envNames.length > 100) {
+      throw new PlatformError(this, 'environment', `${envNames.length} variables`, 'must hold at most 100 variables', 'move settings into the model directory (serving.json)');
+    }
+    for (const name of envNames) {
+      if (!ENV_NAME.test(name) || name.length > 1024) {
+        throw new PlatformError(this, 'environment', name, 'must be a variable name of letters, digits and underscores, not starting with a digit', 'rename the variable');
+      }
+      const value = env[name];
+      if (!Token.isUnresolved(value) && value.length > 1024) {
+        throw new PlatformError(this, `environment.${name}`, `${value.length} characters`, 'must be at most 1024 characters', 'shorten the value or move it into the model directory');
+      }
+    }
+    const capture = props.dataCapture;
+    if (capture) {
+      const pct = capture.samplingPercentage ?? 20;
+      if (!Token.isUnresolved(pct) && (!Number.isInteger(pct) || pct < 0 || pct > 100)) {
+        throw new PlatformError(this, 'dataCapture.samplingPercentage', pct, 'must be a whole number from 0 to 100', 'lower it for busy endpoints, e.g. 10');
+      }
+      if (capture.captureRequests === false && capture.captureResponses === false) {
+        throw new PlatformError(this, 'dataCapture.captureRequests', false, "and 'captureResponses' cannot both be false", 'capture at least one side, or remove dataCapture');
+      }
+      for (const prop of ['jsonContentTypes', 'csvContentTypes'] as const) {
+        const types = capture[prop];
+        if (types && (types.length < 1 || types.length > 10)) {
+          throw new PlatformError(this, `dataCapture.${prop}`, types, 'must hold 1 to 10 content types', `list 1-10 types or leave ${prop} unset`);
+        }
+      }
+    }
+    const async = props.asyncInference;
+    if (async?.maxConcurrentInvocationsPerInstance !== undefined) {
+      const n = async.maxConcurrentInvocationsPerInstance;
+      if (!Token.isUnresolved(n) && (!Number.isInteger(n) || n < 1 || n > 1000)) {
+        throw new PlatformError(this, 'asyncInference.maxConcurrentInvocationsPerInstance', n, 'must be a whole number from 1 to 1000', 'use a value the container can run at once, or leave it unset');
+      }
+    }
+    const minCount = Math.min(...variants.map((v) => v.initialInstanceCount).filter((c) => c > 0), Number.MAX_SAFE_INTEGER);
+    this.rollout._validate(this, serverless, minCount);
+  }
+
+  private createBucket(removalPolicy: RemovalPolicy, accessLogs?: s3.IBucket): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.encryptionKey,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      serverAccessLogsBucket: accessLogs,
+      removalPolicy,
+    });
+    if (!accessLogs) {
+      Validations.of(bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason: 'Only the endpoint execution role writes here (captured data, async results); pass serverAccessLogsBucket to turn on server access logging, or record S3 data events in CloudTrail.',
+      });
+    }
+    return bucket;
+  }
+
+  private createSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {
+    const sg = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      description: 'SageMaker endpoint containers: outbound HTTPS only',
+      allowAllOutbound: false,
+    });
+    sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to S3, ECR and other AWS endpoints');
+    return sg;
+  }
+
+  private grantExecution(repositoryArn: string, modelStatements: iam.PolicyStatement[], props: ModelEndpointProps, logGroupName: string): void {
+    const policy = this.executionPolicy;
+    const stack = Stack.of(this);
+    policy.addStatements(
+      new iam.PolicyStatement({
+        sid: 'PullImage',
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+        resources: [repositoryArn],
+      }),
+      new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+      ...modelStatements,
+      new iam.PolicyStatement({
+        sid: 'WriteLogs',
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [
+          stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${logGroupName}:log-stream:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'PublishMetrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/Endpoints', 'AiPlatform/*'] } },
+      }),
+    );
+    if (this.encryptionKey) {
+      policy.addStatements(new iam.PolicyStatement({
+        sid: 'UseKey',
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:CreateGrant'],
+        resources: [this.encryptionKey.keyArn],
+      }));
+    }
+    if (this.bucket && props.dataCapture) {
+      policy.addStatements(new iam.PolicyStatement({
+        sid: 'WriteCapturedData',
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${props.dataCapture.prefix ?? 'data-capture'}/*`)],
+      }));
+    }
+    if (this.bucket && props.asyncInference) {
+      const a = props.asyncInference;
+      policy.addStatements(
+        new iam.PolicyStatement({
+          sid: 'WriteAsyncResults',
+          actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          resources: [
+            this.bucket.arnForObjects(`${a.outputPrefix ?? 'async-output'}/*`),
+            this.bucket.arnForObjects(`${a.failurePrefix ?? 'async-failures'}/*`),
+          ],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadAsyncRequests',
+          actions: ['s3:GetObject'],
+          resources: [this.bucket.arnForObjects(`${a.inputPrefix ?? 'async-input'}/*`)],
+        }),
+      );
+      const topics = [a.successTopic, a.errorTopic].filter((t): t is sns.ITopic => t !== undefined);
+      if (topics.length > 0) {
+        policy.addStatements(new iam.PolicyStatement({
+          sid: 'NotifyAsync',
+          actions: ['sns:Publish'],
+          resources: [...new Set(topics.map((t) => t.topicArn))],
+        }));
+      }
+    }
+    if (props.vpc) {
+      policy.addStatements(new iam.PolicyStatement({
+        sid: 'AttachToVpc',
+        actions: [
+          'ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
+          'ec2:DeleteNetworkInterfacePermission', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs',
+          'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups',
+        ],
+        resources: ['*'],
+      }));
+    }
+    acknowledgeWildcards(policy, {
+      EcrLogin: 'ecr:GetAuthorizationToken takes no resource; the image pull itself is limited to one repository.',
+      PublishMetrics: 'cloudwatch:PutMetricData takes no resource; it is limited by the cloudwatch:namespace condition.',
+      WriteLogs: 'SageMaker names one log stream per instance and container; the streams are limited to this endpoint\'s own log group.',
+      WriteCapturedData: 'SageMaker writes one object per captured batch under this endpoint\'s data-capture prefix only.',
+      WriteAsyncResults: 'SageMaker writes one object per request under this endpoint\'s async output and failure prefixes only.',
+      ReadAsyncRequests: 'Callers upload one object per request under this endpoint\'s async input prefix; the model reads only there.',
+      AttachToVpc: 'SageMaker creates the containers\' network interfaces; these EC2 actions take no resource ARN known before the interfaces exist.',
+    });
+  }
+
+  private renderDataCapture(c: DataCaptureOptions): sagemaker.CfnEndpointConfig.DataCaptureConfigProperty {
+    const modes = [
+      ...(c.captureRequests === false ? [] : [{ captureMode: 'Input' }]),
+      ...(c.captureResponses === false ? [] : [{ captureMode: 'Output' }]),
+    ];
+    return {
+      enableCapture: true,
+      initialSamplingPercentage: c.samplingPercentage ?? 20,
+      destinationS3Uri: this.bucket!.s3UrlForObject(c.prefix ?? 'data-capture'),
+      kmsKeyId: this.encryptionKey?.keyArn,
+      captureOptions: modes,
+      captureContentTypeHeader: {
+        jsonContentTypes: c.jsonContentTypes ?? ['application/json'],
+        csvContentTypes: c.csvContentTypes ?? ['text/csv'],
+      },
+    };
+  }
+
+  private renderAsync(a: AsyncInferenceOptions): sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty {
+    const notify = a.successTopic || a.errorTopic;
+    return {
+      outputConfig: {
+        s3OutputPath: this.bucket!.s3UrlForObject(a.outputPrefix ?? 'async-output'),
+        s3FailurePath: this.bucket!.s3UrlForObject(a.failurePrefix ?? 'async-failures'),
+        kmsKeyId: this.encryptionKey?.keyArn,
+        notificationConfig: notify ? { successTopic: a.successTopic?.topicArn, errorTopic: a.errorTopic?.topicArn } : undefined,
+      },
+      clientConfig: a.maxConcurrentInvocationsPerInstance !== undefined
+        ? { maxConcurrentInvocationsPerInstance: a.maxConcurrentInvocationsPerInstance }
+        : undefined,
+    };
+  }
+
+  private createAlarms(variants: EndpointVariant[], endpointName: string, o: EndpointAlarmsOptions = {}): cloudwatch.Alarm[] {
+    if (o.enabled === false) return [];
+    const errorRate = o.errorRateThreshold ?? 0.01;
+    if (!Token.isUnresolved(errorRate) && !(errorRate > 0 && errorRate <= 1)) {
+      throw new PlatformError(this, 'alarms.errorRateThreshold', errorRate, 'must be a fraction above 0 and at most 1', 'use e.g. 0.01 for 1% of requests');
+    }
+    const latency = o.modelLatencyThreshold ?? Duration.seconds(1);
+    const evaluationPeriods = o.evaluationPeriods ?? 3;
+    const datapointsToAlarm = o.datapointsToAlarm ?? 2;
+    if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) {
+      throw new PlatformError(this, 'alarms.evaluationPeriods', evaluationPeriods, 'must be a whole number >= 1', 'use e.g. 3');
+    }
+    if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
+      throw new PlatformError(this, 'alarms.datapointsToAlarm', datapointsToAlarm, `must be a whole number from 1 to 'evaluationPeriods' (${evaluationPeriods})`, 'lower datapointsToAlarm or raise evaluationPeriods');
+    }
+    const alarms: cloudwatch.Alarm[] = [];
+    variants.forEach((v, i) => {
+      const variantName = v.nameAt(i);
+      const idPart = variantName.replace(/[^A-Za-z0-9]/g, '');
+      const common = {
+        evaluationPeriods,
+        datapointsToAlarm,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      };
+      alarms.push(new cloudwatch.Alarm(this, `${idPart}ErrorRateAlarm`, {
+        ...common,
+        alarmDescription: `More than ${errorRate * 100}% of requests to ${endpointName}/${variantName} answered 5XX`,
+        metric: this.metricFor(endpointName, 'Invocation5XXErrors', variantName, 'Average'),
+        threshold: errorRate,
+      }));
+      alarms.push(new cloudwatch.Alarm(this, `${idPart}ModelLatencyAlarm`, {
+        ...common,
+        alarmDescription: `p99 model latency of ${endpointName}/${variantName} above ${latency.toMilliseconds()} ms`,
+        metric: this.metricFor(endpointName, 'ModelLatency', variantName, 'p99'),
+        // ModelLatency is reported in microseconds.
+        threshold: latency.toMilliseconds() * 1000,
+      }));
+    });
+    for (const alarm of alarms) {
+      for (const action of o.actions ?? []) alarm.addAlarmAction(action);
+    }
+    return alarms;
+  }
+
+  // The endpoint name is known before the endpoint exists, so alarms reference it as a literal and the
+  // endpoint can reference the alarms (for rollback) without a dependency cycle.
+  private metricFor(endpointName: string, metricName: string, variantName: string, statistic: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SageMaker',
+      metricName,
+      dimensionsMap: { EndpointName: endpointName, VariantName: variantName },
+      statistic,
+      period: Duration.minutes(1),
+    });
+  }
+}

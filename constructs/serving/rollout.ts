@@ -1,0 +1,169 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { IConstruct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+import { checkSeconds } from './endpoint-variant';
+
+/** A share of a variant's capacity for one traffic-shifting step. */
+export class TrafficSize {
+  /** A percentage of the new fleet's capacity. */
+  public static percent(value: number): TrafficSize {
+    return new TrafficSize('CAPACITY_PERCENT', value);
+  }
+
+  /** A number of instances of the new fleet. */
+  public static instances(value: number): TrafficSize {
+    return new TrafficSize('INSTANCE_COUNT', value);
+  }
+
+  private constructor(
+    /** `CAPACITY_PERCENT` or `INSTANCE_COUNT`. */
+    public readonly type: string,
+    /** The percentage or the instance count. */
+    public readonly value: number,
+  ) {}
+
+  /** True for a percentage. */
+  public get isPercent(): boolean {
+    return this.type === 'CAPACITY_PERCENT';
+  }
+}
+
+/** What every blue/green rollout accepts. */
+export interface RolloutOptions {
+  /**
+   * How long the old fleet is kept after all traffic moved, for a quick manual rollback. 0-3600 seconds.
+   * @default Duration.seconds(0)
+   */
+  readonly terminationWait?: Duration;
+  /**
+   * Upper bound for the whole deployment. 600-28800 seconds; must exceed the waits.
+   * @default - SageMaker's default
+   */
+  readonly maximumExecutionTimeout?: Duration;
+  /**
+   * Alarms that roll the deployment back, in addition to the endpoint's default alarms (5XX error rate
+   * and model latency per variant). At most 10 alarms in all.
+   * @default - only the default alarms
+   */
+  readonly rollbackAlarms?: cloudwatch.IAlarm[];
+}
+
+/** Options of a canary rollout. */
+export interface CanaryRolloutOptions extends RolloutOptions {
+  /**
+   * Size of the canary: at most 50% of the new fleet.
+   * @default TrafficSize.percent(10)
+   */
+  readonly canarySize?: TrafficSize;
+  /**
+   * Baking time: how long the canary serves while the alarms watch, before the rest of the traffic
+   * moves. 0-3600 seconds.
+   * @default Duration.minutes(5)
+   */
+  readonly bakeTime?: Duration;
+}
+
+/** Options of a linear rollout. */
+export interface LinearRolloutOptions extends RolloutOptions {
+  /**
+   * Size of each step: 10-50% of the new fleet.
+   * @default TrafficSize.percent(20)
+   */
+  readonly stepSize?: TrafficSize;
+  /**
+   * Baking time between steps. 0-3600 seconds.
+   * @default Duration.minutes(5)
+   */
+  readonly bakeTime?: Duration;
+}
+
+/**
+ * How an endpoint update moves traffic from the old fleet to the new one (SageMaker deployment
+ * guardrails): blue/green with canary, linear or all-at-once shifting, rolled back automatically
+ * when an alarm fires. Applies to updates, not to the first creation.
+ *
+ * @example
+ * RolloutStrategy.canary({ canarySize: TrafficSize.percent(20), bakeTime: Duration.minutes(10) });
+ * RolloutStrategy.linear({ stepSize: TrafficSize.percent(25) });
+ *
+ * @see https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails.html
+ */
+export class RolloutStrategy {
+  /** A canary step, then the rest. The default (10% canary, 5 minutes baking). */
+  public static canary(options: CanaryRolloutOptions = {}): RolloutStrategy {
+    return new RolloutStrategy('CANARY', options, options.canarySize ?? TrafficSize.percent(10), options.bakeTime ?? Duration.minutes(5));
+  }
+
+  /** Equal steps with baking time between them. */
+  public static linear(options: LinearRolloutOptions = {}): RolloutStrategy {
+    return new RolloutStrategy('LINEAR', options, options.stepSize ?? TrafficSize.percent(20), options.bakeTime ?? Duration.minutes(5));
+  }
+
+  /** All traffic at once to the new fleet, still rolled back by the alarms during `terminationWait`. */
+  public static allAtOnce(options: RolloutOptions = {}): RolloutStrategy {
+    return new RolloutStrategy('ALL_AT_ONCE', options, undefined, undefined);
+  }
+
+  private constructor(
+    /** `CANARY`, `LINEAR` or `ALL_AT_ONCE`. */
+    public readonly type: string,
+    private readonly options: RolloutOptions,
+    private readonly size: TrafficSize | undefined,
+    private readonly bakeTime: Duration | undefined,
+  ) {}
+
+  /** Alarms given with the strategy. */
+  public get rollbackAlarms(): cloudwatch.IAlarm[] {
+    return this.options.rollbackAlarms ?? [];
+  }
+
+  /**
+   * Checks the strategy against the service limits and the endpoint's variants.
+   * @internal
+   */
+  public _validate(scope: IConstruct, serverless: boolean, minInstanceCount: number): void {
+    const size = this.size;
+    if (size && !Token.isUnresolved(size.value)) {
+      const prop = this.type === 'CANARY' ? 'rollout.canarySize' : 'rollout.stepSize';
+      if (!Number.isInteger(size.value) || size.value < 1) {
+        throw new PlatformError(scope, prop, size.value, 'must be a whole number >= 1', 'give a percentage or an instance count');
+      }
+      if (size.isPercent) {
+        const [lo, hi] = this.type === 'CANARY' ? [1, 50] : [10, 50];
+        if (size.value < lo || size.value > hi) {
+          throw new PlatformError(scope, prop, `${size.value}%`, `must be ${lo}-${hi}% of the new fleet (SageMaker's ${this.type.toLowerCase()} limit)`, `pick a percentage from ${lo} to ${hi}`);
+        }
+      } else {
+        if (serverless) {
+          throw new PlatformError(scope, prop, `${size.value} instances`, 'must be a percentage for a serverless variant (it has no instances)', `use TrafficSize.percent(${this.type === 'CANARY' ? 10 : 20})`);
+        }
+        if (!Token.isUnresolved(minInstanceCount) && size.value * 2 > minInstanceCount) {
+          throw new PlatformError(scope, prop, `${size.value} instances`, `must be <= 50% of the smallest variant's initialInstanceCount (${minInstanceCount})`, 'use TrafficSize.percent(...) or more instances');
+        }
+      }
+    }
+    checkSeconds(scope, 'rollout.bakeTime', this.bakeTime, 0, 3600);
+    checkSeconds(scope, 'rollout.terminationWait', this.options.terminationWait, 0, 3600);
+    checkSeconds(scope, 'rollout.maximumExecutionTimeout', this.options.maximumExecutionTimeout, 600, 28800);
+  }
+
+  /**
+   * The blue/green update policy as CloudFormation wants it.
+   * @internal
+   */
+  public _renderBlueGreen(): sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty {
+    const capacity = this.size && { type: this.size.type, value: this.size.value };
+    return {
+      trafficRoutingConfiguration: {
+        type: this.type,
+        canarySize: this.type === 'CANARY' ? capacity : undefined,
+        linearStepSize: this.type === 'LINEAR' ? capacity : undefined,
+        waitIntervalInSeconds: this.bakeTime?.toSeconds(),
+      },
+      terminationWaitInSeconds: this.options.terminationWait?.toSeconds(),
+      maximumExecutionTimeoutInSeconds: this.options.maximumExecutionTimeout?.toSeconds(),
+    };
+  }
+}

@@ -1,0 +1,276 @@
+import { Duration, TimeZone, Token } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+import { IModelEndpoint } from './model-endpoint-base';
+
+/** Bounds of the instance count of one variant. */
+export interface EndpointAutoScalingOptions {
+  /**
+   * Fewest instances. 0 only for asynchronous endpoints (they scale to zero on an empty queue);
+   * real-time instance variants keep at least 1.
+   * @default 1
+   */
+  readonly minCapacity?: number;
+  /** Most instances; at least 1. */
+  readonly maxCapacity: number;
+  /**
+   * The variant to scale.
+   * @default - the endpoint's first variant
+   */
+  readonly variantName?: string;
+}
+
+/** Cooldowns shared by the target-tracking policies. */
+export interface EndpointScalingCooldowns {
+  /**
+   * Time after a scale-in before another scale-in.
+   * @default Duration.minutes(5)
+   */
+  readonly scaleInCooldown?: Duration;
+  /**
+   * Time after a scale-out before another scale-out. Instances take minutes to start, so keep it above that.
+   * @default Duration.minutes(5)
+   */
+  readonly scaleOutCooldown?: Duration;
+  /**
+   * Only scale out; never remove instances for this policy.
+   * @default false
+   */
+  readonly disableScaleIn?: boolean;
+}
+
+/** Target tracking on requests per instance (`SageMakerVariantInvocationsPerInstance`). */
+export interface InvocationsScalingProps extends EndpointScalingCooldowns {
+  /**
+   * Requests per instance per minute to hold. Give this, or `maxRequestsPerSecond`.
+   * @default - derived from maxRequestsPerSecond
+   */
+  readonly targetInvocationsPerInstance?: number;
+  /**
+   * The requests per second one instance sustains (from a load test). The target becomes
+   * `maxRequestsPerSecond * 60 * safetyFactor` invocations per minute.
+   * @default - targetInvocationsPerInstance must be given
+   */
+  readonly maxRequestsPerSecond?: number;
+  /**
+   * Share of the measured maximum to run at, above 0 and at most 1.
+   * @default 0.5
+   */
+  readonly safetyFactor?: number;
+}
+
+/** Target tracking on GPU utilisation. */
+export interface GpuUtilizationScalingProps extends EndpointScalingCooldowns {
+  /** Average utilisation per GPU to hold, 1-100 percent. */
+  readonly targetUtilizationPercent: number;
+}
+
+/** Target tracking on any metric, for example the inference server's queue depth published to CloudWatch. */
+export interface CustomMetricScalingProps extends EndpointScalingCooldowns {
+  /** The metric; it should fall when instances are added (a per-instance average). */
+  readonly metric: cloudwatch.IMetric;
+  /** The value to hold. */
+  readonly targetValue: number;
+}
+
+/** Scheduled capacity for business hours. */
+export interface BusinessHoursScalingProps {
+  /** Fewest instances during business hours. */
+  readonly minCapacity: number;
+  /**
+   * Fewest instances outside business hours.
+   * @default - the scalable target's minCapacity
+   */
+  readonly offHoursMinCapacity?: number;
+  /**
+   * Hour (0-23) business starts, Monday to Friday.
+   * @default 8
+   */
+  readonly startHour?: number;
+  /**
+   * Hour (0-23) business ends.
+   * @default 18
+   */
+  readonly endHour?: number;
+  /**
+   * Time zone of the hours.
+   * @default - UTC
+   */
+  readonly timeZone?: TimeZone;
+}
+
+/** Scaling of an asynchronous endpoint on its queue. */
+export interface BacklogScalingProps extends EndpointScalingCooldowns {
+  /**
+   * Queued requests per instance to hold.
+   * @default 5
+   */
+  readonly targetBacklogPerInstance?: number;
+}
+
+/** @internal */
+export interface ScalableEndpointVariantProps extends appscaling.BaseScalableAttributeProps {
+  readonly endpoint: IModelEndpoint;
+  readonly variantName: string;
+  readonly acceleratorCount: number;
+  readonly asynchronous: boolean;
+}
+
+/**
+ * The instance count of one endpoint variant, under Application Auto Scaling
+ * (`sagemaker:variant:DesiredInstanceCount`). Returned by `ModelEndpoint.autoScale()`.
+ *
+ * @see https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling.html
+ */
+export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
+  /** The variant this scales. */
+  public readonly variantName: string;
+  private readonly endpoint: IModelEndpoint;
+  private readonly acceleratorCount: number;
+  private readonly asynchronous: boolean;
+
+  /** @internal */
+  constructor(scope: Construct, id: string, props: ScalableEndpointVariantProps) {
+    super(scope, id, props);
+    this.endpoint = props.endpoint;
+    this.variantName = props.variantName;
+    this.acceleratorCount = props.acceleratorCount;
+    this.asynchronous = props.asynchronous;
+  }
+
+  /** The scalable target (for `node.addDependency` or overrides). */
+  public get scalableTarget(): appscaling.ScalableTarget {
+    return this.node.findChild('Target') as appscaling.ScalableTarget;
+  }
+
+  /**
+   * Holds the requests per instance per minute at a target, with the predefined
+   * `SageMakerVariantInvocationsPerInstance` metric. Not published for asynchronous endpoints.
+   */
+  public scaleOnInvocations(id: string, props: InvocationsScalingProps): void {
+    if (this.asynchronous) {
+      throw new PlatformError(this, 'scaleOnInvocations', id, 'is not available on asynchronous endpoints (SageMaker does not publish InvocationsPerInstance for them)', 'use scaleOnBacklog(id, { targetBacklogPerInstance })');
+    }
+    const hasTarget = props.targetInvocationsPerInstance !== undefined;
+    const hasRps = props.maxRequestsPerSecond !== undefined;
+    if (hasTarget === hasRps) {
+      throw new PlatformError(this, 'targetInvocationsPerInstance', props.targetInvocationsPerInstance,
+        `must be given alone, or replaced by 'maxRequestsPerSecond' (${props.maxRequestsPerSecond}); exactly one of the two is allowed`,
+        'give targetInvocationsPerInstance (per minute), or maxRequestsPerSecond from a load test');
+    }
+    const safety = props.safetyFactor ?? 0.5;
+    if (!Token.isUnresolved(safety) && !(safety > 0 && safety <= 1)) {
+      throw new PlatformError(this, 'safetyFactor', safety, 'must be above 0 and at most 1', 'use 0.5 (SageMaker\'s load-testing guidance) or another fraction');
+    }
+    const target = props.targetInvocationsPerInstance ?? props.maxRequestsPerSecond! * 60 * safety;
+    if (!Token.isUnresolved(target) && !(target > 0)) {
+      throw new PlatformError(this, hasTarget ? 'targetInvocationsPerInstance' : 'maxRequestsPerSecond', hasTarget ? target : props.maxRequestsPerSecond, 'must be > 0', 'give the load one instance handles');
+    }
+    super.doScaleToTrackMetric(id, {
+      targetValue: target,
+      predefinedMetric: appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+      ...cooldowns(props),
+    });
+  }
+
+  /**
+   * Holds the average utilisation per GPU at a target. SageMaker sums `GPUUtilization` over an
+   * instance's GPUs (0-400% on four GPUs), so the target is multiplied by the GPU count.
+   */
+  public scaleOnGpuUtilization(id: string, props: GpuUtilizationScalingProps): void {
+    if (this.acceleratorCount < 1) {
+      throw new PlatformError(this, 'scaleOnGpuUtilization', id, 'needs an accelerator instance type (GPUUtilization is only published for them)',
+        'use EndpointInstanceType.gpu(...) for the variant, or scale on invocations or a custom metric');
+    }
+    const pct = props.targetUtilizationPercent;
+    if (!Token.isUnresolved(pct) && !(pct >= 1 && pct <= 100)) {
+      throw new PlatformError(this, 'targetUtilizationPercent', pct, 'must be from 1 to 100 (percent per GPU)', 'use a value such as 70');
+    }
+    super.doScaleToTrackMetric(id, {
+      targetValue: pct * this.acceleratorCount,
+      customMetric: this.endpoint.metricGpuUtilization({ variantName: this.variantName, period: Duration.minutes(1) }),
+      ...cooldowns(props),
+    });
+  }
+
+  /** Holds any metric at a target, e.g. the inference server's queue depth per instance. */
+  public scaleOnCustomMetric(id: string, props: CustomMetricScalingProps): void {
+    if (!Token.isUnresolved(props.targetValue) && !(props.targetValue > 0)) {
+      throw new PlatformError(this, 'targetValue', props.targetValue, 'must be > 0', 'give the per-instance value to hold');
+    }
+    super.doScaleToTrackMetric(id, { targetValue: props.targetValue, customMetric: props.metric, ...cooldowns(props) });
+  }
+
+  /** Sets the bounds on a schedule. */
+  public scaleOnSchedule(id: string, action: appscaling.ScalingSchedule): void {
+    super.doScaleOnSchedule(id, action);
+  }
+
+  /** Raises the floor during business hours (Monday to Friday) and lowers it afterwards. */
+  public scaleForBusinessHours(id: string, props: BusinessHoursScalingProps): void {
+    const start = props.startHour ?? 8;
+    const end = props.endHour ?? 18;
+    for (const [prop, hour] of [['startHour', start], ['endHour', end]] as const) {
+      if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
+        throw new PlatformError(this, prop, hour, 'must be a whole hour from 0 to 23', `set ${prop} to the hour business ${prop === 'startHour' ? 'starts' : 'ends'}`);
+      }
+    }
+    if (start >= end) {
+      throw new PlatformError(this, 'startHour', start, `must be < 'endHour' (${end})`, 'business hours must not cross midnight; use scaleOnSchedule for other patterns');
+    }
+    const offHours = props.offHoursMinCapacity ?? this.props.minCapacity ?? 1;
+    const maxCapacity = this.props.maxCapacity;
+    if (!Token.isUnresolved(props.minCapacity) && !Token.isUnresolved(maxCapacity) && props.minCapacity > maxCapacity) {
+      throw new PlatformError(this, 'minCapacity', props.minCapacity, `must be <= 'maxCapacity' (${maxCapacity})`, 'lower the business-hours floor or raise maxCapacity');
+    }
+    super.doScaleOnSchedule(`${id}Start`, {
+      schedule: appscaling.Schedule.cron({ minute: '0', hour: String(start), weekDay: 'MON-FRI' }),
+      minCapacity: props.minCapacity,
+      timeZone: props.timeZone,
+    });
+    super.doScaleOnSchedule(`${id}End`, {
+      schedule: appscaling.Schedule.cron({ minute: '0', hour: String(end), weekDay: 'MON-FRI' }),
+      minCapacity: offHours,
+      timeZone: props.timeZone,
+    });
+  }
+
+  /**
+   * Asynchronous endpoints: holds the queue per instance at a target, and, when the minimum is 0,
+   * adds a step policy on `HasBacklogWithoutCapacity` so a request arriving at zero instances starts
+   * one (target tracking cannot scale out from zero: no instance publishes the per-instance metric).
+   */
+  public scaleOnBacklog(id: string, props: BacklogScalingProps = {}): void {
+    if (!this.asynchronous) {
+      throw new PlatformError(this, 'scaleOnBacklog', id, 'needs an asynchronous endpoint (the backlog metrics exist only there)', 'set asyncInference on the endpoint, or use scaleOnInvocations');
+    }
+    const target = props.targetBacklogPerInstance ?? 5;
+    if (!Token.isUnresolved(target) && !(target > 0)) {
+      throw new PlatformError(this, 'targetBacklogPerInstance', target, 'must be > 0', 'use a queue length per instance such as 5');
+    }
+    super.doScaleToTrackMetric(id, {
+      targetValue: target,
+      customMetric: this.endpoint.metricBacklogSizePerInstance(),
+      ...cooldowns(props),
+    });
+    if ((this.props.minCapacity ?? 1) === 0) {
+      super.doScaleOnMetric(`${id}FromZero`, {
+        metric: this.endpoint.metricHasBacklogWithoutCapacity(),
+        adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        scalingSteps: [{ upper: 0, change: 0 }, { lower: 1, change: 1 }],
+        evaluationPeriods: 1,
+        cooldown: props.scaleOutCooldown ?? Duration.minutes(5),
+      });
+    }
+  }
+}
+
+function cooldowns(props: EndpointScalingCooldowns) {
+  return {
+    scaleInCooldown: props.scaleInCooldown ?? Duration.minutes(5),
+    scaleOutCooldown: props.scaleOutCooldown ?? Duration.minutes(5),
+    disableScaleIn: props.disableScaleIn,
+  };
+}

@@ -1,0 +1,71 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { BUNDLED_IMAGE_EXCLUDES, ContainerImage } from '../../constructs/serving';
+import { newStack } from '../helpers';
+import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
+
+function pullStatement(template: Template): Record<string, unknown> {
+  const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ExecutionPolicy') } }));
+  return policy.Properties.PolicyDocument.Statement.find((s: Record<string, unknown>) => s.Sid === 'PullImage');
+}
+
+describe('ContainerImage', () => {
+  test('bundled() builds a Docker image asset for linux/amd64 without node_modules, dist, test and bench', () => {
+    const { app, stack } = newStack();
+    newEndpoint(stack, { image: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR, buildArgs: { BASE_IMAGE: 'node:20-slim' } }) });
+    const assembly = app.synth();
+    const manifest = JSON.parse(fs.readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'));
+    const [image] = Object.values(manifest.dockerImages) as Array<{ source: Record<string, unknown> }>;
+    expect(image.source).toMatchObject({ dockerFile: 'Dockerfile', platform: 'linux/amd64', dockerBuildArgs: { BASE_IMAGE: 'node:20-slim' } });
+    expect(BUNDLED_IMAGE_EXCLUDES).toEqual(expect.arrayContaining(['node_modules', 'dist', 'test', 'bench']));
+  });
+
+  test('bundled() with another Dockerfile name uses it', () => {
+    const { app, stack } = newStack();
+    newEndpoint(stack, { image: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR, file: 'Dockerfile.gpu' }) });
+    const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, `${stack.artifactId}.assets.json`), 'utf8'));
+    expect(Object.values(manifest.dockerImages).map((i) => (i as { source: { dockerFile: string } }).source.dockerFile)).toEqual(['Dockerfile.gpu']);
+  });
+
+  test('bundled() finds container/ at the package root and fails clearly when the Dockerfile is missing', () => {
+    const { stack } = newStack();
+    expect(() => newEndpoint(stack, { image: ContainerImage.bundled({ file: 'Dockerfile.does-not-exist' }) }))
+      .toThrow(/'image' \(".*container\/Dockerfile\.does-not-exist"\) must name an existing Dockerfile/);
+  });
+
+  test('fromEcrRepository pulls the tag and grants pull on that repository only', () => {
+    const { stack } = newStack();
+    const repo = ecr.Repository.fromRepositoryName(stack, 'Repo', 'inference');
+    newEndpoint(stack, { image: ContainerImage.fromEcrRepository(repo, 'v3') });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: Match.objectLike({ Image: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/inference:v3$')])] } }),
+    });
+    expect(JSON.stringify(pullStatement(template).Resource)).toMatch(/:repository\/inference"/);
+  });
+
+  test('fromImageUri with an ECR URI grants pull on the repository it names', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { image: ContainerImage.fromImageUri('111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/server:1.2') });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: Match.objectLike({ Image: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/server:1.2' }) });
+    expect(pullStatement(template).Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:111122223333:repository/team/server']] });
+  });
+
+  test('fromImageUri with a non-ECR URI fails, naming the fix', () => {
+    const { stack } = newStack();
+    expect(() => newEndpoint(stack, { image: ContainerImage.fromImageUri('docker.io/library/nginx:latest') }))
+      .toThrow(/'image' \("docker\.io\/library\/nginx:latest"\) must be an Amazon ECR image URI.*push the image to ECR/);
+  });
+
+  test('fromImageUri with a token warns and limits the pull to this account and region', () => {
+    const { stack } = newStack();
+    const uri = ssm.StringParameter.valueForStringParameter(stack, '/images/server');
+    newEndpoint(stack, { image: ContainerImage.fromImageUri(uri) });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint', Match.stringLikeRegexp('the image URI is a token.*\\[ack: @ai-platform/serving:imageUriUnresolved\\]'));
+    expect(JSON.stringify(pullStatement(Template.fromStack(stack)).Resource)).toMatch(/:repository\/\*"/);
+  });
+});

@@ -1,0 +1,50 @@
+import { Token } from 'aws-cdk-lib';
+import { CpuArchitecture, GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import { EndpointInstanceType } from '../../constructs/serving';
+
+describe('EndpointInstanceType', () => {
+  test('gpu() takes the SageMaker name and the accelerator facts from the catalog', () => {
+    const type = EndpointInstanceType.gpu(GpuInstanceType.G6_12XLARGE);
+    expect(type.name).toBe('ml.g6.12xlarge');
+    expect(type.acceleratorCount).toBe(4);
+    expect(type.gpu).toBe(GpuInstanceType.G6_12XLARGE);
+  });
+
+  test('of() recognises a catalog accelerator by its ml. name', () => {
+    expect(EndpointInstanceType.of('ml.g5.xlarge').gpu).toBe(GpuInstanceType.G5_XLARGE);
+  });
+
+  test('of() accepts a CPU type, which has no accelerators', () => {
+    const type = EndpointInstanceType.of('ml.c6i.2xlarge');
+    expect(type.name).toBe('ml.c6i.2xlarge');
+    expect(type.acceleratorCount).toBe(0);
+    expect(type.family).toBe('c6i');
+  });
+
+  test('of() without the ml. prefix fails, naming the fix', () => {
+    expect(() => EndpointInstanceType.of('m5.xlarge')).toThrow(/'instanceType' \("m5\.xlarge"\) must be a SageMaker instance type name like "ml\.m5\.xlarge".*EndpointInstanceType\.gpu/);
+  });
+
+  test('of() accepts a token without checking it', () => {
+    const token = Token.asString({ Ref: 'InstanceType' });
+    expect(EndpointInstanceType.of(token).name).toBe(token);
+    expect(EndpointInstanceType.of(token).hasLocalStorage).toBe(false);
+  });
+
+  test.each([
+    ['ml.m5.large', false], ['ml.m5d.large', true], ['ml.c6id.xlarge', true], ['ml.g5.xlarge', true],
+    ['ml.g4dn.xlarge', true], ['ml.p4d.24xlarge', true], ['ml.inf2.xlarge', false], ['ml.c7g.large', false],
+  ])('%s has local storage: %s', (name, expected) => {
+    expect(EndpointInstanceType.of(name).hasLocalStorage).toBe(expected);
+  });
+
+  test('ml.t* types are burstable, others are not', () => {
+    expect(EndpointInstanceType.ML_T2_MEDIUM.isBurstable).toBe(true);
+    expect(EndpointInstanceType.ML_M5_LARGE.isBurstable).toBe(false);
+  });
+
+  test('Graviton families are arm64', () => {
+    expect(EndpointInstanceType.ML_C7G_LARGE.architecture).toBe(CpuArchitecture.ARM64);
+    expect(EndpointInstanceType.ML_C6I_LARGE.architecture).toBe(CpuArchitecture.X86_64);
+  });
+});

@@ -1,0 +1,69 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ModelData } from '../../constructs/serving';
+import { writeTarGz } from '../../constructs/serving/private/tar';
+import { newStack } from '../helpers';
+import { FIXTURE_MODEL_DIR, newEndpoint } from './util';
+
+describe('ModelData', () => {
+  let tmp: string;
+  beforeAll(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'model-data-')); });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test('a directory is packed into a tar.gz that tar lists with the files at its root', () => {
+    const out = path.join(tmp, 'model.tar.gz');
+    writeTarGz(FIXTURE_MODEL_DIR, out);
+    const listing = execFileSync('tar', ['-tzvf', out], { encoding: 'utf8' });
+    expect(listing.trim().split('\n').map((l) => l.split(/\s+/).pop())).toEqual(['README.md', 'serving.json']);
+    const extracted = path.join(tmp, 'x');
+    fs.mkdirSync(extracted);
+    execFileSync('tar', ['-xzf', out, '-C', extracted]);
+    expect(fs.readFileSync(path.join(extracted, 'serving.json'), 'utf8')).toBe(fs.readFileSync(path.join(FIXTURE_MODEL_DIR, 'serving.json'), 'utf8'));
+  });
+
+  test('packing is deterministic and keeps subdirectories and long names', () => {
+    const src = path.join(tmp, 'src');
+    const long = 'a'.repeat(60);
+    fs.mkdirSync(path.join(src, long, 'nested'), { recursive: true });
+    fs.writeFileSync(path.join(src, long, 'nested', `${'b'.repeat(60)}.onnx`), Buffer.alloc(1500, 7));
+    writeTarGz(src, path.join(tmp, 'one.tar.gz'));
+    writeTarGz(src, path.join(tmp, 'two.tar.gz'));
+    expect(fs.readFileSync(path.join(tmp, 'one.tar.gz')).equals(fs.readFileSync(path.join(tmp, 'two.tar.gz')))).toBe(true);
+    const names = execFileSync('tar', ['-tzf', path.join(tmp, 'one.tar.gz')], { encoding: 'utf8' }).trim().split('\n');
+    expect(names).toEqual([`${long}/`, `${long}/nested/`, `${long}/nested/${'b'.repeat(60)}.onnx`]);
+  });
+
+  test('a missing path fails, naming it', () => {
+    const { stack } = newStack();
+    expect(() => newEndpoint(stack, { modelData: ModelData.fromAsset('/nonexistent/model') })).toThrow(/'modelData' \("\/nonexistent\/model"\) must be an existing directory or \.tar\.gz file/);
+  });
+
+  test('a file that is not a tar.gz fails', () => {
+    const { stack } = newStack();
+    expect(() => newEndpoint(stack, { modelData: ModelData.fromAsset(path.join(FIXTURE_MODEL_DIR, 'serving.json')) })).toThrow(/must be a directory or a \.tar\.gz archive/);
+  });
+
+  test('a local .tar.gz is uploaded as is', () => {
+    const archive = path.join(tmp, 'given.tar.gz');
+    writeTarGz(FIXTURE_MODEL_DIR, archive);
+    const { stack } = newStack();
+    newEndpoint(stack, { modelData: ModelData.fromAsset(archive) });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: Match.objectLike({ ModelDataUrl: { 'Fn::Sub': Match.stringLikeRegexp('^s3://cdk-.*-assets-.*/[0-9a-f]{64}\\.gz$') } }) });
+  });
+
+  test('a bucket key that is neither an archive nor a prefix fails', () => {
+    const { stack } = newStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'B', 'models');
+    expect(() => newEndpoint(stack, { modelData: ModelData.fromBucket(bucket, 'fraud/model.onnx') })).toThrow(/'modelData\.key' \("fraud\/model\.onnx"\) must end in \.tar\.gz \(an archive\) or "\/"/);
+  });
+
+  test('a bucket key with a leading slash fails', () => {
+    const { stack } = newStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'B', 'models');
+    expect(() => newEndpoint(stack, { modelData: ModelData.fromBucket(bucket, '/fraud/') })).toThrow(/'modelData\.key' \("\/fraud\/"\) must be an S3 object key or prefix without a leading "\/"/);
+  });
+});

@@ -1,0 +1,678 @@
+import { CfnParameter, CfnResource, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import {
+  EndpointInstanceType, EndpointVariant, ModelData, ModelEndpoint, RolloutStrategy, TrafficSize,
+} from '../../constructs/serving';
+import { PlatformError } from '../../lib/private/errors';
+import { newStack } from '../helpers';
+import { newEndpoint } from './util';
+
+const G5 = EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE);
+
+/** Statements of the endpoint's execution policy. */
+function executionStatements(template: Template): Array<Record<string, unknown>> {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { PolicyName: Match.stringLikeRegexp('ExecutionPolicy') },
+  });
+  const [policy] = Object.values(policies);
+  return (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>);
+}
+
+function statement(template: Template, sid: string): Record<string, unknown> {
+  const found = executionStatements(template).find((s) => s.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid}`);
+  return found;
+}
+
+describe('with defaults', () => {
+  let template: Template;
+  let stack: Stack;
+  let endpoint: ModelEndpoint;
+  beforeAll(() => {
+    ({ stack } = newStack());
+    endpoint = newEndpoint(stack);
+    template = Template.fromStack(stack);
+  });
+
+  test('creates one model, one endpoint configuration and one endpoint', () => {
+    template.resourceCountIs('AWS::SageMaker::Model', 1);
+    template.resourceCountIs('AWS::SageMaker::EndpointConfig', 1);
+    template.resourceCountIs('AWS::SageMaker::Endpoint', 1);
+  });
+
+  test('serves one ml.m5.large instance as the AllTraffic variant', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({
+        VariantName: 'AllTraffic', InstanceType: 'ml.m5.large', InitialInstanceCount: 1, InitialVariantWeight: 1,
+        ModelName: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointModel'), 'ModelName'] },
+      })],
+      DataCaptureConfig: Match.absent(),
+      AsyncInferenceConfig: Match.absent(),
+    });
+  });
+
+  test('the endpoint gets a lower-case name derived from its path', () => {
+    expect(endpoint.endpointName).toMatch(/^teststackendpoint[0-9a-f]{8}$/);
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: endpoint.endpointName });
+  });
+
+  test('the primary L1 is the endpoint, with the logical id prefix Endpoint', () => {
+    expect((endpoint.node.defaultChild as CfnResource).cfnResourceType).toBe('AWS::SageMaker::Endpoint');
+  });
+
+  test('the model runs the image with network isolation and the packed model archive', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      EnableNetworkIsolation: true,
+      ExecutionRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointRole'), 'Arn'] },
+      PrimaryContainer: {
+        Image: { 'Fn::Sub': Match.stringLikeRegexp('container-assets') },
+        ModelDataUrl: { 'Fn::Sub': Match.stringLikeRegexp('^s3://cdk-.*-assets-.*\\.gz$') },
+        Environment: Match.absent(),
+      },
+      VpcConfig: Match.absent(),
+    });
+  });
+
+  test('the model is created after the execution policy', () => {
+    const models = template.findResources('AWS::SageMaker::Model');
+    const [model] = Object.values(models);
+    expect(model.DependsOn).toEqual([expect.stringMatching(/EndpointExecutionPolicy/)]);
+  });
+
+  test('creates a KMS key with rotation and encrypts the storage volume with it (ml.m5 has no local storage)', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true },
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointKey'), 'Arn'] },
+    });
+  });
+
+  test('the stateful children keep their logical ids', () => {
+    expect(Object.keys(template.findResources('AWS::KMS::Key'))).toEqual([expect.stringMatching(/^EndpointKey[0-9A-F]{8}$/)]);
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup'))).toEqual([expect.stringMatching(/^EndpointLogs[0-9A-F]{8}$/)]);
+  });
+
+  test('creates no bucket when nothing is captured and the endpoint is real-time', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+  });
+
+  test('the container log group has one month retention and is retained', () => {
+    template.hasResource('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: `/aws/sagemaker/Endpoints/${endpoint.endpointName}`, RetentionInDays: 30 },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  test('the execution role is assumed by SageMaker and has no managed policies', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'sagemaker.amazonaws.com' } })] },
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+
+  test('the role may pull from the image repository only', () => {
+    expect(statement(template, 'PullImage')).toMatchObject({
+      Action: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+      Resource: { 'Fn::Join': ['', expect.arrayContaining([':repository/', { 'Fn::Sub': expect.stringMatching(/^cdk-.*-container-assets-/) }])] },
+    });
+    expect(statement(template, 'EcrLogin')).toMatchObject({ Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+  });
+
+  test('the role may read the model archive object only', () => {
+    const read = executionStatements(template).find((s) => s.Action === 's3:GetObject')!;
+    const flat = JSON.stringify(read.Resource);
+    expect(flat).toMatch(/cdk-hnb659fds-assets-.*\/[0-9a-f]{64}\.gz/);
+    expect(flat).not.toMatch(/\/\*/);
+  });
+
+  test('the role writes only its own log group and streams', () => {
+    const logs = statement(template, 'WriteLogs');
+    expect(logs.Action).toEqual(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams']);
+    expect(JSON.stringify(logs.Resource)).toContain(`log-group:/aws/sagemaker/Endpoints/${endpoint.endpointName}:log-stream:*`);
+  });
+
+  test('the role publishes metrics only to the SageMaker and platform namespaces', () => {
+    expect(statement(template, 'PublishMetrics')).toMatchObject({
+      Action: 'cloudwatch:PutMetricData',
+      Condition: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/Endpoints', 'AiPlatform/*'] } },
+    });
+  });
+
+  test('the role may use the endpoint key, without wildcard actions', () => {
+    expect(statement(template, 'UseKey')).toMatchObject({
+      Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:CreateGrant'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/EndpointKey/), 'Arn'] },
+    });
+  });
+
+  test('no statement allows every action, and none is SageMaker full access', () => {
+    for (const s of executionStatements(template)) {
+      expect([s.Action].flat()).not.toContain('*');
+      expect(JSON.stringify(s.Action)).not.toMatch(/sagemaker:\*/);
+    }
+    expect(JSON.stringify(template.toJSON())).not.toContain('AmazonSageMakerFullAccess');
+  });
+
+  test('rolls out with a 10% canary, 5 minutes baking, rolled back by the default alarms', () => {
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointConfigName: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointConfig'), 'EndpointConfigName'] },
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 },
+        },
+        AutoRollbackConfiguration: {
+          Alarms: [
+            { AlarmName: { Ref: Match.stringLikeRegexp('EndpointAllTrafficErrorRateAlarm') } },
+            { AlarmName: { Ref: Match.stringLikeRegexp('EndpointAllTrafficModelLatencyAlarm') } },
+          ],
+        },
+      },
+    });
+  });
+
+  test('alarms on a 5XX error rate above 1% (Average of Invocation5XXErrors)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SageMaker', MetricName: 'Invocation5XXErrors', Statistic: 'Average', Period: 60,
+      Threshold: 0.01, EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: [{ Name: 'EndpointName', Value: endpoint.endpointName }, { Name: 'VariantName', Value: 'AllTraffic' }],
+    });
+  });
+
+  test('alarms on p99 model latency above 1 second, in microseconds', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SageMaker', MetricName: 'ModelLatency', ExtendedStatistic: 'p99', Threshold: 1_000_000,
+    });
+  });
+});
+
+describe('variants', () => {
+  test('a GPU variant keeps the KMS key off the volume (local NVMe) and says so', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 2 })], dataCapture: {} });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      KmsKeyId: Match.absent(),
+      ProductionVariants: [Match.objectLike({ InstanceType: 'ml.g5.xlarge', InitialInstanceCount: 2 })],
+      DataCaptureConfig: Match.objectLike({ KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointKey'), 'Arn'] } }),
+    });
+    Annotations.fromStack(stack).hasInfo('/TestStack/Endpoint', Match.stringLikeRegexp('ml.g5.xlarge have local NVMe storage'));
+  });
+
+  test('two weighted variants render in order with their names and timeouts', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, {
+      variants: [
+        EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_XLARGE, initialWeight: 9, containerStartupHealthCheckTimeout: Duration.minutes(5) }),
+        EndpointVariant.instance({ instanceType: G5, initialWeight: 1, variantName: 'gpu', modelDataDownloadTimeout: Duration.minutes(20) }),
+      ],
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [
+        Match.objectLike({ VariantName: 'AllTraffic', InstanceType: 'ml.c6i.xlarge', InitialVariantWeight: 9, ContainerStartupHealthCheckTimeoutInSeconds: 300 }),
+        Match.objectLike({ VariantName: 'gpu', InstanceType: 'ml.g5.xlarge', InitialVariantWeight: 1, ModelDataDownloadTimeoutInSeconds: 1200 }),
+      ],
+    });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  });
+
+  test('a serverless variant renders memory and concurrency, without network isolation or a KMS key', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: [EndpointVariant.serverless({ memorySize: Size.gibibytes(4), maxConcurrency: 20, provisionedConcurrency: 2 })] });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [{
+        VariantName: 'AllTraffic',
+        ModelName: Match.anyValue(),
+        ServerlessConfig: { MemorySizeInMB: 4096, MaxConcurrency: 20, ProvisionedConcurrency: 2 },
+      }],
+      KmsKeyId: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: Match.absent() });
+    template.resourceCountIs('AWS::KMS::Key', 0);
+  });
+
+  test('serverless defaults to 2048 MiB and 5 concurrent invocations', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: [EndpointVariant.serverless()] });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 5 } })],
+    });
+  });
+});
+
+describe('validation', () => {
+  const build = (overrides: Parameters<typeof newEndpoint>[1]) => () => newEndpoint(newStack().stack, overrides);
+  const serverless = (o: Parameters<typeof EndpointVariant.serverless>[0]) => build({ variants: [EndpointVariant.serverless(o)] });
+  const instance = (o: Partial<Parameters<typeof EndpointVariant.instance>[0]>) => build({ variants: [EndpointVariant.instance({ instanceType: G5, ...o })] });
+
+  test('serverless memory below 1024 MiB fails, naming the allowed sizes', () => {
+    expect(serverless({ memorySize: Size.mebibytes(512) })).toThrow(/'variants\[0\]\.memorySize' \("512 MiB"\) must be 1024, 2048, 3072, 4096, 5120 or 6144 MiB/);
+  });
+  test('serverless memory above 6144 MiB fails', () => {
+    expect(serverless({ memorySize: Size.gibibytes(8) })).toThrow(/memorySize.*8192 MiB/);
+  });
+  test('serverless memory off the 1 GiB steps fails', () => {
+    expect(serverless({ memorySize: Size.mebibytes(1536) })).toThrow(/memorySize.*1536 MiB.*1 GiB steps/);
+  });
+  test('serverless max concurrency 0 fails', () => {
+    expect(serverless({ maxConcurrency: 0 })).toThrow(/'variants\[0\]\.maxConcurrency' \(0\) must be a whole number from 1 to 200/);
+  });
+  test('serverless max concurrency 201 fails', () => {
+    expect(serverless({ maxConcurrency: 201 })).toThrow(/maxConcurrency' \(201\)/);
+  });
+  test('provisioned concurrency above max concurrency fails', () => {
+    expect(serverless({ maxConcurrency: 4, provisionedConcurrency: 5 })).toThrow(/'variants\[0\]\.provisionedConcurrency' \(5\) must be <= 'maxConcurrency' \(4\): lower provisionedConcurrency or raise maxConcurrency/);
+  });
+  test('provisioned concurrency 0 fails', () => {
+    expect(serverless({ provisionedConcurrency: 0 })).toThrow(/provisionedConcurrency' \(0\) must be a whole number >= 1/);
+  });
+  test('a serverless variant with another variant fails', () => {
+    expect(build({ variants: [EndpointVariant.serverless(), EndpointVariant.instance({ instanceType: G5, variantName: 'b' })] }))
+      .toThrow(/'variants' \("2 variants"\) must be a single variant when one is serverless/);
+  });
+  test.each([
+    ['dataCapture', { dataCapture: {} }],
+    ['asyncInference', { asyncInference: {} }],
+    ['networkIsolation', { networkIsolation: true }],
+  ])('serverless with %s fails', (prop, extra) => {
+    expect(build({ variants: [EndpointVariant.serverless()], ...extra })).toThrow(new RegExp(`'${prop}' .* is not supported with a serverless variant`));
+  });
+  test('serverless in a VPC fails', () => {
+    const { stack } = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc');
+    expect(() => newEndpoint(stack, { variants: [EndpointVariant.serverless()], vpc })).toThrow(/'vpc' .* is not supported with a serverless variant/);
+  });
+  test('initial instance count 0 fails', () => {
+    expect(instance({ initialInstanceCount: 0 })).toThrow(/'variants\[0\]\.initialInstanceCount' \(0\) must be a whole number >= 1/);
+  });
+  test('a negative variant weight fails', () => {
+    expect(instance({ initialWeight: -1 })).toThrow(/'variants\[0\]\.initialWeight' \(-1\) must be a number >= 0/);
+  });
+  test('weights summing to 0 fail', () => {
+    expect(instance({ initialWeight: 0 })).toThrow(/initialWeight' \(0\) must sum to more than 0/);
+  });
+  test('a variant name with invalid characters fails', () => {
+    expect(instance({ variantName: 'all_traffic' })).toThrow(/'variants\[0\]\.variantName' \("all_traffic"\) must be 1-63 letters, digits or hyphens/);
+  });
+  test('two variants with one name fail', () => {
+    expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, variantName: 'a' }), EndpointVariant.instance({ instanceType: G5, variantName: 'a' })] }))
+      .toThrow(/'variants' \("a"\) is used by two variants/);
+  });
+  test('no variants fail', () => {
+    expect(build({ variants: [] })).toThrow(/'variants' \("0 variants"\) must hold 1 to 10 variants/);
+  });
+  test('eleven variants fail', () => {
+    expect(build({ variants: Array.from({ length: 11 }, (_, i) => EndpointVariant.instance({ instanceType: G5, variantName: `v${i}` })) }))
+      .toThrow(/"11 variants"/);
+  });
+  test('a startup health check timeout above 3600 seconds fails', () => {
+    expect(instance({ containerStartupHealthCheckTimeout: Duration.hours(2) })).toThrow(/containerStartupHealthCheckTimeout' \("7200 seconds"\) must be from 60 to 3600 seconds/);
+  });
+  test('a model download timeout below 60 seconds fails', () => {
+    expect(instance({ modelDataDownloadTimeout: Duration.seconds(30) })).toThrow(/modelDataDownloadTimeout' \("30 seconds"\)/);
+  });
+  test('an invalid endpoint name fails', () => {
+    expect(build({ endpointName: 'my_endpoint' })).toThrow(/'endpointName' \("my_endpoint"\) must be 1-63 letters/);
+  });
+  test('an environment variable name with a dash fails', () => {
+    expect(build({ environment: { 'MAX-BATCH': '8' } })).toThrow(/'environment' \("MAX-BATCH"\) must be a variable name/);
+  });
+  test('more than 100 environment variables fail', () => {
+    const environment = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`V${i}`, 'x']));
+    expect(build({ environment })).toThrow(/'environment' \("101 variables"\) must hold at most 100/);
+  });
+  test('an environment value over 1024 characters fails', () => {
+    expect(build({ environment: { BIG: 'x'.repeat(1025) } })).toThrow(/'environment\.BIG' \("1025 characters"\)/);
+  });
+  test('a sampling percentage above 100 fails', () => {
+    expect(build({ dataCapture: { samplingPercentage: 101 } })).toThrow(/'dataCapture\.samplingPercentage' \(101\) must be a whole number from 0 to 100/);
+  });
+  test('capturing neither requests nor responses fails', () => {
+    expect(build({ dataCapture: { captureRequests: false, captureResponses: false } })).toThrow(/'dataCapture\.captureRequests' \(false\) and 'captureResponses' cannot both be false/);
+  });
+  test('more than 10 JSON content types fail', () => {
+    expect(build({ dataCapture: { jsonContentTypes: Array.from({ length: 11 }, (_, i) => `application/x-${i}`) } })).toThrow(/'dataCapture\.jsonContentTypes'.*must hold 1 to 10 content types/);
+  });
+  test('async max concurrent invocations above 1000 fails', () => {
+    expect(build({ asyncInference: { maxConcurrentInvocationsPerInstance: 1001 } })).toThrow(/'asyncInference\.maxConcurrentInvocationsPerInstance' \(1001\) must be a whole number from 1 to 1000/);
+  });
+  test('vpcSubnets without a vpc fails', () => {
+    expect(build({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } })).toThrow(/'vpcSubnets' .* needs 'vpc'/);
+  });
+  test('an error-rate threshold above 1 fails', () => {
+    expect(build({ alarms: { errorRateThreshold: 5 } })).toThrow(/'alarms\.errorRateThreshold' \(5\) must be a fraction above 0 and at most 1/);
+  });
+  test('datapointsToAlarm above evaluationPeriods fails', () => {
+    expect(build({ alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } })).toThrow(/'alarms\.datapointsToAlarm' \(3\) must be a whole number from 1 to 'evaluationPeriods' \(2\)/);
+  });
+  test('a canary above 50% fails', () => {
+    expect(build({ rollout: RolloutStrategy.canary({ canarySize: TrafficSize.percent(60) }) })).toThrow(/'rollout\.canarySize' \("60%"\) must be 1-50% of the new fleet/);
+  });
+  test('a linear step below 10% fails', () => {
+    expect(build({ rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(5) }) })).toThrow(/'rollout\.stepSize' \("5%"\) must be 10-50%/);
+  });
+  test('a canary of more instances than half the fleet fails', () => {
+    expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 2 })], rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(2) }) }))
+      .toThrow(/'rollout\.canarySize' \("2 instances"\) must be <= 50% of the smallest variant's initialInstanceCount \(2\)/);
+  });
+  test('a canary by instance count on serverless fails', () => {
+    expect(build({ variants: [EndpointVariant.serverless()], rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(1) }) }))
+      .toThrow(/must be a percentage for a serverless variant/);
+  });
+  test('a bake time above one hour fails', () => {
+    expect(build({ rollout: RolloutStrategy.canary({ bakeTime: Duration.hours(2) }) })).toThrow(/'rollout\.bakeTime' \("7200 seconds"\) must be from 0 to 3600 seconds/);
+  });
+  test('a maximum execution timeout below 600 seconds fails', () => {
+    expect(build({ rollout: RolloutStrategy.allAtOnce({ maximumExecutionTimeout: Duration.minutes(5) }) })).toThrow(/'rollout\.maximumExecutionTimeout' \("300 seconds"\) must be from 600 to 28800/);
+  });
+  test('more than 10 rollback alarms fail at synthesis', () => {
+    const { stack } = newStack();
+    const alarms = Array.from({ length: 9 }, (_, i) => cloudwatch.Alarm.fromAlarmName(stack, `A${i}`, `alarm-${i}`));
+    newEndpoint(stack, { rollout: RolloutStrategy.canary({ rollbackAlarms: alarms }) });
+    expect(() => Template.fromStack(stack)).toThrow(/'rollout\.rollbackAlarms' \(11 alarms\) must be at most 10 in all/);
+  });
+  test('errors are PlatformErrors carrying the construct path', () => {
+    try {
+      instance({ initialInstanceCount: 0 })();
+      throw new Error('did not throw');
+    } catch (e) {
+      expect(e).toBeInstanceOf(PlatformError);
+      expect((e as PlatformError).constructPath).toBe('TestStack/Endpoint');
+    }
+  });
+  test('token values skip the range checks', () => {
+    const { stack } = newStack();
+    const count = new CfnParameter(stack, 'Count', { type: 'Number' }).valueAsNumber;
+    expect(() => newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: count })] })).not.toThrow();
+  });
+});
+
+describe('data capture', () => {
+  let template: Template;
+  beforeAll(() => {
+    const { stack } = newStack();
+    newEndpoint(stack, { dataCapture: { samplingPercentage: 10, captureResponses: false, jsonContentTypes: ['application/json', 'application/x-ndjson'] } });
+    template = Template.fromStack(stack);
+  });
+
+  test('captures requests only, 10% sampled, to the bucket with the endpoint key', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      DataCaptureConfig: {
+        EnableCapture: true,
+        InitialSamplingPercentage: 10,
+        CaptureOptions: [{ CaptureMode: 'Input' }],
+        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('EndpointBucket') }, '/data-capture']] },
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointKey'), 'Arn'] },
+        CaptureContentTypeHeader: { JsonContentTypes: ['application/json', 'application/x-ndjson'], CsvContentTypes: ['text/csv'] },
+      },
+    });
+  });
+
+  test('the bucket is KMS-encrypted with the endpoint key, private, TLS-only and retained', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointKey'), 'Arn'] } } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      },
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    expect(Object.keys(template.findResources('AWS::S3::Bucket'))).toEqual([expect.stringMatching(/^EndpointBucket[0-9A-F]{8}$/)]);
+  });
+
+  test('the role may write only under the capture prefix', () => {
+    expect(statement(template, 'WriteCapturedData')).toMatchObject({
+      Action: 's3:PutObject',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/EndpointBucket/), 'Arn'] }, '/data-capture/*']] },
+    });
+  });
+});
+
+describe('asynchronous inference', () => {
+  let template: Template;
+  beforeAll(() => {
+    const { stack } = newStack();
+    const success = new sns.Topic(stack, 'Success', { enforceSSL: true });
+    const failure = new sns.Topic(stack, 'Failure', { enforceSSL: true });
+    newEndpoint(stack, { asyncInference: { successTopic: success, errorTopic: failure, maxConcurrentInvocationsPerInstance: 4 } });
+    template = Template.fromStack(stack);
+  });
+
+  test('writes results and failures to the bucket with the key, notifies both topics', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      AsyncInferenceConfig: {
+        OutputConfig: {
+          S3OutputPath: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('EndpointBucket') }, '/async-output']] },
+          S3FailurePath: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('EndpointBucket') }, '/async-failures']] },
+          KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointKey'), 'Arn'] },
+          NotificationConfig: { SuccessTopic: { Ref: Match.stringLikeRegexp('Success') }, ErrorTopic: { Ref: Match.stringLikeRegexp('Failure') } },
+        },
+        ClientConfig: { MaxConcurrentInvocationsPerInstance: 4 },
+      },
+    });
+  });
+
+  test('the role writes results, reads requests from its prefix and publishes to the two topics only', () => {
+    expect(JSON.stringify(statement(template, 'WriteAsyncResults').Resource)).toMatch(/async-output\/\*.*async-failures\/\*/);
+    expect(JSON.stringify(statement(template, 'ReadAsyncRequests').Resource)).toContain('/async-input/*');
+    expect(statement(template, 'NotifyAsync')).toMatchObject({
+      Action: 'sns:Publish',
+      Resource: [{ Ref: expect.stringMatching(/Success/) }, { Ref: expect.stringMatching(/Failure/) }],
+    });
+  });
+});
+
+describe('security', () => {
+  test('a given key, role and bucket are used instead of new ones, and the policy is attached to the role', () => {
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'MyKey', { enableKeyRotation: true });
+    const role = new iam.Role(stack, 'MyRole', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+    const bucket = new s3.Bucket(stack, 'MyBucket', { enforceSSL: true });
+    newEndpoint(stack, { encryptionKey: key, role, bucket, dataCapture: {} });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.resourceCountIs('AWS::IAM::Role', 1);
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('MyKey'), 'Arn'] } });
+    template.hasResourceProperties('AWS::SageMaker::Model', { ExecutionRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('MyRole'), 'Arn'] } });
+    template.hasResourceProperties('AWS::IAM::Policy', { PolicyName: Match.stringLikeRegexp('ExecutionPolicy'), Roles: [{ Ref: Match.stringLikeRegexp('MyRole') }] });
+  });
+
+  test('in a VPC: private subnets, an HTTPS-only security group and network-interface permissions', () => {
+    const { stack } = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 });
+    newEndpoint(stack, { vpc });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      VpcConfig: {
+        Subnets: [{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet1') }, { Ref: Match.stringLikeRegexp('VpcPrivateSubnet2') }],
+        SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointSecurityGroup'), 'GroupId'] }],
+      },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('outbound HTTPS only'),
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() }],
+      SecurityGroupIngress: Match.absent(),
+    });
+    expect(statement(template, 'AttachToVpc').Action).toEqual(expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']));
+  });
+
+  test('network isolation can be turned off', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { networkIsolation: false });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: false });
+  });
+
+  test('the environment reaches the container', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { environment: { SERVING_MAX_BATCH_SIZE: '16' } });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: Match.objectLike({ Environment: { SERVING_MAX_BATCH_SIZE: '16' } }) });
+  });
+});
+
+describe('rollout and alarms', () => {
+  test('a linear rollout with termination wait and an extra rollback alarm', () => {
+    const { stack } = newStack();
+    const extra = cloudwatch.Alarm.fromAlarmName(stack, 'Extra', 'business-kpi');
+    newEndpoint(stack, { rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(25), bakeTime: Duration.minutes(2), terminationWait: Duration.minutes(10), maximumExecutionTimeout: Duration.hours(1), rollbackAlarms: [extra] }) });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 120, CanarySize: Match.absent() },
+          TerminationWaitInSeconds: 600,
+          MaximumExecutionTimeoutInSeconds: 3600,
+        },
+        AutoRollbackConfiguration: { Alarms: Match.arrayWith([{ AlarmName: 'business-kpi' }]) },
+      },
+    });
+  });
+
+  test('all at once, with the default alarms switched off, renders no rollback alarms', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { rollout: RolloutStrategy.allAtOnce(), alarms: { enabled: false } });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: Match.absent() } },
+        AutoRollbackConfiguration: Match.absent(),
+      },
+    });
+  });
+
+  test('custom thresholds and an SNS action reach the alarms', () => {
+    const { stack } = newStack();
+    const topic = new sns.Topic(stack, 'Alerts', { enforceSSL: true });
+    newEndpoint(stack, { alarms: { errorRateThreshold: 0.05, modelLatencyThreshold: Duration.millis(250), actions: [new cw_actions.SnsAction(topic)] } });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocation5XXErrors', Threshold: 0.05, AlarmActions: [{ Ref: Match.stringLikeRegexp('Alerts') }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ModelLatency', Threshold: 250_000, AlarmActions: [{ Ref: Match.stringLikeRegexp('Alerts') }] });
+  });
+
+  test('addRollbackAlarm adds an alarm after construction', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { alarms: { enabled: false } });
+    endpoint.addRollbackAlarm(new cloudwatch.Alarm(stack, 'Cpu', { metric: endpoint.metricCpuUtilization(), threshold: 90, evaluationPeriods: 1 }));
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: { AutoRollbackConfiguration: { Alarms: [{ AlarmName: { Ref: Match.stringLikeRegexp('Cpu') } }] } },
+    });
+  });
+});
+
+describe('grants and metrics', () => {
+  test('grantInvoke allows InvokeEndpoint and InvokeEndpointAsync on this endpoint only', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack);
+    const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_20_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
+    endpoint.grantInvoke(fn);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('FnServiceRole') }],
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('Endpoint[0-9A-F]{8}$'), 'EndpointArn'] } }] },
+    });
+  });
+
+  test.each([
+    ['metricInvocations', 'AWS/SageMaker', 'Invocations', 'Sum'],
+    ['metricInvocationsPerInstance', 'AWS/SageMaker', 'InvocationsPerInstance', 'Sum'],
+    ['metricModelLatency', 'AWS/SageMaker', 'ModelLatency', 'Average'],
+    ['metricOverheadLatency', 'AWS/SageMaker', 'OverheadLatency', 'Average'],
+    ['metricInvocation4xxErrors', 'AWS/SageMaker', 'Invocation4XXErrors', 'Sum'],
+    ['metricInvocation5xxErrors', 'AWS/SageMaker', 'Invocation5XXErrors', 'Sum'],
+    ['metricCpuUtilization', '/aws/sagemaker/Endpoints', 'CPUUtilization', 'Average'],
+    ['metricMemoryUtilization', '/aws/sagemaker/Endpoints', 'MemoryUtilization', 'Average'],
+    ['metricDiskUtilization', '/aws/sagemaker/Endpoints', 'DiskUtilization', 'Average'],
+    ['metricGpuUtilization', '/aws/sagemaker/Endpoints', 'GPUUtilization', 'Average'],
+    ['metricGpuMemoryUtilization', '/aws/sagemaker/Endpoints', 'GPUMemoryUtilization', 'Average'],
+  ] as const)('%s is %s %s (%s) for EndpointName and VariantName', (method, namespace, metricName, statistic) => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack);
+    const metric = endpoint[method]();
+    expect(metric.namespace).toBe(namespace);
+    expect(metric.metricName).toBe(metricName);
+    expect(metric.statistic).toBe(statistic);
+    expect(metric.dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'AllTraffic' });
+  });
+
+  test('a metric of another variant carries its name', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack);
+    expect(endpoint.metricModelLatency({ variantName: 'shadow' }).dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'shadow' });
+  });
+
+  test('backlog metrics have only the EndpointName dimension', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { asyncInference: {} });
+    expect(endpoint.metricBacklogSizePerInstance()).toMatchObject({ namespace: 'AWS/SageMaker', metricName: 'ApproximateBacklogSizePerInstance', statistic: 'Average', dimensions: { EndpointName: endpoint.endpointName } });
+    expect(endpoint.metricHasBacklogWithoutCapacity()).toMatchObject({ metricName: 'HasBacklogWithoutCapacity', statistic: 'Maximum', dimensions: { EndpointName: endpoint.endpointName } });
+  });
+});
+
+describe('imports', () => {
+  test('fromEndpointName builds a lower-case ARN and grants invoke on it', () => {
+    const { stack } = newStack({ env: { account: '123456789012', region: 'eu-west-1' } });
+    const endpoint = ModelEndpoint.fromEndpointName(stack, 'Imported', 'Fraud-Prod');
+    expect(stack.resolve(endpoint.endpointArn)).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:eu-west-1:123456789012:endpoint/fraud-prod']] });
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    endpoint.grantInvoke(role);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync'], Resource: { 'Fn::Join': ['', Match.arrayWith([':sagemaker:eu-west-1:123456789012:endpoint/fraud-prod'])] } })] },
+    });
+  });
+
+  test('fromEndpointAttributes metrics use the given name and variant', () => {
+    const { stack } = newStack();
+    const endpoint = ModelEndpoint.fromEndpointAttributes(stack, 'Imported', { endpointName: 'Fraud-Prod', defaultVariantName: 'blue' });
+    expect(endpoint.metricInvocations().dimensions).toEqual({ EndpointName: 'Fraud-Prod', VariantName: 'blue' });
+    expect(ModelEndpoint.fromEndpointName(stack, 'Plain', 'x').defaultVariantName).toBe('AllTraffic');
+  });
+});
+
+describe('model sources', () => {
+  test('an uncompressed prefix in a bucket uses ModelDataSource and a prefix-limited list permission', () => {
+    const { stack } = newStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Models', 'model-bucket');
+    newEndpoint(stack, { modelData: ModelData.fromBucket(bucket, 'fraud/v3/') });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: Match.objectLike({
+        ModelDataUrl: Match.absent(),
+        ModelDataSource: { S3DataSource: { S3Uri: 's3://model-bucket/fraud/v3/', S3DataType: 'S3Prefix', CompressionType: 'None' } },
+      }),
+    });
+    const statements = executionStatements(template);
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Action: 's3:GetObject', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::model-bucket/fraud/v3/*']] } }),
+      expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['fraud/v3/*'] } } }),
+    ]));
+  });
+
+  test('an archive in a KMS-encrypted bucket adds decrypt on that key only', () => {
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'BucketKey', { enableKeyRotation: true });
+    const bucket = new s3.Bucket(stack, 'Models', { encryptionKey: key, enforceSSL: true });
+    newEndpoint(stack, { modelData: ModelData.fromBucket(bucket, 'fraud/model.tar.gz') });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: Match.objectLike({ ModelDataUrl: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('Models') }, '/fraud/model.tar.gz']] } }),
+    });
+    expect(executionStatements(template)).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [expect.stringMatching(/BucketKey/), 'Arn'] } }),
+    ]));
+  });
+});

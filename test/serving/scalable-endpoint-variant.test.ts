@@ -1,0 +1,209 @@
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import { EndpointInstanceType, EndpointVariant, ModelEndpoint } from '../../constructs/serving';
+import { newStack } from '../helpers';
+import { newEndpoint } from './util';
+
+const G6_12XL = EndpointInstanceType.gpu(GpuInstanceType.G6_12XLARGE); // 4 GPUs
+
+describe('a real-time GPU endpoint scaled on invocations, GPU utilisation, a custom metric and business hours', () => {
+  let template: Template;
+  let endpoint: ModelEndpoint;
+  beforeAll(() => {
+    const { stack } = newStack();
+    endpoint = newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: G6_12XL, initialInstanceCount: 2 })] });
+    const scaling = endpoint.autoScale({ minCapacity: 2, maxCapacity: 8 });
+    scaling.scaleOnInvocations('Rps', { maxRequestsPerSecond: 20 });
+    scaling.scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 70, scaleOutCooldown: Duration.minutes(3) });
+    scaling.scaleOnCustomMetric('Queue', {
+      metric: new cloudwatch.Metric({ namespace: 'AiPlatform/Inference', metricName: 'QueueDepth', dimensionsMap: { EndpointName: endpoint.endpointName }, statistic: 'Average' }),
+      targetValue: 8,
+    });
+    scaling.scaleForBusinessHours('Office', { minCapacity: 4, timeZone: TimeZone.EUROPE_BERLIN });
+    template = Template.fromStack(stack);
+  });
+
+  test('registers the variant as a scalable target after the endpoint exists', () => {
+    template.hasResource('AWS::ApplicationAutoScaling::ScalableTarget', {
+      Properties: {
+        ServiceNamespace: 'sagemaker',
+        ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+        ResourceId: `endpoint/${endpoint.endpointName}/variant/AllTraffic`,
+        MinCapacity: 2,
+        MaxCapacity: 8,
+        RoleARN: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint')])] },
+      },
+      DependsOn: [Match.stringLikeRegexp('^Endpoint[0-9A-F]{8}$')],
+    });
+  });
+
+  test('creates no IAM role for scaling (the service-linked role is used)', () => {
+    template.resourceCountIs('AWS::IAM::Role', 1);
+  });
+
+  test('tracks 600 invocations per instance per minute (20 rps * 60 * 0.5)', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 600,
+        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        ScaleInCooldown: 300,
+        ScaleOutCooldown: 300,
+      },
+    });
+  });
+
+  test('tracks GPU utilisation of 70% per GPU as 280 on a four-GPU instance', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 280,
+        ScaleOutCooldown: 180,
+        CustomizedMetricSpecification: {
+          Namespace: '/aws/sagemaker/Endpoints',
+          MetricName: 'GPUUtilization',
+          Statistic: 'Average',
+          Dimensions: [{ Name: 'EndpointName', Value: endpoint.endpointName }, { Name: 'VariantName', Value: 'AllTraffic' }],
+        },
+      },
+    });
+  });
+
+  test('tracks the custom queue-depth metric', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 8,
+        CustomizedMetricSpecification: { Namespace: 'AiPlatform/Inference', MetricName: 'QueueDepth' },
+      },
+    });
+  });
+
+  test('raises the floor to 4 at 08:00 and back to 2 at 18:00 on weekdays, Berlin time', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScheduledActions: [
+        { ScheduledActionName: 'OfficeStart', Schedule: 'cron(0 8 ? * MON-FRI *)', ScalableTargetAction: { MinCapacity: 4 }, Timezone: 'Europe/Berlin' },
+        { ScheduledActionName: 'OfficeEnd', Schedule: 'cron(0 18 ? * MON-FRI *)', ScalableTargetAction: { MinCapacity: 2 }, Timezone: 'Europe/Berlin' },
+      ],
+    });
+  });
+});
+
+describe('an asynchronous endpoint scaled to zero on its backlog', () => {
+  let template: Template;
+  let endpoint: ModelEndpoint;
+  beforeAll(() => {
+    const { stack } = newStack();
+    endpoint = newEndpoint(stack, { asyncInference: {} });
+    endpoint.autoScale({ minCapacity: 0, maxCapacity: 4 }).scaleOnBacklog('Backlog', { targetBacklogPerInstance: 10 });
+    template = Template.fromStack(stack);
+  });
+
+  test('allows zero instances', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 4 });
+  });
+
+  test('tracks ApproximateBacklogSizePerInstance with the EndpointName dimension only', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 10,
+        CustomizedMetricSpecification: {
+          Namespace: 'AWS/SageMaker', MetricName: 'ApproximateBacklogSizePerInstance', Statistic: 'Average',
+          Dimensions: [{ Name: 'EndpointName', Value: endpoint.endpointName }],
+        },
+      },
+    });
+  });
+
+  test('adds one instance when requests wait with no capacity (HasBacklogWithoutCapacity >= 1)', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'StepScaling',
+      StepScalingPolicyConfiguration: Match.objectLike({
+        AdjustmentType: 'ChangeInCapacity',
+        StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
+      }),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SageMaker', MetricName: 'HasBacklogWithoutCapacity', Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1,
+      Dimensions: [{ Name: 'EndpointName', Value: endpoint.endpointName }],
+    });
+  });
+});
+
+describe('autoscaling rules', () => {
+  const endpointWith = (overrides: Parameters<typeof newEndpoint>[1] = {}) => newEndpoint(newStack().stack, overrides);
+
+  test('minCapacity above maxCapacity fails', () => {
+    expect(() => endpointWith().autoScale({ minCapacity: 5, maxCapacity: 2 })).toThrow(/'minCapacity' \(5\) must be <= 'maxCapacity' \(2\): lower minCapacity or raise maxCapacity/);
+  });
+  test('maxCapacity 0 fails', () => {
+    expect(() => endpointWith().autoScale({ minCapacity: 0, maxCapacity: 0 })).toThrow(/'maxCapacity' \(0\) must be a whole number >= 1/);
+  });
+  test('a negative minCapacity fails', () => {
+    expect(() => endpointWith().autoScale({ minCapacity: -1, maxCapacity: 2 })).toThrow(/'minCapacity' \(-1\) must be a whole number >= 0/);
+  });
+  test('minCapacity 0 on a real-time endpoint fails', () => {
+    expect(() => endpointWith().autoScale({ minCapacity: 0, maxCapacity: 2 })).toThrow(/'minCapacity' \(0\) must be >= 1 for a real-time endpoint/);
+  });
+  test('a serverless variant cannot be autoscaled', () => {
+    expect(() => endpointWith({ variants: [EndpointVariant.serverless()] }).autoScale({ maxCapacity: 2 })).toThrow(/'autoScale' \("AllTraffic"\) cannot scale instances of a serverless variant/);
+  });
+  test('a burstable variant cannot be autoscaled', () => {
+    expect(() => endpointWith({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_T2_MEDIUM })] }).autoScale({ maxCapacity: 2 }))
+      .toThrow(/'instanceType' \("ml\.t2\.medium"\) cannot be autoscaled/);
+  });
+  test('maxCapacity below the initial instance count fails', () => {
+    expect(() => endpointWith({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 3 })] }).autoScale({ maxCapacity: 2 }))
+      .toThrow(/'maxCapacity' \(2\) must be >= the variant's initialInstanceCount \(3\)/);
+  });
+  test('an unknown variant name fails, listing the variants', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 2, variantName: 'blue' })).toThrow(/'variantName' \("blue"\) must name a variant of this endpoint \(AllTraffic\)/);
+  });
+  test('scaling one variant twice fails', () => {
+    const endpoint = endpointWith();
+    endpoint.autoScale({ maxCapacity: 2 });
+    expect(() => endpoint.autoScale({ maxCapacity: 3 })).toThrow(/'autoScale' \("AllTraffic"\) is already autoscaled/);
+  });
+  test('GPU scaling on a CPU variant fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 70 })).toThrow(/'scaleOnGpuUtilization' \("Gpu"\) needs an accelerator instance type/);
+  });
+  test('a GPU target above 100% fails', () => {
+    const endpoint = endpointWith({ variants: [EndpointVariant.instance({ instanceType: G6_12XL })] });
+    expect(() => endpoint.autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 120 })).toThrow(/'targetUtilizationPercent' \(120\) must be from 1 to 100/);
+  });
+  test('invocation scaling with both a target and a request rate fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { targetInvocationsPerInstance: 100, maxRequestsPerSecond: 5 })).toThrow(/'targetInvocationsPerInstance' \(100\) must be given alone/);
+  });
+  test('invocation scaling with neither a target nor a request rate fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', {})).toThrow(/exactly one of the two is allowed/);
+  });
+  test('a safety factor above 1 fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { maxRequestsPerSecond: 5, safetyFactor: 2 })).toThrow(/'safetyFactor' \(2\) must be above 0 and at most 1/);
+  });
+  test('invocation scaling on an asynchronous endpoint fails', () => {
+    expect(() => endpointWith({ asyncInference: {} }).autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { maxRequestsPerSecond: 5 })).toThrow(/'scaleOnInvocations' \("R"\) is not available on asynchronous endpoints/);
+  });
+  test('backlog scaling on a real-time endpoint fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnBacklog('B')).toThrow(/'scaleOnBacklog' \("B"\) needs an asynchronous endpoint/);
+  });
+  test('business hours ending before they start fail', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2, startHour: 18, endHour: 8 })).toThrow(/'startHour' \(18\) must be < 'endHour' \(8\)/);
+  });
+  test('a business-hours floor above maxCapacity fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 6 })).toThrow(/'minCapacity' \(6\) must be <= 'maxCapacity' \(4\)/);
+  });
+  test('a custom metric target of 0 fails', () => {
+    const metric = new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' });
+    expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnCustomMetric('C', { metric, targetValue: 0 })).toThrow(/'targetValue' \(0\) must be > 0/);
+  });
+  test('scaleOnSchedule passes any schedule through', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack);
+    endpoint.autoScale({ maxCapacity: 3 }).scaleOnSchedule('Night', { schedule: appscaling.Schedule.cron({ hour: '22', minute: '0' }), maxCapacity: 1 });
+    Template.fromStack(stack as Stack).hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScheduledActions: [{ ScheduledActionName: 'Night', Schedule: 'cron(0 22 * * ? *)', ScalableTargetAction: { MaxCapacity: 1 } }],
+    });
+  });
+});
