@@ -216,10 +216,11 @@ describe('InferenceService', () => {
   });
 
   test('a canary is a second Deployment with a share of the replicas, behind the same Service, on the same nodes', () => {
-    const { manifests, service } = synth({ minReplicas: 4, maxReplicas: 8, nodes: gpuNodes(), canary: { image: 'registry.example.com/inference-server:1.1.0', weightPercent: 20, env: { LOG_LEVEL: 'debug' } } });
-    expect(service.canaryReplicas).toBe(1);
+    const { manifests, service } = synth({ minReplicas: 6, maxReplicas: 12, nodes: gpuNodes(), canary: { image: 'registry.example.com/inference-server:1.1.0', weightPercent: 25, env: { LOG_LEVEL: 'debug' } } });
+    // 6 stable pods and 2 canary pods: the canary gets 25% of the pods at minReplicas.
+    expect(service.canaryReplicas).toBe(2);
     const canary = only(manifests, 'Deployment', 'fraud-canary');
-    expect(canary.spec.replicas).toBe(1);
+    expect(canary.spec.replicas).toBe(2);
     expect(canary.spec.template.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'fraud', 'ai-platform.dev/track': 'canary' });
     expect(only(manifests, 'Deployment', 'fraud').spec.template.metadata.labels['ai-platform.dev/track']).toBe('stable');
     const c = podSpec(canary).containers[0];
@@ -228,6 +229,10 @@ describe('InferenceService', () => {
     expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
     // The HPA scales only the stable Deployment.
     expect(only(manifests, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name).toBe('fraud');
+  });
+
+  test('a small canary share still runs one canary pod', () => {
+    expect(synth({ minReplicas: 2, canary: { image: 'x:2', weightPercent: 5 } }).service.canaryReplicas).toBe(1);
   });
 
   test('every manifest of a fully configured service passes schema validation, and a malformed one does not', () => {
