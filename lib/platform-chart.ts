@@ -19,7 +19,7 @@ import {
 export const REFERENCE_NODE_GROUPS = {
   /** On-demand NVIDIA g5 nodes for serving. */
   inference: 'inference',
-  /** Spot NVIDIA g5/g6 nodes for training, scaling from zero. */
+  /** Spot NVIDIA g5 nodes for training, scaling from zero. */
   training: 'training',
 } as const;
 
@@ -52,14 +52,24 @@ export function referenceTrainingNodes(): IAcceleratorNodes {
       [LABEL_CAPACITY_TYPE]: CAPACITY_SPOT,
       [LABEL_NODE_GROUP]: REFERENCE_NODE_GROUPS.training,
     },
-    acceleratorsPerNode: 1,
+    acceleratorsPerNode: GpuInstanceType.G5_2XLARGE.acceleratorCount,
     capacity: Capacity.spot(),
-    instanceTypeNames: [GpuInstanceType.G5_XLARGE.name, GpuInstanceType.G6_XLARGE.name],
+    instanceTypeNames: [GpuInstanceType.G5_2XLARGE, ...GpuInstanceType.G5_2XLARGE.spotAlternatives()].map((t) => t.name),
   });
 }
 
 /** Properties of the reference platform's charts. */
 export interface PlatformChartsProps {
+  /**
+   * The GPU nodes to serve on, e.g. `AiPlatformStack`'s inference `GpuNodeGroup`.
+   * @default referenceInferenceNodes(): the reference platform's labels
+   */
+  readonly inferenceNodes?: IAcceleratorNodes;
+  /**
+   * The GPU nodes to train on, e.g. `AiPlatformStack`'s training `GpuNodeGroup`.
+   * @default referenceTrainingNodes(): the reference platform's labels
+   */
+  readonly trainingNodes?: IAcceleratorNodes;
   /** @default DEFAULT_SERVER_IMAGE */
   readonly serverImage?: string;
   /** @default DEFAULT_TRAINING_IMAGE, with a placeholder command */
@@ -108,7 +118,7 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
   new InferenceService(serving, 'InferenceServer', {
     name: 'inference-server',
     image: props.serverImage ?? DEFAULT_SERVER_IMAGE,
-    nodes: referenceInferenceNodes(),
+    nodes: props.inferenceNodes ?? referenceInferenceNodes(),
     minReplicas: 2,
     maxReplicas: 6,
     scalingMetric: ScalingMetric.queueDepth(16),
@@ -121,7 +131,7 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
     name: 'example-training',
     image: props.trainingImage ?? DEFAULT_TRAINING_IMAGE,
     command: props.trainingImage ? undefined : ['python', '-c', 'import os; print("checkpoints go to", os.environ["CHECKPOINT_DIR"])'],
-    nodes: referenceTrainingNodes(),
+    nodes: props.trainingNodes ?? referenceTrainingNodes(),
     activeDeadline: Duration.hours(12),
     resources: { cpu: { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(4) } },
   });

@@ -2,10 +2,14 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
 import { Testing, Yaml } from 'cdk8s';
+import { AiPlatformStack } from '../../lib/ai-platform-stack';
 import {
-  buildPlatformCharts, DEFAULT_SERVER_IMAGE, KUSTOMIZATION_FILE, REFERENCE_NODE_GROUPS, writePlatformManifests,
+  buildPlatformCharts, DEFAULT_SERVER_IMAGE, KUSTOMIZATION_FILE, PlatformCharts, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
+  referenceTrainingNodes, writePlatformManifests,
 } from '../../lib/platform-chart';
+import { TEST_CONTEXT } from '../helpers';
 import { only, podSpec, synthValid } from './helpers';
 import { validateManifests } from './validate';
 
@@ -85,5 +89,26 @@ describe('reference platform charts', () => {
     const c = tmp();
     writePlatformManifests(c);
     expect(readAll(c)).toEqual(first);
+  });
+});
+
+describe('reference platform charts and AiPlatformStack', () => {
+  // Construct only (no CloudFormation synthesis): the node groups' labels and taints are known at construction.
+  const stack = new AiPlatformStack(new App({ context: TEST_CONTEXT }), 'Platform', { env: { account: '123456789012', region: 'us-east-1' } });
+
+  test.each([
+    ['inference', () => stack.inferenceNodes, referenceInferenceNodes, (c: PlatformCharts) => only(synthValid(c.serving), 'Deployment')],
+    ['training', () => stack.trainingNodes, referenceTrainingNodes, (c: PlatformCharts) => only(synthValid(c.training), 'Job')],
+  ])('the %s workload lands on the stack\'s node group, whose labels and taints include the chart\'s defaults', (_name, group, reference, workload) => {
+    const nodes = group();
+    const ref = reference();
+    expect(nodes.nodeLabels).toMatchObject(ref.nodeLabels);
+    expect(nodes.nodeTaints).toEqual(ref.nodeTaints);
+    expect(nodes.acceleratorsPerNode).toBeGreaterThanOrEqual(ref.acceleratorsPerNode);
+    expect(nodes.capacityType).toBe(ref.capacityType);
+    // Built from the real node group, the workload requires exactly its labels.
+    const spec = podSpec(workload(buildPlatformCharts(Testing.app(), { inferenceNodes: stack.inferenceNodes, trainingNodes: stack.trainingNodes })));
+    const expressions = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    expect(Object.fromEntries(expressions.map((e: { key: string; values: string[] }) => [e.key, e.values[0]]))).toEqual(nodes.nodeLabels);
   });
 });
