@@ -1,7 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
-  AcceleratorNodes, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, ScalingMetric,
+  AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, ScalingMetric,
 } from '../../constructs/k8s';
 import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
 import { only, podSpec, synthValid } from './helpers';
@@ -233,6 +233,42 @@ describe('InferenceService', () => {
 
   test('a small canary share still runs one canary pod', () => {
     expect(synth({ minReplicas: 2, canary: { image: 'x:2', weightPercent: 5 } }).service.canaryReplicas).toBe(1);
+  });
+
+  test('with Argo Rollouts, a Rollout takes over the Deployment\'s pods with canary steps, and the HPA scales the Rollout', () => {
+    const { manifests, service } = synth({
+      nodes: gpuNodes(),
+      argoRollout: { steps: [ArgoCanaryStep.setWeight(10), ArgoCanaryStep.pause(), ArgoCanaryStep.setWeight(40), ArgoCanaryStep.pause(Duration.minutes(15))] },
+    });
+    expect(service.rollout).toBeDefined();
+    const rollout = only(manifests, 'Rollout', 'fraud');
+    expect(rollout.apiVersion).toBe('argoproj.io/v1alpha1');
+    expect(rollout.spec).toEqual({
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'fraud', 'ai-platform.dev/track': 'stable' } },
+      workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'fraud', scaleDown: 'progressively' },
+      revisionHistoryLimit: 3,
+      strategy: { canary: { maxSurge: 1, maxUnavailable: 0, steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 40 }, { pause: { duration: '900s' } }] } },
+    });
+    // The Rollout's selector matches the pods the Deployment template describes.
+    expect(only(manifests, 'Deployment').spec.template.metadata.labels).toMatchObject(rollout.spec.selector.matchLabels);
+    expect(only(manifests, 'HorizontalPodAutoscaler').spec.scaleTargetRef).toEqual({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'fraud' });
+  });
+
+  test('Argo Rollouts default steps: 20%, wait for promotion, 50% for 10 minutes', () => {
+    const rollout = only(synth({ argoRollout: {} }).manifests, 'Rollout');
+    expect(rollout.spec.strategy.canary.steps).toEqual([{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '600s' } }]);
+  });
+
+  test('with both a canary Deployment and Argo Rollouts, synthesis fails', () => {
+    expect(() => synth({ canary: { image: 'x:2' }, argoRollout: {} })).toThrow(/'argoRollout' \("set"\) cannot be combined with 'canary'/);
+  });
+
+  test('with no Argo Rollouts steps, synthesis fails', () => {
+    expect(() => synth({ argoRollout: { steps: [] } })).toThrow(/'argoRollout.steps' \(\[\]\) must hold at least one step/);
+  });
+
+  test('an Argo canary weight above 100 is rejected', () => {
+    expect(() => ArgoCanaryStep.setWeight(120)).toThrow(/'setWeight' \(120\) must be a whole percentage from 1 to 100/);
   });
 
   test('every manifest of a fully configured service passes schema validation, and a malformed one does not', () => {
