@@ -176,6 +176,35 @@ export interface CanaryOptions {
   readonly env?: Record<string, string>;
 }
 
+/** One step of an Argo Rollouts canary. */
+export class ArgoCanaryStep {
+  /** Send this share of the pods (without a traffic router: of the replicas) to the new version, 1-100. */
+  public static setWeight(percent: number): ArgoCanaryStep {
+    if (!Number.isInteger(percent) || percent < 1 || percent > 100) {
+      throw new PlatformError(undefined, 'setWeight', percent, 'must be a whole percentage from 1 to 100', 'give the share of replicas for the new version');
+    }
+    return new ArgoCanaryStep({ setWeight: percent });
+  }
+
+  /**
+   * Wait: for a time, or (without a duration) until someone runs `kubectl argo rollouts promote <name>`.
+   */
+  public static pause(duration?: Duration): ArgoCanaryStep {
+    return new ArgoCanaryStep({ pause: duration ? { duration: `${duration.toSeconds()}s` } : {} });
+  }
+
+  private constructor(/** @internal */ public readonly _step: Record<string, unknown>) {}
+}
+
+/** Progressive delivery with Argo Rollouts: a `Rollout` that takes over the Deployment's pods through `workloadRef`. */
+export interface ArgoRolloutOptions {
+  /**
+   * The canary steps a new version goes through.
+   * @default - 20%, wait for promotion, 50% for 10 minutes, then 100%
+   */
+  readonly steps?: ArgoCanaryStep[];
+}
+
 /** Resource requests and limits of the server container. */
 export interface InferenceResources {
   /** @default - request 1 CPU, limit 2 CPUs */
@@ -306,6 +335,13 @@ export interface InferenceServiceProps {
    */
   readonly canary?: CanaryOptions;
   /**
+   * Roll out new versions with Argo Rollouts instead (needs the Argo Rollouts controller and its CRDs): a
+   * `Rollout` references the Deployment (`workloadRef`, scaled down progressively), runs its pods with a
+   * canary strategy, and the HPA scales the Rollout. Not together with `canary`.
+   * @default - a plain Deployment (rolling updates)
+   */
+  readonly argoRollout?: ArgoRolloutOptions;
+  /**
    * Spread pods evenly over zones and nodes (`topologySpreadConstraints`, `ScheduleAnyway`).
    * @default true
    */
@@ -343,6 +379,8 @@ export class InferenceService extends Construct {
   public readonly autoscaler: kplus.HorizontalPodAutoscaler;
   /** The PodDisruptionBudget. */
   public readonly podDisruptionBudget: kplus.k8s.KubePodDisruptionBudget;
+  /** The Argo Rollouts `Rollout`, when `argoRollout` is given. */
+  public readonly rollout?: ApiObject;
   /** The NetworkPolicy, when `allowFrom` is given. */
   public readonly networkPolicy?: kplus.k8s.KubeNetworkPolicy;
   /** Name of the Deployment, Service and the other objects. */
@@ -401,6 +439,17 @@ export class InferenceService extends Construct {
     const canaryWeight = props.canary?.weightPercent ?? 10;
     if (props.canary && (!Number.isInteger(canaryWeight) || canaryWeight < 1 || canaryWeight > 50)) {
       throw new PlatformError(this, 'canary.weightPercent', canaryWeight, 'must be a whole number from 1 to 50', 'give the canary a minority share; promote it by making its image the stable one');
+    }
+
+    if (props.canary && props.argoRollout) {
+      throw new PlatformError(this, 'argoRollout', 'set', 'cannot be combined with \'canary\' (both run a new version next to the stable one)',
+        'use argoRollout steps for the canary, or drop argoRollout and use the second-Deployment canary');
+    }
+    const argoSteps = props.argoRollout ? (props.argoRollout.steps ?? [
+      ArgoCanaryStep.setWeight(20), ArgoCanaryStep.pause(), ArgoCanaryStep.setWeight(50), ArgoCanaryStep.pause(Duration.minutes(10)),
+    ]) : [];
+    if (props.argoRollout && argoSteps.length === 0) {
+      throw new PlatformError(this, 'argoRollout.steps', [], 'must hold at least one step', 'add e.g. ArgoCanaryStep.setWeight(20) and ArgoCanaryStep.pause()');
     }
 
     // children
@@ -548,6 +597,24 @@ export class InferenceService extends Construct {
         policies: [{ replicas: kplus.Replicas.absolute(1), duration: Duration.minutes(2) }],
       },
     });
+
+    if (props.argoRollout) {
+      this.rollout = new ApiObject(this, 'Rollout', {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: this.name, labels: { [LABEL_APP_NAME]: this.name } },
+        spec: {
+          selector: { matchLabels: { [LABEL_APP_NAME]: this.name, [LABEL_TRACK]: 'stable' } },
+          workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name, scaleDown: 'progressively' },
+          revisionHistoryLimit: 3,
+          strategy: { canary: { maxSurge: 1, maxUnavailable: 0, steps: argoSteps.map((step) => step._step) } },
+        },
+      });
+      // The Rollout owns the pods now: the autoscaler scales it, not the Deployment.
+      ApiObject.of(this.autoscaler).addJsonPatch(JsonPatch.replace('/spec/scaleTargetRef', {
+        apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: this.name,
+      }));
+    }
 
     this.podDisruptionBudget = new kplus.k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
       metadata: { name: this.name },
