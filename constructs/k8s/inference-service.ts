@@ -414,6 +414,12 @@ export class InferenceService extends Construct {
     if (!/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/.test(this.name)) {
       throw new PlatformError(this, 'name', this.name, 'must be a DNS label of at most 52 characters (lower case, digits, -)', 'pass a shorter lower-case name');
     }
+    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
+      throw new PlatformError(this, 'port', this.port, 'must be a port number from 1 to 65535', 'use the port the server listens on (8080 for the bundled server)');
+    }
+    if (startupTimeout.toSeconds() < 10) {
+      throw new PlatformError(this, 'startupTimeout', `${startupTimeout.toSeconds()}s`, 'must be at least 10s (one startup probe period)', 'allow the time model loading takes, e.g. Duration.minutes(10)');
+    }
     if (!Number.isInteger(this.minReplicas) || this.minReplicas < 1) {
       throw new PlatformError(this, 'minReplicas', this.minReplicas, 'must be a whole number >= 1', 'keep at least one replica (scale-to-zero needs the HPAScaleToZero feature gate or KEDA)');
     }

@@ -313,6 +313,25 @@ describe('InferenceService', () => {
     expect(() => synth({ disruptionBudget: DisruptionBudget.maxUnavailablePercent(150) })).toThrow(/must be a whole percentage from 0 to 100/);
   });
 
+  test('with a port outside 1-65535, synthesis fails', () => {
+    expect(() => synth({ port: 70000 })).toThrow(/'port' \(70000\) must be a port number from 1 to 65535/);
+  });
+
+  test('with a startup timeout shorter than one probe period, synthesis fails', () => {
+    expect(() => synth({ startupTimeout: Duration.seconds(5) })).toThrow(/'startupTimeout' \("5s"\) must be at least 10s/);
+  });
+
+  test('a custom port is used by the container, probes, Service and NetworkPolicy', () => {
+    const { manifests } = synth({ port: 9000, allowFrom: [] });
+    const c = server(manifests);
+    expect(c.ports).toEqual([{ containerPort: 9000 }]);
+    expect(c.readinessProbe.httpGet.port).toBe(9000);
+    expect(only(manifests, 'Service').spec.ports[0]).toMatchObject({ port: 9000, targetPort: 9000 });
+    expect(only(manifests, 'NetworkPolicy').spec.ingress).toHaveLength(1);
+    expect(only(manifests, 'NetworkPolicy').spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9000 }]);
+    expect(only(manifests, 'Deployment').spec.template.metadata.annotations['prometheus.io/port']).toBe('9000');
+  });
+
   test('with minReplicas 0, synthesis fails', () => {
     expect(() => synth({ minReplicas: 0 })).toThrow(/'minReplicas' \(0\) must be a whole number >= 1/);
   });
