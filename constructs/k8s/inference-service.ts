@@ -447,6 +447,11 @@ export class InferenceService extends Construct {
       throw new PlatformError(this, 'canary.weightPercent', canaryWeight, 'must be a whole number from 1 to 50', 'give the canary a minority share; promote it by making its image the stable one');
     }
 
+    for (const [field, env] of [['env', props.env], ['canary.env', props.canary?.env]] as const) {
+      if (env && DRAIN_TIMEOUT_ENV in env) {
+        throw new PlatformError(this, `${field}.${DRAIN_TIMEOUT_ENV}`, env[DRAIN_TIMEOUT_ENV], 'is set by the construct from drainTimeout, which the grace period is checked against', `remove it from ${field} and set drainTimeout`);
+      }
+    }
     if (props.canary && props.argoRollout) {
       throw new PlatformError(this, 'argoRollout', 'set', 'cannot be combined with \'canary\' (both run a new version next to the stable one)',
         'use argoRollout steps for the canary, or drop argoRollout and use the second-Deployment canary');

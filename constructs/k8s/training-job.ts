@@ -201,6 +201,9 @@ export class TrainingJob extends Construct {
     if (grace.toSeconds() >= 120) {
       throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`, 'must be below 120s: a spot interruption gives two minutes\' notice, after which the instance is gone', 'checkpoint more often and shorten the grace period');
     }
+    if (props.env && CHECKPOINT_DIR_ENV in props.env) {
+      throw new PlatformError(this, `env.${CHECKPOINT_DIR_ENV}`, props.env[CHECKPOINT_DIR_ENV], `is set by the construct to the checkpoint volume (${CHECKPOINT_MOUNT_PATH})`, `remove it from env; choose the storage with 'checkpoints'`);
+    }
     if (!Number.isInteger(user) || user < 1) {
       throw new PlatformError(this, 'runAsUser', user, 'must be a whole number >= 1 (0 is root)', 'pick a non-root uid such as 10001');
     }

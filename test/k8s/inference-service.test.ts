@@ -332,6 +332,10 @@ describe('InferenceService', () => {
     expect(only(manifests, 'Deployment').spec.template.metadata.annotations['prometheus.io/port']).toBe('9000');
   });
 
+  test('with DRAIN_TIMEOUT_MS in env, synthesis fails', () => {
+    expect(() => synth({ env: { DRAIN_TIMEOUT_MS: '60000' } })).toThrow(/'env.DRAIN_TIMEOUT_MS' \("60000"\) is set by the construct from drainTimeout/);
+  });
+
   test('with minReplicas 0, synthesis fails', () => {
     expect(() => synth({ minReplicas: 0 })).toThrow(/'minReplicas' \(0\) must be a whole number >= 1/);
   });

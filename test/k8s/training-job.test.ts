@@ -124,6 +124,10 @@ describe('TrainingJob', () => {
     expect(() => synth({ terminationGracePeriod: Duration.minutes(2) })).toThrow(/'terminationGracePeriod' \("120s"\) must be below 120s/);
   });
 
+  test('with CHECKPOINT_DIR in env, synthesis fails', () => {
+    expect(() => synth({ env: { CHECKPOINT_DIR: '/data' } })).toThrow(/'env.CHECKPOINT_DIR' \("\/data"\) is set by the construct to the checkpoint volume \(\/checkpoints\)/);
+  });
+
   test('with a root user id, synthesis fails', () => {
     expect(() => synth({ runAsUser: 0 })).toThrow(/'runAsUser' \(0\) must be a whole number >= 1/);
   });
