@@ -67,7 +67,8 @@ export class DevicePluginDaemonSet extends Construct {
 
     let serviceAccountName: string | undefined;
     if (!nvidia) {
-      // The Neuron plugin reads and annotates pods and patches node status (from the Neuron Helm chart's RBAC).
+      // The Neuron plugin reads and annotates pods and patches node status (from the Neuron Helm chart's RBAC;
+      // the DaemonSet below follows chart 1.1.2, whose device plugin image is the one in device-plugins.ts).
       serviceAccountName = name;
       new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels }, automountServiceAccountToken: true });
       const role = new k8s.KubeClusterRole(this, 'ClusterRole', {
@@ -119,17 +120,19 @@ export class DevicePluginDaemonSet extends Construct {
                 requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
                 limits: { cpu: k8s.Quantity.fromString('200m'), memory: k8s.Quantity.fromString('256Mi') },
               },
-              // The plugin writes its socket to the kubelet's host directory, which only root may do;
-              // it needs no capabilities and no privilege escalation.
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+              // The plugin writes its socket to the kubelet's host directory, which only root may do. NVIDIA's own
+              // manifest drops every capability; the Neuron chart sets none, so only escalation is refused there.
+              securityContext: nvidia
+                ? { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } }
+                : { allowPrivilegeEscalation: false },
               volumeMounts: [
                 { name: 'device-plugin', mountPath: '/var/lib/kubelet/device-plugins' },
-                ...(nvidia ? [] : [{ name: 'infa-map', mountPath: '/run' }]),
+                ...(nvidia ? [] : [{ name: 'infa-map', mountPath: '/run' }, { name: 'aws-config', mountPath: '/opt/aws', readOnly: true }]),
               ],
             }],
             volumes: [
               hostPath('device-plugin', '/var/lib/kubelet/device-plugins'),
-              ...(nvidia ? [] : [hostPath('infa-map', '/run')]),
+              ...(nvidia ? [] : [hostPath('infa-map', '/run'), hostPath('aws-config', '/opt/aws')]),
             ],
           },
         },

@@ -39,6 +39,13 @@ describe('DevicePluginDaemonSet', () => {
     expect(spec.serviceAccountName).toBe('neuron-device-plugin');
     expect(spec.containers[0].image).toBe(NEURON_DEVICE_PLUGIN.image);
     expect(spec.containers[0].env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    expect(spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false });
+    expect(spec.containers[0].volumeMounts).toEqual([
+      { name: 'device-plugin', mountPath: '/var/lib/kubelet/device-plugins' },
+      { name: 'infa-map', mountPath: '/run' },
+      { name: 'aws-config', mountPath: '/opt/aws', readOnly: true },
+    ]);
+    expect(spec.volumes.map((v: { hostPath: { path: string } }) => v.hostPath.path)).toEqual(['/var/lib/kubelet/device-plugins', '/run', '/opt/aws']);
     expect(only(manifests, 'ClusterRoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'neuron-device-plugin', namespace: 'kube-system' }]);
     expect(only(manifests, 'ClusterRole').metadata.namespace).toBeUndefined();
     expect(only(manifests, 'ClusterRoleBinding').metadata.namespace).toBeUndefined();
