@@ -150,7 +150,8 @@ export interface ModelEndpointProps {
   readonly endpointName?: string;
   /**
    * Execution role SageMaker assumes to pull the image, read the model and write logs, captured data
-   * and results. The policy this construct needs is attached to it.
+   * and results. The policy this construct needs is attached to it, unless it was imported with
+   * `mutable: false` (then it must already allow what the endpoint needs).
    * @default - a role with exactly those permissions
    */
   readonly role?: iam.IRole;
@@ -342,7 +343,9 @@ export class ModelEndpoint extends ModelEndpointBase {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: `Execution role of SageMaker endpoint ${endpointName}`,
     });
-    this.executionPolicy = new iam.Policy(this, 'ExecutionPolicy', { roles: [this.role] });
+    // Attached through the role, so a role imported with `mutable: false` is left as it is.
+    this.executionPolicy = new iam.Policy(this, 'ExecutionPolicy');
+    this.role.attachInlinePolicy(this.executionPolicy);
 
     const logGroupName = `/aws/sagemaker/Endpoints/${endpointName}`;
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -622,7 +625,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     if (this.encryptionKey) {
       policy.addStatements(new iam.PolicyStatement({
         sid: 'UseKey',
-        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:CreateGrant'],
+        actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
         resources: [this.encryptionKey.keyArn],
       }));
     }

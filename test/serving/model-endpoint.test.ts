@@ -152,7 +152,7 @@ describe('with defaults', () => {
 
   test('the role may use the endpoint key, without wildcard actions', () => {
     expect(statement(template, 'UseKey')).toMatchObject({
-      Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:CreateGrant'],
+      Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/EndpointKey/), 'Arn'] },
     });
   });
@@ -492,6 +492,15 @@ describe('security', () => {
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('MyKey'), 'Arn'] } });
     template.hasResourceProperties('AWS::SageMaker::Model', { ExecutionRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('MyRole'), 'Arn'] } });
     template.hasResourceProperties('AWS::IAM::Policy', { PolicyName: Match.stringLikeRegexp('ExecutionPolicy'), Roles: [{ Ref: Match.stringLikeRegexp('MyRole') }] });
+  });
+
+  test('a role imported with mutable: false is used and left unchanged', () => {
+    const { stack } = newStack();
+    const role = iam.Role.fromRoleArn(stack, 'Given', 'arn:aws:iam::123456789012:role/sagemaker-execution', { mutable: false });
+    newEndpoint(stack, { role });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    template.hasResourceProperties('AWS::SageMaker::Model', { ExecutionRoleArn: 'arn:aws:iam::123456789012:role/sagemaker-execution' });
   });
 
   test('in a VPC: private subnets, an HTTPS-only security group and network-interface permissions', () => {
