@@ -3,3 +3,4 @@ export * from '../constructs';
 export { PlatformError } from './private/errors';
 export * as labels from './private/labels';
 export * from './ai-platform-stack';
+export * from './platform-chart';
