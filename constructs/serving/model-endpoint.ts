@@ -413,11 +413,17 @@ export class ModelEndpoint extends ModelEndpointBase {
     this.variants = variants;
     this.defaultVariantName = variants[0].nameAt(0);
 
-    // lazy validators
+    // lazy validators (alarms can be added after construction)
     this.node.addValidation({
-      validate: () => this.rollbackAlarms.length > 10
-        ? [`'rollout.rollbackAlarms' (${this.rollbackAlarms.length} alarms) must be at most 10 in all, the default alarms included: pass fewer alarms, or switch off the default alarms with alarms: { enabled: false }`]
-        : [],
+      validate: () => {
+        if (this.rollbackAlarms.length === 0 && this.rollout.type !== 'ALL_AT_ONCE') {
+          Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutWithoutAlarms',
+            `rollout: the ${this.rollout.type.toLowerCase()} rollout has no alarms to watch, so a bad update is never rolled back; keep the default alarms, pass rollout.rollbackAlarms, or call addRollbackAlarm()`);
+        }
+        return this.rollbackAlarms.length > 10
+          ? [`'rollout.rollbackAlarms' (${this.rollbackAlarms.length} alarms) must be at most 10 in all, the default alarms included: pass fewer alarms, or switch off the default alarms with alarms: { enabled: false }`]
+          : [];
+      },
     });
   }
 

@@ -574,6 +574,21 @@ describe('rollout and alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ModelLatency', Threshold: 250_000, AlarmActions: [{ Ref: Match.stringLikeRegexp('Alerts') }] });
   });
 
+  test('a canary without any alarm warns that nothing rolls it back', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { alarms: { enabled: false } });
+    Template.fromStack(stack);
+    Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint', Match.stringLikeRegexp('canary rollout has no alarms to watch.*\\[ack: @ai-platform/serving:rolloutWithoutAlarms\\]'));
+  });
+
+  test('a rollback alarm added after construction silences that warning', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { alarms: { enabled: false } });
+    endpoint.addRollbackAlarm(cloudwatch.Alarm.fromAlarmName(stack, 'Kpi', 'kpi'));
+    Template.fromStack(stack);
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('rolloutWithoutAlarms'));
+  });
+
   test('addRollbackAlarm adds an alarm after construction', () => {
     const { stack } = newStack();
     const endpoint = newEndpoint(stack, { alarms: { enabled: false } });
