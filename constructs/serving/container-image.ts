@@ -5,6 +5,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
+import { CpuArchitecture } from '../compute/gpu-instance-type';
 
 /** What a model container needs from an image: its URI, and the repository the execution role pulls from. */
 export interface ContainerImageConfig {
@@ -12,6 +13,15 @@ export interface ContainerImageConfig {
   readonly imageUri: string;
   /** ARN of the ECR repository (or repositories) the execution role may pull from. */
   readonly repositoryArn: string;
+}
+
+/** What the endpoint tells an image when binding it. */
+export interface ContainerImageBindOptions {
+  /**
+   * CPU architecture of the instances that run the image.
+   * @default CpuArchitecture.X86_64
+   */
+  readonly architecture?: CpuArchitecture;
 }
 
 /** How the bundled inference server image (or another local Dockerfile) is built. */
@@ -33,7 +43,7 @@ export interface BundledImageOptions {
   readonly buildArgs?: { [key: string]: string };
   /**
    * Target platform. SageMaker runs x86_64 except on Graviton (`ml.c7g`, `ml.m7g`...) instances.
-   * @default Platform.LINUX_AMD64
+   * @default - linux/arm64 when the endpoint's variants run on Graviton, else linux/amd64
    */
   readonly platform?: Platform;
   /**
@@ -93,7 +103,7 @@ export abstract class ContainerImage {
   }
 
   /** Called once by the endpoint: creates what the image needs (an asset) and says where it is. */
-  public abstract bind(scope: Construct): ContainerImageConfig;
+  public abstract bind(scope: Construct, options?: ContainerImageBindOptions): ContainerImageConfig;
 }
 
 class AssetImage extends ContainerImage {
@@ -103,7 +113,7 @@ class AssetImage extends ContainerImage {
     super();
   }
 
-  public bind(scope: Construct): ContainerImageConfig {
+  public bind(scope: Construct, options: ContainerImageBindOptions = {}): ContainerImageConfig {
     if (!this.asset) {
       const directory = this.options.directory ?? bundledContainerDirectory(scope);
       const file = this.options.file ?? 'Dockerfile';
@@ -116,7 +126,8 @@ class AssetImage extends ContainerImage {
         directory,
         file,
         buildArgs: this.options.buildArgs,
-        platform: this.options.platform ?? Platform.LINUX_AMD64,
+        platform: this.options.platform
+          ?? (options.architecture === CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64),
         target: this.options.target,
         exclude: [...BUNDLED_IMAGE_EXCLUDES, ...(this.options.exclude ?? [])],
       });

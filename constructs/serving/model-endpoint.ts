@@ -354,7 +354,8 @@ export class ModelEndpoint extends ModelEndpointBase {
       removalPolicy,
     });
 
-    const image = (props.image ?? ContainerImage.bundled()).bind(this);
+    const architectures = [...new Set(instanceVariants.map((v) => v.instanceType!.architecture))];
+    const image = (props.image ?? ContainerImage.bundled()).bind(this, { architecture: architectures[0] });
     const modelData = props.modelData.bind(this);
     this.grantExecution(image.repositoryArn, modelData.readStatements, props, logGroupName);
 
@@ -507,6 +508,12 @@ export class ModelEndpoint extends ModelEndpointBase {
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
     if (duplicate) {
       throw new PlatformError(this, 'variants', duplicate, 'is used by two variants; variant names must be unique', 'give each variant its own variantName');
+    }
+    const architectures = [...new Set(variants.filter((v) => !v.isServerless).map((v) => v.instanceType!.architecture))];
+    if (architectures.length > 1) {
+      throw new PlatformError(this, 'variants', variants.map((v) => v.instanceType?.name ?? 'serverless'),
+        'must all run on one CPU architecture (x86_64 or arm64), since one image serves every variant',
+        'use only Graviton (ml.c7g, ml.m7g...) or only x86_64 instance types');
     }
     const totalWeight = variants.reduce((sum, v) => sum + (v._instance?.initialWeight ?? 1), 0);
     if (!Token.isUnresolved(totalWeight) && !serverless && totalWeight <= 0) {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { BUNDLED_IMAGE_EXCLUDES, ContainerImage } from '../../constructs/serving';
+import { BUNDLED_IMAGE_EXCLUDES, ContainerImage, EndpointInstanceType, EndpointVariant } from '../../constructs/serving';
 import { newStack } from '../helpers';
 import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
 
@@ -67,5 +67,32 @@ describe('ContainerImage', () => {
     newEndpoint(stack, { image: ContainerImage.fromImageUri(uri) });
     Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint', Match.stringLikeRegexp('the image URI is a token.*\\[ack: @ai-platform/serving:imageUriUnresolved\\]'));
     expect(JSON.stringify(pullStatement(Template.fromStack(stack)).Resource)).toMatch(/:repository\/\*"/);
+  });
+});
+
+describe('image architecture', () => {
+  const platformOf = (variants: Parameters<typeof newEndpoint>[1]) => {
+    const { app, stack } = newStack();
+    newEndpoint(stack, { image: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR }), ...variants });
+    const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, `${stack.artifactId}.assets.json`), 'utf8'));
+    return (Object.values(manifest.dockerImages)[0] as { source: { platform: string } }).source.platform;
+  };
+
+  test('a Graviton variant builds the bundled image for linux/arm64', () => {
+    expect(platformOf({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C7G_XLARGE })] })).toBe('linux/arm64');
+  });
+
+  test('an x86_64 variant builds it for linux/amd64', () => {
+    expect(platformOf({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE })] })).toBe('linux/amd64');
+  });
+
+  test('variants on two architectures fail', () => {
+    const { stack } = newStack();
+    expect(() => newEndpoint(stack, {
+      variants: [
+        EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C7G_LARGE }),
+        EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE, variantName: 'x86' }),
+      ],
+    })).toThrow(/'variants' \(\["ml\.c7g\.large","ml\.c6i\.large"\]\) must all run on one CPU architecture/);
   });
 });
