@@ -576,6 +576,10 @@ export class ModelEndpoint extends ModelEndpointBase {
         throw new PlatformError(this, 'asyncInference.maxConcurrentInvocationsPerInstance', n, 'must be a whole number from 1 to 1000', 'use a value the container can run at once, or leave it unset');
       }
     }
+    if (variants.some((v) => v.instanceType?.family === 'inf1') && this.rollout.type !== 'ALL_AT_ONCE') {
+      Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutFallsBackOnInf1',
+        `rollout: SageMaker does not apply deployment guardrails to endpoints on Inf1 instances; the ${this.rollout.type.toLowerCase()} rollout falls back to all-at-once traffic shifting with no baking period. Use Inf2 (GpuInstanceType.INF2_XLARGE) for guarded rollouts, or RolloutStrategy.allAtOnce() to say so`);
+    }
     const minCount = Math.min(...variants.map((v) => v.initialInstanceCount).filter((c) => c > 0), Number.MAX_SAFE_INTEGER);
     this.rollout._validate(this, serverless, minCount);
   }

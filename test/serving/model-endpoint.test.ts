@@ -574,6 +574,12 @@ describe('rollout and alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ModelLatency', Threshold: 250_000, AlarmActions: [{ Ref: Match.stringLikeRegexp('Alerts') }] });
   });
 
+  test('a canary on Inf1 instances warns that SageMaker falls back to all at once', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.inf1.xlarge') })] });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint', Match.stringLikeRegexp('Inf1 instances.*falls back to all-at-once.*\\[ack: @ai-platform/serving:rolloutFallsBackOnInf1\\]'));
+  });
+
   test('a canary without any alarm warns that nothing rolls it back', () => {
     const { stack } = newStack();
     newEndpoint(stack, { alarms: { enabled: false } });
