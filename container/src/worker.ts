@@ -38,6 +38,8 @@ async function createSession(init: WorkerInit): Promise<{ session: ort.Inference
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // Idle intra-op threads must not spin: they would steal the CPU the HTTP thread and other workers need.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   const wanted = init.executionProviders.filter((p) => p !== 'cpu');
   if (wanted.length > 0) {

@@ -1,0 +1,13 @@
+/**
+ * The image's HEALTHCHECK: exits 0 when `GET /ping` on the local port answers 200 within 2 s.
+ * (The slim base image has no curl.)
+ */
+import * as http from 'node:http';
+
+const port = Number(process.env.SAGEMAKER_BIND_TO_PORT || 8080);
+const req = http.get({ host: '127.0.0.1', port, path: '/ping', timeout: 2000 }, (res) => {
+  res.resume();
+  process.exit(res.statusCode === 200 ? 0 : 1);
+});
+req.on('timeout', () => req.destroy(new Error('timeout')));
+req.on('error', () => process.exit(1));
