@@ -22,6 +22,11 @@ export interface ContainerImageBindOptions {
    * @default CpuArchitecture.X86_64
    */
   readonly architecture?: CpuArchitecture;
+  /**
+   * True when the variants run on NVIDIA GPUs.
+   * @default false
+   */
+  readonly nvidiaGpu?: boolean;
 }
 
 /** How the bundled inference server image (or another local Dockerfile) is built. */
@@ -33,7 +38,8 @@ export interface BundledImageOptions {
   readonly directory?: string;
   /**
    * Name of the Dockerfile, relative to `directory`.
-   * @default 'Dockerfile'
+   * @default - for the bundled server, 'Dockerfile.gpu' (onnxruntime's CUDA provider) when the variants
+   * run on NVIDIA GPUs, else 'Dockerfile' (CPU); 'Dockerfile' for other directories
    */
   readonly file?: string;
   /**
@@ -116,7 +122,8 @@ class AssetImage extends ContainerImage {
   public bind(scope: Construct, options: ContainerImageBindOptions = {}): ContainerImageConfig {
     if (!this.asset) {
       const directory = this.options.directory ?? bundledContainerDirectory(scope);
-      const file = this.options.file ?? 'Dockerfile';
+      const gpuFile = this.options.directory === undefined && options.nvidiaGpu && fs.existsSync(path.join(directory, 'Dockerfile.gpu'));
+      const file = this.options.file ?? (gpuFile ? 'Dockerfile.gpu' : 'Dockerfile');
       if (!fs.existsSync(path.join(directory, file))) {
         throw new PlatformError(scope, 'image', path.join(directory, file),
           'must name an existing Dockerfile',

@@ -10,6 +10,7 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
+import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { ContainerImage } from './container-image';
 import { EndpointInstanceType } from './endpoint-instance-type';
 import { EndpointVariant } from './endpoint-variant';
@@ -355,7 +356,10 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
 
     const architectures = [...new Set(instanceVariants.map((v) => v.instanceType!.architecture))];
-    const image = (props.image ?? ContainerImage.bundled()).bind(this, { architecture: architectures[0] });
+    const image = (props.image ?? ContainerImage.bundled()).bind(this, {
+      architecture: architectures[0],
+      nvidiaGpu: instanceVariants.some((v) => v.instanceType!.gpu?.vendor === AcceleratorVendor.NVIDIA),
+    });
     const modelData = props.modelData.bind(this);
     this.grantExecution(image.repositoryArn, modelData.readStatements, props, logGroupName);
 

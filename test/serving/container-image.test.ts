@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { BUNDLED_IMAGE_EXCLUDES, ContainerImage, EndpointInstanceType, EndpointVariant } from '../../constructs/serving';
 import { newStack } from '../helpers';
 import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
@@ -94,5 +95,31 @@ describe('image architecture', () => {
         EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE, variantName: 'x86' }),
       ],
     })).toThrow(/'variants' \(\["ml\.c7g\.large","ml\.c6i\.large"\]\) must all run on one CPU architecture/);
+  });
+});
+
+describe('the bundled server on GPUs', () => {
+  const dockerfileOf = (variants: Parameters<typeof newEndpoint>[1]) => {
+    const { app, stack } = newStack();
+    newEndpoint(stack, { image: ContainerImage.bundled(), ...variants });
+    const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, `${stack.artifactId}.assets.json`), 'utf8'));
+    return (Object.values(manifest.dockerImages)[0] as { source: { dockerFile: string } }).source.dockerFile;
+  };
+  const haveImages = ['Dockerfile', 'Dockerfile.gpu'].every((f) => fs.existsSync(path.join(__dirname, '..', '..', 'container', f)));
+
+  (haveImages ? test : test.skip)('an NVIDIA variant gets the CUDA image (Dockerfile.gpu)', () => {
+    expect(dockerfileOf({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] })).toBe('Dockerfile.gpu');
+  });
+
+  (haveImages ? test : test.skip)('CPU and Inferentia variants get the CPU image (Dockerfile)', () => {
+    expect(dockerfileOf({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE })] })).toBe('Dockerfile');
+    expect(dockerfileOf({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE) })] })).toBe('Dockerfile');
+  });
+
+  test('another directory keeps its Dockerfile on GPUs', () => {
+    const { app, stack } = newStack();
+    newEndpoint(stack, { image: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR }), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] });
+    const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, `${stack.artifactId}.assets.json`), 'utf8'));
+    expect((Object.values(manifest.dockerImages)[0] as { source: { dockerFile: string } }).source.dockerFile).toBe('Dockerfile');
   });
 });
