@@ -6,7 +6,9 @@ import { Construct } from 'constructs';
 import { Capacity } from '../constructs/compute/capacity';
 import { GpuInstanceType } from '../constructs/compute/gpu-instance-type';
 import { GpuNodeGroup } from '../constructs/compute/gpu-node-group';
+import { ContainerImage, ModelEndpoint } from '../constructs/serving';
 import { PlatformError } from './private/errors';
+import { addReferenceEndpoint } from './reference-endpoint';
 
 /** Properties of the reference AI platform stack. */
 export interface AiPlatformStackProps extends StackProps {
@@ -51,6 +53,13 @@ export interface AiPlatformStackProps extends StackProps {
    * @default 8
    */
   readonly trainingMaxSize?: number;
+
+  // ---- Model serving on SageMaker (constructs/serving) ----
+  /**
+   * Image of the SageMaker model endpoint.
+   * @default ContainerImage.bundled() - the inference server in container/, built and pushed by `cdk deploy`
+   */
+  readonly modelEndpointImage?: ContainerImage;
 }
 
 /**
@@ -67,6 +76,8 @@ export class AiPlatformStack extends Stack {
   public readonly inferenceNodes: GpuNodeGroup;
   /** Spot accelerator nodes for training, scaling from zero. */
   public readonly trainingNodes: GpuNodeGroup;
+  /** SageMaker endpoint serving the example model (see lib/reference-endpoint.ts). */
+  public readonly modelEndpoint: ModelEndpoint;
 
   constructor(scope: Construct, id: string, props: AiPlatformStackProps = {}) {
     super(scope, id, props);
@@ -107,6 +118,12 @@ export class AiPlatformStack extends Stack {
       minSize: 0,
       maxSize: props.trainingMaxSize ?? 8,
     });
+
+    // ---- Model serving on SageMaker (constructs/serving) -------------------------------------------
+    // The example fraud model from the bundled inference server, in the platform's private subnets:
+    // canary rollout with automatic rollback, autoscaling on requests, 10% data capture.
+    this.modelEndpoint = addReferenceEndpoint(this, { image: props.modelEndpointImage, vpc: this.vpc });
+    // ---- end of model serving ----------------------------------------------------------------------
   }
 }
 
