@@ -401,6 +401,14 @@ export class ModelEndpoint extends ModelEndpointBase {
     this.resource = new sagemaker.CfnEndpoint(this, 'Resource', {
       endpointName,
       endpointConfigName: this.cfnEndpointConfig.attrEndpointConfigName,
+      // Once autoscaled, an update keeps each variant's current instance count instead of resetting it to
+      // initialInstanceCount (which would drop capacity mid-peak); weights and capture settings still apply.
+      retainAllVariantProperties: Lazy.any({ produce: () => (this.scalables.size > 0 ? true : undefined) }),
+      excludeRetainedVariantProperties: Lazy.any({
+        produce: () => (this.scalables.size > 0
+          ? [{ variantPropertyType: 'DesiredWeight' }, { variantPropertyType: 'DataCaptureConfig' }]
+          : undefined),
+      }),
       deploymentConfig: {
         blueGreenUpdatePolicy: this.rollout._renderBlueGreen(),
         autoRollbackConfiguration: Lazy.any({

@@ -182,6 +182,13 @@ describe('with defaults', () => {
     });
   });
 
+  test('without autoscaling, updates apply the configuration\'s instance counts', () => {
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      RetainAllVariantProperties: Match.absent(),
+      ExcludeRetainedVariantProperties: Match.absent(),
+    });
+  });
+
   test('alarms on a 5XX error rate above 1% (Average of Invocation5XXErrors)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SageMaker', MetricName: 'Invocation5XXErrors', Statistic: 'Average', Period: 60,

@@ -40,6 +40,13 @@ describe('a real-time GPU endpoint scaled on invocations, GPU utilisation, a cus
     });
   });
 
+  test('updates keep the scaled instance count but apply new weights and capture settings', () => {
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      RetainAllVariantProperties: true,
+      ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DesiredWeight' }, { VariantPropertyType: 'DataCaptureConfig' }],
+    });
+  });
+
   test('creates no IAM role for scaling (the service-linked role is used)', () => {
     template.resourceCountIs('AWS::IAM::Role', 1);
   });
