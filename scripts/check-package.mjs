@@ -19,9 +19,14 @@ try {
   for (const required of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/constructs/compute/gpu-node-group.d.ts']) {
     if (!names.includes(required)) throw new Error(`the package lacks ${required}`);
   }
-  if (names.some((n) => n.startsWith('test/') || n.startsWith('container/') || n.endsWith('.ts') && !n.endsWith('.d.ts'))) {
-    throw new Error(`the package holds files it should not: ${names.filter((n) => !n.startsWith('dist/') && n !== 'package.json' && n !== 'README.md').join(', ')}`);
+  // The bundled inference server travels as source (ContainerImage.bundled() builds it); nothing else but dist/.
+  for (const required of ['container/Dockerfile', 'container/Dockerfile.gpu', 'container/image-package-lock.json', 'container/src/server.ts']) {
+    if (!names.includes(required)) throw new Error(`the package lacks ${required}`);
   }
+  const stray = names.filter((n) => !(n.startsWith('dist/') || n.startsWith('container/') || n === 'package.json' || n === 'README.md')
+    || n.startsWith('container/test/') || n.startsWith('container/bench/') || n.includes('node_modules') || n.endsWith('.onnx')
+    || (n.startsWith('dist/') && n.endsWith('.ts') && !n.endsWith('.d.ts')));
+  if (stray.length > 0) throw new Error(`the package holds files it should not: ${stray.join(', ')}`);
 
   const dev = pkg.devDependencies;
   writeFileSync(join(work, 'package.json'), JSON.stringify({
@@ -37,25 +42,35 @@ try {
     files: ['app.ts'],
   }));
   writeFileSync(join(work, 'app.ts'), `
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
-import { Capacity, GpuInstanceType, GpuNodeGroup } from 'ai-platform-constructs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Capacity, GpuInstanceType, GpuNodeGroup, ModelData, ModelEndpoint } from 'ai-platform-constructs';
 
 const app = new App();
 const stack = new Stack(app, 'Consumer');
-const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['a'], privateSubnetIds: ['subnet-1'] });
+const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-0123456789abcdef0'] });
 const cluster = eks.Cluster.fromClusterAttributes(stack, 'Cluster', { clusterName: 'prod', vpc });
 const group: GpuNodeGroup = new GpuNodeGroup(stack, 'Gpus', {
   cluster, instanceTypes: [GpuInstanceType.of('g5.xlarge')], capacity: Capacity.spot({ diversify: true }),
 });
 const taints: string[] = group.taintStrings;
-console.log(taints.join(','), GpuInstanceType.G6_XLARGE.sageMakerInstanceType);
+// The bundled inference server ships with the package: the endpoint's image asset is built from it.
+new ModelEndpoint(stack, 'Endpoint', {
+  modelData: ModelData.fromBucket(s3.Bucket.fromBucketName(stack, 'Models', 'models'), 'fraud/model.tar.gz'),
+});
+const assembly = app.synth();
+const assets = JSON.parse(readFileSync(join(assembly.directory, 'Consumer.assets.json'), 'utf8'));
+const images = Object.keys(assets.dockerImages ?? {});
+console.log(taints.join(','), GpuInstanceType.G6_XLARGE.sageMakerInstanceType, images.length);
 `);
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], work);
   run('npx', ['tsc', '-p', '.'], work);
   const printed = run('node', ['out/app.js'], work).trim();
-  if (printed !== 'nvidia.com/gpu=true:NoSchedule ml.g6.xlarge') throw new Error(`the compiled consumer printed ${JSON.stringify(printed)}`);
+  if (printed !== 'nvidia.com/gpu=true:NoSchedule ml.g6.xlarge 1') throw new Error(`the compiled consumer printed ${JSON.stringify(printed)}`);
   console.log(`package check: ${filename} (${names.length} files) installs and compiles in a fresh TypeScript project`);
 } finally {
   rmSync(work, { recursive: true, force: true });
