@@ -74,12 +74,7 @@ async function load(port: number, urlPath: string, body: string, c: number): Pro
   const loop = async () => {
     while (Date.now() < end && latencies.length < MAX_REQUESTS) {
       const t0 = performance.now();
-      let status = 0;
-      try {
-        status = await post(agent, port, urlPath, body);
-      } catch {
-        status = 0;
-      }
+      const status = await post(agent, port, urlPath, body).catch(() => 0);
       if (!measuring && Date.now() >= warmEnd) {
         measuring = true;
         measuredStart = performance.now();
@@ -202,10 +197,9 @@ async function main(): Promise<void> {
   const modelsDir = path.join(RESULTS, 'models');
   const { weights } = trainFraudModel();
   const small = path.join(modelsDir, 'fraud-mlp');
-  writeModelDir(small, fraudModelSpec(weights), { batching: { maxBatchSize: 64, maxQueueDelayMs: 0 } });
+  writeModelDir(small, fraudModelSpec(weights)); // the server's defaults: maxBatchSize 64, maxQueueDelayMs 2
   const heavyDir = path.join(modelsDir, 'heavy-mlp');
-  // A 2 ms queue delay lets batches fill between runs of a slow model (Triton's advice for max_queue_delay).
-  writeModelDir(heavyDir, heavySpec(1024, 8, 64), { batching: { maxBatchSize: 64, maxQueueDelayMs: 2 } });
+  writeModelDir(heavyDir, heavySpec(1024, 8, 64));
   const models = [
     { name: 'fraud-mlp', dir: small, input: 'features', width: 8, row: generateTransactions(1, 1).x[0] },
     { name: 'heavy-mlp', dir: heavyDir, input: 'input', width: 64, row: Array.from({ length: 64 }, (_, i) => (i % 7) / 7) },

@@ -17,7 +17,11 @@ export interface BatchingConfig {
   readonly enabled: boolean;
   /** Most rows in one merged run. 1..65536. @default 64 */
   readonly maxBatchSize: number;
-  /** How long the oldest queued request may wait for others to join its batch. 0..10000 ms. @default 0 */
+  /**
+   * How long the oldest queued request may wait for others to join its batch. 0..10000 ms. The batcher
+   * waits only while more requests are arriving (bodies being received or parsed), so a lone request is
+   * never delayed. @default 2
+   */
   readonly maxQueueDelayMs: number;
 }
 
@@ -111,7 +115,7 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
   let workers: number | undefined;
   let intraOp: number | undefined;
   let providers: readonly string[] = ['cpu'];
-  const batching = { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 0 };
+  const batching = { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 };
   const queue = { maxSize: 256, maxBytes: 256 * 1024 * 1024 };
   const limits = { bodyLimitBytes: 6 * 1024 * 1024, maxTensorElements: 16 * 1024 * 1024, maxTensorRank: 16, requestTimeoutMs: 55_000 };
 

@@ -29,6 +29,11 @@ export interface EngineHooks {
   onRun?(info: { rows: number; requests: number; computeMs: number }): void;
   onQueueWait?(ms: number): void;
   onQueue?(depth: number, runsInFlight: number): void;
+  /**
+   * Requests received but not yet queued (body still arriving or being parsed). The batcher waits for a
+   * fuller batch only while there are some.
+   */
+  requestsArriving?(): number;
   onWorkerEvent?(event: string, detail: Record<string, unknown>): void;
 }
 
@@ -113,6 +118,7 @@ export class InferenceEngine {
   private queuedRows = 0;
   private queuedBytes = 0;
   private runningBatches = 0;
+  private runningRequests = 0;
   private nextId = 1;
   private ewmaRunMs = 1;
   private delayTimer?: NodeJS.Timeout;
@@ -198,7 +204,9 @@ export class InferenceEngine {
       if (this.batchingActive && this.config.batching.maxQueueDelayMs > 0 && this.queuedRows < this.config.batching.maxBatchSize) {
         const waited = Date.now() - this.queue[0].enqueuedAt;
         const remaining = this.config.batching.maxQueueDelayMs - waited;
-        if (remaining > 0) {
+        // Waiting only pays when more requests are already on their way in: a lone request is never delayed.
+        const coming = this.hooks.requestsArriving ? this.hooks.requestsArriving() : 1;
+        if (remaining > 0 && coming > 0) {
           if (!this.delayTimer) {
             this.delayTimer = setTimeout(() => {
               this.delayTimer = undefined;
@@ -261,10 +269,12 @@ export class InferenceEngine {
     const id = this.nextId++;
     slot.busy = true;
     this.runningBatches++;
+    this.runningRequests += jobs.length;
     slot.current = {
       id, jobs,
       resolve: (outputs) => {
         this.runningBatches--;
+        this.runningRequests -= jobs.length;
         this.ewmaRunMs = 0.8 * this.ewmaRunMs + 0.2 * this.lastComputeMs;
         this.hooks.onRun?.({ rows: totalRows, requests: jobs.length, computeMs: this.lastComputeMs });
         let start = 0;
@@ -283,6 +293,7 @@ export class InferenceEngine {
       },
       reject: (err) => {
         this.runningBatches--;
+        this.runningRequests -= jobs.length;
         for (const j of jobs) j.reject(err);
       },
     };

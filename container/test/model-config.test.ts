@@ -122,7 +122,7 @@ describe('serving configuration', () => {
     const c = resolveConfig(dir, []);
     assert.ok(c.workers >= 1 && c.intraOpNumThreads >= 1);
     assert.equal(c.modelFile, 'model.onnx');
-    assert.deepEqual(c.batching, { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 0 });
+    assert.deepEqual(c.batching, { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 });
     assert.equal(c.limits.bodyLimitBytes, 6 * 1024 * 1024);
   });
 

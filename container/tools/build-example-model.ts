@@ -12,7 +12,7 @@ export const DEFAULT_EXAMPLE_DIR = path.resolve(__dirname, '..', '..', 'models',
 export function buildExampleModel(dir: string = DEFAULT_EXAMPLE_DIR): { file: string; accuracy: number } {
   const { weights, accuracy } = trainFraudModel();
   const file = writeModelDir(dir, fraudModelSpec(weights), {
-    batching: { maxBatchSize: 64, maxQueueDelayMs: 0 },
+    batching: { maxBatchSize: 64, maxQueueDelayMs: 2 },
   });
   return { file, accuracy };
 }

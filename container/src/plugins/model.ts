@@ -69,6 +69,24 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   metrics.queueDepth.set(labels, 0);
   metrics.runsInFlight.set(labels, 0);
 
+  // POST requests received but not yet handled (their body is still arriving or being parsed). The
+  // handlers queue their inference synchronously, so these are exactly the requests that may join a
+  // batch soon.
+  let postsArriving = 0;
+  const arriving = new WeakSet<object>();
+  app.addHook('onRequest', async (req) => {
+    if (req.method === 'POST') {
+      postsArriving++;
+      arriving.add(req);
+    }
+  });
+  const arrived = async (req: object) => {
+    if (arriving.delete(req)) postsArriving--;
+  };
+  app.addHook('preHandler', arrived);
+  app.addHook('onResponse', arrived);
+  app.addHook('onRequestAbort', arrived);
+
   const ready = (async () => {
     const t0 = performance.now();
     if (!fs.existsSync(modelPath)) {
@@ -81,6 +99,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         metrics.computeDuration.observe(labels, computeMs / 1000);
       },
       onQueueWait: (ms) => metrics.queueDuration.observe(labels, ms / 1000),
+      requestsArriving: () => postsArriving,
       onQueue: (depth, running) => {
         metrics.queueDepth.set(labels, depth);
         metrics.runsInFlight.set(labels, running);

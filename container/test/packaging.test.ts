@@ -1,0 +1,32 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');
+
+describe('image packaging', () => {
+  it('the image lockfile lists exactly the dependencies of package.json (run scripts/update-image-lock.sh after a change)', () => {
+    const pkg = JSON.parse(read('package.json'));
+    const lock = JSON.parse(read('image-package-lock.json'));
+    assert.deepEqual(lock.packages[''].dependencies, pkg.dependencies);
+    assert.deepEqual(lock.packages[''].devDependencies, pkg.devDependencies);
+    for (const dep of Object.keys(pkg.dependencies)) assert.ok(lock.packages[`node_modules/${dep}`], `${dep} is locked`);
+  });
+
+  for (const [file, install] of [['Dockerfile', 'ONNXRUNTIME_NODE_INSTALL=skip'], ['Dockerfile.gpu', '--onnxruntime-node-install=cuda12']]) {
+    it(`${file}: base image argument, ${install}, production dependencies only, non-root, HEALTHCHECK, exec-form serve entrypoint`, () => {
+      const text = read(file);
+      assert.match(text, /^ARG BASE_IMAGE=/m);
+      assert.match(text, /^FROM \$\{BASE_IMAGE\} AS runtime$/m);
+      assert.ok(text.includes(install));
+      assert.match(text, /npm prune --omit=dev/);
+      assert.match(text, /^USER 10001:0$/m);
+      assert.match(text, /^HEALTHCHECK .*\n\s+CMD \["node", "\/opt\/server\/dist\/src\/healthcheck.js"\]/m);
+      assert.match(text, /^ENTRYPOINT \["node", .*"\/opt\/server\/dist\/src\/server.js"\]$/m);
+      assert.match(text, /^CMD \["serve"\]$/m);
+      assert.match(text, /HOME=\/tmp/);
+    });
+  }
+});
