@@ -320,8 +320,13 @@ export class InferenceEngine {
     this.notifyIdle();
   }
 
-  private expire(now: number): void {
-    if (this.queue.length === 0 || this.queue[0].deadline > now && this.queue.every((p) => p.deadline > now)) return;
+  /**
+   * Answers queued requests whose deadline has passed. `full` scans the whole queue (the deadline
+   * timer does); otherwise only the head, which is cheap and almost always the oldest.
+   */
+  private expire(now: number, full = false): void {
+    if (this.queue.length === 0) return;
+    if (!full && this.queue[0].deadline > now) return;
     const keep: Pending[] = [];
     for (const p of this.queue) {
       if (p.deadline <= now) {
@@ -336,21 +341,22 @@ export class InferenceEngine {
     this.notifyIdle();
   }
 
+  /** Keeps one timer armed at the oldest queued request's deadline. */
   private armDeadlineTimer(): void {
     if (this.queue.length === 0) {
       if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
       return;
     }
-    const earliest = this.queue.reduce((m, p) => Math.min(m, p.deadline), Infinity);
-    if (this.deadlineTimer && this.deadlineAt === earliest) return;
+    const head = this.queue[0].deadline;
+    if (this.deadlineTimer && this.deadlineAt <= head) return;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineAt = earliest;
+    this.deadlineAt = head;
     this.deadlineTimer = setTimeout(() => {
       this.deadlineTimer = undefined;
-      this.expire(Date.now());
+      this.expire(Date.now(), true);
       this.armDeadlineTimer();
-    }, Math.max(0, earliest - Date.now()) + 1);
+    }, Math.max(0, head - Date.now()) + 1);
     this.deadlineTimer.unref();
   }
 
