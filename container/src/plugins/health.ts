@@ -22,7 +22,7 @@ async function healthPlugin(app: FastifyInstance): Promise<void> {
     if (!ready) reply.header('retry-after', '5');
     return { ready, model: app.model.name, state: app.model.state };
   };
-  const readyResponses = { 200: readySchema, 503: readySchema };
+  const readyResponses = { 200: readySchema, 503: readySchema, '4xx': errorResponses['4xx'], '5xx': errorResponses['5xx'] };
 
   app.get('/ping', { logLevel: 'warn', config: keepServing, schema: { response: readyResponses } }, async (_req, reply) => answerReady(reply));
   app.get('/v2/health/ready', { logLevel: 'warn', config: keepServing, schema: { response: readyResponses } }, async (_req, reply) => answerReady(reply));

@@ -6,6 +6,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as client from 'prom-client';
+import { errorResponses } from '../errors';
 
 export interface ServerMetrics {
   readonly registry: client.Registry;
@@ -77,7 +78,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   app.get('/metrics', {
     logLevel: 'warn',
     schema: {
-      response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4.' } },
+      response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4.' }, ...errorResponses },
     },
   }, async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
