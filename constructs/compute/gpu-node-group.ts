@@ -5,14 +5,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
-import {
-  LABEL_ACCELERATOR_COUNT, LABEL_ACCELERATOR_MODEL, LABEL_ACCELERATOR_VENDOR, LABEL_CA_ACCELERATOR,
-  LABEL_CAPACITY_TYPE, LABEL_DEVICE_PLUGIN, LABEL_NODE_GROUP, TaintDefinition,
-} from '../../lib/private/labels';
+import { LABEL_ACCELERATOR_MODEL, TaintDefinition } from '../../lib/private/labels';
 import { IAcceleratorNodes } from './accelerator-nodes';
 import { Capacity } from './capacity';
 import { DevicePlugins } from './device-plugins';
 import { AcceleratorOs, AcceleratorVendor, GpuInstanceType } from './gpu-instance-type';
+import { acceleratorNodeLabels } from './private/node-labels';
 
 /**
  * The EKS cluster a node group joins: what `aws-eks`'s `ICluster` and `aws-eks-v2`'s `ICluster` both
@@ -230,16 +228,9 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
 
     const groupLabel = (props.nodegroupName ?? id).toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63);
     const pluginNeeded = os !== AcceleratorOs.BOTTLEROCKET;
-    const oneModel = new Set(this.instanceTypes.map((t) => t.acceleratorModel)).size === 1;
     this.nodeLabels = {
       ...(props.labels ?? {}),
-      [LABEL_ACCELERATOR_VENDOR]: this.vendor,
-      ...(oneModel ? { [LABEL_ACCELERATOR_MODEL]: first.acceleratorModelLabel } : {}),
-      [LABEL_ACCELERATOR_COUNT]: String(this.acceleratorsPerNode),
-      [LABEL_CAPACITY_TYPE]: capacity.label,
-      [LABEL_NODE_GROUP]: groupLabel,
-      ...(pluginNeeded ? { [LABEL_DEVICE_PLUGIN]: this.vendor === AcceleratorVendor.NVIDIA ? 'nvidia' : 'neuron' } : {}),
-      ...(this.vendor === AcceleratorVendor.NVIDIA && oneModel ? { [LABEL_CA_ACCELERATOR]: `nvidia-${first.acceleratorModelLabel}` } : {}),
+      ...acceleratorNodeLabels({ instanceTypes: this.instanceTypes, capacity, groupName: groupLabel, needsDevicePlugin: pluginNeeded }),
     };
     this.nodeTaints = [
       ...((props.acceleratorTaint ?? true) ? [first.defaultTaint] : []),

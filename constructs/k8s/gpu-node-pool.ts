@@ -1,13 +1,11 @@
 import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
-import {
-  LABEL_ACCELERATOR_COUNT, LABEL_ACCELERATOR_MODEL, LABEL_ACCELERATOR_VENDOR, LABEL_ARCH, LABEL_CA_ACCELERATOR, LABEL_CAPACITY_TYPE,
-  LABEL_DEVICE_PLUGIN, LABEL_INSTANCE_TYPE, LABEL_KARPENTER_CAPACITY_TYPE, LABEL_NODE_GROUP, TaintDefinition,
-} from '../../lib/private/labels';
+import { LABEL_ARCH, LABEL_INSTANCE_TYPE, LABEL_KARPENTER_CAPACITY_TYPE, TaintDefinition } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { AcceleratorVendor, CpuArchitecture, GpuInstanceType } from '../compute/gpu-instance-type';
+import { acceleratorNodeLabels } from '../compute/private/node-labels';
 
 /** Karpenter's instance-family requirement key. */
 export const LABEL_KARPENTER_INSTANCE_FAMILY = 'karpenter.k8s.aws/instance-family';
@@ -181,16 +179,9 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
     this.capacityType = capacity.label;
     this.instanceTypeNames = [...new Set(types.map((t) => t.name))].sort();
     this.nodeTaints = [first.defaultTaint];
-    this.nodeLabels = {
-      [LABEL_ACCELERATOR_VENDOR]: first.vendor,
-      [LABEL_ACCELERATOR_MODEL]: first.acceleratorModelLabel,
-      [LABEL_ACCELERATOR_COUNT]: String(first.acceleratorCount),
-      [LABEL_CAPACITY_TYPE]: capacity.label,
-      [LABEL_NODE_GROUP]: this.name,
-      ...(ami.bundlesDevicePlugin ? {} : { [LABEL_DEVICE_PLUGIN]: first.vendor === AcceleratorVendor.NVIDIA ? 'nvidia' : 'neuron' }),
-      // Set by GpuNodeGroup too (cluster-autoscaler reads it), so both kinds of nodes carry the same labels.
-      ...(first.vendor === AcceleratorVendor.NVIDIA ? { [LABEL_CA_ACCELERATOR]: `nvidia-${first.acceleratorModelLabel}` } : {}),
-    };
+    this.nodeLabels = acceleratorNodeLabels({
+      instanceTypes: types, capacity, groupName: this.name, needsDevicePlugin: !ami.bundlesDevicePlugin,
+    });
 
     // children
     const families = [...new Set(types.map((t) => t.family))].sort();
