@@ -28,6 +28,8 @@ export interface InferJob {
 export interface EngineHooks {
   onRun?(info: { rows: number; requests: number; computeMs: number }): void;
   onQueueWait?(ms: number): void;
+  /** Requests answered successfully by one run. */
+  onAnswered?(requests: number): void;
   onQueue?(depth: number, runsInFlight: number): void;
   /**
    * Requests received but not yet queued (body still arriving or being parsed). The batcher waits for a
@@ -54,8 +56,25 @@ interface Slot {
 
 function bytesOf(tensors: readonly WireTensor[]): number {
   let n = 0;
-  for (const t of tensors) n += Array.isArray(t.data) ? t.data.reduce((a, s) => a + s.length * 2 + 16, 0) : t.data.byteLength;
+  for (const t of tensors) {
+    if (Array.isArray(t.data)) {
+      for (const s of t.data) n += s.length * 2 + 16;
+    } else {
+      n += t.data.byteLength;
+    }
+  }
   return n;
+}
+
+/** Requests can share a run when every input has the same non-batch dimensions: this key says which. */
+function batchKey(tensors: readonly WireTensor[]): string {
+  let key = '';
+  for (let i = 0; i < tensors.length; i++) {
+    const dims = tensors[i].dims;
+    if (i > 0) key += '|';
+    for (let d = 1; d < dims.length; d++) key += d > 1 ? `x${dims[d]}` : `${dims[d]}`;
+  }
+  return key;
 }
 
 /** Stacks the same input of several jobs along axis 0. */
@@ -160,8 +179,10 @@ export class InferenceEngine {
       return Promise.reject(new InferenceError('DEADLINE_UNMEETABLE', `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${job.deadline - now} ms`, { retryAfterSeconds: this.retryAfterSeconds() }));
     }
     return new Promise<WireTensor[]>((resolve, reject) => {
-      const key = job.inputs.map((t) => t.dims.slice(1).join('x')).join('|');
-      this.queue.push({ ...job, rows, bytes, key, enqueuedAt: now, resolve, reject });
+      this.queue.push({
+        inputs: job.inputs, outputNames: job.outputNames, deadline: job.deadline,
+        rows, bytes, key: batchKey(job.inputs), enqueuedAt: now, resolve, reject,
+      });
       this.queuedRows += rows;
       this.queuedBytes += bytes;
       this.pump();
@@ -278,6 +299,7 @@ export class InferenceEngine {
         this.ewmaRunMs = 0.8 * this.ewmaRunMs + 0.2 * this.lastComputeMs;
         this.hooks.onRun?.({ rows: totalRows, requests: jobs.length, computeMs: this.lastComputeMs });
         let start = 0;
+        let answered = 0;
         for (const j of jobs) {
           try {
             const mine = j.outputNames.map((n) => {
@@ -285,11 +307,13 @@ export class InferenceEngine {
               return jobs.length === 1 ? t : sliceRows(t, start, j.rows, totalRows);
             });
             j.resolve(mine);
+            answered++;
           } catch (e) {
             j.reject(e as Error);
           }
           start += j.rows;
         }
+        if (answered > 0) this.hooks.onAnswered?.(answered);
       },
       reject: (err) => {
         this.runningBatches--;

@@ -4,7 +4,7 @@
  * registry, so several apps in one process (tests) never share counters.
  */
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import * as client from 'prom-client';
 import { errorResponses } from '../errors';
 
@@ -33,7 +33,7 @@ declare module 'fastify' {
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-function createMetrics(): ServerMetrics {
+function createMetrics(inFlight: () => number): ServerMetrics {
   const registry = new client.Registry();
   const registers = [registry];
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
@@ -41,7 +41,7 @@ function createMetrics(): ServerMetrics {
     registry,
     httpRequests: new client.Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registers }),
     httpDuration: new client.Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registers }),
-    httpInFlight: new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being processed.', registers }),
+    httpInFlight: new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being processed.', registers, collect() { this.set(inFlight()); } }),
     computeDuration: new client.Histogram({ name: 'inference_compute_duration_seconds', help: 'Time onnxruntime spent in one run (one merged batch).', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
     queueDuration: new client.Histogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited for a worker.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
     batchSize: new client.Histogram({ name: 'inference_batch_size', help: 'Rows in one onnxruntime run (requests merged by dynamic batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers }),
@@ -55,24 +55,44 @@ function createMetrics(): ServerMetrics {
   };
 }
 
-const started = new WeakMap<FastifyRequest, bigint>();
+/** When a request arrived (performance.now()), kept on the request object itself (no WeakMap lookups). */
+const STARTED = Symbol('metricsStartedAt');
+type Timed = { [STARTED]?: number };
 
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
-  const metrics = createMetrics();
+  // In-flight requests as a plain number, read into the gauge when scraped.
+  let inFlight = 0;
+  const metrics = createMetrics(() => inFlight);
   app.decorate('metrics', metrics);
 
-  app.addHook('onRequest', async (req) => {
-    started.set(req, process.hrtime.bigint());
-    metrics.httpInFlight.inc();
+  // Per-request bookkeeping is on the hot path of every request: callback-style hooks (no promise per
+  // hook), and one cached labelled child per (method, route, status) so prom-client does not hash the
+  // label object on every observation.
+  const children = new Map<string, { count: client.Counter.Internal; duration: client.Histogram.Internal<'method' | 'route' | 'status_code'> }>();
+  const childFor = (method: string, route: string, status: number) => {
+    const key = `${method} ${status} ${route}`;
+    let child = children.get(key);
+    if (!child) {
+      const labels = { method, route, status_code: String(status) };
+      child = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+      children.set(key, child);
+    }
+    return child;
+  };
+  app.addHook('onRequest', (req, _reply, done) => {
+    (req as unknown as Timed)[STARTED] = performance.now();
+    inFlight++;
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
-    const t0 = started.get(req);
-    if (t0 === undefined) return;
-    metrics.httpInFlight.dec();
-    const route = req.routeOptions.url ?? '__unmatched__';
-    const labels = { method: req.method, route, status_code: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - t0) / 1e9);
+  app.addHook('onResponse', (req, reply, done) => {
+    const t0 = (req as unknown as Timed)[STARTED];
+    if (t0 !== undefined) {
+      inFlight--;
+      const child = childFor(req.method, req.routeOptions.url ?? '__unmatched__', reply.statusCode);
+      child.count.inc();
+      child.duration.observe((performance.now() - t0) / 1000);
+    }
+    done();
   });
 
   app.get('/metrics', {

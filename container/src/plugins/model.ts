@@ -73,19 +73,34 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   // handlers queue their inference synchronously, so these are exactly the requests that may join a
   // batch soon.
   let postsArriving = 0;
-  const arriving = new WeakSet<object>();
-  app.addHook('onRequest', async (req) => {
+  const ARRIVING = Symbol('arriving');
+  type Marked = { [ARRIVING]?: boolean };
+  const arrived = (req: object) => {
+    if ((req as Marked)[ARRIVING]) {
+      (req as Marked)[ARRIVING] = false;
+      postsArriving--;
+    }
+  };
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each.
+  app.addHook('onRequest', (req, _reply, done) => {
     if (req.method === 'POST') {
       postsArriving++;
-      arriving.add(req);
+      (req as unknown as Marked)[ARRIVING] = true;
     }
+    done();
   });
-  const arrived = async (req: object) => {
-    if (arriving.delete(req)) postsArriving--;
-  };
-  app.addHook('preHandler', arrived);
-  app.addHook('onResponse', arrived);
-  app.addHook('onRequestAbort', arrived);
+  app.addHook('preHandler', (req, _reply, done) => {
+    arrived(req);
+    done();
+  });
+  app.addHook('onResponse', (req, _reply, done) => {
+    arrived(req);
+    done();
+  });
+  app.addHook('onRequestAbort', (req, done) => {
+    arrived(req);
+    done();
+  });
 
   const ready = (async () => {
     const t0 = performance.now();
@@ -98,6 +113,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         metrics.batchSize.observe(labels, rows);
         metrics.computeDuration.observe(labels, computeMs / 1000);
       },
+      onAnswered: (requests) => metrics.inferRequests.inc(labels, requests),
       onQueueWait: (ms) => metrics.queueDuration.observe(labels, ms / 1000),
       requestsArriving: () => postsArriving,
       onQueue: (depth, running) => {
@@ -148,12 +164,16 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         throw new InferenceError('UNKNOWN_MODEL', `model '${name}' is not served here; this server serves '${opts.name}'`);
       }
     },
-    async infer(inputs, outputNames, deadline) {
-      const signature = this.requireSignature();
-      for (const check of opts.inputChecks) check(inputs, { name: opts.name, signature, features: opts.features });
-      const out = await engine!.infer({ inputs, outputNames, deadline });
-      metrics.inferRequests.inc(labels);
-      return out;
+    infer(inputs, outputNames, deadline) {
+      // Not async: one promise (the engine's) per request instead of two. Successful answers are
+      // counted by the engine's onAnswered hook, once per run.
+      try {
+        const signature = this.requireSignature();
+        for (const check of opts.inputChecks) check(inputs, { name: opts.name, signature, features: opts.features });
+        return engine!.infer({ inputs, outputNames, deadline });
+      } catch (e) {
+        return Promise.reject(e);
+      }
     },
   };
   app.decorate('model', service);
