@@ -74,7 +74,14 @@ async function main(): Promise<void> {
     return;
   }
 
-  port.on('message', async (msg: ToWorker) => {
+  // Runs one message at a time, in order: the engine may post the next batch before this one is done
+  // (pipelining), and each run's computeMs must cover that run alone.
+  let previous: Promise<void> = Promise.resolve();
+  port.on('message', (msg: ToWorker) => {
+    previous = previous.then(() => handle(msg));
+  });
+
+  async function handle(msg: ToWorker): Promise<void> {
     if (msg.type !== 'run') return;
     try {
       const feeds: Record<string, ort.Tensor> = {};
@@ -92,7 +99,7 @@ async function main(): Promise<void> {
     } catch (e) {
       port.postMessage({ type: 'run-failed', id: msg.id, message: (e as Error).message } satisfies FromWorker);
     }
-  });
+  }
 }
 
 if (parentPort) {
