@@ -23,6 +23,8 @@ export interface ServerMetrics {
   readonly runsInFlight: client.Gauge<'model'>;
   readonly modelLoadSeconds: client.Gauge<'model'>;
   readonly modelReady: client.Gauge<'model'>;
+  /** Registers a function run before each scrape (to copy hot-path counters into gauges). */
+  beforeScrape(fn: () => void): void;
 }
 
 declare module 'fastify' {
@@ -33,12 +35,13 @@ declare module 'fastify' {
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-function createMetrics(inFlight: () => number): ServerMetrics {
+function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) => void): ServerMetrics {
   const registry = new client.Registry();
   const registers = [registry];
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   return {
     registry,
+    beforeScrape,
     httpRequests: new client.Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registers }),
     httpDuration: new client.Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registers }),
     httpInFlight: new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being processed.', registers, collect() { this.set(inFlight()); } }),
@@ -62,7 +65,8 @@ type Timed = { [STARTED]?: number };
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
   // In-flight requests as a plain number, read into the gauge when scraped.
   let inFlight = 0;
-  const metrics = createMetrics(() => inFlight);
+  const scrapeHooks: Array<() => void> = [];
+  const metrics = createMetrics(() => inFlight, (fn) => scrapeHooks.push(fn));
   app.decorate('metrics', metrics);
 
   // Per-request bookkeeping is on the hot path of every request: callback-style hooks (no promise per
@@ -101,6 +105,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
       response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4.' }, ...errorResponses },
     },
   }, async (_req, reply) => {
+    for (const fn of scrapeHooks) fn();
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

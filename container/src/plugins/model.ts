@@ -66,8 +66,15 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   let engine: InferenceEngine | undefined;
   let loadError: Error | undefined;
   metrics.modelReady.set(labels, 0);
+  // Queue gauges change on every request: keep plain numbers and read them into the gauges when scraped.
+  let queueDepth = 0;
+  let runsInFlight = 0;
   metrics.queueDepth.set(labels, 0);
   metrics.runsInFlight.set(labels, 0);
+  metrics.beforeScrape(() => {
+    metrics.queueDepth.set(labels, queueDepth);
+    metrics.runsInFlight.set(labels, runsInFlight);
+  });
 
   // POST requests received but not yet handled (their body is still arriving or being parsed). The
   // handlers queue their inference synchronously, so these are exactly the requests that may join a
@@ -117,8 +124,8 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       onQueueWait: (ms) => metrics.queueDuration.observe(labels, ms / 1000),
       requestsArriving: () => postsArriving,
       onQueue: (depth, running) => {
-        metrics.queueDepth.set(labels, depth);
-        metrics.runsInFlight.set(labels, running);
+        queueDepth = depth;
+        runsInFlight = running;
       },
       onWorkerEvent: (event, detail) => app.log.error({ event, ...detail }, 'inference worker event'),
     });
