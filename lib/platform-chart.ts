@@ -26,7 +26,15 @@ export const REFERENCE_NODE_GROUPS = {
 /** Image of the bundled inference server the reference platform serves, unless overridden. */
 export const DEFAULT_SERVER_IMAGE = 'ai-platform-constructs/inference-server:0.1.0';
 /** Placeholder training image: prints where checkpoints go. Replace it with your trainer. */
-export const DEFAULT_TRAINING_IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
+export const DEFAULT_TRAINING_IMAGE = 'nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04';
+
+/**
+ * What the default training job runs: a check of the spot GPU path end to end. It can only run once
+ * cluster-autoscaler has scaled the spot training group up from zero, the device plugin has advertised the
+ * GPU and the checkpoint volume is mounted; it prints the GPU (`nvidia-smi`) and writes a file to
+ * `CHECKPOINT_DIR`. Replace it with your trainer image (`trainingImage`, or `AIP_TRAINING_IMAGE` for `bin/k8s.ts`).
+ */
+export const DEFAULT_TRAINING_COMMAND = ['sh', '-c', 'nvidia-smi && date -u > "$CHECKPOINT_DIR/spot-gpu-check" && cat "$CHECKPOINT_DIR/spot-gpu-check"'];
 
 /** The reference platform's on-demand inference nodes, by the shared label vocabulary. */
 export function referenceInferenceNodes(): IAcceleratorNodes {
@@ -72,7 +80,7 @@ export interface PlatformChartsProps {
   readonly trainingNodes?: IAcceleratorNodes;
   /** @default DEFAULT_SERVER_IMAGE */
   readonly serverImage?: string;
-  /** @default DEFAULT_TRAINING_IMAGE, with a placeholder command */
+  /** @default DEFAULT_TRAINING_IMAGE running DEFAULT_TRAINING_COMMAND, a check of the spot GPU path */
   readonly trainingImage?: string;
   /** @default 'ai-serving' */
   readonly servingNamespace?: string;
@@ -103,7 +111,8 @@ export interface PlatformCharts {
  * - `device-plugins`: the NVIDIA device plugin DaemonSet (kube-system);
  * - `serving`: the bundled inference server on the on-demand GPU inference nodes, with an HPA on CPU
  *   and queue depth, a PDB and a NetworkPolicy;
- * - `training`: a TrainingJob on the spot GPU training nodes, with a checkpoint volume;
+ * - `training`: a TrainingJob on the spot GPU training nodes, with a checkpoint volume (by default a
+ *   check of the spot GPU path: see DEFAULT_TRAINING_COMMAND);
  * - `karpenter` (optional): a GpuNodePool for clusters that scale with Karpenter.
  */
 export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): PlatformCharts {
@@ -127,10 +136,10 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
 
   const training = new Chart(app, 'training', { namespace: trainingNs });
   namespace(training, trainingNs);
-  new TrainingJob(training, 'ExampleTraining', {
-    name: 'example-training',
+  new TrainingJob(training, 'SpotGpuCheck', {
+    name: props.trainingImage ? 'training' : 'spot-gpu-check',
     image: props.trainingImage ?? DEFAULT_TRAINING_IMAGE,
-    command: props.trainingImage ? undefined : ['python', '-c', 'import os; print("checkpoints go to", os.environ["CHECKPOINT_DIR"])'],
+    command: props.trainingImage ? undefined : DEFAULT_TRAINING_COMMAND,
     nodes: props.trainingNodes ?? referenceTrainingNodes(),
     activeDeadline: Duration.hours(12),
     resources: { cpu: { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(4) } },

@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { Testing, Yaml } from 'cdk8s';
 import { AiPlatformStack } from '../../lib/ai-platform-stack';
 import {
-  buildPlatformCharts, DEFAULT_SERVER_IMAGE, KUSTOMIZATION_FILE, PlatformCharts, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
+  buildPlatformCharts, DEFAULT_SERVER_IMAGE, DEFAULT_TRAINING_COMMAND, KUSTOMIZATION_FILE, PlatformCharts, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
   referenceTrainingNodes, writePlatformManifests,
 } from '../../lib/platform-chart';
 import { TEST_CONTEXT } from '../helpers';
@@ -43,11 +43,22 @@ describe('reference platform charts', () => {
 
   test('trains on the spot training nodes with a checkpoint claim', () => {
     const manifests = synthValid(charts.training);
-    const spec = podSpec(only(manifests, 'Job', 'example-training'));
+    const job = only(manifests, 'Job', 'spot-gpu-check');
+    const spec = podSpec(job);
+    // By default the job checks the spot GPU path: it prints the GPU and writes to the checkpoint volume.
+    expect(spec.containers[0].command).toEqual(DEFAULT_TRAINING_COMMAND);
+    expect(spec.containers[0].resources.limits['nvidia.com/gpu']).toBeDefined();
     const expressions = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
     expect(expressions).toContainEqual({ key: 'ai-platform.dev/node-group', operator: 'In', values: [REFERENCE_NODE_GROUPS.training] });
     expect(expressions).toContainEqual({ key: 'ai-platform.dev/capacity-type', operator: 'In', values: ['spot'] });
-    expect(only(manifests, 'PersistentVolumeClaim').metadata.name).toBe('example-training-checkpoints');
+    expect(only(manifests, 'PersistentVolumeClaim').metadata.name).toBe('spot-gpu-check-checkpoints');
+  });
+
+  test('a trainer image replaces the spot GPU check and keeps its own entrypoint', () => {
+    const own = buildPlatformCharts(Testing.app(), { trainingImage: 'registry.example.com/trainer:2.1' });
+    const spec = podSpec(only(synthValid(own.training), 'Job', 'training'));
+    expect(spec.containers[0].image).toBe('registry.example.com/trainer:2.1');
+    expect(spec.containers[0].command).toBeUndefined();
   });
 
   test('runs one NVIDIA device plugin DaemonSet', () => {
