@@ -10,6 +10,8 @@
  * Load goes to 127.0.0.1 only, from a closed loop of `c` keep-alive connections, bounded in time
  * (BENCH_SECONDS, default 3 per cell) and in count (200000 per cell).
  * Usage: npm run bench   (results also land in bench/results/)
+ * Environment: BENCH_SECONDS, BENCH_CONCURRENCY (1,16,64), BENCH_MODES, BENCH_MODELS, BENCH_NODE_CLIENT,
+ * BENCH_WRK_THREADS (1), BENCH_LOAD_CPUS (e.g. 12-15, with the run itself under taskset -c 0-11).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,6 +25,13 @@ import { heavySpec } from '../tools/test-models';
 import { cpuCount } from '../src/config';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+/** wrk threads (at most c). More than 1 only where the machine has CPUs to spare for the load generator. */
+const WRK_THREADS = Number(process.env.BENCH_WRK_THREADS ?? 1);
+/**
+ * CPUs for the load generator (a taskset list such as "12-15"). Start the benchmark itself under
+ * `taskset -c <other CPUs>` so the servers and the compute ceiling run on the rest; unset, all share.
+ */
+const LOAD_CPUS = process.env.BENCH_LOAD_CPUS;
 const WARMUP_MS = 500;
 const MAX_REQUESTS = 200_000;
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
@@ -104,7 +113,9 @@ async function loadWrk(port: number, urlPath: string, body: string, c: number): 
   const script = path.join(RESULTS, 'post.lua');
   fs.writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`);
   const run = (seconds: number) => new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${c}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', script, `http://127.0.0.1:${port}${urlPath}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const wrk = ['wrk', `-t${Math.min(WRK_THREADS, c)}`, `-c${c}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', script, `http://127.0.0.1:${port}${urlPath}`];
+    const argv = LOAD_CPUS ? ['taskset', '-c', LOAD_CPUS, ...wrk] : wrk;
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
@@ -206,13 +217,17 @@ async function main(): Promise<void> {
   ];
   const machine = {
     nproc: os.availableParallelism(),
+    cpusOnMachine: os.cpus().length,
     cpu: (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? os.cpus()[0]?.model,
     node: process.version,
     onnxruntime: require('onnxruntime-node/package.json').version as string,
     date: new Date().toISOString(),
     secondsPerCell: SECONDS,
   };
-  console.log(`load generator: ${HAVE_WRK && !process.env.BENCH_NODE_CLIENT ? 'wrk (1 thread)' : 'Node http client'}`);
+  const generator = HAVE_WRK && !process.env.BENCH_NODE_CLIENT
+    ? `wrk, ${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''}${LOAD_CPUS ? ` pinned to CPUs ${LOAD_CPUS} (servers and ceilings on the other ${machine.nproc})` : ''}`
+    : 'Node http client';
+  console.log(`load generator: ${generator}`);
   console.log(`machine: ${machine.nproc} CPUs, ${machine.cpu}, Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; ${SECONDS} s per cell`);
 
   const results: Record<string, unknown> = { machine, models: {} };
@@ -281,7 +296,7 @@ async function main(): Promise<void> {
     const p = pings as Record<string, { p50: number; p99: number; max: number; n: number }>;
     lines.push('', `/ping during c=64 load: ${Object.entries(p).map(([m, v]) => `${LABEL[m as Mode]} p50 ${fmt(v.p50, 2)} ms, p99 ${fmt(v.p99, 2)} ms, max ${fmt(v.max, 1)} ms (${v.n} pings)`).join('; ')}. Target p99 < 50 ms for (a).`);
   }
-  const table = [`Machine: ${machine.nproc} CPUs (${machine.cpu}), Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, ${machine.date}; ${SECONDS} s per cell after ${WARMUP_MS} ms warm-up; load generator (${HAVE_WRK && !process.env.BENCH_NODE_CLIENT ? 'wrk, 1 thread' : 'Node http client'}) on the same machine.`, ...lines].join('\n');
+  const table = [`Machine: ${machine.nproc}${machine.cpusOnMachine !== machine.nproc ? ` of ${machine.cpusOnMachine}` : ''} CPUs (${machine.cpu}), Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, ${machine.date}; ${SECONDS} s per cell after ${WARMUP_MS} ms warm-up; load generator (${generator}) on the same machine.`, ...lines].join('\n');
   console.log('\n' + table);
   fs.writeFileSync(path.join(RESULTS, 'results.json'), JSON.stringify(results, null, 2));
   fs.writeFileSync(path.join(RESULTS, 'results.md'), table + '\n');

@@ -57,6 +57,14 @@ interface Slot {
   worker: Worker;
   /** Runs posted to this worker and not yet answered, by id (at most PIPELINE_DEPTH). */
   readonly runs: Map<number, Run>;
+  /**
+   * Run messages the worker has not reported on yet, including runs whose callers were already answered
+   * (at shutdown). A worker must not be terminated while onnxruntime is inside a run: onnxruntime-node
+   * then aborts the whole process.
+   */
+  outstanding: number;
+  /** Called when `outstanding` drops to 0. */
+  onQuiet?: () => void;
 }
 
 /**
@@ -208,6 +216,7 @@ export class InferenceEngine {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       slot.runs.set(id, { resolve: (outputs) => resolve({ outputs, computeMs: this.lastComputeMs }), reject });
+      slot.outstanding++;
       slot.worker.postMessage({ type: 'run', id, feeds, outputNames } satisfies ToWorker, transferables(feeds));
     });
   }
@@ -343,11 +352,13 @@ export class InferenceEngine {
         for (const j of jobs) j.reject(err);
       },
     });
+    slot.outstanding++;
     slot.worker.postMessage({ type: 'run', id, feeds, outputNames: names } satisfies ToWorker, transferables(feeds));
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
     if (msg.type !== 'result' && msg.type !== 'run-failed') return;
+    if (--slot.outstanding === 0 && slot.onQuiet) slot.onQuiet();
     const run = slot.runs.get(msg.id);
     if (!run) return;
     slot.runs.delete(msg.id);
@@ -409,7 +420,7 @@ export class InferenceEngine {
       executionProviders: this.config.executionProviders,
     };
     const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
-    const slot: Slot = { worker, runs: new Map() };
+    const slot: Slot = { worker, runs: new Map(), outstanding: 0 };
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: FromWorker) => {
@@ -539,7 +550,17 @@ export class InferenceEngine {
       for (const run of s.runs.values()) run.reject(err);
       s.runs.clear();
     }
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    // A run cannot be interrupted: wait for each busy worker to finish before stopping it. A run that
+    // outlasts the drain time keeps the process alive until the server's own exit timer ends it.
+    await Promise.all(this.slots.map(async (s) => {
+      if (s.outstanding > 0) {
+        await new Promise<void>((resolve) => {
+          s.onQuiet = resolve;
+          s.worker.once('exit', () => resolve());
+        });
+      }
+      await s.worker.terminate();
+    }));
     this.slots.length = 0;
   }
 }

@@ -14,6 +14,7 @@ export const ERROR_CATALOGUE = {
   EMPTY_BODY: { statusCode: 400, description: 'The body is empty.' },
   INVALID_REQUEST: { statusCode: 400, description: 'The body does not match the request schema.' },
   UNKNOWN_MODEL: { statusCode: 404, description: 'No model of that name is served here.' },
+  UNKNOWN_MODEL_VERSION: { statusCode: 404, description: 'The model is served here, but not in that version.' },
   UNKNOWN_INPUT: { statusCode: 400, description: 'An input names a tensor the model does not have.' },
   MISSING_INPUT: { statusCode: 400, description: 'A model input was not supplied.' },
   DUPLICATE_INPUT: { statusCode: 400, description: 'The same input was supplied twice.' },

@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { listening, modelDir, request } from './helpers';
-import { ALL_TYPES, kitchenSinkSpec, multiInputSpec, oddInputName, oddOutputName } from '../tools/test-models';
+import { ALL_TYPES, fixedBatchSpec, kitchenSinkSpec, multiInputSpec, oddInputName, oddOutputName } from '../tools/test-models';
 import { ORT_TO_OIP, OrtType } from '../src/tensors';
 
 /** Two distinct rows per type, chosen to survive the trip exactly (FP16 values are representable). */
@@ -59,6 +59,33 @@ describe('Open Inference Protocol', () => {
     assert.equal(unknown.status, 404);
     assert.deepEqual(unknown.json(), { error: "model 'other' is not served here; this server serves 'kitchen-sink'", code: 'UNKNOWN_MODEL' });
     assert.equal((await request(port, 'GET', '/v2/models/other/ready')).status, 404);
+  });
+
+  it('serves version 1 of the model on the /versions/{v} routes and answers 404 for any other version', async () => {
+    const started = await listening({ modelDir: modelDir('fraud', fixedBatchSpec()) });
+    app = started.app;
+    const { port } = started;
+    const ready = await request(port, 'GET', '/v2/models/fraud/versions/1/ready');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.json(), { name: 'fraud', ready: true });
+    const meta = (await request(port, 'GET', '/v2/models/fraud/versions/1')).json();
+    assert.deepEqual(meta.versions, ['1']);
+    assert.deepEqual(meta, (await request(port, 'GET', '/v2/models/fraud')).json());
+    const infer = await request(port, 'POST', '/v2/models/fraud/versions/1/infer', { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+    assert.equal(infer.status, 200, infer.body);
+    assert.equal(infer.json().model_version, '1');
+    for (const [method, url, body] of [
+      ['GET', '/v2/models/fraud/versions/2/ready', undefined],
+      ['GET', '/v2/models/fraud/versions/2', undefined],
+      ['POST', '/v2/models/fraud/versions/2/infer', { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }],
+    ] as const) {
+      const res = await request(port, method, url, body);
+      assert.equal(res.status, 404, `${method} ${url}`);
+      assert.deepEqual(res.json(), { error: "model 'fraud' has no version '2'; the only version served is '1'", code: 'UNKNOWN_MODEL_VERSION' });
+    }
+    const otherModel = await request(port, 'GET', '/v2/models/other/versions/1/ready');
+    assert.equal(otherModel.status, 404);
+    assert.equal(otherModel.json().code, 'UNKNOWN_MODEL');
   });
 
   it('round-trips every datatype with odd tensor names, flat and nested data, and echoes the id', async () => {

@@ -23,6 +23,7 @@ export interface ServerMetrics {
   readonly runsInFlight: client.Gauge<'model'>;
   readonly modelLoadSeconds: client.Gauge<'model'>;
   readonly modelReady: client.Gauge<'model'>;
+  readonly workerRestarts: client.Counter<'model'>;
   /** Registers a function run before each scrape (to copy hot-path counters into gauges). */
   beforeScrape(fn: () => void): void;
 }
@@ -54,6 +55,7 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
     queueDepth: new client.Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker.', labelNames: ['model'], registers }),
     runsInFlight: new client.Gauge({ name: 'inference_runs_in_flight', help: 'onnxruntime runs executing now.', labelNames: ['model'], registers }),
     modelLoadSeconds: new client.Gauge({ name: 'model_load_duration_seconds', help: 'Time to load the model in every worker and warm it up.', labelNames: ['model'], registers }),
+    workerRestarts: new client.Counter({ name: 'inference_worker_restarts_total', help: 'Inference worker threads that stopped unexpectedly and were replaced.', labelNames: ['model'], registers }),
     modelReady: new client.Gauge({ name: 'model_ready', help: '1 when the model is loaded and warmed up.', labelNames: ['model'], registers }),
   };
 }

@@ -38,9 +38,14 @@ export interface ModelService {
   requireSignature(): ModelSignature;
   /** Checks the name a request addressed, or UNKNOWN_MODEL. */
   requireName(name: string): void;
+  /** Checks the name and version a request addressed, or UNKNOWN_MODEL / UNKNOWN_MODEL_VERSION. */
+  requireVersion(name: string, version: string): void;
   /** Runs checked inputs through the engine; resolves with the requested outputs in order. */
   infer(inputs: WireTensor[], outputNames: string[], deadline: number): Promise<WireTensor[]>;
 }
+
+/** The one version of the model a server serves (one model directory, one version), as OIP names it. */
+export const MODEL_VERSION = '1';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -127,7 +132,11 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         queueDepth = depth;
         runsInFlight = running;
       },
-      onWorkerEvent: (event, detail) => app.log.error({ event, ...detail }, 'inference worker event'),
+      onWorkerEvent: (event, detail) => {
+        if (event === 'worker-lost') metrics.workerRestarts.inc(labels);
+        if (event === 'worker-replaced') app.log.info({ event, ...detail }, 'inference worker replaced');
+        else app.log.error({ event, ...detail }, 'inference worker event');
+      },
     });
     const seconds = (performance.now() - t0) / 1000;
     metrics.modelLoadSeconds.set(labels, seconds);
@@ -169,6 +178,12 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     requireName(name: string) {
       if (name !== opts.name) {
         throw new InferenceError('UNKNOWN_MODEL', `model '${name}' is not served here; this server serves '${opts.name}'`);
+      }
+    },
+    requireVersion(name: string, version: string) {
+      this.requireName(name);
+      if (version !== MODEL_VERSION) {
+        throw new InferenceError('UNKNOWN_MODEL_VERSION', `model '${opts.name}' has no version '${version.slice(0, 64)}'; the only version served is '${MODEL_VERSION}'`);
       }
     },
     infer(inputs, outputNames, deadline) {

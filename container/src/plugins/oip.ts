@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
 import { errorResponses } from '../errors';
+import { MODEL_VERSION } from './model';
 import type { TensorMeta } from '../tensors';
 
 export const SERVER_NAME = 'ai-platform-constructs-inference-server';
@@ -82,6 +83,15 @@ const tensorMetadataSchema = {
 } as const;
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
+const versionParams = { type: 'object', required: ['name', 'version'], properties: { name: { type: 'string' }, version: { type: 'string' } } } as const;
+
+type ModelParams = { name: string; version?: string };
+
+/** Checks the model (and, on the /versions/{v} routes, the version) a request addressed. */
+function requireModel(app: FastifyInstance, params: ModelParams): void {
+  if (params.version === undefined) app.model.requireName(params.name);
+  else app.model.requireVersion(params.name, params.version);
+}
 
 function tensorMetadata(m: TensorMeta) {
   return { name: m.name, datatype: m.datatype, shape: m.shape ? [...m.shape] : [-1] };
@@ -96,7 +106,7 @@ export async function runOip(app: FastifyInstance, reply: FastifyReply, body: Oi
   const outputs = await model.infer(inputs, outputNames, deadlineOf(app, reply));
   return {
     model_name: model.name,
-    model_version: '1',
+    model_version: MODEL_VERSION,
     ...(body.id !== undefined ? { id: body.id } : {}),
     outputs: outputs.map(encodeOipOutput),
   };
@@ -117,12 +127,12 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     },
   }, async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }));
 
-  const modelMetadata = async (req: FastifyRequest<{ Params: { name: string } }>) => {
-    app.model.requireName(req.params.name);
+  const modelMetadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
+    requireModel(app, req.params);
     const sig = app.model.requireSignature();
     return {
       name: app.model.name,
-      versions: ['1'],
+      versions: [MODEL_VERSION],
       platform: 'onnxruntime_onnx',
       inputs: sig.inputs.map(tensorMetadata),
       outputs: sig.outputs.map(tensorMetadata),
@@ -143,32 +153,30 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     },
   };
   app.get('/v2/models/:name', { schema: metadataSchema }, modelMetadata);
-  app.get('/v2/models/:name/versions/:version', { schema: { ...metadataSchema, params: { ...nameParams, properties: { ...nameParams.properties, version: { type: 'string' } } } } }, modelMetadata);
+  app.get('/v2/models/:name/versions/:version', { schema: { ...metadataSchema, params: versionParams } }, modelMetadata);
 
   const readyResponse = { type: 'object', required: ['name', 'ready'], properties: { name: { type: 'string' }, ready: { type: 'boolean' } } } as const;
-  app.get<{ Params: { name: string } }>('/v2/models/:name/ready', {
-    logLevel: 'warn',
-    schema: { params: nameParams, response: { 200: readyResponse, 503: readyResponse, ...errorResponses } },
-  }, async (req, reply) => {
-    app.model.requireName(req.params.name);
+  const modelReady = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    requireModel(app, req.params);
     const ready = app.model.state === 'ready';
     reply.code(ready ? 200 : 503);
     return { name: app.model.name, ready };
-  });
+  };
+  const readyResponses = { 200: readyResponse, 503: readyResponse, ...errorResponses };
+  app.get('/v2/models/:name/ready', { logLevel: 'warn', schema: { params: nameParams, response: readyResponses } }, modelReady);
+  app.get('/v2/models/:name/versions/:version/ready', { logLevel: 'warn', schema: { params: versionParams, response: readyResponses } }, modelReady);
 
   const inferSchema = {
     params: nameParams,
     body: oipRequestSchema,
     response: { 200: oipResponseSchema, ...errorResponses },
   };
-  const infer = async (req: FastifyRequest<{ Params: { name: string }; Body: OipRequestBody }>, reply: FastifyReply) => {
-    app.model.requireName(req.params.name);
+  const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: OipRequestBody }>, reply: FastifyReply) => {
+    requireModel(app, req.params);
     return runOip(app, reply, req.body);
   };
   app.post('/v2/models/:name/infer', { schema: inferSchema }, infer);
-  app.post('/v2/models/:name/versions/:version/infer', {
-    schema: { ...inferSchema, params: { ...nameParams, properties: { ...nameParams.properties, version: { type: 'string' } } } },
-  }, infer);
+  app.post('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: versionParams } }, infer);
 }
 
 export default fp(oipPlugin, { name: 'oip', fastify: '5.x', dependencies: ['model'] });

@@ -1,0 +1,83 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Worker } from 'node:worker_threads';
+import type { FastifyInstance } from 'fastify';
+import { fraudModel, listening, metricValue, request } from './helpers';
+import { generateTransactions, predictFraud } from '../tools/fraud-model';
+import type { InferenceEngine } from '../src/engine';
+import type { InferenceError } from '../src/errors';
+
+/** The engine's worker threads (private to the engine: tests reach in to make one fail). */
+function workersOf(app: FastifyInstance): Worker[] {
+  const engine = app.model.engine as unknown as { slots: Array<{ worker: Worker }> };
+  return engine.slots.map((s) => s.worker);
+}
+
+async function until(what: string, test: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('inference worker failure', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  const body = (row: number[]) => ({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: row }] });
+
+  it('fails the run a crashed worker held with WORKER_CRASHED (500), replaces the worker and serves on', { timeout: 15_000 }, async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir, config: { workers: 1, batching: { enabled: false }, limits: { requestTimeoutMs: 5000 } }, drainMs: 1000 });
+    app = started.app;
+    const { x } = generateTransactions(5, 7);
+    const [original] = workersOf(app);
+
+    // A worker that hits an unexpected error dies (here: a message it cannot handle, standing in for a
+    // bug); the run queued behind it in the worker is never executed, and its caller is told so.
+    original.postMessage(null);
+    const outputNames = app.model.requireSignature().outputs.map((o) => o.name);
+    const lost = app.model.infer([{ name: 'features', type: 'float32', dims: [1, 8], data: Float32Array.from(x[0]) }], outputNames, Date.now() + 5000);
+    await assert.rejects(lost, (e: InferenceError) => {
+      assert.equal(e.code, 'WORKER_CRASHED');
+      assert.equal(e.statusCode, 500);
+      assert.match(e.message, /the inference worker stopped during the run: Cannot read properties of null/);
+      return true;
+    });
+
+    // Requests sent while the replacement loads wait for it; every one is answered, correctly.
+    const answers = await Promise.all(x.map((row) => request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body(row))));
+    answers.forEach((res, i) => {
+      assert.equal(res.status, 200, res.body);
+      assert.ok(Math.abs(res.json().outputs[0].data[0] - predictFraud(weights, x[i])) < 1e-5);
+    });
+    const [replacement] = workersOf(app);
+    assert.ok(replacement && replacement !== original, 'the crashed worker was replaced');
+    assert.equal((app.model.engine as InferenceEngine).workerCount, 1);
+    assert.equal((await request(started.port, 'GET', '/ping')).status, 200);
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'inference_worker_restarts_total', { model: 'fraud-mlp' }), 1);
+  });
+
+  it('replaces a worker that exits between runs without failing any request', { timeout: 15_000 }, async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir, config: { workers: 2, limits: { requestTimeoutMs: 5000 } }, drainMs: 1000 });
+    app = started.app;
+    const { x } = generateTransactions(12, 9);
+    const before = workersOf(app);
+    await before[0].terminate();
+    const answers = await Promise.all(x.map((row) => request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body(row))));
+    answers.forEach((res, i) => {
+      assert.equal(res.status, 200, res.body);
+      assert.ok(Math.abs(res.json().outputs[0].data[0] - predictFraud(weights, x[i])) < 1e-5);
+    });
+    await until('the replacement worker', () => workersOf(app!).length === 2);
+    assert.ok(!workersOf(app).includes(before[0]));
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'inference_worker_restarts_total', { model: 'fraud-mlp' }), 1);
+  });
+});
