@@ -11,7 +11,7 @@
  * (BENCH_SECONDS, default 3 per cell) and in count (200000 per cell).
  * Usage: npm run bench   (results also land in bench/results/)
  * Environment: BENCH_SECONDS, BENCH_CONCURRENCY (1,16,64), BENCH_MODES, BENCH_MODELS, BENCH_NODE_CLIENT,
- * BENCH_WRK_THREADS (1), BENCH_LOAD_CPUS (e.g. 12-15, with the run itself under taskset -c 0-11).
+ * BENCH_NO_CEILING, BENCH_WRK_THREADS (1), BENCH_LOAD_CPUS (e.g. 12-15, with the run itself under taskset -c 0-11).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -269,8 +269,10 @@ async function main(): Promise<void> {
         await stopTarget(target.child);
       }
     }
-    const compute = await computeCeiling(path.join(model.dir, 'model.onnx'), model.input, model.width);
-    const single = await computeCeiling1(path.join(model.dir, 'model.onnx'), model.input, model.width);
+    // BENCH_NO_CEILING skips (e) (parameter sweeps that only compare servers).
+    const skipCeiling = Boolean(process.env.BENCH_NO_CEILING);
+    const compute = skipCeiling ? { rowsPerSec: NaN, batch: 0, threads: 0, runMs: NaN } : await computeCeiling(path.join(model.dir, 'model.onnx'), model.input, model.width);
+    const single = skipCeiling ? NaN : await computeCeiling1(path.join(model.dir, 'model.onnx'), model.input, model.width);
     console.log(`${model.name} ${LABEL.compute}: ${fmt(compute.rowsPerSec)} rows/s (batch ${compute.batch}, ${compute.threads} threads, ${fmt(compute.runMs, 3)} ms/run); single row ${fmt(single, 3)} ms`);
     (results.models as Record<string, unknown>)[model.name] = { cells, compute, singleRowMs: single, pings, answerBytes: answer.length };
 

@@ -46,10 +46,20 @@ export interface LimitsConfig {
 export interface ServingConfig {
   /** The model file, relative to the model directory. @default the only `*.onnx` file, else `model.onnx` */
   readonly modelFile: string;
-  /** Worker threads, each with its own onnxruntime session. @default max(1, floor(cpus / 2)) */
+  /**
+   * Worker threads, each with its own onnxruntime session. @default 1 with batching on (one session
+   * with every CPU runs the merged batches: bigger batches, each weight read once per batch), else
+   * max(1, floor(cpus / 2)); see `unbatchedPool`.
+   */
   readonly workers: number;
   /** onnxruntime intra-op threads per worker. @default max(1, floor(cpus / workers)) */
   readonly intraOpNumThreads: number;
+  /**
+   * The pool the engine switches to when the model turns out not to batch (its first axis is fixed):
+   * then requests run one at a time, and several workers are better than one. Set only when neither
+   * `workers` nor `intraOpNumThreads` was configured and it differs from the batching pool.
+   */
+  readonly unbatchedPool?: { readonly workers: number; readonly intraOpNumThreads: number };
   /** onnxruntime execution providers, in order of preference; 'cuda' falls back to 'cpu'. @default ['cpu'] */
   readonly executionProviders: readonly string[];
   readonly batching: BatchingConfig;
@@ -109,8 +119,7 @@ function object(source: string, field: string, value: unknown, allowed: readonly
  * Merges `layers` (lowest precedence first) over the defaults and validates the result.
  * Each layer is `[sourceName, partialConfig]`; the source name appears in error messages.
  */
-export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, unknown]>): ServingConfig {
-  const cpus = cpuCount();
+export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, unknown]>, cpus = cpuCount()): ServingConfig {
   let modelFile: string | undefined;
   let workers: number | undefined;
   let intraOp: number | undefined;
@@ -157,11 +166,16 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
     }
   }
 
-  const w = workers ?? Math.max(1, Math.floor(cpus / 2));
+  const perRequestWorkers = Math.max(1, Math.floor(cpus / 2));
+  const w = workers ?? (batching.enabled ? 1 : perRequestWorkers);
+  const unbatched = workers === undefined && intraOp === undefined && w !== perRequestWorkers
+    ? { workers: perRequestWorkers, intraOpNumThreads: Math.max(1, Math.floor(cpus / perRequestWorkers)) }
+    : undefined;
   return {
     modelFile: modelFile ?? findModelFile(modelDir),
     workers: w,
     intraOpNumThreads: intraOp ?? Math.max(1, Math.floor(cpus / w)),
+    ...(unbatched ? { unbatchedPool: unbatched } : {}),
     executionProviders: providers,
     batching,
     queue,

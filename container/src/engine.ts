@@ -141,6 +141,14 @@ export class InferenceEngine {
     const engine = new InferenceEngine(modelPath, config, hooks);
     try {
       await engine.spawnAll();
+      if (config.unbatchedPool && !engine.batchingActive) {
+        // The model cannot merge requests: run them side by side on several smaller workers instead.
+        // The first workers are idle (no warm-up yet), so stopping them is safe.
+        const first = engine.slots.splice(0);
+        await Promise.all(first.map((s) => s.worker.terminate()));
+        engine.pool = config.unbatchedPool;
+        await engine.spawnAll();
+      }
       await engine.warmUp();
     } catch (e) {
       await engine.terminate();
@@ -170,9 +178,12 @@ export class InferenceEngine {
   private closing = false;
   private idleWaiters: Array<() => void> = [];
   private readonly batching: boolean;
+  /** Workers and intra-op threads per worker in use. */
+  private pool: { readonly workers: number; readonly intraOpNumThreads: number };
 
   private constructor(private readonly modelPath: string, private readonly config: ServingConfig, private readonly hooks: EngineHooks) {
     this.batching = config.batching.enabled && config.batching.maxBatchSize > 1;
+    this.pool = config;
   }
 
   /** Requests waiting for a worker. */
@@ -182,6 +193,8 @@ export class InferenceEngine {
   /** Whether requests are merged (the model allows it and the config asks for it). */
   public get batchingActive(): boolean { return this.batching && this.signature.batchable; }
   public get workerCount(): number { return this.slots.length; }
+  /** onnxruntime intra-op threads per worker. */
+  public get intraOpNumThreads(): number { return this.pool.intraOpNumThreads; }
 
   /** Queues a request and resolves with its outputs (in `outputNames` order). */
   public infer(job: InferJob): Promise<WireTensor[]> {
@@ -416,7 +429,7 @@ export class InferenceEngine {
   private spawn(): Promise<Slot> {
     const init: WorkerInit = {
       modelPath: this.modelPath,
-      intraOpNumThreads: this.config.intraOpNumThreads,
+      intraOpNumThreads: this.pool.intraOpNumThreads,
       executionProviders: this.config.executionProviders,
     };
     const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
@@ -473,7 +486,7 @@ export class InferenceEngine {
   }
 
   private async spawnAll(): Promise<void> {
-    const results = await Promise.allSettled(Array.from({ length: this.config.workers }, () => this.spawn()));
+    const results = await Promise.allSettled(Array.from({ length: this.pool.workers }, () => this.spawn()));
     for (const r of results) if (r.status === 'fulfilled') this.slots.push(r.value);
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;

@@ -8,7 +8,8 @@ import { configFromEnv, resolveConfig } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp } from './helpers';
-import { heavySpec } from '../tools/test-models';
+import { fixedBatchSpec, heavySpec } from '../tools/test-models';
+import { InferenceEngine } from '../src/engine';
 
 const features = { name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] };
 
@@ -124,6 +125,37 @@ describe('serving configuration', () => {
     assert.equal(c.modelFile, 'model.onnx');
     assert.deepEqual(c.batching, { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 });
     assert.equal(c.limits.bodyLimitBytes, 6 * 1024 * 1024);
+  });
+
+  it('sizes the worker pool from the CPUs: one wide session for batching, several for one request at a time', () => {
+    const pool = (layers: ReadonlyArray<[string, unknown]>, cpus: number) => {
+      const c = resolveConfig(dir, layers, cpus);
+      return { workers: c.workers, intraOpNumThreads: c.intraOpNumThreads, unbatchedPool: c.unbatchedPool };
+    };
+    assert.deepEqual(pool([], 12), { workers: 1, intraOpNumThreads: 12, unbatchedPool: { workers: 6, intraOpNumThreads: 2 } });
+    assert.deepEqual(pool([], 2), { workers: 1, intraOpNumThreads: 2, unbatchedPool: undefined });
+    assert.deepEqual(pool([['env', { batching: { enabled: false } }]], 12), { workers: 6, intraOpNumThreads: 2, unbatchedPool: undefined });
+    assert.deepEqual(pool([['env', { workers: 3 }]], 12), { workers: 3, intraOpNumThreads: 4, unbatchedPool: undefined });
+    assert.deepEqual(pool([['env', { intraOpNumThreads: 4 }]], 12), { workers: 1, intraOpNumThreads: 4, unbatchedPool: undefined });
+  });
+
+  it('switches a model that cannot batch to the per-request pool, and keeps one wide worker for one that can', async () => {
+    const fixed = modelDir('fixed', fixedBatchSpec());
+    const unbatched = await InferenceEngine.start(path.join(fixed, 'model.onnx'), resolveConfig(fixed, [], 4));
+    try {
+      assert.equal(unbatched.batchingActive, false);
+      assert.deepEqual([unbatched.workerCount, unbatched.intraOpNumThreads], [2, 2]);
+    } finally {
+      await unbatched.close();
+    }
+    const { dir: fraud } = fraudModel();
+    const batched = await InferenceEngine.start(path.join(fraud, 'model.onnx'), resolveConfig(fraud, [], 4));
+    try {
+      assert.equal(batched.batchingActive, true);
+      assert.deepEqual([batched.workerCount, batched.intraOpNumThreads], [1, 4]);
+    } finally {
+      await batched.close();
+    }
   });
 
   it('later layers override earlier ones', () => {

@@ -143,8 +143,8 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     metrics.modelReady.set(labels, 1);
     state = 'ready';
     app.log.info({
-      model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: opts.config.workers,
-      intraOpNumThreads: opts.config.intraOpNumThreads, provider: engine.provider, providerFallback: engine.fallbackReason,
+      model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: engine.workerCount,
+      intraOpNumThreads: engine.intraOpNumThreads, provider: engine.provider, providerFallback: engine.fallbackReason,
       batching: engine.batchingActive ? opts.config.batching : 'off',
       inputs: engine.signature.inputs, outputs: engine.signature.outputs,
     }, 'model ready');
