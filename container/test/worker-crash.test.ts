@@ -2,9 +2,12 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
-import { fraudModel, listening, metricValue, request } from './helpers';
+import * as path from 'node:path';
+import { fraudModel, listening, metricValue, modelDir, request } from './helpers';
+import { heavySpec } from '../tools/test-models';
+import { resolveConfig } from '../src/config';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
-import type { InferenceEngine } from '../src/engine';
+import { InferenceEngine } from '../src/engine';
 import type { InferenceError } from '../src/errors';
 
 /** The engine's worker threads (private to the engine: tests reach in to make one fail). */
@@ -79,5 +82,21 @@ describe('inference worker failure', () => {
     assert.ok(!workersOf(app).includes(before[0]));
     const metrics = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(metrics, 'inference_worker_restarts_total', { model: 'fraud-mlp' }), 1);
+  });
+
+  it('shuts down with a run in flight without stopping its worker mid-run (which would abort the process)', { timeout: 30_000 }, async () => {
+    const dir = modelDir('heavy', heavySpec(1024, 4, 16));
+    const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { batching: { enabled: false } }]]));
+    const rows = 1024;
+    const run = engine.infer({
+      inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }],
+      outputNames: engine.signature.outputs.map((o) => o.name), deadline: Date.now() + 20_000,
+    });
+    const outcome = run.then(() => 'answered', (e: InferenceError) => e.code);
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(engine.runsInFlight, 1, 'the run is executing when the shutdown starts');
+    await engine.close(1); // drain time far shorter than the run
+    assert.equal(await outcome, 'SHUTTING_DOWN');
+    assert.equal(engine.workerCount, 0);
   });
 });
