@@ -84,9 +84,35 @@ export class ConfigError extends Error {
 
 const KNOWN_PROVIDERS = ['cpu', 'cuda', 'tensorrt'];
 
-/** CPUs this process may use (cgroup-aware in Node 20). */
+/**
+ * The CPU quota of this process's cgroup in whole CPUs (floor of quota / period), or undefined when
+ * there is none. Kubernetes turns a container's CPU limit into this quota; Node 20's
+ * `os.availableParallelism()` only reads the CPU affinity, so a pod limited to 2 CPUs on a 64-CPU
+ * node would otherwise size its pool for 64.
+ */
+export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | undefined {
+  const read = (file: string): string | undefined => {
+    try {
+      return fs.readFileSync(path.join(root, file), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const whole = (quota: number, period: number) => (quota > 0 && period > 0 ? Math.max(1, Math.floor(quota / period)) : undefined);
+  const v2 = read('cpu.max'); // "max 100000" or "200000 100000"
+  if (v2 !== undefined) {
+    const [quota, period] = v2.split(/\s+/);
+    return quota === 'max' ? undefined : whole(Number(quota), Number(period));
+  }
+  const quota = read('cpu/cpu.cfs_quota_us') ?? read('cpu,cpuacct/cpu.cfs_quota_us');
+  const period = read('cpu/cpu.cfs_period_us') ?? read('cpu,cpuacct/cpu.cfs_period_us');
+  return quota !== undefined && period !== undefined ? whole(Number(quota), Number(period)) : undefined;
+}
+
+/** CPUs this process may use: its CPU affinity, capped by its cgroup's CPU quota. */
 export function cpuCount(): number {
-  return Math.max(1, os.availableParallelism());
+  const quota = cgroupCpuQuota();
+  return Math.max(1, Math.min(os.availableParallelism(), quota ?? Infinity));
 }
 
 function int(source: string, field: string, value: unknown, min: number, max: number): number {

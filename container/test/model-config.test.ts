@@ -1,10 +1,11 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
-import { configFromEnv, resolveConfig } from '../src/config';
+import { cgroupCpuQuota, configFromEnv, cpuCount, resolveConfig } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp } from './helpers';
@@ -125,6 +126,29 @@ describe('serving configuration', () => {
     assert.equal(c.modelFile, 'model.onnx');
     assert.deepEqual(c.batching, { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 });
     assert.equal(c.limits.bodyLimitBytes, 6 * 1024 * 1024);
+  });
+
+  it('reads the cgroup CPU quota (v2 and v1) that caps the CPUs a container may use', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    try {
+      assert.equal(cgroupCpuQuota(root), undefined, 'no cgroup files: no quota');
+      fs.writeFileSync(path.join(root, 'cpu.max'), 'max 100000\n');
+      assert.equal(cgroupCpuQuota(root), undefined, 'v2 without a limit');
+      fs.writeFileSync(path.join(root, 'cpu.max'), '250000 100000\n');
+      assert.equal(cgroupCpuQuota(root), 2, 'a 2.5 CPU limit gives 2 whole CPUs');
+      fs.writeFileSync(path.join(root, 'cpu.max'), '50000 100000\n');
+      assert.equal(cgroupCpuQuota(root), 1, 'a limit under one CPU still gives 1');
+      fs.rmSync(path.join(root, 'cpu.max'));
+      fs.mkdirSync(path.join(root, 'cpu'));
+      fs.writeFileSync(path.join(root, 'cpu', 'cpu.cfs_quota_us'), '400000\n');
+      fs.writeFileSync(path.join(root, 'cpu', 'cpu.cfs_period_us'), '100000\n');
+      assert.equal(cgroupCpuQuota(root), 4, 'v1 quota');
+      fs.writeFileSync(path.join(root, 'cpu', 'cpu.cfs_quota_us'), '-1\n');
+      assert.equal(cgroupCpuQuota(root), undefined, 'v1 without a limit');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+    assert.ok(cpuCount() >= 1);
   });
 
   it('sizes the worker pool from the CPUs: one wide session for batching, several for one request at a time', () => {
