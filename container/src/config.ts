@@ -192,15 +192,16 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
     }
   }
 
-  const perRequestWorkers = Math.max(1, Math.floor(cpus / 2));
+  const threadsPer = (n: number) => Math.max(1, Math.floor(cpus / n));
+  const perRequestWorkers = threadsPer(2);
   const w = workers ?? (batching.enabled ? 1 : perRequestWorkers);
   const unbatched = workers === undefined && intraOp === undefined && w !== perRequestWorkers
-    ? { workers: perRequestWorkers, intraOpNumThreads: Math.max(1, Math.floor(cpus / perRequestWorkers)) }
+    ? { workers: perRequestWorkers, intraOpNumThreads: threadsPer(perRequestWorkers) }
     : undefined;
   return {
     modelFile: modelFile ?? findModelFile(modelDir),
     workers: w,
-    intraOpNumThreads: intraOp ?? Math.max(1, Math.floor(cpus / w)),
+    intraOpNumThreads: intraOp ?? threadsPer(w),
     ...(unbatched ? { unbatchedPool: unbatched } : {}),
     executionProviders: providers,
     batching,
