@@ -7,17 +7,19 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import * as client from 'prom-client';
 import { errorResponses } from '../errors';
+import { FastCounter, FastHistogram, CounterSeries, HistogramSeries } from '../fast-metrics';
 
 export interface ServerMetrics {
   readonly registry: client.Registry;
-  readonly httpRequests: client.Counter<'method' | 'route' | 'status_code'>;
-  readonly httpDuration: client.Histogram<'method' | 'route' | 'status_code'>;
+  // Observed on every request or run: series kept by the caller (see fast-metrics.ts).
+  readonly httpRequests: FastCounter<'method' | 'route' | 'status_code'>;
+  readonly httpDuration: FastHistogram<'method' | 'route' | 'status_code'>;
+  readonly computeDuration: FastHistogram<'model'>;
+  readonly queueDuration: FastHistogram<'model'>;
+  readonly batchSize: FastHistogram<'model'>;
+  readonly runs: FastCounter<'model'>;
+  readonly inferRequests: FastCounter<'model'>;
   readonly httpInFlight: client.Gauge;
-  readonly computeDuration: client.Histogram<'model'>;
-  readonly queueDuration: client.Histogram<'model'>;
-  readonly batchSize: client.Histogram<'model'>;
-  readonly runs: client.Counter<'model'>;
-  readonly inferRequests: client.Counter<'model'>;
   readonly errors: client.Counter<'code'>;
   readonly queueDepth: client.Gauge<'model'>;
   readonly runsInFlight: client.Gauge<'model'>;
@@ -43,14 +45,14 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
   return {
     registry,
     beforeScrape,
-    httpRequests: new client.Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registers }),
-    httpDuration: new client.Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registers }),
+    httpRequests: new FastCounter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registry }),
+    httpDuration: new FastHistogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registry }),
     httpInFlight: new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being processed.', registers, collect() { this.set(inFlight()); } }),
-    computeDuration: new client.Histogram({ name: 'inference_compute_duration_seconds', help: 'Time onnxruntime spent in one run (one merged batch).', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
-    queueDuration: new client.Histogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited for a worker.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers }),
-    batchSize: new client.Histogram({ name: 'inference_batch_size', help: 'Rows in one onnxruntime run (requests merged by dynamic batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers }),
-    runs: new client.Counter({ name: 'inference_runs_total', help: 'onnxruntime runs (merged batches).', labelNames: ['model'], registers }),
-    inferRequests: new client.Counter({ name: 'inference_requests_total', help: 'Inference requests answered successfully; divided by inference_runs_total this is the average merge factor.', labelNames: ['model'], registers }),
+    computeDuration: new FastHistogram({ name: 'inference_compute_duration_seconds', help: 'Time onnxruntime spent in one run (one merged batch).', labelNames: ['model'], buckets: LATENCY_BUCKETS, registry }),
+    queueDuration: new FastHistogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited for a worker.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registry }),
+    batchSize: new FastHistogram({ name: 'inference_batch_size', help: 'Rows in one onnxruntime run (requests merged by dynamic batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry }),
+    runs: new FastCounter({ name: 'inference_runs_total', help: 'onnxruntime runs (merged batches).', labelNames: ['model'], registry }),
+    inferRequests: new FastCounter({ name: 'inference_requests_total', help: 'Inference requests answered successfully; divided by inference_runs_total this is the average merge factor.', labelNames: ['model'], registry }),
     errors: new client.Counter({ name: 'http_errors_total', help: 'Requests answered with an error, by stable error code.', labelNames: ['code'], registers }),
     queueDepth: new client.Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker.', labelNames: ['model'], registers }),
     runsInFlight: new client.Gauge({ name: 'inference_runs_in_flight', help: 'onnxruntime runs executing now.', labelNames: ['model'], registers }),
@@ -72,15 +74,14 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('metrics', metrics);
 
   // Per-request bookkeeping is on the hot path of every request: callback-style hooks (no promise per
-  // hook), and one cached labelled child per (method, route, status) so prom-client does not hash the
-  // label object on every observation.
-  const children = new Map<string, { count: client.Counter.Internal; duration: client.Histogram.Internal<'method' | 'route' | 'status_code'> }>();
+  // hook), and the series of each (method, route, status) looked up once and kept here.
+  const children = new Map<string, { count: CounterSeries; duration: HistogramSeries }>();
   const childFor = (method: string, route: string, status: number) => {
     const key = `${method} ${status} ${route}`;
     let child = children.get(key);
     if (!child) {
       const labels = { method, route, status_code: String(status) };
-      child = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+      child = { count: metrics.httpRequests.series(labels), duration: metrics.httpDuration.series(labels) };
       children.set(key, child);
     }
     return child;

@@ -71,6 +71,12 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   let engine: InferenceEngine | undefined;
   let loadError: Error | undefined;
   metrics.modelReady.set(labels, 0);
+  // Series observed per run or per request, looked up once.
+  const runs = metrics.runs.series(labels);
+  const inferRequests = metrics.inferRequests.series(labels);
+  const batchSize = metrics.batchSize.series(labels);
+  const computeDuration = metrics.computeDuration.series(labels);
+  const queueDuration = metrics.queueDuration.series(labels);
   // Queue gauges change on every request: keep plain numbers and read them into the gauges when scraped.
   let queueDepth = 0;
   let runsInFlight = 0;
@@ -121,12 +127,12 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     }
     engine = await InferenceEngine.start(modelPath, opts.config, {
       onRun: ({ rows, computeMs }) => {
-        metrics.runs.inc(labels);
-        metrics.batchSize.observe(labels, rows);
-        metrics.computeDuration.observe(labels, computeMs / 1000);
+        runs.inc();
+        batchSize.observe(rows);
+        computeDuration.observe(computeMs / 1000);
       },
-      onAnswered: (requests) => metrics.inferRequests.inc(labels, requests),
-      onQueueWait: (ms) => metrics.queueDuration.observe(labels, ms / 1000),
+      onAnswered: (requests) => inferRequests.inc(requests),
+      onQueueWait: (ms) => queueDuration.observe(ms / 1000),
       requestsArriving: () => postsArriving,
       onQueue: (depth, running) => {
         queueDepth = depth;
