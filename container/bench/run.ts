@@ -5,6 +5,7 @@
  *   (a) the server with dynamic batching   (b) the server with batching off
  *   (c) a naive baseline: session.run on the main thread   (d) the HTTP ceiling: a constant body
  *   (e) the compute ceiling: onnxruntime in-process, no HTTP, best batch size and thread count
+ *   (e') the same, best batch size no larger than the server's maxBatchSize (the most it can merge)
  * plus the p99 latency of /ping while inference saturates the CPUs.
  *
  * Load goes to 127.0.0.1 only, from a closed loop of `c` keep-alive connections, bounded in time
@@ -22,7 +23,7 @@ import * as ort from 'onnxruntime-node';
 import { writeModelDir } from '../tools/onnx-builder';
 import { fraudModelSpec, generateTransactions, trainFraudModel } from '../tools/fraud-model';
 import { heavySpec } from '../tools/test-models';
-import { cpuCount } from '../src/config';
+import { CONFIG_FILE, cpuCount, readConfigFile, resolveConfig } from '../src/config';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 /** wrk threads (at most c). More than 1 only where the machine has CPUs to spare for the load generator. */
@@ -178,12 +179,18 @@ async function stopTarget(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** (e): rows/s of one in-process session, best over batch sizes and thread counts. */
-async function computeCeiling(file: string, inputName: string, width: number): Promise<{ rowsPerSec: number; batch: number; threads: number; runMs: number }> {
-  let best = { rowsPerSec: 0, batch: 1, threads: 1, runMs: 0 };
+type Ceiling = { rowsPerSec: number; batch: number; threads: number; runMs: number };
+
+/**
+ * (e): rows/s of one in-process session, best over batch sizes and thread counts; also the best at a
+ * batch no larger than `batchLimit` (the server's maxBatchSize), the most the server can ever merge.
+ */
+async function computeCeiling(file: string, inputName: string, width: number, batchLimit: number): Promise<{ best: Ceiling; withinLimit: Ceiling }> {
+  let best: Ceiling = { rowsPerSec: 0, batch: 1, threads: 1, runMs: 0 };
+  let withinLimit = best;
   for (const threads of [...new Set([1, cpuCount()])]) {
     const session = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
-    for (const batch of [1, 8, 32, 64, 128]) {
+    for (const batch of [1, 8, 16, 32, 64, 128]) {
       const t = new ort.Tensor('float32', new Float32Array(batch * width).fill(0.3), [batch, width]);
       await session.run({ [inputName]: t });
       let runs = 0;
@@ -193,12 +200,13 @@ async function computeCeiling(file: string, inputName: string, width: number): P
         runs++;
       }
       const ms = (performance.now() - t0) / runs;
-      const rowsPerSec = (batch * 1000) / ms;
-      if (rowsPerSec > best.rowsPerSec) best = { rowsPerSec, batch, threads, runMs: ms };
+      const cell = { rowsPerSec: (batch * 1000) / ms, batch, threads, runMs: ms };
+      if (cell.rowsPerSec > best.rowsPerSec) best = cell;
+      if (batch <= batchLimit && cell.rowsPerSec > withinLimit.rowsPerSec) withinLimit = cell;
     }
     await session.release();
   }
-  return best;
+  return { best, withinLimit };
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
@@ -271,10 +279,14 @@ async function main(): Promise<void> {
     }
     // BENCH_NO_CEILING skips (e) (parameter sweeps that only compare servers).
     const skipCeiling = Boolean(process.env.BENCH_NO_CEILING);
-    const compute = skipCeiling ? { rowsPerSec: NaN, batch: 0, threads: 0, runMs: NaN } : await computeCeiling(path.join(model.dir, 'model.onnx'), model.input, model.width);
+    const batchLimit = resolveConfig(model.dir, [[path.join(model.dir, CONFIG_FILE), readConfigFile(model.dir)]]).batching.maxBatchSize;
+    const none = { rowsPerSec: NaN, batch: 0, threads: 0, runMs: NaN };
+    const ceilings = skipCeiling ? { best: none, withinLimit: none } : await computeCeiling(path.join(model.dir, 'model.onnx'), model.input, model.width, batchLimit);
+    const compute = ceilings.best;
+    const limited = ceilings.withinLimit;
     const single = skipCeiling ? NaN : await computeCeiling1(path.join(model.dir, 'model.onnx'), model.input, model.width);
-    console.log(`${model.name} ${LABEL.compute}: ${fmt(compute.rowsPerSec)} rows/s (batch ${compute.batch}, ${compute.threads} threads, ${fmt(compute.runMs, 3)} ms/run); single row ${fmt(single, 3)} ms`);
-    (results.models as Record<string, unknown>)[model.name] = { cells, compute, singleRowMs: single, pings, answerBytes: answer.length };
+    console.log(`${model.name} ${LABEL.compute}: ${fmt(compute.rowsPerSec)} rows/s (batch ${compute.batch}, ${compute.threads} threads, ${fmt(compute.runMs, 3)} ms/run); at batch <= ${batchLimit}: ${fmt(limited.rowsPerSec)} rows/s (batch ${limited.batch}); single row ${fmt(single, 3)} ms`);
+    (results.models as Record<string, unknown>)[model.name] = { cells, compute, computeWithinBatchLimit: { ...limited, batchLimit }, singleRowMs: single, pings, answerBytes: answer.length };
 
     lines.push('', `### ${model.name} (single-row run ${fmt(single, 3)} ms in-process; answer ${answer.length} bytes)`, '');
     lines.push('| server | c | req/s | p50 ms | p99 ms | errors |', '| --- | ---: | ---: | ---: | ---: | ---: |');
@@ -286,15 +298,17 @@ async function main(): Promise<void> {
       }
     }
     lines.push(`| ${LABEL.compute} | - | ${fmt(compute.rowsPerSec)} rows/s | batch ${compute.batch}, ${compute.threads} thr | ${fmt(compute.runMs, 3)} ms/run | - |`);
+    lines.push(`| (e') compute ceiling, batch <= ${batchLimit} (maxBatchSize) | - | ${fmt(limited.rowsPerSec)} rows/s | batch ${limited.batch}, ${limited.threads} thr | ${fmt(limited.runMs, 3)} ms/run | - |`);
     lines.push('', '| ratio | c=1 | c=16 | c=64 |', '| --- | ---: | ---: | ---: |');
-    const ratio = (num: Mode, den: Mode | 'compute') => CONCURRENCY.map((c) => {
-      const d = den === 'compute' ? compute.rowsPerSec : cells[den]?.[c]?.rps ?? NaN;
+    const ratio = (num: Mode, den: Mode | 'compute' | 'limited') => CONCURRENCY.map((c) => {
+      const d = den === 'compute' ? compute.rowsPerSec : den === 'limited' ? limited.rowsPerSec : cells[den]?.[c]?.rps ?? NaN;
       return fmt((cells[num]?.[c]?.rps ?? NaN) / d, 2);
     }).join(' | ');
     lines.push(`| (a)/(c) batching vs naive (target >= 1) | ${ratio('batching', 'naive')} |`);
     lines.push(`| (a)/(b) batching vs no batching | ${ratio('batching', 'nobatch')} |`);
     lines.push(`| (a)/(d) vs HTTP ceiling${model.name === 'fraud-mlp' ? ' (target >= 0.70)' : ''} | ${ratio('batching', 'constant')} |`);
     lines.push(`| (a)/(e) vs compute ceiling${model.name === 'heavy-mlp' ? ' (target >= 0.70)' : ''} | ${ratio('batching', 'compute')} |`);
+    lines.push(`| (a)/(e') vs compute ceiling at batch <= ${batchLimit} | ${ratio('batching', 'limited')} |`);
     const p = pings as Record<string, { p50: number; p99: number; max: number; n: number }>;
     lines.push('', `/ping during c=64 load: ${Object.entries(p).map(([m, v]) => `${LABEL[m as Mode]} p50 ${fmt(v.p50, 2)} ms, p99 ${fmt(v.p99, 2)} ms, max ${fmt(v.max, 1)} ms (${v.n} pings)`).join('; ')}. Target p99 < 50 ms for (a).`);
   }
