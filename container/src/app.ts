@@ -96,6 +96,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0].slice(0, 200)}`, code: 'NOT_FOUND' });
   });
 
+  // Keep-alive connections whose request was still running when close() began become idle only after
+  // their answer; Node's server.close() reaps idle connections once, at the start, so without this the
+  // drain would wait for each such client to hang up (or for keepAliveTimeout). While closing, idle
+  // connections are closed every 25 ms; requests arriving meanwhile get Fastify's 503 with
+  // `Connection: close`.
+  let reaper: NodeJS.Timeout | undefined;
+  app.addHook('preClose', (done) => {
+    if (app.server.listening) {
+      reaper = setInterval(() => app.server.closeIdleConnections(), 25);
+      reaper.unref();
+    }
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    if (reaper) clearInterval(reaper);
+    done();
+  });
+
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs ?? 1000,
     retryAfter: 1,

@@ -527,26 +527,46 @@ export class InferenceEngine {
 
   /**
    * Lets queued and running requests finish (up to `drainMs`), then stops the workers. Anything still
-   * queued after the drain time is answered with SHUTTING_DOWN.
+   * queued after the drain time is answered with SHUTTING_DOWN. Every call returns the first call's
+   * promise, which settles only once every worker has stopped: a later caller with a shorter drain
+   * time (the server's exit timer uses 0) ends the drain wait early but never stops a worker mid-run.
    */
-  public async close(drainMs = 10_000): Promise<void> {
-    if (this.terminated) return;
-    this.closing = true;
-    if (this.queue.length > 0 || this.runningBatches > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, drainMs);
-        t.unref();
-        this.idleWaiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+  public close(drainMs = 10_000): Promise<void> {
+    if (this.terminated && !this.closed) return Promise.resolve();
+    if (this.closed) {
+      if (drainMs <= 0) this.endDrain?.();
+      return this.closed;
     }
-    await this.terminate();
+    this.closing = true;
+    this.closed = (async () => {
+      if (this.queue.length > 0 || this.runningBatches > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, drainMs);
+          t.unref();
+          this.endDrain = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          this.idleWaiters.push(this.endDrain);
+        });
+      }
+      await this.terminate();
+    })();
+    return this.closed;
   }
+
+  private closed?: Promise<void>;
+  private endDrain?: () => void;
 
   /** Whether close() has begun. */
   public get isClosing(): boolean { return this.closing; }
+
+  /** Workers inside an onnxruntime run now (a run cannot be interrupted; see terminate()). */
+  public get busyWorkers(): number {
+    let busy = 0;
+    for (const s of this.slots) if (s.outstanding > 0) busy++;
+    return busy;
+  }
 
   private async terminate(): Promise<void> {
     this.terminated = true;
@@ -559,8 +579,9 @@ export class InferenceEngine {
     this.queue = [];
     this.queuedRows = 0;
     this.queuedBytes = 0;
+    const running = new InferenceError('SHUTTING_DOWN', 'the server shut down before this request\'s inference finished');
     for (const s of this.slots) {
-      for (const run of s.runs.values()) run.reject(err);
+      for (const run of s.runs.values()) run.reject(running);
       s.runs.clear();
     }
     // A run cannot be interrupted: wait for each busy worker to finish before stopping it. A run that

@@ -58,14 +58,38 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     if (stopping) return;
     stopping = true;
     app.log.info({ signal, drainMs }, 'draining: no new connections, answering accepted requests');
-    const killer = setTimeout(() => {
+    let drainExceeded = false;
+    let waitedForRun = false;
+    // Past the drain time: exit, except while a worker is inside an onnxruntime run. Exiting then would
+    // stop that worker mid-run, which aborts the whole process (SIGABRT, possibly a core dump) when the
+    // run returns, and process.exit() would wait for the run anyway. So answer everything still waiting
+    // with 503, wait for the run, give close() a second more, then exit. The orchestrator's own kill
+    // deadline (SageMaker: 30 s; Kubernetes: terminationGracePeriodSeconds) still applies.
+    const onDrainTimeout = (): void => {
+      drainExceeded = true;
+      const engine = app.model.engine;
+      const busyWorkers = engine?.busyWorkers ?? 0;
+      if (engine && busyWorkers > 0) {
+        if (!waitedForRun) {
+          app.log.error({ drainMs, busyWorkers }, 'drain time exceeded: answering queued and running requests 503 SHUTTING_DOWN; exiting once the inference run in progress ends (a run cannot be interrupted)');
+          void engine.close(0);
+        }
+        waitedForRun = true;
+        setTimeout(onDrainTimeout, 100).unref();
+        return;
+      }
+      if (waitedForRun) {
+        waitedForRun = false;
+        setTimeout(onDrainTimeout, 1_000).unref();
+        return;
+      }
       app.log.error({ drainMs }, 'drain time exceeded, exiting with requests unanswered');
       process.exit(1);
-    }, drainMs + 1_000);
-    killer.unref();
+    };
+    setTimeout(onDrainTimeout, drainMs + 1_000).unref();
     app.close().then(() => {
       app.log.info('drained, exiting');
-      process.exit(0);
+      process.exit(drainExceeded ? 1 : 0);
     }, (e: Error) => {
       app.log.error({ err: e }, 'error while closing');
       process.exit(1);

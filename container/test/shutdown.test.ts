@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as http from 'node:http';
-import { fraudModel, modelDir, request, SERVER_ENTRY } from './helpers';
+import { fraudModel, metricValue, modelDir, request, SERVER_ENTRY } from './helpers';
 import { heavySpec } from '../tools/test-models';
 
 interface Server {
@@ -67,6 +67,63 @@ describe('the server process', () => {
     await assert.rejects(new Promise((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: server.port, path: '/ping' }, resolve).on('error', reject);
     }), /ECONNREFUSED/);
+  });
+
+  it('on SIGTERM closes keep-alive connections once their answer is sent, instead of waiting for the client to hang up', async () => {
+    const server = await startServer({ MODEL_DIR: modelDir('heavy', heavySpec(1024, 4, 16)), INFERENCE_WORKERS: '1', INTRA_OP_NUM_THREADS: '1', BATCHING: 'off', DRAIN_TIMEOUT_MS: '10000' });
+    // A client that keeps idle connections for a minute, as load balancers do.
+    const keepAlive = new http.Agent({ keepAlive: true, timeout: 60_000 });
+    try {
+      const body = JSON.stringify({ inputs: [{ name: 'input', shape: [2000, 16], datatype: 'FP32', data: new Array(32_000).fill(0.5) }] });
+      const answered = new Promise<{ status: number; connection?: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/v2/models/heavy/infer', agent: keepAlive, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      await new Promise((r) => setTimeout(r, 40));
+      const t0 = Date.now();
+      server.child.kill('SIGTERM');
+      const answer = await answered;
+      assert.equal(answer.status, 200);
+      assert.equal(answer.connection, 'keep-alive', 'the request was answered on a kept-alive connection');
+      const { code } = await server.exited;
+      assert.equal(code, 0, server.logs.join('\n'));
+      // Without closing idle connections while draining, the exit waits for the drain timer (11 s).
+      assert.ok(Date.now() - t0 < 3_000, `exited ${Date.now() - t0} ms after SIGTERM`);
+    } finally {
+      keepAlive.destroy();
+    }
+  });
+
+  it('past the drain time, answers the request whose run is still going with 503 and exits 1 when the run ends, without aborting', { timeout: 60_000 }, async () => {
+    const server = await startServer({ MODEL_DIR: modelDir('heavy', heavySpec(1024, 4, 16)), INFERENCE_WORKERS: '1', INTRA_OP_NUM_THREADS: '1', BATCHING: 'off', DRAIN_TIMEOUT_MS: '0' });
+    // About 240 G multiply-adds on one thread: several seconds, far beyond the 1 s exit timer.
+    const rows = 60_000;
+    const long = request(server.port, 'POST', '/v2/models/heavy/infer', { inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] }, { connection: 'close' });
+    for (let i = 0; i < 200; i++) {
+      const text = (await request(server.port, 'GET', '/metrics', undefined, { connection: 'close' })).body;
+      if (metricValue(text, 'inference_runs_in_flight', { model: 'heavy' }) === 1) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const t0 = Date.now();
+    server.child.kill('SIGTERM');
+    const answer = await long;
+    const answeredAfter = Date.now() - t0;
+    const { code, signal } = await server.exited;
+    const exitedAfter = Date.now() - t0;
+    const logs = server.logs.join('\n');
+    assert.equal(answer.status, 503, `the run finished within the drain time (${answeredAfter} ms), so this test did not reach its case`);
+    assert.deepEqual(answer.json(), { error: "the server shut down before this request's inference finished", code: 'SHUTTING_DOWN' });
+    assert.ok(answeredAfter >= 900 && answeredAfter < 2_500, `answered ${answeredAfter} ms after SIGTERM`);
+    // Stopping the worker mid-run would abort the process: SIGABRT and "terminate called ... Napi::Error".
+    assert.equal(signal, null, logs);
+    assert.equal(code, 1, logs);
+    assert.ok(!logs.includes('terminate called'), logs);
+    assert.ok(exitedAfter > answeredAfter, 'the process waited for the run');
+    assert.match(logs, /drain time exceeded: answering queued and running requests 503 SHUTTING_DOWN; exiting once the inference run in progress ends/);
   });
 
   it('logs JSON lines with request ids and never the payload', async () => {

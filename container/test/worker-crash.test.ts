@@ -99,4 +99,28 @@ describe('inference worker failure', () => {
     assert.equal(await outcome, 'SHUTTING_DOWN');
     assert.equal(engine.workerCount, 0);
   });
+
+  it('a second close() with no drain time ends the first one\'s drain wait, and both settle only once the workers have stopped', { timeout: 30_000 }, async () => {
+    const dir = modelDir('heavy', heavySpec(1024, 4, 16));
+    const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { batching: { enabled: false }, workers: 1, intraOpNumThreads: 1 }]]));
+    const rows = 2048;
+    const job = () => engine.infer({
+      inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }],
+      outputNames: engine.signature.outputs.map((o) => o.name), deadline: Date.now() + 20_000,
+    }).then(() => 'answered', (e: InferenceError) => e.message);
+    const running = job();
+    const queued = job();
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(engine.busyWorkers, 1);
+    const t0 = Date.now();
+    const first = engine.close(20_000);
+    const second = engine.close(0);
+    assert.equal(first, second, 'one shutdown, shared by both callers');
+    assert.equal(await queued, 'the server shut down before this request ran');
+    assert.equal(await running, "the server shut down before this request's inference finished");
+    await second;
+    assert.equal(engine.workerCount, 0, 'settled only after the workers stopped');
+    assert.equal(engine.busyWorkers, 0);
+    assert.ok(Date.now() - t0 < 10_000, 'the 20 s drain wait was cut short');
+  });
 });
