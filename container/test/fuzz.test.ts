@@ -1,0 +1,99 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { listening, modelDir, request } from './helpers';
+import { fixedBatchSpec, kitchenSinkSpec, multiInputSpec } from '../tools/test-models';
+import { ORT_TO_OIP, OrtType } from '../src/tensors';
+import type { ModelSpec } from '../tools/onnx-builder';
+
+/** A small deterministic generator (same sequence every run, so a failure can be replayed). */
+function generator(seed: number) {
+  let s = seed;
+  const next = () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s / 0x7fffffff;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  return { next, pick };
+}
+
+const ODD_VALUES: unknown[] = [
+  null, true, false, 0, -1, 1.5, 1e308, -1e308, 2 ** 53, -(2 ** 63), 'x', '', '\u0000', 'NaN',
+  '18446744073709551616', '__proto__', 'é'.repeat(3), [], {}, [[]], [1, [2]], { a: 1 },
+];
+
+/** A copy of `value` with random parts replaced, dropped, renamed or added. */
+function mutate(value: unknown, g: ReturnType<typeof generator>, depth = 0): unknown {
+  if (depth > 4 || g.next() < 0.15) return g.next() < 0.5 ? g.pick(ODD_VALUES) : value;
+  if (Array.isArray(value)) {
+    const copy = value.map((v) => mutate(v, g, depth + 1));
+    if (g.next() < 0.2) copy.push(g.pick(ODD_VALUES));
+    if (g.next() < 0.2) copy.pop();
+    return copy;
+  }
+  if (value !== null && typeof value === 'object') {
+    const copy: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (g.next() < 0.1) continue;
+      copy[g.next() < 0.05 ? `${k}x` : k] = mutate(v, g, depth + 1);
+    }
+    if (g.next() < 0.1) copy[g.pick(['extra', 'parameters', 'id', 'outputs'])] = g.pick(ODD_VALUES);
+    return copy;
+  }
+  return g.next() < 0.3 ? g.pick(ODD_VALUES) : value;
+}
+
+/** A valid OIP request for the spec's model: one row (or the fixed batch), inner axes of 2 where dynamic. */
+function validRequest(spec: ModelSpec) {
+  return {
+    id: 'fuzz',
+    inputs: spec.inputs.map((input) => {
+      const shape = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 2));
+      shape[0] = typeof input.shape[0] === 'number' && input.shape[0] > 0 ? input.shape[0] : 1;
+      const n = shape.reduce((a, b) => a * b, 1);
+      const type = input.type as OrtType;
+      const data = Array.from({ length: n }, (_, i) => (type === 'bool' ? i % 2 === 0 : type === 'string' ? `s${i}` : i));
+      return { name: input.name, shape, datatype: ORT_TO_OIP[type], data };
+    }),
+    outputs: [{ name: spec.outputs[0].name }],
+  };
+}
+
+describe('random malformed requests', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  for (const spec of [kitchenSinkSpec(), multiInputSpec(), fixedBatchSpec()]) {
+    it(`never get a 5xx or an answer without an error code, and leave the server working (${spec.name})`, async () => {
+      const started = await listening({ modelDir: modelDir(`fuzz-${spec.name}`, spec) });
+      app = started.app;
+      const g = generator(7);
+      const valid = validRequest(spec);
+      const name = started.app.model.name;
+      const infer = `/v2/models/${name}/infer`;
+      assert.equal((await request(started.port, 'POST', infer, valid)).status, 200, 'the unmutated request is valid');
+      const statuses = new Map<number, number>();
+      for (let round = 0; round < 10; round++) {
+        const answers = await Promise.all(Array.from({ length: 40 }, () => {
+          const kind = g.next();
+          if (kind < 0.6) return request(started.port, 'POST', g.pick([infer, '/invocations', `/v2/models/${name}/versions/1/infer`]), JSON.stringify(mutate(valid, g)), { 'content-type': 'application/json' });
+          if (kind < 0.75) return request(started.port, 'POST', '/invocations', JSON.stringify({ instances: mutate([[1, 2], [3, 4]], g) }), { 'content-type': 'application/json' });
+          if (kind < 0.85) return request(started.port, 'POST', '/invocations', g.pick(['1,2\n3,4', '1,2,3', '', 'a,b', '1,,2', '"x",1\n', '\n\n', '1e999,1', ',,,\n,,,']), { 'content-type': 'text/csv' });
+          const text = JSON.stringify(valid);
+          const cut = Math.floor(g.next() * text.length);
+          return request(started.port, 'POST', infer, text.slice(0, cut) + g.pick(['', '}', ']', '"', '\\', '\u0000']) + text.slice(cut + 1), { 'content-type': 'application/json' });
+        }));
+        for (const a of answers) {
+          statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+          assert.ok(a.status === 200 || (a.status >= 400 && a.status < 500), `status ${a.status}: ${a.body.slice(0, 300)}`);
+          if (a.status !== 200) assert.match(String(a.json().code), /^[A-Z_]+$/, a.body.slice(0, 300));
+        }
+      }
+      assert.ok((statuses.get(400) ?? 0) > 100, `mostly rejected: ${JSON.stringify([...statuses])}`);
+      assert.equal((await request(started.port, 'POST', infer, valid)).status, 200, 'still serving after the malformed requests');
+    });
+  }
+});
