@@ -41,6 +41,14 @@ export interface LimitsConfig {
   readonly maxTensorRank: number;
   /** A request not answered within this time gets 503 (it is never left waiting). @default 55000 */
   readonly requestTimeoutMs: number;
+  /**
+   * Most request-body bytes (by Content-Length; a chunked body counts as `bodyLimitBytes`) being
+   * received, parsed, queued or run at once. A POST beyond it gets 503 OVERLOADED with Retry-After
+   * before its body is read, so many large requests at once cannot exhaust memory; a request is always
+   * admitted when nothing else is in flight. 1 MiB..64 GiB.
+   * @default an eighth of the memory limit (cgroup, else the machine's memory), between 64 MiB and 1 GiB
+   */
+  readonly maxBodyBytesInFlight: number;
 }
 
 export interface ServingConfig {
@@ -91,13 +99,7 @@ const KNOWN_PROVIDERS = ['cpu', 'cuda', 'tensorrt'];
  * node would otherwise size its pool for 64.
  */
 export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | undefined {
-  const read = (file: string): string | undefined => {
-    try {
-      return fs.readFileSync(path.join(root, file), 'utf8').trim();
-    } catch {
-      return undefined;
-    }
-  };
+  const read = (file: string) => readCgroupFile(root, file);
   const whole = (quota: number, period: number) => (quota > 0 && period > 0 ? Math.max(1, Math.floor(quota / period)) : undefined);
   const v2 = read('cpu.max'); // "max 100000" or "200000 100000"
   if (v2 !== undefined) {
@@ -107,6 +109,31 @@ export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | undefined {
   const quota = read('cpu/cpu.cfs_quota_us') ?? read('cpu,cpuacct/cpu.cfs_quota_us');
   const period = read('cpu/cpu.cfs_period_us') ?? read('cpu,cpuacct/cpu.cfs_period_us');
   return quota !== undefined && period !== undefined ? whole(Number(quota), Number(period)) : undefined;
+}
+
+function readCgroupFile(root: string, file: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(root, file), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The memory limit of this process's cgroup in bytes (v2 `memory.max`, v1 `memory.limit_in_bytes`),
+ * or undefined when there is none. Kubernetes turns a container's memory limit into it.
+ */
+export function cgroupMemoryLimit(root = '/sys/fs/cgroup'): number | undefined {
+  const raw = readCgroupFile(root, 'memory.max') ?? readCgroupFile(root, 'memory/memory.limit_in_bytes');
+  if (raw === undefined || raw === 'max') return undefined;
+  const bytes = Number(raw);
+  // cgroup v1 reports "no limit" as a huge number (the page-aligned maximum of a signed 64-bit value).
+  return Number.isFinite(bytes) && bytes > 0 && bytes < 2 ** 60 ? bytes : undefined;
+}
+
+/** Memory this process may use: its cgroup's limit, else the machine's memory. */
+export function memoryLimit(): number {
+  return Math.min(os.totalmem(), cgroupMemoryLimit() ?? Infinity);
 }
 
 /** CPUs this process may use: its CPU affinity, capped by its cgroup's CPU quota. */
@@ -145,14 +172,18 @@ function object(source: string, field: string, value: unknown, allowed: readonly
  * Merges `layers` (lowest precedence first) over the defaults and validates the result.
  * Each layer is `[sourceName, partialConfig]`; the source name appears in error messages.
  */
-export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, unknown]>, cpus = cpuCount()): ServingConfig {
+export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, unknown]>, cpus = cpuCount(), memoryBytes = memoryLimit()): ServingConfig {
   let modelFile: string | undefined;
   let workers: number | undefined;
   let intraOp: number | undefined;
   let providers: readonly string[] = ['cpu'];
   const batching = { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 };
   const queue = { maxSize: 256, maxBytes: 256 * 1024 * 1024 };
-  const limits = { bodyLimitBytes: 6 * 1024 * 1024, maxTensorElements: 16 * 1024 * 1024, maxTensorRank: 16, requestTimeoutMs: 55_000 };
+  const MiB = 1024 * 1024;
+  const limits = {
+    bodyLimitBytes: 6 * MiB, maxTensorElements: 16 * MiB, maxTensorRank: 16, requestTimeoutMs: 55_000,
+    maxBodyBytesInFlight: Math.min(1024 * MiB, Math.max(64 * MiB, Math.floor(memoryBytes / 8))),
+  };
 
   for (const [source, raw] of layers) {
     if (raw === undefined) continue;
@@ -184,11 +215,12 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
       if (q.maxBytes !== undefined) queue.maxBytes = int(source, 'queue.maxBytes', q.maxBytes, 1024, 64 * 1024 ** 3);
     }
     if (top.limits !== undefined) {
-      const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs']);
+      const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs', 'maxBodyBytesInFlight']);
       if (l.bodyLimitBytes !== undefined) limits.bodyLimitBytes = int(source, 'limits.bodyLimitBytes', l.bodyLimitBytes, 1024, 1024 ** 3);
       if (l.maxTensorElements !== undefined) limits.maxTensorElements = int(source, 'limits.maxTensorElements', l.maxTensorElements, 1, 2 ** 31 - 1);
       if (l.maxTensorRank !== undefined) limits.maxTensorRank = int(source, 'limits.maxTensorRank', l.maxTensorRank, 1, 64);
       if (l.requestTimeoutMs !== undefined) limits.requestTimeoutMs = int(source, 'limits.requestTimeoutMs', l.requestTimeoutMs, 100, 3_600_000);
+      if (l.maxBodyBytesInFlight !== undefined) limits.maxBodyBytesInFlight = int(source, 'limits.maxBodyBytesInFlight', l.maxBodyBytesInFlight, MiB, 64 * 1024 * MiB);
     }
   }
 
@@ -271,6 +303,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
   if (n('MAX_QUEUE_SIZE') !== undefined) queue.maxSize = n('MAX_QUEUE_SIZE');
   if (n('BODY_LIMIT_BYTES') !== undefined) limits.bodyLimitBytes = n('BODY_LIMIT_BYTES');
   if (n('REQUEST_TIMEOUT_MS') !== undefined) limits.requestTimeoutMs = n('REQUEST_TIMEOUT_MS');
+  if (n('MAX_BODY_BYTES_IN_FLIGHT') !== undefined) limits.maxBodyBytesInFlight = n('MAX_BODY_BYTES_IN_FLIGHT');
   if (Object.keys(batching).length) out.batching = batching;
   if (Object.keys(queue).length) out.queue = queue;
   if (Object.keys(limits).length) out.limits = limits;

@@ -39,7 +39,7 @@ export const ERROR_CATALOGUE = {
   QUEUE_FULL: { statusCode: 503, description: 'The inference queue is full; retry after the given delay.' },
   DEADLINE_UNMEETABLE: { statusCode: 503, description: 'The request would not be answered within its deadline.' },
   DEADLINE_EXCEEDED: { statusCode: 503, description: 'The request waited in the queue past its deadline.' },
-  OVERLOADED: { statusCode: 503, description: 'The server is under pressure (event loop or memory).' },
+  OVERLOADED: { statusCode: 503, description: 'The server is under pressure: its event loop lags, or the request bodies in flight would pass limits.maxBodyBytesInFlight.' },
   SHUTTING_DOWN: { statusCode: 503, description: 'The server is draining and takes no new work.' },
   INFERENCE_FAILED: { statusCode: 500, description: 'onnxruntime rejected or failed the run.' },
   WORKER_CRASHED: { statusCode: 500, description: 'The inference worker stopped while running the request.' },

@@ -1,5 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { fraudModel, HttpResult, listening, metricValue, modelDir, request } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
@@ -115,6 +116,47 @@ describe('dynamic batching and load behaviour', () => {
     }
     const after = await request(started.port, 'POST', '/v2/models/heavy/infer', heavyBody(10));
     assert.equal(after.status, 200);
+  });
+
+  it('answers 503 OVERLOADED before reading a body that would put more than limits.maxBodyBytesInFlight in flight, and frees the room when answered or aborted', async () => {
+    const MiB = 1024 * 1024;
+    const started = await listening({ modelDir: heavy(), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false }, limits: { maxBodyBytesInFlight: MiB } } });
+    app = started.app;
+    const infer = '/v2/models/heavy/infer';
+    const big = JSON.stringify(heavyBody(8_000)); // about 0.6 MiB, and a run of a few hundred ms
+    assert.ok(big.length > MiB / 2 && big.length < MiB, `${big.length} bytes`);
+    const inFlight = async () => metricValue((await request(started.port, 'GET', '/metrics')).body, 'http_request_body_bytes_in_flight');
+    const until = async (what: string, check: () => Promise<boolean>) => {
+      for (let i = 0; i < 300; i++) {
+        if (await check()) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.fail(`timed out waiting for ${what}`);
+    };
+
+    // With Content-Length: a chunked body counts as limits.bodyLimitBytes (6 MiB), more than the limit here.
+    const sized = { 'content-length': String(big.length) };
+    const first = request(started.port, 'POST', infer, big, sized);
+    await until('the first body to be in flight', async () => (await inFlight()) === big.length);
+    const second = await request(started.port, 'POST', infer, big, sized);
+    assert.equal(second.status, 503, second.body);
+    assert.equal(second.json().code, 'OVERLOADED');
+    assert.equal(second.json().error, `${big.length} bytes of request bodies are in flight; this body of ${big.length} bytes would pass limits.maxBodyBytesInFlight (${MiB}); retry shortly`);
+    assert.equal(second.headers['retry-after'], '1');
+    const smallBody = JSON.stringify(heavyBody(2));
+    const small = await request(started.port, 'POST', infer, smallBody, { 'content-length': String(smallBody.length) });
+    assert.equal(small.status, 200, 'a body that fits next to the first is admitted');
+    assert.equal((await first).status, 200);
+    await until('the room to be freed after the answer', async () => (await inFlight()) === 0);
+
+    // An upload the client abandons half-way frees its room too.
+    await new Promise<void>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: started.port, method: 'POST', path: infer, headers: { 'content-type': 'application/json', 'content-length': String(big.length) } });
+      req.on('error', () => resolve());
+      req.write(big.slice(0, big.length / 2), () => setTimeout(() => { req.destroy(); resolve(); }, 50));
+    });
+    await until('the room to be freed after the abort', async () => (await inFlight()) === 0);
+    assert.equal((await request(started.port, 'POST', infer, big, sized)).status, 200);
   });
 
   it('answers 503 rather than letting a request wait past its deadline', async () => {

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
-import { cgroupCpuQuota, configFromEnv, cpuCount, resolveConfig } from '../src/config';
+import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, memoryLimit, resolveConfig } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp } from './helpers';
@@ -149,6 +149,34 @@ describe('serving configuration', () => {
       fs.rmSync(root, { recursive: true, force: true });
     }
     assert.ok(cpuCount() >= 1);
+  });
+
+  it('reads the cgroup memory limit (v2 and v1) and sizes limits.maxBodyBytesInFlight from the memory', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const MiB = 1024 * 1024;
+    try {
+      assert.equal(cgroupMemoryLimit(root), undefined, 'no cgroup files: no limit');
+      fs.writeFileSync(path.join(root, 'memory.max'), 'max\n');
+      assert.equal(cgroupMemoryLimit(root), undefined, 'v2 without a limit');
+      fs.writeFileSync(path.join(root, 'memory.max'), `${2048 * MiB}\n`);
+      assert.equal(cgroupMemoryLimit(root), 2048 * MiB, 'v2 limit');
+      fs.rmSync(path.join(root, 'memory.max'));
+      fs.mkdirSync(path.join(root, 'memory'));
+      fs.writeFileSync(path.join(root, 'memory', 'memory.limit_in_bytes'), `${512 * MiB}\n`);
+      assert.equal(cgroupMemoryLimit(root), 512 * MiB, 'v1 limit');
+      fs.writeFileSync(path.join(root, 'memory', 'memory.limit_in_bytes'), '9223372036854771712\n');
+      assert.equal(cgroupMemoryLimit(root), undefined, 'v1 without a limit');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+    assert.ok(memoryLimit() > 0 && memoryLimit() <= os.totalmem());
+    const inFlight = (memory: number, layers: ReadonlyArray<[string, unknown]> = []) => resolveConfig(dir, layers, 2, memory).limits.maxBodyBytesInFlight;
+    assert.equal(inFlight(2048 * MiB), 256 * MiB, 'an eighth of a 2 GiB limit');
+    assert.equal(inFlight(256 * MiB), 64 * MiB, 'never under 64 MiB');
+    assert.equal(inFlight(64 * 1024 * MiB), 1024 * MiB, 'never over 1 GiB by default');
+    assert.equal(inFlight(2048 * MiB, [['env', { limits: { maxBodyBytesInFlight: 8 * MiB } }]]), 8 * MiB);
+    assert.throws(() => inFlight(2048 * MiB, [['env', { limits: { maxBodyBytesInFlight: 1000 } }]]), /env: 'limits.maxBodyBytesInFlight' is 1000; it must be an integer from 1048576 to 68719476736/);
+    assert.deepEqual(configFromEnv({ MAX_BODY_BYTES_IN_FLIGHT: '33554432' }), { limits: { maxBodyBytesInFlight: 33554432 } });
   });
 
   it('sizes the worker pool from the CPUs: one wide session for batching, several for one request at a time', () => {

@@ -99,9 +99,24 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       postsArriving--;
     }
   };
+  // Request bodies in flight, by their declared size, from arrival until the response is done: parsed
+  // JSON and tensors of many large requests at once could otherwise exhaust memory.
+  const { maxBodyBytesInFlight, bodyLimitBytes } = opts.config.limits;
+  let bodyBytesInFlight = 0;
+  metrics.beforeScrape(() => metrics.bodyBytesInFlight.set(bodyBytesInFlight));
+
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
-  app.addHook('onRequest', (req, _reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
     if (req.method === 'POST') {
+      const declared = Number(req.headers['content-length']);
+      const bytes = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
+      if (bodyBytesInFlight > 0 && bodyBytesInFlight + bytes > maxBodyBytesInFlight) {
+        done(new InferenceError('OVERLOADED', `${bodyBytesInFlight} bytes of request bodies are in flight; this body of ${bytes} bytes would pass limits.maxBodyBytesInFlight (${maxBodyBytesInFlight}); retry shortly`, { retryAfterSeconds: 1 }));
+        return;
+      }
+      bodyBytesInFlight += bytes;
+      // 'close' comes exactly once, when the response is done or the connection is gone.
+      reply.raw.once('close', () => { bodyBytesInFlight -= bytes; });
       postsArriving++;
       (req as unknown as Marked)[ARRIVING] = true;
     }
