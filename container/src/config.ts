@@ -301,6 +301,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
   if (n('MAX_BATCH_SIZE') !== undefined) batching.maxBatchSize = n('MAX_BATCH_SIZE');
   if (n('MAX_QUEUE_DELAY_MS') !== undefined) batching.maxQueueDelayMs = n('MAX_QUEUE_DELAY_MS');
   if (n('MAX_QUEUE_SIZE') !== undefined) queue.maxSize = n('MAX_QUEUE_SIZE');
+  // A batch transform job passes its MaxPayloadInMB (0 to 100; 0 streams records with no set size, which
+  // leaves the body limit as configured); BODY_LIMIT_BYTES, when set, wins.
+  const payloadMb = n('SAGEMAKER_MAX_PAYLOAD_IN_MB');
+  if (payloadMb !== undefined) {
+    if (!Number.isInteger(payloadMb) || payloadMb < 0 || payloadMb > 100) {
+      throw new ConfigError(`environment: SAGEMAKER_MAX_PAYLOAD_IN_MB is ${JSON.stringify(env.SAGEMAKER_MAX_PAYLOAD_IN_MB)}; it must be an integer from 0 to 100 (MB, as a batch transform job sets it)`);
+    }
+    if (payloadMb > 0) limits.bodyLimitBytes = payloadMb * 1024 * 1024;
+  }
   if (n('BODY_LIMIT_BYTES') !== undefined) limits.bodyLimitBytes = n('BODY_LIMIT_BYTES');
   if (n('REQUEST_TIMEOUT_MS') !== undefined) limits.requestTimeoutMs = n('REQUEST_TIMEOUT_MS');
   if (n('MAX_BODY_BYTES_IN_FLIGHT') !== undefined) limits.maxBodyBytesInFlight = n('MAX_BODY_BYTES_IN_FLIGHT');

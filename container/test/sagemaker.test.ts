@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { fraudModel, listening, metricValue, modelDir, request } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
+import { configFromEnv } from '../src/config';
 
 describe('SageMaker container contract', () => {
   let app: FastifyInstance | undefined;
@@ -18,6 +19,18 @@ describe('SageMaker container contract', () => {
     const res = await request(started.port, 'GET', '/ping');
     assert.equal(res.status, 200);
     assert.deepEqual(res.json(), { ready: true, model: 'fraud-mlp', state: 'ready' });
+  });
+
+  it('tells batch transform its execution parameters, and takes the payload limit a transform job passes', async () => {
+    const started = await listening({ modelDir: fraudModel().dir, config: { workers: 3, limits: { bodyLimitBytes: 20 * 1024 * 1024 } } });
+    app = started.app;
+    const res = await request(started.port, 'GET', '/execution-parameters');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json(), { MaxConcurrentTransforms: 6, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 20 });
+    assert.deepEqual(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '50' }), { limits: { bodyLimitBytes: 50 * 1024 * 1024 } });
+    assert.deepEqual(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '50', BODY_LIMIT_BYTES: '1048576' }), { limits: { bodyLimitBytes: 1048576 } });
+    assert.equal(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '0' }), undefined, '0 (streaming) keeps the configured limit');
+    assert.throws(() => configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '200' }), /environment: SAGEMAKER_MAX_PAYLOAD_IN_MB is "200"; it must be an integer from 0 to 100 \(MB, as a batch transform job sets it\)/);
   });
 
   it('scores JSON instances with the trained weights and passes custom attributes through', async () => {

@@ -1,7 +1,7 @@
 /**
  * SageMaker's container contract: `POST /invocations` with `application/json` (`{"instances": [...]}`
  * rows, or an Open Inference Protocol body) or `text/csv` rows; `X-Amzn-SageMaker-Custom-Attributes`
- * is passed through. `/ping` lives in the health plugin.
+ * is passed through; `GET /execution-parameters` for batch transform. `/ping` lives in the health plugin.
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -56,6 +56,27 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       app.model.infer(inputs.map((t) => copyRows(sliceRows(t, r, 1, rows))), outputNames, deadline)));
     return concatRows(parts);
   };
+
+  // Batch transform asks this once before sending records (optional in the contract); a transform job's
+  // own settings take precedence. Two requests per worker keep each worker busy while the HTTP thread
+  // parses the next; every request may carry many records (MULTI_RECORD).
+  app.get('/execution-parameters', {
+    logLevel: 'warn',
+    schema: {
+      response: {
+        200: {
+          type: 'object',
+          required: ['MaxConcurrentTransforms', 'BatchStrategy', 'MaxPayloadInMB'],
+          properties: { MaxConcurrentTransforms: { type: 'integer' }, BatchStrategy: { type: 'string' }, MaxPayloadInMB: { type: 'integer' } },
+        },
+        ...errorResponses,
+      },
+    },
+  }, async () => ({
+    MaxConcurrentTransforms: 2 * (app.model.engine?.workerCount ?? app.model.config.workers),
+    BatchStrategy: 'MULTI_RECORD',
+    MaxPayloadInMB: Math.max(1, Math.floor(app.model.config.limits.bodyLimitBytes / (1024 * 1024))),
+  }));
 
   app.post('/invocations', {
     schema: {
