@@ -12,7 +12,8 @@
  * (BENCH_SECONDS, default 3 per cell) and in count (200000 per cell).
  * Usage: npm run bench   (results also land in bench/results/)
  * Environment: BENCH_SECONDS, BENCH_CONCURRENCY (1,16,64), BENCH_MODES, BENCH_MODELS, BENCH_NODE_CLIENT,
- * BENCH_NO_CEILING, BENCH_WRK_THREADS (1), BENCH_LOAD_CPUS (e.g. 12-15, with the run itself under taskset -c 0-11).
+ * BENCH_NO_CEILING, BENCH_WRK_THREADS (1), BENCH_LOAD_CPUS (e.g. 12-15, with the run itself under taskset -c 0-11),
+ * BENCH_LOG (all|errors: servers (a) and (b) log at info to /dev/null, every request or only rejected ones).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';

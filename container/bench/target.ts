@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   if (mode === 'batching' || mode === 'nobatch') {
     app = await buildApp({
       modelDir,
-      logger: false,
+      // BENCH_LOG=all|errors: log at info to /dev/null, every request or only rejected ones (LOG_REQUESTS).
+      logger: process.env.BENCH_LOG ? { level: 'info', stream: fs.createWriteStream('/dev/null') } : false,
+      logRequests: process.env.BENCH_LOG === 'all',
       config: {
         batching: { enabled: mode === 'batching' },
         ...(process.env.INFERENCE_WORKERS ? { workers: Number(process.env.INFERENCE_WORKERS) } : {}),

@@ -3,7 +3,7 @@
  * SageMaker starts the image as `<image> serve`; Kubernetes may start it with no argument.
  *
  * Environment: MODEL_DIR (default /opt/ml/model), MODEL_NAME, SAGEMAKER_BIND_TO_PORT (default 8080),
- * HOST (default 0.0.0.0), LOG_LEVEL (default info), DRAIN_TIMEOUT_MS (default 25000, below SageMaker's
+ * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, below SageMaker's
  * 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
  * ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,
  * BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS).
@@ -18,6 +18,14 @@ function portFrom(env: NodeJS.ProcessEnv): number {
     throw new ConfigError(`environment: SAGEMAKER_BIND_TO_PORT is ${JSON.stringify(raw)}; it must be a port number from 0 to 65535`);
   }
   return port;
+}
+
+function logRequestsFrom(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.LOG_REQUESTS ?? 'on';
+  if (raw !== 'on' && raw !== 'off') {
+    throw new ConfigError(`environment: LOG_REQUESTS is ${JSON.stringify(raw)}; it must be on (a line when each request arrives and one when it is answered) or off (only rejected and failed requests)`);
+  }
+  return raw === 'on';
 }
 
 function drainFrom(env: NodeJS.ProcessEnv): number {
@@ -47,6 +55,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       config: configFromEnv(env),
       drainMs,
       logger: { level: env.LOG_LEVEL ?? 'info' },
+      logRequests: logRequestsFrom(env),
     });
   } catch (e) {
     console.error(JSON.stringify({ level: 60, time: Date.now(), msg: `cannot start: ${(e as Error).message}` }));

@@ -146,6 +146,25 @@ describe('the server process', () => {
     }
   });
 
+  it('with LOG_REQUESTS=off logs only rejected requests, still with their request id', async () => {
+    const server = await startServer({ MODEL_DIR: fraudModel().dir, LOG_REQUESTS: 'off' });
+    try {
+      const ok = await request(server.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'quiet-1' });
+      assert.equal(ok.status, 200);
+      const bad = await request(server.port, 'POST', '/invocations', { instances: [['x', 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'loud-1' });
+      assert.equal(bad.status, 400);
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = server.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      assert.ok(!lines.some((l) => l.reqId === 'quiet-1'), 'a successful request was logged');
+      assert.ok(!lines.some((l) => l.msg === 'incoming request' || l.msg === 'request completed'));
+      assert.ok(lines.some((l) => l.reqId === 'loud-1' && l.msg === 'request rejected' && l.code === 'BAD_TENSOR_VALUE'), server.logs.join('\n'));
+    } finally {
+      server.child.kill('SIGTERM');
+      assert.equal((await server.exited).code, 0);
+    }
+    await assert.rejects(startServer({ MODEL_DIR: fraudModel().dir, LOG_REQUESTS: 'errors' }), /environment: LOG_REQUESTS is \\"errors\\"; it must be on \(a line when each request arrives and one when it is answered\) or off \(only rejected and failed requests\)/);
+  });
+
   it('refuses to start with a clear message when serving.json is invalid', async () => {
     const dir = modelDir('bad-config', heavySpec(8, 1), { batching: { maxBatchSize: 0 } });
     await assert.rejects(startServer({ MODEL_DIR: dir }), /'batching.maxBatchSize' is 0; it must be an integer from 1 to 65536/);
