@@ -90,6 +90,20 @@ describe('SageMaker container contract', () => {
     assert.deepEqual(res.json().predictions, [{ sum: [4], b_copy: [1, 2] }, { sum: [9], b_copy: [3, 4] }]);
   });
 
+  it('feeds thousands of rows to a model with a fixed batch of 1 a few at a time, so they never fill the queue', async () => {
+    const started = await listening({ modelDir: modelDir('fixed', fixedBatchSpec()), config: { queue: { maxSize: 8 } } });
+    app = started.app;
+    const rows = 2000;
+    const csv = Array.from({ length: rows }, (_, i) => `${i},0,1,-1`).join('\n');
+    const res = await request(started.port, 'POST', '/invocations', csv, { 'content-type': 'text/csv', accept: 'text/csv' });
+    assert.equal(res.status, 200, res.body.slice(0, 300));
+    const lines = res.body.trim().split('\n');
+    assert.equal(lines.length, rows);
+    lines.forEach((line, i) => assert.equal(line, `${2 * i + 1},1,3,-1`, `row ${i}`));
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'inference_runs_total', { model: 'fixed' }), rows);
+  });
+
   it('serves a model with a fixed batch of 1 one row per run, and rejects a larger OIP batch', async () => {
     const started = await listening({ modelDir: modelDir('fixed', fixedBatchSpec()), config: { batching: { maxQueueDelayMs: 50 } } });
     app = started.app;

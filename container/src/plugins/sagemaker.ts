@@ -52,8 +52,33 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     if (!plan.onePerRun || rows === 1) {
       return app.model.infer(inputs, outputNames, deadline);
     }
-    const parts = await Promise.all(Array.from({ length: rows }, (_, r) =>
-      app.model.infer(inputs.map((t) => copyRows(sliceRows(t, r, 1, rows))), outputNames, deadline)));
+    // A few rows in the queue at a time (two per worker keeps every worker busy): a request of
+    // thousands of rows (a batch transform's MULTI_RECORD payload) must not fill the queue, which would
+    // fail it with QUEUE_FULL on an idle server and crowd out other callers.
+    const window = 2 * (app.model.engine?.workerCount ?? 1);
+    const parts: WireTensor[][] = new Array(rows);
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let running = 0;
+      let answered = 0;
+      let failed = false;
+      const launch = () => {
+        while (!failed && running < window && next < rows) {
+          const r = next++;
+          running++;
+          app.model.infer(inputs.map((t) => copyRows(sliceRows(t, r, 1, rows))), outputNames, deadline).then((out) => {
+            parts[r] = out;
+            running--;
+            if (++answered === rows) resolve();
+            else launch();
+          }, (e: Error) => {
+            failed = true;
+            reject(e);
+          });
+        }
+      };
+      launch();
+    });
     return concatRows(parts);
   };
 
