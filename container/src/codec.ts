@@ -51,7 +51,28 @@ export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[]
     out.push({ name: meta.name, type, dims: [...dims], data: decodeData(meta.name, type, dims, count, input.data) });
   }
   checkSameBatch(sig, out);
+  checkSharedDims(sig, out);
   return out;
+}
+
+/**
+ * Inputs whose dimensions the model names alike (e.g. `seq` in both `input_ids` and `attention_mask`)
+ * must agree on them; otherwise onnxruntime fails the run with a server error about broadcasting.
+ */
+export function checkSharedDims(sig: ModelSignature, tensors: readonly WireTensor[]): void {
+  const seen = new Map<string, { input: string; axis: number; size: number }>();
+  sig.inputs.forEach((meta, i) => {
+    const dims = tensors[i]?.dims;
+    meta.dimNames?.forEach((dimName, axis) => {
+      if (!dimName || !dims || axis >= dims.length) return;
+      const first = seen.get(dimName);
+      if (!first) {
+        seen.set(dimName, { input: meta.name, axis, size: dims[axis] });
+      } else if (first.size !== dims[axis]) {
+        throw new InferenceError('BAD_TENSOR_SHAPE', `inputs disagree on dimension '${dimName}': '${first.input}' has ${first.size} on axis ${first.axis}, '${meta.name}' has ${dims[axis]} on axis ${axis}`);
+      }
+    });
+  });
 }
 
 /** When requests may be stacked, every input must agree on the number of rows. */
@@ -138,7 +159,7 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
         throw new InferenceError('BAD_INSTANCES', `instance ${r} must be an object keyed by input name (the model has inputs ${inputNames(sig)})`);
       }
       const obj = inst as Record<string, unknown>;
-      if (!(meta.name in obj)) {
+      if (!Object.hasOwn(obj, meta.name)) {
         throw new InferenceError('MISSING_INPUT', `instance ${r} has no value for input '${meta.name}'; the model needs ${inputNames(sig)}`);
       }
       values[r] = obj[meta.name];
@@ -154,7 +175,7 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
       }
     });
   }
-  return sig.inputs.map((meta, i) => {
+  const tensors = sig.inputs.map((meta, i) => {
     const rows = columns[i];
     const inner = rowShape(meta, rows[0]);
     const shape = [rows.length, ...inner];
@@ -172,7 +193,12 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
       throw e;
     }
   });
+  checkSharedDims(sig, tensors);
+  return tensors;
 }
+
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Parses CSV rows (no header) for a model with one numeric input whose row has a fixed size. */
 export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimits): WireTensor[] {
@@ -195,7 +221,10 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
     throw new InferenceError('EMPTY_BODY', 'the CSV body has no rows');
   }
   const count = checkShape({ ...meta, shape: undefined }, [lines.length, ...inner], limits);
-  const values: number[] = new Array(count);
+  // 64-bit integers keep their digits (a double would round them beyond 2^53); everything else must be
+  // a plain decimal number: no hexadecimal, no Infinity, nothing only JavaScript would read.
+  const wide = meta.type === 'int64' || meta.type === 'uint64';
+  const values: Array<number | string> = new Array(count);
   let k = 0;
   for (let r = 0; r < lines.length; r++) {
     const cells = lines[r].split(',');
@@ -204,9 +233,13 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
     }
     for (let c = 0; c < columns; c++) {
       const text = cells[c].trim();
-      const v = text === '' ? NaN : Number(text);
-      if (Number.isNaN(v)) {
-        throw new InferenceError('CSV_BAD_VALUE', `CSV row ${r + 1}, column ${c + 1} is ${JSON.stringify(cells[c].slice(0, 40))}, not a number`);
+      if (wide && INTEGER.test(text)) {
+        values[k++] = text.startsWith('+') ? text.slice(1) : text;
+        continue;
+      }
+      const v = DECIMAL.test(text) ? Number(text) : NaN;
+      if (!Number.isFinite(v)) {
+        throw new InferenceError('CSV_BAD_VALUE', `CSV row ${r + 1}, column ${c + 1} is ${JSON.stringify(cells[c].slice(0, 40))}, not a finite decimal number`);
       }
       values[k++] = v;
     }
@@ -250,15 +283,26 @@ export function encodePredictions(outputs: readonly WireTensor[]): unknown[] {
   return out;
 }
 
-/** CSV answer: one line per row, every output's values for that row, in output order. */
+/** One CSV cell (RFC 4180): a string is quoted when it holds a comma, a quote or a line break. */
+function csvCell(type: WireTensor['type'], value: unknown): string {
+  if (typeof value !== 'string' || type !== 'string') return String(value); // 64-bit integers beyond 2^53 arrive as digit strings
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * CSV answer: one line per row, every output's values for that row, in output order. A scalar output
+ * is one row. NaN and infinities are written `NaN`, `Infinity`, `-Infinity` (JSON answers carry null).
+ */
 export function encodeCsv(outputs: readonly WireTensor[]): string {
-  const perOutput = outputs.map((o) => ({ values: encodeData(o.type, o.data), per: elementCount(o.dims.slice(1)) }));
-  const rows = outputs[0]?.dims[0] ?? 0;
+  const perOutput = outputs.map((o) => ({ type: o.type, values: encodeData(o.type, o.data), per: elementCount(o.dims.slice(1)) }));
+  const rows = outputs[0]?.dims[0] ?? 1;
   const lines: string[] = [];
   for (let r = 0; r < rows; r++) {
-    const cells: unknown[] = [];
-    for (const o of perOutput) cells.push(...o.values.slice(r * o.per, (r + 1) * o.per));
-    lines.push(cells.map((c) => (typeof c === 'string' ? JSON.stringify(c) : String(c))).join(','));
+    const cells: string[] = [];
+    for (const o of perOutput) {
+      for (let i = r * o.per; i < (r + 1) * o.per; i++) cells.push(csvCell(o.type, o.values[i]));
+    }
+    lines.push(cells.join(','));
   }
   return lines.join('\n') + '\n';
 }

@@ -154,32 +154,29 @@ function allocate(type: OrtType, n: number): TensorData {
   }
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** IEEE 754 half-precision bits of a number (round to nearest even). */
+/** `x` rounded to the nearest integer, ties to even. */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d !== 0.5) return d < 0.5 ? f : f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * IEEE 754 half-precision bits of a number, rounded once, to nearest even, straight from the double
+ * (going through float32 first would round twice: 1.0004882812509095 must give 1.0009765625, not 1).
+ * Magnitudes from 65520 up become infinity; the scalings by powers of two below are exact.
+ */
 export function toHalfBits(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++; // a carry rounds up into the exponent
-  return sign | half;
+  if (Number.isNaN(value)) return 0x7e00;
+  const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
+  const a = Math.abs(value);
+  if (a >= 65520) return sign | 0x7c00;
+  if (a < 2 ** -14) return sign | roundHalfEven(a * 2 ** 24); // subnormal; 1024 carries into the smallest normal
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  return sign | (((e + 15) << 10) + roundHalfEven((a / 2 ** e - 1) * 1024)); // a mantissa of 1024 carries into the exponent
 }
 
 /** The number a half-precision bit pattern stands for. */
@@ -197,6 +194,9 @@ function badValue(name: string, index: number, value: unknown, expected: string)
   return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${index} is ${shown && shown.length > 40 ? shown.slice(0, 40) + '...' : shown}, expected ${expected}`);
 }
 
+/** A UTF-16 surrogate without its pair (a string that is not valid Unicode). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** A function that stores element `v` at `i`, or throws BAD_TENSOR_VALUE. */
 type Store = (out: TensorData, i: number, v: unknown) => void;
 
@@ -204,14 +204,18 @@ function storeFor(name: string, type: OrtType): Store {
   const datatype = ORT_TO_OIP[type];
   switch (type) {
     case 'float32':
+      return (out, i, v) => {
+        if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) throw badValue(name, i, v, 'a number within FP32\'s range (±3.4028235e38)');
+        (out as Float32Array)[i] = v;
+      };
     case 'float64':
       return (out, i, v) => {
-        if (typeof v !== 'number') throw badValue(name, i, v, `a number for ${datatype}`);
-        (out as Float32Array)[i] = v;
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw badValue(name, i, v, 'a finite number for FP64');
+        (out as Float64Array)[i] = v;
       };
     case 'float16':
       return (out, i, v) => {
-        if (typeof v !== 'number') throw badValue(name, i, v, 'a number for FP16');
+        if (typeof v !== 'number' || !(Math.abs(v) < 65520)) throw badValue(name, i, v, 'a number within FP16\'s range (±65504)');
         (out as Uint16Array)[i] = toHalfBits(v);
       };
     case 'bool':
@@ -220,17 +224,23 @@ function storeFor(name: string, type: OrtType): Store {
         (out as Uint8Array)[i] = v ? 1 : 0;
       };
     case 'string':
+      // onnxruntime keeps strings as C strings: a NUL would cut the value short, and a lone surrogate
+      // would come back as U+FFFD. Both are refused rather than changed.
       return (out, i, v) => {
-        if (typeof v !== 'string') throw badValue(name, i, v, 'a string for BYTES');
+        if (typeof v !== 'string' || v.includes('\u0000') || LONE_SURROGATE.test(v)) {
+          throw badValue(name, i, v, 'a string for BYTES, without NUL characters or unpaired surrogates');
+        }
         (out as string[])[i] = v;
       };
     case 'int64':
     case 'uint64': {
       const [lo, hi] = BIG_RANGES[type]!;
-      const expected = `an integer in [${lo}, ${hi}] for ${datatype} (a JSON number or a string of digits)`;
+      // JSON numbers beyond ±2^53 were already rounded when the body was parsed: refuse them rather
+      // than run a different value.
+      const expected = `an integer in [${lo}, ${hi}] for ${datatype} (a JSON number within ±2^53, or a string of digits)`;
       return (out, i, v) => {
         let b: bigint;
-        if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
+        if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
         else if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) b = BigInt(v);
         else throw badValue(name, i, v, expected);
         if (b < lo || b > hi) throw badValue(name, i, v, expected);

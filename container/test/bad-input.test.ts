@@ -44,7 +44,7 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['a wrong fixed dimension', INFER, { inputs: [features({ shape: [1, 7], data: [0, 0, 0, 0, 0, 0, 0] })] }, 400, 'BAD_TENSOR_SHAPE', /shape\[1\] is 7, the model expects 8/],
     ['an unknown datatype', INFER, { inputs: [features({ datatype: 'FLOAT32' })] }, 400, 'UNKNOWN_DATATYPE', /"FLOAT32" is not one of BOOL/],
     ['a datatype other than the model input', INFER, { inputs: [features({ datatype: 'FP64' })] }, 400, 'DATATYPE_MISMATCH', /datatype is FP64, the model expects FP32/],
-    ['a string among floats', INFER, { inputs: [features({ data: [0, 0, 0, '1', 0, 0, 0, 0] })] }, 400, 'BAD_TENSOR_VALUE', /element 3 is "1", expected a number for FP32/],
+    ['a string among floats', INFER, { inputs: [features({ data: [0, 0, 0, '1', 0, 0, 0, 0] })] }, 400, 'BAD_TENSOR_VALUE', /element 3 is "1", expected a number within FP32.s range \(±3.4028235e38\)/],
     ['null among floats', INFER, { inputs: [features({ data: [0, 0, 0, 0, 0, 0, 0, null] })] }, 400, 'BAD_TENSOR_VALUE', /element 7 is null/],
     ['data that is not an array', INFER, { inputs: [features({ data: 'abc' })] }, 400, 'DATA_LENGTH_MISMATCH', /data must be an array, got string/],
     ['an absurd shape', INFER, { inputs: [features({ shape: [1e12, 8] })] }, 400, 'TENSOR_TOO_LARGE', /more than 16777216 elements/],
@@ -59,7 +59,7 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['empty instances', '/invocations', { instances: [] }, 400, 'BAD_INSTANCES', /"instances" is empty/],
     ['a JSON body with neither instances nor inputs', '/invocations', { rows: [] }, 400, 'BAD_INSTANCES', /must hold "instances"/],
     ['CSV with the wrong column count', '/invocations', '1,2,3,4,5,6,7,8\n1,2,3\n', 400, 'CSV_COLUMN_COUNT', /CSV row 2 has 3 columns; input 'features' \(\[batch, 8\]\) needs 8/, { 'content-type': 'text/csv' }],
-    ['CSV with a word in a cell', '/invocations', '1,2,3,4,5,6,7,x\n', 400, 'CSV_BAD_VALUE', /row 1, column 8 is "x", not a number/, { 'content-type': 'text/csv' }],
+    ['CSV with a word in a cell', '/invocations', '1,2,3,4,5,6,7,x\n', 400, 'CSV_BAD_VALUE', /row 1, column 8 is "x", not a finite decimal number/, { 'content-type': 'text/csv' }],
     ['an empty CSV body', '/invocations', '\n\n', 400, 'EMPTY_BODY', /no rows/, { 'content-type': 'text/csv' }],
     ['an unsupported content type', '/invocations', 'x', 415, 'UNSUPPORTED_MEDIA_TYPE', /Unsupported Media Type/, { 'content-type': 'application/x-protobuf' }],
     ['custom attributes over 1024 characters', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /at most 1024 visible US-ASCII/, { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) }],
@@ -140,8 +140,8 @@ describe('bad values for each datatype', () => {
     ['int64', 1.25, /for INT64/],
     ['bool', 1, /expected true or false for BOOL/],
     ['string', 5, /expected a string for BYTES/],
-    ['float64', true, /expected a number for FP64/],
-    ['float16', 'x', /expected a number for FP16/],
+    ['float64', true, /expected a finite number for FP64/],
+    ['float16', 'x', /expected a number within FP16.s range \(±65504\)/],
   ];
   for (const [type, value, message] of bad) {
     it(`${JSON.stringify(value)} as ${good[type][0]}: 400 BAD_TENSOR_VALUE`, async () => {

@@ -34,9 +34,29 @@ const predictionsSchema = {
 
 type JsonBody = { instances?: unknown[] } & Partial<OipRequestBody>;
 
-function wantsCsv(req: FastifyRequest): boolean {
+/**
+ * Whether the Accept header prefers CSV to JSON (RFC 9110: media types are case-insensitive, `q` weighs
+ * them, a specific type outranks a wildcard, q=0 refuses). Anything else, or no header, answers JSON.
+ */
+export function wantsCsv(req: Pick<FastifyRequest, 'headers'>): boolean {
   const accept = req.headers.accept;
-  return typeof accept === 'string' && /\btext\/csv\b/.test(accept) && !/application\/json/.test(accept);
+  if (typeof accept !== 'string') return false;
+  const q = new Map<string, number>();
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (!type) continue;
+    let weight = 1;
+    for (const p of params) {
+      const m = /^q=([0-9.]+)$/.exec(p);
+      if (m) weight = Number.isFinite(Number(m[1])) ? Number(m[1]) : 0;
+    }
+    q.set(type, Math.max(q.get(type) ?? 0, weight));
+  }
+  const weigh = (specific: string, family: string) => q.get(specific) ?? q.get(family) ?? q.get('*/*') ?? 0;
+  const csv = weigh('text/csv', 'text/*');
+  const json = weigh('application/json', 'application/*');
+  if (csv !== json) return csv > json;
+  return csv > 0 && q.has('text/csv') && !q.has('application/json');
 }
 
 async function sagemakerPlugin(app: FastifyInstance): Promise<void> {

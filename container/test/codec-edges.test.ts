@@ -1,0 +1,172 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { listening, modelDir, request } from './helpers';
+import { decodeCsv, encodeCsv } from '../src/codec';
+import { fromHalfBits, ModelSignature, toHalfBits, WireTensor } from '../src/tensors';
+import { wantsCsv } from '../src/plugins/sagemaker';
+import { InferenceError } from '../src/errors';
+import type { ModelSpec } from '../tools/onnx-builder';
+
+const identity = (type: string, shape: Array<string | number> = ['batch', 2]): ModelSpec => ({
+  name: `id-${type}`,
+  inputs: [{ name: 'x', type: type as never, shape }],
+  outputs: [{ name: 'y', type: type as never, shape }],
+  nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+});
+
+const limits = { maxElements: 1 << 20, maxRank: 8 };
+const signature = (type: string, shape: number[]): ModelSignature => ({
+  inputs: [{ name: 'x', type: type as never, datatype: 'X', shape }],
+  outputs: [{ name: 'y', type: type as never, datatype: 'X', shape }],
+  batchable: shape[0] === -1,
+});
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof InferenceError ? e.code : `not an InferenceError: ${(e as Error).message}`;
+  }
+  return 'no error';
+};
+
+describe('value edges', () => {
+  it('rounds a double to half precision once, to nearest even, and maps every half value back to itself', () => {
+    assert.equal(toHalfBits(1.0004882812509095), 0x3c01, 'just above the tie between 1 and 1.0009765625');
+    assert.equal(toHalfBits(2049.0000000009313), 0x6801, 'just above the tie between 2048 and 2050');
+    assert.equal(toHalfBits(1.00048828125), 0x3c00, 'an exact tie rounds to even');
+    assert.equal(toHalfBits(2 ** -25), 0x0000, 'half the smallest subnormal rounds to even: zero');
+    assert.equal(toHalfBits(3 * 2 ** -25), 0x0002, '1.5 subnormal steps rounds to even: 2');
+    assert.equal(toHalfBits(65519), 0x7bff, 'below the overflow tie: 65504');
+    assert.equal(toHalfBits(65520), 0x7c00, 'the overflow tie rounds to infinity');
+    assert.equal(toHalfBits(-0), 0x8000);
+    for (let h = 0; h < 0x10000; h++) {
+      const v = fromHalfBits(h);
+      if (Number.isNaN(v)) continue;
+      assert.equal(toHalfBits(v), h, `half 0x${h.toString(16)} (${v})`);
+    }
+  });
+
+  it('prefers CSV only when Accept weighs it above JSON', () => {
+    const csv = (accept?: string) => wantsCsv({ headers: accept === undefined ? {} : { accept } });
+    assert.equal(csv(), false);
+    assert.equal(csv('text/csv'), true);
+    assert.equal(csv('TEXT/CSV'), true, 'media types are case-insensitive');
+    assert.equal(csv('Text/Csv; charset=utf-8'), true);
+    assert.equal(csv('application/json;q=0.1, text/csv'), true);
+    assert.equal(csv('text/csv, application/json;q=0'), true);
+    assert.equal(csv('text/csv, */*'), true, 'a named type outranks the wildcard');
+    assert.equal(csv('text/csv, application/json'), false, 'a tie between the two named types answers JSON');
+    assert.equal(csv('text/csv;q=0.5, application/json'), false);
+    assert.equal(csv('*/*'), false);
+    assert.equal(csv('text/*'), true);
+    assert.equal(csv('text/csv;q=0'), false);
+    assert.equal(csv('text/plain'), false);
+  });
+
+  it('reads CSV cells as plain decimal numbers, and 64-bit integers digit for digit', () => {
+    const f32 = signature('float32', [-1, 2]);
+    const codeFor = (body: string) => codeOf(() => decodeCsv(f32, body, limits));
+    for (const bad of ['0x10,1', '0b11,1', '0o17,1', 'Infinity,1', '1e999,1', '-Infinity,1', 'NaN,1', '1,', '1_000,1']) {
+      assert.equal(codeFor(bad), 'CSV_BAD_VALUE', bad);
+    }
+    const [t] = decodeCsv(f32, '+1.5,-2e-3\r\n.5,7.\n\n', limits);
+    assert.deepEqual([...(t.data as Float32Array)], [1.5, Math.fround(-2e-3), 0.5, 7]);
+    const [big] = decodeCsv(signature('int64', [-1, 2]), '9007199254740993,-9223372036854775808\n+9223372036854775807,0', limits);
+    assert.deepEqual([...(big.data as BigInt64Array)], [9007199254740993n, -9223372036854775808n, 9223372036854775807n, 0n]);
+    assert.equal(codeOf(() => decodeCsv(signature('uint64', [-1, 1]), '-1', limits)), 'BAD_TENSOR_VALUE');
+    assert.equal(codeOf(() => decodeCsv(signature('int64', [-1, 1]), '1.5', limits)), 'BAD_TENSOR_VALUE');
+  });
+
+  it('writes CSV answers with RFC 4180 quoting, 64-bit integers as bare digits, and a scalar output as one row', () => {
+    const strings: WireTensor = { name: 's', type: 'string', dims: [1, 4], data: ['say "hi", ok', 'C:\\dir', 'two\nlines', 'plain'] };
+    const ints: WireTensor = { name: 'i', type: 'int64', dims: [1, 1], data: new BigInt64Array([9223372036854775807n]) };
+    assert.equal(encodeCsv([strings, ints]), '"say ""hi"", ok",C:\\dir,"two\nlines",plain,9223372036854775807\n');
+    assert.equal(encodeCsv([{ name: 'x', type: 'float32', dims: [], data: new Float32Array([6]) }]), '6\n');
+  });
+});
+
+describe('values the server refuses instead of changing', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  const infer = async (spec: ModelSpec, datatype: string, data: unknown[]) => {
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    return request(started.port, 'POST', `/v2/models/${spec.name}/infer`, { inputs: [{ name: 'x', shape: [1, data.length], datatype, data }] });
+  };
+
+  it('INT64 beyond ±2^53 as a JSON number (already rounded by JSON parsing)', async () => {
+    const spec = identity('int64', ['batch', 'n']);
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    // 2^53 + 1 as a JSON number: JSON parsing turns it into 2^53.
+    const res = await request(started.port, 'POST', '/v2/models/id-int64/infer', '{"inputs":[{"name":"x","shape":[1,2],"datatype":"INT64","data":[9007199254740993,"9007199254740993"]}]}', { 'content-type': 'application/json' });
+    assert.equal(res.status, 400);
+    assert.equal(res.json().code, 'BAD_TENSOR_VALUE');
+    assert.match(res.json().error, /element 0 is 9007199254740992, expected an integer in \[-9223372036854775808, 9223372036854775807\] for INT64 \(a JSON number within ±2\^53, or a string of digits\)/);
+    const ok = await request((app!.server.address() as { port: number }).port, 'POST', '/v2/models/id-int64/infer', { inputs: [{ name: 'x', shape: [1, 2], datatype: 'INT64', data: [9007199254740991, '9007199254740993'] }] });
+    assert.deepEqual(ok.json().outputs[0].data, [9007199254740991, '9007199254740993']);
+  });
+
+  it('BYTES with a NUL character or an unpaired surrogate', async () => {
+    const res = await infer(identity('string', ['batch', 'n']), 'BYTES', ['abc\u0000def', 'ok']);
+    assert.equal(res.status, 400);
+    assert.match(res.json().error, /element 0 .* expected a string for BYTES, without NUL characters or unpaired surrogates/);
+    const port = (app!.server.address() as { port: number }).port;
+    const lone = await request(port, 'POST', '/v2/models/id-string/infer', `{"inputs":[{"name":"x","shape":[1,1],"datatype":"BYTES","data":["\\ud800x"]}]}`, { 'content-type': 'application/json' });
+    assert.equal(lone.status, 400, lone.body);
+    const fine = await request(port, 'POST', '/v2/models/id-string/infer', { inputs: [{ name: 'x', shape: [1, 3], datatype: 'BYTES', data: ['', 'é😀', 'a,b'] }] });
+    assert.deepEqual(fine.json().outputs[0].data, ['', 'é😀', 'a,b']);
+  });
+
+  it('floats beyond the datatype range', async () => {
+    const res = await infer(identity('float32'), 'FP32', [1e39, 0]);
+    assert.equal(res.status, 400);
+    assert.match(res.json().error, /element 0 is 1e\+39, expected a number within FP32's range/);
+    const port = (app!.server.address() as { port: number }).port;
+    const fp64 = await request(port, 'POST', '/v2/models/id-float32/infer', '{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","data":[1e999,0]}]}', { 'content-type': 'application/json' });
+    assert.equal(fp64.status, 400);
+    await app!.close();
+    const half = await infer(identity('float16'), 'FP16', [65520, 1]);
+    assert.equal(half.status, 400);
+    assert.match(half.json().error, /expected a number within FP16's range \(±65504\)/);
+  });
+
+  it('inputs that disagree on a dimension the model names alike (a client error, not an onnxruntime failure)', async () => {
+    const spec: ModelSpec = {
+      name: 'add-k',
+      inputs: [{ name: 'a', type: 'float32', shape: ['n', 'k'] }, { name: 'b', type: 'float32', shape: ['n', 'k'] }],
+      outputs: [{ name: 'c', type: 'float32', shape: ['n', 'k'] }],
+      nodes: [{ op: 'Add', inputs: ['a', 'b'], outputs: ['c'] }],
+    };
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    const oip = await request(started.port, 'POST', '/v2/models/add-k/infer', { inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 2], data: [1, 2] }, { name: 'b', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] });
+    assert.equal(oip.status, 400, oip.body);
+    assert.deepEqual(oip.json(), { code: 'BAD_TENSOR_SHAPE', error: "inputs disagree on dimension 'k': 'a' has 2 on axis 1, 'b' has 3 on axis 1" });
+    const rows = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1, 2], b: [1, 2, 3] }] });
+    assert.equal(rows.status, 400, rows.body);
+    assert.equal(rows.json().code, 'BAD_TENSOR_SHAPE');
+    const ok = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1, 2], b: [10, 20] }] });
+    assert.deepEqual(ok.json().predictions, [[11, 22]]);
+  });
+
+  it('an input named like an object built-in (toString) is missing unless the instance has it', async () => {
+    const spec: ModelSpec = {
+      name: 'builtin-name',
+      inputs: [{ name: 'toString', type: 'float32', shape: ['n', 2] }, { name: 'b', type: 'float32', shape: ['n', 2] }],
+      outputs: [{ name: 'c', type: 'float32', shape: ['n', 2] }],
+      nodes: [{ op: 'Add', inputs: ['toString', 'b'], outputs: ['c'] }],
+    };
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    const missing = await request(started.port, 'POST', '/invocations', { instances: [{ b: [1, 2] }] });
+    assert.deepEqual(missing.json(), { code: 'MISSING_INPUT', error: "instance 0 has no value for input 'toString'; the model needs 'toString', 'b'" });
+    const ok = await request(started.port, 'POST', '/invocations', { instances: [{ toString: [1, 2], b: [10, 20] }] });
+    assert.deepEqual(ok.json().predictions, [[11, 22]]);
+  });
+});
