@@ -44,6 +44,8 @@ interface Pending extends InferJob {
   readonly bytes: number;
   readonly key: string;
   readonly enqueuedAt: number;
+  /** Runs alone, never merged: set after a merged run it was part of failed (see dispatch). */
+  solo?: boolean;
   resolve(outputs: WireTensor[]): void;
   reject(err: Error): void;
 }
@@ -141,6 +143,7 @@ export class InferenceEngine {
     const engine = new InferenceEngine(modelPath, config, hooks);
     try {
       await engine.spawnAll();
+      if (engine.batchingActive) await engine.probeBatching();
       if (config.unbatchedPool && !engine.batchingActive) {
         // The model cannot merge requests: run them side by side on several smaller workers instead.
         // The first workers are idle (no warm-up yet), so stopping them is safe.
@@ -170,6 +173,14 @@ export class InferenceEngine {
   private runningRequests = 0;
   private nextId = 1;
   private ewmaRunMs = 1;
+  /** The lowest compute time per row seen (big runs are cheapest per row): wait estimates use it. */
+  private minMsPerRow = Infinity;
+  /** Why batching was turned off after probing the model, if it was. */
+  public batchingOffReason?: string;
+  private batchProbeFailed = false;
+  private respawnTimer?: NodeJS.Timeout;
+  /** Set when replacing a lost worker failed and no worker is left; cleared when one is back. */
+  private workersDown = false;
   private delayTimer?: NodeJS.Timeout;
   private deadlineTimer?: NodeJS.Timeout;
   private deadlineAt = 0;
@@ -191,8 +202,10 @@ export class InferenceEngine {
   /** Merged runs executing now. */
   public get runsInFlight(): number { return this.runningBatches; }
   /** Whether requests are merged (the model allows it and the config asks for it). */
-  public get batchingActive(): boolean { return this.batching && this.signature.batchable; }
+  public get batchingActive(): boolean { return this.batching && this.signature.batchable && !this.batchProbeFailed; }
   public get workerCount(): number { return this.slots.length; }
+  /** False while every worker has been lost and none has been replaced yet. */
+  public get healthy(): boolean { return !this.started || this.slots.length > 0; }
   /** onnxruntime intra-op threads per worker. */
   public get intraOpNumThreads(): number { return this.pool.intraOpNumThreads; }
 
@@ -201,17 +214,23 @@ export class InferenceEngine {
     if (this.terminated) {
       return Promise.reject(new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new inference requests'));
     }
+    // While a lost worker's replacement loads, requests queue for it; once replacing it has failed and
+    // no worker is left, they are refused at once instead of waiting out their deadline.
+    if (this.workersDown) {
+      return Promise.reject(new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 }));
+    }
     const rows = job.inputs[0]?.dims[0] ?? 1;
     const bytes = bytesOf(job.inputs);
     const { maxSize, maxBytes } = this.config.queue;
-    if (this.queue.length >= maxSize || this.queuedBytes + bytes > maxBytes) {
+    // A request alone in the queue is always taken, whatever its size (bodyLimitBytes bounds it).
+    if (this.queue.length >= maxSize || (this.queue.length > 0 && this.queuedBytes + bytes > maxBytes)) {
       const why = this.queue.length >= maxSize ? `${this.queue.length} requests are queued (queue.maxSize ${maxSize})` : `queued tensors would exceed queue.maxBytes ${maxBytes}`;
       return Promise.reject(new InferenceError('QUEUE_FULL', `the inference queue is full: ${why}`, { retryAfterSeconds: this.retryAfterSeconds() }));
     }
     const now = Date.now();
     const waitMs = this.estimateWaitMs(rows);
     if (now + waitMs > job.deadline) {
-      return Promise.reject(new InferenceError('DEADLINE_UNMEETABLE', `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${job.deadline - now} ms`, { retryAfterSeconds: this.retryAfterSeconds() }));
+      return Promise.reject(new InferenceError('DEADLINE_UNMEETABLE', `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${Math.round(job.deadline - now)} ms`, { retryAfterSeconds: this.retryAfterSeconds() }));
     }
     return new Promise<WireTensor[]>((resolve, reject) => {
       this.queue.push({
@@ -241,13 +260,21 @@ export class InferenceEngine {
     return Math.max(1, Math.ceil((runs * this.ewmaRunMs) / 1000));
   }
 
+  /**
+   * A lower bound on how long a request of `rows` rows would wait and run: the rows queued ahead and its
+   * own at the cheapest cost per row seen, plus a typical run on each busy worker, spread over the
+   * workers. Per row, not per run: one 20,000-row run must not make later estimates count 20,000 rows
+   * for every run ahead. It errs low on purpose: a request refused here is refused for good, while one
+   * let in that then runs late is still answered 503 at its deadline. Nothing ahead and a free worker
+   * means no wait.
+   */
   private estimateWaitMs(rows: number): number {
-    const perRun = this.batchingActive ? this.config.batching.maxBatchSize : 1;
-    const ahead = this.batchingActive ? Math.ceil((this.queuedRows + rows) / perRun) : this.queue.length + 1;
+    if (this.queue.length === 0 && this.freeSlot()) return 0;
     let busy = 0;
     for (const s of this.slots) if (s.runs.size > 0) busy++;
-    const rounds = Math.ceil((ahead + busy) / Math.max(1, this.slots.length));
-    return rounds * this.ewmaRunMs + (this.batchingActive ? this.config.batching.maxQueueDelayMs : 0);
+    const perRow = Number.isFinite(this.minMsPerRow) ? this.minMsPerRow : 0;
+    const work = (this.queuedRows + rows) * perRow + busy * this.ewmaRunMs;
+    return work / Math.max(1, this.slots.length) + (this.batchingActive ? this.config.batching.maxQueueDelayMs : 0);
   }
 
   private pump(): void {
@@ -305,11 +332,13 @@ export class InferenceEngine {
     const batch = [head];
     let rows = head.rows;
     const rest: Pending[] = [];
-    if (this.batchingActive) {
+    if (this.batchingActive && !head.solo) {
       const max = this.config.batching.maxBatchSize;
+      const now = Date.now();
       for (let i = 1; i < this.queue.length; i++) {
         const p = this.queue[i];
-        if (p.key === head.key && rows + p.rows <= max) {
+        // A request already past its deadline stays behind; the deadline timer answers it.
+        if (!p.solo && p.key === head.key && rows + p.rows <= max && p.deadline > now) {
           batch.push(p);
           rows += p.rows;
         } else {
@@ -341,6 +370,7 @@ export class InferenceEngine {
         this.runningBatches--;
         this.runningRequests -= jobs.length;
         this.ewmaRunMs = 0.8 * this.ewmaRunMs + 0.2 * this.lastComputeMs;
+        this.minMsPerRow = Math.min(this.minMsPerRow, this.lastComputeMs / Math.max(1, totalRows));
         this.hooks.onRun?.({ rows: totalRows, requests: jobs.length, computeMs: this.lastComputeMs });
         let start = 0;
         let answered = 0;
@@ -362,6 +392,18 @@ export class InferenceEngine {
       reject: (err) => {
         this.runningBatches--;
         this.runningRequests -= jobs.length;
+        // onnxruntime refused a merged run: one caller's values (an index out of range, say) must not
+        // fail the others, nor show them its data in the error. Each runs again alone, first in line.
+        if (jobs.length > 1 && err instanceof InferenceError && err.code === 'INFERENCE_FAILED' && !this.terminated) {
+          for (const j of jobs) {
+            j.solo = true;
+            this.queuedRows += j.rows;
+            this.queuedBytes += j.bytes;
+          }
+          this.queue = [...jobs, ...this.queue];
+          this.hooks.onWorkerEvent?.('merged-run-failed', { requests: jobs.length }); // not the message: it may quote a caller's values
+          return;
+        }
         for (const j of jobs) j.reject(err);
       },
     });
@@ -404,17 +446,22 @@ export class InferenceEngine {
       }
     }
     this.queue = keep;
+    this.hooks.onQueue?.(this.queue.length, this.runningBatches);
     this.notifyIdle();
   }
 
-  /** Keeps one timer armed at the oldest queued request's deadline. */
+  /**
+   * Keeps one timer armed at the earliest deadline in the queue (not the head's: a request that took
+   * long to upload can be queued behind one with a later deadline).
+   */
   private armDeadlineTimer(): void {
     if (this.queue.length === 0) {
       if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
       return;
     }
-    const head = this.queue[0].deadline;
+    let head = Infinity;
+    for (const p of this.queue) if (p.deadline < head) head = p.deadline;
     if (this.deadlineTimer && this.deadlineAt <= head) return;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineAt = head;
@@ -473,16 +520,48 @@ export class InferenceEngine {
     for (const run of runs) run.reject(crashed);
     this.hooks.onWorkerEvent?.('worker-lost', { error: err?.message });
     void slot.worker.terminate();
+    this.hooks.onQueue?.(this.queue.length, this.runningBatches);
+    this.notifyIdle();
     if (this.terminated) return;
+    this.respawn(0);
+  }
+
+  /**
+   * Replaces a lost worker, trying again with a growing pause (1 s, 2 s, ... 30 s) for as long as it
+   * fails. While no worker is left, requests are refused with MODEL_NOT_READY and readiness is false.
+   */
+  private respawn(attempt: number): void {
     this.spawn().then((fresh) => {
       if (this.terminated) {
         void fresh.worker.terminate();
         return;
       }
       this.slots.push(fresh);
-      this.hooks.onWorkerEvent?.('worker-replaced', {});
+      this.workersDown = false;
+      this.hooks.onWorkerEvent?.('worker-replaced', { attempts: attempt + 1 });
       this.pump();
-    }, (e: Error) => this.hooks.onWorkerEvent?.('worker-respawn-failed', { error: e.message }));
+    }, (e: Error) => {
+      const retryInMs = Math.min(30_000, 1_000 * 2 ** attempt);
+      this.hooks.onWorkerEvent?.('worker-respawn-failed', { error: e.message, attempt: attempt + 1, retryInMs });
+      if (this.slots.length === 0) {
+        // Nothing can run what is queued until a worker is back.
+        this.workersDown = true;
+        const err = new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 });
+        for (const p of this.queue) p.reject(err);
+        this.queue = [];
+        this.queuedRows = 0;
+        this.queuedBytes = 0;
+        this.armDeadlineTimer();
+        this.hooks.onQueue?.(0, this.runningBatches);
+        this.notifyIdle();
+      }
+      if (this.terminated) return;
+      this.respawnTimer = setTimeout(() => {
+        this.respawnTimer = undefined;
+        if (!this.terminated) this.respawn(attempt + 1);
+      }, retryInMs);
+      this.respawnTimer.unref();
+    });
   }
 
   private async spawnAll(): Promise<void> {
@@ -492,10 +571,33 @@ export class InferenceEngine {
     if (failed) throw failed.reason;
   }
 
-  /** One inference per worker with zero-filled inputs, dynamic dimensions set to 1. */
-  private async warmUp(): Promise<void> {
-    const feeds = (): WireTensor[] => this.signature.inputs.map((m) => {
-      const dims = (m.shape ?? [1]).map((d) => (d === -1 ? 1 : d));
+  /**
+   * A model whose inputs and outputs all have a dynamic first axis can still use that axis for
+   * something other than the batch (a Reshape to [-1], an output laid out [k, n]). Merged requests
+   * would then fail, or worse, be split wrongly. So, before batching, a 1-row and a 2-row run must give
+   * every output a first axis of 1 and 2; otherwise requests run one at a time.
+   */
+  private async probeBatching(): Promise<void> {
+    const outputNames = this.signature.outputs.map((o) => o.name);
+    try {
+      for (const rows of [1, 2]) {
+        const { outputs } = await this.runOn(this.slots[0], this.zeroFeeds(rows), outputNames);
+        const wrong = outputs.find((t) => t.dims[0] !== rows);
+        if (wrong) {
+          this.batchingOffReason = `output '${wrong.name}' has shape ${JSON.stringify(wrong.dims)} for ${rows} input row${rows > 1 ? 's' : ''}: its first axis is not the batch`;
+          break;
+        }
+      }
+    } catch (e) {
+      this.batchingOffReason = `a 2-row run failed, so requests cannot be merged: ${(e as Error).message}`;
+    }
+    this.batchProbeFailed = this.batchingOffReason !== undefined;
+  }
+
+  /** Zero-filled inputs with `rows` on a dynamic first axis and other dynamic dimensions set to 1. */
+  private zeroFeeds(rows: number): WireTensor[] {
+    return this.signature.inputs.map((m) => {
+      const dims = (m.shape ?? [1]).map((d, axis) => (d === -1 ? (axis === 0 ? rows : 1) : d));
       const n = elementCount(dims);
       const data: TensorData = m.type === 'string' ? new Array<string>(n).fill('')
         : m.type === 'int64' ? new BigInt64Array(n) : m.type === 'uint64' ? new BigUint64Array(n)
@@ -505,11 +607,16 @@ export class InferenceEngine {
                 : m.type === 'uint32' ? new Uint32Array(n) : new Uint8Array(n);
       return { name: m.name, type: m.type, dims, data };
     });
+  }
+
+  /** One inference per worker with zero-filled inputs, dynamic dimensions set to 1. */
+  private async warmUp(): Promise<void> {
     const outputNames = this.signature.outputs.map((o) => o.name);
     await Promise.all(this.slots.map(async (slot) => {
       try {
-        const { computeMs } = await this.runOn(slot, feeds(), outputNames);
+        const { computeMs } = await this.runOn(slot, this.zeroFeeds(1), outputNames);
         this.ewmaRunMs = Math.max(this.ewmaRunMs, computeMs);
+        this.minMsPerRow = Math.min(this.minMsPerRow, computeMs);
       } catch (e) {
         throw new Error(`warm-up inference failed: ${(e as Error).message}`, { cause: e });
       }
@@ -570,6 +677,7 @@ export class InferenceEngine {
 
   private async terminate(): Promise<void> {
     this.terminated = true;
+    if (this.respawnTimer) clearTimeout(this.respawnTimer);
     if (this.delayTimer) clearTimeout(this.delayTimer);
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.delayTimer = undefined;

@@ -17,7 +17,8 @@ import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
  */
 export type InputCheck = (inputs: readonly WireTensor[], model: { name: string; signature: ModelSignature; features: unknown }) => void;
 
-export type ModelState = 'loading' | 'ready' | 'failed';
+/** `recovering`: loaded, but every worker was lost and none has been replaced yet (not ready). */
+export type ModelState = 'loading' | 'ready' | 'recovering' | 'failed';
 
 export interface ModelService {
   readonly name: string;
@@ -156,6 +157,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       onWorkerEvent: (event, detail) => {
         if (event === 'worker-lost') metrics.workerRestarts.inc(labels);
         if (event === 'worker-replaced') app.log.info({ event, ...detail }, 'inference worker replaced');
+        else if (event === 'merged-run-failed') app.log.warn({ event, ...detail }, 'a merged run failed; its requests run again one at a time');
         else app.log.error({ event, ...detail }, 'inference worker event');
       },
     });
@@ -167,6 +169,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: engine.workerCount,
       intraOpNumThreads: engine.intraOpNumThreads, provider: engine.provider, providerFallback: engine.fallbackReason,
       batching: engine.batchingActive ? opts.config.batching : 'off',
+      ...(engine.batchingOffReason ? { batchingOffReason: engine.batchingOffReason } : {}),
       inputs: engine.signature.inputs, outputs: engine.signature.outputs,
     }, 'model ready');
   })();
@@ -176,6 +179,8 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     app.log.error({ model: opts.name, err: e }, 'model failed to load');
   });
 
+  const currentState = (): ModelState => (state === 'ready' && engine && !engine.healthy ? 'recovering' : state);
+
   const service: ModelService = {
     name: opts.name,
     dir: opts.dir,
@@ -183,12 +188,14 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     config: opts.config,
     features: opts.features,
     limits: { maxElements: opts.config.limits.maxTensorElements, maxRank: opts.config.limits.maxTensorRank },
-    get state() { return state; },
+    get state() { return currentState(); },
     get signature() { return engine?.signature; },
     get engine() { return engine; },
     get loadError() { return loadError; },
     ready,
     requireSignature() {
+      // 'recovering' still takes requests: they wait for the replacement worker (the engine refuses
+      // them itself once replacing has failed).
       if (state !== 'ready' || !engine) {
         throw new InferenceError('MODEL_NOT_READY', state === 'failed'
           ? `model '${opts.name}' failed to load: ${loadError?.message}`

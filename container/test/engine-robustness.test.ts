@@ -1,0 +1,166 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { fraudModel, listening, modelDir, request } from './helpers';
+import { heavySpec } from '../tools/test-models';
+import type { ModelSpec } from '../tools/onnx-builder';
+import { resolveConfig, ServingConfigInput } from '../src/config';
+import { EngineHooks, InferenceEngine } from '../src/engine';
+import { InferenceError } from '../src/errors';
+import type { WireTensor } from '../src/tensors';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Outcome = { ok: true; outputs: WireTensor[]; at: number } | { ok: false; code: string; message: string; at: number };
+const settle = (p: Promise<WireTensor[]>, t0 = Date.now()): Promise<Outcome> => p.then(
+  (outputs) => ({ ok: true as const, outputs, at: Date.now() - t0 }),
+  (e: InferenceError) => ({ ok: false as const, code: e.code, message: e.message, at: Date.now() - t0 }),
+);
+
+async function engineFor(name: string, spec: ModelSpec, config: ServingConfigInput, hooks?: EngineHooks): Promise<InferenceEngine> {
+  const dir = modelDir(name, spec);
+  return InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', config]]), hooks);
+}
+
+/** y = table[idx]: an index beyond the table makes onnxruntime fail the whole run. */
+const lookupSpec: ModelSpec = {
+  name: 'lookup',
+  inputs: [{ name: 'idx', type: 'int64', shape: ['n', 1] }],
+  outputs: [{ name: 'y', type: 'float32', shape: ['n', 1] }],
+  initializers: [{ name: 'table', type: 'float32', dims: [10], data: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90] }],
+  nodes: [{ op: 'Gather', inputs: ['table', 'idx'], outputs: ['y'], attributes: { axis: 0 } }],
+};
+
+describe('engine robustness', () => {
+  let engine: InferenceEngine | undefined;
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await engine?.close(0);
+    engine = undefined;
+    await app?.close();
+    app = undefined;
+  });
+
+  it('runs again alone each request of a merged run onnxruntime refused, so one caller\'s bad values fail only that caller', async () => {
+    const merged: number[] = [];
+    engine = await engineFor('lookup', lookupSpec, { workers: 1, batching: { maxQueueDelayMs: 20 } }, { onWorkerEvent: (event, d) => { if (event === 'merged-run-failed') merged.push(d.requests as number); } });
+    const job = (i: number) => settle(engine!.infer({ inputs: [{ name: 'idx', type: 'int64', dims: [1, 1], data: BigInt64Array.from([BigInt(i)]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
+    const ids = [3, 4, 999, 5, 6];
+    const results = await Promise.all(ids.map(job));
+    assert.ok(merged.length >= 1 && merged[0] > 1, `the requests were merged into one failed run first (${JSON.stringify(merged)})`);
+    results.forEach((r, k) => {
+      if (ids[k] === 999) {
+        assert.equal(r.ok, false);
+        assert.equal((r as { code: string }).code, 'INFERENCE_FAILED');
+      } else {
+        assert.ok(r.ok, `idx ${ids[k]}: ${JSON.stringify(r)}`);
+        assert.equal((r as { outputs: WireTensor[] }).outputs[0].data[0], ids[k] * 10);
+      }
+    });
+  });
+
+  it('does not batch a model whose dynamic first output axis is not the batch, and says why', async () => {
+    // y = Transpose(x): x [n, 2] -> y [2, n]. Every axis is "dynamic first", yet merged rows would be
+    // split across the wrong axis (with two callers, each would get the other's values).
+    const spec: ModelSpec = {
+      name: 'transpose',
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 2] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['k', 'n'] }],
+      initializers: [
+        { name: 'i0', type: 'int64', dims: [1], data: [0] }, { name: 'i1', type: 'int64', dims: [1], data: [1] },
+        { name: 'i2', type: 'int64', dims: [1], data: [2] },
+      ],
+      nodes: [
+        { op: 'Transpose', inputs: ['x'], outputs: ['t'], attributes: { perm: [1, 0] } },
+        { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+        { op: 'Slice', inputs: ['s', 'i0', 'i1'], outputs: ['s0'] },
+        { op: 'Slice', inputs: ['s', 'i1', 'i2'], outputs: ['s1'] },
+        { op: 'Concat', inputs: ['s1', 's0'], outputs: ['shape'], attributes: { axis: 0 } },
+        { op: 'Reshape', inputs: ['t', 'shape'], outputs: ['y'] },
+      ],
+    };
+    engine = await engineFor('transpose', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
+    assert.equal(engine.batchingActive, false);
+    assert.equal(engine.batchingOffReason, "output 'y' has shape [2,1] for 1 input row: its first axis is not the batch");
+    const job = (a: number, b: number) => settle(engine!.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 2], data: new Float32Array([a, b]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
+    const [p, q] = await Promise.all([job(1, 2), job(300, 400)]);
+    assert.deepEqual(p.ok && [...(p.outputs[0].data as Float32Array)], [1, 2]);
+    assert.deepEqual(q.ok && [...(q.outputs[0].data as Float32Array)], [300, 400]);
+  });
+
+  it('takes a large request on an idle server after other large runs (the wait estimate counts rows, not runs)', { timeout: 30_000 }, async () => {
+    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, limits: { requestTimeoutMs: 2000 } });
+    const rows = 3000;
+    for (let i = 0; i < 3; i++) {
+      const r = await settle(engine.infer({ inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + 2000 }));
+      assert.ok(r.ok, `request ${i + 1}: ${JSON.stringify(r)}`);
+    }
+  });
+
+  it('answers a queued request at its own deadline even behind one with a later deadline, and updates the queue depth', { timeout: 30_000 }, async () => {
+    let depth = -1;
+    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxQueueDelayMs: 0 } }, { onQueue: (d) => { depth = d; } });
+    const job = (rows: number, ms: number) => engine!.infer({ inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + ms });
+    const t0 = Date.now();
+    const long = settle(job(8000, 60_000), t0); // keeps the only worker busy for a while
+    await sleep(20);
+    const a = settle(job(1, 60_000), t0);
+    const b = settle(job(1, 150), t0);
+    const bOutcome = await b;
+    assert.equal(bOutcome.ok, false);
+    assert.equal((bOutcome as { code: string }).code, 'DEADLINE_EXCEEDED');
+    assert.ok(bOutcome.at < 600, `answered at ${bOutcome.at} ms, its deadline was 150 ms`);
+    assert.equal(depth, 1, 'the gauge counts only the request still waiting');
+    const longOutcome = await long;
+    assert.ok(longOutcome.ok && longOutcome.at > bOutcome.at, 'the long run was still going when the late request was answered');
+    assert.ok((await a).ok);
+  });
+
+  it('takes a request larger than queue.maxBytes when nothing else is queued', async () => {
+    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, queue: { maxBytes: 4096 } });
+    const r = await settle(engine.infer({ inputs: [{ name: 'input', type: 'float32', dims: [100, 16], data: new Float32Array(1600) }], outputNames: ['score'], deadline: Date.now() + 5000 }));
+    assert.ok(r.ok, JSON.stringify(r));
+  });
+
+  it('ends the drain at once after a crash left nothing running', { timeout: 15_000 }, async () => {
+    const { dir } = fraudModel();
+    engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, batching: { enabled: false } }]]));
+    // The worker dies on the message before the run (standing in for a bug in it).
+    (engine as unknown as { slots: Array<{ worker: { postMessage(m: unknown): void } }> }).slots[0].worker.postMessage(null);
+    const lost = settle(engine.infer({ inputs: [{ name: 'features', type: 'float32', dims: [1, 8], data: new Float32Array(8) }], outputNames: ['fraud_probability'], deadline: Date.now() + 5000 }));
+    const t0 = Date.now();
+    const closed = engine.close(8000); // starts waiting for the run, which the crash then fails
+    const outcome = await lost;
+    assert.equal(!outcome.ok && outcome.code, 'WORKER_CRASHED');
+    await closed;
+    assert.ok(Date.now() - t0 < 2000, `close took ${Date.now() - t0} ms with nothing queued or running after the crash`);
+  });
+
+  it('keeps trying to replace a lost worker; meanwhile it is not ready and refuses requests at once', { timeout: 30_000 }, async () => {
+    const { dir } = fraudModel();
+    const started = await listening({ modelDir: dir, config: { workers: 1, limits: { requestTimeoutMs: 20_000 } } });
+    app = started.app;
+    const file = path.join(dir, 'model.onnx');
+    const body = { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }] };
+    fs.renameSync(file, `${file}.away`);
+    try {
+      (app.model.engine as unknown as { slots: Array<{ worker: { postMessage(m: unknown): void } }> }).slots[0].worker.postMessage(null);
+      for (let i = 0; i < 100 && app.model.state !== 'recovering'; i++) await sleep(20);
+      for (let i = 0; i < 100 && app.model.engine!.workerCount === 0 && !(await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body)).body.includes('none could be replaced'); i++) await sleep(20);
+      const ping = await request(started.port, 'GET', '/ping');
+      assert.equal(ping.status, 503);
+      assert.deepEqual(ping.json(), { ready: false, model: 'fraud-mlp', state: 'recovering' });
+      const t0 = Date.now();
+      const refused = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body);
+      assert.equal(refused.status, 503);
+      assert.equal(refused.json().code, 'MODEL_NOT_READY');
+      assert.ok(Date.now() - t0 < 500, 'refused at once, not after its deadline');
+    } finally {
+      fs.renameSync(`${file}.away`, file);
+    }
+    for (let i = 0; i < 200 && (await request(started.port, 'GET', '/ping')).status !== 200; i++) await sleep(50);
+    assert.equal((await request(started.port, 'GET', '/ping')).status, 200, 'a later attempt replaced the worker');
+    assert.equal((await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body)).status, 200);
+  });
+});
