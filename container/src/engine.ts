@@ -408,7 +408,18 @@ export class InferenceEngine {
       },
     });
     slot.outstanding++;
-    slot.worker.postMessage({ type: 'run', id, feeds, outputNames: names } satisfies ToWorker, transferables(feeds));
+    try {
+      slot.worker.postMessage({ type: 'run', id, feeds, outputNames: names } satisfies ToWorker, transferables(feeds));
+    } catch (e) {
+      // Not seen in practice (untransferable buffers are copied), but the jobs have left the queue and
+      // the run is registered: without this their callers would never be answered.
+      slot.outstanding--;
+      slot.runs.delete(id);
+      this.runningBatches--;
+      this.runningRequests -= jobs.length;
+      const err = new InferenceError('INTERNAL', `the run could not be handed to its worker: ${(e as Error).message}`);
+      for (const j of jobs) j.reject(err);
+    }
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
