@@ -9,7 +9,7 @@ import { AcceleratorVendor, GpuInstanceType } from '../constructs/compute/gpu-in
 import { AcceleratorNodes } from '../constructs/k8s/accelerator-scheduling';
 import { DevicePluginDaemonSet } from '../constructs/k8s/device-plugin-daemon-set';
 import { GpuNodePool } from '../constructs/k8s/gpu-node-pool';
-import { IngressPeer, InferenceService, ScalingMetric } from '../constructs/k8s/inference-service';
+import { IngressPeer, InferenceService, ModelSource, ScalingMetric } from '../constructs/k8s/inference-service';
 import { TrainingJob } from '../constructs/k8s/training-job';
 import {
   CAPACITY_ON_DEMAND, CAPACITY_SPOT, LABEL_ACCELERATOR_VENDOR, LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP,
@@ -23,8 +23,12 @@ export const REFERENCE_NODE_GROUPS = {
   training: 'training',
 } as const;
 
-/** Image of the bundled inference server the reference platform serves, unless overridden. */
-export const DEFAULT_SERVER_IMAGE = 'ai-platform-constructs/inference-server:0.1.0';
+/**
+ * Image of the bundled inference server the reference platform serves on its GPU nodes, unless
+ * overridden: the CUDA build, `docker build -f container/Dockerfile.gpu -t <this tag> container/`, pushed
+ * where the cluster can pull it (then pass that name as `serverImage` / `AIP_SERVER_IMAGE`).
+ */
+export const DEFAULT_SERVER_IMAGE = 'ai-platform-constructs/inference-server-gpu:0.1.0';
 /** Placeholder training image: prints where checkpoints go. Replace it with your trainer. */
 export const DEFAULT_TRAINING_IMAGE = 'nvcr.io/nvidia/cuda:12.8.1-base-ubuntu24.04';
 
@@ -80,6 +84,24 @@ export interface PlatformChartsProps {
   readonly trainingNodes?: IAcceleratorNodes;
   /** @default DEFAULT_SERVER_IMAGE */
   readonly serverImage?: string;
+  /**
+   * Where the server's model directory (`model.onnx`, optional `serving.json`) comes from. The server
+   * image holds no model, so set this (`AIP_MODEL_S3_URI` for `bin/k8s.ts`) unless your image bakes one
+   * into `/opt/ml/model`.
+   * @default ModelSource.fromImage()
+   */
+  readonly model?: ModelSource;
+  /**
+   * Name the server serves the model under (`/v2/models/{name}/infer`, the `model` metrics label).
+   * @default 'inference-server'
+   */
+  readonly modelName?: string;
+  /**
+   * Service account of the server pods: with `model` from S3 it needs read access to it (IAM roles for
+   * service accounts or EKS Pod Identity).
+   * @default - the namespace's default service account
+   */
+  readonly serverServiceAccountName?: string;
   /** @default DEFAULT_TRAINING_IMAGE running DEFAULT_TRAINING_COMMAND, a check of the spot GPU path */
   readonly trainingImage?: string;
   /** @default 'ai-serving' */
@@ -127,6 +149,9 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
   new InferenceService(serving, 'InferenceServer', {
     name: 'inference-server',
     image: props.serverImage ?? DEFAULT_SERVER_IMAGE,
+    model: props.model,
+    modelName: props.modelName,
+    serviceAccountName: props.serverServiceAccountName,
     nodes: props.inferenceNodes ?? referenceInferenceNodes(),
     minReplicas: 2,
     maxReplicas: 6,

@@ -4,10 +4,17 @@ import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import { LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
+import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 
 /** Environment variable the inference server reads for its drain time on SIGTERM, in milliseconds. */
 export const DRAIN_TIMEOUT_ENV = 'DRAIN_TIMEOUT_MS';
+/** The port variable the bundled server listens on (its image sets it too, so `PORT` alone would not reach it). */
+export const PORT_ENV = 'SAGEMAKER_BIND_TO_PORT';
+/** The model name the bundled server serves (OIP routes, metrics labels). */
+export const MODEL_NAME_ENV = 'MODEL_NAME';
+/** The bundled server's onnxruntime execution providers, in order of preference. */
+export const EXECUTION_PROVIDERS_ENV = 'ORT_EXECUTION_PROVIDERS';
 /** Where the server finds its model (the SageMaker contract's location, used on Kubernetes too). */
 export const MODEL_DIR = '/opt/ml/model';
 /** Label shared by every pod of an inference service (stable and canary); the Service, PDB and NetworkPolicy select on it. */
@@ -230,6 +237,12 @@ export interface InferenceServiceProps {
    */
   readonly port?: number;
   /**
+   * Name the bundled server serves the model under: the `{name}` of its OIP routes
+   * (`/v2/models/{name}/infer`) and the `model` label of its metrics. Set as `MODEL_NAME`.
+   * @default - the service name
+   */
+  readonly modelName?: string;
+  /**
    * Where the model comes from.
    * @default ModelSource.fromImage()
    */
@@ -321,7 +334,8 @@ export interface InferenceServiceProps {
   readonly metricsScraper?: IngressPeer;
   /**
    * Environment for the server.
-   * @default - only DRAIN_TIMEOUT_MS
+   * @default - only what the construct sets: DRAIN_TIMEOUT_MS, SAGEMAKER_BIND_TO_PORT, MODEL_NAME, and
+   *   ORT_EXECUTION_PROVIDERS=cuda,cpu on NVIDIA nodes
    */
   readonly env?: Record<string, string>;
   /**
@@ -403,7 +417,10 @@ export class InferenceService extends Construct {
     const maxReplicas = props.maxReplicas ?? 4;
     const drain = props.drainTimeout ?? Duration.seconds(25);
     const preStop = props.preStopDelay ?? Duration.seconds(5);
-    const grace = props.terminationGracePeriod ?? Duration.seconds(preStop.toSeconds() + drain.toSeconds() + 10);
+    // Whole seconds for Kubernetes; the arithmetic is in milliseconds so a drain such as 29.999 s works.
+    const drainAndPause = preStop.toMilliseconds() + drain.toMilliseconds();
+    const grace = props.terminationGracePeriod ?? Duration.seconds(Math.ceil(drainAndPause / 1000) + 10);
+    const modelName = props.modelName ?? this.name;
     const budget = props.disruptionBudget ?? DisruptionBudget.maxUnavailable(1);
     const cpuTarget = props.targetCpuUtilizationPercent ?? 70;
     const startupTimeout = props.startupTimeout ?? Duration.minutes(10);
@@ -433,10 +450,13 @@ export class InferenceService extends Construct {
       throw new PlatformError(this, 'drainTimeout', `${drain.toMilliseconds()}ms`, 'must be from 0 to 29999 ms: the inference server refuses a longer DRAIN_TIMEOUT_MS and would not start',
         'shorten drainTimeout (and let the HPA add replicas instead of draining longer)');
     }
-    if (grace.toSeconds() <= preStop.toSeconds() + drain.toSeconds()) {
+    if (grace.toMilliseconds() <= drainAndPause) {
       throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`,
-        `must be longer than preStopDelay + drainTimeout (${preStop.toSeconds()}s + ${drain.toSeconds()}s), or Kubernetes kills the server before it finishes draining`,
-        `raise terminationGracePeriod to at least ${preStop.toSeconds() + drain.toSeconds() + 1}s or shorten drainTimeout`);
+        `must be longer than preStopDelay + drainTimeout (${preStop.toMilliseconds() / 1000}s + ${drain.toMilliseconds() / 1000}s), or Kubernetes kills the server before it finishes draining`,
+        `raise terminationGracePeriod to at least ${Math.floor(drainAndPause / 1000) + 1}s or shorten drainTimeout`);
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(modelName)) {
+      throw new PlatformError(this, 'modelName', modelName, 'must be 1 to 128 letters, digits, ., _ or -, starting with a letter or digit (it is a URL path segment)', 'pass a name such as fraud-mlp');
     }
     validateBudget(this, budget, this.minReplicas);
     if (!Number.isInteger(user) || user < 1) {
@@ -447,9 +467,20 @@ export class InferenceService extends Construct {
       throw new PlatformError(this, 'canary.weightPercent', canaryWeight, 'must be a whole number from 1 to 50', 'give the canary a minority share; promote it by making its image the stable one');
     }
 
+    // Variables the construct derives from its props: set elsewhere, they would disagree with the probes,
+    // the Service or the grace period.
+    const reserved: Record<string, string> = {
+      [DRAIN_TIMEOUT_ENV]: 'drainTimeout, which the grace period is checked against',
+      [PORT_ENV]: 'port, which the probes and the Service use',
+      PORT: 'port (the server image sets SAGEMAKER_BIND_TO_PORT, which wins over PORT)',
+      [MODEL_NAME_ENV]: 'modelName',
+    };
     for (const [field, env] of [['env', props.env], ['canary.env', props.canary?.env]] as const) {
-      if (env && DRAIN_TIMEOUT_ENV in env) {
-        throw new PlatformError(this, `${field}.${DRAIN_TIMEOUT_ENV}`, env[DRAIN_TIMEOUT_ENV], 'is set by the construct from drainTimeout, which the grace period is checked against', `remove it from ${field} and set drainTimeout`);
+      for (const [name, from] of Object.entries(reserved)) {
+        if (env && Object.hasOwn(env, name)) {
+          const prop = from.split(/[ ,(]/)[0];
+          throw new PlatformError(this, `${field}.${name}`, env[name], `is set by the construct from ${from}`, `remove it from ${field} and set ${prop}`);
+        }
       }
     }
     if (props.canary && props.argoRollout) {
@@ -465,6 +496,7 @@ export class InferenceService extends Construct {
 
     // children
     const model = props.model ?? ModelSource.fromImage();
+    const modelMiB = model.s3Uri && model.sizeLimit ? Math.ceil(model.sizeLimit.toMebibytes()) : 0;
     const serviceAccount = props.serviceAccountName
       ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', props.serviceAccountName)
       : undefined;
@@ -497,13 +529,23 @@ export class InferenceService extends Construct {
         image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         portNumber: this.port,
-        envVariables: Object.fromEntries(Object.entries({ ...env, [DRAIN_TIMEOUT_ENV]: String(drain.toMilliseconds()) })
+        envVariables: Object.fromEntries(Object.entries({
+          ...(props.nodes?.vendor === AcceleratorVendor.NVIDIA ? { [EXECUTION_PROVIDERS_ENV]: 'cuda,cpu' } : {}),
+          ...env,
+          [DRAIN_TIMEOUT_ENV]: String(drain.toMilliseconds()),
+          [PORT_ENV]: String(this.port),
+          [MODEL_NAME_ENV]: modelName,
+        })
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
         resources: {
           cpu: props.resources?.cpu ?? { request: kplus.Cpu.units(1), limit: kplus.Cpu.units(2) },
           memory: props.resources?.memory ?? { request: Size.gibibytes(4), limit: Size.gibibytes(4) },
-          ephemeralStorage: props.resources?.ephemeralStorage ?? { request: Size.gibibytes(1), limit: Size.gibibytes(2) },
+          // A disk-backed emptyDir counts against the pod's ephemeral-storage limit: make room for the model.
+          ephemeralStorage: props.resources?.ephemeralStorage ?? {
+            request: Size.mebibytes(1024 + modelMiB),
+            limit: Size.mebibytes(2048 + modelMiB),
+          },
         },
         securityContext: {
           user,

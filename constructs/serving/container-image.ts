@@ -86,12 +86,17 @@ const ECR_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a
 export abstract class ContainerImage {
   /** The bundled inference server (`container/`), built and pushed by `cdk deploy`. */
   public static bundled(options: BundledImageOptions = {}): ContainerImage {
-    return new AssetImage(options);
+    return new AssetImage(options, true);
   }
 
   /** An image built from a local directory with a Dockerfile. */
   public static fromAsset(directory: string, options: Omit<BundledImageOptions, 'directory'> = {}): ContainerImage {
-    return new AssetImage({ ...options, directory });
+    return new AssetImage({ ...options, directory }, false);
+  }
+
+  /** True for the bundled inference server, whose environment variables the constructs may set. */
+  public get isBundledServer(): boolean {
+    return false;
   }
 
   /** An image in an ECR repository; the execution role may pull from that repository only. */
@@ -115,8 +120,12 @@ export abstract class ContainerImage {
 class AssetImage extends ContainerImage {
   private asset?: DockerImageAsset;
 
-  constructor(private readonly options: BundledImageOptions) {
+  constructor(private readonly options: BundledImageOptions, private readonly bundledServer: boolean) {
     super();
+  }
+
+  public override get isBundledServer(): boolean {
+    return this.bundledServer;
   }
 
   public bind(scope: Construct, options: ContainerImageBindOptions = {}): ContainerImageConfig {

@@ -373,13 +373,19 @@ export class ModelEndpoint extends ModelEndpointBase {
       };
     }
 
+    // Asynchronous inference takes payloads up to 1 GB and runs up to an hour; the bundled server's
+    // defaults are sized for real-time calls (6 MiB, 55 s), so raise them unless the caller set them.
+    const environment: Record<string, string> = {
+      ...(props.asyncInference && (props.image ?? ContainerImage.bundled()).isBundledServer ? { BODY_LIMIT_BYTES: String(1024 ** 3), REQUEST_TIMEOUT_MS: '3600000' } : {}),
+      ...(props.environment ?? {}),
+    };
     this.cfnModel = new sagemaker.CfnModel(this, 'Model', {
       executionRoleArn: this.role.roleArn,
       enableNetworkIsolation: serverless ? undefined : networkIsolation,
       vpcConfig,
       primaryContainer: {
         image: image.imageUri,
-        environment: props.environment && Object.keys(props.environment).length > 0 ? props.environment : undefined,
+        environment: Object.keys(environment).length > 0 ? environment : undefined,
         ...(modelData.compressed
           ? { modelDataUrl: modelData.s3Uri }
           : { modelDataSource: { s3DataSource: { s3Uri: modelData.s3Uri, s3DataType: 'S3Prefix', compressionType: 'None' } } }),

@@ -4,7 +4,8 @@
  */
 import * as http from 'node:http';
 
-const port = Number(process.env.SAGEMAKER_BIND_TO_PORT || 8080);
+// The same precedence as server.ts: SAGEMAKER_BIND_TO_PORT, then PORT, then 8080.
+const port = Number(process.env.SAGEMAKER_BIND_TO_PORT || process.env.PORT || 8080);
 const req = http.get({ host: '127.0.0.1', port, path: '/ping', timeout: 2000 }, (res) => {
   res.resume();
   process.exit(res.statusCode === 200 ? 0 : 1);

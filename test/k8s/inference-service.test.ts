@@ -1,4 +1,4 @@
-import { Duration, Testing } from 'cdk8s';
+import { Duration, Size, Testing } from 'cdk8s';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
   AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, ScalingMetric,
@@ -297,8 +297,46 @@ describe('InferenceService', () => {
 
   test('by default the server drains for 25 s and the grace period is 40 s', () => {
     const spec = podSpec(only(synth().manifests, 'Deployment'));
-    expect(spec.containers[0].env).toEqual([{ name: 'DRAIN_TIMEOUT_MS', value: '25000' }]);
+    expect(spec.containers[0].env).toEqual([
+      { name: 'DRAIN_TIMEOUT_MS', value: '25000' },
+      { name: 'MODEL_NAME', value: 'fraud' },
+      { name: 'SAGEMAKER_BIND_TO_PORT', value: '8080' },
+    ]);
     expect(spec.terminationGracePeriodSeconds).toBe(40);
+  });
+
+  test('tells the server the port the probes and the Service use, and the model name its routes serve', () => {
+    const { manifests } = synth({ port: 9000, modelName: 'fraud-mlp' });
+    const c = server(manifests);
+    expect(c.ports).toEqual([{ containerPort: 9000 }]);
+    expect(c.env).toContainEqual({ name: 'SAGEMAKER_BIND_TO_PORT', value: '9000' });
+    expect(c.env).toContainEqual({ name: 'MODEL_NAME', value: 'fraud-mlp' });
+    expect(c.readinessProbe.httpGet.port).toBe(9000);
+    for (const name of ['SAGEMAKER_BIND_TO_PORT', 'PORT', 'MODEL_NAME']) {
+      expect(() => synth({ env: { [name]: '1' } })).toThrow(new RegExp(`'env.${name}' \\("1"\\) is set by the construct from`));
+      expect(() => synth({ canary: { image: IMAGE, env: { [name]: '1' } } })).toThrow(new RegExp(`'canary.env.${name}'`));
+    }
+    expect(() => synth({ modelName: 'a/b' })).toThrow(/'modelName' \("a\/b"\) must be 1 to 128 letters, digits/);
+  });
+
+  test('asks the server for CUDA on NVIDIA nodes unless told otherwise', () => {
+    expect(server(synth({ nodes: gpuNodes() }).manifests).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda,cpu' });
+    expect(server(synth({ nodes: gpuNodes(), env: { ORT_EXECUTION_PROVIDERS: 'cpu' } }).manifests).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cpu' });
+    expect(server(synth().manifests).env.map((e: { name: string }) => e.name)).not.toContain('ORT_EXECUTION_PROVIDERS');
+  });
+
+  test('takes a drain time in milliseconds and rounds the grace period up to whole seconds', () => {
+    const spec = podSpec(only(synth({ drainTimeout: Duration.millis(29999) }).manifests, 'Deployment'));
+    expect(spec.containers[0].env).toContainEqual({ name: 'DRAIN_TIMEOUT_MS', value: '29999' });
+    expect(spec.terminationGracePeriodSeconds).toBe(45);
+    expect(() => synth({ drainTimeout: Duration.millis(2500), terminationGracePeriod: Duration.seconds(7) }))
+      .toThrow(/'terminationGracePeriod' \("7s"\) must be longer than preStopDelay \+ drainTimeout \(5s \+ 2.5s\).*at least 8s/);
+  });
+
+  test('makes room in the ephemeral-storage request and limit for a model fetched from S3', () => {
+    const c = server(synth({ model: ModelSource.fromS3Uri('s3://models/fraud/', { sizeLimit: Size.gibibytes(10) }) }).manifests);
+    expect(c.resources.requests['ephemeral-storage']).toBe('11Gi');
+    expect(c.resources.limits['ephemeral-storage']).toBe('12Gi');
   });
 
   test('with a PDB that allows no unavailable pod, synthesis fails', () => {

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Testing, Yaml } from 'cdk8s';
+import { ModelSource } from '../../constructs/k8s/inference-service';
 import { AiPlatformStack } from '../../lib/ai-platform-stack';
 import {
   buildPlatformCharts, DEFAULT_SERVER_IMAGE, DEFAULT_TRAINING_COMMAND, KUSTOMIZATION_FILE, PlatformCharts, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
@@ -30,6 +31,8 @@ describe('reference platform charts', () => {
     const manifests = synthValid(charts.serving);
     const spec = podSpec(only(manifests, 'Deployment', 'inference-server'));
     expect(spec.containers[0].image).toBe(DEFAULT_SERVER_IMAGE);
+    expect(DEFAULT_SERVER_IMAGE).toMatch(/inference-server-gpu:/);
+    expect(spec.containers[0].env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda,cpu' });
     expect(spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
     const expressions = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
     expect(expressions).toContainEqual({ key: 'ai-platform.dev/node-group', operator: 'In', values: [REFERENCE_NODE_GROUPS.inference] });
@@ -39,6 +42,15 @@ describe('reference platform charts', () => {
       name: 'ai-serving', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' },
     });
     expect(only(manifests, 'Deployment').metadata.namespace).toBe('ai-serving');
+  });
+
+  test('serves the model from S3 when given one, under the name and service account given', () => {
+    const app = Testing.app();
+    const given = buildPlatformCharts(app, { model: ModelSource.fromS3Uri('s3://models/fraud-mlp/'), modelName: 'fraud-mlp', serverServiceAccountName: 'model-reader' });
+    const spec = podSpec(only(synthValid(given.serving), 'Deployment', 'inference-server'));
+    expect(spec.initContainers[0].command).toEqual(['aws', 's3', 'sync', '--only-show-errors', 's3://models/fraud-mlp/', '/opt/ml/model']);
+    expect(spec.containers[0].env).toContainEqual({ name: 'MODEL_NAME', value: 'fraud-mlp' });
+    expect(spec.serviceAccountName).toBe('model-reader');
   });
 
   test('trains on the spot training nodes with a checkpoint claim', () => {

@@ -461,6 +461,20 @@ describe('asynchronous inference', () => {
     template = Template.fromStack(stack);
   });
 
+  test('raises the bundled server\'s body limit and request timeout to what asynchronous inference allows (1 GB, 1 hour)', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: { Environment: { BODY_LIMIT_BYTES: String(1024 ** 3), REQUEST_TIMEOUT_MS: '3600000' } },
+    });
+    const { stack } = newStack();
+    newEndpoint(stack, { asyncInference: {}, environment: { REQUEST_TIMEOUT_MS: '600000' } });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: { Environment: { BODY_LIMIT_BYTES: String(1024 ** 3), REQUEST_TIMEOUT_MS: '600000' } },
+    });
+    const { stack: realTime } = newStack();
+    newEndpoint(realTime);
+    expect(JSON.stringify(Template.fromStack(realTime).findResources('AWS::SageMaker::Model'))).not.toContain('BODY_LIMIT_BYTES');
+  });
+
   test('writes results and failures to the bucket with the key, notifies both topics', () => {
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       AsyncInferenceConfig: {
