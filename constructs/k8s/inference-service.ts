@@ -45,6 +45,10 @@ export class ModelSource {
     if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(uri)) {
       throw new PlatformError(undefined, 'model', uri, 'must be an S3 URI like "s3://bucket/prefix/"', 'give the S3 location of the model directory');
     }
+    if (/\.(tar\.gz|tgz|tar)$/i.test(uri)) {
+      throw new PlatformError(undefined, 'model', uri, 'must be the prefix of an unpacked model directory: `aws s3 sync` copies a prefix and would leave an archive (or nothing) in /opt/ml/model',
+        'upload the directory itself (model.onnx, optional serving.json) and give its prefix, e.g. "s3://bucket/models/fraud/v3/"');
+    }
     return new ModelSource(uri, options.copyImage ?? DEFAULT_S3_COPY_IMAGE, options.sizeLimit ?? Size.gibibytes(20));
   }
 

@@ -396,6 +396,7 @@ describe('InferenceService', () => {
 
   test('an S3 model location that is not an S3 URI is rejected', () => {
     expect(() => ModelSource.fromS3Uri('https://models.s3.amazonaws.com/fraud')).toThrow(/'model' \("https:\/\/models.s3.amazonaws.com\/fraud"\) must be an S3 URI/);
+    expect(() => ModelSource.fromS3Uri('s3://models/fraud/model.tar.gz')).toThrow(/'model' \("s3:\/\/models\/fraud\/model.tar.gz"\) must be the prefix of an unpacked model directory/);
   });
 
   test('a scaling metric with a non-positive target is rejected', () => {
