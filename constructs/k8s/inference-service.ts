@@ -312,7 +312,7 @@ export interface InferenceServiceProps {
    */
   readonly preStopDelay?: Duration;
   /**
-   * Grace period between the start of termination and SIGKILL. Must exceed `preStopDelay + drainTimeout`.
+   * Grace period between the start of termination and SIGKILL. At least `preStopDelay + drainTimeout + 2s`.
    * @default - preStopDelay + drainTimeout + 10 seconds
    */
   readonly terminationGracePeriod?: Duration;
@@ -454,10 +454,12 @@ export class InferenceService extends Construct {
       throw new PlatformError(this, 'drainTimeout', `${drain.toMilliseconds()}ms`, 'must be from 0 to 29999 ms: the inference server refuses a longer DRAIN_TIMEOUT_MS and would not start',
         'shorten drainTimeout (and let the HPA add replicas instead of draining longer)');
     }
-    if (grace.toMilliseconds() <= drainAndPause) {
+    // The server gives up on the drain 1 s after drainTimeout and answers what is left with 503: the
+    // kill must come after that.
+    if (grace.toMilliseconds() < drainAndPause + 2000) {
       throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`,
-        `must be longer than preStopDelay + drainTimeout (${preStop.toMilliseconds() / 1000}s + ${drain.toMilliseconds() / 1000}s), or Kubernetes kills the server before it finishes draining`,
-        `raise terminationGracePeriod to at least ${Math.floor(drainAndPause / 1000) + 1}s or shorten drainTimeout`);
+        `must be at least preStopDelay + drainTimeout + 2s (${preStop.toMilliseconds() / 1000}s + ${drain.toMilliseconds() / 1000}s + 2s): the server answers what is left 1 s after the drain time, and Kubernetes must not kill it first`,
+        `raise terminationGracePeriod to at least ${Math.ceil((drainAndPause + 2000) / 1000)}s or shorten drainTimeout`);
     }
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(modelName)) {
       throw new PlatformError(this, 'modelName', modelName, 'must be 1 to 128 letters, digits, ., _ or -, starting with a letter or digit (it is a URL path segment)', 'pass a name such as fraud-mlp');

@@ -287,8 +287,9 @@ describe('InferenceService', () => {
   });
 
   test('with a grace period not longer than preStop pause plus drain time, synthesis fails', () => {
-    expect(() => synth({ drainTimeout: Duration.seconds(20), terminationGracePeriod: Duration.seconds(25) }))
-      .toThrow(/'terminationGracePeriod' \("25s"\) must be longer than preStopDelay \+ drainTimeout \(5s \+ 20s\).*raise terminationGracePeriod to at least 26s/);
+    expect(() => synth({ drainTimeout: Duration.seconds(20), terminationGracePeriod: Duration.seconds(26) }))
+      .toThrow(/'terminationGracePeriod' \("26s"\) must be at least preStopDelay \+ drainTimeout \+ 2s \(5s \+ 20s \+ 2s\).*raise terminationGracePeriod to at least 27s/);
+    expect(() => synth({ drainTimeout: Duration.seconds(20), terminationGracePeriod: Duration.seconds(27) })).not.toThrow();
   });
 
   test('with a drain time the server would refuse (30 s or more), synthesis fails', () => {
@@ -329,8 +330,8 @@ describe('InferenceService', () => {
     const spec = podSpec(only(synth({ drainTimeout: Duration.millis(29999) }).manifests, 'Deployment'));
     expect(spec.containers[0].env).toContainEqual({ name: 'DRAIN_TIMEOUT_MS', value: '29999' });
     expect(spec.terminationGracePeriodSeconds).toBe(45);
-    expect(() => synth({ drainTimeout: Duration.millis(2500), terminationGracePeriod: Duration.seconds(7) }))
-      .toThrow(/'terminationGracePeriod' \("7s"\) must be longer than preStopDelay \+ drainTimeout \(5s \+ 2.5s\).*at least 8s/);
+    expect(() => synth({ drainTimeout: Duration.millis(2500), terminationGracePeriod: Duration.seconds(9) }))
+      .toThrow(/'terminationGracePeriod' \("9s"\) must be at least preStopDelay \+ drainTimeout \+ 2s \(5s \+ 2.5s \+ 2s\).*at least 10s/);
   });
 
   test('makes room in the ephemeral-storage request and limit for a model fetched from S3', () => {
