@@ -6,7 +6,7 @@
  *   await app.listen({ port: 8080, host: '0.0.0.0' });
  *   await app.model.ready; // loaded and warmed up
  */
-import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyServerOptions, LogController } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -88,7 +88,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false, allowUnionTypes: true } },
+    // Errors Fastify answers before routing (a malformed URL) get the catalogue's body too.
+    frameworkErrors: (err, _req, reply) => {
+      (reply as unknown as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_REQUEST' });
+    },
   }) as unknown as FastifyInstance;
+  // Only JSON and CSV bodies are served (415 otherwise); Fastify would also take text/plain.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { code, message } = classify(err, req.body === undefined || req.body === null || req.body === '');
@@ -101,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.code(status).type('application/json').send({ error: message, code });
   });
   app.setNotFoundHandler((req, reply) => {
+    app.metrics.errors.inc({ code: 'NOT_FOUND' });
     reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0].slice(0, 200)}`, code: 'NOT_FOUND' });
   });
 
@@ -122,11 +129,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
+  // Metrics first: their request hook must run before under-pressure can shed a request, so the 503s
+  // it sends are counted too.
+  await app.register(metricsPlugin);
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs ?? 1000,
     retryAfter: 1,
   });
-  await app.register(metricsPlugin);
   await app.register(modelPlugin, {
     name: modelName,
     dir: modelDir,

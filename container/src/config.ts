@@ -249,18 +249,32 @@ function findModelFile(modelDir: string): string {
   } catch {
     // a missing directory is reported when the model is loaded
   }
+  if (entries.length > 1 && !entries.includes('model.onnx')) {
+    throw new ConfigError(`${modelDir} holds ${entries.length} .onnx files (${entries.sort().join(', ')}) and no model.onnx; set modelFile in ${CONFIG_FILE} to the one to serve`);
+  }
   return entries.length === 1 ? entries[0] : 'model.onnx';
+}
+
+/** Reads and parses a JSON file of the model directory; says whether reading or parsing failed. */
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot be read (${(e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
 }
 
 /** Reads `serving.json` from the model directory; `undefined` when there is none. */
 export function readConfigFile(modelDir: string): unknown {
   const file = path.join(modelDir, CONFIG_FILE);
   if (!fs.existsSync(file)) return undefined;
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  return readJsonFile(file);
 }
 
 /**
@@ -271,11 +285,7 @@ export function readConfigFile(modelDir: string): unknown {
 export function readFeaturesFile(modelDir: string): unknown {
   const file = path.join(modelDir, FEATURES_FILE);
   if (!fs.existsSync(file)) return undefined;
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  return readJsonFile(file);
 }
 
 /** Builds a config layer from environment variables (the names the README documents). */

@@ -12,8 +12,9 @@ import { buildApp } from './app';
 import { configFromEnv, ConfigError } from './config';
 
 function portFrom(env: NodeJS.ProcessEnv): number {
-  const raw = env.SAGEMAKER_BIND_TO_PORT ?? env.PORT ?? '8080';
-  const port = Number(raw);
+  // An empty variable counts as unset, as in the serving overrides.
+  const raw = env.SAGEMAKER_BIND_TO_PORT || env.PORT || '8080';
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ConfigError(`environment: SAGEMAKER_BIND_TO_PORT is ${JSON.stringify(raw)}; it must be a port number from 0 to 65535`);
   }
@@ -29,8 +30,8 @@ function logRequestsFrom(env: NodeJS.ProcessEnv): boolean {
 }
 
 function drainFrom(env: NodeJS.ProcessEnv): number {
-  const raw = env.DRAIN_TIMEOUT_MS ?? '25000';
-  const ms = Number(raw);
+  const raw = env.DRAIN_TIMEOUT_MS || '25000';
+  const ms = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(ms) || ms < 0 || ms >= 30_000) {
     throw new ConfigError(`environment: DRAIN_TIMEOUT_MS is ${JSON.stringify(raw)}; it must be an integer from 0 to 29999 (SageMaker and Kubernetes kill the process 30 s after SIGTERM)`);
   }
@@ -76,6 +77,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     // deadline (SageMaker: 30 s; Kubernetes: terminationGracePeriodSeconds) still applies.
     const onDrainTimeout = (): void => {
       drainExceeded = true;
+      if (app.model.state === 'loading') {
+        // A worker is inside onnxruntime's session creation or warm-up: the same abort as mid-run.
+        // close() waits for loading to end, then stops the workers.
+        if (!waitedForRun) app.log.error({ drainMs }, 'drain time exceeded while the model is still loading; exiting once loading ends (it cannot be interrupted)');
+        waitedForRun = true;
+        setTimeout(onDrainTimeout, 100).unref();
+        return;
+      }
       const engine = app.model.engine;
       const busyWorkers = engine?.busyWorkers ?? 0;
       if (engine && busyWorkers > 0) {
@@ -107,7 +116,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  await app.listen({ port, host: env.HOST || '0.0.0.0' });
+  try {
+    await app.listen({ port, host: env.HOST || '0.0.0.0' });
+  } catch (e) {
+    app.log.fatal({ err: e }, `cannot start: cannot listen on ${env.HOST || '0.0.0.0'}:${port}: ${(e as Error).message}`);
+    // The model may be loading in a worker: close() lets that finish before stopping the workers
+    // (stopping one inside onnxruntime aborts the process).
+    await app.close().catch(() => undefined);
+    process.exit(1);
+  }
   app.model.ready.catch((e: Error) => {
     app.log.fatal({ err: e }, 'model failed to load; exiting');
     process.exit(1);
@@ -115,5 +132,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
 }
 
 if (require.main === module) {
-  void main(process.argv.slice(2), process.env);
+  main(process.argv.slice(2), process.env).catch((e: Error) => {
+    console.error(JSON.stringify({ level: 60, time: Date.now(), msg: `cannot start: ${e.message}` }));
+    process.exit(1);
+  });
 }

@@ -41,18 +41,22 @@ async function createSession(init: WorkerInit): Promise<{ session: ort.Inference
     // Idle intra-op threads must not spin: they would steal the CPU the HTTP thread and other workers need.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
-  const wanted = init.executionProviders.filter((p) => p !== 'cpu');
-  if (wanted.length > 0) {
+  // Providers in the configured order, up to the CPU (which always works): try the whole list, then
+  // without its first entry, and so on, so `tensorrt,cuda,cpu` still gets CUDA when TensorRT is missing
+  // and `cpu,cuda` means the CPU.
+  const listed = init.executionProviders.includes('cpu') ? init.executionProviders : [...init.executionProviders, 'cpu'];
+  const order = listed.slice(0, listed.indexOf('cpu') + 1);
+  const failures: string[] = [];
+  for (let i = 0; i < order.length - 1; i++) {
     try {
-      const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: [...wanted, 'cpu'] });
-      return { session, provider: wanted[0] };
+      const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: order.slice(i) });
+      return { session, provider: order[i], ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) };
     } catch (e) {
-      const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cpu'] });
-      return { session, provider: 'cpu', fallbackReason: `${wanted.join(',')} unavailable: ${(e as Error).message}` };
+      failures.push(`${order[i]} unavailable: ${(e as Error).message}`);
     }
   }
   const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cpu'] });
-  return { session, provider: 'cpu' };
+  return { session, provider: 'cpu', ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) };
 }
 
 async function main(): Promise<void> {

@@ -64,9 +64,6 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
   };
 }
 
-/** When a request arrived (performance.now()), kept on the request object itself (no WeakMap lookups). */
-const STARTED = Symbol('metricsStartedAt');
-type Timed = { [STARTED]?: number };
 
 async function metricsPlugin(app: FastifyInstance): Promise<void> {
   // In-flight requests as a plain number, read into the gauge when scraped.
@@ -88,24 +85,26 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     }
     return child;
   };
-  app.addHook('onRequest', (req, _reply, done) => {
-    (req as unknown as Timed)[STARTED] = performance.now();
+  // Recorded when the response closes, which happens exactly once per request, also for a client that
+  // hung up before its answer (status 499, as nginx counts it); an onResponse hook would miss those and
+  // leave http_requests_in_flight too high for good.
+  app.addHook('onRequest', (req, reply, done) => {
+    const t0 = performance.now();
     inFlight++;
-    done();
-  });
-  app.addHook('onResponse', (req, reply, done) => {
-    const t0 = (req as unknown as Timed)[STARTED];
-    if (t0 !== undefined) {
+    reply.raw.once('close', () => {
       inFlight--;
-      const child = childFor(req.method, req.routeOptions.url ?? '__unmatched__', reply.statusCode);
+      const status = reply.raw.writableEnded ? reply.statusCode : 499;
+      const child = childFor(req.method, req.routeOptions.url ?? '__unmatched__', status);
       child.count.inc();
       child.duration.observe((performance.now() - t0) / 1000);
-    }
+    });
     done();
   });
 
   app.get('/metrics', {
     logLevel: 'warn',
+    // Scrapes are how load is seen: under-pressure must not shed them (as for the health routes).
+    config: { pressureHandler: () => undefined },
     schema: {
       response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4.' }, ...errorResponses },
     },

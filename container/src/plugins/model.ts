@@ -108,8 +108,11 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
   app.addHook('onRequest', (req, reply, done) => {
-    if (req.method === 'POST') {
-      const declared = Number(req.headers['content-length']);
+    // Every request with a body counts, whatever its method or URL: Fastify reads and parses a body
+    // before it finds that no route takes it.
+    const length = req.headers['content-length'];
+    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
+      const declared = Number(length);
       const bytes = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
       if (bodyBytesInFlight > 0 && bodyBytesInFlight + bytes > maxBodyBytesInFlight) {
         done(new InferenceError('OVERLOADED', `${bodyBytesInFlight} bytes of request bodies are in flight; this body of ${bytes} bytes would pass limits.maxBodyBytesInFlight (${maxBodyBytesInFlight}); retry shortly`, { retryAfterSeconds: 1 }));
@@ -118,6 +121,8 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       bodyBytesInFlight += bytes;
       // 'close' comes exactly once, when the response is done or the connection is gone.
       reply.raw.once('close', () => { bodyBytesInFlight -= bytes; });
+    }
+    if (req.method === 'POST') {
       postsArriving++;
       (req as unknown as Marked)[ARRIVING] = true;
     }

@@ -153,6 +153,9 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       }
       reply.header(CUSTOM_ATTRIBUTES_HEADER, attributes);
     }
+    if (req.body === undefined || req.body === null) {
+      throw new InferenceError('EMPTY_BODY', 'the request has no body; send JSON ({"instances": [...]} or an Open Inference Protocol body) or text/csv rows');
+    }
     const signature = app.model.requireSignature();
     let outputs: WireTensor[];
     if (typeof req.body === 'string') {

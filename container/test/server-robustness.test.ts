@@ -1,0 +1,155 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { fraudModel, listening, metricValue, modelDir, request, SERVER_ENTRY } from './helpers';
+import { heavySpec } from '../tools/test-models';
+import { readConfigFile, resolveConfig } from '../src/config';
+import { InferenceEngine } from '../src/engine';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the server process to its exit; resolves with its exit code, signal and output. */
+function runServer(env: Record<string, string>, untilMs = 20_000): Promise<{ code: number | null; signal: string | null; out: string; port?: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SERVER_ENTRY, 'serve'], { env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let port: number | undefined;
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m && port === undefined) {
+        port = Number(m[1]);
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => child.kill('SIGKILL'), untilMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, port });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('server process start-up', () => {
+  it('exits 1 with a clear line when the port is taken, without aborting while the model loads', { timeout: 60_000 }, async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const run = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: String(port) });
+        assert.equal(run.signal, null, run.out);
+        assert.equal(run.code, 1, run.out);
+        assert.match(run.out, new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+        assert.ok(!run.out.includes('terminate called'), run.out);
+      }
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('treats an empty SAGEMAKER_BIND_TO_PORT as unset (then PORT), and refuses a port that is not plain digits', { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    const run = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '', PORT: String(port) });
+    assert.equal(run.port, port, run.out);
+    const hex = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '0x1F91' });
+    assert.equal(hex.code, 1);
+    assert.match(hex.out, /SAGEMAKER_BIND_TO_PORT is \\"0x1F91\\"; it must be a port number from 0 to 65535/);
+  });
+
+  it('names the .onnx files when several could be the model, and says when serving.json cannot be read', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'two-models-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'b.onnx'), '');
+      fs.writeFileSync(path.join(dir, 'a.onnx'), '');
+      assert.throws(() => resolveConfig(dir, []), /holds 2 \.onnx files \(a\.onnx, b\.onnx\) and no model\.onnx; set modelFile in serving\.json/);
+      assert.equal(resolveConfig(dir, [['file', { modelFile: 'a.onnx' }]]).modelFile, 'a.onnx');
+      fs.mkdirSync(path.join(dir, 'serving.json'));
+      assert.throws(() => readConfigFile(dir), /serving\.json: cannot be read \(EISDIR/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tries execution providers in the configured order, each alone before the CPU', async () => {
+    const dir = modelDir('heavy-small', heavySpec(16, 1, 4));
+    const start = async (providers: string[]) => {
+      const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, executionProviders: providers }]]));
+      await engine.close(0);
+      return { provider: engine.provider, fallback: engine.fallbackReason };
+    };
+    assert.deepEqual(await start(['cpu', 'cuda']), { provider: 'cpu', fallback: undefined }, 'cpu first means the CPU');
+    const both = await start(['tensorrt', 'cuda', 'cpu']);
+    assert.equal(both.provider, 'cpu');
+    assert.match(both.fallback!, /^tensorrt unavailable: .*; cuda unavailable: /, 'CUDA is tried on its own after TensorRT fails');
+  });
+});
+
+describe('requests the routes do not serve', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('answers with the error catalogue, counts them, and counts a client that hangs up', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const badUrl = await request(started.port, 'GET', '/v2/models/%E0%A4%A/ready');
+    assert.equal(badUrl.status, 400);
+    assert.equal(badUrl.json().code, 'INVALID_REQUEST');
+    const plain = await request(started.port, 'POST', '/invocations', '0,0,0,0,0,0,0,0', { 'content-type': 'text/plain' });
+    assert.equal(plain.status, 415, plain.body);
+    assert.equal(plain.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+    const empty = await request(started.port, 'POST', '/invocations');
+    assert.equal(empty.status, 400);
+    assert.equal(empty.json().code, 'EMPTY_BODY');
+    assert.equal((await request(started.port, 'GET', '/nope')).status, 404);
+    // A client that sends half a body and hangs up.
+    await new Promise<void>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: started.port, method: 'POST', path: '/invocations', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+      req.on('error', () => resolve());
+      req.write('{"instances": [', () => setTimeout(() => { req.destroy(); resolve(); }, 50));
+    });
+    await sleep(100);
+    const text = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'NOT_FOUND' }), 1);
+    assert.equal(metricValue(text, 'http_requests_total', { method: 'POST', route: '/invocations', status_code: '499' }), 1);
+    assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
+    assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
+  });
+
+  it('counts the body of any method towards limits.maxBodyBytesInFlight, not only POST', async () => {
+    const MiB = 1024 * 1024;
+    const started = await listening({ modelDir: modelDir('heavy', heavySpec(1024, 4, 16)), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false }, limits: { maxBodyBytesInFlight: MiB } } });
+    app = started.app;
+    const rows = 8000;
+    const big = JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.25) }] });
+    const sized = { 'content-length': String(big.length), 'content-type': 'application/json' };
+    const first = request(started.port, 'POST', '/v2/models/heavy/infer', big, sized);
+    for (let i = 0; i < 300; i++) {
+      if (metricValue((await request(started.port, 'GET', '/metrics')).body, 'http_request_body_bytes_in_flight') === big.length) break;
+      await sleep(10);
+    }
+    const put = await request(started.port, 'PUT', '/anything', big, sized);
+    assert.equal(put.status, 503, put.body.slice(0, 200));
+    assert.equal(put.json().code, 'OVERLOADED');
+    assert.equal((await first).status, 200);
+  });
+});
