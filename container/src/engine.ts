@@ -629,10 +629,22 @@ export class InferenceEngine {
         this.ewmaRunMs = Math.max(this.ewmaRunMs, computeMs);
         this.minMsPerRow = Math.min(this.minMsPerRow, computeMs);
       } catch (e) {
+        // The warm-up sets dynamic dimensions to 1, which some valid models refuse (a 3x3 convolution
+        // over a dynamic 1x1 image, a reshape to [-1, 4]). Only a model without such dimensions has
+        // really failed.
+        if (this.hasDynamicInnerDims()) {
+          this.hooks.onWorkerEvent?.('warm-up-skipped', { reason: `a run with every dynamic dimension set to 1 failed: ${(e as Error).message}` });
+          return;
+        }
         throw new Error(`warm-up inference failed: ${(e as Error).message}`, { cause: e });
       }
     }));
     this.started = true;
+  }
+
+  /** Whether some input has a dynamic dimension other than the first (made up as 1 by warm-up and probe). */
+  private hasDynamicInnerDims(): boolean {
+    return this.signature.inputs.some((m) => (m.shape ?? []).slice(1).includes(-1));
   }
 
   private notifyIdle(): void {

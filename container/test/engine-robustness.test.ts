@@ -89,6 +89,24 @@ describe('engine robustness', () => {
     assert.deepEqual(q.ok && [...(q.outputs[0].data as Float32Array)], [300, 400]);
   });
 
+  it('serves a model whose dynamic dimensions must be above 1, which the warm-up (all 1s) cannot run', async () => {
+    // y = Reshape(x, [-1, 4]): valid for x of [1, 8], not for the warm-up's [1, 1].
+    const spec: ModelSpec = {
+      name: 'reshape4',
+      inputs: [{ name: 'x', type: 'float32', shape: ['batch', 'n'] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['m', 4] }],
+      initializers: [{ name: 'shape', type: 'int64', dims: [2], data: [-1, 4] }],
+      nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
+    };
+    const events: string[] = [];
+    engine = await engineFor('reshape4', spec, { workers: 1 }, { onWorkerEvent: (event) => events.push(event) });
+    assert.ok(events.includes('warm-up-skipped'), JSON.stringify(events));
+    assert.equal(engine.batchingActive, false, 'the probe could not show the first axis is the batch');
+    const r = await settle(engine.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 8], data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(r.outputs[0].dims, [2, 4]);
+  });
+
   it('takes a large request on an idle server after other large runs (the wait estimate counts rows, not runs)', { timeout: 30_000 }, async () => {
     engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, limits: { requestTimeoutMs: 2000 } });
     const rows = 3000;

@@ -163,6 +163,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         if (event === 'worker-lost') metrics.workerRestarts.inc(labels);
         if (event === 'worker-replaced') app.log.info({ event, ...detail }, 'inference worker replaced');
         else if (event === 'merged-run-failed') app.log.warn({ event, ...detail }, 'a merged run failed; its requests run again one at a time');
+        else if (event === 'warm-up-skipped') app.log.warn({ event, ...detail }, 'warm-up skipped: the model needs dynamic dimensions above 1; serving without it');
         else app.log.error({ event, ...detail }, 'inference worker event');
       },
     });
