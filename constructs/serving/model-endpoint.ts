@@ -356,7 +356,13 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
 
     const architectures = [...new Set(instanceVariants.map((v) => v.instanceType!.architecture))];
-    const image = (props.image ?? ContainerImage.bundled()).bind(this, {
+    const chosenImage = props.image ?? ContainerImage.bundled();
+    if (chosenImage.isBundledServer && instanceVariants.some((v) => v.instanceType!.gpu?.vendor === AcceleratorVendor.AWS_NEURON)) {
+      Annotations.of(this).addWarningV2('ai-platform:bundledServerOnNeuron',
+        'the bundled inference server runs ONNX models on the CPU (or CUDA), not on Inferentia or Trainium: on ml.inf*/ml.trn* variants the Neuron devices stay unused. '
+        + 'Serve a Neuron-compiled model from a Neuron container (ContainerImage.fromEcrRepository), or pick a CPU or NVIDIA instance type');
+    }
+    const image = chosenImage.bind(this, {
       architecture: architectures[0],
       nvidiaGpu: instanceVariants.some((v) => v.instanceType!.gpu?.vendor === AcceleratorVendor.NVIDIA),
     });

@@ -116,6 +116,16 @@ describe('the bundled server on GPUs', () => {
     expect(dockerfileOf({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE) })] })).toBe('Dockerfile');
   });
 
+  test('warns that the bundled server leaves Inferentia unused', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE) })] });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('not on Inferentia or Trainium'));
+    expect(warnings).toHaveLength(1);
+    const { stack: gpu } = newStack();
+    newEndpoint(gpu, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] });
+    expect(Annotations.fromStack(gpu).findWarning('*', Match.stringLikeRegexp('Inferentia'))).toHaveLength(0);
+  });
+
   test('another directory keeps its Dockerfile on GPUs', () => {
     const { app, stack } = newStack();
     newEndpoint(stack, { image: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR }), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] });
