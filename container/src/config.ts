@@ -326,5 +326,27 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
   if (Object.keys(batching).length) out.batching = batching;
   if (Object.keys(queue).length) out.queue = queue;
   if (Object.keys(limits).length) out.limits = limits;
+  // Check each variable on its own, so an error names the variable that was set, not only the
+  // serving.json field it stands for.
+  const fields: Array<[string, Record<string, unknown>]> = [
+    ['INFERENCE_WORKERS', { workers: out.workers }], ['INTRA_OP_NUM_THREADS', { intraOpNumThreads: out.intraOpNumThreads }],
+    ['ORT_EXECUTION_PROVIDERS', { executionProviders: out.executionProviders }],
+    ['MAX_BATCH_SIZE', { batching: { maxBatchSize: batching.maxBatchSize } }], ['MAX_QUEUE_DELAY_MS', { batching: { maxQueueDelayMs: batching.maxQueueDelayMs } }],
+    ['MAX_QUEUE_SIZE', { queue: { maxSize: queue.maxSize } }],
+    [env.BODY_LIMIT_BYTES ? 'BODY_LIMIT_BYTES' : 'SAGEMAKER_MAX_PAYLOAD_IN_MB', { limits: { bodyLimitBytes: limits.bodyLimitBytes } }],
+    ['REQUEST_TIMEOUT_MS', { limits: { requestTimeoutMs: limits.requestTimeoutMs } }],
+    ['MAX_BODY_BYTES_IN_FLIGHT', { limits: { maxBodyBytesInFlight: limits.maxBodyBytesInFlight } }],
+  ];
+  for (const [name, layer] of fields) {
+    const value = Object.values(layer)[0];
+    const set = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.values(value)[0] : value;
+    if (set === undefined) continue;
+    try {
+      resolveConfig(path.join(os.tmpdir(), 'environment-check'), [['environment', layer]], 1, 1024 ** 3);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      throw new ConfigError(`environment: ${name}=${JSON.stringify(env[name])}: ${e.message.replace(/^environment: /, '')}`);
+    }
+  }
   return Object.keys(out).length ? (out as ServingConfigInput) : undefined;
 }

@@ -179,6 +179,13 @@ describe('serving configuration', () => {
     assert.deepEqual(configFromEnv({ MAX_BODY_BYTES_IN_FLIGHT: '33554432' }), { limits: { maxBodyBytesInFlight: 33554432 } });
   });
 
+  it('names the environment variable, its value and the field it sets when a variable is out of range', () => {
+    assert.throws(() => configFromEnv({ INFERENCE_WORKERS: '0' }), /^ConfigError: environment: INFERENCE_WORKERS="0": 'workers' is 0; it must be an integer from 1 to 256$/);
+    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '1.5' }), /environment: MAX_BATCH_SIZE="1.5": 'batching.maxBatchSize' is 1.5; it must be an integer from 1 to 65536/);
+    assert.throws(() => configFromEnv({ ORT_EXECUTION_PROVIDERS: 'cuda,metal' }), /environment: ORT_EXECUTION_PROVIDERS="cuda,metal": 'executionProviders' is \["cuda","metal"\]; it must be a non-empty list of cpu, cuda, tensorrt/);
+    assert.throws(() => configFromEnv({ REQUEST_TIMEOUT_MS: '5' }), /environment: REQUEST_TIMEOUT_MS="5": 'limits.requestTimeoutMs' is 5/);
+  });
+
   it('sizes the worker pool from the CPUs: one wide session for batching, several for one request at a time', () => {
     const pool = (layers: ReadonlyArray<[string, unknown]>, cpus: number) => {
       const c = resolveConfig(dir, layers, cpus);
@@ -237,7 +244,7 @@ describe('serving configuration', () => {
     assert.equal(configFromEnv({}), undefined);
     assert.throws(() => configFromEnv({ BATCHING: 'maybe' }), /BATCHING is "maybe"; it must be on or off/);
     assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: 'lots' }), /MAX_BATCH_SIZE is "lots"; it must be a number/);
-    assert.throws(() => resolveConfig(dir, [['environment', configFromEnv({ MAX_BATCH_SIZE: '-4' })]]), /environment: 'batching.maxBatchSize' is -4/);
+    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '-4' }), /environment: MAX_BATCH_SIZE="-4": 'batching.maxBatchSize' is -4/);
   });
 });
 
