@@ -461,8 +461,8 @@ export class InferenceService extends Construct {
         `must be at least preStopDelay + drainTimeout + 2s (${preStop.toMilliseconds() / 1000}s + ${drain.toMilliseconds() / 1000}s + 2s): the server answers what is left 1 s after the drain time, and Kubernetes must not kill it first`,
         `raise terminationGracePeriod to at least ${Math.ceil((drainAndPause + 2000) / 1000)}s or shorten drainTimeout`);
     }
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(modelName)) {
-      throw new PlatformError(this, 'modelName', modelName, 'must be 1 to 128 letters, digits, ., _ or -, starting with a letter or digit (it is a URL path segment)', 'pass a name such as fraud-mlp');
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(modelName)) {
+      throw new PlatformError(this, 'modelName', modelName, 'must be 1 to 100 letters, digits, ., _ or -, starting with a letter or digit (it is a URL path segment, and the server takes at most 100 characters there)', 'pass a name such as fraud-mlp');
     }
     validateBudget(this, budget, this.minReplicas);
     if (!Number.isInteger(user) || user < 1) {

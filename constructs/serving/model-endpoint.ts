@@ -380,9 +380,10 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
 
     // Asynchronous inference takes payloads up to 1 GB and runs up to an hour; the bundled server's
-    // defaults are sized for real-time calls (6 MiB, 55 s), so raise them unless the caller set them.
+    // defaults are sized for real-time calls (6 MiB, 55 s), so raise them unless the caller set them:
+    // the body limit to the server's largest, 500 MiB (it reads a body into one string).
     const environment: Record<string, string> = {
-      ...(props.asyncInference && (props.image ?? ContainerImage.bundled()).isBundledServer ? { BODY_LIMIT_BYTES: String(1024 ** 3), REQUEST_TIMEOUT_MS: '3600000' } : {}),
+      ...(props.asyncInference && (props.image ?? ContainerImage.bundled()).isBundledServer ? { BODY_LIMIT_BYTES: String(500 * 1024 * 1024), REQUEST_TIMEOUT_MS: '3600000' } : {}),
       ...(props.environment ?? {}),
     };
     this.cfnModel = new sagemaker.CfnModel(this, 'Model', {

@@ -90,6 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false, allowUnionTypes: true } },
     // Errors Fastify answers before routing (a malformed URL) get the catalogue's body too.
     frameworkErrors: (err, _req, reply) => {
+      app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
       (reply as unknown as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_REQUEST' });
     },
   }) as unknown as FastifyInstance;

@@ -273,11 +273,12 @@ function rowsOf(t: WireTensor): unknown[] {
 export function encodePredictions(outputs: readonly WireTensor[]): unknown[] {
   const perOutput = outputs.map(rowsOf);
   if (outputs.length === 1) return perOutput[0];
-  const rows = perOutput[0].length;
+  const rows = Math.max(...perOutput.map((p) => p.length));
   const out: unknown[] = new Array(rows);
   for (let r = 0; r < rows; r++) {
     const row: Record<string, unknown> = {};
-    outputs.forEach((o, i) => { row[o.name] = perOutput[i][r]; });
+    // A scalar output (rank 0) has one value for the whole answer: it is repeated on every row.
+    outputs.forEach((o, i) => { row[o.name] = o.dims.length === 0 ? perOutput[i][0] : perOutput[i][r]; });
     out[r] = row;
   }
   return out;
@@ -294,12 +295,17 @@ function csvCell(type: WireTensor['type'], value: unknown): string {
  * is one row. NaN and infinities are written `NaN`, `Infinity`, `-Infinity` (JSON answers carry null).
  */
 export function encodeCsv(outputs: readonly WireTensor[]): string {
-  const perOutput = outputs.map((o) => ({ type: o.type, values: encodeData(o.type, o.data), per: elementCount(o.dims.slice(1)) }));
-  const rows = outputs[0]?.dims[0] ?? 1;
+  // A scalar output (rank 0) has one value for the whole answer: it is repeated on every row.
+  const perOutput = outputs.map((o) => ({ type: o.type, values: encodeData(o.type, o.data), per: elementCount(o.dims.slice(1)), scalar: o.dims.length === 0 }));
+  const rows = Math.max(1, ...outputs.map((o) => (o.dims.length === 0 ? 1 : o.dims[0])));
   const lines: string[] = [];
   for (let r = 0; r < rows; r++) {
     const cells: string[] = [];
     for (const o of perOutput) {
+      if (o.scalar) {
+        cells.push(csvCell(o.type, o.values[0]));
+        continue;
+      }
       for (let i = r * o.per; i < (r + 1) * o.per; i++) cells.push(csvCell(o.type, o.values[i]));
     }
     lines.push(cells.join(','));

@@ -7,6 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+/** The largest body limit: a body is read into one string, and V8 strings stop short of 512 MiB. */
+export const MAX_BODY_LIMIT_BYTES = 500 * 1024 * 1024;
+
 /** The config file a model directory may hold. */
 export const CONFIG_FILE = 'serving.json';
 /** The feature schema a model directory may hold (validated by the feature-store integration). */
@@ -43,7 +46,7 @@ export interface LimitsConfig {
   readonly requestTimeoutMs: number;
   /**
    * Most request-body bytes (by Content-Length; a chunked body counts as `bodyLimitBytes`) being
-   * received, parsed, queued or run at once. A POST beyond it gets 503 OVERLOADED with Retry-After
+   * received, parsed, queued or run at once. A request beyond it gets 503 OVERLOADED with Retry-After
    * before its body is read, so many large requests at once cannot exhaust memory; a request is always
    * admitted when nothing else is in flight. 1 MiB..64 GiB.
    * @default an eighth of the memory limit (cgroup, else the machine's memory), between 64 MiB and 1 GiB
@@ -216,7 +219,8 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
     }
     if (top.limits !== undefined) {
       const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs', 'maxBodyBytesInFlight']);
-      if (l.bodyLimitBytes !== undefined) limits.bodyLimitBytes = int(source, 'limits.bodyLimitBytes', l.bodyLimitBytes, 1024, 1024 ** 3);
+      // A body becomes one string before it is parsed, and V8 strings stop short of 512 MiB.
+      if (l.bodyLimitBytes !== undefined) limits.bodyLimitBytes = int(source, 'limits.bodyLimitBytes', l.bodyLimitBytes, 1024, MAX_BODY_LIMIT_BYTES);
       if (l.maxTensorElements !== undefined) limits.maxTensorElements = int(source, 'limits.maxTensorElements', l.maxTensorElements, 1, 2 ** 31 - 1);
       if (l.maxTensorRank !== undefined) limits.maxTensorRank = int(source, 'limits.maxTensorRank', l.maxTensorRank, 1, 64);
       if (l.requestTimeoutMs !== undefined) limits.requestTimeoutMs = int(source, 'limits.requestTimeoutMs', l.requestTimeoutMs, 100, 3_600_000);

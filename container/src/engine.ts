@@ -179,6 +179,8 @@ export class InferenceEngine {
   public batchingOffReason?: string;
   private batchProbeFailed = false;
   private respawnTimer?: NodeJS.Timeout;
+  /** Replacement workers still loading: close() waits for them (stopping one mid-load aborts the process). */
+  private readonly loading = new Set<Promise<Slot>>();
   /** Set when replacing a lost worker failed and no worker is left; cleared when one is back. */
   private workersDown = false;
   private delayTimer?: NodeJS.Timeout;
@@ -239,6 +241,7 @@ export class InferenceEngine {
       });
       this.queuedRows += rows;
       this.queuedBytes += bytes;
+      this.armDeadlineTimer(job.deadline);
       this.pump();
     });
   }
@@ -358,7 +361,7 @@ export class InferenceEngine {
 
   private dispatch(slot: Slot, jobs: Pending[]): void {
     const now = Date.now();
-    for (const j of jobs) this.hooks.onQueueWait?.(now - j.enqueuedAt);
+    for (const j of jobs) if (!j.solo) this.hooks.onQueueWait?.(now - j.enqueuedAt); // a rerun was counted already
     const totalRows = jobs.reduce((a, j) => a + j.rows, 0);
     const feeds = jobs.length === 1 ? jobs[0].inputs : jobs[0].inputs.map((_, i) => stack(jobs.map((j) => j.inputs[i])));
     const names = jobs.length === 1 ? jobs[0].outputNames : [...new Set(jobs.flatMap((j) => j.outputNames))];
@@ -465,15 +468,18 @@ export class InferenceEngine {
    * Keeps one timer armed at the earliest deadline in the queue (not the head's: a request that took
    * long to upload can be queued behind one with a later deadline).
    */
-  private armDeadlineTimer(): void {
+  private armDeadlineTimer(candidate?: number): void {
     if (this.queue.length === 0) {
       if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
       return;
     }
-    let head = Infinity;
-    for (const p of this.queue) if (p.deadline < head) head = p.deadline;
-    if (this.deadlineTimer && this.deadlineAt <= head) return;
+    // A newly queued request only needs comparing with the armed deadline; the whole queue is scanned
+    // only when no timer is armed (it fired, or the queue was empty). A timer armed for a request that
+    // has left the queue fires early and harmlessly, then re-arms.
+    if (this.deadlineTimer && (candidate === undefined || this.deadlineAt <= candidate)) return;
+    let head = candidate ?? Infinity;
+    if (candidate === undefined) for (const p of this.queue) if (p.deadline < head) head = p.deadline;
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineAt = head;
     this.deadlineTimer = setTimeout(() => {
@@ -542,7 +548,11 @@ export class InferenceEngine {
    * fails. While no worker is left, requests are refused with MODEL_NOT_READY and readiness is false.
    */
   private respawn(attempt: number): void {
-    this.spawn().then((fresh) => {
+    const pending = this.spawn();
+    this.loading.add(pending);
+    const settled = () => this.loading.delete(pending);
+    pending.then(settled, settled);
+    pending.then((fresh) => {
       if (this.terminated) {
         void fresh.worker.terminate();
         return;
@@ -590,8 +600,10 @@ export class InferenceEngine {
    */
   private async probeBatching(): Promise<void> {
     const outputNames = this.signature.outputs.map((o) => o.name);
+    let tried = 1;
     try {
       for (const rows of [1, 2]) {
+        tried = rows;
         const { outputs } = await this.runOn(this.slots[0], this.zeroFeeds(rows), outputNames);
         const wrong = outputs.find((t) => t.dims[0] !== rows);
         if (wrong) {
@@ -600,7 +612,7 @@ export class InferenceEngine {
         }
       }
     } catch (e) {
-      this.batchingOffReason = `a 2-row run failed, so requests cannot be merged: ${(e as Error).message}`;
+      this.batchingOffReason = `a ${tried}-row run failed, so requests cannot be merged: ${(e as Error).message}`;
     }
     this.batchProbeFailed = this.batchingOffReason !== undefined;
   }
@@ -691,9 +703,12 @@ export class InferenceEngine {
   /** Whether close() has begun. */
   public get isClosing(): boolean { return this.closing; }
 
-  /** Workers inside an onnxruntime run now (a run cannot be interrupted; see terminate()). */
+  /**
+   * Workers inside onnxruntime now: running (a run cannot be interrupted; see terminate()) or loading
+   * the model as the replacement of a lost worker.
+   */
   public get busyWorkers(): number {
-    let busy = 0;
+    let busy = this.loading.size;
     for (const s of this.slots) if (s.outstanding > 0) busy++;
     return busy;
   }
@@ -727,5 +742,8 @@ export class InferenceEngine {
       await s.worker.terminate();
     }));
     this.slots.length = 0;
+    // A replacement still loading the model is inside onnxruntime too: let it finish (its handler then
+    // stops it, idle) before close() settles and the process may exit.
+    await Promise.allSettled([...this.loading]);
   }
 }

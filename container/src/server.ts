@@ -13,16 +13,17 @@ import { configFromEnv, ConfigError } from './config';
 
 function portFrom(env: NodeJS.ProcessEnv): number {
   // An empty variable counts as unset, as in the serving overrides.
-  const raw = env.SAGEMAKER_BIND_TO_PORT || env.PORT || '8080';
+  const name = env.SAGEMAKER_BIND_TO_PORT ? 'SAGEMAKER_BIND_TO_PORT' : env.PORT ? 'PORT' : undefined;
+  const raw = name ? env[name]! : '8080';
   const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`environment: SAGEMAKER_BIND_TO_PORT is ${JSON.stringify(raw)}; it must be a port number from 0 to 65535`);
+    throw new ConfigError(`environment: ${name} is ${JSON.stringify(raw)}; it must be a port number from 0 to 65535`);
   }
   return port;
 }
 
 function logRequestsFrom(env: NodeJS.ProcessEnv): boolean {
-  const raw = env.LOG_REQUESTS ?? 'on';
+  const raw = env.LOG_REQUESTS || 'on';
   if (raw !== 'on' && raw !== 'off') {
     throw new ConfigError(`environment: LOG_REQUESTS is ${JSON.stringify(raw)}; it must be on (a line when each request arrives and one when it is answered) or off (only rejected and failed requests)`);
   }

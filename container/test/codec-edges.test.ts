@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { listening, modelDir, request } from './helpers';
-import { decodeCsv, encodeCsv } from '../src/codec';
+import { decodeCsv, encodeCsv, encodePredictions } from '../src/codec';
 import { fromHalfBits, ModelSignature, toHalfBits, WireTensor } from '../src/tensors';
 import { wantsCsv } from '../src/plugins/sagemaker';
 import { InferenceError } from '../src/errors';
@@ -83,6 +83,10 @@ describe('value edges', () => {
     const ints: WireTensor = { name: 'i', type: 'int64', dims: [1, 1], data: new BigInt64Array([9223372036854775807n]) };
     assert.equal(encodeCsv([strings, ints]), '"say ""hi"", ok",C:\\dir,"two\nlines",plain,9223372036854775807\n');
     assert.equal(encodeCsv([{ name: 'x', type: 'float32', dims: [], data: new Float32Array([6]) }]), '6\n');
+    const rowsAndScalar: WireTensor[] = [{ name: 'y', type: 'float32', dims: [3, 1], data: new Float32Array([1, 2, 3]) }, { name: 'total', type: 'float32', dims: [], data: new Float32Array([6]) }];
+    assert.equal(encodeCsv(rowsAndScalar), '1,6\n2,6\n3,6\n', 'a scalar output is repeated on every row');
+    assert.equal(encodeCsv([...rowsAndScalar].reverse()), '6,1\n6,2\n6,3\n');
+    assert.deepEqual(encodePredictions(rowsAndScalar), [{ y: [1], total: 6 }, { y: [2], total: 6 }, { y: [3], total: 6 }]);
   });
 });
 

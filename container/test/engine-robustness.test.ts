@@ -44,11 +44,16 @@ describe('engine robustness', () => {
 
   it('runs again alone each request of a merged run onnxruntime refused, so one caller\'s bad values fail only that caller', async () => {
     const merged: number[] = [];
-    engine = await engineFor('lookup', lookupSpec, { workers: 1, batching: { maxQueueDelayMs: 20 } }, { onWorkerEvent: (event, d) => { if (event === 'merged-run-failed') merged.push(d.requests as number); } });
+    let queueWaits = 0;
+    engine = await engineFor('lookup', lookupSpec, { workers: 1, batching: { maxQueueDelayMs: 20 } }, {
+      onWorkerEvent: (event, d) => { if (event === 'merged-run-failed') merged.push(d.requests as number); },
+      onQueueWait: () => { queueWaits++; },
+    });
     const job = (i: number) => settle(engine!.infer({ inputs: [{ name: 'idx', type: 'int64', dims: [1, 1], data: BigInt64Array.from([BigInt(i)]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
     const ids = [3, 4, 999, 5, 6];
     const results = await Promise.all(ids.map(job));
     assert.ok(merged.length >= 1 && merged[0] > 1, `the requests were merged into one failed run first (${JSON.stringify(merged)})`);
+    assert.equal(queueWaits, ids.length, 'each request\'s queue wait is recorded once, not again when it reruns');
     results.forEach((r, k) => {
       if (ids[k] === 999) {
         assert.equal(r.ok, false);
@@ -139,6 +144,17 @@ describe('engine robustness', () => {
     engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, queue: { maxBytes: 4096 } });
     const r = await settle(engine.infer({ inputs: [{ name: 'input', type: 'float32', dims: [100, 16], data: new Float32Array(1600) }], outputNames: ['score'], deadline: Date.now() + 5000 }));
     assert.ok(r.ok, JSON.stringify(r));
+  });
+
+  it('waits in close() for a replacement worker that is still loading the model (stopping it then would abort the process)', { timeout: 30_000 }, async () => {
+    const events: string[] = [];
+    engine = await engineFor('heavy-big', heavySpec(2048, 6, 16), { workers: 1, intraOpNumThreads: 1 }, { onWorkerEvent: (event) => events.push(event) });
+    await (engine as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0].worker.terminate();
+    for (let i = 0; i < 100 && !events.includes('worker-lost'); i++) await sleep(5);
+    assert.ok(engine.busyWorkers >= 1, 'the replacement is loading');
+    await engine.close(0);
+    assert.equal(engine.busyWorkers, 0, 'close() settled only after the replacement finished loading');
+    engine = undefined;
   });
 
   it('ends the drain at once after a crash left nothing running', { timeout: 15_000 }, async () => {

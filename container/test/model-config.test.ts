@@ -177,6 +177,8 @@ describe('serving configuration', () => {
     assert.equal(inFlight(2048 * MiB, [['env', { limits: { maxBodyBytesInFlight: 8 * MiB } }]]), 8 * MiB);
     assert.throws(() => inFlight(2048 * MiB, [['env', { limits: { maxBodyBytesInFlight: 1000 } }]]), /env: 'limits.maxBodyBytesInFlight' is 1000; it must be an integer from 1048576 to 68719476736/);
     assert.deepEqual(configFromEnv({ MAX_BODY_BYTES_IN_FLIGHT: '33554432' }), { limits: { maxBodyBytesInFlight: 33554432 } });
+    // A body is read into one string, and V8 strings stop short of 512 MiB: a larger limit would crash the process.
+    assert.throws(() => resolveConfig(dir, [['env', { limits: { bodyLimitBytes: 600 * MiB } }]]), /'limits.bodyLimitBytes' is 629145600; it must be an integer from 1024 to 524288000/);
   });
 
   it('names the environment variable, its value and the field it sets when a variable is out of range', () => {

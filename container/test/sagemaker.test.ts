@@ -104,6 +104,17 @@ describe('SageMaker container contract', () => {
     assert.equal(metricValue(metrics, 'inference_runs_total', { model: 'fixed' }), rows);
   });
 
+  it('still feeds rows while the only worker is being replaced', { timeout: 10_000 }, async () => {
+    const started = await listening({ modelDir: modelDir('fixed', fixedBatchSpec()), config: { workers: 1 } });
+    app = started.app;
+    await (app.model.engine as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0].worker.terminate();
+    const params = await request(started.port, 'GET', '/execution-parameters');
+    assert.ok(params.json().MaxConcurrentTransforms >= 2, params.body);
+    const res = await request(started.port, 'POST', '/invocations', '1,2,3,4\n5,6,7,8', { 'content-type': 'text/csv' });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(res.json().predictions, [[3, 5, 7, 9], [11, 13, 15, 17]]);
+  });
+
   it('serves a model with a fixed batch of 1 one row per run, and rejects a larger OIP batch', async () => {
     const started = await listening({ modelDir: modelDir('fixed', fixedBatchSpec()), config: { batching: { maxQueueDelayMs: 50 } } });
     app = started.app;

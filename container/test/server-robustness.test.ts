@@ -68,6 +68,8 @@ describe('server process start-up', () => {
     const port = await freePort();
     const run = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '', PORT: String(port) });
     assert.equal(run.port, port, run.out);
+    const named = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '', PORT: 'http', LOG_REQUESTS: '' });
+    assert.match(named.out, /environment: PORT is \\"http\\"; it must be a port number/, 'the error names the variable that held the value');
     const hex = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '0x1F91' });
     assert.equal(hex.code, 1);
     assert.match(hex.out, /SAGEMAKER_BIND_TO_PORT is \\"0x1F91\\"; it must be a port number from 0 to 65535/);

@@ -317,7 +317,9 @@ describe('InferenceService', () => {
       expect(() => synth({ env: { [name]: '1' } })).toThrow(new RegExp(`'env.${name}' \\("1"\\) is set by the construct from`));
       expect(() => synth({ canary: { image: IMAGE, env: { [name]: '1' } } })).toThrow(new RegExp(`'canary.env.${name}'`));
     }
-    expect(() => synth({ modelName: 'a/b' })).toThrow(/'modelName' \("a\/b"\) must be 1 to 128 letters, digits/);
+    expect(() => synth({ modelName: 'a/b' })).toThrow(/'modelName' \("a\/b"\) must be 1 to 100 letters, digits/);
+    expect(() => synth({ modelName: 'm'.repeat(101) })).toThrow(/'modelName' .* must be 1 to 100 letters/);
+    expect(() => synth({ modelName: 'm'.repeat(100) })).not.toThrow();
   });
 
   test('asks the server for CUDA on NVIDIA nodes unless told otherwise', () => {

@@ -49,7 +49,7 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
     httpRequests: new FastCounter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registry }),
     httpDuration: new FastHistogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registry }),
     httpInFlight: new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being processed.', registers, collect() { this.set(inFlight()); } }),
-    bodyBytesInFlight: new client.Gauge({ name: 'http_request_body_bytes_in_flight', help: 'Declared body bytes of the POST requests being processed (limits.maxBodyBytesInFlight caps it).', registers }),
+    bodyBytesInFlight: new client.Gauge({ name: 'http_request_body_bytes_in_flight', help: 'Declared body bytes of the requests being processed, whatever their method (limits.maxBodyBytesInFlight caps it).', registers }),
     computeDuration: new FastHistogram({ name: 'inference_compute_duration_seconds', help: 'Time onnxruntime spent in one run (one merged batch).', labelNames: ['model'], buckets: LATENCY_BUCKETS, registry }),
     queueDuration: new FastHistogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited for a worker.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registry }),
     batchSize: new FastHistogram({ name: 'inference_batch_size', help: 'Rows in one onnxruntime run (requests merged by dynamic batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry }),

@@ -75,7 +75,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     // A few rows in the queue at a time (two per worker keeps every worker busy): a request of
     // thousands of rows (a batch transform's MULTI_RECORD payload) must not fill the queue, which would
     // fail it with QUEUE_FULL on an idle server and crowd out other callers.
-    const window = 2 * (app.model.engine?.workerCount ?? 1);
+    const window = 2 * Math.max(1, app.model.engine?.workerCount ?? 1); // at least 2 while a lost worker is replaced
     const parts: WireTensor[][] = new Array(rows);
     await new Promise<void>((resolve, reject) => {
       let next = 0;
@@ -118,7 +118,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       },
     },
   }, async () => ({
-    MaxConcurrentTransforms: 2 * (app.model.engine?.workerCount ?? app.model.config.workers),
+    MaxConcurrentTransforms: 2 * Math.max(1, app.model.engine?.workerCount || app.model.config.workers),
     BatchStrategy: 'MULTI_RECORD',
     MaxPayloadInMB: Math.max(1, Math.floor(app.model.config.limits.bodyLimitBytes / (1024 * 1024))),
   }));
