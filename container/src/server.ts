@@ -78,20 +78,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     // deadline (SageMaker: 30 s; Kubernetes: terminationGracePeriodSeconds) still applies.
     const onDrainTimeout = (): void => {
       drainExceeded = true;
-      if (app.model.state === 'loading') {
-        // A worker is inside onnxruntime's session creation or warm-up: the same abort as mid-run.
-        // close() waits for loading to end, then stops the workers.
-        if (!waitedForRun) app.log.error({ drainMs }, 'drain time exceeded while the model is still loading; exiting once loading ends (it cannot be interrupted)');
-        waitedForRun = true;
-        setTimeout(onDrainTimeout, 100).unref();
-        return;
-      }
+      // A worker inside onnxruntime (loading the model, warming up, or running) cannot be stopped
+      // without aborting the process: wait for it, polling.
+      const loading = app.model.state === 'loading';
       const engine = app.model.engine;
       const busyWorkers = engine?.busyWorkers ?? 0;
-      if (engine && busyWorkers > 0) {
+      if (loading || busyWorkers > 0) {
         if (!waitedForRun) {
-          app.log.error({ drainMs, busyWorkers }, 'drain time exceeded: answering queued and running requests 503 SHUTTING_DOWN; exiting once the inference run in progress ends (a run cannot be interrupted)');
-          void engine.close(0);
+          if (loading) app.log.error({ drainMs }, 'drain time exceeded while the model is still loading; exiting once loading ends (it cannot be interrupted)');
+          else app.log.error({ drainMs, busyWorkers }, 'drain time exceeded: answering queued and running requests 503 SHUTTING_DOWN; exiting once the inference run in progress ends (a run cannot be interrupted)');
+          void engine?.close(0);
         }
         waitedForRun = true;
         setTimeout(onDrainTimeout, 100).unref();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { fraudModel, listening, modelDir, request } from './helpers';
+import { engineWorkers, fraudModel, listening, modelDir, request } from './helpers';
 import { heavySpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
@@ -149,7 +149,7 @@ describe('engine robustness', () => {
   it('waits in close() for a replacement worker that is still loading the model (stopping it then would abort the process)', { timeout: 30_000 }, async () => {
     const events: string[] = [];
     engine = await engineFor('heavy-big', heavySpec(2048, 6, 16), { workers: 1, intraOpNumThreads: 1 }, { onWorkerEvent: (event) => events.push(event) });
-    await (engine as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0].worker.terminate();
+    await engineWorkers(engine)[0].terminate();
     for (let i = 0; i < 100 && !events.includes('worker-lost'); i++) await sleep(5);
     assert.ok(engine.busyWorkers >= 1, 'the replacement is loading');
     await engine.close(0);
@@ -161,7 +161,7 @@ describe('engine robustness', () => {
     const { dir } = fraudModel();
     engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, batching: { enabled: false } }]]));
     // The worker dies on the message before the run (standing in for a bug in it).
-    (engine as unknown as { slots: Array<{ worker: { postMessage(m: unknown): void } }> }).slots[0].worker.postMessage(null);
+    engineWorkers(engine)[0].postMessage(null);
     const lost = settle(engine.infer({ inputs: [{ name: 'features', type: 'float32', dims: [1, 8], data: new Float32Array(8) }], outputNames: ['fraud_probability'], deadline: Date.now() + 5000 }));
     const t0 = Date.now();
     const closed = engine.close(8000); // starts waiting for the run, which the crash then fails
@@ -179,7 +179,7 @@ describe('engine robustness', () => {
     const body = { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }] };
     fs.renameSync(file, `${file}.away`);
     try {
-      (app.model.engine as unknown as { slots: Array<{ worker: { postMessage(m: unknown): void } }> }).slots[0].worker.postMessage(null);
+      engineWorkers(app.model.engine)[0].postMessage(null);
       for (let i = 0; i < 100 && app.model.state !== 'recovering'; i++) await sleep(20);
       for (let i = 0; i < 100 && app.model.engine!.workerCount === 0 && !(await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body)).body.includes('none could be replaced'); i++) await sleep(20);
       const ping = await request(started.port, 'GET', '/ping');

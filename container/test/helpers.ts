@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { AppOptions, buildApp } from '../src/app';
 import { ModelSpec, writeModelDir } from '../tools/onnx-builder';
@@ -89,3 +90,8 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 
 /** The absolute path of the compiled server entry (for tests that spawn the real process). */
 export const SERVER_ENTRY = path.resolve(__dirname, '..', 'src', 'server.js');
+
+/** An engine's worker threads (private to the engine: tests reach in to make one fail or stop). */
+export function engineWorkers(engine: unknown): Worker[] {
+  return (engine as { slots: Array<{ worker: Worker }> }).slots.map((s) => s.worker);
+}

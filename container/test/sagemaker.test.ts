@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { fraudModel, listening, metricValue, modelDir, request } from './helpers';
+import { engineWorkers, fraudModel, listening, metricValue, modelDir, request } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
 import { configFromEnv } from '../src/config';
@@ -107,7 +107,7 @@ describe('SageMaker container contract', () => {
   it('still feeds rows while the only worker is being replaced', { timeout: 10_000 }, async () => {
     const started = await listening({ modelDir: modelDir('fixed', fixedBatchSpec()), config: { workers: 1 } });
     app = started.app;
-    await (app.model.engine as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0].worker.terminate();
+    await engineWorkers(app.model.engine)[0].terminate();
     const params = await request(started.port, 'GET', '/execution-parameters');
     assert.ok(params.json().MaxConcurrentTransforms >= 2, params.body);
     const res = await request(started.port, 'POST', '/invocations', '1,2,3,4\n5,6,7,8', { 'content-type': 'text/csv' });

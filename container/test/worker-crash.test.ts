@@ -3,18 +3,14 @@ import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import * as path from 'node:path';
-import { fraudModel, listening, metricValue, modelDir, request } from './helpers';
+import { engineWorkers, fraudModel, listening, metricValue, modelDir, request } from './helpers';
 import { heavySpec } from '../tools/test-models';
 import { resolveConfig } from '../src/config';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { InferenceEngine } from '../src/engine';
 import type { InferenceError } from '../src/errors';
 
-/** The engine's worker threads (private to the engine: tests reach in to make one fail). */
-function workersOf(app: FastifyInstance): Worker[] {
-  const engine = app.model.engine as unknown as { slots: Array<{ worker: Worker }> };
-  return engine.slots.map((s) => s.worker);
-}
+const workersOf = (app: FastifyInstance): Worker[] => engineWorkers(app.model.engine);
 
 async function until(what: string, test: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
