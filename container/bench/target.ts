@@ -28,6 +28,7 @@ async function main(): Promise<void> {
         batching: { enabled: mode === 'batching' },
         ...(process.env.INFERENCE_WORKERS ? { workers: Number(process.env.INFERENCE_WORKERS) } : {}),
         ...(process.env.INTRA_OP_NUM_THREADS ? { intraOpNumThreads: Number(process.env.INTRA_OP_NUM_THREADS) } : {}),
+        ...(process.env.INTRA_OP_SPINNING ? { intraOpSpinning: process.env.INTRA_OP_SPINNING === 'on' } : {}),
         ...(process.env.MAX_QUEUE_DELAY_MS ? { batching: { enabled: mode === 'batching', maxQueueDelayMs: Number(process.env.MAX_QUEUE_DELAY_MS) } } : {}),
       },
     });

@@ -71,6 +71,13 @@ export interface ServingConfig {
    * `workers` nor `intraOpNumThreads` was configured and it differs from the batching pool.
    */
   readonly unbatchedPool?: { readonly workers: number; readonly intraOpNumThreads: number };
+  /**
+   * Whether onnxruntime's intra-op threads spin, instead of sleeping, between the parallel steps of
+   * a run. Spinning lowers the latency of a run (no thread wake-up per layer), but a spinning thread
+   * takes CPU the HTTP thread may need, and it shows as CPU use that a CPU-based autoscaler reads as
+   * load. Threads never spin between runs (onnxruntime's `session.force_spinning_stop`). @default false
+   */
+  readonly intraOpSpinning: boolean;
   /** onnxruntime execution providers, in order of preference; 'cuda' falls back to 'cpu'. @default ['cpu'] */
   readonly executionProviders: readonly string[];
   readonly batching: BatchingConfig;
@@ -179,6 +186,7 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
   let modelFile: string | undefined;
   let workers: number | undefined;
   let intraOp: number | undefined;
+  let spinning = false;
   let providers: readonly string[] = ['cpu'];
   const batching = { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 };
   const queue = { maxSize: 256, maxBytes: 256 * 1024 * 1024 };
@@ -190,7 +198,7 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
 
   for (const [source, raw] of layers) {
     if (raw === undefined) continue;
-    const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'executionProviders', 'batching', 'queue', 'limits']);
+    const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'intraOpSpinning', 'executionProviders', 'batching', 'queue', 'limits']);
     if (top.modelFile !== undefined) {
       if (typeof top.modelFile !== 'string' || top.modelFile === '' || path.isAbsolute(top.modelFile) || top.modelFile.split(/[\\/]/).includes('..')) {
         throw new ConfigError(`${source}: 'modelFile' is ${JSON.stringify(top.modelFile)}; it must be a file name relative to the model directory`);
@@ -199,6 +207,7 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
     }
     if (top.workers !== undefined) workers = int(source, 'workers', top.workers, 1, 256);
     if (top.intraOpNumThreads !== undefined) intraOp = int(source, 'intraOpNumThreads', top.intraOpNumThreads, 1, 1024);
+    if (top.intraOpSpinning !== undefined) spinning = bool(source, 'intraOpSpinning', top.intraOpSpinning);
     if (top.executionProviders !== undefined) {
       const p = top.executionProviders;
       if (!Array.isArray(p) || p.length === 0 || p.some((x) => typeof x !== 'string' || !KNOWN_PROVIDERS.includes(x))) {
@@ -239,6 +248,7 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
     workers: w,
     intraOpNumThreads: intraOp ?? threadsPer(w),
     ...(unbatched ? { unbatchedPool: unbatched } : {}),
+    intraOpSpinning: spinning,
     executionProviders: providers,
     batching,
     queue,
@@ -307,6 +317,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
   const limits: Record<string, unknown> = {};
   if (n('INFERENCE_WORKERS') !== undefined) out.workers = n('INFERENCE_WORKERS');
   if (n('INTRA_OP_NUM_THREADS') !== undefined) out.intraOpNumThreads = n('INTRA_OP_NUM_THREADS');
+  if (env.INTRA_OP_SPINNING) {
+    if (!['on', 'off'].includes(env.INTRA_OP_SPINNING)) throw new ConfigError(`environment: INTRA_OP_SPINNING is ${JSON.stringify(env.INTRA_OP_SPINNING)}; it must be on or off`);
+    out.intraOpSpinning = env.INTRA_OP_SPINNING === 'on';
+  }
   if (env.ORT_EXECUTION_PROVIDERS) out.executionProviders = env.ORT_EXECUTION_PROVIDERS.split(',').map((s) => s.trim()).filter(Boolean);
   if (env.BATCHING) {
     if (!['on', 'off'].includes(env.BATCHING)) throw new ConfigError(`environment: BATCHING is ${JSON.stringify(env.BATCHING)}; it must be on or off`);

@@ -494,6 +494,7 @@ export class InferenceEngine {
     const init: WorkerInit = {
       modelPath: this.modelPath,
       intraOpNumThreads: this.pool.intraOpNumThreads,
+      intraOpSpinning: this.config.intraOpSpinning,
       executionProviders: this.config.executionProviders,
     };
     const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });

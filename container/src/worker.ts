@@ -9,6 +9,8 @@ import type { WireTensor } from './tensors';
 export interface WorkerInit {
   readonly modelPath: string;
   readonly intraOpNumThreads: number;
+  /** Spin between the parallel steps of a run, never between runs (ServingConfig.intraOpSpinning). */
+  readonly intraOpSpinning: boolean;
   readonly executionProviders: readonly string[];
 }
 
@@ -32,15 +34,28 @@ export function transferables(tensors: readonly WireTensor[]): ArrayBuffer[] {
   return out;
 }
 
-async function createSession(init: WorkerInit): Promise<{ session: ort.InferenceSession; provider: string; fallbackReason?: string }> {
-  const base: ort.InferenceSession.SessionOptions = {
+/** The session options every worker uses (the execution providers are added per attempt). */
+export function sessionOptions(init: Pick<WorkerInit, 'intraOpNumThreads' | 'intraOpSpinning'>): ort.InferenceSession.SessionOptions {
+  return {
     intraOpNumThreads: init.intraOpNumThreads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    // Idle intra-op threads must not spin: they would steal the CPU the HTTP thread and other workers need.
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    // By default intra-op threads sleep when they have nothing to do: a spinning thread steals the CPU
+    // the HTTP thread and other workers need. When spinning is asked for, it stops as soon as a run
+    // returns (force_spinning_stop), so an idle server burns no CPU.
+    extra: {
+      session: {
+        intra_op: { allow_spinning: init.intraOpSpinning ? '1' : '0' },
+        inter_op: { allow_spinning: '0' },
+        force_spinning_stop: '1',
+      },
+    },
   };
+}
+
+async function createSession(init: WorkerInit): Promise<{ session: ort.InferenceSession; provider: string; fallbackReason?: string }> {
+  const base = sessionOptions(init);
   // Providers in the configured order, up to the CPU (which always works): try the whole list, then
   // without its first entry, and so on, so `tensorrt,cuda,cpu` still gets CUDA when TensorRT is missing
   // and `cpu,cuda` means the CPU.

@@ -11,6 +11,7 @@ import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { InferenceEngine } from '../src/engine';
+import { sessionOptions } from '../src/worker';
 
 const features = { name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] };
 
@@ -216,6 +217,35 @@ describe('serving configuration', () => {
       assert.deepEqual([batched.workerCount, batched.intraOpNumThreads], [1, 4]);
     } finally {
       await batched.close();
+    }
+  });
+
+  it('lets intra-op threads spin only when asked, and never between runs', async () => {
+    assert.equal(resolveConfig(dir, []).intraOpSpinning, false);
+    assert.equal(resolveConfig(dir, [['serving.json', { intraOpSpinning: true }]]).intraOpSpinning, true);
+    fails({ intraOpSpinning: 'yes' }, /serving.json: 'intraOpSpinning' is "yes"; it must be true or false/);
+    assert.deepEqual(configFromEnv({ INTRA_OP_SPINNING: 'on' }), { intraOpSpinning: true });
+    assert.deepEqual(configFromEnv({ INTRA_OP_SPINNING: 'off' }), { intraOpSpinning: false });
+    assert.throws(() => configFromEnv({ INTRA_OP_SPINNING: '1' }), /environment: INTRA_OP_SPINNING is "1"; it must be on or off/);
+    const session = (spin: boolean) => (sessionOptions({ intraOpNumThreads: 2, intraOpSpinning: spin }).extra as { session: unknown }).session;
+    assert.deepEqual(session(false), { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' }, force_spinning_stop: '1' });
+    assert.deepEqual(session(true), { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '0' }, force_spinning_stop: '1' });
+
+    // With spinning on, onnxruntime's threads would otherwise spin for tens of milliseconds after each
+    // run: an idle server must not burn CPU.
+    const d = modelDir('spin', heavySpec(1024, 4, 16));
+    const engine = await InferenceEngine.start(path.join(d, 'model.onnx'), resolveConfig(d, [['test', { workers: 1, intraOpNumThreads: 2, intraOpSpinning: true }]]));
+    try {
+      for (let i = 0; i < 5; i++) {
+        await engine.infer({ inputs: [{ name: 'input', type: 'float32', dims: [4, 16], data: new Float32Array(64) }], outputNames: ['score'], deadline: Date.now() + 10_000 });
+      }
+      const before = process.cpuUsage();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const used = process.cpuUsage(before);
+      const ms = (used.user + used.system) / 1000;
+      assert.ok(ms < 15, `the process used ${ms.toFixed(1)} ms of CPU in 150 ms of idling after a run`);
+    } finally {
+      await engine.close();
     }
   });
 

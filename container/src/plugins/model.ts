@@ -173,7 +173,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     state = 'ready';
     app.log.info({
       model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: engine.workerCount,
-      intraOpNumThreads: engine.intraOpNumThreads, provider: engine.provider, providerFallback: engine.fallbackReason,
+      intraOpNumThreads: engine.intraOpNumThreads, intraOpSpinning: opts.config.intraOpSpinning, provider: engine.provider, providerFallback: engine.fallbackReason,
       batching: engine.batchingActive ? opts.config.batching : 'off',
       ...(engine.batchingOffReason ? { batchingOffReason: engine.batchingOffReason } : {}),
       inputs: engine.signature.inputs, outputs: engine.signature.outputs,
