@@ -15,7 +15,7 @@ import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import metricsPlugin from './plugins/metrics';
 import modelPlugin, { InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
-import oipPlugin from './plugins/oip';
+import oipPlugin, { assumedJson } from './plugins/oip';
 import sagemakerPlugin from './plugins/sagemaker';
 
 export interface AppOptions {
@@ -43,7 +43,8 @@ export interface AppOptions {
 }
 
 /** Maps Fastify's own errors onto the catalogue. */
-function classify(err: FastifyError & { validationContext?: string }, bodyMissing: boolean): { code: ErrorCode; message: string } {
+function classify(err: FastifyError & { validationContext?: string }, bodyMissing: boolean, assumedJson: boolean): { code: ErrorCode; message: string } {
+  const readAs = assumedJson ? ' (it came with no Content-Type, or application/octet-stream, so it was read as JSON)' : '';
   if (err instanceof InferenceError) return { code: err.code, message: err.message };
   if (err.validation) {
     if (err.validationContext === 'body' && bodyMissing) return { code: 'EMPTY_BODY', message: 'the request has no body; send JSON or CSV' };
@@ -51,7 +52,7 @@ function classify(err: FastifyError & { validationContext?: string }, bodyMissin
   }
   switch (err.code) {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return { code: 'EMPTY_BODY', message: 'the body is empty; send a JSON document' };
-    case 'FST_ERR_CTP_INVALID_JSON_BODY': return { code: 'BAD_JSON', message: `the body is not valid JSON: ${err.message}` };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY': return { code: 'BAD_JSON', message: `the body is not valid JSON${readAs}: ${err.message}` };
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return { code: 'PAYLOAD_TOO_LARGE', message: err.message };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${err.message}; send application/json or text/csv` };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return { code: 'INVALID_REQUEST', message: err.message };
@@ -60,7 +61,7 @@ function classify(err: FastifyError & { validationContext?: string }, bodyMissin
       break;
   }
   if (err instanceof SyntaxError || /prototype|constructor/.test(err.message ?? '') && err.statusCode === 400) {
-    return { code: 'BAD_JSON', message: `the body is not valid JSON: ${err.message}` };
+    return { code: 'BAD_JSON', message: `the body is not valid JSON${readAs}: ${err.message}` };
   }
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return { code: 'INVALID_REQUEST', message: err.message };
   return { code: 'INTERNAL', message: 'internal server error' };
@@ -83,9 +84,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     connectionTimeout: limits.requestTimeoutMs + 10_000,
     keepAliveTimeout: 65_000,
     requestIdHeader: 'x-request-id',
+    // The OIP routes carry the model name as a path parameter (Fastify's default limit is 100 characters).
+    routerOptions: { maxParamLength: Math.max(100, encodeURIComponent(modelName).length) },
     logController: new LogController({ disableRequestLogging: options.logRequests === false }),
     genReqId: () => randomUUID(),
-    return503OnClosing: true,
+    // Requests that arrive while closing get SHUTTING_DOWN from the hook below (with the catalogue's
+    // body, Retry-After and a metrics entry) instead of Fastify's bare 503; Fastify still adds
+    // `Connection: close`.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false, allowUnionTypes: true } },
     // Errors Fastify answers before routing (a malformed URL) get the catalogue's body too.
@@ -98,7 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const { code, message } = classify(err, req.body === undefined || req.body === null || req.body === '');
+    const { code, message } = classify(err, req.body === undefined || req.body === null || req.body === '', assumedJson.has(req));
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
     if (status >= 500 && code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
@@ -118,7 +124,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // connections are closed every 25 ms; requests arriving meanwhile get Fastify's 503 with
   // `Connection: close`.
   let reaper: NodeJS.Timeout | undefined;
+  let closing = false;
   app.addHook('preClose', (done) => {
+    closing = true;
     if (app.server.listening) {
       reaper = setInterval(() => app.server.closeIdleConnections(), 25);
       reaper.unref();
@@ -133,6 +141,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Metrics first: their request hook must run before under-pressure can shed a request, so the 503s
   // it sends are counted too.
   await app.register(metricsPlugin);
+  app.addHook('onRequest', (_req, _reply, done) => {
+    if (closing) done(new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new requests; retry on another instance', { retryAfterSeconds: 1 }));
+    else done();
+  });
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs ?? 1000,
     retryAfter: 1,

@@ -196,6 +196,7 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
     maxBodyBytesInFlight: Math.min(1024 * MiB, Math.max(64 * MiB, Math.floor(memoryBytes / 8))),
   };
 
+  let tensorElementsSet = false;
   for (const [source, raw] of layers) {
     if (raw === undefined) continue;
     const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'intraOpSpinning', 'executionProviders', 'batching', 'queue', 'limits']);
@@ -230,13 +231,19 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
       const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs', 'maxBodyBytesInFlight']);
       // A body becomes one string before it is parsed, and V8 strings stop short of 512 MiB.
       if (l.bodyLimitBytes !== undefined) limits.bodyLimitBytes = int(source, 'limits.bodyLimitBytes', l.bodyLimitBytes, 1024, MAX_BODY_LIMIT_BYTES);
-      if (l.maxTensorElements !== undefined) limits.maxTensorElements = int(source, 'limits.maxTensorElements', l.maxTensorElements, 1, 2 ** 31 - 1);
+      if (l.maxTensorElements !== undefined) {
+        limits.maxTensorElements = int(source, 'limits.maxTensorElements', l.maxTensorElements, 1, 2 ** 31 - 1);
+        tensorElementsSet = true;
+      }
       if (l.maxTensorRank !== undefined) limits.maxTensorRank = int(source, 'limits.maxTensorRank', l.maxTensorRank, 1, 64);
       if (l.requestTimeoutMs !== undefined) limits.requestTimeoutMs = int(source, 'limits.requestTimeoutMs', l.requestTimeoutMs, 100, 3_600_000);
       if (l.maxBodyBytesInFlight !== undefined) limits.maxBodyBytesInFlight = int(source, 'limits.maxBodyBytesInFlight', l.maxBodyBytesInFlight, MiB, 64 * 1024 * MiB);
     }
   }
 
+  // A body within the limit must not fail on the element cap: the most compact CSV or JSON takes two
+  // bytes a value ("0,"), so unless it was set, the cap grows with a raised body limit.
+  if (!tensorElementsSet) limits.maxTensorElements = Math.max(limits.maxTensorElements, Math.floor(limits.bodyLimitBytes / 2));
   const threadsPer = (n: number) => Math.max(1, Math.floor(cpus / n));
   const perRequestWorkers = threadsPer(2);
   const w = workers ?? (batching.enabled ? 1 : perRequestWorkers);

@@ -214,7 +214,7 @@ export class InferenceEngine {
   /** Queues a request and resolves with its outputs (in `outputNames` order). */
   public infer(job: InferJob): Promise<WireTensor[]> {
     if (this.terminated) {
-      return Promise.reject(new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new inference requests'));
+      return Promise.reject(new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new inference requests', { retryAfterSeconds: 1 }));
     }
     // While a lost worker's replacement loads, requests queue for it; once replacing it has failed and
     // no worker is left, they are refused at once instead of waiting out their deadline.
@@ -721,12 +721,12 @@ export class InferenceEngine {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.delayTimer = undefined;
     this.deadlineTimer = undefined;
-    const err = new InferenceError('SHUTTING_DOWN', 'the server shut down before this request ran');
+    const err = new InferenceError('SHUTTING_DOWN', 'the server shut down before this request ran', { retryAfterSeconds: 1 });
     for (const p of this.queue) p.reject(err);
     this.queue = [];
     this.queuedRows = 0;
     this.queuedBytes = 0;
-    const running = new InferenceError('SHUTTING_DOWN', 'the server shut down before this request\'s inference finished');
+    const running = new InferenceError('SHUTTING_DOWN', 'the server shut down before this request\'s inference finished', { retryAfterSeconds: 1 });
     for (const s of this.slots) {
       for (const run of s.runs.values()) run.reject(running);
       s.runs.clear();

@@ -31,6 +31,7 @@ export const ERROR_CATALOGUE = {
   CSV_BAD_VALUE: { statusCode: 400, description: 'A CSV cell is not a number.' },
   CSV_UNSUPPORTED: { statusCode: 400, description: 'This model cannot be called with CSV.' },
   BAD_HEADER: { statusCode: 400, description: 'A request header is malformed.' },
+  BINARY_DATA_UNSUPPORTED: { statusCode: 400, description: "The request uses the Open Inference Protocol's binary tensor data extension, which this server does not support." },
   NOT_FOUND: { statusCode: 404, description: 'No route matches the method and path.' },
   PAYLOAD_TOO_LARGE: { statusCode: 413, description: 'The body is larger than the body limit.' },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, description: 'The Content-Type is not supported on this route.' },

@@ -6,7 +6,9 @@ import * as http from 'node:http';
 
 // The same precedence as server.ts: SAGEMAKER_BIND_TO_PORT, then PORT, then 8080.
 const port = Number(process.env.SAGEMAKER_BIND_TO_PORT || process.env.PORT || 8080);
-const req = http.get({ host: '127.0.0.1', port, path: '/ping', timeout: 2000 }, (res) => {
+// The server listens on HOST (default 0.0.0.0, every interface); a wildcard is checked on the loopback.
+const host = !process.env.HOST || ['0.0.0.0', '::', '[::]'].includes(process.env.HOST) ? '127.0.0.1' : process.env.HOST.replace(/^\[(.*)\]$/, '$1');
+const req = http.get({ host, port, path: '/ping', timeout: 2000 }, (res) => {
   res.resume();
   process.exit(res.statusCode === 200 ? 0 : 1);
 });

@@ -59,7 +59,8 @@ export function request(port: number, method: string, urlPath: string, body?: un
     const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     const req = http.request({
       host: '127.0.0.1', port, method, path: urlPath, agent,
-      headers: { ...(payload !== undefined && !headers['content-type'] ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: Object.fromEntries(Object.entries({ ...(payload !== undefined && headers['content-type'] === undefined ? { 'content-type': 'application/json' } : {}), ...headers })
+        .filter(([, v]) => v !== '')), // an empty value leaves the header out
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -73,6 +74,11 @@ export function request(port: number, method: string, urlPath: string, body?: un
     if (payload !== undefined) req.write(payload);
     req.end();
   });
+}
+
+/** One HTTP request with exactly these headers (and Content-Length): no Content-Type unless given. */
+export function exactRequest(port: number, method: string, urlPath: string, payload: string | Buffer, headers: Record<string, string>): Promise<HttpResult> {
+  return request(port, method, urlPath, payload, { 'content-type': '', ...headers, 'content-length': String(Buffer.byteLength(payload)) });
 }
 
 /** A Prometheus sample value from /metrics text, or undefined. */

@@ -50,6 +50,7 @@ describe('metrics', () => {
     assert.equal(metricValue(text, 'inference_runs_in_flight', m), 0);
     assert.equal(metricValue(text, 'http_requests_in_flight'), 1); // the scrape itself
     assert.equal(metricValue(text, 'model_ready', m), 1);
+    assert.equal(metricValue(text, 'inference_worker_restarts_total', m), 0, 'the series exists before the first restart');
     assert.ok(metricValue(text, 'model_load_duration_seconds', m)! > 0);
     assert.ok(metricValue(text, 'nodejs_eventloop_lag_p99_seconds') !== undefined);
   });
@@ -247,6 +248,15 @@ describe('serving configuration', () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it('raises the tensor element cap with the body limit unless the cap is set, so a body within the limit fits', () => {
+    const MiB = 1024 * 1024;
+    assert.equal(resolveConfig(dir, []).limits.maxTensorElements, 16 * MiB);
+    assert.equal(resolveConfig(dir, [['env', configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '40' })]]).limits.maxTensorElements, 20 * MiB);
+    assert.equal(resolveConfig(dir, [['file', { limits: { bodyLimitBytes: 100 * MiB } }]]).limits.maxTensorElements, 50 * MiB);
+    assert.equal(resolveConfig(dir, [['file', { limits: { bodyLimitBytes: 100 * MiB, maxTensorElements: 1000 } }]]).limits.maxTensorElements, 1000);
+    assert.equal(resolveConfig(dir, [['file', { limits: { maxTensorElements: 1000 } }], ['env', { limits: { bodyLimitBytes: 100 * MiB } }]]).limits.maxTensorElements, 1000);
   });
 
   it('later layers override earlier ones', () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { listening, modelDir, request } from './helpers';
+import { exactRequest, fraudModel, listening, modelDir, request } from './helpers';
 import { ALL_TYPES, fixedBatchSpec, kitchenSinkSpec, multiInputSpec, oddInputName, oddOutputName } from '../tools/test-models';
 import { ORT_TO_OIP, OrtType } from '../src/tensors';
 
@@ -138,5 +138,54 @@ describe('Open Inference Protocol', () => {
     const [sum, copy] = res.json().outputs;
     assert.deepEqual(sum, { name: 'sum', datatype: 'FP32', shape: [2, 1], data: [16, 35] });
     assert.deepEqual(copy.shape, [2, 3]);
+  });
+
+  it("serves Triton's clients: a body with no Content-Type or as application/octet-stream is read as JSON; binary tensor data gets a clear 400", async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { port } = started;
+    const body = JSON.stringify({ id: 'x'.repeat(1000), inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }] });
+    // tritonclient.http (Python) sends no Content-Type.
+    const untyped = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', body, {});
+    assert.equal(untyped.status, 200, untyped.body);
+    assert.equal(untyped.json().id, 'x'.repeat(1000), 'any id is echoed, however long');
+    // perf_analyzer and the C++ client: octet-stream, and the JSON header's length.
+    const octet = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', body, {
+      'content-type': 'application/octet-stream', 'inference-header-content-length': String(body.length),
+    });
+    assert.equal(octet.status, 200, octet.body);
+    assert.equal(octet.json().outputs[0].name, 'fraud_probability');
+    const binary = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', Buffer.concat([Buffer.from(body), Buffer.alloc(32)]), {
+      'content-type': 'application/octet-stream', 'inference-header-content-length': String(body.length),
+    });
+    assert.equal(binary.status, 400);
+    assert.equal(binary.json().code, 'BINARY_DATA_UNSUPPORTED');
+    assert.match(binary.json().error, new RegExp(`Inference-Header-Content-Length is "${body.length}" and the body is ${body.length + 32} bytes: the binary tensor data extension is not supported`));
+    const notJson = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', 'features=1,2,3', {});
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.json().code, 'BAD_JSON');
+    assert.match(notJson.json().error, /came with no Content-Type, or application\/octet-stream, so it was read as JSON/);
+    // Read as JSON, the body is still checked against the request schema.
+    const malformed = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', JSON.stringify({ inputs: [{ name: 'features', shape: 'wide', datatype: 'FP32', data: [] }] }), {});
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.json().code, 'INVALID_REQUEST');
+    // Other media types are still refused.
+    const xml = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', body, { 'content-type': 'application/xml' });
+    assert.equal(xml.status, 415);
+    assert.equal(xml.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers server metadata on /v2/ as on /v2, and serves a model whose name is longer than 100 characters', async () => {
+    const name = 'fraud-'.padEnd(150, 'x');
+    const started = await listening({ modelDir: fraudModel().dir, modelName: name });
+    app = started.app;
+    const slash = await request(started.port, 'GET', '/v2/');
+    assert.equal(slash.status, 200);
+    assert.deepEqual(slash.json(), (await request(started.port, 'GET', '/v2')).json());
+    const ready = await request(started.port, 'GET', `/v2/models/${name}/ready`);
+    assert.equal(ready.status, 200, ready.body);
+    const res = await request(started.port, 'POST', `/v2/models/${name}/infer`, { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }] });
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.json().model_name, name);
   });
 });

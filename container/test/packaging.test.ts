@@ -2,6 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { fraudModel, readyApp, SERVER_ENTRY } from './helpers';
 
 const root = path.resolve(__dirname, '..', '..');
 const read = (f: string) => fs.readFileSync(path.join(root, f), 'utf8');
@@ -29,4 +31,21 @@ describe('image packaging', () => {
       assert.match(text, /HOME=\/tmp/);
     });
   }
+
+  it('the health check probes the address the server listens on (HOST), or the loopback when it listens on every interface', async () => {
+    const check = (env: Record<string, string>) => new Promise<number>((resolve) => {
+      execFile(process.execPath, [path.join(path.dirname(SERVER_ENTRY), 'healthcheck.js')], { env: { ...process.env, ...env } }, (err) => {
+        resolve(err ? Number((err as { code?: number }).code ?? 1) : 0);
+      });
+    });
+    const app = await readyApp({ modelDir: fraudModel().dir });
+    try {
+      await app.listen({ host: '127.0.0.2', port: 0 });
+      const port = String((app.server.address() as { port: number }).port);
+      assert.equal(await check({ HOST: '127.0.0.2', SAGEMAKER_BIND_TO_PORT: port }), 0);
+      assert.equal(await check({ HOST: '0.0.0.0', SAGEMAKER_BIND_TO_PORT: port }), 1, 'nothing listens on 127.0.0.1 here');
+    } finally {
+      await app.close();
+    }
+  });
 });

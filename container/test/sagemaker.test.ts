@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { engineWorkers, fraudModel, listening, metricValue, modelDir, request } from './helpers';
+import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, request } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
 import { configFromEnv } from '../src/config';
@@ -68,6 +68,24 @@ describe('SageMaker container contract', () => {
     });
     const asJson = await request(started.port, 'POST', '/invocations', csv, { 'content-type': 'text/csv' });
     assert.equal(asJson.json().predictions.length, 3);
+  });
+
+  it('reads a body with no Content-Type (optional in InvokeEndpoint) or application/octet-stream as JSON', async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir });
+    app = started.app;
+    const { x } = generateTransactions(2, 7);
+    for (const headers of [{}, { 'content-type': 'application/octet-stream' }] as Array<Record<string, string>>) {
+      const res = await exactRequest(started.port, 'POST', '/invocations', JSON.stringify({ instances: x }), headers);
+      assert.equal(res.status, 200, res.body);
+      assert.ok(Math.abs(res.json().predictions[1].fraud_probability[0] - predictFraud(weights, x[1])) < 1e-5);
+    }
+    const csv = await exactRequest(started.port, 'POST', '/invocations', x.map((r) => r.join(',')).join('\n'), {});
+    assert.equal(csv.status, 400);
+    assert.match(csv.json().error, /^the body is not valid JSON \(it came with no Content-Type, or application\/octet-stream, so it was read as JSON\)/);
+    const wrong = await exactRequest(started.port, 'POST', '/invocations', JSON.stringify({ instances: 5 }), {});
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.json().code, 'INVALID_REQUEST');
   });
 
   it('accepts an Open Inference Protocol body on /invocations', async () => {

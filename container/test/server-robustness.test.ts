@@ -152,6 +152,12 @@ describe('requests the routes do not serve', () => {
     const put = await request(started.port, 'PUT', '/anything', big, sized);
     assert.equal(put.status, 503, put.body.slice(0, 200));
     assert.equal(put.json().code, 'OVERLOADED');
+    // A health route refused this way answers the catalogue's body too (its 503 schema is the not-ready one).
+    for (const url of ['/ping', '/v2/health/ready', '/v2/models/heavy/ready']) {
+      const health = await request(started.port, 'GET', url, big, sized);
+      assert.equal(health.status, 503, `${url}: ${health.body.slice(0, 200)}`);
+      assert.equal(health.json().code, 'OVERLOADED', url);
+    }
     assert.equal((await first).status, 200);
   });
 });

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as http from 'node:http';
-import { fraudModel, metricValue, modelDir, request, SERVER_ENTRY } from './helpers';
+import * as net from 'node:net';
+import { fraudModel, listening, metricValue, modelDir, request, SERVER_ENTRY } from './helpers';
 import { heavySpec } from '../tools/test-models';
 
 interface Server {
@@ -124,6 +125,33 @@ describe('the server process', () => {
     assert.ok(!logs.includes('terminate called'), logs);
     assert.ok(exitedAfter > answeredAfter, 'the process waited for the run');
     assert.match(logs, /drain time exceeded: answering queued and running requests 503 SHUTTING_DOWN; exiting once the inference run in progress ends/);
+  });
+
+  it('answers a request that arrives on an open connection while draining with SHUTTING_DOWN, Retry-After and Connection: close', async () => {
+    const { app, port } = await listening({ modelDir: modelDir('heavy', heavySpec(1024, 4, 16)), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false } } });
+    const post = (rows: number) => {
+      const body = JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] });
+      return `POST /v2/models/heavy/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    };
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (d: Buffer) => { received += d.toString(); });
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write(post(2000));
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = app.close();
+    // The second request, pipelined on the same connection, arrives once the server is closing.
+    socket.write(post(1));
+    await closing;
+    await closed;
+    const responses = received.split(/(?=HTTP\/1\.1 )/);
+    assert.equal(responses.length, 2, received.slice(0, 500));
+    assert.match(responses[0], /^HTTP\/1\.1 200 /);
+    assert.match(responses[1], /^HTTP\/1\.1 503 /);
+    assert.match(responses[1], /\r\nretry-after: 1\r\n/i);
+    assert.match(responses[1], /\r\nconnection: close\r\n/i);
+    const body = JSON.parse(responses[1].slice(responses[1].indexOf('\r\n\r\n') + 4));
+    assert.deepEqual(body, { error: 'the server is shutting down and takes no new requests; retry on another instance', code: 'SHUTTING_DOWN' });
   });
 
   it('logs JSON lines with request ids and never the payload', async () => {

@@ -4,12 +4,21 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { errorResponses } from '../errors';
+import { errorBodySchema, errorResponses } from '../errors';
 
 const readySchema = {
   type: 'object',
   required: ['ready'],
   properties: { ready: { type: 'boolean' }, model: { type: 'string' }, state: { type: 'string' } },
+} as const;
+
+/**
+ * A 503 is either the not-ready answer or, when the request itself was refused (a body while the body
+ * cap is reached, say), the catalogue's error body.
+ */
+export const notReadySchema = {
+  type: 'object',
+  properties: { ...readySchema.properties, ...errorBodySchema.properties },
 } as const;
 
 /** Health checks are answered even when under-pressure would shed load: they are how load is seen. */
@@ -22,7 +31,7 @@ async function healthPlugin(app: FastifyInstance): Promise<void> {
     if (!ready) reply.header('retry-after', '5');
     return { ready, model: app.model.name, state: app.model.state };
   };
-  const readyResponses = { 200: readySchema, 503: readySchema, '4xx': errorResponses['4xx'], '5xx': errorResponses['5xx'] };
+  const readyResponses = { 200: readySchema, 503: notReadySchema, '4xx': errorResponses['4xx'], '5xx': errorResponses['5xx'] };
 
   app.get('/ping', { logLevel: 'warn', config: keepServing, schema: { response: readyResponses } }, async (_req, reply) => answerReady(reply));
   app.get('/v2/health/ready', { logLevel: 'warn', config: keepServing, schema: { response: readyResponses } }, async (_req, reply) => answerReady(reply));

@@ -72,6 +72,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   let engine: InferenceEngine | undefined;
   let loadError: Error | undefined;
   metrics.modelReady.set(labels, 0);
+  metrics.workerRestarts.inc(labels, 0);
   // Series observed per run or per request, looked up once.
   const runs = metrics.runs.series(labels);
   const inferRequests = metrics.inferRequests.series(labels);

@@ -3,9 +3,9 @@
  * model readiness, and `POST /v2/models/{name}/infer` with flat or nested data in every datatype.
  */
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
-import { errorResponses } from '../errors';
+import { errorBodySchema, errorResponses, InferenceError } from '../errors';
 import { MODEL_VERSION } from './model';
 import type { TensorMeta } from '../tensors';
 
@@ -26,7 +26,8 @@ export const oipRequestSchema = {
   type: 'object',
   required: ['inputs'],
   properties: {
-    id: { type: 'string', maxLength: 256 },
+    // Any string (the protocol sets no limit; the body limit bounds it): it is echoed, never logged.
+    id: { type: 'string' },
     parameters,
     inputs: {
       type: 'array',
@@ -87,6 +88,37 @@ const versionParams = { type: 'object', required: ['name', 'version'], propertie
 
 type ModelParams = { name: string; version?: string };
 
+const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';
+/** Requests whose body was read as JSON because it came with no Content-Type or application/octet-stream. */
+export const assumedJson = new WeakSet<object>();
+
+/**
+ * An onRequest hook for the inference routes: a body sent with no Content-Type, or as
+ * application/octet-stream, is read as JSON. Triton's Python client sends no Content-Type, its C++
+ * client (perf_analyzer) application/octet-stream with `Inference-Header-Content-Length`, and
+ * SageMaker's InvokeEndpoint makes ContentType optional. That header equal to the body's length means
+ * all JSON; shorter, the binary tensor data extension, which is refused with a clear 400.
+ */
+export function acceptUntypedJson(req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const headers = req.raw.headers;
+  const headerLength = headers[INFERENCE_HEADER_LENGTH];
+  if (headerLength !== undefined) {
+    const bodyLength = headers['content-length'];
+    if (typeof headerLength !== 'string' || !/^\d+$/.test(headerLength) || bodyLength === undefined || Number(bodyLength) !== Number(headerLength)) {
+      done(new InferenceError('BINARY_DATA_UNSUPPORTED',
+        `Inference-Header-Content-Length is ${JSON.stringify(headerLength)} and the body is ${bodyLength === undefined ? 'of unknown length (chunked)' : `${bodyLength} bytes`}: ` +
+        'the binary tensor data extension is not supported; send every tensor\'s values as JSON in "data" (tritonclient: binary_data=False)'));
+      return;
+    }
+  }
+  const type = headers['content-type'];
+  if (type === undefined || type.split(';')[0].trim().toLowerCase() === 'application/octet-stream') {
+    headers['content-type'] = 'application/json';
+    assumedJson.add(req);
+  }
+  done();
+}
+
 /** Checks the model (and, on the /versions/{v} routes, the version) a request addressed. */
 function requireModel(app: FastifyInstance, params: ModelParams): void {
   if (params.version === undefined) app.model.requireName(params.name);
@@ -118,14 +150,18 @@ export function deadlineOf(app: FastifyInstance, reply: FastifyReply): number {
 }
 
 async function oipPlugin(app: FastifyInstance): Promise<void> {
-  app.get('/v2', {
+  // The protocol's documents name the server metadata path both `v2` and `/v2/`.
+  const serverMetadata = {
     schema: {
       response: {
         200: { type: 'object', required: ['name', 'version', 'extensions'], properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } } },
         ...errorResponses,
       },
     },
-  }, async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }));
+  };
+  const serverMetadataAnswer = async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] });
+  app.get('/v2', serverMetadata, serverMetadataAnswer);
+  app.get('/v2/', serverMetadata, serverMetadataAnswer);
 
   const modelMetadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
     requireModel(app, req.params);
@@ -162,7 +198,9 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     reply.code(ready ? 200 : 503);
     return { name: app.model.name, ready };
   };
-  const readyResponses = { 200: readyResponse, 503: readyResponse, ...errorResponses };
+  // A 503 is the not-ready answer, or the catalogue's error body when the request itself was refused.
+  const notReadyResponse = { type: 'object', properties: { ...readyResponse.properties, ...errorBodySchema.properties } } as const;
+  const readyResponses = { ...errorResponses, 200: readyResponse, 503: notReadyResponse };
   app.get('/v2/models/:name/ready', { logLevel: 'warn', schema: { params: nameParams, response: readyResponses } }, modelReady);
   app.get('/v2/models/:name/versions/:version/ready', { logLevel: 'warn', schema: { params: versionParams, response: readyResponses } }, modelReady);
 
@@ -175,8 +213,8 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     requireModel(app, req.params);
     return runOip(app, reply, req.body);
   };
-  app.post('/v2/models/:name/infer', { schema: inferSchema }, infer);
-  app.post('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: versionParams } }, infer);
+  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/infer', { schema: inferSchema, onRequest: acceptUntypedJson }, infer);
+  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: versionParams }, onRequest: acceptUntypedJson }, infer);
 }
 
 export default fp(oipPlugin, { name: 'oip', fastify: '5.x', dependencies: ['model'] });

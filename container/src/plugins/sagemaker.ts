@@ -9,7 +9,7 @@ import { concatRows, decodeCsv, decodeInstances, encodeCsv, encodePredictions, r
 import { sliceRows } from '../engine';
 import { errorResponses, InferenceError } from '../errors';
 import type { WireTensor } from '../tensors';
-import { deadlineOf, OipRequestBody, oipRequestSchema, oipResponseSchema, runOip } from './oip';
+import { acceptUntypedJson, deadlineOf, OipRequestBody, oipRequestSchema, oipResponseSchema, runOip } from './oip';
 
 export const CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';
 
@@ -124,6 +124,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
   }));
 
   app.post('/invocations', {
+    onRequest: acceptUntypedJson,
     schema: {
       headers: {
         type: 'object',
