@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { listening, modelDir, request } from './helpers';
 import { decodeCsv, encodeCsv, encodePredictions } from '../src/codec';
 import { fromHalfBits, ModelSignature, toHalfBits, WireTensor } from '../src/tensors';
-import { wantsCsv } from '../src/plugins/sagemaker';
+import { answerFormat } from '../src/plugins/sagemaker';
 import { InferenceError } from '../src/errors';
 import type { ModelSpec } from '../tools/onnx-builder';
 
@@ -47,8 +47,9 @@ describe('value edges', () => {
     }
   });
 
-  it('prefers CSV only when Accept weighs it above JSON', () => {
-    const csv = (accept?: string) => wantsCsv({ headers: accept === undefined ? {} : { accept } });
+  it('answers in the format Accept weighs highest, JSON unless another type outweighs it or is named where JSON is not', () => {
+    const format = (accept?: string) => answerFormat({ headers: accept === undefined ? {} : { accept } });
+    const csv = (accept?: string) => format(accept) === 'csv';
     assert.equal(csv(), false);
     assert.equal(csv('text/csv'), true);
     assert.equal(csv('TEXT/CSV'), true, 'media types are case-insensitive');
@@ -62,6 +63,14 @@ describe('value edges', () => {
     assert.equal(csv('text/*'), true);
     assert.equal(csv('text/csv;q=0'), false);
     assert.equal(csv('text/plain'), false);
+    assert.equal(format('application/jsonlines'), 'jsonlines');
+    assert.equal(format('application/x-jsonlines'), 'jsonlines');
+    assert.equal(format('application/jsonl, */*;q=0.5'), 'jsonlines');
+    assert.equal(format('application/*'), 'json', 'a wildcard tie answers JSON');
+    assert.equal(format('application/json, application/jsonlines'), 'json');
+    assert.equal(format('application/json;q=0.5, application/jsonlines'), 'jsonlines');
+    assert.equal(format('application/jsonlines;q=0.9, text/csv'), 'csv');
+    assert.equal(format('text/csv, application/jsonlines'), 'jsonlines', 'two named types at one weight: JSON Lines before CSV');
   });
 
   it('reads CSV cells as plain decimal numbers, and 64-bit integers digit for digit', () => {

@@ -88,6 +88,35 @@ describe('SageMaker container contract', () => {
     assert.equal(wrong.json().code, 'INVALID_REQUEST');
   });
 
+  it('takes JSON Lines (one instance per line, as batch transform splits records) and answers JSON Lines when asked', async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir });
+    app = started.app;
+    const { x } = generateTransactions(3, 11);
+    const body = x.map((row) => JSON.stringify(row)).join('\n') + '\n\n';
+    const lines = await request(started.port, 'POST', '/invocations', body, { 'content-type': 'application/jsonlines', accept: 'application/jsonlines' });
+    assert.equal(lines.status, 200, lines.body);
+    assert.match(String(lines.headers['content-type']), /^application\/jsonlines/);
+    const answers = lines.body.trimEnd().split('\n').map((l) => JSON.parse(l));
+    assert.equal(answers.length, 3);
+    answers.forEach((a: { fraud_probability: number[] }, i: number) => assert.ok(Math.abs(a.fraud_probability[0] - predictFraud(weights, x[i])) < 1e-5));
+    // Without an Accept for it, the answer is JSON, as for every other body.
+    const json = await request(started.port, 'POST', '/invocations', body, { 'content-type': 'application/jsonl' });
+    assert.equal(json.json().predictions.length, 3);
+    // CSV in, JSON Lines out.
+    const fromCsv = await request(started.port, 'POST', '/invocations', x.map((r) => r.join(',')).join('\n'), { 'content-type': 'text/csv', accept: 'application/jsonlines' });
+    assert.equal(fromCsv.body.trimEnd().split('\n').length, 3);
+    const broken = await request(started.port, 'POST', '/invocations', `${JSON.stringify(x[0])}\n[1, 2,\n`, { 'content-type': 'application/jsonlines' });
+    assert.equal(broken.status, 400);
+    assert.equal(broken.json().code, 'BAD_JSON');
+    assert.match(broken.json().error, /^line 2 of the JSON Lines body is not valid JSON/);
+    const blank = await request(started.port, 'POST', '/invocations', '\n \n', { 'content-type': 'application/jsonlines' });
+    assert.equal(blank.json().code, 'EMPTY_BODY');
+    const short = await request(started.port, 'POST', '/invocations', '[1, 2]\n', { 'content-type': 'application/jsonlines' });
+    assert.equal(short.status, 400);
+    assert.match(short.json().code, /^(BAD_TENSOR_SHAPE|BAD_INSTANCES|DATA_LENGTH_MISMATCH)$/);
+  });
+
   it('accepts an Open Inference Protocol body on /invocations', async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;

@@ -34,13 +34,20 @@ const predictionsSchema = {
 
 type JsonBody = { instances?: unknown[] } & Partial<OipRequestBody>;
 
+/** JSON Lines media types: SageMaker's name first, then the others in use. */
+export const JSON_LINES_TYPES = ['application/jsonlines', 'application/jsonl', 'application/x-jsonlines'];
+
+export type AnswerFormat = 'json' | 'jsonlines' | 'csv';
+
 /**
- * Whether the Accept header prefers CSV to JSON (RFC 9110: media types are case-insensitive, `q` weighs
- * them, a specific type outranks a wildcard, q=0 refuses). Anything else, or no header, answers JSON.
+ * The answer format the Accept header asks for (RFC 9110: media types are case-insensitive, `q` weighs
+ * them, q=0 refuses). The highest weight wins; on a tie a type the header names outranks one it only
+ * matches by a wildcard, then JSON comes before JSON Lines before CSV. No header, or nothing
+ * acceptable, answers JSON.
  */
-export function wantsCsv(req: Pick<FastifyRequest, 'headers'>): boolean {
+export function answerFormat(req: Pick<FastifyRequest, 'headers'>): AnswerFormat {
   const accept = req.headers.accept;
-  if (typeof accept !== 'string') return false;
+  if (typeof accept !== 'string') return 'json';
   const q = new Map<string, number>();
   for (const part of accept.split(',')) {
     const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
@@ -52,15 +59,44 @@ export function wantsCsv(req: Pick<FastifyRequest, 'headers'>): boolean {
     }
     q.set(type, Math.max(q.get(type) ?? 0, weight));
   }
-  const weigh = (specific: string, family: string) => q.get(specific) ?? q.get(family) ?? q.get('*/*') ?? 0;
-  const csv = weigh('text/csv', 'text/*');
-  const json = weigh('application/json', 'application/*');
-  if (csv !== json) return csv > json;
-  return csv > 0 && q.has('text/csv') && !q.has('application/json');
+  const formats: Array<[AnswerFormat, readonly string[], string]> = [
+    ['json', ['application/json'], 'application/*'],
+    ['jsonlines', JSON_LINES_TYPES, 'application/*'],
+    ['csv', ['text/csv'], 'text/*'],
+  ];
+  let best: { format: AnswerFormat; weight: number; named: boolean } = { format: 'json', weight: 0, named: false };
+  for (const [format, names, family] of formats) {
+    const named = names.filter((n) => q.has(n));
+    const weight = named.length ? Math.max(...named.map((n) => q.get(n)!)) : q.get(family) ?? q.get('*/*') ?? 0;
+    if (weight > best.weight || (weight === best.weight && weight > 0 && named.length > 0 && !best.named)) {
+      best = { format, weight, named: named.length > 0 };
+    }
+  }
+  return best.format;
+}
+
+/** Splits a JSON Lines body into its values, one per non-blank line; errors name the line. */
+export function parseJsonLines(body: string, parse: (line: string) => unknown): unknown[] {
+  const values: unknown[] = [];
+  const lines = body.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    try {
+      values.push(parse(line));
+    } catch (e) {
+      throw new InferenceError('BAD_JSON', `line ${i + 1} of the JSON Lines body is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  if (values.length === 0) throw new InferenceError('EMPTY_BODY', 'the JSON Lines body has no lines; send one instance per line');
+  return values;
 }
 
 async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // JSON Lines (batch transform with SplitType=Line sends several records in one request): one instance
+  // per line, parsed in the handler so an error can name the line.
+  app.addContentTypeParser(JSON_LINES_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   /** Runs rows; a model whose batch axis is fixed at 1 gets one run per row. */
   const runRows = async (inputs: WireTensor[], reply: FastifyReply): Promise<WireTensor[]> => {
@@ -134,12 +170,14 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
         content: {
           'application/json': { schema: jsonBodySchema },
           'text/csv': { schema: { type: 'string' } },
+          ...Object.fromEntries(JSON_LINES_TYPES.map((t) => [t, { schema: { type: 'string' } }])),
         },
       },
       response: {
         200: {
           content: {
             'application/json': { schema: predictionsSchema },
+            'application/jsonlines': { schema: { type: 'string' } },
             'text/csv': { schema: { type: 'string' } },
           },
         },
@@ -159,7 +197,9 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     }
     const signature = app.model.requireSignature();
     let outputs: WireTensor[];
-    if (typeof req.body === 'string') {
+    if (typeof req.body === 'string' && JSON_LINES_TYPES.includes(req.mediaType ?? '')) {
+      outputs = await runRows(decodeInstances(signature, parseJsonLines(req.body, JSON.parse), app.model.limits), reply);
+    } else if (typeof req.body === 'string') {
       outputs = await runRows(decodeCsv(signature, req.body, app.model.limits), reply);
     } else {
       const body = req.body as JsonBody | undefined;
@@ -173,9 +213,14 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       }
       outputs = await runRows(decodeInstances(signature, body.instances, app.model.limits), reply);
     }
-    if (wantsCsv(req)) {
+    const format = answerFormat(req);
+    if (format === 'csv') {
       reply.type('text/csv');
       return encodeCsv(outputs);
+    }
+    if (format === 'jsonlines') {
+      reply.type('application/jsonlines');
+      return encodePredictions(outputs).map((p) => JSON.stringify(p)).join('\n') + '\n';
     }
     reply.type('application/json');
     return { predictions: encodePredictions(outputs) };
