@@ -4,7 +4,7 @@
  */
 import { InferenceError } from './errors';
 import {
-  checkShape, decodeData, describeShape, elementCount, encodeData, ModelSignature, OIP_TO_ORT, TensorLimits,
+  checkShape, decodeBinaryData, decodeData, describeShape, elementCount, encodeData, ModelSignature, OIP_TO_ORT, TensorLimits,
   TensorMeta, WireTensor,
 } from './tensors';
 
@@ -13,16 +13,49 @@ export interface OipInput {
   readonly name: string;
   readonly shape: unknown[];
   readonly datatype: string;
-  readonly data: unknown;
+  /** Absent when the values come as binary tensor data (`parameters.binary_data_size`). */
+  readonly data?: unknown;
   readonly parameters?: Record<string, unknown>;
+}
+
+/**
+ * Cuts the binary part of a request into each input's bytes: inputs with `binary_data_size` take
+ * their bytes in the order the request lists them (the binary tensor data extension).
+ */
+function binaryParts(inputs: readonly OipInput[], binary: Uint8Array | undefined): Map<OipInput, Uint8Array> {
+  const parts = new Map<OipInput, Uint8Array>();
+  let pos = 0;
+  for (const input of inputs) {
+    const size = input.parameters?.binary_data_size;
+    if (size === undefined) continue;
+    if (input.data !== undefined) {
+      throw new InferenceError('INVALID_REQUEST', `input '${input.name}' gives both "data" and binary_data_size; send its values one way`);
+    }
+    if (!binary) {
+      throw new InferenceError('INVALID_REQUEST', `input '${input.name}' has binary_data_size but the request carries no binary data (send the JSON, then the bytes, as application/octet-stream with Inference-Header-Content-Length giving the JSON's length)`);
+    }
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || pos + size > binary.length) {
+      throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${input.name}': binary_data_size is ${JSON.stringify(size)}, but ${binary.length - pos} bytes of binary data are left for it`);
+    }
+    parts.set(input, binary.subarray(pos, pos + size));
+    pos += size;
+  }
+  if (binary && pos !== binary.length) {
+    throw new InferenceError('DATA_LENGTH_MISMATCH', `the request carries ${binary.length} bytes of binary data, and its inputs' binary_data_size add up to ${pos}`);
+  }
+  return parts;
 }
 
 function inputNames(sig: ModelSignature): string {
   return sig.inputs.map((i) => `'${i.name}'`).join(', ');
 }
 
-/** Checks OIP input tensors against the model and decodes them, in model-input order. */
-export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[], limits: TensorLimits): WireTensor[] {
+/**
+ * Checks OIP input tensors against the model and decodes them, in model-input order. `binary` is the
+ * part of the body after the JSON when the request uses the binary tensor data extension.
+ */
+export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[], limits: TensorLimits, binary?: Uint8Array): WireTensor[] {
+  const parts = binaryParts(inputs, binary);
   const byName = new Map<string, OipInput>();
   for (const input of inputs) {
     if (!sig.inputs.some((m) => m.name === input.name)) {
@@ -48,7 +81,12 @@ export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[]
     }
     const count = checkShape(meta, input.shape, limits);
     const dims = input.shape as number[];
-    out.push({ name: meta.name, type, dims: [...dims], data: decodeData(meta.name, type, dims, count, input.data) });
+    const bytes = parts.get(input);
+    if (!bytes && input.data === undefined) {
+      throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${meta.name}' has no "data" (nor binary_data_size)`);
+    }
+    const data = bytes ? decodeBinaryData(meta.name, type, count, bytes) : decodeData(meta.name, type, dims, count, input.data);
+    out.push({ name: meta.name, type, dims: [...dims], data });
   }
   checkSameBatch(sig, out);
   checkSharedDims(sig, out);

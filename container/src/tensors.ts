@@ -306,6 +306,87 @@ export function decodeData(name: string, type: OrtType, shape: readonly number[]
   return out;
 }
 
+/** Bytes per element in the binary tensor data extension (a BYTES element is a 4-byte length and its bytes). */
+const ELEMENT_BYTES: Readonly<Record<Exclude<OrtType, 'string'>, number>> = {
+  float32: 4, float64: 8, float16: 2, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,
+};
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Reverses the bytes of each `size`-byte element in place (binary tensor data is little-endian). */
+function swapBytes(bytes: Uint8Array, size: number): void {
+  if (LITTLE_ENDIAN || size === 1) return;
+  for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+}
+
+/**
+ * Decodes an input's binary tensor data (the Open Inference Protocol's binary tensor data extension):
+ * little-endian, row-major, a BOOL a byte of 0 or 1, a BYTES element a 4-byte little-endian length
+ * then UTF-8 bytes. The bytes must hold exactly `count` elements.
+ */
+export function decodeBinaryData(name: string, type: OrtType, count: number, bytes: Uint8Array): TensorData {
+  if (type === 'string') {
+    const out = new Array<string>(count);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    let pos = 0;
+    for (let i = 0; i < count; i++) {
+      const length = pos + 4 <= bytes.length ? view.getUint32(pos, true) : -1;
+      if (length < 0 || pos + 4 + length > bytes.length) {
+        throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': its ${bytes.length} bytes of binary data end inside element ${i} of ${count}`);
+      }
+      pos += 4;
+      let s: string;
+      try {
+        s = utf8.decode(bytes.subarray(pos, pos + length));
+      } catch {
+        throw new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${i} is not valid UTF-8`);
+      }
+      if (s.includes('\u0000')) throw new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${i} holds a NUL character, which onnxruntime would cut the string at`);
+      out[i] = s;
+      pos += length;
+    }
+    if (pos !== bytes.length) {
+      throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': ${bytes.length - pos} bytes of binary data are left after its ${count} elements`);
+    }
+    return out;
+  }
+  const size = ELEMENT_BYTES[type];
+  if (bytes.length !== count * size) {
+    throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': binary_data_size is ${bytes.length} bytes; ${count} ${ORT_TO_OIP[type]} elements take ${count * size}`);
+  }
+  const out = allocate(type, count) as Exclude<TensorData, string[]>;
+  const target = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  target.set(bytes);
+  swapBytes(target, size);
+  if (type === 'bool') {
+    const i = target.findIndex((b) => b > 1);
+    if (i >= 0) throw new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${i} is the byte ${target[i]}; a BOOL is 0 or 1`);
+  }
+  return out;
+}
+
+/** An output tensor as binary tensor data (see decodeBinaryData for the layout). */
+export function encodeBinaryData(type: OrtType, data: TensorData): Uint8Array {
+  if (type === 'string') {
+    const encoded = (data as string[]).map((s) => Buffer.from(s, 'utf8'));
+    const out = Buffer.alloc(encoded.reduce((n, b) => n + 4 + b.length, 0));
+    let pos = 0;
+    for (const b of encoded) {
+      out.writeUInt32LE(b.length, pos);
+      b.copy(out, pos + 4);
+      pos += 4 + b.length;
+    }
+    return out;
+  }
+  const typed = data as Exclude<TensorData, string[]>;
+  const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+  if (LITTLE_ENDIAN) return bytes;
+  const copy = bytes.slice();
+  swapBytes(copy, ELEMENT_BYTES[type]);
+  return copy;
+}
+
 /** JSON values of an output tensor: numbers, booleans, strings; 64-bit integers beyond 2^53 as strings. */
 export function encodeData(type: OrtType, data: TensorData): unknown[] {
   switch (type) {

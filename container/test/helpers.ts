@@ -48,6 +48,8 @@ export interface HttpResult {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The body's bytes (for binary answers). */
+  raw: Buffer;
   json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -65,8 +67,9 @@ export function request(port: number, method: string, urlPath: string, body?: un
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode!, headers: res.headers, body: text, json: () => JSON.parse(text) });
+        const raw = Buffer.concat(chunks);
+        const text = raw.toString('utf8');
+        resolve({ status: res.statusCode!, headers: res.headers, body: text, raw, json: () => JSON.parse(text) });
       });
       res.on('error', reject);
     });

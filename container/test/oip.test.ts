@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { exactRequest, fraudModel, listening, modelDir, request } from './helpers';
 import { ALL_TYPES, fixedBatchSpec, kitchenSinkSpec, multiInputSpec, oddInputName, oddOutputName } from '../tools/test-models';
-import { ORT_TO_OIP, OrtType } from '../src/tensors';
+import { ORT_TO_OIP, OrtType, toHalfBits, fromHalfBits } from '../src/tensors';
 
 /** Two distinct rows per type, chosen to survive the trip exactly (FP16 values are representable). */
 function rowsFor(type: string, seed: number): unknown[][] {
@@ -46,7 +46,7 @@ describe('Open Inference Protocol', () => {
     assert.deepEqual((await request(port, 'GET', '/v2/health/ready')).json().ready, true);
     const server = (await request(port, 'GET', '/v2')).json();
     assert.equal(server.name, 'ai-platform-constructs-inference-server');
-    assert.deepEqual(server.extensions, []);
+    assert.deepEqual(server.extensions, ['binary_tensor_data']);
     const ready = await request(port, 'GET', '/v2/models/kitchen-sink/ready');
     assert.equal(ready.status, 200);
     assert.deepEqual(ready.json(), { name: 'kitchen-sink', ready: true });
@@ -155,12 +155,19 @@ describe('Open Inference Protocol', () => {
     });
     assert.equal(octet.status, 200, octet.body);
     assert.equal(octet.json().outputs[0].name, 'fraud_probability');
-    const binary = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', Buffer.concat([Buffer.from(body), Buffer.alloc(32)]), {
+    // Binary data no input claims is refused.
+    const leftover = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', Buffer.concat([Buffer.from(body), Buffer.alloc(32)]), {
       'content-type': 'application/octet-stream', 'inference-header-content-length': String(body.length),
     });
-    assert.equal(binary.status, 400);
-    assert.equal(binary.json().code, 'BINARY_DATA_UNSUPPORTED');
-    assert.match(binary.json().error, new RegExp(`Inference-Header-Content-Length is "${body.length}" and the body is ${body.length + 32} bytes: the binary tensor data extension is not supported`));
+    assert.equal(leftover.status, 400);
+    assert.deepEqual(leftover.json(), { error: "the request carries 32 bytes of binary data, and its inputs' binary_data_size add up to 0", code: 'DATA_LENGTH_MISMATCH' });
+    // SageMaker's route takes no binary tensor data.
+    const invocations = await exactRequest(port, 'POST', '/invocations', Buffer.concat([Buffer.from(body), Buffer.alloc(32)]), {
+      'content-type': 'application/octet-stream', 'inference-header-content-length': String(body.length),
+    });
+    assert.equal(invocations.status, 400);
+    assert.equal(invocations.json().code, 'BINARY_DATA_UNSUPPORTED');
+    assert.match(invocations.json().error, new RegExp(`Inference-Header-Content-Length is "${body.length}" and the body is ${body.length + 32} bytes: binary tensor data is served on /v2/models/\\{name\\}/infer, not here`));
     const notJson = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', 'features=1,2,3', {});
     assert.equal(notJson.status, 400);
     assert.equal(notJson.json().code, 'BAD_JSON');
@@ -188,4 +195,148 @@ describe('Open Inference Protocol', () => {
     assert.equal(res.status, 200, res.body);
     assert.equal(res.json().model_name, name);
   });
+
+  it('reads and writes binary tensor data (the binary tensor data extension) for every datatype', async () => {
+    const started = await listening({ modelDir: modelDir('kitchen-sink', kitchenSinkSpec()) });
+    app = started.app;
+    const values = (t: string) => rowsFor(t, 3).flat();
+    const inputs = ALL_TYPES.map((t) => ({ name: oddInputName(t), shape: [2, 2], datatype: ORT_TO_OIP[t as OrtType], parameters: { binary_data_size: toBytes(t, values(t)).length } }));
+    const json = Buffer.from(JSON.stringify({
+      id: 'bin-1',
+      inputs,
+      parameters: { binary_data_output: true },
+      // One output answered as JSON despite binary_data_output: its own parameter wins.
+      outputs: [...ALL_TYPES.map((t) => ({ name: oddOutputName(t), ...(t === 'int16' ? { parameters: { binary_data: false } } : {}) }))],
+    }));
+    const body = Buffer.concat([json, ...ALL_TYPES.map((t) => toBytes(t, values(t)))]);
+    const res = await exactRequest(started.port, 'POST', '/v2/models/kitchen-sink/infer', body, {
+      'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.length),
+    });
+    assert.equal(res.status, 200, res.body.slice(0, 300));
+    assert.equal(res.headers['content-type'], 'application/octet-stream');
+    const headLength = Number(res.headers['inference-header-content-length']);
+    const head = JSON.parse(res.raw.subarray(0, headLength).toString('utf8'));
+    assert.equal(head.id, 'bin-1');
+    let pos = headLength;
+    for (const out of head.outputs) {
+      const t = ALL_TYPES.find((x) => oddOutputName(x) === out.name)!;
+      assert.deepEqual(out.shape, [2, 2]);
+      if (t === 'int16') {
+        assert.deepEqual(out.data, values(t), 'answered as JSON');
+        continue;
+      }
+      assert.equal(out.data, undefined, out.name);
+      const size = out.parameters.binary_data_size;
+      assert.deepEqual(fromBytes(t, res.raw.subarray(pos, pos + size)), expected(t, rowsFor(t, 3)), `binary ${t}`);
+      pos += size;
+    }
+    assert.equal(pos, res.raw.length, 'the binary outputs fill the rest of the body');
+
+    // Binary inputs, JSON answer (no output asks for binary data), sent chunked (no Content-Length).
+    const plain = await request(started.port, 'POST', '/v2/models/kitchen-sink/infer', Buffer.concat([Buffer.from(JSON.stringify({ inputs })), ...ALL_TYPES.map((t) => toBytes(t, values(t)))]), {
+      'content-type': 'application/octet-stream', 'inference-header-content-length': String(Buffer.byteLength(JSON.stringify({ inputs }))),
+    });
+    assert.equal(plain.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(plain.status, 200, plain.body.slice(0, 300));
+    assert.deepEqual(plain.json().outputs.find((o: { name: string }) => o.name === oddOutputName('string')).data, values('string'));
+  });
+
+  it('refuses malformed binary tensor data with a 400 naming the problem', async () => {
+    const started = await listening({ modelDir: modelDir('kitchen-sink', kitchenSinkSpec()) });
+    app = started.app;
+    const send = (inputs: object[], binary: Buffer, headerLength?: number) => {
+      const json = Buffer.from(JSON.stringify({ inputs }));
+      return exactRequest(started.port, 'POST', '/v2/models/kitchen-sink/infer', Buffer.concat([json, binary]), {
+        'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength ?? json.length),
+      });
+    };
+    const json = ALL_TYPES.filter((t) => t !== 'float32' && t !== 'bool' && t !== 'string').map((t) => ({ name: oddInputName(t), shape: [1, 2], datatype: ORT_TO_OIP[t as OrtType], data: rowsFor(t, 1)[0] }));
+    const f32 = (size: number) => ({ name: oddInputName('float32'), shape: [1, 2], datatype: 'FP32', parameters: { binary_data_size: size } });
+    const bool = (size: number) => ({ name: oddInputName('bool'), shape: [1, 2], datatype: 'BOOL', parameters: { binary_data_size: size } });
+    const str = (size: number) => ({ name: oddInputName('string'), shape: [1, 2], datatype: 'BYTES', parameters: { binary_data_size: size } });
+    const good = Buffer.concat([toBytes('float32', [1, 2]), toBytes('bool', [true, false]), toBytes('string', ['a', 'b'])]);
+    const ok = await send([...json, f32(8), bool(2), str(10)], good);
+    assert.equal(ok.status, 200, ok.body);
+    const cases: Array<[string, Promise<{ status: number; json: () => { code: string; error: string } }>, string, RegExp]> = [
+      ['size not matching the shape', send([...json, f32(4), bool(2), str(10)], Buffer.concat([toBytes('float32', [1]), toBytes('bool', [true, false]), toBytes('string', ['a', 'b'])])), 'DATA_LENGTH_MISMATCH', /binary_data_size is 4 bytes; 2 FP32 elements take 8/],
+      ['sizes past the end', send([...json, f32(8), bool(2), str(99)], good), 'DATA_LENGTH_MISMATCH', /binary_data_size is 99, but 10 bytes of binary data are left for it/],
+      ['a BOOL byte of 2', send([...json, f32(8), bool(2), str(10)], Buffer.concat([toBytes('float32', [1, 2]), Buffer.from([1, 2]), toBytes('string', ['a', 'b'])])), 'BAD_TENSOR_VALUE', /element 1 is the byte 2; a BOOL is 0 or 1/],
+      ['invalid UTF-8', send([...json, f32(8), bool(2), str(10)], Buffer.concat([toBytes('float32', [1, 2]), toBytes('bool', [true, false]), Buffer.from([1, 0, 0, 0, 0xff, 1, 0, 0, 0, 0x62])])), 'BAD_TENSOR_VALUE', /element 0 is not valid UTF-8/],
+      ['a BYTES length past the end', send([...json, f32(8), bool(2), str(10)], Buffer.concat([toBytes('float32', [1, 2]), toBytes('bool', [true, false]), Buffer.from([1, 0, 0, 0, 0x61, 9, 0, 0, 0, 0x62])])), 'DATA_LENGTH_MISMATCH', /end inside element 1 of 2/],
+      ['data and binary_data_size both', send([...json, { ...f32(8), data: [1, 2] }, bool(2), str(10)], good), 'INVALID_REQUEST', /gives both "data" and binary_data_size/],
+      ['a header longer than the body', send([...json, f32(8), bool(2), str(10)], good, 1e6), 'INVALID_REQUEST', /Inference-Header-Content-Length is "1000000" and the body is \d+ bytes: it must be the length of the JSON/],
+      ['a header cutting the JSON short', send([...json, f32(8), bool(2), str(10)], good, 10), 'BAD_JSON', /the first 10 bytes of the body \(Inference-Header-Content-Length\) are not valid JSON/],
+    ];
+    for (const [what, pending, code, message] of cases) {
+      const res = await pending;
+      assert.equal(res.status, 400, what);
+      assert.equal(res.json().code, code, `${what}: ${res.json().error}`);
+      assert.match(res.json().error, message, what);
+    }
+    // binary_data_size in a plain JSON request: no bytes to take it from.
+    const noBinary = await request(started.port, 'POST', '/v2/models/kitchen-sink/infer', { inputs: [...json, f32(8), bool(2), str(10)] });
+    assert.equal(noBinary.json().code, 'INVALID_REQUEST');
+    assert.match(noBinary.json().error, /has binary_data_size but the request carries no binary data/);
+    // An input with neither.
+    const neither = await request(started.port, 'POST', '/v2/models/kitchen-sink/infer', { inputs: [...json, { name: oddInputName('float32'), shape: [1, 2], datatype: 'FP32' }, { ...bool(2), data: [true, false], parameters: {} }, { ...str(0), data: ['a', 'b'], parameters: {} }] });
+    assert.deepEqual(neither.json(), { error: `input '${oddInputName('float32')}' has no "data" (nor binary_data_size)`, code: 'DATA_LENGTH_MISMATCH' });
+  });
 });
+
+/** Binary tensor data as the extension lays it out, written here apart from the server's encoder. */
+function toBytes(type: string, values: unknown[]): Buffer {
+  return Buffer.concat(values.map((v) => {
+    const b = Buffer.alloc(8);
+    switch (type) {
+      case 'float32': b.writeFloatLE(v as number); return b.subarray(0, 4);
+      case 'float64': b.writeDoubleLE(v as number); return b;
+      case 'float16': b.writeUInt16LE(toHalfBits(v as number)); return b.subarray(0, 2);
+      case 'int8': b.writeInt8(v as number); return b.subarray(0, 1);
+      case 'int16': b.writeInt16LE(v as number); return b.subarray(0, 2);
+      case 'int32': b.writeInt32LE(v as number); return b.subarray(0, 4);
+      case 'int64': b.writeBigInt64LE(BigInt(v as number | string)); return b;
+      case 'uint8': b.writeUInt8(v as number); return b.subarray(0, 1);
+      case 'uint16': b.writeUInt16LE(v as number); return b.subarray(0, 2);
+      case 'uint32': b.writeUInt32LE(v as number); return b.subarray(0, 4);
+      case 'uint64': b.writeBigUInt64LE(BigInt(v as number | string)); return b;
+      case 'bool': return Buffer.from([v ? 1 : 0]);
+      case 'string': {
+        const s = Buffer.from(v as string, 'utf8');
+        const n = Buffer.alloc(4);
+        n.writeUInt32LE(s.length);
+        return Buffer.concat([n, s]);
+      }
+      default: throw new Error(type);
+    }
+  }));
+}
+
+/** Binary tensor data back to the JSON values the server would answer. */
+function fromBytes(type: string, b: Buffer): unknown[] {
+  const out: unknown[] = [];
+  const big = (x: bigint) => (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString());
+  for (let pos = 0; pos < b.length;) {
+    switch (type) {
+      case 'float32': out.push(b.readFloatLE(pos)); pos += 4; break;
+      case 'float64': out.push(b.readDoubleLE(pos)); pos += 8; break;
+      case 'float16': out.push(fromHalfBits(b.readUInt16LE(pos))); pos += 2; break;
+      case 'int8': out.push(b.readInt8(pos)); pos += 1; break;
+      case 'int16': out.push(b.readInt16LE(pos)); pos += 2; break;
+      case 'int32': out.push(b.readInt32LE(pos)); pos += 4; break;
+      case 'int64': out.push(big(b.readBigInt64LE(pos))); pos += 8; break;
+      case 'uint8': out.push(b.readUInt8(pos)); pos += 1; break;
+      case 'uint16': out.push(b.readUInt16LE(pos)); pos += 2; break;
+      case 'uint32': out.push(b.readUInt32LE(pos)); pos += 4; break;
+      case 'uint64': out.push(big(b.readBigUInt64LE(pos))); pos += 8; break;
+      case 'bool': out.push(b[pos] === 1); pos += 1; break;
+      case 'string': {
+        const n = b.readUInt32LE(pos);
+        out.push(b.subarray(pos + 4, pos + 4 + n).toString('utf8'));
+        pos += 4 + n;
+        break;
+      }
+      default: throw new Error(type);
+    }
+  }
+  return out;
+}

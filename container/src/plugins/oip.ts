@@ -5,6 +5,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
+import { encodeBinaryData, ORT_TO_OIP } from '../tensors';
 import { errorBodySchema, errorResponses, InferenceError } from '../errors';
 import { MODEL_VERSION } from './model';
 import type { TensorMeta } from '../tensors';
@@ -35,7 +36,8 @@ export const oipRequestSchema = {
       maxItems: 1024,
       items: {
         type: 'object',
-        required: ['name', 'shape', 'datatype', 'data'],
+        // `data` may be absent when the values come as binary tensor data (parameters.binary_data_size).
+        required: ['name', 'shape', 'datatype'],
         properties: {
           name: { type: 'string', maxLength: 1024 },
           shape: { type: 'array', maxItems: 64, items: { type: 'integer' } },
@@ -91,33 +93,47 @@ type ModelParams = { name: string; version?: string };
 const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';
 /** Requests whose body was read as JSON because it came with no Content-Type or application/octet-stream. */
 export const assumedJson = new WeakSet<object>();
+/** The binary part of a request that uses the binary tensor data extension (after its JSON). */
+const binaryBodies = new WeakMap<object, Buffer>();
 
 /**
- * An onRequest hook for the inference routes: a body sent with no Content-Type, or as
- * application/octet-stream, is read as JSON. Triton's Python client sends no Content-Type, its C++
- * client (perf_analyzer) application/octet-stream with `Inference-Header-Content-Length`, and
- * SageMaker's InvokeEndpoint makes ContentType optional. That header equal to the body's length means
- * all JSON; shorter, the binary tensor data extension, which is refused with a clear 400.
+ * An onRequest hook for the inference routes. A body sent with no Content-Type, or as
+ * application/octet-stream, is read as JSON: Triton's Python client sends no Content-Type, its C++
+ * client (perf_analyzer) application/octet-stream, and SageMaker's InvokeEndpoint makes ContentType
+ * optional. `Inference-Header-Content-Length` shorter than the body means binary tensor data follows
+ * the JSON: the OIP routes read it (`binary`), /invocations refuses it with a clear 400.
  */
-export function acceptUntypedJson(req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  const headers = req.raw.headers;
-  const headerLength = headers[INFERENCE_HEADER_LENGTH];
-  if (headerLength !== undefined) {
+function bodyTypeHook(binary: boolean) {
+  return (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const headers = req.raw.headers;
+    const headerLength = headers[INFERENCE_HEADER_LENGTH];
     const bodyLength = headers['content-length'];
-    if (typeof headerLength !== 'string' || !/^\d+$/.test(headerLength) || bodyLength === undefined || Number(bodyLength) !== Number(headerLength)) {
-      done(new InferenceError('BINARY_DATA_UNSUPPORTED',
-        `Inference-Header-Content-Length is ${JSON.stringify(headerLength)} and the body is ${bodyLength === undefined ? 'of unknown length (chunked)' : `${bodyLength} bytes`}: ` +
-        'the binary tensor data extension is not supported; send every tensor\'s values as JSON in "data" (tritonclient: binary_data=False)'));
+    if (headerLength !== undefined && (bodyLength === undefined || Number(bodyLength) !== Number(headerLength))) {
+      const valid = typeof headerLength === 'string' && /^\d{1,15}$/.test(headerLength) && (bodyLength === undefined || Number(headerLength) <= Number(bodyLength));
+      if (!binary || !valid) {
+        done(new InferenceError(binary ? 'INVALID_REQUEST' : 'BINARY_DATA_UNSUPPORTED',
+          `Inference-Header-Content-Length is ${JSON.stringify(headerLength)} and the body is ${bodyLength === undefined ? 'of unknown length (chunked)' : `${bodyLength} bytes`}: ` +
+          (binary ? 'it must be the length of the JSON that starts the body, at most the body\'s length'
+            : 'binary tensor data is served on /v2/models/{name}/infer, not here; send every tensor\'s values as JSON in "data"')));
+        return;
+      }
+      headers['content-type'] = 'application/octet-stream';
+      done();
       return;
     }
-  }
-  const type = headers['content-type'];
-  if (type === undefined || type.split(';')[0].trim().toLowerCase() === 'application/octet-stream') {
-    headers['content-type'] = 'application/json';
-    assumedJson.add(req);
-  }
-  done();
+    const type = headers['content-type'];
+    if (type === undefined || type.split(';')[0].trim().toLowerCase() === 'application/octet-stream') {
+      headers['content-type'] = 'application/json';
+      assumedJson.add(req);
+    }
+    done();
+  };
 }
+
+/** For /invocations: untyped bodies read as JSON, binary tensor data refused. */
+export const acceptUntypedJson = bodyTypeHook(false);
+/** For the OIP infer routes: untyped bodies read as JSON, binary tensor data read. */
+const acceptOipBody = bodyTypeHook(true);
 
 /** Checks the model (and, on the /versions/{v} routes, the version) a request addressed. */
 function requireModel(app: FastifyInstance, params: ModelParams): void {
@@ -129,19 +145,40 @@ function tensorMetadata(m: TensorMeta) {
   return { name: m.name, datatype: m.datatype, shape: m.shape ? [...m.shape] : [-1] };
 }
 
-/** Runs an OIP request body against the model; shared with SageMaker's `/invocations`. */
-export async function runOip(app: FastifyInstance, reply: FastifyReply, body: OipRequestBody) {
+/**
+ * Runs an OIP request body against the model; shared with SageMaker's `/invocations`. On the OIP
+ * routes (`binary`), inputs may come as binary tensor data (`binary.input`, the bytes after the JSON)
+ * and outputs asked for with `binary_data` (or `binary_data_output` for all) are answered as binary
+ * tensor data: the JSON, then each such output's bytes, with Inference-Header-Content-Length.
+ */
+export async function runOip(app: FastifyInstance, reply: FastifyReply, body: OipRequestBody, binary?: { input?: Uint8Array }) {
   const model = app.model;
   const signature = model.requireSignature();
   const outputNames = selectOutputs(signature, body.outputs);
-  const inputs = decodeOipInputs(signature, body.inputs, model.limits);
+  const inputs = decodeOipInputs(signature, body.inputs, model.limits, binary?.input);
   const outputs = await model.infer(inputs, outputNames, deadlineOf(app, reply));
-  return {
+  const head = {
     model_name: model.name,
     model_version: MODEL_VERSION,
     ...(body.id !== undefined ? { id: body.id } : {}),
-    outputs: outputs.map(encodeOipOutput),
   };
+  const asBinary = (name: string): boolean => {
+    if (!binary) return false;
+    const own = body.outputs?.find((o) => o.name === name)?.parameters?.binary_data;
+    return typeof own === 'boolean' ? own : body.parameters?.binary_data_output === true;
+  };
+  if (!outputs.some((t) => asBinary(t.name))) return { ...head, outputs: outputs.map(encodeOipOutput) };
+  const parts: Uint8Array[] = [];
+  const encoded = outputs.map((t) => {
+    if (!asBinary(t.name)) return encodeOipOutput(t);
+    const bytes = encodeBinaryData(t.type, t.data);
+    parts.push(bytes);
+    return { name: t.name, datatype: ORT_TO_OIP[t.type], shape: t.dims, parameters: { binary_data_size: bytes.length } };
+  });
+  const json = Buffer.from(JSON.stringify({ ...head, outputs: encoded }), 'utf8');
+  reply.header('inference-header-content-length', String(json.length));
+  reply.type('application/octet-stream');
+  return Buffer.concat([json, ...parts]);
 }
 
 /** A request's deadline: when it arrived plus the configured request timeout. */
@@ -150,6 +187,27 @@ export function deadlineOf(app: FastifyInstance, reply: FastifyReply): number {
 }
 
 async function oipPlugin(app: FastifyInstance): Promise<void> {
+  // Only requests that the OIP routes' hook marked as binary tensor data arrive as
+  // application/octet-stream (an untyped or octet-stream body without binary data becomes JSON first).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (req, body, done) => {
+    const buffer = body as Buffer;
+    const header = req.headers[INFERENCE_HEADER_LENGTH];
+    const jsonLength = header === undefined ? buffer.length : Number(header);
+    if (!(jsonLength <= buffer.length)) {
+      done(new InferenceError('INVALID_REQUEST', `Inference-Header-Content-Length is ${JSON.stringify(header)}, more than the body's ${buffer.length} bytes`));
+      return;
+    }
+    parseJson(req, buffer.subarray(0, jsonLength).toString('utf8'), (err, value) => {
+      if (err) {
+        done(new InferenceError('BAD_JSON', `the first ${jsonLength} bytes of the body (Inference-Header-Content-Length) are not valid JSON`));
+        return;
+      }
+      if (value !== null && typeof value === 'object') binaryBodies.set(req, buffer.subarray(jsonLength));
+      done(null, value);
+    });
+  });
+
   // The protocol's documents name the server metadata path both `v2` and `/v2/`.
   const serverMetadata = {
     schema: {
@@ -159,7 +217,7 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
       },
     },
   };
-  const serverMetadataAnswer = async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] });
+  const serverMetadataAnswer = async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ['binary_tensor_data'] });
   app.get('/v2', serverMetadata, serverMetadataAnswer);
   app.get('/v2/', serverMetadata, serverMetadataAnswer);
 
@@ -211,10 +269,10 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
   };
   const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: OipRequestBody }>, reply: FastifyReply) => {
     requireModel(app, req.params);
-    return runOip(app, reply, req.body);
+    return runOip(app, reply, req.body, { input: binaryBodies.get(req) });
   };
-  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/infer', { schema: inferSchema, onRequest: acceptUntypedJson }, infer);
-  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: versionParams }, onRequest: acceptUntypedJson }, infer);
+  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/infer', { schema: inferSchema, onRequest: acceptOipBody }, infer);
+  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: versionParams }, onRequest: acceptOipBody }, infer);
 }
 
 export default fp(oipPlugin, { name: 'oip', fastify: '5.x', dependencies: ['model'] });
