@@ -157,17 +157,20 @@ export async function runOip(app: FastifyInstance, reply: FastifyReply, body: Oi
   const outputNames = selectOutputs(signature, body.outputs);
   const inputs = decodeOipInputs(signature, body.inputs, model.limits, binary?.input);
   const outputs = await model.infer(inputs, outputNames, deadlineOf(app, reply));
-  const head = {
-    model_name: model.name,
-    model_version: MODEL_VERSION,
-    ...(body.id !== undefined ? { id: body.id } : {}),
-  };
+  const allBinary = body.parameters?.binary_data_output === true;
   const asBinary = (name: string): boolean => {
-    if (!binary) return false;
     const own = body.outputs?.find((o) => o.name === name)?.parameters?.binary_data;
-    return typeof own === 'boolean' ? own : body.parameters?.binary_data_output === true;
+    return typeof own === 'boolean' ? own : allBinary;
   };
-  if (!outputs.some((t) => asBinary(t.name))) return { ...head, outputs: outputs.map(encodeOipOutput) };
+  if (!binary || !(allBinary || body.outputs?.some((o) => o.parameters?.binary_data === true)) || !outputs.some((t) => asBinary(t.name))) {
+    return {
+      model_name: model.name,
+      model_version: MODEL_VERSION,
+      ...(body.id !== undefined ? { id: body.id } : {}),
+      outputs: outputs.map(encodeOipOutput),
+    };
+  }
+  const head = { model_name: model.name, model_version: MODEL_VERSION, ...(body.id !== undefined ? { id: body.id } : {}) };
   const parts: Uint8Array[] = [];
   const encoded = outputs.map((t) => {
     if (!asBinary(t.name)) return encodeOipOutput(t);
