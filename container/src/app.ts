@@ -43,11 +43,14 @@ export interface AppOptions {
 }
 
 /** Maps Fastify's own errors onto the catalogue. */
-function classify(err: FastifyError & { validationContext?: string }, bodyMissing: boolean, assumedJson: boolean): { code: ErrorCode; message: string } {
+function classify(err: FastifyError & { validationContext?: string }, body: unknown, assumedJson: boolean): { code: ErrorCode; message: string } {
+  const bodyMissing = body === undefined || body === '';
+  const bodyNull = body === null;
   const readAs = assumedJson ? ' (it came with no Content-Type, or application/octet-stream, so it was read as JSON)' : '';
   if (err instanceof InferenceError) return { code: err.code, message: err.message };
   if (err.validation) {
     if (err.validationContext === 'body' && bodyMissing) return { code: 'EMPTY_BODY', message: 'the request has no body; send JSON or CSV' };
+    if (err.validationContext === 'body' && bodyNull) return { code: 'INVALID_REQUEST', message: 'the body is the JSON value null; send a JSON object' };
     return { code: 'INVALID_REQUEST', message: err.message };
   }
   switch (err.code) {
@@ -104,7 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const { code, message } = classify(err, req.body === undefined || req.body === null || req.body === '', assumedJson.has(req));
+    const { code, message } = classify(err, req.body, assumedJson.has(req));
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
     if (status >= 500 && code === 'INTERNAL') req.log.error({ err }, 'unexpected error');

@@ -241,9 +241,9 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
     }
   }
 
-  // A body within the limit must not fail on the element cap: the most compact CSV or JSON takes two
-  // bytes a value ("0,"), so unless it was set, the cap grows with a raised body limit.
-  if (!tensorElementsSet) limits.maxTensorElements = Math.max(limits.maxTensorElements, Math.floor(limits.bodyLimitBytes / 2));
+  // A body within the limit must not fail on the element cap: binary tensor data takes one byte a
+  // UINT8 or BOOL value, so unless it was set, the cap grows with a raised body limit.
+  if (!tensorElementsSet) limits.maxTensorElements = Math.max(limits.maxTensorElements, limits.bodyLimitBytes);
   const threadsPer = (n: number) => Math.max(1, Math.floor(cpus / n));
   const perRequestWorkers = threadsPer(2);
   const w = workers ?? (batching.enabled ? 1 : perRequestWorkers);

@@ -190,7 +190,13 @@ export function fromHalfBits(h: number): number {
 }
 
 function badValue(name: string, index: number, value: unknown, expected: string): InferenceError {
-  const shown = JSON.stringify(value);
+  // A value nested thousands deep (JSON parsing copes) would overflow the stack of JSON.stringify.
+  let shown: string | undefined;
+  try {
+    shown = JSON.stringify(value);
+  } catch {
+    shown = Array.isArray(value) ? 'an array' : 'an object';
+  }
   return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${index} is ${shown && shown.length > 40 ? shown.slice(0, 40) + '...' : shown}, expected ${expected}`);
 }
 
@@ -268,15 +274,20 @@ export function decodeData(name: string, type: OrtType, shape: readonly number[]
     throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': data must be an array, got ${data === null ? 'null' : typeof data}`);
   }
   const store = storeFor(name, type);
-  const out = allocate(type, count);
   const nested = data.length > 0 && Array.isArray(data[0]);
+  // The lengths are checked before the typed array is allocated: a tiny body may declare a huge shape.
   if (!nested) {
     if (data.length !== count) {
       throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': data has ${data.length} values, shape ${JSON.stringify(shape)} needs ${count}`);
     }
+    const out = allocate(type, count);
     for (let i = 0; i < count; i++) store(out, i, data[i]);
     return out;
   }
+  if (shape.length > 0 && data.length !== shape[0]) {
+    throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': nested data has ${data.length} entries at depth 0, shape ${JSON.stringify(shape)} needs ${shape[0]}`);
+  }
+  const out = allocate(type, count);
   // Nested: every level must have exactly the length of its dimension. Depth is bounded by the rank.
   let pos = 0;
   const walk = (node: unknown[], depth: number): void => {

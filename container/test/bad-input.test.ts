@@ -102,10 +102,33 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     assert.equal(res.body.code, 'DATA_LENGTH_MISMATCH');
   });
 
-  it('an unknown route: 404 NOT_FOUND', async () => {
+  it('a value nested deep where a number belongs: 400 BAD_TENSOR_VALUE, on every route that reads values', async () => {
+    const deep = '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000);
+    const oip = await post(app, INFER, `{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[${deep},0,0,0,0,0,0,0]}]}`);
+    assert.equal(oip.status, 400);
+    assert.deepEqual(oip.body, { error: "input 'features': element 0 is an object, expected a number within FP32's range (±3.4028235e38)", code: 'BAD_TENSOR_VALUE' });
+    const lines = await post(app, '/invocations', `[${deep},0,0,0,0,0,0,0]\n`, { 'content-type': 'application/jsonlines' });
+    assert.equal(lines.status, 400);
+    assert.equal(lines.body.code, 'BAD_TENSOR_VALUE');
+  });
+
+  it('the JSON value null as the body: 400 naming it', async () => {
+    for (const url of [INFER, '/invocations']) {
+      const res = await post(app, url, 'null');
+      assert.equal(res.status, 400, url);
+      assert.deepEqual(res.body, { error: 'the body is the JSON value null; send a JSON object', code: 'INVALID_REQUEST' }, url);
+    }
+  });
+
+  it('an unknown route: 404 NOT_FOUND, whatever the body', async () => {
     const res = await app.inject({ method: 'GET', url: '/v3/anything' });
     assert.equal(res.statusCode, 404);
     assert.deepEqual(res.json(), { error: 'no route for GET /v3/anything', code: 'NOT_FOUND' });
+    for (const [method, url] of [['POST', '/nope'], ['POST', '/metrics'], ['PUT', INFER]] as const) {
+      const bytes = await app.inject({ method, url, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from('abc') });
+      assert.equal(bytes.statusCode, 404, `${method} ${url}: ${bytes.body}`);
+      assert.equal(bytes.json().code, 'NOT_FOUND');
+    }
   });
 });
 

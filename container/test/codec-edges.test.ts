@@ -48,7 +48,7 @@ describe('value edges', () => {
   });
 
   it('answers in the format Accept weighs highest, JSON unless another type outweighs it or is named where JSON is not', () => {
-    const format = (accept?: string) => answerFormat({ headers: accept === undefined ? {} : { accept } });
+    const format = (accept?: string) => answerFormat({ headers: accept === undefined ? {} : { accept } }).format;
     const csv = (accept?: string) => format(accept) === 'csv';
     assert.equal(csv(), false);
     assert.equal(csv('text/csv'), true);
@@ -71,6 +71,9 @@ describe('value edges', () => {
     assert.equal(format('application/json;q=0.5, application/jsonlines'), 'jsonlines');
     assert.equal(format('application/jsonlines;q=0.9, text/csv'), 'csv');
     assert.equal(format('text/csv, application/jsonlines'), 'jsonlines', 'two named types at one weight: JSON Lines before CSV');
+    const media = (accept: string) => answerFormat({ headers: { accept } }).mediaType;
+    assert.equal(media('application/x-jsonlines'), 'application/x-jsonlines', 'the JSON Lines name the client used');
+    assert.equal(media('application/jsonl;q=0.5, application/x-jsonlines'), 'application/x-jsonlines');
   });
 
   it('reads CSV cells as plain decimal numbers, and 64-bit integers digit for digit', () => {

@@ -253,8 +253,8 @@ describe('serving configuration', () => {
   it('raises the tensor element cap with the body limit unless the cap is set, so a body within the limit fits', () => {
     const MiB = 1024 * 1024;
     assert.equal(resolveConfig(dir, []).limits.maxTensorElements, 16 * MiB);
-    assert.equal(resolveConfig(dir, [['env', configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '40' })]]).limits.maxTensorElements, 20 * MiB);
-    assert.equal(resolveConfig(dir, [['file', { limits: { bodyLimitBytes: 100 * MiB } }]]).limits.maxTensorElements, 50 * MiB);
+    assert.equal(resolveConfig(dir, [['env', configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '40' })]]).limits.maxTensorElements, 40 * MiB);
+    assert.equal(resolveConfig(dir, [['file', { limits: { bodyLimitBytes: 100 * MiB } }]]).limits.maxTensorElements, 100 * MiB);
     assert.equal(resolveConfig(dir, [['file', { limits: { bodyLimitBytes: 100 * MiB, maxTensorElements: 1000 } }]]).limits.maxTensorElements, 1000);
     assert.equal(resolveConfig(dir, [['file', { limits: { maxTensorElements: 1000 } }], ['env', { limits: { bodyLimitBytes: 100 * MiB } }]]).limits.maxTensorElements, 1000);
   });

@@ -93,7 +93,9 @@ type ModelParams = { name: string; version?: string };
 const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';
 /** Requests whose body was read as JSON because it came with no Content-Type or application/octet-stream. */
 export const assumedJson = new WeakSet<object>();
-/** The binary part of a request that uses the binary tensor data extension (after its JSON). */
+/** Requests the infer routes' hook found to carry binary tensor data after their JSON. */
+const binaryRequests = new WeakSet<object>();
+/** The binary part of such a request (after its JSON). */
 const binaryBodies = new WeakMap<object, Buffer>();
 
 /**
@@ -118,6 +120,7 @@ function bodyTypeHook(binary: boolean) {
         return;
       }
       headers['content-type'] = 'application/octet-stream';
+      binaryRequests.add(req);
       done();
       return;
     }
@@ -190,11 +193,16 @@ export function deadlineOf(app: FastifyInstance, reply: FastifyReply): number {
 }
 
 async function oipPlugin(app: FastifyInstance): Promise<void> {
-  // Only requests that the OIP routes' hook marked as binary tensor data arrive as
-  // application/octet-stream (an untyped or octet-stream body without binary data becomes JSON first).
+  // Reads the requests the infer routes' hook marked as binary tensor data (an untyped or octet-stream
+  // body without binary data becomes JSON there). Any other octet-stream body (on a route that takes
+  // none, or one with no route) stays bytes, and routing answers it.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (req, body, done) => {
     const buffer = body as Buffer;
+    if (!binaryRequests.has(req)) {
+      done(null, buffer);
+      return;
+    }
     const header = req.headers[INFERENCE_HEADER_LENGTH];
     const jsonLength = header === undefined ? buffer.length : Number(header);
     if (!(jsonLength <= buffer.length)) {

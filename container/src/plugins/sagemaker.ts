@@ -43,11 +43,12 @@ export type AnswerFormat = 'json' | 'jsonlines' | 'csv';
  * The answer format the Accept header asks for (RFC 9110: media types are case-insensitive, `q` weighs
  * them, q=0 refuses). The highest weight wins; on a tie a type the header names outranks one it only
  * matches by a wildcard, then JSON comes before JSON Lines before CSV. No header, or nothing
- * acceptable, answers JSON.
+ * acceptable, answers JSON. `mediaType` is the JSON Lines name the header used (SageMaker's when it
+ * named none).
  */
-export function answerFormat(req: Pick<FastifyRequest, 'headers'>): AnswerFormat {
+export function answerFormat(req: Pick<FastifyRequest, 'headers'>): { format: AnswerFormat; mediaType: string } {
   const accept = req.headers.accept;
-  if (typeof accept !== 'string') return 'json';
+  if (typeof accept !== 'string') return { format: 'json', mediaType: 'application/json' };
   const q = new Map<string, number>();
   for (const part of accept.split(',')) {
     const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
@@ -64,15 +65,15 @@ export function answerFormat(req: Pick<FastifyRequest, 'headers'>): AnswerFormat
     ['jsonlines', JSON_LINES_TYPES, 'application/*'],
     ['csv', ['text/csv'], 'text/*'],
   ];
-  let best: { format: AnswerFormat; weight: number; named: boolean } = { format: 'json', weight: 0, named: false };
+  let best: { format: AnswerFormat; mediaType: string; weight: number; named: boolean } = { format: 'json', mediaType: 'application/json', weight: 0, named: false };
   for (const [format, names, family] of formats) {
-    const named = names.filter((n) => q.has(n));
-    const weight = named.length ? Math.max(...named.map((n) => q.get(n)!)) : q.get(family) ?? q.get('*/*') ?? 0;
+    const named = names.filter((n) => q.has(n)).sort((a, b) => q.get(b)! - q.get(a)!);
+    const weight = named.length ? q.get(named[0])! : q.get(family) ?? q.get('*/*') ?? 0;
     if (weight > best.weight || (weight === best.weight && weight > 0 && named.length > 0 && !best.named)) {
-      best = { format, weight, named: named.length > 0 };
+      best = { format, mediaType: named[0] ?? names[0], weight, named: named.length > 0 };
     }
   }
-  return best.format;
+  return { format: best.format, mediaType: best.mediaType };
 }
 
 /** Splits a JSON Lines body into its values, one per non-blank line; errors name the line. */
@@ -177,7 +178,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
         200: {
           content: {
             'application/json': { schema: predictionsSchema },
-            'application/jsonlines': { schema: { type: 'string' } },
+            ...Object.fromEntries(JSON_LINES_TYPES.map((t) => [t, { schema: { type: 'string' } }])),
             'text/csv': { schema: { type: 'string' } },
           },
         },
@@ -192,7 +193,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       }
       reply.header(CUSTOM_ATTRIBUTES_HEADER, attributes);
     }
-    if (req.body === undefined || req.body === null) {
+    if (req.body === undefined) {
       throw new InferenceError('EMPTY_BODY', 'the request has no body; send JSON ({"instances": [...]} or an Open Inference Protocol body) or text/csv rows');
     }
     const signature = app.model.requireSignature();
@@ -213,13 +214,13 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       }
       outputs = await runRows(decodeInstances(signature, body.instances, app.model.limits), reply);
     }
-    const format = answerFormat(req);
+    const { format, mediaType } = answerFormat(req);
     if (format === 'csv') {
       reply.type('text/csv');
       return encodeCsv(outputs);
     }
     if (format === 'jsonlines') {
-      reply.type('application/jsonlines');
+      reply.type(mediaType);
       return encodePredictions(outputs).map((p) => JSON.stringify(p)).join('\n') + '\n';
     }
     reply.type('application/json');
