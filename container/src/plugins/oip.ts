@@ -91,6 +91,7 @@ const versionParams = { type: 'object', required: ['name', 'version'], propertie
 type ModelParams = { name: string; version?: string };
 
 const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';
+const OCTET_STREAM = /^\s*application\/octet-stream\s*(;|$)/i;
 /** Requests whose body was read as JSON because it came with no Content-Type or application/octet-stream. */
 export const assumedJson = new WeakSet<object>();
 /** Requests the infer routes' hook found to carry binary tensor data after their JSON. */
@@ -125,7 +126,7 @@ function bodyTypeHook(binary: boolean) {
       return;
     }
     const type = headers['content-type'];
-    if (type === undefined || type.split(';')[0].trim().toLowerCase() === 'application/octet-stream') {
+    if (type === undefined || OCTET_STREAM.test(type)) {
       headers['content-type'] = 'application/json';
       assumedJson.add(req);
     }
