@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { listening, modelDir, request } from './helpers';
+import { listening, modelDir, request, toBytes } from './helpers';
 import { fixedBatchSpec, kitchenSinkSpec, multiInputSpec } from '../tools/test-models';
 import { ORT_TO_OIP, OrtType } from '../src/tensors';
 import type { ModelSpec } from '../tools/onnx-builder';
@@ -59,6 +59,26 @@ function validRequest(spec: ModelSpec) {
   };
 }
 
+/** The same request with every input as binary tensor data: the JSON head and the bytes after it. */
+function binaryRequest(valid: ReturnType<typeof validRequest>) {
+  const parts = valid.inputs.map((i) => toBytes(OIP_TO_TYPE[i.datatype], i.data));
+  const head = {
+    ...valid,
+    inputs: valid.inputs.map(({ data: _data, ...rest }, k) => ({ ...rest, parameters: { binary_data_size: parts[k].length } })),
+    parameters: { binary_data_output: true },
+  };
+  return { head, bytes: Buffer.concat(parts) };
+}
+
+const OIP_TO_TYPE: Record<string, string> = Object.fromEntries(Object.entries(ORT_TO_OIP).map(([t, d]) => [d, t]));
+
+/** A binary tensor data request: the JSON, then the bytes, with the JSON's length in the header. */
+function binaryBody(head: unknown, bytes: Buffer, headerLength?: number): { body: Buffer; headers: Record<string, string> } {
+  const json = Buffer.from(JSON.stringify(head));
+  const body = Buffer.concat([json, bytes]);
+  return { body, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength ?? json.length), 'content-length': String(body.length) } };
+}
+
 describe('random malformed requests', () => {
   let app: FastifyInstance | undefined;
   afterEach(async () => {
@@ -75,13 +95,35 @@ describe('random malformed requests', () => {
       const name = started.app.model.name;
       const infer = `/v2/models/${name}/infer`;
       assert.equal((await request(started.port, 'POST', infer, valid)).status, 200, 'the unmutated request is valid');
+      const binary = binaryRequest(valid);
+      const validBinary = binaryBody(binary.head, binary.bytes);
+      assert.equal((await request(started.port, 'POST', infer, validBinary.body, validBinary.headers)).status, 200, 'the unmutated binary request is valid');
       const statuses = new Map<number, number>();
       for (let round = 0; round < 10; round++) {
         const answers = await Promise.all(Array.from({ length: 40 }, () => {
           const kind = g.next();
-          if (kind < 0.6) return request(started.port, 'POST', g.pick([infer, '/invocations', `/v2/models/${name}/versions/1/infer`]), JSON.stringify(mutate(valid, g)), { 'content-type': 'application/json' });
-          if (kind < 0.75) return request(started.port, 'POST', '/invocations', JSON.stringify({ instances: mutate([[1, 2], [3, 4]], g) }), { 'content-type': 'application/json' });
-          if (kind < 0.85) return request(started.port, 'POST', '/invocations', g.pick(['1,2\n3,4', '1,2,3', '', 'a,b', '1,,2', '"x",1\n', '\n\n', '1e999,1', ',,,\n,,,']), { 'content-type': 'text/csv' });
+          if (kind < 0.5) return request(started.port, 'POST', g.pick([infer, '/invocations', `/v2/models/${name}/versions/1/infer`]), JSON.stringify(mutate(valid, g)), { 'content-type': 'application/json' });
+          if (kind < 0.62) return request(started.port, 'POST', '/invocations', JSON.stringify({ instances: mutate([[1, 2], [3, 4]], g) }), { 'content-type': 'application/json' });
+          if (kind < 0.7) return request(started.port, 'POST', '/invocations', g.pick(['1,2\n3,4', '1,2,3', '', 'a,b', '1,,2', '"x",1\n', '\n\n', '1e999,1', ',,,\n,,,']), { 'content-type': 'text/csv' });
+          if (kind < 0.78) {
+            const rows = mutate([[1, 2], [3, 4], { x: [1, 2] }], g) as unknown[];
+            const lines = Array.isArray(rows) ? rows.map((r) => JSON.stringify(r) ?? '').join('\n') : String(rows);
+            return request(started.port, 'POST', '/invocations', lines, { 'content-type': 'application/jsonlines' });
+          }
+          if (kind < 0.93) {
+            // Binary tensor data: a mutated JSON head, or the bytes cut, grown or changed, or a wrong header length.
+            const bytes = Buffer.from(binary.bytes);
+            const what = g.next();
+            if (what < 0.3) return request(started.port, 'POST', infer, ...Object.values(binaryBody(mutate(binary.head, g), bytes)) as [Buffer, Record<string, string>]);
+            let changed = bytes;
+            if (what < 0.5) changed = bytes.subarray(0, Math.floor(g.next() * bytes.length));
+            else if (what < 0.65) changed = Buffer.concat([bytes, Buffer.from([g.pick([0, 1, 255])])]);
+            else if (what < 0.85) for (let k = 0; k < 8 && bytes.length > 0; k++) bytes[Math.floor(g.next() * bytes.length)] = Math.floor(g.next() * 256);
+            const jsonLength = Buffer.byteLength(JSON.stringify(binary.head));
+            const headerLength = what >= 0.85 ? Math.floor(g.next() * (jsonLength + changed.length + 10)) : undefined;
+            const sent = binaryBody(binary.head, changed, headerLength);
+            return request(started.port, 'POST', g.pick([infer, '/invocations']), sent.body, sent.headers);
+          }
           const text = JSON.stringify(valid);
           const cut = Math.floor(g.next() * text.length);
           return request(started.port, 'POST', infer, text.slice(0, cut) + g.pick(['', '}', ']', '"', '\\', '\u0000']) + text.slice(cut + 1), { 'content-type': 'application/json' });

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppOptions, buildApp } from '../src/app';
 import { ModelSpec, writeModelDir } from '../tools/onnx-builder';
 import { FraudWeights, fraudModelSpec, trainFraudModel } from '../tools/fraud-model';
+import { fromHalfBits, toHalfBits } from '../src/tensors';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'inference-server-test-'));
 process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
@@ -103,4 +104,62 @@ export const SERVER_ENTRY = path.resolve(__dirname, '..', 'src', 'server.js');
 /** An engine's worker threads (private to the engine: tests reach in to make one fail or stop). */
 export function engineWorkers(engine: unknown): Worker[] {
   return (engine as { slots: Array<{ worker: Worker }> }).slots.map((s) => s.worker);
+}
+
+/** Binary tensor data as the extension lays it out, written here apart from the server's encoder. */
+export function toBytes(type: string, values: unknown[]): Buffer {
+  return Buffer.concat(values.map((v) => {
+    const b = Buffer.alloc(8);
+    switch (type) {
+      case 'float32': b.writeFloatLE(v as number); return b.subarray(0, 4);
+      case 'float64': b.writeDoubleLE(v as number); return b;
+      case 'float16': b.writeUInt16LE(toHalfBits(v as number)); return b.subarray(0, 2);
+      case 'int8': b.writeInt8(v as number); return b.subarray(0, 1);
+      case 'int16': b.writeInt16LE(v as number); return b.subarray(0, 2);
+      case 'int32': b.writeInt32LE(v as number); return b.subarray(0, 4);
+      case 'int64': b.writeBigInt64LE(BigInt(v as number | string)); return b;
+      case 'uint8': b.writeUInt8(v as number); return b.subarray(0, 1);
+      case 'uint16': b.writeUInt16LE(v as number); return b.subarray(0, 2);
+      case 'uint32': b.writeUInt32LE(v as number); return b.subarray(0, 4);
+      case 'uint64': b.writeBigUInt64LE(BigInt(v as number | string)); return b;
+      case 'bool': return Buffer.from([v ? 1 : 0]);
+      case 'string': {
+        const s = Buffer.from(v as string, 'utf8');
+        const n = Buffer.alloc(4);
+        n.writeUInt32LE(s.length);
+        return Buffer.concat([n, s]);
+      }
+      default: throw new Error(type);
+    }
+  }));
+}
+
+/** Binary tensor data back to the JSON values the server would answer. */
+export function fromBytes(type: string, b: Buffer): unknown[] {
+  const out: unknown[] = [];
+  const big = (x: bigint) => (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString());
+  for (let pos = 0; pos < b.length;) {
+    switch (type) {
+      case 'float32': out.push(b.readFloatLE(pos)); pos += 4; break;
+      case 'float64': out.push(b.readDoubleLE(pos)); pos += 8; break;
+      case 'float16': out.push(fromHalfBits(b.readUInt16LE(pos))); pos += 2; break;
+      case 'int8': out.push(b.readInt8(pos)); pos += 1; break;
+      case 'int16': out.push(b.readInt16LE(pos)); pos += 2; break;
+      case 'int32': out.push(b.readInt32LE(pos)); pos += 4; break;
+      case 'int64': out.push(big(b.readBigInt64LE(pos))); pos += 8; break;
+      case 'uint8': out.push(b.readUInt8(pos)); pos += 1; break;
+      case 'uint16': out.push(b.readUInt16LE(pos)); pos += 2; break;
+      case 'uint32': out.push(b.readUInt32LE(pos)); pos += 4; break;
+      case 'uint64': out.push(big(b.readBigUInt64LE(pos))); pos += 8; break;
+      case 'bool': out.push(b[pos] === 1); pos += 1; break;
+      case 'string': {
+        const n = b.readUInt32LE(pos);
+        out.push(b.subarray(pos + 4, pos + 4 + n).toString('utf8'));
+        pos += 4 + n;
+        break;
+      }
+      default: throw new Error(type);
+    }
+  }
+  return out;
 }

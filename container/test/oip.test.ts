@@ -1,9 +1,9 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { exactRequest, fraudModel, listening, modelDir, request } from './helpers';
+import { exactRequest, fraudModel, fromBytes, listening, modelDir, request, toBytes } from './helpers';
 import { ALL_TYPES, fixedBatchSpec, kitchenSinkSpec, multiInputSpec, oddInputName, oddOutputName } from '../tools/test-models';
-import { ORT_TO_OIP, OrtType, toHalfBits, fromHalfBits } from '../src/tensors';
+import { ORT_TO_OIP, OrtType } from '../src/tensors';
 
 /** Two distinct rows per type, chosen to survive the trip exactly (FP16 values are representable). */
 function rowsFor(type: string, seed: number): unknown[][] {
@@ -282,61 +282,3 @@ describe('Open Inference Protocol', () => {
     assert.deepEqual(neither.json(), { error: `input '${oddInputName('float32')}' has no "data" (nor binary_data_size)`, code: 'DATA_LENGTH_MISMATCH' });
   });
 });
-
-/** Binary tensor data as the extension lays it out, written here apart from the server's encoder. */
-function toBytes(type: string, values: unknown[]): Buffer {
-  return Buffer.concat(values.map((v) => {
-    const b = Buffer.alloc(8);
-    switch (type) {
-      case 'float32': b.writeFloatLE(v as number); return b.subarray(0, 4);
-      case 'float64': b.writeDoubleLE(v as number); return b;
-      case 'float16': b.writeUInt16LE(toHalfBits(v as number)); return b.subarray(0, 2);
-      case 'int8': b.writeInt8(v as number); return b.subarray(0, 1);
-      case 'int16': b.writeInt16LE(v as number); return b.subarray(0, 2);
-      case 'int32': b.writeInt32LE(v as number); return b.subarray(0, 4);
-      case 'int64': b.writeBigInt64LE(BigInt(v as number | string)); return b;
-      case 'uint8': b.writeUInt8(v as number); return b.subarray(0, 1);
-      case 'uint16': b.writeUInt16LE(v as number); return b.subarray(0, 2);
-      case 'uint32': b.writeUInt32LE(v as number); return b.subarray(0, 4);
-      case 'uint64': b.writeBigUInt64LE(BigInt(v as number | string)); return b;
-      case 'bool': return Buffer.from([v ? 1 : 0]);
-      case 'string': {
-        const s = Buffer.from(v as string, 'utf8');
-        const n = Buffer.alloc(4);
-        n.writeUInt32LE(s.length);
-        return Buffer.concat([n, s]);
-      }
-      default: throw new Error(type);
-    }
-  }));
-}
-
-/** Binary tensor data back to the JSON values the server would answer. */
-function fromBytes(type: string, b: Buffer): unknown[] {
-  const out: unknown[] = [];
-  const big = (x: bigint) => (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString());
-  for (let pos = 0; pos < b.length;) {
-    switch (type) {
-      case 'float32': out.push(b.readFloatLE(pos)); pos += 4; break;
-      case 'float64': out.push(b.readDoubleLE(pos)); pos += 8; break;
-      case 'float16': out.push(fromHalfBits(b.readUInt16LE(pos))); pos += 2; break;
-      case 'int8': out.push(b.readInt8(pos)); pos += 1; break;
-      case 'int16': out.push(b.readInt16LE(pos)); pos += 2; break;
-      case 'int32': out.push(b.readInt32LE(pos)); pos += 4; break;
-      case 'int64': out.push(big(b.readBigInt64LE(pos))); pos += 8; break;
-      case 'uint8': out.push(b.readUInt8(pos)); pos += 1; break;
-      case 'uint16': out.push(b.readUInt16LE(pos)); pos += 2; break;
-      case 'uint32': out.push(b.readUInt32LE(pos)); pos += 4; break;
-      case 'uint64': out.push(big(b.readBigUInt64LE(pos))); pos += 8; break;
-      case 'bool': out.push(b[pos] === 1); pos += 1; break;
-      case 'string': {
-        const n = b.readUInt32LE(pos);
-        out.push(b.subarray(pos + 4, pos + 4 + n).toString('utf8'));
-        pos += 4 + n;
-        break;
-      }
-      default: throw new Error(type);
-    }
-  }
-  return out;
-}
