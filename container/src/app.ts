@@ -15,7 +15,7 @@ import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import metricsPlugin from './plugins/metrics';
 import modelPlugin, { InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
-import oipPlugin, { assumedJson } from './plugins/oip';
+import oipPlugin, { assumedJson, OCTET_STREAM } from './plugins/oip';
 import sagemakerPlugin from './plugins/sagemaker';
 
 export interface AppOptions {
@@ -105,6 +105,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   // Only JSON and CSV bodies are served (415 otherwise); Fastify would also take text/plain.
   app.removeContentTypeParser('text/plain');
+  // Bodies parsed into JavaScript values (JSON, JSON Lines, CSV) stop at limits.textBodyLimitBytes, so one
+  // cannot exhaust the heap; binary tensor data may use the whole body limit.
+  if (limits.textBodyLimitBytes < limits.bodyLimitBytes) {
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.textBodyLimitBytes }, app.getDefaultJsonParser('error', 'error'));
+    app.addHook('preParsing', (req, _reply, payload, done) => {
+      const declared = Number(req.headers['content-length']);
+      if (declared > limits.textBodyLimitBytes && !OCTET_STREAM.test(req.headers['content-type'] ?? '')) {
+        done(new InferenceError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; a JSON, JSON Lines or CSV body may be at most ${limits.textBodyLimitBytes} bytes here ` +
+          `(parsing builds JavaScript values many times its size; the limit is a sixteenth of the heap or memory limit). Send larger tensors as binary tensor data ` +
+          `(application/octet-stream with Inference-Header-Content-Length, on /v2/models/{name}/infer), up to ${limits.bodyLimitBytes} bytes`));
+        return;
+      }
+      done(null, payload);
+    });
+  }
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { code, message } = classify(err, req.body, assumedJson.has(req));
@@ -114,6 +130,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else req.log.info({ code, status }, 'request rejected');
     const retryAfter = err instanceof InferenceError ? err.retryAfterSeconds : status === 503 ? 1 : undefined;
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+    // Refused before its body has all arrived (413, 503 OVERLOADED, ...): close the connection after the
+    // answer, so the client stops sending and no connection is left waiting on an unread body.
+    if (!req.raw.complete) reply.header('connection', 'close');
     reply.code(status).type('application/json').send({ error: message, code });
   });
   app.setNotFoundHandler((req, reply) => {

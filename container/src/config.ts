@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 
 /** The largest body limit: a body is read into one string, and V8 strings stop short of 512 MiB. */
 export const MAX_BODY_LIMIT_BYTES = 500 * 1024 * 1024;
@@ -52,6 +53,14 @@ export interface LimitsConfig {
    * @default an eighth of the memory limit (cgroup, else the machine's memory), between 64 MiB and 1 GiB
    */
   readonly maxBodyBytesInFlight: number;
+  /**
+   * Largest JSON, JSON Lines or CSV body, at most `bodyLimitBytes`. Parsing such a body builds
+   * JavaScript values that take up to about 16 times its size, and a body the heap cannot hold would
+   * crash the process (a 480 MB JSON body did, with a 4 GB heap). Binary tensor data is not parsed into
+   * JavaScript values and may use the whole `bodyLimitBytes`.
+   * @default a sixteenth of the smaller of the V8 heap limit and the memory limit (at least 1 MiB)
+   */
+  readonly textBodyLimitBytes: number;
 }
 
 export interface ServingConfig {
@@ -182,7 +191,10 @@ function object(source: string, field: string, value: unknown, allowed: readonly
  * Merges `layers` (lowest precedence first) over the defaults and validates the result.
  * Each layer is `[sourceName, partialConfig]`; the source name appears in error messages.
  */
-export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, unknown]>, cpus = cpuCount(), memoryBytes = memoryLimit()): ServingConfig {
+export function resolveConfig(
+  modelDir: string, layers: ReadonlyArray<[string, unknown]>, cpus = cpuCount(), memoryBytes = memoryLimit(),
+  heapBytes = v8.getHeapStatistics().heap_size_limit,
+): ServingConfig {
   let modelFile: string | undefined;
   let workers: number | undefined;
   let intraOp: number | undefined;
@@ -197,6 +209,7 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
   };
 
   let tensorElementsSet = false;
+  let textLimit = Math.max(MiB, Math.floor(Math.min(heapBytes, memoryBytes) / 16));
   for (const [source, raw] of layers) {
     if (raw === undefined) continue;
     const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'intraOpSpinning', 'executionProviders', 'batching', 'queue', 'limits']);
@@ -228,9 +241,10 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
       if (q.maxBytes !== undefined) queue.maxBytes = int(source, 'queue.maxBytes', q.maxBytes, 1024, 64 * 1024 ** 3);
     }
     if (top.limits !== undefined) {
-      const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs', 'maxBodyBytesInFlight']);
+      const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'textBodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs', 'maxBodyBytesInFlight']);
       // A body becomes one string before it is parsed, and V8 strings stop short of 512 MiB.
       if (l.bodyLimitBytes !== undefined) limits.bodyLimitBytes = int(source, 'limits.bodyLimitBytes', l.bodyLimitBytes, 1024, MAX_BODY_LIMIT_BYTES);
+      if (l.textBodyLimitBytes !== undefined) textLimit = int(source, 'limits.textBodyLimitBytes', l.textBodyLimitBytes, 1024, MAX_BODY_LIMIT_BYTES);
       if (l.maxTensorElements !== undefined) {
         limits.maxTensorElements = int(source, 'limits.maxTensorElements', l.maxTensorElements, 1, 2 ** 31 - 1);
         tensorElementsSet = true;
@@ -259,7 +273,7 @@ export function resolveConfig(modelDir: string, layers: ReadonlyArray<[string, u
     executionProviders: providers,
     batching,
     queue,
-    limits,
+    limits: { ...limits, textBodyLimitBytes: Math.min(limits.bodyLimitBytes, textLimit) },
   };
 }
 
@@ -346,6 +360,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
     if (payloadMb > 0) limits.bodyLimitBytes = payloadMb * 1024 * 1024;
   }
   if (n('BODY_LIMIT_BYTES') !== undefined) limits.bodyLimitBytes = n('BODY_LIMIT_BYTES');
+  if (n('TEXT_BODY_LIMIT_BYTES') !== undefined) limits.textBodyLimitBytes = n('TEXT_BODY_LIMIT_BYTES');
   if (n('REQUEST_TIMEOUT_MS') !== undefined) limits.requestTimeoutMs = n('REQUEST_TIMEOUT_MS');
   if (n('MAX_BODY_BYTES_IN_FLIGHT') !== undefined) limits.maxBodyBytesInFlight = n('MAX_BODY_BYTES_IN_FLIGHT');
   if (Object.keys(batching).length) out.batching = batching;
@@ -359,6 +374,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
     ['MAX_BATCH_SIZE', { batching: { maxBatchSize: batching.maxBatchSize } }], ['MAX_QUEUE_DELAY_MS', { batching: { maxQueueDelayMs: batching.maxQueueDelayMs } }],
     ['MAX_QUEUE_SIZE', { queue: { maxSize: queue.maxSize } }],
     [env.BODY_LIMIT_BYTES ? 'BODY_LIMIT_BYTES' : 'SAGEMAKER_MAX_PAYLOAD_IN_MB', { limits: { bodyLimitBytes: limits.bodyLimitBytes } }],
+    ['TEXT_BODY_LIMIT_BYTES', { limits: { textBodyLimitBytes: limits.textBodyLimitBytes } }],
     ['REQUEST_TIMEOUT_MS', { limits: { requestTimeoutMs: limits.requestTimeoutMs } }],
     ['MAX_BODY_BYTES_IN_FLIGHT', { limits: { maxBodyBytesInFlight: limits.maxBodyBytesInFlight } }],
   ];

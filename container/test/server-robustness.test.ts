@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { fraudModel, listening, metricValue, modelDir, request, SERVER_ENTRY } from './helpers';
+import { exactRequest, fraudModel, listening, metricValue, modelDir, request, SERVER_ENTRY, toBytes } from './helpers';
 import { heavySpec } from '../tools/test-models';
 import { readConfigFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
@@ -159,5 +159,38 @@ describe('requests the routes do not serve', () => {
       assert.equal(health.json().code, 'OVERLOADED', url);
     }
     assert.equal((await first).status, 200);
+  });
+
+  it('refuses a JSON, JSON Lines or CSV body above limits.textBodyLimitBytes before reading it, and takes binary tensor data up to the body limit', async () => {
+    const MiB = 1024 * 1024;
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { bodyLimitBytes: 4 * MiB, textBodyLimitBytes: MiB } } });
+    app = started.app;
+    const rows = 65_536; // 2 MiB of FP32 features
+    const row = [0.5, 0.1, 0.2, 0.3, 1, -0.5, 1, 0];
+    const json = JSON.stringify({ inputs: [{ name: 'features', shape: [rows, 8], datatype: 'FP32', data: new Array(rows).fill(row).flat() }] });
+    const declared = await exactRequest(started.port, 'POST', '/v2/models/fraud-mlp/infer', json, { 'content-type': 'application/json' });
+    assert.equal(declared.status, 413);
+    assert.equal(declared.json().code, 'PAYLOAD_TOO_LARGE');
+    assert.match(declared.json().error, new RegExp(`^the body is ${json.length} bytes; a JSON, JSON Lines or CSV body may be at most ${MiB} bytes here .* up to ${4 * MiB} bytes$`));
+    assert.equal(declared.headers.connection, 'close', 'the unread body is not waited for');
+    const chunked = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', json, { 'content-type': 'application/json' });
+    assert.equal(chunked.status, 413);
+    assert.equal(chunked.json().code, 'PAYLOAD_TOO_LARGE');
+    const csv = new Array(rows).fill(row.join(',')).join('\n');
+    for (const type of ['text/csv', 'application/jsonlines']) {
+      const body = type === 'text/csv' ? csv : new Array(rows).fill(JSON.stringify(row)).join('\n');
+      const res = await request(started.port, 'POST', '/invocations', body, { 'content-type': type });
+      assert.equal(res.status, 413, type);
+    }
+    // The same tensor as binary tensor data is within the body limit.
+    const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'features', shape: [rows, 8], datatype: 'FP32', parameters: { binary_data_size: rows * 32 } }], outputs: [{ name: 'is_fraud', parameters: { binary_data: true } }] }));
+    const binary = await exactRequest(started.port, 'POST', '/v2/models/fraud-mlp/infer', Buffer.concat([head, toBytes('float32', new Array(rows).fill(row).flat())]), {
+      'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length),
+    });
+    assert.equal(binary.status, 200, binary.body.slice(0, 300));
+    const answerHead = JSON.parse(binary.raw.subarray(0, Number(binary.headers['inference-header-content-length'])).toString('utf8'));
+    assert.deepEqual(answerHead.outputs[0].shape, [rows, 1]);
+    // Batch transform is told the text limit, since it sends CSV or JSON Lines.
+    assert.equal((await request(started.port, 'GET', '/execution-parameters')).json().MaxPayloadInMB, 1);
   });
 });

@@ -91,7 +91,7 @@ const versionParams = { type: 'object', required: ['name', 'version'], propertie
 type ModelParams = { name: string; version?: string };
 
 const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';
-const OCTET_STREAM = /^\s*application\/octet-stream\s*(;|$)/i;
+export const OCTET_STREAM = /^\s*application\/octet-stream\s*(;|$)/i;
 /** Requests whose body was read as JSON because it came with no Content-Type or application/octet-stream. */
 export const assumedJson = new WeakSet<object>();
 /** Requests the infer routes' hook found to carry binary tensor data after their JSON. */
@@ -208,6 +208,11 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     const jsonLength = header === undefined ? buffer.length : Number(header);
     if (!(jsonLength <= buffer.length)) {
       done(new InferenceError('INVALID_REQUEST', `Inference-Header-Content-Length is ${JSON.stringify(header)}, more than the body's ${buffer.length} bytes`));
+      return;
+    }
+    const textLimit = app.model.config.limits.textBodyLimitBytes;
+    if (jsonLength > textLimit) {
+      done(new InferenceError('PAYLOAD_TOO_LARGE', `the JSON that starts the body is ${jsonLength} bytes (Inference-Header-Content-Length); it may be at most ${textLimit} bytes here: send the values as binary tensor data`));
       return;
     }
     parseJson(req, buffer.subarray(0, jsonLength).toString('utf8'), (err, value) => {

@@ -94,10 +94,11 @@ export function parseJsonLines(body: string, parse: (line: string) => unknown): 
 }
 
 async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
-  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  const bodyLimit = app.model.config.limits.textBodyLimitBytes;
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
   // JSON Lines (batch transform with SplitType=Line sends several records in one request): one instance
   // per line, parsed in the handler so an error can name the line.
-  app.addContentTypeParser(JSON_LINES_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(JSON_LINES_TYPES, { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
 
   /** Runs rows; a model whose batch axis is fixed at 1 gets one run per row. */
   const runRows = async (inputs: WireTensor[], reply: FastifyReply): Promise<WireTensor[]> => {
@@ -157,7 +158,8 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
   }, async () => ({
     MaxConcurrentTransforms: 2 * Math.max(1, app.model.engine?.workerCount || app.model.config.workers),
     BatchStrategy: 'MULTI_RECORD',
-    MaxPayloadInMB: Math.max(1, Math.floor(app.model.config.limits.bodyLimitBytes / (1024 * 1024))),
+    // Batch transform sends CSV or JSON Lines, which stop at the text body limit.
+    MaxPayloadInMB: Math.max(1, Math.floor(app.model.config.limits.textBodyLimitBytes / (1024 * 1024))),
   }));
 
   app.post('/invocations', {
