@@ -114,7 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const declared = Number(req.headers['content-length']);
       if (declared > limits.textBodyLimitBytes && !OCTET_STREAM.test(req.headers['content-type'] ?? '')) {
         done(new InferenceError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; a JSON, JSON Lines or CSV body may be at most ${limits.textBodyLimitBytes} bytes here ` +
-          `(parsing builds JavaScript values many times its size; the limit is a sixteenth of the heap or memory limit). Send larger tensors as binary tensor data ` +
+          `(parsing builds JavaScript values many times its size; the limit is a 64th of the heap or memory limit). Send larger tensors as binary tensor data ` +
           `(application/octet-stream with Inference-Header-Content-Length, on /v2/models/{name}/infer), up to ${limits.bodyLimitBytes} bytes`));
         return;
       }

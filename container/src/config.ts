@@ -55,10 +55,11 @@ export interface LimitsConfig {
   readonly maxBodyBytesInFlight: number;
   /**
    * Largest JSON, JSON Lines or CSV body, at most `bodyLimitBytes`. Parsing such a body builds
-   * JavaScript values that take up to about 16 times its size, and a body the heap cannot hold would
-   * crash the process (a 480 MB JSON body did, with a 4 GB heap). Binary tensor data is not parsed into
-   * JavaScript values and may use the whole `bodyLimitBytes`.
-   * @default a sixteenth of the smaller of the V8 heap limit and the memory limit (at least 1 MiB)
+   * JavaScript values that keep up to about 17 times its size (`[[0],[0],...]`) and take twice that
+   * while parsing, and a body the heap cannot hold crashes the process (255 MB did, with a 4 GB heap;
+   * 128 MB peaked at the heap limit). Binary tensor data is not parsed into JavaScript values and may
+   * use the whole `bodyLimitBytes`.
+   * @default a 64th of the smaller of the V8 heap limit and the memory limit (at least 1 MiB)
    */
   readonly textBodyLimitBytes: number;
 }
@@ -209,7 +210,7 @@ export function resolveConfig(
   };
 
   let tensorElementsSet = false;
-  let textLimit = Math.max(MiB, Math.floor(Math.min(heapBytes, memoryBytes) / 16));
+  let textLimit = Math.max(MiB, Math.floor(Math.min(heapBytes, memoryBytes) / 64));
   for (const [source, raw] of layers) {
     if (raw === undefined) continue;
     const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'intraOpSpinning', 'executionProviders', 'batching', 'queue', 'limits']);

@@ -259,11 +259,11 @@ describe('serving configuration', () => {
     assert.equal(resolveConfig(dir, [['file', { limits: { maxTensorElements: 1000 } }], ['env', { limits: { bodyLimitBytes: 100 * MiB } }]]).limits.maxTensorElements, 1000);
   });
 
-  it('limits JSON, JSON Lines and CSV bodies to a sixteenth of the heap or memory limit, within the body limit', () => {
+  it('limits JSON, JSON Lines and CSV bodies to a 64th of the heap or memory limit, within the body limit', () => {
     const MiB = 1024 * 1024;
     const big = [['file', { limits: { bodyLimitBytes: 500 * MiB } }]] as Array<[string, unknown]>;
-    assert.equal(resolveConfig(dir, big, 2, 64 * 1024 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 256 * MiB, 'a 4 GiB heap');
-    assert.equal(resolveConfig(dir, big, 2, 2048 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 128 * MiB, 'a 2 GiB memory limit');
+    assert.equal(resolveConfig(dir, big, 2, 64 * 1024 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 64 * MiB, 'a 4 GiB heap');
+    assert.equal(resolveConfig(dir, big, 2, 2048 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 32 * MiB, 'a 2 GiB memory limit');
     assert.equal(resolveConfig(dir, [], 2, 2048 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 6 * MiB, 'never above the body limit');
     assert.equal(resolveConfig(dir, [...big, ['env', configFromEnv({ TEXT_BODY_LIMIT_BYTES: String(300 * MiB) })]], 2, 2048 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 300 * MiB);
     fails({ limits: { textBodyLimitBytes: 10 } }, /'limits.textBodyLimitBytes' is 10; it must be an integer from 1024/);
