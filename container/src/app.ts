@@ -10,13 +10,14 @@ import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply
 import underPressure from '@fastify/under-pressure';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { readConfigFile, readFeaturesFile, resolveConfig, ServingConfigInput, CONFIG_FILE } from './config';
+import type { IncomingHttpHeaders } from 'node:http';
+import { LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, CONFIG_FILE } from './config';
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import metricsPlugin from './plugins/metrics';
 import modelPlugin, { InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
-import oipPlugin, { assumedJson, OCTET_STREAM } from './plugins/oip';
-import sagemakerPlugin from './plugins/sagemaker';
+import oipPlugin, { assumedJson } from './plugins/oip';
+import sagemakerPlugin, { JSON_LINES_TYPES } from './plugins/sagemaker';
 
 export interface AppOptions {
   /** Directory holding the model (`model.onnx`), and optionally `serving.json` and `features.json`. */
@@ -43,7 +44,25 @@ export interface AppOptions {
 }
 
 /** Maps Fastify's own errors onto the catalogue. */
-function classify(err: FastifyError & { validationContext?: string }, body: unknown, assumedJson: boolean): { code: ErrorCode; message: string } {
+const TEXT_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
+
+/** Whether a request carries a body (a Content-Length above 0, or a chunked body). */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+}
+
+function notFoundMessage(method: string, url: string): string {
+  return `no route for ${method} ${url.split('?')[0].slice(0, 200)}`;
+}
+
+/** What a too-large body may be, and what to send instead. */
+function textLimitAdvice(limits: LimitsConfig): string {
+  return `a JSON, JSON Lines or CSV body may be at most ${limits.textBodyLimitBytes} bytes here (limits.textBodyLimitBytes: parsing builds JavaScript values ` +
+    `many times the body's size), any body at most ${limits.bodyLimitBytes} bytes (limits.bodyLimitBytes). Send larger tensors as binary tensor data ` +
+    '(application/octet-stream with Inference-Header-Content-Length, on /v2/models/{name}/infer)';
+}
+
+function classify(err: FastifyError & { validationContext?: string }, body: unknown, assumedJson: boolean, limits: LimitsConfig): { code: ErrorCode; message: string } {
   const bodyMissing = body === undefined || body === '';
   const bodyNull = body === null;
   const readAs = assumedJson ? ' (it came with no Content-Type, or application/octet-stream, so it was read as JSON)' : '';
@@ -56,7 +75,7 @@ function classify(err: FastifyError & { validationContext?: string }, body: unkn
   switch (err.code) {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return { code: 'EMPTY_BODY', message: 'the body is empty; send a JSON document' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return { code: 'BAD_JSON', message: `the body is not valid JSON${readAs}: ${err.message}` };
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return { code: 'PAYLOAD_TOO_LARGE', message: err.message };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return { code: 'PAYLOAD_TOO_LARGE', message: `${err.message}: ${textLimitAdvice(limits)}` };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${err.message}; send application/json or text/csv` };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return { code: 'INVALID_REQUEST', message: err.message };
     case 'FST_UNDER_PRESSURE': return { code: 'OVERLOADED', message: 'the server is under pressure; retry shortly' };
@@ -103,6 +122,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       (reply as unknown as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_REQUEST' });
     },
   }) as unknown as FastifyInstance;
+  if (limits.textBodyLimitBytes > safeTextBodyLimit()) {
+    app.log.warn({ textBodyLimitBytes: limits.textBodyLimitBytes, safe: safeTextBodyLimit() },
+      'limits.textBodyLimitBytes is above a 64th of the heap or memory limit: a JSON, JSON Lines or CSV body that large may exhaust the heap; ' +
+      'give the process more memory (and --max-old-space-size), or send large tensors as binary tensor data');
+  }
   // Only JSON and CSV bodies are served (415 otherwise); Fastify would also take text/plain.
   app.removeContentTypeParser('text/plain');
   // Bodies parsed into JavaScript values (JSON, JSON Lines, CSV) stop at limits.textBodyLimitBytes, so one
@@ -112,18 +136,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.textBodyLimitBytes }, app.getDefaultJsonParser('error', 'error'));
     app.addHook('preParsing', (req, _reply, payload, done) => {
       const declared = Number(req.headers['content-length']);
-      if (declared > limits.textBodyLimitBytes && !OCTET_STREAM.test(req.headers['content-type'] ?? '')) {
-        done(new InferenceError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; a JSON, JSON Lines or CSV body may be at most ${limits.textBodyLimitBytes} bytes here ` +
-          `(parsing builds JavaScript values many times its size; the limit is a 64th of the heap or memory limit). Send larger tensors as binary tensor data ` +
-          `(application/octet-stream with Inference-Header-Content-Length, on /v2/models/{name}/infer), up to ${limits.bodyLimitBytes} bytes`));
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (declared > limits.textBodyLimitBytes && TEXT_TYPES.includes(type)) {
+        done(new InferenceError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; ${textLimitAdvice(limits)}`));
         return;
       }
       done(null, payload);
     });
   }
+  // A body sent where no route is would be read and parsed before the 404 (up to the body limit, and a
+  // chunked one past the text limit): answer at once, unread.
+  app.addHook('preParsing', (req, _reply, payload, done) => {
+    if (req.is404 && hasBody(req.headers)) done(new InferenceError('NOT_FOUND', notFoundMessage(req.method, req.url)));
+    else done(null, payload);
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const { code, message } = classify(err, req.body, assumedJson.has(req));
+    const { code, message } = classify(err, req.body, assumedJson.has(req), limits);
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
     if (status >= 500 && code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
@@ -132,12 +161,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     // Refused before its body has all arrived (413, 503 OVERLOADED, ...): close the connection after the
     // answer, so the client stops sending and no connection is left waiting on an unread body.
-    if (!req.raw.complete) reply.header('connection', 'close');
+    if (hasBody(req.headers) && !req.raw.complete) reply.header('connection', 'close');
     reply.code(status).type('application/json').send({ error: message, code });
   });
   app.setNotFoundHandler((req, reply) => {
     app.metrics.errors.inc({ code: 'NOT_FOUND' });
-    reply.code(404).send({ error: `no route for ${req.method} ${req.url.split('?')[0].slice(0, 200)}`, code: 'NOT_FOUND' });
+    reply.code(404).send({ error: notFoundMessage(req.method, req.url), code: 'NOT_FOUND' });
   });
 
   // Keep-alive connections whose request was still running when close() began become idle only after

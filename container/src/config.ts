@@ -189,6 +189,14 @@ function object(source: string, field: string, value: unknown, allowed: readonly
 }
 
 /**
+ * The largest JSON, JSON Lines or CSV body the heap can safely parse: a 64th of the smaller of the V8
+ * heap limit and the memory limit, at least 1 MiB (see LimitsConfig.textBodyLimitBytes).
+ */
+export function safeTextBodyLimit(heapBytes = v8.getHeapStatistics().heap_size_limit, memoryBytes = memoryLimit()): number {
+  return Math.max(1024 * 1024, Math.floor(Math.min(heapBytes, memoryBytes) / 64));
+}
+
+/**
  * Merges `layers` (lowest precedence first) over the defaults and validates the result.
  * Each layer is `[sourceName, partialConfig]`; the source name appears in error messages.
  */
@@ -210,7 +218,7 @@ export function resolveConfig(
   };
 
   let tensorElementsSet = false;
-  let textLimit = Math.max(MiB, Math.floor(Math.min(heapBytes, memoryBytes) / 64));
+  let textLimit = safeTextBodyLimit(heapBytes, memoryBytes);
   for (const [source, raw] of layers) {
     if (raw === undefined) continue;
     const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'intraOpSpinning', 'executionProviders', 'batching', 'queue', 'limits']);
@@ -358,7 +366,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
     if (!Number.isInteger(payloadMb) || payloadMb < 0 || payloadMb > 100) {
       throw new ConfigError(`environment: SAGEMAKER_MAX_PAYLOAD_IN_MB is ${JSON.stringify(env.SAGEMAKER_MAX_PAYLOAD_IN_MB)}; it must be an integer from 0 to 100 (MB, as a batch transform job sets it)`);
     }
-    if (payloadMb > 0) limits.bodyLimitBytes = payloadMb * 1024 * 1024;
+    // The job sends CSV or JSON Lines records up to that size whatever the server says, so the text
+    // limit follows too (the server warns at start when that is more than its heap can safely parse).
+    if (payloadMb > 0) limits.bodyLimitBytes = limits.textBodyLimitBytes = payloadMb * 1024 * 1024;
   }
   if (n('BODY_LIMIT_BYTES') !== undefined) limits.bodyLimitBytes = n('BODY_LIMIT_BYTES');
   if (n('TEXT_BODY_LIMIT_BYTES') !== undefined) limits.textBodyLimitBytes = n('TEXT_BODY_LIMIT_BYTES');

@@ -22,13 +22,16 @@ describe('SageMaker container contract', () => {
   });
 
   it('tells batch transform its execution parameters, and takes the payload limit a transform job passes', async () => {
-    const started = await listening({ modelDir: fraudModel().dir, config: { workers: 3, limits: { bodyLimitBytes: 20 * 1024 * 1024 } } });
+    const started = await listening({ modelDir: fraudModel().dir, config: { workers: 3, limits: { bodyLimitBytes: 20 * 1024 * 1024, textBodyLimitBytes: 10 * 1024 * 1024 } } });
     app = started.app;
     const res = await request(started.port, 'GET', '/execution-parameters');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.json(), { MaxConcurrentTransforms: 6, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 20 });
-    assert.deepEqual(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '50' }), { limits: { bodyLimitBytes: 50 * 1024 * 1024 } });
-    assert.deepEqual(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '50', BODY_LIMIT_BYTES: '1048576' }), { limits: { bodyLimitBytes: 1048576 } });
+    // Batch transform sends CSV or JSON Lines: the text body limit is what it may send.
+    assert.deepEqual(res.json(), { MaxConcurrentTransforms: 6, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 10 });
+    // The job's own payload size wins over what the server advertises, so both limits follow it.
+    assert.deepEqual(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '50' }), { limits: { bodyLimitBytes: 50 * 1024 * 1024, textBodyLimitBytes: 50 * 1024 * 1024 } });
+    assert.deepEqual(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '50', BODY_LIMIT_BYTES: '1048576' }), { limits: { bodyLimitBytes: 1048576, textBodyLimitBytes: 50 * 1024 * 1024 } });
+    assert.deepEqual(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '50', TEXT_BODY_LIMIT_BYTES: '1048576' }), { limits: { bodyLimitBytes: 50 * 1024 * 1024, textBodyLimitBytes: 1048576 } });
     assert.equal(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '0' }), undefined, '0 (streaming) keeps the configured limit');
     assert.throws(() => configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '200' }), /environment: SAGEMAKER_MAX_PAYLOAD_IN_MB is "200"; it must be an integer from 0 to 100 \(MB, as a batch transform job sets it\)/);
   });

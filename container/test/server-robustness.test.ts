@@ -171,11 +171,22 @@ describe('requests the routes do not serve', () => {
     const declared = await exactRequest(started.port, 'POST', '/v2/models/fraud-mlp/infer', json, { 'content-type': 'application/json' });
     assert.equal(declared.status, 413);
     assert.equal(declared.json().code, 'PAYLOAD_TOO_LARGE');
-    assert.match(declared.json().error, new RegExp(`^the body is ${json.length} bytes; a JSON, JSON Lines or CSV body may be at most ${MiB} bytes here .* up to ${4 * MiB} bytes$`));
+    assert.match(declared.json().error, new RegExp(`^the body is ${json.length} bytes; a JSON, JSON Lines or CSV body may be at most ${MiB} bytes here \\(limits.textBodyLimitBytes.*any body at most ${4 * MiB} bytes \\(limits.bodyLimitBytes\\)\\. Send larger tensors as binary tensor data`));
     assert.equal(declared.headers.connection, 'close', 'the unread body is not waited for');
     const chunked = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', json, { 'content-type': 'application/json' });
     assert.equal(chunked.status, 413);
     assert.equal(chunked.json().code, 'PAYLOAD_TOO_LARGE');
+    assert.match(chunked.json().error, /^Request body is too large: a JSON, JSON Lines or CSV body may be at most 1048576 bytes here/);
+    // A type the server does not take is refused as such, not for its size.
+    const xml = await exactRequest(started.port, 'POST', '/invocations', 'x'.repeat(2 * MiB), { 'content-type': 'application/xml' });
+    assert.equal(xml.status, 415);
+    // A body sent where no route is gets its 404 unread (chunked, it would be parsed up to the body
+    // limit, past the text limit: a heap risk).
+    for (const [headers, body] of [[{ 'content-type': 'application/json' }, '{'.repeat(2 * MiB)], [{}, 'x']] as const) {
+      const nowhere = await request(started.port, 'POST', '/nope', body, headers);
+      assert.equal(nowhere.status, 404, nowhere.body.slice(0, 200));
+      assert.deepEqual(nowhere.json(), { error: 'no route for POST /nope', code: 'NOT_FOUND' });
+    }
     const csv = new Array(rows).fill(row.join(',')).join('\n');
     for (const type of ['text/csv', 'application/jsonlines']) {
       const body = type === 'text/csv' ? csv : new Array(rows).fill(JSON.stringify(row)).join('\n');
