@@ -204,4 +204,29 @@ describe('requests the routes do not serve', () => {
     // Batch transform is told the text limit, since it sends CSV or JSON Lines.
     assert.equal((await request(started.port, 'GET', '/execution-parameters')).json().MaxPayloadInMB, 1);
   });
+
+  it('brings the in-flight gauges back to zero when a client pipelines requests and hangs up', async () => {
+    const started = await listening({ modelDir: modelDir('heavy', heavySpec(1024, 4, 16)), config: { workers: 1, intraOpNumThreads: 1 } });
+    app = started.app;
+    const rows = 500;
+    const body = JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] });
+    const post = `POST /v2/models/heavy/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    for (let i = 0; i < 20; i++) {
+      const socket = net.connect(started.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      // A request, and behind it the headers of one that declares 6 MiB and never sends them.
+      socket.write(post + 'POST /v2/models/heavy/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 6291456\r\n\r\n');
+      await sleep(5);
+      socket.destroy();
+    }
+    let text = '';
+    for (let i = 0; i < 200; i++) {
+      text = (await request(started.port, 'GET', '/metrics')).body;
+      if (metricValue(text, 'http_request_body_bytes_in_flight') === 0 && metricValue(text, 'http_requests_in_flight') === 1) break;
+      await sleep(25);
+    }
+    assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
+    assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
+    assert.equal((await request(started.port, 'POST', '/v2/models/heavy/infer', body)).status, 200);
+  });
 });

@@ -3,6 +3,7 @@
  * and queue time, batch sizes, queue depth and in-flight gauges, model load time. Each app has its own
  * registry, so several apps in one process (tests) never share counters.
  */
+import { whenFinished } from '../finished';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import * as client from 'prom-client';
@@ -91,7 +92,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', (req, reply, done) => {
     const t0 = performance.now();
     inFlight++;
-    reply.raw.once('close', () => {
+    whenFinished(req, reply, () => {
       inFlight--;
       const status = reply.raw.writableEnded ? reply.statusCode : 499;
       const child = childFor(req.method, req.routeOptions.url ?? '__unmatched__', status);

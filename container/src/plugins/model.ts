@@ -2,6 +2,7 @@
  * The model: loads it in the background (so the server is live at once and ready later), owns the
  * inference engine, and offers one `infer()` that both protocols call.
  */
+import { whenFinished } from '../finished';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import * as fs from 'node:fs';
@@ -120,8 +121,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         return;
       }
       bodyBytesInFlight += bytes;
-      // 'close' comes exactly once, when the response is done or the connection is gone.
-      reply.raw.once('close', () => { bodyBytesInFlight -= bytes; });
+      whenFinished(req, reply, () => { bodyBytesInFlight -= bytes; });
     }
     if (req.method === 'POST') {
       postsArriving++;
