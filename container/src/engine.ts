@@ -222,6 +222,10 @@ export class InferenceEngine {
       return Promise.reject(new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 }));
     }
     const rows = job.inputs[0]?.dims[0] ?? 1;
+    // A request larger than a batch runs in parts of at most maxBatchSize rows: one run of all its rows
+    // could need far more memory than the body it came in (activations grow with the rows), and would
+    // hold a worker for as long as it takes.
+    if (this.batchingActive && rows > this.config.batching.maxBatchSize) return this.inferInParts(job, rows);
     const bytes = bytesOf(job.inputs);
     const { maxSize, maxBytes } = this.config.queue;
     // A request alone in the queue is always taken, whatever its size (bodyLimitBytes bounds it).
@@ -243,6 +247,46 @@ export class InferenceEngine {
       this.queuedBytes += bytes;
       this.armDeadlineTimer(job.deadline);
       this.pump();
+    });
+  }
+
+  /**
+   * Queues a large request as parts of at most maxBatchSize rows, a few at a time (two per worker keeps
+   * every worker busy without filling the queue), and stacks the parts' outputs back in order. The
+   * model batches, so its rows are independent and its outputs' first axis is the batch.
+   */
+  private inferInParts(job: InferJob, rows: number): Promise<WireTensor[]> {
+    const size = this.config.batching.maxBatchSize;
+    const count = Math.ceil(rows / size);
+    const results: WireTensor[][] = new Array(count);
+    return new Promise<WireTensor[]>((resolve, reject) => {
+      let next = 0;
+      let running = 0;
+      let answered = 0;
+      let failed = false;
+      const launch = (): void => {
+        const window = 2 * Math.max(1, this.slots.length);
+        while (!failed && running < window && next < count) {
+          const part = next++;
+          const start = part * size;
+          const n = Math.min(size, rows - start);
+          running++;
+          const inputs = job.inputs.map((t) => {
+            const slice = sliceRows(t, start, n, rows);
+            return { ...slice, data: slice.data.slice() as TensorData }; // owns its buffer: it is moved to a worker
+          });
+          this.infer({ ...job, inputs }).then((outputs) => {
+            results[part] = outputs;
+            running--;
+            if (++answered === count) resolve(results[0].map((_, i) => stack(results.map((r) => r[i]))));
+            else launch();
+          }, (e: Error) => {
+            failed = true;
+            reject(e);
+          });
+        }
+      };
+      launch();
     });
   }
 

@@ -59,6 +59,29 @@ describe('dynamic batching and load behaviour', () => {
     assert.ok((metricValue(metrics, 'inference_batch_size_bucket', { model: 'fraud-mlp', le: '8' }) ?? 0) < runs, 'some run held more than 8 rows');
   });
 
+  it('runs a request larger than maxBatchSize as parts of at most maxBatchSize rows, and answers all its rows in order', async () => {
+    const { dir, weights } = fraudModel();
+    const started = await listening({ modelDir: dir, config: { workers: 1, batching: { maxBatchSize: 8, maxQueueDelayMs: 0 } } });
+    app = started.app;
+    const { x } = generateTransactions(100, 5);
+    for (const [url, body] of [
+      ['/v2/models/fraud-mlp/infer', { inputs: [{ name: 'features', shape: [100, 8], datatype: 'FP32', data: x }] }],
+      ['/invocations', { instances: x }],
+    ] as const) {
+      const res = await request(started.port, 'POST', url, body);
+      assert.equal(res.status, 200, res.body.slice(0, 300));
+      const probabilities: number[] = url === '/invocations'
+        ? res.json().predictions.map((p: { fraud_probability: number[] }) => p.fraud_probability[0])
+        : res.json().outputs[0].data;
+      assert.equal(probabilities.length, 100);
+      x.forEach((row, r) => assert.ok(Math.abs(probabilities[r] - predictFraud(weights, row)) < 1e-5, `${url} row ${r}`));
+    }
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'inference_batch_size_sum', { model: 'fraud-mlp' }), 200);
+    assert.equal(metricValue(metrics, 'inference_batch_size_bucket', { model: 'fraud-mlp', le: '8' }), metricValue(metrics, 'inference_runs_total', { model: 'fraud-mlp' }), 'no run held more than 8 rows');
+    assert.ok(metricValue(metrics, 'inference_runs_total', { model: 'fraud-mlp' })! >= 26, 'each request ran as at least 13 parts');
+  });
+
   it('with batching off, every request is its own run', async () => {
     const { dir, weights } = fraudModel();
     const started = await listening({ modelDir: dir, config: { workers: 1, batching: { enabled: false } } });

@@ -123,7 +123,8 @@ describe('engine robustness', () => {
 
   it('answers a queued request at its own deadline even behind one with a later deadline, and updates the queue depth', { timeout: 30_000 }, async () => {
     let depth = -1;
-    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxQueueDelayMs: 0 } }, { onQueue: (d) => { depth = d; } });
+    // maxBatchSize above the long job's rows, so it is one run (not parts).
+    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxQueueDelayMs: 0, maxBatchSize: 8192 } }, { onQueue: (d) => { depth = d; } });
     const job = (rows: number, ms: number) => engine!.infer({ inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + ms });
     const t0 = Date.now();
     const long = settle(job(8000, 60_000), t0); // keeps the only worker busy for a while
