@@ -22,6 +22,13 @@ export interface InferJob {
   readonly outputNames: string[];
   /** Epoch ms after which the answer is useless. */
   readonly deadline: number;
+  /** True once nobody waits for the answer (the client hung up): a request in parts stops there. */
+  readonly cancelled?: () => boolean;
+}
+
+/** The error a request in parts ends with when its client has gone. */
+export function clientClosed(): InferenceError {
+  return new InferenceError('CLIENT_CLOSED', 'the client closed the connection; the request\'s remaining rows were not run');
 }
 
 /** Observations the metrics plugin records. */
@@ -267,6 +274,11 @@ export class InferenceEngine {
       const launch = (): void => {
         const window = 2 * Math.max(1, this.slots.length);
         while (!failed && running < window && next < count) {
+          if (job.cancelled?.()) {
+            failed = true;
+            reject(clientClosed());
+            return;
+          }
           const part = next++;
           const start = part * size;
           const n = Math.min(size, rows - start);

@@ -35,6 +35,7 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { statusCode: 404, description: 'No route matches the method and path.' },
   PAYLOAD_TOO_LARGE: { statusCode: 413, description: 'The body is larger than the body limit.' },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, description: 'The Content-Type is not supported on this route.' },
+  CLIENT_CLOSED: { statusCode: 499, description: 'The client closed the connection before the answer; the rest of its work was dropped (nothing is sent).' },
   // 5xx: the server cannot answer now
   MODEL_NOT_READY: { statusCode: 503, description: 'The model is still loading or failed its warm-up.' },
   QUEUE_FULL: { statusCode: 503, description: 'The inference queue is full; retry after the given delay.' },

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { exactRequest, fraudModel, listening, metricValue, modelDir, request, SERVER_ENTRY, toBytes } from './helpers';
-import { heavySpec } from '../tools/test-models';
+import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { readConfigFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
 
@@ -228,5 +228,30 @@ describe('requests the routes do not serve', () => {
     assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
     assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
     assert.equal((await request(started.port, 'POST', '/v2/models/heavy/infer', body)).status, 200);
+  });
+
+  it('stops running the rows of a large request once its client hangs up', async () => {
+    for (const [name, spec, config] of [
+      ['fixed-batch', fixedBatchSpec(), {}],
+      ['heavy', heavySpec(256, 4, 4), { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 2, maxQueueDelayMs: 0 } }],
+    ] as const) {
+      const started = await listening({ modelDir: modelDir(`gone-${name}`, spec), config });
+      app = started.app;
+      const rows = 40_000; // one run per row (or per two rows): seconds of work
+      const csv = new Array(rows).fill('0.5,0.25,1,2').join('\n');
+      const socket = net.connect(started.port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${csv.length}\r\n\r\n${csv}`);
+      const runs = async () => metricValue((await request(started.port, 'GET', '/metrics')).body, 'inference_runs_total', { model: `gone-${name}` }) ?? 0;
+      for (let i = 0; i < 200 && (await runs()) < 50; i++) await sleep(10);
+      socket.destroy();
+      await sleep(200);
+      const after = await runs();
+      await sleep(300);
+      assert.equal(await runs(), after, `${name}: no runs after the client left`);
+      assert.ok(after < rows, `${name}: ${after} of ${rows} rows ran`);
+      await app.close();
+      app = undefined;
+    }
   });
 });

@@ -4,7 +4,7 @@
  */
 import { whenFinished } from '../finished';
 import fp from 'fastify-plugin';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InferenceEngine } from '../engine';
@@ -43,7 +43,8 @@ export interface ModelService {
   /** Checks the name and version a request addressed, or UNKNOWN_MODEL / UNKNOWN_MODEL_VERSION. */
   requireVersion(name: string, version: string): void;
   /** Runs checked inputs through the engine; resolves with the requested outputs in order. */
-  infer(inputs: WireTensor[], outputNames: string[], deadline: number): Promise<WireTensor[]>;
+  /** `cancelled` says when nobody waits for the answer any more (see `clientGone`). */
+  infer(inputs: WireTensor[], outputNames: string[], deadline: number, cancelled?: () => boolean): Promise<WireTensor[]>;
 }
 
 /** The one version of the model a server serves (one model directory, one version), as OIP names it. */
@@ -63,6 +64,11 @@ export interface ModelPluginOptions {
   readonly inputChecks: readonly InputCheck[];
   /** How long close() waits for queued and running inferences. */
   readonly drainMs: number;
+}
+
+/** Whether the client of this reply has gone (its connection closed), so its answer cannot be sent. */
+export function clientGone(reply: FastifyReply): boolean {
+  return reply.raw.destroyed || reply.request.raw.socket?.destroyed === true;
 }
 
 async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Promise<void> {
@@ -221,13 +227,13 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         throw new InferenceError('UNKNOWN_MODEL_VERSION', `model '${opts.name}' has no version '${version.slice(0, 64)}'; the only version served is '${MODEL_VERSION}'`);
       }
     },
-    infer(inputs, outputNames, deadline) {
+    infer(inputs, outputNames, deadline, cancelled) {
       // Not async: one promise (the engine's) per request instead of two. Successful answers are
       // counted by the engine's onAnswered hook, once per run.
       try {
         const signature = this.requireSignature();
         for (const check of opts.inputChecks) check(inputs, { name: opts.name, signature, features: opts.features });
-        return engine!.infer({ inputs, outputNames, deadline });
+        return engine!.infer({ inputs, outputNames, deadline, cancelled });
       } catch (e) {
         return Promise.reject(e);
       }

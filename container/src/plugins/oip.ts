@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
 import { encodeBinaryData, ORT_TO_OIP } from '../tensors';
 import { errorBodySchema, errorResponses, InferenceError } from '../errors';
-import { MODEL_VERSION } from './model';
+import { clientGone, MODEL_VERSION } from './model';
 import type { TensorMeta } from '../tensors';
 
 export const SERVER_NAME = 'ai-platform-constructs-inference-server';
@@ -160,7 +160,7 @@ export async function runOip(app: FastifyInstance, reply: FastifyReply, body: Oi
   const signature = model.requireSignature();
   const outputNames = selectOutputs(signature, body.outputs);
   const inputs = decodeOipInputs(signature, body.inputs, model.limits, binary?.input);
-  const outputs = await model.infer(inputs, outputNames, deadlineOf(app, reply));
+  const outputs = await model.infer(inputs, outputNames, deadlineOf(app, reply), () => clientGone(reply));
   const allBinary = body.parameters?.binary_data_output === true;
   const asBinary = (name: string): boolean => {
     const own = body.outputs?.find((o) => o.name === name)?.parameters?.binary_data;

@@ -6,9 +6,10 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { concatRows, decodeCsv, decodeInstances, encodeCsv, encodePredictions, rowPlan, selectOutputs } from '../codec';
-import { sliceRows } from '../engine';
+import { clientClosed, sliceRows } from '../engine';
 import { errorResponses, InferenceError } from '../errors';
 import type { WireTensor } from '../tensors';
+import { clientGone } from './model';
 import { acceptUntypedJson, deadlineOf, OipRequestBody, oipRequestSchema, oipResponseSchema, runOip } from './oip';
 
 export const CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';
@@ -108,7 +109,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     const deadline = deadlineOf(app, reply);
     const rows = inputs[0].dims[0];
     if (!plan.onePerRun || rows === 1) {
-      return app.model.infer(inputs, outputNames, deadline);
+      return app.model.infer(inputs, outputNames, deadline, () => clientGone(reply));
     }
     // A few rows in the queue at a time (two per worker keeps every worker busy): a request of
     // thousands of rows (a batch transform's MULTI_RECORD payload) must not fill the queue, which would
@@ -122,6 +123,12 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       let failed = false;
       const launch = () => {
         while (!failed && running < window && next < rows) {
+          // Nobody waits for the answer any more: stop feeding its rows.
+          if (clientGone(reply)) {
+            failed = true;
+            reject(clientClosed());
+            return;
+          }
           const r = next++;
           running++;
           app.model.infer(inputs.map((t) => copyRows(sliceRows(t, r, 1, rows))), outputNames, deadline).then((out) => {
