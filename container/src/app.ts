@@ -10,7 +10,8 @@ import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply
 import underPressure from '@fastify/under-pressure';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import type { IncomingHttpHeaders } from 'node:http';
+import { IncomingHttpHeaders, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, CONFIG_FILE } from './config';
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import metricsPlugin from './plugins/metrics';
@@ -116,6 +117,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false, allowUnionTypes: true } },
+    // Requests Node cannot parse (a bad Content-Length, both Content-Length and chunked, control
+    // characters in a header, oversized headers) or that time out get the catalogue's body and a count,
+    // like every other refusal.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
+      const message = code === 'REQUEST_TIMEOUT' ? `the request did not arrive in full within ${limits.requestTimeoutMs + 5_000} ms`
+        : code === 'HEADERS_TOO_LARGE' ? 'the request headers are larger than the server takes (16 KiB in all)'
+          : `the request is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
+      app.metrics?.errors.inc({ code });
+      const status = ERROR_CATALOGUE[code].statusCode;
+      const body = JSON.stringify({ error: message, code });
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy();
+    },
     // Errors Fastify answers before routing (a malformed URL) get the catalogue's body too.
     frameworkErrors: (err, _req, reply) => {
       app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });

@@ -33,8 +33,10 @@ export const ERROR_CATALOGUE = {
   BAD_HEADER: { statusCode: 400, description: 'A request header is malformed.' },
   BINARY_DATA_UNSUPPORTED: { statusCode: 400, description: "The request uses the Open Inference Protocol's binary tensor data extension, which this server does not support." },
   NOT_FOUND: { statusCode: 404, description: 'No route matches the method and path.' },
+  REQUEST_TIMEOUT: { statusCode: 408, description: 'The request did not arrive in full within the request timeout.' },
   PAYLOAD_TOO_LARGE: { statusCode: 413, description: 'The body is larger than the body limit.' },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, description: 'The Content-Type is not supported on this route.' },
+  HEADERS_TOO_LARGE: { statusCode: 431, description: 'The request headers are larger than the server takes.' },
   CLIENT_CLOSED: { statusCode: 499, description: 'The client closed the connection before the answer; the rest of its work was dropped (nothing is sent).' },
   // 5xx: the server cannot answer now
   MODEL_NOT_READY: { statusCode: 503, description: 'The model is still loading or failed its warm-up.' },

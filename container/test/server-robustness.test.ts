@@ -254,4 +254,31 @@ describe('requests the routes do not serve', () => {
       app = undefined;
     }
   });
+
+  it('answers requests Node cannot parse with the catalogue body, and counts them', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const raw = (text: string) => new Promise<string>((resolve) => {
+      const socket = net.connect(started.port, '127.0.0.1', () => socket.write(text));
+      let out = '';
+      socket.on('data', (d: Buffer) => { out += d.toString(); });
+      socket.on('close', () => resolve(out));
+      socket.on('error', () => undefined);
+    });
+    const cases: Array<[string, number, string, RegExp]> = [
+      ['POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'INVALID_REQUEST', /^the request is not valid HTTP: .*\(HPE_/],
+      ['POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'INVALID_REQUEST', /^the request is not valid HTTP/],
+      [`GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE', /^the request headers are larger than the server takes/],
+    ];
+    for (const [text, status, code, message] of cases) {
+      const answer = await raw(text);
+      assert.match(answer, new RegExp(`^HTTP/1.1 ${status} `), answer.slice(0, 200));
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+      assert.equal(body.code, code);
+      assert.match(body.error, message);
+    }
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 2);
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'HEADERS_TOO_LARGE' }), 1);
+  });
 });
