@@ -86,6 +86,9 @@ interface Slot {
 export const PIPELINE_DEPTH = 2;
 export const PIPELINE_MAX_RUN_MS = 0.25;
 
+/** onnxruntime's message when a node of the model failed during a run. */
+const NODE_FAILED = /Non-zero status code returned while running \S+ node/;
+
 function bytesOf(tensors: readonly WireTensor[]): number {
   let n = 0;
   for (const t of tensors) {
@@ -461,6 +464,12 @@ export class InferenceEngine {
           }
           this.queue = [...jobs, ...this.queue];
           this.hooks.onWorkerEvent?.('merged-run-failed', { requests: jobs.length }); // not the message: it may quote a caller's values
+          return;
+        }
+        // Run alone, a node that failed on the values (onnxruntime's "Non-zero status code returned while
+        // running <op> node") is the caller's input, not the server: a 4xx. Running out of memory stays a 500.
+        if (jobs.length === 1 && err instanceof InferenceError && err.code === 'INFERENCE_FAILED' && NODE_FAILED.test(err.message) && !/allocat/i.test(err.message)) {
+          jobs[0].reject(new InferenceError('INPUT_REJECTED_BY_MODEL', `the model could not run on these values: ${err.message.replace(/^onnxruntime failed the run: /, '')}`));
           return;
         }
         for (const j of jobs) j.reject(err);

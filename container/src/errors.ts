@@ -36,6 +36,7 @@ export const ERROR_CATALOGUE = {
   REQUEST_TIMEOUT: { statusCode: 408, description: 'The request did not arrive in full within the request timeout.' },
   PAYLOAD_TOO_LARGE: { statusCode: 413, description: 'The body is larger than the body limit.' },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, description: 'The Content-Type is not supported on this route.' },
+  INPUT_REJECTED_BY_MODEL: { statusCode: 422, description: 'A node of the model failed on these values when run alone (an index out of range, say): the request is well formed, the values are not ones the model takes.' },
   HEADERS_TOO_LARGE: { statusCode: 431, description: 'The request headers are larger than the server takes.' },
   CLIENT_CLOSED: { statusCode: 499, description: 'The client closed the connection before the answer; the rest of its work was dropped (nothing is sent).' },
   // 5xx: the server cannot answer now
