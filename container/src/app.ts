@@ -122,6 +122,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // like every other refusal.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      // A request already under way on this connection (a client that hung up mid-body ends it with
+      // HPE_INVALID_EOF_STATE) is answered and counted by Fastify's own error path: only close.
+      if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+        socket.destroy();
+        return;
+      }
       const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
       const message = code === 'REQUEST_TIMEOUT' ? `the request did not arrive in full within ${limits.requestTimeoutMs + 5_000} ms`
         : code === 'HEADERS_TOO_LARGE' ? 'the request headers are larger than the server takes (16 KiB in all)'

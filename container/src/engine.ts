@@ -232,10 +232,6 @@ export class InferenceEngine {
       return Promise.reject(new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 }));
     }
     const rows = job.inputs[0]?.dims[0] ?? 1;
-    // A request larger than a batch runs in parts of at most maxBatchSize rows: one run of all its rows
-    // could need far more memory than the body it came in (activations grow with the rows), and would
-    // hold a worker for as long as it takes.
-    if (this.batchingActive && rows > this.config.batching.maxBatchSize) return this.inferInParts(job, rows);
     const bytes = bytesOf(job.inputs);
     const { maxSize, maxBytes } = this.config.queue;
     // A request alone in the queue is always taken, whatever its size (bodyLimitBytes bounds it).
@@ -248,6 +244,16 @@ export class InferenceEngine {
     if (now + waitMs > job.deadline) {
       return Promise.reject(new InferenceError('DEADLINE_UNMEETABLE', `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${Math.round(job.deadline - now)} ms`, { retryAfterSeconds: this.retryAfterSeconds() }));
     }
+    // A request larger than a batch runs in parts of at most maxBatchSize rows: one run of all its rows
+    // could need far more memory than the body it came in (activations grow with the rows), and would
+    // hold a worker for as long as it takes. It was admitted above as a whole; its parts are not checked
+    // against the queue limits again (its own queued parts would refuse it).
+    if (this.batchingActive && rows > this.config.batching.maxBatchSize) return this.inferInParts(job, rows);
+    return this.enqueue(job, rows, bytes, now);
+  }
+
+  /** Puts an admitted request in the queue. */
+  private enqueue(job: InferJob, rows: number, bytes: number, now: number): Promise<WireTensor[]> {
     return new Promise<WireTensor[]>((resolve, reject) => {
       this.queue.push({
         inputs: job.inputs, outputNames: job.outputNames, deadline: job.deadline,
@@ -277,9 +283,13 @@ export class InferenceEngine {
       const launch = (): void => {
         const window = 2 * Math.max(1, this.slots.length);
         while (!failed && running < window && next < count) {
-          if (job.cancelled?.()) {
+          const stop = job.cancelled?.() ? clientClosed()
+            : this.terminated ? new InferenceError('SHUTTING_DOWN', 'the server shut down before this request\'s remaining rows ran', { retryAfterSeconds: 1 })
+              : this.workersDown ? new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 })
+                : undefined;
+          if (stop) {
             failed = true;
-            reject(clientClosed());
+            reject(stop);
             return;
           }
           const part = next++;
@@ -290,7 +300,7 @@ export class InferenceEngine {
             const slice = sliceRows(t, start, n, rows);
             return { ...slice, data: slice.data.slice() as TensorData }; // owns its buffer: it is moved to a worker
           });
-          this.infer({ ...job, inputs }).then((outputs) => {
+          this.enqueue({ ...job, inputs }, n, bytesOf(inputs), Date.now()).then((outputs) => {
             results[part] = outputs;
             running--;
             if (++answered === count) resolve(results[0].map((_, i) => stack(results.map((r) => r[i]))));

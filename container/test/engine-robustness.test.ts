@@ -200,4 +200,11 @@ describe('engine robustness', () => {
     assert.equal((await request(started.port, 'GET', '/ping')).status, 200, 'a later attempt replaced the worker');
     assert.equal((await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body)).status, 200);
   });
+
+  it('admits a large request as a whole: its own parts never fill the queue', async () => {
+    engine = await engineFor('parts', heavySpec(512, 4, 16), { workers: 2, intraOpNumThreads: 1, queue: { maxSize: 2, maxBytes: 4096 }, batching: { maxBatchSize: 64 } });
+    const r = await settle(engine.infer({ inputs: [{ name: 'input', type: 'float32', dims: [1000, 16], data: new Float32Array(16_000).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + 30_000 }));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual((r as { outputs: WireTensor[] }).outputs[0].dims, [1000, 1]);
+  });
 });

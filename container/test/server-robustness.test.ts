@@ -255,7 +255,7 @@ describe('requests the routes do not serve', () => {
     }
   });
 
-  it('answers requests Node cannot parse with the catalogue body, and counts them', async () => {
+  it('answers requests Node cannot parse with the catalogue body, and counts them', { timeout: 20_000 }, async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;
     const raw = (text: string) => new Promise<string>((resolve) => {
@@ -277,8 +277,18 @@ describe('requests the routes do not serve', () => {
       assert.equal(body.code, code);
       assert.match(body.error, message);
     }
-    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    let metrics = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 2);
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'HEADERS_TOO_LARGE' }), 1);
+    // A client that hangs up mid-body is one request that ended early, counted once (not again as a
+    // request Node could not parse).
+    const socket = net.connect(started.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.end('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 113\r\n\r\n{"instances": [[1, 2');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('close', resolve));
+    await sleep(50);
+    metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 3, 'one more, not two');
   });
 });
