@@ -26,6 +26,11 @@ export interface InferJob {
   readonly cancelled?: () => boolean;
 }
 
+/** The answer while every worker is lost and none could be replaced yet. */
+function workersLost(): InferenceError {
+  return new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 });
+}
+
 /** The error a request in parts ends with when its client has gone. */
 export function clientClosed(): InferenceError {
   return new InferenceError('CLIENT_CLOSED', 'the client closed the connection; the request\'s remaining rows were not run');
@@ -223,14 +228,8 @@ export class InferenceEngine {
 
   /** Queues a request and resolves with its outputs (in `outputNames` order). */
   public infer(job: InferJob): Promise<WireTensor[]> {
-    if (this.terminated) {
-      return Promise.reject(new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new inference requests', { retryAfterSeconds: 1 }));
-    }
-    // While a lost worker's replacement loads, requests queue for it; once replacing it has failed and
-    // no worker is left, they are refused at once instead of waiting out their deadline.
-    if (this.workersDown) {
-      return Promise.reject(new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 }));
-    }
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     const rows = job.inputs[0]?.dims[0] ?? 1;
     const bytes = bytesOf(job.inputs);
     const { maxSize, maxBytes } = this.config.queue;
@@ -250,6 +249,25 @@ export class InferenceEngine {
     // against the queue limits again (its own queued parts would refuse it).
     if (this.batchingActive && rows > this.config.batching.maxBatchSize) return this.inferInParts(job, rows);
     return this.enqueue(job, rows, bytes, now);
+  }
+
+  /**
+   * Why no request can be queued now, if none can: the server is shutting down, or every worker was
+   * lost and none could be replaced (then requests are refused at once instead of waiting out their
+   * deadline; while a replacement merely loads, they queue for it).
+   */
+  private refusal(): InferenceError | undefined {
+    if (this.terminated) return new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new inference requests', { retryAfterSeconds: 1 });
+    if (this.workersDown) return workersLost();
+    return undefined;
+  }
+
+  /** Answers every queued request with `err` and empties the queue. */
+  private rejectQueued(err: InferenceError): void {
+    for (const p of this.queue) p.reject(err);
+    this.queue = [];
+    this.queuedRows = 0;
+    this.queuedBytes = 0;
   }
 
   /** Puts an admitted request in the queue. */
@@ -283,10 +301,7 @@ export class InferenceEngine {
       const launch = (): void => {
         const window = 2 * Math.max(1, this.slots.length);
         while (!failed && running < window && next < count) {
-          const stop = job.cancelled?.() ? clientClosed()
-            : this.terminated ? new InferenceError('SHUTTING_DOWN', 'the server shut down before this request\'s remaining rows ran', { retryAfterSeconds: 1 })
-              : this.workersDown ? new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 })
-                : undefined;
+          const stop = job.cancelled?.() ? clientClosed() : this.refusal();
           if (stop) {
             failed = true;
             reject(stop);
@@ -643,11 +658,7 @@ export class InferenceEngine {
       if (this.slots.length === 0) {
         // Nothing can run what is queued until a worker is back.
         this.workersDown = true;
-        const err = new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 });
-        for (const p of this.queue) p.reject(err);
-        this.queue = [];
-        this.queuedRows = 0;
-        this.queuedBytes = 0;
+        this.rejectQueued(workersLost());
         this.armDeadlineTimer();
         this.hooks.onQueue?.(0, this.runningBatches);
         this.notifyIdle();
@@ -796,11 +807,7 @@ export class InferenceEngine {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.delayTimer = undefined;
     this.deadlineTimer = undefined;
-    const err = new InferenceError('SHUTTING_DOWN', 'the server shut down before this request ran', { retryAfterSeconds: 1 });
-    for (const p of this.queue) p.reject(err);
-    this.queue = [];
-    this.queuedRows = 0;
-    this.queuedBytes = 0;
+    this.rejectQueued(new InferenceError('SHUTTING_DOWN', 'the server shut down before this request ran', { retryAfterSeconds: 1 }));
     const running = new InferenceError('SHUTTING_DOWN', 'the server shut down before this request\'s inference finished', { retryAfterSeconds: 1 });
     for (const s of this.slots) {
       for (const run of s.runs.values()) run.reject(running);
