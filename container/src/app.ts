@@ -14,6 +14,7 @@ import { IncomingHttpHeaders, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, CONFIG_FILE } from './config';
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
+import { LINGER_MS, LingeringClose } from './linger';
 import metricsPlugin from './plugins/metrics';
 import modelPlugin, { InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
@@ -175,6 +176,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else done(null, payload);
   });
 
+  // Lingering never outlasts half the drain time, so a connection refused during the drain (503
+  // SHUTTING_DOWN) or just before it does not hold the exit up.
+  const lingering = new LingeringClose(Math.min(LINGER_MS, (options.drainMs ?? 25_000) / 2));
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const { code, message } = classify(err, req.body, assumedJson.has(req), limits);
     const status = ERROR_CATALOGUE[code].statusCode;
@@ -184,8 +188,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const retryAfter = err instanceof InferenceError ? err.retryAfterSeconds : status === 503 ? 1 : undefined;
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     // Refused before its body has all arrived (413, 503 OVERLOADED, ...): close the connection after the
-    // answer, so the client stops sending and no connection is left waiting on an unread body.
-    if (hasBody(req.headers) && !req.raw.complete) reply.header('connection', 'close');
+    // answer, so the client stops sending and no connection is left waiting on an unread body; linger
+    // first, so a client still sending gets the answer rather than a reset.
+    if (hasBody(req.headers) && !req.raw.complete) {
+      reply.header('connection', 'close');
+      lingering.arm(req.raw);
+    }
     reply.code(status).type('application/json').send({ error: message, code });
   });
   app.setNotFoundHandler((req, reply) => {

@@ -205,6 +205,80 @@ describe('requests the routes do not serve', () => {
     assert.equal((await request(started.port, 'GET', '/execution-parameters')).json().MaxPayloadInMB, 1);
   });
 
+  it('lets a client that sends its whole body before reading get the refusal, not a reset, and closes the connection after', { timeout: 20_000 }, async () => {
+    const MiB = 1024 * 1024;
+    // drainMs 1 s: lingering lasts at most 0.5 s.
+    const started = await listening({ modelDir: fraudModel().dir, drainMs: 1_000, config: { limits: { bodyLimitBytes: MiB } } });
+    app = started.app;
+    /**
+     * Like Python's http.client: send everything, and read only then. The socket is paused until the
+     * last byte is written, so an answer followed by a reset is lost as it is for such a client.
+     */
+    const sendThenRead = (head: string, body: Buffer, keepOpen = false) => new Promise<{ answer: string; error?: string; closedAfterMs?: number }>((resolve) => {
+      const socket = net.connect({ port: started.port, host: '127.0.0.1', allowHalfOpen: true });
+      socket.pause();
+      let answer = '';
+      let error: string | undefined;
+      let sentAt = 0;
+      socket.on('data', (d) => { answer += d.toString('latin1'); });
+      socket.on('error', (e: NodeJS.ErrnoException) => { error = e.code; });
+      socket.on('close', () => resolve({ answer, error, closedAfterMs: sentAt ? Date.now() - sentAt : undefined }));
+      socket.on('end', () => { if (!keepOpen) socket.end(); });
+      socket.write(head);
+      socket.write(body, () => {
+        sentAt = Date.now();
+        socket.resume();
+      });
+    });
+    const body = Buffer.alloc(16 * MiB, 0x31);
+    const cases = [
+      ['POST /invocations', 'text/csv', 413],
+      ['POST /v2/models/fraud-mlp/infer', 'application/octet-stream', 413],
+      ['POST /invocations', 'image/png', 415],
+      ['POST /nowhere', 'application/json', 404],
+    ] as const;
+    for (const [line, type, status] of cases) {
+      const sized = await sendThenRead(`${line} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+      assert.equal(sized.error, undefined, `${line} ${type}: ${sized.error}`);
+      assert.match(sized.answer, new RegExp(`^HTTP/1.1 ${status} .*\\r\\nconnection: close\\r\\n`, 'is'), `${line} ${type}`);
+    }
+    // Chunked, refused once the text limit is passed.
+    const chunked = await sendThenRead('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n',
+      Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]));
+    assert.equal(chunked.error, undefined, String(chunked.error));
+    assert.match(chunked.answer, /^HTTP\/1.1 413 /);
+    // A client that keeps its side open is closed by the server once the linger time is over; so is
+    // one that declares more than it will ever send.
+    const connections = () => new Promise<number>((resolve, reject) => started.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+    const closedWithin = async (): Promise<number> => {
+      const t0 = Date.now();
+      while (await connections() > 0 && Date.now() - t0 < 5_000) await sleep(20);
+      return Date.now() - t0;
+    };
+    const open = net.connect({ port: started.port, host: '127.0.0.1', allowHalfOpen: true });
+    open.on('error', () => undefined);
+    let openAnswer = '';
+    open.on('data', (d) => { openAnswer += d.toString('latin1'); });
+    open.write(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await new Promise((resolve) => open.write(body, resolve));
+    const openMs = await closedWithin();
+    assert.match(openAnswer, /^HTTP\/1.1 413 /);
+    assert.ok(openMs < 1_500, `closed ${openMs} ms after the body was sent`);
+    const stalled = net.connect({ port: started.port, host: '127.0.0.1', allowHalfOpen: true });
+    stalled.on('error', () => undefined);
+    let stalledAnswer = '';
+    stalled.on('data', (d) => { stalledAnswer += d.toString('latin1'); });
+    stalled.write(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${body.length}\r\n\r\n1,2`);
+    await new Promise((resolve) => stalled.once('end', resolve));
+    const stalledMs = await closedWithin();
+    assert.match(stalledAnswer, /^HTTP\/1.1 413 /);
+    assert.ok(stalledMs < 1_500, `closed ${stalledMs} ms after the answer`);
+    open.destroy();
+    stalled.destroy();
+    const text = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
+  });
+
   it('brings the in-flight gauges back to zero when a client pipelines requests and hangs up', async () => {
     const started = await listening({ modelDir: modelDir('heavy', heavySpec(1024, 4, 16)), config: { workers: 1, intraOpNumThreads: 1 } });
     app = started.app;
