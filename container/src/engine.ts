@@ -33,7 +33,7 @@ function workersLost(): InferenceError {
 
 /** The error a request in parts ends with when its client has gone. */
 export function clientClosed(): InferenceError {
-  return new InferenceError('CLIENT_CLOSED', 'the client closed the connection; the request\'s remaining rows were not run');
+  return new InferenceError('CLIENT_CLOSED', 'the client closed the connection; what was left of its request was not run');
 }
 
 /** Observations the metrics plugin records. */
@@ -274,7 +274,7 @@ export class InferenceEngine {
   private enqueue(job: InferJob, rows: number, bytes: number, now: number): Promise<WireTensor[]> {
     return new Promise<WireTensor[]>((resolve, reject) => {
       this.queue.push({
-        inputs: job.inputs, outputNames: job.outputNames, deadline: job.deadline,
+        inputs: job.inputs, outputNames: job.outputNames, deadline: job.deadline, cancelled: job.cancelled,
         rows, bytes, key: batchKey(job.inputs), enqueuedAt: now, resolve, reject,
       });
       this.queuedRows += rows;
@@ -368,6 +368,7 @@ export class InferenceEngine {
     let slot: Slot | undefined;
     while (this.queue.length > 0 && (slot = this.freeSlot())) {
       this.expire(Date.now());
+      this.dropAbandoned();
       if (this.queue.length === 0) break;
       if (this.batchingActive && this.config.batching.maxQueueDelayMs > 0 && this.queuedRows < this.config.batching.maxBatchSize) {
         const waited = Date.now() - this.queue[0].enqueuedAt;
@@ -396,6 +397,7 @@ export class InferenceEngine {
     let slot: Slot | undefined;
     while (this.queue.length > 0 && (slot = this.freeSlot())) {
       this.expire(Date.now());
+      this.dropAbandoned();
       if (this.queue.length === 0) break;
       this.dispatch(slot, this.takeBatch());
     }
@@ -545,6 +547,29 @@ export class InferenceEngine {
         this.queuedRows -= p.rows;
         this.queuedBytes -= p.bytes;
         p.reject(new InferenceError('DEADLINE_EXCEEDED', `the request waited ${now - p.enqueuedAt} ms in the queue, past its deadline`, { retryAfterSeconds: this.retryAfterSeconds() }));
+      } else {
+        keep.push(p);
+      }
+    }
+    this.queue = keep;
+    this.hooks.onQueue?.(this.queue.length, this.runningBatches);
+    this.notifyIdle();
+  }
+
+  /**
+   * Answers queued requests whose client has gone with CLIENT_CLOSED instead of running them. Under
+   * overload, clients time out and retry; running what they left behind would keep the server behind.
+   */
+  private dropAbandoned(): void {
+    let gone = 0;
+    for (const p of this.queue) if (p.cancelled?.()) gone++;
+    if (gone === 0) return;
+    const keep: Pending[] = [];
+    for (const p of this.queue) {
+      if (p.cancelled?.()) {
+        this.queuedRows -= p.rows;
+        this.queuedBytes -= p.bytes;
+        p.reject(clientClosed());
       } else {
         keep.push(p);
       }

@@ -329,6 +329,40 @@ describe('requests the routes do not serve', () => {
     }
   });
 
+  it('does not run queued requests whose client has hung up', async () => {
+    for (const batching of [true, false]) {
+      const name = `abandoned-${batching}`;
+      const started = await listening({ modelDir: modelDir(name, heavySpec(1024, 4, 16)), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: batching, maxBatchSize: 4096 } } });
+      app = started.app;
+      const metrics = async () => (await request(started.port, 'GET', '/metrics')).body;
+      const runsBefore = metricValue(await metrics(), 'inference_runs_total', { model: name }) ?? 0;
+      // One long run holds the only worker...
+      const rows = 3000;
+      const long = request(started.port, 'POST', `/v2/models/${name}/infer`, { inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] });
+      for (let i = 0; i < 200 && metricValue(await metrics(), 'inference_runs_in_flight', { model: name }) !== 1; i++) await sleep(5);
+      // ...while twelve one-row requests queue behind it, and their clients hang up.
+      const one = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.5) }] });
+      const sockets = Array.from({ length: 12 }, () => {
+        const socket = net.connect(started.port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.write(`POST /v2/models/${name}/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${one.length}\r\n\r\n${one}`);
+        return socket;
+      });
+      for (let i = 0; i < 200 && metricValue(await metrics(), 'inference_queue_depth', { model: name }) !== 12; i++) await sleep(5);
+      assert.equal(metricValue(await metrics(), 'inference_runs_in_flight', { model: name }), 1, 'the long run is still going: lengthen it');
+      for (const socket of sockets) socket.destroy();
+      assert.equal((await long).status, 200);
+      // A request from a client still connected runs as usual.
+      assert.equal((await request(started.port, 'POST', `/v2/models/${name}/infer`, one)).status, 200);
+      const text = await metrics();
+      assert.equal(metricValue(text, 'inference_runs_total', { model: name }), runsBefore + 2, `batching ${batching}: only the long run and the last request ran`);
+      assert.equal(metricValue(text, 'http_errors_total', { code: 'CLIENT_CLOSED' }), 12);
+      assert.equal(metricValue(text, 'inference_queue_depth', { model: name }), 0);
+      await app.close();
+      app = undefined;
+    }
+  });
+
   it('answers requests Node cannot parse with the catalogue body, and counts them', { timeout: 20_000 }, async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;
