@@ -181,6 +181,7 @@ function rowShape(meta: TensorMeta, firstRow: unknown): number[] {
 
 /** Decodes `instances` into one tensor per model input, `rows` rows each. */
 export function decodeInstances(sig: ModelSignature, instances: readonly unknown[], limits: TensorLimits): WireTensor[] {
+  rowPlan(sig); // every input must have a batch axis to take rows
   if (instances.length === 0) {
     throw new InferenceError('BAD_INSTANCES', '"instances" is empty; send at least one row');
   }

@@ -158,6 +158,7 @@ export class InferenceEngine {
     const engine = new InferenceEngine(modelPath, config, hooks);
     try {
       await engine.spawnAll();
+      if (engine.batching && engine.signature.notBatchableReason) engine.batchingOffReason = `the model's first axis cannot be the batch: ${engine.signature.notBatchableReason}`;
       if (engine.batchingActive) await engine.probeBatching();
       if (config.unbatchedPool && !engine.batchingActive) {
         // The model cannot merge requests: run them side by side on several smaller workers instead.
@@ -620,7 +621,13 @@ export class InferenceEngine {
         if (msg.type === 'ready') {
           ready = true;
           if (!this.signature) {
-            this.signature = buildSignature(msg.inputs as OrtValueMetadata[], msg.outputs as OrtValueMetadata[]);
+            try {
+              this.signature = buildSignature(msg.inputs as OrtValueMetadata[], msg.outputs as OrtValueMetadata[]);
+            } catch (e) {
+              void worker.terminate();
+              reject(new Error(`cannot serve model ${this.modelPath}: ${(e as Error).message}`));
+              return;
+            }
             this.provider = msg.provider;
             this.fallbackReason = msg.fallbackReason;
           }
@@ -714,6 +721,7 @@ export class InferenceEngine {
     const outputNames = this.signature.outputs.map((o) => o.name);
     let tried = 1;
     try {
+      let single: WireTensor[] = [];
       for (const rows of [1, 2]) {
         tried = rows;
         const { outputs } = await this.runOn(this.slots[0], this.zeroFeeds(rows), outputNames);
@@ -722,6 +730,14 @@ export class InferenceEngine {
           this.batchingOffReason = `output '${wrong.name}' has shape ${JSON.stringify(wrong.dims)} for ${rows} input row${rows > 1 ? 's' : ''}: its first axis is not the batch`;
           break;
         }
+        // Only the batch axis may change with the rows: an output that also grows elsewhere mixes rows.
+        const grown = rows === 2 ? outputs.find((t, i) => t.dims.slice(1).join() !== single[i].dims.slice(1).join()) : undefined;
+        if (grown) {
+          const before = single[outputs.indexOf(grown)];
+          this.batchingOffReason = `output '${grown.name}' has shape ${JSON.stringify(before.dims)} for 1 input row and ${JSON.stringify(grown.dims)} for 2: more than its first axis follows the rows`;
+          break;
+        }
+        single = outputs;
       }
     } catch (e) {
       this.batchingOffReason = `a ${tried}-row run failed, so requests cannot be merged: ${(e as Error).message}`;

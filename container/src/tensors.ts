@@ -50,8 +50,12 @@ export interface TensorMeta {
 export interface ModelSignature {
   readonly inputs: readonly TensorMeta[];
   readonly outputs: readonly TensorMeta[];
-  /** True when every input and output has a dynamic first axis, so requests can be stacked. */
+  /** True when every input and output has a dynamic first axis that can be the batch, so requests can be stacked. */
   readonly batchable: boolean;
+  /** Why requests cannot be stacked, when `batchable` is false. */
+  readonly notBatchableReason?: string;
+  /** Outputs the server cannot return (not tensors, or of a type onnxruntime-node cannot hand over), with why. */
+  readonly ignoredOutputs: readonly { readonly name: string; readonly reason: string }[];
 }
 
 /** What onnxruntime reports in `session.inputMetadata` / `outputMetadata`. */
@@ -62,10 +66,16 @@ export interface OrtValueMetadata {
   readonly shape?: ReadonlyArray<number | string>;
 }
 
+/** Why the server cannot pass this value to or from onnxruntime, if it cannot. */
+function unsupported(m: OrtValueMetadata): string | undefined {
+  if (!m.isTensor) return 'it is not a tensor (a sequence or a map)';
+  if (!m.type || !(m.type in ORT_TO_OIP)) return `its element type ${m.type ?? '(none)'} is not one onnxruntime-node exchanges with JavaScript`;
+  return undefined;
+}
+
 export function toTensorMeta(m: OrtValueMetadata): TensorMeta {
-  if (!m.isTensor || !m.type || !(m.type in ORT_TO_OIP)) {
-    throw new Error(`model value '${m.name}' is not a tensor of a supported type (got ${m.isTensor ? m.type : 'a non-tensor'})`);
-  }
+  const why = unsupported(m);
+  if (why) throw new Error(`model value '${m.name}' cannot be served: ${why}`);
   const type = m.type as OrtType;
   const declared = m.shape && m.shape.length > 0 ? m.shape : undefined;
   return {
@@ -77,11 +87,47 @@ export function toTensorMeta(m: OrtValueMetadata): TensorMeta {
   };
 }
 
+/**
+ * The model's signature. Inputs the server cannot feed stop the model from loading; outputs it cannot
+ * return (a scikit-learn classifier's ZipMap probabilities, a sequence of maps) are left out and
+ * named in `ignoredOutputs`, so the model's tensor outputs are still served.
+ */
 export function buildSignature(inputs: readonly OrtValueMetadata[], outputs: readonly OrtValueMetadata[]): ModelSignature {
+  if (inputs.length === 0) throw new Error('the model has no inputs; the server serves models that take at least one input tensor');
   const ins = inputs.map(toTensorMeta);
-  const outs = outputs.map(toTensorMeta);
-  const dynamicFirst = (t: TensorMeta) => t.shape !== undefined && t.shape.length >= 1 && t.shape[0] === -1;
-  return { inputs: ins, outputs: outs, batchable: ins.every(dynamicFirst) && outs.every(dynamicFirst) };
+  const ignoredOutputs: { name: string; reason: string }[] = [];
+  const outs: TensorMeta[] = [];
+  for (const o of outputs) {
+    const why = unsupported(o);
+    if (why) ignoredOutputs.push({ name: o.name, reason: why });
+    else outs.push(toTensorMeta(o));
+  }
+  if (outs.length === 0) {
+    throw new Error(`the model has no output the server can return: ${ignoredOutputs.map((o) => `'${o.name}' (${o.reason})`).join(', ')}`);
+  }
+  const notBatchableReason = whyNotBatchable(ins, outs);
+  return { inputs: ins, outputs: outs, batchable: notBatchableReason === undefined, ...(notBatchableReason ? { notBatchableReason } : {}), ignoredOutputs };
+}
+
+/**
+ * Requests can be stacked along the first axis only if every input and output has a dynamic first
+ * axis, and that axis is one and the same for all inputs: where the model names it, all inputs give
+ * it the same name, and no other axis of any input or output has that name. (Inputs `a: [batch, seq]`
+ * and `b: [seq]` both have a dynamic first axis, but stacking `b` would grow `seq`.) Outputs' names
+ * are not compared: exporters often give them generated ones; the probe run checks outputs.
+ */
+function whyNotBatchable(ins: readonly TensorMeta[], outs: readonly TensorMeta[]): string | undefined {
+  const fixed = [...ins, ...outs].find((t) => t.shape === undefined || t.shape.length === 0 || t.shape[0] !== -1);
+  if (fixed) return `'${fixed.name}' has ${fixed.shape === undefined || fixed.shape.length === 0 ? 'no declared first axis' : `a fixed first axis of ${fixed.shape[0]}`}`;
+  const named = ins.filter((t) => t.dimNames?.[0] !== undefined);
+  const name = named[0]?.dimNames?.[0];
+  const other = named.find((t) => t.dimNames![0] !== name);
+  if (name !== undefined && other) return `inputs '${named[0].name}' and '${other.name}' name their first axes differently ('${name}' and '${other.dimNames![0]}')`;
+  if (name !== undefined) {
+    const reused = [...ins, ...outs].find((t) => t.dimNames?.slice(1).includes(name));
+    if (reused) return `'${reused.name}' uses the first axis's name '${name}' for another axis too`;
+  }
+  return undefined;
 }
 
 /** Limits that keep one request from exhausting memory. */

@@ -20,6 +20,7 @@ const signature = (type: string, shape: number[]): ModelSignature => ({
   inputs: [{ name: 'x', type: type as never, datatype: 'X', shape }],
   outputs: [{ name: 'y', type: type as never, datatype: 'X', shape }],
   batchable: shape[0] === -1,
+  ignoredOutputs: [],
 });
 const codeOf = (fn: () => unknown) => {
   try {

@@ -96,6 +96,78 @@ describe('engine robustness', () => {
     assert.deepEqual(q.ok && [...(q.outputs[0].data as Float32Array)], [300, 400]);
   });
 
+  it('does not batch a model whose inputs use the first axis for different things, and says why', async () => {
+    // y = a + b with a: [batch, seq], b: [seq]. Both first axes are dynamic, but stacking b grows seq:
+    // merged callers got each other's values (and shapes).
+    const spec: ModelSpec = {
+      name: 'seqadd',
+      inputs: [{ name: 'a', type: 'float32', shape: ['batch', 'seq'] }, { name: 'b', type: 'float32', shape: ['seq'] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['batch', 'seq'] }],
+      nodes: [{ op: 'Add', inputs: ['a', 'b'], outputs: ['y'] }],
+    };
+    engine = await engineFor('seqadd', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
+    assert.equal(engine.batchingActive, false);
+    assert.equal(engine.batchingOffReason, "the model's first axis cannot be the batch: inputs 'a' and 'b' name their first axes differently ('batch' and 'seq')");
+    const job = (v: number) => settle(engine!.infer({
+      inputs: [{ name: 'a', type: 'float32', dims: [1, 1], data: new Float32Array([v]) }, { name: 'b', type: 'float32', dims: [1], data: new Float32Array([v / 10]) }],
+      outputNames: ['y'], deadline: Date.now() + 5000,
+    }));
+    const results = await Promise.all([10, 20, 30].map(job));
+    results.forEach((r, i) => {
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.outputs[0].dims, [1, 1]);
+      assert.equal(r.outputs[0].data[0], (i + 1) * 11);
+    });
+  });
+
+  it('does not batch a model whose output grows on another axis with the rows, and says why', async () => {
+    // y = x . x^T: x [n, 1] -> y [n, n]. Its first axis follows the rows, but so does its second.
+    const spec: ModelSpec = {
+      name: 'outer',
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 1] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['rows', 'cols'] }],
+      nodes: [{ op: 'Transpose', inputs: ['x'], outputs: ['t'], attributes: { perm: [1, 0] } }, { op: 'MatMul', inputs: ['x', 't'], outputs: ['y'] }],
+    };
+    engine = await engineFor('outer', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
+    assert.equal(engine.batchingActive, false);
+    assert.equal(engine.batchingOffReason, "output 'y' has shape [1,1] for 1 input row and [2,2] for 2: more than its first axis follows the rows");
+    const results = await Promise.all([2, 3].map((v) => settle(engine!.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 1], data: new Float32Array([v]) }], outputNames: ['y'], deadline: Date.now() + 5000 }))));
+    assert.deepEqual(results.map((r) => r.ok && [...(r.outputs[0].data as Float32Array)]), [[4], [9]]);
+  });
+
+  it('serves the tensor outputs of a model that also has a non-tensor one (a scikit-learn ZipMap), and refuses inputs it cannot feed', async () => {
+    const zipMap: ModelSpec = {
+      name: 'classifier',
+      inputs: [{ name: 'float_input', type: 'float32', shape: ['N', 2] }],
+      outputs: [{ name: 'label', type: 'float32', shape: ['N', 2] }, { name: 'output_probability', type: 'int64', shape: [], sequenceOfMaps: true }],
+      nodes: [
+        { op: 'Identity', inputs: ['float_input'], outputs: ['label'] },
+        { op: 'ZipMap', domain: 'ai.onnx.ml', inputs: ['float_input'], outputs: ['output_probability'], attributes: { classlabels_int64s: [0, 1] } },
+      ],
+    };
+    const started = await listening({ modelDir: modelDir('classifier', zipMap) });
+    app = started.app;
+    assert.deepEqual(app.model.engine!.signature.ignoredOutputs, [{ name: 'output_probability', reason: 'it is not a tensor (a sequence or a map)' }]);
+    const meta = (await request(started.port, 'GET', '/v2/models/classifier')).json();
+    assert.deepEqual(meta.outputs.map((o: { name: string }) => o.name), ['label']);
+    const res = await request(started.port, 'POST', '/v2/models/classifier/infer', { inputs: [{ name: 'float_input', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }] });
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual(res.json().outputs[0].data, [0.25, 0.75]);
+    const asked = await request(started.port, 'POST', '/v2/models/classifier/infer', { inputs: [{ name: 'float_input', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }], outputs: [{ name: 'output_probability' }] });
+    assert.equal(asked.status, 400);
+    assert.equal(asked.json().code, 'UNKNOWN_OUTPUT');
+    // A model the server cannot feed, or whose only output it cannot return, fails to load with a reason.
+    for (const [name, spec, reason] of [
+      ['seq-in', { ...zipMap, name: 'seq-in', inputs: [{ name: 'x', type: 'float32', shape: ['N', 2] }, { name: 'probs', type: 'int64', shape: [], sequenceOfMaps: true }], outputs: [{ name: 'label', type: 'float32', shape: ['N', 2] }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['label'] }] },
+        /^Error: cannot serve model .*model\.onnx: model value 'probs' cannot be served: it is not a tensor \(a sequence or a map\)$/],
+      ['map-out', { ...zipMap, name: 'map-out', outputs: [zipMap.outputs[1]], nodes: [zipMap.nodes[1]] },
+        /^Error: cannot serve model .*: the model has no output the server can return: 'output_probability' \(it is not a tensor \(a sequence or a map\)\)$/],
+    ] as const) {
+      const dir = modelDir(name, spec as ModelSpec);
+      await assert.rejects(InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1 }]])), reason as RegExp);
+    }
+  });
+
   it('serves a model whose dynamic dimensions must be above 1, which the warm-up (all 1s) cannot run', async () => {
     // y = Reshape(x, [-1, 4]): valid for x of [1, 8], not for the warm-up's [1, 1].
     const spec: ModelSpec = {

@@ -132,6 +132,22 @@ describe('SageMaker container contract', () => {
     assert.deepEqual(body.outputs.map((o: { name: string }) => o.name), ['is_fraud']);
   });
 
+  it('answers rows for a model with an input that has no batch axis (a scalar) with 400 BAD_INSTANCES, in every row format', async () => {
+    const scalar = { name: 'scalar', inputs: [{ name: 's', type: 'float32' as const, shape: [] }], outputs: [{ name: 'y', type: 'float32' as const, shape: [] }], nodes: [{ op: 'Identity', inputs: ['s'], outputs: ['y'] }] };
+    const started = await listening({ modelDir: modelDir('scalar', scalar) });
+    app = started.app;
+    for (const [type, body] of [['application/json', '{"instances":[5]}'], ['application/jsonlines', '5'], ['text/csv', '5']]) {
+      const res = await exactRequest(started.port, 'POST', '/invocations', body, { 'content-type': type });
+      assert.equal(res.status, 400, `${type}: ${res.body}`);
+      assert.equal(res.json().code, 'BAD_INSTANCES', type);
+      assert.match(res.json().error, /^input 's' has shape .* without a batch axis, so rows cannot be fed to it; send an Open Inference Protocol body/);
+    }
+    // The Open Inference Protocol body still works.
+    const oip = await request(started.port, 'POST', '/invocations', { inputs: [{ name: 's', shape: [], datatype: 'FP32', data: [5] }] });
+    assert.equal(oip.status, 200, oip.body);
+    assert.deepEqual(oip.json().outputs[0].data, [5]);
+  });
+
   it('takes instances keyed by input name for a model with several inputs', async () => {
     const started = await listening({ modelDir: modelDir('multi', multiInputSpec()) });
     app = started.app;

@@ -34,6 +34,11 @@ export interface ValueSpec {
   readonly name: string;
   readonly type: ElemType;
   readonly shape: ReadonlyArray<number | string>;
+  /**
+   * Not a tensor but a sequence of maps from `type` keys to float values, as scikit-learn classifiers'
+   * ZipMap probabilities are (`shape` is ignored).
+   */
+  readonly sequenceOfMaps?: boolean;
 }
 
 export interface NodeSpec {
@@ -41,6 +46,8 @@ export interface NodeSpec {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attributes?: Record<string, number | number[] | string>;
+  /** The operator's domain, e.g. 'ai.onnx.ml' (imported at opset 1 when used). @default the ONNX domain */
+  readonly domain?: string;
 }
 
 /** A constant weight tensor (float32 or int64 only: that is all the models here need). */
@@ -63,6 +70,10 @@ export interface ModelSpec {
 }
 
 function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
+  if (v.sequenceOfMaps) {
+    const value = { tensorType: { elemType: ONNX_TYPE.float32 } };
+    return { name: v.name, type: { sequenceType: { elemType: { mapType: { keyType: ONNX_TYPE[v.type], valueType: value } } } } };
+  }
   return {
     name: v.name,
     type: {
@@ -101,7 +112,10 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
     producerName: 'ai-platform-constructs',
     producerVersion: '0.1.0',
     docString: spec.docString,
-    opsetImport: [{ domain: '', version: spec.opset ?? 17 }],
+    opsetImport: [
+      { domain: '', version: spec.opset ?? 17 },
+      ...[...new Set(spec.nodes.map((n) => n.domain).filter((d): d is string => !!d))].map((domain) => ({ domain, version: 1 })),
+    ],
     graph: {
       name: spec.name,
       input: spec.inputs.map(valueInfo),
@@ -110,6 +124,7 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
       node: spec.nodes.map((n, i) => ({
         name: `${n.op}_${i}`,
         opType: n.op,
+        ...(n.domain ? { domain: n.domain } : {}),
         input: [...n.inputs],
         output: [...n.outputs],
         attribute: Object.entries(n.attributes ?? {}).map(([k, v]) => attribute(k, v)),

@@ -184,6 +184,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       batching: engine.batchingActive ? opts.config.batching : 'off',
       ...(engine.batchingOffReason ? { batchingOffReason: engine.batchingOffReason } : {}),
       inputs: engine.signature.inputs, outputs: engine.signature.outputs,
+      ...(engine.signature.ignoredOutputs.length ? { ignoredOutputs: engine.signature.ignoredOutputs } : {}),
     }, 'model ready');
   })();
   ready.catch((e: Error) => {
