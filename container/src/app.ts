@@ -16,7 +16,7 @@ import { LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeText
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import { LINGER_MS, LingeringClose } from './linger';
 import metricsPlugin from './plugins/metrics';
-import modelPlugin, { InputCheck } from './plugins/model';
+import modelPlugin, { clientGone, InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
 import oipPlugin, { assumedJson } from './plugins/oip';
 import sagemakerPlugin, { JSON_LINES_TYPES } from './plugins/sagemaker';
@@ -43,6 +43,11 @@ export interface AppOptions {
   readonly drainMs?: number;
   /** Event-loop delay beyond which requests are shed with 503 OVERLOADED. @default 1000 */
   readonly maxEventLoopDelayMs?: number;
+  /**
+   * How long the server may have no inference worker (every one lost, and replacing them failing)
+   * before `/v2/health/live` answers 503, so Kubernetes restarts the container. @default 300000
+   */
+  readonly maxWorkerlessMs?: number;
 }
 
 /** Maps Fastify's own errors onto the catalogue. */
@@ -180,6 +185,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // SHUTTING_DOWN) or just before it does not hold the exit up.
   const lingering = new LingeringClose(Math.min(LINGER_MS, (options.drainMs ?? 25_000) / 2));
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    // The client has gone (it hung up mid-body, or while its request waited): whatever stopped the
+    // request, nothing can be sent, and it is not a server or request error.
+    if (clientGone(reply) || err.code === 'ECONNRESET') {
+      app.metrics.errors.inc({ code: 'CLIENT_CLOSED' });
+      req.log.info({ code: 'CLIENT_CLOSED', status: 499, cause: err.code ?? err.message }, 'client closed the connection before the answer');
+      reply.code(499).send({ error: 'the client closed the connection', code: 'CLIENT_CLOSED' });
+      return;
+    }
     const { code, message } = classify(err, req.body, assumedJson.has(req), limits);
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
@@ -240,7 +253,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     inputChecks: options.inputChecks ?? [],
     drainMs: options.drainMs ?? 25_000,
   });
-  await app.register(healthPlugin);
+  await app.register(healthPlugin, { maxWorkerlessMs: options.maxWorkerlessMs ?? 300_000 });
   await app.register(oipPlugin);
   await app.register(sagemakerPlugin);
   return app;

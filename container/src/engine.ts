@@ -224,6 +224,9 @@ export class InferenceEngine {
   public get workerCount(): number { return this.slots.length; }
   /** False while every worker has been lost and none has been replaced yet. */
   public get healthy(): boolean { return !this.started || this.slots.length > 0; }
+  /** How long the engine has had no worker (every one lost, none replaced yet); 0 when it has one. */
+  public get workerlessForMs(): number { return this.workerlessSince === undefined ? 0 : Date.now() - this.workerlessSince; }
+  private workerlessSince?: number;
   /** onnxruntime intra-op threads per worker. */
   public get intraOpNumThreads(): number { return this.pool.intraOpNumThreads; }
 
@@ -659,6 +662,7 @@ export class InferenceEngine {
     const crashed = new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err?.message ?? 'unknown reason'}`);
     for (const run of runs) run.reject(crashed);
     this.hooks.onWorkerEvent?.('worker-lost', { error: err?.message });
+    if (this.slots.length === 0) this.workerlessSince ??= Date.now();
     void slot.worker.terminate();
     this.hooks.onQueue?.(this.queue.length, this.runningBatches);
     this.notifyIdle();
@@ -682,6 +686,7 @@ export class InferenceEngine {
       }
       this.slots.push(fresh);
       this.workersDown = false;
+      this.workerlessSince = undefined;
       this.hooks.onWorkerEvent?.('worker-replaced', { attempts: attempt + 1 });
       this.pump();
     }, (e: Error) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { engineWorkers, fraudModel, listening, modelDir, request } from './helpers';
+import { engineWorkers, fraudModel, listening, metricValue, modelDir, request } from './helpers';
 import { heavySpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
@@ -248,9 +248,11 @@ describe('engine robustness', () => {
 
   it('keeps trying to replace a lost worker; meanwhile it is not ready and refuses requests at once', { timeout: 30_000 }, async () => {
     const { dir } = fraudModel();
-    const started = await listening({ modelDir: dir, config: { workers: 1, limits: { requestTimeoutMs: 20_000 } } });
+    const started = await listening({ modelDir: dir, config: { workers: 1, limits: { requestTimeoutMs: 20_000 } }, maxWorkerlessMs: 1_000 });
     app = started.app;
     const file = path.join(dir, 'model.onnx');
+    const ready = async () => metricValue((await request(started.port, 'GET', '/metrics')).body, 'model_ready', { model: 'fraud-mlp' });
+    assert.equal(await ready(), 1);
     const body = { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }] };
     fs.renameSync(file, `${file}.away`);
     try {
@@ -265,12 +267,20 @@ describe('engine robustness', () => {
       assert.equal(refused.status, 503);
       assert.equal(refused.json().code, 'MODEL_NOT_READY');
       assert.ok(Date.now() - t0 < 500, 'refused at once, not after its deadline');
+      assert.equal(await ready(), 0, 'model_ready follows readiness');
+      assert.equal((await request(started.port, 'GET', '/v2/health/live')).status, 200, 'still live while replacing has not failed for long');
+      let live = await request(started.port, 'GET', '/v2/health/live');
+      for (let i = 0; i < 100 && live.status === 200; i++, live = await request(started.port, 'GET', '/v2/health/live')) await sleep(20);
+      assert.equal(live.status, 503);
+      assert.match(live.json().reason, /^no inference worker for \d+ s: replacing the lost ones keeps failing/);
     } finally {
       fs.renameSync(`${file}.away`, file);
     }
     for (let i = 0; i < 200 && (await request(started.port, 'GET', '/ping')).status !== 200; i++) await sleep(50);
     assert.equal((await request(started.port, 'GET', '/ping')).status, 200, 'a later attempt replaced the worker');
     assert.equal((await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body)).status, 200);
+    assert.equal(await ready(), 1);
+    assert.equal((await request(started.port, 'GET', '/v2/health/live')).status, 200);
   });
 
   it('admits a large request as a whole: its own parts never fill the queue', async () => {

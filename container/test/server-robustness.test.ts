@@ -363,6 +363,25 @@ describe('requests the routes do not serve', () => {
     }
   });
 
+  it('counts a request whose client hung up as CLIENT_CLOSED, whatever ended it afterwards (here its deadline)', async () => {
+    const started = await listening({ modelDir: modelDir('late', heavySpec(1024, 4, 16)), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false }, limits: { requestTimeoutMs: 200 } } });
+    app = started.app;
+    const rows = 12_000; // a run of about a second holds the only worker past the queued request's deadline
+    const long = request(started.port, 'POST', '/v2/models/late/infer', { inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] });
+    await sleep(50);
+    const one = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.5) }] });
+    const socket = net.connect(started.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`POST /v2/models/late/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${one.length}\r\n\r\n${one}`);
+    await sleep(50);
+    socket.destroy();
+    await long;
+    await sleep(50);
+    const text = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'CLIENT_CLOSED' }), 1);
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'DEADLINE_EXCEEDED' }), undefined);
+  });
+
   it('answers requests Node cannot parse with the catalogue body, and counts them', { timeout: 20_000 }, async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;
@@ -388,8 +407,8 @@ describe('requests the routes do not serve', () => {
     let metrics = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 2);
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'HEADERS_TOO_LARGE' }), 1);
-    // A client that hangs up mid-body is one request that ended early, counted once (not again as a
-    // request Node could not parse).
+    // A client that hangs up mid-body is one request that ended early, counted once as CLIENT_CLOSED
+    // (not as a request Node could not parse, nor as an invalid one).
     const socket = net.connect(started.port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.end('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 113\r\n\r\n{"instances": [[1, 2');
@@ -397,6 +416,7 @@ describe('requests the routes do not serve', () => {
     await new Promise((resolve) => socket.once('close', resolve));
     await sleep(50);
     metrics = (await request(started.port, 'GET', '/metrics')).body;
-    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 3, 'one more, not two');
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 2, 'not counted as invalid');
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'CLIENT_CLOSED' }), 1, 'counted once');
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Health: live as soon as the process serves; ready only when the model is loaded and warmed up.
+ * Health: live as soon as the process serves (until it has had no inference worker for too long);
+ * ready only when the model is loaded and warmed up.
  * `/ping` is SageMaker's health check (200 within 2 s), `/v2/health/*` the Open Inference Protocol's.
  */
 import fp from 'fastify-plugin';
@@ -21,10 +22,20 @@ export const notReadySchema = {
   properties: { ...readySchema.properties, ...errorBodySchema.properties },
 } as const;
 
+const liveSchema = { type: 'object', required: ['live'], properties: { live: { type: 'boolean' }, reason: { type: 'string' } } } as const;
+
 /** Health checks are answered even when under-pressure would shed load: they are how load is seen. */
 const keepServing = { pressureHandler: () => undefined };
 
-async function healthPlugin(app: FastifyInstance): Promise<void> {
+export interface HealthOptions {
+  /**
+   * How long the server may go without a working inference worker (every one lost, and replacing them
+   * keeps failing) before it reports itself not live, so an orchestrator restarts it.
+   */
+  readonly maxWorkerlessMs: number;
+}
+
+async function healthPlugin(app: FastifyInstance, opts: HealthOptions): Promise<void> {
   const answerReady = (reply: FastifyReply) => {
     const ready = app.model.state === 'ready';
     reply.code(ready ? 200 : 503);
@@ -38,8 +49,13 @@ async function healthPlugin(app: FastifyInstance): Promise<void> {
   app.get('/v2/health/live', {
     logLevel: 'warn',
     config: keepServing,
-    schema: { response: { 200: { type: 'object', required: ['live'], properties: { live: { type: 'boolean' } } }, ...errorResponses } },
-  }, async () => ({ live: true }));
+    schema: { response: { 200: liveSchema, 503: { ...liveSchema, properties: { ...liveSchema.properties, ...errorBodySchema.properties } }, '4xx': errorResponses['4xx'], '5xx': errorResponses['5xx'] } },
+  }, async (_req, reply) => {
+    const workerless = app.model.engine?.workerlessForMs ?? 0;
+    if (workerless <= opts.maxWorkerlessMs) return { live: true };
+    reply.code(503);
+    return { live: false, reason: `no inference worker for ${Math.round(workerless / 1000)} s: replacing the lost ones keeps failing (see the worker-respawn-failed log lines); restart the server` };
+  });
 }
 
 export default fp(healthPlugin, { name: 'health', fastify: '5.x', dependencies: ['model'] });

@@ -176,7 +176,6 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     });
     const seconds = (performance.now() - t0) / 1000;
     metrics.modelLoadSeconds.set(labels, seconds);
-    metrics.modelReady.set(labels, 1);
     state = 'ready';
     app.log.info({
       model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: engine.workerCount,
@@ -194,6 +193,8 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   });
 
   const currentState = (): ModelState => (state === 'ready' && engine && !engine.healthy ? 'recovering' : state);
+  // Readiness as the health routes report it: 0 again while every worker is lost and being replaced.
+  metrics.beforeScrape(() => metrics.modelReady.set(labels, currentState() === 'ready' ? 1 : 0));
 
   const service: ModelService = {
     name: opts.name,
