@@ -56,19 +56,24 @@ export function sessionOptions(init: Pick<WorkerInit, 'intraOpNumThreads' | 'int
 
 async function createSession(init: WorkerInit): Promise<{ session: ort.InferenceSession; provider: string; fallbackReason?: string }> {
   const base = sessionOptions(init);
-  // Providers in the configured order, up to the CPU (which always works): try the whole list, then
-  // without its first entry, and so on, so `tensorrt,cuda,cpu` still gets CUDA when TensorRT is missing
-  // and `cpu,cuda` means the CPU.
-  const listed = init.executionProviders.includes('cpu') ? init.executionProviders : [...init.executionProviders, 'cpu'];
-  const order = listed.slice(0, listed.indexOf('cpu') + 1);
+  // Providers in the configured order: try the whole list, then without its first entry, and so on,
+  // so `tensorrt,cuda,cpu` still gets CUDA when TensorRT is missing and `cpu,cuda` means the CPU. The
+  // CPU is a fallback only when listed: `cuda` alone means a GPU or nothing, so a GPU pod whose CUDA
+  // cannot load fails to start instead of holding a GPU while it computes on the CPU.
+  const cpuAt = init.executionProviders.indexOf('cpu');
+  const order = cpuAt >= 0 ? init.executionProviders.slice(0, cpuAt + 1) : init.executionProviders;
   const failures: string[] = [];
-  for (let i = 0; i < order.length - 1; i++) {
+  for (let i = 0; i < order.length; i++) {
+    if (order[i] === 'cpu') break;
     try {
       const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: order.slice(i) });
       return { session, provider: order[i], ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) };
     } catch (e) {
       failures.push(`${order[i]} unavailable: ${(e as Error).message}`);
     }
+  }
+  if (cpuAt < 0) {
+    throw new Error(`no execution provider listed could be used (${failures.join('; ')}); add cpu to the list (ORT_EXECUTION_PROVIDERS=${[...init.executionProviders, 'cpu'].join(',')}) to fall back to the CPU`);
   }
   const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: ['cpu'] });
   return { session, provider: 'cpu', ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) };

@@ -50,6 +50,7 @@ describe('metrics', () => {
     assert.equal(metricValue(text, 'inference_runs_in_flight', m), 0);
     assert.equal(metricValue(text, 'http_requests_in_flight'), 1); // the scrape itself
     assert.equal(metricValue(text, 'model_ready', m), 1);
+    assert.equal(metricValue(text, 'inference_execution_provider', { ...m, provider: 'cpu' }), 1);
     assert.equal(metricValue(text, 'inference_worker_restarts_total', m), 0, 'the series exists before the first restart');
     assert.ok(metricValue(text, 'model_load_duration_seconds', m)! > 0);
     assert.ok(metricValue(text, 'nodejs_eventloop_lag_p99_seconds') !== undefined);

@@ -100,6 +100,8 @@ describe('server process start-up', () => {
     const both = await start(['tensorrt', 'cuda', 'cpu']);
     assert.equal(both.provider, 'cpu');
     assert.match(both.fallback!, /^tensorrt unavailable: .*; cuda unavailable: /, 'CUDA is tried on its own after TensorRT fails');
+    // Without cpu in the list there is no fallback: the model does not load, and the error says why.
+    await assert.rejects(start(['cuda']), /^Error: cannot load model .*: no execution provider listed could be used \(cuda unavailable: .*\); add cpu to the list \(ORT_EXECUTION_PROVIDERS=cuda,cpu\) to fall back to the CPU$/);
   });
 });
 

@@ -27,6 +27,7 @@ export interface ServerMetrics {
   readonly runsInFlight: client.Gauge<'model'>;
   readonly modelLoadSeconds: client.Gauge<'model'>;
   readonly modelReady: client.Gauge<'model'>;
+  readonly executionProvider: client.Gauge<'model' | 'provider'>;
   readonly workerRestarts: client.Counter<'model'>;
   /** Registers a function run before each scrape (to copy hot-path counters into gauges). */
   beforeScrape(fn: () => void): void;
@@ -55,13 +56,14 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
     queueDuration: new FastHistogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited for a worker.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registry }),
     batchSize: new FastHistogram({ name: 'inference_batch_size', help: 'Rows in one onnxruntime run (requests merged by dynamic batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry }),
     runs: new FastCounter({ name: 'inference_runs_total', help: 'onnxruntime runs (merged batches).', labelNames: ['model'], registry }),
-    inferRequests: new FastCounter({ name: 'inference_requests_total', help: 'Inference requests answered successfully; divided by inference_runs_total this is the average merge factor.', labelNames: ['model'], registry }),
+    inferRequests: new FastCounter({ name: 'inference_requests_total', help: 'Inference jobs answered successfully: one per request, or one per part of a request run in parts (more rows than maxBatchSize, or rows fed one per run to a fixed-batch model); divided by inference_runs_total this is the average merge factor.', labelNames: ['model'], registry }),
     errors: new client.Counter({ name: 'http_errors_total', help: 'Requests answered with an error, by stable error code.', labelNames: ['code'], registers }),
     queueDepth: new client.Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker.', labelNames: ['model'], registers }),
     runsInFlight: new client.Gauge({ name: 'inference_runs_in_flight', help: 'onnxruntime runs executing now.', labelNames: ['model'], registers }),
     modelLoadSeconds: new client.Gauge({ name: 'model_load_duration_seconds', help: 'Time to load the model in every worker and warm it up.', labelNames: ['model'], registers }),
     workerRestarts: new client.Counter({ name: 'inference_worker_restarts_total', help: 'Inference worker threads that stopped unexpectedly and were replaced.', labelNames: ['model'], registers }),
     modelReady: new client.Gauge({ name: 'model_ready', help: '1 when the model is loaded and warmed up.', labelNames: ['model'], registers }),
+    executionProvider: new client.Gauge({ name: 'inference_execution_provider', help: '1 for the onnxruntime execution provider the model runs on (cpu, cuda, tensorrt), once loaded.', labelNames: ['model', 'provider'], registers }),
   };
 }
 

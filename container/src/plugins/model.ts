@@ -176,6 +176,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     });
     const seconds = (performance.now() - t0) / 1000;
     metrics.modelLoadSeconds.set(labels, seconds);
+    metrics.executionProvider.set({ ...labels, provider: engine.provider }, 1);
     state = 'ready';
     app.log.info({
       model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: engine.workerCount,
