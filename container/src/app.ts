@@ -16,7 +16,7 @@ import { LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeText
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import { LINGER_MS, LingeringClose } from './linger';
 import metricsPlugin from './plugins/metrics';
-import modelPlugin, { clientGone, InputCheck } from './plugins/model';
+import modelPlugin, { answeredStalled, clientGone, InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
 import oipPlugin, { assumedJson } from './plugins/oip';
 import sagemakerPlugin, { JSON_LINES_TYPES } from './plugins/sagemaker';
@@ -49,6 +49,9 @@ export interface AppOptions {
    */
   readonly maxWorkerlessMs?: number;
 }
+
+/** What a client's X-Request-Id may be to be used as the request's id. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Maps Fastify's own errors onto the catalogue. */
 const TEXT_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
@@ -111,12 +114,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // The request deadline answers 503 first; these only cut off clients that stall.
     requestTimeout: limits.requestTimeoutMs + 5_000,
     connectionTimeout: limits.requestTimeoutMs + 10_000,
+    // Node checks the request timeout (which covers the headers) every 30 s by default: stalled
+    // headers would get their 408 up to 30 s late.
+    http: { connectionsCheckingInterval: 1_000 },
     keepAliveTimeout: 65_000,
-    requestIdHeader: 'x-request-id',
+    // A client's X-Request-Id names the request in the logs when it is a plausible id (at most 128
+    // word characters, dots, colons and dashes); anything else would let one request write its own
+    // content, up to 16 KiB, into every log line about it.
+    requestIdHeader: false,
     // The OIP routes carry the model name as a path parameter (Fastify's default limit is 100 characters).
     routerOptions: { maxParamLength: Math.max(100, encodeURIComponent(modelName).length) },
     logController: new LogController({ disableRequestLogging: options.logRequests === false }),
-    genReqId: () => randomUUID(),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     // Requests that arrive while closing get SHUTTING_DOWN from the hook below (with the catalogue's
     // body, Retry-After and a metrics entry) instead of Fastify's bare 503; Fastify still adds
     // `Connection: close`.
@@ -138,8 +150,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const message = code === 'REQUEST_TIMEOUT' ? `the request did not arrive in full within ${limits.requestTimeoutMs + 5_000} ms`
         : code === 'HEADERS_TOO_LARGE' ? 'the request headers are larger than the server takes (16 KiB in all)'
           : `the request is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
-      app.metrics?.errors.inc({ code });
       const status = ERROR_CATALOGUE[code].statusCode;
+      app.metrics?.errors.inc({ code });
+      app.metrics?.countUnparsed('UNKNOWN', status);
+      app.log.info({ code, status, err: { code: err.code } }, 'request rejected');
       const body = JSON.stringify({ error: message, code });
       if (socket.writable) {
         socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -147,8 +161,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       socket.destroy();
     },
     // Errors Fastify answers before routing (a malformed URL) get the catalogue's body too.
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
       app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
+      app.metrics?.countUnparsed(req.method, 400);
+      req.log.info({ code: 'INVALID_REQUEST', status: 400 }, 'request rejected');
       (reply as unknown as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_REQUEST' });
     },
   }) as unknown as FastifyInstance;
@@ -187,6 +203,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // The client has gone (it hung up mid-body, or while its request waited): whatever stopped the
     // request, nothing can be sent, and it is not a server or request error.
+    if (answeredStalled.has(req.raw)) return; // answered 408 REQUEST_TIMEOUT and counted already
     if (clientGone(reply) || err.code === 'ECONNRESET') {
       app.metrics.errors.inc({ code: 'CLIENT_CLOSED' });
       req.log.info({ code: 'CLIENT_CLOSED', status: 499, cause: err.code ?? err.message }, 'client closed the connection before the answer');
@@ -237,7 +254,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Metrics first: their request hook must run before under-pressure can shed a request, so the 503s
   // it sends are counted too.
   await app.register(metricsPlugin);
-  app.addHook('onRequest', (_req, _reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
+    // Every answer names its request, so a client can quote it (and find it in the logs).
+    reply.header('x-request-id', req.id);
     if (closing) done(new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new requests; retry on another instance', { retryAfterSeconds: 1 }));
     else done();
   });

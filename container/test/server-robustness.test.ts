@@ -134,6 +134,7 @@ describe('requests the routes do not serve', () => {
     await sleep(100);
     const text = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(text, 'http_errors_total', { code: 'NOT_FOUND' }), 1);
+    assert.equal(metricValue(text, 'http_requests_total', { method: 'GET', route: '__unparsed__', status_code: '400' }), 1, 'the malformed URL');
     assert.equal(metricValue(text, 'http_requests_total', { method: 'POST', route: '/invocations', status_code: '499' }), 1);
     assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
     assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
@@ -384,6 +385,33 @@ describe('requests the routes do not serve', () => {
     assert.equal(metricValue(text, 'http_errors_total', { code: 'DEADLINE_EXCEEDED' }), undefined);
   });
 
+  it('answers 408 REQUEST_TIMEOUT, on time, to a request whose headers or body stall', { timeout: 20_000 }, async () => {
+    // Node's request timeout is limits.requestTimeoutMs + 5 s: 5.1 s here.
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { requestTimeoutMs: 100 } } });
+    app = started.app;
+    const stall = (text: string) => new Promise<{ answer: string; ms: number }>((resolve) => {
+      const socket = net.connect(started.port, '127.0.0.1');
+      const t0 = Date.now();
+      let answer = '';
+      socket.on('data', (d) => { answer += d.toString('latin1'); });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve({ answer, ms: Date.now() - t0 }));
+      socket.write(text);
+    });
+    const [headers, body] = await Promise.all([
+      stall('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n'),
+      stall('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\n1,2,'),
+    ]);
+    for (const [what, r] of [['headers', headers], ['body', body]] as const) {
+      assert.match(r.answer, /^HTTP\/1.1 408 /, `${what}: ${r.answer}`);
+      assert.equal(JSON.parse(r.answer.slice(r.answer.indexOf('\r\n\r\n') + 4)).code, 'REQUEST_TIMEOUT', what);
+      assert.ok(r.ms >= 5_000 && r.ms < 7_000, `${what}: answered after ${r.ms} ms`);
+    }
+    const text = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'REQUEST_TIMEOUT' }), 2);
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'CLIENT_CLOSED' }), undefined, 'the stalled body is not counted again');
+  });
+
   it('answers requests Node cannot parse with the catalogue body, and counts them', { timeout: 20_000 }, async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;
@@ -409,6 +437,9 @@ describe('requests the routes do not serve', () => {
     let metrics = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 2);
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'HEADERS_TOO_LARGE' }), 1);
+    // They are requests answered too (with no route or method Node could read).
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'UNKNOWN', route: '__unparsed__', status_code: '400' }), 2);
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'UNKNOWN', route: '__unparsed__', status_code: '431' }), 1);
     // A client that hangs up mid-body is one request that ended early, counted once as CLIENT_CLOSED
     // (not as a request Node could not parse, nor as an invalid one).
     const socket = net.connect(started.port, '127.0.0.1');

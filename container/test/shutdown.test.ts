@@ -160,14 +160,21 @@ describe('the server process', () => {
       const secret = 0.123456789;
       const res = await request(server.port, 'POST', '/invocations', { instances: [[secret, 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'trace-me-1' });
       assert.equal(res.status, 200);
+      assert.equal(res.headers['x-request-id'], 'trace-me-1', 'echoed');
       const bad = await request(server.port, 'POST', '/invocations', { instances: [['SECRET-VALUE', 0, 0, 0, 0, 0, 0, 0]] });
       assert.equal(bad.status, 400);
+      assert.match(String(bad.headers['x-request-id']), /^[0-9a-f-]{36}$/, 'a generated id is echoed too');
+      // An id that is not a plausible one (here 16,000 characters, which would go into every log line
+      // about the request) is replaced by a generated one.
+      const long = await request(server.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'x'.repeat(16_000) });
+      assert.match(String(long.headers['x-request-id']), /^[0-9a-f-]{36}$/);
       await new Promise((r) => setTimeout(r, 100));
       const lines = server.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
       assert.ok(lines.some((l) => l.reqId === 'trace-me-1' && l.msg === 'request completed'), 'request id from x-request-id');
       const text = server.logs.join('\n');
       assert.ok(!text.includes('0.123456789'), 'a request value was logged');
       assert.ok(!text.includes('SECRET-VALUE'), 'a rejected value was logged');
+      assert.ok(!text.includes('x'.repeat(200)), 'a client\'s oversized request id was logged');
     } finally {
       server.child.kill('SIGTERM');
       assert.equal((await server.exited).code, 0);

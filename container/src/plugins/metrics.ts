@@ -31,6 +31,11 @@ export interface ServerMetrics {
   readonly workerRestarts: client.Counter<'model'>;
   /** Registers a function run before each scrape (to copy hot-path counters into gauges). */
   beforeScrape(fn: () => void): void;
+  /**
+   * Counts a request answered before Fastify routed it (Node could not parse it, or its URL is
+   * malformed) in http_requests_total, with route `__unparsed__` (its duration is not known).
+   */
+  countUnparsed(method: string, status: number): void;
 }
 
 declare module 'fastify' {
@@ -48,6 +53,7 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
   return {
     registry,
     beforeScrape,
+    countUnparsed: () => undefined, // set by the plugin, which keeps the series
     httpRequests: new FastCounter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registry }),
     httpDuration: new FastHistogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registry }),
     httpInFlight: new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being processed.', registers, collect() { this.set(inFlight()); } }),
@@ -91,6 +97,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   // Recorded when the response closes, which happens exactly once per request, also for a client that
   // hung up before its answer (status 499, as nginx counts it); an onResponse hook would miss those and
   // leave http_requests_in_flight too high for good.
+  metrics.countUnparsed = (method, status) => childFor(method, '__unparsed__', status).count.inc();
   app.addHook('onRequest', (req, reply, done) => {
     const t0 = performance.now();
     inFlight++;
