@@ -89,7 +89,7 @@ describe('engine robustness', () => {
     };
     engine = await engineFor('transpose', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
     assert.equal(engine.batchingActive, false);
-    assert.equal(engine.batchingOffReason, "output 'y' has shape [2,1] for 1 input row: its first axis is not the batch");
+    assert.equal(engine.batchingOffReason, "the model's first axis cannot be the batch: 'y' uses the first axis's name 'n' for another axis too");
     const job = (a: number, b: number) => settle(engine!.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 2], data: new Float32Array([a, b]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
     const [p, q] = await Promise.all([job(1, 2), job(300, 400)]);
     assert.deepEqual(p.ok && [...(p.outputs[0].data as Float32Array)], [1, 2]);

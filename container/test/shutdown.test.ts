@@ -55,7 +55,11 @@ describe('the server process', () => {
     const body = { inputs: [{ name: 'input', shape: [1000, 16], datatype: 'FP32', data: new Array(16_000).fill(0.5) }] };
     // Eight requests of ~50-100 ms each on one worker: most are still queued when SIGTERM arrives.
     const inFlight = Array.from({ length: 8 }, () => request(server.port, 'POST', '/v2/models/heavy/infer', body, { connection: 'close' }));
-    await new Promise((r) => setTimeout(r, 60));
+    // SIGTERM once all eight have been accepted (the scrape itself is the ninth request in flight).
+    for (let i = 0; i < 200; i++) {
+      if ((metricValue((await request(server.port, 'GET', '/metrics', undefined, { connection: 'close' })).body, 'http_requests_in_flight') ?? 0) >= 9) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const t0 = Date.now();
     server.child.kill('SIGTERM');
     const answers = await Promise.all(inFlight);
