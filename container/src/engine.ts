@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { InferenceError } from './errors';
 import type { ServingConfig } from './config';
+import { visibleGpuCount, wantsGpu } from './gpus';
 import { buildSignature, elementCount, ModelSignature, OrtValueMetadata, TensorData, WireTensor } from './tensors';
 import type { FromWorker, ToWorker, WorkerInit } from './worker';
 import { transferables } from './worker';
@@ -69,6 +70,8 @@ interface Run {
 
 interface Slot {
   worker: Worker;
+  /** The GPU its session runs on, when the providers ask for one. */
+  readonly deviceId: number;
   /** Runs posted to this worker and not yet answered, by id (at most PIPELINE_DEPTH). */
   readonly runs: Map<number, Run>;
   /**
@@ -224,6 +227,8 @@ export class InferenceEngine {
   public get workerCount(): number { return this.slots.length; }
   /** False while every worker has been lost and none has been replaced yet. */
   public get healthy(): boolean { return !this.started || this.slots.length > 0; }
+  /** The GPU each worker's session was given (0 for every worker on the CPU). */
+  public get deviceIds(): number[] { return this.slots.map((s) => s.deviceId); }
   /** How long the engine has had no worker (every one lost, none replaced yet); 0 when it has one. */
   public get workerlessForMs(): number { return this.workerlessSince === undefined ? 0 : Date.now() - this.workerlessSince; }
   private workerlessSince?: number;
@@ -609,15 +614,16 @@ export class InferenceEngine {
     this.deadlineTimer.unref();
   }
 
-  private spawn(): Promise<Slot> {
+  private spawn(deviceId: number): Promise<Slot> {
     const init: WorkerInit = {
       modelPath: this.modelPath,
       intraOpNumThreads: this.pool.intraOpNumThreads,
       intraOpSpinning: this.config.intraOpSpinning,
       executionProviders: this.config.executionProviders,
+      deviceId,
     };
     const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
-    const slot: Slot = { worker, runs: new Map(), outstanding: 0 };
+    const slot: Slot = { worker, deviceId, runs: new Map(), outstanding: 0 };
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: FromWorker) => {
@@ -667,15 +673,15 @@ export class InferenceEngine {
     this.hooks.onQueue?.(this.queue.length, this.runningBatches);
     this.notifyIdle();
     if (this.terminated) return;
-    this.respawn(0);
+    this.respawn(0, slot.deviceId);
   }
 
   /**
    * Replaces a lost worker, trying again with a growing pause (1 s, 2 s, ... 30 s) for as long as it
    * fails. While no worker is left, requests are refused with MODEL_NOT_READY and readiness is false.
    */
-  private respawn(attempt: number): void {
-    const pending = this.spawn();
+  private respawn(attempt: number, deviceId: number): void {
+    const pending = this.spawn(deviceId);
     this.loading.add(pending);
     const settled = () => this.loading.delete(pending);
     pending.then(settled, settled);
@@ -703,14 +709,16 @@ export class InferenceEngine {
       if (this.terminated) return;
       this.respawnTimer = setTimeout(() => {
         this.respawnTimer = undefined;
-        if (!this.terminated) this.respawn(attempt + 1);
+        if (!this.terminated) this.respawn(attempt + 1, deviceId);
       }, retryInMs);
       this.respawnTimer.unref();
     });
   }
 
   private async spawnAll(): Promise<void> {
-    const results = await Promise.allSettled(Array.from({ length: this.pool.workers }, () => this.spawn()));
+    // Workers take the visible GPUs in turn (GPU providers only; the device is ignored on the CPU).
+    const gpus = wantsGpu(this.config.executionProviders) ? Math.max(1, visibleGpuCount()) : 1;
+    const results = await Promise.allSettled(Array.from({ length: this.pool.workers }, (_, i) => this.spawn(i % gpus)));
     for (const r of results) if (r.status === 'fulfilled') this.slots.push(r.value);
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) throw failed.reason;

@@ -12,6 +12,8 @@ export interface WorkerInit {
   /** Spin between the parallel steps of a run, never between runs (ServingConfig.intraOpSpinning). */
   readonly intraOpSpinning: boolean;
   readonly executionProviders: readonly string[];
+  /** The GPU a CUDA or TensorRT session runs on (one worker per visible GPU). @default 0 */
+  readonly deviceId?: number;
 }
 
 export type ToWorker = { type: 'run'; id: number; feeds: WireTensor[]; outputNames: string[] };
@@ -54,6 +56,11 @@ export function sessionOptions(init: Pick<WorkerInit, 'intraOpNumThreads' | 'int
   };
 }
 
+/** A provider as onnxruntime takes it: the GPU ones with the device to run on. */
+export function provider(name: string, deviceId: number): ort.InferenceSession.ExecutionProviderConfig {
+  return name === 'cuda' || name === 'tensorrt' ? { name, deviceId } : name;
+}
+
 async function createSession(init: WorkerInit): Promise<{ session: ort.InferenceSession; provider: string; fallbackReason?: string }> {
   const base = sessionOptions(init);
   // Providers in the configured order: try the whole list, then without its first entry, and so on,
@@ -66,7 +73,7 @@ async function createSession(init: WorkerInit): Promise<{ session: ort.Inference
   for (let i = 0; i < order.length; i++) {
     if (order[i] === 'cpu') break;
     try {
-      const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: order.slice(i) });
+      const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: order.slice(i).map((name) => provider(name, init.deviceId ?? 0)) });
       return { session, provider: order[i], ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) };
     } catch (e) {
       failures.push(`${order[i]} unavailable: ${(e as Error).message}`);

@@ -11,6 +11,8 @@ import { exactRequest, fraudModel, listening, metricValue, modelDir, request, SE
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { readConfigFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
+import { visibleGpuCount } from '../src/gpus';
+import { provider } from '../src/worker';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -102,6 +104,41 @@ describe('server process start-up', () => {
     assert.match(both.fallback!, /^tensorrt unavailable: .*; cuda unavailable: /, 'CUDA is tried on its own after TensorRT fails');
     // Without cpu in the list there is no fallback: the model does not load, and the error says why.
     await assert.rejects(start(['cuda']), /^Error: cannot load model .*: no execution provider listed could be used \(cuda unavailable: .*\); add cpu to the list \(ORT_EXECUTION_PROVIDERS=cuda,cpu\) to fall back to the CPU$/);
+  });
+});
+
+describe('GPUs', () => {
+  it('counts the visible GPUs as CUDA and the NVIDIA runtime give them, else by device files', () => {
+    const dev = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-'));
+    for (const f of ['nvidia0', 'nvidia1', 'nvidiactl', 'nvidia-uvm']) fs.writeFileSync(path.join(dev, f), '');
+    assert.equal(visibleGpuCount({}, dev), 2, 'device files');
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'all' }, dev), 2);
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'GPU-aaa,GPU-bbb,GPU-ccc' }, dev), 3);
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'void' }, dev), 0);
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: '0,1,2,3', CUDA_VISIBLE_DEVICES: '1' }, dev), 1, 'CUDA_VISIBLE_DEVICES wins');
+    assert.equal(visibleGpuCount({ CUDA_VISIBLE_DEVICES: '' }, dev), 0);
+    assert.equal(visibleGpuCount({}, path.join(dev, 'missing')), 0);
+    assert.deepEqual(provider('cuda', 3), { name: 'cuda', deviceId: 3 });
+    assert.deepEqual(provider('tensorrt', 1), { name: 'tensorrt', deviceId: 1 });
+    assert.equal(provider('cpu', 1), 'cpu');
+  });
+
+  it('gives the workers of a GPU provider the visible GPUs in turn', async () => {
+    const dir = modelDir('gpu-turns', heavySpec(16, 1, 4));
+    const saved = process.env.CUDA_VISIBLE_DEVICES;
+    process.env.CUDA_VISIBLE_DEVICES = '4,5';
+    try {
+      // No GPU here: CUDA fails and the workers fall back to the CPU, but each was given its device.
+      const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 3, intraOpNumThreads: 1, executionProviders: ['cuda', 'cpu'] }]]));
+      assert.deepEqual(engine.deviceIds, [0, 1, 0]);
+      await engine.close(0);
+      const cpu = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 2, intraOpNumThreads: 1 }]]));
+      assert.deepEqual(cpu.deviceIds, [0, 0]);
+      await cpu.close(0);
+    } finally {
+      if (saved === undefined) delete process.env.CUDA_VISIBLE_DEVICES;
+      else process.env.CUDA_VISIBLE_DEVICES = saved;
+    }
   });
 });
 

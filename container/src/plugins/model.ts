@@ -217,6 +217,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     app.log.info({
       model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: engine.workerCount,
       intraOpNumThreads: engine.intraOpNumThreads, intraOpSpinning: opts.config.intraOpSpinning, provider: engine.provider, providerFallback: engine.fallbackReason,
+      ...(engine.provider !== 'cpu' ? { devices: engine.deviceIds } : {}),
       batching: engine.batchingActive ? opts.config.batching : 'off',
       ...(engine.batchingOffReason ? { batchingOffReason: engine.batchingOffReason } : {}),
       inputs: engine.signature.inputs, outputs: engine.signature.outputs,
@@ -226,7 +227,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   ready.catch((e: Error) => {
     state = 'failed';
     loadError = e;
-    app.log.error({ model: opts.name, err: e }, 'model failed to load');
+    app.log.error({ model: opts.name, error: e.message }, 'model failed to load');
   });
 
   const currentState = (): ModelState => (state === 'ready' && engine && !engine.healthy ? 'recovering' : state);

@@ -1,0 +1,37 @@
+/**
+ * The GPUs this process may use, so that a server given several runs a worker on each.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** A device list as the CUDA and NVIDIA variables give it: its length, or undefined for "all". */
+function listed(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (v === 'all') return undefined;
+  if (v === '' || v === 'none' || v === 'void' || v === 'NoDevFiles') return 0;
+  return v.split(',').filter((id) => id.trim() !== '').length;
+}
+
+/**
+ * How many GPUs are visible: `CUDA_VISIBLE_DEVICES` when set (CUDA numbers the devices it lists from
+ * 0), else `NVIDIA_VISIBLE_DEVICES` when it lists devices (the NVIDIA container runtime and the
+ * Kubernetes device plugin set it to the GPUs a container was given), else the `/dev/nvidiaN`
+ * device files present (a container sees only its own).
+ */
+export function visibleGpuCount(env: NodeJS.ProcessEnv = process.env, devDir = '/dev'): number {
+  const cuda = listed(env.CUDA_VISIBLE_DEVICES);
+  if (cuda !== undefined) return cuda;
+  const nvidia = listed(env.NVIDIA_VISIBLE_DEVICES);
+  if (nvidia !== undefined) return nvidia;
+  try {
+    return fs.readdirSync(devDir).filter((f) => /^nvidia\d+$/.test(f) && !fs.statSync(path.join(devDir, f)).isDirectory()).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether a list of execution providers asks for a GPU. */
+export function wantsGpu(providers: readonly string[]): boolean {
+  return providers.some((p) => p === 'cuda' || p === 'tensorrt');
+}
