@@ -1,0 +1,132 @@
+import { IConstruct } from 'constructs';
+import { PlatformError } from '../../lib/private/errors';
+
+/**
+ * The environment variables the bundled inference server reads (`container/src/server.ts` and
+ * `configFromEnv` in `container/src/config.ts`), with the values it accepts: the one place the
+ * constructs look them up. `test/private/server-environment.test.ts` runs the server's own parser on
+ * every form this table accepts and on a sample of those it refuses, so a change on either side that
+ * lets them disagree fails there.
+ *
+ * The table may be stricter than the server, never looser: numbers are plain decimal digits without
+ * sign, exponent, fraction, leading zeros or surrounding spaces; an empty value means the server's
+ * default.
+ */
+export type ServerVariableForm =
+  /** A whole number in plain decimal digits, from `min` to `max`. */
+  | { readonly kind: 'integer'; readonly min: number; readonly max: number; readonly unit?: string }
+  /** `on` or `off`. */
+  | { readonly kind: 'switch' }
+  /** A comma-separated list of at least one of `items`. */
+  | { readonly kind: 'list'; readonly items: readonly string[] }
+  /** One of `values`. */
+  | { readonly kind: 'choice'; readonly values: readonly string[] }
+  /** Any text: the server uses it as given. */
+  | { readonly kind: 'text' };
+
+const integer = (min: number, max: number, unit?: string): ServerVariableForm => ({ kind: 'integer', min, max, unit });
+const SWITCH: ServerVariableForm = { kind: 'switch' };
+const TEXT: ServerVariableForm = { kind: 'text' };
+const MiB = 1024 * 1024;
+
+/** onnxruntime execution providers the server knows (`KNOWN_PROVIDERS` in config.ts). */
+export const EXECUTION_PROVIDERS: readonly string[] = ['cpu', 'cuda', 'tensorrt'];
+
+/** Every variable the bundled server reads, by name. */
+export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
+  // server.ts
+  MODEL_DIR: TEXT,
+  MODEL_NAME: TEXT,
+  HOST: TEXT,
+  SAGEMAKER_BIND_TO_PORT: integer(0, 65535),
+  PORT: integer(0, 65535),
+  LOG_LEVEL: { kind: 'choice', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  LOG_REQUESTS: SWITCH,
+  DRAIN_TIMEOUT_MS: integer(0, 29_999, 'ms; SageMaker and Kubernetes kill the process 30 s after SIGTERM'),
+  // config.ts, configFromEnv
+  INFERENCE_WORKERS: integer(1, 256),
+  INTRA_OP_NUM_THREADS: integer(1, 1024),
+  INTRA_OP_SPINNING: SWITCH,
+  ORT_EXECUTION_PROVIDERS: { kind: 'list', items: EXECUTION_PROVIDERS },
+  BATCHING: SWITCH,
+  MAX_BATCH_SIZE: integer(1, 65536),
+  MAX_QUEUE_DELAY_MS: integer(0, 10_000, 'ms'),
+  MAX_QUEUE_SIZE: integer(1, 1_000_000),
+  SAGEMAKER_MAX_PAYLOAD_IN_MB: integer(0, 100, 'MB'),
+  BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
+  TEXT_BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
+  REQUEST_TIMEOUT_MS: integer(100, 3_600_000, 'ms'),
+  MAX_BODY_BYTES_IN_FLIGHT: integer(MiB, 64 * 1024 * MiB, 'bytes'),
+};
+
+const PLAIN_INTEGER = /^(0|[1-9][0-9]*)$/;
+
+/** What the table allows for a variable, in words (for error messages). */
+export function describeForm(form: ServerVariableForm): string {
+  switch (form.kind) {
+    case 'integer':
+      return `a whole number from ${form.min} to ${form.max}${form.unit ? ` (${form.unit})` : ''}, in plain decimal digits`;
+    case 'switch':
+      return 'on or off';
+    case 'list':
+      return `a comma-separated list of ${form.items.join(', ')}`;
+    case 'choice':
+      return `one of ${form.values.join(', ')}`;
+    case 'text':
+      return 'any text';
+  }
+}
+
+/** True when the table allows `value` for a variable of this form. */
+export function formAccepts(form: ServerVariableForm, value: string): boolean {
+  if (value === '') return true;
+  switch (form.kind) {
+    case 'integer':
+      return PLAIN_INTEGER.test(value) && Number(value) >= form.min && Number(value) <= form.max;
+    case 'switch':
+      return value === 'on' || value === 'off';
+    case 'list':
+      return value.split(',').every((item) => form.items.includes(item.trim()));
+    case 'choice':
+      return form.values.includes(value);
+    case 'text':
+      return true;
+  }
+}
+
+/** Why a variable cannot be set by the user, and what to do instead. */
+export interface ReservedVariable {
+  /** Completes "'env.NAME' (value) ...": what sets it, or why it must stay unset. */
+  readonly reason: string;
+  /** How to get what the user wanted. */
+  readonly fix: string;
+}
+
+/** Options of `validateServerEnvironment`. */
+export interface ServerEnvironmentOptions {
+  /** Variables the construct sets itself or needs unset. */
+  readonly reserved: Readonly<Record<string, ReservedVariable>>;
+  /** True for a value that is not known at synthesis (a token): it is not checked. */
+  readonly isUnresolved?: (value: string) => boolean;
+}
+
+/**
+ * Fails synthesis (a `PlatformError` on `field.NAME`) for a reserved variable in `env`, or for a value
+ * of a server variable that the bundled server would refuse at start. Other variables pass: users
+ * set their own.
+ */
+export function validateServerEnvironment(
+  scope: IConstruct, field: string, env: Readonly<Record<string, string>> | undefined, options: ServerEnvironmentOptions,
+): void {
+  for (const [name, value] of Object.entries(env ?? {})) {
+    const reserved = Object.hasOwn(options.reserved, name) ? options.reserved[name] : undefined;
+    if (reserved) {
+      throw new PlatformError(scope, `${field}.${name}`, value, reserved.reason, reserved.fix);
+    }
+    const form = Object.hasOwn(SERVER_VARIABLES, name) ? SERVER_VARIABLES[name] : undefined;
+    if (!form || options.isUnresolved?.(value) || formAccepts(form, value)) continue;
+    throw new PlatformError(scope, `${field}.${name}`, value,
+      `must be ${describeForm(form)}, or empty for the server's default: the bundled inference server refuses anything else and does not start`,
+      `correct the value or remove ${name} from ${field}`);
+  }
+}
