@@ -236,10 +236,19 @@ export interface InferenceServiceProps {
    */
   readonly name?: string;
   /**
-   * Port the server listens on (HTTP, Open Inference Protocol and `/metrics`).
+   * Port the server listens on in the pod (HTTP, Open Inference Protocol and `/metrics`), 1024-65535:
+   * the pods run as a non-root user with every capability dropped, so the server cannot bind a port
+   * below 1024. Passed to the server as `SAGEMAKER_BIND_TO_PORT`; the probes, the NetworkPolicy and the
+   * Prometheus annotation use it, and it is the Service's `targetPort`.
    * @default 8080
    */
   readonly port?: number;
+  /**
+   * Port the Service exposes to clients, 1-65535. It forwards to `port`, so a Service on port 80 needs
+   * no privileged port in the pod (`servicePort: 80` -> `targetPort: 8080`).
+   * @default - the same as `port`
+   */
+  readonly servicePort?: number;
   /**
    * Name the bundled server serves the model under: the `{name}` of its OIP routes
    * (`/v2/models/{name}/infer`) and the `model` label of its metrics. Set as `MODEL_NAME`.
@@ -403,8 +412,10 @@ export class InferenceService extends Construct {
   public readonly networkPolicy?: kplus.k8s.KubeNetworkPolicy;
   /** Name of the Deployment, Service and the other objects. */
   public readonly name: string;
-  /** Port the server listens on. */
+  /** Port the server listens on in the pod (the Service's `targetPort`). */
   public readonly port: number;
+  /** Port the Service exposes. */
+  public readonly servicePort: number;
   /** Replicas the canary runs (0 without a canary). */
   public readonly canaryReplicas: number;
 
@@ -417,6 +428,7 @@ export class InferenceService extends Construct {
     // defaults
     this.name = props.name ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
     this.port = props.port ?? DEFAULT_PORT;
+    this.servicePort = props.servicePort ?? this.port;
     this.minReplicas = props.minReplicas ?? 2;
     const maxReplicas = props.maxReplicas ?? 4;
     const drain = props.drainTimeout ?? Duration.seconds(25);
@@ -435,8 +447,17 @@ export class InferenceService extends Construct {
     if (!/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/.test(this.name)) {
       throw new PlatformError(this, 'name', this.name, 'must be a DNS label of at most 52 characters (lower case, digits, -)', 'pass a shorter lower-case name');
     }
-    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
-      throw new PlatformError(this, 'port', this.port, 'must be a port number from 1 to 65535', 'use the port the server listens on (8080 for the bundled server)');
+    if (!Number.isInteger(this.port) || this.port < 1024 || this.port > 65535) {
+      // A non-root process without CAP_NET_BIND_SERVICE gets EACCES below 1024, and the pod crash-loops.
+      const privileged = this.port >= 1 && this.port < 1024;
+      throw new PlatformError(this, 'port', this.port,
+        `must be a port number from 1024 to 65535${privileged ? ': the server runs as a non-root user with every capability dropped and cannot listen below 1024 (listen EACCES, the pod would crash-loop)' : ''}`,
+        privileged
+          ? `set servicePort: ${this.port} for the port clients use and leave port at 8080 (the Service then forwards ${this.port} to targetPort 8080)`
+          : 'use the port the server listens on (8080 for the bundled server)');
+    }
+    if (!Number.isInteger(this.servicePort) || this.servicePort < 1 || this.servicePort > 65535) {
+      throw new PlatformError(this, 'servicePort', this.servicePort, 'must be a port number from 1 to 65535', 'use the port clients connect to, e.g. 80');
     }
     if (startupTimeout.toSeconds() < 10) {
       throw new PlatformError(this, 'startupTimeout', `${startupTimeout.toSeconds()}s`, 'must be at least 10s (one startup probe period)', 'allow the time model loading takes, e.g. Duration.minutes(10)');
@@ -629,7 +650,7 @@ export class InferenceService extends Construct {
     this.service = new kplus.Service(this, 'Service', {
       metadata: { name: this.name, labels: { [LABEL_APP_NAME]: this.name } },
       type: kplus.ServiceType.CLUSTER_IP,
-      ports: [{ name: 'http', port: this.port, targetPort: this.port }],
+      ports: [{ name: 'http', port: this.servicePort, targetPort: this.port }],
     });
     this.service.selectLabel(LABEL_APP_NAME, this.name);
 

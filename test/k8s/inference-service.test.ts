@@ -354,8 +354,28 @@ describe('InferenceService', () => {
     expect(() => synth({ disruptionBudget: DisruptionBudget.maxUnavailablePercent(150) })).toThrow(/must be a whole percentage from 0 to 100/);
   });
 
-  test('with a port outside 1-65535, synthesis fails', () => {
-    expect(() => synth({ port: 70000 })).toThrow(/'port' \(70000\) must be a port number from 1 to 65535/);
+  test('with a port outside 1024-65535, synthesis fails', () => {
+    expect(() => synth({ port: 70000 })).toThrow(/'port' \(70000\) must be a port number from 1024 to 65535: use the port the server listens on/);
+    expect(() => synth({ servicePort: 0 })).toThrow(/'servicePort' \(0\) must be a port number from 1 to 65535/);
+  });
+
+  test('with a privileged container port (below 1024), synthesis fails and points to servicePort', () => {
+    expect(() => synth({ port: 80 })).toThrow(
+      /'port' \(80\) must be a port number from 1024 to 65535: the server runs as a non-root user with every capability dropped and cannot listen below 1024 \(listen EACCES.*: set servicePort: 80 for the port clients use and leave port at 8080/);
+    expect(() => synth({ port: 1023 })).toThrow(/'port' \(1023\)/);
+    expect(() => synth({ port: 1024 })).not.toThrow();
+  });
+
+  test('servicePort is the Service\'s port and forwards to the container port, which everything in the pod uses', () => {
+    const { manifests, service } = synth({ servicePort: 80, allowFrom: [] });
+    expect(service.servicePort).toBe(80);
+    expect(only(manifests, 'Service').spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 8080 }]);
+    const c = server(manifests);
+    expect(c.ports).toEqual([{ containerPort: 8080 }]);
+    expect(c.env).toContainEqual({ name: 'SAGEMAKER_BIND_TO_PORT', value: '8080' });
+    expect(c.readinessProbe.httpGet.port).toBe(8080);
+    // A NetworkPolicy matches the pod's port, not the Service's.
+    expect(only(manifests, 'NetworkPolicy').spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
   });
 
   test('with a startup timeout shorter than one probe period, synthesis fails', () => {
