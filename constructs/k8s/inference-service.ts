@@ -5,6 +5,7 @@ import { PlatformError } from '../../lib/private/errors';
 import { LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
+import { validateServerEnvironment } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 
 /** Environment variable the inference server reads for its drain time on SIGTERM, in milliseconds. */
@@ -181,7 +182,7 @@ export interface CanaryOptions {
    */
   readonly weightPercent?: number;
   /**
-   * Extra environment for the canary only.
+   * Extra environment for the canary only, checked like `InferenceServiceProps.env`.
    * @default - the stable environment
    */
   readonly env?: Record<string, string>;
@@ -346,7 +347,12 @@ export interface InferenceServiceProps {
    */
   readonly metricsScraper?: IngressPeer;
   /**
-   * Environment for the server.
+   * Environment for the server. The variables the bundled server reads must hold values it accepts
+   * (`BATCHING=on|off`, `MAX_BATCH_SIZE` 1-65536 in plain digits, `ORT_EXECUTION_PROVIDERS` a list of
+   * cpu, cuda, tensorrt...), or synthesis fails: the server would refuse them and the pods would not
+   * start. `DRAIN_TIMEOUT_MS`, `SAGEMAKER_BIND_TO_PORT`, `PORT`, `MODEL_NAME` (set from props),
+   * `MODEL_DIR` (the model is at /opt/ml/model) and `HOST` (the probes reach the pod IP) cannot be set.
+   * Other variables pass as given.
    * @default - only what the construct sets: DRAIN_TIMEOUT_MS, SAGEMAKER_BIND_TO_PORT, MODEL_NAME, and
    *   ORT_EXECUTION_PROVIDERS=cuda,cpu on NVIDIA nodes
    */
@@ -494,21 +500,31 @@ export class InferenceService extends Construct {
       throw new PlatformError(this, 'canary.weightPercent', canaryWeight, 'must be a whole number from 1 to 50', 'give the canary a minority share; promote it by making its image the stable one');
     }
 
-    // Variables the construct derives from its props: set elsewhere, they would disagree with the probes,
-    // the Service or the grace period.
-    const reserved: Record<string, string> = {
-      [DRAIN_TIMEOUT_ENV]: 'drainTimeout, which the grace period is checked against',
-      [PORT_ENV]: 'port, which the probes and the Service use',
-      PORT: 'port (the server image sets SAGEMAKER_BIND_TO_PORT, which wins over PORT)',
-      [MODEL_NAME_ENV]: 'modelName',
+    // Variables the construct derives from its props (set elsewhere, they would disagree with the probes,
+    // the Service or the grace period) or needs unset; the other server variables must hold values the
+    // bundled server accepts, or the pods would not start.
+    const derived: Record<string, [string, string]> = {
+      [DRAIN_TIMEOUT_ENV]: ['drainTimeout, which the grace period is checked against', 'drainTimeout'],
+      [PORT_ENV]: ['port, which the probes and the Service use', 'port'],
+      PORT: ['port (the server image sets SAGEMAKER_BIND_TO_PORT, which wins over PORT)', 'port'],
+      [MODEL_NAME_ENV]: ['modelName', 'modelName'],
     };
     for (const [field, env] of [['env', props.env], ['canary.env', props.canary?.env]] as const) {
-      for (const [name, from] of Object.entries(reserved)) {
-        if (env && Object.hasOwn(env, name)) {
-          const prop = from.split(/[ ,(]/)[0];
-          throw new PlatformError(this, `${field}.${name}`, env[name], `is set by the construct from ${from}`, `remove it from ${field} and set ${prop}`);
-        }
-      }
+      validateServerEnvironment(this, field, env, {
+        reserved: {
+          ...Object.fromEntries(Object.entries(derived).map(([name, [from, prop]]) => [name, {
+            reason: `is set by the construct from ${from}`, fix: `remove it from ${field} and set ${prop}`,
+          }])),
+          MODEL_DIR: {
+            reason: `is set by the construct: the model is in ${MODEL_DIR} (baked into the image, or copied there from S3 by the fetch-model init container)`,
+            fix: `remove it from ${field}, and choose the model with 'model' (ModelSource.fromS3Uri or ModelSource.fromImage)`,
+          },
+          HOST: {
+            reason: 'must stay unset: the probes, the Service and the NetworkPolicy reach the server on the pod IP, so it listens on every address (0.0.0.0)',
+            fix: `remove it from ${field}`,
+          },
+        },
+      });
     }
     if (props.canary && props.argoRollout) {
       throw new PlatformError(this, 'argoRollout', 'set', 'cannot be combined with \'canary\' (both run a new version next to the stable one)',

@@ -393,6 +393,34 @@ describe('InferenceService', () => {
     expect(only(manifests, 'Deployment').spec.template.metadata.annotations['prometheus.io/port']).toBe('9000');
   });
 
+  test('with MODEL_DIR or HOST in env or canary.env, synthesis fails (the model is at /opt/ml/model, the probes reach the pod IP)', () => {
+    expect(() => synth({ env: { MODEL_DIR: '/models/fraud' } }))
+      .toThrow(/'env.MODEL_DIR' \("\/models\/fraud"\) is set by the construct: the model is in \/opt\/ml\/model .*: remove it from env, and choose the model with 'model'/);
+    expect(() => synth({ env: { HOST: '127.0.0.1' } }))
+      .toThrow(/'env.HOST' \("127.0.0.1"\) must stay unset: the probes, the Service and the NetworkPolicy reach the server on the pod IP.*: remove it from env/);
+    expect(() => synth({ canary: { image: 'x:2', env: { HOST: '::' } } })).toThrow(/'canary.env.HOST'/);
+    expect(() => synth({ canary: { image: 'x:2', env: { MODEL_DIR: '/m' } } })).toThrow(/'canary.env.MODEL_DIR'/);
+  });
+
+  test('with a value the bundled server refuses in env or canary.env, synthesis fails naming the variable, the value and what it accepts', () => {
+    expect(() => synth({ env: { BATCHING: 'true' } }))
+      .toThrow(/'env.BATCHING' \("true"\) must be on or off, or empty for the server's default: the bundled inference server refuses anything else and does not start/);
+    expect(() => synth({ env: { LOG_REQUESTS: 'yes' } })).toThrow(/'env.LOG_REQUESTS' \("yes"\) must be on or off/);
+    expect(() => synth({ env: { INTRA_OP_SPINNING: '1' } })).toThrow(/'env.INTRA_OP_SPINNING' \("1"\) must be on or off/);
+    expect(() => synth({ env: { MAX_BATCH_SIZE: '0x40' } })).toThrow(/'env.MAX_BATCH_SIZE' \("0x40"\) must be a whole number from 1 to 65536, in plain decimal digits/);
+    expect(() => synth({ env: { MAX_QUEUE_DELAY_MS: '1e3' } })).toThrow(/'env.MAX_QUEUE_DELAY_MS' \("1e3"\) must be a whole number from 0 to 10000 \(ms\)/);
+    expect(() => synth({ env: { INFERENCE_WORKERS: '300' } })).toThrow(/'env.INFERENCE_WORKERS' \("300"\) must be a whole number from 1 to 256/);
+    expect(() => synth({ env: { ORT_EXECUTION_PROVIDERS: 'gpu' } })).toThrow(/'env.ORT_EXECUTION_PROVIDERS' \("gpu"\) must be a comma-separated list of cpu, cuda, tensorrt/);
+    expect(() => synth({ env: { LOG_LEVEL: 'verbose' } })).toThrow(/'env.LOG_LEVEL' \("verbose"\) must be one of fatal, error, warn, info, debug, trace, silent/);
+    expect(() => synth({ canary: { image: 'x:2', env: { MAX_QUEUE_SIZE: '-1' } } })).toThrow(/'canary.env.MAX_QUEUE_SIZE' \("-1"\) must be a whole number from 1 to 1000000/);
+  });
+
+  test('accepted server values, empty values (the server default) and variables the server does not read pass as given', () => {
+    const env = { BATCHING: 'off', MAX_BATCH_SIZE: '32', LOG_LEVEL: 'debug', ORT_EXECUTION_PROVIDERS: 'cpu', LOG_REQUESTS: '', MY_FEATURE_FLAG: '0x10', AWS_REGION: 'eu-west-1' };
+    const c = server(synth({ env }).manifests);
+    for (const [name, value] of Object.entries(env)) expect(c.env).toContainEqual({ name, value });
+  });
+
   test('with DRAIN_TIMEOUT_MS in env, synthesis fails', () => {
     expect(() => synth({ env: { DRAIN_TIMEOUT_MS: '60000' } })).toThrow(/'env.DRAIN_TIMEOUT_MS' \("60000"\) is set by the construct from drainTimeout/);
   });
