@@ -11,6 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
+import { validateServerEnvironment } from '../private/server-environment';
 import { ContainerImage } from './container-image';
 import { EndpointInstanceType } from './endpoint-instance-type';
 import { EndpointVariant } from './endpoint-variant';
@@ -135,7 +136,11 @@ export interface ModelEndpointProps {
   readonly image?: ContainerImage;
   /**
    * Environment of the container (batching, limits, log level). At most 100 entries; names are
-   * letters, digits and underscores; values up to 1024 characters.
+   * letters, digits and underscores; values up to 1024 characters. With the bundled server, the
+   * variables it reads must hold values it accepts (`BATCHING=on|off`, `DRAIN_TIMEOUT_MS` below 30000,
+   * numbers in plain decimal digits within its ranges...), or synthesis fails instead of the endpoint;
+   * `SAGEMAKER_BIND_TO_PORT` and `PORT` (SageMaker calls port 8080) and `MODEL_DIR` (SageMaker puts
+   * the model in /opt/ml/model) cannot be set. Other variables pass as given.
    * @default - none
    */
   readonly environment?: { [name: string]: string };
@@ -577,6 +582,18 @@ export class ModelEndpoint extends ModelEndpointBase {
       if (!Token.isUnresolved(value) && value.length > 1024) {
         throw new PlatformError(this, `environment.${name}`, `${value.length} characters`, 'must be at most 1024 characters', 'shorten the value or move it into the model directory');
       }
+    }
+    if ((props.image ?? ContainerImage.bundled()).isBundledServer) {
+      // A value the server refuses surfaces only as a failed endpoint, after the startup health-check timeout.
+      const sageMakerSets = (what: string) => ({ reason: `is reserved with the bundled server: ${what}`, fix: 'remove it from environment' });
+      validateServerEnvironment(this, 'environment', env, {
+        reserved: {
+          SAGEMAKER_BIND_TO_PORT: sageMakerSets('SageMaker sends requests and health checks to port 8080, where the server listens by default'),
+          PORT: sageMakerSets('SageMaker sends requests and health checks to port 8080, where the server listens by default'),
+          MODEL_DIR: { ...sageMakerSets('SageMaker puts the model data in /opt/ml/model, where the server reads it'), fix: 'remove it from environment; modelData chooses the model' },
+        },
+        isUnresolved: (value) => Token.isUnresolved(value),
+      });
     }
     const capture = props.dataCapture;
     if (capture) {

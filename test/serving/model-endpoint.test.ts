@@ -10,7 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import {
-  EndpointInstanceType, EndpointVariant, ModelData, ModelEndpoint, RolloutStrategy, TrafficSize,
+  ContainerImage, EndpointInstanceType, EndpointVariant, ModelData, ModelEndpoint, RolloutStrategy, TrafficSize,
 } from '../../constructs/serving';
 import { PlatformError } from '../../lib/private/errors';
 import { newStack } from '../helpers';
@@ -344,6 +344,31 @@ describe('validation', () => {
   });
   test('an environment value over 1024 characters fails', () => {
     expect(build({ environment: { BIG: 'x'.repeat(1025) } })).toThrow(/'environment\.BIG' \("1025 characters"\)/);
+  });
+  test('with the bundled server, SAGEMAKER_BIND_TO_PORT, PORT and MODEL_DIR are reserved', () => {
+    expect(build({ environment: { SAGEMAKER_BIND_TO_PORT: '9000' } }))
+      .toThrow(/'environment.SAGEMAKER_BIND_TO_PORT' \("9000"\) is reserved with the bundled server: SageMaker sends requests and health checks to port 8080.*: remove it from environment/);
+    expect(build({ environment: { PORT: '8080' } })).toThrow(/'environment.PORT' \("8080"\) is reserved with the bundled server/);
+    expect(build({ environment: { MODEL_DIR: '/models' } }))
+      .toThrow(/'environment.MODEL_DIR' \("\/models"\) is reserved with the bundled server: SageMaker puts the model data in \/opt\/ml\/model.*: remove it from environment; modelData chooses the model/);
+  });
+  test('with the bundled server, a value it would refuse at start fails, naming the variable, the value and what it accepts', () => {
+    expect(build({ environment: { DRAIN_TIMEOUT_MS: '30000' } }))
+      .toThrow(/'environment.DRAIN_TIMEOUT_MS' \("30000"\) must be a whole number from 0 to 29999 \(ms; SageMaker and Kubernetes kill the process 30 s after SIGTERM\)/);
+    expect(build({ environment: { LOG_REQUESTS: 'true' } })).toThrow(/'environment.LOG_REQUESTS' \("true"\) must be on or off, or empty for the server's default: the bundled inference server refuses anything else and does not start/);
+    expect(build({ environment: { BATCHING: 'disabled' } })).toThrow(/'environment.BATCHING' \("disabled"\) must be on or off/);
+    expect(build({ environment: { BODY_LIMIT_BYTES: '6291456.5' } })).toThrow(/'environment.BODY_LIMIT_BYTES' \("6291456.5"\) must be a whole number from 1024 to 524288000 \(bytes\)/);
+    expect(build({ environment: { ORT_EXECUTION_PROVIDERS: 'cuda,rocm' } })).toThrow(/'environment.ORT_EXECUTION_PROVIDERS' \("cuda,rocm"\) must be a comma-separated list of cpu, cuda, tensorrt/);
+    expect(build({ environment: { DRAIN_TIMEOUT_MS: '29999', BATCHING: 'off', MAX_BATCH_SIZE: '', MY_OWN: 'x' } })).not.toThrow();
+  });
+  test('with the bundled server, token values are not checked', () => {
+    const { stack } = newStack();
+    const drain = new CfnParameter(stack, 'Drain', { type: 'String' }).valueAsString;
+    expect(() => newEndpoint(stack, { environment: { DRAIN_TIMEOUT_MS: drain } })).not.toThrow();
+  });
+  test('another image keeps its own environment contract', () => {
+    const image = ContainerImage.fromImageUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:1');
+    expect(build({ image, environment: { PORT: '9000', BATCHING: 'true', MODEL_DIR: '/models' } })).not.toThrow();
   });
   test('a sampling percentage above 100 fails', () => {
     expect(build({ dataCapture: { samplingPercentage: 101 } })).toThrow(/'dataCapture\.samplingPercentage' \(101\) must be a whole number from 0 to 100/);
