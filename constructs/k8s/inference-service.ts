@@ -264,6 +264,8 @@ export interface InferenceServiceProps {
   /**
    * Accelerator nodes to run on: accelerator requests and limits, tolerations for their taints, required
    * node affinity on their labels. A `GpuNodeGroup`, a `GpuNodePool` or `AcceleratorNodes.labeled(...)`.
+   * On NVIDIA nodes, run the GPU image (`container/Dockerfile.gpu`): the server is told to require CUDA
+   * (`ORT_EXECUTION_PROVIDERS=cuda`), so the CPU image fails to start there, with a message naming CUDA.
    * @default - CPU only (or call `runOn` later)
    */
   readonly nodes?: IAcceleratorNodes;
@@ -354,7 +356,8 @@ export interface InferenceServiceProps {
    * `MODEL_DIR` (the model is at /opt/ml/model) and `HOST` (the probes reach the pod IP) cannot be set.
    * Other variables pass as given.
    * @default - only what the construct sets: DRAIN_TIMEOUT_MS, SAGEMAKER_BIND_TO_PORT, MODEL_NAME, and
-   *   ORT_EXECUTION_PROVIDERS=cuda,cpu on NVIDIA nodes
+   *   ORT_EXECUTION_PROVIDERS=cuda on NVIDIA nodes (CUDA required, no CPU fallback; set
+   *   `ORT_EXECUTION_PROVIDERS: 'cuda,cpu'` here to allow the fallback)
    */
   readonly env?: Record<string, string>;
   /**
@@ -394,7 +397,7 @@ const DEFAULT_PORT = 8080;
  *
  * @example
  * new InferenceService(chart, 'Fraud', {
- *   image: 'registry.example.com/inference-server:1.4.0',
+ *   image: 'registry.example.com/inference-server-gpu:1.4.0', // container/Dockerfile.gpu, for GPU nodes
  *   nodes: inferenceNodes,
  *   scalingMetric: ScalingMetric.queueDepth(8),
  * });
@@ -573,7 +576,6 @@ export class InferenceService extends Construct {
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         portNumber: this.port,
         envVariables: Object.fromEntries(Object.entries({
-          ...(props.nodes?.vendor === AcceleratorVendor.NVIDIA ? { [EXECUTION_PROVIDERS_ENV]: 'cuda,cpu' } : {}),
           ...env,
           [DRAIN_TIMEOUT_ENV]: String(drain.toMilliseconds()),
           [PORT_ENV]: String(this.port),
@@ -745,12 +747,20 @@ export class InferenceService extends Construct {
   /**
    * Runs the server (stable and canary) on these accelerator nodes: accelerator requests and limits,
    * tolerations for the nodes' taints, required node affinity on their labels (and optionally a
-   * preferred capacity type). An accelerator count above what the nodes have is an error.
+   * preferred capacity type). An accelerator count above what the nodes have is an error. On NVIDIA
+   * nodes the server is told `ORT_EXECUTION_PROVIDERS=cuda` unless `env` (or `canary.env`) sets it:
+   * a pod that cannot load CUDA then fails to start, logging a message that names CUDA.
    */
   public runOn(nodes: IAcceleratorNodes, options: RunOnOptions = this.nodeOptions ?? {}): void {
-    applyAcceleratorScheduling(this, this.deployment, nodes, options);
-    if (this.canaryDeployment) {
-      applyAcceleratorScheduling(this, this.canaryDeployment, nodes, options);
+    for (const deployment of [this.deployment, this.canaryDeployment]) {
+      if (!deployment) continue;
+      applyAcceleratorScheduling(this, deployment, nodes, options);
+      // CUDA only, with no CPU fallback: a pod that cannot use the GPU (the CPU image, a broken driver)
+      // then fails to start, instead of passing readiness and holding a billed GPU while running on the CPU.
+      const server = deployment.containers[0];
+      if (nodes.vendor === AcceleratorVendor.NVIDIA && !Object.hasOwn(server.env.variables, EXECUTION_PROVIDERS_ENV)) {
+        server.env.addVariable(EXECUTION_PROVIDERS_ENV, kplus.EnvValue.fromValue('cuda'));
+      }
     }
   }
 

@@ -141,7 +141,10 @@ export interface ModelEndpointProps {
    * numbers in plain decimal digits within its ranges...), or synthesis fails instead of the endpoint;
    * `SAGEMAKER_BIND_TO_PORT` and `PORT` (SageMaker calls port 8080) and `MODEL_DIR` (SageMaker puts
    * the model in /opt/ml/model) cannot be set. Other variables pass as given.
-   * @default - none
+   * @default - none; with the bundled server, `ORT_EXECUTION_PROVIDERS=cuda` when every variant is an
+   * NVIDIA GPU instance (CUDA required: without it the endpoint fails to start, and the server's log
+   * names CUDA; set `cuda,cpu` here to allow the CPU fallback), and for asynchronous inference
+   * `BODY_LIMIT_BYTES` and `REQUEST_TIMEOUT_MS` (see `asyncInference`)
    */
   readonly environment?: { [name: string]: string };
   /**
@@ -387,8 +390,14 @@ export class ModelEndpoint extends ModelEndpointBase {
     // Asynchronous inference takes payloads up to 1 GB and runs up to an hour; the bundled server's
     // defaults are sized for real-time calls (6 MiB, 55 s), so raise them unless the caller set them:
     // the body limit to the server's largest, 500 MiB (it reads a body into one string).
+    // When every variant is an NVIDIA GPU instance, require CUDA (no CPU fallback): an endpoint that
+    // cannot use its GPUs then fails to start instead of serving from the CPU on GPU-priced instances.
+    // Variants that mix CPU and GPU instances share one model, so they keep the image's default.
+    const allNvidia = instanceVariants.length > 0 && instanceVariants.length === variants.length
+      && instanceVariants.every((v) => v.instanceType!.gpu?.vendor === AcceleratorVendor.NVIDIA);
     const environment: Record<string, string> = {
-      ...(props.asyncInference && (props.image ?? ContainerImage.bundled()).isBundledServer ? { BODY_LIMIT_BYTES: String(500 * 1024 * 1024), REQUEST_TIMEOUT_MS: '3600000' } : {}),
+      ...(chosenImage.isBundledServer && allNvidia ? { ORT_EXECUTION_PROVIDERS: 'cuda' } : {}),
+      ...(props.asyncInference && chosenImage.isBundledServer ? { BODY_LIMIT_BYTES: String(500 * 1024 * 1024), REQUEST_TIMEOUT_MS: '3600000' } : {}),
       ...(props.environment ?? {}),
     };
     this.cfnModel = new sagemaker.CfnModel(this, 'Model', {

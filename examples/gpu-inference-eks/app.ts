@@ -110,7 +110,7 @@ export const EXAMPLE_SETTINGS: GpuInferenceStackProps = {
   availabilityZones: ['us-east-1a', 'us-east-1b'],
   privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
   kubectlRoleArn: 'arn:aws:iam::123456789012:role/eks-kubectl',
-  image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/inference-server:0.1.0',
+  image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/inference-server-gpu:0.1.0', // container/Dockerfile.gpu
   modelUri: 's3://example-models/fraud/v3/',
 };
 

@@ -322,10 +322,29 @@ describe('InferenceService', () => {
     expect(() => synth({ modelName: 'm'.repeat(100) })).not.toThrow();
   });
 
-  test('asks the server for CUDA on NVIDIA nodes unless told otherwise', () => {
-    expect(server(synth({ nodes: gpuNodes() }).manifests).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda,cpu' });
-    expect(server(synth({ nodes: gpuNodes(), env: { ORT_EXECUTION_PROVIDERS: 'cpu' } }).manifests).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cpu' });
-    expect(server(synth().manifests).env.map((e: { name: string }) => e.name)).not.toContain('ORT_EXECUTION_PROVIDERS');
+  test('requires CUDA on NVIDIA nodes (no CPU fallback) unless told otherwise', () => {
+    const ort = (manifests: ReturnType<typeof synth>['manifests'], name = 'fraud') =>
+      server(manifests, name).env.filter((e: { name: string }) => e.name === 'ORT_EXECUTION_PROVIDERS');
+    expect(ort(synth({ nodes: gpuNodes() }).manifests)).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda' }]);
+    expect(ort(synth({ nodes: gpuNodes(), env: { ORT_EXECUTION_PROVIDERS: 'cuda,cpu' } }).manifests)).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda,cpu' }]);
+    expect(ort(synth({ nodes: gpuNodes(), env: { ORT_EXECUTION_PROVIDERS: 'cpu' } }).manifests)).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cpu' }]);
+    expect(ort(synth().manifests)).toEqual([]);
+    // The canary follows its own environment.
+    const withCanary = synth({ nodes: gpuNodes(), canary: { image: 'x:2', env: { ORT_EXECUTION_PROVIDERS: 'cuda,cpu' } } }).manifests;
+    expect(ort(withCanary)).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda' }]);
+    expect(ort(withCanary, 'fraud-canary')).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda,cpu' }]);
+  });
+
+  test('runOn after construction requires CUDA on NVIDIA nodes too, and not on Neuron nodes', () => {
+    const chart = Testing.chart();
+    new InferenceService(chart, 'Fraud', { image: IMAGE, canary: { image: 'x:2' } }).runOn(gpuNodes());
+    const manifests = synthValid(chart);
+    for (const name of ['fraud', 'fraud-canary']) {
+      expect(server(manifests, name).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda' });
+    }
+    const neuron = Testing.chart();
+    new InferenceService(neuron, 'Llm', { image: IMAGE }).runOn(AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { [LABEL_NODE_GROUP]: 'inf2' } }));
+    expect(server(synthValid(neuron), 'llm').env.map((e: { name: string }) => e.name)).not.toContain('ORT_EXECUTION_PROVIDERS');
   });
 
   test('takes a drain time in milliseconds and rounds the grace period up to whole seconds', () => {

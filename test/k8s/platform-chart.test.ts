@@ -32,7 +32,7 @@ describe('reference platform charts', () => {
     const spec = podSpec(only(manifests, 'Deployment', 'inference-server'));
     expect(spec.containers[0].image).toBe(DEFAULT_SERVER_IMAGE);
     expect(DEFAULT_SERVER_IMAGE).toMatch(/inference-server-gpu:/);
-    expect(spec.containers[0].env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda,cpu' });
+    expect(spec.containers[0].env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda' });
     expect(spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
     const expressions = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
     expect(expressions).toContainEqual({ key: 'ai-platform.dev/node-group', operator: 'In', values: [REFERENCE_NODE_GROUPS.inference] });

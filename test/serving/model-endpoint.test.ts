@@ -476,6 +476,30 @@ describe('data capture', () => {
   });
 });
 
+describe('execution providers of the bundled server', () => {
+  const modelEnvironment = (overrides: Parameters<typeof newEndpoint>[1]) => {
+    const { stack } = newStack();
+    newEndpoint(stack, overrides);
+    const [model] = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Model'));
+    return model.Properties.PrimaryContainer.Environment as Record<string, string> | undefined;
+  };
+  const on = (...types: EndpointInstanceType[]) => types.map((instanceType, i) => EndpointVariant.instance({ instanceType, variantName: `V${i}` }));
+
+  test('when every variant is an NVIDIA GPU instance, CUDA is required (no CPU fallback)', () => {
+    expect(modelEnvironment({ variants: on(G5) })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
+    expect(modelEnvironment({ variants: on(G5, EndpointInstanceType.gpu(GpuInstanceType.G6_XLARGE)) })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
+  });
+  test('environment may allow the CPU fallback or choose other providers', () => {
+    expect(modelEnvironment({ variants: on(G5), environment: { ORT_EXECUTION_PROVIDERS: 'cuda,cpu' } })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda,cpu' });
+  });
+  test('CPU, Inferentia, mixed CPU and GPU variants, and other images keep the image default', () => {
+    expect(modelEnvironment({ variants: on(EndpointInstanceType.ML_C6I_LARGE) })).toBeUndefined();
+    expect(modelEnvironment({ variants: on(EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE)) })).toBeUndefined();
+    expect(modelEnvironment({ variants: on(G5, EndpointInstanceType.ML_C6I_LARGE) })).toBeUndefined();
+    expect(modelEnvironment({ variants: on(G5), image: ContainerImage.fromImageUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:1') })).toBeUndefined();
+  });
+});
+
 describe('asynchronous inference', () => {
   let template: Template;
   beforeAll(() => {
