@@ -330,6 +330,9 @@ export interface InferenceServiceProps {
   readonly terminationGracePeriod?: Duration;
   /**
    * How long model loading may take before the startup probe gives up and restarts the container.
+   * The rollout's progress deadline (`progressDeadlineSeconds` of the Deployments and the Argo
+   * `Rollout`) is this plus 10 minutes for the image pull and the model copy, so `kubectl rollout
+   * status` and Argo CD do not report a rollout failed while its pods are still loading.
    * @default Duration.minutes(10)
    */
   readonly startupTimeout?: Duration;
@@ -385,6 +388,8 @@ export interface InferenceServiceProps {
 }
 
 const DEFAULT_PORT = 8080;
+/** Added to startupTimeout for the progress deadline: image pull, the fetch-model copy, scheduling. */
+const PROGRESS_DEADLINE_MARGIN = Duration.minutes(10);
 
 /**
  * A model server on Kubernetes: a Deployment, a Service, an `autoscaling/v2` HorizontalPodAutoscaler on
@@ -449,6 +454,8 @@ export class InferenceService extends Construct {
     const budget = props.disruptionBudget ?? DisruptionBudget.maxUnavailable(1);
     const cpuTarget = props.targetCpuUtilizationPercent ?? 70;
     const startupTimeout = props.startupTimeout ?? Duration.minutes(10);
+    // cdk8s-plus's default (600 s) is no more than the default startupTimeout alone.
+    const progressDeadline = Duration.seconds(Math.ceil(startupTimeout.toSeconds({ integral: false })) + PROGRESS_DEADLINE_MARGIN.toSeconds());
     const user = props.runAsUser ?? 10001;
     this.nodeOptions = props.nodeOptions;
 
@@ -559,6 +566,7 @@ export class InferenceService extends Construct {
           },
         },
         replicas,
+        progressDeadline,
         strategy: kplus.DeploymentStrategy.rollingUpdate({
           maxSurge: kplus.PercentOrAbsolute.absolute(1),
           maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
@@ -705,6 +713,7 @@ export class InferenceService extends Construct {
           selector: { matchLabels: { [LABEL_APP_NAME]: this.name, [LABEL_TRACK]: 'stable' } },
           workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name, scaleDown: 'progressively' },
           revisionHistoryLimit: 3,
+          progressDeadlineSeconds: progressDeadline.toSeconds(),
           strategy: { canary: { maxSurge: 1, maxUnavailable: 0, steps: argoSteps.map((step) => step._step) } },
         },
       });

@@ -47,6 +47,17 @@ describe('InferenceService', () => {
     expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/v2/health/live', port: 8080 } });
   });
 
+  test('the progress deadline allows startupTimeout plus 10 minutes, on the Deployment, the canary and the Argo Rollout', () => {
+    // The default startupTimeout alone is 600 s, cdk8s-plus's default progress deadline.
+    expect(only(synth().manifests, 'Deployment').spec.progressDeadlineSeconds).toBe(1200);
+    const slow = synth({ startupTimeout: Duration.minutes(30), canary: { image: 'x:2' } }).manifests;
+    expect(only(slow, 'Deployment', 'fraud').spec.progressDeadlineSeconds).toBe(2400);
+    expect(only(slow, 'Deployment', 'fraud-canary').spec.progressDeadlineSeconds).toBe(2400);
+    const argo = synth({ startupTimeout: Duration.seconds(905), argoRollout: {} }).manifests;
+    expect(only(argo, 'Rollout').spec.progressDeadlineSeconds).toBe(1505);
+    expect(only(argo, 'Deployment').spec.progressDeadlineSeconds).toBe(1505);
+  });
+
   test('drains gracefully: DRAIN_TIMEOUT_MS, a preStop pause, and a grace period above both', () => {
     const { manifests } = synth({ drainTimeout: Duration.seconds(20), preStopDelay: Duration.seconds(7) });
     const spec = podSpec(only(manifests, 'Deployment'));
@@ -247,6 +258,7 @@ describe('InferenceService', () => {
       selector: { matchLabels: { 'app.kubernetes.io/name': 'fraud', 'ai-platform.dev/track': 'stable' } },
       workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'fraud', scaleDown: 'progressively' },
       revisionHistoryLimit: 3,
+      progressDeadlineSeconds: 1200,
       strategy: { canary: { maxSurge: 1, maxUnavailable: 0, steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 40 }, { pause: { duration: '900s' } }] } },
     });
     // The Rollout's selector matches the pods the Deployment template describes.
