@@ -40,7 +40,13 @@ export class ModelSource {
 
   /**
    * An init container copies the model from S3 into a shared `emptyDir` mounted at `/opt/ml/model`.
-   * The pod's service account needs read access to the prefix (IRSA or EKS Pod Identity).
+   * The pod's service account needs read access to it (IRSA or EKS Pod Identity).
+   *
+   * A prefix (`s3://bucket/models/fraud/v3/`) is the model directory: `aws s3 sync` copies everything
+   * under it (`model.onnx`, an optional `serving.json` and `features.json`, external data files). A
+   * single `.onnx` object (`s3://bucket/models/fraud-v3.onnx`) is copied alone with `aws s3 cp`, as
+   * `/opt/ml/model/model.onnx`; give the prefix instead when the model needs files beside it. An
+   * archive (`.tar.gz`, `.tgz`, `.tar`) is refused: nothing unpacks it.
    */
   public static fromS3Uri(uri: string, options: S3ModelSourceOptions = {}): ModelSource {
     if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(uri)) {
@@ -51,6 +57,19 @@ export class ModelSource {
         'upload the directory itself (model.onnx, optional serving.json) and give its prefix, e.g. "s3://bucket/models/fraud/v3/"');
     }
     return new ModelSource(uri, options.copyImage ?? DEFAULT_S3_COPY_IMAGE, options.sizeLimit ?? Size.gibibytes(20));
+  }
+
+  /**
+   * The init container's command that copies the model into `directory`.
+   * @internal
+   */
+  public _copyCommand(directory: string): string[] | undefined {
+    if (!this.s3Uri) return undefined;
+    // `aws s3 sync` of an object's key copies nothing (it syncs the objects under a prefix), and the
+    // server would then find no model: copy a single file with `aws s3 cp` under the name it looks for.
+    return /\.onnx$/i.test(this.s3Uri)
+      ? ['aws', 's3', 'cp', '--only-show-errors', this.s3Uri, `${directory}/model.onnx`]
+      : ['aws', 's3', 'sync', '--only-show-errors', this.s3Uri, directory];
   }
 
   private constructor(
@@ -638,7 +657,7 @@ export class InferenceService extends Construct {
           name: 'fetch-model',
           image: model.copyImage!,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          command: ['aws', 's3', 'sync', '--only-show-errors', model.s3Uri, MODEL_DIR],
+          command: model._copyCommand(MODEL_DIR),
           envVariables: { HOME: kplus.EnvValue.fromValue('/tmp') },
           resources: {
             cpu: { request: kplus.Cpu.millis(500), limit: kplus.Cpu.units(1) },

@@ -156,6 +156,17 @@ describe('InferenceService', () => {
     expect(spec.volumes).toContainEqual({ name: 'model', emptyDir: { sizeLimit: '20480Mi' } });
   });
 
+  test('with a single .onnx object in S3, the init container copies that file as /opt/ml/model/model.onnx', () => {
+    const spec = podSpec(only(synth({ model: ModelSource.fromS3Uri('s3://models/fraud/v3/fraud.onnx') }).manifests, 'Deployment'));
+    expect(spec.initContainers[0].command).toEqual(['aws', 's3', 'cp', '--only-show-errors', 's3://models/fraud/v3/fraud.onnx', '/opt/ml/model/model.onnx']);
+    expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/opt/ml/model', name: 'model', readOnly: true });
+    const upper = podSpec(only(synth({ model: ModelSource.fromS3Uri('s3://models/FRAUD.ONNX') }).manifests, 'Deployment'));
+    expect(upper.initContainers[0].command).toEqual(['aws', 's3', 'cp', '--only-show-errors', 's3://models/FRAUD.ONNX', '/opt/ml/model/model.onnx']);
+    // A prefix that happens to end in .onnx/ is still a directory.
+    const prefix = podSpec(only(synth({ model: ModelSource.fromS3Uri('s3://models/fraud.onnx/') }).manifests, 'Deployment'));
+    expect(prefix.initContainers[0].command[2]).toBe('sync');
+  });
+
   test('with the model baked into the image, there is no init container and no model volume', () => {
     const spec = podSpec(only(synth({ model: ModelSource.fromImage() }).manifests, 'Deployment'));
     expect(spec.initContainers).toBeUndefined();
