@@ -332,21 +332,57 @@ export function readFeaturesFile(modelDir: string): unknown {
   return readJsonFile(file);
 }
 
-/** Builds a config layer from environment variables (the names the README documents). */
+/** A number as an environment variable must write it: decimal digits, with an optional fraction. */
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/** What an environment variable that `envNumber` reads must hold, beyond plain decimal digits. */
+export interface EnvNumberRule {
+  readonly min: number;
+  readonly max: number;
+  /** What the value is, for the error message. @default 'an integer' */
+  readonly what?: string;
+  /** Why the range is what it is, for the error message. */
+  readonly why?: string;
+}
+
+/**
+ * Reads a numeric environment variable. Unset, empty or only whitespace means unset (undefined), as
+ * an orchestrator may pass a variable with no value. Otherwise the trimmed value must be plain decimal
+ * digits with an optional fraction: no sign, exponent, `0x`/`0b` prefix or `Infinity`, which `Number()`
+ * would read. With a rule it must also be an integer within the rule's range. A bad value throws a
+ * ConfigError naming the variable, the value as received (JSON-quoted, so whitespace shows) and what is
+ * allowed.
+ */
+export function envNumber(env: NodeJS.ProcessEnv, name: string, rule?: EnvNumberRule): number | undefined {
+  const raw = env[name];
+  const text = raw?.trim();
+  if (text === undefined || text === '') return undefined;
+  const value = DECIMAL.test(text) ? Number(text) : NaN;
+  if (rule === undefined) {
+    if (Number.isNaN(value)) throw new ConfigError(`environment: ${name} is ${JSON.stringify(raw)}; it must be a number in plain decimal digits, such as 16 (no sign, exponent, or 0x or 0b prefix), or empty for the default`);
+    return value;
+  }
+  if (!Number.isInteger(value) || value < rule.min || value > rule.max) {
+    throw new ConfigError(`environment: ${name} is ${JSON.stringify(raw)}; it must be ${rule.what ?? 'an integer'} from ${rule.min} to ${rule.max}${rule.why ? ` (${rule.why})` : ''}, in plain decimal digits`);
+  }
+  return value;
+}
+
+/**
+ * Builds a config layer from environment variables (the names the README documents). Numbers are read
+ * by `envNumber`; the serving.json field each one sets checks its range.
+ */
 export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | undefined {
-  const n = (name: string): number | undefined => {
-    const v = env[name];
-    if (v === undefined || v === '') return undefined;
-    const parsed = Number(v);
-    if (!Number.isFinite(parsed)) throw new ConfigError(`environment: ${name} is ${JSON.stringify(v)}; it must be a number`);
-    return parsed;
-  };
   const out: Record<string, unknown> = {};
   const batching: Record<string, unknown> = {};
   const queue: Record<string, unknown> = {};
   const limits: Record<string, unknown> = {};
-  if (n('INFERENCE_WORKERS') !== undefined) out.workers = n('INFERENCE_WORKERS');
-  if (n('INTRA_OP_NUM_THREADS') !== undefined) out.intraOpNumThreads = n('INTRA_OP_NUM_THREADS');
+  const put = (layer: Record<string, unknown>, field: string, name: string) => {
+    const value = envNumber(env, name);
+    if (value !== undefined) layer[field] = value;
+  };
+  put(out, 'workers', 'INFERENCE_WORKERS');
+  put(out, 'intraOpNumThreads', 'INTRA_OP_NUM_THREADS');
   if (env.INTRA_OP_SPINNING) {
     if (!['on', 'off'].includes(env.INTRA_OP_SPINNING)) throw new ConfigError(`environment: INTRA_OP_SPINNING is ${JSON.stringify(env.INTRA_OP_SPINNING)}; it must be on or off`);
     out.intraOpSpinning = env.INTRA_OP_SPINNING === 'on';
@@ -356,24 +392,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
     if (!['on', 'off'].includes(env.BATCHING)) throw new ConfigError(`environment: BATCHING is ${JSON.stringify(env.BATCHING)}; it must be on or off`);
     batching.enabled = env.BATCHING === 'on';
   }
-  if (n('MAX_BATCH_SIZE') !== undefined) batching.maxBatchSize = n('MAX_BATCH_SIZE');
-  if (n('MAX_QUEUE_DELAY_MS') !== undefined) batching.maxQueueDelayMs = n('MAX_QUEUE_DELAY_MS');
-  if (n('MAX_QUEUE_SIZE') !== undefined) queue.maxSize = n('MAX_QUEUE_SIZE');
+  put(batching, 'maxBatchSize', 'MAX_BATCH_SIZE');
+  put(batching, 'maxQueueDelayMs', 'MAX_QUEUE_DELAY_MS');
+  put(queue, 'maxSize', 'MAX_QUEUE_SIZE');
   // A batch transform job passes its MaxPayloadInMB (0 to 100; 0 streams records with no set size, which
   // leaves the body limit as configured); BODY_LIMIT_BYTES, when set, wins.
-  const payloadMb = n('SAGEMAKER_MAX_PAYLOAD_IN_MB');
-  if (payloadMb !== undefined) {
-    if (!Number.isInteger(payloadMb) || payloadMb < 0 || payloadMb > 100) {
-      throw new ConfigError(`environment: SAGEMAKER_MAX_PAYLOAD_IN_MB is ${JSON.stringify(env.SAGEMAKER_MAX_PAYLOAD_IN_MB)}; it must be an integer from 0 to 100 (MB, as a batch transform job sets it)`);
-    }
-    // The job sends CSV or JSON Lines records up to that size whatever the server says, so the text
-    // limit follows too (the server warns at start when that is more than its heap can safely parse).
-    if (payloadMb > 0) limits.bodyLimitBytes = limits.textBodyLimitBytes = payloadMb * 1024 * 1024;
-  }
-  if (n('BODY_LIMIT_BYTES') !== undefined) limits.bodyLimitBytes = n('BODY_LIMIT_BYTES');
-  if (n('TEXT_BODY_LIMIT_BYTES') !== undefined) limits.textBodyLimitBytes = n('TEXT_BODY_LIMIT_BYTES');
-  if (n('REQUEST_TIMEOUT_MS') !== undefined) limits.requestTimeoutMs = n('REQUEST_TIMEOUT_MS');
-  if (n('MAX_BODY_BYTES_IN_FLIGHT') !== undefined) limits.maxBodyBytesInFlight = n('MAX_BODY_BYTES_IN_FLIGHT');
+  const payloadMb = envNumber(env, 'SAGEMAKER_MAX_PAYLOAD_IN_MB', { min: 0, max: 100, why: 'MB, as a batch transform job sets it' });
+  // The job sends CSV or JSON Lines records up to that size whatever the server says, so the text
+  // limit follows too (the server warns at start when that is more than its heap can safely parse).
+  if (payloadMb) limits.bodyLimitBytes = limits.textBodyLimitBytes = payloadMb * 1024 * 1024;
+  put(limits, 'bodyLimitBytes', 'BODY_LIMIT_BYTES');
+  put(limits, 'textBodyLimitBytes', 'TEXT_BODY_LIMIT_BYTES');
+  put(limits, 'requestTimeoutMs', 'REQUEST_TIMEOUT_MS');
+  put(limits, 'maxBodyBytesInFlight', 'MAX_BODY_BYTES_IN_FLIGHT');
   if (Object.keys(batching).length) out.batching = batching;
   if (Object.keys(queue).length) out.queue = queue;
   if (Object.keys(limits).length) out.limits = limits;
@@ -384,7 +415,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
     ['ORT_EXECUTION_PROVIDERS', { executionProviders: out.executionProviders }],
     ['MAX_BATCH_SIZE', { batching: { maxBatchSize: batching.maxBatchSize } }], ['MAX_QUEUE_DELAY_MS', { batching: { maxQueueDelayMs: batching.maxQueueDelayMs } }],
     ['MAX_QUEUE_SIZE', { queue: { maxSize: queue.maxSize } }],
-    [env.BODY_LIMIT_BYTES ? 'BODY_LIMIT_BYTES' : 'SAGEMAKER_MAX_PAYLOAD_IN_MB', { limits: { bodyLimitBytes: limits.bodyLimitBytes } }],
+    [envNumber(env, 'BODY_LIMIT_BYTES') !== undefined ? 'BODY_LIMIT_BYTES' : 'SAGEMAKER_MAX_PAYLOAD_IN_MB', { limits: { bodyLimitBytes: limits.bodyLimitBytes } }],
     ['TEXT_BODY_LIMIT_BYTES', { limits: { textBodyLimitBytes: limits.textBodyLimitBytes } }],
     ['REQUEST_TIMEOUT_MS', { limits: { requestTimeoutMs: limits.requestTimeoutMs } }],
     ['MAX_BODY_BYTES_IN_FLIGHT', { limits: { maxBodyBytesInFlight: limits.maxBodyBytesInFlight } }],
@@ -401,4 +432,27 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
     }
   }
   return Object.keys(out).length ? (out as ServingConfigInput) : undefined;
+}
+
+/** What the server process (server.ts) reads from its environment, besides the serving overrides. */
+export interface ServerEnv {
+  /** SAGEMAKER_BIND_TO_PORT, else PORT, else 8080. */
+  readonly port: number;
+  /** DRAIN_TIMEOUT_MS, default 25000. */
+  readonly drainMs: number;
+  /** LOG_REQUESTS: on (default) or off. */
+  readonly logRequests: boolean;
+}
+
+/** Reads and checks the server process's own variables (see ServerEnv); a bad value throws a ConfigError. */
+export function serverEnv(env: NodeJS.ProcessEnv): ServerEnv {
+  const portRule: EnvNumberRule = { min: 0, max: 65535, what: 'a port number' };
+  // An empty SAGEMAKER_BIND_TO_PORT counts as unset, so PORT is read.
+  const port = envNumber(env, 'SAGEMAKER_BIND_TO_PORT', portRule) ?? envNumber(env, 'PORT', portRule) ?? 8080;
+  const drainMs = envNumber(env, 'DRAIN_TIMEOUT_MS', { min: 0, max: 29_999, why: 'SageMaker and Kubernetes kill the process 30 s after SIGTERM' }) ?? 25_000;
+  const logRequests = env.LOG_REQUESTS || 'on';
+  if (logRequests !== 'on' && logRequests !== 'off') {
+    throw new ConfigError(`environment: LOG_REQUESTS is ${JSON.stringify(logRequests)}; it must be on (a line when each request arrives and one when it is answered) or off (only rejected and failed requests)`);
+  }
+  return { port, drainMs, logRequests: logRequests === 'on' };
 }

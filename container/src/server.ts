@@ -6,38 +6,10 @@
  * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, below SageMaker's
  * 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
  * ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,
- * BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS).
+ * BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS). config.ts reads and checks them all (`serverEnv`, `configFromEnv`).
  */
 import { buildApp } from './app';
-import { configFromEnv, ConfigError } from './config';
-
-function portFrom(env: NodeJS.ProcessEnv): number {
-  // An empty variable counts as unset, as in the serving overrides.
-  const name = env.SAGEMAKER_BIND_TO_PORT ? 'SAGEMAKER_BIND_TO_PORT' : env.PORT ? 'PORT' : undefined;
-  const raw = name ? env[name]! : '8080';
-  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`environment: ${name} is ${JSON.stringify(raw)}; it must be a port number from 0 to 65535`);
-  }
-  return port;
-}
-
-function logRequestsFrom(env: NodeJS.ProcessEnv): boolean {
-  const raw = env.LOG_REQUESTS || 'on';
-  if (raw !== 'on' && raw !== 'off') {
-    throw new ConfigError(`environment: LOG_REQUESTS is ${JSON.stringify(raw)}; it must be on (a line when each request arrives and one when it is answered) or off (only rejected and failed requests)`);
-  }
-  return raw === 'on';
-}
-
-function drainFrom(env: NodeJS.ProcessEnv): number {
-  const raw = env.DRAIN_TIMEOUT_MS || '25000';
-  const ms = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(ms) || ms < 0 || ms >= 30_000) {
-    throw new ConfigError(`environment: DRAIN_TIMEOUT_MS is ${JSON.stringify(raw)}; it must be an integer from 0 to 29999 (SageMaker and Kubernetes kill the process 30 s after SIGTERM)`);
-  }
-  return ms;
-}
+import { configFromEnv, serverEnv } from './config';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const command = argv[0] ?? 'serve';
@@ -46,23 +18,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     process.exit(2);
   }
   let app;
-  let drainMs: number;
-  let port: number;
+  let settings;
   try {
-    port = portFrom(env);
-    drainMs = drainFrom(env);
+    settings = serverEnv(env);
     app = await buildApp({
       modelDir: env.MODEL_DIR || '/opt/ml/model',
       modelName: env.MODEL_NAME,
       config: configFromEnv(env),
-      drainMs,
+      drainMs: settings.drainMs,
       logger: { level: env.LOG_LEVEL ?? 'info' },
-      logRequests: logRequestsFrom(env),
+      logRequests: settings.logRequests,
     });
   } catch (e) {
     console.error(JSON.stringify({ level: 60, time: Date.now(), msg: `cannot start: ${(e as Error).message}` }));
     process.exit(1);
   }
+  const { port, drainMs } = settings;
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -297,7 +297,7 @@ describe('serving configuration', () => {
     assert.equal(configFromEnv({}), undefined);
     assert.throws(() => configFromEnv({ BATCHING: 'maybe' }), /BATCHING is "maybe"; it must be on or off/);
     assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: 'lots' }), /MAX_BATCH_SIZE is "lots"; it must be a number/);
-    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '-4' }), /environment: MAX_BATCH_SIZE="-4": 'batching.maxBatchSize' is -4/);
+    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '-4' }), /environment: MAX_BATCH_SIZE is "-4"; it must be a number in plain decimal digits/);
   });
 });
 

@@ -1,0 +1,53 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { configFromEnv, envNumber, serverEnv } from '../src/config';
+
+describe('numbers in the environment', () => {
+  it('treats an empty or whitespace-only variable as unset', () => {
+    for (const blank of ['', ' ', '\t', ' \n ']) {
+      assert.equal(configFromEnv({ MAX_QUEUE_DELAY_MS: blank, INFERENCE_WORKERS: blank, BODY_LIMIT_BYTES: blank }), undefined, JSON.stringify(blank));
+      assert.equal(envNumber({ DRAIN_TIMEOUT_MS: blank }, 'DRAIN_TIMEOUT_MS', { min: 0, max: 10 }), undefined);
+    }
+  });
+
+  it('reads plain decimal digits, with spaces around them trimmed', () => {
+    assert.deepEqual(configFromEnv({ INFERENCE_WORKERS: ' 4 ', MAX_QUEUE_DELAY_MS: '007' }), { workers: 4, batching: { maxQueueDelayMs: 7 } });
+    assert.equal(envNumber({ X: '2.5' }, 'X'), 2.5);
+  });
+
+  it('refuses hexadecimal, binary, exponents, signs and words, naming the variable, the value and the allowed form', () => {
+    for (const value of ['0x4', '0b11', '1e1', '+4', '-4', '4.', '.5', 'Infinity', '4 4', '1_000']) {
+      assert.throws(() => configFromEnv({ INFERENCE_WORKERS: value }), {
+        message: `environment: INFERENCE_WORKERS is ${JSON.stringify(value)}; it must be a number in plain decimal digits, such as 16 (no sign, exponent, or 0x or 0b prefix), or empty for the default`,
+      }, value);
+    }
+    assert.throws(() => configFromEnv({ MAX_QUEUE_DELAY_MS: '\t1e1' }), /^ConfigError: environment: MAX_QUEUE_DELAY_MS is "\\t1e1"; it must be a number/, 'whitespace shows in the value');
+  });
+
+  it('refuses a fraction where an integer belongs, with the range', () => {
+    assert.throws(() => configFromEnv({ MAX_QUEUE_DELAY_MS: '2.5' }), /^ConfigError: environment: MAX_QUEUE_DELAY_MS="2.5": 'batching.maxQueueDelayMs' is 2.5; it must be an integer from 0 to 10000$/);
+    assert.throws(() => envNumber({ PORT: '80.5' }, 'PORT', { min: 0, max: 65535, what: 'a port number' }), /^ConfigError: environment: PORT is "80.5"; it must be a port number from 0 to 65535, in plain decimal digits$/);
+  });
+
+  it('applies a rule: an integer within its range, saying why', () => {
+    const rule = { min: 0, max: 100, why: 'MB, as a batch transform job sets it' };
+    assert.equal(envNumber({ X: '100' }, 'X', rule), 100);
+    assert.throws(() => envNumber({ X: '101' }, 'X', rule), /^ConfigError: environment: X is "101"; it must be an integer from 0 to 100 \(MB, as a batch transform job sets it\), in plain decimal digits$/);
+    assert.throws(() => envNumber({ X: '0x10' }, 'X', rule), /X is "0x10"; it must be an integer from 0 to 100/);
+    assert.throws(() => configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '1e1' }), /SAGEMAKER_MAX_PAYLOAD_IN_MB is "1e1"; it must be an integer from 0 to 100/);
+  });
+
+  it('names BODY_LIMIT_BYTES, not SAGEMAKER_MAX_PAYLOAD_IN_MB, only when BODY_LIMIT_BYTES holds a value', () => {
+    assert.deepEqual(configFromEnv({ BODY_LIMIT_BYTES: ' ', SAGEMAKER_MAX_PAYLOAD_IN_MB: '2' }), { limits: { bodyLimitBytes: 2 * 1024 * 1024, textBodyLimitBytes: 2 * 1024 * 1024 } });
+    assert.throws(() => configFromEnv({ BODY_LIMIT_BYTES: '10' }), /^ConfigError: environment: BODY_LIMIT_BYTES="10": 'limits.bodyLimitBytes' is 10/);
+  });
+
+  it('reads the server\'s ports and drain time the same way', () => {
+    assert.deepEqual(serverEnv({}), { port: 8080, drainMs: 25_000, logRequests: true });
+    assert.equal(serverEnv({ SAGEMAKER_BIND_TO_PORT: ' ', PORT: ' 9000 ' }).port, 9000, 'a whitespace-only SAGEMAKER_BIND_TO_PORT is unset');
+    assert.equal(serverEnv({ DRAIN_TIMEOUT_MS: '\t' }).drainMs, 25_000);
+    assert.throws(() => serverEnv({ SAGEMAKER_BIND_TO_PORT: '8e3' }), /^ConfigError: environment: SAGEMAKER_BIND_TO_PORT is "8e3"; it must be a port number from 0 to 65535, in plain decimal digits$/);
+    assert.throws(() => serverEnv({ PORT: '0b11' }), /environment: PORT is "0b11"; it must be a port number/);
+    assert.throws(() => serverEnv({ DRAIN_TIMEOUT_MS: '1e4' }), /^ConfigError: environment: DRAIN_TIMEOUT_MS is "1e4"; it must be an integer from 0 to \d+ \(.*\), in plain decimal digits$/);
+  });
+});
