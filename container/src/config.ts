@@ -162,23 +162,38 @@ export function cpuCount(): number {
   return Math.max(1, Math.min(os.availableParallelism(), quota ?? Infinity));
 }
 
+/**
+ * A value as an error message shows it: JSON, except for numbers JSON cannot hold (JSON.stringify
+ * writes them as null), which JSON.parse gives for a literal beyond the double range, such as 1e400.
+ */
+function shown(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? 'not a number' : `a number too large to represent (${value > 0 ? '' : '-'}Infinity)`;
+  }
+  return JSON.stringify(value);
+}
+
 function int(source: string, field: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${source}: '${field}' is ${JSON.stringify(value)}; it must be an integer from ${min} to ${max}`);
+    throw new ConfigError(`${source}: '${field}' is ${shown(value)}; it must be an integer from ${min} to ${max}`);
   }
   return value;
 }
 
 function bool(source: string, field: string, value: unknown): boolean {
   if (typeof value !== 'boolean') {
-    throw new ConfigError(`${source}: '${field}' is ${JSON.stringify(value)}; it must be true or false`);
+    throw new ConfigError(`${source}: '${field}' is ${shown(value)}; it must be true or false`);
   }
   return value;
 }
 
 function object(source: string, field: string, value: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(`${source}: '${field}' is ${JSON.stringify(value)}; it must be an object`);
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `${shown(value)} (a ${typeof value})`;
+    // The top level has no field name: say so, rather than quote an empty one.
+    const file = source.endsWith('.json');
+    if (field === '') throw new ConfigError(`${source}: the ${file ? "file's " : ''}top level is ${kind}; it must be ${file ? 'a JSON object' : 'an object'}`);
+    throw new ConfigError(`${source}: '${field}' is ${shown(value)}; it must be an object`);
   }
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
@@ -224,7 +239,7 @@ export function resolveConfig(
     const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'intraOpSpinning', 'executionProviders', 'batching', 'queue', 'limits']);
     if (top.modelFile !== undefined) {
       if (typeof top.modelFile !== 'string' || top.modelFile === '' || path.isAbsolute(top.modelFile) || top.modelFile.split(/[\\/]/).includes('..')) {
-        throw new ConfigError(`${source}: 'modelFile' is ${JSON.stringify(top.modelFile)}; it must be a file name relative to the model directory`);
+        throw new ConfigError(`${source}: 'modelFile' is ${shown(top.modelFile)}; it must be a file name relative to the model directory`);
       }
       modelFile = top.modelFile;
     }
@@ -234,7 +249,7 @@ export function resolveConfig(
     if (top.executionProviders !== undefined) {
       const p = top.executionProviders;
       if (!Array.isArray(p) || p.length === 0 || p.some((x) => typeof x !== 'string' || !KNOWN_PROVIDERS.includes(x))) {
-        throw new ConfigError(`${source}: 'executionProviders' is ${JSON.stringify(p)}; it must be a non-empty list of ${KNOWN_PROVIDERS.join(', ')}`);
+        throw new ConfigError(`${source}: 'executionProviders' is ${shown(p)}; it must be a non-empty list of ${KNOWN_PROVIDERS.join(', ')}`);
       }
       providers = p as string[];
     }
@@ -307,6 +322,9 @@ function readJsonFile(file: string): unknown {
   } catch (e) {
     throw new ConfigError(`${file}: cannot be read (${(e as Error).message})`);
   }
+  // A UTF-8 byte-order mark, as some Windows editors write, is not JSON: JSON.parse would fail on an
+  // invisible character.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
-import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, memoryLimit, resolveConfig } from '../src/config';
+import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, memoryLimit, readConfigFile, resolveConfig } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp } from './helpers';
@@ -283,7 +283,7 @@ describe('serving configuration', () => {
   it('rejects unknown nested fields', () => fails({ queue: { size: 3 } }, /unknown field 'queue.size'; allowed fields are maxSize, maxBytes/));
   it('rejects an unknown execution provider', () => fails({ executionProviders: ['rocm'] }, /'executionProviders' is \["rocm"\]; it must be a non-empty list of cpu, cuda, tensorrt/));
   it('rejects a model file outside the model directory', () => fails({ modelFile: '../x.onnx' }, /'modelFile' is "..\/x.onnx"; it must be a file name relative to the model directory/));
-  it('rejects a config that is not an object', () => fails([1], /serving.json: '' is \[1\]; it must be an object/));
+  it('rejects a config that is not an object', () => fails([1], /serving.json: the file's top level is an array; it must be a JSON object/));
   it('rejects a body limit below 1 KiB', () => fails({ limits: { bodyLimitBytes: 10 } }, /'limits.bodyLimitBytes' is 10; it must be an integer from 1024/));
 
   it('rejects a serving.json that is not JSON, naming the file', async () => {
@@ -298,6 +298,29 @@ describe('serving configuration', () => {
     assert.throws(() => configFromEnv({ BATCHING: 'maybe' }), /BATCHING is "maybe"; it must be on or off/);
     assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: 'lots' }), /MAX_BATCH_SIZE is "lots"; it must be a number/);
     assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '-4' }), /environment: MAX_BATCH_SIZE is "-4"; it must be a number in plain decimal digits/);
+  });
+
+  it('reads a serving.json that starts with a UTF-8 byte-order mark', () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'bom-'));
+    try {
+      fs.writeFileSync(path.join(d, 'serving.json'), '\ufeff{"workers": 2}');
+      assert.deepEqual(readConfigFile(d), { workers: 2 });
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('says a number too large for a double is too large, not null', () => {
+    const raw = JSON.parse('{"workers": 1e400, "batching": {"maxBatchSize": -1e400}}');
+    fails(raw, /^ConfigError: serving.json: 'workers' is a number too large to represent \(Infinity\); it must be an integer from 1 to 256$/);
+    fails({ batching: raw.batching }, /'batching.maxBatchSize' is a number too large to represent \(-Infinity\); it must be an integer from 1 to 65536$/);
+  });
+
+  it('says what the top level of serving.json is when it is not an object', () => {
+    fails(null, /^ConfigError: serving.json: the file's top level is null; it must be a JSON object$/);
+    fails([1], /^ConfigError: serving.json: the file's top level is an array; it must be a JSON object$/);
+    fails(4, /^ConfigError: serving.json: the file's top level is 4 \(a number\); it must be a JSON object$/);
+    assert.throws(() => resolveConfig(dir, [['overrides', 'x']]), /^ConfigError: overrides: the top level is "x" \(a string\); it must be an object$/);
   });
 });
 
