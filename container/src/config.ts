@@ -458,9 +458,14 @@ export interface ServerEnv {
   readonly port: number;
   /** DRAIN_TIMEOUT_MS, default 25000. */
   readonly drainMs: number;
+  /** LOG_LEVEL, one of LOG_LEVELS; default info. */
+  readonly logLevel: string;
   /** LOG_REQUESTS: on (default) or off. */
   readonly logRequests: boolean;
 }
+
+/** The levels LOG_LEVEL may name: pino's (a custom level would need `customLevels`). */
+export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and checks the server process's own variables (see ServerEnv); a bad value throws a ConfigError. */
 export function serverEnv(env: NodeJS.ProcessEnv): ServerEnv {
@@ -468,9 +473,14 @@ export function serverEnv(env: NodeJS.ProcessEnv): ServerEnv {
   // An empty SAGEMAKER_BIND_TO_PORT counts as unset, so PORT is read.
   const port = envNumber(env, 'SAGEMAKER_BIND_TO_PORT', portRule) ?? envNumber(env, 'PORT', portRule) ?? 8080;
   const drainMs = envNumber(env, 'DRAIN_TIMEOUT_MS', { min: 0, max: 29_999, why: 'SageMaker and Kubernetes kill the process 30 s after SIGTERM' }) ?? 25_000;
+  // pino refuses an unknown level with 'default level:verbose must be included in custom levels'.
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`environment: LOG_LEVEL is ${JSON.stringify(env.LOG_LEVEL)}; it must be one of ${LOG_LEVELS.join(', ')}, or empty for info`);
+  }
   const logRequests = env.LOG_REQUESTS || 'on';
   if (logRequests !== 'on' && logRequests !== 'off') {
     throw new ConfigError(`environment: LOG_REQUESTS is ${JSON.stringify(logRequests)}; it must be on (a line when each request arrives and one when it is answered) or off (only rejected and failed requests)`);
   }
-  return { port, drainMs, logRequests: logRequests === 'on' };
+  return { port, drainMs, logLevel, logRequests: logRequests === 'on' };
 }

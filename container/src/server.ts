@@ -26,7 +26,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       modelName: env.MODEL_NAME,
       config: configFromEnv(env),
       drainMs: settings.drainMs,
-      logger: { level: env.LOG_LEVEL ?? 'info' },
+      logger: { level: settings.logLevel },
       logRequests: settings.logRequests,
     });
   } catch (e) {

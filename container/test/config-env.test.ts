@@ -43,11 +43,22 @@ describe('numbers in the environment', () => {
   });
 
   it('reads the server\'s ports and drain time the same way', () => {
-    assert.deepEqual(serverEnv({}), { port: 8080, drainMs: 25_000, logRequests: true });
+    assert.deepEqual(serverEnv({}), { port: 8080, drainMs: 25_000, logLevel: 'info', logRequests: true });
     assert.equal(serverEnv({ SAGEMAKER_BIND_TO_PORT: ' ', PORT: ' 9000 ' }).port, 9000, 'a whitespace-only SAGEMAKER_BIND_TO_PORT is unset');
     assert.equal(serverEnv({ DRAIN_TIMEOUT_MS: '\t' }).drainMs, 25_000);
     assert.throws(() => serverEnv({ SAGEMAKER_BIND_TO_PORT: '8e3' }), /^ConfigError: environment: SAGEMAKER_BIND_TO_PORT is "8e3"; it must be a port number from 0 to 65535, in plain decimal digits$/);
     assert.throws(() => serverEnv({ PORT: '0b11' }), /environment: PORT is "0b11"; it must be a port number/);
     assert.throws(() => serverEnv({ DRAIN_TIMEOUT_MS: '1e4' }), /^ConfigError: environment: DRAIN_TIMEOUT_MS is "1e4"; it must be an integer from 0 to \d+ \(.*\), in plain decimal digits$/);
+  });
+
+  it('takes pino\'s log levels for LOG_LEVEL and refuses others, naming the variable and the levels', () => {
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) assert.equal(serverEnv({ LOG_LEVEL: level }).logLevel, level);
+    assert.equal(serverEnv({ LOG_LEVEL: ' ' }).logLevel, 'info', 'blank is unset');
+    assert.equal(serverEnv({ LOG_LEVEL: 'debug\n' }).logLevel, 'debug');
+    for (const level of ['verbose', 'INFO', 'warning', '30']) {
+      assert.throws(() => serverEnv({ LOG_LEVEL: level }), {
+        message: `environment: LOG_LEVEL is ${JSON.stringify(level)}; it must be one of fatal, error, warn, info, debug, trace, silent, or empty for info`,
+      });
+    }
   });
 });

@@ -140,6 +140,12 @@ describe('GPUs', () => {
       else process.env.CUDA_VISIBLE_DEVICES = saved;
     }
   });
+
+  it('exits 1 naming LOG_LEVEL and the allowed levels when LOG_LEVEL is not a pino level', { timeout: 30_000 }, async () => {
+    const run = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'verbose' });
+    assert.equal(run.code, 1, run.out);
+    assert.match(run.out, /cannot start: environment: LOG_LEVEL is \\"verbose\\"; it must be one of fatal, error, warn, info, debug, trace, silent/);
+  });
 });
 
 describe('requests the routes do not serve', () => {
