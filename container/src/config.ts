@@ -113,42 +113,89 @@ export class ConfigError extends Error {
 const KNOWN_PROVIDERS = ['cpu', 'cuda', 'tensorrt'];
 
 /**
- * The CPU quota of this process's cgroup in whole CPUs (floor of quota / period), or undefined when
- * there is none. Kubernetes turns a container's CPU limit into this quota; Node 20's
- * `os.availableParallelism()` only reads the CPU affinity, so a pod limited to 2 CPUs on a 64-CPU
- * node would otherwise size its pool for 64.
+ * The cgroup directories whose limits apply to this process for a controller: its own cgroup and each
+ * one above it, up to the root of the cgroup mount. Its cgroup comes from /proc/self/cgroup (v2: the
+ * `0::/path` line; v1: the line whose controllers include `controller`). A process whose cgroup is not
+ * the root of its mount (a systemd unit with CPUQuota=, a container run with --cgroupns=host, limits
+ * set on a parent) is limited by every level, and the mount root alone would say "no limit". In a
+ * container with its own cgroup namespace the path is `/`, so only the mount root is read, as before.
+ * A path that does not exist under the mount (cgroup v1 without a namespace: /proc/self/cgroup names
+ * the host's path, the mount is the container's own cgroup) contributes nothing but its root.
  */
-export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | undefined {
-  const read = (file: string) => readCgroupFile(root, file);
-  const whole = (quota: number, period: number) => (quota > 0 && period > 0 ? Math.max(1, Math.floor(quota / period)) : undefined);
-  const v2 = read('cpu.max'); // "max 100000" or "200000 100000"
-  if (v2 !== undefined) {
-    const [quota, period] = v2.split(/\s+/);
-    return quota === 'max' ? undefined : whole(Number(quota), Number(period));
+function cgroupDirs(fsRoot: string, controller: 'cpu' | 'memory'): string[] {
+  const mount = path.join(fsRoot, 'sys', 'fs', 'cgroup');
+  // v1 mounts each controller in its own directory; cpu as cpu,cpuacct with a cpu link beside it.
+  const v1Mounts = controller === 'cpu' ? ['cpu', 'cpu,cpuacct'] : ['memory'];
+  // The mount roots are read whatever /proc/self/cgroup says.
+  const places: Array<[string, string]> = [[mount, '/'], ...v1Mounts.map((d): [string, string] => [path.join(mount, d), '/'])];
+  let lines: string[] = [];
+  try {
+    lines = fs.readFileSync(path.join(fsRoot, 'proc', 'self', 'cgroup'), 'utf8').split('\n');
+  } catch {
+    // no procfs: the mount roots only
   }
-  const quota = read('cpu/cpu.cfs_quota_us') ?? read('cpu,cpuacct/cpu.cfs_quota_us');
-  const period = read('cpu/cpu.cfs_period_us') ?? read('cpu,cpuacct/cpu.cfs_period_us');
-  return quota !== undefined && period !== undefined ? whole(Number(quota), Number(period)) : undefined;
+  for (const line of lines) {
+    const m = /^\d+:([^:]*):(\/.*)$/.exec(line.trim());
+    if (m && m[1] === '') places.push([mount, m[2]]);
+    else if (m && m[1].split(',').includes(controller)) for (const d of new Set([m[1], ...v1Mounts])) places.push([path.join(mount, d), m[2]]);
+  }
+  const dirs = new Set<string>();
+  for (const [top, cgroup] of places) {
+    let dir = path.resolve(top, `.${cgroup}`);
+    if (path.relative(top, dir).startsWith('..')) continue;
+    for (; dir !== top; dir = path.dirname(dir)) dirs.add(dir);
+    dirs.add(top);
+  }
+  return [...dirs];
 }
 
-function readCgroupFile(root: string, file: string): string | undefined {
+/**
+ * The CPU quota of this process's cgroup in whole CPUs (floor of quota / period, at least 1), or
+ * undefined when there is none. The smallest quota of its cgroup and those above it applies (v2
+ * `cpu.max`, v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`; see cgroupDirs). Kubernetes turns a
+ * container's CPU limit into this quota; Node 20's `os.availableParallelism()` only reads the CPU
+ * affinity, so a pod limited to 2 CPUs on a 64-CPU node would otherwise size its pool for 64.
+ * `fsRoot` is the filesystem root holding /proc and /sys (tests pass a fake one).
+ */
+export function cgroupCpuQuota(fsRoot = '/'): number | undefined {
+  const cpus = (quota: number, period: number) => (quota > 0 && period > 0 ? quota / period : Infinity);
+  let least = Infinity;
+  for (const dir of cgroupDirs(fsRoot, 'cpu')) {
+    const v2 = readCgroupFile(dir, 'cpu.max'); // "max 100000" or "200000 100000"
+    if (v2 !== undefined) {
+      const [quota, period] = v2.split(/\s+/);
+      if (quota !== 'max') least = Math.min(least, cpus(Number(quota), Number(period)));
+    }
+    const quota = readCgroupFile(dir, 'cpu.cfs_quota_us'); // -1 without a limit
+    const period = readCgroupFile(dir, 'cpu.cfs_period_us');
+    if (quota !== undefined && period !== undefined) least = Math.min(least, cpus(Number(quota), Number(period)));
+  }
+  return Number.isFinite(least) ? Math.max(1, Math.floor(least)) : undefined;
+}
+
+function readCgroupFile(dir: string, file: string): string | undefined {
   try {
-    return fs.readFileSync(path.join(root, file), 'utf8').trim();
+    return fs.readFileSync(path.join(dir, file), 'utf8').trim();
   } catch {
     return undefined;
   }
 }
 
 /**
- * The memory limit of this process's cgroup in bytes (v2 `memory.max`, v1 `memory.limit_in_bytes`),
- * or undefined when there is none. Kubernetes turns a container's memory limit into it.
+ * The memory limit of this process's cgroup in bytes, or undefined when there is none: the smallest
+ * of its cgroup and those above it (v2 `memory.max`, v1 `memory.limit_in_bytes`; see cgroupDirs).
+ * Kubernetes turns a container's memory limit into it. `fsRoot` as in cgroupCpuQuota.
  */
-export function cgroupMemoryLimit(root = '/sys/fs/cgroup'): number | undefined {
-  const raw = readCgroupFile(root, 'memory.max') ?? readCgroupFile(root, 'memory/memory.limit_in_bytes');
-  if (raw === undefined || raw === 'max') return undefined;
-  const bytes = Number(raw);
-  // cgroup v1 reports "no limit" as a huge number (the page-aligned maximum of a signed 64-bit value).
-  return Number.isFinite(bytes) && bytes > 0 && bytes < 2 ** 60 ? bytes : undefined;
+export function cgroupMemoryLimit(fsRoot = '/'): number | undefined {
+  let least = Infinity;
+  for (const dir of cgroupDirs(fsRoot, 'memory')) {
+    for (const file of ['memory.max', 'memory.limit_in_bytes']) {
+      const bytes = Number(readCgroupFile(dir, file)); // NaN for "max" (v2 without a limit) or no file
+      // cgroup v1 reports "no limit" as a huge number (the page-aligned maximum of a signed 64-bit value).
+      if (bytes > 0 && bytes < 2 ** 60) least = Math.min(least, bytes);
+    }
+  }
+  return Number.isFinite(least) ? least : undefined;
 }
 
 /** Memory this process may use: its cgroup's limit, else the machine's memory. */

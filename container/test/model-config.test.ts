@@ -132,45 +132,49 @@ describe('serving configuration', () => {
   });
 
   it('reads the cgroup CPU quota (v2 and v1) that caps the CPUs a container may use', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const fsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const root = path.join(fsRoot, 'sys', 'fs', 'cgroup');
+    fs.mkdirSync(root, { recursive: true });
     try {
-      assert.equal(cgroupCpuQuota(root), undefined, 'no cgroup files: no quota');
+      assert.equal(cgroupCpuQuota(fsRoot), undefined, 'no cgroup files: no quota');
       fs.writeFileSync(path.join(root, 'cpu.max'), 'max 100000\n');
-      assert.equal(cgroupCpuQuota(root), undefined, 'v2 without a limit');
+      assert.equal(cgroupCpuQuota(fsRoot), undefined, 'v2 without a limit');
       fs.writeFileSync(path.join(root, 'cpu.max'), '250000 100000\n');
-      assert.equal(cgroupCpuQuota(root), 2, 'a 2.5 CPU limit gives 2 whole CPUs');
+      assert.equal(cgroupCpuQuota(fsRoot), 2, 'a 2.5 CPU limit gives 2 whole CPUs');
       fs.writeFileSync(path.join(root, 'cpu.max'), '50000 100000\n');
-      assert.equal(cgroupCpuQuota(root), 1, 'a limit under one CPU still gives 1');
+      assert.equal(cgroupCpuQuota(fsRoot), 1, 'a limit under one CPU still gives 1');
       fs.rmSync(path.join(root, 'cpu.max'));
       fs.mkdirSync(path.join(root, 'cpu'));
       fs.writeFileSync(path.join(root, 'cpu', 'cpu.cfs_quota_us'), '400000\n');
       fs.writeFileSync(path.join(root, 'cpu', 'cpu.cfs_period_us'), '100000\n');
-      assert.equal(cgroupCpuQuota(root), 4, 'v1 quota');
+      assert.equal(cgroupCpuQuota(fsRoot), 4, 'v1 quota');
       fs.writeFileSync(path.join(root, 'cpu', 'cpu.cfs_quota_us'), '-1\n');
-      assert.equal(cgroupCpuQuota(root), undefined, 'v1 without a limit');
+      assert.equal(cgroupCpuQuota(fsRoot), undefined, 'v1 without a limit');
     } finally {
-      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(fsRoot, { recursive: true, force: true });
     }
     assert.ok(cpuCount() >= 1);
   });
 
   it('reads the cgroup memory limit (v2 and v1) and sizes limits.maxBodyBytesInFlight from the memory', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const fsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const root = path.join(fsRoot, 'sys', 'fs', 'cgroup');
+    fs.mkdirSync(root, { recursive: true });
     const MiB = 1024 * 1024;
     try {
-      assert.equal(cgroupMemoryLimit(root), undefined, 'no cgroup files: no limit');
+      assert.equal(cgroupMemoryLimit(fsRoot), undefined, 'no cgroup files: no limit');
       fs.writeFileSync(path.join(root, 'memory.max'), 'max\n');
-      assert.equal(cgroupMemoryLimit(root), undefined, 'v2 without a limit');
+      assert.equal(cgroupMemoryLimit(fsRoot), undefined, 'v2 without a limit');
       fs.writeFileSync(path.join(root, 'memory.max'), `${2048 * MiB}\n`);
-      assert.equal(cgroupMemoryLimit(root), 2048 * MiB, 'v2 limit');
+      assert.equal(cgroupMemoryLimit(fsRoot), 2048 * MiB, 'v2 limit');
       fs.rmSync(path.join(root, 'memory.max'));
       fs.mkdirSync(path.join(root, 'memory'));
       fs.writeFileSync(path.join(root, 'memory', 'memory.limit_in_bytes'), `${512 * MiB}\n`);
-      assert.equal(cgroupMemoryLimit(root), 512 * MiB, 'v1 limit');
+      assert.equal(cgroupMemoryLimit(fsRoot), 512 * MiB, 'v1 limit');
       fs.writeFileSync(path.join(root, 'memory', 'memory.limit_in_bytes'), '9223372036854771712\n');
-      assert.equal(cgroupMemoryLimit(root), undefined, 'v1 without a limit');
+      assert.equal(cgroupMemoryLimit(fsRoot), undefined, 'v1 without a limit');
     } finally {
-      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(fsRoot, { recursive: true, force: true });
     }
     assert.ok(memoryLimit() > 0 && memoryLimit() <= os.totalmem());
     const inFlight = (memory: number, layers: ReadonlyArray<[string, unknown]> = []) => resolveConfig(dir, layers, 2, memory).limits.maxBodyBytesInFlight;
@@ -321,6 +325,55 @@ describe('serving configuration', () => {
     fails([1], /^ConfigError: serving.json: the file's top level is an array; it must be a JSON object$/);
     fails(4, /^ConfigError: serving.json: the file's top level is 4 \(a number\); it must be a JSON object$/);
     assert.throws(() => resolveConfig(dir, [['overrides', 'x']]), /^ConfigError: overrides: the top level is "x" \(a string\); it must be an object$/);
+  });
+
+  it('reads the limits of the process\'s own cgroup and those above it, not only the mount root', () => {
+    const fsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const write = (file: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(fsRoot, file)), { recursive: true });
+      fs.writeFileSync(path.join(fsRoot, file), text);
+    };
+    const MiB = 1024 * 1024;
+    try {
+      // cgroup v2, a systemd unit with CPUQuota=250% (or a container run with --cgroupns=host): the
+      // mount root is the host's and holds no limit.
+      write('proc/self/cgroup', '0::/system.slice/model.service\n');
+      write('sys/fs/cgroup/cgroup.controllers', 'cpu memory\n');
+      write('sys/fs/cgroup/system.slice/cpu.max', 'max 100000\n');
+      write('sys/fs/cgroup/system.slice/model.service/cpu.max', '250000 100000\n');
+      write('sys/fs/cgroup/system.slice/model.service/memory.max', `${3 * 1024 * MiB}\n`);
+      assert.equal(cgroupCpuQuota(fsRoot), 2, 'the unit\'s own quota, in whole CPUs');
+      assert.equal(cgroupMemoryLimit(fsRoot), 3 * 1024 * MiB);
+      // A tighter limit on a parent applies too; the smallest wins, and the quota is floored after.
+      write('sys/fs/cgroup/system.slice/cpu.max', '150000 100000\n');
+      write('sys/fs/cgroup/system.slice/memory.max', `${1024 * MiB}\n`);
+      assert.equal(cgroupCpuQuota(fsRoot), 1);
+      assert.equal(cgroupMemoryLimit(fsRoot), 1024 * MiB);
+      fs.rmSync(path.join(fsRoot, 'sys'), { recursive: true });
+
+      // cgroup v1 with the host's cgroup paths.
+      write('proc/self/cgroup', '12:memory:/kubepods/pod1/ctr\n4:cpu,cpuacct:/kubepods/pod1/ctr\n1:name=systemd:/kubepods/pod1/ctr\n');
+      write('sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us', '-1\n');
+      write('sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us', '100000\n');
+      write('sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/ctr/cpu.cfs_quota_us', '300000\n');
+      write('sys/fs/cgroup/cpu,cpuacct/kubepods/pod1/ctr/cpu.cfs_period_us', '100000\n');
+      write('sys/fs/cgroup/memory/memory.limit_in_bytes', '9223372036854771712\n');
+      write('sys/fs/cgroup/memory/kubepods/pod1/memory.limit_in_bytes', `${512 * MiB}\n`);
+      write('sys/fs/cgroup/memory/kubepods/pod1/ctr/memory.limit_in_bytes', '9223372036854771712\n');
+      assert.equal(cgroupCpuQuota(fsRoot), 3);
+      assert.equal(cgroupMemoryLimit(fsRoot), 512 * MiB, 'the pod\'s limit, above the container\'s cgroup');
+      fs.rmSync(path.join(fsRoot, 'sys'), { recursive: true });
+
+      // cgroup v1 without a cgroup namespace: /proc/self/cgroup names the host's path, which does not
+      // exist under the container's own mount, whose root holds the limit.
+      write('proc/self/cgroup', '4:cpu,cpuacct:/docker/abc\n');
+      write('sys/fs/cgroup/cpu/cpu.cfs_quota_us', '200000\n');
+      write('sys/fs/cgroup/cpu/cpu.cfs_period_us', '100000\n');
+      assert.equal(cgroupCpuQuota(fsRoot), 2);
+      assert.equal(cgroupMemoryLimit(fsRoot), undefined);
+    } finally {
+      fs.rmSync(fsRoot, { recursive: true, force: true });
+    }
   });
 });
 
