@@ -499,11 +499,25 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
   return Object.keys(out).length ? (out as ServingConfigInput) : undefined;
 }
 
+/**
+ * How long past the drain time the server waits before it exits with requests unanswered (server.ts):
+ * a last second for answers being written and connections closing.
+ */
+export const DRAIN_EXIT_GRACE_MS = 1_000;
+
+/**
+ * The longest DRAIN_TIMEOUT_MS. SageMaker (and Kubernetes, by default) kill the process 30 s after
+ * SIGTERM; the server exits at the latest DRAIN_EXIT_GRACE_MS after the drain time, and that exit, with
+ * its "drain time exceeded" log line and status 1, must come before the kill, with a second to spare
+ * for the signal's delivery and a late timer.
+ */
+export const MAX_DRAIN_TIMEOUT_MS = 30_000 - DRAIN_EXIT_GRACE_MS - 1_000;
+
 /** What the server process (server.ts) reads from its environment, besides the serving overrides. */
 export interface ServerEnv {
   /** SAGEMAKER_BIND_TO_PORT, else PORT, else 8080. */
   readonly port: number;
-  /** DRAIN_TIMEOUT_MS, default 25000. */
+  /** DRAIN_TIMEOUT_MS, 0 to MAX_DRAIN_TIMEOUT_MS; default 25000. */
   readonly drainMs: number;
   /** LOG_LEVEL, one of LOG_LEVELS; default info. */
   readonly logLevel: string;
@@ -519,7 +533,10 @@ export function serverEnv(env: NodeJS.ProcessEnv): ServerEnv {
   const portRule: EnvNumberRule = { min: 0, max: 65535, what: 'a port number' };
   // An empty SAGEMAKER_BIND_TO_PORT counts as unset, so PORT is read.
   const port = envNumber(env, 'SAGEMAKER_BIND_TO_PORT', portRule) ?? envNumber(env, 'PORT', portRule) ?? 8080;
-  const drainMs = envNumber(env, 'DRAIN_TIMEOUT_MS', { min: 0, max: 29_999, why: 'SageMaker and Kubernetes kill the process 30 s after SIGTERM' }) ?? 25_000;
+  const drainMs = envNumber(env, 'DRAIN_TIMEOUT_MS', {
+    min: 0, max: MAX_DRAIN_TIMEOUT_MS,
+    why: `ms; SageMaker and Kubernetes kill the process 30 s after SIGTERM, and past the drain time the server takes ${DRAIN_EXIT_GRACE_MS / 1000} s more before it exits with requests unanswered, so ${MAX_DRAIN_TIMEOUT_MS} leaves a second to spare`,
+  }) ?? 25_000;
   // pino refuses an unknown level with 'default level:verbose must be included in custom levels'.
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {

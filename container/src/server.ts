@@ -3,13 +3,13 @@
  * SageMaker starts the image as `<image> serve`; Kubernetes may start it with no argument.
  *
  * Environment: MODEL_DIR (default /opt/ml/model), MODEL_NAME, SAGEMAKER_BIND_TO_PORT (default 8080),
- * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, below SageMaker's
- * 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
+ * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, at most
+ * 28000, so the exit 1 s after it comes before SageMaker's 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
  * ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,
  * BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS). config.ts reads and checks them all (`serverEnv`, `configFromEnv`).
  */
 import { buildApp } from './app';
-import { configFromEnv, serverEnv } from './config';
+import { configFromEnv, DRAIN_EXIT_GRACE_MS, serverEnv } from './config';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const command = argv[0] ?? 'serve';
@@ -72,7 +72,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       app.log.error({ drainMs }, 'drain time exceeded, exiting with requests unanswered');
       process.exit(1);
     };
-    setTimeout(onDrainTimeout, drainMs + 1_000).unref();
+    setTimeout(onDrainTimeout, drainMs + DRAIN_EXIT_GRACE_MS).unref();
     app.close().then(() => {
       app.log.info('drained, exiting');
       process.exit(drainExceeded ? 1 : 0);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configFromEnv, envNumber, serverEnv } from '../src/config';
+import { configFromEnv, DRAIN_EXIT_GRACE_MS, envNumber, MAX_DRAIN_TIMEOUT_MS, serverEnv } from '../src/config';
 
 describe('numbers in the environment', () => {
   it('treats an empty or whitespace-only variable as unset', () => {
@@ -58,6 +58,17 @@ describe('numbers in the environment', () => {
     for (const level of ['verbose', 'INFO', 'warning', '30']) {
       assert.throws(() => serverEnv({ LOG_LEVEL: level }), {
         message: `environment: LOG_LEVEL is ${JSON.stringify(level)}; it must be one of fatal, error, warn, info, debug, trace, silent, or empty for info`,
+      });
+    }
+  });
+
+  it('takes a DRAIN_TIMEOUT_MS only so long that the exit past it comes a second before the 30 s kill', () => {
+    assert.equal(MAX_DRAIN_TIMEOUT_MS + DRAIN_EXIT_GRACE_MS, 29_000);
+    assert.equal(serverEnv({ DRAIN_TIMEOUT_MS: '0' }).drainMs, 0);
+    assert.equal(serverEnv({ DRAIN_TIMEOUT_MS: '28000' }).drainMs, 28_000);
+    for (const value of ['28001', '29000', '29999']) {
+      assert.throws(() => serverEnv({ DRAIN_TIMEOUT_MS: value }), {
+        message: `environment: DRAIN_TIMEOUT_MS is "${value}"; it must be an integer from 0 to 28000 (ms; SageMaker and Kubernetes kill the process 30 s after SIGTERM, and past the drain time the server takes 1 s more before it exits with requests unanswered, so 28000 leaves a second to spare), in plain decimal digits`,
       });
     }
   });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { exactRequest, fraudModel, listening, metricValue, modelDir, request, SERVER_ENTRY, toBytes } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
-import { readConfigFile, resolveConfig } from '../src/config';
+import { DRAIN_EXIT_GRACE_MS, readConfigFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
 import { visibleGpuCount } from '../src/gpus';
 import { provider } from '../src/worker';
@@ -145,6 +145,42 @@ describe('GPUs', () => {
     const run = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'verbose' });
     assert.equal(run.code, 1, run.out);
     assert.match(run.out, /cannot start: environment: LOG_LEVEL is \\"verbose\\"; it must be one of fatal, error, warn, info, debug, trace, silent/);
+  });
+
+  it('past the drain time, exits 1 with "drain time exceeded" DRAIN_EXIT_GRACE_MS later, whatever keeps the drain open', { timeout: 30_000 }, async () => {
+    const drainMs = 500;
+    const child = spawn(process.execPath, [SERVER_ENTRY, 'serve'], {
+      env: { ...process.env, HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'info', MODEL_DIR: fraudModel().dir, DRAIN_TIMEOUT_MS: String(drainMs) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready:\n${out}`)), 20_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (m && out.includes('"model ready"')) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+    });
+    // A client that declared a body and stalls keeps the drain open.
+    const stalled = net.connect({ port, host: '127.0.0.1' });
+    stalled.on('error', () => undefined);
+    stalled.write('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\n1,2');
+    await sleep(200);
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const code = await exited;
+    const elapsed = Date.now() - t0;
+    stalled.destroy();
+    assert.equal(code, 1, out);
+    assert.match(out, /drain time exceeded, exiting with requests unanswered/);
+    assert.ok(elapsed >= drainMs + DRAIN_EXIT_GRACE_MS - 50 && elapsed < drainMs + DRAIN_EXIT_GRACE_MS + 1_000, `exited ${elapsed} ms after SIGTERM`);
   });
 });
 
