@@ -361,6 +361,36 @@ function findModelFile(modelDir: string): string {
   return entries.length === 1 ? entries[0] : 'model.onnx';
 }
 
+/**
+ * Checks that the model file can be read, and says what to do when it cannot: onnxruntime only says
+ * "system error number 13" for a file the server may not read, and "does not exist" would hide a
+ * symlink whose target is missing. The image runs as any uid (uid 10001 by default, an arbitrary one on
+ * OpenShift or with cdk8s-plus), so files made 0600 on a laptop are not readable there.
+ */
+export function checkModelFile(modelPath: string): void {
+  try {
+    fs.accessSync(modelPath, fs.constants.R_OK);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new Error(`cannot read model file ${modelPath}: permission denied; the server runs as uid ${process.getuid?.()}: make the model files readable by that user (e.g. chmod a+r on them, and a+x on their directories)`, { cause: e });
+    }
+    if (code !== 'ENOENT') throw new Error(`cannot read model file ${modelPath}: ${(e as Error).message}`, { cause: e });
+  }
+  let target: string | undefined;
+  try {
+    target = fs.readlinkSync(modelPath);
+  } catch {
+    // not a symlink: the file does not exist
+  }
+  if (target !== undefined) {
+    const resolved = path.resolve(path.dirname(modelPath), target);
+    throw new Error(`model file ${modelPath} is a dangling symlink: it points to ${target}${resolved !== target ? ` (${resolved})` : ''}, which does not exist`);
+  }
+  throw new Error(`model file ${modelPath} does not exist; put model.onnx in the model directory (MODEL_DIR, default /opt/ml/model) or set modelFile in serving.json`);
+}
+
 /** Reads and parses a JSON file of the model directory; says whether reading or parsing failed. */
 function readJsonFile(file: string): unknown {
   let text: string;

@@ -6,11 +6,10 @@ import { whenFinished } from '../finished';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InferenceEngine } from '../engine';
 import { InferenceError } from '../errors';
-import type { ServingConfig } from '../config';
+import { checkModelFile, type ServingConfig } from '../config';
 import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
 
 /**
@@ -186,9 +185,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
 
   const ready = (async () => {
     const t0 = performance.now();
-    if (!fs.existsSync(modelPath)) {
-      throw new Error(`model file ${modelPath} does not exist; put model.onnx in the model directory (MODEL_DIR, default /opt/ml/model) or set modelFile in serving.json`);
-    }
+    checkModelFile(modelPath);
     engine = await InferenceEngine.start(modelPath, opts.config, {
       onRun: ({ rows, computeMs }) => {
         runs.inc();
