@@ -332,7 +332,8 @@ export interface InferenceServiceProps {
   readonly disruptionBudget?: DisruptionBudget;
   /**
    * How long the server drains in-flight requests after SIGTERM. Passed to the container as
-   * `DRAIN_TIMEOUT_MS`; the bundled server accepts 0 to 29.999 seconds.
+   * `DRAIN_TIMEOUT_MS`; the bundled server accepts 0 to 28 seconds (it exits at the latest 1 s after the
+   * drain time, and SageMaker kills it 30 s after SIGTERM).
    * @default Duration.seconds(25) (the bundled server's own default)
    */
   readonly drainTimeout?: Duration;
@@ -466,7 +467,7 @@ export class InferenceService extends Construct {
     const maxReplicas = props.maxReplicas ?? 4;
     const drain = props.drainTimeout ?? Duration.seconds(25);
     const preStop = props.preStopDelay ?? Duration.seconds(5);
-    // Whole seconds for Kubernetes; the arithmetic is in milliseconds so a drain such as 29.999 s works.
+    // Whole seconds for Kubernetes; the arithmetic is in milliseconds so a drain such as 27.5 s works.
     const drainAndPause = preStop.toMilliseconds() + drain.toMilliseconds();
     const grace = props.terminationGracePeriod ?? Duration.seconds(Math.ceil(drainAndPause / 1000) + 10);
     const modelName = props.modelName ?? this.name;
@@ -506,8 +507,8 @@ export class InferenceService extends Construct {
     if (!Number.isInteger(cpuTarget) || cpuTarget < 1 || cpuTarget > 100) {
       throw new PlatformError(this, 'targetCpuUtilizationPercent', cpuTarget, 'must be a whole number from 1 to 100', 'pick the CPU utilization to hold pods at, e.g. 70');
     }
-    if (drain.toMilliseconds() < 0 || drain.toMilliseconds() >= 30_000) {
-      throw new PlatformError(this, 'drainTimeout', `${drain.toMilliseconds()}ms`, 'must be from 0 to 29999 ms: the inference server refuses a longer DRAIN_TIMEOUT_MS and would not start',
+    if (drain.toMilliseconds() < 0 || drain.toMilliseconds() > 28_000) {
+      throw new PlatformError(this, 'drainTimeout', `${drain.toMilliseconds()}ms`, 'must be from 0 to 28000 ms: the inference server refuses a longer DRAIN_TIMEOUT_MS and would not start',
         'shorten drainTimeout (and let the HPA add replicas instead of draining longer)');
     }
     // The server gives up on the drain 1 s after drainTimeout and answers what is left with 503: the

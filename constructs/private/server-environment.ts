@@ -42,7 +42,7 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   PORT: integer(0, 65535),
   LOG_LEVEL: { kind: 'choice', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   LOG_REQUESTS: SWITCH,
-  DRAIN_TIMEOUT_MS: integer(0, 29_999, 'ms; SageMaker and Kubernetes kill the process 30 s after SIGTERM'),
+  DRAIN_TIMEOUT_MS: integer(0, 28_000, 'ms; the server exits at most 1 s after it, and SageMaker kills the process 30 s after SIGTERM'),
   // config.ts, configFromEnv
   INFERENCE_WORKERS: integer(1, 256),
   INTRA_OP_NUM_THREADS: integer(1, 1024),

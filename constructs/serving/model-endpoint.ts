@@ -137,7 +137,7 @@ export interface ModelEndpointProps {
   /**
    * Environment of the container (batching, limits, log level). At most 100 entries; names are
    * letters, digits and underscores; values up to 1024 characters. With the bundled server, the
-   * variables it reads must hold values it accepts (`BATCHING=on|off`, `DRAIN_TIMEOUT_MS` below 30000,
+   * variables it reads must hold values it accepts (`BATCHING=on|off`, `DRAIN_TIMEOUT_MS` at most 28000,
    * numbers in plain decimal digits within its ranges...), or synthesis fails instead of the endpoint;
    * `SAGEMAKER_BIND_TO_PORT` and `PORT` (SageMaker calls port 8080) and `MODEL_DIR` (SageMaker puts
    * the model in /opt/ml/model) cannot be set. Other variables pass as given.

@@ -3,6 +3,7 @@
  * (from buildApp options or the environment). Every field is validated; a bad value fails start-up with
  * a message naming the field, the value and what is allowed.
  */
+import { visibleGpuCount, wantsGpu } from './gpus';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -68,8 +69,9 @@ export interface ServingConfig {
   /** The model file, relative to the model directory. @default the only `*.onnx` file, else `model.onnx` */
   readonly modelFile: string;
   /**
-   * Worker threads, each with its own onnxruntime session. @default 1 with batching on (one session
-   * with every CPU runs the merged batches: bigger batches, each weight read once per batch), else
+   * Worker threads, each with its own onnxruntime session. @default with a GPU provider listed, one
+   * per visible GPU (they take the GPUs in turn); else 1 with batching on (one session with every CPU
+   * runs the merged batches: bigger batches, each weight read once per batch), else
    * max(1, floor(cpus / 2)); see `unbatchedPool`.
    */
   readonly workers: number;
@@ -88,7 +90,7 @@ export interface ServingConfig {
    * load. Threads never spin between runs (onnxruntime's `session.force_spinning_stop`). @default false
    */
   readonly intraOpSpinning: boolean;
-  /** onnxruntime execution providers, in order of preference; 'cuda' falls back to 'cpu'. @default ['cpu'] */
+  /** onnxruntime execution providers, in order of preference; the CPU is a fallback only when listed. @default ['cpu'] */
   readonly executionProviders: readonly string[];
   readonly batching: BatchingConfig;
   readonly queue: QueueConfig;
@@ -264,7 +266,7 @@ export function safeTextBodyLimit(heapBytes = v8.getHeapStatistics().heap_size_l
  */
 export function resolveConfig(
   modelDir: string, layers: ReadonlyArray<[string, unknown]>, cpus = cpuCount(), memoryBytes = memoryLimit(),
-  heapBytes = v8.getHeapStatistics().heap_size_limit,
+  heapBytes = v8.getHeapStatistics().heap_size_limit, gpus = visibleGpuCount(),
 ): ServingConfig {
   let modelFile: string | undefined;
   let workers: number | undefined;
@@ -331,8 +333,11 @@ export function resolveConfig(
   if (!tensorElementsSet) limits.maxTensorElements = Math.max(limits.maxTensorElements, limits.bodyLimitBytes);
   const threadsPer = (n: number) => Math.max(1, Math.floor(cpus / n));
   const perRequestWorkers = threadsPer(2);
-  const w = workers ?? (batching.enabled ? 1 : perRequestWorkers);
-  const unbatched = workers === undefined && intraOp === undefined && w !== perRequestWorkers
+  // On GPUs: one worker (one session, one copy of the model in GPU memory) per visible GPU, whether
+  // or not the model batches.
+  const onGpus = wantsGpu(providers);
+  const w = workers ?? (onGpus ? Math.max(1, gpus) : batching.enabled ? 1 : perRequestWorkers);
+  const unbatched = workers === undefined && intraOp === undefined && !onGpus && w !== perRequestWorkers
     ? { workers: perRequestWorkers, intraOpNumThreads: threadsPer(perRequestWorkers) }
     : undefined;
   return {
@@ -427,8 +432,8 @@ export function readFeaturesFile(modelDir: string): unknown {
   return readJsonFile(file);
 }
 
-/** A number as an environment variable must write it: decimal digits, with an optional fraction. */
-const DECIMAL = /^\d+(\.\d+)?$/;
+/** A number as an environment variable must write it: decimal digits (every variable is a whole number). */
+const DECIMAL = /^\d+$/;
 
 /** What an environment variable that `envNumber` reads must hold, beyond plain decimal digits. */
 export interface EnvNumberRule {
@@ -443,8 +448,7 @@ export interface EnvNumberRule {
 /**
  * Reads a numeric environment variable. Unset, empty or only whitespace means unset (undefined), as
  * an orchestrator may pass a variable with no value. Otherwise the trimmed value must be plain decimal
- * digits with an optional fraction: no sign, exponent, `0x`/`0b` prefix or `Infinity`, which `Number()`
- * would read. With a rule it must also be an integer within the rule's range. A bad value throws a
+ * digits: no sign, fraction, exponent, `0x`/`0b` prefix or `Infinity`, which `Number()` would read. With a rule it must also be an integer within the rule's range. A bad value throws a
  * ConfigError naming the variable, the value as received (JSON-quoted, so whitespace shows) and what is
  * allowed.
  */
@@ -454,7 +458,7 @@ export function envNumber(env: NodeJS.ProcessEnv, name: string, rule?: EnvNumber
   if (text === undefined || text === '') return undefined;
   const value = DECIMAL.test(text) ? Number(text) : NaN;
   if (rule === undefined) {
-    if (Number.isNaN(value)) throw new ConfigError(`environment: ${name} is ${JSON.stringify(raw)}; it must be a number in plain decimal digits, such as 16 (no sign, exponent, or 0x or 0b prefix), or empty for the default`);
+    if (Number.isNaN(value)) throw new ConfigError(`environment: ${name} is ${JSON.stringify(raw)}; it must be a whole number in plain decimal digits, such as 16 (no sign, fraction, exponent, or 0x or 0b prefix), or empty for the default`);
     return value;
   }
   if (!Number.isInteger(value) || value < rule.min || value > rule.max) {

@@ -190,7 +190,7 @@ describe('serving configuration', () => {
 
   it('names the environment variable, its value and the field it sets when a variable is out of range', () => {
     assert.throws(() => configFromEnv({ INFERENCE_WORKERS: '0' }), /^ConfigError: environment: INFERENCE_WORKERS="0": 'workers' is 0; it must be an integer from 1 to 256$/);
-    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '1.5' }), /environment: MAX_BATCH_SIZE="1.5": 'batching.maxBatchSize' is 1.5; it must be an integer from 1 to 65536/);
+    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '65537' }), /environment: MAX_BATCH_SIZE="65537": 'batching.maxBatchSize' is 65537; it must be an integer from 1 to 65536/);
     assert.throws(() => configFromEnv({ ORT_EXECUTION_PROVIDERS: 'cuda,metal' }), /environment: ORT_EXECUTION_PROVIDERS="cuda,metal": 'executionProviders' is \["cuda","metal"\]; it must be a non-empty list of cpu, cuda, tensorrt/);
     assert.throws(() => configFromEnv({ REQUEST_TIMEOUT_MS: '5' }), /environment: REQUEST_TIMEOUT_MS="5": 'limits.requestTimeoutMs' is 5/);
   });
@@ -205,6 +205,19 @@ describe('serving configuration', () => {
     assert.deepEqual(pool([['env', { batching: { enabled: false } }]], 12), { workers: 6, intraOpNumThreads: 2, unbatchedPool: undefined });
     assert.deepEqual(pool([['env', { workers: 3 }]], 12), { workers: 3, intraOpNumThreads: 4, unbatchedPool: undefined });
     assert.deepEqual(pool([['env', { intraOpNumThreads: 4 }]], 12), { workers: 1, intraOpNumThreads: 4, unbatchedPool: undefined });
+  });
+
+  it('gives a GPU provider one worker per visible GPU, batching or not, unless workers is set', () => {
+    const pool = (layers: ReadonlyArray<[string, unknown]>, gpus: number) => {
+      const c = resolveConfig(dir, layers, 16, undefined, undefined, gpus);
+      return { workers: c.workers, intraOpNumThreads: c.intraOpNumThreads, unbatchedPool: c.unbatchedPool };
+    };
+    const cuda = ['env', { executionProviders: ['cuda', 'cpu'] }] as [string, unknown];
+    assert.deepEqual(pool([cuda], 4), { workers: 4, intraOpNumThreads: 4, unbatchedPool: undefined });
+    assert.deepEqual(pool([cuda, ['env', { batching: { enabled: false } }]], 2), { workers: 2, intraOpNumThreads: 8, unbatchedPool: undefined });
+    assert.deepEqual(pool([cuda], 0), { workers: 1, intraOpNumThreads: 16, unbatchedPool: undefined }, 'none visible: one worker, which then falls back or fails');
+    assert.deepEqual(pool([cuda, ['env', { workers: 1 }]], 4), { workers: 1, intraOpNumThreads: 16, unbatchedPool: undefined });
+    assert.deepEqual(pool([], 4), { workers: 1, intraOpNumThreads: 16, unbatchedPool: { workers: 8, intraOpNumThreads: 2 } }, 'the CPU ignores GPUs');
   });
 
   it('switches a model that cannot batch to the per-request pool, and keeps one wide worker for one that can', async () => {
@@ -300,8 +313,8 @@ describe('serving configuration', () => {
     assert.deepEqual(configFromEnv({ MAX_BATCH_SIZE: '16', BATCHING: 'off', INFERENCE_WORKERS: '2' }), { workers: 2, batching: { enabled: false, maxBatchSize: 16 } });
     assert.equal(configFromEnv({}), undefined);
     assert.throws(() => configFromEnv({ BATCHING: 'maybe' }), /BATCHING is "maybe"; it must be on or off/);
-    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: 'lots' }), /MAX_BATCH_SIZE is "lots"; it must be a number/);
-    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '-4' }), /environment: MAX_BATCH_SIZE is "-4"; it must be a number in plain decimal digits/);
+    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: 'lots' }), /MAX_BATCH_SIZE is "lots"; it must be a whole number/);
+    assert.throws(() => configFromEnv({ MAX_BATCH_SIZE: '-4' }), /environment: MAX_BATCH_SIZE is "-4"; it must be a whole number in plain decimal digits/);
   });
 
   it('reads a serving.json that starts with a UTF-8 byte-order mark', () => {

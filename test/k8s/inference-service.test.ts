@@ -316,7 +316,7 @@ describe('InferenceService', () => {
   });
 
   test('with a drain time the server would refuse (30 s or more), synthesis fails', () => {
-    expect(() => synth({ drainTimeout: Duration.seconds(30) })).toThrow(/'drainTimeout' \("30000ms"\) must be from 0 to 29999 ms/);
+    expect(() => synth({ drainTimeout: Duration.millis(28001) })).toThrow(/'drainTimeout' \("28001ms"\) must be from 0 to 28000 ms/);
   });
 
   test('by default the server drains for 25 s and the grace period is 40 s', () => {
@@ -371,9 +371,9 @@ describe('InferenceService', () => {
   });
 
   test('takes a drain time in milliseconds and rounds the grace period up to whole seconds', () => {
-    const spec = podSpec(only(synth({ drainTimeout: Duration.millis(29999) }).manifests, 'Deployment'));
-    expect(spec.containers[0].env).toContainEqual({ name: 'DRAIN_TIMEOUT_MS', value: '29999' });
-    expect(spec.terminationGracePeriodSeconds).toBe(45);
+    const spec = podSpec(only(synth({ drainTimeout: Duration.millis(27999) }).manifests, 'Deployment'));
+    expect(spec.containers[0].env).toContainEqual({ name: 'DRAIN_TIMEOUT_MS', value: '27999' });
+    expect(spec.terminationGracePeriodSeconds).toBe(43);
     expect(() => synth({ drainTimeout: Duration.millis(2500), terminationGracePeriod: Duration.seconds(9) }))
       .toThrow(/'terminationGracePeriod' \("9s"\) must be at least preStopDelay \+ drainTimeout \+ 2s \(5s \+ 2.5s \+ 2s\).*at least 10s/);
   });
