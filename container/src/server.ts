@@ -93,8 +93,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     await app.close().catch(() => undefined);
     process.exit(1);
   }
-  app.model.ready.catch((e: Error) => {
-    app.log.fatal({ err: e }, 'model failed to load; exiting');
+  // The model plugin has logged why (one line, without a stack): say only that the process ends.
+  app.model.ready.catch(() => {
+    app.log.fatal('exiting: the model failed to load');
     process.exit(1);
   });
 }

@@ -66,7 +66,9 @@ describe('a model file the server cannot read', () => {
       child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       assert.equal(code, 1, out);
-      assert.match(out, /"model failed to load; exiting"/, out);
+      assert.match(out, /"exiting: the model failed to load"/, out);
+      assert.equal(out.split('cannot read model file').length - 1, 1, `the reason is logged once: ${out}`);
+      assert.ok(!out.includes('"stack"'), out);
       assert.ok(out.includes(`cannot read model file ${file}: permission denied; the server runs as uid 10001: make the model files readable by that user (e.g. chmod a+r on them, and a+x on their directories)`), out);
       assert.ok(!out.includes('system error number 13'), out);
     } finally {
