@@ -377,7 +377,6 @@ export class InferenceEngine {
     let slot: Slot | undefined;
     while (this.queue.length > 0 && (slot = this.freeSlot())) {
       this.expire(Date.now());
-      this.dropAbandoned();
       if (this.queue.length === 0) break;
       if (this.batchingActive && this.config.batching.maxQueueDelayMs > 0 && this.queuedRows < this.config.batching.maxBatchSize) {
         const waited = Date.now() - this.queue[0].enqueuedAt;
@@ -395,7 +394,7 @@ export class InferenceEngine {
           break;
         }
       }
-      this.dispatch(slot, this.takeBatch());
+      this.dispatchBatch(slot);
     }
     this.armDeadlineTimer();
     this.hooks.onQueue?.(this.queue.length, this.runningBatches);
@@ -406,9 +405,8 @@ export class InferenceEngine {
     let slot: Slot | undefined;
     while (this.queue.length > 0 && (slot = this.freeSlot())) {
       this.expire(Date.now());
-      this.dropAbandoned();
       if (this.queue.length === 0) break;
-      this.dispatch(slot, this.takeBatch());
+      this.dispatchBatch(slot);
     }
     this.pump();
   }
@@ -425,7 +423,32 @@ export class InferenceEngine {
     return best;
   }
 
+  /** Takes the next batch from the queue and runs it on `slot` (unless every request in it had gone). */
+  private dispatchBatch(slot: Slot): void {
+    const batch = this.takeBatch();
+    if (batch.length > 0) this.dispatch(slot, batch);
+    else {
+      this.hooks.onQueue?.(this.queue.length, this.runningBatches);
+      this.notifyIdle();
+    }
+  }
+
+  /**
+   * Answers a queued request whose client has gone with CLIENT_CLOSED instead of running it, when it
+   * would be taken into a batch. Under overload, clients time out and retry; running what they left
+   * behind would keep the server behind. (Checked only here, so a request costs one check.)
+   */
+  private abandoned(p: Pending): boolean {
+    if (!p.cancelled?.()) return false;
+    this.queuedRows -= p.rows;
+    this.queuedBytes -= p.bytes;
+    p.reject(clientClosed());
+    return true;
+  }
+
   private takeBatch(): Pending[] {
+    while (this.queue.length > 0 && this.abandoned(this.queue[0])) this.queue.shift();
+    if (this.queue.length === 0) return [];
     const head = this.queue[0];
     const batch = [head];
     let rows = head.rows;
@@ -437,6 +460,7 @@ export class InferenceEngine {
         const p = this.queue[i];
         // A request already past its deadline stays behind; the deadline timer answers it.
         if (!p.solo && p.key === head.key && rows + p.rows <= max && p.deadline > now) {
+          if (this.abandoned(p)) continue;
           batch.push(p);
           rows += p.rows;
         } else {
@@ -556,29 +580,6 @@ export class InferenceEngine {
         this.queuedRows -= p.rows;
         this.queuedBytes -= p.bytes;
         p.reject(new InferenceError('DEADLINE_EXCEEDED', `the request waited ${now - p.enqueuedAt} ms in the queue, past its deadline`, { retryAfterSeconds: this.retryAfterSeconds() }));
-      } else {
-        keep.push(p);
-      }
-    }
-    this.queue = keep;
-    this.hooks.onQueue?.(this.queue.length, this.runningBatches);
-    this.notifyIdle();
-  }
-
-  /**
-   * Answers queued requests whose client has gone with CLIENT_CLOSED instead of running them. Under
-   * overload, clients time out and retry; running what they left behind would keep the server behind.
-   */
-  private dropAbandoned(): void {
-    let gone = 0;
-    for (const p of this.queue) if (p.cancelled?.()) gone++;
-    if (gone === 0) return;
-    const keep: Pending[] = [];
-    for (const p of this.queue) {
-      if (p.cancelled?.()) {
-        this.queuedRows -= p.rows;
-        this.queuedBytes -= p.bytes;
-        p.reject(clientClosed());
       } else {
         keep.push(p);
       }

@@ -167,11 +167,11 @@ describe('the server process', () => {
       assert.equal(res.headers['x-request-id'], 'trace-me-1', 'echoed');
       const bad = await request(server.port, 'POST', '/invocations', { instances: [['SECRET-VALUE', 0, 0, 0, 0, 0, 0, 0]] });
       assert.equal(bad.status, 400);
-      assert.match(String(bad.headers['x-request-id']), /^[0-9a-f-]{36}$/, 'a generated id is echoed too');
+      assert.equal(bad.headers['x-request-id'], undefined, 'a generated id is only logged');
       // An id that is not a plausible one (here 16,000 characters, which would go into every log line
       // about the request) is replaced by a generated one.
       const long = await request(server.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'x'.repeat(16_000) });
-      assert.match(String(long.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+      assert.equal(long.headers['x-request-id'], undefined);
       await new Promise((r) => setTimeout(r, 100));
       const lines = server.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
       assert.ok(lines.some((l) => l.reqId === 'trace-me-1' && l.msg === 'request completed'), 'request id from x-request-id');

@@ -4,8 +4,7 @@
  */
 import { whenFinished } from '../finished';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import * as path from 'node:path';
 import { InferenceEngine } from '../engine';
 import { InferenceError } from '../errors';
@@ -66,12 +65,6 @@ export interface ModelPluginOptions {
   readonly drainMs: number;
 }
 
-/**
- * Requests answered 408 REQUEST_TIMEOUT because their body stalled: their own error path (the body
- * parser fails when the connection closes) must not count or answer them again.
- */
-export const answeredStalled = new WeakSet<IncomingMessage>();
-
 /** Whether the client of this reply has gone (its connection closed), so its answer cannot be sent. */
 export function clientGone(reply: FastifyReply): boolean {
   return reply.raw.destroyed || reply.request.raw.socket?.destroyed === true;
@@ -120,31 +113,6 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   let bodyBytesInFlight = 0;
   metrics.beforeScrape(() => metrics.bodyBytesInFlight.set(bodyBytesInFlight));
 
-  // Node's request timeout covers the headers only: a body that stalls would hold its request until
-  // the connection's idle timeout, then be dropped unanswered. Requests whose body is arriving are
-  // checked every second, and answered 408 REQUEST_TIMEOUT once later than Node's timeout would be.
-  const receiving = new Map<FastifyRequest, { reply: FastifyReply; at: number }>();
-  const stallMs = opts.config.limits.requestTimeoutMs + 5_000;
-  const stallCheck = setInterval(() => {
-    const now = Date.now();
-    for (const [req, { reply, at }] of receiving) {
-      if (now - at < stallMs) break; // in arrival order
-      receiving.delete(req);
-      const res = reply.raw;
-      if (req.raw.complete || res.headersSent || res.destroyed) continue;
-      answeredStalled.add(req.raw);
-      metrics.errors.inc({ code: 'REQUEST_TIMEOUT' });
-      req.log.info({ code: 'REQUEST_TIMEOUT', status: 408 }, 'request rejected');
-      const body = JSON.stringify({ error: `the request body did not arrive in full within ${stallMs} ms`, code: 'REQUEST_TIMEOUT' });
-      res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
-    }
-  }, 1_000);
-  stallCheck.unref();
-  app.addHook('onClose', (_instance, done) => {
-    clearInterval(stallCheck);
-    done();
-  });
-
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
   app.addHook('onRequest', (req, reply, done) => {
     // Every request with a body counts, whatever its method or URL: Fastify reads and parses a body
@@ -158,11 +126,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         return;
       }
       bodyBytesInFlight += bytes;
-      receiving.set(req, { reply, at: Date.now() });
-      whenFinished(req, reply, () => {
-        bodyBytesInFlight -= bytes;
-        receiving.delete(req);
-      });
+      whenFinished(req, reply, () => { bodyBytesInFlight -= bytes; });
     }
     if (req.method === 'POST') {
       postsArriving++;
