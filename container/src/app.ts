@@ -53,6 +53,12 @@ export interface AppOptions {
 /** What a client's X-Request-Id may be to be used as the request's id. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The request's own X-Request-Id, when it is usable as its id. */
+function givenRequestId(headers: IncomingHttpHeaders): string | undefined {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : undefined;
+}
+
 /** Maps Fastify's own errors onto the catalogue. */
 const TEXT_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
 
@@ -108,9 +114,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const loggerOption = options.logger ?? false;
   const isInstance = typeof loggerOption === 'object' && loggerOption !== null && typeof (loggerOption as FastifyBaseLogger).child === 'function';
-  // Requests answered 408 because their body stalled: their own error path (the body parser fails
-  // when the connection closes) must not count or answer them again.
-  const answeredStalled = new WeakSet<IncomingMessage>();
+  // Requests answered while their body was arriving (408 when it stalled, 400 when Node could not
+  // parse it): their own error path (the body parser fails when the connection closes) must not count
+  // or answer them again.
+  const answeredEarly = new WeakSet<IncomingMessage>();
+  // Lingering never outlasts half the drain time, so a connection refused during the drain (503
+  // SHUTTING_DOWN) or just before it does not hold the exit up.
+  const lingering = new LingeringClose(Math.min(LINGER_MS, (options.drainMs ?? 25_000) / 2));
   const app = Fastify({
     ...(isInstance ? { loggerInstance: loggerOption as FastifyBaseLogger } : { logger: loggerOption as FastifyServerOptions['logger'] }),
     bodyLimit: limits.bodyLimitBytes,
@@ -130,10 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // The OIP routes carry the model name as a path parameter (Fastify's default limit is 100 characters).
     routerOptions: { maxParamLength: Math.max(100, encodeURIComponent(modelName).length) },
     logController: new LogController({ disableRequestLogging: options.logRequests === false }),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => givenRequestId(req.headers) ?? randomUUID(),
     // Requests that arrive while closing get SHUTTING_DOWN from the hook below (with the catalogue's
     // body, Retry-After and a metrics entry) instead of Fastify's bare 503; Fastify still adds
     // `Connection: close`.
@@ -145,10 +152,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // like every other refusal.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
-      // A request already under way on this connection (a client that hung up mid-body ends it with
-      // HPE_INVALID_EOF_STATE) is answered and counted by Fastify's own error path: only close.
-      if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      // A connection lingering after its answer: whatever the client still sends is not a request.
+      if (lingering.sockets.has(socket)) {
         socket.destroy();
+        return;
+      }
+      // A request already under way on this connection. A client that hung up mid-body ends it with
+      // HPE_INVALID_EOF_STATE: Fastify's own error path counts it, so only close. A body Node cannot
+      // parse (a bad chunk size) is answered 400 here, and its error path told not to count it again.
+      const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (res) {
+        if (err.code === 'HPE_INVALID_EOF_STATE' || res.headersSent || !res.req) {
+          socket.destroy();
+          return;
+        }
+        answeredEarly.add(res.req);
+        app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
+        app.log.info({ url: res.req.url, code: 'INVALID_REQUEST', status: 400, err: { code: err.code } }, 'request rejected');
+        const body = JSON.stringify({ error: `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`, code: 'INVALID_REQUEST' });
+        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body, () => socket.destroy());
         return;
       }
       const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
@@ -167,6 +189,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // Errors Fastify answers before routing (a malformed URL) get the catalogue's body too.
     frameworkErrors: (err, req, reply) => {
+      const reqId = givenRequestId(req.headers);
+      if (reqId) reply.header('x-request-id', reqId);
       app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
       app.metrics?.countUnparsed(req.method, 400);
       req.log.info({ code: 'INVALID_REQUEST', status: 400 }, 'request rejected');
@@ -183,11 +207,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       socket.destroy();
       return;
     }
-    answeredStalled.add(req);
+    answeredEarly.add(req);
     app.metrics.errors.inc({ code: 'REQUEST_TIMEOUT' });
-    app.log.info({ url: req.url, code: 'REQUEST_TIMEOUT', status: 408 }, 'request rejected');
+    const reqId = givenRequestId(req.headers);
+    app.log.info({ reqId, url: req.url, code: 'REQUEST_TIMEOUT', status: 408 }, 'request rejected');
     const body = JSON.stringify({ error: `the request body stalled: no data arrived for ${limits.requestTimeoutMs + 10_000} ms`, code: 'REQUEST_TIMEOUT' });
-    res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+    res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', ...(reqId ? { 'x-request-id': reqId } : {}) }).end(body);
   });
   if (limits.textBodyLimitBytes > safeTextBodyLimit()) {
     app.log.warn({ textBodyLimitBytes: limits.textBodyLimitBytes, safe: safeTextBodyLimit() },
@@ -218,13 +243,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else done(null, payload);
   });
 
-  // Lingering never outlasts half the drain time, so a connection refused during the drain (503
-  // SHUTTING_DOWN) or just before it does not hold the exit up.
-  const lingering = new LingeringClose(Math.min(LINGER_MS, (options.drainMs ?? 25_000) / 2));
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // The client has gone (it hung up mid-body, or while its request waited): whatever stopped the
     // request, nothing can be sent, and it is not a server or request error.
-    if (answeredStalled.has(req.raw)) return; // answered 408 REQUEST_TIMEOUT and counted already
+    if (answeredEarly.has(req.raw)) return; // answered (408 or 400) and counted already
     if (clientGone(reply) || err.code === 'ECONNRESET') {
       app.metrics.errors.inc({ code: 'CLIENT_CLOSED' });
       req.log.info({ code: 'CLIENT_CLOSED', status: 499, cause: err.code ?? err.message }, 'client closed the connection before the answer');

@@ -130,6 +130,10 @@ export function selectOutputs(sig: ModelSignature, requested?: ReadonlyArray<{ n
   const names: string[] = [];
   for (const r of requested) {
     if (!sig.outputs.some((o) => o.name === r.name)) {
+      const ignored = sig.ignoredOutputs.find((o) => o.name === r.name);
+      if (ignored) {
+        throw new InferenceError('UNKNOWN_OUTPUT', `output '${r.name}' cannot be returned: ${ignored.reason} (a scikit-learn classifier exported with zipmap=False gives its probabilities as a tensor); the outputs served are ${sig.outputs.map((o) => `'${o.name}'`).join(', ')}`);
+      }
       throw new InferenceError('UNKNOWN_OUTPUT', `output '${r.name}' is not an output of the model; its outputs are ${sig.outputs.map((o) => `'${o.name}'`).join(', ')}`);
     }
     if (!names.includes(r.name)) names.push(r.name);

@@ -4,13 +4,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** A device list as the CUDA and NVIDIA variables give it: its length, or undefined for "all". */
+/**
+ * A device list as the CUDA and NVIDIA variables give it: its length, or undefined when it does not
+ * list devices ("all", or the device plugin's volume-mounts path, which starts with '/'). CUDA stops
+ * at the first invalid entry, so `-1` (the usual way to hide every GPU) lists none.
+ */
 function listed(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
-  if (v === 'all') return undefined;
+  if (v === 'all' || v.startsWith('/')) return undefined;
   if (v === '' || v === 'none' || v === 'void' || v === 'NoDevFiles') return 0;
-  return v.split(',').filter((id) => id.trim() !== '').length;
+  const ids = v.split(',').map((id) => id.trim());
+  const invalid = ids.findIndex((id) => id === '' || id.startsWith('-'));
+  return invalid < 0 ? ids.length : invalid;
 }
 
 /**

@@ -111,21 +111,20 @@ export function buildSignature(inputs: readonly OrtValueMetadata[], outputs: rea
 
 /**
  * Requests can be stacked along the first axis only if every input and output has a dynamic first
- * axis, and that axis is one and the same for all inputs: where the model names it, all inputs give
- * it the same name, and no other axis of any input or output has that name. (Inputs `a: [batch, seq]`
- * and `b: [seq]` both have a dynamic first axis, but stacking `b` would grow `seq`.) Outputs' names
- * are not compared: exporters often give them generated ones; the probe run checks outputs.
+ * axis, and that axis is not also another one: where an input names its first axis, no other axis of
+ * any input or output may have that name. (Inputs `a: [batch, seq]` and `b: [seq]` both have a dynamic
+ * first axis, but stacking `b` would grow `seq`.) Different names for the inputs' first axes are
+ * fine: exporters generate one per input (`a_dynamic_axes_1`, tf2onnx's `unk__12`). The probe run
+ * then checks what the outputs do.
  */
 function whyNotBatchable(ins: readonly TensorMeta[], outs: readonly TensorMeta[]): string | undefined {
   const fixed = [...ins, ...outs].find((t) => t.shape === undefined || t.shape.length === 0 || t.shape[0] !== -1);
   if (fixed) return `'${fixed.name}' has ${fixed.shape === undefined || fixed.shape.length === 0 ? 'no declared first axis' : `a fixed first axis of ${fixed.shape[0]}`}`;
-  const named = ins.filter((t) => t.dimNames?.[0] !== undefined);
-  const name = named[0]?.dimNames?.[0];
-  const other = named.find((t) => t.dimNames![0] !== name);
-  if (name !== undefined && other) return `inputs '${named[0].name}' and '${other.name}' name their first axes differently ('${name}' and '${other.dimNames![0]}')`;
-  if (name !== undefined) {
-    const reused = [...ins, ...outs].find((t) => t.dimNames?.slice(1).includes(name));
-    if (reused) return `'${reused.name}' uses the first axis's name '${name}' for another axis too`;
+  const firstOf = new Map<string, string>(); // axis name -> the input whose first axis it is
+  for (const t of ins) if (t.dimNames?.[0] !== undefined && !firstOf.has(t.dimNames[0])) firstOf.set(t.dimNames[0], t.name);
+  for (const t of [...ins, ...outs]) {
+    const reused = t.dimNames?.slice(1).find((n) => n !== undefined && firstOf.has(n));
+    if (reused !== undefined) return `'${t.name}' has '${reused}', the first axis of input '${firstOf.get(reused)}', as another axis`;
   }
   return undefined;
 }

@@ -89,7 +89,7 @@ describe('engine robustness', () => {
     };
     engine = await engineFor('transpose', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
     assert.equal(engine.batchingActive, false);
-    assert.equal(engine.batchingOffReason, "the model's first axis cannot be the batch: 'y' uses the first axis's name 'n' for another axis too");
+    assert.equal(engine.batchingOffReason, "the model's first axis cannot be the batch: 'y' has 'n', the first axis of input 'x', as another axis");
     const job = (a: number, b: number) => settle(engine!.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 2], data: new Float32Array([a, b]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
     const [p, q] = await Promise.all([job(1, 2), job(300, 400)]);
     assert.deepEqual(p.ok && [...(p.outputs[0].data as Float32Array)], [1, 2]);
@@ -107,7 +107,7 @@ describe('engine robustness', () => {
     };
     engine = await engineFor('seqadd', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
     assert.equal(engine.batchingActive, false);
-    assert.equal(engine.batchingOffReason, "the model's first axis cannot be the batch: inputs 'a' and 'b' name their first axes differently ('batch' and 'seq')");
+    assert.equal(engine.batchingOffReason, "the model's first axis cannot be the batch: 'a' has 'seq', the first axis of input 'b', as another axis");
     const job = (v: number) => settle(engine!.infer({
       inputs: [{ name: 'a', type: 'float32', dims: [1, 1], data: new Float32Array([v]) }, { name: 'b', type: 'float32', dims: [1], data: new Float32Array([v / 10]) }],
       outputNames: ['y'], deadline: Date.now() + 5000,
@@ -118,6 +118,29 @@ describe('engine robustness', () => {
       assert.deepEqual(r.outputs[0].dims, [1, 1]);
       assert.equal(r.outputs[0].data[0], (i + 1) * 11);
     });
+  });
+
+  it('batches a model whose exporter named each input\'s first axis differently (PyTorch list-style dynamic_axes, tf2onnx)', async () => {
+    const runs: number[] = [];
+    for (const [a, b] of [['a_dynamic_axes_1', 'b_dynamic_axes_1'], ['unk__12', 'unk__13']]) {
+      const spec: ModelSpec = {
+        name: 'exported',
+        inputs: [{ name: 'a', type: 'float32', shape: [a, 2] }, { name: 'b', type: 'float32', shape: [b, 2] }],
+        outputs: [{ name: 'y', type: 'float32', shape: ['unk__14', 2] }],
+        nodes: [{ op: 'Add', inputs: ['a', 'b'], outputs: ['y'] }],
+      };
+      engine = await engineFor(`exported-${a}`, spec, { workers: 1, batching: { maxQueueDelayMs: 20 } }, { onRun: (r) => runs.push(r.rows) });
+      assert.equal(engine.batchingActive, true, String(engine.batchingOffReason));
+      runs.length = 0;
+      const results = await Promise.all([1, 2, 3, 4].map((v) => settle(engine!.infer({
+        inputs: [{ name: 'a', type: 'float32', dims: [1, 2], data: new Float32Array([v, v]) }, { name: 'b', type: 'float32', dims: [1, 2], data: new Float32Array([v * 10, v * 10]) }],
+        outputNames: ['y'], deadline: Date.now() + 5000,
+      }))));
+      assert.deepEqual(results.map((r) => r.ok && [...(r.outputs[0].data as Float32Array)]), [[11, 11], [22, 22], [33, 33], [44, 44]]);
+      assert.ok(runs.length < 4, `merged: ${JSON.stringify(runs)}`);
+      await engine.close(0);
+      engine = undefined;
+    }
   });
 
   it('does not batch a model whose output grows on another axis with the rows, and says why', async () => {
@@ -156,6 +179,7 @@ describe('engine robustness', () => {
     const asked = await request(started.port, 'POST', '/v2/models/classifier/infer', { inputs: [{ name: 'float_input', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }], outputs: [{ name: 'output_probability' }] });
     assert.equal(asked.status, 400);
     assert.equal(asked.json().code, 'UNKNOWN_OUTPUT');
+    assert.equal(asked.json().error, "output 'output_probability' cannot be returned: it is not a tensor (a sequence or a map) (a scikit-learn classifier exported with zipmap=False gives its probabilities as a tensor); the outputs served are 'label'");
     // A model the server cannot feed, or whose only output it cannot return, fails to load with a reason.
     for (const [name, spec, reason] of [
       ['seq-in', { ...zipMap, name: 'seq-in', inputs: [{ name: 'x', type: 'float32', shape: ['N', 2] }, { name: 'probs', type: 'int64', shape: [], sequenceOfMaps: true }], outputs: [{ name: 'label', type: 'float32', shape: ['N', 2] }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['label'] }] },

@@ -117,6 +117,9 @@ describe('GPUs', () => {
     assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'void' }, dev), 0);
     assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: '0,1,2,3', CUDA_VISIBLE_DEVICES: '1' }, dev), 1, 'CUDA_VISIBLE_DEVICES wins');
     assert.equal(visibleGpuCount({ CUDA_VISIBLE_DEVICES: '' }, dev), 0);
+    assert.equal(visibleGpuCount({ CUDA_VISIBLE_DEVICES: '-1' }, dev), 0, 'the usual way to hide every GPU');
+    assert.equal(visibleGpuCount({ CUDA_VISIBLE_DEVICES: '0,1,-1,2' }, dev), 2, 'CUDA stops at an invalid entry');
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: '/var/run/nvidia-container-devices' }, dev), 2, 'the volume-mounts strategy: count the device files');
     assert.equal(visibleGpuCount({}, path.join(dev, 'missing')), 0);
     assert.deepEqual(provider('cuda', 3), { name: 'cuda', deviceId: 3 });
     assert.deepEqual(provider('tensorrt', 1), { name: 'tensorrt', deviceId: 1 });
@@ -194,8 +197,9 @@ describe('requests the routes do not serve', () => {
   it('answers with the error catalogue, counts them, and counts a client that hangs up', async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;
-    const badUrl = await request(started.port, 'GET', '/v2/models/%E0%A4%A/ready');
+    const badUrl = await request(started.port, 'GET', '/v2/models/%E0%A4%A/ready', undefined, { 'x-request-id': 'bad-url-1' });
     assert.equal(badUrl.status, 400);
+    assert.equal(badUrl.headers['x-request-id'], 'bad-url-1');
     assert.equal(badUrl.json().code, 'INVALID_REQUEST');
     const plain = await request(started.port, 'POST', '/invocations', '0,0,0,0,0,0,0,0', { 'content-type': 'text/plain' });
     assert.equal(plain.status, 415, plain.body);
@@ -235,7 +239,7 @@ describe('requests the routes do not serve', () => {
     assert.equal(put.status, 503, put.body.slice(0, 200));
     assert.equal(put.json().code, 'OVERLOADED');
     // A health route refused this way answers the catalogue's body too (its 503 schema is the not-ready one).
-    for (const url of ['/ping', '/v2/health/ready', '/v2/models/heavy/ready']) {
+    for (const url of ['/ping', '/v2/health/ready', '/v2/models/heavy/ready', '/v2/health/live']) {
       const health = await request(started.port, 'GET', url, big, sized);
       assert.equal(health.status, 503, `${url}: ${health.body.slice(0, 200)}`);
       assert.equal(health.json().code, 'OVERLOADED', url);
@@ -357,8 +361,25 @@ describe('requests the routes do not serve', () => {
     assert.ok(stalledMs < 1_500, `closed ${stalledMs} ms after the answer`);
     open.destroy();
     stalled.destroy();
+    // A client that reads the refusal and hangs up mid-body, and one that pipelines a request behind
+    // its refused body: neither adds a request (the rest of the connection is discarded, not parsed).
+    const hangUp = net.connect(started.port, '127.0.0.1');
+    hangUp.on('error', () => undefined);
+    hangUp.write(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${body.length}\r\n\r\n`);
+    hangUp.write(body.subarray(0, 65_536));
+    await new Promise((resolve) => hangUp.once('data', resolve));
+    hangUp.destroy();
+    const row = '0.5,0.1,0.2,0.3,1,-0.5,1,0';
+    const pipelined = await sendThenRead(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${2 * MiB}\r\n\r\n`,
+      Buffer.concat([Buffer.alloc(2 * MiB, 0x31), Buffer.from(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${row.length}\r\n\r\n${row}`)]));
+    assert.equal((pipelined.answer.match(/HTTP\/1.1 /g) ?? []).length, 1, pipelined.answer);
+    await sleep(100);
     const text = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'INVALID_REQUEST' }), undefined, 'a hang-up while lingering is not an invalid request');
+    assert.equal(metricValue(text, 'http_requests_total', { method: 'UNKNOWN', route: '__unparsed__', status_code: '400' }), undefined);
+    assert.equal(metricValue(text, 'inference_requests_total', { model: 'fraud-mlp' }), 0, 'the pipelined request was not run');
+    assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
   });
 
   it('brings the in-flight gauges back to zero when a client pipelines requests and hangs up', async () => {
@@ -480,7 +501,7 @@ describe('requests the routes do not serve', () => {
     });
     const [headers, body] = await Promise.all([
       stall('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n'),
-      stall('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\n1,2,'),
+      stall('POST /invocations HTTP/1.1\r\nHost: x\r\nX-Request-Id: stalled-1\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\n1,2,'),
     ]);
     for (const [what, r] of [['headers', headers], ['body', body]] as const) {
       assert.match(r.answer, /^HTTP\/1.1 408 /, `${what}: ${r.answer}`);
@@ -488,6 +509,7 @@ describe('requests the routes do not serve', () => {
       const due = what === 'headers' ? 5_100 : 10_100;
       assert.ok(r.ms >= due - 100 && r.ms < due + 2_000, `${what}: answered after ${r.ms} ms`);
     }
+    assert.match(body.answer, /\r\nx-request-id: stalled-1\r\n/i);
     const text = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(text, 'http_errors_total', { code: 'REQUEST_TIMEOUT' }), 2);
     assert.equal(metricValue(text, 'http_errors_total', { code: 'CLIENT_CLOSED' }), undefined, 'the stalled body is not counted again');
@@ -507,6 +529,8 @@ describe('requests the routes do not serve', () => {
       ['POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'INVALID_REQUEST', /^the request is not valid HTTP: .*\(HPE_/],
       ['POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'INVALID_REQUEST', /^the request is not valid HTTP/],
       [`GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE', /^the request headers are larger than the server takes/],
+      // A body that turns malformed once its request is under way (a bad chunk size).
+      ['POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n1,2\r\nzz\r\n', 400, 'INVALID_REQUEST', /^the request body is not valid HTTP: .*\(HPE_/],
     ];
     for (const [text, status, code, message] of cases) {
       const answer = await raw(text);
@@ -516,8 +540,10 @@ describe('requests the routes do not serve', () => {
       assert.match(body.error, message);
     }
     let metrics = (await request(started.port, 'GET', '/metrics')).body;
-    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 2);
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 3);
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'HEADERS_TOO_LARGE' }), 1);
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'CLIENT_CLOSED' }), undefined);
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'POST', route: '/invocations', status_code: '400' }), 1, 'the malformed body, on its route');
     // They are requests answered too (with no route or method Node could read).
     assert.equal(metricValue(metrics, 'http_requests_total', { method: 'UNKNOWN', route: '__unparsed__', status_code: '400' }), 2);
     assert.equal(metricValue(metrics, 'http_requests_total', { method: 'UNKNOWN', route: '__unparsed__', status_code: '431' }), 1);
@@ -530,7 +556,7 @@ describe('requests the routes do not serve', () => {
     await new Promise((resolve) => socket.once('close', resolve));
     await sleep(50);
     metrics = (await request(started.port, 'GET', '/metrics')).body;
-    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 2, 'not counted as invalid');
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 3, 'not counted as invalid');
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'CLIENT_CLOSED' }), 1, 'counted once');
   });
 });

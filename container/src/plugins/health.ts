@@ -49,7 +49,7 @@ async function healthPlugin(app: FastifyInstance, opts: HealthOptions): Promise<
   app.get('/v2/health/live', {
     logLevel: 'warn',
     config: keepServing,
-    schema: { response: { 200: liveSchema, 503: { ...liveSchema, properties: { ...liveSchema.properties, ...errorBodySchema.properties } }, '4xx': errorResponses['4xx'], '5xx': errorResponses['5xx'] } },
+    schema: { response: { 200: liveSchema, 503: { type: 'object', properties: { ...liveSchema.properties, ...errorBodySchema.properties } }, '4xx': errorResponses['4xx'], '5xx': errorResponses['5xx'] } },
   }, async (_req, reply) => {
     const workerless = app.model.engine?.workerlessForMs ?? 0;
     if (workerless <= opts.maxWorkerlessMs) return { live: true };
