@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -375,9 +376,12 @@ export interface InferenceServiceProps {
    * Environment for the server. The variables the bundled server reads must hold values it accepts
    * (`BATCHING=on|off`, `MAX_BATCH_SIZE` 1-65536 in plain digits, `ORT_EXECUTION_PROVIDERS` a list of
    * cpu, cuda, tensorrt...), or synthesis fails: the server would refuse them and the pods would not
-   * start. `DRAIN_TIMEOUT_MS`, `SAGEMAKER_BIND_TO_PORT`, `PORT`, `MODEL_NAME` (set from props),
-   * `MODEL_DIR` (the model is at /opt/ml/model) and `HOST` (the probes reach the pod IP) cannot be set.
-   * Other variables pass as given.
+   * start; a token (a `CfnParameter`, resolved when the chart is added with `cluster.addCdk8sChart`)
+   * is not checked. `DRAIN_TIMEOUT_MS`, `SAGEMAKER_BIND_TO_PORT`, `PORT`, `MODEL_NAME` (set from props)
+   * and `MODEL_DIR` (the model is at /opt/ml/model) cannot be set. `HOST` may only be `0.0.0.0` (the
+   * server's default, every IPv4 address) or `::` (every address, IPv6 and IPv4): the probes, the
+   * Service and the NetworkPolicy reach the pod IP. On an IPv6-only cluster set `HOST: '::'`, since
+   * kubelet probes the pod's IPv6 address. Other variables pass as given.
    * @default - only what the construct sets: DRAIN_TIMEOUT_MS, SAGEMAKER_BIND_TO_PORT, MODEL_NAME, and
    *   ORT_EXECUTION_PROVIDERS=cuda on NVIDIA nodes (CUDA required, no CPU fallback; set
    *   `ORT_EXECUTION_PROVIDERS: 'cuda,cpu'` here to allow the fallback)
@@ -550,10 +554,13 @@ export class InferenceService extends Construct {
             fix: `remove it from ${field}, and choose the model with 'model' (ModelSource.fromS3Uri or ModelSource.fromImage)`,
           },
           HOST: {
-            reason: 'must stay unset: the probes, the Service and the NetworkPolicy reach the server on the pod IP, so it listens on every address (0.0.0.0)',
-            fix: `remove it from ${field}`,
+            allowed: ['0.0.0.0', '::'],
+            reason: 'must be 0.0.0.0 or :: (every address), or unset: the probes, the Service and the NetworkPolicy reach the server on the pod IP, so it cannot listen on one address only',
+            fix: `remove it from ${field} (the server then listens on 0.0.0.0, every IPv4 address), or set it to '::' on an IPv6 cluster`,
           },
         },
+        // A token (a CfnParameter, an attribute) resolves when the chart is added to the cluster with addCdk8sChart.
+        isUnresolved: (value) => Token.isUnresolved(value),
       });
     }
     if (props.canary && props.argoRollout) {

@@ -100,6 +100,11 @@ export interface ReservedVariable {
   readonly reason: string;
   /** How to get what the user wanted. */
   readonly fix: string;
+  /**
+   * Values that may be set after all (an empty value always means the server's default).
+   * @default - none: any value is refused
+   */
+  readonly allowed?: readonly string[];
 }
 
 /** Options of `validateServerEnvironment`. */
@@ -120,6 +125,7 @@ export function validateServerEnvironment(
 ): void {
   for (const [name, value] of Object.entries(env ?? {})) {
     const reserved = Object.hasOwn(options.reserved, name) ? options.reserved[name] : undefined;
+    if (reserved?.allowed && (value === '' || reserved.allowed.includes(value) || options.isUnresolved?.(value))) continue;
     if (reserved) {
       throw new PlatformError(scope, `${field}.${name}`, value, reserved.reason, reserved.fix);
     }

@@ -1,3 +1,4 @@
+import { CfnParameter, Stack } from 'aws-cdk-lib';
 import { Duration, Size, Testing } from 'cdk8s';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
@@ -435,13 +436,30 @@ describe('InferenceService', () => {
     expect(only(manifests, 'Deployment').spec.template.metadata.annotations['prometheus.io/port']).toBe('9000');
   });
 
-  test('with MODEL_DIR or HOST in env or canary.env, synthesis fails (the model is at /opt/ml/model, the probes reach the pod IP)', () => {
+  test('with MODEL_DIR in env or canary.env, synthesis fails (the model is at /opt/ml/model)', () => {
     expect(() => synth({ env: { MODEL_DIR: '/models/fraud' } }))
       .toThrow(/'env.MODEL_DIR' \("\/models\/fraud"\) is set by the construct: the model is in \/opt\/ml\/model .*: remove it from env, and choose the model with 'model'/);
-    expect(() => synth({ env: { HOST: '127.0.0.1' } }))
-      .toThrow(/'env.HOST' \("127.0.0.1"\) must stay unset: the probes, the Service and the NetworkPolicy reach the server on the pod IP.*: remove it from env/);
-    expect(() => synth({ canary: { image: 'x:2', env: { HOST: '::' } } })).toThrow(/'canary.env.HOST'/);
     expect(() => synth({ canary: { image: 'x:2', env: { MODEL_DIR: '/m' } } })).toThrow(/'canary.env.MODEL_DIR'/);
+  });
+
+  test('with HOST set to one specific address in env or canary.env, synthesis fails (the probes reach the pod IP) and points to ::', () => {
+    expect(() => synth({ env: { HOST: '127.0.0.1' } }))
+      .toThrow(/'env.HOST' \("127.0.0.1"\) must be 0.0.0.0 or :: \(every address\), or unset: the probes, the Service and the NetworkPolicy reach the server on the pod IP.*: remove it from env .*or set it to '::' on an IPv6 cluster/);
+    expect(() => synth({ canary: { image: 'x:2', env: { HOST: '::1' } } })).toThrow(/'canary.env.HOST' \("::1"\)/);
+    expect(() => synth({ env: { HOST: 'localhost' } })).toThrow(/'env.HOST' \("localhost"\)/);
+  });
+
+  test('HOST may be every address, :: for IPv6-only clusters (kubelet probes the pod\'s IPv6 address) or 0.0.0.0', () => {
+    expect(server(synth({ env: { HOST: '::' } }).manifests).env).toContainEqual({ name: 'HOST', value: '::' });
+    expect(server(synth({ env: { HOST: '0.0.0.0' } }).manifests).env).toContainEqual({ name: 'HOST', value: '0.0.0.0' });
+    const canary = synth({ canary: { image: 'x:2', env: { HOST: '::' } } }).manifests;
+    expect(server(canary, 'fraud-canary').env).toContainEqual({ name: 'HOST', value: '::' });
+  });
+
+  test('a token as the value of a server variable is not checked: it resolves when the chart is added to the cluster', () => {
+    const batchSize = new CfnParameter(new Stack(), 'MaxBatchSize').valueAsString;
+    const c = server(synth({ env: { MAX_BATCH_SIZE: batchSize }, canary: { image: 'x:2', env: { BATCHING: batchSize } } }).manifests);
+    expect(c.env).toContainEqual({ name: 'MAX_BATCH_SIZE', value: batchSize });
   });
 
   test('with a value the bundled server refuses in env or canary.env, synthesis fails naming the variable, the value and what it accepts', () => {
