@@ -6,7 +6,7 @@ import { PlatformError } from '../../lib/private/errors';
 import { LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
-import { validateServerEnvironment } from '../private/server-environment';
+import { validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 
 /** Environment variable the inference server reads for its drain time on SIGTERM, in milliseconds. */
@@ -384,7 +384,7 @@ export interface InferenceServiceProps {
    * kubelet probes the pod's IPv6 address. Other variables pass as given.
    * @default - only what the construct sets: DRAIN_TIMEOUT_MS, SAGEMAKER_BIND_TO_PORT, MODEL_NAME, and
    *   ORT_EXECUTION_PROVIDERS=cuda on NVIDIA nodes (CUDA required, no CPU fallback; set
-   *   `ORT_EXECUTION_PROVIDERS: 'cuda,cpu'` here to allow the fallback)
+   *   `ORT_EXECUTION_PROVIDERS: 'cuda,cpu'` here to allow the fallback; an empty value counts as unset)
    */
   readonly env?: Record<string, string>;
   /**
@@ -693,11 +693,12 @@ export class InferenceService extends Construct {
       return deployment;
     };
 
-    this.deployment = buildDeployment('Resource', this.name, props.image, 'stable', props.env ?? {});
+    // An empty ORT_EXECUTION_PROVIDERS counts as unset, so `cuda` on NVIDIA nodes (or the image's default) applies.
+    this.deployment = buildDeployment('Resource', this.name, props.image, 'stable', withoutEmptyUnset(props.env ?? {}));
     this.canaryReplicas = props.canary ? Math.max(1, Math.round(this.minReplicas * canaryWeight / (100 - canaryWeight))) : 0;
     if (props.canary) {
       this.canaryDeployment = buildDeployment('Canary', `${this.name}-canary`, props.canary.image, 'canary',
-        { ...(props.env ?? {}), ...(props.canary.env ?? {}) }, this.canaryReplicas);
+        withoutEmptyUnset({ ...(props.env ?? {}), ...(props.canary.env ?? {}) }), this.canaryReplicas);
     }
 
     this.service = new kplus.Service(this, 'Service', {

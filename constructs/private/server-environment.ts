@@ -59,6 +59,19 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   MAX_BODY_BYTES_IN_FLIGHT: integer(MiB, 64 * 1024 * MiB, 'bytes'),
 };
 
+/**
+ * Server variables whose empty value the constructs treat as unset, dropping it from the environment:
+ * the server reads '' as its own default, so an empty value would hide the image's default (the GPU
+ * image's `cuda,cpu`) and the construct's (`cuda` on NVIDIA GPUs), and a GPU would be held while the
+ * server computes on the CPU.
+ */
+export const EMPTY_MEANS_UNSET: readonly string[] = ['ORT_EXECUTION_PROVIDERS'];
+
+/** `env` without the empty values of `EMPTY_MEANS_UNSET`. */
+export function withoutEmptyUnset<T extends string>(env: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(env).filter(([name, value]) => !(value === '' && EMPTY_MEANS_UNSET.includes(name))));
+}
+
 const PLAIN_INTEGER = /^(0|[1-9][0-9]*)$/;
 
 /** What the table allows for a variable, in words (for error messages). */

@@ -13,6 +13,12 @@ export interface ContainerImageConfig {
   readonly imageUri: string;
   /** ARN of the ECR repository (or repositories) the execution role may pull from. */
   readonly repositoryArn: string;
+  /**
+   * The Dockerfile the image is built from, relative to its directory (`Dockerfile.gpu` for the bundled
+   * server's CUDA image).
+   * @default - not built from a local Dockerfile
+   */
+  readonly dockerfile?: string;
 }
 
 /** What the endpoint tells an image when binding it. */
@@ -64,6 +70,9 @@ export interface BundledImageOptions {
    */
   readonly exclude?: string[];
 }
+
+/** The bundled server's CUDA image (onnxruntime's CUDA provider), beside its CPU `Dockerfile`. */
+export const BUNDLED_GPU_DOCKERFILE = 'Dockerfile.gpu';
 
 /** Paths never sent to the Docker build context of the bundled server. */
 export const BUNDLED_IMAGE_EXCLUDES: readonly string[] = ['node_modules', '**/node_modules', 'dist', 'test', 'bench', 'cdk.out', '.git'];
@@ -119,6 +128,7 @@ export abstract class ContainerImage {
 
 class AssetImage extends ContainerImage {
   private asset?: DockerImageAsset;
+  private file?: string;
 
   constructor(private readonly options: BundledImageOptions, private readonly bundledServer: boolean) {
     super();
@@ -131,13 +141,14 @@ class AssetImage extends ContainerImage {
   public bind(scope: Construct, options: ContainerImageBindOptions = {}): ContainerImageConfig {
     if (!this.asset) {
       const directory = this.options.directory ?? bundledContainerDirectory(scope);
-      const gpuFile = this.options.directory === undefined && options.nvidiaGpu && fs.existsSync(path.join(directory, 'Dockerfile.gpu'));
-      const file = this.options.file ?? (gpuFile ? 'Dockerfile.gpu' : 'Dockerfile');
+      const gpuFile = this.options.directory === undefined && options.nvidiaGpu && fs.existsSync(path.join(directory, BUNDLED_GPU_DOCKERFILE));
+      const file = this.options.file ?? (gpuFile ? BUNDLED_GPU_DOCKERFILE : 'Dockerfile');
       if (!fs.existsSync(path.join(directory, file))) {
         throw new PlatformError(scope, 'image', path.join(directory, file),
           'must name an existing Dockerfile',
           'build the bundled server first (container/Dockerfile), or pass ContainerImage.bundled({ directory, file }) pointing at your Dockerfile');
       }
+      this.file = path.normalize(file);
       this.asset = new DockerImageAsset(scope, 'Image', {
         directory,
         file,
@@ -148,7 +159,7 @@ class AssetImage extends ContainerImage {
         exclude: [...BUNDLED_IMAGE_EXCLUDES, ...(this.options.exclude ?? [])],
       });
     }
-    return { imageUri: this.asset.imageUri, repositoryArn: this.asset.repository.repositoryArn };
+    return { imageUri: this.asset.imageUri, repositoryArn: this.asset.repository.repositoryArn, dockerfile: this.file };
   }
 }
 

@@ -11,8 +11,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
-import { validateServerEnvironment } from '../private/server-environment';
-import { ContainerImage } from './container-image';
+import { validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
+import { BUNDLED_GPU_DOCKERFILE, ContainerImage } from './container-image';
 import { EndpointInstanceType } from './endpoint-instance-type';
 import { EndpointVariant } from './endpoint-variant';
 import { IModelEndpoint, ModelEndpointBase } from './model-endpoint-base';
@@ -135,16 +135,20 @@ export interface ModelEndpointProps {
    */
   readonly image?: ContainerImage;
   /**
-   * Environment of the container (batching, limits, log level). At most 100 entries; names are
-   * letters, digits and underscores; values up to 1024 characters. With the bundled server, the
+   * Environment of the container (batching, limits, log level). At most 100 entries, counting the
+   * variables the construct adds; names are letters, digits and underscores; values up to 1024
+   * characters. With the bundled server, the
    * variables it reads must hold values it accepts (`BATCHING=on|off`, `DRAIN_TIMEOUT_MS` at most 28000,
    * numbers in plain decimal digits within its ranges...), or synthesis fails instead of the endpoint;
    * `SAGEMAKER_BIND_TO_PORT` and `PORT` (SageMaker calls port 8080) and `MODEL_DIR` (SageMaker puts
-   * the model in /opt/ml/model) cannot be set. Other variables pass as given.
-   * @default - none; with the bundled server, `ORT_EXECUTION_PROVIDERS=cuda` when every variant is an
-   * NVIDIA GPU instance (CUDA required: without it the endpoint fails to start, and the server's log
-   * names CUDA; set `cuda,cpu` here to allow the CPU fallback), and for asynchronous inference
-   * `BODY_LIMIT_BYTES` and `REQUEST_TIMEOUT_MS` (see `asyncInference`)
+   * the model in /opt/ml/model) cannot be set. `ORT_EXECUTION_PROVIDERS` must list `cpu` unless the
+   * image is the CUDA one (`Dockerfile.gpu`) and every variant has an NVIDIA GPU (elsewhere the server
+   * could load none of its providers); an empty value counts as unset. Other variables pass as given.
+   * @default - none; with the bundled server, `ORT_EXECUTION_PROVIDERS=cuda` when the image is built
+   * from `Dockerfile.gpu` and every variant is an NVIDIA GPU instance (CUDA required: without it the
+   * endpoint fails to start, and the server's log names CUDA; set `cuda,cpu` here to allow the CPU
+   * fallback), and for asynchronous inference `BODY_LIMIT_BYTES` and `REQUEST_TIMEOUT_MS` (see
+   * `asyncInference`)
    */
   readonly environment?: { [name: string]: string };
   /**
@@ -245,6 +249,8 @@ export interface ModelEndpointAttributes {
 
 const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Environment variables SageMaker allows in a container definition. */
+const MAX_ENVIRONMENT = 100;
 
 /**
  * A SageMaker model endpoint: the model, its endpoint configuration and the endpoint, with a
@@ -390,16 +396,28 @@ export class ModelEndpoint extends ModelEndpointBase {
     // Asynchronous inference takes payloads up to 1 GB and runs up to an hour; the bundled server's
     // defaults are sized for real-time calls (6 MiB, 55 s), so raise them unless the caller set them:
     // the body limit to the server's largest, 500 MiB (it reads a body into one string).
-    // When every variant is an NVIDIA GPU instance, require CUDA (no CPU fallback): an endpoint that
-    // cannot use its GPUs then fails to start instead of serving from the CPU on GPU-priced instances.
-    // Variants that mix CPU and GPU instances share one model, so they keep the image's default.
-    const allNvidia = instanceVariants.length > 0 && instanceVariants.length === variants.length
-      && instanceVariants.every((v) => v.instanceType!.gpu?.vendor === AcceleratorVendor.NVIDIA);
-    const environment: Record<string, string> = {
-      ...(chosenImage.isBundledServer && allNvidia ? { ORT_EXECUTION_PROVIDERS: 'cuda' } : {}),
+    // When the CUDA image runs and every variant is an NVIDIA GPU instance, require CUDA (no CPU
+    // fallback): an endpoint that cannot use its GPUs then fails to start instead of serving from the
+    // CPU on GPU-priced instances. The CPU image has no CUDA, and variants that mix CPU and GPU instances
+    // share one model: they keep the image's default.
+    const nonNvidia = variants.filter((v) => v.instanceType?.gpu?.vendor !== AcceleratorVendor.NVIDIA);
+    const cudaImage = chosenImage.isBundledServer && image.dockerfile === BUNDLED_GPU_DOCKERFILE;
+    const userEnvironment = chosenImage.isBundledServer ? withoutEmptyUnset(props.environment ?? {}) : (props.environment ?? {});
+    if (chosenImage.isBundledServer) {
+      this.validateProviders(userEnvironment.ORT_EXECUTION_PROVIDERS, cudaImage, image.dockerfile, nonNvidia);
+    }
+    const added: Record<string, string> = {
+      ...(cudaImage && nonNvidia.length === 0 ? { ORT_EXECUTION_PROVIDERS: 'cuda' } : {}),
       ...(props.asyncInference && chosenImage.isBundledServer ? { BODY_LIMIT_BYTES: String(500 * 1024 * 1024), REQUEST_TIMEOUT_MS: '3600000' } : {}),
-      ...(props.environment ?? {}),
     };
+    const environment: Record<string, string> = { ...added, ...userEnvironment };
+    const envCount = Object.keys(environment).length;
+    if (envCount > MAX_ENVIRONMENT) {
+      const addedNames = Object.keys(added).filter((name) => !Object.hasOwn(userEnvironment, name));
+      throw new PlatformError(this, 'environment', `${Object.keys(userEnvironment).length} variables`,
+        `must hold at most ${MAX_ENVIRONMENT} variables${addedNames.length > 0 ? ` together with the ${addedNames.length} the construct adds (${addedNames.join(', ')}): ${envCount} in all` : ''}, SageMaker's limit for a container`,
+        'move settings into the model directory (serving.json)');
+    }
     this.cfnModel = new sagemaker.CfnModel(this, 'Model', {
       executionRoleArn: this.role.roleArn,
       enableNetworkIsolation: serverless ? undefined : networkIsolation,
@@ -580,9 +598,6 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
     const env = props.environment ?? {};
     const envNames = Object.keys(env);
-    if (envNames.length > 100) {
-      throw new PlatformError(this, 'environment', `${envNames.length} variables`, 'must hold at most 100 variables', 'move settings into the model directory (serving.json)');
-    }
     for (const name of envNames) {
       if (!ENV_NAME.test(name) || name.length > 1024) {
         throw new PlatformError(this, 'environment', name, 'must be a variable name of letters, digits and underscores, not starting with a digit', 'rename the variable');
@@ -633,6 +648,24 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
     const minCount = Math.min(...variants.map((v) => v.initialInstanceCount).filter((c) => c > 0), Number.MAX_SAFE_INTEGER);
     this.rollout._validate(this, serverless, minCount);
+  }
+
+  /**
+   * With the bundled server, a provider list without `cpu` requires a GPU provider; the server refuses
+   * to start where none can load: in the CPU image (no CUDA) or on an instance without an NVIDIA GPU.
+   */
+  private validateProviders(value: string | undefined, cudaImage: boolean, dockerfile: string | undefined, nonNvidia: EndpointVariant[]): void {
+    if (value === undefined || Token.isUnresolved(value) || value.split(',').some((p) => p.trim() === 'cpu')) return;
+    if (!cudaImage) {
+      throw new PlatformError(this, 'environment.ORT_EXECUTION_PROVIDERS', value,
+        `must list cpu with the bundled server's CPU image (built from ${dockerfile ?? 'Dockerfile'}, which has no CUDA): the server could load none of the listed providers and would refuse to start`,
+        `add cpu (e.g. 'cpu'), or run NVIDIA GPU instances with the CUDA image, ContainerImage.bundled({ file: '${BUNDLED_GPU_DOCKERFILE}' })`);
+    }
+    if (nonNvidia.length > 0) {
+      throw new PlatformError(this, 'environment.ORT_EXECUTION_PROVIDERS', value,
+        `must list cpu when a variant has no NVIDIA GPU (${nonNvidia.map((v) => v.instanceType?.name ?? 'serverless').join(', ')}): CUDA cannot load there and the server would refuse to start`,
+        'add cpu (e.g. \'cuda,cpu\'), or run only NVIDIA GPU instance types');
+    }
   }
 
   private createBucket(removalPolicy: RemovalPolicy, accessLogs?: s3.IBucket): s3.Bucket {

@@ -359,6 +359,16 @@ describe('InferenceService', () => {
     expect(ort(withCanary, 'fraud-canary')).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda,cpu' }]);
   });
 
+  test('an empty ORT_EXECUTION_PROVIDERS counts as unset: CUDA is still required on NVIDIA nodes, and elsewhere the image default applies', () => {
+    const ort = (manifests: ReturnType<typeof synth>['manifests'], name = 'fraud') =>
+      server(manifests, name).env.filter((e: { name: string }) => e.name === 'ORT_EXECUTION_PROVIDERS');
+    expect(ort(synth({ nodes: gpuNodes(), env: { ORT_EXECUTION_PROVIDERS: '' } }).manifests)).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda' }]);
+    expect(ort(synth({ env: { ORT_EXECUTION_PROVIDERS: '' } }).manifests)).toEqual([]);
+    const withCanary = synth({ nodes: gpuNodes(), env: { ORT_EXECUTION_PROVIDERS: 'cuda,cpu' }, canary: { image: 'x:2', env: { ORT_EXECUTION_PROVIDERS: '' } } }).manifests;
+    expect(ort(withCanary)).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda,cpu' }]);
+    expect(ort(withCanary, 'fraud-canary')).toEqual([{ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda' }]);
+  });
+
   test('runOn after construction requires CUDA on NVIDIA nodes too, and not on Neuron nodes', () => {
     const chart = Testing.chart();
     new InferenceService(chart, 'Fraud', { image: IMAGE, canary: { image: 'x:2' } }).runOn(gpuNodes());

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CfnParameter, CfnResource, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -14,7 +16,7 @@ import {
 } from '../../constructs/serving';
 import { PlatformError } from '../../lib/private/errors';
 import { newStack } from '../helpers';
-import { newEndpoint } from './util';
+import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
 
 const G5 = EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE);
 
@@ -340,7 +342,18 @@ describe('validation', () => {
   });
   test('more than 100 environment variables fail', () => {
     const environment = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`V${i}`, 'x']));
-    expect(build({ environment })).toThrow(/'environment' \("101 variables"\) must hold at most 100/);
+    expect(build({ environment })).toThrow(/'environment' \("101 variables"\) must hold at most 100 variables, SageMaker's limit/);
+  });
+  test('the variables the construct adds count towards the 100, and the error names them', () => {
+    const environment = Object.fromEntries(Array.from({ length: 99 }, (_, i) => [`V${i}`, 'x']));
+    expect(build({ environment, asyncInference: {} }))
+      .toThrow(/'environment' \("99 variables"\) must hold at most 100 variables together with the 2 the construct adds \(BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS\): 101 in all/);
+    const gpu = { variants: [EndpointVariant.instance({ instanceType: G5 })], image: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR, file: 'Dockerfile.gpu' }) };
+    const hundred = { ...environment, V99: 'x' };
+    expect(build({ environment: hundred, ...gpu })).toThrow(/together with the 1 the construct adds \(ORT_EXECUTION_PROVIDERS\): 101 in all/);
+    // A variable the user sets replaces the construct's: it is counted once.
+    expect(build({ environment: { ...environment, ORT_EXECUTION_PROVIDERS: 'cuda,cpu' }, ...gpu })).not.toThrow();
+    expect(build({ environment: { ...environment, BODY_LIMIT_BYTES: '1024' }, asyncInference: {} })).toThrow(/the 1 the construct adds \(REQUEST_TIMEOUT_MS\)/);
   });
   test('an environment value over 1024 characters fails', () => {
     expect(build({ environment: { BIG: 'x'.repeat(1025) } })).toThrow(/'environment\.BIG' \("1025 characters"\)/);
@@ -485,18 +498,55 @@ describe('execution providers of the bundled server', () => {
   };
   const on = (...types: EndpointInstanceType[]) => types.map((instanceType, i) => EndpointVariant.instance({ instanceType, variantName: `V${i}` }));
 
-  test('when every variant is an NVIDIA GPU instance, CUDA is required (no CPU fallback)', () => {
-    expect(modelEnvironment({ variants: on(G5) })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
-    expect(modelEnvironment({ variants: on(G5, EndpointInstanceType.gpu(GpuInstanceType.G6_XLARGE)) })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
+  const cudaImage = () => ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR, file: 'Dockerfile.gpu' });
+  const cpuImage = () => ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR, file: 'Dockerfile' });
+  const otherImage = () => ContainerImage.fromImageUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:1');
+
+  test('with the CUDA image and every variant an NVIDIA GPU instance, CUDA is required (no CPU fallback)', () => {
+    expect(modelEnvironment({ variants: on(G5), image: cudaImage() })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
+    const g6 = EndpointInstanceType.gpu(GpuInstanceType.G6_XLARGE);
+    expect(modelEnvironment({ variants: on(G5, g6), image: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR, file: './Dockerfile.gpu' }) }))
+      .toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
   });
   test('environment may allow the CPU fallback or choose other providers', () => {
-    expect(modelEnvironment({ variants: on(G5), environment: { ORT_EXECUTION_PROVIDERS: 'cuda,cpu' } })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda,cpu' });
+    expect(modelEnvironment({ variants: on(G5), image: cudaImage(), environment: { ORT_EXECUTION_PROVIDERS: 'cuda,cpu' } })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda,cpu' });
+  });
+  test('an empty ORT_EXECUTION_PROVIDERS counts as unset: CUDA is still required on NVIDIA GPUs, and elsewhere the image default applies', () => {
+    expect(modelEnvironment({ variants: on(G5), image: cudaImage(), environment: { ORT_EXECUTION_PROVIDERS: '' } })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
+    expect(modelEnvironment({ variants: on(G5, EndpointInstanceType.ML_C6I_LARGE), image: cudaImage(), environment: { ORT_EXECUTION_PROVIDERS: '', BATCHING: '' } }))
+      .toEqual({ BATCHING: '' });
+  });
+  test('the CPU image on NVIDIA GPU instances (bundled({ file: \'Dockerfile\' })) keeps the image default: it has no CUDA', () => {
+    expect(modelEnvironment({ variants: on(G5), image: cpuImage() })).toBeUndefined();
+    // A directory of one's own is built from its Dockerfile unless told otherwise.
+    expect(modelEnvironment({ variants: on(G5) })).toBeUndefined();
+  });
+  (fs.existsSync(path.join(__dirname, '..', '..', 'container', 'Dockerfile.gpu')) ? test : test.skip)('the bundled server on NVIDIA GPU instances is the CUDA image and requires CUDA, unless built from the CPU Dockerfile', () => {
+    expect(modelEnvironment({ variants: on(G5), image: ContainerImage.bundled() })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
+    expect(modelEnvironment({ variants: on(G5), image: ContainerImage.bundled({ file: 'Dockerfile' }) })).toBeUndefined();
   });
   test('CPU, Inferentia, mixed CPU and GPU variants, and other images keep the image default', () => {
     expect(modelEnvironment({ variants: on(EndpointInstanceType.ML_C6I_LARGE) })).toBeUndefined();
     expect(modelEnvironment({ variants: on(EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE)) })).toBeUndefined();
-    expect(modelEnvironment({ variants: on(G5, EndpointInstanceType.ML_C6I_LARGE) })).toBeUndefined();
-    expect(modelEnvironment({ variants: on(G5), image: ContainerImage.fromImageUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:1') })).toBeUndefined();
+    expect(modelEnvironment({ variants: on(G5, EndpointInstanceType.ML_C6I_LARGE), image: cudaImage() })).toBeUndefined();
+    expect(modelEnvironment({ variants: on(G5), image: otherImage() })).toBeUndefined();
+  });
+  test('with the CPU image, a provider list without cpu fails: the server could load none of them', () => {
+    expect(() => modelEnvironment({ variants: on(EndpointInstanceType.ML_C6I_LARGE), environment: { ORT_EXECUTION_PROVIDERS: 'cuda' } }))
+      .toThrow(/'environment.ORT_EXECUTION_PROVIDERS' \("cuda"\) must list cpu with the bundled server's CPU image \(built from Dockerfile, which has no CUDA\): the server could load none of the listed providers and would refuse to start: add cpu .*ContainerImage.bundled\(\{ file: 'Dockerfile.gpu' \}\)/);
+    expect(() => modelEnvironment({ variants: on(G5), image: cpuImage(), environment: { ORT_EXECUTION_PROVIDERS: 'cuda,tensorrt' } })).toThrow(/must list cpu with the bundled server's CPU image/);
+    expect(modelEnvironment({ variants: on(G5), image: cpuImage(), environment: { ORT_EXECUTION_PROVIDERS: 'cuda, cpu' } })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda, cpu' });
+    // Another image keeps its own contract.
+    expect(modelEnvironment({ variants: on(EndpointInstanceType.ML_C6I_LARGE), image: otherImage(), environment: { ORT_EXECUTION_PROVIDERS: 'cuda' } })).toEqual({ ORT_EXECUTION_PROVIDERS: 'cuda' });
+  });
+  test('with the CUDA image, a provider list without cpu fails when a variant has no NVIDIA GPU', () => {
+    expect(() => modelEnvironment({ variants: on(G5, EndpointInstanceType.ML_C6I_LARGE), image: cudaImage(), environment: { ORT_EXECUTION_PROVIDERS: 'cuda' } }))
+      .toThrow(/'environment.ORT_EXECUTION_PROVIDERS' \("cuda"\) must list cpu when a variant has no NVIDIA GPU \(ml.c6i.large\): CUDA cannot load there/);
+  });
+  test('a token as the provider list is not checked', () => {
+    const { stack } = newStack();
+    const providers = new CfnParameter(stack, 'Providers', { type: 'String' }).valueAsString;
+    expect(() => newEndpoint(stack, { environment: { ORT_EXECUTION_PROVIDERS: providers } })).not.toThrow();
   });
 });
 
