@@ -257,10 +257,13 @@ export interface InferenceServiceProps {
    */
   readonly name?: string;
   /**
-   * Port the server listens on in the pod (HTTP, Open Inference Protocol and `/metrics`), 1024-65535:
-   * the pods run as a non-root user with every capability dropped, so the server cannot bind a port
-   * below 1024. Passed to the server as `SAGEMAKER_BIND_TO_PORT`; the probes, the NetworkPolicy and the
-   * Prometheus annotation use it, and it is the Service's `targetPort`.
+   * Port the server listens on in the pod (HTTP, Open Inference Protocol and `/metrics`), 1-65535.
+   * Passed to the server as `SAGEMAKER_BIND_TO_PORT`; the probes, the NetworkPolicy and the Prometheus
+   * annotation use it, and it is the Service's `targetPort`. The pods run as a non-root user with every
+   * capability dropped, so for a port below 1024 the pod sets the sysctl
+   * `net.ipv4.ip_unprivileged_port_start` to the port (a safe, namespaced sysctl since Kubernetes 1.22,
+   * allowed by the restricted Pod Security Standard). `servicePort` is the other way to serve clients
+   * on port 80: the pod keeps 8080 and needs no sysctl.
    * @default 8080
    */
   readonly port?: number;
@@ -412,6 +415,10 @@ export interface InferenceServiceProps {
 }
 
 const DEFAULT_PORT = 8080;
+/** Ports below this need CAP_NET_BIND_SERVICE, unless the pod's network namespace lowers it. */
+const PRIVILEGED_PORTS_END = 1024;
+/** The sysctl that sets the first port a process without CAP_NET_BIND_SERVICE may listen on (IPv4 and IPv6). */
+const UNPRIVILEGED_PORT_START = 'net.ipv4.ip_unprivileged_port_start';
 /** Added to startupTimeout for the progress deadline: image pull, the fetch-model copy, scheduling. */
 const PROGRESS_DEADLINE_MARGIN = Duration.minutes(10);
 
@@ -487,17 +494,11 @@ export class InferenceService extends Construct {
     if (!/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/.test(this.name)) {
       throw new PlatformError(this, 'name', this.name, 'must be a DNS label of at most 52 characters (lower case, digits, -)', 'pass a shorter lower-case name');
     }
-    if (!Number.isInteger(this.port) || this.port < 1024 || this.port > 65535) {
-      // A non-root process without CAP_NET_BIND_SERVICE gets EACCES below 1024, and the pod crash-loops.
-      const privileged = this.port >= 1 && this.port < 1024;
-      throw new PlatformError(this, 'port', this.port,
-        `must be a port number from 1024 to 65535${privileged ? ': the server runs as a non-root user with every capability dropped and cannot listen below 1024 (listen EACCES, the pod would crash-loop)' : ''}`,
-        privileged
-          ? `set servicePort: ${this.port} for the port clients use and leave port at 8080 (the Service then forwards ${this.port} to targetPort 8080)`
-          : 'use the port the server listens on (8080 for the bundled server)');
+    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
+      throw new PlatformError(this, 'port', this.port, 'must be a whole port number from 1 to 65535', 'use the port the server listens on (8080 for the bundled server)');
     }
     if (!Number.isInteger(this.servicePort) || this.servicePort < 1 || this.servicePort > 65535) {
-      throw new PlatformError(this, 'servicePort', this.servicePort, 'must be a port number from 1 to 65535', 'use the port clients connect to, e.g. 80');
+      throw new PlatformError(this, 'servicePort', this.servicePort, 'must be a whole port number from 1 to 65535', 'use the port clients connect to, e.g. 80');
     }
     if (startupTimeout.toSeconds() < 10) {
       throw new PlatformError(this, 'startupTimeout', `${startupTimeout.toSeconds()}s`, 'must be at least 10s (one startup probe period)', 'allow the time model loading takes, e.g. Duration.minutes(10)');
@@ -601,7 +602,13 @@ export class InferenceService extends Construct {
         serviceAccount,
         automountServiceAccountToken: false,
         terminationGracePeriod: grace,
-        securityContext: { user, group: user, fsGroup: user, ensureNonRoot: true },
+        securityContext: {
+          user, group: user, fsGroup: user, ensureNonRoot: true,
+          // The server runs non-root with every capability dropped: below the pod's first unprivileged
+          // port (1024 unless the runtime lowers it) listen fails with EACCES. A safe, namespaced sysctl
+          // that the restricted Pod Security Standard allows.
+          sysctls: this.port < PRIVILEGED_PORTS_END ? [{ name: UNPRIVILEGED_PORT_START, value: String(this.port) }] : undefined,
+        },
         spread: false,
       });
       const tmp = kplus.Volume.fromEmptyDir(deployment, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });

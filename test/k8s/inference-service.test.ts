@@ -407,16 +407,29 @@ describe('InferenceService', () => {
     expect(() => synth({ disruptionBudget: DisruptionBudget.maxUnavailablePercent(150) })).toThrow(/must be a whole percentage from 0 to 100/);
   });
 
-  test('with a port outside 1024-65535, synthesis fails', () => {
-    expect(() => synth({ port: 70000 })).toThrow(/'port' \(70000\) must be a port number from 1024 to 65535: use the port the server listens on/);
-    expect(() => synth({ servicePort: 0 })).toThrow(/'servicePort' \(0\) must be a port number from 1 to 65535/);
+  test('with a port outside 1-65535 or not a whole number, synthesis fails', () => {
+    expect(() => synth({ port: 70000 })).toThrow(/'port' \(70000\) must be a whole port number from 1 to 65535: use the port the server listens on/);
+    expect(() => synth({ port: 0 })).toThrow(/'port' \(0\) must be a whole port number from 1 to 65535/);
+    expect(() => synth({ port: 1023.5 })).toThrow(/'port' \(1023.5\) must be a whole port number from 1 to 65535: use the port the server listens on \(8080 for the bundled server\)$/);
+    expect(() => synth({ servicePort: 0 })).toThrow(/'servicePort' \(0\) must be a whole port number from 1 to 65535/);
+    expect(() => synth({ servicePort: 80.5 })).toThrow(/'servicePort' \(80.5\) must be a whole port number/);
   });
 
-  test('with a privileged container port (below 1024), synthesis fails and points to servicePort', () => {
-    expect(() => synth({ port: 80 })).toThrow(
-      /'port' \(80\) must be a port number from 1024 to 65535: the server runs as a non-root user with every capability dropped and cannot listen below 1024 \(listen EACCES.*: set servicePort: 80 for the port clients use and leave port at 8080/);
-    expect(() => synth({ port: 1023 })).toThrow(/'port' \(1023\)/);
-    expect(() => synth({ port: 1024 })).not.toThrow();
+  test('with a privileged container port (below 1024), the pod lowers its first unprivileged port to it (the server runs non-root with no capabilities)', () => {
+    const { manifests } = synth({ port: 80, canary: { image: 'x:2' } });
+    for (const name of ['fraud', 'fraud-canary']) {
+      const spec = podSpec(only(manifests, 'Deployment', name));
+      expect(spec.securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '80' }]);
+      expect(spec.containers[0].ports).toEqual([{ containerPort: 80 }]);
+      expect(spec.containers[0].env).toContainEqual({ name: 'SAGEMAKER_BIND_TO_PORT', value: '80' });
+      // Still the restricted profile otherwise.
+      expect(spec.containers[0].securityContext).toMatchObject({ capabilities: { drop: ['ALL'] }, allowPrivilegeEscalation: false, runAsNonRoot: true });
+    }
+    expect(only(manifests, 'Service').spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 80 }]);
+    expect(podSpec(only(synth({ port: 1023 }).manifests, 'Deployment')).securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1023' }]);
+    expect(podSpec(only(synth({ port: 1 }).manifests, 'Deployment')).securityContext.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '1' }]);
+    expect(podSpec(only(synth({ port: 1024 }).manifests, 'Deployment')).securityContext.sysctls).toBeUndefined();
+    expect(podSpec(only(synth({ servicePort: 80 }).manifests, 'Deployment')).securityContext.sysctls).toBeUndefined();
   });
 
   test('servicePort is the Service\'s port and forwards to the container port, which everything in the pod uses', () => {
