@@ -289,7 +289,7 @@ export interface InferenceServiceProps {
    * node affinity on their labels. A `GpuNodeGroup`, a `GpuNodePool` or `AcceleratorNodes.labeled(...)`.
    * On NVIDIA nodes, run the GPU image (`container/Dockerfile.gpu`): the server is told to require CUDA
    * (`ORT_EXECUTION_PROVIDERS=cuda`), so the CPU image fails to start there, with a message naming CUDA.
-   * @default - CPU only (or call `runOn` later)
+   * @default - CPU only (or call `runOn` later, once)
    */
   readonly nodes?: IAcceleratorNodes;
   /**
@@ -466,6 +466,7 @@ export class InferenceService extends Construct {
 
   private readonly minReplicas: number;
   private readonly nodeOptions?: RunOnOptions;
+  private nodes?: IAcceleratorNodes;
 
   constructor(scope: Construct, id: string, props: InferenceServiceProps) {
     super(scope, id);
@@ -793,9 +794,18 @@ export class InferenceService extends Construct {
    * tolerations for the nodes' taints, required node affinity on their labels (and optionally a
    * preferred capacity type). An accelerator count above what the nodes have is an error. On NVIDIA
    * nodes the server is told `ORT_EXECUTION_PROVIDERS=cuda` unless `env` (or `canary.env`) sets it:
-   * a pod that cannot load CUDA then fails to start, logging a message that names CUDA.
+   * a pod that cannot load CUDA then fails to start, logging a message that names CUDA. A service runs
+   * on one node group: a second call (after `nodes` or an earlier `runOn`) is an error.
    */
   public runOn(nodes: IAcceleratorNodes, options: RunOnOptions = this.nodeOptions ?? {}): void {
+    // Scheduling only adds (limits, tolerations, affinity, the CUDA requirement): a second call would
+    // merge two node groups' settings into one pod spec.
+    if (this.nodes) {
+      throw new PlatformError(this, 'runOn', { vendor: nodes.vendor, labels: nodes.nodeLabels },
+        `cannot be called again: a service runs on one node group, and it already runs on ${this.nodes.vendor} nodes labeled ${JSON.stringify(this.nodes.nodeLabels)} (from 'nodes' or an earlier runOn)`,
+        'call runOn once (or pass nodes), and create another InferenceService for another node group');
+    }
+    this.nodes = nodes;
     for (const deployment of [this.deployment, this.canaryDeployment]) {
       if (!deployment) continue;
       applyAcceleratorScheduling(this, deployment, nodes, options);

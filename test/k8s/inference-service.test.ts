@@ -127,6 +127,21 @@ describe('InferenceService', () => {
     expect(spec.tolerations).toEqual([{ key: 'aws.amazon.com/neuron', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
   });
 
+  test('runOn a second time (after nodes or an earlier runOn) fails: a service runs on one node group', () => {
+    const neuron = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { [LABEL_NODE_GROUP]: 'inf2' } });
+    const { service } = synth({ nodes: gpuNodes() });
+    expect(() => service.runOn(neuron)).toThrow(
+      /\[test\/Fraud\] 'runOn' \(\{"vendor":"aws-neuron","labels":\{"ai-platform.dev\/node-group":"inf2"\}\}\) cannot be called again: a service runs on one node group, and it already runs on nvidia nodes labeled .*"inference".* \(from 'nodes' or an earlier runOn\): call runOn once \(or pass nodes\), and create another InferenceService for another node group/);
+    const chart = Testing.chart();
+    const cpu = new InferenceService(chart, 'Fraud', { image: IMAGE });
+    cpu.runOn(gpuNodes());
+    expect(() => cpu.runOn(gpuNodes())).toThrow(/'runOn' .* cannot be called again/);
+    // The first call stands: one toleration, CUDA required.
+    const spec = podSpec(only(synthValid(chart), 'Deployment'));
+    expect(spec.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'true', effect: 'NoSchedule' }]);
+    expect(spec.containers[0].env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda' });
+  });
+
   test('with a capacity preference, the capacity type becomes a preferred affinity and the rest stays required', () => {
     const spec = podSpec(only(synth({ nodes: gpuNodes(), nodeOptions: { preferCapacity: Capacity.spot() } }).manifests, 'Deployment'));
     const affinity = spec.affinity.nodeAffinity;
