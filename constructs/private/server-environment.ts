@@ -2,8 +2,9 @@ import { IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 
 /**
- * The environment variables the bundled inference server reads (`container/src/server.ts` and
- * `configFromEnv` in `container/src/config.ts`), with the values it accepts: the one place the
+ * The environment variables the bundled inference server reads (anywhere under `container/src`: the
+ * start-up in `server.ts` and `config.ts`, the GPU count in `gpus.ts`, the image's `healthcheck.ts`),
+ * with the values it accepts: the one place the
  * constructs look them up. `test/private/server-environment.test.ts` runs the server's own parser on
  * every form this table accepts and on a sample of those it refuses, so a change on either side that
  * lets them disagree fails there.
@@ -57,7 +58,18 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   TEXT_BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
   REQUEST_TIMEOUT_MS: integer(100, 3_600_000, 'ms'),
   MAX_BODY_BYTES_IN_FLIGHT: integer(MiB, 64 * 1024 * MiB, 'bytes'),
+  // gpus.ts: the GPUs the server counts for its default worker count. The NVIDIA container runtime and
+  // device plugin set them; users may too.
+  CUDA_VISIBLE_DEVICES: TEXT,
+  NVIDIA_VISIBLE_DEVICES: TEXT,
 };
+
+/** The range of an integer variable of the table (for a prop that the construct passes as that variable). */
+export function integerRange(name: string): { readonly min: number; readonly max: number } {
+  const form = SERVER_VARIABLES[name];
+  if (form?.kind !== 'integer') throw new Error(`${name} is not an integer variable of the server`);
+  return { min: form.min, max: form.max };
+}
 
 /**
  * Server variables whose empty value the constructs treat as unset, dropping it from the environment:

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
@@ -40,6 +41,35 @@ async function serverRefusal(env: Record<string, string>): Promise<string | unde
   if (said === 'cannot start: ENVIRONMENT ACCEPTED') return undefined;
   if (!said) throw new Error(`the server said nothing for ${JSON.stringify(env)}`);
   return said;
+}
+
+const SERVER_SOURCES = path.join(__dirname, '..', '..', 'container', 'src');
+
+/** Every TypeScript source of the server (tests excluded). */
+function serverSources(dir = SERVER_SOURCES): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'test' || entry.name === '__tests__' ? [] : serverSources(full);
+    return /\.ts$/.test(entry.name) && !/\.(test|spec)\.ts$/.test(entry.name) ? [full] : [];
+  });
+}
+
+/**
+ * Names of the environment variables a source reads: `env.X`, `process.env.X`, `env['X']`,
+ * `const { X, Y: y, Z = '1' } = env` (or `= process.env`), and through a helper, by name as an
+ * argument after the first: `envNumber(env, 'X', ...)`, `put(layer, 'field', 'X')`.
+ */
+function variablesRead(source: string): Set<string> {
+  const read = new Set<string>();
+  for (const m of source.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]+)|\[\s*['"]([A-Z][A-Z0-9_]+)['"]\s*\])/g)) read.add(m[1] ?? m[2]);
+  for (const m of source.matchAll(/\b(?:const|let|var)\s*\{([^}]*)\}\s*=\s*(?:process\.)?env\b/g)) {
+    for (const binding of m[1].split(',')) {
+      const name = /^\s*([A-Z][A-Z0-9_]+)\s*(?:[:=]|$)/.exec(binding)?.[1];
+      if (name) read.add(name);
+    }
+  }
+  for (const m of source.matchAll(/,\s*['"]([A-Z][A-Z0-9_]{2,})['"]\s*[,)]/g)) read.add(m[1]);
+  return read;
 }
 
 /** Values the table accepts, for each form. */
@@ -107,13 +137,27 @@ describe('the bundled server environment table', () => {
     for (const [name, value, refused] of outcomes) expect([name, value, refused]).toEqual([name, value, true]);
   });
 
-  test('lists every variable the server reads from its environment, and only those', async () => {
-    const fs = await import('node:fs');
-    const sources = ['server.ts', 'config.ts'].map((f) => fs.readFileSync(path.join(__dirname, '..', '..', 'container', 'src', f), 'utf8')).join('\n');
+  test('the scan of the server sources finds each way of reading a variable', () => {
+    const sample = [
+      'const a = env.DIRECT_READ; const b = process.env.PROCESS_READ;',
+      "const c = env['BRACKET_READ'] ?? process.env[\"QUOTED_READ\"];",
+      "const { DESTRUCTURED, RENAMED: renamed, WITH_DEFAULT = '1' } = env;",
+      'let {\n  PROCESS_DESTRUCTURED,\n} = process.env;',
+      "const n = envNumber(env, 'HELPER_READ', { min: 1 }); put(out, 'field', 'PUT_READ');",
+      // Not reads: upper-case names that are not environment variables.
+      "const code = 'NOT_A_READ'; reply.send({ code: 'ALSO_NOT' }); const { x } = other;",
+    ].join('\n');
+    expect([...variablesRead(sample)].sort()).toEqual([
+      'BRACKET_READ', 'DESTRUCTURED', 'DIRECT_READ', 'HELPER_READ', 'PROCESS_DESTRUCTURED', 'PROCESS_READ', 'PUT_READ',
+      'QUOTED_READ', 'RENAMED', 'WITH_DEFAULT',
+    ]);
+  });
+
+  test('lists every variable the server reads from its environment, and only those', () => {
     const read = new Set<string>();
-    for (const m of sources.matchAll(/env(?:\.([A-Z][A-Z0-9_]+)|\[['"]([A-Z][A-Z0-9_]+)['"]\])/g)) read.add(m[1] ?? m[2]);
-    // Variables read through a helper, by name as an argument: envNumber(env, 'MAX_BATCH_SIZE', ...).
-    for (const m of sources.matchAll(/,\s*['"]([A-Z][A-Z0-9_]{2,})['"]\s*[,)]/g)) read.add(m[1]);
+    for (const file of serverSources()) {
+      for (const name of variablesRead(fs.readFileSync(file, 'utf8'))) read.add(name);
+    }
     expect([...read].sort()).toEqual(Object.keys(SERVER_VARIABLES).sort());
   });
 
