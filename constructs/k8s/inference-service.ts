@@ -6,7 +6,7 @@ import { PlatformError } from '../../lib/private/errors';
 import { LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
-import { validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
+import { integerRange, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 
 /** Environment variable the inference server reads for its drain time on SIGTERM, in milliseconds. */
@@ -513,8 +513,9 @@ export class InferenceService extends Construct {
     if (!Number.isInteger(cpuTarget) || cpuTarget < 1 || cpuTarget > 100) {
       throw new PlatformError(this, 'targetCpuUtilizationPercent', cpuTarget, 'must be a whole number from 1 to 100', 'pick the CPU utilization to hold pods at, e.g. 70');
     }
-    if (drain.toMilliseconds() < 0 || drain.toMilliseconds() > 28_000) {
-      throw new PlatformError(this, 'drainTimeout', `${drain.toMilliseconds()}ms`, 'must be from 0 to 28000 ms: the inference server refuses a longer DRAIN_TIMEOUT_MS and would not start',
+    const drainRange = integerRange(DRAIN_TIMEOUT_ENV);
+    if (drain.toMilliseconds() < drainRange.min || drain.toMilliseconds() > drainRange.max) {
+      throw new PlatformError(this, 'drainTimeout', `${drain.toMilliseconds()}ms`, `must be from ${drainRange.min} to ${drainRange.max} ms: the inference server refuses a longer ${DRAIN_TIMEOUT_ENV} and would not start`,
         'shorten drainTimeout (and let the HPA add replicas instead of draining longer)');
     }
     // The server gives up on the drain 1 s after drainTimeout and answers what is left with 503: the

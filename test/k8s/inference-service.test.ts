@@ -4,6 +4,7 @@ import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
   AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, ScalingMetric,
 } from '../../constructs/k8s';
+import { integerRange } from '../../constructs/private/server-environment';
 import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
 import { only, podSpec, synthValid } from './helpers';
 import { validateManifest } from './validate';
@@ -333,6 +334,12 @@ describe('InferenceService', () => {
 
   test('with a drain time the server would refuse (30 s or more), synthesis fails', () => {
     expect(() => synth({ drainTimeout: Duration.millis(28001) })).toThrow(/'drainTimeout' \("28001ms"\) must be from 0 to 28000 ms/);
+  });
+
+  test('the drain time limit is the one of DRAIN_TIMEOUT_MS in the server environment table', () => {
+    const { max } = integerRange('DRAIN_TIMEOUT_MS');
+    expect(() => synth({ drainTimeout: Duration.millis(max) })).not.toThrow();
+    expect(() => synth({ drainTimeout: Duration.millis(max + 1) })).toThrow(new RegExp(`'drainTimeout' \\("${max + 1}ms"\\) must be from 0 to ${max} ms`));
   });
 
   test('by default the server drains for 25 s and the grace period is 40 s', () => {
