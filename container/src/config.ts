@@ -372,9 +372,9 @@ function findModelFile(modelDir: string): string {
  * symlink whose target is missing. The image runs as any uid (uid 10001 by default, an arbitrary one on
  * OpenShift or with cdk8s-plus), so files made 0600 on a laptop are not readable there.
  */
-export function checkModelFile(modelPath: string): void {
+export function checkModelFile(modelPath: string, access: (file: string, mode: number) => void = fs.accessSync): void {
   try {
-    fs.accessSync(modelPath, fs.constants.R_OK);
+    access(modelPath, fs.constants.R_OK);
     return;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

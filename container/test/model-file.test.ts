@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildApp } from '../src/app';
+import { checkModelFile } from '../src/config';
 import { fraudModel, SERVER_ENTRY } from './helpers';
 
 /** A model directory others may enter, holding only `model.onnx`; removed by the caller. */
@@ -39,7 +40,14 @@ describe('a model file the server cannot read', () => {
     }
   });
 
-  it('says permission is denied, the uid the server runs as, and how to fix it', { timeout: 30_000 }, async (t) => {
+  it('says permission is denied, the uid the server runs as, and how to fix it', () => {
+    const denied = (): never => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); };
+    assert.throws(() => checkModelFile('/opt/ml/model/model.onnx', denied), {
+      message: `cannot read model file /opt/ml/model/model.onnx: permission denied; the server runs as uid ${process.getuid!()}: make the model files readable by that user (e.g. chmod a+r on them, and a+x on their directories)`,
+    });
+  });
+
+  it('run as another user over a file it cannot read, the server exits with that message, once', { timeout: 30_000 }, async (t) => {
     const dir = openModelDir();
     const file = path.join(dir, 'model.onnx');
     fs.copyFileSync(path.join(fraudModel().dir, 'model.onnx'), file);
@@ -52,12 +60,18 @@ describe('a model file the server cannot read', () => {
         await app.close();
         return;
       }
-      // Root reads any file: run the server as another user, as the image does (any uid).
+      // Root reads any file: run the server as another user, as the image does (any uid). That user
+      // must be able to read the server itself (a checkout in a private directory is not).
+      const asUser = ['--reuid=10001', '--regid=10001', '--clear-groups', process.execPath];
       if (spawnSync('setpriv', ['--version']).status !== 0) {
         t.skip('running as root without setpriv');
         return;
       }
-      const child = spawn('setpriv', ['--reuid=10001', '--regid=10001', '--clear-groups', process.execPath, SERVER_ENTRY, 'serve'], {
+      if (spawnSync('setpriv', [...asUser, '-e', `require(${JSON.stringify(SERVER_ENTRY.replace(/server\.js$/, 'config.js'))})`]).status !== 0) {
+        t.skip(`uid 10001 cannot read the server at ${SERVER_ENTRY}`);
+        return;
+      }
+      const child = spawn('setpriv', [...asUser, SERVER_ENTRY, 'serve'], {
         env: { ...process.env, HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: '0', MODEL_DIR: dir },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
