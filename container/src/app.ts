@@ -160,17 +160,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // A request already under way on this connection. A client that hung up mid-body ends it with
       // HPE_INVALID_EOF_STATE: Fastify's own error path counts it, so only close. A body Node cannot
       // parse (a bad chunk size) is answered 400 here, and its error path told not to count it again.
-      const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      // (The answer on the socket must be that request's: with pipelining it can be an earlier one's.)
+      const underWay = socket as Socket & { _httpMessage?: ServerResponse | null; parser?: { incoming?: IncomingMessage | null } | null };
+      const res = underWay._httpMessage;
       if (res) {
-        if (err.code === 'HPE_INVALID_EOF_STATE' || res.headersSent || !res.req) {
+        if (err.code === 'HPE_INVALID_EOF_STATE' || res.headersSent || !res.req || res.req !== underWay.parser?.incoming) {
           socket.destroy();
           return;
         }
         answeredEarly.add(res.req);
+        const reqId = givenRequestId(res.req.headers);
         app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
-        app.log.info({ url: res.req.url, code: 'INVALID_REQUEST', status: 400, err: { code: err.code } }, 'request rejected');
+        app.log.info({ reqId, url: res.req.url, code: 'INVALID_REQUEST', status: 400, err: { code: err.code } }, 'request rejected');
         const body = JSON.stringify({ error: `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`, code: 'INVALID_REQUEST' });
-        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body, () => socket.destroy());
+        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', ...(reqId ? { 'x-request-id': reqId } : {}) })
+          .end(body, () => socket.destroy());
         return;
       }
       const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';

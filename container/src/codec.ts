@@ -132,7 +132,8 @@ export function selectOutputs(sig: ModelSignature, requested?: ReadonlyArray<{ n
     if (!sig.outputs.some((o) => o.name === r.name)) {
       const ignored = sig.ignoredOutputs.find((o) => o.name === r.name);
       if (ignored) {
-        throw new InferenceError('UNKNOWN_OUTPUT', `output '${r.name}' cannot be returned: ${ignored.reason} (a scikit-learn classifier exported with zipmap=False gives its probabilities as a tensor); the outputs served are ${sig.outputs.map((o) => `'${o.name}'`).join(', ')}`);
+        const hint = ignored.reason.startsWith('it is not a tensor') ? ' (a scikit-learn classifier exported with zipmap=False gives its probabilities as a tensor)' : '';
+        throw new InferenceError('UNKNOWN_OUTPUT', `output '${r.name}' cannot be returned: ${ignored.reason}${hint}; the outputs served are ${sig.outputs.map((o) => `'${o.name}'`).join(', ')}`);
       }
       throw new InferenceError('UNKNOWN_OUTPUT', `output '${r.name}' is not an output of the model; its outputs are ${sig.outputs.map((o) => `'${o.name}'`).join(', ')}`);
     }

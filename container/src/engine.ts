@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { InferenceError } from './errors';
 import type { ServingConfig } from './config';
 import { visibleGpuCount, wantsGpu } from './gpus';
-import { buildSignature, elementCount, ModelSignature, OrtValueMetadata, TensorData, WireTensor } from './tensors';
+import { buildSignature, elementCount, fromHalfBits, ModelSignature, OrtValueMetadata, TensorData, toHalfBits, WireTensor } from './tensors';
 import type { FromWorker, ToWorker, WorkerInit } from './worker';
 import { transferables } from './worker';
 
@@ -153,6 +153,61 @@ export function sliceRows(t: WireTensor, start: number, rows: number, totalRows:
     ? t.data.slice(start * per, (start + rows) * per)
     : (t.data as Float32Array).subarray(start * per, (start + rows) * per);
   return { name: t.name, type: t.type, dims: [rows, ...t.dims.slice(1)], data: data as unknown as TensorData };
+}
+
+/**
+ * Inputs for the batching probe: one row per seed, dynamic inner dimensions set to 1. Rows differ with
+ * their seed (floats spread over [0.25, 1.25), integers 1 or 0, booleans, strings 'a' or ''), small
+ * values any model should take.
+ */
+function probeFeeds(sig: ModelSignature, seeds: readonly number[]): WireTensor[] {
+  const rows = seeds.length;
+  return sig.inputs.map((m) => {
+    const dims = (m.shape ?? [1]).map((d, axis) => (d === -1 ? (axis === 0 ? rows : 1) : d));
+    const n = elementCount(dims);
+    const per = Math.max(1, n / rows);
+    const seedAt = (k: number) => seeds[Math.min(rows - 1, Math.floor(k / per))];
+    const real = (k: number) => 0.25 + ((seedAt(k) * 7919 + (k % per) * 104_729) % 1000) / 1000;
+    const bit = (k: number) => seedAt(k) % 2;
+    let data: TensorData;
+    switch (m.type) {
+      case 'string': data = Array.from({ length: n }, (_, k) => (bit(k) ? 'a' : '')); break;
+      case 'float32': data = Float32Array.from({ length: n }, (_, k) => real(k)); break;
+      case 'float64': data = Float64Array.from({ length: n }, (_, k) => real(k)); break;
+      case 'float16': data = Uint16Array.from({ length: n }, (_, k) => toHalfBits(real(k))); break;
+      case 'int64': data = BigInt64Array.from({ length: n }, (_, k) => BigInt(bit(k))); break;
+      case 'uint64': data = BigUint64Array.from({ length: n }, (_, k) => BigInt(bit(k))); break;
+      case 'int8': data = Int8Array.from({ length: n }, (_, k) => bit(k)); break;
+      case 'int16': data = Int16Array.from({ length: n }, (_, k) => bit(k)); break;
+      case 'int32': data = Int32Array.from({ length: n }, (_, k) => bit(k)); break;
+      case 'uint16': data = Uint16Array.from({ length: n }, (_, k) => bit(k)); break;
+      case 'uint32': data = Uint32Array.from({ length: n }, (_, k) => bit(k)); break;
+      default: data = Uint8Array.from({ length: n }, (_, k) => bit(k)); break; // uint8, bool
+    }
+    return { name: m.name, type: m.type, dims, data };
+  });
+}
+
+/**
+ * Where row `row` of `batched` differs from row 0 of `alone`, described; undefined when they agree
+ * (floats within rounding: a merged run may use other kernels; NaN agrees with NaN).
+ */
+function firstDifference(batched: WireTensor, row: number, alone: WireTensor): string | undefined {
+  const per = alone.data.length;
+  const float = batched.type === 'float32' || batched.type === 'float64' || batched.type === 'float16';
+  const value = (t: WireTensor, k: number) => (t.type === 'float16' ? fromHalfBits((t.data as Uint16Array)[k]) : t.data[k]);
+  for (let k = 0; k < per; k++) {
+    const a = value(batched, row * per + k);
+    const b = value(alone, k);
+    if (a === b) continue;
+    if (float && typeof a === 'number' && typeof b === 'number') {
+      if (Number.isNaN(a) && Number.isNaN(b)) continue;
+      const tolerance = batched.type === 'float16' ? 1e-2 : 1e-3;
+      if (Math.abs(a - b) <= tolerance * (1e-1 + Math.max(Math.abs(a), Math.abs(b)))) continue;
+    }
+    return `row ${row}, element ${k}: ${String(a)} against ${String(b)}`;
+  }
+  return undefined;
 }
 
 export class InferenceEngine {
@@ -733,25 +788,30 @@ export class InferenceEngine {
    */
   private async probeBatching(): Promise<void> {
     const outputNames = this.signature.outputs.map((o) => o.name);
+    const run = async (seeds: number[]) => (await this.runOn(this.slots[0], probeFeeds(this.signature, seeds), outputNames)).outputs;
     let tried = 1;
     try {
-      let single: WireTensor[] = [];
-      for (const rows of [1, 2]) {
-        tried = rows;
-        const { outputs } = await this.runOn(this.slots[0], this.zeroFeeds(rows), outputNames);
-        const wrong = outputs.find((t) => t.dims[0] !== rows);
-        if (wrong) {
-          this.batchingOffReason = `output '${wrong.name}' has shape ${JSON.stringify(wrong.dims)} for ${rows} input row${rows > 1 ? 's' : ''}: its first axis is not the batch`;
-          break;
+      const first = await run([1]);
+      const second = await run([2]);
+      tried = 2;
+      const both = await run([1, 2]);
+      const wrong = first.find((t) => t.dims[0] !== 1) ?? both.find((t) => t.dims[0] !== 2);
+      const grown = both.find((t, i) => t.dims.slice(1).join() !== first[i].dims.slice(1).join());
+      if (wrong) {
+        const rows = first.includes(wrong) ? 1 : 2;
+        this.batchingOffReason = `output '${wrong.name}' has shape ${JSON.stringify(wrong.dims)} for ${rows} input row${rows > 1 ? 's' : ''}: its first axis is not the batch`;
+      } else if (grown) {
+        this.batchingOffReason = `output '${grown.name}' has shape ${JSON.stringify(first[both.indexOf(grown)].dims)} for 1 input row and ${JSON.stringify(grown.dims)} for 2: more than its first axis follows the rows`;
+      } else {
+        // Rows must not change each other: each row of the 2-row run must be what it is alone (one
+        // input's rows summed into another's would pass every shape check).
+        for (const [i, t] of both.entries()) {
+          const differs = firstDifference(t, 0, first[i]) ?? firstDifference(t, 1, second[i]);
+          if (differs) {
+            this.batchingOffReason = `output '${t.name}' of a row run together with another (${differs}) differs from the same row run alone: the model mixes rows, so requests cannot be merged`;
+            break;
+          }
         }
-        // Only the batch axis may change with the rows: an output that also grows elsewhere mixes rows.
-        const grown = rows === 2 ? outputs.find((t, i) => t.dims.slice(1).join() !== single[i].dims.slice(1).join()) : undefined;
-        if (grown) {
-          const before = single[outputs.indexOf(grown)];
-          this.batchingOffReason = `output '${grown.name}' has shape ${JSON.stringify(before.dims)} for 1 input row and ${JSON.stringify(grown.dims)} for 2: more than its first axis follows the rows`;
-          break;
-        }
-        single = outputs;
       }
     } catch (e) {
       this.batchingOffReason = `a ${tried}-row run failed, so requests cannot be merged: ${(e as Error).message}`;

@@ -143,6 +143,26 @@ describe('engine robustness', () => {
     }
   });
 
+  it('does not batch a model that mixes rows, whatever its shapes say, and says why', async () => {
+    // y = a + ReduceSum(b): every first axis is dynamic, the exporter named them differently, and every
+    // shape follows the rows; but merged, each caller's y would add the other callers' b.
+    const spec: ModelSpec = {
+      name: 'mixer',
+      inputs: [{ name: 'a', type: 'float32', shape: ['a_dynamic_axes_1', 2] }, { name: 'b', type: 'float32', shape: ['b_dynamic_axes_1'] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['y_dynamic_axes_1', 2] }],
+      nodes: [{ op: 'ReduceSum', inputs: ['b'], outputs: ['s'], attributes: { keepdims: 0 } }, { op: 'Add', inputs: ['a', 's'], outputs: ['y'] }],
+    };
+    engine = await engineFor('mixer', spec, { workers: 1, batching: { maxQueueDelayMs: 50 } });
+    assert.equal(engine.batchingActive, false);
+    assert.match(String(engine.batchingOffReason), /^output 'y' of a row run together with another \(row 0, element 0: .* against .*\) differs from the same row run alone: the model mixes rows, so requests cannot be merged$/);
+    const job = (a: number, b: number) => settle(engine!.infer({
+      inputs: [{ name: 'a', type: 'float32', dims: [1, 2], data: new Float32Array([a, a]) }, { name: 'b', type: 'float32', dims: [1], data: new Float32Array([b]) }],
+      outputNames: ['y'], deadline: Date.now() + 5000,
+    }));
+    const results = await Promise.all([job(1, 0), job(2, 1000)]);
+    assert.deepEqual(results.map((r) => r.ok && [...(r.outputs[0].data as Float32Array)]), [[1, 1], [1002, 1002]]);
+  });
+
   it('does not batch a model whose output grows on another axis with the rows, and says why', async () => {
     // y = x . x^T: x [n, 1] -> y [n, n]. Its first axis follows the rows, but so does its second.
     const spec: ModelSpec = {
