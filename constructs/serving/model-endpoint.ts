@@ -141,7 +141,7 @@ export interface ModelEndpointProps {
    * variables it reads must hold values it accepts (`BATCHING=on|off`, `DRAIN_TIMEOUT_MS` at most 28000,
    * numbers in plain decimal digits within its ranges...), or synthesis fails instead of the endpoint;
    * `SAGEMAKER_BIND_TO_PORT` and `PORT` (SageMaker calls port 8080) and `MODEL_DIR` (SageMaker puts
-   * the model in /opt/ml/model) cannot be set. `ORT_EXECUTION_PROVIDERS` must list `cpu` unless the
+   * the model in /opt/ml/model) cannot be set, and `HOST` only to `0.0.0.0` or `::`. `ORT_EXECUTION_PROVIDERS` must list `cpu` unless the
    * image is the CUDA one (`Dockerfile.gpu`) and every variant has an NVIDIA GPU (elsewhere the server
    * could load none of its providers); an empty value counts as unset. Other variables pass as given.
    * @default - none; with the bundled server, `ORT_EXECUTION_PROVIDERS=cuda` when the image is built
@@ -615,6 +615,11 @@ export class ModelEndpoint extends ModelEndpointBase {
           SAGEMAKER_BIND_TO_PORT: sageMakerSets('SageMaker sends requests and health checks to port 8080, where the server listens by default'),
           PORT: sageMakerSets('SageMaker sends requests and health checks to port 8080, where the server listens by default'),
           MODEL_DIR: { ...sageMakerSets('SageMaker puts the model data in /opt/ml/model, where the server reads it'), fix: 'remove it from environment; modelData chooses the model' },
+          HOST: {
+            allowed: ['0.0.0.0', '::'],
+            reason: 'must be 0.0.0.0 or :: (every address), or unset, with the bundled server: SageMaker sends requests and health checks to the container\'s address, so it cannot listen on one address only',
+            fix: 'remove it from environment',
+          },
         },
         isUnresolved: (value) => Token.isUnresolved(value),
       });

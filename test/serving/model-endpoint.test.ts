@@ -364,6 +364,9 @@ describe('validation', () => {
     expect(build({ environment: { PORT: '8080' } })).toThrow(/'environment.PORT' \("8080"\) is reserved with the bundled server/);
     expect(build({ environment: { MODEL_DIR: '/models' } }))
       .toThrow(/'environment.MODEL_DIR' \("\/models"\) is reserved with the bundled server: SageMaker puts the model data in \/opt\/ml\/model.*: remove it from environment; modelData chooses the model/);
+    expect(build({ environment: { HOST: '127.0.0.1' } }))
+      .toThrow(/'environment.HOST' \("127.0.0.1"\) must be 0.0.0.0 or :: \(every address\), or unset, with the bundled server: SageMaker sends requests and health checks to the container's address/);
+    expect(build({ environment: { HOST: '::' } })).not.toThrow();
   });
   test('with the bundled server, a value it would refuse at start fails, naming the variable, the value and what it accepts', () => {
     expect(build({ environment: { DRAIN_TIMEOUT_MS: '28001' } }))
