@@ -155,20 +155,54 @@ export function sliceRows(t: WireTensor, start: number, rows: number, totalRows:
   return { name: t.name, type: t.type, dims: [rows, ...t.dims.slice(1)], data: data as unknown as TensorData };
 }
 
+/** The batching probe's runs: row 1 alone (twice), row 2 alone, and both together. */
+interface Probe {
+  readonly first: WireTensor[];
+  readonly again: WireTensor[];
+  readonly second: WireTensor[];
+  readonly both: WireTensor[];
+  /** Whether the rows' values differed (else only shapes can be compared). */
+  readonly valuesVary: boolean;
+}
+
+/** Why the probe's runs show that the model's first axis is not an independent batch, if they do. */
+function whyRowsMix({ first, again, second, both, valuesVary }: Probe): string | undefined {
+  const wrong = first.find((t) => t.dims[0] !== 1) ?? both.find((t) => t.dims[0] !== 2);
+  if (wrong) {
+    const rows = first.includes(wrong) ? 1 : 2;
+    return `output '${wrong.name}' has shape ${JSON.stringify(wrong.dims)} for ${rows} input row${rows > 1 ? 's' : ''}: its first axis is not the batch`;
+  }
+  const grown = both.find((t, i) => t.dims.slice(1).join() !== first[i].dims.slice(1).join());
+  if (grown) {
+    return `output '${grown.name}' has shape ${JSON.stringify(first[both.indexOf(grown)].dims)} for 1 input row and ${JSON.stringify(grown.dims)} for 2: more than its first axis follows the rows`;
+  }
+  if (!valuesVary) return undefined;
+  // Rows must not change each other: each row of the 2-row run must be what it is alone (one input's
+  // rows summed into another's would pass every shape check). An output that differs between two
+  // runs of the same row (random sampling) cannot be compared.
+  for (const [i, t] of both.entries()) {
+    if (firstDifference(again[i], 0, first[i])) continue;
+    const differs = firstDifference(t, 0, first[i]) ?? firstDifference(t, 1, second[i]);
+    if (differs) return `output '${t.name}' of a row run together with another (${differs}) differs from the same row run alone: the model mixes rows, so requests cannot be merged`;
+  }
+  return undefined;
+}
+
 /**
  * Inputs for the batching probe: one row per seed, dynamic inner dimensions set to 1. Rows differ with
  * their seed (floats spread over [0.25, 1.25), integers 1 or 0, booleans, strings 'a' or ''), small
- * values any model should take.
+ * values any model should take; `vary` says which inputs vary (the others are zeros).
  */
-function probeFeeds(sig: ModelSignature, seeds: readonly number[]): WireTensor[] {
+function probeFeeds(sig: ModelSignature, seeds: readonly number[], vary: 'all' | 'non-integer' | 'none'): WireTensor[] {
   const rows = seeds.length;
   return sig.inputs.map((m) => {
     const dims = (m.shape ?? [1]).map((d, axis) => (d === -1 ? (axis === 0 ? rows : 1) : d));
     const n = elementCount(dims);
     const per = Math.max(1, n / rows);
     const seedAt = (k: number) => seeds[Math.min(rows - 1, Math.floor(k / per))];
-    const real = (k: number) => 0.25 + ((seedAt(k) * 7919 + (k % per) * 104_729) % 1000) / 1000;
-    const bit = (k: number) => seedAt(k) % 2;
+    const real = (k: number) => (vary === 'none' ? 0 : 0.25 + ((seedAt(k) * 7919 + (k % per) * 104_729) % 1000) / 1000);
+    const integer = !['string', 'float32', 'float64', 'float16', 'bool'].includes(m.type);
+    const bit = (k: number) => (vary === 'all' || (vary === 'non-integer' && !integer) ? seedAt(k) % 2 : 0);
     let data: TensorData;
     switch (m.type) {
       case 'string': data = Array.from({ length: n }, (_, k) => (bit(k) ? 'a' : '')); break;
@@ -788,33 +822,28 @@ export class InferenceEngine {
    */
   private async probeBatching(): Promise<void> {
     const outputNames = this.signature.outputs.map((o) => o.name);
-    const run = async (seeds: number[]) => (await this.runOn(this.slots[0], probeFeeds(this.signature, seeds), outputNames)).outputs;
-    let tried = 1;
-    try {
-      const first = await run([1]);
-      const second = await run([2]);
-      tried = 2;
-      const both = await run([1, 2]);
-      const wrong = first.find((t) => t.dims[0] !== 1) ?? both.find((t) => t.dims[0] !== 2);
-      const grown = both.find((t, i) => t.dims.slice(1).join() !== first[i].dims.slice(1).join());
-      if (wrong) {
-        const rows = first.includes(wrong) ? 1 : 2;
-        this.batchingOffReason = `output '${wrong.name}' has shape ${JSON.stringify(wrong.dims)} for ${rows} input row${rows > 1 ? 's' : ''}: its first axis is not the batch`;
-      } else if (grown) {
-        this.batchingOffReason = `output '${grown.name}' has shape ${JSON.stringify(first[both.indexOf(grown)].dims)} for 1 input row and ${JSON.stringify(grown.dims)} for 2: more than its first axis follows the rows`;
-      } else {
-        // Rows must not change each other: each row of the 2-row run must be what it is alone (one
-        // input's rows summed into another's would pass every shape check).
-        for (const [i, t] of both.entries()) {
-          const differs = firstDifference(t, 0, first[i]) ?? firstDifference(t, 1, second[i]);
-          if (differs) {
-            this.batchingOffReason = `output '${t.name}' of a row run together with another (${differs}) differs from the same row run alone: the model mixes rows, so requests cannot be merged`;
-            break;
-          }
-        }
+    // Values vary from row to row, as much as the model takes: every input, else floats, booleans and
+    // strings only (an integer 1 can be an index out of range), else none (zeros: shapes only).
+    let probe: Probe | undefined;
+    let failure: { rows: number; message: string } | undefined;
+    for (const vary of ['all', 'non-integer', 'none'] as const) {
+      const run = async (seeds: number[]) => (await this.runOn(this.slots[0], probeFeeds(this.signature, seeds, vary), outputNames)).outputs;
+      let rows = 1;
+      try {
+        const first = await run([1]);
+        const again = await run([1]);
+        const second = await run([2]);
+        rows = 2;
+        probe = { first, again, second, both: await run([1, 2]), valuesVary: vary !== 'none' };
+        break;
+      } catch (e) {
+        failure = { rows, message: (e as Error).message }; // the last: with the fewest values varied
       }
-    } catch (e) {
-      this.batchingOffReason = `a ${tried}-row run failed, so requests cannot be merged: ${(e as Error).message}`;
+    }
+    if (!probe) {
+      this.batchingOffReason = `a ${failure!.rows}-row run failed, so requests cannot be merged: ${failure!.message}`;
+    } else {
+      this.batchingOffReason = whyRowsMix(probe);
     }
     this.batchProbeFailed = this.batchingOffReason !== undefined;
   }

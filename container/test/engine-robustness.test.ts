@@ -163,6 +163,28 @@ describe('engine robustness', () => {
     assert.deepEqual(results.map((r) => r.ok && [...(r.outputs[0].data as Float32Array)]), [[1, 1], [1002, 1002]]);
   });
 
+  it('batches models the probe\'s varied values could upset: an index table of one row, random sampling', async () => {
+    const table: ModelSpec = {
+      name: 'table1',
+      inputs: [{ name: 'ids', type: 'int64', shape: ['N', 3] }],
+      outputs: [{ name: 'emb', type: 'float32', shape: ['N', 3, 4] }],
+      initializers: [{ name: 'table', type: 'float32', dims: [1, 4], data: [1, 2, 3, 4] }],
+      nodes: [{ op: 'Gather', inputs: ['table', 'ids'], outputs: ['emb'], attributes: { axis: 0 } }],
+    };
+    const noisy: ModelSpec = {
+      name: 'noisy',
+      inputs: [{ name: 'x', type: 'float32', shape: ['N', 2] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['N', 2] }],
+      nodes: [{ op: 'RandomNormalLike', inputs: ['x'], outputs: ['e'] }, { op: 'Add', inputs: ['x', 'e'], outputs: ['y'] }],
+    };
+    for (const spec of [table, noisy]) {
+      engine = await engineFor(spec.name, spec, { workers: 1 });
+      assert.equal(engine.batchingActive, true, `${spec.name}: ${engine.batchingOffReason}`);
+      await engine.close(0);
+      engine = undefined;
+    }
+  });
+
   it('does not batch a model whose output grows on another axis with the rows, and says why', async () => {
     // y = x . x^T: x [n, 1] -> y [n, n]. Its first axis follows the rows, but so does its second.
     const spec: ModelSpec = {

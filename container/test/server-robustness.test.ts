@@ -551,6 +551,9 @@ describe('requests the routes do not serve', () => {
     const pipelined = await raw(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${valid.length}\r\n\r\n${valid}`
       + 'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n1,2\r\nzz\r\n');
     assert.ok(!pipelined.includes(' 400 '), pipelined);
+    // Nor does a complete request followed by bytes that are not HTTP.
+    const trailed = await raw(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${valid.length}\r\n\r\n${valid}\x01\x02 garbage\r\n\r\n`);
+    assert.ok(!trailed.includes(' 400 '), trailed);
     // Both pipelined requests end (their connection is gone, the valid one's run or its drop from the
     // queue done) before the next count is read.
     for (let i = 0; i < 200; i++) {
