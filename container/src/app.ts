@@ -59,6 +59,15 @@ function givenRequestId(headers: IncomingHttpHeaders): string | undefined {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : undefined;
 }
 
+/**
+ * Answers a request outside Fastify (its body still arriving) with a JSON error body, and closes the
+ * connection after it.
+ */
+function answerAndClose(res: ServerResponse, status: number, body: string, reqId: string | undefined, sent?: () => void): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', ...(reqId ? { 'x-request-id': reqId } : {}) })
+    .end(body, sent);
+}
+
 /** Maps Fastify's own errors onto the catalogue. */
 const TEXT_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
 
@@ -174,8 +183,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
         app.log.info({ reqId, url: res.req.url, code: 'INVALID_REQUEST', status: 400, err: { code: err.code } }, 'request rejected');
         const body = JSON.stringify({ error: `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`, code: 'INVALID_REQUEST' });
-        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', ...(reqId ? { 'x-request-id': reqId } : {}) })
-          .end(body, () => socket.destroy());
+        answerAndClose(res, 400, body, reqId, () => socket.destroy());
         return;
       }
       const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
@@ -217,7 +225,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const reqId = givenRequestId(req.headers);
     app.log.info({ reqId, url: req.url, code: 'REQUEST_TIMEOUT', status: 408 }, 'request rejected');
     const body = JSON.stringify({ error: `the request body stalled: no data arrived for ${limits.requestTimeoutMs + 10_000} ms`, code: 'REQUEST_TIMEOUT' });
-    res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', ...(reqId ? { 'x-request-id': reqId } : {}) }).end(body);
+    answerAndClose(res, 408, body, reqId);
   });
   if (limits.textBodyLimitBytes > safeTextBodyLimit()) {
     app.log.warn({ textBodyLimitBytes: limits.textBodyLimitBytes, safe: safeTextBodyLimit() },

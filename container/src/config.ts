@@ -92,6 +92,8 @@ export interface ServingConfig {
   readonly intraOpSpinning: boolean;
   /** onnxruntime execution providers, in order of preference; the CPU is a fallback only when listed. @default ['cpu'] */
   readonly executionProviders: readonly string[];
+  /** The GPUs visible to the process (`visibleGpuCount`): the workers of a GPU provider take them in turn. */
+  readonly gpus: number;
   readonly batching: BatchingConfig;
   readonly queue: QueueConfig;
   readonly limits: LimitsConfig;
@@ -347,6 +349,7 @@ export function resolveConfig(
     ...(unbatched ? { unbatchedPool: unbatched } : {}),
     intraOpSpinning: spinning,
     executionProviders: providers,
+    gpus,
     batching,
     queue,
     limits: { ...limits, textBodyLimitBytes: Math.min(limits.bodyLimitBytes, textLimit) },

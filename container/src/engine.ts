@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { InferenceError } from './errors';
 import type { ServingConfig } from './config';
-import { visibleGpuCount, wantsGpu } from './gpus';
+import { wantsGpu } from './gpus';
 import { buildSignature, elementCount, fromHalfBits, ModelSignature, OrtValueMetadata, TensorData, toHalfBits, WireTensor } from './tensors';
 import type { FromWorker, ToWorker, WorkerInit } from './worker';
 import { transferables } from './worker';
@@ -807,7 +807,7 @@ export class InferenceEngine {
 
   private async spawnAll(): Promise<void> {
     // Workers take the visible GPUs in turn (GPU providers only; the device is ignored on the CPU).
-    const gpus = wantsGpu(this.config.executionProviders) ? Math.max(1, visibleGpuCount()) : 1;
+    const gpus = wantsGpu(this.config.executionProviders) ? Math.max(1, this.config.gpus) : 1;
     const results = await Promise.allSettled(Array.from({ length: this.pool.workers }, (_, i) => this.spawn(i % gpus)));
     for (const r of results) if (r.status === 'fulfilled') this.slots.push(r.value);
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
@@ -848,27 +848,12 @@ export class InferenceEngine {
     this.batchProbeFailed = this.batchingOffReason !== undefined;
   }
 
-  /** Zero-filled inputs with `rows` on a dynamic first axis and other dynamic dimensions set to 1. */
-  private zeroFeeds(rows: number): WireTensor[] {
-    return this.signature.inputs.map((m) => {
-      const dims = (m.shape ?? [1]).map((d, axis) => (d === -1 ? (axis === 0 ? rows : 1) : d));
-      const n = elementCount(dims);
-      const data: TensorData = m.type === 'string' ? new Array<string>(n).fill('')
-        : m.type === 'int64' ? new BigInt64Array(n) : m.type === 'uint64' ? new BigUint64Array(n)
-          : m.type === 'float32' ? new Float32Array(n) : m.type === 'float64' ? new Float64Array(n)
-            : m.type === 'int8' ? new Int8Array(n) : m.type === 'int16' ? new Int16Array(n)
-              : m.type === 'int32' ? new Int32Array(n) : m.type === 'uint16' || m.type === 'float16' ? new Uint16Array(n)
-                : m.type === 'uint32' ? new Uint32Array(n) : new Uint8Array(n);
-      return { name: m.name, type: m.type, dims, data };
-    });
-  }
-
   /** One inference per worker with zero-filled inputs, dynamic dimensions set to 1. */
   private async warmUp(): Promise<void> {
     const outputNames = this.signature.outputs.map((o) => o.name);
     await Promise.all(this.slots.map(async (slot) => {
       try {
-        const { computeMs } = await this.runOn(slot, this.zeroFeeds(1), outputNames);
+        const { computeMs } = await this.runOn(slot, probeFeeds(this.signature, [1], 'none'), outputNames);
         this.ewmaRunMs = Math.max(this.ewmaRunMs, computeMs);
         this.minMsPerRow = Math.min(this.minMsPerRow, computeMs);
       } catch (e) {
