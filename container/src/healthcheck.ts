@@ -3,9 +3,16 @@
  * (The slim base image has no curl.)
  */
 import * as http from 'node:http';
+import { serverEnv } from './config';
 
-// The same precedence as server.ts: SAGEMAKER_BIND_TO_PORT, then PORT, then 8080.
-const port = Number(process.env.SAGEMAKER_BIND_TO_PORT || process.env.PORT || 8080);
+// The port as server.ts reads it (SAGEMAKER_BIND_TO_PORT, then PORT, then 8080; a blank one is unset).
+// A value the server refuses means no server is listening: unhealthy.
+let port: number;
+try {
+  port = serverEnv(process.env).port;
+} catch {
+  process.exit(1);
+}
 // The server listens on HOST (default 0.0.0.0, every interface); a wildcard is checked on the loopback.
 const host = !process.env.HOST || ['0.0.0.0', '::', '[::]'].includes(process.env.HOST) ? '127.0.0.1' : process.env.HOST.replace(/^\[(.*)\]$/, '$1');
 const req = http.get({ host, port, path: '/ping', timeout: 2000 }, (res) => {

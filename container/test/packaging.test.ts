@@ -32,7 +32,7 @@ describe('image packaging', () => {
     });
   }
 
-  it('the health check probes the address the server listens on (HOST), or the loopback when it listens on every interface', async () => {
+  it('the health check probes the address and port the server listens on (HOST, and SAGEMAKER_BIND_TO_PORT else PORT), or the loopback when it listens on every interface', async () => {
     const check = (env: Record<string, string>) => new Promise<number>((resolve) => {
       execFile(process.execPath, [path.join(path.dirname(SERVER_ENTRY), 'healthcheck.js')], { env: { ...process.env, ...env } }, (err) => {
         resolve(err ? Number((err as { code?: number }).code ?? 1) : 0);
@@ -44,6 +44,9 @@ describe('image packaging', () => {
       const port = String((app.server.address() as { port: number }).port);
       assert.equal(await check({ HOST: '127.0.0.2', SAGEMAKER_BIND_TO_PORT: port }), 0);
       assert.equal(await check({ HOST: '0.0.0.0', SAGEMAKER_BIND_TO_PORT: port }), 1, 'nothing listens on 127.0.0.1 here');
+      // The port as the server reads it: a blank SAGEMAKER_BIND_TO_PORT is unset, so PORT applies.
+      assert.equal(await check({ HOST: '127.0.0.2', SAGEMAKER_BIND_TO_PORT: ' ', PORT: port }), 0, 'a blank SAGEMAKER_BIND_TO_PORT falls back to PORT');
+      assert.equal(await check({ HOST: '127.0.0.2', SAGEMAKER_BIND_TO_PORT: '', PORT: port }), 0, 'an empty SAGEMAKER_BIND_TO_PORT falls back to PORT');
     } finally {
       await app.close();
     }
