@@ -31,7 +31,7 @@ export const ERROR_CATALOGUE = {
   CSV_BAD_VALUE: { statusCode: 400, description: 'A CSV cell is not a number.' },
   CSV_UNSUPPORTED: { statusCode: 400, description: 'This model cannot be called with CSV.' },
   BAD_HEADER: { statusCode: 400, description: 'A request header is malformed.' },
-  BINARY_DATA_UNSUPPORTED: { statusCode: 400, description: "The request uses the Open Inference Protocol's binary tensor data extension, which this server does not support." },
+  BINARY_DATA_UNSUPPORTED: { statusCode: 400, description: "The request sends the Open Inference Protocol's binary tensor data to /invocations, which takes JSON values only (the OIP infer routes take binary tensor data)." },
   NOT_FOUND: { statusCode: 404, description: 'No route matches the method and path.' },
   REQUEST_TIMEOUT: { statusCode: 408, description: 'The request did not arrive in full within the request timeout.' },
   PAYLOAD_TOO_LARGE: { statusCode: 413, description: 'The body is larger than the body limit.' },

@@ -2,11 +2,12 @@
  * The process entry: reads the environment, listens, and drains on SIGTERM.
  * SageMaker starts the image as `<image> serve`; Kubernetes may start it with no argument.
  *
- * Environment: MODEL_DIR (default /opt/ml/model), MODEL_NAME, SAGEMAKER_BIND_TO_PORT (default 8080),
+ * Environment: MODEL_DIR (default /opt/ml/model), MODEL_NAME, SAGEMAKER_BIND_TO_PORT (else PORT, else 8080),
  * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, at most
  * 28000, so the exit 1 s after it comes before SageMaker's 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
- * ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,
- * BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS). config.ts reads and checks them all (`serverEnv`, `configFromEnv`).
+ * INTRA_OP_SPINNING, ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,
+ * SAGEMAKER_MAX_PAYLOAD_IN_MB, BODY_LIMIT_BYTES, TEXT_BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS, MAX_BODY_BYTES_IN_FLIGHT).
+ * config.ts reads and checks them all (`serverEnv`, `configFromEnv`); container/README.md lists them.
  */
 import { buildApp } from './app';
 import { configFromEnv, DRAIN_EXIT_GRACE_MS, serverEnv } from './config';

@@ -55,6 +55,31 @@ describe('metrics', () => {
     assert.ok(metricValue(text, 'model_load_duration_seconds', m)! > 0);
     assert.ok(metricValue(text, 'nodejs_eventloop_lag_p99_seconds') !== undefined);
   });
+
+  it('has the types and buckets the README lists, and counts requests no route matches under one route label', async () => {
+    const a = await readyApp({ modelDir: fraudModel().dir });
+    app = a;
+    for (const url of ['/nope-1', '/nope-2?x=1', '/v3/anything']) assert.equal((await a.inject({ method: 'GET', url })).statusCode, 404);
+    const text = (await a.inject({ method: 'GET', url: '/metrics' })).body;
+    const types = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((t) => [t[1], t[2]]));
+    const want: Record<string, string> = {
+      http_requests_total: 'counter', http_request_duration_seconds: 'histogram', http_requests_in_flight: 'gauge',
+      http_request_body_bytes_in_flight: 'gauge', http_errors_total: 'counter', inference_compute_duration_seconds: 'histogram',
+      inference_queue_duration_seconds: 'histogram', inference_batch_size: 'histogram', inference_runs_total: 'counter',
+      inference_requests_total: 'counter', inference_queue_depth: 'gauge', inference_runs_in_flight: 'gauge',
+      inference_worker_restarts_total: 'counter', model_load_duration_seconds: 'gauge', model_ready: 'gauge', inference_execution_provider: 'gauge',
+    };
+    for (const [name, type] of Object.entries(want)) assert.equal(types.get(name), type, name);
+    const m = { model: 'fraud-mlp' };
+    for (const name of ['inference_compute_duration_seconds', 'inference_queue_duration_seconds']) {
+      assert.equal(metricValue(text, `${name}_bucket`, { ...m, le: '0.0005' }), 0, `${name} starts at 0.5 ms`);
+      assert.equal(metricValue(text, `${name}_bucket`, { ...m, le: '60' }), 0, `${name} ends at 60 s`);
+    }
+    assert.equal(metricValue(text, 'inference_batch_size_bucket', { ...m, le: '1024' }), 0);
+    assert.equal(metricValue(text, 'http_requests_total', { method: 'GET', route: '__unmatched__', status_code: '404' }), 3);
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'NOT_FOUND' }), 3);
+    assert.ok(!/nope|v3/.test(text), 'a URL no route matches is not a label value');
+  });
 });
 
 describe('model loading and readiness', () => {
@@ -71,6 +96,10 @@ describe('model loading and readiness', () => {
     const ping = await app.inject({ method: 'GET', url: '/ping' });
     assert.equal(ping.statusCode, 503);
     assert.deepEqual(ping.json(), { ready: false, model: 'heavy', state: 'loading' });
+    assert.equal(ping.headers['retry-after'], '5', 'a load balancer or client may retry when the model is likely loaded');
+    const ready = await app.inject({ method: 'GET', url: '/v2/health/ready' });
+    assert.equal(ready.statusCode, 503);
+    assert.equal(ready.headers['retry-after'], '5');
     const early = await app.inject({ method: 'POST', url: '/v2/models/heavy/infer', payload: { inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0) }] } });
     assert.equal(early.statusCode, 503);
     assert.equal(early.json().code, 'MODEL_NOT_READY');
@@ -129,6 +158,21 @@ describe('serving configuration', () => {
     assert.equal(c.modelFile, 'model.onnx');
     assert.deepEqual(c.batching, { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 });
     assert.equal(c.limits.bodyLimitBytes, 6 * 1024 * 1024);
+  });
+
+  it('has the defaults the README shows for a 2-CPU pod with 2 GiB of memory', () => {
+    const MiB = 1024 * 1024;
+    // Node sizes the heap from the memory limit: 1120 MiB in a 2 GiB pod with the image's --max-semi-space-size=32.
+    const c = resolveConfig(dir, [], 2, 2048 * MiB, 1120 * MiB, 0);
+    assert.deepEqual({ ...c, limits: undefined }, {
+      modelFile: 'model.onnx', workers: 1, intraOpNumThreads: 2, intraOpSpinning: false, executionProviders: ['cpu'], gpus: 0,
+      batching: { enabled: true, maxBatchSize: 64, maxQueueDelayMs: 2 }, queue: { maxSize: 256, maxBytes: 256 * MiB }, limits: undefined,
+    });
+    assert.deepEqual(c.limits, {
+      bodyLimitBytes: 6 * MiB, maxTensorElements: 16 * MiB, maxTensorRank: 16, requestTimeoutMs: 55_000, maxBodyBytesInFlight: 256 * MiB, textBodyLimitBytes: 6 * MiB,
+    });
+    const raised = resolveConfig(dir, [['file', { limits: { bodyLimitBytes: 100 * MiB } }]], 2, 2048 * MiB, 1120 * MiB, 0);
+    assert.equal(raised.limits.textBodyLimitBytes, 17.5 * MiB, 'a 64th of the heap, below a raised body limit');
   });
 
   it('reads the cgroup CPU quota (v2 and v1) that caps the CPUs a container may use', () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, request } from './helpers';
+import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, readyApp, request } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
 import { configFromEnv } from '../src/config';
@@ -154,6 +154,27 @@ describe('SageMaker container contract', () => {
     const res = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1], b: [1, 2] }, { a: [2], b: [3, 4] }] });
     assert.equal(res.status, 200, res.body);
     assert.deepEqual(res.json().predictions, [{ sum: [4], b_copy: [1, 2] }, { sum: [9], b_copy: [3, 4] }]);
+  });
+
+  it('refuses CSV with 400 CSV_UNSUPPORTED for a model it cannot feed: several inputs, a BOOL or BYTES input, or a dynamic row dimension', async () => {
+    const identity = (name: string, type: 'bool' | 'string' | 'float32', shape: Array<string | number>) => ({
+      name, inputs: [{ name: 'x', type, shape }], outputs: [{ name: 'y', type, shape }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    });
+    const cases: Array<[string, Parameters<typeof modelDir>[1], RegExp]> = [
+      ['multi', multiInputSpec(), /^CSV can feed a model with one input; this model has 2 \('a', 'b'\); send JSON instead$/],
+      ['flags', identity('flags', 'bool', ['batch', 2]), /^CSV carries numbers; input 'x' is BOOL; send JSON instead$/],
+      ['words', identity('words', 'string', ['batch', 2]), /^CSV carries numbers; input 'x' is BYTES; send JSON instead$/],
+      ['ragged', identity('ragged', 'float32', ['batch', 'k']), /^input 'x' has dynamic row dimensions \[batch, k\], so a CSV row's layout is ambiguous; send JSON instead$/],
+    ];
+    for (const [name, spec, message] of cases) {
+      app = await readyApp({ modelDir: modelDir(name, spec) });
+      const res = await app.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'text/csv' }, payload: '1,2\n' });
+      assert.equal(res.statusCode, 400, `${name}: ${res.body}`);
+      assert.equal(res.json().code, 'CSV_UNSUPPORTED', `${name}: ${res.body}`);
+      assert.match(res.json().error, message, name);
+      await app.close();
+      app = undefined;
+    }
   });
 
   it('feeds thousands of rows to a model with a fixed batch of 1 a few at a time, so they never fill the queue', async () => {

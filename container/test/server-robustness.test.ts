@@ -515,6 +515,20 @@ describe('requests the routes do not serve', () => {
     assert.equal(metricValue(text, 'http_errors_total', { code: 'CLIENT_CLOSED' }), undefined, 'the stalled body is not counted again');
   });
 
+  it('keeps a keep-alive connection open 65 s once idle, longer than an AWS load balancer\'s 60 s, whatever the request timeout', async () => {
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { requestTimeoutMs: 100 } } });
+    app = started.app;
+    const sockets: net.Socket[] = [];
+    app.server.on('connection', (s: net.Socket) => sockets.push(s));
+    const res = await request(started.port, 'GET', '/ping');
+    assert.equal(res.headers['keep-alive'], 'timeout=65');
+    await sleep(50);
+    assert.equal(sockets.length, 1);
+    // Idle after its answer, the connection waits keepAliveTimeout (Node adds a second), not the 10.1 s
+    // a stalled body gets.
+    assert.ok(sockets[0].timeout! >= 65_000 && sockets[0].timeout! <= 66_000, `idle timeout ${sockets[0].timeout} ms`);
+  });
+
   it('answers requests Node cannot parse with the catalogue body, and counts them', { timeout: 20_000 }, async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;

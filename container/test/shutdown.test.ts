@@ -158,7 +158,7 @@ describe('the server process', () => {
     assert.deepEqual(body, { error: 'the server is shutting down and takes no new requests; retry on another instance', code: 'SHUTTING_DOWN' });
   });
 
-  it('logs JSON lines with request ids and never the payload', async () => {
+  it('logs JSON lines with request ids and never the payload, and not probes or scrapes', async () => {
     const server = await startServer({ MODEL_DIR: fraudModel().dir });
     try {
       const secret = 0.123456789;
@@ -172,9 +172,14 @@ describe('the server process', () => {
       // about the request) is replaced by a generated one.
       const long = await request(server.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'x'.repeat(16_000) });
       assert.equal(long.headers['x-request-id'], undefined);
+      // Probes and scrapes come every few seconds: they log only warnings and errors.
+      for (const url of ['/ping', '/v2/health/live', '/v2/health/ready', '/v2/models/fraud-mlp/ready', '/metrics', '/execution-parameters']) {
+        assert.equal((await request(server.port, 'GET', url, undefined, { 'x-request-id': 'probe-1' })).status, 200, url);
+      }
       await new Promise((r) => setTimeout(r, 100));
       const lines = server.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
       assert.ok(lines.some((l) => l.reqId === 'trace-me-1' && l.msg === 'request completed'), 'request id from x-request-id');
+      assert.deepEqual(lines.filter((l) => l.reqId === 'probe-1').map((l) => l.req?.url ?? l.msg), [], 'a probe or scrape was logged');
       const text = server.logs.join('\n');
       assert.ok(!text.includes('0.123456789'), 'a request value was logged');
       assert.ok(!text.includes('SECRET-VALUE'), 'a rejected value was logged');
