@@ -133,13 +133,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(isInstance ? { loggerInstance: loggerOption as FastifyBaseLogger } : { logger: loggerOption as FastifyServerOptions['logger'] }),
     bodyLimit: limits.bodyLimitBytes,
-    // The request deadline answers 503 first; these only cut off clients that stall.
+    // A request (headers and body) must arrive in full within its deadline plus 5 s, or it gets 408
+    // (the clientErrorHandler below): a client that trickles a body cannot hold a connection and its
+    // share of limits.maxBodyBytesInFlight for longer. The headers timeout is set to the same below.
     requestTimeout: limits.requestTimeoutMs + 5_000,
-    // Also how long a request's body may stall (no data at all) before it is answered 408: see the
-    // server's 'timeout' handler below. Later than requestTimeout, which answers stalled headers.
+    // Closes a connection that sends nothing at all (a request under way has had its 408 by then).
     connectionTimeout: limits.requestTimeoutMs + 10_000,
-    // Node checks the request timeout (which covers the headers) every 30 s by default: stalled
-    // headers would get their 408 up to 30 s late.
+    // Node checks the request timeout every 30 s by default: a request would get its 408 up to 30 s late.
     http: { connectionsCheckingInterval: 1_000 },
     keepAliveTimeout: 65_000,
     // A client's X-Request-Id names the request in the logs when it is a plausible id (at most 128
@@ -180,10 +180,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         }
         answeredEarly.add(res.req);
         const reqId = givenRequestId(res.req.headers);
-        app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
-        app.log.info({ reqId, url: res.req.url, code: 'INVALID_REQUEST', status: 400, err: { code: err.code } }, 'request rejected');
-        const body = JSON.stringify({ error: `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`, code: 'INVALID_REQUEST' });
-        answerAndClose(res, 400, body, reqId, () => socket.destroy());
+        // Its body still arriving when the request timeout passed (trickled or stalled): 408.
+        const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+        const code: ErrorCode = timedOut ? 'REQUEST_TIMEOUT' : 'INVALID_REQUEST';
+        const status = ERROR_CATALOGUE[code].statusCode;
+        app.metrics?.errors.inc({ code });
+        app.log.info({ reqId, url: res.req.url, code, status, err: { code: err.code } }, 'request rejected');
+        const error = timedOut ? `the request did not arrive in full within ${limits.requestTimeoutMs + 5_000} ms: its body was still arriving`
+          : `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
+        answerAndClose(res, status, JSON.stringify({ error, code }), reqId, () => socket.destroy());
         return;
       }
       const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
@@ -210,23 +215,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       (reply as unknown as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_REQUEST' });
     },
   }) as unknown as FastifyInstance;
-  // Node's request timeout covers only the headers: a body that stalls is cut off by the connection's
-  // inactivity timeout, which by default closes it unanswered. Answer 408 instead (any other timed-out
-  // connection is closed, as Node does).
-  app.server.on('timeout', (socket: Socket) => {
-    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    const req = res?.req;
-    if (!res || !req || req.complete || res.headersSent) {
-      socket.destroy();
-      return;
-    }
-    answeredEarly.add(req);
-    app.metrics.errors.inc({ code: 'REQUEST_TIMEOUT' });
-    const reqId = givenRequestId(req.headers);
-    app.log.info({ reqId, url: req.url, code: 'REQUEST_TIMEOUT', status: 408 }, 'request rejected');
-    const body = JSON.stringify({ error: `the request body stalled: no data arrived for ${limits.requestTimeoutMs + 10_000} ms`, code: 'REQUEST_TIMEOUT' });
-    answerAndClose(res, 408, body, reqId);
-  });
+  // Node swaps the headers and request timeouts when the headers one is the longer (its default is
+  // 60 s): the whole request would then be cut off only after 60 s, however short limits.requestTimeoutMs.
+  app.server.headersTimeout = limits.requestTimeoutMs + 5_000;
+
   if (limits.textBodyLimitBytes > safeTextBodyLimit()) {
     app.log.warn({ textBodyLimitBytes: limits.textBodyLimitBytes, safe: safeTextBodyLimit() },
       'limits.textBodyLimitBytes is above a 64th of the heap or memory limit: a JSON, JSON Lines or CSV body that large may exhaust the heap; ' +

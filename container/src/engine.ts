@@ -339,7 +339,10 @@ export class InferenceEngine {
     const now = Date.now();
     const waitMs = this.estimateWaitMs(rows);
     if (now + waitMs > job.deadline) {
-      return Promise.reject(new InferenceError('DEADLINE_UNMEETABLE', `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${Math.round(job.deadline - now)} ms`, { retryAfterSeconds: this.retryAfterSeconds() }));
+      // Its deadline already past: the body took that long to arrive (limits.requestTimeoutMs from its start).
+      const why = job.deadline <= now ? `this request's deadline passed ${Math.round(now - job.deadline)} ms before it was read in full (limits.requestTimeoutMs counts from its start)`
+        : `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${Math.round(job.deadline - now)} ms`;
+      return Promise.reject(new InferenceError('DEADLINE_UNMEETABLE', why, { retryAfterSeconds: this.retryAfterSeconds() }));
     }
     // A request larger than a batch runs in parts of at most maxBatchSize rows: one run of all its rows
     // could need far more memory than the body it came in (activations grow with the rows), and would

@@ -100,6 +100,11 @@ describe('model loading and readiness', () => {
     const ready = await app.inject({ method: 'GET', url: '/v2/health/ready' });
     assert.equal(ready.statusCode, 503);
     assert.equal(ready.headers['retry-after'], '5');
+    for (const url of ['/v2/models/heavy/ready', '/v2/models/heavy/versions/1/ready']) {
+      const answer: { statusCode: number; headers: Record<string, unknown> } = await app.inject({ method: 'GET', url });
+      assert.equal(answer.statusCode, 503, url);
+      assert.equal(answer.headers['retry-after'], '5', url);
+    }
     const early = await app.inject({ method: 'POST', url: '/v2/models/heavy/infer', payload: { inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0) }] } });
     assert.equal(early.statusCode, 503);
     assert.equal(early.json().code, 'MODEL_NOT_READY');

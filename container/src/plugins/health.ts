@@ -25,7 +25,7 @@ export const notReadySchema = {
 const liveSchema = { type: 'object', required: ['live'], properties: { live: { type: 'boolean' }, reason: { type: 'string' } } } as const;
 
 /** Health checks are answered even when under-pressure would shed load: they are how load is seen. */
-const keepServing = { pressureHandler: () => undefined };
+export const keepServing = { pressureHandler: () => undefined };
 
 export interface HealthOptions {
   /**

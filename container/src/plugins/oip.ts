@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
 import { encodeBinaryData, ORT_TO_OIP } from '../tensors';
 import { errorBodySchema, errorResponses, InferenceError } from '../errors';
+import { keepServing } from './health';
 import { clientGone, MODEL_VERSION } from './model';
 import type { TensorMeta } from '../tensors';
 
@@ -271,13 +272,15 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     requireModel(app, req.params);
     const ready = app.model.state === 'ready';
     reply.code(ready ? 200 : 503);
+    if (!ready) reply.header('retry-after', '5');
     return { name: app.model.name, ready };
   };
   // A 503 is the not-ready answer, or the catalogue's error body when the request itself was refused.
   const notReadyResponse = { type: 'object', properties: { ...readyResponse.properties, ...errorBodySchema.properties } } as const;
   const readyResponses = { ...errorResponses, 200: readyResponse, 503: notReadyResponse };
-  app.get('/v2/models/:name/ready', { logLevel: 'warn', schema: { params: nameParams, response: readyResponses } }, modelReady);
-  app.get('/v2/models/:name/versions/:version/ready', { logLevel: 'warn', schema: { params: versionParams, response: readyResponses } }, modelReady);
+  // A readiness probe like /v2/health/ready: answered whatever the event-loop delay, Retry-After when not ready.
+  app.get('/v2/models/:name/ready', { logLevel: 'warn', config: keepServing, schema: { params: nameParams, response: readyResponses } }, modelReady);
+  app.get('/v2/models/:name/versions/:version/ready', { logLevel: 'warn', config: keepServing, schema: { params: versionParams, response: readyResponses } }, modelReady);
 
   const inferSchema = {
     params: nameParams,
