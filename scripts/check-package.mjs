@@ -1,14 +1,19 @@
 // Proves the published package is importable: builds it, packs it with `npm pack`, installs the
 // tarball into a fresh TypeScript project and compiles a file that uses GpuNodeGroup and GpuInstanceType.
+// Every ```ts block of README.md is type-checked in the same compilation (not run; see readme-snippets.mjs).
 // Dependencies come from the npm cache that `npm ci` filled (--prefer-offline), so this stays quick.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { explain, readmeSnippets, snippetSource } from './readme-snippets.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+// Parsed before the build, so a block without its ts-context comment fails at once.
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const snippets = readmeSnippets(readme);
 
 const work = mkdtempSync(join(tmpdir(), 'aip-pack-'));
 try {
@@ -28,6 +33,11 @@ try {
     || (n.startsWith('dist/') && n.endsWith('.ts') && !n.endsWith('.d.ts')));
   if (stray.length > 0) throw new Error(`the package holds files it should not: ${stray.join(', ')}`);
 
+  // One file per snippet, named by the line of its fence.
+  mkdirSync(join(work, 'readme'));
+  const snippetFiles = new Map(snippets.map((s) => [`readme/line-${s.fenceLine}.ts`, { fenceLine: s.fenceLine, ...snippetSource(s) }]));
+  for (const [name, { source }] of snippetFiles) writeFileSync(join(work, name), source);
+
   const dev = pkg.devDependencies;
   writeFileSync(join(work, 'package.json'), JSON.stringify({
     name: 'consumer', version: '1.0.0', private: true,
@@ -39,7 +49,7 @@ try {
   }, null, 2));
   writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, outDir: 'out', skipLibCheck: false, types: ['node'] },
-    files: ['app.ts'],
+    files: ['app.ts', ...snippetFiles.keys()],
   }));
   writeFileSync(join(work, 'app.ts'), `
 import { readFileSync } from 'node:fs';
@@ -68,10 +78,14 @@ const images = Object.keys(assets.dockerImages ?? {});
 console.log(taints.join(','), GpuInstanceType.G6_XLARGE.sageMakerInstanceType, images.length);
 `);
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], work);
-  run('npx', ['tsc', '-p', '.'], work);
+  const tsc = spawnSync('npx', ['tsc', '-p', '.', '--pretty', 'false'], { cwd: work, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (tsc.error) throw tsc.error;
+  if (tsc.status !== 0) {
+    throw new Error(`the consumer project or a README example does not compile:\n${explain(tsc.stdout.trim(), snippetFiles, readme.split('\n'))}`);
+  }
   const printed = run('node', ['out/app.js'], work).trim();
   if (printed !== 'nvidia.com/gpu=true:NoSchedule ml.g6.xlarge 1') throw new Error(`the compiled consumer printed ${JSON.stringify(printed)}`);
-  console.log(`package check: ${filename} (${names.length} files) installs and compiles in a fresh TypeScript project`);
+  console.log(`package check: ${filename} (${names.length} files) installs and compiles in a fresh TypeScript project, with the README's ${snippets.length} TypeScript examples`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
