@@ -98,6 +98,7 @@ export interface TrainingJobProps {
   readonly backoffLimit?: number;
   /**
    * Exit codes that mean the failure will not go away on retry (bad configuration): the job fails at once.
+   * 1-255, in any order; a code given twice is listed once.
    * @default - none
    */
   readonly nonRetryableExitCodes?: number[];
@@ -269,7 +270,8 @@ export class TrainingJob extends Construct {
         // Spot interruptions, drains and preemptions mark the pod with DisruptionTarget: retry without counting.
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ...(props.nonRetryableExitCodes?.length
-          ? [{ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [...props.nonRetryableExitCodes].sort((a, b) => a - b) } }]
+          // The API server wants the values ordered and without duplicates.
+          ? [{ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [...new Set(props.nonRetryableExitCodes)].sort((a, b) => a - b) } }]
           : []),
       ],
     }));

@@ -27,6 +27,10 @@ describe('TrainingJob', () => {
     expect(podSpec(job).restartPolicy).toBe('Never');
   });
 
+  test('by default stops after 24 hours and is deleted a day after it finishes', () => {
+    expect(only(synth().manifests, 'Job').spec).toMatchObject({ completions: 1, parallelism: 1, backoffLimit: 6, activeDeadlineSeconds: 86400, ttlSecondsAfterFinished: 86400 });
+  });
+
   test('spot interruptions (DisruptionTarget) do not count against backoffLimit', () => {
     const job = only(synth().manifests, 'Job');
     expect(job.spec.podFailurePolicy.rules).toEqual([
@@ -37,6 +41,11 @@ describe('TrainingJob', () => {
   test('non-retryable exit codes fail the job at once', () => {
     const job = only(synth({ nonRetryableExitCodes: [3, 2] }).manifests, 'Job');
     expect(job.spec.podFailurePolicy.rules[1]).toEqual({ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [2, 3] } });
+  });
+
+  test('a non-retryable exit code given twice is listed once (the API server refuses duplicate values)', () => {
+    const job = only(synth({ nonRetryableExitCodes: [3, 2, 3] }).manifests, 'Job');
+    expect(job.spec.podFailurePolicy.rules[1].onExitCodes.values).toEqual([2, 3]);
   });
 
   test('checkpoints go to a created claim mounted at /checkpoints, named by CHECKPOINT_DIR', () => {
@@ -51,8 +60,8 @@ describe('TrainingJob', () => {
     expect(spec.volumes).toContainEqual({ name: 'checkpoints', persistentVolumeClaim: { claimName: 'train-checkpoints', readOnly: false } });
   });
 
-  test('a single-pod job gets a ReadWriteOnce claim by default', () => {
-    expect(only(synth().manifests, 'PersistentVolumeClaim').spec.accessModes).toEqual(['ReadWriteOnce']);
+  test('a single-pod job gets a ReadWriteOnce claim of 100 GiB by default', () => {
+    expect(only(synth().manifests, 'PersistentVolumeClaim').spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '100Gi' } } });
   });
 
   test('an existing claim is mounted and no claim is created', () => {
@@ -86,6 +95,8 @@ describe('TrainingJob', () => {
     expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
     expect(spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(spec.volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '8192Mi' } });
+    expect(spec.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '10240Mi' } });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'tmp' });
     expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/dev/shm', name: 'dshm' });
   });
 
@@ -118,6 +129,10 @@ describe('TrainingJob', () => {
 
   test('with exit code 0 as non-retryable, synthesis fails', () => {
     expect(() => synth({ nonRetryableExitCodes: [0] })).toThrow(/'nonRetryableExitCodes' \(\[0\]\) must be exit codes from 1 to 255/);
+  });
+
+  test('with an exit code above 255 as non-retryable, synthesis fails', () => {
+    expect(() => synth({ nonRetryableExitCodes: [1, 256] })).toThrow(/'nonRetryableExitCodes' \(\[1,256\]\) must be exit codes from 1 to 255 \(0 means success\): remove 256/);
   });
 
   test('with a grace period of two minutes or more, synthesis fails', () => {
