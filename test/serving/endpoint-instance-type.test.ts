@@ -34,6 +34,7 @@ describe('EndpointInstanceType', () => {
   test.each([
     ['ml.m5.large', false], ['ml.m5d.large', true], ['ml.c6id.xlarge', true], ['ml.g5.xlarge', true],
     ['ml.g4dn.xlarge', true], ['ml.p4d.24xlarge', true], ['ml.inf2.xlarge', false], ['ml.c7g.large', false],
+    ['ml.g6.xlarge', true], ['ml.g6e.xlarge', true], ['ml.p5.48xlarge', true], ['ml.trn1.2xlarge', true],
   ])('%s has local storage: %s', (name, expected) => {
     expect(EndpointInstanceType.of(name).hasLocalStorage).toBe(expected);
   });

@@ -90,6 +90,11 @@ describe('with defaults', () => {
     expect(model.DependsOn).toEqual([expect.stringMatching(/EndpointExecutionPolicy/)]);
   });
 
+  test('the endpoint is created after its log group (else SageMaker creates the group, without retention, and the stack cannot)', () => {
+    const [resource] = Object.values(template.findResources('AWS::SageMaker::Endpoint'));
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^EndpointLogs[0-9A-F]{8}$/)]));
+  });
+
   test('creates a KMS key with rotation and encrypts the storage volume with it (ml.m5 has no local storage)', () => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResource('AWS::KMS::Key', {
@@ -142,7 +147,11 @@ describe('with defaults', () => {
   test('the role writes only its own log group and streams', () => {
     const logs = statement(template, 'WriteLogs');
     expect(logs.Action).toEqual(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams']);
-    expect(JSON.stringify(logs.Resource)).toContain(`log-group:/aws/sagemaker/Endpoints/${endpoint.endpointName}:log-stream:*`);
+    // The group itself (logs:CreateLogGroup, logs:DescribeLogStreams) and its streams.
+    expect((logs.Resource as unknown[]).map((r) => JSON.stringify(r))).toEqual([
+      expect.stringContaining(`:log-group:/aws/sagemaker/Endpoints/${endpoint.endpointName}"`),
+      expect.stringContaining(`:log-group:/aws/sagemaker/Endpoints/${endpoint.endpointName}:log-stream:*"`),
+    ]);
   });
 
   test('the role publishes metrics only to the SageMaker and platform namespaces', () => {
@@ -234,8 +243,16 @@ describe('variants', () => {
         Match.objectLike({ VariantName: 'AllTraffic', InstanceType: 'ml.c6i.xlarge', InitialVariantWeight: 9, ContainerStartupHealthCheckTimeoutInSeconds: 300 }),
         Match.objectLike({ VariantName: 'gpu', InstanceType: 'ml.g5.xlarge', InitialVariantWeight: 1, ModelDataDownloadTimeoutInSeconds: 1200 }),
       ],
+      // SageMaker rejects a KmsKeyId when any variant has local NVMe storage (ml.g5), not only when all do.
+      KmsKeyId: Match.absent(),
     });
+    template.resourceCountIs('AWS::KMS::Key', 0);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  });
+
+  test('an unnamed variant after the first is named Variant<position>', () => {
+    const variant = EndpointVariant.instance({ instanceType: G5 });
+    expect([variant.nameAt(0), variant.nameAt(1), variant.nameAt(2)]).toEqual(['AllTraffic', 'Variant2', 'Variant3']);
   });
 
   test('a serverless variant renders memory and concurrency, without network isolation or a KMS key', () => {
@@ -357,6 +374,7 @@ describe('validation', () => {
   });
   test('an environment value over 1024 characters fails', () => {
     expect(build({ environment: { BIG: 'x'.repeat(1025) } })).toThrow(/'environment\.BIG' \("1025 characters"\)/);
+    expect(build({ environment: { BIG: 'x'.repeat(1024) } })).not.toThrow();
   });
   test('with the bundled server, SAGEMAKER_BIND_TO_PORT, PORT and MODEL_DIR are reserved', () => {
     expect(build({ environment: { SAGEMAKER_BIND_TO_PORT: '9000' } }))
@@ -367,6 +385,7 @@ describe('validation', () => {
     expect(build({ environment: { HOST: '127.0.0.1' } }))
       .toThrow(/'environment.HOST' \("127.0.0.1"\) must be 0.0.0.0 or :: \(every address\), or unset, with the bundled server: SageMaker sends requests and health checks to the container's address/);
     expect(build({ environment: { HOST: '::' } })).not.toThrow();
+    expect(build({ environment: { HOST: '' } })).not.toThrow();
   });
   test('with the bundled server, a value it would refuse at start fails, naming the variable, the value and what it accepts', () => {
     expect(build({ environment: { DRAIN_TIMEOUT_MS: '28001' } }))
@@ -388,6 +407,7 @@ describe('validation', () => {
   });
   test('a sampling percentage above 100 fails', () => {
     expect(build({ dataCapture: { samplingPercentage: 101 } })).toThrow(/'dataCapture\.samplingPercentage' \(101\) must be a whole number from 0 to 100/);
+    expect(build({ dataCapture: { samplingPercentage: 100 } })).not.toThrow();
   });
   test('capturing neither requests nor responses fails', () => {
     expect(build({ dataCapture: { captureRequests: false, captureResponses: false } })).toThrow(/'dataCapture\.captureRequests' \(false\) and 'captureResponses' cannot both be false/);
@@ -395,14 +415,35 @@ describe('validation', () => {
   test('more than 10 JSON content types fail', () => {
     expect(build({ dataCapture: { jsonContentTypes: Array.from({ length: 11 }, (_, i) => `application/x-${i}`) } })).toThrow(/'dataCapture\.jsonContentTypes'.*must hold 1 to 10 content types/);
   });
+  test('an empty list of content types fails', () => {
+    expect(build({ dataCapture: { csvContentTypes: [] } })).toThrow(/'dataCapture\.csvContentTypes' \(\[\]\) must hold 1 to 10 content types/);
+  });
   test('async max concurrent invocations above 1000 fails', () => {
     expect(build({ asyncInference: { maxConcurrentInvocationsPerInstance: 1001 } })).toThrow(/'asyncInference\.maxConcurrentInvocationsPerInstance' \(1001\) must be a whole number from 1 to 1000/);
+  });
+  test('async max concurrent invocations of 0 fails', () => {
+    expect(build({ asyncInference: { maxConcurrentInvocationsPerInstance: 0 } })).toThrow(/'asyncInference\.maxConcurrentInvocationsPerInstance' \(0\) must be a whole number from 1 to 1000/);
   });
   test('vpcSubnets without a vpc fails', () => {
     expect(build({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } })).toThrow(/'vpcSubnets' .* needs 'vpc'/);
   });
+  test('securityGroups without a vpc fails', () => {
+    const { stack } = newStack();
+    const sg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-0123456789abcdef0');
+    expect(() => newEndpoint(stack, { securityGroups: [sg] })).toThrow(/'securityGroups' \("1 groups"\) needs 'vpc'/);
+  });
+  test('x86_64 and Graviton variants together fail: one image serves every variant', () => {
+    expect(build({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE }), EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C7G_LARGE, variantName: 'arm' })] }))
+      .toThrow(/'variants' \(\["ml.c6i.large","ml.c7g.large"\]\) must all run on one CPU architecture/);
+  });
   test('an error-rate threshold above 1 fails', () => {
     expect(build({ alarms: { errorRateThreshold: 5 } })).toThrow(/'alarms\.errorRateThreshold' \(5\) must be a fraction above 0 and at most 1/);
+  });
+  test('an error-rate threshold of 0 fails (the alarm would fire on the first error)', () => {
+    expect(build({ alarms: { errorRateThreshold: 0 } })).toThrow(/'alarms\.errorRateThreshold' \(0\) must be a fraction above 0/);
+  });
+  test('zero evaluation periods fail', () => {
+    expect(build({ alarms: { evaluationPeriods: 0, datapointsToAlarm: 1 } })).toThrow(/'alarms\.evaluationPeriods' \(0\) must be a whole number >= 1/);
   });
   test('datapointsToAlarm above evaluationPeriods fails', () => {
     expect(build({ alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } })).toThrow(/'alarms\.datapointsToAlarm' \(3\) must be a whole number from 1 to 'evaluationPeriods' \(2\)/);
@@ -416,6 +457,10 @@ describe('validation', () => {
   test('a canary of more instances than half the fleet fails', () => {
     expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 2 })], rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(2) }) }))
       .toThrow(/'rollout\.canarySize' \("2 instances"\) must be <= 50% of the smallest variant's initialInstanceCount \(2\)/);
+    expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 2 })], rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(1) }) })).not.toThrow();
+  });
+  test('a linear step above 50% fails', () => {
+    expect(build({ rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(60) }) })).toThrow(/'rollout\.stepSize' \("60%"\) must be 10-50%/);
   });
   test('a canary by instance count on serverless fails', () => {
     expect(build({ variants: [EndpointVariant.serverless()], rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(1) }) }))
@@ -423,6 +468,9 @@ describe('validation', () => {
   });
   test('a bake time above one hour fails', () => {
     expect(build({ rollout: RolloutStrategy.canary({ bakeTime: Duration.hours(2) }) })).toThrow(/'rollout\.bakeTime' \("7200 seconds"\) must be from 0 to 3600 seconds/);
+  });
+  test('a termination wait above one hour fails', () => {
+    expect(build({ rollout: RolloutStrategy.canary({ terminationWait: Duration.hours(2) }) })).toThrow(/'rollout\.terminationWait' \("7200 seconds"\) must be from 0 to 3600 seconds/);
   });
   test('a maximum execution timeout below 600 seconds fails', () => {
     expect(build({ rollout: RolloutStrategy.allAtOnce({ maximumExecutionTimeout: Duration.minutes(5) }) })).toThrow(/'rollout\.maximumExecutionTimeout' \("300 seconds"\) must be from 600 to 28800/);
@@ -432,6 +480,10 @@ describe('validation', () => {
     const alarms = Array.from({ length: 9 }, (_, i) => cloudwatch.Alarm.fromAlarmName(stack, `A${i}`, `alarm-${i}`));
     newEndpoint(stack, { rollout: RolloutStrategy.canary({ rollbackAlarms: alarms }) });
     expect(() => Template.fromStack(stack)).toThrow(/'rollout\.rollbackAlarms' \(11 alarms\) must be at most 10 in all/);
+    // Ten in all, the two default alarms included, is the limit and allowed.
+    const { stack: ten } = newStack();
+    const eight = Array.from({ length: 8 }, (_, i) => cloudwatch.Alarm.fromAlarmName(ten, `A${i}`, `alarm-${i}`));
+    expect(newEndpoint(ten, { rollout: RolloutStrategy.canary({ rollbackAlarms: eight }) }).node.validate()).toEqual([]);
   });
   test('errors are PlatformErrors carrying the construct path', () => {
     try {
@@ -489,6 +541,20 @@ describe('data capture', () => {
       Action: 's3:PutObject',
       Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/EndpointBucket/), 'Arn'] }, '/data-capture/*']] },
     });
+  });
+
+  test('by default captures 20% of requests and responses; a prefix of one\'s own is the destination and the role\'s limit', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { dataCapture: { prefix: 'capture/fraud' } });
+    const own = Template.fromStack(stack);
+    own.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      DataCaptureConfig: Match.objectLike({
+        InitialSamplingPercentage: 20,
+        CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('EndpointBucket') }, '/capture/fraud']] },
+      }),
+    });
+    expect(statement(own, 'WriteCapturedData').Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/EndpointBucket/), 'Arn'] }, '/capture/fraud/*']] });
   });
 });
 
@@ -592,12 +658,31 @@ describe('asynchronous inference', () => {
   });
 
   test('the role writes results, reads requests from its prefix and publishes to the two topics only', () => {
+    // Large results are written in parts: an interrupted upload must be abortable.
+    expect(statement(template, 'WriteAsyncResults').Action).toEqual(['s3:PutObject', 's3:AbortMultipartUpload']);
+    expect(statement(template, 'ReadAsyncRequests').Action).toEqual('s3:GetObject');
     expect(JSON.stringify(statement(template, 'WriteAsyncResults').Resource)).toMatch(/async-output\/\*.*async-failures\/\*/);
     expect(JSON.stringify(statement(template, 'ReadAsyncRequests').Resource)).toContain('/async-input/*');
     expect(statement(template, 'NotifyAsync')).toMatchObject({
       Action: 'sns:Publish',
       Resource: [{ Ref: expect.stringMatching(/Success/) }, { Ref: expect.stringMatching(/Failure/) }],
     });
+  });
+});
+
+describe('asynchronous inference with prefixes of one\'s own', () => {
+  test('results, failures and requests use them, in the configuration and in the role\'s limits', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { asyncInference: { outputPrefix: 'out', failurePrefix: 'failed', inputPrefix: 'in' } });
+    const template = Template.fromStack(stack);
+    const bucketUri = (prefix: string) => ({ 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('EndpointBucket') }, `/${prefix}`]] });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      AsyncInferenceConfig: { OutputConfig: Match.objectLike({ S3OutputPath: bucketUri('out'), S3FailurePath: bucketUri('failed'), NotificationConfig: Match.absent() }) },
+    });
+    const objects = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/EndpointBucket/), 'Arn'] }, `/${prefix}/*`]] });
+    expect(statement(template, 'WriteAsyncResults').Resource).toEqual([objects('out'), objects('failed')]);
+    expect(statement(template, 'ReadAsyncRequests').Resource).toEqual(objects('in'));
+    expect(executionStatements(template).map((s) => s.Sid)).not.toContain('NotifyAsync');
   });
 });
 
@@ -642,7 +727,15 @@ describe('security', () => {
       SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() }],
       SecurityGroupIngress: Match.absent(),
     });
-    expect(statement(template, 'AttachToVpc').Action).toEqual(expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']));
+    // What SageMaker needs to attach containers to a VPC (CreateNetworkInterfacePermission included), and nothing more.
+    expect(statement(template, 'AttachToVpc')).toMatchObject({
+      Action: [
+        'ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
+        'ec2:DeleteNetworkInterfacePermission', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs',
+        'ec2:DescribeDhcpOptions', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups',
+      ],
+      Resource: '*',
+    });
   });
 
   test('network isolation can be turned off', () => {
@@ -686,6 +779,8 @@ describe('rollout and alarms', () => {
         AutoRollbackConfiguration: Match.absent(),
       },
     });
+    // All at once says so: no warning that nothing rolls it back.
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('rolloutWithoutAlarms'));
   });
 
   test('custom thresholds and an SNS action reach the alarms', () => {

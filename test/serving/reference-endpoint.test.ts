@@ -19,12 +19,19 @@ describe('the reference platform endpoint', () => {
     });
     template.hasResourceProperties('AWS::SageMaker::Model', {
       EnableNetworkIsolation: true,
+      PrimaryContainer: Match.objectLike({ Environment: { MAX_BATCH_SIZE: '32', MAX_QUEUE_DELAY_MS: '2' } }),
       VpcConfig: Match.objectLike({ Subnets: Match.arrayWith([{ Ref: Match.stringLikeRegexp('VpcPrivateSubnet1') }]) }),
     });
   });
 
   test('autoscales 2-6 on requests and rolls out with a one-instance canary', () => {
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 6 });
+    // 200 requests per second per instance, at the default safety factor 0.5: 6000 a minute.
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 6000, PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+      }),
+    });
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: Match.objectLike({
         BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: Match.objectLike({ Type: 'CANARY', CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 } }) }),

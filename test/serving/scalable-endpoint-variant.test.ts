@@ -124,6 +124,10 @@ describe('an asynchronous endpoint scaled to zero on its backlog', () => {
   });
 
   test('adds one instance when requests wait with no capacity (HasBacklogWithoutCapacity >= 1)', () => {
+    // Cooldown: the target-tracking policy's scale-out cooldown, 5 minutes by default.
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'StepScaling', StepScalingPolicyConfiguration: Match.objectLike({ Cooldown: 300 }),
+    });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       PolicyType: 'StepScaling',
       StepScalingPolicyConfiguration: Match.objectLike({
@@ -164,6 +168,8 @@ describe('autoscaling rules', () => {
   test('maxCapacity below the initial instance count fails', () => {
     expect(() => endpointWith({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 3 })] }).autoScale({ maxCapacity: 2 }))
       .toThrow(/'maxCapacity' \(2\) must be >= the variant's initialInstanceCount \(3\)/);
+    expect(() => endpointWith({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 3 })] }).autoScale({ minCapacity: 3, maxCapacity: 3 }))
+      .not.toThrow();
   });
   test('an unknown variant name fails, listing the variants', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 2, variantName: 'blue' })).toThrow(/'variantName' \("blue"\) must name a variant of this endpoint \(AllTraffic\)/);
@@ -180,11 +186,18 @@ describe('autoscaling rules', () => {
     const endpoint = endpointWith({ variants: [EndpointVariant.instance({ instanceType: G6_12XL })] });
     expect(() => endpoint.autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 120 })).toThrow(/'targetUtilizationPercent' \(120\) must be from 1 to 100/);
   });
+  test('a GPU target of 0% fails', () => {
+    const endpoint = endpointWith({ variants: [EndpointVariant.instance({ instanceType: G6_12XL })] });
+    expect(() => endpoint.autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 0 })).toThrow(/'targetUtilizationPercent' \(0\) must be from 1 to 100/);
+  });
   test('invocation scaling with both a target and a request rate fails', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { targetInvocationsPerInstance: 100, maxRequestsPerSecond: 5 })).toThrow(/'targetInvocationsPerInstance' \(100\) must be given alone/);
   });
   test('invocation scaling with neither a target nor a request rate fails', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', {})).toThrow(/exactly one of the two is allowed/);
+  });
+  test('a target of 0 invocations per instance fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { targetInvocationsPerInstance: 0 })).toThrow(/'targetInvocationsPerInstance' \(0\) must be > 0/);
   });
   test('a safety factor above 1 fails', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { maxRequestsPerSecond: 5, safetyFactor: 2 })).toThrow(/'safetyFactor' \(2\) must be above 0 and at most 1/);
@@ -198,12 +211,30 @@ describe('autoscaling rules', () => {
   test('business hours ending before they start fail', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2, startHour: 18, endHour: 8 })).toThrow(/'startHour' \(18\) must be < 'endHour' \(8\)/);
   });
+  test('business hours ending when they start fail', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2, startHour: 9, endHour: 9 })).toThrow(/'startHour' \(9\) must be < 'endHour' \(9\)/);
+  });
+  test('an hour outside 0-23 fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2, endHour: 24 })).toThrow(/'endHour' \(24\) must be a whole hour from 0 to 23/);
+  });
   test('a business-hours floor above maxCapacity fails', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 6 })).toThrow(/'minCapacity' \(6\) must be <= 'maxCapacity' \(4\)/);
   });
   test('a custom metric target of 0 fails', () => {
     const metric = new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' });
     expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnCustomMetric('C', { metric, targetValue: 0 })).toThrow(/'targetValue' \(0\) must be > 0/);
+  });
+  test('backlog scaling holds 5 requests per instance by default, and passes its cooldowns and disableScaleIn on', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { asyncInference: {} }).autoScale({ minCapacity: 0, maxCapacity: 2 })
+      .scaleOnBacklog('Backlog', { disableScaleIn: true, scaleOutCooldown: Duration.minutes(2) });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 5, DisableScaleIn: true, ScaleOutCooldown: 120, ScaleInCooldown: 300 }),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'StepScaling', StepScalingPolicyConfiguration: Match.objectLike({ Cooldown: 120 }),
+    });
   });
   test('scaleOnSchedule passes any schedule through', () => {
     const { stack } = newStack();
