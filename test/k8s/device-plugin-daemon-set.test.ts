@@ -38,7 +38,10 @@ describe('DevicePluginDaemonSet', () => {
     expect(spec.tolerations).toContainEqual({ key: 'aws.amazon.com/neuron', operator: 'Exists', effect: 'NoSchedule' });
     expect(spec.serviceAccountName).toBe('neuron-device-plugin');
     expect(spec.containers[0].image).toBe(NEURON_DEVICE_PLUGIN.image);
-    expect(spec.containers[0].env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    expect(spec.containers[0].env).toEqual([
+      { name: 'KUBECONFIG', value: '/etc/kubernetes/kubelet.conf' },
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    ]);
     expect(spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false });
     expect(spec.containers[0].volumeMounts).toEqual([
       { name: 'device-plugin', mountPath: '/var/lib/kubelet/device-plugins' },
@@ -47,6 +50,13 @@ describe('DevicePluginDaemonSet', () => {
     ]);
     expect(spec.volumes.map((v: { hostPath: { path: string } }) => v.hostPath.path)).toEqual(['/var/lib/kubelet/device-plugins', '/run', '/opt/aws']);
     expect(only(manifests, 'ClusterRoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'neuron-device-plugin', namespace: 'kube-system' }]);
+    // The Neuron chart's RBAC: read nodes, write events, annotate pods, patch node status (the device counts).
+    expect(only(manifests, 'ClusterRole').rules).toEqual([
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['update', 'patch', 'get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch', 'update'] },
+    ]);
     expect(only(manifests, 'ClusterRole').metadata.namespace).toBeUndefined();
     expect(only(manifests, 'ClusterRoleBinding').metadata.namespace).toBeUndefined();
     expect(only(manifests, 'ServiceAccount').metadata.namespace).toBe('kube-system');

@@ -1,5 +1,5 @@
 import { Chart, Duration, Size, Testing } from 'cdk8s';
-import { AcceleratorVendor, Capacity, GpuInstanceType } from '../../constructs/compute';
+import { AcceleratorVendor, Capacity, CpuArchitecture, GpuInstanceType } from '../../constructs/compute';
 import {
   ConsolidationPolicy, GpuNodePool, GpuNodePoolProps, InferenceService, KarpenterAmi, TrainingJob,
 } from '../../constructs/k8s';
@@ -55,6 +55,14 @@ describe('GpuNodePool', () => {
     ]);
   });
 
+  test('by default consolidates empty nodes after 5 minutes, replaces nodes after 30 days and disrupts 10% at a time', () => {
+    const spec = only(synth().manifests, 'NodePool').spec;
+    expect(spec.disruption).toEqual({ consolidationPolicy: 'WhenEmpty', consolidateAfter: '5m', budgets: [{ nodes: '10%' }] });
+    expect(spec.template.spec.expireAfter).toBe('720h');
+    expect(spec.limits).toEqual({ 'nvidia.com/gpu': 8 });
+    expect(spec.weight).toBeUndefined();
+  });
+
   test('caps the accelerators, consolidates empty nodes and expires old ones', () => {
     const spec = only(synth({ maxAccelerators: 16, consolidateAfter: Duration.minutes(10), expireAfter: Duration.days(7), disruptionBudgetPercent: 20, weight: 50 }).manifests, 'NodePool').spec;
     expect(spec.limits).toEqual({ 'nvidia.com/gpu': 16 });
@@ -80,6 +88,10 @@ describe('GpuNodePool', () => {
   test('on Bottlerocket, nodes get no device-plugin label (the AMI ships the plugin)', () => {
     const { manifests, pool } = synth({ ami: KarpenterAmi.bottlerocket('v1.30.0') });
     expect(only(manifests, 'EC2NodeClass').spec.amiSelectorTerms).toEqual([{ alias: 'bottlerocket@v1.30.0' }]);
+    // Bottlerocket keeps images on its second (data) volume: that is the one to size.
+    expect(only(manifests, 'EC2NodeClass').spec.blockDeviceMappings).toEqual([
+      { deviceName: '/dev/xvdb', ebs: { volumeSize: '200Gi', volumeType: 'gp3', encrypted: true, deleteOnTermination: true } },
+    ]);
     expect(pool.nodeLabels['ai-platform.dev/device-plugin']).toBeUndefined();
   });
 
@@ -128,6 +140,20 @@ describe('GpuNodePool', () => {
 
   test('with instance types of different accelerator counts, synthesis fails', () => {
     expect(() => synth({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G5_12XLARGE] })).toThrow(/must share one acceleratorCount \(got 1, 4\)/);
+  });
+
+  test('Graviton GPU instances require arm64 nodes; mixing them with x86_64 fails', () => {
+    const arm = GpuInstanceType.custom({
+      name: 'g5g.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'T4G', acceleratorCount: 1,
+      acceleratorMemoryGiB: 16, vcpus: 4, memoryGiB: 8, architecture: CpuArchitecture.ARM64,
+    });
+    const reqs = only(synth({ instanceTypes: [arm] }).manifests, 'NodePool').spec.template.spec.requirements;
+    expect(reqs).toContainEqual({ key: 'kubernetes.io/arch', operator: 'In', values: ['arm64'] });
+    const x86 = GpuInstanceType.custom({
+      name: 'g4x.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'T4G', acceleratorCount: 1,
+      acceleratorMemoryGiB: 16, vcpus: 4, memoryGiB: 16,
+    });
+    expect(() => synth({ instanceTypes: [arm, x86] })).toThrow(/'instanceTypes' \(\["g5g.xlarge","g4x.xlarge"\]\) must share one architecture \(got arm64, x86_64\)/);
   });
 
   test('with instance types of different vendors, synthesis fails', () => {

@@ -44,9 +44,10 @@ describe('InferenceService', () => {
   test('probes the Open Inference Protocol endpoints, with a startup probe that allows for model loading', () => {
     const c = server(synth({ startupTimeout: Duration.minutes(15) }).manifests);
     expect(c.ports).toEqual([{ containerPort: 8080 }]);
-    expect(c.startupProbe).toMatchObject({ httpGet: { path: '/v2/health/ready', port: 8080 }, periodSeconds: 10, failureThreshold: 90 });
-    expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/v2/health/ready', port: 8080 } });
-    expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/v2/health/live', port: 8080 } });
+    expect(c.startupProbe).toEqual({ httpGet: { path: '/v2/health/ready', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 90 });
+    // Out of the Service after 10 s not ready; restarted after 30 s not live.
+    expect(c.readinessProbe).toEqual({ httpGet: { path: '/v2/health/ready', port: 8080, scheme: 'HTTP' }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 });
+    expect(c.livenessProbe).toEqual({ httpGet: { path: '/v2/health/live', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
   });
 
   test('the progress deadline allows startupTimeout plus 10 minutes, on the Deployment, the canary and the Argo Rollout', () => {
@@ -166,7 +167,9 @@ describe('InferenceService', () => {
     expect(spec.automountServiceAccountToken).toBe(false);
     const init = spec.initContainers[0];
     expect(init.command).toEqual(['aws', 's3', 'sync', '--only-show-errors', 's3://models/fraud/v3/', '/opt/ml/model']);
-    expect(init.volumeMounts).toContainEqual({ mountPath: '/opt/ml/model', name: 'model' });
+    // The AWS CLI writes its cache under HOME: /tmp, since the root filesystem is read-only.
+    expect(init.env).toEqual([{ name: 'HOME', value: '/tmp' }]);
+    expect(init.volumeMounts).toEqual([{ mountPath: '/opt/ml/model', name: 'model' }, { mountPath: '/tmp', name: 'tmp' }]);
     expect(init.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(init.resources.limits).toBeDefined();
     expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/opt/ml/model', name: 'model', readOnly: true });
@@ -199,7 +202,10 @@ describe('InferenceService', () => {
       { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
       { type: 'Pods', pods: { metric: { name: 'inference_queue_depth' }, target: { type: 'AverageValue', averageValue: 8 } } },
     ]);
-    expect(hpa.spec.behavior.scaleUp).toMatchObject({ stabilizationWindowSeconds: 0, selectPolicy: 'Max' });
+    expect(hpa.spec.behavior.scaleUp).toEqual({
+      stabilizationWindowSeconds: 0, selectPolicy: 'Max',
+      policies: [{ type: 'Percent', value: 100, periodSeconds: 60 }, { type: 'Pods', value: 4, periodSeconds: 60 }],
+    });
     expect(hpa.spec.behavior.scaleDown).toEqual({
       stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 120 }],
     });
@@ -274,6 +280,11 @@ describe('InferenceService', () => {
     expect(synth({ minReplicas: 2, canary: { image: 'x:2', weightPercent: 5 } }).service.canaryReplicas).toBe(1);
   });
 
+  test('the canary replicas are rounded to the nearest whole pod, not up', () => {
+    // 10 stable pods at 10%: 10 * 10 / 90 = 1.1 canary pods, so 1 (2 would be a 17% canary).
+    expect(synth({ minReplicas: 10, maxReplicas: 12, canary: { image: 'x:2', weightPercent: 10 } }).service.canaryReplicas).toBe(1);
+  });
+
   test('with Argo Rollouts, a Rollout takes over the Deployment\'s pods with canary steps, and the HPA scales the Rollout', () => {
     const { manifests, service } = synth({
       nodes: gpuNodes(),
@@ -309,6 +320,7 @@ describe('InferenceService', () => {
 
   test('an Argo canary weight above 100 is rejected', () => {
     expect(() => ArgoCanaryStep.setWeight(120)).toThrow(/'setWeight' \(120\) must be a whole percentage from 1 to 100/);
+    expect(() => ArgoCanaryStep.setWeight(0)).toThrow(/'setWeight' \(0\) must be a whole percentage from 1 to 100/);
   });
 
   test('every manifest of a fully configured service passes schema validation, and a malformed one does not', () => {
@@ -476,8 +488,11 @@ describe('InferenceService', () => {
     expect(c.ports).toEqual([{ containerPort: 9000 }]);
     expect(c.readinessProbe.httpGet.port).toBe(9000);
     expect(only(manifests, 'Service').spec.ports[0]).toMatchObject({ port: 9000, targetPort: 9000 });
-    expect(only(manifests, 'NetworkPolicy').spec.ingress).toHaveLength(1);
-    expect(only(manifests, 'NetworkPolicy').spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9000 }]);
+    // With no allowed peers, only the default metrics scraper, the monitoring namespace, gets in.
+    expect(only(manifests, 'NetworkPolicy').spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      ports: [{ protocol: 'TCP', port: 9000 }],
+    }]);
     expect(only(manifests, 'Deployment').spec.template.metadata.annotations['prometheus.io/port']).toBe('9000');
   });
 
@@ -497,14 +512,17 @@ describe('InferenceService', () => {
   test('HOST may be every address, :: for IPv6-only clusters (kubelet probes the pod\'s IPv6 address) or 0.0.0.0', () => {
     expect(server(synth({ env: { HOST: '::' } }).manifests).env).toContainEqual({ name: 'HOST', value: '::' });
     expect(server(synth({ env: { HOST: '0.0.0.0' } }).manifests).env).toContainEqual({ name: 'HOST', value: '0.0.0.0' });
+    // Empty is the server's default.
+    expect(server(synth({ env: { HOST: '' } }).manifests).env).toContainEqual({ name: 'HOST', value: '' });
     const canary = synth({ canary: { image: 'x:2', env: { HOST: '::' } } }).manifests;
     expect(server(canary, 'fraud-canary').env).toContainEqual({ name: 'HOST', value: '::' });
   });
 
   test('a token as the value of a server variable is not checked: it resolves when the chart is added to the cluster', () => {
     const batchSize = new CfnParameter(new Stack(), 'MaxBatchSize').valueAsString;
-    const c = server(synth({ env: { MAX_BATCH_SIZE: batchSize }, canary: { image: 'x:2', env: { BATCHING: batchSize } } }).manifests);
+    const c = server(synth({ env: { MAX_BATCH_SIZE: batchSize, HOST: batchSize }, canary: { image: 'x:2', env: { BATCHING: batchSize } } }).manifests);
     expect(c.env).toContainEqual({ name: 'MAX_BATCH_SIZE', value: batchSize });
+    expect(c.env).toContainEqual({ name: 'HOST', value: batchSize });
   });
 
   test('with a value the bundled server refuses in env or canary.env, synthesis fails naming the variable, the value and what it accepts', () => {
@@ -536,6 +554,7 @@ describe('InferenceService', () => {
 
   test('with a CPU target outside 1-100, synthesis fails', () => {
     expect(() => synth({ targetCpuUtilizationPercent: 120 })).toThrow(/'targetCpuUtilizationPercent' \(120\) must be a whole number from 1 to 100/);
+    expect(() => synth({ targetCpuUtilizationPercent: 0 })).toThrow(/'targetCpuUtilizationPercent' \(0\) must be a whole number from 1 to 100/);
   });
 
   test('with a root user id, synthesis fails', () => {
@@ -561,5 +580,32 @@ describe('InferenceService', () => {
 
   test('labeled accelerator nodes need at least one label', () => {
     expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: {} })).toThrow(/'labels' \(\{\}\) must hold at least one label/);
+  });
+
+  test('labeled accelerator nodes need at least one accelerator each', () => {
+    expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'x' }, acceleratorsPerNode: 0 }))
+      .toThrow(/'acceleratorsPerNode' \(0\) must be a whole number >= 1/);
+  });
+
+  test('labeled accelerator nodes take their capacity type from the capacity-type label, else on-demand, unless given', () => {
+    const nodes = (labels: Record<string, string>, capacity?: Capacity) => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels, capacity });
+    expect(nodes({ [LABEL_NODE_GROUP]: 'x', [LABEL_CAPACITY_TYPE]: 'spot' }).capacityType).toBe('spot');
+    expect(nodes({ [LABEL_NODE_GROUP]: 'x' }).capacityType).toBe('on-demand');
+    expect(nodes({ [LABEL_NODE_GROUP]: 'x', [LABEL_CAPACITY_TYPE]: 'spot' }, Capacity.onDemand()).capacityType).toBe('on-demand');
+  });
+
+  test('on nodes with taints of their own, the pods tolerate each with its effect', () => {
+    const nodes = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'x' },
+      taints: [{ key: 'dedicated', value: 'ml', effect: 'NoExecute' }, { key: 'gpu-only', value: 'yes', effect: 'PreferNoSchedule' }],
+    });
+    expect(podSpec(only(synth({ nodes }).manifests, 'Deployment')).tolerations).toEqual([
+      { key: 'dedicated', operator: 'Equal', value: 'ml', effect: 'NoExecute' },
+      { key: 'gpu-only', operator: 'Equal', value: 'yes', effect: 'PreferNoSchedule' },
+    ]);
+  });
+
+  test('with fewer than one accelerator per pod, synthesis fails', () => {
+    expect(() => synth({ nodes: gpuNodes(), nodeOptions: { accelerators: 0 } })).toThrow(/'accelerators' \(0\) must be a whole number >= 1/);
   });
 });

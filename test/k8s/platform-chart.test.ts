@@ -42,6 +42,14 @@ describe('reference platform charts', () => {
       name: 'ai-serving', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' },
     });
     expect(only(manifests, 'Deployment').metadata.namespace).toBe('ai-serving');
+    const hpa = only(manifests, 'HorizontalPodAutoscaler').spec;
+    expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([2, 6]);
+    expect(hpa.metrics[1]).toEqual({ type: 'Pods', pods: { metric: { name: 'inference_queue_depth' }, target: { type: 'AverageValue', averageValue: 16 } } });
+    // By default only the serving namespace itself (and the monitoring namespace) may call the server.
+    expect(only(manifests, 'NetworkPolicy').spec.ingress.map((rule: { from: unknown[] }) => rule.from)).toEqual([
+      [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ai-serving' } } }],
+      [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+    ]);
   });
 
   test('serves the model from S3 when given one, under the name and service account given', () => {
@@ -64,6 +72,7 @@ describe('reference platform charts', () => {
     expect(expressions).toContainEqual({ key: 'ai-platform.dev/node-group', operator: 'In', values: [REFERENCE_NODE_GROUPS.training] });
     expect(expressions).toContainEqual({ key: 'ai-platform.dev/capacity-type', operator: 'In', values: ['spot'] });
     expect(only(manifests, 'PersistentVolumeClaim').metadata.name).toBe('spot-gpu-check-checkpoints');
+    expect(job.spec.activeDeadlineSeconds).toBe(12 * 3600);
   });
 
   test('a trainer image replaces the spot GPU check and keeps its own entrypoint', () => {
@@ -81,7 +90,9 @@ describe('reference platform charts', () => {
   test('adds a Karpenter GPU pool only when asked', () => {
     expect(charts.karpenter).toBeUndefined();
     const withPool = buildPlatformCharts(Testing.app(), { karpenter: { clusterName: 'ai-platform', nodeRoleName: 'KarpenterNodeRole-ai-platform' } });
-    expect(synthValid(withPool.karpenter!).map((m) => m.kind)).toEqual(['EC2NodeClass', 'NodePool']);
+    const manifests = synthValid(withPool.karpenter!);
+    expect(manifests.map((m) => m.kind)).toEqual(['EC2NodeClass', 'NodePool']);
+    expect(only(manifests, 'NodePool').spec.template.spec.requirements).toContainEqual({ key: 'karpenter.sh/capacity-type', operator: 'In', values: ['spot'] });
   });
 
   test('writes one YAML file per chart and a kustomization listing them, every manifest schema-valid', () => {
