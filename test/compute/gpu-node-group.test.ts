@@ -60,6 +60,8 @@ describe('GpuNodeGroup on an imported cluster', () => {
       InstanceTypes: ['g5.xlarge'],
       Subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
       ScalingConfig: { MinSize: 1, DesiredSize: 1, MaxSize: 3 },
+      // Node updates replace one node at a time.
+      UpdateConfig: { MaxUnavailable: 1 },
       Taints: [{ Key: 'nvidia.com/gpu', Value: 'true', Effect: 'NO_SCHEDULE' }],
       Labels: {
         'ai-platform.dev/accelerator-vendor': 'nvidia',
@@ -73,12 +75,14 @@ describe('GpuNodeGroup on an imported cluster', () => {
     });
   });
 
-  test('requires IMDSv2 and gives a 200 GiB encrypted gp3 root volume by default', () => {
+  test('requires IMDSv2 and gives a 200 GiB encrypted gp3 root volume by default, deleted with the node', () => {
     const { template } = group();
     template().hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: {
         MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
-        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 200, VolumeType: 'gp3', Encrypted: true } }],
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 200, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
+        // The instances carry the group's name, for cost allocation.
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'ai-platform:node-group', Value: 'gpus' }] }],
       },
     });
     template().hasResourceProperties('AWS::EKS::Nodegroup', {
@@ -237,6 +241,19 @@ describe('spot capacity', () => {
     Annotations.fromStack(stack).hasNoWarning('/TestStack/Gpus', Match.stringLikeRegexp('Interchangeable'));
   });
 
+  test('a spot pool of two types still gets the warning (three or more pools are advised)', () => {
+    const { stack } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE, GpuInstanceType.G6_2XLARGE], capacity: Capacity.spot() });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp('spot capacity with only g6.xlarge, g6.2xlarge.*g6.4xlarge, g6.8xlarge, g6.16xlarge'));
+  });
+
+  test('diversified, the group keeps to the 20 instance types EKS allows', () => {
+    const custom = Array.from({ length: 17 }, (_, i) => GpuInstanceType.custom({
+      name: `a10g${i}.xlarge`, vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1, acceleratorMemoryGiB: 24, vcpus: 4, memoryGiB: 16,
+    }));
+    const { ng } = group({ instanceTypes: custom, capacity: Capacity.spot({ diversify: true }) });
+    expect(ng.instanceTypeNames).toEqual([...custom.map(String), 'g5.xlarge', 'g5.2xlarge', 'g5.4xlarge']);
+  });
+
   test('on-demand capacity is never diversified', () => {
     const { ng } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE] });
     expect(ng.instanceTypeNames).toEqual(['g6.xlarge']);
@@ -276,6 +293,7 @@ describe('scaling validation', () => {
   });
   test('desiredSize outside min..max fails synthesis', () => {
     expect(() => group({ minSize: 1, desiredSize: 4, maxSize: 3 })).toThrow(/'desiredSize' \(4\) must be between 'minSize' \(1\) and 'maxSize' \(3\)/);
+    expect(() => group({ minSize: 2, desiredSize: 1, maxSize: 3 })).toThrow(/'desiredSize' \(1\) must be between 'minSize' \(2\) and 'maxSize' \(3\)/);
   });
   test('a negative minSize fails synthesis', () => {
     expect(() => group({ minSize: -1 })).toThrow(/'minSize' \(-1\) must be a whole number >= 0/);
@@ -289,11 +307,17 @@ describe('scaling validation', () => {
   test('a disk under 20 GiB fails synthesis', () => {
     expect(() => group({ diskSize: Size.gibibytes(10) })).toThrow(/'diskSize' \("10 GiB"\) must be between 20 GiB and 16384 GiB/);
   });
-  test('a custom disk size is used', () => {
+  test('a disk over 16 TiB fails synthesis', () => {
+    expect(() => group({ diskSize: Size.tebibytes(20) })).toThrow(/'diskSize' \("20480 GiB"\) must be between 20 GiB and 16384 GiB/);
+  });
+  test('a custom disk size is used, and cluster-autoscaler is told it as the nodes\' ephemeral storage', () => {
     const { template } = group({ diskSize: Size.gibibytes(500) });
-    template().hasResourceProperties('AWS::EC2::LaunchTemplate', {
+    const t = template();
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 500 }) })] }),
     });
+    const tags = Object.values(t.findResources('Custom::AWS')).map((r) => JSON.stringify(r.Properties.Create).replace(/\\/g, '')).find((c) => c.includes('createOrUpdateTags'))!;
+    expect(tags).toContain('"Key":"k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage","Value":"500Gi"');
   });
   test('an invalid node group name fails synthesis', () => {
     expect(() => group({ nodegroupName: 'gpu nodes!' })).toThrow(/'nodegroupName' \("gpu nodes!"\) must be 1-63 characters/);

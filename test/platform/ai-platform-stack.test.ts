@@ -41,6 +41,11 @@ describe('AiPlatformStack (the reference platform)', () => {
     template.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.34' });
   });
 
+  test('the VPC spans two zones with one NAT gateway (the cost default)', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.resourceCountIs('AWS::EC2::Subnet', 4);
+  });
+
   test('synthesizes without warnings or errors', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
