@@ -226,7 +226,10 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     this.minSize = minSize;
     this.maxSize = maxSize;
 
-    const groupLabel = (props.nodegroupName ?? id).toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63);
+    // A label value: at most 63 characters, beginning and ending with a letter or digit (else EKS and
+    // the kubelet refuse it and the nodes never join).
+    const groupLabel = (props.nodegroupName ?? id).toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63)
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
     const pluginNeeded = os !== AcceleratorOs.BOTTLEROCKET;
     this.nodeLabels = {
       ...(props.labels ?? {}),

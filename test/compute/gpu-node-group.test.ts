@@ -275,6 +275,17 @@ describe('taints and labels', () => {
     });
   });
 
+  test('the node-group label is a valid label value, whatever the construct id or group name (it begins and ends with a letter or digit)', () => {
+    const label = (id: string, nodegroupName?: string) => {
+      const { stack } = newStack();
+      return new GpuNodeGroup(stack, id, { cluster: importedCluster(stack), nodegroupName }).nodeLabels['ai-platform.dev/node-group'];
+    };
+    expect(label('Gpu Nodes (spot)')).toBe('gpu-nodes--spot');
+    expect(label('Gpus', 'gpu_')).toBe('gpu');
+    expect(label(`A${'b'.repeat(61)} c`)).toBe(`a${'b'.repeat(61)}`);
+    expect(label('Gpus', 'Inference-A')).toBe('inference-a');
+  });
+
   test('a label in the reserved vocabulary fails synthesis', () => {
     expect(() => group({ labels: { 'ai-platform.dev/capacity-type': 'cheap' } }))
       .toThrow(/'labels\["ai-platform.dev\/capacity-type"\]' \("cheap"\) uses the reserved prefix/);
