@@ -1,11 +1,16 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { fraudModel, HttpResult, listening, metricValue, modelDir, request } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { heavySpec, kitchenSinkSpec, oddInputName, oddOutputName } from '../tools/test-models';
-import { ORT_TO_OIP, OrtType } from '../src/tensors';
+import type { ModelSpec } from '../tools/onnx-builder';
+import { resolveConfig, ServingConfigInput } from '../src/config';
+import { EngineHooks, InferenceEngine } from '../src/engine';
+import type { InferenceError } from '../src/errors';
+import { ORT_TO_OIP, OrtType, WireTensor } from '../src/tensors';
 
 const heavy = () => modelDir('heavy', heavySpec(1024, 4, 16));
 const heavyBody = (rows: number) => ({ inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.25) }] });
@@ -179,7 +184,27 @@ describe('dynamic batching and load behaviour', () => {
       req.write(big.slice(0, big.length / 2), () => setTimeout(() => { req.destroy(); resolve(); }, 50));
     });
     await until('the room to be freed after the abort', async () => (await inFlight()) === 0);
+    // Alone, a body is admitted whatever its size: chunked, it counts as limits.bodyLimitBytes (6 MiB here).
+    const chunked = await request(started.port, 'POST', infer, smallBody);
+    assert.equal(chunked.status, 200, chunked.body);
     assert.equal((await request(started.port, 'POST', infer, big, sized)).status, 200);
+  });
+
+  it('records inference compute and queue time in seconds', async () => {
+    const started = await listening({ modelDir: heavy(), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false } } });
+    app = started.app;
+    // Two requests at once on one worker: the second waits for the first's run.
+    const t0 = performance.now();
+    const answers = await Promise.all([0, 1].map(() => request(started.port, 'POST', '/v2/models/heavy/infer', heavyBody(500))));
+    const wallSeconds = (performance.now() - t0) / 1000;
+    assert.deepEqual(answers.map((a) => a.status), [200, 200]);
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    for (const name of ['inference_compute_duration_seconds', 'inference_queue_duration_seconds']) {
+      assert.equal(metricValue(metrics, `${name}_count`, { model: 'heavy' }), 2, name);
+      const sum = metricValue(metrics, `${name}_sum`, { model: 'heavy' })!;
+      assert.ok(sum >= 0 && sum <= wallSeconds, `${name}_sum is ${sum} for requests answered within ${wallSeconds.toFixed(3)} s`);
+    }
+    assert.ok(metricValue(metrics, 'inference_compute_duration_seconds_sum', { model: 'heavy' })! > 0);
   });
 
   it('answers 503 rather than letting a request wait past its deadline', async () => {
@@ -218,5 +243,160 @@ describe('dynamic batching and load behaviour', () => {
     assert.ok(pings.length >= 5, `only ${pings.length} pings during the load`);
     const p90 = pings[Math.floor(pings.length * 0.9)];
     assert.ok(p90 < 50, `/ping p90 ${p90.toFixed(1)} ms during inference`);
+  });
+});
+
+/** y = x and z = -x, with a dynamic inner axis: requests of different widths cannot share a run. */
+const pairSpec: ModelSpec = {
+  name: 'pair',
+  inputs: [{ name: 'x', type: 'float32', shape: ['n', 'k'] }],
+  outputs: [{ name: 'y', type: 'float32', shape: ['n', 'k'] }, { name: 'z', type: 'float32', shape: ['n', 'k'] }],
+  nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }, { op: 'Neg', inputs: ['x'], outputs: ['z'] }],
+};
+
+type Outcome = { ok: true; outputs: number[][] } | { ok: false; code: string; message: string; retryAfterSeconds?: number };
+const settle = (p: Promise<WireTensor[]>): Promise<Outcome> => p.then(
+  (outputs) => ({ ok: true as const, outputs: outputs.map((t) => [...(t.data as Float32Array)]) }),
+  (e: InferenceError) => ({ ok: false as const, code: e.code, message: e.message, ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}) }),
+);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the batcher\'s rules, seen from the engine', () => {
+  let engine: InferenceEngine | undefined;
+  afterEach(async () => {
+    await engine?.close(0);
+    engine = undefined;
+  });
+
+  /**
+   * One worker, and a batcher that waits up to 10 s for a fuller batch while `arriving` says requests
+   * are on their way: nothing runs until the rules below say it must.
+   */
+  async function pairEngine(config: ServingConfigInput, hooks: EngineHooks = {}): Promise<InferenceEngine> {
+    const dir = modelDir('pair', pairSpec);
+    const batching = { maxQueueDelayMs: 10_000, ...config.batching };
+    return InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, ...config, batching }]]), hooks);
+  }
+  const job = (values: number[], outputNames = ['y'], extra: { deadline?: number; cancelled?: () => boolean } = {}) => settle(engine!.infer({
+    inputs: [{ name: 'x', type: 'float32', dims: [1, values.length], data: Float32Array.from(values) }],
+    outputNames, deadline: extra.deadline ?? Date.now() + 60_000, cancelled: extra.cancelled,
+  }));
+
+  it('holds rows for a fuller batch while more requests arrive, runs a batch at once when it reaches maxBatchSize, and never delays a lone request', async () => {
+    const runs: number[] = [];
+    let arriving = 1;
+    engine = await pairEngine({ batching: { maxBatchSize: 4 } }, { requestsArriving: () => arriving, onRun: (r) => runs.push(r.rows) });
+    const waiting = [job([1, 1]), job([2, 2]), job([3, 3])];
+    await sleep(100);
+    assert.deepEqual(runs, [], 'three rows wait for a fourth');
+    const t0 = Date.now();
+    const results = await Promise.all([...waiting, job([4, 4])]);
+    assert.ok(Date.now() - t0 < 5_000, `the full batch ran ${Date.now() - t0} ms after its fourth row, not after maxQueueDelayMs`);
+    assert.deepEqual(runs, [4], 'one run of exactly maxBatchSize rows');
+    assert.deepEqual(results, [1, 2, 3, 4].map((v) => ({ ok: true, outputs: [[v, v]] })), 'each caller gets its own row');
+    arriving = 0;
+    const t1 = Date.now();
+    assert.deepEqual(await job([5, 5]), { ok: true, outputs: [[5, 5]] });
+    assert.ok(Date.now() - t1 < 5_000, `a lone request was answered after ${Date.now() - t1} ms`);
+    assert.deepEqual(runs, [4, 1]);
+  });
+
+  it('merges only requests with the same inner dimensions, computes every output the merged callers asked for, and skips a caller that has gone', async () => {
+    const runs: number[] = [];
+    const events: string[] = [];
+    let arriving = 1;
+    let gone = false;
+    engine = await pairEngine({ batching: { maxBatchSize: 5 } }, { requestsArriving: () => arriving, onRun: (r) => runs.push(r.rows), onWorkerEvent: (e) => events.push(e) });
+    const pending = [
+      job([1, 1], ['y']),
+      job([2, 2, 2], ['y']), // three columns: runs on its own
+      job([3, 3], ['z']),
+      job([4, 4], ['y'], { cancelled: () => gone }), // its client hangs up before the batch is taken
+    ];
+    gone = true;
+    arriving = 0;
+    pending.push(job([5, 5], ['z', 'y']));
+    const results = await Promise.all(pending);
+    assert.deepEqual(results, [
+      { ok: true, outputs: [[1, 1]] },
+      { ok: true, outputs: [[2, 2, 2]] },
+      { ok: true, outputs: [[-3, -3]] },
+      { ok: false, code: 'CLIENT_CLOSED', message: 'the client closed the connection; what was left of its request was not run' },
+      { ok: true, outputs: [[-5, -5], [5, 5]] },
+    ]);
+    assert.deepEqual(runs, [3, 1], 'the two-column rows of callers still waiting ran together, the three-column row alone');
+    assert.deepEqual(events, [], 'no merged run failed');
+  });
+
+  it('refuses a request beyond queue.maxSize with QUEUE_FULL and a retry delay, and one whose deadline the queue cannot meet at once', async () => {
+    engine = await pairEngine({ queue: { maxSize: 2 } }, { requestsArriving: () => 1 });
+    const queued = [job([1, 1])];
+    // The queue ahead would take maxQueueDelayMs (10 s): a request due in 1 s is refused at once.
+    const hurried = await job([2, 2], ['y'], { deadline: Date.now() + 1_000 });
+    assert.ok(!hurried.ok);
+    assert.equal(hurried.code, 'DEADLINE_UNMEETABLE');
+    assert.match(hurried.message, /^the queue ahead would take about \d+ ms, beyond this request's deadline in \d+ ms$/);
+    queued.push(job([3, 3]));
+    assert.equal(engine.queueDepth, 2);
+    const full = await job([4, 4]);
+    assert.ok(!full.ok);
+    assert.equal(full.code, 'QUEUE_FULL');
+    assert.equal(full.message, 'the inference queue is full: 2 requests are queued (queue.maxSize 2)');
+    assert.ok(full.retryAfterSeconds! >= 1, `Retry-After ${full.retryAfterSeconds}`);
+    await engine.close(0);
+    assert.deepEqual((await Promise.all(queued)).map((r) => !r.ok && r.code), ['SHUTTING_DOWN', 'SHUTTING_DOWN']);
+  });
+
+  it('bounds the queued tensor bytes by queue.maxBytes, inclusive, and stops counting a request once its deadline has passed', async () => {
+    engine = await pairEngine({ queue: { maxBytes: 1024 } }, { requestsArriving: () => 1 });
+    const floats = (n: number, v: number) => new Array(n).fill(v);
+    const late = await job(floats(64, 1), ['y'], { deadline: Date.now() + 100 }); // 256 bytes, answered at its deadline
+    assert.ok(!late.ok);
+    assert.equal(late.code, 'DEADLINE_EXCEEDED');
+    const queued = [job(floats(128, 2)), job(floats(128, 3))]; // 512 bytes each: exactly queue.maxBytes together
+    assert.equal(engine.queueDepth, 2, 'both fit');
+    const over = await job([4]);
+    assert.ok(!over.ok);
+    assert.equal(over.code, 'QUEUE_FULL');
+    assert.equal(over.message, 'the inference queue is full: queued tensors would exceed queue.maxBytes 1024');
+    await engine.close(0);
+    await Promise.all(queued);
+  });
+
+  it('runs a large request a few parts at a time, leaving room in the queue for other callers', async () => {
+    let deepest = 0;
+    engine = await pairEngine({ queue: { maxSize: 2 }, batching: { maxBatchSize: 4, maxQueueDelayMs: 0 } }, { onQueue: (depth) => { deepest = Math.max(deepest, depth); } });
+    const rows = 40;
+    const big = settle(engine.infer({
+      inputs: [{ name: 'x', type: 'float32', dims: [rows, 1], data: Float32Array.from({ length: rows }, (_, i) => i) }],
+      outputNames: ['y'], deadline: Date.now() + 60_000,
+    }));
+    const other = job([7]);
+    assert.deepEqual(await other, { ok: true, outputs: [[7]] }, 'another caller is not refused while the large request runs');
+    assert.deepEqual(await big, { ok: true, outputs: [Array.from({ length: rows }, (_, i) => i)] });
+    assert.ok(deepest <= 2, `the queue held ${deepest} requests`);
+  });
+
+  it('stacks the parts of a large request back in row order, whichever part finishes first', async () => {
+    // Two workers run a full part and a one-row last part side by side: the short one ends first.
+    const heavy = heavySpec(1024, 4, 16);
+    const spec: ModelSpec = {
+      ...heavy,
+      outputs: [...heavy.outputs, { name: 'echo', type: 'float32', shape: ['batch', 16] }],
+      nodes: [...heavy.nodes, { op: 'Identity', inputs: ['input'], outputs: ['echo'] }],
+    };
+    const dir = modelDir('heavy-echo', spec);
+    const finished: number[] = [];
+    engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 2, intraOpNumThreads: 1, batching: { maxBatchSize: 256, maxQueueDelayMs: 0 } }]]), {
+      onRun: (r) => finished.push(r.rows),
+    });
+    const rows = 257;
+    const result = await settle(engine.infer({
+      inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: Float32Array.from({ length: rows * 16 }, (_, k) => Math.floor(k / 16)) }],
+      outputNames: ['echo'], deadline: Date.now() + 60_000,
+    }));
+    assert.ok(result.ok, JSON.stringify(result));
+    const [echoed] = result.outputs;
+    assert.deepEqual(Array.from({ length: rows }, (_, r) => echoed[r * 16]), Array.from({ length: rows }, (_, r) => r), `parts finished in the order ${JSON.stringify(finished)} (rows)`);
   });
 });

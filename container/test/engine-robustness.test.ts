@@ -67,6 +67,25 @@ describe('engine robustness', () => {
     });
   });
 
+  it('runs each request of a failed merged run alone, not merged again with a request that arrived meanwhile', async () => {
+    const runs: number[] = [];
+    let arriving = 1;
+    engine = await engineFor('lookup', lookupSpec, { workers: 1, batching: { maxBatchSize: 2, maxQueueDelayMs: 10_000 } }, {
+      requestsArriving: () => arriving,
+      onRun: (r) => runs.push(r.rows),
+    });
+    const job = (i: number) => settle(engine!.infer({ inputs: [{ name: 'idx', type: 'int64', dims: [1, 1], data: BigInt64Array.from([BigInt(i)]) }], outputNames: ['y'], deadline: Date.now() + 60_000 }));
+    const merged = [job(3), job(999)]; // two rows: a full batch, which onnxruntime refuses
+    const later = job(5); // queued while that run is in flight
+    arriving = 0;
+    const [a, bad] = await Promise.all(merged);
+    assert.ok(a.ok && a.outputs[0].data[0] === 30, JSON.stringify(a));
+    assert.equal(!bad.ok && bad.code, 'INPUT_REJECTED_BY_MODEL');
+    const c = await later;
+    assert.ok(c.ok && c.outputs[0].data[0] === 50, JSON.stringify(c));
+    assert.deepEqual(runs, [1, 1], 'the reruns and the later request each ran alone');
+  });
+
   it('does not batch a model whose dynamic first output axis is not the batch, and says why', async () => {
     // y = Transpose(x): x [n, 2] -> y [2, n]. Every axis is "dynamic first", yet merged rows would be
     // split across the wrong axis (with two callers, each would get the other's values).
