@@ -1,9 +1,9 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { listening, modelDir, request } from './helpers';
+import { listening, modelDir, request, toBytes } from './helpers';
 import { decodeCsv, encodeCsv, encodePredictions } from '../src/codec';
-import { fromHalfBits, ModelSignature, toHalfBits, WireTensor } from '../src/tensors';
+import { checkShape, decodeBinaryData, decodeData, encodeData, fromHalfBits, ModelSignature, OrtType, toHalfBits, WireTensor } from '../src/tensors';
 import { answerFormat } from '../src/plugins/sagemaker';
 import { InferenceError } from '../src/errors';
 import type { ModelSpec } from '../tools/onnx-builder';
@@ -46,6 +46,37 @@ describe('value edges', () => {
       if (Number.isNaN(v)) continue;
       assert.equal(toHalfBits(v), h, `half 0x${h.toString(16)} (${v})`);
     }
+  });
+
+  it('takes a tensor at exactly the rank and element limits, and refuses one past either', () => {
+    const meta = { name: 'x', type: 'float32' as const, datatype: 'FP32' };
+    const at = { maxElements: 100, maxRank: 16 };
+    assert.equal(checkShape(meta, new Array(16).fill(1), at), 1);
+    assert.equal(codeOf(() => checkShape(meta, new Array(17).fill(1), at)), 'BAD_TENSOR_RANK');
+    assert.equal(checkShape(meta, [10, 10], at), 100);
+    assert.equal(codeOf(() => checkShape(meta, [101], at)), 'TENSOR_TOO_LARGE');
+  });
+
+  it('takes every integer datatype\'s whole range, and refuses one past either end', () => {
+    const ranges: Array<[OrtType, unknown, unknown, unknown, unknown]> = [
+      ['int8', -128, 127, -129, 128], ['uint8', 0, 255, -1, 256],
+      ['int16', -32768, 32767, -32769, 32768], ['uint16', 0, 65535, -1, 65536],
+      ['int32', -(2 ** 31), 2 ** 31 - 1, -(2 ** 31) - 1, 2 ** 31], ['uint32', 0, 2 ** 32 - 1, -1, 2 ** 32],
+      ['int64', '-9223372036854775808', '9223372036854775807', '-9223372036854775809', '9223372036854775808'],
+      ['uint64', 0, '18446744073709551615', -1, '18446744073709551616'],
+    ];
+    for (const [type, lo, hi, below, above] of ranges) {
+      assert.deepEqual(encodeData(type, decodeData('x', type, [2], 2, [lo, hi])).map(String), [String(lo), String(hi)], type);
+      for (const v of [below, above]) assert.equal(codeOf(() => decodeData('x', type, [1], 1, [v])), 'BAD_TENSOR_VALUE', `${type} ${String(v)}`);
+    }
+  });
+
+  it('reads BYTES binary tensor data exactly: no bytes left after the elements, no NUL inside one', () => {
+    assert.deepEqual(decodeBinaryData('x', 'string', 2, toBytes('string', ['a', 'bc'])), ['a', 'bc']);
+    assert.throws(() => decodeBinaryData('x', 'string', 1, Buffer.concat([toBytes('string', ['a']), Buffer.from([0])])),
+      { code: 'DATA_LENGTH_MISMATCH', message: "input 'x': 1 bytes of binary data are left after its 1 elements" });
+    assert.throws(() => decodeBinaryData('x', 'string', 1, toBytes('string', ['a\u0000b'])),
+      { code: 'BAD_TENSOR_VALUE', message: "input 'x': element 0 holds a NUL character, which onnxruntime would cut the string at" });
   });
 
   it('answers in the format Accept weighs highest, JSON unless another type outweighs it or is named where JSON is not', () => {

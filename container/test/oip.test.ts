@@ -123,6 +123,10 @@ describe('Open Inference Protocol', () => {
     assert.equal(body.id, undefined);
     assert.deepEqual(body.outputs.map((o: { name: string }) => o.name), ['out.string', 'out.bool']);
     assert.deepEqual(body.outputs[1].data, [false, true, false, false]);
+    const twice = await request(started.port, 'POST', '/v2/models/kitchen-sink/infer', { inputs, outputs: [{ name: oddOutputName('bool') }, { name: oddOutputName('bool') }] });
+    assert.deepEqual(twice.json().outputs.map((o: { name: string }) => o.name), ['out.bool'], 'an output named twice is answered once');
+    const none = await request(started.port, 'POST', '/v2/models/kitchen-sink/infer', { inputs, outputs: [] });
+    assert.deepEqual(none.json().outputs.map((o: { name: string }) => o.name), ALL_TYPES.map(oddOutputName), 'an empty list asks for every output');
   });
 
   it('serves a model with two inputs, a dynamic inner axis and two outputs', async () => {

@@ -51,6 +51,10 @@ describe('SageMaker container contract', () => {
       assert.ok(Math.abs(p.fraud_probability[0] - want) < 1e-5, `row ${i}: ${p.fraud_probability[0]} vs ${want}`);
       assert.equal(p.is_fraud[0], want > 0.5);
     });
+    const longest = 'a'.repeat(1024); // SageMaker's limit, and the server's
+    const long = await request(started.port, 'POST', '/invocations', { instances: x }, { 'X-Amzn-SageMaker-Custom-Attributes': longest });
+    assert.equal(long.status, 200, long.body);
+    assert.equal(long.headers['x-amzn-sagemaker-custom-attributes'], longest);
   });
 
   it('takes text/csv rows and answers CSV when asked, JSON otherwise', async () => {
@@ -103,6 +107,9 @@ describe('SageMaker container contract', () => {
     const answers = lines.body.trimEnd().split('\n').map((l) => JSON.parse(l));
     assert.equal(answers.length, 3);
     answers.forEach((a: { fraud_probability: number[] }, i: number) => assert.ok(Math.abs(a.fraud_probability[0] - predictFraud(weights, x[i])) < 1e-5));
+    // Answered under the JSON Lines name the client asked for.
+    const named = await request(started.port, 'POST', '/invocations', body, { 'content-type': 'application/jsonlines', accept: 'application/x-jsonlines' });
+    assert.match(String(named.headers['content-type']), /^application\/x-jsonlines/);
     // Without an Accept for it, the answer is JSON, as for every other body.
     const json = await request(started.port, 'POST', '/invocations', body, { 'content-type': 'application/jsonl' });
     assert.equal(json.json().predictions.length, 3);
@@ -154,6 +161,9 @@ describe('SageMaker container contract', () => {
     const res = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1], b: [1, 2] }, { a: [2], b: [3, 4] }] });
     assert.equal(res.status, 200, res.body);
     assert.deepEqual(res.json().predictions, [{ sum: [4], b_copy: [1, 2] }, { sum: [9], b_copy: [3, 4] }]);
+    const extra = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1], b: [1, 2] }, { a: [2], b: [3, 4], c: [0] }] });
+    assert.equal(extra.status, 400);
+    assert.deepEqual(extra.json(), { error: "instance 1 names input 'c', which the model does not have; its inputs are 'a', 'b'", code: 'UNKNOWN_INPUT' });
   });
 
   it('refuses CSV with 400 CSV_UNSUPPORTED for a model it cannot feed: several inputs, a BOOL or BYTES input, or a dynamic row dimension', async () => {
