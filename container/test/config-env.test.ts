@@ -38,6 +38,18 @@ describe('numbers in the environment', () => {
     assert.throws(() => configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '1e1' }), /SAGEMAKER_MAX_PAYLOAD_IN_MB is "1e1"; it must be an integer from 0 to 100/);
   });
 
+  it('reads each variable into the serving.json field it stands for', () => {
+    assert.deepEqual(configFromEnv({
+      INFERENCE_WORKERS: '2', INTRA_OP_NUM_THREADS: '3', INTRA_OP_SPINNING: 'on', ORT_EXECUTION_PROVIDERS: 'cuda, cpu', BATCHING: 'off',
+      MAX_BATCH_SIZE: '16', MAX_QUEUE_DELAY_MS: '5', MAX_QUEUE_SIZE: '512', BODY_LIMIT_BYTES: '4096', TEXT_BODY_LIMIT_BYTES: '2048',
+      REQUEST_TIMEOUT_MS: '1000', MAX_BODY_BYTES_IN_FLIGHT: '1048576',
+    }), {
+      workers: 2, intraOpNumThreads: 3, intraOpSpinning: true, executionProviders: ['cuda', 'cpu'],
+      batching: { enabled: false, maxBatchSize: 16, maxQueueDelayMs: 5 }, queue: { maxSize: 512 },
+      limits: { bodyLimitBytes: 4096, textBodyLimitBytes: 2048, requestTimeoutMs: 1000, maxBodyBytesInFlight: 1048576 },
+    });
+  });
+
   it('names BODY_LIMIT_BYTES, not SAGEMAKER_MAX_PAYLOAD_IN_MB, only when BODY_LIMIT_BYTES holds a value', () => {
     assert.deepEqual(configFromEnv({ BODY_LIMIT_BYTES: ' ', SAGEMAKER_MAX_PAYLOAD_IN_MB: '2' }), { limits: { bodyLimitBytes: 2 * 1024 * 1024, textBodyLimitBytes: 2 * 1024 * 1024 } });
     assert.throws(() => configFromEnv({ BODY_LIMIT_BYTES: '10' }), /^ConfigError: environment: BODY_LIMIT_BYTES="10": 'limits.bodyLimitBytes' is 10/);
@@ -46,6 +58,7 @@ describe('numbers in the environment', () => {
   it('reads the server\'s ports and drain time the same way', () => {
     assert.deepEqual(serverEnv({}), { port: 8080, drainMs: 25_000, logLevel: 'info', logRequests: true });
     assert.equal(serverEnv({ SAGEMAKER_BIND_TO_PORT: ' ', PORT: ' 9000 ' }).port, 9000, 'a whitespace-only SAGEMAKER_BIND_TO_PORT is unset');
+    assert.equal(serverEnv({ SAGEMAKER_BIND_TO_PORT: '8081', PORT: '9000' }).port, 8081, 'SageMaker\'s port wins');
     assert.equal(serverEnv({ DRAIN_TIMEOUT_MS: '\t' }).drainMs, 25_000);
     assert.throws(() => serverEnv({ SAGEMAKER_BIND_TO_PORT: '8e3' }), /^ConfigError: environment: SAGEMAKER_BIND_TO_PORT is "8e3"; it must be a port number from 0 to 65535, in plain decimal digits$/);
     assert.throws(() => serverEnv({ PORT: '0b11' }), /environment: PORT is "0b11"; it must be a port number/);

@@ -344,6 +344,9 @@ describe('serving configuration', () => {
 
   it('rejects an out-of-range batch size, naming field, value and range', () => fails({ batching: { maxBatchSize: 0 } }, /serving.json: 'batching.maxBatchSize' is 0; it must be an integer from 1 to 65536/));
   it('rejects a non-integer queue delay', () => fails({ batching: { maxQueueDelayMs: 2.5 } }, /'batching.maxQueueDelayMs' is 2.5; it must be an integer from 0 to 10000/));
+  it('rejects a queue delay above 10 s', () => fails({ batching: { maxQueueDelayMs: 10_001 } }, /'batching.maxQueueDelayMs' is 10001; it must be an integer from 0 to 10000/));
+  it('rejects a queue of no requests', () => fails({ queue: { maxSize: 0 } }, /serving.json: 'queue.maxSize' is 0; it must be an integer from 1 to 1000000/));
+  it('rejects a queue byte bound below 1 KiB', () => fails({ queue: { maxBytes: 1023 } }, /serving.json: 'queue.maxBytes' is 1023; it must be an integer from 1024 to 68719476736/));
   it('rejects a string where a boolean belongs', () => fails({ batching: { enabled: 'yes' } }, /'batching.enabled' is "yes"; it must be true or false/));
   it('rejects unknown fields, listing the allowed ones', () => fails({ batchng: {} }, /unknown field 'batchng'; allowed fields are modelFile, workers/));
   it('rejects unknown nested fields', () => fails({ queue: { size: 3 } }, /unknown field 'queue.size'; allowed fields are maxSize, maxBytes/));

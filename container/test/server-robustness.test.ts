@@ -287,6 +287,22 @@ describe('requests the routes do not serve', () => {
     assert.equal(binary.status, 200, binary.body.slice(0, 300));
     const answerHead = JSON.parse(binary.raw.subarray(0, Number(binary.headers['inference-header-content-length'])).toString('utf8'));
     assert.deepEqual(answerHead.outputs[0].shape, [rows, 1]);
+    // The JSON that starts a binary request is held to the text limit too.
+    const longHead = Buffer.from(JSON.stringify({ id: 'x'.repeat(MiB), inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: 32 } }] }));
+    const headTooLarge = await exactRequest(started.port, 'POST', '/v2/models/fraud-mlp/infer', Buffer.concat([longHead, toBytes('float32', row)]), {
+      'content-type': 'application/octet-stream', 'inference-header-content-length': String(longHead.length),
+    });
+    assert.equal(headTooLarge.status, 413);
+    assert.deepEqual(headTooLarge.json(), {
+      error: `the JSON that starts the body is ${longHead.length} bytes (Inference-Header-Content-Length); it may be at most ${MiB} bytes here: send the values as binary tensor data`,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    // A JSON body of exactly the text limit is taken.
+    const inputs = [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: row }];
+    const atLimit = JSON.stringify({ id: 'x'.repeat(MiB - JSON.stringify({ id: '', inputs }).length), inputs });
+    assert.equal(atLimit.length, MiB);
+    const exact = await exactRequest(started.port, 'POST', '/v2/models/fraud-mlp/infer', atLimit, { 'content-type': 'application/json' });
+    assert.equal(exact.status, 200, exact.body.slice(0, 300));
     // Batch transform is told the text limit, since it sends CSV or JSON Lines.
     assert.equal((await request(started.port, 'GET', '/execution-parameters')).json().MaxPayloadInMB, 1);
   });
@@ -380,6 +396,31 @@ describe('requests the routes do not serve', () => {
     assert.equal(metricValue(text, 'http_requests_total', { method: 'UNKNOWN', route: '__unparsed__', status_code: '400' }), undefined);
     assert.equal(metricValue(text, 'inference_requests_total', { model: 'fraud-mlp' }), 0, 'the pipelined request was not run');
     assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
+  });
+
+  it('closes a refused connection as soon as its client, having read the answer, closes its side (not when lingering ends)', async () => {
+    const MiB = 1024 * 1024;
+    // The default drain time: a refused connection lingers up to 5 s.
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { bodyLimitBytes: MiB } } });
+    app = started.app;
+    const body = Buffer.alloc(2 * MiB, 0x31);
+    let sentAt = 0;
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect({ port: started.port, host: '127.0.0.1', allowHalfOpen: true });
+      let text = '';
+      socket.on('data', (d) => { text += d.toString('latin1'); });
+      socket.on('error', () => undefined);
+      socket.on('end', () => socket.end()); // the server's FIN: close this side too
+      socket.on('close', () => resolve(text));
+      socket.write(`POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ${body.length}\r\n\r\n`);
+      sentAt = Date.now();
+      socket.write(body, () => { sentAt = Date.now(); });
+    });
+    assert.match(answer, /^HTTP\/1.1 413 /);
+    const connections = () => new Promise<number>((resolve, reject) => started.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+    while (await connections() > 0 && Date.now() - sentAt < 5_000) await sleep(20);
+    const closedAfterMs = Date.now() - sentAt;
+    assert.ok(closedAfterMs < 2_500, `the server closed its end ${closedAfterMs} ms after the body was sent`);
   });
 
   it('brings the in-flight gauges back to zero when a client pipelines requests and hangs up', async () => {
