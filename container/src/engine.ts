@@ -615,6 +615,10 @@ export class InferenceEngine {
             this.queuedBytes += j.bytes;
           }
           this.queue = [...jobs, ...this.queue];
+          // A timer armed for a later deadline would let these wait past their own.
+          let earliest = Infinity;
+          for (const j of jobs) if (j.deadline < earliest) earliest = j.deadline;
+          this.armDeadlineTimer(earliest);
           this.hooks.onWorkerEvent?.('merged-run-failed', { requests: jobs.length }); // not the message: it may quote a caller's values
           return;
         }
