@@ -130,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Lingering never outlasts half the drain time, so a connection refused during the drain (503
   // SHUTTING_DOWN) or just before it does not hold the exit up.
   const lingering = new LingeringClose(Math.min(LINGER_MS, (options.drainMs ?? 25_000) / 2));
+  const headersTimeoutMs = Math.min(60_000, limits.requestTimeoutMs + 5_000);
   const app = Fastify({
     ...(isInstance ? { loggerInstance: loggerOption as FastifyBaseLogger } : { logger: loggerOption as FastifyServerOptions['logger'] }),
     bodyLimit: limits.bodyLimitBytes,
@@ -192,7 +193,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         return;
       }
       const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
-      const message = code === 'REQUEST_TIMEOUT' ? `the request did not arrive in full within ${limits.requestTimeoutMs + 5_000} ms`
+      const message = code === 'REQUEST_TIMEOUT' ? `the request headers did not arrive in full within ${headersTimeoutMs} ms`
         : code === 'HEADERS_TOO_LARGE' ? 'the request headers are larger than the server takes (16 KiB in all)'
           : `the request is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
       const status = ERROR_CATALOGUE[code].statusCode;
@@ -217,7 +218,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   // Node swaps the headers and request timeouts when the headers one is the longer (its default is
   // 60 s): the whole request would then be cut off only after 60 s, however short limits.requestTimeoutMs.
-  app.server.headersTimeout = limits.requestTimeoutMs + 5_000;
+  // Headers still get at most 60 s when the request timeout is longer.
+  app.server.headersTimeout = headersTimeoutMs;
 
   if (limits.textBodyLimitBytes > safeTextBodyLimit()) {
     app.log.warn({ textBodyLimitBytes: limits.textBodyLimitBytes, safe: safeTextBodyLimit() },

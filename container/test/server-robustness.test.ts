@@ -574,6 +574,16 @@ describe('requests the routes do not serve', () => {
     assert.match(stalled.answer, /\r\nx-request-id: stalled-1\r\n/i);
     assert.match(trickled.answer, /\r\nx-request-id: trickled-1\r\n/i);
     assert.match(trickled.answer, /did not arrive in full within 5100 ms: its body was still arriving/);
+    assert.match(headers.answer, /the request headers did not arrive in full within 5100 ms/);
+    // A longer request timeout still gives headers at most 60 s (Node would otherwise swap the two).
+    for (const [requestTimeoutMs, headersTimeout, requestTimeout] of [[100, 5_100, 5_100], [55_000, 60_000, 60_000], [120_000, 60_000, 125_000]]) {
+      const other = await listening({ modelDir: fraudModel().dir, config: { limits: { requestTimeoutMs } } });
+      try {
+        assert.deepEqual([other.app.server.headersTimeout, other.app.server.requestTimeout], [headersTimeout, requestTimeout], `requestTimeoutMs ${requestTimeoutMs}`);
+      } finally {
+        await other.app.close();
+      }
+    }
     const text = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(text, 'http_errors_total', { code: 'REQUEST_TIMEOUT' }), 3);
     assert.equal(metricValue(text, 'http_errors_total', { code: 'CLIENT_CLOSED' }), undefined, 'the cut-off bodies are not counted again');
