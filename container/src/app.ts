@@ -130,14 +130,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Lingering never outlasts half the drain time, so a connection refused during the drain (503
   // SHUTTING_DOWN) or just before it does not hold the exit up.
   const lingering = new LingeringClose(Math.min(LINGER_MS, (options.drainMs ?? 25_000) / 2));
-  const headersTimeoutMs = Math.min(60_000, limits.requestTimeoutMs + 5_000);
+  // When a request must have arrived in full (headers and body), and its headers at the latest.
+  const requestCutoffMs = limits.requestTimeoutMs + 5_000;
+  const headersTimeoutMs = Math.min(60_000, requestCutoffMs);
   const app = Fastify({
     ...(isInstance ? { loggerInstance: loggerOption as FastifyBaseLogger } : { logger: loggerOption as FastifyServerOptions['logger'] }),
     bodyLimit: limits.bodyLimitBytes,
     // A request (headers and body) must arrive in full within its deadline plus 5 s, or it gets 408
     // (the clientErrorHandler below): a client that trickles a body cannot hold a connection and its
-    // share of limits.maxBodyBytesInFlight for longer. The headers timeout is set to the same below.
-    requestTimeout: limits.requestTimeoutMs + 5_000,
+    // share of limits.maxBodyBytesInFlight for longer. The headers timeout is set below.
+    requestTimeout: requestCutoffMs,
     // Closes a connection that sends nothing at all (a request under way has had its 408 by then).
     connectionTimeout: limits.requestTimeoutMs + 10_000,
     // Node checks the request timeout every 30 s by default: a request would get its 408 up to 30 s late.
@@ -187,7 +189,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         const status = ERROR_CATALOGUE[code].statusCode;
         app.metrics?.errors.inc({ code });
         app.log.info({ reqId, url: res.req.url, code, status, err: { code: err.code } }, 'request rejected');
-        const error = timedOut ? `the request did not arrive in full within ${limits.requestTimeoutMs + 5_000} ms: its body was still arriving`
+        const error = timedOut ? `the request did not arrive in full within ${requestCutoffMs} ms: its body was still arriving`
           : `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
         answerAndClose(res, status, JSON.stringify({ error, code }), reqId, () => socket.destroy());
         return;
