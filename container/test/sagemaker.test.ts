@@ -36,6 +36,21 @@ describe('SageMaker container contract', () => {
     assert.throws(() => configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '200' }), /environment: SAGEMAKER_MAX_PAYLOAD_IN_MB is "200"; it must be an integer from 0 to 100 \(MB, as a batch transform job sets it\)/);
   });
 
+  it('keeps its execution parameters within SageMaker\'s limits: MaxPayloadInMB and MaxConcurrentTransforms x MaxPayloadInMB at most 100', async () => {
+    const MiB = 1024 * 1024;
+    // 9 workers would ask for 18 concurrent transforms of 6 MB: 108 MB, which CreateTransformJob refuses.
+    const many = await listening({ modelDir: fraudModel().dir, config: { workers: 9, intraOpNumThreads: 1 } });
+    try {
+      assert.deepEqual((await request(many.port, 'GET', '/execution-parameters')).json(), { MaxConcurrentTransforms: 16, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 6 });
+    } finally {
+      await many.app.close();
+    }
+    // A text body limit above 100 MiB is reported as 100, with one transform at a time.
+    const started = await listening({ modelDir: fraudModel().dir, config: { workers: 1, limits: { bodyLimitBytes: 200 * MiB, textBodyLimitBytes: 150 * MiB } } });
+    app = started.app;
+    assert.deepEqual((await request(started.port, 'GET', '/execution-parameters')).json(), { MaxConcurrentTransforms: 1, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 100 });
+  });
+
   it('scores JSON instances with the trained weights and passes custom attributes through', async () => {
     const { dir, weights } = fraudModel();
     const started = await listening({ modelDir: dir });

@@ -14,6 +14,12 @@ import { acceptUntypedJson, deadlineOf, OipRequestBody, oipRequestSchema, oipRes
 
 export const CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';
 
+/**
+ * SageMaker's limit for a transform job's MaxPayloadInMB, and for MaxConcurrentTransforms x
+ * MaxPayloadInMB (CreateTransformJob).
+ */
+const MAX_TRANSFORM_MB = 100;
+
 const jsonBodySchema = {
   type: 'object',
   properties: {
@@ -149,7 +155,9 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
 
   // Batch transform asks this once before sending records (optional in the contract); a transform job's
   // own settings take precedence. Two requests per worker keep each worker busy while the HTTP thread
-  // parses the next; every request may carry many records (MULTI_RECORD).
+  // parses the next; every request may carry many records (MULTI_RECORD). SageMaker takes at most
+  // 100 MB for MaxPayloadInMB, and for MaxConcurrentTransforms x MaxPayloadInMB: the payload is capped
+  // at 100, then the concurrency at what fits beside it (at least 1).
   app.get('/execution-parameters', {
     logLevel: 'warn',
     schema: {
@@ -162,12 +170,16 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
         ...errorResponses,
       },
     },
-  }, async () => ({
-    MaxConcurrentTransforms: 2 * Math.max(1, app.model.engine?.workerCount || app.model.config.workers),
-    BatchStrategy: 'MULTI_RECORD',
+  }, async () => {
     // Batch transform sends CSV or JSON Lines, which stop at the text body limit.
-    MaxPayloadInMB: Math.max(1, Math.floor(app.model.config.limits.textBodyLimitBytes / (1024 * 1024))),
-  }));
+    const payloadMb = Math.min(MAX_TRANSFORM_MB, Math.max(1, Math.floor(app.model.config.limits.textBodyLimitBytes / (1024 * 1024))));
+    const concurrency = 2 * Math.max(1, app.model.engine?.workerCount || app.model.config.workers);
+    return {
+      MaxConcurrentTransforms: Math.max(1, Math.min(concurrency, Math.floor(MAX_TRANSFORM_MB / payloadMb))),
+      BatchStrategy: 'MULTI_RECORD',
+      MaxPayloadInMB: payloadMb,
+    };
+  });
 
   app.post('/invocations', {
     onRequest: acceptUntypedJson,
