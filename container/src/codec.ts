@@ -184,13 +184,19 @@ function rowShape(meta: TensorMeta, firstRow: unknown): number[] {
   return shape;
 }
 
-/** Decodes `instances` into one tensor per model input, `rows` rows each. */
+/**
+ * Decodes `instances` into one tensor per model input, `rows` rows each. A row is an object keyed by input
+ * name, or, for a model with one input, that input's value.
+ */
 export function decodeInstances(sig: ModelSignature, instances: readonly unknown[], limits: TensorLimits): WireTensor[] {
   rowPlan(sig); // every input must have a batch axis to take rows
   if (instances.length === 0) {
     throw new InferenceError('BAD_INSTANCES', '"instances" is empty; send at least one row');
   }
-  const single = sig.inputs.length === 1;
+  // Rows hold the values of a model's one input, or are objects keyed by input name (as they must be for
+  // several inputs, and may be for one, as in TF Serving's row format): the first row says which.
+  const first = instances[0];
+  const single = sig.inputs.length === 1 && (first === null || typeof first !== 'object' || Array.isArray(first));
   const columns = sig.inputs.map((meta) => {
     const values: unknown[] = new Array(instances.length);
     for (let r = 0; r < instances.length; r++) {

@@ -181,6 +181,26 @@ describe('SageMaker container contract', () => {
     assert.deepEqual(extra.json(), { error: "instance 1 names input 'c', which the model does not have; its inputs are 'a', 'b'", code: 'UNKNOWN_INPUT' });
   });
 
+  it('takes instances keyed by input name for a model with one input too, as JSON and as JSON Lines', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { x } = generateTransactions(3, 7);
+    const plain = await request(started.port, 'POST', '/invocations', { instances: x });
+    assert.equal(plain.status, 200, plain.body);
+    const keyed = await request(started.port, 'POST', '/invocations', { instances: x.map((row) => ({ features: row })) });
+    assert.equal(keyed.status, 200, keyed.body);
+    assert.deepEqual(keyed.json(), plain.json());
+    const lines = await request(started.port, 'POST', '/invocations', x.map((row) => JSON.stringify({ features: row })).join('\n'), { 'content-type': 'application/jsonlines' });
+    assert.equal(lines.status, 200, lines.body);
+    assert.deepEqual(lines.json(), plain.json());
+    const wrongKey = await request(started.port, 'POST', '/invocations', { instances: [{ feature: x[0] }] });
+    assert.equal(wrongKey.status, 400);
+    assert.deepEqual(wrongKey.json(), { error: "instance 0 has no value for input 'features'; the model needs 'features'", code: 'MISSING_INPUT' });
+    const mixed = await request(started.port, 'POST', '/invocations', { instances: [{ features: x[0] }, x[1]] });
+    assert.equal(mixed.status, 400);
+    assert.deepEqual(mixed.json(), { error: "instance 1 must be an object keyed by input name (the model has inputs 'features')", code: 'BAD_INSTANCES' });
+  });
+
   it('refuses CSV with 400 CSV_UNSUPPORTED for a model it cannot feed: several inputs, a BOOL or BYTES input, or a dynamic row dimension', async () => {
     const identity = (name: string, type: 'bool' | 'string' | 'float32', shape: Array<string | number>) => ({
       name, inputs: [{ name: 'x', type, shape }], outputs: [{ name: 'y', type, shape }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
