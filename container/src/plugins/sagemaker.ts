@@ -237,7 +237,9 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     }
     const { format, mediaType } = answerFormat(req);
     if (format === 'csv') {
-      reply.type('text/csv');
+      // UTF-8 said outright: a text/* type without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by
+      // some clients, which would garble non-ASCII BYTES values.
+      reply.type('text/csv; charset=utf-8');
       return encodeCsv(outputs);
     }
     if (format === 'jsonlines') {
