@@ -6,7 +6,7 @@
  *   await app.listen({ port: 8080, host: '0.0.0.0' });
  *   await app.model.ready; // loaded and warmed up
  */
-import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, LogController } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -87,7 +87,24 @@ function textLimitAdvice(limits: LimitsConfig): string {
     '(application/octet-stream with Inference-Header-Content-Length, on /v2/models/{name}/infer)';
 }
 
-function classify(err: FastifyError & { validationContext?: string }, body: unknown, assumedJson: boolean, limits: LimitsConfig): { code: ErrorCode; message: string } {
+/** The Open Inference Protocol infer routes (the route templates Fastify matched). */
+const OIP_INFER_ROUTES = new Set(['/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer']);
+
+/**
+ * The 415 message: the type received and what the route takes. The infer routes take JSON and binary
+ * tensor data only; CSV and JSON Lines are /invocations' (a CSV or JSON Lines body sent to an infer route
+ * is parsed as text, then refused here rather than with a schema error about the body's shape).
+ */
+function unsupportedType(route: string | undefined, type: string | undefined): string {
+  const received = type === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(type.slice(0, 100))}`;
+  if (route !== undefined && OIP_INFER_ROUTES.has(route)) {
+    return `${received} is not taken here: send application/json, or binary tensor data as application/octet-stream with Inference-Header-Content-Length (CSV and JSON Lines are taken on POST /invocations)`;
+  }
+  return `${received} is not taken here: send application/json, ${JSON_LINES_TYPES[0]} or text/csv`;
+}
+
+function classify(err: FastifyError & { validationContext?: string }, req: FastifyRequest, assumedJson: boolean, limits: LimitsConfig): { code: ErrorCode; message: string } {
+  const body = req.body;
   const bodyMissing = body === undefined || body === '';
   const bodyNull = body === null;
   const readAs = assumedJson ? ' (it came with no Content-Type, or application/octet-stream, so it was read as JSON)' : '';
@@ -95,13 +112,16 @@ function classify(err: FastifyError & { validationContext?: string }, body: unkn
   if (err.validation) {
     if (err.validationContext === 'body' && bodyMissing) return { code: 'EMPTY_BODY', message: 'the request has no body; send JSON or CSV' };
     if (err.validationContext === 'body' && bodyNull) return { code: 'INVALID_REQUEST', message: 'the body is the JSON value null; send a JSON object' };
+    if (err.validationContext === 'body' && typeof body === 'string' && OIP_INFER_ROUTES.has(req.routeOptions.url ?? '')) {
+      return { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(req.routeOptions.url, req.headers['content-type']) };
+    }
     return { code: 'INVALID_REQUEST', message: err.message };
   }
   switch (err.code) {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return { code: 'EMPTY_BODY', message: 'the body is empty; send a JSON document' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY': return { code: 'BAD_JSON', message: `the body is not valid JSON${readAs}: ${err.message}` };
     case 'FST_ERR_CTP_BODY_TOO_LARGE': return { code: 'PAYLOAD_TOO_LARGE', message: `${err.message}: ${textLimitAdvice(limits)}` };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${err.message}; send application/json or text/csv` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(req.routeOptions.url, req.headers['content-type']) };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return { code: 'INVALID_REQUEST', message: err.message };
     case 'FST_UNDER_PRESSURE': return { code: 'OVERLOADED', message: 'the server is under pressure; retry shortly' };
     default:
@@ -262,7 +282,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       reply.code(499).send({ error: 'the client closed the connection', code: 'CLIENT_CLOSED' });
       return;
     }
-    const { code, message } = classify(err, req.body, assumedJson.has(req), limits);
+    const { code, message } = classify(err, req, assumedJson.has(req), limits);
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
     if (status >= 500 && code === 'INTERNAL') req.log.error({ err }, 'unexpected error');

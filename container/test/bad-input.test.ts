@@ -61,7 +61,7 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['CSV with the wrong column count', '/invocations', '1,2,3,4,5,6,7,8\n1,2,3\n', 400, 'CSV_COLUMN_COUNT', /CSV row 2 has 3 columns; input 'features' \(\[batch, 8\]\) needs 8/, { 'content-type': 'text/csv' }],
     ['CSV with a word in a cell', '/invocations', '1,2,3,4,5,6,7,x\n', 400, 'CSV_BAD_VALUE', /row 1, column 8 is "x", not a finite decimal number/, { 'content-type': 'text/csv' }],
     ['an empty CSV body', '/invocations', '\n\n', 400, 'EMPTY_BODY', /no rows/, { 'content-type': 'text/csv' }],
-    ['an unsupported content type', '/invocations', 'x', 415, 'UNSUPPORTED_MEDIA_TYPE', /Unsupported Media Type/, { 'content-type': 'application/x-protobuf' }],
+    ['an unsupported content type', '/invocations', 'x', 415, 'UNSUPPORTED_MEDIA_TYPE', /^Content-Type "application\/x-protobuf" is not taken here: send application\/json, application\/jsonlines or text\/csv$/, { 'content-type': 'application/x-protobuf' }],
     ['custom attributes over 1024 characters', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /at most 1024 visible US-ASCII/, { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) }],
   ];
 
