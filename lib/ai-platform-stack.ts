@@ -72,6 +72,8 @@ export interface AiPlatformStackProps extends StackProps {
 export class AiPlatformStack extends Stack {
   public readonly vpc: ec2.IVpc;
   public readonly cluster: eks.Cluster;
+  /** The small system node group (CoreDNS, the device plugin's controllers, other add-ons). */
+  public readonly systemNodes: eks.Nodegroup;
   /** On-demand accelerator nodes for model serving. */
   public readonly inferenceNodes: GpuNodeGroup;
   /** Spot accelerator nodes for training, scaling from zero. */
@@ -96,9 +98,16 @@ export class AiPlatformStack extends Stack {
       vpc: this.vpc,
       vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
       defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
-      defaultCapacity: 2,
-      defaultCapacityInstance: new ec2.InstanceType('m7i.large'),
+      // The system node group is added below: aws-cdk's default capacity picks the AL2 AMI for CPU
+      // instances, and EKS publishes no AL2 AMIs for Kubernetes 1.33 and later (it refuses the group).
+      defaultCapacity: 0,
       kubectlProviderOptions: { kubectlLayer: props.kubectlLayer ?? defaultKubectlLayer(this) },
+    });
+    // Same construct id as aws-cdk's default capacity ('DefaultCapacity'), so the logical id is unchanged.
+    this.systemNodes = this.cluster.addNodegroupCapacity('DefaultCapacity', {
+      instanceTypes: [new ec2.InstanceType('m7i.large')],
+      amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+      minSize: 2,
     });
 
     this.inferenceNodes = new GpuNodeGroup(this, 'InferenceNodes', {

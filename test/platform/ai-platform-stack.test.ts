@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
@@ -27,6 +27,19 @@ describe('AiPlatformStack (the reference platform)', () => {
       ScalingConfig: { MinSize: 0, DesiredSize: 0, MaxSize: 8 },
       Labels: Match.objectLike({ 'ai-platform.dev/capacity-type': 'spot', 'ai-platform.dev/node-group': 'training' }),
     });
+  });
+
+  test('the system node group runs Amazon Linux 2023 (EKS has no AL2 AMIs for Kubernetes 1.33 and later)', () => {
+    template.hasResourceProperties('AWS::EKS::Nodegroup', {
+      InstanceTypes: ['m7i.large'],
+      AmiType: 'AL2023_x86_64_STANDARD',
+      ScalingConfig: { MinSize: 2, DesiredSize: 2, MaxSize: 2 },
+    });
+    // Same logical id as before, so the group is updated in place rather than added beside the old one.
+    expect(stack.getLogicalId(stack.systemNodes.node.defaultChild as CfnElement)).toBe('ClusterNodegroupDefaultCapacityDA0920A3');
+    for (const [, group] of Object.entries(template.findResources('AWS::EKS::Nodegroup'))) {
+      expect(String(group.Properties.AmiType)).not.toMatch(/^AL2_/);
+    }
   });
 
   test('installs the NVIDIA device plugin exactly once', () => {
