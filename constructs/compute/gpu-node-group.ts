@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
-import { LABEL_ACCELERATOR_MODEL, TaintDefinition } from '../../lib/private/labels';
+import { isLabelValue, isQualifiedName, LABEL_ACCELERATOR_MODEL, TaintDefinition } from '../../lib/private/labels';
 import { IAcceleratorNodes } from './accelerator-nodes';
 import { Capacity } from './capacity';
 import { DevicePlugins } from './device-plugins';
@@ -94,13 +94,15 @@ export interface GpuNodeGroupProps {
 
   /**
    * Extra labels for the nodes, merged with the accelerator labels. Keys from the accelerator
-   * vocabulary (`ai-platform.dev/*`) cannot be overridden.
+   * vocabulary (`ai-platform.dev/*`) cannot be overridden. EKS takes keys and values of 1-63
+   * characters in Kubernetes label syntax; others fail synthesis.
    * @default - accelerator labels only
    */
   readonly labels?: Record<string, string>;
 
   /**
-   * Extra taints for the nodes.
+   * Extra taints for the nodes. EKS takes at most 50 per group (the accelerator taint included), keys
+   * of 1-63 characters and values of 0-63, in Kubernetes label syntax; one taint per key and effect.
    * @default - only the accelerator taint
    */
   readonly taints?: TaintDefinition[];
@@ -215,6 +217,8 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
           `uses the reserved prefix "${RESERVED_PREFIX}", which the accelerator label vocabulary sets`, 'choose a label key outside that prefix');
       }
     }
+    this.validateLabels(props.labels ?? {});
+    this.validateTaints(props.taints ?? [], (props.acceleratorTaint ?? true) ? requested[0].defaultTaint : undefined);
 
     const first = requested[0];
     this.vendor = first.vendor;
@@ -403,6 +407,60 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
         `'instanceTypes' (${types.map(String).join(', ')}) have different accelerator counts (${counts.join(', ')}): `
         + 'cluster-autoscaler assumes every node has the count of the first type and the label records the smallest; '
         + 'prefer one accelerator count per group');
+    }
+  }
+
+  /**
+   * EKS takes label keys and values of 1-63 characters (CreateNodegroup), and the kubelet only
+   * Kubernetes label syntax: anything else fails the deployment, or the nodes never join.
+   */
+  private validateLabels(labels: Record<string, string>): void {
+    for (const [key, value] of Object.entries(labels)) {
+      if (Token.isUnresolved(key)) continue;
+      if (key.length > 63 || !isQualifiedName(key)) {
+        throw new PlatformError(this, 'labels', key,
+          'has a key EKS refuses: a label key is at most 63 characters in all (EKS\'s limit), an optional DNS-subdomain prefix and "/", then letters, digits, "-", "_" or "." starting and ending with a letter or digit',
+          'shorten or rename the label key');
+      }
+      if (Token.isUnresolved(value)) continue;
+      if (typeof value !== 'string' || value.length === 0 || !isLabelValue(value)) {
+        throw new PlatformError(this, `labels["${key}"]`, value,
+          'must be 1-63 characters (EKS refuses empty values): letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+          'shorten the value or replace the other characters');
+      }
+    }
+  }
+
+  /**
+   * EKS takes at most 50 taints per node group, keys of 1-63 characters and values of 0-63; the key
+   * and value follow the Kubernetes label syntax, and a key and effect may appear only once.
+   */
+  private validateTaints(taints: TaintDefinition[], acceleratorTaint: TaintDefinition | undefined): void {
+    const all = [...(acceleratorTaint ? [acceleratorTaint] : []), ...taints];
+    if (all.length > 50) {
+      throw new PlatformError(this, 'taints', `${all.length} taints`, `must be at most 50 in all${acceleratorTaint ? ', the accelerator taint included' : ''} (EKS's limit per node group)`, 'remove taints');
+    }
+    const seen = new Set<string>();
+    for (const t of taints) {
+      if (!Token.isUnresolved(t.key) && (t.key.length > 63 || !isQualifiedName(t.key))) {
+        throw new PlatformError(this, 'taints[].key', t.key,
+          'must be at most 63 characters (EKS\'s limit): an optional DNS-subdomain prefix and "/", then letters, digits, "-", "_" or "." starting and ending with a letter or digit',
+          'shorten or rename the taint key');
+      }
+      if (!Token.isUnresolved(t.value) && (typeof t.value !== 'string' || !isLabelValue(t.value))) {
+        throw new PlatformError(this, `taints[${JSON.stringify(t.key)}].value`, t.value,
+          'must be at most 63 characters: letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)',
+          'shorten the value or replace the other characters');
+      }
+    }
+    for (const t of all) {
+      const id = `${t.key}:${t.effect}`;
+      if (seen.has(id)) {
+        throw new PlatformError(this, 'taints', `${t.key}=${t.value}:${t.effect}`,
+          `repeats the key and effect of another taint${acceleratorTaint && t !== acceleratorTaint && acceleratorTaint.key === t.key ? ' (the accelerator taint)' : ''}; Kubernetes allows one taint per key and effect`,
+          'remove the duplicate, or set acceleratorTaint: false to replace the accelerator taint');
+      }
+      seen.add(id);
     }
   }
 

@@ -71,3 +71,28 @@ export const LABEL_DEVICE_PLUGIN = 'ai-platform.dev/device-plugin';
 
 /** Label cluster-autoscaler (>= 1.15) reads on AWS to know a node carries a GPU before the device plugin reports it. */
 export const LABEL_CA_ACCELERATOR = 'k8s.amazonaws.com/accelerator';
+
+/** A Kubernetes label value (also a taint value): empty, or up to 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+/** The name part of a qualified name (label and taint keys): like a non-empty label value. */
+const QUALIFIED_NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** The optional prefix of a qualified name: a DNS subdomain. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** True for a Kubernetes label value: at most 63 characters of letters, digits, `-`, `_`, `.`, beginning and ending with a letter or digit (or empty). */
+export function isLabelValue(value: string): boolean {
+  return value.length <= 63 && LABEL_VALUE.test(value);
+}
+
+/**
+ * True for a Kubernetes qualified name, the syntax of label and taint keys: an optional DNS subdomain
+ * prefix (at most 253 characters) and `/`, then a name of at most 63 characters.
+ */
+export function isQualifiedName(key: string): boolean {
+  const parts = key.split('/');
+  if (parts.length > 2) return false;
+  const name = parts[parts.length - 1];
+  const prefix = parts.length === 2 ? parts[0] : undefined;
+  if (name.length > 63 || !QUALIFIED_NAME_PART.test(name)) return false;
+  return prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
+}

@@ -291,6 +291,34 @@ describe('taints and labels', () => {
       .toThrow(/'labels\["ai-platform.dev\/capacity-type"\]' \("cheap"\) uses the reserved prefix/);
   });
 
+  test('a label EKS or Kubernetes would refuse fails synthesis, naming the label', () => {
+    // EKS: keys and values of 1-63 characters; Kubernetes: label syntax.
+    expect(() => group({ labels: { team: '' } }))
+      .toThrow(/'labels\["team"\]' \(""\) must be 1-63 characters \(EKS refuses empty values\)/);
+    expect(() => group({ labels: { team: 'search ranking' } }))
+      .toThrow(/'labels\["team"\]' \("search ranking"\) must be 1-63 characters/);
+    expect(() => group({ labels: { team: 'a'.repeat(64) } })).toThrow(/'labels\["team"\]'/);
+    expect(() => group({ labels: { [`example.com/${'k'.repeat(60)}`]: 'x' } }))
+      .toThrow(/'labels' \("example.com\/k{60}"\) has a key EKS refuses: a label key is at most 63 characters in all/);
+    expect(() => group({ labels: { 'team name': 'search' } })).toThrow(/'labels' \("team name"\) has a key EKS refuses/);
+    expect(() => group({ labels: { 'example.com/team': 'search-1.2_a' } })).not.toThrow();
+  });
+
+  test('a taint EKS or Kubernetes would refuse fails synthesis, naming the taint', () => {
+    expect(() => group({ taints: [{ key: 'dedicated', value: 'ml team', effect: 'NoSchedule' }] }))
+      .toThrow(/'taints\["dedicated"\].value' \("ml team"\) must be at most 63 characters/);
+    expect(() => group({ taints: [{ key: `example.com/${'k'.repeat(52)}`, value: '', effect: 'NoSchedule' }] }))
+      .toThrow(/'taints\[\].key' \("example.com\/k{52}"\) must be at most 63 characters \(EKS's limit\)/);
+    expect(() => group({ taints: [{ key: 'dedicated', value: '', effect: 'NoSchedule' }] })).not.toThrow();
+    // One taint per key and effect: a second nvidia.com/gpu NoSchedule next to the accelerator taint.
+    expect(() => group({ taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] }))
+      .toThrow(/'taints' \("nvidia.com\/gpu=present:NoSchedule"\) repeats the key and effect of another taint \(the accelerator taint\)/);
+    expect(() => group({ acceleratorTaint: false, taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] })).not.toThrow();
+    const many = Array.from({ length: 50 }, (_, i) => ({ key: `t${i}`, value: 'x', effect: 'NoSchedule' as const }));
+    expect(() => group({ taints: many })).toThrow(/'taints' \("51 taints"\) must be at most 50 in all, the accelerator taint included \(EKS's limit per node group\)/);
+    expect(() => group({ taints: many.slice(0, 49) })).not.toThrow();
+  });
+
   test('turning off the accelerator taint removes it and warns', () => {
     const { stack, template } = group({ acceleratorTaint: false });
     template().hasResourceProperties('AWS::EKS::Nodegroup', { Taints: Match.absent() });
