@@ -38,7 +38,8 @@ export interface RolloutOptions {
    */
   readonly terminationWait?: Duration;
   /**
-   * Upper bound for the whole deployment. 600-28800 seconds; must exceed the waits.
+   * Upper bound for the whole deployment. 600-28800 seconds, and longer than `bakeTime` plus
+   * `terminationWait` (the waits SageMaker counts against it).
    * @default - SageMaker's default
    */
   readonly maximumExecutionTimeout?: Duration;
@@ -147,6 +148,18 @@ export class RolloutStrategy {
     checkSeconds(scope, 'rollout.bakeTime', this.bakeTime, 0, 3600);
     checkSeconds(scope, 'rollout.terminationWait', this.options.terminationWait, 0, 3600);
     checkSeconds(scope, 'rollout.maximumExecutionTimeout', this.options.maximumExecutionTimeout, 600, 28800);
+    // SageMaker: the timeout must be larger than the waits given in TerminationWaitInSeconds and
+    // WaitIntervalInSeconds; a shorter one ends every update in a timeout and a rollback.
+    const timeout = this.options.maximumExecutionTimeout;
+    if (timeout && !Token.isUnresolved(timeout.toSeconds())) {
+      const bake = this.bakeTime?.toSeconds() ?? 0;
+      const termination = this.options.terminationWait?.toSeconds() ?? 0;
+      if (!Token.isUnresolved(bake) && !Token.isUnresolved(termination) && timeout.toSeconds() <= bake + termination) {
+        throw new PlatformError(scope, 'rollout.maximumExecutionTimeout', `${timeout.toSeconds()} seconds`,
+          `must be longer than bakeTime plus terminationWait (${bake} + ${termination} = ${bake + termination} seconds): the deployment waits that long, so it would always time out and roll back`,
+          'raise maximumExecutionTimeout, or shorten bakeTime or terminationWait');
+      }
+    }
   }
 
   /**

@@ -475,6 +475,13 @@ describe('validation', () => {
   test('a maximum execution timeout below 600 seconds fails', () => {
     expect(build({ rollout: RolloutStrategy.allAtOnce({ maximumExecutionTimeout: Duration.minutes(5) }) })).toThrow(/'rollout\.maximumExecutionTimeout' \("300 seconds"\) must be from 600 to 28800/);
   });
+  test('a maximum execution timeout no longer than the bake time and termination wait fails', () => {
+    expect(build({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(30), terminationWait: Duration.minutes(30), maximumExecutionTimeout: Duration.hours(1) }) }))
+      .toThrow(/'rollout\.maximumExecutionTimeout' \("3600 seconds"\) must be longer than bakeTime plus terminationWait \(1800 \+ 1800 = 3600 seconds\)/);
+    expect(build({ rollout: RolloutStrategy.allAtOnce({ terminationWait: Duration.minutes(20), maximumExecutionTimeout: Duration.minutes(15) }) }))
+      .toThrow(/'rollout\.maximumExecutionTimeout' \("900 seconds"\) must be longer than bakeTime plus terminationWait \(0 \+ 1200 = 1200 seconds\)/);
+    expect(build({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(30), terminationWait: Duration.minutes(30), maximumExecutionTimeout: Duration.seconds(3601) }) })).not.toThrow();
+  });
   test('more than 10 rollback alarms fail at synthesis', () => {
     const { stack } = newStack();
     const alarms = Array.from({ length: 9 }, (_, i) => cloudwatch.Alarm.fromAlarmName(stack, `A${i}`, `alarm-${i}`));
