@@ -652,7 +652,8 @@ export class ModelEndpoint extends ModelEndpointBase {
         `rollout: SageMaker does not apply deployment guardrails to endpoints on Inf1 instances; the ${this.rollout.type.toLowerCase()} rollout falls back to all-at-once traffic shifting with no baking period. Use Inf2 (GpuInstanceType.INF2_XLARGE) for guarded rollouts, or RolloutStrategy.allAtOnce() to say so`);
     }
     const minCount = Math.min(...variants.map((v) => v.initialInstanceCount).filter((c) => c > 0), Number.MAX_SAFE_INTEGER);
-    this.rollout._validate(this, serverless, minCount);
+    const maxCount = Math.max(...variants.map((v) => v.initialInstanceCount), 0);
+    this.rollout._validate(this, serverless, minCount, maxCount);
   }
 
   /**

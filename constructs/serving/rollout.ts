@@ -69,7 +69,8 @@ export interface CanaryRolloutOptions extends RolloutOptions {
 /** Options of a linear rollout. */
 export interface LinearRolloutOptions extends RolloutOptions {
   /**
-   * Size of each step: 10-50% of the new fleet.
+   * Size of each step: 10-50% of the new fleet (as an instance count, at least a tenth of the largest
+   * variant's initial instance count).
    * @default TrafficSize.percent(20)
    */
   readonly stepSize?: TrafficSize;
@@ -124,7 +125,7 @@ export class RolloutStrategy {
    * Checks the strategy against the service limits and the endpoint's variants.
    * @internal
    */
-  public _validate(scope: IConstruct, serverless: boolean, minInstanceCount: number): void {
+  public _validate(scope: IConstruct, serverless: boolean, minInstanceCount: number, maxInstanceCount: number = minInstanceCount): void {
     const size = this.size;
     if (size && !Token.isUnresolved(size.value)) {
       const prop = this.type === 'CANARY' ? 'rollout.canarySize' : 'rollout.stepSize';
@@ -142,6 +143,10 @@ export class RolloutStrategy {
         }
         if (!Token.isUnresolved(minInstanceCount) && size.value * 2 > minInstanceCount) {
           throw new PlatformError(scope, prop, `${size.value} instances`, `must be <= 50% of the smallest variant's initialInstanceCount (${minInstanceCount})`, 'use TrafficSize.percent(...) or more instances');
+        }
+        // SageMaker: a linear step is 10-50% of the variant's instance count.
+        if (this.type === 'LINEAR' && !Token.isUnresolved(maxInstanceCount) && size.value * 10 < maxInstanceCount) {
+          throw new PlatformError(scope, prop, `${size.value} instances`, `must be >= 10% of the largest variant's initialInstanceCount (${maxInstanceCount}), SageMaker's linear limit`, 'use TrafficSize.percent(...) or a larger step');
         }
       }
     }

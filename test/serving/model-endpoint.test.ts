@@ -459,6 +459,14 @@ describe('validation', () => {
       .toThrow(/'rollout\.canarySize' \("2 instances"\) must be <= 50% of the smallest variant's initialInstanceCount \(2\)/);
     expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 2 })], rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(1) }) })).not.toThrow();
   });
+  test('a linear step by instance count below 10% of the fleet fails', () => {
+    const variants = [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 20 })];
+    expect(build({ variants, rollout: RolloutStrategy.linear({ stepSize: TrafficSize.instances(1) }) }))
+      .toThrow(/'rollout\.stepSize' \("1 instances"\) must be >= 10% of the largest variant's initialInstanceCount \(20\), SageMaker's linear limit/);
+    expect(build({ variants, rollout: RolloutStrategy.linear({ stepSize: TrafficSize.instances(2) }) })).not.toThrow();
+    // A canary has no lower bound.
+    expect(build({ variants, rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(1) }) })).not.toThrow();
+  });
   test('a linear step above 50% fails', () => {
     expect(build({ rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(60) }) })).toThrow(/'rollout\.stepSize' \("60%"\) must be 10-50%/);
   });
