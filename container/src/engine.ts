@@ -381,27 +381,9 @@ export class InferenceEngine {
       this.queuedRows += rows;
       this.queuedBytes += bytes;
       this.armDeadlineTimer(job.deadline);
-      this.schedulePump();
+      this.pump();
     });
   }
-
-  /**
-   * Dispatches what is queued once the event loop has handled every socket that was ready (in the
-   * check phase), not at each request: requests that arrive together then merge into one run and one
-   * message to a worker. Dispatching at once sent the first of them alone and the next one pipelined
-   * alone behind it, which about halved the merge factor at 16 and 64 concurrent clients. A lone request
-   * waits only for the rest of its loop iteration.
-   */
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      if (this.started && !this.terminated) this.pump();
-    });
-  }
-
-  private pumpScheduled = false;
 
   /**
    * Queues a large request as parts of at most maxBatchSize rows, a few at a time (two per worker keeps
