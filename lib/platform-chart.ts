@@ -114,6 +114,15 @@ export interface PlatformChartsProps {
    */
   readonly clientNamespaces?: string[];
   /**
+   * Add the `device-plugins` chart: the NVIDIA device plugin as a DaemonSet in kube-system. Only for a
+   * cluster that has no plugin yet. `AiPlatformStack`, and any `GpuNodeGroup` on a cluster CDK can run
+   * kubectl on, installs it as the Helm release `nvidia-device-plugin`, whose DaemonSet has the same
+   * name: applying this one over it fails (its label selector differs, and selectors cannot change),
+   * and the release and GitOps would both own it.
+   * @default false: these charts target `AiPlatformStack`'s cluster, which has the plugin
+   */
+  readonly devicePlugin?: boolean;
+  /**
    * Add a chart with a Karpenter GPU node pool for this cluster (needs Karpenter's CRDs on the cluster).
    * @default - no Karpenter chart
    */
@@ -122,7 +131,8 @@ export interface PlatformChartsProps {
 
 /** The charts of the reference platform, by chart id. */
 export interface PlatformCharts {
-  readonly devicePlugins: Chart;
+  /** Only with `devicePlugin: true`. */
+  readonly devicePlugins?: Chart;
   readonly serving: Chart;
   readonly training: Chart;
   readonly karpenter?: Chart;
@@ -130,7 +140,7 @@ export interface PlatformCharts {
 
 /**
  * Builds the reference platform's Kubernetes charts into `app`:
- * - `device-plugins`: the NVIDIA device plugin DaemonSet (kube-system);
+ * - `device-plugins` (only with `devicePlugin: true`): the NVIDIA device plugin DaemonSet (kube-system);
  * - `serving`: the bundled inference server on the on-demand GPU inference nodes, with an HPA on CPU
  *   and queue depth, a PDB and a NetworkPolicy;
  * - `training`: a TrainingJob on the spot GPU training nodes, with a checkpoint volume (by default a
@@ -141,8 +151,11 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
   const servingNs = props.servingNamespace ?? 'ai-serving';
   const trainingNs = props.trainingNamespace ?? 'ai-training';
 
-  const devicePlugins = new Chart(app, 'device-plugins');
-  DevicePluginDaemonSet.of(devicePlugins, AcceleratorVendor.NVIDIA);
+  let devicePlugins: Chart | undefined;
+  if (props.devicePlugin) {
+    devicePlugins = new Chart(app, 'device-plugins');
+    DevicePluginDaemonSet.of(devicePlugins, AcceleratorVendor.NVIDIA);
+  }
 
   const serving = new Chart(app, 'serving', { namespace: servingNs });
   namespace(serving, servingNs);

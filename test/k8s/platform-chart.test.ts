@@ -3,8 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { Testing, Yaml } from 'cdk8s';
 import { ModelSource } from '../../constructs/k8s/inference-service';
+import { NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
 import { AiPlatformStack } from '../../lib/ai-platform-stack';
 import {
   buildPlatformCharts, DEFAULT_SERVER_IMAGE, DEFAULT_TRAINING_COMMAND, KUSTOMIZATION_FILE, PlatformCharts, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
@@ -82,9 +84,12 @@ describe('reference platform charts', () => {
     expect(spec.containers[0].command).toBeUndefined();
   });
 
-  test('runs one NVIDIA device plugin DaemonSet', () => {
-    const manifests = synthValid(charts.devicePlugins);
+  test('adds the NVIDIA device plugin DaemonSet only when asked: AiPlatformStack installs it as a Helm release of the same name', () => {
+    expect(charts.devicePlugins).toBeUndefined();
+    const own = buildPlatformCharts(Testing.app(), { devicePlugin: true });
+    const manifests = synthValid(own.devicePlugins!);
     expect(manifests.map((m) => m.kind)).toEqual(['DaemonSet']);
+    expect(manifests[0].metadata).toMatchObject({ name: NVIDIA_DEVICE_PLUGIN.release, namespace: NVIDIA_DEVICE_PLUGIN.namespace });
   });
 
   test('adds a Karpenter GPU pool only when asked', () => {
@@ -98,7 +103,7 @@ describe('reference platform charts', () => {
   test('writes one YAML file per chart and a kustomization listing them, every manifest schema-valid', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'stale.yaml'), 'left from an earlier run');
-    const files = writePlatformManifests(dir, { serverImage: 'registry.example.com/server:2.0.0' });
+    const files = writePlatformManifests(dir, { serverImage: 'registry.example.com/server:2.0.0', devicePlugin: true });
     expect(files).toEqual(['device-plugins.yaml', 'serving.yaml', 'training.yaml', KUSTOMIZATION_FILE]);
     expect(fs.readdirSync(dir).sort()).toEqual([...files].sort());
     const kustomization = Yaml.load(path.join(dir, KUSTOMIZATION_FILE))[0];
@@ -117,7 +122,8 @@ describe('reference platform charts', () => {
       execFileSync(process.execPath, [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO, 'bin', 'k8s.ts'), dir], { cwd: REPO, env: { ...process.env, AIP_SERVER_IMAGE: '' } });
     }
     const first = readAll(a);
-    expect(Object.keys(first)).toEqual(['device-plugins.yaml', KUSTOMIZATION_FILE, 'serving.yaml', 'training.yaml']);
+    // No device plugin: the folder is for AiPlatformStack's cluster, where CDK installed it with Helm.
+    expect(Object.keys(first)).toEqual([KUSTOMIZATION_FILE, 'serving.yaml', 'training.yaml']);
     expect(readAll(b)).toEqual(first);
     // ... and identical to what the library writes in this process.
     const c = tmp();
@@ -127,7 +133,7 @@ describe('reference platform charts', () => {
 });
 
 describe('reference platform charts and AiPlatformStack', () => {
-  // Construct only (no CloudFormation synthesis): the node groups' labels and taints are known at construction.
+  // The node groups' labels and taints are known at construction; only the device plugin test synthesizes.
   const stack = new AiPlatformStack(new App({ context: TEST_CONTEXT }), 'Platform', { env: { account: '123456789012', region: 'us-east-1' } });
 
   test.each([
@@ -144,5 +150,13 @@ describe('reference platform charts and AiPlatformStack', () => {
     const spec = podSpec(workload(buildPlatformCharts(Testing.app(), { inferenceNodes: stack.inferenceNodes, trainingNodes: stack.trainingNodes })));
     const expressions = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
     expect(Object.fromEntries(expressions.map((e: { key: string; values: string[] }) => [e.key, e.values[0]]))).toEqual(nodes.nodeLabels);
+  });
+
+  test('the stack installs the device plugin the charts leave out, as a Helm release named like the DaemonSet they would add', () => {
+    const template = Template.fromStack(stack).findResources('Custom::AWSCDK-EKS-HelmChart');
+    expect(Object.values(template).map((r) => [r.Properties.Release, r.Properties.Namespace])).toContainEqual([NVIDIA_DEVICE_PLUGIN.release, NVIDIA_DEVICE_PLUGIN.namespace]);
+    const own = buildPlatformCharts(Testing.app(), { devicePlugin: true });
+    expect(only(synthValid(own.devicePlugins!), 'DaemonSet').metadata.name).toBe(NVIDIA_DEVICE_PLUGIN.release);
+    expect(buildPlatformCharts(Testing.app(), { inferenceNodes: stack.inferenceNodes, trainingNodes: stack.trainingNodes }).devicePlugins).toBeUndefined();
   });
 });
