@@ -62,7 +62,10 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['CSV with a word in a cell', '/invocations', '1,2,3,4,5,6,7,x\n', 400, 'CSV_BAD_VALUE', /row 1, column 8 is "x", not a finite decimal number/, { 'content-type': 'text/csv' }],
     ['an empty CSV body', '/invocations', '\n\n', 400, 'EMPTY_BODY', /no rows/, { 'content-type': 'text/csv' }],
     ['an unsupported content type', '/invocations', 'x', 415, 'UNSUPPORTED_MEDIA_TYPE', /^Content-Type "application\/x-protobuf" is not taken here: send application\/json, application\/jsonlines or text\/csv$/, { 'content-type': 'application/x-protobuf' }],
-    ['custom attributes over 1024 characters', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /at most 1024 visible US-ASCII/, { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) }],
+    ['custom attributes over 1024 characters', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /^x-amzn-sagemaker-custom-attributes must be at most 1024 visible US-ASCII characters; this one has 1025$/, { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) }],
+    ['custom attributes with a tab', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /; character 6 is U\+0009$/, { 'x-amzn-sagemaker-custom-attributes': 'trace\tabc' }],
+    ['custom attributes with a Latin-1 letter', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /; character 4 is U\+00E9$/, { 'x-amzn-sagemaker-custom-attributes': 'caf\u00e9' }],
+    ['an output asking for the classification extension', INFER, { inputs: [features()], outputs: [{ name: 'fraud_probability', parameters: { classification: 2 } }] }, 400, 'INVALID_REQUEST', /^output 'fraud_probability' asks for parameters.classification 2, the classification extension, which this server does not offer/],
   ];
 
   for (const [what, url, payload, status, code, message, headers] of cases) {

@@ -20,6 +20,14 @@ export const CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';
  */
 const MAX_TRANSFORM_MB = 100;
 
+/** What is wrong with a custom attributes header, without echoing it (it may be long, or carry secrets). */
+function attributesProblem(value: string | string[]): string {
+  if (typeof value !== 'string') return `it was sent ${value.length} times`;
+  if (value.length > 1024) return `this one has ${value.length}`;
+  const at = value.search(/[^\x20-\x7e]/);
+  return `character ${at + 1} is U+${value.codePointAt(at)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 const jsonBodySchema = {
   type: 'object',
   properties: {
@@ -210,7 +218,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     const attributes = req.headers[CUSTOM_ATTRIBUTES_HEADER];
     if (attributes !== undefined) {
       if (typeof attributes !== 'string' || attributes.length > 1024 || !/^[\x20-\x7e]*$/.test(attributes)) {
-        throw new InferenceError('BAD_HEADER', `${CUSTOM_ATTRIBUTES_HEADER} must be at most 1024 visible US-ASCII characters`);
+        throw new InferenceError('BAD_HEADER', `${CUSTOM_ATTRIBUTES_HEADER} must be at most 1024 visible US-ASCII characters; ${attributesProblem(attributes)}`);
       }
       reply.header(CUSTOM_ATTRIBUTES_HEADER, attributes);
     }
