@@ -152,6 +152,20 @@ describe('SageMaker container contract', () => {
     const body = res.json();
     assert.equal(body.id, 'sm-1');
     assert.deepEqual(body.outputs.map((o: { name: string }) => o.name), ['is_fraud']);
+    // An OIP body gets an OIP answer whatever the Accept.
+    const asked = await request(started.port, 'POST', '/invocations', { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] }] }, { accept: 'text/csv' });
+    assert.equal(asked.status, 200, asked.body);
+    assert.match(String(asked.headers['content-type']), /^application\/json/);
+    assert.deepEqual(asked.json().outputs.map((o: { name: string }) => o.name), ['fraud_probability', 'is_fraud']);
+  });
+
+  it('answers JSON, labelled application/json, to an Accept it has no format for', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const res = await request(started.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, { accept: 'application/x-npy' });
+    assert.equal(res.status, 200, res.body);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    assert.equal(res.json().predictions.length, 1);
   });
 
   it('answers rows for a model with an input that has no batch axis (a scalar) with 400 BAD_INSTANCES, in every row format', async () => {
