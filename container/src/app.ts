@@ -60,11 +60,23 @@ function givenRequestId(headers: IncomingHttpHeaders): string | undefined {
 }
 
 /**
+ * The Content-Type of error bodies: `application/json` as it is registered, with no charset parameter
+ * (RFC 8259 defines none; JSON is UTF-8). KServe's Python REST client reads the `error` text of an
+ * answer only when its type is exactly this, and Fastify would append `; charset=utf-8`.
+ */
+const ERROR_TYPE = 'application/json';
+
+/** Sends an error body with ERROR_TYPE (a reply serializer keeps Fastify from adding the charset). */
+function sendError(reply: FastifyReply, status: number, body: { error: string; code: string }): void {
+  reply.code(status).type(ERROR_TYPE).serializer(JSON.stringify).send(body);
+}
+
+/**
  * Answers a request outside Fastify (its body still arriving) with a JSON error body, and closes the
  * connection after it.
  */
 function answerAndClose(res: ServerResponse, status: number, body: string, reqId: string | undefined, sent?: () => void): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', ...(reqId ? { 'x-request-id': reqId } : {}) })
+  res.writeHead(status, { 'content-type': ERROR_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close', ...(reqId ? { 'x-request-id': reqId } : {}) })
     .end(body, sent);
 }
 
@@ -224,7 +236,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       app.log.info({ code, status, err: { code: err.code } }, 'request rejected');
       const body = JSON.stringify({ error: message, code });
       if (socket.writable) {
-        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${ERROR_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       }
       socket.destroy();
     },
@@ -235,7 +247,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
       app.metrics?.countUnparsed(req.method, 400);
       req.log.info({ code: 'INVALID_REQUEST', status: 400 }, 'request rejected');
-      (reply as unknown as FastifyReply).code(400).type('application/json').send({ error: err.message, code: 'INVALID_REQUEST' });
+      sendError(reply as unknown as FastifyReply, 400, { error: err.message, code: 'INVALID_REQUEST' });
     },
   }) as unknown as FastifyInstance;
   // Node swaps the headers and request timeouts when the headers one is the longer (its default is
@@ -296,11 +308,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       reply.header('connection', 'close');
       lingering.arm(req.raw);
     }
-    reply.code(status).type('application/json').send({ error: message, code });
+    sendError(reply, status, { error: message, code });
   });
   app.setNotFoundHandler((req, reply) => {
     app.metrics.errors.inc({ code: 'NOT_FOUND' });
-    reply.code(404).send({ error: notFoundMessage(req.method, req.url), code: 'NOT_FOUND' });
+    sendError(reply, 404, { error: notFoundMessage(req.method, req.url), code: 'NOT_FOUND' });
   });
 
   // Keep-alive connections whose request was still running when close() began become idle only after

@@ -75,6 +75,8 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
       assert.equal(res.status, status, JSON.stringify(res.body));
       assert.equal(res.body.code, code, JSON.stringify(res.body));
       assert.match(res.body.error, message);
+      // Exactly this type: KServe's Python client reads the error text only then.
+      assert.equal(res.headers['content-type'], 'application/json');
     });
   }
 
@@ -127,6 +129,7 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     const res = await app.inject({ method: 'GET', url: '/v3/anything' });
     assert.equal(res.statusCode, 404);
     assert.deepEqual(res.json(), { error: 'no route for GET /v3/anything', code: 'NOT_FOUND' });
+    assert.equal(res.headers['content-type'], 'application/json');
     for (const [method, url] of [['POST', '/nope'], ['POST', '/metrics'], ['PUT', INFER]] as const) {
       const bytes = await app.inject({ method, url, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from('abc') });
       assert.equal(bytes.statusCode, 404, `${method} ${url}: ${bytes.body}`);

@@ -569,6 +569,7 @@ describe('requests the routes do not serve', () => {
     for (const [what, r] of [['headers', headers], ['stalled body', stalled], ['trickled body', trickled]] as const) {
       assert.match(r.answer, /^HTTP\/1.1 408 /, `${what}: ${r.answer}`);
       assert.equal(JSON.parse(r.answer.slice(r.answer.indexOf('\r\n\r\n') + 4)).code, 'REQUEST_TIMEOUT', what);
+      assert.match(r.answer, /\r\ncontent-type: application\/json\r\n/i, what);
       assert.ok(r.ms >= 5_000 && r.ms < 7_500, `${what}: answered after ${r.ms} ms`);
     }
     assert.match(stalled.answer, /\r\nx-request-id: stalled-1\r\n/i);
@@ -627,6 +628,7 @@ describe('requests the routes do not serve', () => {
       const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
       assert.equal(body.code, code);
       assert.match(body.error, message);
+      assert.match(answer, /\r\ncontent-type: application\/json\r\n/i);
     }
     let metrics = (await request(started.port, 'GET', '/metrics')).body;
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), 3);
