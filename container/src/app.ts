@@ -318,8 +318,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Keep-alive connections whose request was still running when close() began become idle only after
   // their answer; Node's server.close() reaps idle connections once, at the start, so without this the
   // drain would wait for each such client to hang up (or for keepAliveTimeout). While closing, idle
-  // connections are closed every 25 ms; requests arriving meanwhile get Fastify's 503 with
-  // `Connection: close`.
+  // connections are closed every 25 ms; requests arriving meanwhile get 503 SHUTTING_DOWN (the
+  // onRequest hook below) with `Connection: close`.
   let reaper: NodeJS.Timeout | undefined;
   let closing = false;
   app.addHook('preClose', (done) => {
