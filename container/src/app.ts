@@ -68,7 +68,7 @@ const ERROR_TYPE = 'application/json';
 
 /** Sends an error body with ERROR_TYPE (a reply serializer keeps Fastify from adding the charset). */
 function sendError(reply: FastifyReply, status: number, body: { error: string; code: string }): void {
-  reply.code(status).type(ERROR_TYPE).serializer(JSON.stringify).send(body);
+  reply.code(status).type(ERROR_TYPE).serializer((b: unknown) => JSON.stringify(b)).send(body);
 }
 
 /**
