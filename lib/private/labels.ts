@@ -74,8 +74,6 @@ export const LABEL_CA_ACCELERATOR = 'k8s.amazonaws.com/accelerator';
 
 /** A Kubernetes label value (also a taint value): empty, or up to 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit. */
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-/** The name part of a qualified name (label and taint keys): like a non-empty label value. */
-const QUALIFIED_NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 /** The optional prefix of a qualified name: a DNS subdomain. */
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
@@ -93,6 +91,7 @@ export function isQualifiedName(key: string): boolean {
   if (parts.length > 2) return false;
   const name = parts[parts.length - 1];
   const prefix = parts.length === 2 ? parts[0] : undefined;
-  if (name.length > 63 || !QUALIFIED_NAME_PART.test(name)) return false;
+  // The name part has a non-empty label value's syntax.
+  if (name.length === 0 || !isLabelValue(name)) return false;
   return prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
 }
