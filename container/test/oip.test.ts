@@ -88,6 +88,27 @@ describe('Open Inference Protocol', () => {
     assert.equal(otherModel.json().code, 'UNKNOWN_MODEL');
   });
 
+  it('answers 404 for an unknown model or version before reading the body: broken, invalid or too large', async () => {
+    const started = await listening({ modelDir: modelDir('fraud', fixedBatchSpec()), config: { limits: { bodyLimitBytes: 1024 } } });
+    app = started.app;
+    const { port } = started;
+    const bodies: [string, string | Buffer][] = [
+      ['broken JSON', '{"inputs": ['],
+      ['a body the schema refuses', JSON.stringify({ inputs: 'x' })],
+      ['a body over the limit', JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: new Array(2000).fill(1) }] })],
+    ];
+    for (const [what, body] of bodies) {
+      const unknown = await request(port, 'POST', '/v2/models/other/infer', body);
+      assert.equal(unknown.status, 404, `${what}: ${unknown.body}`);
+      assert.deepEqual(unknown.json(), { error: "model 'other' is not served here; this server serves 'fraud'", code: 'UNKNOWN_MODEL' });
+      const version = await request(port, 'POST', '/v2/models/fraud/versions/7/infer', body);
+      assert.equal(version.status, 404, `${what}: ${version.body}`);
+      assert.equal(version.json().code, 'UNKNOWN_MODEL_VERSION');
+      // The same body sent to the model served here is still judged on its own.
+      assert.equal((await request(port, 'POST', '/v2/models/fraud/infer', body)).status === 404, false, what);
+    }
+  });
+
   it('round-trips every datatype with odd tensor names, flat and nested data, and echoes the id', async () => {
     const started = await listening({ modelDir: modelDir('kitchen-sink', kitchenSinkSpec()) });
     app = started.app;

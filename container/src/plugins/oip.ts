@@ -287,12 +287,22 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     body: oipRequestSchema,
     response: { 200: oipResponseSchema, ...errorResponses },
   };
-  const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: OipRequestBody }>, reply: FastifyReply) => {
-    requireModel(app, req.params);
-    return runOip(app, reply, req.body, { input: binaryBodies.get(req) });
+  // The model (and version) a request addressed is checked before its body is read: a request for a
+  // model not served here is answered 404 whatever its body, without parsing up to the body limit.
+  const addressedModel = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    try {
+      requireModel(app, req.params as ModelParams);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done();
   };
-  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/infer', { schema: inferSchema, onRequest: acceptOipBody }, infer);
-  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/versions/:version/infer', { schema: { ...inferSchema, params: versionParams }, onRequest: acceptOipBody }, infer);
+  const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: OipRequestBody }>, reply: FastifyReply) =>
+    runOip(app, reply, req.body, { input: binaryBodies.get(req) });
+  const inferRoute = { schema: inferSchema, onRequest: [addressedModel, acceptOipBody] };
+  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/infer', inferRoute, infer);
+  app.post<{ Params: ModelParams; Body: OipRequestBody }>('/v2/models/:name/versions/:version/infer', { ...inferRoute, schema: { ...inferSchema, params: versionParams } }, infer);
 }
 
 export default fp(oipPlugin, { name: 'oip', fastify: '5.x', dependencies: ['model'] });
