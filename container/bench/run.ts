@@ -21,6 +21,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { disableOrtTelemetry } from '../src/telemetry';
 import { writeModelDir } from '../tools/onnx-builder';
 import { fraudModelSpec, generateTransactions, trainFraudModel } from '../tools/fraud-model';
 import { heavySpec } from '../tools/test-models';
@@ -213,6 +214,7 @@ async function computeCeiling(file: string, inputName: string, width: number, ba
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
 async function main(): Promise<void> {
+  disableOrtTelemetry(); // as the server does; the targets inherit it
   fs.mkdirSync(RESULTS, { recursive: true });
   const modelsDir = path.join(RESULTS, 'models');
   const { weights } = trainFraudModel();

@@ -10,10 +10,12 @@ import Fastify from 'fastify';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { disableOrtTelemetry } from '../src/telemetry';
 import { buildApp } from '../src/app';
 import { cpuCount } from '../src/config';
 
 async function main(): Promise<void> {
+  disableOrtTelemetry(); // the naive server's session too, as the real server does
   const [mode, modelDir, constantFile] = process.argv.slice(2);
   const name = path.basename(modelDir);
   const url = `/v2/models/${name}/infer`;

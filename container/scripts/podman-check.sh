@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds container/Dockerfile with podman and checks the image: it starts with `serve` as an arbitrary
 # uid on a read-only root filesystem (only /tmp writable), answers /ping and /invocations, passes its
-# HEALTHCHECK, and exits 0 on SIGTERM.
+# HEALTHCHECK, leaves no onnxruntime telemetry files, and exits 0 on SIGTERM.
 #
 # Where no image registry is reachable, the base image is assembled locally: a Debian bookworm
 # minbase root filesystem (debootstrap, from the Debian mirror) plus this machine's Node.js 20 and npm,
@@ -78,6 +78,10 @@ echo "   /invocations: $(curl -sS -X POST "http://127.0.0.1:$port/invocations" -
 echo "   /v2/models/fraud-mlp/infer: $(curl -sS -X POST "http://127.0.0.1:$port/v2/models/fraud-mlp/infer" -H 'content-type: application/json' \
   -d '{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[0,0,0,0,0,0,0,0]}]}')"
 if pm healthcheck run "$name"; then echo "   HEALTHCHECK: healthy"; else echo "HEALTHCHECK failed"; exit 1; fi
+# onnxruntime's telemetry (off in the image) would have left a device id and mat-debug-<pid>.log here.
+telemetry="$(pm exec "$name" find /tmp -name deviceid -o -name 'onnxruntime.db' -o -name 'mat-debug-*')"
+if [ -n "$telemetry" ]; then echo "onnxruntime telemetry files in /tmp: $telemetry"; exit 1; fi
+echo "   onnxruntime telemetry: off (no device id or event database in /tmp)"
 echo "== SIGTERM"
 t0=$(date +%s)
 pm stop -t 30 "$name" >/dev/null

@@ -15,6 +15,7 @@ import { wantsGpu } from './gpus';
 import { buildSignature, elementCount, fromHalfBits, ModelSignature, OrtValueMetadata, TensorData, toHalfBits, WireTensor } from './tensors';
 import type { FromWorker, ToWorker, WorkerInit } from './worker';
 import { transferables } from './worker';
+import { disableOrtTelemetry } from './telemetry';
 
 /** One caller's request as the engine sees it: every model input, in model order. */
 export interface InferJob {
@@ -247,6 +248,7 @@ function firstDifference(batched: WireTensor, row: number, alone: WireTensor): s
 export class InferenceEngine {
   /** Starts the workers, loads the model in each, and runs one warm-up inference per worker. */
   public static async start(modelPath: string, config: ServingConfig, hooks: EngineHooks = {}): Promise<InferenceEngine> {
+    disableOrtTelemetry(); // before the first worker creates onnxruntime's environment
     const engine = new InferenceEngine(modelPath, config, hooks);
     try {
       await engine.spawnAll();

@@ -16,9 +16,14 @@ import { fromHalfBits, toHalfBits } from '../src/tensors';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'inference-server-test-'));
 process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
 
+/** A fresh directory for a test's files, under the test process's own directory (removed at exit). */
+export function scratchDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(root, prefix));
+}
+
 /** Writes a model (and optional serving.json) into a fresh directory named `name`. */
 export function modelDir(name: string, spec: ModelSpec, config?: object): string {
-  const dir = path.join(fs.mkdtempSync(path.join(root, 'm-')), name);
+  const dir = path.join(scratchDir('m-'), name);
   writeModelDir(dir, spec, config);
   return dir;
 }

@@ -18,7 +18,7 @@ describe('image packaging', () => {
   });
 
   for (const [file, install] of [['Dockerfile', 'ONNXRUNTIME_NODE_INSTALL=skip'], ['Dockerfile.gpu', '--onnxruntime-node-install=cuda12']]) {
-    it(`${file}: base image argument, ${install}, production dependencies only, non-root, HEALTHCHECK, exec-form serve entrypoint`, () => {
+    it(`${file}: base image argument, ${install}, production dependencies only, non-root, HEALTHCHECK, exec-form serve entrypoint, no onnxruntime telemetry`, () => {
       const text = read(file);
       assert.match(text, /^ARG BASE_IMAGE=/m);
       assert.match(text, /^FROM \$\{BASE_IMAGE\} AS runtime$/m);
@@ -29,6 +29,7 @@ describe('image packaging', () => {
       assert.match(text, /^ENTRYPOINT \["node", .*"\/opt\/server\/dist\/src\/server.js"\]$/m);
       assert.match(text, /^CMD \["serve"\]$/m);
       assert.match(text, /HOME=\/tmp/);
+      assert.match(text, /^\s+ORT_DISABLE_TELEMETRY=1$/m, 'onnxruntime telemetry off in the image');
     });
   }
 

@@ -4,15 +4,15 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { exactRequest, fraudModel, listening, metricValue, modelDir, request, SERVER_ENTRY, toBytes } from './helpers';
+import { exactRequest, fraudModel, listening, metricValue, modelDir, request, scratchDir, SERVER_ENTRY, toBytes } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { DRAIN_EXIT_GRACE_MS, readConfigFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
 import { visibleGpuCount } from '../src/gpus';
 import { provider } from '../src/worker';
+import { disableOrtTelemetry } from '../src/telemetry';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -78,7 +78,7 @@ describe('server process start-up', () => {
   });
 
   it('names the .onnx files when several could be the model, and says when serving.json cannot be read', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'two-models-'));
+    const dir = scratchDir('two-models-');
     try {
       fs.writeFileSync(path.join(dir, 'b.onnx'), '');
       fs.writeFileSync(path.join(dir, 'a.onnx'), '');
@@ -107,9 +107,58 @@ describe('server process start-up', () => {
   });
 });
 
+describe('onnxruntime telemetry', () => {
+  /** Files onnxruntime's telemetry client leaves: its device id, its event database, its debug log. */
+  function telemetryFiles(dir: string): string[] {
+    return (fs.readdirSync(dir, { recursive: true }) as string[])
+      .filter((f) => /(^|\/)(deviceid|onnxruntime\.db|mat-debug-\d+\.log)$/.test(f));
+  }
+
+  it('is turned off unless ORT_DISABLE_TELEMETRY is set: the server leaves no device id, event database or debug log', { timeout: 30_000 }, async () => {
+    const home = scratchDir('home-');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'info', MODEL_DIR: fraudModel().dir,
+      HOME: home, XDG_CACHE_HOME: path.join(home, '.cache'), TMPDIR: home,
+    };
+    delete env.ORT_DISABLE_TELEMETRY; // this test process may have set it when it started an engine
+    const child = spawn(process.execPath, [SERVER_ENTRY, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready:\n${out}`)), 20_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (m && out.includes('"model ready"')) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+    });
+    const res = await request(port, 'POST', '/invocations', { instances: [[1, 0, 0, 0, 0, 0, 1, 1]] });
+    assert.equal(res.status, 200, res.body);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+    assert.deepEqual(telemetryFiles(home), []);
+  });
+
+  it('keeps an ORT_DISABLE_TELEMETRY the operator set, 0 (telemetry on) or empty included', () => {
+    for (const value of ['0', '', 'false', 'true']) {
+      const env: NodeJS.ProcessEnv = { ORT_DISABLE_TELEMETRY: value };
+      disableOrtTelemetry(env);
+      assert.deepEqual(env, { ORT_DISABLE_TELEMETRY: value });
+    }
+    const unset: NodeJS.ProcessEnv = {};
+    disableOrtTelemetry(unset);
+    assert.deepEqual(unset, { ORT_DISABLE_TELEMETRY: '1' });
+  });
+});
+
 describe('GPUs', () => {
   it('counts the visible GPUs as CUDA and the NVIDIA runtime give them, else by device files', () => {
-    const dev = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-'));
+    const dev = scratchDir('dev-');
     for (const f of ['nvidia0', 'nvidia1', 'nvidiactl', 'nvidia-uvm']) fs.writeFileSync(path.join(dev, f), '');
     assert.equal(visibleGpuCount({}, dev), 2, 'device files');
     assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'all' }, dev), 2);
