@@ -7,4 +7,7 @@ module.exports = {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
   testTimeout: 120000,
+  // One temporary directory per run, removed at the end (CDK and cdk8s leave their synth output there).
+  globalSetup: '<rootDir>/test/jest/tmpdir-setup.js',
+  globalTeardown: '<rootDir>/test/jest/tmpdir-teardown.js',
 };

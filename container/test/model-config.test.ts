@@ -8,7 +8,7 @@ import { buildApp } from '../src/app';
 import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, memoryLimit, readConfigFile, resolveConfig } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
-import { fraudModel, metricValue, modelDir, readyApp } from './helpers';
+import { fraudModel, metricValue, modelDir, readyApp, scratchDir } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { InferenceEngine } from '../src/engine';
 import { sessionOptions } from '../src/worker';
@@ -181,7 +181,7 @@ describe('serving configuration', () => {
   });
 
   it('reads the cgroup CPU quota (v2 and v1) that caps the CPUs a container may use', () => {
-    const fsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const fsRoot = scratchDir('cgroup-');
     const root = path.join(fsRoot, 'sys', 'fs', 'cgroup');
     fs.mkdirSync(root, { recursive: true });
     try {
@@ -206,7 +206,7 @@ describe('serving configuration', () => {
   });
 
   it('reads the cgroup memory limit (v2 and v1) and sizes limits.maxBodyBytesInFlight from the memory', () => {
-    const fsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const fsRoot = scratchDir('cgroup-');
     const root = path.join(fsRoot, 'sys', 'fs', 'cgroup');
     fs.mkdirSync(root, { recursive: true });
     const MiB = 1024 * 1024;
@@ -370,7 +370,7 @@ describe('serving configuration', () => {
   });
 
   it('reads a serving.json that starts with a UTF-8 byte-order mark', () => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'bom-'));
+    const d = scratchDir('bom-');
     try {
       fs.writeFileSync(path.join(d, 'serving.json'), '\ufeff{"workers": 2}');
       assert.deepEqual(readConfigFile(d), { workers: 2 });
@@ -393,7 +393,7 @@ describe('serving configuration', () => {
   });
 
   it('reads the limits of the process\'s own cgroup and those above it, not only the mount root', () => {
-    const fsRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cgroup-'));
+    const fsRoot = scratchDir('cgroup-');
     const write = (file: string, text: string) => {
       fs.mkdirSync(path.dirname(path.join(fsRoot, file)), { recursive: true });
       fs.writeFileSync(path.join(fsRoot, file), text);
