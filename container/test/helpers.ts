@@ -2,6 +2,7 @@
  * Test helpers: model directories built from source in a temp folder, apps on 127.0.0.1 port 0,
  * and a small HTTP client on node:http (so the tests exercise real sockets).
  */
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -105,6 +106,55 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 
 /** The absolute path of the compiled server entry (for tests that spawn the real process). */
 export const SERVER_ENTRY = path.resolve(__dirname, '..', 'src', 'server.js');
+
+/** A server process started by startServer. */
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  logs: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts the real server process on 127.0.0.1 with an OS-chosen port; resolves once the model is ready.
+ * `env` adds to this process's environment; a variable given as undefined is left out.
+ */
+export async function startServer(env: Record<string, string | undefined>): Promise<ServerProcess> {
+  const merged: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'info', ...env };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  const child = spawn(process.execPath, [SERVER_ENTRY, 'serve'], {
+    env: merged,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const port = await new Promise<number>((resolve, reject) => {
+    let found = 0;
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`server did not become ready:\n${logs.join('\n')}`)), 20_000);
+    const onLine = (line: string) => {
+      logs.push(line);
+      const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (m) found = Number(m[1]);
+      if (found && line.includes('"model ready"')) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      lines.forEach(onLine);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early:\n${logs.join('\n')}`));
+    });
+  });
+  return { child, port, logs, exited };
+}
 
 /** An engine's worker threads (private to the engine: tests reach in to make one fail or stop). */
 export function engineWorkers(engine: unknown): Worker[] {

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { exactRequest, fraudModel, listening, metricValue, modelDir, request, scratchDir, SERVER_ENTRY, toBytes } from './helpers';
+import { exactRequest, fraudModel, listening, metricValue, modelDir, request, scratchDir, SERVER_ENTRY, startServer, toBytes } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { DRAIN_EXIT_GRACE_MS, readConfigFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
@@ -116,31 +116,14 @@ describe('onnxruntime telemetry', () => {
 
   it('is turned off unless ORT_DISABLE_TELEMETRY is set: the server leaves no device id, event database or debug log', { timeout: 30_000 }, async () => {
     const home = scratchDir('home-');
-    const env: NodeJS.ProcessEnv = {
-      ...process.env, HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'info', MODEL_DIR: fraudModel().dir,
-      HOME: home, XDG_CACHE_HOME: path.join(home, '.cache'), TMPDIR: home,
-    };
-    delete env.ORT_DISABLE_TELEMETRY; // this test process may have set it when it started an engine
-    const child = spawn(process.execPath, [SERVER_ENTRY, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready:\n${out}`)), 20_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-        if (m && out.includes('"model ready"')) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
+    const server = await startServer({
+      MODEL_DIR: fraudModel().dir, HOME: home, XDG_CACHE_HOME: path.join(home, '.cache'), TMPDIR: home,
+      ORT_DISABLE_TELEMETRY: undefined, // this test process may have set it when it started an engine
     });
-    const res = await request(port, 'POST', '/invocations', { instances: [[1, 0, 0, 0, 0, 0, 1, 1]] });
+    const res = await request(server.port, 'POST', '/invocations', { instances: [[1, 0, 0, 0, 0, 0, 1, 1]] });
     assert.equal(res.status, 200, res.body);
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, out);
+    server.child.kill('SIGTERM');
+    assert.equal((await server.exited).code, 0, server.logs.join('\n'));
     assert.deepEqual(telemetryFiles(home), []);
   });
 
@@ -201,25 +184,7 @@ describe('GPUs', () => {
 
   it('past the drain time, exits 1 with "drain time exceeded" DRAIN_EXIT_GRACE_MS later, whatever keeps the drain open', { timeout: 30_000 }, async () => {
     const drainMs = 500;
-    const child = spawn(process.execPath, [SERVER_ENTRY, 'serve'], {
-      env: { ...process.env, HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'info', MODEL_DIR: fraudModel().dir, DRAIN_TIMEOUT_MS: String(drainMs) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready:\n${out}`)), 20_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-        if (m && out.includes('"model ready"')) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-    });
+    const { child, port, logs, exited } = await startServer({ MODEL_DIR: fraudModel().dir, DRAIN_TIMEOUT_MS: String(drainMs) });
     // A client that declared a body and stalls keeps the drain open.
     const stalled = net.connect({ port, host: '127.0.0.1' });
     stalled.on('error', () => undefined);
@@ -227,9 +192,10 @@ describe('GPUs', () => {
     await sleep(200);
     const t0 = Date.now();
     child.kill('SIGTERM');
-    const code = await exited;
+    const { code } = await exited;
     const elapsed = Date.now() - t0;
     stalled.destroy();
+    const out = logs.join('\n');
     assert.equal(code, 1, out);
     assert.match(out, /drain time exceeded, exiting with requests unanswered/);
     assert.ok(elapsed >= drainMs + DRAIN_EXIT_GRACE_MS - 50 && elapsed < drainMs + DRAIN_EXIT_GRACE_MS + 1_000, `exited ${elapsed} ms after SIGTERM`);

@@ -1,53 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { fraudModel, listening, metricValue, modelDir, request, SERVER_ENTRY } from './helpers';
+import { fraudModel, listening, metricValue, modelDir, request, startServer } from './helpers';
 import { heavySpec } from '../tools/test-models';
-
-interface Server {
-  child: ChildProcess;
-  port: number;
-  logs: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts the real server process on 127.0.0.1 with an OS-chosen port; resolves once the model is ready. */
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [SERVER_ENTRY, 'serve'], {
-    env: { ...process.env, HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise<number>((resolve, reject) => {
-    let found = 0;
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`server did not become ready:\n${logs.join('\n')}`)), 20_000);
-    const onLine = (line: string) => {
-      logs.push(line);
-      const m = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-      if (m) found = Number(m[1]);
-      if (found && line.includes('"model ready"')) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    };
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      lines.forEach(onLine);
-    });
-    child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
-    child.on('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early:\n${logs.join('\n')}`));
-    });
-  });
-  return { child, port, logs, exited };
-}
 
 describe('the server process', () => {
   it('on SIGTERM answers every accepted request, refuses new connections, and exits 0 within the drain time', async () => {
