@@ -260,6 +260,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       'limits.textBodyLimitBytes is above a 64th of the heap or memory limit: a JSON, JSON Lines or CSV body that large may exhaust the heap; ' +
       'give the process more memory (and --max-old-space-size), or send large tensors as binary tensor data');
   }
+  if (config.memory && config.workers * config.memory.perWorkerBytes > config.memory.limitBytes) {
+    const mib = (bytes: number) => Math.round(bytes / (1024 * 1024));
+    app.log.warn({ workers: config.workers, perWorkerMiB: mib(config.memory.perWorkerBytes), memoryLimitMiB: mib(config.memory.limitBytes) },
+      'the workers may not fit in memory: each session holds a copy of the model (about twice its size); set fewer workers or give the process more memory');
+  }
   // Only JSON and CSV bodies are served (415 otherwise); Fastify would also take text/plain.
   app.removeContentTypeParser('text/plain');
   // Bodies parsed into JavaScript values (JSON, JSON Lines, CSV) stop at limits.textBodyLimitBytes, so one

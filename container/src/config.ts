@@ -84,6 +84,20 @@ export interface ServingConfig {
    */
   readonly unbatchedPool?: { readonly workers: number; readonly intraOpNumThreads: number };
   /**
+   * What the model's copies take: every worker's session holds the weights (about twice the model's
+   * bytes, measured), so the default per-request pool (batching off, or a model that cannot batch) has
+   * at most as many workers as fit in half the memory limit. Absent when the model file cannot be read
+   * yet (its load reports that).
+   */
+  readonly memory?: {
+    /** Estimated memory of one worker: twice the model's bytes (file and external data) plus 32 MiB. */
+    readonly perWorkerBytes: number;
+    /** The memory limit it was weighed against (`memoryLimit()`: the cgroup's, else the machine's). */
+    readonly limitBytes: number;
+    /** Set when the per-request pool was made smaller than the CPUs allow: the worker count the CPUs gave. */
+    readonly cappedFrom?: number;
+  };
+  /**
    * Whether onnxruntime's intra-op threads spin, instead of sleeping, between the parallel steps of
    * a run. Spinning lowers the latency of a run (no thread wake-up per layer), but a spinning thread
    * takes CPU the HTTP thread may need, and it shows as CPU use that a CPU-based autoscaler reads as
@@ -334,7 +348,13 @@ export function resolveConfig(
   // UINT8 or BOOL value, so unless it was set, the cap grows with a raised body limit.
   if (!tensorElementsSet) limits.maxTensorElements = Math.max(limits.maxTensorElements, limits.bodyLimitBytes);
   const threadsPer = (n: number) => Math.max(1, Math.floor(cpus / n));
-  const perRequestWorkers = threadsPer(2);
+  const file = modelFile ?? findModelFile(modelDir);
+  const perWorkerBytes = workerMemoryEstimate(modelDir, file);
+  // Requests that run one per run want several workers, but each holds a copy of the weights: no more
+  // than fit in half the memory (the rest is for bodies, queues and the heap).
+  const byCpus = threadsPer(2);
+  const byMemory = perWorkerBytes === undefined ? Infinity : Math.max(1, Math.floor(memoryBytes / 2 / perWorkerBytes));
+  const perRequestWorkers = Math.min(byCpus, byMemory);
   // On GPUs: one worker (one session, one copy of the model in GPU memory) per visible GPU, whether
   // or not the model batches.
   const onGpus = wantsGpu(providers);
@@ -343,10 +363,13 @@ export function resolveConfig(
     ? { workers: perRequestWorkers, intraOpNumThreads: threadsPer(perRequestWorkers) }
     : undefined;
   return {
-    modelFile: modelFile ?? findModelFile(modelDir),
+    modelFile: file,
     workers: w,
     intraOpNumThreads: intraOp ?? threadsPer(w),
     ...(unbatched ? { unbatchedPool: unbatched } : {}),
+    ...(perWorkerBytes !== undefined
+      ? { memory: { perWorkerBytes, limitBytes: memoryBytes, ...(byMemory < byCpus ? { cappedFrom: byCpus } : {}) } }
+      : {}),
     intraOpSpinning: spinning,
     executionProviders: providers,
     gpus,
@@ -354,6 +377,30 @@ export function resolveConfig(
     queue,
     limits: { ...limits, textBodyLimitBytes: Math.min(limits.bodyLimitBytes, textLimit) },
   };
+}
+
+/**
+ * The memory one worker's session is expected to take: twice the model's bytes (measured: a 241 MiB
+ * model took 423-468 MiB per session) plus 32 MiB for the thread and onnxruntime. The model's bytes are
+ * the model file's and those of the other files beside it that may be its external data (everything
+ * but `.json` files and other `.onnx` files). Undefined when the model file cannot be read.
+ */
+export function workerMemoryEstimate(modelDir: string, modelFile: string): number | undefined {
+  let bytes: number;
+  try {
+    bytes = fs.statSync(path.join(modelDir, modelFile)).size;
+  } catch {
+    return undefined;
+  }
+  try {
+    for (const entry of fs.readdirSync(modelDir, { withFileTypes: true })) {
+      if (!entry.isFile() || entry.name === modelFile || /\.(json|onnx)$/i.test(entry.name)) continue;
+      bytes += fs.statSync(path.join(modelDir, entry.name)).size;
+    }
+  } catch {
+    // the model file's size alone
+  }
+  return 2 * bytes + 32 * 1024 * 1024;
 }
 
 function findModelFile(modelDir: string): string {

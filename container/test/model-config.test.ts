@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
-import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, memoryLimit, readConfigFile, resolveConfig } from '../src/config';
+import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp, scratchDir } from './helpers';
@@ -254,6 +254,49 @@ describe('serving configuration', () => {
     assert.deepEqual(pool([['env', { batching: { enabled: false } }]], 12), { workers: 6, intraOpNumThreads: 2, unbatchedPool: undefined });
     assert.deepEqual(pool([['env', { workers: 3 }]], 12), { workers: 3, intraOpNumThreads: 4, unbatchedPool: undefined });
     assert.deepEqual(pool([['env', { intraOpNumThreads: 4 }]], 12), { workers: 1, intraOpNumThreads: 4, unbatchedPool: undefined });
+  });
+
+  it('keeps the per-request pool within half the memory: each worker holds about twice the model, external data included', async () => {
+    const MiB = 1024 * 1024;
+    const big = scratchDir('big-model-');
+    fs.writeFileSync(path.join(big, 'model.onnx'), '');
+    fs.truncateSync(path.join(big, 'model.onnx'), 10 * MiB); // sparse: only its size matters here
+    fs.writeFileSync(path.join(big, 'model.onnx.data'), '');
+    fs.truncateSync(path.join(big, 'model.onnx.data'), 90 * MiB);
+    fs.writeFileSync(path.join(big, 'serving.json'), '{}');
+    const perWorker = 2 * 100 * MiB + 32 * MiB;
+    assert.equal(workerMemoryEstimate(big, 'model.onnx'), perWorker, 'model file and external data, not serving.json');
+    assert.equal(workerMemoryEstimate(big, 'missing.onnx'), undefined);
+    const pool = (layers: ReadonlyArray<[string, unknown]>, cpus: number, memory: number) => {
+      const c = resolveConfig(big, layers, cpus, memory);
+      return { workers: c.workers, intraOpNumThreads: c.intraOpNumThreads, unbatchedPool: c.unbatchedPool, memory: c.memory };
+    };
+    // 1 GiB: half of it holds two copies, where 16 CPUs would give eight workers.
+    assert.deepEqual(pool([], 16, 1024 * MiB), {
+      workers: 1, intraOpNumThreads: 16, unbatchedPool: { workers: 2, intraOpNumThreads: 8 },
+      memory: { perWorkerBytes: perWorker, limitBytes: 1024 * MiB, cappedFrom: 8 },
+    });
+    assert.deepEqual(pool([['env', { batching: { enabled: false } }]], 16, 1024 * MiB).workers, 2);
+    assert.deepEqual(pool([], 16, 300 * MiB), {
+      workers: 1, intraOpNumThreads: 16, unbatchedPool: undefined, memory: { perWorkerBytes: perWorker, limitBytes: 300 * MiB, cappedFrom: 8 },
+    }, 'at least one worker: the batching pool, so there is nothing to switch to');
+    assert.deepEqual(pool([], 16, 64 * 1024 * MiB), {
+      workers: 1, intraOpNumThreads: 16, unbatchedPool: { workers: 8, intraOpNumThreads: 2 }, memory: { perWorkerBytes: perWorker, limitBytes: 64 * 1024 * MiB },
+    }, 'enough memory: the CPUs decide');
+    assert.deepEqual(pool([['env', { workers: 8 }]], 16, 1024 * MiB).workers, 8, 'a configured pool is kept');
+
+    // A configured pool that cannot fit is warned about when the server starts.
+    const lines: string[] = [];
+    const huge = scratchDir('huge-model-');
+    fs.writeFileSync(path.join(huge, 'model.onnx'), '');
+    fs.truncateSync(path.join(huge, 'model.onnx'), os.totalmem());
+    const app = await buildApp({ modelDir: huge, config: { workers: 1 }, logger: { level: 'warn', stream: { write: (l: string) => lines.push(l) } } });
+    await app.model.ready.catch(() => undefined); // not a real model: it fails to load
+    await app.close();
+    const warning = lines.map((l) => JSON.parse(l)).find((l) => /may not fit in memory/.test(l.msg));
+    assert.ok(warning, lines.join('\n'));
+    assert.equal(warning.workers, 1);
+    assert.equal(warning.perWorkerMiB, Math.round((2 * os.totalmem() + 32 * MiB) / MiB));
   });
 
   it('gives a GPU provider one worker per visible GPU, batching or not, unless workers is set', () => {

@@ -1,9 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { fraudModel, listening, metricValue, modelDir, request, startServer } from './helpers';
 import { heavySpec } from '../tools/test-models';
+import { memoryLimit } from '../src/config';
 
 describe('the server process', () => {
   it('on SIGTERM answers every accepted request, refuses new connections, and exits 0 within the drain time', async () => {
@@ -115,8 +118,13 @@ describe('the server process', () => {
   });
 
   it('logs JSON lines with request ids and never the payload, and not probes or scrapes', async () => {
-    const server = await startServer({ MODEL_DIR: fraudModel().dir });
+    const model = fraudModel().dir;
+    const server = await startServer({ MODEL_DIR: model });
     try {
+      // The "model ready" line gives the pool, and what each worker's copy of the model is expected to take.
+      const ready = server.logs.filter((l) => l.includes('"model ready"')).map((l) => JSON.parse(l))[0];
+      const modelBytes = fs.statSync(path.join(model, 'model.onnx')).size;
+      assert.deepEqual(ready.memory, { perWorkerMiB: Math.round((2 * modelBytes + 32 * 1024 * 1024) / (1024 * 1024)), limitMiB: Math.round(memoryLimit() / (1024 * 1024)) });
       const secret = 0.123456789;
       const res = await request(server.port, 'POST', '/invocations', { instances: [[secret, 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'trace-me-1' });
       assert.equal(res.status, 200);

@@ -11,6 +11,8 @@ import { InferenceError } from '../errors';
 import { checkModelFile, type ServingConfig } from '../config';
 import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
 
+const mib = (bytes: number): number => Math.round(bytes / (1024 * 1024));
+
 /**
  * A check run on decoded inputs before they are queued, e.g. the feature-schema validation that
  * `features.json` drives. Throw an InferenceError to reject the request.
@@ -175,12 +177,20 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     metrics.modelLoadSeconds.set(labels, seconds);
     metrics.executionProvider.set({ ...labels, provider: engine.provider }, 1);
     state = 'ready';
+    const memory = opts.config.memory;
     app.log.info({
       model: opts.name, file: modelPath, seconds: Number(seconds.toFixed(3)), workers: engine.workerCount,
       intraOpNumThreads: engine.intraOpNumThreads, intraOpSpinning: opts.config.intraOpSpinning, provider: engine.provider, providerFallback: engine.fallbackReason,
       ...(engine.provider !== 'cpu' ? { devices: engine.deviceIds } : {}),
       batching: engine.batchingActive ? opts.config.batching : 'off',
       ...(engine.batchingOffReason ? { batchingOffReason: engine.batchingOffReason } : {}),
+      ...(memory ? {
+        memory: {
+          perWorkerMiB: mib(memory.perWorkerBytes), limitMiB: mib(memory.limitBytes),
+          // The per-request pool in use, made smaller than the CPUs allow so that its copies of the model fit.
+          ...(!engine.batchingActive && memory.cappedFrom !== undefined && engine.workerCount < memory.cappedFrom ? { workersCappedFrom: memory.cappedFrom } : {}),
+        },
+      } : {}),
       inputs: engine.signature.inputs, outputs: engine.signature.outputs,
       ...(engine.signature.ignoredOutputs.length ? { ignoredOutputs: engine.signature.ignoredOutputs } : {}),
     }, 'model ready');
