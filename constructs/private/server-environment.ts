@@ -3,7 +3,8 @@ import { PlatformError } from '../../lib/private/errors';
 
 /**
  * The environment variables the bundled inference server reads (anywhere under `container/src`: the
- * start-up in `server.ts` and `config.ts`, the GPU count in `gpus.ts`, the image's `healthcheck.ts`),
+ * start-up in `server.ts` and `config.ts`, the GPU count in `gpus.ts`, onnxruntime's telemetry switch in
+ * `telemetry.ts`, the image's `healthcheck.ts`),
  * with the values it accepts: the one place the
  * constructs look them up. `test/private/server-environment.test.ts` runs the server's own parser on
  * every form this table accepts and on a sample of those it refuses, so a change on either side that
@@ -58,6 +59,8 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   TEXT_BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
   REQUEST_TIMEOUT_MS: integer(100, 3_600_000, 'ms'),
   MAX_BODY_BYTES_IN_FLIGHT: integer(MiB, 64 * 1024 * MiB, 'bytes'),
+  // telemetry.ts: read by onnxruntime itself; the server sets it to 1 (telemetry off) when it is unset.
+  ORT_DISABLE_TELEMETRY: TEXT,
   // gpus.ts: the GPUs the server counts for its default worker count. The NVIDIA container runtime and
   // device plugin set them; users may too.
   CUDA_VISIBLE_DEVICES: TEXT,

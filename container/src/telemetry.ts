@@ -13,12 +13,10 @@
  */
 
 /**
- * The variable onnxruntime 1.30 reads: `1`, `true`, `yes` or `on` (any case) turns telemetry off; `0`,
- * an empty value and anything else leave it on.
+ * Sets `ORT_DISABLE_TELEMETRY=1` when it is unset; a value the operator set is kept. onnxruntime 1.30
+ * reads it: `1`, `true`, `yes` or `on` (any case) turns telemetry off; `0`, an empty value and anything
+ * else leave it on.
  */
-export const ORT_TELEMETRY_VARIABLE = 'ORT_DISABLE_TELEMETRY';
-
-/** Sets `ORT_DISABLE_TELEMETRY=1` when it is unset; a value the operator set is kept. */
 export function disableOrtTelemetry(env: NodeJS.ProcessEnv = process.env): void {
-  if (env[ORT_TELEMETRY_VARIABLE] === undefined) env[ORT_TELEMETRY_VARIABLE] = '1';
+  if (env.ORT_DISABLE_TELEMETRY === undefined) env.ORT_DISABLE_TELEMETRY = '1';
 }
