@@ -5,7 +5,7 @@
  * directory, and looks up and uploads to mobile.events.data.microsoft.com. An inference server should
  * make no connection nobody asked for (SageMaker network isolation and locked-down clusters refuse
  * them; the image's user may have no home to write to), so the server turns it off unless the
- * operator chose: `ORT_DISABLE_TELEMETRY` set to anything, `0` included, is left as it is.
+ * operator chose: `ORT_DISABLE_TELEMETRY=0` turns it back on.
  *
  * onnxruntime reads the variable with getenv when it creates its environment (the first session, in a
  * worker thread), so it is set on the main thread's environment, which Node writes through to the
@@ -13,10 +13,10 @@
  */
 
 /**
- * Sets `ORT_DISABLE_TELEMETRY=1` when it is unset; a value the operator set is kept. onnxruntime 1.30
- * reads it: `1`, `true`, `yes` or `on` (any case) turns telemetry off; `0`, an empty value and anything
- * else leave it on.
+ * Sets `ORT_DISABLE_TELEMETRY=1` when it is unset or empty (an empty variable counts as unset, as for
+ * every variable the server reads); any other value the operator set is kept. onnxruntime 1.30 reads it:
+ * `1`, `true`, `yes` or `on` (any case) turns telemetry off; `0` and anything else leave it on.
  */
 export function disableOrtTelemetry(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.ORT_DISABLE_TELEMETRY === undefined) env.ORT_DISABLE_TELEMETRY = '1';
+  if (!env.ORT_DISABLE_TELEMETRY?.trim()) env.ORT_DISABLE_TELEMETRY = '1';
 }

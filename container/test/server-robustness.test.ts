@@ -127,15 +127,16 @@ describe('onnxruntime telemetry', () => {
     assert.deepEqual(telemetryFiles(home), []);
   });
 
-  it('keeps an ORT_DISABLE_TELEMETRY the operator set, 0 (telemetry on) or empty included', () => {
-    for (const value of ['0', '', 'false', 'true']) {
+  it('keeps an ORT_DISABLE_TELEMETRY the operator set (0 turns telemetry on), and treats an empty one as unset', () => {
+    for (const value of ['0', 'false', 'true']) {
       const env: NodeJS.ProcessEnv = { ORT_DISABLE_TELEMETRY: value };
       disableOrtTelemetry(env);
       assert.deepEqual(env, { ORT_DISABLE_TELEMETRY: value });
     }
-    const unset: NodeJS.ProcessEnv = {};
-    disableOrtTelemetry(unset);
-    assert.deepEqual(unset, { ORT_DISABLE_TELEMETRY: '1' });
+    for (const env of [{}, { ORT_DISABLE_TELEMETRY: '' }, { ORT_DISABLE_TELEMETRY: ' ' }] as NodeJS.ProcessEnv[]) {
+      disableOrtTelemetry(env);
+      assert.deepEqual(env, { ORT_DISABLE_TELEMETRY: '1' });
+    }
   });
 });
 
