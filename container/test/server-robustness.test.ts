@@ -464,6 +464,37 @@ describe('requests the routes do not serve', () => {
     assert.equal((await request(started.port, 'POST', '/v2/models/heavy/infer', body)).status, 200);
   });
 
+  it('releases the body bytes of pipelined requests read after their connection failed, so later requests are not refused', async () => {
+    const MiB = 1024 * 1024;
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { maxBodyBytesInFlight: 16 * MiB } } });
+    app = started.app;
+    const valid = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0.5, 0.1, 0.2, 0.3, 1, -0.5, 1, 0] }] });
+    // Two probes, a valid request, and the headers of one that declares 6 MiB, written at once by a
+    // client that hangs up at once. Answering the probes fails (EPIPE) and destroys the connection, and
+    // Node then still reads the requests it has received: the 6 MiB one arrives on a destroyed connection.
+    const pipelined = 'GET /ping HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2)
+      + `POST /v2/models/fraud-mlp/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${valid.length}\r\n\r\n${valid}`
+      + `POST /v2/models/fraud-mlp/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${6 * MiB}\r\n\r\n{"inputs":`;
+    for (let i = 0; i < 10; i++) {
+      const socket = net.connect(started.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(pipelined);
+      socket.destroy();
+      await sleep(10);
+    }
+    let text = '';
+    for (let i = 0; i < 100; i++) {
+      text = (await request(started.port, 'GET', '/metrics')).body;
+      if (metricValue(text, 'http_request_body_bytes_in_flight') === 0 && metricValue(text, 'http_requests_in_flight') === 1) break;
+      await sleep(20);
+    }
+    assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
+    assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
+    const after = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', valid);
+    assert.equal(after.status, 200, after.body);
+  });
+
   it('stops running the rows of a large request once its client hangs up', async () => {
     for (const [name, spec, config] of [
       ['fixed-batch', fixedBatchSpec(), {}],
