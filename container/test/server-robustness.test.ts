@@ -495,6 +495,44 @@ describe('requests the routes do not serve', () => {
     assert.equal(after.status, 200, after.body);
   });
 
+  it('does not make later requests wait for a fuller batch because of requests pipelined behind a refused one', async () => {
+    // A request waits up to maxQueueDelayMs for a fuller batch only while other requests are arriving.
+    const started = await listening({ modelDir: fraudModel().dir, config: { batching: { maxQueueDelayMs: 2_000 } } });
+    app = started.app;
+    const valid = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0.5, 0.1, 0.2, 0.3, 1, -0.5, 1, 0] }] });
+    const lone = async () => {
+      const t0 = performance.now();
+      const r = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', valid);
+      assert.equal(r.status, 200, r.body);
+      return performance.now() - t0;
+    };
+    assert.ok(await lone() < 1_000, 'a lone request runs at once');
+    // Bad JSON is answered 400 with Connection: close; the requests pipelined behind it (refused before
+    // their handler: bad JSON, a schema error, an unknown model, no route) are never answered.
+    const behind = [
+      '{bad', '{"inputs":[]}',
+    ].map((b) => `POST /v2/models/fraud-mlp/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n${b}`)
+      .concat([`POST /v2/models/nope/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${valid.length}\r\n\r\n${valid}`,
+        `POST /nothing HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${valid.length}\r\n\r\n${valid}`]);
+    for (const second of behind) {
+      const answer = await new Promise<string>((resolve) => {
+        const socket = net.connect(started.port, '127.0.0.1', () => socket.write(behind[0] + second));
+        let got = '';
+        socket.on('data', (d) => { got += d.toString(); });
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(got));
+      });
+      assert.equal((answer.match(/HTTP\/1.1 /g) ?? []).length, 1, answer);
+      assert.match(answer, /^HTTP\/1.1 400 [^]*\r\nconnection: close\r\n/i);
+    }
+    await sleep(100); // the server's side of the connections closes too
+    const ms = await lone();
+    assert.ok(ms < 1_000, `a lone request took ${Math.round(ms)} ms: it waited for requests that will never arrive`);
+    const text = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
+    assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
+  });
+
   it('stops running the rows of a large request once its client hangs up', async () => {
     for (const [name, spec, config] of [
       ['fixed-batch', fixedBatchSpec(), {}],

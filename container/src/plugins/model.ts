@@ -120,19 +120,29 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     // Every request with a body counts, whatever its method or URL: Fastify reads and parses a body
     // before it finds that no route takes it.
     const length = req.headers['content-length'];
+    let bytes = 0;
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
       const declared = Number(length);
-      const bytes = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
+      bytes = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
       if (bodyBytesInFlight > 0 && bodyBytesInFlight + bytes > maxBodyBytesInFlight) {
         done(new InferenceError('OVERLOADED', `${bodyBytesInFlight} bytes of request bodies are in flight; this body of ${bytes} bytes would pass limits.maxBodyBytesInFlight (${maxBodyBytesInFlight}); retry shortly`, { retryAfterSeconds: 1 }));
         return;
       }
       bodyBytesInFlight += bytes;
-      whenFinished(req, reply, () => { bodyBytesInFlight -= bytes; });
     }
-    if (req.method === 'POST') {
+    const post = req.method === 'POST';
+    if (post) {
       postsArriving++;
       (req as unknown as Marked)[ARRIVING] = true;
+    }
+    // Both end with the request, however it ends: its handler reached (preHandler, below, for the
+    // arrivals), answered, its client gone, or never answered at all (a request pipelined behind one
+    // answered with Connection: close, which no onResponse or onRequestAbort hook would see).
+    if (bytes > 0 || post) {
+      whenFinished(req, reply, () => {
+        bodyBytesInFlight -= bytes;
+        arrived(req);
+      });
     }
     done();
   });
@@ -140,6 +150,9 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     arrived(req);
     done();
   });
+  // A tick sooner than whenFinished for answered requests. An onResponse hook also makes Fastify time
+  // every reply: without one, or a logger, reply.elapsedTime is 0, and deadlineOf would start a
+  // request's deadline when its handler runs rather than when it arrived.
   app.addHook('onResponse', (req, _reply, done) => {
     arrived(req);
     done();
