@@ -4,7 +4,7 @@
  */
 import { whenFinished } from '../finished';
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as path from 'node:path';
 import { InferenceEngine } from '../engine';
 import { InferenceError } from '../errors';
@@ -72,6 +72,17 @@ export function clientGone(reply: FastifyReply): boolean {
   return reply.raw.destroyed || reply.request.raw.socket?.destroyed === true;
 }
 
+const ARRIVED_AT = Symbol('arrivedAt');
+
+/**
+ * When the request arrived (its headers read), in Date.now() milliseconds: its deadline counts from
+ * then. Recorded by this plugin's onRequest hook, so it does not depend on Fastify timing the reply
+ * (it does only with a logger or an onResponse hook).
+ */
+export function arrivedAt(req: FastifyRequest): number {
+  return (req as unknown as { [ARRIVED_AT]?: number })[ARRIVED_AT] ?? Date.now();
+}
+
 async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Promise<void> {
   const { metrics } = app;
   const labels = { model: opts.name };
@@ -117,6 +128,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
   app.addHook('onRequest', (req, reply, done) => {
+    (req as unknown as { [ARRIVED_AT]?: number })[ARRIVED_AT] = Date.now();
     // Every request with a body counts, whatever its method or URL: Fastify reads and parses a body
     // before it finds that no route takes it.
     const length = req.headers['content-length'];
@@ -150,9 +162,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     arrived(req);
     done();
   });
-  // A tick sooner than whenFinished for answered requests. An onResponse hook also makes Fastify time
-  // every reply: without one, or a logger, reply.elapsedTime is 0, and deadlineOf would start a
-  // request's deadline when its handler runs rather than when it arrived.
+  // A tick sooner than whenFinished for answered requests.
   app.addHook('onResponse', (req, _reply, done) => {
     arrived(req);
     done();

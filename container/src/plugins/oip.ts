@@ -8,7 +8,7 @@ import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../co
 import { encodeBinaryData, ORT_TO_OIP } from '../tensors';
 import { errorBodySchema, errorResponses, InferenceError } from '../errors';
 import { keepServing } from './health';
-import { clientGone, MODEL_VERSION } from './model';
+import { arrivedAt, clientGone, MODEL_VERSION } from './model';
 import type { TensorMeta } from '../tensors';
 
 export const SERVER_NAME = 'ai-platform-constructs-inference-server';
@@ -191,7 +191,7 @@ export async function runOip(app: FastifyInstance, reply: FastifyReply, body: Oi
 
 /** A request's deadline: when it arrived plus the configured request timeout. */
 export function deadlineOf(app: FastifyInstance, reply: FastifyReply): number {
-  return Date.now() - reply.elapsedTime + app.model.config.limits.requestTimeoutMs;
+  return arrivedAt(reply.request) + app.model.config.limits.requestTimeoutMs;
 }
 
 async function oipPlugin(app: FastifyInstance): Promise<void> {
