@@ -201,12 +201,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         socket.destroy();
         return;
       }
+      const underWay = socket as Socket & { _httpMessage?: ServerResponse | null; parser?: { incoming?: IncomingMessage | null } | null };
+      // Bytes after a request that closes the connection (`Connection: close`, or HTTP/1.0 without
+      // keep-alive), in the same packet or later: they are not read as requests (RFC 9112 9.6), and the
+      // requests already read are still answered, the last one closing the connection. Node reports
+      // such bytes as a parse error (once per chunk); destroying the socket here lost those answers.
+      if (err.code === 'HPE_CLOSED_CONNECTION' && (underWay._httpMessage || !socket.writable)) return;
       // A request already under way on this connection. A client that hung up mid-body ends it with
       // HPE_INVALID_EOF_STATE: Fastify's own error path counts it, so only close. A body Node cannot
       // parse (a bad chunk size) is answered 400 here, and its error path told not to count it again.
       // (The answer on the socket must be that request's, still mid-body: with pipelining it can be an
       // earlier one's, and bytes that fail after a complete request are not its body.)
-      const underWay = socket as Socket & { _httpMessage?: ServerResponse | null; parser?: { incoming?: IncomingMessage | null } | null };
       const res = underWay._httpMessage;
       if (res) {
         if (err.code === 'HPE_INVALID_EOF_STATE' || res.headersSent || !res.req || res.req.complete || res.req !== underWay.parser?.incoming) {

@@ -1,0 +1,76 @@
+/**
+ * HTTP itself, over real sockets: what clients and proxies send besides a plain request (connection
+ * options, Expect: 100-continue, content codings, methods and paths the routes do not take).
+ */
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { fraudModel, listening, metricValue, request } from './helpers';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const ROW = '[1.2, 0.1, 0.8, 0.3, 2.0, -0.5, 1, 1]';
+const INSTANCES = `{"instances": [${ROW}]}`;
+
+/** Writes `text` on a fresh connection; resolves with everything the server sent until it closed (or `ms`). */
+function exchange(port: number, text: string | Buffer, ms = 3_000): Promise<{ out: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+    let out = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ out, closed: false });
+    }, ms);
+    socket.on('data', (d: Buffer) => { out += d.toString('latin1'); });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ out, closed: true });
+    });
+    socket.on('error', () => undefined);
+  });
+}
+
+/** The status lines of the answers in a raw exchange, in order. */
+function statuses(out: string): number[] {
+  return [...out.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+}
+
+describe('HTTP connection handling', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('answers a request that asks to close the connection even when the client sent more after it', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const ping = 'GET /ping HTTP/1.1\r\nHost: x\r\n\r\n';
+    // Connection: close, then another request in the same write: the first is answered, the second is
+    // not read (RFC 9112 9.6), and the connection closes after the answer.
+    const closing = await exchange(started.port, `GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n${ping}`);
+    assert.deepEqual(statuses(closing.out), [200], closing.out);
+    assert.match(closing.out, /\r\nConnection: close\r\n/i);
+    assert.match(closing.out, /\{"live":true\}$/);
+    assert.ok(closing.closed);
+    // An HTTP/1.0 request without keep-alive is the same.
+    const old = await exchange(started.port, `POST /invocations HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${INSTANCES.length}\r\n\r\n${INSTANCES}${ping}`);
+    assert.deepEqual(statuses(old.out), [200], old.out);
+    assert.match(old.out, /"predictions":\[\{"fraud_probability":\[0\.99/);
+    // An HTTP/1.0 POST with no Content-Length has no body (RFC 9112 6.3): what follows is not read, and
+    // the client is told its request came without one.
+    const noLength = await exchange(started.port, `POST /invocations HTTP/1.0\r\nContent-Type: application/json\r\n\r\n${INSTANCES}`);
+    assert.deepEqual(statuses(noLength.out), [400], noLength.out);
+    assert.match(noLength.out, /"code":"EMPTY_BODY"/);
+    // A pipelined request before the one that closes is answered too, in order.
+    const both = await exchange(started.port, `${ping}GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n${ping}`);
+    assert.deepEqual(statuses(both.out), [200, 200], both.out);
+    assert.match(both.out, /\{"live":true\}$/);
+    await sleep(50);
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), undefined, 'nothing counted as a request Node could not parse');
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'GET', route: '/v2/health/live', status_code: '200' }), 2);
+    assert.equal(metricValue(metrics, 'http_requests_in_flight'), 1, 'only the scrape itself');
+  });
+});
