@@ -259,6 +259,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // 60 s): the whole request would then be cut off only after 60 s, however short limits.requestTimeoutMs.
   // Headers still get at most 60 s when the request timeout is longer.
   app.server.headersTimeout = headersTimeoutMs;
+  // `Expect: 100-continue` (curl sends it for bodies over 1 KiB): Node would say 100 Continue as soon as
+  // the headers arrive, so the client sent its whole body even to a request refused by its headers (413
+  // by Content-Length, an unknown model, 415, 503 OVERLOADED), which then had to be read and discarded.
+  // Say it only when the body is about to be read, once every check on the headers has passed; a request
+  // refused first gets its final status alone, and Node then closes the connection (RFC 9110 10.1.1).
+  app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    req.once('resume', () => {
+      if (!res.headersSent && !req.complete && !res.destroyed) res.writeContinue();
+    });
+    app.server.emit('request', req, res);
+  });
 
   if (limits.textBodyLimitBytes > safeTextBodyLimit()) {
     app.log.warn({ textBodyLimitBytes: limits.textBodyLimitBytes, safe: safeTextBodyLimit() },

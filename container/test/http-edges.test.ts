@@ -31,6 +31,31 @@ function exchange(port: number, text: string | Buffer, ms = 3_000): Promise<{ ou
   });
 }
 
+/**
+ * Sends a request's headers with `Expect: 100-continue` and waits, as curl does for a body over 1 KiB.
+ * Sends the body once the server says 100 Continue; resolves with what came back in `ms`.
+ */
+function expectContinue(port: number, head: string, body: string, ms = 1_500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`${head}Expect: 100-continue\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`));
+    let out = '';
+    let sent = false;
+    socket.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (!sent && out.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+        sent = true;
+        socket.write(body);
+      }
+    });
+    socket.on('error', () => undefined);
+    const timer = setTimeout(() => socket.destroy(), ms);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
+}
+
 /** The status lines of the answers in a raw exchange, in order. */
 function statuses(out: string): number[] {
   return [...out.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
@@ -72,5 +97,39 @@ describe('HTTP connection handling', () => {
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), undefined, 'nothing counted as a request Node could not parse');
     assert.equal(metricValue(metrics, 'http_requests_total', { method: 'GET', route: '/v2/health/live', status_code: '200' }), 2);
     assert.equal(metricValue(metrics, 'http_requests_in_flight'), 1, 'only the scrape itself');
+  });
+
+  it('says 100 Continue only to a request whose body it will read, and refuses the others at once', async () => {
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { textBodyLimitBytes: 1024 } } });
+    app = started.app;
+    const post = (path: string, type: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\n`;
+    // Served: 100 Continue, then the answer once the body came.
+    const served = await expectContinue(started.port, post('/invocations', 'application/json'), INSTANCES);
+    assert.deepEqual(statuses(served), [100, 200], served);
+    assert.match(served, /"predictions":\[\{"fraud_probability":\[0\.99/);
+    const oip = await expectContinue(started.port, post('/v2/models/fraud-mlp/infer', 'application/json'),
+      JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6, 7, 8] }] }));
+    assert.deepEqual(statuses(oip), [100, 200], oip);
+    // A body found wrong once read still had its 100 Continue.
+    const badJson = await expectContinue(started.port, post('/invocations', 'application/json'), '{"instances": [');
+    assert.deepEqual(statuses(badJson), [100, 400], badJson);
+    // Refused by its headers: the final answer at once, no 100 Continue (so the client never sends the
+    // body), and the connection closed after it (the client may still send the body).
+    const refused: Array<[string, string, number, string]> = [
+      [post('/invocations', 'application/json'), `{"instances": [${Array(200).fill(ROW).join(',')}]}`, 413, 'PAYLOAD_TOO_LARGE'],
+      [post('/v2/models/other/infer', 'application/json'), INSTANCES, 404, 'UNKNOWN_MODEL'],
+      [post('/v2/models/fraud-mlp/versions/7/infer', 'application/json'), INSTANCES, 404, 'UNKNOWN_MODEL_VERSION'],
+      [post('/nowhere', 'application/json'), INSTANCES, 404, 'NOT_FOUND'],
+      [post('/invocations', 'text/plain'), INSTANCES, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ];
+    for (const [head, body, status, code] of refused) {
+      const out = await expectContinue(started.port, head, body);
+      assert.deepEqual(statuses(out), [status], `${head}: ${out}`);
+      assert.match(out, new RegExp(`"code":"${code}"`));
+      assert.match(out, /\r\nconnection: close\r\n/i);
+    }
+    // Keep-alive still works after a 100 Continue exchange.
+    const twice = await exchange(started.port, `POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${INSTANCES.length}\r\n\r\n${INSTANCES}GET /ping HTTP/1.1\r\nHost: x\r\n\r\n`, 500);
+    assert.deepEqual(statuses(twice.out), [100, 200, 200], twice.out);
   });
 });
