@@ -14,6 +14,7 @@ import { IncomingHttpHeaders, IncomingMessage, ServerResponse, STATUS_CODES } fr
 import type { Socket } from 'node:net';
 import { LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, CONFIG_FILE } from './config';
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
+import { ACCEPTED_CODINGS, codingError, contentCoding, decodedBody } from './content-coding';
 import { LINGER_MS, LingeringClose } from './linger';
 import metricsPlugin from './plugins/metrics';
 import modelPlugin, { clientGone, InputCheck } from './plugins/model';
@@ -121,6 +122,8 @@ function classify(err: FastifyError & { validationContext?: string }, req: Fasti
   const bodyNull = body === null;
   const readAs = assumedJson ? ' (it came with no Content-Type, or application/octet-stream, so it was read as JSON)' : '';
   if (err instanceof InferenceError) return { code: err.code, message: err.message };
+  const coded = codingError(err, req.headers);
+  if (coded) return { code: coded.code, message: coded.message };
   if (err.validation) {
     if (err.validationContext === 'body' && bodyMissing) return { code: 'EMPTY_BODY', message: 'the request has no body; send JSON or CSV' };
     if (err.validationContext === 'body' && bodyNull) return { code: 'INVALID_REQUEST', message: 'the body is the JSON value null; send a JSON object' };
@@ -283,6 +286,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   // Only JSON and CSV bodies are served (415 otherwise); Fastify would also take text/plain.
   app.removeContentTypeParser('text/plain');
+  // A compressed body (Content-Encoding: gzip or deflate, as Triton's clients send) is decompressed as it
+  // is read, within the body limit; any other coding is refused (415, with the codings taken), rather than
+  // its bytes parsed as JSON or CSV. A body sent where no route is gets its 404 (the hook below).
+  app.addHook('preParsing', (req, reply, payload, done) => {
+    if (req.is404 || !hasBody(req.headers)) {
+      done(null, payload);
+      return;
+    }
+    const coding = contentCoding(req.headers);
+    if (coding instanceof InferenceError) {
+      reply.header('accept-encoding', ACCEPTED_CODINGS);
+      done(coding);
+    } else {
+      done(null, coding === undefined ? payload : decodedBody(payload, coding, limits.bodyLimitBytes));
+    }
+  });
   // Bodies parsed into JavaScript values (JSON, JSON Lines, CSV) stop at limits.textBodyLimitBytes, so one
   // cannot exhaust the heap; binary tensor data may use the whole body limit.
   if (limits.textBodyLimitBytes < limits.bodyLimitBytes) {

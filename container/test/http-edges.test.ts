@@ -5,8 +5,9 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
+import * as zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { fraudModel, listening, metricValue, request } from './helpers';
+import { exactRequest, fraudModel, listening, metricValue, request, toBytes } from './helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -131,5 +132,82 @@ describe('HTTP connection handling', () => {
     // Keep-alive still works after a 100 Continue exchange.
     const twice = await exchange(started.port, `POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${INSTANCES.length}\r\n\r\n${INSTANCES}GET /ping HTTP/1.1\r\nHost: x\r\n\r\n`, 500);
     assert.deepEqual(statuses(twice.out), [100, 200, 200], twice.out);
+  });
+});
+
+describe('compressed request bodies', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it("reads gzip and deflate bodies, as Triton's clients send them, and refuses codings it cannot read with 415", async () => {
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { bodyLimitBytes: 64 * 1024, textBodyLimitBytes: 32 * 1024 } } });
+    app = started.app;
+    const { port } = started;
+    const features = [1.2, 0.1, 0.8, 0.3, 2.0, -0.5, 1, 1];
+    // JSON, CSV and JSON Lines on /invocations.
+    const json = await exactRequest(port, 'POST', '/invocations', zlib.gzipSync(INSTANCES), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    assert.equal(json.status, 200, json.body);
+    assert.ok(json.json().predictions[0].fraud_probability[0] > 0.9);
+    const csv = await exactRequest(port, 'POST', '/invocations', zlib.deflateSync(`${features.join(',')}\n0,0,0,0,0,0,0,0\n`), { 'content-type': 'text/csv', 'content-encoding': 'deflate' });
+    assert.equal(csv.status, 200, csv.body);
+    assert.equal(csv.json().predictions.length, 2);
+    const lines = await exactRequest(port, 'POST', '/invocations', zlib.gzipSync(`${ROW}\n${ROW}\n`), { 'content-type': 'application/jsonlines', 'content-encoding': 'x-gzip' });
+    assert.equal(lines.status, 200, lines.body);
+    // The OIP route, as tritonclient.http sends it with request_compression_algorithm: no Content-Type,
+    // and binary tensor data, with Inference-Header-Content-Length the length of the JSON before
+    // compression (here longer than the whole compressed body).
+    const head = Buffer.from(JSON.stringify({
+      id: 'z'.repeat(200),
+      inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: 32 } }],
+      outputs: [{ name: 'fraud_probability', parameters: { binary_data: false } }],
+    }));
+    const body = Buffer.concat([head, toBytes('float32', features)]);
+    const packed = zlib.gzipSync(body);
+    assert.ok(packed.length < head.length);
+    for (const [coding, bytes] of [['gzip', packed], ['deflate', zlib.deflateSync(body)]] as const) {
+      const oip = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', bytes, { 'content-encoding': coding, 'inference-header-content-length': String(head.length) });
+      assert.equal(oip.status, 200, oip.body);
+      assert.ok(oip.json().outputs[0].data[0] > 0.9, oip.body);
+    }
+    // Chunked and compressed.
+    const chunked = await request(port, 'POST', '/invocations', zlib.gzipSync(INSTANCES), { 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked' });
+    assert.equal(chunked.status, 200, chunked.body);
+    // identity is no coding at all.
+    assert.equal((await exactRequest(port, 'POST', '/invocations', INSTANCES, { 'content-type': 'application/json', 'content-encoding': 'identity' })).status, 200);
+
+    // A coding the server cannot read: 415, naming it and what is taken (and Accept-Encoding, RFC 9110).
+    for (const coding of ['br', 'zstd', 'gzip, gzip', 'compress']) {
+      const refused = await exactRequest(port, 'POST', '/invocations', zlib.gzipSync(INSTANCES), { 'content-type': 'application/json', 'content-encoding': coding });
+      assert.equal(refused.status, 415, `${coding}: ${refused.body}`);
+      assert.equal(refused.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.match(refused.json().error, /Content-Encoding .* is not taken here.*gzip.*deflate/);
+      assert.equal(refused.headers['accept-encoding'], 'gzip, deflate');
+    }
+    // A body that is not what its coding says: 400 naming the coding, not "not valid JSON".
+    const corrupt = await exactRequest(port, 'POST', '/invocations', INSTANCES, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    assert.equal(corrupt.status, 400, corrupt.body);
+    assert.equal(corrupt.json().code, 'INVALID_REQUEST');
+    assert.match(corrupt.json().error, /^the body is not valid gzip data \(Content-Encoding: gzip\)/);
+    const cut = zlib.gzipSync(INSTANCES);
+    const truncated = await exactRequest(port, 'POST', '/invocations', cut.subarray(0, cut.length - 10), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    assert.equal(truncated.status, 400, truncated.body);
+    assert.match(truncated.json().error, /^the body is not valid gzip data/);
+    // Limits apply to the body as decompressed: a small body that inflates past the text limit, or past
+    // the body limit as binary tensor data, is 413.
+    const bomb = zlib.gzipSync(`{"instances": [${Array(2000).fill(ROW).join(',')}]}`);
+    assert.ok(bomb.length < 4096);
+    const tooLarge = await exactRequest(port, 'POST', '/invocations', bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    assert.equal(tooLarge.status, 413, tooLarge.body);
+    assert.equal(tooLarge.json().code, 'PAYLOAD_TOO_LARGE');
+    const zeros = zlib.gzipSync(Buffer.concat([head, Buffer.alloc(10 * 1024 * 1024)]));
+    const binaryBomb = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', zeros, { 'content-encoding': 'gzip', 'inference-header-content-length': String(head.length) });
+    assert.equal(binaryBomb.status, 413, binaryBomb.body);
+    await sleep(50);
+    const metrics = (await request(port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'http_request_body_bytes_in_flight'), 0);
+    assert.equal(metricValue(metrics, 'http_requests_in_flight'), 1, 'only the scrape itself');
   });
 });

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as path from 'node:path';
 import { InferenceEngine } from '../engine';
 import { InferenceError } from '../errors';
+import { isEncoded } from '../content-coding';
 import { checkModelFile, type ServingConfig } from '../config';
 import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
 
@@ -135,7 +136,8 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     let bytes = 0;
     if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) {
       const declared = Number(length);
-      bytes = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
+      // A chunked or compressed body may hold up to the body limit, whatever its Content-Length.
+      bytes = Number.isInteger(declared) && declared >= 0 && !isEncoded(req.headers) ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
       if (bodyBytesInFlight > 0 && bodyBytesInFlight + bytes > maxBodyBytesInFlight) {
         done(new InferenceError('OVERLOADED', `${bodyBytesInFlight} bytes of request bodies are in flight; this body of ${bytes} bytes would pass limits.maxBodyBytesInFlight (${maxBodyBytesInFlight}); retry shortly`, { retryAfterSeconds: 1 }));
         return;

@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
 import { encodeBinaryData, ORT_TO_OIP } from '../tensors';
+import { isEncoded } from '../content-coding';
 import { errorBodySchema, errorResponses, InferenceError } from '../errors';
 import { keepServing } from './health';
 import { arrivedAt, clientGone, MODEL_VERSION } from './model';
@@ -111,12 +112,14 @@ function bodyTypeHook(binary: boolean) {
   return (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const headers = req.raw.headers;
     const headerLength = headers[INFERENCE_HEADER_LENGTH];
-    const bodyLength = headers['content-length'];
+    // A compressed body's Content-Length is not the length of what it holds: its length is known only
+    // once decompressed (as for a chunked one).
+    const bodyLength = isEncoded(headers) ? undefined : headers['content-length'];
     if (headerLength !== undefined && (bodyLength === undefined || Number(bodyLength) !== Number(headerLength))) {
       const valid = typeof headerLength === 'string' && /^\d{1,15}$/.test(headerLength) && (bodyLength === undefined || Number(headerLength) <= Number(bodyLength));
       if (!binary || !valid) {
         done(new InferenceError(binary ? 'INVALID_REQUEST' : 'BINARY_DATA_UNSUPPORTED',
-          `Inference-Header-Content-Length is ${JSON.stringify(headerLength)} and the body is ${bodyLength === undefined ? 'of unknown length (chunked)' : `${bodyLength} bytes`}: ` +
+          `Inference-Header-Content-Length is ${JSON.stringify(headerLength)} and the body is ${bodyLength === undefined ? 'of unknown length (chunked or compressed)' : `${bodyLength} bytes`}: ` +
           (binary ? 'it must be the length of the JSON that starts the body, at most the body\'s length'
             : 'binary tensor data is served on /v2/models/{name}/infer, not here; send every tensor\'s values as JSON in "data"')));
         return;
