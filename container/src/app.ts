@@ -93,6 +93,21 @@ function notFoundMessage(method: string, url: string): string {
   return `no route for ${method} ${url.split('?')[0].slice(0, 200)}`;
 }
 
+/** The methods the routes take, in the order an Allow header lists them. */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'];
+
+/**
+ * The methods some route takes at the path of a request that no route took (so the answer is 405 with
+ * these as Allow, not 404); empty when no route has the path.
+ */
+function allowedMethods(app: FastifyInstance, url: string): string[] {
+  return ROUTE_METHODS.filter((method) => app.findRoute({ method, url }) !== null);
+}
+
+function methodNotAllowed(method: string, url: string, allowed: string[]): InferenceError {
+  return new InferenceError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.split('?')[0].slice(0, 200)}; it takes ${allowed.join(', ')}`);
+}
+
 /** What a too-large body may be, and what to send instead. */
 function textLimitAdvice(limits: LimitsConfig): string {
   return `a JSON, JSON Lines or CSV body may be at most ${limits.textBodyLimitBytes} bytes here (limits.textBodyLimitBytes: parsing builds JavaScript values ` +
@@ -319,9 +334,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   // A body sent where no route is would be read and parsed before the 404 (up to the body limit, and a
   // chunked one past the text limit): answer at once, unread.
-  app.addHook('preParsing', (req, _reply, payload, done) => {
-    if (req.is404 && hasBody(req.headers)) done(new InferenceError('NOT_FOUND', notFoundMessage(req.method, req.url)));
-    else done(null, payload);
+  // A path served with other methods is 405, with the methods it takes as Allow.
+  app.addHook('preParsing', (req, reply, payload, done) => {
+    if (!req.is404 || !hasBody(req.headers)) {
+      done(null, payload);
+      return;
+    }
+    const allowed = allowedMethods(app, req.url);
+    if (allowed.length === 0) {
+      done(new InferenceError('NOT_FOUND', notFoundMessage(req.method, req.url)));
+      return;
+    }
+    reply.header('allow', allowed.join(', '));
+    done(methodNotAllowed(req.method, req.url, allowed));
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -350,9 +375,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     sendError(reply, status, { error: message, code });
   });
+  // A path no route has is 404. A path served with other methods is 405 with Allow (RFC 9110 15.5.6),
+  // and OPTIONS on it 204 with Allow (RFC 9110 9.3.7).
   app.setNotFoundHandler((req, reply) => {
-    app.metrics.errors.inc({ code: 'NOT_FOUND' });
-    sendError(reply, 404, { error: notFoundMessage(req.method, req.url), code: 'NOT_FOUND' });
+    const allowed = allowedMethods(app, req.url);
+    if (allowed.length === 0) {
+      app.metrics.errors.inc({ code: 'NOT_FOUND' });
+      sendError(reply, 404, { error: notFoundMessage(req.method, req.url), code: 'NOT_FOUND' });
+      return;
+    }
+    reply.header('allow', allowed.join(', '));
+    if (req.method === 'OPTIONS') {
+      reply.code(204).send();
+      return;
+    }
+    app.metrics.errors.inc({ code: 'METHOD_NOT_ALLOWED' });
+    sendError(reply, 405, { error: methodNotAllowed(req.method, req.url, allowed).message, code: 'METHOD_NOT_ALLOWED' });
   });
 
   // Keep-alive connections whose request was still running when close() began become idle only after

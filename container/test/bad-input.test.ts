@@ -125,15 +125,15 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     }
   });
 
-  it('an unknown route: 404 NOT_FOUND, whatever the body', async () => {
+  it('an unknown route: 404 NOT_FOUND (405 METHOD_NOT_ALLOWED where the path takes other methods), whatever the body', async () => {
     const res = await app.inject({ method: 'GET', url: '/v3/anything' });
     assert.equal(res.statusCode, 404);
     assert.deepEqual(res.json(), { error: 'no route for GET /v3/anything', code: 'NOT_FOUND' });
     assert.equal(res.headers['content-type'], 'application/json');
-    for (const [method, url] of [['POST', '/nope'], ['POST', '/metrics'], ['PUT', INFER]] as const) {
+    for (const [method, url, status, code] of [['POST', '/nope', 404, 'NOT_FOUND'], ['POST', '/metrics', 405, 'METHOD_NOT_ALLOWED'], ['PUT', INFER, 405, 'METHOD_NOT_ALLOWED']] as const) {
       const bytes = await app.inject({ method, url, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from('abc') });
-      assert.equal(bytes.statusCode, 404, `${method} ${url}: ${bytes.body}`);
-      assert.equal(bytes.json().code, 'NOT_FOUND');
+      assert.equal(bytes.statusCode, status, `${method} ${url}: ${bytes.body}`);
+      assert.equal(bytes.json().code, code);
     }
   });
 });

@@ -211,3 +211,57 @@ describe('compressed request bodies', () => {
     assert.equal(metricValue(metrics, 'http_requests_in_flight'), 1, 'only the scrape itself');
   });
 });
+
+describe('methods and paths', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('answers a method a path does not take with 405 and Allow, and OPTIONS with the methods it takes', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { port } = started;
+    const cases: Array<[string, string, string]> = [
+      ['GET', '/invocations', 'POST'],
+      ['HEAD', '/invocations', 'POST'],
+      ['PUT', '/invocations', 'POST'],
+      ['POST', '/ping', 'GET, HEAD'],
+      ['DELETE', '/v2/health/ready', 'GET, HEAD'],
+      ['GET', '/v2/models/fraud-mlp/infer', 'POST'],
+      ['GET', '/v2/models/fraud-mlp/versions/1/infer?x=1', 'POST'],
+      ['POST', '/v2/models/fraud-mlp', 'GET, HEAD'],
+      ['PATCH', '/metrics', 'GET, HEAD'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await request(port, method, path);
+      assert.equal(res.status, 405, `${method} ${path}: ${res.body}`);
+      assert.equal(res.headers.allow, allow, `${method} ${path}`);
+      if (method !== 'HEAD') {
+        assert.equal(res.json().code, 'METHOD_NOT_ALLOWED');
+        assert.equal(res.json().error, `${method} is not allowed on ${path.split('?')[0]}; it takes ${allow}`);
+      }
+    }
+    // With a body: refused before it is read, as a request with no route is.
+    const withBody = await exactRequest(port, 'PUT', '/v2/models/fraud-mlp/infer', 'x'.repeat(200_000), { 'content-type': 'application/json' });
+    assert.equal(withBody.status, 405, withBody.body);
+    assert.equal(withBody.headers.allow, 'POST');
+    assert.equal(withBody.headers.connection, 'close');
+    // OPTIONS: 204 with Allow.
+    for (const [path, allow] of [['/invocations', 'POST'], ['/v2/models/fraud-mlp/ready', 'GET, HEAD'], ['/ping?x', 'GET, HEAD']]) {
+      const res = await request(port, 'OPTIONS', path);
+      assert.equal(res.status, 204, `OPTIONS ${path}: ${res.body}`);
+      assert.equal(res.headers.allow, allow);
+    }
+    // No route at all is still 404.
+    for (const method of ['GET', 'POST', 'OPTIONS']) {
+      const res = await request(port, method, '/nope');
+      assert.equal(res.status, 404);
+      assert.equal(res.json().code, 'NOT_FOUND');
+    }
+    const metrics = (await request(port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'METHOD_NOT_ALLOWED' }), cases.length + 1);
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'NOT_FOUND' }), 3);
+  });
+});
