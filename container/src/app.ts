@@ -200,7 +200,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // content, up to 16 KiB, into every log line about it.
     requestIdHeader: false,
     // The OIP routes carry the model name as a path parameter (Fastify's default limit is 100 characters).
-    routerOptions: { maxParamLength: Math.max(100, encodeURIComponent(modelName).length) },
+    // `/ping/`, `/v2/health/ready/` and `//invocations` (a base URL ending in `/` joined to a path) are
+    // the routes they name, as nginx's merge_slashes and most servers have it.
+    routerOptions: { maxParamLength: Math.max(100, encodeURIComponent(modelName).length), ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     logController: new LogController({ disableRequestLogging: options.logRequests === false }),
     genReqId: (req) => givenRequestId(req.headers) ?? randomUUID(),
     // Requests that arrive while closing get SHUTTING_DOWN from the hook below (with the catalogue's

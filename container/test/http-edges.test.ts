@@ -264,4 +264,30 @@ describe('methods and paths', () => {
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'METHOD_NOT_ALLOWED' }), cases.length + 1);
     assert.equal(metricValue(metrics, 'http_errors_total', { code: 'NOT_FOUND' }), 3);
   });
+
+  it('serves its paths with a trailing slash or doubled slashes, as a base URL ending in / produces', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { port } = started;
+    const oip = { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [1.2, 0.1, 0.8, 0.3, 2.0, -0.5, 1, 1] }] };
+    for (const path of ['/ping/', '//ping', '/v2/health/ready/', '/v2//health/live', '/v2/models/fraud-mlp/', '/v2/models/fraud-mlp/ready/',
+      '/v2/models/fraud-mlp/versions/1/', '/v2/', '/v2', '//v2/health/ready?x=1', '/metrics/', '/execution-parameters/']) {
+      const res = await request(port, 'GET', path);
+      assert.equal(res.status, 200, `GET ${path}: ${res.body}`);
+    }
+    for (const path of ['/invocations/', '//invocations', '/invocations/?x=1']) {
+      const res = await request(port, 'POST', path, JSON.parse(INSTANCES));
+      assert.equal(res.status, 200, `POST ${path}: ${res.body}`);
+    }
+    for (const path of ['/v2/models/fraud-mlp/infer/', '//v2/models/fraud-mlp/infer', '/v2/models/fraud-mlp//versions/1/infer/']) {
+      const res = await request(port, 'POST', path, oip);
+      assert.equal(res.status, 200, `POST ${path}: ${res.body}`);
+    }
+    assert.equal((await request(port, 'GET', '/v2/models/other/')).json().code, 'UNKNOWN_MODEL');
+    assert.equal((await request(port, 'GET', '/pingx')).status, 404);
+    // Counted under the route's own template.
+    const metrics = (await request(port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'GET', route: '/ping', status_code: '200' }), 2);
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'POST', route: '/v2/models/:name/infer', status_code: '200' }), 2);
+  });
 });

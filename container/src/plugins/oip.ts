@@ -229,7 +229,8 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     });
   });
 
-  // The protocol's documents name the server metadata path both `v2` and `/v2/`.
+  // The protocol's documents name the server metadata path both `v2` and `/v2/` (the router takes a
+  // trailing slash on every route).
   const serverMetadata = {
     schema: {
       response: {
@@ -240,7 +241,6 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
   };
   const serverMetadataAnswer = async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: ['binary_tensor_data'] });
   app.get('/v2', serverMetadata, serverMetadataAnswer);
-  app.get('/v2/', serverMetadata, serverMetadataAnswer);
 
   const modelMetadata = async (req: FastifyRequest<{ Params: ModelParams }>) => {
     requireModel(app, req.params);
