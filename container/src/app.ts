@@ -51,6 +51,9 @@ export interface AppOptions {
   readonly maxWorkerlessMs?: number;
 }
 
+/** Node's limit on a request's headers, its request line (so its URL) included. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
 /** What a client's X-Request-Id may be to be used as the request's id. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -199,10 +202,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // word characters, dots, colons and dashes); anything else would let one request write its own
     // content, up to 16 KiB, into every log line about it.
     requestIdHeader: false,
-    // The OIP routes carry the model name as a path parameter (Fastify's default limit is 100 characters).
+    // The OIP routes carry the model name as a path parameter. Past Fastify's default limit of 100
+    // characters a request got 400 "exceeding the max param length", naming its whole URL, where a name
+    // that is not the served one is 404 UNKNOWN_MODEL; the headers limit (16 KiB) bounds a URL anyway.
     // `/ping/`, `/v2/health/ready/` and `//invocations` (a base URL ending in `/` joined to a path) are
     // the routes they name, as nginx's merge_slashes and most servers have it.
-    routerOptions: { maxParamLength: Math.max(100, encodeURIComponent(modelName).length), ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    routerOptions: { maxParamLength: Math.max(MAX_HEADER_BYTES, encodeURIComponent(modelName).length), ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     logController: new LogController({ disableRequestLogging: options.logRequests === false }),
     genReqId: (req) => givenRequestId(req.headers) ?? randomUUID(),
     // Requests that arrive while closing get SHUTTING_DOWN from the hook below (with the catalogue's

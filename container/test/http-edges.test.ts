@@ -290,4 +290,22 @@ describe('methods and paths', () => {
     assert.equal(metricValue(metrics, 'http_requests_total', { method: 'GET', route: '/ping', status_code: '200' }), 2);
     assert.equal(metricValue(metrics, 'http_requests_total', { method: 'POST', route: '/v2/models/:name/infer', status_code: '200' }), 2);
   });
+
+  it('answers a model name longer than the served one with 404 UNKNOWN_MODEL, not a 400 about the URL', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { port } = started;
+    const oip = { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6, 7, 8] }] };
+    for (const length of [101, 5_000]) {
+      const name = 'm'.repeat(length);
+      for (const [method, path] of [['GET', `/v2/models/${name}`], ['GET', `/v2/models/${name}/ready`], ['POST', `/v2/models/${name}/infer`], ['POST', `/v2/models/${name}/versions/1/infer`]]) {
+        const res = await request(port, method, path, method === 'POST' ? oip : undefined);
+        assert.equal(res.status, 404, `${method} ${length}: ${res.body.slice(0, 200)}`);
+        assert.equal(res.json().code, 'UNKNOWN_MODEL');
+        // The name is quoted in part: the answer does not grow with the URL.
+        assert.ok(res.body.length < 400, res.body.slice(0, 200));
+        assert.match(res.json().error, /^model 'm+\.\.\.' \(\d+ characters\) is not served here; this server serves 'fraud-mlp'$/);
+      }
+    }
+  });
 });

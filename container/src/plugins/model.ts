@@ -254,7 +254,9 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     },
     requireName(name: string) {
       if (name !== opts.name) {
-        throw new InferenceError('UNKNOWN_MODEL', `model '${name}' is not served here; this server serves '${opts.name}'`);
+        // A name from the URL may be up to the headers limit long: quote its start only.
+        const quoted = name.length > 100 ? `'${name.slice(0, 100)}...' (${name.length} characters)` : `'${name}'`;
+        throw new InferenceError('UNKNOWN_MODEL', `model ${quoted} is not served here; this server serves '${opts.name}'`);
       }
     },
     requireVersion(name: string, version: string) {
