@@ -256,7 +256,7 @@ const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Parses CSV rows (no header) for a model with one numeric input whose row has a fixed size. */
-export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimits): WireTensor[] {
+export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimits, options: { header?: boolean } = {}): WireTensor[] {
   if (sig.inputs.length !== 1) {
     throw new InferenceError('CSV_UNSUPPORTED', `CSV can feed a model with one input; this model has ${sig.inputs.length} (${inputNames(sig)}); send JSON instead`);
   }
@@ -271,6 +271,8 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
   }
   const columns = elementCount(inner);
   const lines = body.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  // `text/csv; header=present` (RFC 4180): the first line names the columns. Rows are counted after it.
+  if (options.header) lines.shift();
   while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
   if (lines.length === 0) {
     throw new InferenceError('EMPTY_BODY', 'the CSV body has no rows');

@@ -309,3 +309,36 @@ describe('methods and paths', () => {
     }
   });
 });
+
+describe('content types', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('skips the header row of CSV sent as text/csv; header=present (RFC 4180)', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { port } = started;
+    const rows = '1.2,0.1,0.8,0.3,2.0,-0.5,1,1\n0,0,0,0,0,0,0,0\n';
+    const header = 'amount,age,velocity,distance,merchant,hour,foreign,online\n';
+    for (const type of ['text/csv; header=present', 'text/csv;Header=PRESENT;charset=utf-8', 'text/csv; charset=utf-8; header="present"']) {
+      const res = await exactRequest(port, 'POST', '/invocations', header + rows, { 'content-type': type, accept: 'text/csv' });
+      assert.equal(res.status, 200, `${type}: ${res.body}`);
+      assert.equal(res.body.trim().split('\n').length, 2, res.body);
+    }
+    // CRLF line ends, and a header with nothing after it.
+    assert.equal((await exactRequest(port, 'POST', '/invocations', header.replace('\n', '\r\n') + rows, { 'content-type': 'text/csv; header=present' })).status, 200);
+    const onlyHeader = await exactRequest(port, 'POST', '/invocations', header, { 'content-type': 'text/csv; header=present' });
+    assert.equal(onlyHeader.status, 400);
+    assert.equal(onlyHeader.json().code, 'EMPTY_BODY');
+    // Without the parameter, or with header=absent, the first row is data.
+    for (const type of ['text/csv', 'text/csv; header=absent']) {
+      const res = await exactRequest(port, 'POST', '/invocations', rows, { 'content-type': type });
+      assert.equal(res.json().predictions.length, 2, res.body);
+      const withHeader = await exactRequest(port, 'POST', '/invocations', header + rows, { 'content-type': type });
+      assert.equal(withHeader.json().code, 'CSV_BAD_VALUE');
+    }
+  });
+});

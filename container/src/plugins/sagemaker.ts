@@ -91,6 +91,15 @@ export function answerFormat(req: Pick<FastifyRequest, 'headers'>): { format: An
   return { format: best.format, mediaType: best.mediaType };
 }
 
+/** Whether a CSV Content-Type says its first line is a header (RFC 4180's `header=present`). */
+export function csvHeaderPresent(type: string | undefined): boolean {
+  if (type === undefined) return false;
+  return type.split(';').slice(1).some((p) => {
+    const [name, value = ''] = p.split('=').map((x) => x.trim().toLowerCase());
+    return name === 'header' && value.replace(/^"(.*)"$/, '$1') === 'present';
+  });
+}
+
 /** Splits a JSON Lines body into its values, one per non-blank line; errors name the line. */
 export function parseJsonLines(body: string, parse: (line: string) => unknown): unknown[] {
   const values: unknown[] = [];
@@ -230,7 +239,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     if (typeof req.body === 'string' && JSON_LINES_TYPES.includes(req.mediaType ?? '')) {
       outputs = await runRows(decodeInstances(signature, parseJsonLines(req.body, JSON.parse), app.model.limits), reply);
     } else if (typeof req.body === 'string') {
-      outputs = await runRows(decodeCsv(signature, req.body, app.model.limits), reply);
+      outputs = await runRows(decodeCsv(signature, req.body, app.model.limits, { header: csvHeaderPresent(req.headers['content-type']) }), reply);
     } else {
       const body = req.body as JsonBody | undefined;
       if (body && Array.isArray(body.inputs)) {
