@@ -256,6 +256,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         answerAndClose(res, status, JSON.stringify({ error, code }), reqId, () => socket.destroy());
         return;
       }
+      // A request already answered whose body is still arriving (Fastify answers GET and HEAD without
+      // reading a body, and Node reads and discards it after): a malformed chunk in it, or its stalling
+      // past the request timeout, is not another request. Answering would answer that request twice.
+      const incoming = underWay.parser?.incoming;
+      if (incoming && !incoming.complete) {
+        socket.destroy();
+        return;
+      }
       const code: ErrorCode = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'INVALID_REQUEST';
       const message = code === 'REQUEST_TIMEOUT' ? `the request headers did not arrive in full within ${headersTimeoutMs} ms`
         : code === 'HEADERS_TOO_LARGE' ? 'the request headers are larger than the server takes (16 KiB in all)'

@@ -135,6 +135,50 @@ describe('HTTP connection handling', () => {
   });
 });
 
+describe('answered requests whose body is still arriving', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  /** Sends `head`, waits for the answer, then sends `rest`; resolves with everything the server sent. */
+  function afterAnswer(port: number, head: string, rest: string, ms: number): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(head));
+      let out = '';
+      socket.on('data', (d: Buffer) => {
+        const first = out === '';
+        out += d.toString('latin1');
+        if (first && rest) socket.write(rest);
+      });
+      socket.on('error', () => undefined);
+      const timer = setTimeout(() => socket.destroy(), ms);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(out);
+      });
+    });
+  }
+
+  it('never answers a request twice: a GET answered before its body arrived gets no 400 or 408 when that body goes wrong', { timeout: 20_000 }, async () => {
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { requestTimeoutMs: 100 } } });
+    app = started.app;
+    // Fastify answers GET and HEAD without reading a body; the rest of it is read and discarded after.
+    // A malformed chunk in it, or a body that stalls past the request timeout, is not another request.
+    const badChunk = await afterAnswer(started.port, 'GET /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n', 'zz\r\n', 3_000);
+    assert.deepEqual(statuses(badChunk), [200], badChunk);
+    const stalled = await afterAnswer(started.port, 'GET /v2/health/live HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc', '', 8_000);
+    assert.deepEqual(statuses(stalled), [200], stalled);
+    const metrics = (await request(started.port, 'GET', '/metrics')).body;
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'INVALID_REQUEST' }), undefined);
+    assert.equal(metricValue(metrics, 'http_errors_total', { code: 'REQUEST_TIMEOUT' }), undefined);
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'UNKNOWN', route: '__unparsed__', status_code: '400' }), undefined);
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'UNKNOWN', route: '__unparsed__', status_code: '408' }), undefined);
+    assert.equal(metricValue(metrics, 'http_requests_total', { method: 'GET', route: '/ping', status_code: '200' }), 1);
+  });
+});
+
 describe('compressed request bodies', () => {
   let app: FastifyInstance | undefined;
   afterEach(async () => {
