@@ -316,52 +316,52 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   // Only JSON and CSV bodies are served (415 otherwise); Fastify would also take text/plain.
   app.removeContentTypeParser('text/plain');
-  // A compressed body (Content-Encoding: gzip or deflate, as Triton's clients send) is decompressed as it
-  // is read, within the body limit; any other coding is refused (415, with the codings taken), rather than
-  // its bytes parsed as JSON or CSV. A body sent where no route is gets its 404 (the hook below).
+  // Bodies parsed into JavaScript values (JSON, JSON Lines, CSV) stop at limits.textBodyLimitBytes, so one
+  // cannot exhaust the heap; binary tensor data may use the whole body limit.
+  const checkTextLimit = limits.textBodyLimitBytes < limits.bodyLimitBytes;
+  if (checkTextLimit) {
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.textBodyLimitBytes }, app.getDefaultJsonParser('error', 'error'));
+  }
+  // Every request with a body, before the body is read (one hook: it runs on every such request):
+  // - where no route is, the body would be read and parsed before the 404 (up to the body limit, and a
+  //   chunked one past the text limit): answer at once, unread; 405 with Allow where the path is served
+  //   with other methods;
+  // - a content coding the server cannot read gets 415 (with the codings it takes as Accept-Encoding),
+  //   rather than its bytes being parsed as JSON or CSV;
+  // - a JSON, JSON Lines or CSV body declared larger than the text limit gets 413;
+  // - a compressed body (gzip or deflate, as Triton's clients send) is decompressed as it is read, within
+  //   the body limit (and the parser's own limit).
   app.addHook('preParsing', (req, reply, payload, done) => {
-    if (req.is404 || !hasBody(req.headers)) {
+    if (!hasBody(req.headers)) {
       done(null, payload);
+      return;
+    }
+    if (req.is404) {
+      const allowed = allowedMethods(app, req.url);
+      if (allowed.length === 0) {
+        done(new InferenceError('NOT_FOUND', notFoundMessage(req.method, req.url)));
+        return;
+      }
+      reply.header('allow', allowed.join(', '));
+      done(methodNotAllowed(req.method, req.url, allowed));
       return;
     }
     const coding = contentCoding(req.headers);
     if (coding instanceof InferenceError) {
       reply.header('accept-encoding', ACCEPTED_CODINGS);
       done(coding);
-    } else {
-      done(null, coding === undefined ? payload : decodedBody(payload, coding, limits.bodyLimitBytes));
+      return;
     }
-  });
-  // Bodies parsed into JavaScript values (JSON, JSON Lines, CSV) stop at limits.textBodyLimitBytes, so one
-  // cannot exhaust the heap; binary tensor data may use the whole body limit.
-  if (limits.textBodyLimitBytes < limits.bodyLimitBytes) {
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.textBodyLimitBytes }, app.getDefaultJsonParser('error', 'error'));
-    app.addHook('preParsing', (req, _reply, payload, done) => {
+    if (checkTextLimit) {
       const declared = Number(req.headers['content-length']);
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       if (declared > limits.textBodyLimitBytes && TEXT_TYPES.includes(type)) {
         done(new InferenceError('PAYLOAD_TOO_LARGE', `the body is ${declared} bytes; ${textLimitAdvice(limits)}`));
         return;
       }
-      done(null, payload);
-    });
-  }
-  // A body sent where no route is would be read and parsed before the 404 (up to the body limit, and a
-  // chunked one past the text limit): answer at once, unread.
-  // A path served with other methods is 405, with the methods it takes as Allow.
-  app.addHook('preParsing', (req, reply, payload, done) => {
-    if (!req.is404 || !hasBody(req.headers)) {
-      done(null, payload);
-      return;
     }
-    const allowed = allowedMethods(app, req.url);
-    if (allowed.length === 0) {
-      done(new InferenceError('NOT_FOUND', notFoundMessage(req.method, req.url)));
-      return;
-    }
-    reply.header('allow', allowed.join(', '));
-    done(methodNotAllowed(req.method, req.url, allowed));
+    done(null, coding === undefined ? payload : decodedBody(payload, coding, limits.bodyLimitBytes));
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
