@@ -59,6 +59,7 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   TEXT_BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
   REQUEST_TIMEOUT_MS: integer(100, 3_600_000, 'ms'),
   MAX_BODY_BYTES_IN_FLIGHT: integer(MiB, 64 * 1024 * MiB, 'bytes'),
+  MAX_ANSWER_ELEMENTS: integer(1, 2 ** 31 - 1, 'values in one answer'),
   // telemetry.ts: read by onnxruntime itself; the server sets it to 1 (telemetry off) when it is unset.
   ORT_DISABLE_TELEMETRY: TEXT,
   // gpus.ts: the GPUs the server counts for its default worker count. The NVIDIA container runtime and

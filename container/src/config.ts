@@ -63,6 +63,18 @@ export interface LimitsConfig {
    * @default a 64th of the smaller of the V8 heap limit and the memory limit (at least 1 MiB)
    */
   readonly textBodyLimitBytes: number;
+  /**
+   * Most values (tensor elements, over every output returned) in one request's answer. A model's outputs
+   * can be far larger than its inputs (an embedding model answers hundreds of floats per token id), and
+   * an answer takes far more memory than its values: a 480 KB request to a model with 4096 outputs per
+   * row of 8 took the process to 4 GB and failed only when its JSON passed V8's string limit, and a
+   * JSON answer of 16.8 million FP32 values (287 MB) peaked at 2.8 GB of RSS, about 170 bytes a value.
+   * A request whose answer would hold more gets 400 ANSWER_TOO_LARGE, as soon as its first rows show it
+   * (a request run in parts stops there). 1..2^31-1.
+   * @default a 1024th of the smaller of the V8 heap limit and the memory limit (so an answer takes at
+   * most about a sixth of them), at least 1048576
+   */
+  readonly maxAnswerElements: number;
 }
 
 export interface ServingConfig {
@@ -294,6 +306,7 @@ export function resolveConfig(
   const MiB = 1024 * 1024;
   const limits = {
     bodyLimitBytes: 6 * MiB, maxTensorElements: 16 * MiB, maxTensorRank: 16, requestTimeoutMs: 55_000,
+    maxAnswerElements: Math.max(MiB, Math.floor(Math.min(heapBytes, memoryBytes) / 1024)),
     maxBodyBytesInFlight: Math.min(1024 * MiB, Math.max(64 * MiB, Math.floor(memoryBytes / 8))),
   };
 
@@ -330,10 +343,11 @@ export function resolveConfig(
       if (q.maxBytes !== undefined) queue.maxBytes = int(source, 'queue.maxBytes', q.maxBytes, 1024, 64 * 1024 ** 3);
     }
     if (top.limits !== undefined) {
-      const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'textBodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs', 'maxBodyBytesInFlight']);
+      const l = object(source, 'limits', top.limits, ['bodyLimitBytes', 'textBodyLimitBytes', 'maxTensorElements', 'maxTensorRank', 'requestTimeoutMs', 'maxBodyBytesInFlight', 'maxAnswerElements']);
       // A body becomes one string before it is parsed, and V8 strings stop short of 512 MiB.
       if (l.bodyLimitBytes !== undefined) limits.bodyLimitBytes = int(source, 'limits.bodyLimitBytes', l.bodyLimitBytes, 1024, MAX_BODY_LIMIT_BYTES);
       if (l.textBodyLimitBytes !== undefined) textLimit = int(source, 'limits.textBodyLimitBytes', l.textBodyLimitBytes, 1024, MAX_BODY_LIMIT_BYTES);
+      if (l.maxAnswerElements !== undefined) limits.maxAnswerElements = int(source, 'limits.maxAnswerElements', l.maxAnswerElements, 1, 2 ** 31 - 1);
       if (l.maxTensorElements !== undefined) {
         limits.maxTensorElements = int(source, 'limits.maxTensorElements', l.maxTensorElements, 1, 2 ** 31 - 1);
         tensorElementsSet = true;
@@ -554,6 +568,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
   put(limits, 'textBodyLimitBytes', 'TEXT_BODY_LIMIT_BYTES');
   put(limits, 'requestTimeoutMs', 'REQUEST_TIMEOUT_MS');
   put(limits, 'maxBodyBytesInFlight', 'MAX_BODY_BYTES_IN_FLIGHT');
+  put(limits, 'maxAnswerElements', 'MAX_ANSWER_ELEMENTS');
   if (Object.keys(batching).length) out.batching = batching;
   if (Object.keys(queue).length) out.queue = queue;
   if (Object.keys(limits).length) out.limits = limits;
@@ -568,6 +583,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | unde
     ['TEXT_BODY_LIMIT_BYTES', { limits: { textBodyLimitBytes: limits.textBodyLimitBytes } }],
     ['REQUEST_TIMEOUT_MS', { limits: { requestTimeoutMs: limits.requestTimeoutMs } }],
     ['MAX_BODY_BYTES_IN_FLIGHT', { limits: { maxBodyBytesInFlight: limits.maxBodyBytesInFlight } }],
+    ['MAX_ANSWER_ELEMENTS', { limits: { maxAnswerElements: limits.maxAnswerElements } }],
   ];
   for (const [name, layer] of fields) {
     const value = Object.values(layer)[0];

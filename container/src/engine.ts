@@ -245,6 +245,25 @@ function firstDifference(batched: WireTensor, row: number, alone: WireTensor): s
   return undefined;
 }
 
+/** The values in some tensors (a string counts one). */
+export function valueCount(tensors: readonly WireTensor[]): number {
+  let n = 0;
+  for (const t of tensors) n += t.data.length;
+  return n;
+}
+
+/**
+ * 400 ANSWER_TOO_LARGE for a request of `rows` rows whose answer holds `perRow` values a row (over the
+ * outputs it gets back), when that is more than `limit` (limits.maxAnswerElements); else undefined.
+ */
+export function answerTooLarge(perRow: number, rows: number, limit: number): InferenceError | undefined {
+  const values = Math.ceil(perRow * rows);
+  if (values <= limit) return undefined;
+  const most = Math.floor(limit / Math.max(perRow, 1e-9));
+  return new InferenceError('ANSWER_TOO_LARGE', `the answer would hold ${values} values (${Math.ceil(perRow)} a row, ${rows} rows), more than limits.maxAnswerElements (${limit}): ` +
+    (most >= 1 ? `send at most ${most} rows per request` : 'even one row is more; raise limits.maxAnswerElements (MAX_ANSWER_ELEMENTS) or ask for fewer outputs'));
+}
+
 export class InferenceEngine {
   /** Starts the workers, loads the model in each, and runs one warm-up inference per worker. */
   public static async start(modelPath: string, config: ServingConfig, hooks: EngineHooks = {}): Promise<InferenceEngine> {
@@ -419,6 +438,15 @@ export class InferenceEngine {
             return { ...slice, data: slice.data.slice() as TensorData }; // owns its buffer: it is moved to a worker
           });
           this.enqueue({ ...job, inputs }, n, bytesOf(inputs), Date.now()).then((outputs) => {
+            if (failed) return;
+            // The first part answered shows what a row's answer holds: a request whose whole answer
+            // would pass the limit stops here, before its other parts run.
+            const tooLarge = answered === 0 ? answerTooLarge(valueCount(outputs) / n, rows, this.config.limits.maxAnswerElements) : undefined;
+            if (tooLarge) {
+              failed = true;
+              reject(tooLarge);
+              return;
+            }
             results[part] = outputs;
             running--;
             if (++answered === count) resolve(results[0].map((_, i) => stack(results.map((r) => r[i]))));
@@ -590,12 +618,15 @@ export class InferenceEngine {
         this.hooks.onRun?.({ rows: totalRows, requests: jobs.length, computeMs: this.lastComputeMs });
         let start = 0;
         let answered = 0;
+        const limit = this.config.limits.maxAnswerElements;
         for (const j of jobs) {
           try {
             const mine = j.outputNames.map((n) => {
               const t = outputs[names.indexOf(n)];
               return jobs.length === 1 ? t : sliceRows(t, start, j.rows, totalRows);
             });
+            const tooLarge = answerTooLarge(valueCount(mine) / j.rows, j.rows, limit);
+            if (tooLarge) throw tooLarge;
             j.resolve(mine);
             answered++;
           } catch (e) {

@@ -31,6 +31,7 @@ export const ERROR_CATALOGUE = {
   CSV_BAD_VALUE: { statusCode: 400, description: 'A CSV cell is not a number.' },
   CSV_UNSUPPORTED: { statusCode: 400, description: 'This model cannot be called with CSV.' },
   BAD_HEADER: { statusCode: 400, description: 'A request header is malformed.' },
+  ANSWER_TOO_LARGE: { statusCode: 400, description: 'The answer would hold more values than limits.maxAnswerElements allows; send fewer rows per request.' },
   BINARY_DATA_UNSUPPORTED: { statusCode: 400, description: "The request sends the Open Inference Protocol's binary tensor data to /invocations, which takes JSON values only (the OIP infer routes take binary tensor data)." },
   NOT_FOUND: { statusCode: 404, description: 'No route matches the path.' },
   METHOD_NOT_ALLOWED: { statusCode: 405, description: 'The path is served, but not with this method (the Allow header lists the methods it takes).' },

@@ -175,6 +175,7 @@ describe('serving configuration', () => {
     });
     assert.deepEqual(c.limits, {
       bodyLimitBytes: 6 * MiB, maxTensorElements: 16 * MiB, maxTensorRank: 16, requestTimeoutMs: 55_000, maxBodyBytesInFlight: 256 * MiB, textBodyLimitBytes: 6 * MiB,
+      maxAnswerElements: 1120 * 1024, // a 1024th of the heap
     });
     const raised = resolveConfig(dir, [['file', { limits: { bodyLimitBytes: 100 * MiB } }]], 2, 2048 * MiB, 1120 * MiB, 0);
     assert.equal(raised.limits.textBodyLimitBytes, 17.5 * MiB, 'a 64th of the heap, below a raised body limit');

@@ -6,7 +6,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { concatRows, decodeCsv, decodeInstances, encodeCsv, encodePredictions, rowPlan, selectOutputs } from '../codec';
-import { clientClosed, sliceRows } from '../engine';
+import { answerTooLarge, clientClosed, sliceRows, valueCount } from '../engine';
 import { errorResponses, InferenceError } from '../errors';
 import type { WireTensor } from '../tensors';
 import { clientGone } from './model';
@@ -155,6 +155,15 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
           const r = next++;
           running++;
           app.model.infer(inputs.map((t) => copyRows(sliceRows(t, r, 1, rows))), outputNames, deadline).then((out) => {
+            if (failed) return;
+            // The first row answered shows what a row's answer holds: stop before running the others
+            // when the whole answer would pass limits.maxAnswerElements.
+            const tooLarge = answered === 0 ? answerTooLarge(valueCount(out), rows, app.model.config.limits.maxAnswerElements) : undefined;
+            if (tooLarge) {
+              failed = true;
+              reject(tooLarge);
+              return;
+            }
             parts[r] = out;
             running--;
             if (++answered === rows) resolve();

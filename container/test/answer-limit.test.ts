@@ -1,0 +1,106 @@
+/**
+ * limits.maxAnswerElements: an answer far larger than its request (a model whose outputs outnumber its
+ * inputs) is refused with 400 ANSWER_TOO_LARGE as soon as its first rows show it, instead of filling the
+ * heap while its JSON is written.
+ */
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { listening, metricValue, modelDir, request } from './helpers';
+import { fixedBatchSpec } from '../tools/test-models';
+import type { ModelSpec } from '../tools/onnx-builder';
+import { resolveConfig, configFromEnv } from '../src/config';
+
+/** x [N, 8] -> wide [N, 64] (a MatMul) and narrow [N, 8] (x itself). */
+function wideSpec(): ModelSpec {
+  return {
+    name: 'wide',
+    inputs: [{ name: 'x', type: 'float32', shape: ['N', 8] }],
+    outputs: [{ name: 'wide', type: 'float32', shape: ['N', 64] }, { name: 'narrow', type: 'float32', shape: ['N', 8] }],
+    initializers: [{ name: 'w', type: 'float32', dims: [8, 64], data: Float32Array.from({ length: 8 * 64 }, (_, i) => (i % 5) / 5) }],
+    nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['wide'] }, { op: 'Identity', inputs: ['x'], outputs: ['narrow'] }],
+  };
+}
+
+const oip = (rows: number, outputs?: string[]) => ({
+  inputs: [{ name: 'x', shape: [rows, 8], datatype: 'FP32', data: new Array(rows * 8).fill(1) }],
+  ...(outputs ? { outputs: outputs.map((name) => ({ name })) } : {}),
+});
+
+describe('the answer limit (limits.maxAnswerElements)', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('refuses an answer of more values than the limit with 400 ANSWER_TOO_LARGE, counting only the outputs asked for', async () => {
+    // 72 values a row with both outputs: 10 rows fit in 720, 11 do not.
+    const started = await listening({ modelDir: modelDir('wide', wideSpec()), config: { limits: { maxAnswerElements: 720 } } });
+    app = started.app;
+    const url = '/v2/models/wide/infer';
+    const fits = await request(started.port, 'POST', url, oip(10));
+    assert.equal(fits.status, 200, fits.body);
+    assert.deepEqual(fits.json().outputs.map((o: { shape: number[] }) => o.shape), [[10, 64], [10, 8]]);
+    const over = await request(started.port, 'POST', url, oip(11));
+    assert.equal(over.status, 400, over.body);
+    assert.deepEqual(over.json(), {
+      error: 'the answer would hold 792 values (72 a row, 11 rows), more than limits.maxAnswerElements (720): send at most 10 rows per request',
+      code: 'ANSWER_TOO_LARGE',
+    });
+    // Only the outputs returned count: 8 a row.
+    assert.equal((await request(started.port, 'POST', url, oip(90, ['narrow']))).status, 200);
+    assert.equal((await request(started.port, 'POST', url, oip(91, ['narrow']))).json().code, 'ANSWER_TOO_LARGE');
+    // /invocations answers the same way.
+    const rows = Array.from({ length: 11 }, () => new Array(8).fill(1));
+    const invocations = await request(started.port, 'POST', '/invocations', { instances: rows });
+    assert.equal(invocations.status, 400, invocations.body);
+    assert.equal(invocations.json().code, 'ANSWER_TOO_LARGE');
+    // The server goes on answering.
+    assert.equal((await request(started.port, 'POST', url, oip(1))).status, 200);
+  });
+
+  it('says when even one row is too much', async () => {
+    const started = await listening({ modelDir: modelDir('wide', wideSpec()), config: { limits: { maxAnswerElements: 50 } } });
+    app = started.app;
+    const res = await request(started.port, 'POST', '/v2/models/wide/infer', oip(1));
+    assert.equal(res.status, 400);
+    assert.match(res.json().error, /72 a row, 1 rows\), more than limits\.maxAnswerElements \(50\): even one row is more; raise limits\.maxAnswerElements \(MAX_ANSWER_ELEMENTS\) or ask for fewer outputs$/);
+  });
+
+  it('stops a request run in parts after its first part, and one fed a row per run after its first row', async () => {
+    const runs = async (port: number, model: string) => metricValue((await request(port, 'GET', '/metrics')).body, 'inference_runs_total', { model }) ?? 0;
+    // Batches of 4 rows: 200 rows would be 50 runs.
+    const started = await listening({ modelDir: modelDir('wide', wideSpec()), config: { batching: { maxBatchSize: 4 }, limits: { maxAnswerElements: 720 } } });
+    app = started.app;
+    const before = await runs(started.port, 'wide');
+    const res = await request(started.port, 'POST', '/v2/models/wide/infer', oip(200));
+    assert.equal(res.status, 400, res.body);
+    assert.match(res.json().error, /^the answer would hold 14400 values \(72 a row, 200 rows\)/);
+    const ran = (await runs(started.port, 'wide')) - before;
+    assert.ok(ran <= 3, `${ran} runs of the 50 parts`);
+    await app.close();
+
+    // A model whose batch is fixed at 1 runs a CSV request a row at a time: 4 values a row, 5 rows fit.
+    const fixed = await listening({ modelDir: modelDir('fixed', fixedBatchSpec()), config: { limits: { maxAnswerElements: 20 } } });
+    app = fixed.app;
+    const csv = (n: number) => Array.from({ length: n }, () => '1,2,3,4').join('\n');
+    assert.equal((await request(fixed.port, 'POST', '/invocations', csv(5), { 'content-type': 'text/csv' })).status, 200);
+    const first = await runs(fixed.port, 'fixed');
+    const refused = await request(fixed.port, 'POST', '/invocations', csv(50), { 'content-type': 'text/csv' });
+    assert.equal(refused.status, 400, refused.body);
+    assert.match(refused.json().error, /^the answer would hold 200 values \(4 a row, 50 rows\), more than limits\.maxAnswerElements \(20\): send at most 5 rows per request$/);
+    const fed = (await runs(fixed.port, 'fixed')) - first;
+    assert.ok(fed <= 3, `${fed} runs of the 50 rows`);
+  });
+
+  it('defaults to a 1024th of the heap or memory limit, at least 2^20, and takes MAX_ANSWER_ELEMENTS', () => {
+    const dir = modelDir('wide', wideSpec());
+    const GiB = 1024 ** 3;
+    assert.equal(resolveConfig(dir, [], 2, 16 * GiB, 4 * GiB).limits.maxAnswerElements, 4 * 1024 * 1024, 'the heap is the smaller');
+    assert.equal(resolveConfig(dir, [], 2, 2 * GiB, 4 * GiB).limits.maxAnswerElements, 2 * 1024 * 1024, 'the memory is the smaller');
+    assert.equal(resolveConfig(dir, [], 2, 512 * 1024 * 1024, 4 * GiB).limits.maxAnswerElements, 1024 * 1024, 'at least 2^20');
+    assert.deepEqual(configFromEnv({ MAX_ANSWER_ELEMENTS: '5000' }), { limits: { maxAnswerElements: 5000 } });
+    assert.throws(() => configFromEnv({ MAX_ANSWER_ELEMENTS: '0' }), /environment: MAX_ANSWER_ELEMENTS="0": 'limits.maxAnswerElements' is 0; it must be an integer from 1 to 2147483647/);
+  });
+});
