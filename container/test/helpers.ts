@@ -2,6 +2,7 @@
  * Test helpers: model directories built from source in a temp folder, apps on 127.0.0.1 port 0,
  * and a small HTTP client on node:http (so the tests exercise real sockets).
  */
+import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -89,6 +90,21 @@ export function request(port: number, method: string, urlPath: string, body?: un
 /** One HTTP request with exactly these headers (and Content-Length): no Content-Type unless given. */
 export function exactRequest(port: number, method: string, urlPath: string, payload: string | Buffer, headers: Record<string, string>): Promise<HttpResult> {
   return request(port, method, urlPath, payload, { 'content-type': '', ...headers, 'content-length': String(Buffer.byteLength(payload)) });
+}
+
+/**
+ * Waits (up to 5 s) for the in-flight counters to come back down, then asserts them: no request body
+ * bytes in flight, and no request but the scrape itself.
+ */
+export async function assertNothingInFlight(port: number): Promise<void> {
+  let text = '';
+  for (let i = 0; i < 200; i++) {
+    text = (await request(port, 'GET', '/metrics')).body;
+    if (metricValue(text, 'http_request_body_bytes_in_flight') === 0 && metricValue(text, 'http_requests_in_flight') === 1) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
+  assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
 }
 
 /** A Prometheus sample value from /metrics text, or undefined. */

@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { exactRequest, fraudModel, listening, metricValue, modelDir, request, scratchDir, SERVER_ENTRY, startServer, toBytes } from './helpers';
+import { assertNothingInFlight, exactRequest, fraudModel, listening, metricValue, modelDir, request, scratchDir, SERVER_ENTRY, startServer, toBytes } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { DRAIN_EXIT_GRACE_MS, readConfigFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
@@ -453,14 +453,7 @@ describe('requests the routes do not serve', () => {
       await sleep(5);
       socket.destroy();
     }
-    let text = '';
-    for (let i = 0; i < 200; i++) {
-      text = (await request(started.port, 'GET', '/metrics')).body;
-      if (metricValue(text, 'http_request_body_bytes_in_flight') === 0 && metricValue(text, 'http_requests_in_flight') === 1) break;
-      await sleep(25);
-    }
-    assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
-    assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
+    await assertNothingInFlight(started.port);
     assert.equal((await request(started.port, 'POST', '/v2/models/heavy/infer', body)).status, 200);
   });
 
@@ -483,14 +476,7 @@ describe('requests the routes do not serve', () => {
       socket.destroy();
       await sleep(10);
     }
-    let text = '';
-    for (let i = 0; i < 100; i++) {
-      text = (await request(started.port, 'GET', '/metrics')).body;
-      if (metricValue(text, 'http_request_body_bytes_in_flight') === 0 && metricValue(text, 'http_requests_in_flight') === 1) break;
-      await sleep(20);
-    }
-    assert.equal(metricValue(text, 'http_request_body_bytes_in_flight'), 0);
-    assert.equal(metricValue(text, 'http_requests_in_flight'), 1, 'only the scrape itself');
+    await assertNothingInFlight(started.port);
     const after = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', valid);
     assert.equal(after.status, 200, after.body);
   });
