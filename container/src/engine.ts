@@ -60,6 +60,10 @@ interface Pending extends InferJob {
   readonly enqueuedAt: number;
   /** Runs alone, never merged: set after a merged run it was part of failed (see dispatch). */
   solo?: boolean;
+  /** Answered already, while its run went on past the request's deadline: the run's result is dropped. */
+  late: boolean;
+  /** Its queue wait was recorded (a request queued again after its run was given up is not counted twice). */
+  waitRecorded: boolean;
   resolve(outputs: WireTensor[]): void;
   reject(err: Error): void;
 }
@@ -67,6 +71,13 @@ interface Pending extends InferJob {
 interface Run {
   resolve(outputs: WireTensor[]): void;
   reject(err: Error): void;
+  /** The callers' requests in the run (none for warm-up and probe runs). */
+  readonly jobs?: readonly Pending[];
+  /**
+   * Forgets the run, which its worker may never finish: answers its callers with `err`, or queues them
+   * again first in line when `requeue` (the run had not started), and updates the run counters.
+   */
+  abandon?(err: InferenceError, requeue: boolean): void;
 }
 
 interface Slot {
@@ -83,7 +94,16 @@ interface Slot {
   outstanding: number;
   /** Called when `outstanding` drops to 0. */
   onQuiet?: () => void;
+  /** Since when the worker has been in its current run (set when a run starts; see watch). */
+  busySince: number;
 }
+
+/**
+ * How often the engine checks its runs: a caller whose run is still going at its deadline is answered
+ * (within this long after it), and a worker in one run for longer than limits.requestTimeoutMs is set
+ * aside (see InferenceEngine.watch).
+ */
+export const WATCH_INTERVAL_MS = 100;
 
 /**
  * Runs a worker may hold at once when runs are short (the average run under PIPELINE_MAX_RUN_MS): the
@@ -312,6 +332,14 @@ export class InferenceEngine {
   private readonly loading = new Set<Promise<Slot>>();
   /** Set when replacing a lost worker failed and no worker is left; cleared when one is back. */
   private workersDown = false;
+  /**
+   * Workers set aside in a run that outlasted limits.requestTimeoutMs (see watch): they finish it in the
+   * background, nobody waiting for it, and are stopped when it ends.
+   */
+  private readonly retired = new Set<Slot>();
+  /** Replacements of set-aside workers not started yet (too many set aside at once), by GPU. */
+  private readonly owed: number[] = [];
+  private watchTimer?: NodeJS.Timeout;
   private delayTimer?: NodeJS.Timeout;
   private deadlineTimer?: NodeJS.Timeout;
   private deadlineAt = 0;
@@ -381,7 +409,17 @@ export class InferenceEngine {
   private refusal(): InferenceError | undefined {
     if (this.terminated) return new InferenceError('SHUTTING_DOWN', 'the server is shutting down and takes no new inference requests', { retryAfterSeconds: 1 });
     if (this.workersDown) return workersLost();
+    if (this.allStuck) return this.allStuckError();
     return undefined;
+  }
+
+  /** Every worker is set aside in an overlong run, and none can be replaced until one of those runs ends. */
+  private get allStuck(): boolean {
+    return this.started && this.slots.length === 0 && this.loading.size === 0 && this.retired.size > 0;
+  }
+
+  private allStuckError(): InferenceError {
+    return new InferenceError('MODEL_NOT_READY', `every inference worker is busy with a run that has gone on for longer than limits.requestTimeoutMs (${this.config.limits.requestTimeoutMs} ms), and no more can be started beside them; a new worker starts when one of those runs ends`, { retryAfterSeconds: 5 });
   }
 
   /** Answers every queued request with `err` and empties the queue. */
@@ -397,7 +435,7 @@ export class InferenceEngine {
     return new Promise<WireTensor[]>((resolve, reject) => {
       this.queue.push({
         inputs: job.inputs, outputNames: job.outputNames, deadline: job.deadline, cancelled: job.cancelled,
-        rows, bytes, key: batchKey(job.inputs), enqueuedAt: now, resolve, reject,
+        rows, bytes, key: batchKey(job.inputs), enqueuedAt: now, late: false, waitRecorded: false, resolve, reject,
       });
       this.queuedRows += rows;
       this.queuedBytes += bytes;
@@ -466,7 +504,7 @@ export class InferenceEngine {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       slot.runs.set(id, { resolve: (outputs) => resolve({ outputs, computeMs: this.lastComputeMs }), reject });
-      slot.outstanding++;
+      if (slot.outstanding++ === 0) slot.busySince = Date.now();
       slot.worker.postMessage({ type: 'run', id, feeds, outputNames } satisfies ToWorker, transferables(feeds));
     });
   }
@@ -602,7 +640,11 @@ export class InferenceEngine {
 
   private dispatch(slot: Slot, jobs: Pending[]): void {
     const now = Date.now();
-    for (const j of jobs) if (!j.solo) this.hooks.onQueueWait?.(now - j.enqueuedAt); // a rerun was counted already
+    for (const j of jobs) {
+      if (j.waitRecorded) continue; // a rerun was counted already
+      j.waitRecorded = true;
+      this.hooks.onQueueWait?.(now - j.enqueuedAt);
+    }
     const totalRows = jobs.reduce((a, j) => a + j.rows, 0);
     const feeds = jobs.length === 1 ? jobs[0].inputs : jobs[0].inputs.map((_, i) => stack(jobs.map((j) => j.inputs[i])));
     const names = jobs.length === 1 ? jobs[0].outputNames : [...new Set(jobs.flatMap((j) => j.outputNames))];
@@ -610,6 +652,26 @@ export class InferenceEngine {
     this.runningBatches++;
     this.runningRequests += jobs.length;
     slot.runs.set(id, {
+      jobs,
+      abandon: (err, requeue) => {
+        this.runningBatches--;
+        this.runningRequests -= jobs.length;
+        const again = requeue ? jobs.filter((j) => !j.late) : [];
+        for (const j of jobs) {
+          if (j.late || again.includes(j)) continue;
+          j.late = true;
+          j.reject(err);
+        }
+        if (again.length === 0) return;
+        for (const j of again) {
+          this.queuedRows += j.rows;
+          this.queuedBytes += j.bytes;
+        }
+        this.queue = [...again, ...this.queue];
+        let earliest = Infinity;
+        for (const j of again) if (j.deadline < earliest) earliest = j.deadline;
+        this.armDeadlineTimer(earliest);
+      },
       resolve: (outputs) => {
         this.runningBatches--;
         this.runningRequests -= jobs.length;
@@ -620,6 +682,10 @@ export class InferenceEngine {
         let answered = 0;
         const limit = this.config.limits.maxAnswerElements;
         for (const j of jobs) {
+          if (j.late) { // answered at its deadline already
+            start += j.rows;
+            continue;
+          }
           try {
             const mine = j.outputNames.map((n) => {
               const t = outputs[names.indexOf(n)];
@@ -641,16 +707,18 @@ export class InferenceEngine {
         this.runningRequests -= jobs.length;
         // onnxruntime refused a merged run: one caller's values (an index out of range, say) must not
         // fail the others, nor show them its data in the error. Each runs again alone, first in line.
+        const waiting = jobs.filter((j) => !j.late); // the others were answered at their deadline
         if (jobs.length > 1 && err instanceof InferenceError && err.code === 'INFERENCE_FAILED' && !this.terminated) {
-          for (const j of jobs) {
+          if (waiting.length === 0) return;
+          for (const j of waiting) {
             j.solo = true;
             this.queuedRows += j.rows;
             this.queuedBytes += j.bytes;
           }
-          this.queue = [...jobs, ...this.queue];
+          this.queue = [...waiting, ...this.queue];
           // A timer armed for a later deadline would let these wait past their own.
           let earliest = Infinity;
-          for (const j of jobs) if (j.deadline < earliest) earliest = j.deadline;
+          for (const j of waiting) if (j.deadline < earliest) earliest = j.deadline;
           this.armDeadlineTimer(earliest);
           this.hooks.onWorkerEvent?.('merged-run-failed', { requests: jobs.length }); // not the message: it may quote a caller's values
           return;
@@ -658,13 +726,14 @@ export class InferenceEngine {
         // Run alone, a node that failed on the values (onnxruntime's "Non-zero status code returned while
         // running <op> node") is the caller's input, not the server: a 4xx. Running out of memory stays a 500.
         if (jobs.length === 1 && err instanceof InferenceError && err.code === 'INFERENCE_FAILED' && NODE_FAILED.test(err.message) && !/allocat/i.test(err.message)) {
+          if (jobs[0].late) return;
           jobs[0].reject(new InferenceError('INPUT_REJECTED_BY_MODEL', `the model could not run on these values: ${err.message.replace(/^onnxruntime failed the run: /, '')}`));
           return;
         }
-        for (const j of jobs) j.reject(err);
+        for (const j of waiting) j.reject(err);
       },
     });
-    slot.outstanding++;
+    if (slot.outstanding++ === 0) slot.busySince = now;
     try {
       slot.worker.postMessage({ type: 'run', id, feeds, outputNames: names } satisfies ToWorker, transferables(feeds));
     } catch (e) {
@@ -682,6 +751,8 @@ export class InferenceEngine {
   private onMessage(slot: Slot, msg: FromWorker): void {
     if (msg.type !== 'result' && msg.type !== 'run-failed') return;
     if (--slot.outstanding === 0 && slot.onQuiet) slot.onQuiet();
+    if (slot.outstanding > 0) slot.busySince = Date.now(); // its next run starts now
+    else if (this.retired.has(slot)) this.retiredDone(slot);
     const run = slot.runs.get(msg.id);
     if (!run) return;
     slot.runs.delete(msg.id);
@@ -744,6 +815,67 @@ export class InferenceEngine {
     this.deadlineTimer.unref();
   }
 
+  /**
+   * Runs every WATCH_INTERVAL_MS once the engine has started. onnxruntime cannot interrupt a run, and one
+   * request can make a run last for minutes or for good (a long sequence through attention, a Loop whose
+   * trip count is an input). So:
+   * - a caller whose run is still going at its deadline is answered 503 DEADLINE_EXCEEDED then, and the
+   *   run's result is dropped for it;
+   * - a worker that has been in one run for longer than limits.requestTimeoutMs (by then the deadline of
+   *   every request in that run has passed) is set aside: it finishes the run in the background and is
+   *   stopped when the run ends, and a new worker takes its place, so one request cannot stop the server.
+   *   At most as many workers as the pool has are set aside at once (each holds a copy of the model);
+   *   beyond that, the replacement starts when a set-aside run ends, and requests are refused meanwhile.
+   */
+  private watch(): void {
+    if (this.terminated) return;
+    const now = Date.now();
+    for (const slot of [...this.slots]) {
+      for (const run of slot.runs.values()) {
+        if (!run.jobs) continue;
+        for (const j of run.jobs) {
+          if (j.late || j.deadline > now) continue;
+          j.late = true;
+          j.reject(new InferenceError('DEADLINE_EXCEEDED', `the request's inference run was still going at its deadline, ${now - slot.busySince} ms into the run (onnxruntime cannot interrupt a run: it goes on, and its result is dropped)`, { retryAfterSeconds: this.retryAfterSeconds() }));
+        }
+      }
+      if (slot.outstanding > 0 && now - slot.busySince > this.config.limits.requestTimeoutMs) this.retire(slot, now - slot.busySince);
+    }
+  }
+
+  /** Sets aside a worker stuck in a run (see watch) and starts its replacement. */
+  private retire(slot: Slot, runMs: number): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    this.retired.add(slot);
+    const [current, ...waiting] = [...slot.runs.values()];
+    slot.runs.clear();
+    // The run it is in may never end: its callers are answered now. Runs posted behind it have not
+    // started: their requests go back to the queue, first in line, for the other workers.
+    const err = new InferenceError('DEADLINE_EXCEEDED', `the request's inference run has gone on for ${runMs} ms, longer than limits.requestTimeoutMs (${this.config.limits.requestTimeoutMs} ms); its worker was set aside to finish it and a new one started`, { retryAfterSeconds: 5 });
+    if (current) (current.abandon ?? ((e: InferenceError) => current.reject(e)))(err, false);
+    for (const run of waiting) (run.abandon ?? ((e: InferenceError) => run.reject(e)))(err, true);
+    if (this.slots.length === 0) this.workerlessSince ??= Date.now();
+    this.hooks.onWorkerEvent?.('worker-stuck', { runMs, requestTimeoutMs: this.config.limits.requestTimeoutMs, setAside: this.retired.size });
+    if (this.retired.size <= this.pool.workers) this.respawn(0, slot.deviceId);
+    else this.owed.push(slot.deviceId);
+    if (this.allStuck) this.rejectQueued(this.allStuckError());
+    this.armDeadlineTimer();
+    this.hooks.onQueue?.(this.queue.length, this.runningBatches);
+    this.notifyIdle();
+    this.pump();
+  }
+
+  /** A set-aside worker's run ended (or the worker is gone): stop it, and start a replacement still owed. */
+  private retiredDone(slot: Slot, stop = true): void {
+    if (!this.retired.delete(slot)) return;
+    if (stop) void slot.worker.terminate(); // idle now: safe to stop
+    this.hooks.onWorkerEvent?.('stuck-worker-stopped', { runMs: Date.now() - slot.busySince, setAside: this.retired.size });
+    const deviceId = this.owed.shift();
+    if (deviceId !== undefined && !this.terminated) this.respawn(0, deviceId);
+  }
+
   private spawn(deviceId: number): Promise<Slot> {
     const init: WorkerInit = {
       modelPath: this.modelPath,
@@ -753,7 +885,7 @@ export class InferenceEngine {
       deviceId,
     };
     const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init });
-    const slot: Slot = { worker, deviceId, runs: new Map(), outstanding: 0 };
+    const slot: Slot = { worker, deviceId, runs: new Map(), outstanding: 0, busySince: 0 };
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: FromWorker) => {
@@ -790,6 +922,10 @@ export class InferenceEngine {
   }
 
   private onWorkerLost(slot: Slot, err?: Error): void {
+    if (this.retired.has(slot)) {
+      this.retiredDone(slot, false);
+      return;
+    }
     const i = this.slots.indexOf(slot);
     if (i < 0) return; // already handled (error then exit)
     this.slots.splice(i, 1);
@@ -908,6 +1044,8 @@ export class InferenceEngine {
       }
     }));
     this.started = true;
+    this.watchTimer = setInterval(() => this.watch(), WATCH_INTERVAL_MS);
+    this.watchTimer.unref();
   }
 
   /** Whether some input has a dynamic dimension other than the first (made up as 1 by warm-up and probe). */
@@ -964,7 +1102,7 @@ export class InferenceEngine {
    * the model as the replacement of a lost worker.
    */
   public get busyWorkers(): number {
-    let busy = this.loading.size;
+    let busy = this.loading.size + this.retired.size;
     for (const s of this.slots) if (s.outstanding > 0) busy++;
     return busy;
   }
@@ -972,6 +1110,10 @@ export class InferenceEngine {
   private async terminate(): Promise<void> {
     this.terminated = true;
     if (this.respawnTimer) clearTimeout(this.respawnTimer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    // Set-aside workers are still inside a run: they are stopped with the others once it ends.
+    this.slots.push(...this.retired);
+    this.retired.clear();
     if (this.delayTimer) clearTimeout(this.delayTimer);
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.delayTimer = undefined;

@@ -45,7 +45,7 @@ export const ERROR_CATALOGUE = {
   MODEL_NOT_READY: { statusCode: 503, description: 'The model is still loading or failed its warm-up.' },
   QUEUE_FULL: { statusCode: 503, description: 'The inference queue is full; retry after the given delay.' },
   DEADLINE_UNMEETABLE: { statusCode: 503, description: 'The request would not be answered within its deadline.' },
-  DEADLINE_EXCEEDED: { statusCode: 503, description: 'The request waited in the queue past its deadline.' },
+  DEADLINE_EXCEEDED: { statusCode: 503, description: 'The request\'s deadline passed while it waited in the queue, or while its inference run was still going.' },
   OVERLOADED: { statusCode: 503, description: 'The server is under pressure: its event loop lags, or the request bodies in flight would pass limits.maxBodyBytesInFlight.' },
   SHUTTING_DOWN: { statusCode: 503, description: 'The server is draining and takes no new work.' },
   INFERENCE_FAILED: { statusCode: 500, description: 'onnxruntime rejected or failed the run.' },

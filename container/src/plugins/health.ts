@@ -54,7 +54,7 @@ async function healthPlugin(app: FastifyInstance, opts: HealthOptions): Promise<
     const workerless = app.model.engine?.workerlessForMs ?? 0;
     if (workerless <= opts.maxWorkerlessMs) return { live: true };
     reply.code(503);
-    return { live: false, reason: `no inference worker for ${Math.round(workerless / 1000)} s: replacing the lost ones keeps failing (see the worker-respawn-failed log lines); restart the server` };
+    return { live: false, reason: `no inference worker for ${Math.round(workerless / 1000)} s: replacing the lost ones keeps failing, or every one is stuck in an overlong run (see the worker-respawn-failed and worker-stuck log lines); restart the server` };
   });
 }
 

@@ -67,7 +67,7 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
     queueDepth: new client.Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker.', labelNames: ['model'], registers }),
     runsInFlight: new client.Gauge({ name: 'inference_runs_in_flight', help: 'onnxruntime runs executing now.', labelNames: ['model'], registers }),
     modelLoadSeconds: new client.Gauge({ name: 'model_load_duration_seconds', help: 'Time to load the model in every worker and warm it up.', labelNames: ['model'], registers }),
-    workerRestarts: new client.Counter({ name: 'inference_worker_restarts_total', help: 'Inference worker threads that stopped unexpectedly and were replaced.', labelNames: ['model'], registers }),
+    workerRestarts: new client.Counter({ name: 'inference_worker_restarts_total', help: 'Inference worker threads replaced: they stopped unexpectedly, or were set aside in a run longer than limits.requestTimeoutMs.', labelNames: ['model'], registers }),
     modelReady: new client.Gauge({ name: 'model_ready', help: '1 when the model is loaded and warmed up.', labelNames: ['model'], registers }),
     executionProvider: new client.Gauge({ name: 'inference_execution_provider', help: '1 for the onnxruntime execution provider the model runs on (cpu, cuda, tensorrt), once loaded.', labelNames: ['model', 'provider'], registers }),
   };

@@ -1,0 +1,159 @@
+/**
+ * Runs that outlast their deadline. onnxruntime cannot interrupt a run, and one request can make a run
+ * last far longer than any caller waits (here: many rows in one run of a heavy model; in production a
+ * long sequence through attention, or a Loop whose trip count is an input). The caller is answered at
+ * its deadline, and a worker in one run for longer than limits.requestTimeoutMs is set aside while a
+ * new one serves the requests that follow.
+ */
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { listening, metricValue, modelDir, request } from './helpers';
+import { heavySpec } from '../tools/test-models';
+import { resolveConfig, ServingConfigInput } from '../src/config';
+import { EngineHooks, InferenceEngine } from '../src/engine';
+import type { InferenceError } from '../src/errors';
+import type { WireTensor } from '../src/tensors';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Outcome = { ok: true; outputs: WireTensor[]; at: number } | { ok: false; code: string; message: string; at: number };
+const settle = (p: Promise<WireTensor[]>, t0 = Date.now()): Promise<Outcome> => p.then(
+  (outputs) => ({ ok: true as const, outputs, at: Date.now() - t0 }),
+  (e: InferenceError) => ({ ok: false as const, code: e.code, message: e.message, at: Date.now() - t0 }),
+);
+
+/** 16 inputs, 8 layers of 1024: about 0.1-0.2 ms a row on one thread. */
+const SPEC = heavySpec(1024, 8, 16);
+/** How long the overlong runs of these tests last (calibrated on this machine). */
+const LONG_RUN_MS = 3000;
+
+async function waitFor(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('runs that outlast their deadline', () => {
+  let engine: InferenceEngine | undefined;
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await engine?.close(0);
+    engine = undefined;
+    await app?.close();
+    app = undefined;
+  });
+
+  /** An engine of one single-threaded worker that runs a request's rows in one run, however many. */
+  async function start(config: ServingConfigInput, hooks: EngineHooks): Promise<{ job: (rows: number, deadlineInMs: number) => Promise<WireTensor[]>; longRows: number }> {
+    const dir = modelDir('overlong', SPEC);
+    const e = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', {
+      workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 }, ...config,
+    }]]), hooks);
+    engine = e;
+    const job = (rows: number, deadlineInMs: number) => e.infer({ inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + deadlineInMs });
+    // Rows that take about LONG_RUN_MS here (the faster of two timed runs of 500 rows).
+    let perRow = Infinity;
+    for (let i = 0; i < 2; i++) {
+      const t = Date.now();
+      await job(500, 60_000);
+      perRow = Math.min(perRow, Math.max(1, Date.now() - t) / 500);
+    }
+    return { job, longRows: Math.min(65_536, Math.ceil(LONG_RUN_MS / perRow)) };
+  }
+
+  it('answers a caller whose run is still going at its deadline then, and keeps the worker when the run ends in time', { timeout: 60_000 }, async () => {
+    const events: string[] = [];
+    let answered = 0;
+    const { job, longRows } = await start({ limits: { requestTimeoutMs: 30_000 } }, {
+      onWorkerEvent: (event) => events.push(event),
+      onAnswered: (n) => { answered += n; },
+    });
+    answered = 0;
+    const t0 = Date.now();
+    const long = settle(job(longRows, 300), t0);
+    await sleep(20);
+    const next = settle(job(1, 30_000), t0); // queued behind the long run
+    const l = await long;
+    assert.equal(!l.ok && l.code, 'DEADLINE_EXCEEDED', JSON.stringify(l));
+    assert.match((l as { message: string }).message, /^the request's inference run was still going at its deadline, \d+ ms into the run/);
+    assert.ok(l.at < 300 + 700, `answered ${l.at} ms after it was sent; its deadline was 300 ms, its run takes about ${LONG_RUN_MS} ms`);
+    assert.equal(engine!.busyWorkers, 1, 'the run goes on');
+    const n = await next;
+    assert.ok(n.ok, JSON.stringify(n));
+    assert.ok(n.at > l.at + 500, `the next request waited for the run to end (answered at ${n.at} ms)`);
+    assert.deepEqual(events, [], 'a run shorter than limits.requestTimeoutMs does not set its worker aside');
+    assert.equal(engine!.workerCount, 1);
+    assert.equal(answered, 1, 'the late caller\'s result was dropped, not counted as answered');
+  });
+
+  it('sets aside a worker in one run for longer than limits.requestTimeoutMs and serves the next requests on a new one', { timeout: 60_000 }, async () => {
+    const events: Array<{ event: string; detail: Record<string, unknown> }> = [];
+    const { job, longRows } = await start({ limits: { requestTimeoutMs: 400 } }, { onWorkerEvent: (event, detail) => events.push({ event, detail }) });
+    const t0 = Date.now();
+    const long = settle(job(longRows, 400), t0);
+    const l = await long;
+    assert.equal(!l.ok && l.code, 'DEADLINE_EXCEEDED', JSON.stringify(l));
+    assert.ok(l.at < 400 + 700, `answered ${l.at} ms after it was sent, not when its run of about ${LONG_RUN_MS} ms ends`);
+    await waitFor('the stuck worker to be set aside', () => events.some((e) => e.event === 'worker-stuck'));
+    const stuck = events.find((e) => e.event === 'worker-stuck')!.detail;
+    assert.equal(stuck.requestTimeoutMs, 400);
+    assert.ok((stuck.runMs as number) > 400, JSON.stringify(stuck));
+    const next = await settle(job(1, 20_000), t0);
+    assert.ok(next.ok, JSON.stringify(next));
+    assert.ok(!events.some((e) => e.event === 'stuck-worker-stopped'), `the next request was answered (at ${next.at} ms) while the overlong run still went on, by the new worker`);
+    assert.equal(engine!.busyWorkers, 1, 'the set-aside worker is still in its run');
+    assert.deepEqual(events.map((e) => e.event), ['worker-stuck', 'worker-replaced']);
+    await waitFor('the set-aside run to end', () => events.some((e) => e.event === 'stuck-worker-stopped'));
+    assert.equal(engine!.workerCount, 1, 'one worker, the replacement');
+    assert.equal(engine!.busyWorkers, 0, 'the set-aside worker was stopped once its run ended');
+    assert.ok((await settle(job(1, 20_000))).ok);
+  });
+
+  it('sets aside no more workers than the pool has: beyond that it refuses requests at once until a set-aside run ends', { timeout: 60_000 }, async () => {
+    const events: string[] = [];
+    const { job, longRows } = await start({ limits: { requestTimeoutMs: 400 } }, { onWorkerEvent: (event) => events.push(event) });
+    const first = settle(job(longRows, 400));
+    await waitFor('the replacement of the first stuck worker', () => events.includes('worker-replaced'));
+    const second = settle(job(longRows, 400));
+    await waitFor('the second stuck worker', () => events.filter((e) => e === 'worker-stuck').length === 2);
+    assert.equal(!(await first).ok && !(await second).ok, true);
+    assert.equal(engine!.workerCount, 0);
+    assert.equal(engine!.healthy, false, 'not ready while no worker can run');
+    assert.equal(engine!.busyWorkers, 2);
+    const t = Date.now();
+    const refused = await settle(job(1, 20_000));
+    assert.equal(!refused.ok && refused.code, 'MODEL_NOT_READY', JSON.stringify(refused));
+    assert.match((refused as { message: string }).message, /^every inference worker is busy with a run that has gone on for longer than limits\.requestTimeoutMs \(400 ms\)/);
+    assert.ok(Date.now() - t < 200, 'refused at once, not at its deadline');
+    if (!events.includes('stuck-worker-stopped')) assert.ok(engine!.workerlessForMs > 0, 'counted as having no worker (liveness fails after maxWorkerlessMs)');
+    await waitFor('a set-aside run to end and its replacement to start', () => engine!.workerCount === 1);
+    assert.ok((await settle(job(1, 20_000))).ok);
+    await waitFor('the other set-aside run to end', () => events.filter((e) => e === 'stuck-worker-stopped').length === 2);
+    assert.equal(engine!.workerCount, 1, 'no worker beyond the pool was started');
+    assert.equal(engine!.busyWorkers, 0);
+  });
+
+  it('answers the HTTP request 503 at its deadline, counts the replaced worker and stays ready', { timeout: 60_000 }, async () => {
+    const dir = modelDir('overlong-http', SPEC);
+    const started = await listening({ modelDir: dir, config: { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 }, limits: { requestTimeoutMs: 500 } } });
+    app = started.app;
+    const body = (rows: number) => ({ inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] });
+    const infer = (rows: number) => request(started.port, 'POST', '/v2/models/overlong-http/infer', body(rows));
+    let t = Date.now();
+    assert.equal((await infer(200)).status, 200);
+    const rows = Math.min(65_536, Math.ceil((LONG_RUN_MS / Math.max(1, Date.now() - t)) * 200));
+    t = Date.now();
+    const late = await infer(rows);
+    assert.equal(late.status, 503, late.body);
+    assert.equal(late.json().code, 'DEADLINE_EXCEEDED');
+    assert.ok(Date.now() - t < 500 + 1500, `answered after ${Date.now() - t} ms`);
+    const restarts = async () => metricValue((await request(started.port, 'GET', '/metrics')).body, 'inference_worker_restarts_total', { model: 'overlong-http' });
+    for (let i = 0; i < 200 && (await restarts()) !== 1; i++) await sleep(20);
+    assert.equal(await restarts(), 1);
+    for (let i = 0; i < 200 && (await request(started.port, 'GET', '/ping')).status !== 200; i++) await sleep(20);
+    assert.equal((await infer(1)).status, 200, 'served by the new worker');
+  });
+});
