@@ -96,6 +96,8 @@ interface Slot {
   onQuiet?: () => void;
   /** Since when the worker has been in its current run (set when a run starts; see watch). */
   busySince: number;
+  /** When the run it was set aside in started (see retire). */
+  stuckSince?: number;
 }
 
 /**
@@ -128,6 +130,11 @@ function bytesOf(tensors: readonly WireTensor[]): number {
     }
   }
   return n;
+}
+
+/** Whether a tensor's values were moved to a worker (its buffer is detached: empty where values were). */
+function moved(t: WireTensor): boolean {
+  return !Array.isArray(t.data) && t.data.buffer.byteLength === 0 && t.data.length === 0 && elementCount(t.dims) > 0;
 }
 
 /** Requests can share a run when every input has the same non-batch dimensions: this key says which. */
@@ -649,6 +656,11 @@ export class InferenceEngine {
     const feeds = jobs.length === 1 ? jobs[0].inputs : jobs[0].inputs.map((_, i) => stack(jobs.map((j) => j.inputs[i])));
     const names = jobs.length === 1 ? jobs[0].outputNames : [...new Set(jobs.flatMap((j) => j.outputNames))];
     const id = this.nextId++;
+    // A job's own buffers are moved to the worker, except when the run waits behind another in the
+    // worker's queue (pipelining): if the worker is then set aside in that other run, the job goes back
+    // to the queue and needs its values (a message moving an already moved buffer is silently dropped).
+    // Merged jobs are stacked into new buffers, so theirs stay here either way.
+    const transfer = jobs.length > 1 || slot.runs.size === 0 ? transferables(feeds) : [];
     this.runningBatches++;
     this.runningRequests += jobs.length;
     slot.runs.set(id, {
@@ -656,7 +668,7 @@ export class InferenceEngine {
       abandon: (err, requeue) => {
         this.runningBatches--;
         this.runningRequests -= jobs.length;
-        const again = requeue ? jobs.filter((j) => !j.late) : [];
+        const again = requeue ? jobs.filter((j) => !j.late && !j.inputs.some(moved)) : [];
         for (const j of jobs) {
           if (j.late || again.includes(j)) continue;
           j.late = true;
@@ -735,7 +747,7 @@ export class InferenceEngine {
     });
     if (slot.outstanding++ === 0) slot.busySince = now;
     try {
-      slot.worker.postMessage({ type: 'run', id, feeds, outputNames: names } satisfies ToWorker, transferables(feeds));
+      slot.worker.postMessage({ type: 'run', id, feeds, outputNames: names } satisfies ToWorker, transfer);
     } catch (e) {
       // Not seen in practice (untransferable buffers are copied), but the jobs have left the queue and
       // the run is registered: without this their callers would never be answered.
@@ -849,6 +861,7 @@ export class InferenceEngine {
     if (i < 0) return;
     this.slots.splice(i, 1);
     this.retired.add(slot);
+    slot.stuckSince = slot.busySince;
     const [current, ...waiting] = [...slot.runs.values()];
     slot.runs.clear();
     // The run it is in may never end: its callers are answered now. Runs posted behind it have not
@@ -871,7 +884,8 @@ export class InferenceEngine {
   private retiredDone(slot: Slot, stop = true): void {
     if (!this.retired.delete(slot)) return;
     if (stop) void slot.worker.terminate(); // idle now: safe to stop
-    this.hooks.onWorkerEvent?.('stuck-worker-stopped', { runMs: Date.now() - slot.busySince, setAside: this.retired.size });
+    // runMs: from the start of the run it was set aside in to the end of the last run it had been given.
+    this.hooks.onWorkerEvent?.('stuck-worker-stopped', { runMs: Date.now() - (slot.stuckSince ?? slot.busySince), setAside: this.retired.size });
     const deviceId = this.owed.shift();
     if (deviceId !== undefined && !this.terminated) this.respawn(0, deviceId);
   }

@@ -136,6 +136,33 @@ describe('runs that outlast their deadline', () => {
     assert.equal(engine!.busyWorkers, 0);
   });
 
+  it('queues again, first in line, a request posted to the worker behind the run that made it stuck', { timeout: 60_000 }, async () => {
+    // A light model, so runs are short and the engine posts a second run to a busy worker (pipelining).
+    const dir = modelDir('overlong-pipelined', heavySpec(512, 4, 16));
+    const events: string[] = [];
+    let queueWaits = 0;
+    const e = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', {
+      workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 }, limits: { requestTimeoutMs: 300 },
+    }]]), { onWorkerEvent: (event) => events.push(event), onQueueWait: () => { queueWaits++; } });
+    engine = e;
+    const job = (rows: number, deadlineInMs: number) => settle(e.infer({ inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + deadlineInMs }));
+    let t = Date.now();
+    assert.ok((await job(4096, 5000)).ok);
+    const rows = Math.min(65_536, Math.ceil((LONG_RUN_MS / Math.max(1, Date.now() - t)) * 4096));
+    for (let i = 0; i < 40; i++) assert.ok((await job(1, 5000)).ok); // the average run falls under PIPELINE_MAX_RUN_MS
+    queueWaits = 0;
+    t = Date.now();
+    const long = job(rows, 300);
+    const behind = job(1, 20_000); // posted to the same worker, behind the long run
+    const b = await behind;
+    assert.ok(b.ok, JSON.stringify(b));
+    assert.ok(events.includes('worker-stuck'), `answered by the new worker after the stuck one was set aside (${JSON.stringify(events)})`);
+    assert.ok(!events.includes('stuck-worker-stopped'), `answered (after ${Date.now() - t} ms) while the overlong run still went on`);
+    const l = await long;
+    assert.equal(!l.ok && l.code, 'DEADLINE_EXCEEDED');
+    assert.equal(queueWaits, 2, 'each request\'s queue wait is recorded once, not again when it is queued again');
+  });
+
   it('answers the HTTP request 503 at its deadline, counts the replaced worker and stays ready', { timeout: 60_000 }, async () => {
     const dir = modelDir('overlong-http', SPEC);
     const started = await listening({ modelDir: dir, config: { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 }, limits: { requestTimeoutMs: 500 } } });
