@@ -22,11 +22,18 @@ export interface InferJob {
   readonly inputs: WireTensor[];
   /** Requested outputs (names). */
   readonly outputNames: string[];
-  /** Epoch ms after which the answer is useless. */
+  /**
+   * Epoch ms (Date.now()) after which the answer is useless. The engine turns it into a time on the
+   * monotonic clock when it takes the request, so a step of the wall clock (NTP, a resumed VM) neither
+   * expires its requests early nor lets them wait on, nor makes a busy worker look stuck.
+   */
   readonly deadline: number;
   /** True once nobody waits for the answer (the client hung up): a request in parts stops there. */
   readonly cancelled?: () => boolean;
 }
+
+/** The engine's clock: milliseconds on the monotonic clock (performance.now()), not the wall clock. */
+const clock = (): number => performance.now();
 
 /** The answer while every worker is lost and none could be replaced yet. */
 function workersLost(): InferenceError {
@@ -375,7 +382,7 @@ export class InferenceEngine {
   /** The GPU each worker's session was given (0 for every worker on the CPU). */
   public get deviceIds(): number[] { return this.slots.map((s) => s.deviceId); }
   /** How long the engine has had no worker (every one lost, none replaced yet); 0 when it has one. */
-  public get workerlessForMs(): number { return this.workerlessSince === undefined ? 0 : Date.now() - this.workerlessSince; }
+  public get workerlessForMs(): number { return this.workerlessSince === undefined ? 0 : clock() - this.workerlessSince; }
   private workerlessSince?: number;
   /** onnxruntime intra-op threads per worker. */
   public get intraOpNumThreads(): number { return this.pool.intraOpNumThreads; }
@@ -392,20 +399,21 @@ export class InferenceEngine {
       const why = this.queue.length >= maxSize ? `${this.queue.length} requests are queued (queue.maxSize ${maxSize})` : `queued tensors would exceed queue.maxBytes ${maxBytes}`;
       return Promise.reject(new InferenceError('QUEUE_FULL', `the inference queue is full: ${why}`, { retryAfterSeconds: this.retryAfterSeconds() }));
     }
-    const now = Date.now();
+    const now = clock();
+    const deadline = now + (job.deadline - Date.now());
     const waitMs = this.estimateWaitMs(rows);
-    if (now + waitMs > job.deadline) {
+    if (now + waitMs > deadline) {
       // Its deadline already past: the body took that long to arrive (limits.requestTimeoutMs from its start).
-      const why = job.deadline <= now ? `this request's deadline passed ${Math.round(now - job.deadline)} ms before it was read in full (limits.requestTimeoutMs counts from its start)`
-        : `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${Math.round(job.deadline - now)} ms`;
+      const why = deadline <= now ? `this request's deadline passed ${Math.round(now - deadline)} ms before it was read in full (limits.requestTimeoutMs counts from its start)`
+        : `the queue ahead would take about ${Math.round(waitMs)} ms, beyond this request's deadline in ${Math.round(deadline - now)} ms`;
       return Promise.reject(new InferenceError('DEADLINE_UNMEETABLE', why, { retryAfterSeconds: this.retryAfterSeconds() }));
     }
     // A request larger than a batch runs in parts of at most maxBatchSize rows: one run of all its rows
     // could need far more memory than the body it came in (activations grow with the rows), and would
     // hold a worker for as long as it takes. It was admitted above as a whole; its parts are not checked
     // against the queue limits again (its own queued parts would refuse it).
-    if (this.batchingActive && rows > this.config.batching.maxBatchSize) return this.inferInParts(job, rows);
-    return this.enqueue(job, rows, bytes, now);
+    if (this.batchingActive && rows > this.config.batching.maxBatchSize) return this.inferInParts(job, deadline, rows);
+    return this.enqueue(job, deadline, rows, bytes, now);
   }
 
   /**
@@ -437,16 +445,16 @@ export class InferenceEngine {
     this.queuedBytes = 0;
   }
 
-  /** Puts an admitted request in the queue. */
-  private enqueue(job: InferJob, rows: number, bytes: number, now: number): Promise<WireTensor[]> {
+  /** Puts an admitted request in the queue; `deadline` and `now` on the engine's clock. */
+  private enqueue(job: InferJob, deadline: number, rows: number, bytes: number, now: number): Promise<WireTensor[]> {
     return new Promise<WireTensor[]>((resolve, reject) => {
       this.queue.push({
-        inputs: job.inputs, outputNames: job.outputNames, deadline: job.deadline, cancelled: job.cancelled,
+        inputs: job.inputs, outputNames: job.outputNames, deadline, cancelled: job.cancelled,
         rows, bytes, key: batchKey(job.inputs), enqueuedAt: now, late: false, waitRecorded: false, resolve, reject,
       });
       this.queuedRows += rows;
       this.queuedBytes += bytes;
-      this.armDeadlineTimer(job.deadline);
+      this.armDeadlineTimer(deadline);
       this.pump();
     });
   }
@@ -456,7 +464,7 @@ export class InferenceEngine {
    * every worker busy without filling the queue), and stacks the parts' outputs back in order. The
    * model batches, so its rows are independent and its outputs' first axis is the batch.
    */
-  private inferInParts(job: InferJob, rows: number): Promise<WireTensor[]> {
+  private inferInParts(job: InferJob, deadline: number, rows: number): Promise<WireTensor[]> {
     const size = this.config.batching.maxBatchSize;
     const count = Math.ceil(rows / size);
     const results: WireTensor[][] = new Array(count);
@@ -482,7 +490,7 @@ export class InferenceEngine {
             const slice = sliceRows(t, start, n, rows);
             return { ...slice, data: slice.data.slice() as TensorData }; // owns its buffer: it is moved to a worker
           });
-          this.enqueue({ ...job, inputs }, n, bytesOf(inputs), Date.now()).then((outputs) => {
+          this.enqueue({ ...job, inputs }, deadline, n, bytesOf(inputs), clock()).then((outputs) => {
             if (failed) return;
             // The first part answered shows what a row's answer holds: a request whose whole answer
             // would pass the limit stops here, before its other parts run.
@@ -511,7 +519,7 @@ export class InferenceEngine {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       slot.runs.set(id, { resolve: (outputs) => resolve({ outputs, computeMs: this.lastComputeMs }), reject });
-      if (slot.outstanding++ === 0) slot.busySince = Date.now();
+      if (slot.outstanding++ === 0) slot.busySince = clock();
       slot.worker.postMessage({ type: 'run', id, feeds, outputNames } satisfies ToWorker, transferables(feeds));
     });
   }
@@ -543,10 +551,10 @@ export class InferenceEngine {
   private pump(): void {
     let slot: Slot | undefined;
     while (this.queue.length > 0 && (slot = this.freeSlot())) {
-      this.expire(Date.now());
+      this.expire(clock());
       if (this.queue.length === 0) break;
       if (this.batchingActive && this.config.batching.maxQueueDelayMs > 0 && this.queuedRows < this.config.batching.maxBatchSize) {
-        const waited = Date.now() - this.queue[0].enqueuedAt;
+        const waited = clock() - this.queue[0].enqueuedAt;
         const remaining = this.config.batching.maxQueueDelayMs - waited;
         // Waiting only pays when more requests are already on their way in: a lone request is never delayed.
         const coming = this.hooks.requestsArriving ? this.hooks.requestsArriving() : 1;
@@ -571,7 +579,7 @@ export class InferenceEngine {
   private pumpNow(): void {
     let slot: Slot | undefined;
     while (this.queue.length > 0 && (slot = this.freeSlot())) {
-      this.expire(Date.now());
+      this.expire(clock());
       if (this.queue.length === 0) break;
       this.dispatchBatch(slot);
     }
@@ -622,7 +630,7 @@ export class InferenceEngine {
     const rest: Pending[] = [];
     if (this.batchingActive && !head.solo) {
       const max = this.config.batching.maxBatchSize;
-      const now = Date.now();
+      const now = clock();
       for (let i = 1; i < this.queue.length; i++) {
         const p = this.queue[i];
         // A request already past its deadline stays behind; the deadline timer answers it.
@@ -646,7 +654,7 @@ export class InferenceEngine {
   }
 
   private dispatch(slot: Slot, jobs: Pending[]): void {
-    const now = Date.now();
+    const now = clock();
     for (const j of jobs) {
       if (j.waitRecorded) continue; // a rerun was counted already
       j.waitRecorded = true;
@@ -763,7 +771,7 @@ export class InferenceEngine {
   private onMessage(slot: Slot, msg: FromWorker): void {
     if (msg.type !== 'result' && msg.type !== 'run-failed') return;
     if (--slot.outstanding === 0 && slot.onQuiet) slot.onQuiet();
-    if (slot.outstanding > 0) slot.busySince = Date.now(); // its next run starts now
+    if (slot.outstanding > 0) slot.busySince = clock(); // its next run starts now
     else if (this.retired.has(slot)) this.retiredDone(slot);
     const run = slot.runs.get(msg.id);
     if (!run) return;
@@ -791,7 +799,7 @@ export class InferenceEngine {
       if (p.deadline <= now) {
         this.queuedRows -= p.rows;
         this.queuedBytes -= p.bytes;
-        p.reject(new InferenceError('DEADLINE_EXCEEDED', `the request waited ${now - p.enqueuedAt} ms in the queue, past its deadline`, { retryAfterSeconds: this.retryAfterSeconds() }));
+        p.reject(new InferenceError('DEADLINE_EXCEEDED', `the request waited ${Math.round(now - p.enqueuedAt)} ms in the queue, past its deadline`, { retryAfterSeconds: this.retryAfterSeconds() }));
       } else {
         keep.push(p);
       }
@@ -821,9 +829,9 @@ export class InferenceEngine {
     this.deadlineAt = head;
     this.deadlineTimer = setTimeout(() => {
       this.deadlineTimer = undefined;
-      this.expire(Date.now(), true);
+      this.expire(clock(), true);
       this.armDeadlineTimer();
-    }, Math.max(0, head - Date.now()) + 1);
+    }, Math.max(0, head - clock()) + 1);
     this.deadlineTimer.unref();
   }
 
@@ -841,17 +849,17 @@ export class InferenceEngine {
    */
   private watch(): void {
     if (this.terminated) return;
-    const now = Date.now();
+    const now = clock();
     for (const slot of [...this.slots]) {
       for (const run of slot.runs.values()) {
         if (!run.jobs) continue;
         for (const j of run.jobs) {
           if (j.late || j.deadline > now) continue;
           j.late = true;
-          j.reject(new InferenceError('DEADLINE_EXCEEDED', `the request's inference run was still going at its deadline, ${now - slot.busySince} ms into the run (onnxruntime cannot interrupt a run: it goes on, and its result is dropped)`, { retryAfterSeconds: this.retryAfterSeconds() }));
+          j.reject(new InferenceError('DEADLINE_EXCEEDED', `the request's inference run was still going at its deadline, ${Math.round(now - slot.busySince)} ms into the run (onnxruntime cannot interrupt a run: it goes on, and its result is dropped)`, { retryAfterSeconds: this.retryAfterSeconds() }));
         }
       }
-      if (slot.outstanding > 0 && now - slot.busySince > this.config.limits.requestTimeoutMs) this.retire(slot, now - slot.busySince);
+      if (slot.outstanding > 0 && now - slot.busySince > this.config.limits.requestTimeoutMs) this.retire(slot, Math.round(now - slot.busySince));
     }
   }
 
@@ -869,7 +877,7 @@ export class InferenceEngine {
     const err = new InferenceError('DEADLINE_EXCEEDED', `the request's inference run has gone on for ${runMs} ms, longer than limits.requestTimeoutMs (${this.config.limits.requestTimeoutMs} ms); its worker was set aside to finish it and a new one started`, { retryAfterSeconds: 5 });
     if (current) (current.abandon ?? ((e: InferenceError) => current.reject(e)))(err, false);
     for (const run of waiting) (run.abandon ?? ((e: InferenceError) => run.reject(e)))(err, true);
-    if (this.slots.length === 0) this.workerlessSince ??= Date.now();
+    if (this.slots.length === 0) this.workerlessSince ??= clock();
     this.hooks.onWorkerEvent?.('worker-stuck', { runMs, requestTimeoutMs: this.config.limits.requestTimeoutMs, setAside: this.retired.size });
     if (this.retired.size <= this.pool.workers) this.respawn(0, slot.deviceId);
     else this.owed.push(slot.deviceId);
@@ -885,7 +893,7 @@ export class InferenceEngine {
     if (!this.retired.delete(slot)) return;
     if (stop) void slot.worker.terminate(); // idle now: safe to stop
     // runMs: from the start of the run it was set aside in to the end of the last run it had been given.
-    this.hooks.onWorkerEvent?.('stuck-worker-stopped', { runMs: Date.now() - (slot.stuckSince ?? slot.busySince), setAside: this.retired.size });
+    this.hooks.onWorkerEvent?.('stuck-worker-stopped', { runMs: Math.round(clock() - (slot.stuckSince ?? slot.busySince)), setAside: this.retired.size });
     const deviceId = this.owed.shift();
     if (deviceId !== undefined && !this.terminated) this.respawn(0, deviceId);
   }
@@ -948,7 +956,7 @@ export class InferenceEngine {
     const crashed = new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err?.message ?? 'unknown reason'}`);
     for (const run of runs) run.reject(crashed);
     this.hooks.onWorkerEvent?.('worker-lost', { error: err?.message });
-    if (this.slots.length === 0) this.workerlessSince ??= Date.now();
+    if (this.slots.length === 0) this.workerlessSince ??= clock();
     void slot.worker.terminate();
     this.hooks.onQueue?.(this.queue.length, this.runningBatches);
     this.notifyIdle();

@@ -163,6 +163,37 @@ describe('runs that outlast their deadline', () => {
     assert.equal(queueWaits, 2, 'each request\'s queue wait is recorded once, not again when it is queued again');
   });
 
+  it('times deadlines and runs on the monotonic clock: a step of the wall clock expires nothing early, delays nothing and makes no worker look stuck', { timeout: 60_000 }, async () => {
+    const events: string[] = [];
+    const { job, longRows } = await start({ limits: { requestTimeoutMs: 10_000 } }, { onWorkerEvent: (event) => events.push(event) });
+    const realNow = Date.now;
+    try {
+      // Ten minutes forward (a resumed VM, NTP stepping the clock) while a run of about a second goes on.
+      const t0 = realNow();
+      const run = settle(job(Math.ceil(longRows / 3), 8_000));
+      const queued = settle(job(1, 8_000)); // waits for that run
+      await sleep(50);
+      Date.now = () => realNow() + 600_000;
+      const [r, q] = await Promise.all([run, queued]);
+      assert.ok(r.ok && q.ok, JSON.stringify([r, q].map((x) => x.ok || x)));
+      assert.deepEqual(events, [], 'the busy worker was not taken for stuck');
+      Date.now = realNow;
+      // Ten minutes back while a request waits behind a run: it is still answered at its deadline.
+      const busy = settle(job(Math.ceil(longRows / 3), 8_000));
+      const sent = realNow();
+      const late = settle(job(1, 300));
+      await sleep(50);
+      Date.now = () => realNow() - 600_000;
+      const l = await late;
+      assert.equal(!l.ok && l.code, 'DEADLINE_EXCEEDED', JSON.stringify(l));
+      assert.ok(realNow() - sent < 300 + 700, `answered ${realNow() - sent} ms after it was sent, its deadline 300 ms`);
+      assert.ok((await busy).ok);
+      assert.ok(realNow() - t0 < 30_000);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
   it('answers the HTTP request 503 at its deadline, counts the replaced worker and stays ready', { timeout: 60_000 }, async () => {
     const dir = modelDir('overlong-http', SPEC);
     const started = await listening({ modelDir: dir, config: { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 }, limits: { requestTimeoutMs: 500 } } });
