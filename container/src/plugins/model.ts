@@ -76,12 +76,12 @@ export function clientGone(reply: FastifyReply): boolean {
 const ARRIVED_AT = Symbol('arrivedAt');
 
 /**
- * When the request arrived (its headers read), in Date.now() milliseconds: its deadline counts from
- * then. Recorded by this plugin's onRequest hook, so it does not depend on Fastify timing the reply
- * (it does only with a logger or an onResponse hook).
+ * When the request arrived (its headers read), on the monotonic clock (performance.now()): its deadline
+ * counts from then, whatever the wall clock does meanwhile. Recorded by this plugin's onRequest hook,
+ * so it does not depend on Fastify timing the reply (it does only with a logger or an onResponse hook).
  */
 export function arrivedAt(req: FastifyRequest): number {
-  return (req as unknown as { [ARRIVED_AT]?: number })[ARRIVED_AT] ?? Date.now();
+  return (req as unknown as { [ARRIVED_AT]?: number })[ARRIVED_AT] ?? performance.now();
 }
 
 async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Promise<void> {
@@ -129,7 +129,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
   app.addHook('onRequest', (req, reply, done) => {
-    (req as unknown as { [ARRIVED_AT]?: number })[ARRIVED_AT] = Date.now();
+    (req as unknown as { [ARRIVED_AT]?: number })[ARRIVED_AT] = performance.now();
     // Every request with a body counts, whatever its method or URL: Fastify reads and parses a body
     // before it finds that no route takes it.
     const length = req.headers['content-length'];

@@ -192,9 +192,13 @@ export async function runOip(app: FastifyInstance, reply: FastifyReply, body: Oi
   return Buffer.concat([json, ...parts]);
 }
 
-/** A request's deadline: when it arrived plus the configured request timeout. */
+/**
+ * A request's deadline, in Date.now() milliseconds as the engine takes it: when it arrived plus the
+ * configured request timeout, measured on the monotonic clock up to now (a wall-clock step while its
+ * body arrived does not move it).
+ */
 export function deadlineOf(app: FastifyInstance, reply: FastifyReply): number {
-  return arrivedAt(reply.request) + app.model.config.limits.requestTimeoutMs;
+  return Date.now() + (arrivedAt(reply.request) + app.model.config.limits.requestTimeoutMs - performance.now());
 }
 
 async function oipPlugin(app: FastifyInstance): Promise<void> {
