@@ -682,15 +682,7 @@ export class InferenceEngine {
           j.late = true;
           j.reject(err);
         }
-        if (again.length === 0) return;
-        for (const j of again) {
-          this.queuedRows += j.rows;
-          this.queuedBytes += j.bytes;
-        }
-        this.queue = [...again, ...this.queue];
-        let earliest = Infinity;
-        for (const j of again) if (j.deadline < earliest) earliest = j.deadline;
-        this.armDeadlineTimer(earliest);
+        this.queueFirst(again);
       },
       resolve: (outputs) => {
         this.runningBatches--;
@@ -730,16 +722,8 @@ export class InferenceEngine {
         const waiting = jobs.filter((j) => !j.late); // the others were answered at their deadline
         if (jobs.length > 1 && err instanceof InferenceError && err.code === 'INFERENCE_FAILED' && !this.terminated) {
           if (waiting.length === 0) return;
-          for (const j of waiting) {
-            j.solo = true;
-            this.queuedRows += j.rows;
-            this.queuedBytes += j.bytes;
-          }
-          this.queue = [...waiting, ...this.queue];
-          // A timer armed for a later deadline would let these wait past their own.
-          let earliest = Infinity;
-          for (const j of waiting) if (j.deadline < earliest) earliest = j.deadline;
-          this.armDeadlineTimer(earliest);
+          for (const j of waiting) j.solo = true;
+          this.queueFirst(waiting);
           this.hooks.onWorkerEvent?.('merged-run-failed', { requests: jobs.length }); // not the message: it may quote a caller's values
           return;
         }
@@ -766,6 +750,20 @@ export class InferenceEngine {
       const err = new InferenceError('INTERNAL', `the run could not be handed to its worker: ${(e as Error).message}`);
       for (const j of jobs) j.reject(err);
     }
+  }
+
+  /** Puts requests taken from the queue back at its head, in order (their run failed, or never started). */
+  private queueFirst(jobs: Pending[]): void {
+    if (jobs.length === 0) return;
+    for (const j of jobs) {
+      this.queuedRows += j.rows;
+      this.queuedBytes += j.bytes;
+    }
+    this.queue = [...jobs, ...this.queue];
+    // A timer armed for a later deadline would let these wait past their own.
+    let earliest = Infinity;
+    for (const j of jobs) if (j.deadline < earliest) earliest = j.deadline;
+    this.armDeadlineTimer(earliest);
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {

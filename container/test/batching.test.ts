@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { fraudModel, HttpResult, listening, metricValue, modelDir, request } from './helpers';
+import { fraudModel, HttpResult, listening, metricValue, modelDir, request, sleep } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { heavySpec, kitchenSinkSpec, oddInputName, oddOutputName } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
@@ -261,7 +261,6 @@ const settle = (p: Promise<WireTensor[]>): Promise<Outcome> => p.then(
   (outputs) => ({ ok: true as const, outputs: outputs.map((t) => [...(t.data as Float32Array)]) }),
   (e: InferenceError) => ({ ok: false as const, code: e.code, message: e.message, ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds } : {}) }),
 );
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the batcher\'s rules, seen from the engine', () => {
   let engine: InferenceEngine | undefined;

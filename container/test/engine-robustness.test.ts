@@ -3,20 +3,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { engineWorkers, fraudModel, listening, metricValue, modelDir, request } from './helpers';
+import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep } from './helpers';
 import { heavySpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
 import { EngineHooks, InferenceEngine } from '../src/engine';
-import { InferenceError } from '../src/errors';
 import type { WireTensor } from '../src/tensors';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-type Outcome = { ok: true; outputs: WireTensor[]; at: number } | { ok: false; code: string; message: string; at: number };
-const settle = (p: Promise<WireTensor[]>, t0 = Date.now()): Promise<Outcome> => p.then(
-  (outputs) => ({ ok: true as const, outputs, at: Date.now() - t0 }),
-  (e: InferenceError) => ({ ok: false as const, code: e.code, message: e.message, at: Date.now() - t0 }),
-);
 
 async function engineFor(name: string, spec: ModelSpec, config: ServingConfigInput, hooks?: EngineHooks): Promise<InferenceEngine> {
   const dir = modelDir(name, spec);

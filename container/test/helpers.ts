@@ -14,6 +14,19 @@ import { AppOptions, buildApp } from '../src/app';
 import { ModelSpec, writeModelDir } from '../tools/onnx-builder';
 import { FraudWeights, fraudModelSpec, trainFraudModel } from '../tools/fraud-model';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
+import type { WireTensor } from '../src/tensors';
+import type { InferenceError } from '../src/errors';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** How an engine request ended, and when (ms after `t0`). */
+export type Outcome = { ok: true; outputs: WireTensor[]; at: number } | { ok: false; code: string; message: string; at: number };
+
+/** Waits for an engine request and says how it ended, never throwing. */
+export const settle = (p: Promise<WireTensor[]>, t0 = Date.now()): Promise<Outcome> => p.then(
+  (outputs) => ({ ok: true as const, outputs, at: Date.now() - t0 }),
+  (e: InferenceError) => ({ ok: false as const, code: e.code, message: e.message, at: Date.now() - t0 }),
+);
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'inference-server-test-'));
 process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));

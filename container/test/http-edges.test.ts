@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { exactRequest, fraudModel, listening, metricValue, request, toBytes } from './helpers';
+import { exactRequest, fraudModel, listening, metricValue, request, sleep, toBytes } from './helpers';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const ROW = '[1.2, 0.1, 0.8, 0.3, 2.0, -0.5, 1, 1]';
 const INSTANCES = `{"instances": [${ROW}]}`;

@@ -9,19 +9,12 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { listening, metricValue, modelDir, request } from './helpers';
+import { listening, metricValue, modelDir, request, settle, sleep } from './helpers';
 import { heavySpec } from '../tools/test-models';
 import { resolveConfig, ServingConfigInput } from '../src/config';
 import { EngineHooks, InferenceEngine } from '../src/engine';
-import type { InferenceError } from '../src/errors';
 import type { WireTensor } from '../src/tensors';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-type Outcome = { ok: true; outputs: WireTensor[]; at: number } | { ok: false; code: string; message: string; at: number };
-const settle = (p: Promise<WireTensor[]>, t0 = Date.now()): Promise<Outcome> => p.then(
-  (outputs) => ({ ok: true as const, outputs, at: Date.now() - t0 }),
-  (e: InferenceError) => ({ ok: false as const, code: e.code, message: e.message, at: Date.now() - t0 }),
-);
 
 /** 16 inputs, 8 layers of 1024: about 0.1-0.2 ms a row on one thread. */
 const SPEC = heavySpec(1024, 8, 16);

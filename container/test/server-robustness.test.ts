@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { assertNothingInFlight, exactRequest, fraudModel, listening, metricValue, modelDir, request, scratchDir, SERVER_ENTRY, startServer, toBytes } from './helpers';
+import { assertNothingInFlight, exactRequest, fraudModel, listening, metricValue, modelDir, request, scratchDir, SERVER_ENTRY, sleep, startServer, toBytes } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { DRAIN_EXIT_GRACE_MS, readConfigFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
@@ -14,7 +14,6 @@ import { visibleGpuCount } from '../src/gpus';
 import { provider } from '../src/worker';
 import { disableOrtTelemetry } from '../src/telemetry';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the server process to its exit; resolves with its exit code, signal and output. */
 function runServer(env: Record<string, string>, untilMs = 20_000): Promise<{ code: number | null; signal: string | null; out: string; port?: number }> {
