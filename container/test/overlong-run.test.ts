@@ -9,8 +9,9 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { listening, metricValue, modelDir, request, settle, sleep } from './helpers';
+import { listening, metricValue, modelDir, Outcome, request, settle, sleep } from './helpers';
 import { heavySpec } from '../tools/test-models';
+import { prng } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
 import { EngineHooks, InferenceEngine } from '../src/engine';
 import type { WireTensor } from '../src/tensors';
@@ -185,6 +186,51 @@ describe('runs that outlast their deadline', () => {
     } finally {
       Date.now = realNow;
     }
+  });
+
+  it('answers every request once and comes back to a clean state after random traffic with overlong runs (fixed seed)', { timeout: 90_000 }, async (t) => {
+    const events: string[] = [];
+    let depth = -1;
+    let running = -1;
+    const { job, longRows } = await start({ workers: 2, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 2 }, limits: { requestTimeoutMs: 400 } }, {
+      onWorkerEvent: (event) => events.push(event),
+      onQueue: (d, r) => { depth = d; running = r; },
+    });
+    const rand = prng(7);
+    const jobs: Array<Promise<Outcome>> = [];
+    let longs = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 4000) {
+      const r = rand();
+      if (r < 0.03) {
+        longs++;
+        jobs.push(settle(job(Math.ceil(longRows * (0.1 + rand() * 0.4)), 400))); // 0.3-1.5 s: some outlast 400 ms
+      } else {
+        jobs.push(settle(job(1 + Math.floor(rand() * 8), 50 + Math.floor(rand() * 1000))));
+      }
+      await sleep(Math.floor(rand() * 15));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const outcomes = await Promise.race([
+      Promise.all(jobs),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('a request was never answered')), 60_000); }),
+    ]).finally(() => clearTimeout(timer));
+    const codes = new Map<string, number>();
+    for (const o of outcomes) {
+      const code = o.ok ? 'ok' : o.code;
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    }
+    const summary = JSON.stringify({ requests: jobs.length, longs, codes: Object.fromEntries(codes), events });
+    t.diagnostic(summary);
+    for (const code of codes.keys()) assert.ok(['ok', 'DEADLINE_EXCEEDED', 'DEADLINE_UNMEETABLE', 'MODEL_NOT_READY'].includes(code), `unexpected answer ${code}: ${summary}`);
+    assert.ok((codes.get('ok') ?? 0) > jobs.length / 2, summary);
+    assert.ok(events.includes('worker-stuck'), `some runs outlasted limits.requestTimeoutMs: ${summary}`);
+    await waitFor('every set-aside run to end and the pool to be whole again', () => engine!.busyWorkers === 0 && engine!.workerCount === 2);
+    assert.equal(engine!.queueDepth, 0);
+    assert.equal(engine!.runsInFlight, 0);
+    assert.deepEqual([depth, running], [0, 0], 'the gauges came back to zero');
+    assert.equal(events.filter((e) => e === 'worker-stuck').length, events.filter((e) => e === 'stuck-worker-stopped').length, summary);
+    assert.ok((await settle(job(1, 5000))).ok);
   });
 
   it('answers the HTTP request 503 at its deadline, counts the replaced worker and stays ready', { timeout: 60_000 }, async () => {
