@@ -946,13 +946,15 @@ export class InferenceEngine {
       this.retiredDone(slot, false);
       return;
     }
-    const i = this.slots.indexOf(slot);
-    if (i < 0) return; // already handled (error then exit)
-    this.slots.splice(i, 1);
     const runs = [...slot.runs.values()];
     slot.runs.clear();
     const crashed = new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err?.message ?? 'unknown reason'}`);
     for (const run of runs) run.reject(crashed);
+    // Already handled (error then exit), or a replacement that died warming up: its warm-up run failed
+    // above, and respawn tries again.
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
     this.hooks.onWorkerEvent?.('worker-lost', { error: err?.message });
     if (this.slots.length === 0) this.workerlessSince ??= clock();
     void slot.worker.terminate();
@@ -967,7 +969,18 @@ export class InferenceEngine {
    * fails. While no worker is left, requests are refused with MODEL_NOT_READY and readiness is false.
    */
   private respawn(attempt: number, deviceId: number): void {
-    const pending = this.spawn(deviceId);
+    // Like the first workers, a replacement serves only once a warm-up run succeeded: the first run of
+    // a session is the slow one (allocations; on a GPU, kernel tuning or a TensorRT engine build), and
+    // must not count against a caller's deadline, nor make the new worker look stuck.
+    const pending = this.spawn(deviceId).then(async (slot) => {
+      try {
+        await this.warmUpSlot(slot);
+      } catch (e) {
+        void slot.worker.terminate(); // idle: its run failed
+        throw e;
+      }
+      return slot;
+    });
     this.loading.add(pending);
     const settled = () => this.loading.delete(pending);
     pending.then(settled, settled);
@@ -1046,26 +1059,34 @@ export class InferenceEngine {
 
   /** One inference per worker with zero-filled inputs, dynamic dimensions set to 1. */
   private async warmUp(): Promise<void> {
-    const outputNames = this.signature.outputs.map((o) => o.name);
     await Promise.all(this.slots.map(async (slot) => {
-      try {
-        const { computeMs } = await this.runOn(slot, probeFeeds(this.signature, [1], 'none'), outputNames);
-        this.ewmaRunMs = Math.max(this.ewmaRunMs, computeMs);
-        this.minMsPerRow = Math.min(this.minMsPerRow, computeMs);
-      } catch (e) {
-        // The warm-up sets dynamic dimensions to 1, which some valid models refuse (a 3x3 convolution
-        // over a dynamic 1x1 image, a reshape to [-1, 4]). Only a model without such dimensions has
-        // really failed.
-        if (this.hasDynamicInnerDims()) {
-          this.hooks.onWorkerEvent?.('warm-up-skipped', { reason: `a run with every dynamic dimension set to 1 failed: ${(e as Error).message}` });
-          return;
-        }
-        throw new Error(`warm-up inference failed: ${(e as Error).message}`, { cause: e });
-      }
+      const computeMs = await this.warmUpSlot(slot, true);
+      if (computeMs === undefined) return;
+      this.ewmaRunMs = Math.max(this.ewmaRunMs, computeMs);
+      this.minMsPerRow = Math.min(this.minMsPerRow, computeMs);
     }));
     this.started = true;
     this.watchTimer = setInterval(() => this.watch(), WATCH_INTERVAL_MS);
     this.watchTimer.unref();
+  }
+
+  /**
+   * One inference on `slot` with zero-filled inputs, dynamic dimensions set to 1; resolves with its
+   * compute time, or undefined when the model refused those dimensions (then `report` logs it once).
+   */
+  private async warmUpSlot(slot: Slot, report = false): Promise<number | undefined> {
+    try {
+      return (await this.runOn(slot, probeFeeds(this.signature, [1], 'none'), this.signature.outputs.map((o) => o.name))).computeMs;
+    } catch (e) {
+      // The warm-up sets dynamic dimensions to 1, which some valid models refuse (a 3x3 convolution
+      // over a dynamic 1x1 image, a reshape to [-1, 4]). Only a model without such dimensions has
+      // really failed.
+      if (this.hasDynamicInnerDims()) {
+        if (report) this.hooks.onWorkerEvent?.('warm-up-skipped', { reason: `a run with every dynamic dimension set to 1 failed: ${(e as Error).message}` });
+        return undefined;
+      }
+      throw new Error(`warm-up inference failed: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   /** Whether some input has a dynamic dimension other than the first (made up as 1 by warm-up and probe). */

@@ -119,4 +119,36 @@ describe('inference worker failure', () => {
     assert.equal(engine.busyWorkers, 0);
     assert.ok(Date.now() - t0 < 10_000, 'the 20 s drain wait was cut short');
   });
+
+  it('puts a replacement in service only after a warm-up run, and replaces one that dies warming up', { timeout: 30_000 }, async () => {
+    const { dir } = fraudModel();
+    const log: string[] = [];
+    const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1 }]]), {
+      onWorkerEvent: (event) => log.push(event),
+    });
+    try {
+      const [original] = engineWorkers(engine);
+      // Watch the engine's direct runs (warm-ups): which worker, and when each ended. The first
+      // replacement is made to die as its warm-up is posted.
+      const inner = engine as unknown as { runOn: (slot: { worker: Worker }, ...rest: unknown[]) => Promise<unknown> };
+      const runOn = inner.runOn.bind(engine);
+      let sabotaged = false;
+      inner.runOn = (slot, ...rest) => {
+        if (slot.worker !== original && !sabotaged) {
+          sabotaged = true;
+          slot.worker.postMessage(null); // arrives before the warm-up run: the worker dies first
+        }
+        return runOn(slot, ...rest).then((r) => { log.push('warm-up-done'); return r; }, (e: Error) => { log.push(`warm-up-failed: ${e.message}`); throw e; });
+      };
+      original.postMessage(null);
+      await until('a replacement in service', () => engine.workerCount === 1 && engineWorkers(engine)[0] !== original, 20_000);
+      assert.deepEqual(log.map((l) => l.replace(/:.*/, '')), ['worker-lost', 'warm-up-failed', 'worker-respawn-failed', 'warm-up-done', 'worker-replaced']);
+      assert.match(log[1], /^warm-up-failed: the inference worker stopped during the run/);
+      const [x] = generateTransactions(1, 3).x;
+      await engine.infer({ inputs: [{ name: 'features', type: 'float32', dims: [1, 8], data: Float32Array.from(x) }], outputNames: engine.signature.outputs.map((o) => o.name), deadline: Date.now() + 5000 });
+    } finally {
+      await engine.close(0);
+    }
+    assert.equal(engine.busyWorkers, 0);
+  });
 });
