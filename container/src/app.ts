@@ -45,8 +45,9 @@ export interface AppOptions {
   /** Event-loop delay beyond which requests are shed with 503 OVERLOADED. @default 1000 */
   readonly maxEventLoopDelayMs?: number;
   /**
-   * How long the server may have no inference worker (every one lost, and replacing them failing)
-   * before `/v2/health/live` answers 503, so Kubernetes restarts the container. @default 300000
+   * How long the server may have no inference worker (every one lost, and replacing them failing), or
+   * keep a worker set aside in an overlong run, before `/v2/health/live` answers 503, so Kubernetes
+   * restarts the container. @default 300000
    */
   readonly maxWorkerlessMs?: number;
 }

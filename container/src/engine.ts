@@ -384,6 +384,13 @@ export class InferenceEngine {
   /** How long the engine has had no worker (every one lost, none replaced yet); 0 when it has one. */
   public get workerlessForMs(): number { return this.workerlessSince === undefined ? 0 : clock() - this.workerlessSince; }
   private workerlessSince?: number;
+  /** How long the oldest run a worker was set aside in (see watch) has gone on; 0 when none is. */
+  public get setAsideRunMs(): number {
+    let oldest = 0;
+    const now = clock();
+    for (const s of this.retired) oldest = Math.max(oldest, now - (s.stuckSince ?? now));
+    return oldest;
+  }
   /** onnxruntime intra-op threads per worker. */
   public get intraOpNumThreads(): number { return this.pool.intraOpNumThreads; }
 

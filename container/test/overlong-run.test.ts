@@ -233,9 +233,9 @@ describe('runs that outlast their deadline', () => {
     assert.ok((await settle(job(1, 5000))).ok);
   });
 
-  it('answers the HTTP request 503 at its deadline, counts the replaced worker and stays ready', { timeout: 60_000 }, async () => {
+  it('answers the HTTP request 503 at its deadline, counts the replaced worker, stays ready, and asks to be restarted if the set-aside run goes on', { timeout: 60_000 }, async () => {
     const dir = modelDir('overlong-http', SPEC);
-    const started = await listening({ modelDir: dir, config: { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 }, limits: { requestTimeoutMs: 500 } } });
+    const started = await listening({ modelDir: dir, config: { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 }, limits: { requestTimeoutMs: 500 } }, maxWorkerlessMs: 1000 });
     app = started.app;
     const body = (rows: number) => ({ inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] });
     const infer = (rows: number) => request(started.port, 'POST', '/v2/models/overlong-http/infer', body(rows));
@@ -252,5 +252,13 @@ describe('runs that outlast their deadline', () => {
     assert.equal(await restarts(), 1);
     for (let i = 0; i < 200 && (await request(started.port, 'GET', '/ping')).status !== 200; i++) await sleep(20);
     assert.equal((await infer(1)).status, 200, 'served by the new worker');
+    // A set-aside run still going maxWorkerlessMs after it was set aside (1 s here, 5 minutes by
+    // default) holds CPUs and memory for nothing: the server asks to be restarted.
+    let live = await request(started.port, 'GET', '/v2/health/live');
+    for (let i = 0; i < 200 && live.status === 200 && app.model.engine!.busyWorkers > 0; i++, live = await request(started.port, 'GET', '/v2/health/live')) await sleep(20);
+    assert.equal(live.status, 503, `not live while the set-aside run went on (run of about ${LONG_RUN_MS} ms)`);
+    assert.match(live.json().reason, /^an inference run set aside \d+ s ago, when it outlasted limits\.requestTimeoutMs, is still going/);
+    for (let i = 0; i < 500 && app.model.engine!.busyWorkers > 0; i++) await sleep(20);
+    assert.equal((await request(started.port, 'GET', '/v2/health/live')).status, 200, 'live again once the run ended');
   });
 });

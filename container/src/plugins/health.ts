@@ -30,7 +30,8 @@ export const keepServing = { pressureHandler: () => undefined };
 export interface HealthOptions {
   /**
    * How long the server may go without a working inference worker (every one lost, and replacing them
-   * keeps failing) before it reports itself not live, so an orchestrator restarts it.
+   * keeps failing), or keep a worker set aside in an overlong run, before it reports itself not live,
+   * so an orchestrator restarts it.
    */
   readonly maxWorkerlessMs: number;
 }
@@ -52,9 +53,15 @@ async function healthPlugin(app: FastifyInstance, opts: HealthOptions): Promise<
     schema: { response: { 200: liveSchema, 503: { type: 'object', properties: { ...liveSchema.properties, ...errorBodySchema.properties } }, '4xx': errorResponses['4xx'], '5xx': errorResponses['5xx'] } },
   }, async (_req, reply) => {
     const workerless = app.model.engine?.workerlessForMs ?? 0;
-    if (workerless <= opts.maxWorkerlessMs) return { live: true };
+    const setAside = app.model.engine?.setAsideRunMs ?? 0;
+    if (workerless <= opts.maxWorkerlessMs && setAside <= opts.maxWorkerlessMs) return { live: true };
     reply.code(503);
-    return { live: false, reason: `no inference worker for ${Math.round(workerless / 1000)} s: replacing the lost ones keeps failing, or every one is stuck in an overlong run (see the worker-respawn-failed and worker-stuck log lines); restart the server` };
+    if (workerless > opts.maxWorkerlessMs) {
+      return { live: false, reason: `no inference worker for ${Math.round(workerless / 1000)} s: replacing the lost ones keeps failing, or every one is stuck in an overlong run (see the worker-respawn-failed and worker-stuck log lines); restart the server` };
+    }
+    // A run nobody waits for, which onnxruntime cannot interrupt, still holds its worker's CPUs (or GPU)
+    // and a copy of the model: only a restart gets them back.
+    return { live: false, reason: `an inference run set aside ${Math.round(setAside / 1000)} s ago, when it outlasted limits.requestTimeoutMs, is still going and holds its worker's processors and memory (see the worker-stuck log line); restart the server` };
   });
 }
 
