@@ -1087,8 +1087,10 @@ export class InferenceEngine {
     } catch (e) {
       // The warm-up sets dynamic dimensions to 1, which some valid models refuse (a 3x3 convolution
       // over a dynamic 1x1 image, a reshape to [-1, 4]). Only a model without such dimensions has
-      // really failed.
-      if (this.hasDynamicInnerDims()) {
+      // really failed. A worker that died during the run has failed whatever the model: counted as
+      // warmed up, it would be put in service dead, and the requests given to it fail or wait for good.
+      const refused = e instanceof InferenceError && e.code === 'INFERENCE_FAILED';
+      if (refused && this.hasDynamicInnerDims()) {
         if (report) this.hooks.onWorkerEvent?.('warm-up-skipped', { reason: `a run with every dynamic dimension set to 1 failed: ${(e as Error).message}` });
         return undefined;
       }

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import * as path from 'node:path';
-import { engineWorkers, fraudModel, listening, metricValue, modelDir, request } from './helpers';
-import { heavySpec } from '../tools/test-models';
+import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle } from './helpers';
+import { heavySpec, multiInputSpec } from '../tools/test-models';
 import { resolveConfig } from '../src/config';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { InferenceEngine } from '../src/engine';
@@ -150,5 +150,48 @@ describe('inference worker failure', () => {
       await engine.close(0);
     }
     assert.equal(engine.busyWorkers, 0);
+  });
+});
+
+describe('inference worker failure, model with dynamic inner dimensions', () => {
+  it('does not put in service a replacement that died warming up, when the model has dynamic inner dimensions', { timeout: 30_000 }, async () => {
+    // The warm-up of such a model may fail on its made-up dimensions and is then skipped; a worker
+    // that died during it must not count as warmed up.
+    const dir = modelDir('multi-input-crash', multiInputSpec());
+    const log: string[] = [];
+    const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1 }]]), {
+      onWorkerEvent: (event) => log.push(event),
+    });
+    try {
+      const [original] = engineWorkers(engine);
+      const inner = engine as unknown as { runOn: (slot: { worker: Worker }, ...rest: unknown[]) => Promise<unknown> };
+      const runOn = inner.runOn.bind(engine);
+      let sabotaged = false;
+      inner.runOn = (slot, ...rest) => {
+        if (slot.worker !== original && !sabotaged) {
+          sabotaged = true;
+          slot.worker.postMessage(null); // arrives before the warm-up run: the worker dies first
+        }
+        return runOn(slot, ...rest);
+      };
+      original.postMessage(null);
+      await until('the worker lost', () => log.includes('worker-lost'));
+      // Sent while no worker serves: the failed replacement must not take it (it got WORKER_CRASHED);
+      // as for any replacement that failed, it is answered MODEL_NOT_READY, and the next one serves.
+      const job = () => settle(engine.infer({
+        inputs: [{ name: 'a', type: 'float32', dims: [1, 1], data: Float32Array.from([1]) }, { name: 'b', type: 'float32', dims: [1, 2], data: Float32Array.from([2, 3]) }],
+        outputNames: ['sum'], deadline: Date.now() + 10_000,
+      }));
+      const queued = await job();
+      assert.equal(!queued.ok && queued.code, 'MODEL_NOT_READY', JSON.stringify(queued));
+      await until('a replacement in service', () => engine.workerCount === 1 && engineWorkers(engine)[0] !== original, 20_000);
+      const outcome = await job();
+      assert.ok(outcome.ok, JSON.stringify(outcome));
+      assert.equal(outcome.outputs[0].data[0], 6);
+      assert.deepEqual(log.filter((e) => e !== 'warm-up-skipped'), ['worker-lost', 'worker-respawn-failed', 'worker-replaced']);
+    } finally {
+      await Promise.race([engine.close(0), new Promise((r) => setTimeout(r, 3000))]);
+    }
+    assert.equal(engine.busyWorkers, 0, 'every worker stopped');
   });
 });
