@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { listening, metricValue, modelDir, Outcome, request, settle, sleep } from './helpers';
-import { heavySpec } from '../tools/test-models';
+import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { prng } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
 import { EngineHooks, InferenceEngine } from '../src/engine';
@@ -183,6 +183,30 @@ describe('runs that outlast their deadline', () => {
       assert.ok(realNow() - sent < 300 + 700, `answered ${realNow() - sent} ms after it was sent, its deadline 300 ms`);
       assert.ok((await busy).ok);
       assert.ok(realNow() - t0 < 30_000);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('keeps a SageMaker request run one row per run on its deadline when the wall clock steps between its rows', { timeout: 30_000 }, async () => {
+    // A model whose batch axis is fixed at 1 runs each row of /invocations as its own request; they all
+    // share the HTTP request's deadline, which must not move with the wall clock between them.
+    const started = await listening({ modelDir: modelDir('fixed-step', fixedBatchSpec()), config: { workers: 1, limits: { requestTimeoutMs: 5000 } } });
+    app = started.app;
+    const realNow = Date.now;
+    const e = app.model.engine as unknown as { infer: (job: unknown) => Promise<WireTensor[]> };
+    const infer = e.infer.bind(e);
+    let calls = 0;
+    e.infer = (job) => {
+      const answer = infer(job);
+      // Ten minutes forward once the first row is queued (NTP stepping the clock, a resumed VM).
+      if (++calls === 1) Date.now = () => realNow() + 600_000;
+      return answer;
+    };
+    try {
+      const res = await request(started.port, 'POST', '/invocations', { instances: Array.from({ length: 8 }, (_, i) => [i, i, i, i]) });
+      assert.equal(res.status, 200, res.body);
+      assert.equal(res.json().predictions.length, 8);
     } finally {
       Date.now = realNow;
     }

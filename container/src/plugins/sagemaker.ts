@@ -129,10 +129,9 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     const signature = app.model.requireSignature();
     const plan = rowPlan(signature);
     const outputNames = selectOutputs(signature);
-    const deadline = deadlineOf(app, reply);
     const rows = inputs[0].dims[0];
     if (!plan.onePerRun || rows === 1) {
-      return app.model.infer(inputs, outputNames, deadline, () => clientGone(reply));
+      return app.model.infer(inputs, outputNames, deadlineOf(app, reply), () => clientGone(reply));
     }
     // A few rows in the queue at a time (two per worker keeps every worker busy): a request of
     // thousands of rows (a batch transform's MULTI_RECORD payload) must not fill the queue, which would
@@ -154,7 +153,10 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
           }
           const r = next++;
           running++;
-          app.model.infer(inputs.map((t) => copyRows(sliceRows(t, r, 1, rows))), outputNames, deadline).then((out) => {
+          // The deadline in Date.now() terms as of now: the engine converts each row's to its monotonic
+          // clock when it takes the row, so one value computed before the first row would move with a
+          // step of the wall clock between rows (ten minutes forward: every later row refused at once).
+          app.model.infer(inputs.map((t) => copyRows(sliceRows(t, r, 1, rows))), outputNames, deadlineOf(app, reply)).then((out) => {
             if (failed) return;
             // The first row answered shows what a row's answer holds: stop before running the others
             // when the whole answer would pass limits.maxAnswerElements.
