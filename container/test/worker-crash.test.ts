@@ -194,4 +194,39 @@ describe('inference worker failure, model with dynamic inner dimensions', () => 
     }
     assert.equal(engine.busyWorkers, 0, 'every worker stopped');
   });
+  it('does not put in service a replacement stopped before its warm-up run ended (an exit with no error), when the model has dynamic inner dimensions', { timeout: 30_000 }, async () => {
+    // With no error event after the failed warm-up, a dead worker put in service would stay there: the
+    // requests given to it would wait for their deadline, it would then be set aside for good (liveness
+    // fails), and close() would wait forever for its run to end.
+    const dir = modelDir('multi-input-exit', multiInputSpec());
+    const log: string[] = [];
+    const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, limits: { requestTimeoutMs: 1000 } }]]), {
+      onWorkerEvent: (event) => log.push(event),
+    });
+    let closed = false;
+    try {
+      const [original] = engineWorkers(engine);
+      const inner = engine as unknown as { runOn: (slot: { worker: Worker }, ...rest: unknown[]) => Promise<unknown> };
+      const runOn = inner.runOn.bind(engine);
+      let sabotaged = false;
+      inner.runOn = (slot, ...rest) => {
+        if (slot.worker !== original && !sabotaged) {
+          sabotaged = true;
+          void slot.worker.terminate(); // idle (loaded, no run yet): it exits before running the warm-up
+        }
+        return runOn(slot, ...rest);
+      };
+      original.postMessage(null);
+      await until('a replacement in service', () => engine.workerCount === 1 && engineWorkers(engine)[0] !== original && log.includes('worker-replaced'), 20_000);
+      const outcome = await settle(engine.infer({
+        inputs: [{ name: 'a', type: 'float32', dims: [1, 1], data: Float32Array.from([1]) }, { name: 'b', type: 'float32', dims: [1, 2], data: Float32Array.from([2, 3]) }],
+        outputNames: ['sum'], deadline: Date.now() + 1000,
+      }));
+      assert.ok(outcome.ok, JSON.stringify(outcome));
+      assert.equal(outcome.outputs[0].data[0], 6);
+    } finally {
+      await Promise.race([engine.close(0).then(() => { closed = true; }), new Promise((r) => setTimeout(r, 3000))]);
+    }
+    assert.ok(closed, 'close() settled');
+  });
 });
