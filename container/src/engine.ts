@@ -139,6 +139,11 @@ function bytesOf(tensors: readonly WireTensor[]): number {
   return n;
 }
 
+/** How many of `workers` workers run on device `deviceId` when they take `devices` devices in turn (spawnAll). */
+export function workersOnDevice(workers: number, devices: number, deviceId: number): number {
+  return Math.floor(workers / devices) + (deviceId < workers % devices ? 1 : 0);
+}
+
 /** Whether a tensor's values were moved to a worker (its buffer is detached: empty where values were). */
 function moved(t: WireTensor): boolean {
   return !Array.isArray(t.data) && t.data.buffer.byteLength === 0 && t.data.length === 0 && elementCount(t.dims) > 0;
@@ -333,7 +338,6 @@ export class InferenceEngine {
   private queuedRows = 0;
   private queuedBytes = 0;
   private runningBatches = 0;
-  private runningRequests = 0;
   private nextId = 1;
   private ewmaRunMs = 1;
   /** The lowest compute time per row seen (big runs are cheapest per row): wait estimates use it. */
@@ -677,12 +681,10 @@ export class InferenceEngine {
     // Merged jobs are stacked into new buffers, so theirs stay here either way.
     const transfer = jobs.length > 1 || slot.runs.size === 0 ? transferables(feeds) : [];
     this.runningBatches++;
-    this.runningRequests += jobs.length;
     slot.runs.set(id, {
       jobs,
       abandon: (err, requeue) => {
         this.runningBatches--;
-        this.runningRequests -= jobs.length;
         const again = requeue ? jobs.filter((j) => !j.late && !j.inputs.some(moved)) : [];
         for (const j of jobs) {
           if (j.late || again.includes(j)) continue;
@@ -693,7 +695,6 @@ export class InferenceEngine {
       },
       resolve: (outputs) => {
         this.runningBatches--;
-        this.runningRequests -= jobs.length;
         this.ewmaRunMs = 0.8 * this.ewmaRunMs + 0.2 * this.lastComputeMs;
         this.minMsPerRow = Math.min(this.minMsPerRow, this.lastComputeMs / Math.max(1, totalRows));
         this.hooks.onRun?.({ rows: totalRows, requests: jobs.length, computeMs: this.lastComputeMs });
@@ -723,7 +724,6 @@ export class InferenceEngine {
       },
       reject: (err) => {
         this.runningBatches--;
-        this.runningRequests -= jobs.length;
         // onnxruntime refused a merged run: one caller's values (an index out of range, say) must not
         // fail the others, nor show them its data in the error. Each runs again alone, first in line.
         const waiting = jobs.filter((j) => !j.late); // the others were answered at their deadline
@@ -753,7 +753,6 @@ export class InferenceEngine {
       slot.outstanding--;
       slot.runs.delete(id);
       this.runningBatches--;
-      this.runningRequests -= jobs.length;
       const err = new InferenceError('INTERNAL', `the run could not be handed to its worker: ${(e as Error).message}`);
       for (const j of jobs) j.reject(err);
     }
@@ -849,19 +848,26 @@ export class InferenceEngine {
    * - a worker that has been in one run for longer than limits.requestTimeoutMs (by then the deadline of
    *   every request in that run has passed) is set aside: it finishes the run in the background and is
    *   stopped when the run ends, and a new worker takes its place, so one request cannot stop the server.
-   *   At most as many workers as the pool has are set aside at once (each holds a copy of the model);
-   *   beyond that, the replacement starts when a set-aside run ends, and requests are refused meanwhile.
+   *   A set-aside worker still holds its copy of the model, so a replacement starts at once only while
+   *   its device holds no more set-aside workers than pool workers; beyond that, it starts when a
+   *   set-aside run on that device ends, and meanwhile the workers still in service take the requests,
+   *   which are refused only while none is left (see allStuck).
    */
   private watch(): void {
     if (this.terminated) return;
     const now = clock();
     for (const slot of [...this.slots]) {
+      let started = true; // the worker's first run is the one in progress; the others wait behind it
       for (const run of slot.runs.values()) {
+        const current = started;
+        started = false;
         if (!run.jobs) continue;
         for (const j of run.jobs) {
           if (j.late || j.deadline > now) continue;
           j.late = true;
-          j.reject(new InferenceError('DEADLINE_EXCEEDED', `the request's inference run was still going at its deadline, ${Math.round(now - slot.busySince)} ms into the run (onnxruntime cannot interrupt a run: it goes on, and its result is dropped)`, { retryAfterSeconds: this.retryAfterSeconds() }));
+          const why = current ? `the request's inference run was still going at its deadline, ${Math.round(now - slot.busySince)} ms into the run (onnxruntime cannot interrupt a run: it goes on, and its result is dropped)`
+            : `the request's deadline passed while its run waited for its worker, still in an earlier run for ${Math.round(now - slot.busySince)} ms`;
+          j.reject(new InferenceError('DEADLINE_EXCEEDED', why, { retryAfterSeconds: this.retryAfterSeconds() }));
         }
       }
       if (slot.outstanding > 0 && now - slot.busySince > this.config.limits.requestTimeoutMs) this.retire(slot, Math.round(now - slot.busySince));
@@ -884,7 +890,10 @@ export class InferenceEngine {
     for (const run of waiting) (run.abandon ?? ((e: InferenceError) => run.reject(e)))(err, true);
     if (this.slots.length === 0) this.workerlessSince ??= clock();
     this.hooks.onWorkerEvent?.('worker-stuck', { runMs, requestTimeoutMs: this.config.limits.requestTimeoutMs, setAside: this.retired.size });
-    if (this.retired.size <= this.pool.workers) this.respawn(0, slot.deviceId);
+    // Each set-aside worker still holds its copy of the model in its device's memory (a GPU's, or the
+    // host's): a replacement starts at once only while that device holds no more set-aside workers than
+    // pool workers, so it never holds more than twice its share of copies.
+    if (this.setAsideOn(slot.deviceId) <= this.poolOn(slot.deviceId)) this.respawn(0, slot.deviceId);
     else this.owed.push(slot.deviceId);
     if (this.allStuck) this.rejectQueued(this.allStuckError());
     this.armDeadlineTimer();
@@ -899,8 +908,28 @@ export class InferenceEngine {
     if (stop) void slot.worker.terminate(); // idle now: safe to stop
     // runMs: from the start of the run it was set aside in to the end of the last run it had been given.
     this.hooks.onWorkerEvent?.('stuck-worker-stopped', { runMs: Math.round(clock() - (slot.stuckSince ?? slot.busySince)), setAside: this.retired.size });
-    const deviceId = this.owed.shift();
-    if (deviceId !== undefined && !this.terminated) this.respawn(0, deviceId);
+    // The device it held has room again: start a replacement still owed there.
+    const owedAt = this.owed.indexOf(slot.deviceId);
+    if (owedAt < 0 || this.terminated) return;
+    this.owed.splice(owedAt, 1);
+    this.respawn(0, slot.deviceId);
+  }
+
+  /** Workers set aside on a device (a GPU, or 0 for the CPU). */
+  private setAsideOn(deviceId: number): number {
+    let n = 0;
+    for (const s of this.retired) if (s.deviceId === deviceId) n++;
+    return n;
+  }
+
+  /** The pool's workers on a device. */
+  private poolOn(deviceId: number): number {
+    return workersOnDevice(this.pool.workers, this.devices(), deviceId);
+  }
+
+  /** The devices the workers take in turn: the visible GPUs with a GPU provider, else one (the CPU). */
+  private devices(): number {
+    return wantsGpu(this.config.executionProviders) ? Math.max(1, this.config.gpus) : 1;
   }
 
   private spawn(deviceId: number): Promise<Slot> {
@@ -1023,7 +1052,7 @@ export class InferenceEngine {
 
   private async spawnAll(): Promise<void> {
     // Workers take the visible GPUs in turn (GPU providers only; the device is ignored on the CPU).
-    const gpus = wantsGpu(this.config.executionProviders) ? Math.max(1, this.config.gpus) : 1;
+    const gpus = this.devices();
     const results = await Promise.allSettled(Array.from({ length: this.pool.workers }, (_, i) => this.spawn(i % gpus)));
     for (const r of results) if (r.status === 'fulfilled') this.slots.push(r.value);
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;

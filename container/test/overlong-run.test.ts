@@ -13,7 +13,7 @@ import { listening, metricValue, modelDir, Outcome, request, settle, sleep } fro
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { prng } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
-import { EngineHooks, InferenceEngine } from '../src/engine';
+import { EngineHooks, InferenceEngine, workersOnDevice } from '../src/engine';
 import type { WireTensor } from '../src/tensors';
 
 
@@ -106,7 +106,7 @@ describe('runs that outlast their deadline', () => {
     assert.ok((await settle(job(1, 20_000))).ok);
   });
 
-  it('sets aside no more workers than the pool has: beyond that it refuses requests at once until a set-aside run ends', { timeout: 60_000 }, async () => {
+  it('starts no more replacements than the pool has workers while their runs go on: with none left in service it refuses requests at once until a set-aside run ends', { timeout: 60_000 }, async () => {
     const events: string[] = [];
     const { job, longRows } = await start({ limits: { requestTimeoutMs: 400 } }, { onWorkerEvent: (event) => events.push(event) });
     const first = settle(job(longRows, 400));
@@ -155,6 +155,12 @@ describe('runs that outlast their deadline', () => {
     const l = await long;
     assert.equal(!l.ok && l.code, 'DEADLINE_EXCEEDED');
     assert.equal(queueWaits, 2, 'each request\'s queue wait is recorded once, not again when it is queued again');
+    // A request waiting behind a long run whose deadline passes is told its run had not started.
+    const long2 = job(Math.ceil(rows / 3), 300); // on the new worker
+    const early = await job(1, 100); // posted behind it
+    assert.equal(!early.ok && early.code, 'DEADLINE_EXCEEDED', JSON.stringify(early));
+    assert.match((early as { message: string }).message, /^the request's deadline passed while its run waited for its worker, still in an earlier run for \d+ ms$/);
+    assert.equal((await long2).ok, false);
   });
 
   it('times deadlines and runs on the monotonic clock: a step of the wall clock expires nothing early, delays nothing and makes no worker look stuck', { timeout: 60_000 }, async () => {
@@ -255,6 +261,14 @@ describe('runs that outlast their deadline', () => {
     assert.deepEqual([depth, running], [0, 0], 'the gauges came back to zero');
     assert.equal(events.filter((e) => e === 'worker-stuck').length, events.filter((e) => e === 'stuck-worker-stopped').length, summary);
     assert.ok((await settle(job(1, 5000))).ok);
+  });
+
+  it('counts the pool\'s workers on each GPU as they are spread (a device holds at most twice its share of copies of the model)', () => {
+    for (const [workers, devices] of [[1, 1], [4, 1], [3, 2], [8, 8], [2, 4], [7, 3]]) {
+      const spread = Array.from({ length: devices }, () => 0);
+      for (let i = 0; i < workers; i++) spread[i % devices]++; // worker i takes GPU i mod devices
+      assert.deepEqual(Array.from({ length: devices }, (_, d) => workersOnDevice(workers, devices, d)), spread, `${workers} workers on ${devices} devices`);
+    }
   });
 
   it('answers the HTTP request 503 at its deadline, counts the replaced worker, stays ready, and asks to be restarted if the set-aside run goes on', { timeout: 60_000 }, async () => {
