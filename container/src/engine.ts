@@ -388,6 +388,8 @@ export class InferenceEngine {
   /** How long the engine has had no worker (every one lost, none replaced yet); 0 when it has one. */
   public get workerlessForMs(): number { return this.workerlessSince === undefined ? 0 : clock() - this.workerlessSince; }
   private workerlessSince?: number;
+  /** Workers set aside in an overlong run (see watch), still in it. */
+  public get setAsideWorkers(): number { return this.retired.size; }
   /** How long the oldest run a worker was set aside in (see watch) has gone on; 0 when none is. */
   public get setAsideRunMs(): number {
     let oldest = 0;

@@ -52,6 +52,7 @@ describe('metrics', () => {
     assert.equal(metricValue(text, 'model_ready', m), 1);
     assert.equal(metricValue(text, 'inference_execution_provider', { ...m, provider: 'cpu' }), 1);
     assert.equal(metricValue(text, 'inference_worker_restarts_total', m), 0, 'the series exists before the first restart');
+    assert.equal(metricValue(text, 'inference_workers_set_aside', m), 0);
     assert.ok(metricValue(text, 'model_load_duration_seconds', m)! > 0);
     assert.ok(metricValue(text, 'nodejs_eventloop_lag_p99_seconds') !== undefined);
   });
@@ -67,7 +68,7 @@ describe('metrics', () => {
       http_request_body_bytes_in_flight: 'gauge', http_errors_total: 'counter', inference_compute_duration_seconds: 'histogram',
       inference_queue_duration_seconds: 'histogram', inference_batch_size: 'histogram', inference_runs_total: 'counter',
       inference_requests_total: 'counter', inference_queue_depth: 'gauge', inference_runs_in_flight: 'gauge',
-      inference_worker_restarts_total: 'counter', model_load_duration_seconds: 'gauge', model_ready: 'gauge', inference_execution_provider: 'gauge',
+      inference_worker_restarts_total: 'counter', inference_workers_set_aside: 'gauge', model_load_duration_seconds: 'gauge', model_ready: 'gauge', inference_execution_provider: 'gauge',
     };
     for (const [name, type] of Object.entries(want)) assert.equal(types.get(name), type, name);
     const m = { model: 'fraud-mlp' };

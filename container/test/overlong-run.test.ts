@@ -288,6 +288,8 @@ describe('runs that outlast their deadline', () => {
     const restarts = async () => metricValue((await request(started.port, 'GET', '/metrics')).body, 'inference_worker_restarts_total', { model: 'overlong-http' });
     for (let i = 0; i < 200 && (await restarts()) !== 1; i++) await sleep(20);
     assert.equal(await restarts(), 1);
+    const setAside = async () => metricValue((await request(started.port, 'GET', '/metrics')).body, 'inference_workers_set_aside', { model: 'overlong-http' });
+    assert.equal(await setAside(), 1, 'the set-aside worker, still in its run');
     for (let i = 0; i < 200 && (await request(started.port, 'GET', '/ping')).status !== 200; i++) await sleep(20);
     assert.equal((await infer(1)).status, 200, 'served by the new worker');
     // A set-aside run still going maxWorkerlessMs after it was set aside (1 s here, 5 minutes by
@@ -298,5 +300,6 @@ describe('runs that outlast their deadline', () => {
     assert.match(live.json().reason, /^an inference run set aside \d+ s ago, when it outlasted limits\.requestTimeoutMs, is still going/);
     for (let i = 0; i < 500 && app.model.engine!.busyWorkers > 0; i++) await sleep(20);
     assert.equal((await request(started.port, 'GET', '/v2/health/live')).status, 200, 'live again once the run ended');
+    assert.equal(await setAside(), 0);
   });
 });

@@ -29,6 +29,7 @@ export interface ServerMetrics {
   readonly modelReady: client.Gauge<'model'>;
   readonly executionProvider: client.Gauge<'model' | 'provider'>;
   readonly workerRestarts: client.Counter<'model'>;
+  readonly workersSetAside: client.Gauge<'model'>;
   /** Registers a function run before each scrape (to copy hot-path counters into gauges). */
   beforeScrape(fn: () => void): void;
   /**
@@ -68,6 +69,7 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
     runsInFlight: new client.Gauge({ name: 'inference_runs_in_flight', help: 'onnxruntime runs executing now.', labelNames: ['model'], registers }),
     modelLoadSeconds: new client.Gauge({ name: 'model_load_duration_seconds', help: 'Time to load the model in every worker and warm it up.', labelNames: ['model'], registers }),
     workerRestarts: new client.Counter({ name: 'inference_worker_restarts_total', help: 'Inference worker threads replaced: they stopped unexpectedly, or were set aside in a run longer than limits.requestTimeoutMs.', labelNames: ['model'], registers }),
+    workersSetAside: new client.Gauge({ name: 'inference_workers_set_aside', help: 'Workers set aside in a run longer than limits.requestTimeoutMs, still finishing it (onnxruntime cannot interrupt a run): they hold processors and a copy of the model until it ends.', labelNames: ['model'], registers }),
     modelReady: new client.Gauge({ name: 'model_ready', help: '1 when the model is loaded and warmed up.', labelNames: ['model'], registers }),
     executionProvider: new client.Gauge({ name: 'inference_execution_provider', help: '1 for the onnxruntime execution provider the model runs on (cpu, cuda, tensorrt), once loaded.', labelNames: ['model', 'provider'], registers }),
   };

@@ -231,6 +231,8 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   const currentState = (): ModelState => (state === 'ready' && engine && !engine.healthy ? 'recovering' : state);
   // Readiness as the health routes report it: 0 again while every worker is lost and being replaced.
   metrics.beforeScrape(() => metrics.modelReady.set(labels, currentState() === 'ready' ? 1 : 0));
+  metrics.workersSetAside.set(labels, 0);
+  metrics.beforeScrape(() => metrics.workersSetAside.set(labels, engine?.setAsideWorkers ?? 0));
 
   const service: ModelService = {
     name: opts.name,
