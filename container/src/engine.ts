@@ -895,8 +895,11 @@ export class InferenceEngine {
     // Each set-aside worker still holds its copy of the model in its device's memory (a GPU's, or the
     // host's): a replacement starts at once only while that device holds no more set-aside workers than
     // pool workers, so it never holds more than twice its share of copies.
-    if (this.setAsideOn(slot.deviceId) <= this.poolOn(slot.deviceId)) this.respawn(0, slot.deviceId);
-    else this.owed.push(slot.deviceId);
+    // Shutting down with nothing queued, no request is left for a replacement: loading one would only
+    // keep the process up longer.
+    const wanted = !this.closing || this.queue.length > 0;
+    if (wanted && this.setAsideOn(slot.deviceId) <= this.poolOn(slot.deviceId)) this.respawn(0, slot.deviceId);
+    else if (wanted) this.owed.push(slot.deviceId);
     if (this.allStuck) this.rejectQueued(this.allStuckError());
     this.armDeadlineTimer();
     this.hooks.onQueue?.(this.queue.length, this.runningBatches);

@@ -163,6 +163,20 @@ describe('runs that outlast their deadline', () => {
     assert.equal((await long2).ok, false);
   });
 
+  it('starts no replacement for a worker set aside while shutting down with nothing queued', { timeout: 60_000 }, async () => {
+    const events: string[] = [];
+    const { job, longRows } = await start({ limits: { requestTimeoutMs: 300 } }, { onWorkerEvent: (event) => events.push(event) });
+    const long = settle(job(longRows, 300));
+    await sleep(50);
+    const closed = engine!.close(10_000);
+    await waitFor('the stuck worker to be set aside', () => events.includes('worker-stuck'));
+    assert.equal(engine!.busyWorkers, 1, 'only the set-aside worker: no replacement loading');
+    assert.equal(!(await long).ok, true);
+    await closed;
+    assert.ok(!events.includes('worker-replaced'), JSON.stringify(events));
+    assert.equal(engine!.busyWorkers, 0);
+  });
+
   it('times deadlines and runs on the monotonic clock: a step of the wall clock expires nothing early, delays nothing and makes no worker look stuck', { timeout: 60_000 }, async () => {
     const events: string[] = [];
     const { job, longRows } = await start({ limits: { requestTimeoutMs: 10_000 } }, { onWorkerEvent: (event) => events.push(event) });
