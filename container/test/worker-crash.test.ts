@@ -20,6 +20,23 @@ async function until(what: string, test: () => boolean, ms = 10_000): Promise<vo
   }
 }
 
+/**
+ * Makes the first replacement of `original` fail as its warm-up run is posted (`sabotage` does it), and
+ * calls `ended` as each of the engine's direct runs (warm-ups) ends.
+ */
+function sabotageFirstReplacement(engine: InferenceEngine, original: Worker, sabotage: (w: Worker) => void, ended?: (error?: Error) => void): void {
+  const inner = engine as unknown as { runOn: (slot: { worker: Worker }, ...rest: unknown[]) => Promise<unknown> };
+  const runOn = inner.runOn.bind(engine);
+  let sabotaged = false;
+  inner.runOn = (slot, ...rest) => {
+    if (slot.worker !== original && !sabotaged) {
+      sabotaged = true;
+      sabotage(slot.worker);
+    }
+    return runOn(slot, ...rest).then((r) => { ended?.(); return r; }, (e: Error) => { ended?.(e); throw e; });
+  };
+}
+
 describe('inference worker failure', () => {
   let app: FastifyInstance | undefined;
   afterEach(async () => {
@@ -128,18 +145,9 @@ describe('inference worker failure', () => {
     });
     try {
       const [original] = engineWorkers(engine);
-      // Watch the engine's direct runs (warm-ups): which worker, and when each ended. The first
-      // replacement is made to die as its warm-up is posted.
-      const inner = engine as unknown as { runOn: (slot: { worker: Worker }, ...rest: unknown[]) => Promise<unknown> };
-      const runOn = inner.runOn.bind(engine);
-      let sabotaged = false;
-      inner.runOn = (slot, ...rest) => {
-        if (slot.worker !== original && !sabotaged) {
-          sabotaged = true;
-          slot.worker.postMessage(null); // arrives before the warm-up run: the worker dies first
-        }
-        return runOn(slot, ...rest).then((r) => { log.push('warm-up-done'); return r; }, (e: Error) => { log.push(`warm-up-failed: ${e.message}`); throw e; });
-      };
+      // The first replacement dies as its warm-up is posted (the message arrives before the run); the
+      // log says when each warm-up ended.
+      sabotageFirstReplacement(engine, original, (w) => w.postMessage(null), (e) => log.push(e ? `warm-up-failed: ${e.message}` : 'warm-up-done'));
       original.postMessage(null);
       await until('a replacement in service', () => engine.workerCount === 1 && engineWorkers(engine)[0] !== original, 20_000);
       assert.deepEqual(log.map((l) => l.replace(/:.*/, '')), ['worker-lost', 'warm-up-failed', 'worker-respawn-failed', 'warm-up-done', 'worker-replaced']);
@@ -164,16 +172,7 @@ describe('inference worker failure, model with dynamic inner dimensions', () => 
     });
     try {
       const [original] = engineWorkers(engine);
-      const inner = engine as unknown as { runOn: (slot: { worker: Worker }, ...rest: unknown[]) => Promise<unknown> };
-      const runOn = inner.runOn.bind(engine);
-      let sabotaged = false;
-      inner.runOn = (slot, ...rest) => {
-        if (slot.worker !== original && !sabotaged) {
-          sabotaged = true;
-          slot.worker.postMessage(null); // arrives before the warm-up run: the worker dies first
-        }
-        return runOn(slot, ...rest);
-      };
+      sabotageFirstReplacement(engine, original, (w) => w.postMessage(null)); // arrives before the warm-up run: the worker dies first
       original.postMessage(null);
       await until('the worker lost', () => log.includes('worker-lost'));
       // Sent while no worker serves: the failed replacement must not take it (it got WORKER_CRASHED);
@@ -206,16 +205,7 @@ describe('inference worker failure, model with dynamic inner dimensions', () => 
     let closed = false;
     try {
       const [original] = engineWorkers(engine);
-      const inner = engine as unknown as { runOn: (slot: { worker: Worker }, ...rest: unknown[]) => Promise<unknown> };
-      const runOn = inner.runOn.bind(engine);
-      let sabotaged = false;
-      inner.runOn = (slot, ...rest) => {
-        if (slot.worker !== original && !sabotaged) {
-          sabotaged = true;
-          void slot.worker.terminate(); // idle (loaded, no run yet): it exits before running the warm-up
-        }
-        return runOn(slot, ...rest);
-      };
+      sabotageFirstReplacement(engine, original, (w) => { void w.terminate(); }); // idle (loaded, no run yet): it exits before running the warm-up
       original.postMessage(null);
       await until('a replacement in service', () => engine.workerCount === 1 && engineWorkers(engine)[0] !== original && log.includes('worker-replaced'), 20_000);
       const outcome = await settle(engine.infer({
