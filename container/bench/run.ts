@@ -302,7 +302,7 @@ async function main(): Promise<void> {
     }
     lines.push(`| ${LABEL.compute} | - | ${fmt(compute.rowsPerSec)} rows/s | batch ${compute.batch}, ${compute.threads} thr | ${fmt(compute.runMs, 3)} ms/run | - |`);
     lines.push(`| (e') compute ceiling, batch <= ${batchLimit} (maxBatchSize) | - | ${fmt(limited.rowsPerSec)} rows/s | batch ${limited.batch}, ${limited.threads} thr | ${fmt(limited.runMs, 3)} ms/run | - |`);
-    lines.push('', '| ratio | c=1 | c=16 | c=64 |', '| --- | ---: | ---: | ---: |');
+    lines.push('', `| ratio | ${CONCURRENCY.map((c) => `c=${c}`).join(' | ')} |`, `| --- | ${CONCURRENCY.map(() => '---:').join(' | ')} |`);
     const ratio = (num: Mode, den: Mode | 'compute' | 'limited') => CONCURRENCY.map((c) => {
       const d = den === 'compute' ? compute.rowsPerSec : den === 'limited' ? limited.rowsPerSec : cells[den]?.[c]?.rps ?? NaN;
       return fmt((cells[num]?.[c]?.rps ?? NaN) / d, 2);
@@ -313,7 +313,7 @@ async function main(): Promise<void> {
     lines.push(`| (a)/(e) vs compute ceiling${model.name === 'heavy-mlp' ? ' (target >= 0.70)' : ''} | ${ratio('batching', 'compute')} |`);
     lines.push(`| (a)/(e') vs compute ceiling at batch <= ${batchLimit} | ${ratio('batching', 'limited')} |`);
     const p = pings as Record<string, { p50: number; p99: number; max: number; n: number }>;
-    lines.push('', `/ping during c=64 load: ${Object.entries(p).map(([m, v]) => `${LABEL[m as Mode]} p50 ${fmt(v.p50, 2)} ms, p99 ${fmt(v.p99, 2)} ms, max ${fmt(v.max, 1)} ms (${v.n} pings)`).join('; ')}. Target p99 < 50 ms for (a).`);
+    if (Object.keys(pings).length > 0) lines.push('', `/ping during c=64 load: ${Object.entries(p).map(([m, v]) => `${LABEL[m as Mode]} p50 ${fmt(v.p50, 2)} ms, p99 ${fmt(v.p99, 2)} ms, max ${fmt(v.max, 1)} ms (${v.n} pings)`).join('; ')}. Target p99 < 50 ms for (a).`);
   }
   const table = [`Machine: ${machine.nproc}${machine.cpusOnMachine !== machine.nproc ? ` of ${machine.cpusOnMachine}` : ''} CPUs (${machine.cpu}), Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, ${machine.date}; ${SECONDS} s per cell after ${WARMUP_MS} ms warm-up; load generator (${generator}) on the same machine.`, ...lines].join('\n');
   console.log('\n' + table);
