@@ -51,7 +51,11 @@ pack() {
 run() {
   local out="${OUT:-$PWD}" dest=/tmp/bench-pack
   rm -rf "$dest" && mkdir -p "$dest"
-  tar -C "$dest" -xJf "$pack_dir/bench-pack.tar.xz"
+  if command -v xz >/dev/null; then
+    tar -C "$dest" -xJf "$pack_dir/bench-pack.tar.xz"
+  else # a bare image may lack xz-utils; Python's tarfile reads xz itself
+    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$pack_dir/bench-pack.tar.xz" "$dest"
+  fi
   export PATH="$dest/bin:$PATH" LD_LIBRARY_PATH="$dest/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   local cpus last
   cpus="$(nproc)"
