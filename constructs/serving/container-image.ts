@@ -127,8 +127,9 @@ export abstract class ContainerImage {
 }
 
 class AssetImage extends ContainerImage {
-  private asset?: DockerImageAsset;
-  private file?: string;
+  // One asset per Dockerfile and platform: an image shared by several endpoints is built once for
+  // each kind of instance they run on, never the first endpoint's for all of them.
+  private readonly assets = new Map<string, { readonly asset: DockerImageAsset; readonly file: string }>();
 
   constructor(private readonly options: BundledImageOptions, private readonly bundledServer: boolean) {
     super();
@@ -139,27 +140,33 @@ class AssetImage extends ContainerImage {
   }
 
   public bind(scope: Construct, options: ContainerImageBindOptions = {}): ContainerImageConfig {
-    if (!this.asset) {
-      const directory = this.options.directory ?? bundledContainerDirectory(scope);
-      const gpuFile = this.options.directory === undefined && options.nvidiaGpu && fs.existsSync(path.join(directory, BUNDLED_GPU_DOCKERFILE));
-      const file = this.options.file ?? (gpuFile ? BUNDLED_GPU_DOCKERFILE : 'Dockerfile');
+    const directory = this.options.directory ?? bundledContainerDirectory(scope);
+    const gpuFile = this.options.directory === undefined && options.nvidiaGpu && fs.existsSync(path.join(directory, BUNDLED_GPU_DOCKERFILE));
+    const file = this.options.file ?? (gpuFile ? BUNDLED_GPU_DOCKERFILE : 'Dockerfile');
+    const platform = this.options.platform
+      ?? (options.architecture === CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64);
+    const key = `${path.normalize(file)} ${platform.platform}`;
+    let built = this.assets.get(key);
+    if (!built) {
       if (!fs.existsSync(path.join(directory, file))) {
         throw new PlatformError(scope, 'image', path.join(directory, file),
           'must name an existing Dockerfile',
           'build the bundled server first (container/Dockerfile), or pass ContainerImage.bundled({ directory, file }) pointing at your Dockerfile');
       }
-      this.file = path.normalize(file);
-      this.asset = new DockerImageAsset(scope, 'Image', {
-        directory,
-        file,
-        buildArgs: this.options.buildArgs,
-        platform: this.options.platform
-          ?? (options.architecture === CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64),
-        target: this.options.target,
-        exclude: [...BUNDLED_IMAGE_EXCLUDES, ...(this.options.exclude ?? [])],
-      });
+      built = {
+        file: path.normalize(file),
+        asset: new DockerImageAsset(scope, 'Image', {
+          directory,
+          file,
+          buildArgs: this.options.buildArgs,
+          platform,
+          target: this.options.target,
+          exclude: [...BUNDLED_IMAGE_EXCLUDES, ...(this.options.exclude ?? [])],
+        }),
+      };
+      this.assets.set(key, built);
     }
-    return { imageUri: this.asset.imageUri, repositoryArn: this.asset.repository.repositoryArn, dockerfile: this.file };
+    return { imageUri: built.asset.imageUri, repositoryArn: built.asset.repository.repositoryArn, dockerfile: built.file };
   }
 }
 

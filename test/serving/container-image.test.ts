@@ -133,3 +133,37 @@ describe('the bundled server on GPUs', () => {
     expect((Object.values(manifest.dockerImages)[0] as { source: { dockerFile: string } }).source.dockerFile).toBe('Dockerfile');
   });
 });
+
+describe('one bundled image shared by several endpoints', () => {
+  const imagesOf = (app: ReturnType<typeof newStack>['app'], stack: ReturnType<typeof newStack>['stack']) => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, `${stack.artifactId}.assets.json`), 'utf8'));
+    return (Object.values(manifest.dockerImages) as Array<{ source: { dockerFile: string; platform: string } }>)
+      .map((i) => `${i.source.dockerFile} ${i.source.platform}`).sort();
+  };
+
+  test('each endpoint gets the image built for its own architecture, not the first endpoint\'s', () => {
+    const { app, stack } = newStack();
+    const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+    newEndpoint(stack, { image, variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C7G_LARGE })] }, 'Graviton');
+    newEndpoint(stack, { image, variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE })] }, 'X86');
+    expect(imagesOf(app, stack)).toEqual(['Dockerfile linux/amd64', 'Dockerfile linux/arm64']);
+  });
+
+  test('endpoints with the same architecture and Dockerfile share one image asset', () => {
+    const { app, stack } = newStack();
+    const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+    newEndpoint(stack, { image }, 'One');
+    newEndpoint(stack, { image }, 'Two');
+    expect(imagesOf(app, stack)).toEqual(['Dockerfile linux/amd64']);
+  });
+
+  const haveImages = ['Dockerfile', 'Dockerfile.gpu'].every((f) => fs.existsSync(path.join(__dirname, '..', '..', 'container', f)));
+  (haveImages ? test : test.skip)('an NVIDIA endpoint bound after a CPU one still gets the CUDA image, and CUDA is required', () => {
+    const { app, stack } = newStack();
+    const image = ContainerImage.bundled();
+    newEndpoint(stack, { image, variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE })] }, 'Cpu');
+    const gpu = newEndpoint(stack, { image, variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] }, 'Gpu');
+    expect(imagesOf(app, stack)).toEqual(['Dockerfile linux/amd64', 'Dockerfile.gpu linux/amd64']);
+    expect(stack.resolve(gpu.cfnModel.primaryContainer)).toMatchObject({ environment: { ORT_EXECUTION_PROVIDERS: 'cuda' } });
+  });
+});
