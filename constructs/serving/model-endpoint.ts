@@ -248,6 +248,8 @@ export interface ModelEndpointAttributes {
 }
 
 const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+/** SageMaker instance families with accelerators: NVIDIA (`g4dn`, `p3`, ...), Inferentia, Trainium, Habana (`dl1`). */
+const ACCELERATOR_FAMILY = /^(g|p|inf|trn|dl)\d/;
 const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Environment variables SageMaker allows in a container definition. */
 const MAX_ENVIRONMENT = 100;
@@ -375,6 +377,15 @@ export class ModelEndpoint extends ModelEndpointBase {
       Annotations.of(this).addWarningV2('ai-platform:bundledServerOnNeuron',
         'the bundled inference server runs ONNX models on the CPU (or CUDA), not on Inferentia or Trainium: on ml.inf*/ml.trn* variants the Neuron devices stay unused. '
         + 'Serve a Neuron-compiled model from a Neuron container (ContainerImage.fromEcrRepository), or pick a CPU or NVIDIA instance type');
+    }
+    // Accelerator types the catalog lacks (ml.p3, ml.inf1, ...) look like CPU types to the image choice.
+    const uncatalogued = [...new Set(instanceVariants.map((v) => v.instanceType!)
+      .filter((t) => !t.gpu && ACCELERATOR_FAMILY.test(t.family)).map((t) => t.name))];
+    if (chosenImage.isBundledServer && uncatalogued.length > 0) {
+      Annotations.of(this).addWarningV2('ai-platform:bundledServerOnUncataloguedAccelerator',
+        `${uncatalogued.join(', ')} ${uncatalogued.length > 1 ? 'are accelerator types' : 'is an accelerator type'} the GPU catalog lacks, so the bundled inference server gets the CPU image and `
+        + 'computes on the CPU there, leaving the accelerators unused. Describe the type with '
+        + 'EndpointInstanceType.gpu(GpuInstanceType.custom({ name, vendor, acceleratorModel, acceleratorCount, ... })) so an NVIDIA type gets the CUDA image, or pick a type from the catalog');
     }
     const image = chosenImage.bind(this, {
       architecture: architectures[0],

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
-import { BUNDLED_IMAGE_EXCLUDES, ContainerImage, EndpointInstanceType, EndpointVariant } from '../../constructs/serving';
+import { AcceleratorVendor, GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import { BUNDLED_IMAGE_EXCLUDES, ContainerImage, EndpointInstanceType, EndpointVariant, RolloutStrategy } from '../../constructs/serving';
 import { newStack } from '../helpers';
 import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
 
@@ -124,6 +124,31 @@ describe('the bundled server on GPUs', () => {
     const { stack: gpu } = newStack();
     newEndpoint(gpu, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] });
     expect(Annotations.fromStack(gpu).findWarning('*', Match.stringLikeRegexp('Inferentia'))).toHaveLength(0);
+  });
+
+  test('warns that accelerator types the catalog lacks get the CPU image, naming them once', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, {
+      variants: [
+        EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.p3.2xlarge'), variantName: 'a' }),
+        EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.p3.2xlarge'), variantName: 'b' }),
+        EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.inf1.xlarge'), variantName: 'c' }),
+      ],
+      rollout: RolloutStrategy.allAtOnce(),
+    });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('GPU catalog lacks'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toMatch(/ml\.p3\.2xlarge, ml\.inf1\.xlarge are accelerator types the GPU catalog lacks.*GpuInstanceType\.custom.*bundledServerOnUncataloguedAccelerator/);
+    for (const instanceType of [EndpointInstanceType.ML_C6I_LARGE, EndpointInstanceType.ML_C7G_LARGE, EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE), EndpointInstanceType.gpu(GpuInstanceType.custom({
+      name: 'p3.2xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'V100', acceleratorCount: 1, acceleratorMemoryGiB: 16, vcpus: 8, memoryGiB: 61,
+    }))]) {
+      const { stack: other } = newStack();
+      newEndpoint(other, { variants: [EndpointVariant.instance({ instanceType })] });
+      expect(Annotations.fromStack(other).findWarning('*', Match.stringLikeRegexp('GPU catalog lacks'))).toHaveLength(0);
+    }
+    const { stack: ownImage } = newStack();
+    newEndpoint(ownImage, { image: ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(ownImage, 'Repo', 'neuron-server')), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.inf1.xlarge') })], rollout: RolloutStrategy.allAtOnce() });
+    expect(Annotations.fromStack(ownImage).findWarning('*', Match.stringLikeRegexp('GPU catalog lacks'))).toHaveLength(0);
   });
 
   test('another directory keeps its Dockerfile on GPUs', () => {
