@@ -1119,8 +1119,9 @@ export class InferenceEngine {
     try {
       return (await this.runOn(slot, probeFeeds(this.signature, [1], 'none'), this.signature.outputs.map((o) => o.name))).computeMs;
     } catch (e) {
-      // The warm-up sets dynamic dimensions to 1, which some valid models refuse (a 3x3 convolution
-      // over a dynamic 1x1 image, a reshape to [-1, 4]). Only a model without such dimensions has
+      // The warm-up sets dynamic dimensions to 1, and gives an input without a declared shape [1],
+      // which some valid models refuse (a 3x3 convolution over a dynamic 1x1 image, a reshape to
+      // [-1, 4], a MatMul whose input must end in 2). Only a model without such dimensions has
       // really failed. A worker that died during the run has failed whatever the model: counted as
       // warmed up, it would be put in service dead, and the requests given to it fail or wait for good.
       const refused = e instanceof InferenceError && e.code === 'INFERENCE_FAILED';
@@ -1132,9 +1133,12 @@ export class InferenceEngine {
     }
   }
 
-  /** Whether some input has a dynamic dimension other than the first (made up as 1 by warm-up and probe). */
+  /**
+   * Whether some input has a dynamic dimension other than the first (made up as 1 by warm-up and probe),
+   * or no declared shape at all (made up as [1]: its rank and size are unknown).
+   */
   private hasDynamicInnerDims(): boolean {
-    return this.signature.inputs.some((m) => (m.shape ?? []).slice(1).includes(-1));
+    return this.signature.inputs.some((m) => m.shape === undefined || m.shape.slice(1).includes(-1));
   }
 
   private notifyIdle(): void {

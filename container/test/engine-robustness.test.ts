@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep } from './helpers';
 import { heavySpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
+import { onnx } from 'onnx-proto';
 import { resolveConfig, ServingConfigInput } from '../src/config';
 import { EngineHooks, InferenceEngine } from '../src/engine';
 import type { WireTensor } from '../src/tensors';
@@ -262,6 +263,28 @@ describe('engine robustness', () => {
     const r = await settle(engine.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 8], data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(r.outputs[0].dims, [2, 4]);
+  });
+
+  it('serves a model whose input declares no shape, which the warm-up\'s made-up [1] cannot run', async () => {
+    // y = x . w with w of [2, 3]: x must end in 2, but the model leaves x's shape out, so the warm-up
+    // can only guess [1].
+    const spec: ModelSpec = {
+      name: 'shapeless',
+      inputs: [{ name: 'x', type: 'float32', shape: ['batch', 2] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['batch', 3] }],
+      initializers: [{ name: 'w', type: 'float32', dims: [2, 3], data: [1, 2, 3, 4, 5, 6] }],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    };
+    const dir = modelDir('shapeless', spec);
+    const model = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx')));
+    for (const v of [...model.graph!.input!, ...model.graph!.output!]) delete v.type!.tensorType!.shape;
+    fs.writeFileSync(path.join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish());
+    const events: string[] = [];
+    engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1 }]]), { onWorkerEvent: (event) => events.push(event) });
+    assert.ok(events.includes('warm-up-skipped'), JSON.stringify(events));
+    const r = await settle(engine.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 2], data: Float32Array.from([1, 1]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual([...r.outputs[0].data], [5, 7, 9]);
   });
 
   it('takes a large request on an idle server after other large runs (the wait estimate counts rows, not runs)', { timeout: 30_000 }, async () => {
