@@ -61,6 +61,27 @@ export function provider(name: string, deviceId: number): ort.InferenceSession.E
   return name === 'cuda' || name === 'tensorrt' ? { name, deviceId } : name;
 }
 
+/**
+ * ONNX element types onnxruntime-node has no JavaScript type for, by their ONNX number: a model with an
+ * input or output of one fails to load with only "Unsupported data type: 16".
+ */
+const UNEXCHANGEABLE_TYPES: Readonly<Record<string, string>> = {
+  14: 'complex64', 15: 'complex128', 16: 'bfloat16', 17: 'float8e4m3fn', 18: 'float8e4m3fnuz', 19: 'float8e5m2', 20: 'float8e5m2fnuz', 23: 'float4e2m1',
+};
+
+/**
+ * onnxruntime-node's "Unsupported data type: N" (an input or output of a type it cannot exchange with
+ * JavaScript) as a message saying which type that is and what to do; undefined for any other error.
+ * onnxruntime-node does not say which input or output it is.
+ */
+export function unexchangeableType(message: string): string | undefined {
+  const m = /^Unsupported data type: (\d+)$/.exec(message);
+  if (!m) return undefined;
+  const type = UNEXCHANGEABLE_TYPES[m[1]];
+  return `an input or output of the model has the element type ${type ? `${type} (ONNX type ${m[1]})` : `ONNX type ${m[1]}`}, which onnxruntime-node cannot exchange with JavaScript; ` +
+    'the server serves inputs and outputs of the types BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64 and BYTES: convert the model\'s inputs and outputs of that type (a Cast to float16 or float32 at the graph\'s edges)';
+}
+
 async function createSession(init: WorkerInit): Promise<{ session: ort.InferenceSession; provider: string; fallbackReason?: string }> {
   const base = sessionOptions(init);
   // Providers in the configured order: try the whole list, then without its first entry, and so on,
@@ -76,6 +97,9 @@ async function createSession(init: WorkerInit): Promise<{ session: ort.Inference
       const session = await ort.InferenceSession.create(init.modelPath, { ...base, executionProviders: order.slice(i).map((name) => provider(name, init.deviceId ?? 0)) });
       return { session, provider: order[i], ...(failures.length ? { fallbackReason: failures.join('; ') } : {}) };
     } catch (e) {
+      // The model's own fault, not the provider's: every provider would fail the same way.
+      const why = unexchangeableType((e as Error).message);
+      if (why) throw new Error(why, { cause: e });
       failures.push(`${order[i]} unavailable: ${(e as Error).message}`);
     }
   }
@@ -101,7 +125,8 @@ async function main(): Promise<void> {
       fallbackReason: created.fallbackReason,
     } satisfies FromWorker);
   } catch (e) {
-    port.postMessage({ type: 'load-failed', message: (e as Error).message } satisfies FromWorker);
+    const message = (e as Error).message;
+    port.postMessage({ type: 'load-failed', message: unexchangeableType(message) ?? message } satisfies FromWorker);
     return;
   }
 

@@ -247,6 +247,27 @@ describe('engine robustness', () => {
     }
   });
 
+  it('refuses a model with an input or output of a type onnxruntime-node cannot hand over (bfloat16, float8), naming the type and the fix', async () => {
+    for (const [type, code] of [['bfloat16', onnx.TensorProto.DataType.BFLOAT16], ['float8e4m3fn', 17]] as const) {
+      // y = Cast(x): a float32 input, an output of `type` beside a float32 one.
+      const spec: ModelSpec = {
+        name: type,
+        inputs: [{ name: 'x', type: 'float32', shape: ['batch', 2] }],
+        outputs: [{ name: 'y', type: 'float32', shape: ['batch', 2] }, { name: 'z', type: 'float32', shape: ['batch', 2] }],
+        nodes: [{ op: 'Cast', inputs: ['x'], outputs: ['y'], attributes: { to: code } }, { op: 'Identity', inputs: ['x'], outputs: ['z'] }],
+        opset: 19,
+      };
+      const dir = modelDir(type, spec);
+      const model = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx')));
+      model.graph!.output![0].type!.tensorType!.elemType = code;
+      fs.writeFileSync(path.join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish());
+      await assert.rejects(InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1 }]])), {
+        message: `cannot load model ${path.join(dir, 'model.onnx')}: an input or output of the model has the element type ${type} (ONNX type ${code}), which onnxruntime-node cannot exchange with JavaScript; ` +
+          'the server serves inputs and outputs of the types BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64 and BYTES: convert the model\'s inputs and outputs of that type (a Cast to float16 or float32 at the graph\'s edges)',
+      }, type);
+    }
+  });
+
   it('serves a model whose dynamic dimensions must be above 1, which the warm-up (all 1s) cannot run', async () => {
     // y = Reshape(x, [-1, 4]): valid for x of [1, 8], not for the warm-up's [1, 1].
     const spec: ModelSpec = {
