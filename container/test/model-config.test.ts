@@ -134,6 +134,23 @@ describe('model loading and readiness', () => {
     assert.equal((await app.inject({ method: 'GET', url: '/v2/models/fraud-mlp' })).statusCode, 404);
   });
 
+  it('refuses a model name no /v2/models/{name} URL can carry (empty, . or .., or with a slash), naming MODEL_NAME', async () => {
+    // Clients remove '.' and '..' path segments (RFC 3986), and tritonclient does not encode '/'.
+    const refusal = (options: { modelDir: string; modelName?: string }) => buildApp({ ...options, logger: false }).then(async (built) => {
+      await built.close(); // started: the model loads, and must be stopped
+      return undefined;
+    }, (e: Error) => e);
+    for (const name of ['org/model', '..', '.']) {
+      const e = await refusal({ modelDir: fraudModel().dir, modelName: name });
+      assert.equal(e?.name, 'ConfigError', name);
+      assert.equal(e?.message, `MODEL_NAME is ${JSON.stringify(name)}; a model name must not be empty, '.' or '..', nor contain '/', as it is a segment of the /v2/models/{name} URLs`);
+    }
+    // The root directory has no name to serve the model under.
+    const e = await refusal({ modelDir: '/' });
+    assert.equal(e?.name, 'ConfigError');
+    assert.equal(e?.message, 'the model directory / has no name to serve the model under; set MODEL_NAME');
+  });
+
   it('loads features.json and hands it to input checks, whose errors reach the client', async () => {
     const { dir } = fraudModel();
     fs.writeFileSync(path.join(dir, 'features.json'), JSON.stringify({ features: ['amount_z'] }));
