@@ -466,6 +466,11 @@ function readJsonFile(file: string): unknown {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
+    const target = (e as NodeJS.ErrnoException).code === 'ENOENT' ? linkTarget(file) : undefined;
+    if (target !== undefined) {
+      const resolved = path.resolve(path.dirname(file), target);
+      throw new ConfigError(`${file}: cannot be read: it is a symlink to ${target}${resolved !== target ? ` (${resolved})` : ''}, which does not exist`);
+    }
     throw new ConfigError(`${file}: cannot be read (${(e as Error).message})`);
   }
   // A UTF-8 byte-order mark, as some Windows editors write, is not JSON: JSON.parse would fail on an
@@ -478,10 +483,27 @@ function readJsonFile(file: string): unknown {
   }
 }
 
+/** Where a symlink points, or undefined when `file` is not one. */
+function linkTarget(file: string): string | undefined {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the model directory holds `file`: a dangling symlink counts (reading it then says so), so
+ * its settings are not silently replaced by the defaults.
+ */
+function holds(file: string): boolean {
+  return fs.existsSync(file) || linkTarget(file) !== undefined;
+}
+
 /** Reads `serving.json` from the model directory; `undefined` when there is none. */
 export function readConfigFile(modelDir: string): unknown {
   const file = path.join(modelDir, CONFIG_FILE);
-  if (!fs.existsSync(file)) return undefined;
+  if (!holds(file)) return undefined;
   return readJsonFile(file);
 }
 
@@ -492,7 +514,7 @@ export function readConfigFile(modelDir: string): unknown {
  */
 export function readFeaturesFile(modelDir: string): unknown {
   const file = path.join(modelDir, FEATURES_FILE);
-  if (!fs.existsSync(file)) return undefined;
+  if (!holds(file)) return undefined;
   return readJsonFile(file);
 }
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { assertNothingInFlight, exactRequest, fraudModel, listening, metricValue, modelDir, request, scratchDir, SERVER_ENTRY, sleep, startServer, toBytes } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
-import { DRAIN_EXIT_GRACE_MS, readConfigFile, resolveConfig } from '../src/config';
+import { DRAIN_EXIT_GRACE_MS, readConfigFile, readFeaturesFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
 import { visibleGpuCount } from '../src/gpus';
 import { provider } from '../src/worker';
@@ -85,6 +85,26 @@ describe('server process start-up', () => {
       assert.equal(resolveConfig(dir, [['file', { modelFile: 'a.onnx' }]]).modelFile, 'a.onnx');
       fs.mkdirSync(path.join(dir, 'serving.json'));
       assert.throws(() => readConfigFile(dir), /serving\.json: cannot be read \(EISDIR/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says serving.json or features.json is a dangling symlink, rather than start without it', () => {
+    // As a ConfigMap mount or a tarball with an absolute link can leave them: the settings must not be
+    // silently dropped for the defaults.
+    const dir = scratchDir('dangling-');
+    try {
+      fs.symlinkSync('..data/serving.json', path.join(dir, 'serving.json'));
+      fs.symlinkSync('/nowhere/features.json', path.join(dir, 'features.json'));
+      assert.throws(() => readConfigFile(dir), {
+        name: 'ConfigError',
+        message: `${path.join(dir, 'serving.json')}: cannot be read: it is a symlink to ..data/serving.json (${path.join(dir, '..data/serving.json')}), which does not exist`,
+      });
+      assert.throws(() => readFeaturesFile(dir), {
+        name: 'ConfigError',
+        message: `${path.join(dir, 'features.json')}: cannot be read: it is a symlink to /nowhere/features.json, which does not exist`,
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
