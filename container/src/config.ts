@@ -81,7 +81,7 @@ export interface ServingConfig {
   /** The model file, relative to the model directory. @default the only `*.onnx` file, else `model.onnx` */
   readonly modelFile: string;
   /**
-   * Worker threads, each with its own onnxruntime session. @default with a GPU provider listed, one
+   * Worker threads, each with its own onnxruntime session. @default with a GPU provider listed before cpu, one
    * per visible GPU (they take the GPUs in turn); else 1 with batching on (one session with every CPU
    * runs the merged batches: bigger batches, each weight read once per batch), else
    * max(1, floor(cpus / 2)); see `unbatchedPool`.

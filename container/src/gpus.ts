@@ -37,7 +37,11 @@ export function visibleGpuCount(env: NodeJS.ProcessEnv = process.env, devDir = '
   }
 }
 
-/** Whether a list of execution providers asks for a GPU. */
+/**
+ * Whether a list of execution providers asks for a GPU. Providers after `cpu` are never tried (the
+ * worker stops at the CPU), so only those before it count: `cpu,cuda` runs on the CPU.
+ */
 export function wantsGpu(providers: readonly string[]): boolean {
-  return providers.some((p) => p === 'cuda' || p === 'tensorrt');
+  const cpuAt = providers.indexOf('cpu');
+  return (cpuAt < 0 ? providers : providers.slice(0, cpuAt)).some((p) => p === 'cuda' || p === 'tensorrt');
 }

@@ -331,6 +331,15 @@ describe('serving configuration', () => {
     assert.deepEqual(pool([], 4), { workers: 1, intraOpNumThreads: 16, unbatchedPool: { workers: 8, intraOpNumThreads: 2 } }, 'the CPU ignores GPUs');
   });
 
+  it('sizes the pool for the CPU when a GPU provider is listed after cpu, which is never tried', () => {
+    const pool = (providers: string[]) => {
+      const c = resolveConfig(dir, [['env', { executionProviders: providers }]], 16, undefined, undefined, 4);
+      return { workers: c.workers, intraOpNumThreads: c.intraOpNumThreads, unbatchedPool: c.unbatchedPool };
+    };
+    assert.deepEqual(pool(['cpu', 'cuda']), pool(['cpu']));
+    assert.deepEqual(pool(['cpu', 'cuda']), { workers: 1, intraOpNumThreads: 16, unbatchedPool: { workers: 8, intraOpNumThreads: 2 } });
+  });
+
   it('switches a model that cannot batch to the per-request pool, and keeps one wide worker for one that can', async () => {
     const fixed = modelDir('fixed', fixedBatchSpec());
     const unbatched = await InferenceEngine.start(path.join(fixed, 'model.onnx'), resolveConfig(fixed, [], 4));
