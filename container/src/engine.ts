@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { InferenceError } from './errors';
 import type { ServingConfig } from './config';
 import { wantsGpu } from './gpus';
-import { buildSignature, elementCount, fromHalfBits, ModelSignature, OrtValueMetadata, TensorData, toHalfBits, WireTensor } from './tensors';
+import { buildSignature, describeShape, elementCount, fromHalfBits, ModelSignature, OrtValueMetadata, TensorData, toHalfBits, WireTensor } from './tensors';
 import type { FromWorker, ToWorker, WorkerInit } from './worker';
 import { transferables } from './worker';
 import { disableOrtTelemetry } from './telemetry';
@@ -303,6 +303,26 @@ export function answerTooLarge(perRow: number, rows: number, limit: number): Inf
     (most >= 1 ? `send at most ${most} rows per request` : 'even one row is more; raise limits.maxAnswerElements (MAX_ANSWER_ELEMENTS) or ask for fewer outputs'));
 }
 
+/**
+ * Why limits.maxTensorRank or limits.maxTensorElements would refuse every request to a model, if they
+ * would: an input with more declared dimensions than the rank limit, or whose fixed dimensions alone
+ * (dynamic ones at least 1) hold more elements than the element limit. Such a server would be ready
+ * and answer nothing but 400s.
+ */
+export function limitsRefuseEveryRequest(sig: ModelSignature, limits: Pick<ServingConfig['limits'], 'maxTensorRank' | 'maxTensorElements'>): string | undefined {
+  for (const m of sig.inputs) {
+    if (!m.shape) continue;
+    if (m.shape.length > limits.maxTensorRank) {
+      return `limits.maxTensorRank is ${limits.maxTensorRank}, but input '${m.name}' has ${m.shape.length} dimensions (${describeShape(m)}): every request would be refused; raise limits.maxTensorRank to at least ${m.shape.length}`;
+    }
+    const least = m.shape.reduce((n, d) => n * Math.max(1, d), 1);
+    if (least > limits.maxTensorElements) {
+      return `limits.maxTensorElements is ${limits.maxTensorElements}, but input '${m.name}' has at least ${least} elements (${describeShape(m)}): every request would be refused; raise limits.maxTensorElements to at least ${least}`;
+    }
+  }
+  return undefined;
+}
+
 export class InferenceEngine {
   /** Starts the workers, loads the model in each, and runs one warm-up inference per worker. */
   public static async start(modelPath: string, config: ServingConfig, hooks: EngineHooks = {}): Promise<InferenceEngine> {
@@ -310,6 +330,8 @@ export class InferenceEngine {
     const engine = new InferenceEngine(modelPath, config, hooks);
     try {
       await engine.spawnAll();
+      const refused = limitsRefuseEveryRequest(engine.signature, config.limits);
+      if (refused) throw new Error(`cannot serve model ${modelPath}: ${refused}`);
       if (engine.batching && engine.signature.notBatchableReason) engine.batchingOffReason = `the model's first axis cannot be the batch: ${engine.signature.notBatchableReason}`;
       if (engine.batchingActive) await engine.probeBatching();
       if (config.unbatchedPool && !engine.batchingActive) {

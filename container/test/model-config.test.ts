@@ -397,6 +397,19 @@ describe('serving configuration', () => {
     assert.equal(resolveConfig(dir, [['file', { limits: { maxTensorElements: 1000 } }], ['env', { limits: { bodyLimitBytes: 100 * MiB } }]]).limits.maxTensorElements, 1000);
   });
 
+  it('refuses to load a model that limits.maxTensorRank or limits.maxTensorElements would refuse every request to, naming the limit and the input', async () => {
+    const fixed = modelDir('fixed', fixedBatchSpec()); // x: [1, 4]
+    const start = (limits: object) => InferenceEngine.start(path.join(fixed, 'model.onnx'), resolveConfig(fixed, [[path.join(fixed, 'serving.json'), { workers: 1, limits }]]));
+    await assert.rejects(start({ maxTensorRank: 1 }), {
+      message: `cannot serve model ${path.join(fixed, 'model.onnx')}: limits.maxTensorRank is 1, but input 'x' has 2 dimensions ([1, 4]): every request would be refused; raise limits.maxTensorRank to at least 2`,
+    });
+    await assert.rejects(start({ maxTensorElements: 3 }), {
+      message: `cannot serve model ${path.join(fixed, 'model.onnx')}: limits.maxTensorElements is 3, but input 'x' has at least 4 elements ([1, 4]): every request would be refused; raise limits.maxTensorElements to at least 4`,
+    });
+    const engine = await start({ maxTensorRank: 2, maxTensorElements: 4 });
+    await engine.close(0);
+  });
+
   it('limits JSON, JSON Lines and CSV bodies to a 64th of the heap or memory limit, within the body limit', () => {
     const MiB = 1024 * 1024;
     const big = [['file', { limits: { bodyLimitBytes: 500 * MiB } }]] as Array<[string, unknown]>;
