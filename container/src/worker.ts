@@ -43,6 +43,10 @@ export function sessionOptions(init: Pick<WorkerInit, 'intraOpNumThreads' | 'int
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // Fatal only: onnxruntime writes its errors to stderr as coloured text lines, not the server's JSON
+    // lines, and a failed run's line quotes the caller's values ("idx=123456789"). Every error it
+    // reports is also thrown, and the server answers and logs it in its own words.
+    logSeverityLevel: 4,
     // By default intra-op threads sleep when they have nothing to do: a spinning thread steals the CPU
     // the HTTP thread and other workers need. When spinning is asked for, it stops as soon as a run
     // returns (force_spinning_stop), so an idle server burns no CPU.

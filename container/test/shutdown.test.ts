@@ -154,6 +154,30 @@ describe('the server process', () => {
     }
   });
 
+  it('leaves onnxruntime\'s own error lines (not JSON, quoting the values a run failed on) out of the log', async () => {
+    // y = table[idx]: an index beyond the table of 10 fails the run, and onnxruntime's message names it.
+    const dir = modelDir('lookup', {
+      name: 'lookup',
+      inputs: [{ name: 'idx', type: 'int64', shape: ['n', 1] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['n', 1] }],
+      initializers: [{ name: 'table', type: 'float32', dims: [10], data: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90] }],
+      nodes: [{ op: 'Gather', inputs: ['table', 'idx'], outputs: ['y'], attributes: { axis: 0 } }],
+    });
+    const server = await startServer({ MODEL_DIR: dir });
+    try {
+      const res = await request(server.port, 'POST', '/invocations', { instances: [[123456789]] });
+      assert.equal(res.status, 422, res.body);
+      assert.match(res.json().error, /123456789/, 'the caller is told');
+      await new Promise((r) => setTimeout(r, 100));
+      const text = server.logs.join('\n');
+      assert.ok(!text.includes('123456789'), `a request value was logged: ${text}`);
+      for (const line of text.split('\n').filter((l) => l.trim() !== '')) assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
+    } finally {
+      server.child.kill('SIGTERM');
+      assert.equal((await server.exited).code, 0);
+    }
+  });
+
   it('with LOG_REQUESTS=off logs only rejected requests, still with their request id', async () => {
     const server = await startServer({ MODEL_DIR: fraudModel().dir, LOG_REQUESTS: 'off' });
     try {
