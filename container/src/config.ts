@@ -432,20 +432,34 @@ function findModelFile(modelDir: string): string {
 
 /**
  * Checks that the model file can be read, and says what to do when it cannot: onnxruntime only says
- * "system error number 13" for a file the server may not read, and "does not exist" would hide a
- * symlink whose target is missing. The image runs as any uid (uid 10001 by default, an arbitrary one on
- * OpenShift or with cdk8s-plus), so files made 0600 on a laptop are not readable there.
+ * "system error number 13" for a file the server may not read, "does not exist" would hide a
+ * symlink whose target is missing, "not a directory" a MODEL_DIR that names the model file itself, and
+ * for a directory it advises its model package API, which the server does not use. The image runs as
+ * any uid (uid 10001 by default, an arbitrary one on OpenShift or with cdk8s-plus), so files made 0600
+ * on a laptop are not readable there.
  */
 export function checkModelFile(modelPath: string, access: (file: string, mode: number) => void = fs.accessSync): void {
+  let readable = false;
   try {
     access(modelPath, fs.constants.R_OK);
-    return;
+    readable = true;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    const dir = path.dirname(modelPath);
+    if (code === 'ENOTDIR' && fs.statSync(dir, { throwIfNoEntry: false })?.isFile()) {
+      throw new Error(`model directory ${dir} is a file, not a directory: MODEL_DIR (default /opt/ml/model) must name the directory that holds the model file`, { cause: e });
+    }
     if (code === 'EACCES' || code === 'EPERM') {
       throw new Error(`cannot read model file ${modelPath}: permission denied; the server runs as uid ${process.getuid?.()}: make the model files readable by that user (e.g. chmod a+r on them, and a+x on their directories)`, { cause: e });
     }
     if (code !== 'ENOENT') throw new Error(`cannot read model file ${modelPath}: ${(e as Error).message}`, { cause: e });
+  }
+  if (readable) {
+    // onnxruntime would say to use its model package API, which the server does not.
+    if (fs.statSync(modelPath, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new Error(`model file ${modelPath} is a directory; put the model file in the model directory (MODEL_DIR, default /opt/ml/model) or set modelFile in serving.json to the file, relative to the model directory`);
+    }
+    return;
   }
   let target: string | undefined;
   try {

@@ -40,6 +40,31 @@ describe('a model file the server cannot read', () => {
     }
   });
 
+  it('says MODEL_DIR names a file when it is the model file itself, not its directory', async () => {
+    const dir = openModelDir();
+    try {
+      const file = path.join(dir, 'model.onnx');
+      fs.copyFileSync(path.join(fraudModel().dir, 'model.onnx'), file);
+      const app = await buildApp({ modelDir: file, logger: false });
+      await assert.rejects(app.model.ready, { message: `model directory ${file} is a file, not a directory: MODEL_DIR (default /opt/ml/model) must name the directory that holds the model file` });
+      await app.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says the model file is a directory, rather than pass on onnxruntime\'s advice to use its model package API', async () => {
+    const dir = openModelDir();
+    try {
+      fs.mkdirSync(path.join(dir, 'model.onnx'));
+      const app = await buildApp({ modelDir: dir, logger: false });
+      await assert.rejects(app.model.ready, { message: `model file ${path.join(dir, 'model.onnx')} is a directory; put the model file in the model directory (MODEL_DIR, default /opt/ml/model) or set modelFile in serving.json to the file, relative to the model directory` });
+      await app.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says permission is denied, the uid the server runs as, and how to fix it', () => {
     const denied = (): never => { throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' }); };
     assert.throws(() => checkModelFile('/opt/ml/model/model.onnx', denied), {
