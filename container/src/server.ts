@@ -1,6 +1,7 @@
 /**
  * The process entry: reads the environment, listens, and drains on SIGTERM.
- * SageMaker starts the image as `<image> serve`; Kubernetes may start it with no argument.
+ * SageMaker starts the image as `<image> serve`; Kubernetes may start it with no argument. Anything
+ * else (another command, or arguments after serve) exits 2 naming it: settings come from the environment.
  *
  * Environment: MODEL_DIR (default /opt/ml/model), MODEL_NAME, SAGEMAKER_BIND_TO_PORT (else PORT, else 8080),
  * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, at most
@@ -16,6 +17,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const command = argv[0] ?? 'serve';
   if (command !== 'serve') {
     console.error(`unknown command ${JSON.stringify(command)}: this image only serves (run it with "serve" or no argument)`);
+    process.exit(2);
+  }
+  if (argv.length > 1) {
+    console.error(`unexpected argument ${JSON.stringify(argv[1])} after serve: the server takes its settings from the environment (SAGEMAKER_BIND_TO_PORT for the port; see container/README.md)`);
     process.exit(2);
   }
   let app;

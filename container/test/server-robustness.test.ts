@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -74,6 +74,17 @@ describe('server process start-up', () => {
     const hex = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '0x1F91' });
     assert.equal(hex.code, 1);
     assert.match(hex.out, /SAGEMAKER_BIND_TO_PORT is \\"0x1F91\\"; it must be a port number from 0 to 65535/);
+  });
+
+  it('exits 2 naming the argument when started with anything but serve (or nothing), extra arguments included', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, [SERVER_ENTRY, ...args], { env: { ...process.env, MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '0', HOST: '127.0.0.1' }, encoding: 'utf8', timeout: 20_000 });
+    const train = run(['train']);
+    assert.equal(train.status, 2, train.stderr);
+    assert.equal(train.stderr, 'unknown command "train": this image only serves (run it with "serve" or no argument)\n');
+    // A flag such as --port would otherwise be dropped silently, and the server listen elsewhere.
+    const flagged = run(['serve', '--port', '9000']);
+    assert.equal(flagged.status, 2, flagged.stderr + flagged.stdout);
+    assert.equal(flagged.stderr, 'unexpected argument "--port" after serve: the server takes its settings from the environment (SAGEMAKER_BIND_TO_PORT for the port; see container/README.md)\n');
   });
 
   it('names the .onnx files when several could be the model, and says when serving.json cannot be read', () => {
