@@ -167,6 +167,7 @@ export class TrainingJob extends Construct {
 
   private readonly acceleratorsPerPod?: number;
   private readonly preferCapacity?: Capacity;
+  private nodes?: IAcceleratorNodes;
 
   constructor(scope: Construct, id: string, props: TrainingJobProps) {
     super(scope, id);
@@ -285,9 +286,18 @@ export class TrainingJob extends Construct {
   /**
    * Runs the job's pods on these accelerator nodes: accelerator requests and limits, tolerations for
    * the nodes' taints, required node affinity on their labels (capacity type preferred instead, with
-   * `preferCapacity`). More accelerators per pod than the nodes have is an error.
+   * `preferCapacity`). More accelerators per pod than the nodes have is an error. A job runs on one node
+   * group: a second call (after `nodes` or an earlier `runOn`) is an error.
    */
   public runOn(nodes: IAcceleratorNodes): void {
+    // Scheduling only adds (limits, tolerations, affinity): a second call would make the pods request both
+    // groups' accelerators (no node has both) and tolerate both groups' taints.
+    if (this.nodes) {
+      throw new PlatformError(this, 'runOn', { vendor: nodes.vendor, labels: nodes.nodeLabels },
+        `cannot be called again: a job runs on one node group, and it already runs on ${this.nodes.vendor} nodes labeled ${JSON.stringify(this.nodes.nodeLabels)} (from 'nodes' or an earlier runOn)`,
+        'call runOn once (or pass nodes), and create another TrainingJob for another node group');
+    }
+    this.nodes = nodes;
     applyAcceleratorScheduling(this, this.job, nodes, { accelerators: this.acceleratorsPerPod, preferCapacity: this.preferCapacity });
   }
 }

@@ -115,6 +115,17 @@ describe('TrainingJob', () => {
     expect(() => synth({ nodes: spotNodes(4), acceleratorsPerPod: 8 })).toThrow(/'accelerators' \(8\) must be <= the 4 accelerator\(s\) each targeted node has/);
   });
 
+  test('runOn a second time (after nodes or an earlier runOn) fails: pods requesting both groups\' accelerators fit no node', () => {
+    const chart = Testing.chart();
+    const job = new TrainingJob(chart, 'Train', { image: IMAGE, nodes: spotNodes() });
+    const neuron = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { [LABEL_NODE_GROUP]: 'trn1' } });
+    expect(() => job.runOn(neuron)).toThrow(
+      /\[test\/Train\] 'runOn' \(\{"vendor":"aws-neuron","labels":\{"ai-platform.dev\/node-group":"trn1"\}\}\) cannot be called again: a job runs on one node group, and it already runs on nvidia nodes labeled .*"training".*: call runOn once \(or pass nodes\)/);
+    const cpu = new TrainingJob(chart, 'Cpu', { image: IMAGE });
+    cpu.runOn(spotNodes());
+    expect(() => cpu.runOn(spotNodes())).toThrow(/'runOn' .* cannot be called again/);
+  });
+
   test('with parallelism above completions, synthesis fails', () => {
     expect(() => synth({ completions: 2, parallelism: 3 })).toThrow(/'parallelism' \(3\) must be a whole number from 1 to 'completions' \(2\)/);
   });
