@@ -7,7 +7,7 @@ import {
 } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
-import { AcceleratorVendor } from '../compute/gpu-instance-type';
+import { AcceleratorVendor, GpuInstanceType } from '../compute/gpu-instance-type';
 
 /** Accelerator nodes described by their labels, for clusters whose node groups this library did not create. */
 export interface LabeledAcceleratorNodesProps {
@@ -98,7 +98,8 @@ export interface AppliedAcceleratorScheduling {
 /**
  * Puts a pod-template workload on accelerator nodes: `resources.requests` and `resources.limits` for the
  * accelerator (patched, since cdk8s-plus has no extended resources), tolerations for the node taints,
- * required node affinity on the node labels, and an optional preferred capacity type.
+ * required node affinity on the node labels, and an optional preferred capacity type. CPU or memory
+ * requests that no targeted instance type can hold are an error.
  *
  * @internal
  */
@@ -118,6 +119,7 @@ export function applyAcceleratorScheduling(
       `must be <= the ${nodes.acceleratorsPerNode} accelerator(s) each targeted node has (${nodes.resourceName}${nodes.instanceTypeNames.length ? ` on ${nodes.instanceTypeNames.join(', ')}` : ''})`,
       'request fewer accelerators per pod, or target nodes with more accelerators per instance');
   }
+  checkRequestsFit(scope, workload.containers[0], nodes);
   for (const taint of nodes.nodeTaints) {
     workload.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.is(taint.key, taint.value, { effect: taintEffect(taint.effect) })));
   }
@@ -139,6 +141,34 @@ export function applyAcceleratorScheduling(
   api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/limits/${resource}`, quantity));
   api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/requests/${resource}`, quantity));
   return { resourceName: nodes.resourceName, accelerators };
+}
+
+/**
+ * Fails when no targeted instance type has more CPUs and memory than the container requests: the kubelet
+ * and the system reserve part of every node, so such a pod never schedules, and neither cluster-autoscaler
+ * nor Karpenter can add a node it fits on. Types outside the catalog are not checked.
+ */
+function checkRequestsFit(scope: IConstruct, container: kplus.Container | undefined, nodes: IAcceleratorNodes): void {
+  const types = nodes.instanceTypeNames.flatMap((name) => {
+    try {
+      return [GpuInstanceType.of(name)];
+    } catch {
+      return [];
+    }
+  });
+  const cpu = container?.resources?.cpu;
+  const memory = container?.resources?.memory;
+  // Kubernetes takes the limit as the request when only a limit is given.
+  const cpuAmount = (cpu?.request ?? cpu?.limit)?.amount;
+  const cores = cpuAmount === undefined ? 0 : cpuAmount.endsWith('m') ? Number(cpuAmount.slice(0, -1)) / 1000 : Number(cpuAmount);
+  const memorySize = memory?.request ?? memory?.limit;
+  const gib = memorySize ? memorySize.toMebibytes() / 1024 : 0;
+  if (types.length === 0 || !Number.isFinite(cores) || !Number.isFinite(gib)) return;
+  if (types.some((t) => cores < t.vcpus && gib < t.memoryGiB)) return;
+  const largest = [...types].sort((a, b) => b.vcpus - a.vcpus || b.memoryGiB - a.memoryGiB)[0];
+  throw new PlatformError(scope, 'resources', { cpu: cpuAmount, memory: memorySize ? `${memorySize.toMebibytes()}Mi` : undefined },
+    `must be below the CPUs and memory of one targeted node (largest: ${largest.name}, ${largest.vcpus} vCPUs, ${largest.memoryGiB} GiB; the kubelet and the system reserve part of them): no node could run the pod, so it would stay Pending`,
+    'lower the requests, or target larger instance types');
 }
 
 function taintEffect(effect: TaintDefinition['effect']): kplus.TaintEffect {

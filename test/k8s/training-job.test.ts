@@ -1,6 +1,6 @@
 import { Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { AcceleratorVendor, Capacity } from '../../constructs/compute';
+import { AcceleratorVendor, Capacity, GpuInstanceType } from '../../constructs/compute';
 import { AcceleratorNodes, CheckpointStorage, TrainingJob, TrainingJobProps } from '../../constructs/k8s';
 import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
 import { only, podSpec, synthValid } from './helpers';
@@ -124,6 +124,21 @@ describe('TrainingJob', () => {
     const cpu = new TrainingJob(chart, 'Cpu', { image: IMAGE });
     cpu.runOn(spotNodes());
     expect(() => cpu.runOn(spotNodes())).toThrow(/'runOn' .* cannot be called again/);
+  });
+
+  test('with requests no targeted instance type can hold, synthesis fails: the default 4 CPUs and 16 GiB never fit a g6.xlarge', () => {
+    // g6.xlarge (4 vCPUs, 16 GiB) is GpuNodeGroup's default type; the kubelet and the system reserve part of it.
+    const xlarge = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: [GpuInstanceType.G6_XLARGE.name],
+    });
+    expect(() => synth({ nodes: xlarge })).toThrow(
+      /\[test\/Train\] 'resources' \(\{"cpu":"4","memory":"16384Mi"\}\) must be below the CPUs and memory of one targeted node \(largest: g6.xlarge, 4 vCPUs, 16 GiB; the kubelet and the system reserve part of them\): no node could run the pod, so it would stay Pending: lower the requests, or target larger instance types/);
+    expect(() => synth({ nodes: xlarge, resources: { cpu: { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(4) }, memory: { request: Size.gibibytes(16), limit: Size.gibibytes(16) } } })).toThrow(/'resources'/);
+    // Requests that fit are fine, and so is a list holding a type large enough (Karpenter picks it).
+    expect(() => synth({ nodes: xlarge, resources: { cpu: { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(4) }, memory: { request: Size.gibibytes(8), limit: Size.gibibytes(12) } } })).not.toThrow();
+    expect(() => synth({ nodes: AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: ['g5.xlarge', 'g5.2xlarge'],
+    }) })).not.toThrow();
   });
 
   test('with parallelism above completions, synthesis fails', () => {
