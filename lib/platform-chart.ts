@@ -167,7 +167,10 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
     serviceAccountName: props.serverServiceAccountName,
     nodes: props.inferenceNodes ?? referenceInferenceNodes(),
     minReplicas: 2,
-    maxReplicas: 6,
+    // One GPU per pod on AiPlatformStack's inference group of at most 4 single-GPU nodes: 3 pods leave a GPU
+    // for the rolling update's extra pod (maxSurge 1, maxUnavailable 0); more would stay Pending, and a
+    // rollout at the maximum would wait for its surge pod forever.
+    maxReplicas: 3,
     scalingMetric: ScalingMetric.queueDepth(16),
     allowFrom: (props.clientNamespaces ?? [servingNs]).map((ns) => IngressPeer.namespace(ns)),
   });

@@ -45,7 +45,7 @@ describe('reference platform charts', () => {
     });
     expect(only(manifests, 'Deployment').metadata.namespace).toBe('ai-serving');
     const hpa = only(manifests, 'HorizontalPodAutoscaler').spec;
-    expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([2, 6]);
+    expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([2, 3]);
     expect(hpa.metrics[1]).toEqual({ type: 'Pods', pods: { metric: { name: 'inference_queue_depth' }, target: { type: 'AverageValue', averageValue: 16 } } });
     // By default only the serving namespace itself (and the monitoring namespace) may call the server.
     expect(only(manifests, 'NetworkPolicy').spec.ingress.map((rule: { from: unknown[] }) => rule.from)).toEqual([
@@ -150,6 +150,18 @@ describe('reference platform charts and AiPlatformStack', () => {
     const spec = podSpec(workload(buildPlatformCharts(Testing.app(), { inferenceNodes: stack.inferenceNodes, trainingNodes: stack.trainingNodes })));
     const expressions = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
     expect(Object.fromEntries(expressions.map((e: { key: string; values: string[] }) => [e.key, e.values[0]]))).toEqual(nodes.nodeLabels);
+  });
+
+  test('the serving autoscaler\'s maximum, plus the rolling update\'s extra pod, fits the GPUs of the stack\'s inference node group', () => {
+    const manifests = synthValid(buildPlatformCharts(Testing.app(), { inferenceNodes: stack.inferenceNodes }).serving);
+    const deployment = only(manifests, 'Deployment');
+    const gpusPerPod = podSpec(deployment).containers[0].resources.limits['nvidia.com/gpu'];
+    const surge = deployment.spec.strategy.rollingUpdate.maxSurge;
+    const maxReplicas = only(manifests, 'HorizontalPodAutoscaler').spec.maxReplicas;
+    // Pods the node group cannot hold stay Pending (cluster-autoscaler cannot go past maxSize), and a rollout
+    // at maxReplicas waits forever for its surge pod (maxUnavailable is 0).
+    expect((maxReplicas + surge) * gpusPerPod).toBeLessThanOrEqual(stack.inferenceNodes.maxSize * stack.inferenceNodes.acceleratorsPerNode);
+    expect(only(manifests, 'HorizontalPodAutoscaler').spec.minReplicas).toBeLessThan(maxReplicas);
   });
 
   test('the stack installs the device plugin the charts leave out, as a Helm release named like the DaemonSet they would add', () => {
