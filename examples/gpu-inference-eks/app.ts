@@ -72,8 +72,9 @@ export class GpuInferenceStack extends Stack {
     const cluster = eks.Cluster.fromClusterAttributes(this, 'Cluster', {
       clusterName: props.clusterName, vpc, kubectlRoleArn: props.kubectlRoleArn,
     });
+    // One node more than the chart's 8 pods: a rollout at the maximum adds a pod before removing one.
     this.nodeGroup = new GpuNodeGroup(this, 'Inference', {
-      cluster, instanceTypes: [GpuInstanceType.G5_XLARGE], minSize: 2, maxSize: 8,
+      cluster, instanceTypes: [GpuInstanceType.G5_XLARGE], minSize: 2, maxSize: 9,
     });
     this.chart = new GpuInferenceChart(new cdk8s.App(), 'fraud', {
       namespace: 'serving',

@@ -29,9 +29,18 @@ describe('example: a GPU model on EKS with an autoscaler', () => {
     expect(hpa.spec.metrics.map((m: { type: string }) => m.type)).toEqual(['Resource', 'Pods']);
   });
 
+  test('the node group holds the HPA\'s maximum plus the rolling update\'s extra pod', () => {
+    const deployment = only(manifests, 'Deployment', 'fraud-model');
+    const gpusPerPod = podSpec(deployment).containers[0].resources.limits['nvidia.com/gpu'];
+    const surge = deployment.spec.strategy.rollingUpdate.maxSurge;
+    const maxReplicas = only(manifests, 'HorizontalPodAutoscaler').spec.maxReplicas;
+    // Otherwise a rollout at the maximum waits forever for its surge pod (maxUnavailable is 0).
+    expect((maxReplicas + surge) * gpusPerPod).toBeLessThanOrEqual(stack.nodeGroup.maxSize * stack.nodeGroup.acceleratorsPerNode);
+  });
+
   test('the CDK stack creates the GPU node group and applies the chart to the cluster', () => {
     template.resourceCountIs('AWS::EKS::Nodegroup', 1);
-    template.hasResourceProperties('AWS::EKS::Nodegroup', { ClusterName: 'prod', InstanceTypes: ['g5.xlarge'], ScalingConfig: { MinSize: 2, MaxSize: 8, DesiredSize: 2 } });
+    template.hasResourceProperties('AWS::EKS::Nodegroup', { ClusterName: 'prod', InstanceTypes: ['g5.xlarge'], ScalingConfig: { MinSize: 2, MaxSize: 9, DesiredSize: 2 } });
     template.hasResourceProperties('Custom::AWSCDK-EKS-KubernetesResource', {
       Manifest: Match.stringLikeRegexp('"kind":"HorizontalPodAutoscaler"'),
     });
