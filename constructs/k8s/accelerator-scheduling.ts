@@ -1,9 +1,11 @@
+import { Token } from 'aws-cdk-lib';
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import {
-  acceleratorResourceName, acceleratorTaint, CAPACITY_ON_DEMAND, CAPACITY_SPOT, LABEL_CAPACITY_TYPE, TaintDefinition,
+  acceleratorResourceName, acceleratorTaint, CAPACITY_ON_DEMAND, CAPACITY_SPOT, isLabelValue, isQualifiedName, LABEL_CAPACITY_TYPE,
+  TaintDefinition,
 } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
@@ -56,6 +58,28 @@ export class AcceleratorNodes {
     }
     if (Object.keys(props.labels).length === 0) {
       throw new PlatformError(undefined, 'labels', props.labels, 'must hold at least one label', 'name a label every accelerator node carries, e.g. ai-platform.dev/node-group');
+    }
+    // The API server refuses a node affinity or toleration key that is no label key, and no node carries a
+    // label value that is no label value (the pods would stay Pending). A token (resolved when the chart is
+    // added with addCdk8sChart) is not checked.
+    const KEY_SYNTAX = 'an optional DNS-subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
+    const VALUE_SYNTAX = 'at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)';
+    for (const [key, value] of Object.entries(props.labels)) {
+      if (Token.isUnresolved(key)) continue;
+      if (!isQualifiedName(key)) {
+        throw new PlatformError(undefined, 'labels', key, `must be label keys: ${KEY_SYNTAX}`, 'use the label key the nodes carry');
+      }
+      if (!Token.isUnresolved(value) && (typeof value !== 'string' || !isLabelValue(value))) {
+        throw new PlatformError(undefined, `labels["${key}"]`, value, `must be a label value: ${VALUE_SYNTAX}`, 'use the label value the nodes carry');
+      }
+    }
+    for (const taint of props.taints ?? []) {
+      if (!Token.isUnresolved(taint.key) && !isQualifiedName(taint.key)) {
+        throw new PlatformError(undefined, 'taints[].key', taint.key, `must be a label key: ${KEY_SYNTAX}`, 'use the taint key the nodes carry');
+      }
+      if (!Token.isUnresolved(taint.value) && (typeof taint.value !== 'string' || !isLabelValue(taint.value))) {
+        throw new PlatformError(undefined, `taints[${JSON.stringify(taint.key)}].value`, taint.value, `must be a label value: ${VALUE_SYNTAX}`, 'use the taint value the nodes carry');
+      }
     }
     const labelCapacity = props.labels[LABEL_CAPACITY_TYPE];
     const capacityType = props.capacity?.label ?? (labelCapacity === CAPACITY_SPOT ? CAPACITY_SPOT : CAPACITY_ON_DEMAND);

@@ -582,6 +582,17 @@ describe('InferenceService', () => {
     expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: {} })).toThrow(/'labels' \(\{\}\) must hold at least one label/);
   });
 
+  test('labeled accelerator nodes with a label or taint Kubernetes refuses are rejected', () => {
+    const labeled = (labels: Record<string, string>, taints?: Array<{ key: string; value: string; effect: 'NoSchedule' }>) =>
+      () => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels, taints });
+    // The API server refuses a node affinity or toleration key that is no qualified name ...
+    expect(labeled({ 'node group': 'inference' })).toThrow(/'labels' \("node group"\) must be label keys: an optional DNS-subdomain prefix and "\/", then at most 63 letters, digits/);
+    expect(labeled({ [LABEL_NODE_GROUP]: 'x' }, [{ key: 'dedicated ml', value: 'true', effect: 'NoSchedule' }])).toThrow(/'taints\[\].key' \("dedicated ml"\) must be a label key/);
+    expect(labeled({ [LABEL_NODE_GROUP]: 'x' }, [{ key: 'dedicated', value: 'ml pool', effect: 'NoSchedule' }])).toThrow(/'taints\["dedicated"\].value' \("ml pool"\) must be a label value/);
+    // ... and no node can carry a label value that is no label value, so the pods would stay Pending.
+    expect(labeled({ [LABEL_NODE_GROUP]: 'inference pool' })).toThrow(/'labels\["ai-platform.dev\/node-group"\]' \("inference pool"\) must be a label value/);
+  });
+
   test('labeled accelerator nodes need at least one accelerator each', () => {
     expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'x' }, acceleratorsPerNode: 0 }))
       .toThrow(/'acceleratorsPerNode' \(0\) must be a whole number >= 1/);
