@@ -3,7 +3,7 @@ import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
-import { LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
+import { isLabelValue, isQualifiedName, LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
@@ -176,14 +176,38 @@ export class DisruptionBudget {
 export class IngressPeer {
   /** Every pod in the namespace. */
   public static namespace(name: string): IngressPeer {
+    IngressPeer.checkNamespace(name);
     return new IngressPeer({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } });
   }
   /** Pods with these labels, in the service's own namespace or in the named one. */
   public static pods(labels: Record<string, string>, namespace?: string): IngressPeer {
+    // The API server refuses a pod selector whose keys or values are not label syntax.
+    for (const [key, value] of Object.entries(labels)) {
+      if (!Token.isUnresolved(key) && !isQualifiedName(key)) {
+        throw new PlatformError(undefined, 'labels', key,
+          'must be label keys: an optional DNS-subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+          'use the label key the calling pods carry');
+      }
+      if (!Token.isUnresolved(value) && (typeof value !== 'string' || !isLabelValue(value))) {
+        throw new PlatformError(undefined, `labels["${key}"]`, value,
+          'must be a label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)',
+          'use the label value the calling pods carry');
+      }
+    }
+    if (namespace !== undefined) IngressPeer.checkNamespace(namespace);
     return new IngressPeer({
       podSelector: { matchLabels: { ...labels } },
       ...(namespace ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } } : {}),
     });
+  }
+
+  /** A name no namespace can have would match nothing, and the NetworkPolicy would silently block the callers. */
+  private static checkNamespace(name: string): void {
+    if (!Token.isUnresolved(name) && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+      throw new PlatformError(undefined, 'namespace', name,
+        'must be a namespace name: at most 63 lower-case letters, digits or "-", starting and ending with a letter or digit (no namespace could match it, so the NetworkPolicy would admit no one from it)',
+        'give the name of the namespace the callers run in');
+    }
   }
 
   private constructor(

@@ -593,6 +593,15 @@ describe('InferenceService', () => {
     expect(labeled({ [LABEL_NODE_GROUP]: 'inference pool' })).toThrow(/'labels\["ai-platform.dev\/node-group"\]' \("inference pool"\) must be a label value/);
   });
 
+  test('an ingress peer naming no possible namespace, or with labels Kubernetes refuses, is rejected', () => {
+    // No namespace can be named so: the NetworkPolicy would match nothing and silently block the callers.
+    expect(() => IngressPeer.namespace('Checkout')).toThrow(/'namespace' \("Checkout"\) must be a namespace name: at most 63 lower-case letters, digits or "-"/);
+    expect(() => IngressPeer.pods({ app: 'gateway' }, 'edge_ns')).toThrow(/'namespace' \("edge_ns"\) must be a namespace name/);
+    // The API server refuses a pod selector with such a key or value.
+    expect(() => IngressPeer.pods({ 'app name': 'gateway' })).toThrow(/'labels' \("app name"\) must be label keys/);
+    expect(() => IngressPeer.pods({ app: 'api gateway' })).toThrow(/'labels\["app"\]' \("api gateway"\) must be a label value/);
+  });
+
   test('labeled accelerator nodes need at least one accelerator each', () => {
     expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'x' }, acceleratorsPerNode: 0 }))
       .toThrow(/'acceleratorsPerNode' \(0\) must be a whole number >= 1/);
