@@ -20,7 +20,10 @@ export class KarpenterAmi {
     return new KarpenterAmi(`al2023@${version}`, false);
   }
 
-  /** Bottlerocket (its NVIDIA variants ship their own device plugin, so nodes get no device-plugin label). */
+  /**
+   * Bottlerocket (its NVIDIA variants ship their own device plugin, so NVIDIA nodes get no device-plugin
+   * label; Neuron nodes still need the Neuron plugin and keep theirs).
+   */
   public static bottlerocket(version = 'latest'): KarpenterAmi {
     return new KarpenterAmi(`bottlerocket@${version}`, true);
   }
@@ -28,7 +31,7 @@ export class KarpenterAmi {
   private constructor(
     /** The alias, `family@version`. */
     public readonly alias: string,
-    /** True when the AMI brings its own device plugin. */
+    /** True when the AMI brings its own NVIDIA device plugin. */
     public readonly bundlesDevicePlugin: boolean,
   ) {}
 }
@@ -180,7 +183,8 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
     this.instanceTypeNames = [...new Set(types.map((t) => t.name))].sort();
     this.nodeTaints = [first.defaultTaint];
     this.nodeLabels = acceleratorNodeLabels({
-      instanceTypes: types, capacity, groupName: this.name, needsDevicePlugin: !ami.bundlesDevicePlugin,
+      // Bottlerocket ships the NVIDIA plugin only: Neuron nodes need the Neuron plugin on every AMI.
+      instanceTypes: types, capacity, groupName: this.name, needsDevicePlugin: !(ami.bundlesDevicePlugin && first.vendor === AcceleratorVendor.NVIDIA),
     });
 
     // children

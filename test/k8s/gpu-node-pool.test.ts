@@ -95,6 +95,13 @@ describe('GpuNodePool', () => {
     expect(pool.nodeLabels['ai-platform.dev/device-plugin']).toBeUndefined();
   });
 
+  test('Neuron nodes on Bottlerocket keep the device-plugin label: Bottlerocket ships only the NVIDIA plugin', () => {
+    const { manifests, pool } = synth({ instanceTypes: [GpuInstanceType.INF2_XLARGE], ami: KarpenterAmi.bottlerocket() });
+    // Without it neither the Neuron Helm release nor DevicePluginDaemonSet runs there, and no node advertises aws.amazon.com/neuron.
+    expect(pool.nodeLabels['ai-platform.dev/device-plugin']).toBe('neuron');
+    expect(only(manifests, 'NodePool').spec.template.metadata.labels['ai-platform.dev/device-plugin']).toBe('neuron');
+  });
+
   test('Neuron instances get the Neuron taint, resource and device-plugin label', () => {
     const { manifests } = synth({ instanceTypes: [GpuInstanceType.INF2_XLARGE] });
     const pool = only(manifests, 'NodePool');
