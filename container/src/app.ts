@@ -374,11 +374,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     // The client has gone (it hung up mid-body, or while its request waited): whatever stopped the
-    // request, nothing can be sent, and it is not a server or request error.
+    // request, nothing can be sent, and it is not a server or request error. The metrics plugin counts
+    // and logs it (CLIENT_CLOSED) when the response closes, as it does every request that ends unanswered.
     if (answeredEarly.has(req.raw)) return; // answered (408 or 400) and counted already
     if (clientGone(reply) || err.code === 'ECONNRESET') {
-      app.metrics.errors.inc({ code: 'CLIENT_CLOSED' });
-      req.log.info({ code: 'CLIENT_CLOSED', status: 499, cause: err.code ?? err.message }, 'client closed the connection before the answer');
       reply.code(499).send({ error: 'the client closed the connection', code: 'CLIENT_CLOSED' });
       return;
     }

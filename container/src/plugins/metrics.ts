@@ -98,7 +98,9 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
   };
   // Recorded when the response closes, which happens exactly once per request, also for a client that
   // hung up before its answer (status 499, as nginx counts it); an onResponse hook would miss those and
-  // leave http_requests_in_flight too high for good.
+  // leave http_requests_in_flight too high for good. A 499 is counted and logged as CLIENT_CLOSED here,
+  // whatever the request was doing then: no error reaches the error handler when the client hangs up
+  // while its run goes on (the answer is then sent to nobody).
   metrics.countUnparsed = (method, status) => childFor(method, '__unparsed__', status).count.inc();
   app.addHook('onRequest', (req, reply, done) => {
     const t0 = performance.now();
@@ -106,6 +108,10 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
     whenFinished(req, reply, () => {
       inFlight--;
       const status = reply.raw.writableEnded ? reply.statusCode : 499;
+      if (status === 499) {
+        metrics.errors.inc({ code: 'CLIENT_CLOSED' });
+        req.log.info({ code: 'CLIENT_CLOSED', status }, 'client closed the connection before the answer');
+      }
       const child = childFor(req.method, req.routeOptions.url ?? '__unmatched__', status);
       child.count.inc();
       child.duration.observe((performance.now() - t0) / 1000);

@@ -1,0 +1,56 @@
+/**
+ * What operators read: the request metrics and the log lines about each request, over real sockets,
+ * in the paths that end a request early (a client that hangs up, a body that stalls, a failed run).
+ */
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, AppOptions } from '../src/app';
+import { metricValue, modelDir, request, sleep } from './helpers';
+import { heavySpec } from '../tools/test-models';
+
+/** A ready app on 127.0.0.1 port 0 whose log lines (parsed) are kept in `lines`. */
+async function logged(options: AppOptions): Promise<{ app: FastifyInstance; port: number; lines: Array<Record<string, unknown>> }> {
+  const lines: Array<Record<string, unknown>> = [];
+  const app = await buildApp({ ...options, logger: { level: 'info', stream: { write: (l: string) => lines.push(JSON.parse(l)) } } });
+  await app.model.ready;
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, port: (app.server.address() as net.AddressInfo).port, lines };
+}
+
+/** Sends a raw request on a new connection, which the caller may destroy. */
+function rawRequest(port: number, text: string): net.Socket {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.write(text);
+  return socket;
+}
+
+describe('request metrics and logs', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('counts and logs a client that hangs up while its request runs as CLIENT_CLOSED, as one that hangs up while it is queued', async () => {
+    const started = await logged({ modelDir: modelDir('slow', heavySpec(1024, 4, 16)), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false } }, logRequests: false });
+    app = started.app;
+    const metrics = async () => (await request(started.port, 'GET', '/metrics')).body;
+    const rows = 8000; // a run of a few hundred ms
+    const body = JSON.stringify({ inputs: [{ name: 'input', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] });
+    const socket = rawRequest(started.port, `POST /v2/models/slow/infer HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    for (let i = 0; i < 400 && metricValue(await metrics(), 'inference_runs_in_flight', { model: 'slow' }) !== 1; i++) await sleep(5);
+    assert.equal(metricValue(await metrics(), 'inference_runs_in_flight', { model: 'slow' }), 1, 'the run has started');
+    socket.destroy();
+    for (let i = 0; i < 400 && metricValue(await metrics(), 'inference_runs_in_flight', { model: 'slow' }) !== 0; i++) await sleep(10);
+    await sleep(50);
+    const text = await metrics();
+    assert.equal(metricValue(text, 'inference_runs_in_flight', { model: 'slow' }), 0, 'the run has ended');
+    assert.equal(metricValue(text, 'http_requests_total', { method: 'POST', route: '/v2/models/:name/infer', status_code: '499' }), 1);
+    assert.equal(metricValue(text, 'http_errors_total', { code: 'CLIENT_CLOSED' }), 1, 'every 499 is a CLIENT_CLOSED');
+    const mine = started.lines.filter((l) => l.reqId === 'gone-1');
+    assert.deepEqual(mine.map((l) => [l.msg, l.code, l.status]), [['client closed the connection before the answer', 'CLIENT_CLOSED', 499]], 'logged once, even with LOG_REQUESTS=off');
+  });
+});
