@@ -58,6 +58,9 @@ const MAX_HEADER_BYTES = 16 * 1024;
 /** What a client's X-Request-Id may be to be used as the request's id. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The id a request was given (see genReqId), kept on it for the lines logged about it outside Fastify. */
+const REQUEST_ID_OF = Symbol('requestId');
+
 /** The request's own X-Request-Id, when it is usable as its id. */
 function givenRequestId(headers: IncomingHttpHeaders): string | undefined {
   const given = headers['x-request-id'];
@@ -217,7 +220,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // the routes they name, as nginx's merge_slashes and most servers have it.
     routerOptions: { maxParamLength: Math.max(MAX_HEADER_BYTES, encodeURIComponent(modelName).length), ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     logController: new LogController({ disableRequestLogging: options.logRequests === false }),
-    genReqId: (req) => givenRequestId(req.headers) ?? randomUUID(),
+    genReqId: (req) => {
+      const id = givenRequestId(req.headers) ?? randomUUID();
+      (req as IncomingMessage & { [REQUEST_ID_OF]?: string })[REQUEST_ID_OF] = id;
+      return id;
+    },
     // Requests that arrive while closing get SHUTTING_DOWN from the hook below (with the catalogue's
     // body, Retry-After and a metrics entry) instead of Fastify's bare 503; Fastify still adds
     // `Connection: close`.
@@ -258,7 +265,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         const code: ErrorCode = timedOut ? 'REQUEST_TIMEOUT' : 'INVALID_REQUEST';
         const status = ERROR_CATALOGUE[code].statusCode;
         app.metrics?.errors.inc({ code });
-        app.log.info({ reqId, url: res.req.url, code, status, err: { code: err.code } }, 'request rejected');
+        // Logged with the id its other lines carry (a generated one when the client sent none).
+        const loggedId = (res.req as IncomingMessage & { [REQUEST_ID_OF]?: string })[REQUEST_ID_OF] ?? reqId;
+        app.log.info({ reqId: loggedId, url: res.req.url, code, status, err: { code: err.code } }, 'request rejected');
         const error = timedOut ? `the request did not arrive in full within ${requestCutoffMs} ms: its body was still arriving`
           : `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
         answerAndClose(res, status, JSON.stringify({ error, code }), reqId, () => socket.destroy());

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, AppOptions } from '../src/app';
-import { metricValue, modelDir, request, sleep } from './helpers';
+import { fraudModel, metricValue, modelDir, request, sleep } from './helpers';
 import { heavySpec } from '../tools/test-models';
 
 /** A ready app on 127.0.0.1 port 0 whose log lines (parsed) are kept in `lines`. */
@@ -52,5 +52,21 @@ describe('request metrics and logs', () => {
     assert.equal(metricValue(text, 'http_errors_total', { code: 'CLIENT_CLOSED' }), 1, 'every 499 is a CLIENT_CLOSED');
     const mine = started.lines.filter((l) => l.reqId === 'gone-1');
     assert.deepEqual(mine.map((l) => [l.msg, l.code, l.status]), [['client closed the connection before the answer', 'CLIENT_CLOSED', 499]], 'logged once, even with LOG_REQUESTS=off');
+  });
+  it('logs a request refused while its body arrives (a malformed chunk) with the same request id as its other lines', async () => {
+    const started = await logged({ modelDir: fraudModel().dir });
+    app = started.app;
+    const socket = rawRequest(started.port, 'POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n1,2\r\nzz\r\n');
+    let answer = '';
+    socket.on('data', (d: Buffer) => { answer += d.toString(); });
+    await new Promise((resolve) => socket.on('close', resolve));
+    assert.match(answer, /^HTTP\/1.1 400 /);
+    await sleep(50);
+    const incoming = started.lines.find((l) => l.msg === 'incoming request');
+    const rejected = started.lines.find((l) => l.msg === 'request rejected');
+    assert.ok(incoming && rejected, JSON.stringify(started.lines));
+    assert.equal(typeof incoming.reqId, 'string');
+    assert.equal(rejected.reqId, incoming.reqId, 'the generated id, as the client sent none');
+    assert.equal(answer.includes('x-request-id'), false, 'a generated id stays in the logs');
   });
 });
