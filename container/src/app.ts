@@ -393,7 +393,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const { code, message } = classify(err, req, assumedJson.has(req), limits);
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
-    if (status >= 500 && code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
+    if (code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
+    // A failed run or a lost worker (500) is the server's fault, not the request's: an error, logged
+    // without its message, which may quote the caller's values. 503s shed load: they stay info.
+    else if (status === 500) req.log.error({ code, status }, 'request failed');
     else req.log.info({ code, status }, 'request rejected');
     const retryAfter = err instanceof InferenceError ? err.retryAfterSeconds : status === 503 ? 1 : undefined;
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));

@@ -6,8 +6,9 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { Worker } from 'node:worker_threads';
 import { buildApp, AppOptions } from '../src/app';
-import { fraudModel, metricValue, modelDir, request, sleep } from './helpers';
+import { engineWorkers, fraudModel, metricValue, modelDir, request, sleep } from './helpers';
 import { heavySpec } from '../tools/test-models';
 
 /** A ready app on 127.0.0.1 port 0 whose log lines (parsed) are kept in `lines`. */
@@ -68,5 +69,26 @@ describe('request metrics and logs', () => {
     assert.equal(typeof incoming.reqId, 'string');
     assert.equal(rejected.reqId, incoming.reqId, 'the generated id, as the client sent none');
     assert.equal(answer.includes('x-request-id'), false, 'a generated id stays in the logs');
+  });
+  it('logs a request its run failed for (500 INFERENCE_FAILED) as an error, a bad input as info, and neither with the values sent', async () => {
+    const started = await logged({ modelDir: fraudModel().dir, config: { workers: 1, batching: { enabled: false } }, logRequests: false });
+    app = started.app;
+    // A run the worker cannot even start (standing in for onnxruntime running out of memory): its
+    // tensor's shape no longer matches its data.
+    const [worker] = engineWorkers(app.model.engine);
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = ((msg: { type: string; feeds?: Array<{ dims: number[] }> }, transfer?: never) => post(msg.type === 'run' ? { ...msg, feeds: msg.feeds!.map((f) => ({ ...f, dims: [1, 7] })) } : msg, transfer)) as Worker['postMessage'];
+    const failed = await request(started.port, 'POST', '/invocations', { instances: [[0.123456789, 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'failed-1' });
+    assert.equal(failed.status, 500, failed.body);
+    assert.equal(failed.json().code, 'INFERENCE_FAILED');
+    worker.postMessage = post;
+    const bad = await request(started.port, 'POST', '/invocations', { instances: [['0.987654321', 0, 0, 0, 0, 0, 0, 0]] }, { 'x-request-id': 'bad-1' });
+    assert.equal(bad.status, 400);
+    await sleep(50);
+    const level = (id: string) => started.lines.filter((l) => l.reqId === id).map((l) => [l.level, l.code]);
+    assert.deepEqual(level('failed-1'), [[50, 'INFERENCE_FAILED']], 'a server fault is an error');
+    assert.deepEqual(level('bad-1'), [[30, 'BAD_TENSOR_VALUE']], 'a client\'s bad input is not');
+    const text = JSON.stringify(started.lines);
+    assert.ok(!text.includes('123456789') && !text.includes('987654321'), 'a value sent was logged');
   });
 });
