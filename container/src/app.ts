@@ -415,6 +415,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const allowed = allowedMethods(app, req.url);
     if (allowed.length === 0) {
       app.metrics.errors.inc({ code: 'NOT_FOUND' });
+      req.log.info({ code: 'NOT_FOUND', status: 404 }, 'request rejected');
       sendError(reply, 404, { error: notFoundMessage(req.method, req.url), code: 'NOT_FOUND' });
       return;
     }
@@ -424,6 +425,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return;
     }
     app.metrics.errors.inc({ code: 'METHOD_NOT_ALLOWED' });
+    req.log.info({ code: 'METHOD_NOT_ALLOWED', status: 405 }, 'request rejected');
     sendError(reply, 405, { error: methodNotAllowed(req.method, req.url, allowed).message, code: 'METHOD_NOT_ALLOWED' });
   });
 

@@ -91,4 +91,16 @@ describe('request metrics and logs', () => {
     const text = JSON.stringify(started.lines);
     assert.ok(!text.includes('123456789') && !text.includes('987654321'), 'a value sent was logged');
   });
+  it('with LOG_REQUESTS=off still logs requests no route takes (404, 405) as rejected, as it logs every other refusal', async () => {
+    const started = await logged({ modelDir: fraudModel().dir, logRequests: false });
+    app = started.app;
+    assert.equal((await request(started.port, 'GET', '/nope', undefined, { 'x-request-id': 'nf-1' })).status, 404);
+    assert.equal((await request(started.port, 'POST', '/nope', { a: 1 }, { 'x-request-id': 'nf-2' })).status, 404);
+    assert.equal((await request(started.port, 'DELETE', '/invocations', undefined, { 'x-request-id': 'na-1' })).status, 405);
+    await sleep(50);
+    const rejected = (id: string) => started.lines.filter((l) => l.reqId === id).map((l) => [l.msg, l.code, l.status]);
+    assert.deepEqual(rejected('nf-2'), [['request rejected', 'NOT_FOUND', 404]], 'with a body');
+    assert.deepEqual(rejected('nf-1'), [['request rejected', 'NOT_FOUND', 404]], 'without one');
+    assert.deepEqual(rejected('na-1'), [['request rejected', 'METHOD_NOT_ALLOWED', 405]]);
+  });
 });
