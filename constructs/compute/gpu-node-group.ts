@@ -286,6 +286,16 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     this.nodegroupName = this.nodegroup.attrNodegroupName;
     this.nodegroupArn = this.nodegroup.attrArn;
 
+    // EKS maps a managed node group's role in aws-auth itself, but on an aws-eks (v1) cluster CDK owns that
+    // ConfigMap and overwrites it with only the roles it knows of, which would lock these nodes out (as
+    // aws-eks's own Nodegroup does, map the role there too). With API authentication EKS uses access entries.
+    if (props.cluster instanceof eks.Cluster && props.cluster.authenticationMode !== eks.AuthenticationMode.API) {
+      props.cluster.awsAuth.addRoleMapping(this.role, {
+        username: 'system:node:{{EC2PrivateDNSName}}',
+        groups: ['system:bootstrappers', 'system:nodes'],
+      });
+    }
+
     if (props.scaleFromZeroHints ?? minSize === 0) {
       this.addScaleFromZeroHints(props.cluster.clusterName, diskSize);
     }

@@ -468,6 +468,37 @@ describe('device plugins on clusters created in the stack', () => {
     t.resourceCountIs(HELM, 1);
   });
 
+  test('on an aws-eks (v1) cluster, the node role is mapped in the aws-auth ConfigMap that CDK overwrites', () => {
+    const { stack } = newStack();
+    const cluster = new eks.Cluster(stack, 'Cluster', {
+      version: eks.KubernetesVersion.V1_33,
+      defaultCapacity: 0,
+      kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(stack, 'Layer', KUBECTL_LAYER_ARN),
+    });
+    // Anything that maps a role (a masters role, an aws-cdk Nodegroup) makes CDK own aws-auth (Overwrite: true).
+    cluster.awsAuth.addMastersRole(new iam.Role(stack, 'Admin', { assumedBy: new iam.AccountRootPrincipal() }));
+    const ng = new GpuNodeGroup(stack, 'Gpus', { cluster, minSize: 1 });
+    const t = Template.fromStack(stack);
+    const roleId = stack.getLogicalId(ng.role.node.defaultChild as iam.CfnRole);
+    const [awsAuth] = Object.values(t.findResources('Custom::AWSCDK-EKS-KubernetesResource'));
+    const manifest = JSON.stringify(awsAuth.Properties.Manifest);
+    expect(manifest).toContain(roleId);
+    expect(manifest).toContain('system:node:{{EC2PrivateDNSName}}');
+    expect(manifest).toContain('system:bootstrappers');
+  });
+
+  test('on an aws-eks (v1) cluster with API authentication, aws-auth is left alone', () => {
+    const { stack } = newStack();
+    const cluster = new eks.Cluster(stack, 'Cluster', {
+      version: eks.KubernetesVersion.V1_33,
+      defaultCapacity: 0,
+      authenticationMode: eks.AuthenticationMode.API,
+      kubectlLayer: lambda.LayerVersion.fromLayerVersionArn(stack, 'Layer', KUBECTL_LAYER_ARN),
+    });
+    new GpuNodeGroup(stack, 'Gpus', { cluster, minSize: 1 });
+    Template.fromStack(stack).resourceCountIs('Custom::AWSCDK-EKS-KubernetesResource', 0);
+  });
+
   test('installDevicePlugin false installs none', () => {
     const { stack } = newStack();
     const cluster = v2Cluster(stack);
