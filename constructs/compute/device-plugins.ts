@@ -2,8 +2,11 @@ import { Annotations } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { Construct, IConstruct } from 'constructs';
 import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
-import { LABEL_DEVICE_PLUGIN, TAINT_NEURON, TAINT_NVIDIA_GPU } from '../../lib/private/labels';
+import { LABEL_DEVICE_PLUGIN } from '../../lib/private/labels';
 import { AcceleratorVendor } from './gpu-instance-type';
+
+/** A toleration of every taint (key and effect left out, operator Exists). */
+const TOLERATE_ALL = [{ operator: 'Exists' }];
 
 /** Device plugin releases already added, per cluster construct and vendor. */
 const INSTALLED = new WeakMap<IConstruct, Map<AcceleratorVendor, Construct | undefined>>();
@@ -23,7 +26,7 @@ interface HelmCapableCluster extends IConstruct {
  * accelerator node groups exist. Used by `GpuNodeGroup`; call it yourself for nodes made elsewhere.
  *
  * The plugin runs only on nodes labelled `ai-platform.dev/device-plugin=<nvidia|neuron>` (our node
- * groups set it where the AMI lacks a plugin) and tolerates the accelerator taint.
+ * groups set it where the AMI lacks a plugin) and tolerates every taint those nodes carry.
  */
 export class DevicePlugins {
   /** Construct id of the NVIDIA release under the cluster. */
@@ -32,16 +35,20 @@ export class DevicePlugins {
   public static readonly NEURON_ID = 'AiPlatformNeuronDevicePlugin';
 
   /**
-   * The Helm values for a vendor's plugin: node selector on our label, toleration of our taint,
+   * The Helm values for a vendor's plugin: node selector on our label, toleration of every taint,
    * system-node-critical priority. The NVIDIA chart's default affinity (node feature discovery labels)
    * is removed, since EKS AMIs do not set those labels.
+   *
+   * The node selector already keeps the plugin to accelerator nodes; it tolerates every taint because one
+   * release serves every group on the cluster, and a group's extra taints (or a replaced accelerator taint)
+   * would otherwise keep it off that group's nodes, which then never advertise their accelerators.
    */
   public static helmValues(vendor: AcceleratorVendor): Record<string, unknown> {
     if (vendor === AcceleratorVendor.NVIDIA) {
       return {
         affinity: null,
         nodeSelector: { [LABEL_DEVICE_PLUGIN]: 'nvidia' },
-        tolerations: [{ key: TAINT_NVIDIA_GPU.key, operator: 'Exists', effect: 'NoSchedule' }],
+        tolerations: TOLERATE_ALL,
         priorityClassName: 'system-node-critical',
       };
     }
@@ -51,7 +58,7 @@ export class DevicePlugins {
       devicePlugin: {
         enabled: true,
         nodeSelector: { [LABEL_DEVICE_PLUGIN]: 'neuron' },
-        tolerations: [{ key: TAINT_NEURON.key, operator: 'Exists', effect: 'NoSchedule' }],
+        tolerations: TOLERATE_ALL,
       },
     };
   }

@@ -440,7 +440,7 @@ describe('device plugins on clusters created in the stack', () => {
     expect(JSON.parse(chart.Properties.Values)).toEqual({
       affinity: null,
       nodeSelector: { 'ai-platform.dev/device-plugin': 'nvidia' },
-      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      tolerations: [{ operator: 'Exists' }],
       priorityClassName: 'system-node-critical',
     });
   });
@@ -466,6 +466,20 @@ describe('device plugins on clusters created in the stack', () => {
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::EKS::Nodegroup', { ClusterName: { Ref: Match.stringLikeRegexp('Cluster') }, AmiType: 'AL2023_x86_64_NVIDIA' });
     t.resourceCountIs(HELM, 1);
+  });
+
+  test('the device plugin tolerates every taint, so extra taints on a group do not keep it off the nodes', () => {
+    const { stack } = newStack();
+    const cluster = v2Cluster(stack);
+    new GpuNodeGroup(stack, 'Gpus', { cluster, minSize: 1, taints: [{ key: 'dedicated', value: 'training', effect: 'NoSchedule' }] });
+    new GpuNodeGroup(stack, 'Neuron', { cluster, instanceTypes: [GpuInstanceType.INF2_XLARGE], minSize: 1, acceleratorTaint: false, taints: [{ key: 'team', value: 'ml', effect: 'NoExecute' }] });
+    const t = Template.fromStack(stack);
+    const values = Object.values(t.findResources(HELM)).map((r) => JSON.parse(r.Properties.Values));
+    const nvidia = values.find((v) => v.tolerations);
+    const neuron = values.find((v) => v.devicePlugin);
+    // Without a toleration for 'dedicated' (or 'team'), the DaemonSet never runs there and nvidia.com/gpu is never advertised.
+    expect(nvidia.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(neuron.devicePlugin.tolerations).toEqual([{ operator: 'Exists' }]);
   });
 
   test('on an aws-eks (v1) cluster, the node role is mapped in the aws-auth ConfigMap that CDK overwrites', () => {
