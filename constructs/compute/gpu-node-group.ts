@@ -95,7 +95,8 @@ export interface GpuNodeGroupProps {
   /**
    * Extra labels for the nodes, merged with the accelerator labels. Keys from the accelerator
    * vocabulary (`ai-platform.dev/*`) cannot be overridden. EKS takes keys and values of 1-63
-   * characters in Kubernetes label syntax; others fail synthesis.
+   * characters in Kubernetes label syntax, outside the `kubernetes.io`, `k8s.io` and
+   * `eks.amazonaws.com` domains (e.g. `node-role.kubernetes.io/gpu`); others fail synthesis.
    * @default - accelerator labels only
    */
   readonly labels?: Record<string, string>;
@@ -144,6 +145,11 @@ const DEFAULT_DISK = Size.gibibytes(200);
 const NODE_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'];
 const RESERVED_PREFIX = 'ai-platform.dev/';
 const CA_TEMPLATE = 'k8s.io/cluster-autoscaler/node-template';
+/**
+ * Label domains a node group cannot set: EKS refuses them in CreateNodegroup, and the kubelet refuses
+ * kubernetes.io and k8s.io labels it does not know (the node then never joins).
+ */
+const RESERVED_LABEL_DOMAINS = ['kubernetes.io', 'k8s.io', 'eks.amazonaws.com'];
 
 /**
  * An EKS managed node group for accelerator instances (NVIDIA GPUs, Inferentia, Trainium).
@@ -421,8 +427,9 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   }
 
   /**
-   * EKS takes label keys and values of 1-63 characters (CreateNodegroup), and the kubelet only
-   * Kubernetes label syntax: anything else fails the deployment, or the nodes never join.
+   * EKS takes label keys and values of 1-63 characters (CreateNodegroup) outside the kubernetes.io,
+   * k8s.io and eks.amazonaws.com domains, and the kubelet only Kubernetes label syntax: anything else
+   * fails the deployment, or the nodes never join.
    */
   private validateLabels(labels: Record<string, string>): void {
     for (const [key, value] of Object.entries(labels)) {
@@ -431,6 +438,12 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
         throw new PlatformError(this, 'labels', key,
           'has a key EKS refuses: a label key is at most 63 characters in all (EKS\'s limit), an optional DNS-subdomain prefix and "/", then letters, digits, "-", "_" or "." starting and ending with a letter or digit',
           'shorten or rename the label key');
+      }
+      const domain = key.includes('/') ? key.split('/')[0] : undefined;
+      if (domain !== undefined && RESERVED_LABEL_DOMAINS.some((d) => domain === d || domain.endsWith(`.${d}`))) {
+        throw new PlatformError(this, 'labels', key,
+          `is in a domain EKS reserves (${RESERVED_LABEL_DOMAINS.join(', ')} and their subdomains): EKS refuses the node group, or the kubelet refuses the label and the nodes never join`,
+          'use a label key in your own domain, e.g. example.com/role');
       }
       if (Token.isUnresolved(value)) continue;
       if (typeof value !== 'string' || value.length === 0 || !isLabelValue(value)) {

@@ -304,6 +304,16 @@ describe('taints and labels', () => {
     expect(() => group({ labels: { 'example.com/team': 'search-1.2_a' } })).not.toThrow();
   });
 
+  test('a label key in a domain EKS reserves (kubernetes.io, k8s.io, eks.amazonaws.com) fails synthesis', () => {
+    // EKS refuses these prefixes in CreateNodegroup, or the kubelet refuses them and the nodes never join.
+    expect(() => group({ labels: { 'node-role.kubernetes.io/gpu': 'true' } }))
+      .toThrow(/'labels' \("node-role.kubernetes.io\/gpu"\) is in a domain EKS reserves/);
+    expect(() => group({ labels: { 'kubernetes.io/role': 'gpu' } })).toThrow(/'labels' \("kubernetes.io\/role"\)/);
+    expect(() => group({ labels: { 'example.k8s.io/team': 'ml' } })).toThrow(/'labels' \("example.k8s.io\/team"\)/);
+    expect(() => group({ labels: { 'eks.amazonaws.com/nodegroup': 'x' } })).toThrow(/'labels' \("eks.amazonaws.com\/nodegroup"\)/);
+    expect(() => group({ labels: { 'mykubernetes.io/team': 'ml', 'k8s.amazonaws.com/team': 'ml' } })).not.toThrow();
+  });
+
   test('a taint EKS or Kubernetes would refuse fails synthesis, naming the taint', () => {
     expect(() => group({ taints: [{ key: 'dedicated', value: 'ml team', effect: 'NoSchedule' }] }))
       .toThrow(/'taints\["dedicated"\].value' \("ml team"\) must be at most 63 characters/);
