@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
 import { PlatformError } from '../../lib/private/errors';
-import { LABEL_DEVICE_PLUGIN, TAINT_NEURON, TAINT_NVIDIA_GPU } from '../../lib/private/labels';
+import { LABEL_DEVICE_PLUGIN } from '../../lib/private/labels';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 
 const k8s = kplus.k8s;
@@ -29,8 +29,8 @@ export interface DevicePluginDaemonSetProps {
  * (clusters that `cdk deploy` manages get the same version as a Helm release).
  *
  * It runs only on nodes labelled `ai-platform.dev/device-plugin=nvidia` (or `neuron`), which
- * `GpuNodeGroup` and `GpuNodePool` set where the AMI lacks a plugin, tolerates the accelerator taint and
- * `CriticalAddonsOnly`, and has priority class `system-node-critical` so it is never evicted for a workload.
+ * `GpuNodeGroup` and `GpuNodePool` set where the AMI lacks a plugin, tolerates every taint (so a node
+ * group's extra taints do not keep it off the nodes), and has priority class `system-node-critical` so it is never evicted for a workload.
  * Use `DevicePluginDaemonSet.of(chart, vendor)` to get the one plugin per vendor in a chart.
  *
  * @example
@@ -62,7 +62,6 @@ export class DevicePluginDaemonSet extends Construct {
     const namespace = props.namespace ?? defaults.namespace;
     const name = defaults.release;
     this.image = props.image ?? defaults.image;
-    const taint = nvidia ? TAINT_NVIDIA_GPU : TAINT_NEURON;
     const labels = { 'app.kubernetes.io/name': name };
 
     let serviceAccountName: string | undefined;
@@ -101,10 +100,10 @@ export class DevicePluginDaemonSet extends Construct {
           spec: {
             priorityClassName: 'system-node-critical',
             nodeSelector: { [LABEL_DEVICE_PLUGIN]: nvidia ? 'nvidia' : 'neuron' },
-            tolerations: [
-              { key: 'CriticalAddonsOnly', operator: 'Exists' },
-              { key: taint.key, operator: 'Exists', effect: taint.effect },
-            ],
+            // Every taint, as the Helm release (DevicePlugins.helmValues): the node selector keeps the plugin
+            // to accelerator nodes, and a node group's extra taints (or a replaced accelerator taint) would
+            // otherwise keep it off those nodes, which then never advertise their accelerators.
+            tolerations: [{ operator: 'Exists' }],
             ...(serviceAccountName ? { serviceAccountName } : { automountServiceAccountToken: false }),
             containers: [{
               name: 'device-plugin',
