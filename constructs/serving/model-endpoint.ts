@@ -323,6 +323,7 @@ export class ModelEndpoint extends ModelEndpointBase {
   private readonly rollbackAlarms: cloudwatch.IAlarm[] = [];
   private readonly scalables = new Map<string, ScalableEndpointVariant>();
   private readonly resource: sagemaker.CfnEndpoint;
+  private readAlarms?: iam.PolicyStatement;
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
     // defaults
@@ -453,6 +454,7 @@ export class ModelEndpoint extends ModelEndpointBase {
 
     this.alarms = this.createAlarms(variants, endpointName, props.alarms);
     this.rollbackAlarms.push(...this.alarms, ...this.rollout.rollbackAlarms);
+    this.allowReadingAlarms([...this.alarms, ...this.rollout.rollbackAlarms]);
 
     this.resource = new sagemaker.CfnEndpoint(this, 'Resource', {
       endpointName,
@@ -499,6 +501,7 @@ export class ModelEndpoint extends ModelEndpointBase {
   /** Adds an alarm that rolls updates back (at most 10 in all). */
   public addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
     this.rollbackAlarms.push(alarm);
+    this.allowReadingAlarms([alarm]);
   }
 
   /**
@@ -800,6 +803,19 @@ export class ModelEndpoint extends ModelEndpointBase {
       ReadAsyncRequests: 'Callers upload one object per request under this endpoint\'s async input prefix; the model reads only there.',
       AttachToVpc: 'SageMaker creates the containers\' network interfaces; these EC2 actions take no resource ARN known before the interfaces exist.',
     });
+  }
+
+  /**
+   * SageMaker reads the rollback alarms with the execution role (`cloudwatch:DescribeAlarms`) while it
+   * rolls an update out; without the permission no alarm can roll the update back.
+   */
+  private allowReadingAlarms(alarms: cloudwatch.IAlarm[]): void {
+    if (alarms.length === 0) return;
+    if (!this.readAlarms) {
+      this.readAlarms = new iam.PolicyStatement({ sid: 'ReadRollbackAlarms', actions: ['cloudwatch:DescribeAlarms'] });
+      this.executionPolicy.addStatements(this.readAlarms);
+    }
+    this.readAlarms.addResources(...alarms.map((a) => a.alarmArn));
   }
 
   private renderDataCapture(c: DataCaptureOptions): sagemaker.CfnEndpointConfig.DataCaptureConfigProperty {

@@ -193,6 +193,16 @@ describe('with defaults', () => {
     });
   });
 
+  test('the role may read the rollback alarms, which SageMaker checks with its execution role during an update', () => {
+    expect(statement(template, 'ReadRollbackAlarms')).toMatchObject({
+      Action: 'cloudwatch:DescribeAlarms',
+      Resource: [
+        { 'Fn::GetAtt': [expect.stringMatching(/EndpointAllTrafficErrorRateAlarm/), 'Arn'] },
+        { 'Fn::GetAtt': [expect.stringMatching(/EndpointAllTrafficModelLatencyAlarm/), 'Arn'] },
+      ],
+    });
+  });
+
   test('without autoscaling, updates apply the configuration\'s instance counts', () => {
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       RetainAllVariantProperties: Match.absent(),
@@ -835,6 +845,24 @@ describe('rollout and alarms', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: { AutoRollbackConfiguration: { Alarms: [{ AlarmName: { Ref: Match.stringLikeRegexp('Cpu') } }] } },
     });
+  });
+
+  test('the role may read every rollback alarm: those of the strategy and those added later', () => {
+    const { stack } = newStack();
+    const kpi = cloudwatch.Alarm.fromAlarmName(stack, 'Kpi', 'business-kpi');
+    const endpoint = newEndpoint(stack, { alarms: { enabled: false }, rollout: RolloutStrategy.canary({ rollbackAlarms: [kpi] }) });
+    endpoint.addRollbackAlarm(new cloudwatch.Alarm(stack, 'Cpu', { metric: endpoint.metricCpuUtilization(), threshold: 90, evaluationPeriods: 1 }));
+    const template = Template.fromStack(stack);
+    expect(statement(template, 'ReadRollbackAlarms').Action).toEqual('cloudwatch:DescribeAlarms');
+    const resources = JSON.stringify(statement(template, 'ReadRollbackAlarms').Resource);
+    expect(resources).toContain(':alarm:business-kpi');
+    expect(resources).toMatch(/"Cpu[0-9A-F]+","Arn"/);
+  });
+
+  test('without rollback alarms the role gets no alarm permission', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { alarms: { enabled: false }, rollout: RolloutStrategy.allAtOnce() });
+    expect(executionStatements(Template.fromStack(stack)).map((s) => s.Sid)).not.toContain('ReadRollbackAlarms');
   });
 });
 
