@@ -781,6 +781,15 @@ export class ModelEndpoint extends ModelEndpointBase {
           actions: ['sns:Publish'],
           resources: [...new Set(topics.map((t) => t.topicArn))],
         }));
+        // An encrypted topic takes messages only from a publisher that may use its key.
+        const topicKeys = [...new Set(topics.map((t) => t.masterKey?.keyArn).filter((k): k is string => k !== undefined))];
+        if (topicKeys.length > 0) {
+          policy.addStatements(new iam.PolicyStatement({
+            sid: 'NotifyAsyncEncrypted',
+            actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            resources: topicKeys,
+          }));
+        }
       }
     }
     if (props.vpc) {

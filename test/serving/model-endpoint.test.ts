@@ -695,6 +695,26 @@ describe('asynchronous inference', () => {
   });
 });
 
+describe('asynchronous inference with encrypted topics', () => {
+  test('the role may use the topics\' keys to publish (SNS encrypts each message with the publisher\'s permissions)', () => {
+    const { stack } = newStack();
+    const topicKey = new kms.Key(stack, 'TopicKey');
+    const success = new sns.Topic(stack, 'Success', { enforceSSL: true, masterKey: topicKey });
+    const failure = new sns.Topic(stack, 'Failure', { enforceSSL: true, masterKey: topicKey });
+    newEndpoint(stack, { asyncInference: { successTopic: success, errorTopic: failure } });
+    expect(statement(Template.fromStack(stack), 'NotifyAsyncEncrypted')).toMatchObject({
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/TopicKey/), 'Arn'] },
+    });
+  });
+
+  test('unencrypted topics add no key permission', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { asyncInference: { successTopic: new sns.Topic(stack, 'Success', { enforceSSL: true }) } });
+    expect(executionStatements(Template.fromStack(stack)).map((s) => s.Sid)).not.toContain('NotifyAsyncEncrypted');
+  });
+});
+
 describe('asynchronous inference with prefixes of one\'s own', () => {
   test('results, failures and requests use them, in the configuration and in the role\'s limits', () => {
     const { stack } = newStack();
