@@ -750,6 +750,16 @@ export class ModelEndpoint extends ModelEndpointBase {
         resources: [this.encryptionKey.keyArn],
       }));
     }
+    // A given bucket may encrypt by default with a key of its own: callers' async requests are
+    // encrypted with it, and objects written without the endpoint key are too.
+    const bucketKey = this.bucket?.encryptionKey;
+    if (bucketKey && bucketKey !== this.encryptionKey) {
+      policy.addStatements(new iam.PolicyStatement({
+        sid: 'UseBucketKey',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [bucketKey.keyArn],
+      }));
+    }
     if (this.bucket && props.dataCapture) {
       policy.addStatements(new iam.PolicyStatement({
         sid: 'WriteCapturedData',

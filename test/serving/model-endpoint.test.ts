@@ -747,6 +747,23 @@ describe('security', () => {
     template.hasResourceProperties('AWS::IAM::Policy', { PolicyName: Match.stringLikeRegexp('ExecutionPolicy'), Roles: [{ Ref: Match.stringLikeRegexp('MyRole') }] });
   });
 
+  test('a given bucket encrypted with its own key: the role may use that key to read requests and write results there', () => {
+    const { stack } = newStack();
+    const bucketKey = new kms.Key(stack, 'BucketKey', { enableKeyRotation: true });
+    const bucket = new s3.Bucket(stack, 'MyBucket', { enforceSSL: true, encryptionKey: bucketKey });
+    newEndpoint(stack, { bucket, asyncInference: {}, dataCapture: {} });
+    expect(statement(Template.fromStack(stack), 'UseBucketKey')).toMatchObject({
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/BucketKey/), 'Arn'] },
+    });
+  });
+
+  test('the created bucket uses the endpoint key: no second key statement', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { asyncInference: {} });
+    expect(executionStatements(Template.fromStack(stack)).map((s) => s.Sid)).not.toContain('UseBucketKey');
+  });
+
   test('a role imported with mutable: false is used and left unchanged', () => {
     const { stack } = newStack();
     const role = iam.Role.fromRoleArn(stack, 'Given', 'arn:aws:iam::123456789012:role/sagemaker-execution', { mutable: false });
