@@ -544,6 +544,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     if (!Token.isUnresolved(initial) && !Token.isUnresolved(max) && initial > max) {
       throw new PlatformError(this, 'maxCapacity', max, `must be >= the variant's initialInstanceCount (${initial})`, 'raise maxCapacity or lower initialInstanceCount');
     }
+    this.rollout._validateScaling(this, min, max);
     const stack = Stack.of(this);
     const scalable = new ScalableEndpointVariant(this, `Scaling${variantName.replace(/[^A-Za-z0-9]/g, '')}`, {
       serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,

@@ -168,6 +168,26 @@ export class RolloutStrategy {
   }
 
   /**
+   * Checks an instance-count step against an autoscaled variant's bounds: once autoscaled, an update
+   * keeps the variant's current instance count (anywhere from minCapacity to maxCapacity), and
+   * SageMaker checks the step against that count.
+   * @internal
+   */
+  public _validateScaling(scope: IConstruct, minCapacity: number, maxCapacity: number): void {
+    const size = this.size;
+    if (!size || size.isPercent || Token.isUnresolved(size.value)) return;
+    const prop = this.type === 'CANARY' ? 'rollout.canarySize' : 'rollout.stepSize';
+    if (!Token.isUnresolved(minCapacity) && size.value * 2 > minCapacity) {
+      throw new PlatformError(scope, prop, `${size.value} instances`, `must be <= 50% of 'minCapacity' (${minCapacity}): an update keeps the autoscaled instance count, which can be that low`,
+        'use TrafficSize.percent(...) or raise minCapacity');
+    }
+    if (this.type === 'LINEAR' && !Token.isUnresolved(maxCapacity) && size.value * 10 < maxCapacity) {
+      throw new PlatformError(scope, prop, `${size.value} instances`, `must be >= 10% of 'maxCapacity' (${maxCapacity}), SageMaker's linear limit: an update keeps the autoscaled instance count, which can be that high`,
+        'use TrafficSize.percent(...), a larger step, or a lower maxCapacity');
+    }
+  }
+
+  /**
    * The blue/green update policy as CloudFormation wants it.
    * @internal
    */

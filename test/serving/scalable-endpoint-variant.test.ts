@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
-import { EndpointInstanceType, EndpointVariant, ModelEndpoint } from '../../constructs/serving';
+import { EndpointInstanceType, EndpointVariant, ModelEndpoint, RolloutStrategy, TrafficSize } from '../../constructs/serving';
 import { newStack } from '../helpers';
 import { newEndpoint } from './util';
 
@@ -170,6 +170,20 @@ describe('autoscaling rules', () => {
       .toThrow(/'maxCapacity' \(2\) must be >= the variant's initialInstanceCount \(3\)/);
     expect(() => endpointWith({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 3 })] }).autoScale({ minCapacity: 3, maxCapacity: 3 }))
       .not.toThrow();
+  });
+  test('an instance-count canary above half of minCapacity fails: an update keeps the scaled-in count, and SageMaker checks the canary against it', () => {
+    const two = [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 2 })];
+    const canary = RolloutStrategy.canary({ canarySize: TrafficSize.instances(1) });
+    expect(() => endpointWith({ variants: two, rollout: canary }).autoScale({ minCapacity: 1, maxCapacity: 4 }))
+      .toThrow(/'rollout\.canarySize' \("1 instances"\) must be <= 50% of 'minCapacity' \(1\)/);
+    expect(() => endpointWith({ variants: two, rollout: canary }).autoScale({ minCapacity: 2, maxCapacity: 4 })).not.toThrow();
+  });
+  test('an instance-count linear step below a tenth of maxCapacity fails', () => {
+    const two = [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 2 })];
+    const linear = RolloutStrategy.linear({ stepSize: TrafficSize.instances(1) });
+    expect(() => endpointWith({ variants: two, rollout: linear }).autoScale({ minCapacity: 2, maxCapacity: 20 }))
+      .toThrow(/'rollout\.stepSize' \("1 instances"\) must be >= 10% of 'maxCapacity' \(20\)/);
+    expect(() => endpointWith({ variants: two, rollout: linear }).autoScale({ minCapacity: 2, maxCapacity: 10 })).not.toThrow();
   });
   test('an unknown variant name fails, listing the variants', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 2, variantName: 'blue' })).toThrow(/'variantName' \("blue"\) must name a variant of this endpoint \(AllTraffic\)/);
