@@ -105,7 +105,9 @@ export interface EndpointAlarmsOptions {
   readonly errorRateThreshold?: number;
   /**
    * p99 model latency that raises the alarm.
-   * @default Duration.seconds(1)
+   * @default Duration.seconds(1); none on asynchronous endpoints (`asyncInference`), whose requests may
+   * run for up to an hour: a real-time threshold there would alarm, and roll back every update, for
+   * models working as intended. Set it to alarm on their latency too.
    */
   readonly modelLatencyThreshold?: Duration;
   /**
@@ -877,7 +879,8 @@ export class ModelEndpoint extends ModelEndpointBase {
     if (!Token.isUnresolved(errorRate) && !(errorRate > 0 && errorRate <= 1)) {
       throw new PlatformError(this, 'alarms.errorRateThreshold', errorRate, 'must be a fraction above 0 and at most 1', 'use e.g. 0.01 for 1% of requests');
     }
-    const latency = o.modelLatencyThreshold ?? Duration.seconds(1);
+    // Asynchronous requests may run for up to an hour: no latency alarm unless its threshold is given.
+    const latency = o.modelLatencyThreshold ?? (this.asynchronous ? undefined : Duration.seconds(1));
     const evaluationPeriods = o.evaluationPeriods ?? 3;
     const datapointsToAlarm = o.datapointsToAlarm ?? 2;
     if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) {
@@ -902,6 +905,7 @@ export class ModelEndpoint extends ModelEndpointBase {
         metric: this.metricFor(endpointName, 'Invocation5XXErrors', variantName, 'Average'),
         threshold: errorRate,
       }));
+      if (latency === undefined) return;
       alarms.push(new cloudwatch.Alarm(this, `${idPart}ModelLatencyAlarm`, {
         ...common,
         alarmDescription: `p99 model latency of ${endpointName}/${variantName} above ${latency.toMilliseconds()} ms`,

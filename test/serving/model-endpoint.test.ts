@@ -845,6 +845,20 @@ describe('rollout and alarms', () => {
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('rolloutWithoutAlarms'));
   });
 
+  test('an asynchronous endpoint gets no latency alarm unless its threshold is given: its requests may run for an hour', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { asyncInference: {} });
+    const template = Template.fromStack(stack);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'ModelLatency' }, 0);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Invocation5XXErrors' }, 1);
+    // The error-rate alarm still rolls updates back.
+    const [endpoint] = Object.values(template.findResources('AWS::SageMaker::Endpoint'));
+    expect(JSON.stringify(endpoint.Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms)).toMatch(/ErrorRateAlarm/);
+    const { stack: chosen } = newStack();
+    newEndpoint(chosen, { asyncInference: {}, alarms: { modelLatencyThreshold: Duration.minutes(5) } });
+    Template.fromStack(chosen).hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ModelLatency', Threshold: 300_000_000 });
+  });
+
   test('custom thresholds and an SNS action reach the alarms', () => {
     const { stack } = newStack();
     const topic = new sns.Topic(stack, 'Alerts', { enforceSSL: true });
