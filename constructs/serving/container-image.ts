@@ -175,7 +175,8 @@ class RepositoryImage extends ContainerImage {
     super();
   }
 
-  public bind(): ContainerImageConfig {
+  public bind(scope: Construct): ContainerImageConfig {
+    if (this.tagOrDigest === 'latest') warnMutableTag(scope, this.tagOrDigest);
     return {
       imageUri: this.repository.repositoryUriForTagOrDigest(this.tagOrDigest),
       repositoryArn: this.repository.repositoryArn,
@@ -205,11 +206,23 @@ class UriImage extends ContainerImage {
         'push the image to ECR and use its URI, or use ContainerImage.fromEcrRepository(repository, tag)');
     }
     const [, account, region, repositoryName] = match;
+    const tag = /:([\w][\w.-]*)$/.exec(this.imageUri.slice(this.imageUri.indexOf('/')))?.[1];
+    if (!this.imageUri.includes('@sha256:') && (tag === undefined || tag === 'latest')) warnMutableTag(scope, tag ?? 'latest (no tag given)');
     return {
       imageUri: this.imageUri,
       repositoryArn: `arn:${Aws.PARTITION}:ecr:${region}:${account}:repository/${repositoryName}`,
     };
   }
+}
+
+/**
+ * An endpoint's template changes only when its image URI does: a new image pushed under the same tag
+ * (`latest`) is never rolled out by `cdk deploy`, with no canary and no rollback.
+ */
+function warnMutableTag(scope: Construct, tag: string): void {
+  Annotations.of(scope).addWarningV2('@ai-platform/serving:mutableImageTag',
+    `image: the tag ${tag} names whatever image was pushed last, so pushing a new image under it leaves the template unchanged and \`cdk deploy\` rolls nothing out (no canary, no rollback). `
+    + 'Use a tag per build (a version or commit) or a digest (@sha256:...).');
 }
 
 /** Finds `container/` (the bundled server) from this file, in the source tree or in `dist/`. */

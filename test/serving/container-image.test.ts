@@ -56,6 +56,32 @@ describe('ContainerImage', () => {
     expect(pullStatement(template).Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:eu-west-1:111122223333:repository/team/server']] });
   });
 
+  test('an image named by the tag latest (or no tag) warns that a new push under it is never rolled out; a version or digest does not', () => {
+    const warningsFor = (image: (stack: ReturnType<typeof newStack>['stack']) => ContainerImage) => {
+      const { stack } = newStack();
+      newEndpoint(stack, { image: image(stack) });
+      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('mutableImageTag'));
+    };
+    const repo = (stack: ReturnType<typeof newStack>['stack']) => ecr.Repository.fromRepositoryName(stack, 'Repo', 'my-server');
+    const uri = '123456789012.dkr.ecr.us-east-1.amazonaws.com/team/server';
+    for (const image of [
+      (stack: ReturnType<typeof newStack>['stack']) => ContainerImage.fromEcrRepository(repo(stack)),
+      () => ContainerImage.fromImageUri(`${uri}:latest`),
+      () => ContainerImage.fromImageUri(uri),
+    ]) {
+      const warnings = warningsFor(image);
+      expect(warnings).toHaveLength(1);
+      expect(JSON.stringify(warnings[0].entry.data)).toMatch(/the tag latest.*rolls nothing out.*a digest/);
+    }
+    for (const image of [
+      (stack: ReturnType<typeof newStack>['stack']) => ContainerImage.fromEcrRepository(repo(stack), 'v3'),
+      () => ContainerImage.fromImageUri(`${uri}:1.2`),
+      () => ContainerImage.fromImageUri(`${uri}@sha256:${'a'.repeat(64)}`),
+    ]) {
+      expect(warningsFor(image)).toHaveLength(0);
+    }
+  });
+
   test('fromImageUri with a non-ECR URI fails, naming the fix', () => {
     const { stack } = newStack();
     expect(() => newEndpoint(stack, { image: ContainerImage.fromImageUri('docker.io/library/nginx:latest') }))
