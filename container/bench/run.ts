@@ -36,6 +36,8 @@ const WRK_THREADS = Number(process.env.BENCH_WRK_THREADS ?? 1);
  */
 const LOAD_CPUS = process.env.BENCH_LOAD_CPUS;
 const WARMUP_MS = 500;
+/** wrk's warm-up run: its -d takes whole seconds. */
+const WRK_WARMUP_S = Math.max(1, Math.round(WARMUP_MS / 1000));
 const MAX_REQUESTS = 200_000;
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const RESULTS = path.resolve(__dirname, '..', '..', 'bench', 'results');
@@ -124,7 +126,7 @@ async function loadWrk(port: number, urlPath: string, body: string, c: number): 
     child.stderr.on('data', (d) => { out += d; });
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk exited ${code}: ${out}`))));
   });
-  await run(Math.max(1, Math.round(WARMUP_MS / 1000)));
+  await run(WRK_WARMUP_S);
   const out = await run(SECONDS);
   const rps = Number((/Requests\/sec:\s+([\d.]+)/.exec(out) ?? [])[1]);
   const count = Number((/(\d+) requests in/.exec(out) ?? [])[1]);
@@ -315,7 +317,7 @@ async function main(): Promise<void> {
     const p = pings as Record<string, { p50: number; p99: number; max: number; n: number }>;
     if (Object.keys(pings).length > 0) lines.push('', `/ping during c=64 load: ${Object.entries(p).map(([m, v]) => `${LABEL[m as Mode]} p50 ${fmt(v.p50, 2)} ms, p99 ${fmt(v.p99, 2)} ms, max ${fmt(v.max, 1)} ms (${v.n} pings)`).join('; ')}. Target p99 < 50 ms for (a).`);
   }
-  const table = [`Machine: ${machine.nproc}${machine.cpusOnMachine !== machine.nproc ? ` of ${machine.cpusOnMachine}` : ''} CPUs (${machine.cpu}), Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, ${machine.date}; ${SECONDS} s per cell after ${WARMUP_MS} ms warm-up; load generator (${generator}) on the same machine.`, ...lines].join('\n');
+  const table = [`Machine: ${machine.nproc}${machine.cpusOnMachine !== machine.nproc ? ` of ${machine.cpusOnMachine}` : ''} CPUs (${machine.cpu}), Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}, ${machine.date}; ${SECONDS} s per cell after ${HAVE_WRK && !process.env.BENCH_NODE_CLIENT ? `a ${WRK_WARMUP_S} s` : `${WARMUP_MS} ms`} warm-up; load generator (${generator}) on the same machine.`, ...lines].join('\n');
   console.log('\n' + table);
   fs.writeFileSync(path.join(RESULTS, 'results.json'), JSON.stringify(results, null, 2));
   fs.writeFileSync(path.join(RESULTS, 'results.md'), table + '\n');
