@@ -7,7 +7,7 @@
  * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, at most
  * 28000, so the exit 1 s after it comes before SageMaker's 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
  * INTRA_OP_SPINNING, ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,
- * SAGEMAKER_MAX_PAYLOAD_IN_MB, BODY_LIMIT_BYTES, TEXT_BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS, MAX_BODY_BYTES_IN_FLIGHT).
+ * SAGEMAKER_MAX_PAYLOAD_IN_MB, BODY_LIMIT_BYTES, TEXT_BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS, MAX_BODY_BYTES_IN_FLIGHT, MAX_ANSWER_ELEMENTS).
  * config.ts reads and checks them all (`serverEnv`, `configFromEnv`); container/README.md lists them.
  */
 import { buildApp } from './app';
