@@ -51,10 +51,11 @@ function inputNames(sig: ModelSignature): string {
 }
 
 /**
- * Checks OIP input tensors against the model and decodes them, in model-input order. `binary` is the
+ * Checks OIP input tensors against the model and decodes them, in model-input order. `stacked` says
+ * whether requests are merged along the first axis (the engine batches this model). `binary` is the
  * part of the body after the JSON when the request uses the binary tensor data extension.
  */
-export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[], limits: TensorLimits, binary?: Uint8Array): WireTensor[] {
+export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[], limits: TensorLimits, stacked: boolean, binary?: Uint8Array): WireTensor[] {
   const parts = binaryParts(inputs, binary);
   const byName = new Map<string, OipInput>();
   for (const input of inputs) {
@@ -88,7 +89,7 @@ export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[]
     const data = bytes ? decodeBinaryData(meta.name, type, count, bytes) : decodeData(meta.name, type, dims, count, input.data);
     out.push({ name: meta.name, type, dims: [...dims], data });
   }
-  checkSameBatch(sig, out);
+  if (stacked) checkSameBatch(out);
   checkSharedDims(sig, out);
   return out;
 }
@@ -113,9 +114,12 @@ export function checkSharedDims(sig: ModelSignature, tensors: readonly WireTenso
   });
 }
 
-/** When requests may be stacked, every input must agree on the number of rows. */
-function checkSameBatch(sig: ModelSignature, tensors: readonly WireTensor[]): void {
-  if (!sig.batchable || tensors.length < 2) return;
+/**
+ * When requests are stacked, every input must agree on the number of rows. When they are not (the model
+ * has no batch axis, the batching probe or the config turned batching off), the inputs' first axes
+ * may be different dimensions (queries and keys), and onnxruntime checks them.
+ */
+function checkSameBatch(tensors: readonly WireTensor[]): void {
   const rows = tensors[0].dims[0];
   for (const t of tensors) {
     if (t.dims[0] !== rows) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { fraudModel, modelDir, readyApp } from './helpers';
 import { kitchenSinkSpec, oddInputName } from '../tools/test-models';
+import type { ModelSpec } from '../tools/onnx-builder';
 
 const INFER = '/v2/models/fraud-mlp/infer';
 const features = (over: Record<string, unknown> = {}) => ({ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0], ...over });
@@ -196,5 +197,60 @@ describe('bad values for each datatype', () => {
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'BAD_TENSOR_SHAPE');
     assert.match(res.body.error, /inputs disagree on the batch axis/);
+  });
+});
+
+describe('inputs whose first axes differ', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  const infer = (body: unknown) => app!.inject({ method: 'POST', url: '/v2/models/m/infer', payload: body as object });
+
+  it('a model the batching probe does not batch (scores of queries against keys) answers them as onnxruntime does', async () => {
+    const spec: ModelSpec = {
+      name: 'pairs',
+      inputs: [{ name: 'q', type: 'float32', shape: ['nq', 2] }, { name: 'k', type: 'float32', shape: ['nk', 2] }],
+      outputs: [{ name: 'scores', type: 'float32', shape: ['rows', 'cols'] }],
+      nodes: [{ op: 'Transpose', inputs: ['k'], outputs: ['kt'], attributes: { perm: [1, 0] } }, { op: 'MatMul', inputs: ['q', 'kt'], outputs: ['scores'] }],
+    };
+    app = await readyApp({ modelDir: modelDir('m', spec) });
+    assert.equal(app.model.engine!.batchingActive, false);
+    const res = await infer({ inputs: [
+      { name: 'q', shape: [1, 2], datatype: 'FP32', data: [1, 2] },
+      { name: 'k', shape: [3, 2], datatype: 'FP32', data: [1, 0, 0, 1, 1, 1] },
+    ] });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json().outputs[0], { name: 'scores', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] });
+  });
+
+  // Two independent heads: a -> ya, b -> yb. Merged, their rows must line up; not merged, they need not.
+  const heads: ModelSpec = {
+    name: 'heads',
+    inputs: [{ name: 'a', type: 'float32', shape: ['na', 2] }, { name: 'b', type: 'float32', shape: ['nb', 2] }],
+    outputs: [{ name: 'ya', type: 'float32', shape: ['na', 2] }, { name: 'yb', type: 'float32', shape: ['nb', 2] }],
+    nodes: [{ op: 'Neg', inputs: ['a'], outputs: ['ya'] }, { op: 'Neg', inputs: ['b'], outputs: ['yb'] }],
+  };
+  const uneven = { inputs: [
+    { name: 'a', shape: [1, 2], datatype: 'FP32', data: [1, 2] },
+    { name: 'b', shape: [2, 2], datatype: 'FP32', data: [3, 4, 5, 6] },
+  ] };
+
+  it('with batching off in serving.json, a model answers them as onnxruntime does', async () => {
+    app = await readyApp({ modelDir: modelDir('m', heads, { batching: { enabled: false } }) });
+    const res = await infer(uneven);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json().outputs.map((o: { data: number[] }) => o.data), [[-1, -2], [-3, -4, -5, -6]]);
+  });
+
+  it('with batching on, they are refused: 400 BAD_TENSOR_SHAPE', async () => {
+    app = await readyApp({ modelDir: modelDir('m', heads) });
+    assert.equal(app.model.engine!.batchingActive, true);
+    const res = await infer(uneven);
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json().code, 'BAD_TENSOR_SHAPE');
+    assert.match(res.json().error, /inputs disagree on the batch axis: 'a' has 1 rows, 'b' has 2/);
   });
 });

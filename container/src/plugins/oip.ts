@@ -163,7 +163,7 @@ export async function runOip(app: FastifyInstance, reply: FastifyReply, body: Oi
   const model = app.model;
   const signature = model.requireSignature();
   const outputNames = selectOutputs(signature, body.outputs);
-  const inputs = decodeOipInputs(signature, body.inputs, model.limits, binary?.input);
+  const inputs = decodeOipInputs(signature, body.inputs, model.limits, model.engine!.batchingActive, binary?.input);
   const outputs = await model.infer(inputs, outputNames, deadlineOf(app, reply), () => clientGone(reply));
   const allBinary = body.parameters?.binary_data_output === true;
   const asBinary = (name: string): boolean => {
