@@ -356,7 +356,14 @@ function csvCell(type: WireTensor['type'], value: unknown): string {
  * is one row. NaN and infinities are written `NaN`, `Infinity`, `-Infinity` (JSON answers carry null).
  */
 export function encodeCsv(outputs: readonly WireTensor[]): string {
-  // A scalar output (rank 0) has one value for the whole answer: it is repeated on every row.
+  // A scalar output (rank 0) has one value for the whole answer: it is repeated on every row. Any other
+  // output must have a value for every row: one whose first axis is not the rows (a sum over them,
+  // [1, k]) would leave cells with nothing to write.
+  const ranked = outputs.filter((o) => o.dims.length > 0);
+  const uneven = ranked.find((o) => o.dims[0] !== ranked[0].dims[0]);
+  if (uneven) {
+    throw new InferenceError('CSV_UNSUPPORTED', `output '${uneven.name}' has shape ${JSON.stringify(uneven.dims)} and output '${ranked[0].name}' ${JSON.stringify(ranked[0].dims)}: their first axes differ, so the answer cannot be written as CSV rows; ask for JSON (Accept: application/json)`);
+  }
   const perOutput = outputs.map((o) => ({ type: o.type, values: encodeData(o.type, o.data), per: elementCount(o.dims.slice(1)), scalar: o.dims.length === 0 }));
   const rows = Math.max(1, ...outputs.map((o) => (o.dims.length === 0 ? 1 : o.dims[0])));
   const lines: string[] = [];

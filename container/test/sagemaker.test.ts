@@ -5,6 +5,7 @@ import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelD
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
 import { configFromEnv } from '../src/config';
+import type { ModelSpec } from '../tools/onnx-builder';
 
 describe('SageMaker container contract', () => {
   let app: FastifyInstance | undefined;
@@ -234,6 +235,27 @@ describe('SageMaker container contract', () => {
       await app.close();
       app = undefined;
     }
+  });
+
+  it('refuses a CSV answer with 400 CSV_UNSUPPORTED when an output has no value for every row, rather than writing undefined', async () => {
+    const spec: ModelSpec = {
+      name: 'colsum',
+      inputs: [{ name: 'x', type: 'float32', shape: ['batch', 2] }],
+      outputs: [{ name: 'doubled', type: 'float32', shape: ['batch', 2] }, { name: 'colsum', type: 'float32', shape: [1, 2] }],
+      initializers: [{ name: 'two', type: 'float32', dims: [], data: [2] }, { name: 'axis0', type: 'int64', dims: [1], data: [0] }],
+      nodes: [{ op: 'Mul', inputs: ['x', 'two'], outputs: ['doubled'] }, { op: 'ReduceSum', inputs: ['x', 'axis0'], outputs: ['colsum'], attributes: { keepdims: 1 } }],
+    };
+    app = await readyApp({ modelDir: modelDir('colsum', spec) });
+    const csv = (body: string) => app!.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'text/csv', accept: 'text/csv' }, payload: body });
+    const one = await csv('1,2\n');
+    assert.equal(one.statusCode, 200);
+    assert.equal(one.body, '2,4,1,2\n');
+    const three = await csv('1,2\n3,4\n5,6\n');
+    assert.equal(three.statusCode, 400, three.body);
+    assert.deepEqual(three.json(), {
+      error: "output 'colsum' has shape [1,2] and output 'doubled' [3,2]: their first axes differ, so the answer cannot be written as CSV rows; ask for JSON (Accept: application/json)",
+      code: 'CSV_UNSUPPORTED',
+    });
   });
 
   it('feeds thousands of rows to a model with a fixed batch of 1 a few at a time, so they never fill the queue', async () => {
