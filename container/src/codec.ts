@@ -330,6 +330,19 @@ function rowsOf(t: WireTensor): unknown[] {
   return out;
 }
 
+/**
+ * Checks that every output has one row per instance sent, as `predictions`, JSON Lines and CSV answers
+ * need: an output whose first axis is another size (a sum over the rows, `[1, k]`; no batch axis at all)
+ * would be cut to the first rows, or leave rows without it. A scalar output (rank 0) is repeated on
+ * every row instead.
+ */
+export function checkOnePerRow(outputs: readonly WireTensor[], rows: number): void {
+  const other = outputs.find((o) => o.dims.length > 0 && o.dims[0] !== rows);
+  if (other) {
+    throw new InferenceError('ANSWER_NOT_PER_ROW', `output '${other.name}' has shape ${JSON.stringify(other.dims)}, not one row for each of the ${rows} instances sent, so the answer cannot be written as rows; send an Open Inference Protocol body ({"inputs": [...]}) to get the outputs as tensors`);
+  }
+}
+
 /** SageMaker `predictions`: one entry per row; the output row itself, or an object when there are several outputs. */
 export function encodePredictions(outputs: readonly WireTensor[]): unknown[] {
   const perOutput = outputs.map(rowsOf);
@@ -356,14 +369,7 @@ function csvCell(type: WireTensor['type'], value: unknown): string {
  * is one row. NaN and infinities are written `NaN`, `Infinity`, `-Infinity` (JSON answers carry null).
  */
 export function encodeCsv(outputs: readonly WireTensor[]): string {
-  // A scalar output (rank 0) has one value for the whole answer: it is repeated on every row. Any other
-  // output must have a value for every row: one whose first axis is not the rows (a sum over them,
-  // [1, k]) would leave cells with nothing to write.
-  const ranked = outputs.filter((o) => o.dims.length > 0);
-  const uneven = ranked.find((o) => o.dims[0] !== ranked[0].dims[0]);
-  if (uneven) {
-    throw new InferenceError('CSV_UNSUPPORTED', `output '${uneven.name}' has shape ${JSON.stringify(uneven.dims)} and output '${ranked[0].name}' ${JSON.stringify(ranked[0].dims)}: their first axes differ, so the answer cannot be written as CSV rows; ask for JSON (Accept: application/json)`);
-  }
+  // A scalar output (rank 0) has one value for the whole answer: it is repeated on every row.
   const perOutput = outputs.map((o) => ({ type: o.type, values: encodeData(o.type, o.data), per: elementCount(o.dims.slice(1)), scalar: o.dims.length === 0 }));
   const rows = Math.max(1, ...outputs.map((o) => (o.dims.length === 0 ? 1 : o.dims[0])));
   const lines: string[] = [];

@@ -237,7 +237,7 @@ describe('SageMaker container contract', () => {
     }
   });
 
-  it('refuses a CSV answer with 400 CSV_UNSUPPORTED when an output has no value for every row, rather than writing undefined', async () => {
+  it('refuses with 400 ANSWER_NOT_PER_ROW a predictions, JSON Lines or CSV answer whose output has no row for each instance, rather than dropping or inventing values', async () => {
     const spec: ModelSpec = {
       name: 'colsum',
       inputs: [{ name: 'x', type: 'float32', shape: ['batch', 2] }],
@@ -250,12 +250,24 @@ describe('SageMaker container contract', () => {
     const one = await csv('1,2\n');
     assert.equal(one.statusCode, 200);
     assert.equal(one.body, '2,4,1,2\n');
+    const refusal = {
+      error: 'output \'colsum\' has shape [1,2], not one row for each of the 3 instances sent, so the answer cannot be written as rows; send an Open Inference Protocol body ({"inputs": [...]}) to get the outputs as tensors',
+      code: 'ANSWER_NOT_PER_ROW',
+    };
     const three = await csv('1,2\n3,4\n5,6\n');
     assert.equal(three.statusCode, 400, three.body);
-    assert.deepEqual(three.json(), {
-      error: "output 'colsum' has shape [1,2] and output 'doubled' [3,2]: their first axes differ, so the answer cannot be written as CSV rows; ask for JSON (Accept: application/json)",
-      code: 'CSV_UNSUPPORTED',
-    });
+    assert.deepEqual(three.json(), refusal);
+    // JSON predictions left colsum out of every row after the first, with a 200.
+    const json = await app.inject({ method: 'POST', url: '/invocations', payload: { instances: [[1, 2], [3, 4], [5, 6]] } });
+    assert.equal(json.statusCode, 400, json.body);
+    assert.deepEqual(json.json(), refusal);
+    const lines = await app.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'application/jsonlines', accept: 'application/jsonlines' }, payload: '[1, 2]\n[3, 4]\n[5, 6]\n' });
+    assert.equal(lines.statusCode, 400, lines.body);
+    assert.deepEqual(lines.json(), refusal);
+    // The same request as an OIP body gets every output as a tensor.
+    const oip = await app.inject({ method: 'POST', url: '/invocations', payload: { inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 2], data: [1, 2, 3, 4, 5, 6] }] } });
+    assert.equal(oip.statusCode, 200, oip.body);
+    assert.deepEqual(oip.json().outputs.find((o: { name: string }) => o.name === 'colsum'), { name: 'colsum', datatype: 'FP32', shape: [1, 2], data: [9, 12] });
   });
 
   it('feeds thousands of rows to a model with a fixed batch of 1 a few at a time, so they never fill the queue', async () => {

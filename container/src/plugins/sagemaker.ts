@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { concatRows, decodeCsv, decodeInstances, encodeCsv, encodePredictions, rowPlan, selectOutputs } from '../codec';
+import { checkOnePerRow, concatRows, decodeCsv, decodeInstances, encodeCsv, encodePredictions, rowPlan, selectOutputs } from '../codec';
 import { answerTooLarge, clientClosed, sliceRows, valueCount } from '../engine';
 import { errorResponses, InferenceError } from '../errors';
 import type { WireTensor } from '../tensors';
@@ -246,11 +246,17 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       throw new InferenceError('EMPTY_BODY', 'the request has no body; send JSON ({"instances": [...]} or an Open Inference Protocol body) or text/csv rows');
     }
     const signature = app.model.requireSignature();
+    // The answer is written a row per instance: every output must have that many rows.
+    const run = async (inputs: WireTensor[]) => {
+      const outputs = await runRows(inputs, reply);
+      checkOnePerRow(outputs, inputs[0].dims[0]);
+      return outputs;
+    };
     let outputs: WireTensor[];
     if (typeof req.body === 'string' && JSON_LINES_TYPES.includes(req.mediaType ?? '')) {
-      outputs = await runRows(decodeInstances(signature, parseJsonLines(req.body, JSON.parse), app.model.limits), reply);
+      outputs = await run(decodeInstances(signature, parseJsonLines(req.body, JSON.parse), app.model.limits));
     } else if (typeof req.body === 'string') {
-      outputs = await runRows(decodeCsv(signature, req.body, app.model.limits, { header: csvHeaderPresent(req.headers['content-type']) }), reply);
+      outputs = await run(decodeCsv(signature, req.body, app.model.limits, { header: csvHeaderPresent(req.headers['content-type']) }));
     } else {
       const body = req.body as JsonBody | undefined;
       if (body && Array.isArray(body.inputs)) {
@@ -261,7 +267,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       if (!body || !Array.isArray(body.instances)) {
         throw new InferenceError('BAD_INSTANCES', 'the JSON body must hold "instances" (an array of rows) or "inputs" (Open Inference Protocol tensors)');
       }
-      outputs = await runRows(decodeInstances(signature, body.instances, app.model.limits), reply);
+      outputs = await run(decodeInstances(signature, body.instances, app.model.limits));
     }
     const { format, mediaType } = answerFormat(req);
     if (format === 'csv') {
