@@ -60,6 +60,13 @@ export interface AiPlatformStackProps extends StackProps {
    * @default ContainerImage.bundled() - the inference server in container/, built and pushed by `cdk deploy`
    */
   readonly modelEndpointImage?: ContainerImage;
+
+  /**
+   * Directory of the model the SageMaker endpoint serves (`model.onnx`, optional `serving.json`).
+   * @default - the example fraud model, `container/models/fraud-mlp`, which `npm run model` builds in a clone of
+   * this repository; the published package does not include it, so pass your own model there
+   */
+  readonly modelDirectory?: string;
 }
 
 /**
@@ -131,7 +138,9 @@ export class AiPlatformStack extends Stack {
     // ---- Model serving on SageMaker (constructs/serving) -------------------------------------------
     // The example fraud model from the bundled inference server, in the platform's private subnets:
     // canary rollout with automatic rollback, autoscaling on requests, 10% data capture.
-    this.modelEndpoint = addReferenceEndpoint(this, { image: props.modelEndpointImage, vpc: this.vpc });
+    this.modelEndpoint = addReferenceEndpoint(this, {
+      image: props.modelEndpointImage, modelDirectory: props.modelDirectory, vpc: this.vpc,
+    });
     // ---- end of model serving ----------------------------------------------------------------------
   }
 }

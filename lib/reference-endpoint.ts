@@ -55,6 +55,6 @@ function exampleModelDirectory(scope: Construct): string {
     dir = path.dirname(dir);
   }
   throw new PlatformError(scope, 'modelDirectory', undefined,
-    'is required: the example model container/models/fraud-mlp/model.onnx was not found',
-    'build it with the container workspace\'s example-model script, or pass modelDirectory');
+    'is required: the example model container/models/fraud-mlp/model.onnx was not found (the published package does not include it)',
+    'pass modelDirectory, a directory with your model.onnx; in a clone of ai-platform-constructs, `npm run model` builds the example');
 }

@@ -1,9 +1,15 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { App, CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import { ContainerImage } from '../../constructs/serving';
 import { AiPlatformStack } from '../../lib/ai-platform-stack';
 import { TEST_CONTEXT } from '../helpers';
+import { FIXTURE_IMAGE_DIR } from '../serving/util';
 
 describe('AiPlatformStack (the reference platform)', () => {
   const app = new App({ context: TEST_CONTEXT });
@@ -78,5 +84,27 @@ describe('AiPlatformStack options', () => {
     t.hasResourceProperties('AWS::EKS::Nodegroup', { NodegroupName: 'inference', InstanceTypes: ['g6.xlarge'], ScalingConfig: { MinSize: 2, MaxSize: 6, DesiredSize: 2 } });
     t.hasResourceProperties('AWS::EKS::Nodegroup', { NodegroupName: 'training', ScalingConfig: Match.objectLike({ MaxSize: 3 }) });
     t.resourceCountIs('AWS::Lambda::LayerVersion', 1); // only the aws-cdk provider's own layer: no bundled kubectl layer
+  });
+});
+
+describe('AiPlatformStack model endpoint', () => {
+  // The published package does not ship the example model (it is generated, never committed), so a user of
+  // the package has to be able to give the stack a model of their own.
+  test('modelDirectory chooses the model the SageMaker endpoint serves', () => {
+    const modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-model-'));
+    fs.writeFileSync(path.join(modelDir, 'model.onnx'), 'not really onnx');
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'OwnModel', {
+      modelDirectory: modelDir,
+      modelEndpointImage: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR }),
+    });
+    const assembly = app.synth();
+    expect(stack.modelEndpoint.node.id).toBe('ModelEndpoint');
+    // The model archive is packed from the given directory at synthesis.
+    const own = fs.readdirSync(assembly.directory).filter((f) => f.endsWith('.tar.gz'));
+    expect(own).toHaveLength(1);
+    const tar = zlib.gunzipSync(fs.readFileSync(path.join(assembly.directory, own[0]))).toString('latin1');
+    expect(tar).toContain('not really onnx');
+    expect(tar).not.toContain('fraud_probability'); // not the example fraud model
   });
 });
