@@ -1,4 +1,4 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -25,8 +25,10 @@ export interface AiPlatformStackProps extends StackProps {
   readonly kubernetesVersion?: eks.KubernetesVersion;
 
   /**
-   * Lambda layer with kubectl and helm, used to install the device plugins. Must match the Kubernetes version.
-   * @default - `KubectlV34Layer` from the `@aws-cdk/lambda-layer-kubectl-v34` package
+   * Lambda layer with kubectl and helm, used to install the device plugins. Must match the Kubernetes version
+   * (kubectl supports clusters within one minor version of its own).
+   * @default - `KubectlV34Layer` from the `@aws-cdk/lambda-layer-kubectl-v34` package; a `kubernetesVersion` outside
+   * 1.33-1.35 then fails synthesis
    */
   readonly kubectlLayer?: lambda.ILayerVersion;
 
@@ -91,6 +93,9 @@ export class AiPlatformStack extends Stack {
   constructor(scope: Construct, id: string, props: AiPlatformStackProps = {}) {
     super(scope, id, props);
 
+    const kubernetesVersion = props.kubernetesVersion ?? eks.KubernetesVersion.V1_34;
+    if (!props.kubectlLayer) validateDefaultKubectlSkew(this, kubernetesVersion);
+
     this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 1,
@@ -101,7 +106,7 @@ export class AiPlatformStack extends Stack {
     });
 
     this.cluster = new eks.Cluster(this, 'Cluster', {
-      version: props.kubernetesVersion ?? eks.KubernetesVersion.V1_34,
+      version: kubernetesVersion,
       vpc: this.vpc,
       vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
       defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
@@ -143,6 +148,25 @@ export class AiPlatformStack extends Stack {
     });
     // ---- end of model serving ----------------------------------------------------------------------
   }
+}
+
+/** Kubernetes minor version of the kubectl in the default layer (`@aws-cdk/lambda-layer-kubectl-v34`). */
+const DEFAULT_KUBECTL_MINOR = 34;
+
+/**
+ * kubectl supports clusters within one minor version of its own; the device plugin's Helm release goes
+ * through the default layer's kubectl 1.34, so a cluster further away needs a layer of its own.
+ * @see https://kubernetes.io/releases/version-skew-policy/#kubectl
+ */
+function validateDefaultKubectlSkew(scope: Construct, version: eks.KubernetesVersion): void {
+  if (Token.isUnresolved(version.version)) return;
+  const minor = /^1\.(\d+)$/.exec(version.version)?.[1];
+  if (minor === undefined || Math.abs(Number(minor) - DEFAULT_KUBECTL_MINOR) <= 1) return;
+  throw new PlatformError(scope, 'kubernetesVersion', version.version,
+    `is more than one minor version from the default kubectl layer's kubectl 1.${DEFAULT_KUBECTL_MINOR} (kubectl supports `
+    + `1.${DEFAULT_KUBECTL_MINOR - 1}-1.${DEFAULT_KUBECTL_MINOR + 1} clusters)`,
+    `pass a kubectlLayer for Kubernetes ${version.version} (e.g. KubectlV${minor}Layer from @aws-cdk/lambda-layer-kubectl-v${minor}), `
+    + `or choose a version from 1.${DEFAULT_KUBECTL_MINOR - 1} to 1.${DEFAULT_KUBECTL_MINOR + 1}`);
 }
 
 function defaultKubectlLayer(scope: Construct): lambda.ILayerVersion {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { App, CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { ContainerImage } from '../../constructs/serving';
@@ -106,5 +107,24 @@ describe('AiPlatformStack model endpoint', () => {
     const tar = zlib.gunzipSync(fs.readFileSync(path.join(assembly.directory, own[0]))).toString('latin1');
     expect(tar).toContain('not really onnx');
     expect(tar).not.toContain('fraud_probability'); // not the example fraud model
+  });
+});
+
+describe('AiPlatformStack Kubernetes version and kubectl layer', () => {
+  const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+
+  test('a Kubernetes version more than one minor version from the default kubectl layer (1.34), with no kubectlLayer, fails synthesis', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    expect(() => new AiPlatformStack(app, 'Newer', { kubernetesVersion: eks.KubernetesVersion.V1_36, modelEndpointImage: image }))
+      .toThrow(/'kubernetesVersion' \("1.36"\) .*kubectl 1.34.*: pass a kubectlLayer/);
+    expect(() => new AiPlatformStack(app, 'Older', { kubernetesVersion: eks.KubernetesVersion.V1_32, modelEndpointImage: image }))
+      .toThrow(/'kubernetesVersion' \("1.32"\)/);
+  });
+
+  test('versions within kubectl\'s skew of one minor version, or any version with a kubectlLayer, synthesize', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    expect(() => new AiPlatformStack(app, 'Skew', { kubernetesVersion: eks.KubernetesVersion.V1_33, modelEndpointImage: image })).not.toThrow();
+    const layer = lambda.LayerVersion.fromLayerVersionArn(new App(), 'L', 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl:3');
+    expect(() => new AiPlatformStack(app, 'Own', { kubernetesVersion: eks.KubernetesVersion.V1_36, kubectlLayer: layer, modelEndpointImage: image })).not.toThrow();
   });
 });
