@@ -2,6 +2,7 @@ import { Annotations } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { Construct, IConstruct } from 'constructs';
 import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
+import { PlatformError } from '../../lib/private/errors';
 import { LABEL_DEVICE_PLUGIN } from '../../lib/private/labels';
 import { AcceleratorVendor } from './gpu-instance-type';
 
@@ -19,6 +20,7 @@ interface HelmCapableCluster extends IConstruct {
   }): Construct;
   readonly kubectlRole?: unknown;
   readonly kubectlProvider?: unknown;
+  readonly kubectlLayer?: unknown;
 }
 
 /**
@@ -79,6 +81,15 @@ export class DevicePlugins {
         + `${vendor} device plugin is not installed and pods cannot request accelerators. Install it with the DevicePluginDaemonSet `
         + 'cdk8s construct (GitOps), import the cluster with kubectl access, or set installDevicePlugin: false to acknowledge');
       return undefined;
+    }
+    // aws-eks builds the kubectl provider of an imported cluster with only the layers it was imported with, and
+    // has no default kubectl layer: without one, helm is missing and the release fails at deployment.
+    const c = cluster as Partial<HelmCapableCluster>;
+    if (!(cluster instanceof eks.Cluster) && c.kubectlRole && !c.kubectlProvider && !c.kubectlLayer) {
+      throw new PlatformError(requester, 'cluster', cluster.node.path,
+        `is imported with a kubectl role but no kubectlLayer, so aws-eks's kubectl provider has no helm to install the ${vendor} device plugin (the deployment would fail)`,
+        'pass kubectlLayer to eks.Cluster.fromClusterAttributes (e.g. KubectlV34Layer from @aws-cdk/lambda-layer-kubectl-v34, '
+        + 'matching the cluster\'s Kubernetes version), or set installDevicePlugin: false');
     }
     const chart = DevicePlugins.addChart(cluster, vendor, id);
     installed.set(vendor, chart);

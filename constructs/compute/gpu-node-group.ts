@@ -119,7 +119,7 @@ export interface GpuNodeGroupProps {
   /**
    * Install the vendor's device plugin as a Helm release, once per cluster and vendor however many
    * groups exist. Only possible when CDK can run kubectl on the cluster (a cluster created in the stack
-   * with a kubectl provider, or an import with `kubectlRoleArn` / `kubectlProvider`); elsewhere a warning
+   * with a kubectl provider, or an import with `kubectlRoleArn` and `kubectlLayer`, or `kubectlProvider`); elsewhere a warning
    * points to the `DevicePluginDaemonSet` cdk8s construct for GitOps.
    * @default true
    */

@@ -2,6 +2,7 @@
 // existing cluster and deploys a cdk8s chart onto it (cluster.addCdk8sChart); the same chart is also
 // written as plain YAML for GitOps. Synthesize with: npx tsx examples/gpu-inference-eks/app.ts
 import * as path from 'node:path';
+import { KubectlV34Layer } from '@aws-cdk/lambda-layer-kubectl-v34';
 import { App, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
@@ -71,6 +72,8 @@ export class GpuInferenceStack extends Stack {
     });
     const cluster = eks.Cluster.fromClusterAttributes(this, 'Cluster', {
       clusterName: props.clusterName, vpc, kubectlRoleArn: props.kubectlRoleArn,
+      // kubectl and helm for aws-eks's kubectl provider (it has no default layer): match the cluster's Kubernetes version.
+      kubectlLayer: new KubectlV34Layer(this, 'KubectlLayer'),
     });
     // One node more than the chart's 8 pods: a rollout at the maximum adds a pod before removing one.
     this.nodeGroup = new GpuNodeGroup(this, 'Inference', {

@@ -1,5 +1,6 @@
 // Example: add GPU node groups to an EKS cluster that already exists (imported by name), as a platform team
 // would in a stack it already has. Synthesize with: npx tsx examples/gpu-node-groups/app.ts
+import { KubectlV34Layer } from '@aws-cdk/lambda-layer-kubectl-v34';
 import { App, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
@@ -29,6 +30,8 @@ export class GpuNodeGroupsStack extends Stack {
     });
     const cluster = eks.Cluster.fromClusterAttributes(this, 'Cluster', {
       clusterName: props.clusterName, vpc, kubectlRoleArn: props.kubectlRoleArn,
+      // kubectl and helm for aws-eks's kubectl provider (it has no default layer): match the cluster's Kubernetes version.
+      kubectlLayer: new KubectlV34Layer(this, 'KubectlLayer'),
     });
 
     // Latency-sensitive serving: on-demand L4 GPUs, never fewer than one node.

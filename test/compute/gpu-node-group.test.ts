@@ -23,9 +23,15 @@ function importedVpc(scope: Construct): ec2.IVpc {
   });
 }
 
-/** An existing cluster imported by name, without kubectl access. */
-function importedCluster(scope: Construct, kubectlRoleArn?: string): eks.ICluster {
-  return eks.Cluster.fromClusterAttributes(scope, 'Cluster', { clusterName: 'prod', vpc: importedVpc(scope), kubectlRoleArn });
+/**
+ * An existing cluster imported by name: without kubectl access, or with a kubectl role and (unless
+ * `kubectlLayer` is false) a kubectl layer, which aws-eks needs to run kubectl and helm.
+ */
+function importedCluster(scope: Construct, kubectlRoleArn?: string, kubectlLayer = true): eks.ICluster {
+  return eks.Cluster.fromClusterAttributes(scope, 'Cluster', {
+    clusterName: 'prod', vpc: importedVpc(scope), kubectlRoleArn,
+    kubectlLayer: kubectlRoleArn && kubectlLayer ? lambda.LayerVersion.fromLayerVersionArn(scope, 'Layer', KUBECTL_LAYER_ARN) : undefined,
+  });
 }
 
 /** A cluster created in the stack with aws-eks-v2 and a kubectl provider. */
@@ -137,6 +143,14 @@ describe('GpuNodeGroup on an imported cluster', () => {
     const t = Template.fromStack(stack);
     t.resourceCountIs(HELM, 1);
     t.hasResourceProperties(HELM, { ClusterName: 'prod', Chart: 'nvidia-device-plugin', Namespace: 'kube-system' });
+  });
+
+  test('with a kubectl role but no kubectl layer, synthesis fails: aws-eks gives the provider no kubectl or helm', () => {
+    const { stack } = newStack();
+    const cluster = importedCluster(stack, 'arn:aws:iam::123456789012:role/kubectl', false);
+    expect(() => new GpuNodeGroup(stack, 'Gpus', { cluster, minSize: 1 }))
+      .toThrow(/\[TestStack\/Gpus\] 'cluster' \("TestStack\/Cluster"\) is imported with a kubectl role but no kubectlLayer.*: pass kubectlLayer/);
+    expect(() => new GpuNodeGroup(stack, 'NoPlugin', { cluster, minSize: 1, installDevicePlugin: false })).not.toThrow();
   });
 
   test('exposes labels, taints and the extended resource for workloads', () => {
