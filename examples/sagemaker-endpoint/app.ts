@@ -62,6 +62,9 @@ export class SageMakerEndpointStack extends Stack {
 
 if (require.main === module) {
   const app = new App({ context: { '@aws-cdk/core:validateAgainstDefaultRules': true } });
-  new SageMakerEndpointStack(app, 'SageMakerEndpoint', { env: { account: '123456789012', region: 'us-east-1' } });
+  // `cdk deploy` passes the account and region of your credentials; a plain synthesis uses placeholders.
+  new SageMakerEndpointStack(app, 'SageMakerEndpoint', {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT ?? '123456789012', region: process.env.CDK_DEFAULT_REGION ?? 'us-east-1' },
+  });
   app.synth();
 }

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -70,4 +72,16 @@ describe('example: a SageMaker endpoint for the example model', () => {
     const images = Object.values(manifest.dockerImages) as Array<{ source: { directory: string } }>;
     expect(images).toHaveLength(1);
   });
+
+  // `cdk deploy --app 'npx tsx examples/sagemaker-endpoint/app.ts'` (the example's README) deploys to the account and
+  // region of the caller's credentials, which the CLI passes as CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION.
+  test('the example app deploys to the account and region the CDK CLI passes', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-example-'));
+    execFileSync('npx', ['tsx', path.join(__dirname, '..', '..', 'examples', 'sagemaker-endpoint', 'app.ts')], {
+      env: { ...process.env, CDK_OUTDIR: outdir, CDK_DEFAULT_ACCOUNT: '111111111111', CDK_DEFAULT_REGION: 'eu-west-1' },
+      stdio: 'pipe',
+    });
+    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts.SageMakerEndpoint.environment).toBe('aws://111111111111/eu-west-1');
+  }, 60_000);
 });
