@@ -50,7 +50,8 @@ export interface LimitsConfig {
    * Most request-body bytes (by Content-Length; a chunked body counts as `bodyLimitBytes`) being
    * received, parsed, queued or run at once. A request beyond it gets 503 OVERLOADED with Retry-After
    * before its body is read, so many large requests at once cannot exhaust memory; a request is always
-   * admitted when nothing else is in flight. 1 MiB..64 GiB.
+   * admitted when nothing else is in flight. An answer larger than its body counts in its place until
+   * the client has read it (one that would pass the limit gets 503 OVERLOADED). 1 MiB..64 GiB.
    * @default an eighth of the memory limit (cgroup, else the machine's memory), between 64 MiB and 1 GiB
    */
   readonly maxBodyBytesInFlight: number;

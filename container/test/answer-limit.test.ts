@@ -6,7 +6,8 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { listening, metricValue, modelDir, request } from './helpers';
+import * as net from 'node:net';
+import { assertNothingInFlight, listening, metricValue, modelDir, request } from './helpers';
 import { fixedBatchSpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { resolveConfig, configFromEnv } from '../src/config';
@@ -92,6 +93,48 @@ describe('the answer limit (limits.maxAnswerElements)', () => {
     assert.match(refused.json().error, /^the answer would hold 200 values \(4 a row, 50 rows\), more than limits\.maxAnswerElements \(20\): send at most 5 rows per request$/);
     const fed = (await runs(fixed.port, 'fixed')) - first;
     assert.ok(fed <= 3, `${fed} runs of the 50 rows`);
+  });
+
+  it('counts an answer its client does not read towards limits.maxBodyBytesInFlight, and refuses one that would pass it', async () => {
+    // x [N, 8] -> [N, 4096] of values that print as about 19 characters: 128 rows answer about 10 MB
+    // for a body of 4 KB. A client that never reads holds its answer in the server until its
+    // connection times out; 80 such clients took a server with a 1120 MiB heap (a 2 GiB pod's) to
+    // "JavaScript heap out of memory".
+    const spec: ModelSpec = {
+      name: 'wider',
+      inputs: [{ name: 'x', type: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['N', 4096] }],
+      initializers: [{ name: 'w', type: 'float32', dims: [8, 4096], data: new Float32Array(8 * 4096).fill(0.1) }],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    };
+    const MiB = 1024 * 1024;
+    const started = await listening({ modelDir: modelDir('wider', spec), config: { limits: { maxBodyBytesInFlight: 16 * MiB } } });
+    app = started.app;
+    const url = '/v2/models/wider/infer';
+    const body = JSON.stringify(oip(128));
+    // A client that sends its request and reads no more than the start of the answer.
+    const stalled = net.connect(started.port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    stalled.write(`POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await new Promise((resolve) => stalled.once('readable', resolve));
+    try {
+      // Its answer is still in the server: another answer as large would pass the limit, and is refused.
+      const refused = await request(started.port, 'POST', url, body);
+      assert.equal(refused.status, 503, refused.body.slice(0, 200));
+      assert.equal(refused.json().code, 'OVERLOADED');
+      assert.match(refused.json().error, /^the answer is \d+ bytes, and \d+ bytes of request bodies and unsent answers are in flight: together more than limits\.maxBodyBytesInFlight \(16777216\); retry shortly$/);
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.equal(refused.headers['inference-header-content-length'], undefined);
+      // A small answer still fits beside it.
+      assert.equal((await request(started.port, 'POST', url, oip(1))).status, 200);
+    } finally {
+      stalled.destroy();
+    }
+    // Once that client has gone, its room is free again.
+    await assertNothingInFlight(started.port);
+    const alone = await request(started.port, 'POST', url, body);
+    assert.equal(alone.status, 200);
+    assert.deepEqual(alone.json().outputs[0].shape, [128, 4096]);
   });
 
   it('defaults to a 1024th of the heap or memory limit, at least 2^20, and takes MAX_ANSWER_ELEMENTS', () => {

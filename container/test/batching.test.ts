@@ -169,7 +169,7 @@ describe('dynamic batching and load behaviour', () => {
     const second = await request(started.port, 'POST', infer, big, sized);
     assert.equal(second.status, 503, second.body);
     assert.equal(second.json().code, 'OVERLOADED');
-    assert.equal(second.json().error, `${big.length} bytes of request bodies are in flight; this body of ${big.length} bytes would pass limits.maxBodyBytesInFlight (${MiB}); retry shortly`);
+    assert.equal(second.json().error, `${big.length} bytes of request bodies and unsent answers are in flight; this body of ${big.length} bytes would pass limits.maxBodyBytesInFlight (${MiB}); retry shortly`);
     assert.equal(second.headers['retry-after'], '1');
     const smallBody = JSON.stringify(heavyBody(2));
     const small = await request(started.port, 'POST', infer, smallBody, { 'content-length': String(smallBody.length) });

@@ -122,9 +122,13 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     }
   };
   // Request bodies in flight, by their declared size, from arrival until the response is done: parsed
-  // JSON and tensors of many large requests at once could otherwise exhaust memory.
+  // JSON and tensors of many large requests at once could otherwise exhaust memory. An answer larger
+  // than its request's body takes the body's place once it is written (see onSend below).
   const { maxBodyBytesInFlight, bodyLimitBytes } = opts.config.limits;
   let bodyBytesInFlight = 0;
+  // What each request counts in bodyBytesInFlight: its body, then its answer when that is larger.
+  const COUNTED = Symbol('counted');
+  type Counted = { [COUNTED]?: number };
   metrics.beforeScrape(() => metrics.bodyBytesInFlight.set(bodyBytesInFlight));
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each.
@@ -139,7 +143,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       // A chunked or compressed body may hold up to the body limit, whatever its Content-Length.
       bytes = Number.isInteger(declared) && declared >= 0 && !isEncoded(req.headers) ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
       if (bodyBytesInFlight > 0 && bodyBytesInFlight + bytes > maxBodyBytesInFlight) {
-        done(new InferenceError('OVERLOADED', `${bodyBytesInFlight} bytes of request bodies are in flight; this body of ${bytes} bytes would pass limits.maxBodyBytesInFlight (${maxBodyBytesInFlight}); retry shortly`, { retryAfterSeconds: 1 }));
+        done(new InferenceError('OVERLOADED', `${bodyBytesInFlight} bytes of request bodies and unsent answers are in flight; this body of ${bytes} bytes would pass limits.maxBodyBytesInFlight (${maxBodyBytesInFlight}); retry shortly`, { retryAfterSeconds: 1 }));
         return;
       }
       bodyBytesInFlight += bytes;
@@ -153,12 +157,37 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     // arrivals), answered, its client gone, or never answered at all (a request pipelined behind one
     // answered with Connection: close, which no onResponse or onRequestAbort hook would see).
     if (bytes > 0 || post) {
+      (req as unknown as Counted)[COUNTED] = bytes;
       whenFinished(req, reply, () => {
-        bodyBytesInFlight -= bytes;
+        bodyBytesInFlight -= (req as unknown as Counted)[COUNTED]!;
         arrived(req);
       });
     }
     done();
+  });
+  // An answer stays in memory until its client has read it, and one that never reads holds it until
+  // its connection times out: an answer can be thousands of times its request (a request of 4 KB
+  // answered 10 MB of JSON), and 80 such clients took a server with a 2 GiB pod's heap to "JavaScript
+  // heap out of memory". So an answer larger than its body counts in its place until the response is
+  // done; one that would pass the limit beside the others in flight is refused, as a body is.
+  app.addHook('onSend', (req, reply, payload, done) => {
+    const counted = (req as unknown as Counted)[COUNTED];
+    // A string's length in characters: the bytes it holds, or fewer (non-ASCII text in UTF-8).
+    const size = typeof payload === 'string' ? payload.length : payload instanceof Uint8Array ? payload.byteLength : 0;
+    // Error bodies are small, and one refused here would only be answered with another.
+    if (counted === undefined || size <= counted || reply.statusCode >= 400) {
+      done(null, payload);
+      return;
+    }
+    const others = bodyBytesInFlight - counted;
+    if (others > 0 && others + size > maxBodyBytesInFlight) {
+      reply.removeHeader('inference-header-content-length');
+      done(new InferenceError('OVERLOADED', `the answer is ${size} bytes, and ${others} bytes of request bodies and unsent answers are in flight: together more than limits.maxBodyBytesInFlight (${maxBodyBytesInFlight}); retry shortly`, { retryAfterSeconds: 1 }));
+      return;
+    }
+    bodyBytesInFlight += size - counted;
+    (req as unknown as Counted)[COUNTED] = size;
+    done(null, payload);
   });
   app.addHook('preHandler', (req, _reply, done) => {
     arrived(req);
