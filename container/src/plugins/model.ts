@@ -73,6 +73,16 @@ export function clientGone(reply: FastifyReply): boolean {
   return reply.raw.destroyed || reply.request.raw.socket?.destroyed === true;
 }
 
+/**
+ * Lets go of a request's parsed body once its inputs are decoded. Fastify keeps it on the request until
+ * the response is done, and parsed JSON takes up to about 17 times the body's size: kept while the
+ * request waited for its run, 30 requests of 6 MiB (`[[0], [0], ...]`) at once, within
+ * limits.maxBodyBytesInFlight, took a server with a 2 GiB pod's heap to "JavaScript heap out of memory".
+ */
+export function releaseBody(req: FastifyRequest): void {
+  (req as { body: unknown }).body = undefined;
+}
+
 const ARRIVED_AT = Symbol('arrivedAt');
 
 /**

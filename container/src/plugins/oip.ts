@@ -9,8 +9,8 @@ import { encodeBinaryData, ORT_TO_OIP } from '../tensors';
 import { isEncoded } from '../content-coding';
 import { errorBodySchema, errorResponses, InferenceError } from '../errors';
 import { keepServing } from './health';
-import { arrivedAt, clientGone, MODEL_VERSION } from './model';
-import type { TensorMeta } from '../tensors';
+import { arrivedAt, clientGone, MODEL_VERSION, releaseBody } from './model';
+import type { TensorMeta, WireTensor } from '../tensors';
 
 export const SERVER_NAME = 'ai-platform-constructs-inference-server';
 export const SERVER_VERSION = '0.1.0';
@@ -159,26 +159,39 @@ function tensorMetadata(m: TensorMeta) {
  * and outputs asked for with `binary_data` (or `binary_data_output` for all) are answered as binary
  * tensor data: the JSON, then each such output's bytes, with Inference-Header-Content-Length.
  */
-export async function runOip(app: FastifyInstance, reply: FastifyReply, body: OipRequestBody, binary?: { input?: Uint8Array }) {
+export function runOip(app: FastifyInstance, reply: FastifyReply, body: OipRequestBody, binary?: { input?: Uint8Array }) {
+  let inputs: WireTensor[];
+  let outputNames: string[];
+  try {
+    const signature = app.model.requireSignature();
+    outputNames = selectOutputs(signature, body.outputs);
+    inputs = decodeOipInputs(signature, body.inputs, app.model.limits, app.model.engine!.batchingActive, binary?.input);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  // The parsed body goes once decoded, while the request waits for its run: only these stay (an async
+  // function would keep the whole body, its parameter, until it returns).
+  releaseBody(reply.request);
+  return answerOip(app, reply, inputs, outputNames, { id: body.id, outputs: body.outputs, parameters: body.parameters }, binary !== undefined);
+}
+
+async function answerOip(app: FastifyInstance, reply: FastifyReply, inputs: WireTensor[], outputNames: string[], { id, outputs: asked, parameters }: Pick<OipRequestBody, 'id' | 'outputs' | 'parameters'>, binary: boolean) {
   const model = app.model;
-  const signature = model.requireSignature();
-  const outputNames = selectOutputs(signature, body.outputs);
-  const inputs = decodeOipInputs(signature, body.inputs, model.limits, model.engine!.batchingActive, binary?.input);
   const outputs = await model.infer(inputs, outputNames, deadlineOf(app, reply), () => clientGone(reply));
-  const allBinary = body.parameters?.binary_data_output === true;
+  const allBinary = parameters?.binary_data_output === true;
   const asBinary = (name: string): boolean => {
-    const own = body.outputs?.find((o) => o.name === name)?.parameters?.binary_data;
+    const own = asked?.find((o) => o.name === name)?.parameters?.binary_data;
     return typeof own === 'boolean' ? own : allBinary;
   };
-  if (!binary || !(allBinary || body.outputs?.some((o) => o.parameters?.binary_data === true)) || !outputs.some((t) => asBinary(t.name))) {
+  if (!binary || !(allBinary || asked?.some((o) => o.parameters?.binary_data === true)) || !outputs.some((t) => asBinary(t.name))) {
     return {
       model_name: model.name,
       model_version: MODEL_VERSION,
-      ...(body.id !== undefined ? { id: body.id } : {}),
+      ...(id !== undefined ? { id } : {}),
       outputs: outputs.map(encodeOipOutput),
     };
   }
-  const head = { model_name: model.name, model_version: MODEL_VERSION, ...(body.id !== undefined ? { id: body.id } : {}) };
+  const head = { model_name: model.name, model_version: MODEL_VERSION, ...(id !== undefined ? { id } : {}) };
   const parts: Uint8Array[] = [];
   const encoded = outputs.map((t) => {
     if (!asBinary(t.name)) return encodeOipOutput(t);

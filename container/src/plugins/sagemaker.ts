@@ -8,8 +8,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkOnePerRow, concatRows, decodeCsv, decodeInstances, encodeCsv, encodePredictions, rowPlan, selectOutputs } from '../codec';
 import { answerTooLarge, clientClosed, sliceRows, valueCount } from '../engine';
 import { errorResponses, InferenceError } from '../errors';
-import type { WireTensor } from '../tensors';
-import { clientGone } from './model';
+import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
+import { clientGone, releaseBody } from './model';
 import { acceptUntypedJson, deadlineOf, OipRequestBody, oipRequestSchema, oipResponseSchema, runOip } from './oip';
 
 export const CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';
@@ -252,23 +252,16 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       checkOnePerRow(outputs, inputs[0].dims[0]);
       return outputs;
     };
-    let outputs: WireTensor[];
-    if (typeof req.body === 'string' && JSON_LINES_TYPES.includes(req.mediaType ?? '')) {
-      outputs = await run(decodeInstances(signature, parseJsonLines(req.body, JSON.parse), app.model.limits));
-    } else if (typeof req.body === 'string') {
-      outputs = await run(decodeCsv(signature, req.body, app.model.limits, { header: csvHeaderPresent(req.headers['content-type']) }));
-    } else {
-      const body = req.body as JsonBody | undefined;
-      if (body && Array.isArray(body.inputs)) {
-        const result = await runOip(app, reply, body as OipRequestBody);
-        reply.type('application/json');
-        return result;
-      }
-      if (!body || !Array.isArray(body.instances)) {
-        throw new InferenceError('BAD_INSTANCES', 'the JSON body must hold "instances" (an array of rows) or "inputs" (Open Inference Protocol tensors)');
-      }
-      outputs = await run(decodeInstances(signature, body.instances, app.model.limits));
+    if (req.body !== null && typeof req.body === 'object' && Array.isArray((req.body as JsonBody).inputs)) {
+      // Returned, not awaited: awaiting here would keep the parsed body while the request runs.
+      reply.type('application/json');
+      return runOip(app, reply, req.body as OipRequestBody);
     }
+    // Decoded in a function of its own, then let go: this one is async, and a local holding the parsed
+    // body here would keep it while the request runs.
+    const inputs = decodeRows(req, signature, app.model.limits);
+    releaseBody(req);
+    const outputs = await run(inputs);
     const { format, mediaType } = answerFormat(req);
     if (format === 'csv') {
       // UTF-8 said outright: a text/* type without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by
@@ -283,6 +276,17 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     reply.type('application/json');
     return { predictions: encodePredictions(outputs) };
   });
+}
+
+/** The inputs of a JSON Lines, CSV or `{"instances": [...]}` body. */
+function decodeRows(req: FastifyRequest, signature: ModelSignature, limits: TensorLimits): WireTensor[] {
+  if (typeof req.body === 'string' && JSON_LINES_TYPES.includes(req.mediaType ?? '')) return decodeInstances(signature, parseJsonLines(req.body, JSON.parse), limits);
+  if (typeof req.body === 'string') return decodeCsv(signature, req.body, limits, { header: csvHeaderPresent(req.headers['content-type']) });
+  const body = req.body as JsonBody | undefined;
+  if (!body || !Array.isArray(body.instances)) {
+    throw new InferenceError('BAD_INSTANCES', 'the JSON body must hold "instances" (an array of rows) or "inputs" (Open Inference Protocol tensors)');
+  }
+  return decodeInstances(signature, body.instances, limits);
 }
 
 /** A row slice that owns its buffer (it is moved to a worker). */
