@@ -7,7 +7,8 @@ import * as path from 'node:path';
 /**
  * A device list as the CUDA and NVIDIA variables give it: its length, or undefined when it does not
  * list devices ("all", or the device plugin's volume-mounts path, which starts with '/'). CUDA stops
- * at the first invalid entry, so `-1` (the usual way to hide every GPU) lists none.
+ * at the first invalid entry, so `-1` (the usual way to hide every GPU) lists none. MIG devices
+ * (`MIG-<uuid>`, or the older `MIG-GPU-<uuid>/<gi>/<ci>`) count as one, however many are listed.
  */
 function listed(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -16,7 +17,10 @@ function listed(value: string | undefined): number | undefined {
   if (v === '' || v === 'none' || v === 'void' || v === 'NoDevFiles') return 0;
   const ids = v.split(',').map((id) => id.trim());
   const invalid = ids.findIndex((id) => id === '' || id.startsWith('-'));
-  return invalid < 0 ? ids.length : invalid;
+  const valid = invalid < 0 ? ids : ids.slice(0, invalid);
+  // A CUDA process enumerates only the first MIG device it is given, and then no whole GPU beside it
+  // (NVIDIA's MIG user guide, "CUDA Device Enumeration"): two MIG devices are one device 0, not 0 and 1.
+  return valid.some((id) => id.startsWith('MIG-')) ? 1 : valid.length;
 }
 
 /**

@@ -189,6 +189,16 @@ describe('GPUs', () => {
     assert.equal(provider('cpu', 1), 'cpu');
   });
 
+  it('counts several MIG devices as one GPU: a CUDA process enumerates only the first MIG device it is given', () => {
+    const dev = scratchDir('dev-');
+    fs.writeFileSync(path.join(dev, 'nvidia0'), '');
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'MIG-aaa,MIG-bbb' }, dev), 1, 'the device plugin giving a pod two MIG devices');
+    assert.equal(visibleGpuCount({ CUDA_VISIBLE_DEVICES: 'MIG-aaa,MIG-bbb,MIG-ccc' }, dev), 1);
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'GPU-aaa,MIG-bbb' }, dev), 1, 'no whole GPU is enumerated beside a MIG device');
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'MIG-GPU-aaa/1/0,MIG-GPU-aaa/2/0' }, dev), 1, 'the older MIG-GPU-<uuid>/<gi>/<ci> names');
+    assert.equal(visibleGpuCount({ CUDA_VISIBLE_DEVICES: '-1,MIG-aaa' }, dev), 0, 'CUDA still stops at an invalid entry');
+  });
+
   it('gives the workers of a GPU provider the visible GPUs in turn', async () => {
     const dir = modelDir('gpu-turns', heavySpec(16, 1, 4));
     const saved = process.env.CUDA_VISIBLE_DEVICES;
