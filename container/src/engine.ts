@@ -984,6 +984,14 @@ export class InferenceEngine {
             }
             this.provider = msg.provider;
             this.fallbackReason = msg.fallbackReason;
+          } else if (msg.provider !== this.provider) {
+            // One provider for every worker, the one the log line and the metric name: a worker that fell
+            // back to the CPU beside workers on GPUs (its GPU out of memory, or one CUDA cannot use)
+            // would serve the slowest runs unseen. A replacement is tried again later (respawn).
+            const why = msg.fallbackReason ?? this.fallbackReason;
+            void worker.terminate();
+            reject(new Error(`the workers would run on different execution providers (${this.provider}, and ${msg.provider} on device ${deviceId})${why ? `: ${why}` : ''}`));
+            return;
           }
           resolve(slot);
         } else if (msg.type === 'load-failed') {

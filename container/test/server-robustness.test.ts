@@ -217,6 +217,46 @@ describe('GPUs', () => {
     }
   });
 
+  it('does not let a worker that fell back to the CPU serve beside workers on a GPU, at start or as a replacement', { timeout: 60_000 }, () => {
+    const dir = modelDir('gpu-mixed', heavySpec(16, 1, 4));
+    const failing = path.join(scratchDir('fake-cuda-'), 'failing');
+    // In a child process: the stand-in for CUDA has to be preloaded into the worker threads.
+    const run = (script: string, cudaVisibleDevices: string, failingAtStart: string) => {
+      fs.writeFileSync(failing, failingAtStart);
+      const res = spawnSync(process.execPath, ['-r', path.join(__dirname, 'fake-cuda.js'), '-e', `
+        const path = require('node:path');
+        const fs = require('node:fs');
+        const { InferenceEngine } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'engine.js'))});
+        const { resolveConfig } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src', 'config.js'))});
+        const dir = ${JSON.stringify(dir)};
+        const events = [];
+        const start = (workers) => InferenceEngine.start(path.join(dir, 'model.onnx'),
+          resolveConfig(dir, [['test', { workers, intraOpNumThreads: 1, executionProviders: ['cuda', 'cpu'] }]]),
+          { onWorkerEvent: (event, detail) => events.push({ event, ...detail }) });
+        (async () => { ${script} })().then((out) => console.log(JSON.stringify(out)), (e) => console.log(JSON.stringify({ error: e.message })));
+      `], { env: { ...process.env, CUDA_VISIBLE_DEVICES: cudaVisibleDevices, FAKE_CUDA_FAILING: failing }, encoding: 'utf8', timeout: 50_000 });
+      assert.equal(res.status, 0, res.stderr);
+      return JSON.parse(res.stdout.trim().split('\n').pop()!);
+    };
+    // GPU 1 cannot take the model: its worker would have run on the CPU while the server said cuda.
+    const started = run('const e = await start(2); await e.close(0); return { provider: e.provider };', '0,1', '1');
+    assert.match(started.error ?? '', /different execution providers.*cpu on device 1.*cuda unavailable: CUDA failure 2: out of memory/, JSON.stringify(started));
+    // Every GPU can: both workers on CUDA.
+    assert.deepEqual(run('const e = await start(2); const devices = e.deviceIds; await e.close(0); return { provider: e.provider, devices };', '0,1', ''), { provider: 'cuda', devices: [0, 1] });
+    // A replacement whose GPU is full (a set-aside worker still holds its copy of the model) is tried
+    // again later, not put in service on the CPU.
+    const replaced = run(`
+      const e = await start(1);
+      fs.writeFileSync(process.env.FAKE_CUDA_FAILING, '0');
+      await e.slots[0].worker.terminate();
+      while (!events.some((x) => x.event === 'worker-respawn-failed' || x.event === 'worker-replaced')) await new Promise((r) => setTimeout(r, 50));
+      await e.close(0);
+      return { events: events.map((x) => x.event), error: events.find((x) => x.event === 'worker-respawn-failed')?.error };
+    `, '0', '');
+    assert.deepEqual(replaced.events.slice(0, 2), ['worker-lost', 'worker-respawn-failed'], JSON.stringify(replaced));
+    assert.match(replaced.error, /different execution providers.*cpu on device 0.*CUDA failure 2/);
+  });
+
   it('exits 1 naming LOG_LEVEL and the allowed levels when LOG_LEVEL is not a pino level', { timeout: 30_000 }, async () => {
     const run = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'verbose' });
     assert.equal(run.code, 1, run.out);
