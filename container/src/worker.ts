@@ -117,6 +117,10 @@ async function createSession(init: WorkerInit): Promise<{ session: ort.Inference
 async function main(): Promise<void> {
   const port = parentPort!;
   const init = workerData as WorkerInit;
+  // Fatal only for onnxruntime's process-wide logger too (see sessionOptions): it is the one that writes
+  // "Failed to load library ...providers_cuda.so" when a provider cannot load, which createSession
+  // reports in the server's own words. Read once, when the first session of the process is created.
+  ort.env.logLevel = 'fatal';
   let session: ort.InferenceSession;
   try {
     const created = await createSession(init);

@@ -257,6 +257,15 @@ describe('GPUs', () => {
     assert.match(replaced.error, /different execution providers.*cpu on device 0.*CUDA failure 2/);
   });
 
+  it('writes only its own JSON lines when CUDA cannot load and it falls back to the CPU, the reason in "model ready"', { timeout: 30_000 }, async () => {
+    const server = await startServer({ MODEL_DIR: fraudModel().dir, ORT_EXECUTION_PROVIDERS: 'cuda,cpu' });
+    server.child.kill('SIGTERM');
+    assert.equal((await server.exited).code, 0, server.logs.join('\n'));
+    const notJson = server.logs.join('\n').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
+    assert.deepEqual(notJson, [], 'onnxruntime\'s own coloured error lines');
+    assert.ok(server.logs.some((line) => /"model ready"/.test(line) && /cuda unavailable: /.test(line)), server.logs.join('\n'));
+  });
+
   it('exits 1 naming LOG_LEVEL and the allowed levels when LOG_LEVEL is not a pino level', { timeout: 30_000 }, async () => {
     const run = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '0', LOG_LEVEL: 'verbose' });
     assert.equal(run.code, 1, run.out);
