@@ -354,6 +354,8 @@ export class InferenceEngine {
   /** The execution provider the workers use ('cpu', 'cuda', ...). */
   public provider = 'cpu';
   public fallbackReason?: string;
+  /** The device of the worker whose provider the pool runs on (the first one ready). */
+  private providerDevice?: number;
 
   private readonly slots: Slot[] = [];
   private queue: Pending[] = [];
@@ -984,13 +986,19 @@ export class InferenceEngine {
             }
             this.provider = msg.provider;
             this.fallbackReason = msg.fallbackReason;
+            this.providerDevice = deviceId;
           } else if (msg.provider !== this.provider) {
             // One provider for every worker, the one the log line and the metric name: a worker that fell
             // back to the CPU beside workers on GPUs (its GPU out of memory, or one CUDA cannot use)
-            // would serve the slowest runs unseen. A replacement is tried again later (respawn).
-            const why = msg.fallbackReason ?? this.fallbackReason;
+            // would serve the slowest runs unseen. A replacement is tried again later (respawn). The
+            // message names the worker that fell back (the later provider in the list), whichever of
+            // the two was ready first.
+            const order = this.config.executionProviders;
+            const mine = { device: deviceId, provider: msg.provider, reason: msg.fallbackReason };
+            const theirs = { device: this.providerDevice, provider: this.provider, reason: this.fallbackReason };
+            const [fell, kept] = order.indexOf(mine.provider) > order.indexOf(theirs.provider) ? [mine, theirs] : [theirs, mine];
             void worker.terminate();
-            reject(new Error(`the workers would run on different execution providers (${this.provider}, and ${msg.provider} on device ${deviceId})${why ? `: ${why}` : ''}`));
+            reject(new Error(`the workers would run on different execution providers: the worker on device ${fell.device} fell back to ${fell.provider}${fell.reason ? ` (${fell.reason})` : ''}, where the pool runs on ${kept.provider}`));
             return;
           }
           resolve(slot);
