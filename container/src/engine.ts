@@ -48,6 +48,9 @@ export function clientClosed(): InferenceError {
 /** Observations the metrics plugin records. */
 export interface EngineHooks {
   onRun?(info: { rows: number; requests: number; computeMs: number }): void;
+  /** A run onnxruntime failed (the worker answered with an error; a crash is a worker event). */
+  onRunFailed?(info: { rows: number; requests: number }): void;
+  /** How long a request waited in the queue: until its run started, or until it was answered there. */
   onQueueWait?(ms: number): void;
   /** Requests answered successfully by one run. */
   onAnswered?(requests: number): void;
@@ -654,8 +657,16 @@ export class InferenceEngine {
     if (!p.cancelled?.()) return false;
     this.queuedRows -= p.rows;
     this.queuedBytes -= p.bytes;
+    this.recordWait(p, clock());
     p.reject(clientClosed());
     return true;
+  }
+
+  /** Records a request's wait once, when it leaves the queue for the first time (a rerun was counted already). */
+  private recordWait(p: Pending, now: number): void {
+    if (p.waitRecorded) return;
+    p.waitRecorded = true;
+    this.hooks.onQueueWait?.(now - p.enqueuedAt);
   }
 
   private takeBatch(): Pending[] {
@@ -692,11 +703,7 @@ export class InferenceEngine {
 
   private dispatch(slot: Slot, jobs: Pending[]): void {
     const now = clock();
-    for (const j of jobs) {
-      if (j.waitRecorded) continue; // a rerun was counted already
-      j.waitRecorded = true;
-      this.hooks.onQueueWait?.(now - j.enqueuedAt);
-    }
+    for (const j of jobs) this.recordWait(j, now);
     const totalRows = jobs.reduce((a, j) => a + j.rows, 0);
     const feeds = jobs.length === 1 ? jobs[0].inputs : jobs[0].inputs.map((_, i) => stack(jobs.map((j) => j.inputs[i])));
     const names = jobs.length === 1 ? jobs[0].outputNames : [...new Set(jobs.flatMap((j) => j.outputNames))];
@@ -810,6 +817,7 @@ export class InferenceEngine {
       this.lastComputeMs = msg.computeMs;
       run.resolve(msg.outputs);
     } else {
+      if (run.jobs?.length) this.hooks.onRunFailed?.({ rows: run.jobs.reduce((a, j) => a + j.rows, 0), requests: run.jobs.length }); // not warm-up or probe runs
       run.reject(new InferenceError('INFERENCE_FAILED', `onnxruntime failed the run: ${msg.message}`));
     }
     if (this.started && !this.terminated) this.pump();
@@ -829,6 +837,7 @@ export class InferenceEngine {
       if (p.deadline <= now) {
         this.queuedRows -= p.rows;
         this.queuedBytes -= p.bytes;
+        this.recordWait(p, now); // the longest waits of all: left out, the histogram would hide an overload
         p.reject(new InferenceError('DEADLINE_EXCEEDED', `the request waited ${Math.round(now - p.enqueuedAt)} ms in the queue, past its deadline`, { retryAfterSeconds: this.retryAfterSeconds() }));
       } else {
         keep.push(p);

@@ -342,7 +342,8 @@ describe('the batcher\'s rules, seen from the engine', () => {
     const events: string[] = [];
     let arriving = 1;
     let gone = false;
-    engine = await pairEngine({ batching: { maxBatchSize: 5 } }, { requestsArriving: () => arriving, onRun: (r) => runs.push(r.rows), onWorkerEvent: (e) => events.push(e) });
+    let queueWaits = 0;
+    engine = await pairEngine({ batching: { maxBatchSize: 5 } }, { requestsArriving: () => arriving, onRun: (r) => runs.push(r.rows), onWorkerEvent: (e) => events.push(e), onQueueWait: () => { queueWaits++; } });
     const pending = [
       job([1, 1], ['y']),
       job([2, 2, 2], ['y']), // three columns: runs on its own
@@ -361,6 +362,7 @@ describe('the batcher\'s rules, seen from the engine', () => {
       { ok: true, outputs: [[-5, -5], [5, 5]] },
     ]);
     assert.deepEqual(runs, [3, 1], 'the two-column rows of callers still waiting ran together, the three-column row alone');
+    assert.equal(queueWaits, 5, 'the wait of the caller that had gone is recorded too');
     assert.deepEqual(events, [], 'no merged run failed');
   });
 

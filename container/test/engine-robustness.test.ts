@@ -39,15 +39,18 @@ describe('engine robustness', () => {
   it('runs again alone each request of a merged run onnxruntime refused, so one caller\'s bad values fail only that caller', async () => {
     const merged: number[] = [];
     let queueWaits = 0;
+    const failed: number[] = [];
     engine = await engineFor('lookup', lookupSpec, { workers: 1, batching: { maxQueueDelayMs: 20 } }, {
       onWorkerEvent: (event, d) => { if (event === 'merged-run-failed') merged.push(d.requests as number); },
       onQueueWait: () => { queueWaits++; },
+      onRunFailed: ({ requests }) => failed.push(requests),
     });
     const job = (i: number) => settle(engine!.infer({ inputs: [{ name: 'idx', type: 'int64', dims: [1, 1], data: BigInt64Array.from([BigInt(i)]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
     const ids = [3, 4, 999, 5, 6];
     const results = await Promise.all(ids.map(job));
     assert.ok(merged.length >= 1 && merged[0] > 1, `the requests were merged into one failed run first (${JSON.stringify(merged)})`);
     assert.equal(queueWaits, ids.length, 'each request\'s queue wait is recorded once, not again when it reruns');
+    assert.deepEqual(failed, [...merged, 1], 'each failed run is reported once: the merged ones, then the bad request run alone');
     results.forEach((r, k) => {
       if (ids[k] === 999) {
         assert.equal(r.ok, false);

@@ -42,6 +42,7 @@ describe('metrics', () => {
     assert.equal(metricValue(text, 'http_request_duration_seconds_count', { method: 'POST', route: '/v2/models/:name/infer', status_code: '200' }), 3);
     assert.equal(metricValue(text, 'http_errors_total', { code: 'DATATYPE_MISMATCH' }), 1);
     assert.equal(metricValue(text, 'inference_runs_total', m), 3);
+    assert.equal(metricValue(text, 'inference_run_failures_total', m), 0);
     assert.equal(metricValue(text, 'inference_requests_total', m), 3);
     assert.equal(metricValue(text, 'inference_compute_duration_seconds_count', m), 3);
     assert.equal(metricValue(text, 'inference_queue_duration_seconds_count', m), 3);
@@ -66,7 +67,7 @@ describe('metrics', () => {
     const want: Record<string, string> = {
       http_requests_total: 'counter', http_request_duration_seconds: 'histogram', http_requests_in_flight: 'gauge',
       http_request_body_bytes_in_flight: 'gauge', http_errors_total: 'counter', inference_compute_duration_seconds: 'histogram',
-      inference_queue_duration_seconds: 'histogram', inference_batch_size: 'histogram', inference_runs_total: 'counter',
+      inference_queue_duration_seconds: 'histogram', inference_batch_size: 'histogram', inference_runs_total: 'counter', inference_run_failures_total: 'counter',
       inference_requests_total: 'counter', inference_queue_depth: 'gauge', inference_runs_in_flight: 'gauge',
       inference_worker_restarts_total: 'counter', inference_workers_set_aside: 'gauge', model_load_duration_seconds: 'gauge', model_ready: 'gauge', inference_execution_provider: 'gauge',
     };

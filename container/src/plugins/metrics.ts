@@ -19,6 +19,7 @@ export interface ServerMetrics {
   readonly queueDuration: FastHistogram<'model'>;
   readonly batchSize: FastHistogram<'model'>;
   readonly runs: FastCounter<'model'>;
+  readonly runFailures: FastCounter<'model'>;
   readonly inferRequests: FastCounter<'model'>;
   readonly httpInFlight: client.Gauge;
   readonly bodyBytesInFlight: client.Gauge;
@@ -60,9 +61,10 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
     httpInFlight: new client.Gauge({ name: 'http_requests_in_flight', help: 'HTTP requests being processed.', registers, collect() { this.set(inFlight()); } }),
     bodyBytesInFlight: new client.Gauge({ name: 'http_request_body_bytes_in_flight', help: 'Declared body bytes of the requests being processed, whatever their method, or of their answers once written when larger, until read (limits.maxBodyBytesInFlight caps it).', registers }),
     computeDuration: new FastHistogram({ name: 'inference_compute_duration_seconds', help: 'Time onnxruntime spent in one run (one merged batch).', labelNames: ['model'], buckets: LATENCY_BUCKETS, registry }),
-    queueDuration: new FastHistogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited for a worker.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registry }),
+    queueDuration: new FastHistogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited in the queue: until its run started, or until it was answered there (its deadline passed, or its client hung up).', labelNames: ['model'], buckets: LATENCY_BUCKETS, registry }),
     batchSize: new FastHistogram({ name: 'inference_batch_size', help: 'Rows in one onnxruntime run (requests merged by dynamic batching).', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registry }),
-    runs: new FastCounter({ name: 'inference_runs_total', help: 'onnxruntime runs (merged batches).', labelNames: ['model'], registry }),
+    runs: new FastCounter({ name: 'inference_runs_total', help: 'onnxruntime runs (merged batches) that succeeded.', labelNames: ['model'], registry }),
+    runFailures: new FastCounter({ name: 'inference_run_failures_total', help: 'onnxruntime runs that failed: a merged run whose requests then run again one at a time counts once, and so does each of those reruns that fails.', labelNames: ['model'], registry }),
     inferRequests: new FastCounter({ name: 'inference_requests_total', help: 'Inference jobs answered successfully: one per request, or one per part of a request run in parts (more rows than maxBatchSize, or rows fed one per run to a fixed-batch model); divided by inference_runs_total this is the average merge factor.', labelNames: ['model'], registry }),
     errors: new client.Counter({ name: 'http_errors_total', help: 'Requests answered with an error, by stable error code.', labelNames: ['code'], registers }),
     queueDepth: new client.Gauge({ name: 'inference_queue_depth', help: 'Requests waiting for a worker.', labelNames: ['model'], registers }),

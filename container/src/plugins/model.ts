@@ -105,6 +105,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   metrics.workerRestarts.inc(labels, 0);
   // Series observed per run or per request, looked up once.
   const runs = metrics.runs.series(labels);
+  const runFailures = metrics.runFailures.series(labels);
   const inferRequests = metrics.inferRequests.series(labels);
   const batchSize = metrics.batchSize.series(labels);
   const computeDuration = metrics.computeDuration.series(labels);
@@ -222,6 +223,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         batchSize.observe(rows);
         computeDuration.observe(computeMs / 1000);
       },
+      onRunFailed: () => runFailures.inc(),
       onAnswered: (requests) => inferRequests.inc(requests),
       onQueueWait: (ms) => queueDuration.observe(ms / 1000),
       requestsArriving: () => postsArriving,
