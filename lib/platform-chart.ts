@@ -11,6 +11,7 @@ import { DevicePluginDaemonSet } from '../constructs/k8s/device-plugin-daemon-se
 import { GpuNodePool } from '../constructs/k8s/gpu-node-pool';
 import { IngressPeer, InferenceService, ModelSource, ScalingMetric } from '../constructs/k8s/inference-service';
 import { TrainingJob } from '../constructs/k8s/training-job';
+import { PlatformError } from './private/errors';
 import {
   CAPACITY_ON_DEMAND, CAPACITY_SPOT, LABEL_ACCELERATOR_VENDOR, LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP,
 } from './private/labels';
@@ -114,7 +115,8 @@ export interface PlatformChartsProps {
    */
   readonly clientNamespaces?: string[];
   /**
-   * Add the `device-plugins` chart: the NVIDIA device plugin as a DaemonSet in kube-system. Only for a
+   * Add the `device-plugins` chart: the NVIDIA device plugin as a DaemonSet in kube-system (and the
+   * Neuron one too when `trainingNodes` are AWS Neuron nodes). Only for a
    * cluster that has no plugin yet. `AiPlatformStack`, and any `GpuNodeGroup` on a cluster CDK can run
    * kubectl on, installs it as the Helm release `nvidia-device-plugin`, whose DaemonSet has the same
    * name: applying this one over it fails (its label selector differs, and selectors cannot change),
@@ -140,7 +142,8 @@ export interface PlatformCharts {
 
 /**
  * Builds the reference platform's Kubernetes charts into `app`:
- * - `device-plugins` (only with `devicePlugin: true`): the NVIDIA device plugin DaemonSet (kube-system);
+ * - `device-plugins` (only with `devicePlugin: true`): the device plugin DaemonSet (kube-system) of each
+ *   vendor the nodes below belong to (NVIDIA, and AWS Neuron for Trainium training nodes);
  * - `serving`: the bundled inference server on the on-demand GPU inference nodes, with an HPA on CPU
  *   and queue depth, a PDB and a NetworkPolicy;
  * - `training`: a TrainingJob on the spot GPU training nodes, with a checkpoint volume (by default a
@@ -151,10 +154,19 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
   const servingNs = props.servingNamespace ?? 'ai-serving';
   const trainingNs = props.trainingNamespace ?? 'ai-training';
 
+
+  const inferenceNodes = props.inferenceNodes ?? referenceInferenceNodes();
+  if (inferenceNodes.vendor !== AcceleratorVendor.NVIDIA) {
+    throw new PlatformError(undefined, 'inferenceNodes', { vendor: inferenceNodes.vendor, labels: inferenceNodes.nodeLabels },
+      'must be NVIDIA nodes: the serving chart runs the bundled server, whose GPU image uses CUDA and which has no Neuron execution provider (on Neuron nodes it would hold the devices and serve on the CPUs)',
+      'pass an NVIDIA GpuNodeGroup or GpuNodePool; for a Neuron model server, add an InferenceService of your own to the charts');
+  }
+  const trainingNodes = props.trainingNodes ?? referenceTrainingNodes();
   let devicePlugins: Chart | undefined;
   if (props.devicePlugin) {
     devicePlugins = new Chart(app, 'device-plugins');
-    DevicePluginDaemonSet.of(devicePlugins, AcceleratorVendor.NVIDIA);
+    // One plugin per vendor the charts' workloads run on (Trainium training nodes need Neuron's).
+    for (const vendor of new Set([inferenceNodes.vendor, trainingNodes.vendor])) DevicePluginDaemonSet.of(devicePlugins, vendor);
   }
 
   const serving = new Chart(app, 'serving', { namespace: servingNs });
@@ -165,7 +177,7 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
     model: props.model,
     modelName: props.modelName,
     serviceAccountName: props.serverServiceAccountName,
-    nodes: props.inferenceNodes ?? referenceInferenceNodes(),
+    nodes: inferenceNodes,
     minReplicas: 2,
     // One GPU per pod on AiPlatformStack's inference group of at most 4 single-GPU nodes: 3 pods leave a GPU
     // for the rolling update's extra pod (maxSurge 1, maxUnavailable 0); more would stay Pending, and a
@@ -181,7 +193,7 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
     name: props.trainingImage ? 'training' : 'spot-gpu-check',
     image: props.trainingImage ?? DEFAULT_TRAINING_IMAGE,
     command: props.trainingImage ? undefined : DEFAULT_TRAINING_COMMAND,
-    nodes: props.trainingNodes ?? referenceTrainingNodes(),
+    nodes: trainingNodes,
     activeDeadline: Duration.hours(12),
     resources: { cpu: { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(4) } },
   });

@@ -313,6 +313,8 @@ export interface InferenceServiceProps {
    * node affinity on their labels. A `GpuNodeGroup`, a `GpuNodePool` or `AcceleratorNodes.labeled(...)`.
    * On NVIDIA nodes, run the GPU image (`container/Dockerfile.gpu`): the server is told to require CUDA
    * (`ORT_EXECUTION_PROVIDERS=cuda`), so the CPU image fails to start there, with a message naming CUDA.
+   * AWS Neuron nodes are an error unless `env` sets `ORT_EXECUTION_PROVIDERS` (to `cpu`): the bundled
+   * server cannot use Neuron devices, and would serve on the nodes' CPUs.
    * @default - CPU only (or call `runOn` later, once)
    */
   readonly nodes?: IAcceleratorNodes;
@@ -819,7 +821,9 @@ export class InferenceService extends Construct {
    * tolerations for the nodes' taints, required node affinity on their labels (and optionally a
    * preferred capacity type). An accelerator count above what the nodes have is an error. On NVIDIA
    * nodes the server is told `ORT_EXECUTION_PROVIDERS=cuda` unless `env` (or `canary.env`) sets it:
-   * a pod that cannot load CUDA then fails to start, logging a message that names CUDA. A service runs
+   * a pod that cannot load CUDA then fails to start, logging a message that names CUDA. AWS Neuron
+   * nodes are an error unless the server's env sets `ORT_EXECUTION_PROVIDERS` (the bundled server has no
+   * Neuron provider, and would serve on the nodes' CPUs). A service runs
    * on one node group: a second call (after `nodes` or an earlier `runOn`) is an error.
    */
   public runOn(nodes: IAcceleratorNodes, options: RunOnOptions = this.nodeOptions ?? {}): void {
@@ -829,6 +833,17 @@ export class InferenceService extends Construct {
       throw new PlatformError(this, 'runOn', { vendor: nodes.vendor, labels: nodes.nodeLabels },
         `cannot be called again: a service runs on one node group, and it already runs on ${this.nodes.vendor} nodes labeled ${JSON.stringify(this.nodes.nodeLabels)} (from 'nodes' or an earlier runOn)`,
         'call runOn once (or pass nodes), and create another InferenceService for another node group');
+    }
+    // The bundled server has onnxruntime's CPU and CUDA providers only: on Neuron nodes it would hold
+    // Inferentia or Trainium devices and serve on the nodes' CPUs. Only an explicit choice passes.
+    if (nodes.vendor === AcceleratorVendor.AWS_NEURON) {
+      for (const deployment of [this.deployment, this.canaryDeployment]) {
+        if (deployment && !Object.hasOwn(deployment.containers[0].env.variables, EXECUTION_PROVIDERS_ENV)) {
+          throw new PlatformError(this, 'nodes', { vendor: nodes.vendor, labels: nodes.nodeLabels },
+            `are AWS Neuron nodes, and the bundled server has no Neuron execution provider (onnxruntime's CPU and CUDA providers only): its pods${deployment === this.canaryDeployment ? ' (the canary\'s)' : ''} would hold Neuron devices and serve on the nodes' CPUs`,
+            `serve the model on NVIDIA nodes, or on CPU nodes (leave out nodes); to run it on these nodes' CPUs all the same, set ${EXECUTION_PROVIDERS_ENV}: 'cpu' in env${this.canaryDeployment ? ' (canary.env inherits it unless it empties it)' : ''}`);
+        }
+      }
     }
     this.nodes = nodes;
     for (const deployment of [this.deployment, this.canaryDeployment]) {

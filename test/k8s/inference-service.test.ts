@@ -122,7 +122,7 @@ describe('InferenceService', () => {
 
   test('runOn after construction puts a Neuron service on Neuron nodes', () => {
     const chart = Testing.chart();
-    const service = new InferenceService(chart, 'Llm', { image: IMAGE });
+    const service = new InferenceService(chart, 'Llm', { image: IMAGE, env: { ORT_EXECUTION_PROVIDERS: 'cpu' } });
     service.runOn(AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { [LABEL_NODE_GROUP]: 'inf2' }, acceleratorsPerNode: 12 }), { accelerators: 2 });
     const spec = podSpec(only(synthValid(chart), 'Deployment'));
     expect(spec.containers[0].resources.limits['aws.amazon.com/neuron']).toBe(2);
@@ -411,8 +411,21 @@ describe('InferenceService', () => {
       expect(server(manifests, name).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cuda' });
     }
     const neuron = Testing.chart();
-    new InferenceService(neuron, 'Llm', { image: IMAGE }).runOn(AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { [LABEL_NODE_GROUP]: 'inf2' } }));
-    expect(server(synthValid(neuron), 'llm').env.map((e: { name: string }) => e.name)).not.toContain('ORT_EXECUTION_PROVIDERS');
+    new InferenceService(neuron, 'Llm', { image: IMAGE, env: { ORT_EXECUTION_PROVIDERS: 'cpu' } }).runOn(AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { [LABEL_NODE_GROUP]: 'inf2' } }));
+    expect(server(synthValid(neuron), 'llm').env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cpu' });
+  });
+
+  test('refuses Neuron nodes unless env names the execution providers: the bundled server would hold Neuron devices and serve on the CPUs', () => {
+    const inf2 = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { [LABEL_NODE_GROUP]: 'inf2' } });
+    expect(() => new InferenceService(Testing.chart(), 'Llm', { image: IMAGE, nodes: inf2 })).toThrow(
+      /^\[test\/Llm\] 'nodes' \(\{"vendor":"aws-neuron","labels":\{"ai-platform.dev\/node-group":"inf2"\}\}\) are AWS Neuron nodes, and the bundled server has no Neuron execution provider \(onnxruntime's CPU and CUDA providers only\): its pods would hold Neuron devices and serve on the nodes' CPUs: serve the model on NVIDIA nodes, or on CPU nodes \(leave out nodes\); to run it on these nodes' CPUs all the same, set ORT_EXECUTION_PROVIDERS: 'cpu' in env$/);
+    // An empty value counts as unset; a canary that empties it is refused too.
+    expect(() => new InferenceService(Testing.chart(), 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: '' } })).toThrow(/are AWS Neuron nodes/);
+    expect(() => new InferenceService(Testing.chart(), 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cpu' }, canary: { image: 'x:2', env: { ORT_EXECUTION_PROVIDERS: '' } } }))
+      .toThrow(/its pods \(the canary's\) would hold Neuron devices .* in env \(canary.env inherits it unless it empties it\)$/);
+    const chart = Testing.chart();
+    new InferenceService(chart, 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cpu' }, canary: { image: 'x:2' } });
+    for (const name of ['llm', 'llm-canary']) expect(server(synthValid(chart), name).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cpu' });
   });
 
   test('takes a drain time in milliseconds and rounds the grace period up to whole seconds', () => {

@@ -6,7 +6,9 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Testing, Yaml } from 'cdk8s';
 import { ModelSource } from '../../constructs/k8s/inference-service';
-import { NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
+import { AcceleratorVendor } from '../../constructs/compute/gpu-instance-type';
+import { AcceleratorNodes } from '../../constructs/k8s/accelerator-scheduling';
+import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
 import { AiPlatformStack } from '../../lib/ai-platform-stack';
 import {
   buildPlatformCharts, DEFAULT_SERVER_IMAGE, DEFAULT_TRAINING_COMMAND, KUSTOMIZATION_FILE, PlatformCharts, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
@@ -90,6 +92,19 @@ describe('reference platform charts', () => {
     const manifests = synthValid(own.devicePlugins!);
     expect(manifests.map((m) => m.kind)).toEqual(['DaemonSet']);
     expect(manifests[0].metadata).toMatchObject({ name: NVIDIA_DEVICE_PLUGIN.release, namespace: NVIDIA_DEVICE_PLUGIN.namespace });
+  });
+
+  test('with Trainium training nodes, adds the Neuron device plugin beside the NVIDIA one', () => {
+    const trn1 = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { 'ai-platform.dev/node-group': 'trn1' }, acceleratorsPerNode: 16 });
+    const own = buildPlatformCharts(Testing.app(), { devicePlugin: true, trainingNodes: trn1 });
+    const daemonSets = synthValid(own.devicePlugins!).filter((m) => m.kind === 'DaemonSet').map((m) => m.metadata.name).sort();
+    expect(daemonSets).toEqual([NEURON_DEVICE_PLUGIN.release, NVIDIA_DEVICE_PLUGIN.release].sort());
+  });
+
+  test('refuses Neuron inference nodes: the serving chart runs the bundled server, which cannot use Neuron devices', () => {
+    const inf2 = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { 'ai-platform.dev/node-group': 'inf2' } });
+    expect(() => buildPlatformCharts(Testing.app(), { inferenceNodes: inf2 })).toThrow(
+      /^'inferenceNodes' \(\{"vendor":"aws-neuron","labels":\{"ai-platform.dev\/node-group":"inf2"\}\}\) must be NVIDIA nodes: the serving chart runs the bundled server, .* no Neuron execution provider .*: pass an NVIDIA GpuNodeGroup or GpuNodePool/);
   });
 
   test('adds a Karpenter GPU pool only when asked', () => {
