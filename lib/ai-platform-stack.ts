@@ -122,9 +122,11 @@ export class AiPlatformStack extends Stack {
       minSize: 2,
     });
 
+    // The GPU groups carry no fixed EKS name: new instance types replace a node group, and CloudFormation
+    // cannot replace a resource with a fixed name. Workloads find them by their node-group label.
     this.inferenceNodes = new GpuNodeGroup(this, 'InferenceNodes', {
       cluster: this.cluster,
-      nodegroupName: 'inference',
+      groupLabel: 'inference',
       instanceTypes: props.inferenceInstanceTypes ?? [GpuInstanceType.G5_XLARGE],
       capacity: Capacity.onDemand(),
       minSize: props.inferenceScaling?.minSize ?? 1,
@@ -133,7 +135,7 @@ export class AiPlatformStack extends Stack {
 
     this.trainingNodes = new GpuNodeGroup(this, 'TrainingNodes', {
       cluster: this.cluster,
-      nodegroupName: 'training',
+      groupLabel: 'training',
       instanceTypes: props.trainingInstanceTypes ?? [GpuInstanceType.G5_2XLARGE],
       capacity: Capacity.spot({ diversify: true }),
       minSize: 0,

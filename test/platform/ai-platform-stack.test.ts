@@ -21,14 +21,14 @@ describe('AiPlatformStack (the reference platform)', () => {
   test('has a system node group, an on-demand inference group and a spot training group that scales from zero', () => {
     template.resourceCountIs('AWS::EKS::Nodegroup', 3);
     template.hasResourceProperties('AWS::EKS::Nodegroup', {
-      NodegroupName: 'inference',
+      NodegroupName: Match.absent(),
       CapacityType: 'ON_DEMAND',
       InstanceTypes: ['g5.xlarge'],
       ScalingConfig: { MinSize: 1, DesiredSize: 1, MaxSize: 4 },
       AmiType: 'AL2023_x86_64_NVIDIA',
     });
     template.hasResourceProperties('AWS::EKS::Nodegroup', {
-      NodegroupName: 'training',
+      NodegroupName: Match.absent(),
       CapacityType: 'SPOT',
       InstanceTypes: ['g5.2xlarge', 'g5.4xlarge', 'g5.8xlarge', 'g5.16xlarge'],
       ScalingConfig: { MinSize: 0, DesiredSize: 0, MaxSize: 8 },
@@ -82,8 +82,8 @@ describe('AiPlatformStack options', () => {
       trainingMaxSize: 3,
     });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::EKS::Nodegroup', { NodegroupName: 'inference', InstanceTypes: ['g6.xlarge'], ScalingConfig: { MinSize: 2, MaxSize: 6, DesiredSize: 2 } });
-    t.hasResourceProperties('AWS::EKS::Nodegroup', { NodegroupName: 'training', ScalingConfig: Match.objectLike({ MaxSize: 3 }) });
+    t.hasResourceProperties('AWS::EKS::Nodegroup', { Labels: Match.objectLike({ 'ai-platform.dev/node-group': 'inference' }), InstanceTypes: ['g6.xlarge'], ScalingConfig: { MinSize: 2, MaxSize: 6, DesiredSize: 2 } });
+    t.hasResourceProperties('AWS::EKS::Nodegroup', { Labels: Match.objectLike({ 'ai-platform.dev/node-group': 'training' }), ScalingConfig: Match.objectLike({ MaxSize: 3 }) });
     t.resourceCountIs('AWS::Lambda::LayerVersion', 1); // only the aws-cdk provider's own layer: no bundled kubectl layer
   });
 });
