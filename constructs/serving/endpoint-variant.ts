@@ -21,7 +21,8 @@ export interface InstanceVariantOptions {
   readonly initialWeight?: number;
   /**
    * Variant name (1-63 characters: letters, digits, hyphens). Blue/green updates require the same name
-   * in the old and new configuration, so keep it stable.
+   * in the old and new configuration, so keep it stable; the default follows the variant's position, so
+   * with several variants, name each one (synthesis warns otherwise).
    * @default 'AllTraffic' for the first variant, 'Variant<n>' for the others
    */
   readonly variantName?: string;
@@ -107,6 +108,11 @@ export class EndpointVariant {
   /** Instances at creation (0 for serverless). */
   public get initialInstanceCount(): number {
     return this._instance ? (this._instance.initialInstanceCount ?? 1) : 0;
+  }
+
+  /** True when the variant was given a `variantName` (else it is named after its position). */
+  public get hasVariantName(): boolean {
+    return (this._instance?.variantName ?? this._serverless?.variantName) !== undefined;
   }
 
   /** The variant name this variant gets at the given position. */

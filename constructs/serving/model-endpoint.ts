@@ -583,6 +583,15 @@ export class ModelEndpoint extends ModelEndpointBase {
     if (duplicate) {
       throw new PlatformError(this, 'variants', duplicate, 'is used by two variants; variant names must be unique', 'give each variant its own variantName');
     }
+    if (variants.length > 1) {
+      variants.forEach((v, i) => {
+        if (v.hasVariantName) return;
+        Annotations.of(this).addWarningV2('@ai-platform/serving:variantNameFromPosition',
+          `'variants[${i}].variantName' is not set, so the variant is named '${names[i]}' after its position: adding or removing a variant before it renames it, `
+          + 'and a renamed variant cannot be updated blue/green (SageMaker requires the same variant names in the old and new configuration), '
+          + 'while its alarms and autoscaling move to whichever variant takes the name. Give every variant a variantName');
+      });
+    }
     const architectures = [...new Set(variants.filter((v) => !v.isServerless).map((v) => v.instanceType!.architecture))];
     if (architectures.length > 1) {
       throw new PlatformError(this, 'variants', variants.map((v) => v.instanceType?.name ?? 'serverless'),
