@@ -68,7 +68,8 @@ export interface GpuNodeGroupProps {
   readonly minSize?: number;
 
   /**
-   * Number of nodes when the group is created.
+   * Number of nodes when the group is created, and again after any later change to `minSize`,
+   * `maxSize` or `desiredSize` (EKS then sets the group to it, whatever cluster-autoscaler had scaled it to).
    * @default - minSize
    */
   readonly desiredSize?: number;
@@ -171,6 +172,12 @@ const RESERVED_LABEL_DOMAINS = ['kubernetes.io', 'k8s.io', 'eks.amazonaws.com'];
  * them, labels them with vendor, model, count and capacity type from the shared vocabulary, requires
  * IMDSv2, sizes the disk for large model images, installs the device plugin once per cluster, and
  * tells cluster-autoscaler enough to scale the group up from zero.
+ *
+ * Updates: labels, taints, scaling limits and the disk change in place. A change to the scaling
+ * limits sends the whole scaling configuration, setting the desired size back to `desiredSize` and
+ * terminating nodes cluster-autoscaler added.
+ * New instance types, capacity, OS, subnets or node role replace the group (impossible with a fixed
+ * `nodegroupName`): the new group starts at `desiredSize` and the old one is drained and deleted.
  *
  * @example
  * const gpus = new GpuNodeGroup(this, 'Inference', {

@@ -159,7 +159,10 @@ export interface ModelEndpointProps {
    */
   readonly variants?: EndpointVariant[];
   /**
-   * Endpoint name (1-63 letters, digits, hyphens). Changing it replaces the endpoint.
+   * Endpoint name (1-63 letters, digits, hyphens). Changing it (or, without it, the construct path)
+   * replaces the endpoint: CloudFormation creates a new endpoint without the rollout (guardrails apply to
+   * updates only), a new scalable target and log group, and deletes the old endpoint, so callers of the
+   * old name fail.
    * @default - a unique name derived from the construct path, lower case
    */
   readonly endpointName?: string;
@@ -509,6 +512,10 @@ export class ModelEndpoint extends ModelEndpointBase {
   /**
    * Turns on autoscaling of a variant's instance count and returns it, to add scaling policies.
    * Not for serverless variants (SageMaker scales them itself) or burstable `ml.t*` instances.
+   *
+   * SageMaker refuses an update that changes the instance type of an autoscaled variant, or removes one,
+   * and CloudFormation deletes the scalable target only after updating the endpoint: deploy once without
+   * `autoScale()` for the variant, then change it, then autoscale it again.
    */
   public autoScale(options: EndpointAutoScalingOptions): ScalableEndpointVariant {
     const variantName = options.variantName ?? this.defaultVariantName;
