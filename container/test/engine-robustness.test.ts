@@ -445,29 +445,38 @@ describe('engine robustness', () => {
       ],
       outputNames: ['y'], deadline: t0 + deadlineInMs,
     }), t0);
-    // How long BIG rows take here (the faster of two runs: the first may be slowed by cold caches).
-    let run = Infinity;
-    for (let i = 0; i < 2; i++) {
-      const timed = await job(BIG, 1, 60_000, Date.now());
-      assert.ok(timed.ok, JSON.stringify(timed));
-      run = Math.min(run, Math.max(20, timed.at));
+    // The scenario below depends on timing: under a machine's sudden load (the run measured first no
+    // longer matching the runs after it) `late` can expire in the queue before it is merged, or be
+    // refused at once. Then nothing was merged and the scenario did not happen: it is tried again (at
+    // most three times), and what it checks is asserted whenever it did happen.
+    for (let attempt = 1; ; attempt++) {
+      merged.length = 0;
+      // How long BIG rows take here (the faster of two runs: the first may be slowed by cold caches).
+      let run = Infinity;
+      for (let i = 0; i < 2; i++) {
+        const timed = await job(BIG, 1, 60_000, Date.now());
+        assert.ok(timed.ok, JSON.stringify(timed));
+        run = Math.min(run, Math.max(20, timed.at));
+      }
+      // `first` (2 x BIG rows, about 2 runs) keeps the worker busy while `rerun` (2 x BIG rows) and `late`
+      // (one row, bad index) queue; they are then merged, and `other` (BIG rows: it no longer fits that
+      // batch) waits with a distant deadline. `late`'s deadline passes while the merged run computes its
+      // rows before failing, between about 2 and 4 runs (it is admitted: the wait estimate counts a
+      // typical run for the busy worker, not first's rows). Run alone again, `rerun` takes 2 more runs:
+      // `late`, queued behind it, must be answered at once.
+      const t0 = Date.now();
+      const first = job(2 * BIG, 1, 60_000, t0);
+      const rerun = job(2 * BIG, 2, 60_000, t0);
+      const late = job(1, 999, 3 * run, t0);
+      const other = job(BIG, 3, 60_000, t0);
+      const order: string[] = [];
+      const [f, r, l, o] = await Promise.all([first, rerun, late, other].map((p, i) => p.then((x) => { order.push(['first', 'rerun', 'late', 'other'][i]); return x; })));
+      if (merged.length === 0 && attempt < 3) continue;
+      assert.ok(f.ok && r.ok && o.ok, JSON.stringify([f, r, o].map((x) => x.ok || x)));
+      assert.deepEqual(merged, [2], 'rerun and late were merged into one run, which failed');
+      assert.equal(!l.ok && l.code, 'DEADLINE_EXCEEDED', JSON.stringify(l));
+      assert.ok(order.indexOf('late') < order.indexOf('rerun'), `late was answered before rerun's second run ended: ${order.join(', ')} (late at ${l.at} ms, rerun at ${r.at} ms, a run of ${BIG} rows ${run} ms)`);
+      break;
     }
-    // `first` (2 x BIG rows, about 2 runs) keeps the worker busy while `rerun` (2 x BIG rows) and `late`
-    // (one row, bad index) queue; they are then merged, and `other` (BIG rows: it no longer fits that
-    // batch) waits with a distant deadline. `late`'s deadline passes while the merged run computes its
-    // rows before failing, between about 2 and 4 runs (it is admitted: the wait estimate counts a
-    // typical run for the busy worker, not first's rows). Run alone again, `rerun` takes 2 more runs:
-    // `late`, queued behind it, must be answered at once.
-    const t0 = Date.now();
-    const first = job(2 * BIG, 1, 60_000, t0);
-    const rerun = job(2 * BIG, 2, 60_000, t0);
-    const late = job(1, 999, 3 * run, t0);
-    const other = job(BIG, 3, 60_000, t0);
-    const order: string[] = [];
-    const [f, r, l, o] = await Promise.all([first, rerun, late, other].map((p, i) => p.then((x) => { order.push(['first', 'rerun', 'late', 'other'][i]); return x; })));
-    assert.ok(f.ok && r.ok && o.ok, JSON.stringify([f, r, o].map((x) => x.ok || x)));
-    assert.deepEqual(merged, [2], 'rerun and late were merged into one run, which failed');
-    assert.equal(!l.ok && l.code, 'DEADLINE_EXCEEDED', JSON.stringify(l));
-    assert.ok(order.indexOf('late') < order.indexOf('rerun'), `late was answered before rerun's second run ended: ${order.join(', ')} (late at ${l.at} ms, rerun at ${r.at} ms, a run of ${BIG} rows ${run} ms)`);
   });
 });
