@@ -257,7 +257,9 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
 }
 
 const INTEGER = /^[+-]?\d+$/;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+// Unambiguous, so a cell that fails is refused in one pass: in `\d+\.?\d*` the two runs of digits could
+// split a run of n digits n ways, and a 60,000-digit cell ending in a letter held the HTTP thread for 9 s.
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Parses CSV rows (no header) for a model with one numeric input whose row has a fixed size. */
 export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimits, options: { header?: boolean } = {}): WireTensor[] {
