@@ -73,7 +73,8 @@ export function decodeOipInputs(sig: ModelSignature, inputs: readonly OipInput[]
     if (!input) {
       throw new InferenceError('MISSING_INPUT', `input '${meta.name}' (${meta.datatype} ${describeShape(meta)}) is missing; the model needs ${inputNames(sig)}`);
     }
-    const type = OIP_TO_ORT[input.datatype];
+    // Own keys only: 'constructor' or 'toString' would find Object.prototype's, and pass as a datatype.
+    const type = Object.hasOwn(OIP_TO_ORT, input.datatype) ? OIP_TO_ORT[input.datatype] : undefined;
     if (!type) {
       throw new InferenceError('UNKNOWN_DATATYPE', `input '${meta.name}': datatype ${JSON.stringify(input.datatype)} is not one of ${Object.keys(OIP_TO_ORT).join(', ')}`);
     }

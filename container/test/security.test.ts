@@ -70,3 +70,21 @@ describe('requests built to make the server work hard', () => {
     assert.deepEqual((good.body.outputs as Array<{ data: unknown }>)[0].data, ['a', 'b', 'c', 'd']);
   });
 });
+
+describe('names that Object.prototype also has', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('answers a datatype named as an Object.prototype property with UNKNOWN_DATATYPE, as any other unknown datatype', async () => {
+    app = await readyApp({ modelDir: fraudModel().dir });
+    for (const datatype of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const res = await post(app, '/v2/models/fraud-mlp/infer', JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype, data: [0, 0, 0, 0, 0, 0, 0, 0] }] }));
+      assert.equal(res.status, 400);
+      assert.equal(res.body.code, 'UNKNOWN_DATATYPE', `${datatype}: ${res.body.error}`);
+      assert.match(res.body.error!, new RegExp(`^input 'features': datatype "${datatype}" is not one of BOOL, `));
+    }
+  });
+});
