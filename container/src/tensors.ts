@@ -98,7 +98,11 @@ export function buildSignature(inputs: readonly OrtValueMetadata[], outputs: rea
   const ignoredOutputs: { name: string; reason: string }[] = [];
   const outs: TensorMeta[] = [];
   for (const o of outputs) {
-    const why = unsupported(o);
+    const why = o.name === '__proto__'
+      // onnxruntime-node builds its results as a plain object keyed by output name, where assigning
+      // '__proto__' sets the prototype: that output never arrives (the worker's runs had failed on it).
+      ? "onnxruntime-node cannot return an output named '__proto__' (its results are a plain JavaScript object keyed by output name); rename the output in the model"
+      : unsupported(o);
     if (why) ignoredOutputs.push({ name: o.name, reason: why });
     else outs.push(toTensorMeta(o));
   }

@@ -138,6 +138,12 @@ async function main(): Promise<void> {
     return;
   }
 
+  // onnxruntime-node keeps the outputs asked for as keys of a plain object: with an output named
+  // '__proto__' among the model's, every named list fails ('__proto__' is found there through the
+  // prototype). Asking for none runs every output, and that one is left out of the results; the
+  // engine never asks for it.
+  const fetchAll = session.outputNames.includes('__proto__');
+
   // Runs one message at a time, in order: the engine may post the next batch before this one is done
   // (pipelining), and each run's computeMs must cover that run alone.
   let previous: Promise<void> = Promise.resolve();
@@ -148,12 +154,14 @@ async function main(): Promise<void> {
   async function handle(msg: ToWorker): Promise<void> {
     if (msg.type !== 'run') return;
     try {
-      const feeds: Record<string, ort.Tensor> = {};
+      // No prototype: on a plain object, an input named '__proto__' would set the object's prototype
+      // instead of a key, and onnxruntime-node refuses such feeds.
+      const feeds: Record<string, ort.Tensor> = Object.create(null);
       for (const t of msg.feeds) {
         feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
       }
       const started = performance.now();
-      const results = await session.run(feeds, msg.outputNames);
+      const results = await (fetchAll ? session.run(feeds) : session.run(feeds, msg.outputNames));
       const computeMs = performance.now() - started;
       const outputs: WireTensor[] = msg.outputNames.map((name) => {
         const r = results[name];

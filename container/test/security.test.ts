@@ -17,6 +17,16 @@ const stringsSpec: ModelSpec = {
   nodes: [{ op: 'Identity', inputs: ['s'], outputs: ['t'] }],
 };
 
+/** A model whose tensors are named as properties of Object.prototype are. */
+function protoNamedSpec(input: string, outputs: readonly string[]): ModelSpec {
+  return {
+    name: 'proto-named',
+    inputs: [{ name: input, type: 'float32', shape: ['batch', 2] }],
+    outputs: outputs.map((name) => ({ name, type: 'float32', shape: ['batch', 2] })),
+    nodes: outputs.map((name) => ({ op: 'Identity', inputs: [input], outputs: [name] })),
+  };
+}
+
 async function post(app: FastifyInstance, url: string, payload: string | Buffer, headers: Record<string, string> = {}) {
   const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload });
   return { status: res.statusCode, body: res.json() as { error?: string; code?: string; [k: string]: unknown } };
@@ -86,5 +96,35 @@ describe('names that Object.prototype also has', () => {
       assert.equal(res.body.code, 'UNKNOWN_DATATYPE', `${datatype}: ${res.body.error}`);
       assert.match(res.body.error!, new RegExp(`^input 'features': datatype "${datatype}" is not one of BOOL, `));
     }
+  });
+
+  it('serves a model whose input is named __proto__', async () => {
+    app = await readyApp({ modelDir: modelDir('proto-input', protoNamedSpec('__proto__', ['y'])) });
+    const res = await post(app, '/v2/models/proto-input/infer', JSON.stringify({ inputs: [{ name: '__proto__', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4] }] }));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.outputs, [{ name: 'y', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] }]);
+    // JSON Lines rows keyed by the input's name (a JSON body may not use __proto__ as a key at all).
+    const rows = await post(app, '/invocations', '{"__proto__": [5, 6]}\n{"__proto__": [7, 8]}\n', { 'content-type': 'application/jsonlines' });
+    assert.equal(rows.status, 200, JSON.stringify(rows.body));
+    assert.deepEqual(rows.body.predictions, [[5, 6], [7, 8]]);
+  });
+
+  it('serves the other outputs of a model with an output named __proto__, which onnxruntime-node cannot return, and names it as left out', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    app = await readyApp({
+      modelDir: modelDir('proto-output', protoNamedSpec('x', ['y', '__proto__', 'constructor'])),
+      logger: { level: 'info', stream: { write: (l: string) => lines.push(JSON.parse(l)) } },
+    });
+    const ready = lines.find((l) => l.msg === 'model ready');
+    assert.deepEqual(ready?.ignoredOutputs, [{ name: '__proto__', reason: "onnxruntime-node cannot return an output named '__proto__' (its results are a plain JavaScript object keyed by output name); rename the output in the model" }]);
+    const res = await post(app, '/v2/models/proto-output/infer', JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] }));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual((res.body.outputs as Array<{ name: string }>).map((o) => o.name), ['y', 'constructor']);
+    const rows = await post(app, '/invocations', JSON.stringify({ instances: [[1, 2]] }));
+    assert.deepEqual(rows.body.predictions, [{ y: [1, 2], constructor: [1, 2] }]);
+    const asked = await post(app, '/v2/models/proto-output/infer', JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }], outputs: [{ name: '__proto__' }] }));
+    assert.equal(asked.status, 400);
+    assert.equal(asked.body.code, 'UNKNOWN_OUTPUT');
+    assert.match(asked.body.error!, /^output '__proto__' cannot be returned: onnxruntime-node cannot return an output named '__proto__'/);
   });
 });
