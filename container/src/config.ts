@@ -456,9 +456,15 @@ export function checkModelFile(modelPath: string, access: (file: string, mode: n
     if (code !== 'ENOENT') throw new Error(`cannot read model file ${modelPath}: ${(e as Error).message}`, { cause: e });
   }
   if (readable) {
+    const stat = fs.statSync(modelPath, { throwIfNoEntry: false });
     // onnxruntime would say to use its model package API, which the server does not.
-    if (fs.statSync(modelPath, { throwIfNoEntry: false })?.isDirectory()) {
+    if (stat?.isDirectory()) {
       throw new Error(`model file ${modelPath} is a directory; put the model file in the model directory (MODEL_DIR, default /opt/ml/model) or set modelFile in serving.json to the file, relative to the model directory`);
+    }
+    // onnxruntime would wait for a FIFO's writer forever, and the model would stay loading.
+    const special = specialFile(stat);
+    if (special) {
+      throw new Error(`model file ${modelPath} is ${special}, not a regular file; put the model file itself in the model directory (MODEL_DIR, default /opt/ml/model), or set modelFile in serving.json to it`);
     }
     return;
   }
@@ -475,8 +481,29 @@ export function checkModelFile(modelPath: string, access: (file: string, mode: n
   throw new Error(`model file ${modelPath} does not exist; put model.onnx in the model directory (MODEL_DIR, default /opt/ml/model) or set modelFile in serving.json`);
 }
 
+/**
+ * What a model directory entry is when it is neither a regular file nor a directory (a FIFO, a device,
+ * a socket), or undefined. Reading a FIFO waits for a writer forever, and /dev/zero never ends.
+ */
+function specialFile(stat: fs.Stats | undefined): string | undefined {
+  if (!stat) return undefined;
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return undefined;
+}
+
 /** Reads and parses a JSON file of the model directory; says whether reading or parsing failed. */
 function readJsonFile(file: string): unknown {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(file, { throwIfNoEntry: false });
+  } catch {
+    // reading it says what is wrong
+  }
+  const special = specialFile(stat);
+  if (special) throw new ConfigError(`${file}: cannot be read: it is ${special}, not a regular file; put the file itself in the model directory`);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

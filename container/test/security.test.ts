@@ -5,6 +5,9 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { fraudModel, modelDir, readyApp } from './helpers';
 import type { ModelSpec } from '../tools/onnx-builder';
@@ -126,5 +129,44 @@ describe('names that Object.prototype also has', () => {
     assert.equal(asked.status, 400);
     assert.equal(asked.body.code, 'UNKNOWN_OUTPUT');
     assert.match(asked.body.error!, /^output '__proto__' cannot be returned: onnxruntime-node cannot return an output named '__proto__'/);
+  });
+});
+
+describe('model directory entries that are not regular files', () => {
+  /**
+   * Builds the app for `dir` in a child process and waits for its model: what it printed, or that it
+   * had not finished within 10 s (reading a FIFO blocks the thread, so only a child can be timed out).
+   */
+  function startIn(dir: string): string {
+    const app = path.resolve(__dirname, '..', 'src', 'app.js');
+    const script = `require(${JSON.stringify(app)}).buildApp({ modelDir: ${JSON.stringify(dir)}, logger: false })
+      .then((a) => a.model.ready.then(() => 'ready', (e) => 'load failed: ' + e.message))
+      .catch((e) => 'start failed: ' + e.message)
+      .then((out) => { console.log(out); process.exit(0); });`;
+    const child = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
+    return child.signal ? `still starting after 10 s (${child.signal})` : child.stdout.trim();
+  }
+
+  for (const file of ['serving.json', 'features.json', 'model.onnx']) {
+    it(`says ${file} is a FIFO, rather than wait for a writer forever`, { timeout: 20_000 }, () => {
+      const dir = fraudModel().dir;
+      const target = path.join(dir, file);
+      fs.rmSync(target, { force: true });
+      execFileSync('mkfifo', [target]);
+      const out = startIn(dir);
+      const expected = file === 'model.onnx'
+        ? `load failed: model file ${target} is a FIFO, not a regular file; put the model file itself in the model directory (MODEL_DIR, default /opt/ml/model), or set modelFile in serving.json to it`
+        : `start failed: ${target}: cannot be read: it is a FIFO, not a regular file; put the file itself in the model directory`;
+      assert.equal(out, expected);
+    });
+  }
+
+  it('says serving.json is a device when it is a link to one, rather than read it (/dev/zero would never end)', async () => {
+    const dir = fraudModel().dir;
+    const target = path.join(dir, 'serving.json');
+    fs.rmSync(target, { force: true });
+    // /dev/null, which ends at once, stands in for /dev/zero, which a server that reads it fills its memory with.
+    fs.symlinkSync('/dev/null', target);
+    await assert.rejects(readyApp({ modelDir: dir }), { message: `${target}: cannot be read: it is a character device, not a regular file; put the file itself in the model directory` });
   });
 });
