@@ -21,7 +21,9 @@ try {
   const out = run('npm', ['pack', '--json', '--pack-destination', work], root);
   const [{ filename, files }] = JSON.parse(out);
   const names = files.map((f) => f.path);
-  for (const required of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/constructs/compute/gpu-node-group.d.ts']) {
+  for (const required of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/constructs/compute/gpu-node-group.d.ts',
+    // GpuNodeGroup's scale-from-zero tags handler, deployed as it is (plain JavaScript, no bundling).
+    'dist/constructs/compute/private/node-template-tags-handler/index.js']) {
     if (!names.includes(required)) throw new Error(`the package lacks ${required}`);
   }
   // The bundled inference server travels as source (ContainerImage.bundled() builds it); nothing else but dist/.
@@ -52,7 +54,7 @@ try {
     files: ['app.ts', ...snippetFiles.keys()],
   }));
   writeFileSync(join(work, 'app.ts'), `
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -75,7 +77,10 @@ new ModelEndpoint(stack, 'Endpoint', {
 const assembly = app.synth();
 const assets = JSON.parse(readFileSync(join(assembly.directory, 'Consumer.assets.json'), 'utf8'));
 const images = Object.keys(assets.dockerImages ?? {});
-console.log(taints.join(','), GpuInstanceType.G6_XLARGE.sageMakerInstanceType, images.length);
+// The scale-from-zero tags handler is staged from the installed package as the JavaScript Lambda runs.
+const handlers = Object.values(assets.files ?? {}).map((f: any) => join(assembly.directory, f.source.path, 'index.js'))
+  .filter((file) => existsSync(file) && readFileSync(file, 'utf8').includes('CreateOrUpdateTagsCommand'));
+console.log(taints.join(','), GpuInstanceType.G6_XLARGE.sageMakerInstanceType, images.length, handlers.length);
 `);
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], work);
   const tsc = spawnSync('npx', ['tsc', '-p', '.', '--pretty', 'false'], { cwd: work, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
@@ -84,7 +89,7 @@ console.log(taints.join(','), GpuInstanceType.G6_XLARGE.sageMakerInstanceType, i
     throw new Error(`the consumer project or a README example does not compile:\n${explain(tsc.stdout.trim(), snippetFiles, readme.split('\n'))}`);
   }
   const printed = run('node', ['out/app.js'], work).trim();
-  if (printed !== 'nvidia.com/gpu=true:NoSchedule ml.g6.xlarge 1') throw new Error(`the compiled consumer printed ${JSON.stringify(printed)}`);
+  if (printed !== 'nvidia.com/gpu=true:NoSchedule ml.g6.xlarge 1 1') throw new Error(`the compiled consumer printed ${JSON.stringify(printed)}`);
   console.log(`package check: ${filename} (${names.length} files) installs and compiles in a fresh TypeScript project, with the README's ${snippets.length} TypeScript examples`);
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -1,8 +1,7 @@
-import { Annotations, Arn, ArnFormat, Fn, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Size, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import { isLabelValue, isQualifiedName, LABEL_ACCELERATOR_MODEL, TaintDefinition } from '../../lib/private/labels';
@@ -11,6 +10,7 @@ import { Capacity } from './capacity';
 import { DevicePlugins } from './device-plugins';
 import { AcceleratorOs, AcceleratorVendor, GpuInstanceType } from './gpu-instance-type';
 import { acceleratorNodeLabels } from './private/node-labels';
+import { NodeTemplateTags } from './private/node-template-tags';
 
 /**
  * The EKS cluster a node group joins: what `aws-eks`'s `ICluster` and `aws-eks-v2`'s `ICluster` both
@@ -141,7 +141,13 @@ export interface GpuNodeGroupProps {
   /**
    * Tag the group's Auto Scaling group with cluster-autoscaler node-template hints (labels, taints,
    * accelerator count, ephemeral storage), so cluster-autoscaler can scale the group up from zero nodes.
-   * Uses two small custom resources (DescribeNodegroup, then CreateOrUpdateTags on that group only).
+   * A custom resource (one small Lambda function per stack, Node.js, AWS SDK only) finds the Auto
+   * Scaling group with DescribeNodegroup and keeps exactly the current tags on it: a label or taint
+   * removed from the group, or a changed accelerator count or disk size, has its old tag deleted on the
+   * next deployment, and turning the hints off (or deleting the group) removes them all. Only tags it
+   * wrote itself are deleted; node-template tags added by hand stay. Its role may tag and untag only the
+   * Auto Scaling group tagged with this node group's name, and only keys under
+   * `k8s.io/cluster-autoscaler/node-template/`.
    * @default - true when minSize is 0
    */
   readonly scaleFromZeroHints?: boolean;
@@ -373,48 +379,12 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   }
 
   private addScaleFromZeroHints(clusterName: string, diskSize: Size): void {
-    const stack = Stack.of(this);
-    const describe = new cr.AwsCustomResource(this, 'DescribeNodegroup', {
-      onUpdate: {
-        service: 'EKS',
-        action: 'describeNodegroup',
-        parameters: { clusterName, nodegroupName: this.nodegroup.attrNodegroupName },
-        physicalResourceId: cr.PhysicalResourceId.of(Fn.join('/', [clusterName, this.nodegroup.attrNodegroupName])),
-        outputPaths: ['nodegroup.resources.autoScalingGroups.0.name'],
-      },
-      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.nodegroup.attrArn] }),
-      installLatestAwsSdk: false,
+    new NodeTemplateTags(this, 'ScaleFromZeroTags', {
+      clusterName,
+      nodegroupName: this.nodegroup.attrNodegroupName,
+      nodegroupArn: this.nodegroup.attrArn,
+      tags: this.clusterAutoscalerTags(diskSize),
     });
-    const asgName = describe.getResponseField('nodegroup.resources.autoScalingGroups.0.name');
-    const tags = Object.entries(this.clusterAutoscalerTags(diskSize)).map(([Key, Value]) => ({
-      ResourceId: asgName, ResourceType: 'auto-scaling-group', Key, Value, PropagateAtLaunch: false,
-    }));
-    const tagger = new cr.AwsCustomResource(this, 'NodeTemplateTags', {
-      onUpdate: {
-        service: 'AutoScaling',
-        action: 'createOrUpdateTags',
-        parameters: { Tags: tags },
-        physicalResourceId: cr.PhysicalResourceId.of(Fn.join('/', [asgName, 'node-template'])),
-      },
-      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({
-        actions: ['autoscaling:CreateOrUpdateTags'],
-        resources: [Arn.format({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack)],
-        conditions: { StringEquals: { 'aws:ResourceTag/eks:nodegroup-name': this.nodegroup.attrNodegroupName } },
-      })]),
-      installLatestAwsSdk: false,
-    });
-    Validations.of(tagger).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${nagValue(stack.region, 'AWS::Region')}:${nagValue(stack.account, 'AWS::AccountId')}:autoScalingGroup:*]`,
-      reason: 'EKS names the Auto Scaling group at deploy time; the statement only applies to the group tagged with this node group\'s name (aws:ResourceTag/eks:nodegroup-name)',
-    });
-    // The Lambda function behind every AwsCustomResource in the stack (a singleton aws-cdk creates).
-    const provider = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
-    if (provider) {
-      Validations.of(provider).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'aws-cdk\'s AwsCustomResource function only needs to write its own logs, which is what AWSLambdaBasicExecutionRole grants',
-      });
-    }
   }
 
   private validateInstanceTypes(types: GpuInstanceType[]): void {
@@ -558,11 +528,6 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     }
     return requested;
   }
-}
-
-/** How cdk-nag writes a value in a finding id: literal when known, `<AWS::Region>` for a pseudo parameter. */
-function nagValue(value: string, pseudo: string): string {
-  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
 }
 
 function cfnTaintEffect(effect: TaintDefinition['effect']): string {

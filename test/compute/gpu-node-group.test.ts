@@ -1,4 +1,6 @@
-import { Size, Validations } from 'aws-cdk-lib';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, Size, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -13,6 +15,7 @@ import { GpuNodeGroup, GpuNodeGroupProps } from '../../constructs/compute/gpu-no
 import { newStack } from '../helpers';
 
 const HELM = 'Custom::AWSCDK-EKS-HelmChart';
+const NODE_TEMPLATE_TAGS = 'Custom::NodeTemplateTags';
 const KUBECTL_LAYER_ARN = 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1';
 
 function importedVpc(scope: Construct): ec2.IVpc {
@@ -379,8 +382,9 @@ describe('scaling validation', () => {
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 500 }) })] }),
     });
-    const tags = Object.values(t.findResources('Custom::AWS')).map((r) => JSON.stringify(r.Properties.Create).replace(/\\/g, '')).find((c) => c.includes('createOrUpdateTags'))!;
-    expect(tags).toContain('"Key":"k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage","Value":"500Gi"');
+    t.hasResourceProperties(NODE_TEMPLATE_TAGS, {
+      Tags: Match.arrayWith([{ Key: 'k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage', Value: '500Gi' }]),
+    });
   });
   test('an invalid node group name fails synthesis', () => {
     expect(() => group({ nodegroupName: 'gpu nodes!' })).toThrow(/'nodegroupName' \("gpu nodes!"\) must be 1-63 characters/);
@@ -388,44 +392,132 @@ describe('scaling validation', () => {
 });
 
 describe('scale from zero', () => {
-  test('a group with minSize 0 tags its Auto Scaling group with cluster-autoscaler node-template hints', () => {
+  /** The one resource of a type in the template, as [logical id, resource]. */
+  function only(t: Template, type: string): [string, { Properties: Record<string, unknown>; DependsOn?: string[] }] {
+    const found = Object.entries(t.findResources(type));
+    expect(found).toHaveLength(1);
+    return found[0] as [string, { Properties: Record<string, unknown>; DependsOn?: string[] }];
+  }
+
+  test('a group with minSize 0 keeps cluster-autoscaler node-template hints on its Auto Scaling group through a custom resource', () => {
     const { template } = group({ instanceTypes: [GpuInstanceType.G5_12XLARGE], minSize: 0, maxSize: 4 });
     const t = template();
-    t.resourceCountIs('Custom::AWS', 2);
-    const custom = Object.values(t.findResources('Custom::AWS')).map((r) => JSON.stringify(r.Properties.Create));
-    const describe = custom.find((c) => c.includes('describeNodegroup'))!;
-    expect(describe).toContain('nodegroup.resources.autoScalingGroups.0.name');
-    // The call's JSON is nested in Fn::Join strings; drop the escaping to read it.
-    const tags = custom.find((c) => c.includes('createOrUpdateTags'))!.replace(/\\/g, '');
-    for (const expected of [
-      '"Key":"k8s.io/cluster-autoscaler/node-template/label/ai-platform.dev/accelerator-vendor","Value":"nvidia"',
-      '"Key":"k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu","Value":"true:NoSchedule"',
-      '"Key":"k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu","Value":"4"',
-      '"Key":"k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage","Value":"200Gi"',
-      '"ResourceType":"auto-scaling-group"',
-    ]) {
-      expect(tags).toContain(expected);
-    }
+    const [functionId] = only(t, 'AWS::Lambda::Function');
+    const [policyId] = only(t, 'AWS::IAM::Policy');
+    t.resourceCountIs(NODE_TEMPLATE_TAGS, 1);
+    t.resourceCountIs('Custom::AWS', 0);
+    t.hasResource(NODE_TEMPLATE_TAGS, {
+      Properties: {
+        ServiceToken: { 'Fn::GetAtt': [functionId, 'Arn'] },
+        ServiceTimeout: '300',
+        ClusterName: 'prod',
+        NodegroupName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Gpus'), 'NodegroupName'] },
+        Tags: Match.arrayWith([
+          { Key: 'k8s.io/cluster-autoscaler/node-template/label/ai-platform.dev/accelerator-vendor', Value: 'nvidia' },
+          { Key: 'k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu', Value: 'true:NoSchedule' },
+          { Key: 'k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu', Value: '4' },
+          { Key: 'k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage', Value: '200Gi' },
+        ]),
+      },
+      // Created after its permissions, and deleted (removing the tags) before they go.
+      DependsOn: Match.arrayWith([policyId]),
+    });
   });
 
-  test('the tagging permission is limited to this node group\'s Auto Scaling group', () => {
-    const { template } = group({ minSize: 0 });
-    template().hasResourceProperties('AWS::IAM::Policy', {
+  test('the resource carries exactly the group\'s current tags, so a removed taint or label is no longer among them', () => {
+    const { ng, template } = group({ minSize: 0, labels: { 'example.com/team': 'ml' }, taints: [{ key: 'example.com/dedicated', value: 'training', effect: 'NoSchedule' }] });
+    const [, resource] = only(template(), NODE_TEMPLATE_TAGS);
+    expect(resource.Properties.Tags).toEqual(Object.entries(ng.clusterAutoscalerTags()).map(([Key, Value]) => ({ Key, Value })));
+    const without = group({ minSize: 0, labels: { 'example.com/team': 'ml' } });
+    const keys = (only(without.template(), NODE_TEMPLATE_TAGS)[1].Properties.Tags as Array<{ Key: string }>).map((x) => x.Key);
+    expect(keys).toContain('k8s.io/cluster-autoscaler/node-template/label/example.com/team');
+    expect(keys).not.toContain('k8s.io/cluster-autoscaler/node-template/taint/example.com/dedicated');
+  });
+
+  test('the handler is plain JavaScript on a current Node.js runtime, with a finite log retention', () => {
+    const t = group({ minSize: 0 }).template();
+    const [logsId] = only(t, 'AWS::Logs::LogGroup');
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Handler: 'index.handler',
+      Timeout: 120,
+      LoggingConfig: { LogGroup: { Ref: logsId } },
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  test('the asset CloudFormation deploys holds the handler as JavaScript that exports it', () => {
+    const { stack } = group({ minSize: 0 });
+    const assembly = (stack.node.root as App).synth();
+    const [fn] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    const hash = (fn.Properties.Code.S3Key as string).replace(/\.zip$/, '');
+    const manifest = JSON.parse(fs.readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'));
+    const dir = path.join(assembly.directory, manifest.files[hash].source.path);
+    expect(fs.readdirSync(dir)).toEqual(['index.js']);
+    const staged = fs.readFileSync(path.join(dir, 'index.js'), 'utf8');
+    expect(staged).toContain('module.exports = { handler');
+    expect(staged).not.toMatch(/^\s*import /m);
+  });
+
+  test('the handler\'s role may only write its own log group, and the tagging permission is limited to this node group\'s Auto Scaling group and node-template keys', () => {
+    const t = group({ minSize: 0 }).template();
+    const roleId = Object.keys(t.findResources('AWS::IAM::Role')).find((id) => id.startsWith('AiPlatformNodeTemplateTagsHandlerRole'))!;
+    const [logsId] = only(t, 'AWS::Logs::LogGroup');
+    expect(t.toJSON().Resources[roleId].Properties).toMatchObject({
+      AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Principal: { Service: 'lambda.amazonaws.com' } }] },
+    });
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
+      ManagedPolicyArns: Match.absent(),
+      Policies: [{
+        PolicyName: 'Logs',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logsId, 'Arn'] } }],
+        },
+      }],
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleId }],
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({
-          Action: 'autoscaling:CreateOrUpdateTags',
-          Condition: { StringEquals: { 'aws:ResourceTag/eks:nodegroup-name': { 'Fn::GetAtt': [Match.stringLikeRegexp('Gpus'), 'NodegroupName'] } } },
-        })]),
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DescribeNodegroup', Effect: 'Allow', Action: 'eks:DescribeNodegroup',
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Gpus'), 'Arn'] },
+          },
+          {
+            Sid: 'NodeTemplateTags', Effect: 'Allow',
+            Action: ['autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags'],
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':autoscaling:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*']] },
+            Condition: {
+              'StringEquals': { 'aws:ResourceTag/eks:nodegroup-name': { 'Fn::GetAtt': [Match.stringLikeRegexp('^Gpus'), 'NodegroupName'] } },
+              'ForAllValues:StringLike': { 'aws:TagKeys': ['k8s.io/cluster-autoscaler/node-template/*'] },
+            },
+          },
+        ],
       },
     });
-    template().hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({
-          Action: 'eks:DescribeNodegroup',
-          Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('Gpus'), 'Arn'] },
-        })]),
-      },
-    });
+  });
+
+  test('two groups in a stack share one handler, each with its own resource and policy', () => {
+    const { stack } = newStack();
+    const cluster = importedCluster(stack);
+    new GpuNodeGroup(stack, 'Inference', { cluster, installDevicePlugin: false });
+    new GpuNodeGroup(stack, 'Training', { cluster, installDevicePlugin: false });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::Lambda::Function', 1);
+    t.resourceCountIs('AWS::IAM::Policy', 2);
+    t.resourceCountIs(NODE_TEMPLATE_TAGS, 2);
+    for (const name of ['Inference', 'Training']) {
+      t.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: Match.objectLike({
+          Statement: Match.arrayWith([Match.objectLike({
+            Condition: Match.objectLike({ StringEquals: { 'aws:ResourceTag/eks:nodegroup-name': { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${name}`), 'NodegroupName'] } } }),
+          })]),
+        }),
+      });
+    }
   });
 
   test('the hints cover labels, taints and the accelerator count', () => {
@@ -438,8 +530,16 @@ describe('scale from zero', () => {
   });
 
   test('a group that never scales to zero gets no hints unless asked', () => {
-    group({ minSize: 1 }).template().resourceCountIs('Custom::AWS', 0);
-    group({ minSize: 1, scaleFromZeroHints: true }).template().resourceCountIs('Custom::AWS', 2);
+    const plain = group({ minSize: 1 }).template();
+    plain.resourceCountIs(NODE_TEMPLATE_TAGS, 0);
+    plain.resourceCountIs('AWS::Lambda::Function', 0);
+    group({ minSize: 1, scaleFromZeroHints: true }).template().resourceCountIs(NODE_TEMPLATE_TAGS, 1);
+  });
+
+  test('scaleFromZeroHints false on a group scaling to zero creates no tagging resource (removing it deletes the tags)', () => {
+    const t = group({ minSize: 0, scaleFromZeroHints: false }).template();
+    t.resourceCountIs(NODE_TEMPLATE_TAGS, 0);
+    t.resourceCountIs('AWS::Lambda::Function', 0);
   });
 });
 

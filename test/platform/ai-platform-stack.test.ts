@@ -54,7 +54,10 @@ describe('AiPlatformStack (the reference platform)', () => {
   });
 
   test('tags only the training group for scale-from-zero', () => {
-    template.resourceCountIs('Custom::AWS', 2);
+    template.resourceCountIs('Custom::NodeTemplateTags', 1);
+    template.hasResourceProperties('Custom::NodeTemplateTags', {
+      NodegroupName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TrainingNodes'), 'NodegroupName'] },
+    });
   });
 
   test('the cluster runs Kubernetes 1.34 in private subnets', () => {
