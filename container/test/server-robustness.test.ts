@@ -690,7 +690,8 @@ describe('requests the routes do not serve', () => {
     assert.equal(metricValue(text, 'http_errors_total', { code: 'DEADLINE_EXCEEDED' }), 1, 'the long request\'s, not the one whose client hung up');
     // Both waited in the queue: the long one until its run started, the other until its deadline passed there.
     assert.equal(metricValue(text, 'inference_queue_duration_seconds_count', { model: 'late' }), 2);
-    assert.ok(metricValue(text, 'inference_queue_duration_seconds_sum', { model: 'late' })! >= 0.2, 'the expired request\'s wait, past its 200 ms deadline, is in the sum');
+    // Its deadline is 200 ms from its arrival, and it was queued a little after.
+    assert.ok(metricValue(text, 'inference_queue_duration_seconds_sum', { model: 'late' })! >= 0.15, 'the expired request\'s wait, most of its 200 ms deadline, is in the sum');
   });
 
   it('answers 408 REQUEST_TIMEOUT, on time, to a request whose headers or body stall or trickle', { timeout: 30_000 }, async () => {
