@@ -176,7 +176,8 @@ const RESERVED_LABEL_DOMAINS = ['kubernetes.io', 'k8s.io', 'eks.amazonaws.com'];
  * It picks the AMI from the instances (NVIDIA x86 → AL2023 NVIDIA, NVIDIA Graviton → AL2023 ARM NVIDIA,
  * Neuron → AL2023 Neuron, or Bottlerocket NVIDIA), taints the nodes so only accelerator workloads land on
  * them, labels them with vendor, model, count and capacity type from the shared vocabulary, requires
- * IMDSv2, sizes the disk for large model images, installs the device plugin once per cluster, and
+ * IMDSv2 with a hop limit of 1 (pods cannot read the node role's credentials; give them IRSA or EKS Pod
+ * Identity), sizes the disk for large model images, installs the device plugin once per cluster, and
  * tells cluster-autoscaler enough to scale the group up from zero.
  *
  * Updates: labels, taints, scaling limits and the disk change in place. A change to the scaling
@@ -206,7 +207,12 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   public readonly nodegroupArn: string;
   /** The nodes' IAM role. */
   public readonly role: iam.IRole;
-  /** The launch template (IMDSv2, disk). */
+  /**
+   * The launch template (IMDSv2 with a hop limit of 1, disk). A workload that must reach the instance
+   * metadata from a pod can raise the limit with
+   * `launchTemplate.addPropertyOverride('LaunchTemplateData.MetadataOptions.HttpPutResponseHopLimit', 2)`,
+   * which lets every pod on the nodes act as the node role.
+   */
   public readonly launchTemplate: ec2.CfnLaunchTemplate;
   /** Instance types of the group, after diversification. */
   public readonly instanceTypes: GpuInstanceType[];
@@ -291,7 +297,10 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
 
     this.launchTemplate = new ec2.CfnLaunchTemplate(this, 'LaunchTemplate', {
       launchTemplateData: {
-        metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 2 },
+        // A hop limit of 1 keeps IMDS to the node itself (and host-network pods such as aws-node): other
+        // pods cannot read the node role's credentials, which read every ECR repository of the account and
+        // manage network interfaces account-wide. Pods get AWS access from IRSA or EKS Pod Identity.
+        metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 },
         blockDeviceMappings: [{
           // Bottlerocket keeps container images on its second (data) volume; Amazon Linux on the root volume.
           deviceName: os === AcceleratorOs.BOTTLEROCKET ? '/dev/xvdb' : '/dev/xvda',

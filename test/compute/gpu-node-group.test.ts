@@ -88,7 +88,7 @@ describe('GpuNodeGroup on an imported cluster', () => {
     const { template } = group();
     template().hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: {
-        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 200, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
         // The instances carry the group's name, for cost allocation.
         TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'ai-platform:node-group', Value: 'gpus' }] }],
@@ -98,6 +98,14 @@ describe('GpuNodeGroup on an imported cluster', () => {
       LaunchTemplate: { Id: { Ref: Match.stringLikeRegexp('LaunchTemplate') }, Version: { 'Fn::GetAtt': [Match.stringLikeRegexp('LaunchTemplate'), 'LatestVersionNumber'] } },
       DiskSize: Match.absent(),
     });
+  });
+
+  test('pods cannot reach the instance metadata service, so they cannot take the node role\'s credentials', () => {
+    // With a hop limit of 2, any pod (a model server, training code) could read the node role's
+    // credentials: every ECR repository of the account, and the CNI's network-interface actions on all ENIs.
+    const { template } = group();
+    const [lt] = Object.values(template().findResources('AWS::EC2::LaunchTemplate'));
+    expect(lt.Properties.LaunchTemplateData.MetadataOptions).toEqual({ HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
   });
 
   test('the default is one g6.xlarge, scaling 0..2', () => {
