@@ -759,7 +759,9 @@ export class ModelEndpoint extends ModelEndpointBase {
         sid: 'PublishMetrics',
         actions: ['cloudwatch:PutMetricData'],
         resources: ['*'],
-        conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/Endpoints', 'AiPlatform/*'] } },
+        // SageMaker's own namespace only: a container that publishes metrics of its own (with networkIsolation
+        // off) needs them added to the role.
+        conditions: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
       }),
     );
     if (this.encryptionKey) {

@@ -154,10 +154,16 @@ describe('with defaults', () => {
     ]);
   });
 
-  test('the role publishes metrics only to the SageMaker and platform namespaces', () => {
-    expect(statement(template, 'PublishMetrics')).toMatchObject({
+  test('the role publishes metrics only to the SageMaker endpoint namespace', () => {
+    // Nothing in the endpoint publishes elsewhere (the bundled server exposes Prometheus metrics and, network
+    // isolated, cannot reach CloudWatch); a wider namespace would only let a holder of the role forge metrics
+    // that custom-metric autoscaling may act on.
+    expect(statement(template, 'PublishMetrics')).toEqual({
+      Sid: 'PublishMetrics',
+      Effect: 'Allow',
       Action: 'cloudwatch:PutMetricData',
-      Condition: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/Endpoints', 'AiPlatform/*'] } },
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/Endpoints' } },
     });
   });
 
