@@ -21,7 +21,13 @@ import { acknowledgeWildcards } from './private/nag';
 import { RolloutStrategy } from './rollout';
 import { EndpointAutoScalingOptions, ScalableEndpointVariant } from './scalable-endpoint-variant';
 
-/** Request/response capture to S3, the input of drift monitoring (SageMaker Model Monitor). */
+/**
+ * Request/response capture to S3, the input of drift monitoring (SageMaker Model Monitor).
+ *
+ * Captured payloads are what callers sent and got back, personal data included. They are encrypted with
+ * the endpoint key and kept until deleted: the bucket has no expiry rule (add one, or turn
+ * `captureRequests` off when responses are enough).
+ */
 export interface DataCaptureOptions {
   /**
    * Percentage of requests captured, 0-100. Lower it for busy endpoints.
@@ -29,7 +35,7 @@ export interface DataCaptureOptions {
    */
   readonly samplingPercentage?: number;
   /**
-   * Capture request payloads.
+   * Capture request payloads (what callers send, personal data included).
    * @default true
    */
   readonly captureRequests?: boolean;
@@ -174,13 +180,18 @@ export interface ModelEndpointProps {
    */
   readonly role?: iam.IRole;
   /**
-   * Key for the instance storage volume, the captured data and async results.
+   * Key for the instance storage volume, the captured data and async results. The execution role gets
+   * its permissions through its IAM policy; the key policy is never changed (CDK ignores statements added
+   * to an imported key), so it must delegate to IAM (the account-root statement) or allow the role itself,
+   * and allow whoever deploys (CloudFormation's role) `kms:CreateGrant` and `kms:DescribeKey` for the volume.
    * @default - a new key with rotation, when anything needs one
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * Bucket for captured data and async payloads.
-   * @default - a new bucket encrypted with `encryptionKey`, TLS only, no public access, retained
+   * Bucket for captured data and async payloads. Its policy is never changed: a bucket in another account
+   * must allow the execution role itself.
+   * @default - a new bucket encrypted with `encryptionKey` (bucket key on), TLS only, no public access,
+   * retained, without versioning or expiry rules
    */
   readonly bucket?: s3.IBucket;
   /**
@@ -206,6 +217,8 @@ export interface ModelEndpointProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
   /**
    * Cut the container off from the network (the model artifacts are still provided). Not for serverless.
+   * Turned off, the container can call AWS with the execution role's credentials and send data anywhere
+   * its VPC (or, without one, the internet) allows.
    * @default true for instance variants, false for serverless (not supported there)
    */
   readonly networkIsolation?: boolean;
