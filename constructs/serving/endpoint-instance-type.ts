@@ -10,7 +10,7 @@ const ML_NAME = /^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
  * `KmsKeyId` for them.
  */
 const LOCAL_STORAGE_ACCELERATOR_FAMILIES = new Set([
-  'g4dn', 'g5', 'g6', 'g6e', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'trn1', 'trn1n',
+  'g4dn', 'g5', 'g6', 'g6e', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'trn1', 'trn1n', 'trn2',
 ]);
 
 /**

@@ -35,6 +35,7 @@ describe('EndpointInstanceType', () => {
     ['ml.m5.large', false], ['ml.m5d.large', true], ['ml.c6id.xlarge', true], ['ml.g5.xlarge', true],
     ['ml.g4dn.xlarge', true], ['ml.p4d.24xlarge', true], ['ml.inf2.xlarge', false], ['ml.c7g.large', false],
     ['ml.g6.xlarge', true], ['ml.g6e.xlarge', true], ['ml.p5.48xlarge', true], ['ml.trn1.2xlarge', true],
+    ['ml.trn2.48xlarge', true], ['ml.p6-b200.48xlarge', true],
   ])('%s has local storage: %s', (name, expected) => {
     expect(EndpointInstanceType.of(name).hasLocalStorage).toBe(expected);
   });
