@@ -499,7 +499,7 @@ describe('scale from zero', () => {
             Action: ['autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags'],
             Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':autoscaling:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':autoScalingGroup:*']] },
             Condition: {
-              'StringEquals': { 'aws:ResourceTag/eks:nodegroup-name': { 'Fn::GetAtt': [Match.stringLikeRegexp('^Gpus'), 'NodegroupName'] } },
+              'StringEquals': { 'aws:ResourceTag/eks:cluster-name': 'prod', 'aws:ResourceTag/eks:nodegroup-name': { 'Fn::GetAtt': [Match.stringLikeRegexp('^Gpus'), 'NodegroupName'] } },
               'ForAllValues:StringLike': { 'aws:TagKeys': ['k8s.io/cluster-autoscaler/node-template/*'] },
             },
           },

@@ -56,14 +56,15 @@ export class NodeTemplateTags extends Construct {
           resources: [props.nodegroupArn],
         }),
         // DeleteTags is scoped like CreateOrUpdateTags: only the Auto Scaling group EKS tagged with
-        // this node group's name, and only keys under the node-template prefix (aws:TagKeys), so the
+        // this node group's and cluster's names, and only keys under the node-template prefix (aws:TagKeys), so the
         // role can neither touch EKS's own tags nor any other group.
         new iam.PolicyStatement({
           sid: 'NodeTemplateTags',
           actions: ['autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags'],
           resources: [Arn.format({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack)],
           conditions: {
-            'StringEquals': { 'aws:ResourceTag/eks:nodegroup-name': props.nodegroupName },
+            // Node group names are unique per cluster only: the cluster's name narrows it to this group.
+            'StringEquals': { 'aws:ResourceTag/eks:cluster-name': props.clusterName, 'aws:ResourceTag/eks:nodegroup-name': props.nodegroupName },
             'ForAllValues:StringLike': { 'aws:TagKeys': [`${NODE_TEMPLATE_PREFIX}*`] },
           },
         }),
@@ -71,7 +72,7 @@ export class NodeTemplateTags extends Construct {
     });
     acknowledgeWildcards(policy, {
       NodeTemplateTags: 'EKS names the Auto Scaling group at deploy time; the statement only applies to the group tagged with '
-        + 'this node group\'s name (aws:ResourceTag/eks:nodegroup-name) and to node-template tag keys (aws:TagKeys)',
+        + 'this node group\'s and its cluster\'s names (aws:ResourceTag/eks:nodegroup-name, eks:cluster-name) and to node-template tag keys (aws:TagKeys)',
     });
 
     this.resource = new CustomResource(this, 'Resource', {
