@@ -1,5 +1,5 @@
 // Example: add GPU node groups to an EKS cluster that already exists (imported by name), as a platform team
-// would in a stack it already has. Synthesize with: npx tsx examples/gpu-node-groups/app.ts
+// would in a stack it already has. Synthesize with: npx cdk synth --app 'npx tsx examples/gpu-node-groups/app.ts'
 import { KubectlV34Layer } from '@aws-cdk/lambda-layer-kubectl-v34';
 import { App, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';

@@ -1,7 +1,8 @@
 // Example: serve the example fraud model (container/models/fraud-mlp) from the bundled Node.js inference
 // server on a SageMaker real-time endpoint, with autoscaling, a canary rollout that rolls back on alarms,
 // data capture for drift monitoring, alarm notifications, and a caller role allowed to invoke it.
-// Synthesize with: npx tsx examples/sagemaker-endpoint/app.ts   (cdk deploy builds and pushes the image)
+// Build the model (npm run model), then synthesize with: npx cdk synth --app 'npx tsx examples/sagemaker-endpoint/app.ts'
+// (cdk deploy builds and pushes the image)
 import * as path from 'node:path';
 import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
