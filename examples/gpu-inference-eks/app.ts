@@ -54,6 +54,8 @@ export interface GpuInferenceStackProps extends StackProps {
   readonly vpcId: string;
   readonly availabilityZones: string[];
   readonly privateSubnetIds: string[];
+  /** Route tables of the private subnets, in the same order (aws-cdk warns about an imported subnet without one). */
+  readonly privateSubnetRouteTableIds: string[];
   /** Role CDK may use to run kubectl on the cluster. */
   readonly kubectlRoleArn: string;
   readonly image: string;
@@ -69,6 +71,7 @@ export class GpuInferenceStack extends Stack {
     super(scope, id, props);
     const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
       vpcId: props.vpcId, availabilityZones: props.availabilityZones, privateSubnetIds: props.privateSubnetIds,
+      privateSubnetRouteTableIds: props.privateSubnetRouteTableIds,
     });
     const cluster = eks.Cluster.fromClusterAttributes(this, 'Cluster', {
       clusterName: props.clusterName, vpc, kubectlRoleArn: props.kubectlRoleArn,
@@ -113,6 +116,7 @@ export const EXAMPLE_SETTINGS: GpuInferenceStackProps = {
   vpcId: 'vpc-0123456789abcdef0',
   availabilityZones: ['us-east-1a', 'us-east-1b'],
   privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+  privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
   kubectlRoleArn: 'arn:aws:iam::123456789012:role/eks-kubectl',
   image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/inference-server-gpu:0.1.0', // container/Dockerfile.gpu
   modelUri: 's3://example-models/fraud/v3/',

@@ -14,6 +14,8 @@ export interface GpuNodeGroupsStackProps extends StackProps {
   readonly vpcId: string;
   readonly availabilityZones: string[];
   readonly privateSubnetIds: string[];
+  /** Route tables of the private subnets, in the same order (aws-cdk warns about an imported subnet without one). */
+  readonly privateSubnetRouteTableIds: string[];
   /** Role CDK may use to run kubectl on the cluster (to install the device plugins). */
   readonly kubectlRoleArn: string;
 }
@@ -27,6 +29,7 @@ export class GpuNodeGroupsStack extends Stack {
     super(scope, id, props);
     const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
       vpcId: props.vpcId, availabilityZones: props.availabilityZones, privateSubnetIds: props.privateSubnetIds,
+      privateSubnetRouteTableIds: props.privateSubnetRouteTableIds,
     });
     const cluster = eks.Cluster.fromClusterAttributes(this, 'Cluster', {
       clusterName: props.clusterName, vpc, kubectlRoleArn: props.kubectlRoleArn,
@@ -73,6 +76,7 @@ if (require.main === module) {
     vpcId: 'vpc-0123456789abcdef0',
     availabilityZones: ['us-east-1a', 'us-east-1b'],
     privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+    privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
     kubectlRoleArn: 'arn:aws:iam::123456789012:role/eks-kubectl',
   });
   app.synth();

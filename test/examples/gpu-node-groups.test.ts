@@ -1,5 +1,5 @@
 import { App, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuNodeGroupsStack } from '../../examples/gpu-node-groups/app';
 import { TEST_CONTEXT } from '../helpers';
@@ -12,6 +12,7 @@ describe('example: GPU node groups on an existing cluster', () => {
     vpcId: 'vpc-0123456789abcdef0',
     availabilityZones: ['us-east-1a', 'us-east-1b'],
     privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+    privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
     kubectlRoleArn: 'arn:aws:iam::123456789012:role/eks-kubectl',
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -22,6 +23,10 @@ describe('example: GPU node groups on an existing cluster', () => {
     template.resourceCountIs('AWS::EKS::Nodegroup', 3);
     template.allResourcesProperties('AWS::EKS::Nodegroup', { ClusterName: 'prod' });
     template.resourceCountIs('Custom::AWSCDK-EKS-HelmChart', 2);
+  });
+
+  test('synthesizes without warnings', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
   });
 
 });

@@ -1,5 +1,5 @@
 import { App, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cdk8s from 'cdk8s';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EXAMPLE_SETTINGS, GpuInferenceChart, GpuInferenceStack } from '../../examples/gpu-inference-eks/app';
@@ -44,6 +44,10 @@ describe('example: a GPU model on EKS with an autoscaler', () => {
     template.hasResourceProperties('Custom::AWSCDK-EKS-KubernetesResource', {
       Manifest: Match.stringLikeRegexp('"kind":"HorizontalPodAutoscaler"'),
     });
+  });
+
+  test('the CDK stack synthesizes without warnings', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
   });
 
   test('as GitOps YAML, the chart adds the device plugin DaemonSet', () => {
