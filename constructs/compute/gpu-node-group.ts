@@ -145,9 +145,10 @@ export interface GpuNodeGroupProps {
    * Scaling group with DescribeNodegroup and keeps exactly the current tags on it: a label or taint
    * removed from the group, or a changed accelerator count or disk size, has its old tag deleted on the
    * next deployment, and turning the hints off (or deleting the group) removes them all. Only tags it
-   * wrote itself are deleted; node-template tags added by hand stay. Its role may tag and untag only the
-   * Auto Scaling group tagged with this node group's name, and only keys under
-   * `k8s.io/cluster-autoscaler/node-template/`.
+   * wrote itself are deleted; node-template tags added by hand stay. Its role may describe this cluster's
+   * node groups and tag and untag only Auto Scaling groups tagged with this cluster's name, and only keys
+   * under `k8s.io/cluster-autoscaler/node-template/` (not this group's name: a replaced group's old tags
+   * are removed after the policy has moved on to the new group).
    * @default - true when minSize is 0
    */
   readonly scaleFromZeroHints?: boolean;
@@ -391,7 +392,6 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     new NodeTemplateTags(this, 'ScaleFromZeroTags', {
       clusterName,
       nodegroupName: this.nodegroup.attrNodegroupName,
-      nodegroupArn: this.nodegroup.attrArn,
       tags: this.clusterAutoscalerTags(diskSize),
     });
   }

@@ -5,7 +5,7 @@
 // that carries a fixed name fails the update ("CloudFormation cannot update a stack when a custom-named
 // resource requires replacing").
 import { App, CfnElement, Size, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { Capacity } from '../../constructs/compute/capacity';
@@ -78,6 +78,33 @@ describe('GpuNodeGroup: changing a prop of a deployed group', () => {
     expect(Object.values(replaced)).toEqual([['InstanceTypes']]);
     const [id] = Object.keys(replaced);
     expect(after[id].Properties?.NodegroupName).toBeUndefined();
+  });
+
+  test('the scale-from-zero tags handler\'s permissions do not name the node group, so they still cover the old group after a replacement', () => {
+    // A replaced group gets a new name and ARN. CloudFormation updates the handler's policy before it sends
+    // the old group's Delete (after the update) and, on a rollback, an Update back to the old group: a
+    // policy naming the group by its attributes would deny DescribeNodegroup and DeleteTags there.
+    const { template, stack, group } = groupTemplate({ minSize: 0 });
+    const nodegroupId = stack.getLogicalId(group.nodegroup);
+    const [policy] = Object.values(template.findResources('AWS::IAM::Policy'));
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toContain(nodegroupId);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'DescribeNodegroup', Action: 'eks:DescribeNodegroup',
+            Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':eks:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':nodegroup/prod/*']] },
+          }),
+          Match.objectLike({
+            Sid: 'NodeTemplateTags',
+            Condition: {
+              'StringEquals': { 'aws:ResourceTag/eks:cluster-name': 'prod' },
+              'ForAllValues:StringLike': { 'aws:TagKeys': ['k8s.io/cluster-autoscaler/node-template/*'] },
+            },
+          }),
+        ]),
+      },
+    });
   });
 
   test('the node-group label can be set apart from the EKS name, so a group can keep its label without a fixed name', () => {

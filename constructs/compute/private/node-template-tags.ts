@@ -23,8 +23,6 @@ export interface NodeTemplateTagsProps {
   readonly clusterName: string;
   /** The managed node group whose Auto Scaling group carries the tags. */
   readonly nodegroupName: string;
-  /** ARN of that node group (what DescribeNodegroup is allowed on). */
-  readonly nodegroupArn: string;
   /** The node-template tags, every key under `NODE_TEMPLATE_PREFIX`. */
   readonly tags: Record<string, string>;
 }
@@ -37,6 +35,12 @@ export interface NodeTemplateTagsProps {
  *
  * Each node group gets its own IAM policy, on which its resource depends: CloudFormation then deletes
  * the resource (and its Delete removes the tags) before the permission goes away.
+ *
+ * The policy names the cluster, never the node group: a replaced group has a new name and ARN, and
+ * CloudFormation updates the policy before it sends the old group's Delete (after the update) or, on a
+ * rollback, the Update back to the old group. A policy naming the group would deny both, leaving the
+ * old tags behind or the stack in UPDATE_ROLLBACK_FAILED, and would race IAM's propagation on every
+ * replacement.
  */
 export class NodeTemplateTags extends Construct {
   /** The custom resource. */
@@ -53,26 +57,28 @@ export class NodeTemplateTags extends Construct {
         new iam.PolicyStatement({
           sid: 'DescribeNodegroup',
           actions: ['eks:DescribeNodegroup'],
-          resources: [props.nodegroupArn],
+          resources: [Arn.format({ service: 'eks', resource: 'nodegroup', resourceName: `${props.clusterName}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack)],
         }),
-        // DeleteTags is scoped like CreateOrUpdateTags: only the Auto Scaling group EKS tagged with
-        // this node group's and cluster's names, and only keys under the node-template prefix (aws:TagKeys), so the
-        // role can neither touch EKS's own tags nor any other group.
+        // DeleteTags is scoped like CreateOrUpdateTags: only Auto Scaling groups EKS tagged with this
+        // cluster's name, and only keys under the node-template prefix (aws:TagKeys), so the role can
+        // neither touch EKS's own tags nor another cluster's groups.
         new iam.PolicyStatement({
           sid: 'NodeTemplateTags',
           actions: ['autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags'],
           resources: [Arn.format({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack)],
           conditions: {
-            // Node group names are unique per cluster only: the cluster's name narrows it to this group.
-            'StringEquals': { 'aws:ResourceTag/eks:cluster-name': props.clusterName, 'aws:ResourceTag/eks:nodegroup-name': props.nodegroupName },
+            // Not the node group's name (see the class comment): the role is the stack's, shared by its groups anyway.
+            'StringEquals': { 'aws:ResourceTag/eks:cluster-name': props.clusterName },
             'ForAllValues:StringLike': { 'aws:TagKeys': [`${NODE_TEMPLATE_PREFIX}*`] },
           },
         }),
       ],
     });
     acknowledgeWildcards(policy, {
-      NodeTemplateTags: 'EKS names the Auto Scaling group at deploy time; the statement only applies to the group tagged with '
-        + 'this node group\'s and its cluster\'s names (aws:ResourceTag/eks:nodegroup-name, eks:cluster-name) and to node-template tag keys (aws:TagKeys)',
+      DescribeNodegroup: 'the node groups of this cluster: a replaced group has a new name and ARN, and its old tags are removed '
+        + 'after the policy already describes the new group',
+      NodeTemplateTags: 'EKS names the Auto Scaling group at deploy time; the statement only applies to groups tagged with '
+        + 'this cluster\'s name (aws:ResourceTag/eks:cluster-name) and to node-template tag keys (aws:TagKeys)',
     });
 
     this.resource = new CustomResource(this, 'Resource', {
