@@ -103,7 +103,10 @@ export interface PlatformChartsProps {
    * @default - the namespace's default service account
    */
   readonly serverServiceAccountName?: string;
-  /** @default DEFAULT_TRAINING_IMAGE running DEFAULT_TRAINING_COMMAND, a check of the spot GPU path */
+  /**
+   * Trainer image. Required when `trainingNodes` are AWS Neuron nodes: the default is a CUDA check.
+   * @default DEFAULT_TRAINING_IMAGE running DEFAULT_TRAINING_COMMAND, a check of the spot GPU path (NVIDIA nodes only)
+   */
   readonly trainingImage?: string;
   /** @default 'ai-serving' */
   readonly servingNamespace?: string;
@@ -162,6 +165,11 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
       'pass an NVIDIA GpuNodeGroup or GpuNodePool; for a Neuron model server, add an InferenceService of your own to the charts');
   }
   const trainingNodes = props.trainingNodes ?? referenceTrainingNodes();
+  if (trainingNodes.vendor !== AcceleratorVendor.NVIDIA && props.trainingImage === undefined) {
+    throw new PlatformError(undefined, 'trainingImage', undefined,
+      `is required with AWS Neuron training nodes: the default job is a CUDA image (${DEFAULT_TRAINING_IMAGE}) running nvidia-smi, which fails there`,
+      'pass trainingImage, a trainer image built for AWS Neuron (the Neuron SDK\'s deep learning containers, for example)');
+  }
   let devicePlugins: Chart | undefined;
   if (props.devicePlugin) {
     devicePlugins = new Chart(app, 'device-plugins');

@@ -96,9 +96,15 @@ describe('reference platform charts', () => {
 
   test('with Trainium training nodes, adds the Neuron device plugin beside the NVIDIA one', () => {
     const trn1 = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { 'ai-platform.dev/node-group': 'trn1' }, acceleratorsPerNode: 16 });
-    const own = buildPlatformCharts(Testing.app(), { devicePlugin: true, trainingNodes: trn1 });
+    const own = buildPlatformCharts(Testing.app(), { devicePlugin: true, trainingNodes: trn1, trainingImage: 'example.com/neuron-trainer:1' });
     const daemonSets = synthValid(own.devicePlugins!).filter((m) => m.kind === 'DaemonSet').map((m) => m.metadata.name).sort();
     expect(daemonSets).toEqual([NEURON_DEVICE_PLUGIN.release, NVIDIA_DEVICE_PLUGIN.release].sort());
+  });
+
+  test('with Trainium training nodes and no trainingImage, synthesis fails: the default job is a CUDA image running nvidia-smi', () => {
+    const trn1 = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { 'ai-platform.dev/node-group': 'trn1' } });
+    expect(() => buildPlatformCharts(Testing.app(), { trainingNodes: trn1 })).toThrow(
+      /^'trainingImage' \(undefined\) is required with AWS Neuron training nodes: the default job .*nvidia-smi.*: pass trainingImage/);
   });
 
   test('refuses Neuron inference nodes: the serving chart runs the bundled server, which cannot use Neuron devices', () => {
