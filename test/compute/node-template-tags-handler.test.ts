@@ -227,6 +227,14 @@ describe('Delete', () => {
     expect(autoscaling.calls()).toHaveLength(0);
   });
 
+  test('of a resource whose Create failed on its properties succeeds, so the rollback is not stuck', async () => {
+    const create = await run({ RequestType: 'Create', ResourceProperties: { ClusterName: 'prod', NodegroupName: 'gpus' } });
+    expect(create).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED });
+    answers = [];
+    const answer = await run({ RequestType: 'Delete', PhysicalResourceId: CREATE_FAILED, ResourceProperties: { ClusterName: 'prod', NodegroupName: 'gpus' } });
+    expect(answer).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: CREATE_FAILED });
+  });
+
   test('fails on any other error, naming the Auto Scaling group (tags are not silently left behind)', async () => {
     autoscaling.on(DeleteTagsCommand).rejects(new AutoScalingServiceException({
       name: 'AccessDenied', $fault: 'client', $metadata: {}, message: 'User is not authorized to perform: autoscaling:DeleteTags',

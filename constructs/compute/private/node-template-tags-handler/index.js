@@ -57,6 +57,9 @@ async function handler(event) {
 
 /** Does what the request asks and returns the physical id (and data) to answer with; throws on failure. */
 async function onEvent(event) {
+  // Before reading the properties: a Create that failed on them gets the same ones in its Delete, which
+  // must still succeed (else the rollback fails too).
+  if (event.RequestType === 'Delete' && event.PhysicalResourceId === CREATE_FAILED) return { physicalResourceId: event.PhysicalResourceId };
   const props = properties(event.ResourceProperties);
   switch (event.RequestType) {
     case 'Create': {
@@ -77,7 +80,6 @@ async function onEvent(event) {
       return { physicalResourceId: physicalId(props), data: { AutoScalingGroupName: asg } };
     }
     case 'Delete': {
-      if (event.PhysicalResourceId === CREATE_FAILED) return { physicalResourceId: event.PhysicalResourceId };
       const asg = await autoScalingGroupOf(props, false);
       if (asg !== undefined) await remove(asg, props, props.tags.map((t) => t.Key), true);
       return { physicalResourceId: event.PhysicalResourceId };
