@@ -140,9 +140,10 @@ async function main(): Promise<void> {
 
   // onnxruntime-node keeps the outputs asked for as keys of a plain object: with an output named
   // '__proto__' among the model's, every named list fails ('__proto__' is found there through the
-  // prototype). Asking for none runs every output, and that one is left out of the results; the
-  // engine never asks for it.
-  const fetchAll = session.outputNames.includes('__proto__');
+  // prototype). Naming '__proto__' too sets that object's prototype to null instead of a key, so only
+  // the outputs the engine asked for run. Asking for none would run every output, and fail on any that
+  // is not a tensor (a ZipMap beside it).
+  const protoOutput = session.outputNames.includes('__proto__');
 
   // Runs one message at a time, in order: the engine may post the next batch before this one is done
   // (pipelining), and each run's computeMs must cover that run alone.
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
         feeds[t.name] = new ort.Tensor(t.type as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
       }
       const started = performance.now();
-      const results = await (fetchAll ? session.run(feeds) : session.run(feeds, msg.outputNames));
+      const results = await session.run(feeds, protoOutput ? [...msg.outputNames, '__proto__'] : msg.outputNames);
       const computeMs = performance.now() - started;
       const outputs: WireTensor[] = msg.outputNames.map((name) => {
         const r = results[name];

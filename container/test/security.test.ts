@@ -130,6 +130,29 @@ describe('names that Object.prototype also has', () => {
     assert.equal(asked.body.code, 'UNKNOWN_OUTPUT');
     assert.match(asked.body.error!, /^output '__proto__' cannot be returned: onnxruntime-node cannot return an output named '__proto__'/);
   });
+
+  it('serves a model with an output named __proto__ beside a non-tensor one (a ZipMap), running only the outputs asked for', async () => {
+    app = await readyApp({
+      modelDir: modelDir('proto-zipmap', {
+        name: 'proto-zipmap',
+        inputs: [{ name: 'x', type: 'float32', shape: ['N', 2] }],
+        outputs: [
+          { name: 'label', type: 'float32', shape: ['N', 2] },
+          { name: '__proto__', type: 'float32', shape: ['N', 2] },
+          { name: 'output_probability', type: 'int64', shape: [], sequenceOfMaps: true },
+        ],
+        nodes: [
+          { op: 'Identity', inputs: ['x'], outputs: ['label'] },
+          { op: 'Identity', inputs: ['x'], outputs: ['__proto__'] },
+          { op: 'ZipMap', domain: 'ai.onnx.ml', inputs: ['x'], outputs: ['output_probability'], attributes: { classlabels_int64s: [0, 1] } },
+        ],
+      }),
+    });
+    assert.deepEqual(app.model.engine!.signature.ignoredOutputs.map((o) => o.name), ['__proto__', 'output_probability']);
+    const res = await post(app, '/v2/models/proto-zipmap/infer', JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [0.25, 0.75] }] }));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.outputs, [{ name: 'label', datatype: 'FP32', shape: [1, 2], data: [0.25, 0.75] }]);
+  });
 });
 
 describe('model directory entries that are not regular files', () => {
