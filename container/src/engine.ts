@@ -479,7 +479,11 @@ export class InferenceEngine {
 
   /** Answers every queued request with `err` and empties the queue. */
   private rejectQueued(err: InferenceError): void {
-    for (const p of this.queue) p.reject(err);
+    const now = clock();
+    for (const p of this.queue) {
+      this.recordWait(p, now);
+      p.reject(err);
+    }
     this.queue = [];
     this.queuedRows = 0;
     this.queuedBytes = 0;

@@ -366,6 +366,18 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.deepEqual(events, [], 'no merged run failed');
   });
 
+  it('records the queue wait of requests still queued at shutdown, answered SHUTTING_DOWN', async () => {
+    let queueWaits = 0;
+    engine = await pairEngine({ batching: { maxBatchSize: 8 } }, { requestsArriving: () => 1, onQueueWait: () => { queueWaits++; } });
+    const queued = [job([1, 1]), job([2, 2]), job([3, 3])]; // held for a fuller batch
+    await sleep(50);
+    assert.equal(queueWaits, 0, 'nothing has left the queue yet');
+    await engine.close(0);
+    engine = undefined;
+    for (const r of await Promise.all(queued)) assert.equal(!r.ok && r.code, 'SHUTTING_DOWN');
+    assert.equal(queueWaits, 3);
+  });
+
   it('refuses a request beyond queue.maxSize with QUEUE_FULL and a retry delay, and one whose deadline the queue cannot meet at once', async () => {
     engine = await pairEngine({ queue: { maxSize: 2 } }, { requestsArriving: () => 1 });
     const queued = [job([1, 1])];
