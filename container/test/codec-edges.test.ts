@@ -122,6 +122,21 @@ describe('value edges', () => {
     assert.equal(codeOf(() => decodeCsv(signature('int64', [-1, 1]), '1.5', limits)), 'BAD_TENSOR_VALUE');
   });
 
+  it('finds a wrong CSV row before it allocates room for every row of a wide input', () => {
+    // 16,384 one-value lines for a 1,024-column input ask for 16 Mi values, within the default limit.
+    const wide = signature('float32', [-1, 1024]);
+    const body = '1\n'.repeat(16_384);
+    const before = process.memoryUsage().heapUsed;
+    assert.equal(codeOf(() => decodeCsv(wide, body, { maxElements: 16 * 1024 * 1024, maxRank: 8 })), 'CSV_COLUMN_COUNT');
+    const grew = process.memoryUsage().heapUsed - before;
+    assert.ok(grew < 32 * 1024 * 1024, `refusing a 32 kB body grew the heap by ${(grew / 1024 / 1024).toFixed(0)} MB`);
+    // The first wrong row is still the one named, whatever is wrong with the rows after it.
+    const three = signature('float32', [-1, 3]);
+    assert.throws(() => decodeCsv(three, '1,2,3\n1,x,3\n1\n', limits), /CSV row 2, column 2 is "x"/);
+    assert.throws(() => decodeCsv(three, '1,2,3\n1,2\n1,x,3\n', limits), /CSV row 2 has 2 columns/);
+    assert.throws(() => decodeCsv(three, '1,,3\n', limits), /CSV row 1, column 2 is ""/);
+  });
+
   it('writes CSV answers with RFC 4180 quoting, 64-bit integers as bare digits, and a scalar output as one row', () => {
     const strings: WireTensor = { name: 's', type: 'string', dims: [1, 4], data: ['say "hi", ok', 'C:\\dir', 'two\nlines', 'plain'] };
     const ints: WireTensor = { name: 'i', type: 'int64', dims: [1, 1], data: new BigInt64Array([9223372036854775807n]) };
