@@ -148,7 +148,9 @@ export interface GpuNodeGroupProps {
    * wrote itself are deleted; node-template tags added by hand stay. Its role may describe this cluster's
    * node groups and tag and untag only Auto Scaling groups tagged with this cluster's name, and only keys
    * under `k8s.io/cluster-autoscaler/node-template/` (not this group's name: a replaced group's old tags
-   * are removed after the policy has moved on to the new group).
+   * are removed after the policy has moved on to the new group). An Auto Scaling group holds at most 50
+   * tags and EKS puts 5 there, so labels, taints and the 2 resource hints together may number at most 45;
+   * more fail synthesis.
    * @default - true when minSize is 0
    */
   readonly scaleFromZeroHints?: boolean;
@@ -165,6 +167,8 @@ const DEFAULT_DISK = Size.gibibytes(200);
 const NODE_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'];
 const RESERVED_PREFIX = 'ai-platform.dev/';
 const CA_TEMPLATE = 'k8s.io/cluster-autoscaler/node-template';
+/** Auto Scaling's 50 tags per group, less the five EKS puts on a managed node group's. */
+const MAX_NODE_TEMPLATE_TAGS = 45;
 /**
  * Label domains a node group cannot set: EKS refuses them in CreateNodegroup, and the kubelet refuses
  * kubernetes.io and k8s.io labels it does not know (the node then never joins).
@@ -389,10 +393,22 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   }
 
   private addScaleFromZeroHints(clusterName: string, diskSize: Size): void {
+    const tags = this.clusterAutoscalerTags(diskSize);
+    // An Auto Scaling group holds at most 50 tags, and EKS puts five of its own on a managed group's
+    // (eks:cluster-name, eks:nodegroup-name, kubernetes.io/cluster/<name> and cluster-autoscaler's two
+    // discovery tags). Past that the tagging fails at deployment, after the node group was created.
+    const count = Object.keys(tags).length;
+    if (count > MAX_NODE_TEMPLATE_TAGS) {
+      const labels = Object.keys(this.nodeLabels).length;
+      throw new PlatformError(this, 'scaleFromZeroHints', true,
+        `would write ${count} node-template tags (${labels} labels, ${this.nodeTaints.length} taints, 2 resources) to the Auto Scaling group; `
+        + `with the 5 tags EKS puts there, an Auto Scaling group takes at most ${MAX_NODE_TEMPLATE_TAGS} of them`,
+        `remove ${count - MAX_NODE_TEMPLATE_TAGS} labels or taints, or set scaleFromZeroHints: false`);
+    }
     new NodeTemplateTags(this, 'ScaleFromZeroTags', {
       clusterName,
       nodegroupName: this.nodegroup.attrNodegroupName,
-      tags: this.clusterAutoscalerTags(diskSize),
+      tags,
     });
   }
 

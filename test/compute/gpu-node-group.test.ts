@@ -351,7 +351,7 @@ describe('taints and labels', () => {
     expect(() => group({ acceleratorTaint: false, taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] })).not.toThrow();
     const many = Array.from({ length: 50 }, (_, i) => ({ key: `t${i}`, value: 'x', effect: 'NoSchedule' as const }));
     expect(() => group({ taints: many })).toThrow(/'taints' \("51 taints"\) must be at most 50 in all, the accelerator taint included \(EKS's limit per node group\)/);
-    expect(() => group({ taints: many.slice(0, 49) })).not.toThrow();
+    expect(() => group({ taints: many.slice(0, 49), scaleFromZeroHints: false })).not.toThrow();
   });
 
   test('turning off the accelerator taint removes it and warns', () => {
@@ -541,6 +541,16 @@ describe('scale from zero', () => {
     plain.resourceCountIs(NODE_TEMPLATE_TAGS, 0);
     plain.resourceCountIs('AWS::Lambda::Function', 0);
     group({ minSize: 1, scaleFromZeroHints: true }).template().resourceCountIs(NODE_TEMPLATE_TAGS, 1);
+  });
+
+  test('hints that would not fit in an Auto Scaling group fail synthesis, naming how many to remove', () => {
+    // 50 tags per Auto Scaling group, 5 of them EKS's own: 45 node-template tags fit.
+    const base = Object.keys(group().ng.clusterAutoscalerTags()).length;
+    const labels = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`team.example.com/l${i}`, 'x']));
+    group({ minSize: 0, labels: labels(45 - base) }).template().resourceCountIs(NODE_TEMPLATE_TAGS, 1);
+    expect(() => group({ minSize: 0, labels: labels(44 - base), taints: [{ key: 'a.example.com/t', value: 'x', effect: 'NoSchedule' }, { key: 'b.example.com/t', value: 'x', effect: 'NoSchedule' }] }))
+      .toThrow(/'scaleFromZeroHints' \(true\) would write 46 node-template tags \(\d+ labels, 3 taints, 2 resources\).*at most 45 of them: remove 1 labels or taints, or set scaleFromZeroHints: false/);
+    group({ minSize: 0, labels: labels(60), scaleFromZeroHints: false }).template().resourceCountIs(NODE_TEMPLATE_TAGS, 0);
   });
 
   test('scaleFromZeroHints false on a group scaling to zero creates no tagging resource (removing it deletes the tags)', () => {
