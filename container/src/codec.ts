@@ -359,13 +359,22 @@ export function checkOnePerRow(outputs: readonly WireTensor[], rows: number): vo
   }
 }
 
-/** SageMaker `predictions`: one entry per row; the output row itself, or an object when there are several outputs. */
-export function encodePredictions(outputs: readonly WireTensor[]): unknown[] {
+/** How many rows a row answer has: `rows` when given (the instances sent), else the outputs' first axis. */
+function answerRows(outputs: readonly WireTensor[], rows: number | undefined): number {
+  return rows ?? Math.max(1, ...outputs.map((o) => (o.dims.length === 0 ? 1 : o.dims[0])));
+}
+
+/**
+ * SageMaker `predictions`: one entry per row (`rows`, the instances sent); the output row itself, or an
+ * object when there are several outputs. A scalar output is repeated on every row, also when it is the
+ * only output: batch transform joins answers to records line by line.
+ */
+export function encodePredictions(outputs: readonly WireTensor[], rows?: number): unknown[] {
   const perOutput = outputs.map(rowsOf);
-  if (outputs.length === 1) return perOutput[0];
-  const rows = Math.max(...perOutput.map((p) => p.length));
-  const out: unknown[] = new Array(rows);
-  for (let r = 0; r < rows; r++) {
+  const n = answerRows(outputs, rows);
+  if (outputs.length === 1) return outputs[0].dims.length === 0 ? new Array(n).fill(perOutput[0][0]) : perOutput[0];
+  const out: unknown[] = new Array(n);
+  for (let r = 0; r < n; r++) {
     const row: Record<string, unknown> = {};
     // A scalar output (rank 0) has one value for the whole answer: it is repeated on every row.
     outputs.forEach((o, i) => { row[o.name] = o.dims.length === 0 ? perOutput[i][0] : perOutput[i][r]; });
@@ -381,13 +390,14 @@ function csvCell(type: WireTensor['type'], value: unknown): string {
 }
 
 /**
- * CSV answer: one line per row, every output's values for that row, in output order. A scalar output
- * is one row. NaN and infinities are written `NaN`, `Infinity`, `-Infinity` (JSON answers carry null).
+ * CSV answer: one line per row (`rows`, the instances sent), every output's values for that row, in
+ * output order. A scalar output is repeated on every row. NaN and infinities are written `NaN`,
+ * `Infinity`, `-Infinity` (JSON answers carry null).
  */
-export function encodeCsv(outputs: readonly WireTensor[]): string {
+export function encodeCsv(outputs: readonly WireTensor[], rows?: number): string {
   // A scalar output (rank 0) has one value for the whole answer: it is repeated on every row.
   const perOutput = outputs.map((o) => ({ type: o.type, values: encodeData(o.type, o.data), per: elementCount(o.dims.slice(1)), scalar: o.dims.length === 0 }));
-  const rows = Math.max(1, ...outputs.map((o) => (o.dims.length === 0 ? 1 : o.dims[0])));
+  rows = answerRows(outputs, rows);
   const lines: string[] = [];
   for (let r = 0; r < rows; r++) {
     const cells: string[] = [];

@@ -237,6 +237,25 @@ describe('SageMaker container contract', () => {
     }
   });
 
+  it('answers a model whose only output is a scalar with one row per instance, the scalar repeated, in every row format', async () => {
+    const spec: ModelSpec = {
+      name: 'total',
+      inputs: [{ name: 'x', type: 'float32', shape: ['batch', 2] }],
+      outputs: [{ name: 'total', type: 'float32', shape: [] }],
+      nodes: [{ op: 'ReduceSum', inputs: ['x'], outputs: ['total'], attributes: { keepdims: 0 } }],
+    };
+    app = await readyApp({ modelDir: modelDir('total', spec) });
+    const json = await app.inject({ method: 'POST', url: '/invocations', payload: { instances: [[1, 2], [3, 4], [5, 6]] } });
+    assert.equal(json.statusCode, 200, json.body);
+    assert.deepEqual(json.json().predictions, [21, 21, 21]);
+    const lines = await app.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'application/jsonlines', accept: 'application/jsonlines' }, payload: '[1, 2]\n[3, 4]\n[5, 6]\n' });
+    assert.equal(lines.statusCode, 200, lines.body);
+    assert.equal(lines.body, '21\n21\n21\n');
+    const csv = await app.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'text/csv', accept: 'text/csv' }, payload: '1,2\n3,4\n5,6\n' });
+    assert.equal(csv.statusCode, 200, csv.body);
+    assert.equal(csv.body, '21\n21\n21\n', 'batch transform joins answers to records line by line');
+  });
+
   it('refuses with 400 ANSWER_NOT_PER_ROW a predictions, JSON Lines or CSV answer whose output has no row for each instance, rather than dropping or inventing values', async () => {
     const spec: ModelSpec = {
       name: 'colsum',

@@ -261,20 +261,22 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     // body here would keep it while the request runs.
     const inputs = decodeRows(req, signature, app.model.limits);
     releaseBody(req);
+    // One answer row per instance sent (a scalar output is repeated on each).
+    const rows = inputs[0].dims[0];
     const outputs = await run(inputs);
     const { format, mediaType } = answerFormat(req);
     if (format === 'csv') {
       // UTF-8 said outright: a text/* type without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by
       // some clients, which would garble non-ASCII BYTES values.
       reply.type('text/csv; charset=utf-8');
-      return encodeCsv(outputs);
+      return encodeCsv(outputs, rows);
     }
     if (format === 'jsonlines') {
       reply.type(mediaType);
-      return encodePredictions(outputs).map((p) => JSON.stringify(p)).join('\n') + '\n';
+      return encodePredictions(outputs, rows).map((p) => JSON.stringify(p)).join('\n') + '\n';
     }
     reply.type('application/json');
-    return { predictions: encodePredictions(outputs) };
+    return { predictions: encodePredictions(outputs, rows) };
   });
 }
 
