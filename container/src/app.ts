@@ -29,6 +29,8 @@ export interface AppOptions {
   readonly modelName?: string;
   /** Overrides applied over `serving.json` (e.g. from the environment). */
   readonly config?: ServingConfigInput;
+  /** Defaults applied under `serving.json` (e.g. what batch transform implies: `configDefaultsFromEnv`). @default none */
+  readonly defaults?: ServingConfigInput;
   /** Pino options, a logger instance, or false. @default false */
   readonly logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
   /**
@@ -173,7 +175,7 @@ function classify(err: FastifyError & { validationContext?: string }, req: Fasti
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const modelDir = path.resolve(options.modelDir);
-  const config = resolveConfig(modelDir, [[path.join(modelDir, CONFIG_FILE), readConfigFile(modelDir)], ['overrides', options.config]]);
+  const config = resolveConfig(modelDir, [['defaults', options.defaults], [path.join(modelDir, CONFIG_FILE), readConfigFile(modelDir)], ['overrides', options.config]]);
   const features = readFeaturesFile(modelDir);
   const modelName = options.modelName || path.basename(modelDir);
   // The name is a segment of the /v2/models/{name} URLs: clients remove '.' and '..' segments (RFC

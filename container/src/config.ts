@@ -596,6 +596,23 @@ export function envNumber(env: NodeJS.ProcessEnv, name: string, rule?: EnvNumber
 }
 
 /**
+ * SageMaker batch transform waits 600 s for each /invocations answer (a transform job's
+ * ModelClientConfig.InvocationsTimeoutInSeconds defaults to it), where a real-time endpoint waits 60 s.
+ * The request deadline's default follows, with the same 5 s margin, so a MULTI_RECORD payload of many
+ * records is not answered 503 DEADLINE_EXCEEDED long before SageMaker would give up on it.
+ */
+export const BATCH_TRANSFORM_REQUEST_TIMEOUT_MS = 595_000;
+
+/**
+ * Defaults the environment implies, below serving.json and the environment's own overrides: under batch
+ * transform (`SAGEMAKER_BATCH=true`, which SageMaker sets there) the request deadline is
+ * BATCH_TRANSFORM_REQUEST_TIMEOUT_MS.
+ */
+export function configDefaultsFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | undefined {
+  return env.SAGEMAKER_BATCH?.trim().toLowerCase() === 'true' ? { limits: { requestTimeoutMs: BATCH_TRANSFORM_REQUEST_TIMEOUT_MS } } : undefined;
+}
+
+/**
  * Builds a config layer from environment variables (the names the README documents). Numbers are read
  * by `envNumber`; the serving.json field each one sets checks its range.
  */

@@ -1,10 +1,10 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, readyApp, request } from './helpers';
+import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, readyApp, request, startServer } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
-import { configFromEnv } from '../src/config';
+import { configDefaultsFromEnv, configFromEnv } from '../src/config';
 import type { ModelSpec } from '../tools/onnx-builder';
 
 describe('SageMaker container contract', () => {
@@ -35,6 +35,31 @@ describe('SageMaker container contract', () => {
     assert.deepEqual(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '50', TEXT_BODY_LIMIT_BYTES: '1048576' }), { limits: { bodyLimitBytes: 50 * 1024 * 1024, textBodyLimitBytes: 1048576 } });
     assert.equal(configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '0' }), undefined, '0 (streaming) keeps the configured limit');
     assert.throws(() => configFromEnv({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '200' }), /environment: SAGEMAKER_MAX_PAYLOAD_IN_MB is "200"; it must be an integer from 0 to 100 \(MB, as a batch transform job sets it\)/);
+  });
+
+  it('under batch transform (SAGEMAKER_BATCH=true) gives a request SageMaker\'s 600 s, less a margin, instead of real-time\'s 60 s, unless one is configured', async () => {
+    assert.deepEqual(configDefaultsFromEnv({ SAGEMAKER_BATCH: 'true' }), { limits: { requestTimeoutMs: 595_000 } });
+    assert.equal(configDefaultsFromEnv({}), undefined);
+    assert.equal(configDefaultsFromEnv({ SAGEMAKER_BATCH: 'false' }), undefined);
+    // A default only: serving.json and REQUEST_TIMEOUT_MS still win.
+    const defaults = configDefaultsFromEnv({ SAGEMAKER_BATCH: 'true' });
+    app = await readyApp({ modelDir: fraudModel().dir, defaults });
+    assert.equal(app.model.config.limits.requestTimeoutMs, 595_000);
+    await app.close();
+    app = await readyApp({ modelDir: fraudModel({ limits: { requestTimeoutMs: 30_000 } }).dir, defaults });
+    assert.equal(app.model.config.limits.requestTimeoutMs, 30_000, 'serving.json wins');
+    await app.close();
+    app = await readyApp({ modelDir: fraudModel().dir, defaults, config: configFromEnv({ REQUEST_TIMEOUT_MS: '20000' }) });
+    assert.equal(app.model.config.limits.requestTimeoutMs, 20_000, 'REQUEST_TIMEOUT_MS wins');
+    // The server process reads it from its environment.
+    const server = await startServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BATCH: 'true' });
+    try {
+      const line = server.logs.map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((l) => l.msg === 'model ready');
+      assert.equal(line?.requestTimeoutMs, 595_000, server.logs.join('\n'));
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
   });
 
   it('keeps its execution parameters within SageMaker\'s limits: MaxPayloadInMB and MaxConcurrentTransforms x MaxPayloadInMB at most 100', async () => {

@@ -251,6 +251,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       intraOpNumThreads: engine.intraOpNumThreads, intraOpSpinning: opts.config.intraOpSpinning, provider: engine.provider, providerFallback: engine.fallbackReason,
       ...(engine.provider !== 'cpu' ? { devices: engine.deviceIds } : {}),
       batching: engine.batchingActive ? opts.config.batching : 'off',
+      requestTimeoutMs: opts.config.limits.requestTimeoutMs,
       ...(engine.batchingOffReason ? { batchingOffReason: engine.batchingOffReason } : {}),
       ...(memory ? {
         memory: {
