@@ -24,6 +24,9 @@ export const REFERENCE_NODE_GROUPS = {
   training: 'training',
 } as const;
 
+/** Name (and `ai-platform.dev/node-group` label) of the Karpenter pool that `karpenter` adds for the training job. */
+export const KARPENTER_POOL_NAME = 'gpu-spot';
+
 /**
  * Image of the bundled inference server the reference platform serves on its GPU nodes, unless
  * overridden: the CUDA build, `docker build -f container/Dockerfile.gpu -t <this tag> container/`, pushed
@@ -128,8 +131,10 @@ export interface PlatformChartsProps {
    */
   readonly devicePlugin?: boolean;
   /**
-   * Add a chart with a Karpenter GPU node pool for this cluster (needs Karpenter's CRDs on the cluster).
-   * @default - no Karpenter chart
+   * Add a chart with a Karpenter GPU node pool for this cluster (needs Karpenter's CRDs on the cluster):
+   * spot g5.xlarge and g5.2xlarge nodes, named `gpu-spot`, on which the training job then runs (Karpenter
+   * launches nodes only for pods whose required node affinity they meet). Not together with `trainingNodes`.
+   * @default - no Karpenter chart; the training job runs on `trainingNodes`
    */
   readonly karpenter?: { readonly clusterName: string; readonly nodeRoleName: string };
 }
@@ -151,7 +156,8 @@ export interface PlatformCharts {
  *   and queue depth, a PDB and a NetworkPolicy;
  * - `training`: a TrainingJob on the spot GPU training nodes, with a checkpoint volume (by default a
  *   check of the spot GPU path: see DEFAULT_TRAINING_COMMAND);
- * - `karpenter` (optional): a GpuNodePool for clusters that scale with Karpenter.
+ * - `karpenter` (optional): a spot GpuNodePool for clusters that scale with Karpenter; the training job
+ *   then runs on it.
  */
 export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): PlatformCharts {
   const servingNs = props.servingNamespace ?? 'ai-serving';
@@ -164,7 +170,26 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
       'must be NVIDIA nodes: the serving chart runs the bundled server, whose GPU image uses CUDA and which has no Neuron execution provider (on Neuron nodes it would hold the devices and serve on the CPUs)',
       'pass an NVIDIA GpuNodeGroup or GpuNodePool; for a Neuron model server, add an InferenceService of your own to the charts');
   }
-  const trainingNodes = props.trainingNodes ?? referenceTrainingNodes();
+  // Karpenter launches a node only for a pending pod whose required node affinity the pool's labels meet: a
+  // pool that is not the training job's nodes would never be used by these charts.
+  if (props.karpenter && props.trainingNodes) {
+    throw new PlatformError(undefined, 'karpenter', props.karpenter,
+      `cannot be combined with 'trainingNodes': the training job runs on the Karpenter pool's nodes (labelled ${LABEL_NODE_GROUP}=${KARPENTER_POOL_NAME}), and Karpenter launches nodes only for pods whose required node affinity they meet`,
+      'drop trainingNodes to train on the Karpenter pool, or drop karpenter to train on trainingNodes');
+  }
+  let karpenter: Chart | undefined;
+  let pool: GpuNodePool | undefined;
+  if (props.karpenter) {
+    karpenter = new Chart(app, 'karpenter');
+    pool = new GpuNodePool(karpenter, 'GpuSpot', {
+      name: KARPENTER_POOL_NAME,
+      instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G5_2XLARGE],
+      capacity: Capacity.spot(),
+      clusterName: props.karpenter.clusterName,
+      nodeRoleName: props.karpenter.nodeRoleName,
+    });
+  }
+  const trainingNodes = pool ?? props.trainingNodes ?? referenceTrainingNodes();
   if (trainingNodes.vendor !== AcceleratorVendor.NVIDIA && props.trainingImage === undefined) {
     throw new PlatformError(undefined, 'trainingImage', undefined,
       `is required with AWS Neuron training nodes: the default job is a CUDA image (${DEFAULT_TRAINING_IMAGE}) running nvidia-smi, which fails there`,
@@ -206,17 +231,6 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
     resources: { cpu: { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(4) } },
   });
 
-  let karpenter: Chart | undefined;
-  if (props.karpenter) {
-    karpenter = new Chart(app, 'karpenter');
-    new GpuNodePool(karpenter, 'GpuSpot', {
-      name: 'gpu-spot',
-      instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G5_2XLARGE],
-      capacity: Capacity.spot(),
-      clusterName: props.karpenter.clusterName,
-      nodeRoleName: props.karpenter.nodeRoleName,
-    });
-  }
   return { devicePlugins, serving, training, karpenter };
 }
 

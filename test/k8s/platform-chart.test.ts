@@ -121,6 +121,25 @@ describe('reference platform charts', () => {
     expect(only(manifests, 'NodePool').spec.template.spec.requirements).toContainEqual({ key: 'karpenter.sh/capacity-type', operator: 'In', values: ['spot'] });
   });
 
+  test('with karpenter, the training job lands on the pool\'s nodes: Karpenter only launches nodes that meet a pending pod\'s required node affinity', () => {
+    const withPool = buildPlatformCharts(Testing.app(), { karpenter: { clusterName: 'ai-platform', nodeRoleName: 'KarpenterNodeRole-ai-platform' } });
+    const pool = only(synthValid(withPool.karpenter!), 'NodePool').spec.template;
+    const spec = podSpec(only(synthValid(withPool.training), 'Job'));
+    const expressions: { key: string; operator: string; values: string[] }[] = spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions;
+    // Every node of the pool carries the template's labels: each expression must hold for them.
+    const unmet = expressions.filter((e) => !(e.operator === 'In' && e.values.includes(pool.metadata.labels[e.key])));
+    expect(unmet).toEqual([]);
+    for (const taint of pool.spec.taints) {
+      expect(spec.tolerations).toContainEqual({ key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect });
+    }
+  });
+
+  test('karpenter together with trainingNodes fails: the pool is the training nodes', () => {
+    expect(() => buildPlatformCharts(Testing.app(), {
+      karpenter: { clusterName: 'ai-platform', nodeRoleName: 'KarpenterNodeRole-ai-platform' }, trainingNodes: referenceTrainingNodes(),
+    })).toThrow(/^'karpenter' \(.*\) cannot be combined with 'trainingNodes': the training job runs on the Karpenter pool's nodes.*: drop trainingNodes/);
+  });
+
   test('writes one YAML file per chart and a kustomization listing them, every manifest schema-valid', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'stale.yaml'), 'left from an earlier run');
