@@ -108,8 +108,10 @@ export interface TrainingJobProps {
    */
   readonly activeDeadline?: Duration;
   /**
-   * How long a finished job (and its pods, for their logs) stays before Kubernetes deletes it.
-   * @default Duration.days(1)
+   * How long a finished job (and its pods, for their logs) stays before Kubernetes deletes it
+   * (`ttlSecondsAfterFinished`). Leave it unset when Argo CD (with self-heal) or Flux applies the job: they
+   * recreate a Job that is missing from the cluster, which runs the training again after every deletion.
+   * @default - the finished job stays until it is deleted (or removed from the applied manifests)
    */
   readonly ttlAfterFinished?: Duration;
   /**
@@ -216,7 +218,7 @@ export class TrainingJob extends Construct {
       podMetadata: { labels: { 'app.kubernetes.io/name': this.name } },
       backoffLimit,
       activeDeadline: props.activeDeadline ?? Duration.hours(24),
-      ttlAfterFinished: props.ttlAfterFinished ?? Duration.days(1),
+      ttlAfterFinished: props.ttlAfterFinished,
       terminationGracePeriod: grace,
       automountServiceAccountToken: false,
       serviceAccount: props.serviceAccountName

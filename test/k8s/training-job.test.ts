@@ -2,6 +2,7 @@ import { Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { AcceleratorVendor, Capacity, GpuInstanceType } from '../../constructs/compute';
 import { AcceleratorNodes, CheckpointStorage, TrainingJob, TrainingJobProps } from '../../constructs/k8s';
+import { buildPlatformCharts } from '../../lib/platform-chart';
 import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
 import { only, podSpec, synthValid } from './helpers';
 
@@ -27,8 +28,15 @@ describe('TrainingJob', () => {
     expect(podSpec(job).restartPolicy).toBe('Never');
   });
 
-  test('by default stops after 24 hours and is deleted a day after it finishes', () => {
-    expect(only(synth().manifests, 'Job').spec).toMatchObject({ completions: 1, parallelism: 1, backoffLimit: 6, activeDeadlineSeconds: 86400, ttlSecondsAfterFinished: 86400 });
+  test('by default stops after 24 hours and is kept once finished: a GitOps tool would recreate a deleted Job, running the training again', () => {
+    const job = only(synth().manifests, 'Job');
+    expect(job.spec).toMatchObject({ completions: 1, parallelism: 1, backoffLimit: 6, activeDeadlineSeconds: 86400 });
+    expect(job.spec.ttlSecondsAfterFinished).toBeUndefined();
+  });
+
+  test('the platform charts\' training job, written for Argo CD and Flux, is not deleted when it finishes', () => {
+    const charts = buildPlatformCharts(Testing.app());
+    expect(only(synthValid(charts.training), 'Job').spec.ttlSecondsAfterFinished).toBeUndefined();
   });
 
   test('spot interruptions (DisruptionTarget) do not count against backoffLimit', () => {
