@@ -8,6 +8,8 @@ import { applyAcceleratorScheduling } from './accelerator-scheduling';
 
 /** Environment variable that tells the trainer where to write and resume checkpoints. */
 export const CHECKPOINT_DIR_ENV = 'CHECKPOINT_DIR';
+/** Pod annotation by which Karpenter does not voluntarily disrupt (drift, consolidate) the pod's node. */
+export const KARPENTER_DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
 /** Where the checkpoint volume is mounted. */
 export const CHECKPOINT_MOUNT_PATH = '/checkpoints';
 
@@ -147,7 +149,9 @@ export interface TrainingJobProps {
  *
  * Node disruptions (spot interruptions, drains, consolidation) do not count against `backoffLimit`:
  * the `podFailurePolicy` ignores failures with the `DisruptionTarget` condition, and the replacement
- * pod resumes from the checkpoint volume named by `CHECKPOINT_DIR`.
+ * pod resumes from the checkpoint volume named by `CHECKPOINT_DIR`. The pods carry
+ * `karpenter.sh/do-not-disrupt: "true"`, so Karpenter does not drift or consolidate a node while a
+ * training runs on it (spot interruptions and node expiry still apply).
  *
  * @example
  * new TrainingJob(chart, 'Train', {
@@ -215,7 +219,13 @@ export class TrainingJob extends Construct {
     // children
     this.job = new kplus.Job(this, 'Resource', {
       metadata: { name: this.name, labels: { 'app.kubernetes.io/name': this.name } },
-      podMetadata: { labels: { 'app.kubernetes.io/name': this.name } },
+      podMetadata: {
+        labels: { 'app.kubernetes.io/name': this.name },
+        // Karpenter drifts nodes (every AMI release with an `@latest` alias) and consolidates them by evicting
+        // their pods: a training evicted that way loses its work since the last checkpoint and waits for a new
+        // node. Karpenter leaves a node holding such a pod alone (spot interruptions and expiry still apply).
+        annotations: { [KARPENTER_DO_NOT_DISRUPT]: 'true' },
+      },
       backoffLimit,
       activeDeadline: props.activeDeadline ?? Duration.hours(24),
       ttlAfterFinished: props.ttlAfterFinished,

@@ -39,6 +39,11 @@ describe('TrainingJob', () => {
     expect(only(synthValid(charts.training), 'Job').spec.ttlSecondsAfterFinished).toBeUndefined();
   });
 
+  test('its pods opt out of Karpenter\'s voluntary disruption (drift, consolidation), which would evict a running training', () => {
+    const job = only(synth({ nodes: spotNodes() }).manifests, 'Job');
+    expect(job.spec.template.metadata.annotations).toEqual({ 'karpenter.sh/do-not-disrupt': 'true' });
+  });
+
   test('spot interruptions (DisruptionTarget) do not count against backoffLimit', () => {
     const job = only(synth().manifests, 'Job');
     expect(job.spec.podFailurePolicy.rules).toEqual([
