@@ -111,6 +111,14 @@ export interface PlatformChartsProps {
    * @default DEFAULT_TRAINING_IMAGE running DEFAULT_TRAINING_COMMAND, a check of the spot GPU path (NVIDIA nodes only)
    */
   readonly trainingImage?: string;
+  /**
+   * A metric the serving autoscaler scales on besides CPU, e.g. `ScalingMetric.queueDepth(16)` (the server's
+   * `inference_queue_depth` gauge). Only with a metrics adapter that serves it (Prometheus Adapter, KEDA):
+   * when a metric cannot be read, the HorizontalPodAutoscaler still scales up on the others but skips
+   * every scale-down, so the GPU pods it added would stay. `AiPlatformStack` installs no adapter.
+   * @default - CPU only
+   */
+  readonly scalingMetric?: ScalingMetric;
   /** @default 'ai-serving' */
   readonly servingNamespace?: string;
   /** @default 'ai-training' */
@@ -153,7 +161,7 @@ export interface PlatformCharts {
  * - `device-plugins` (only with `devicePlugin: true`): the device plugin DaemonSet (kube-system) of each
  *   vendor the nodes below belong to (NVIDIA, and AWS Neuron for Trainium training nodes);
  * - `serving`: the bundled inference server on the on-demand GPU inference nodes, with an HPA on CPU
- *   and queue depth, a PDB and a NetworkPolicy;
+ *   (and `scalingMetric`, when given), a PDB and a NetworkPolicy;
  * - `training`: a TrainingJob on the spot GPU training nodes, with a checkpoint volume (by default a
  *   check of the spot GPU path: see DEFAULT_TRAINING_COMMAND);
  * - `karpenter` (optional): a spot GpuNodePool for clusters that scale with Karpenter; the training job
@@ -216,7 +224,7 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
     // for the rolling update's extra pod (maxSurge 1, maxUnavailable 0); more would stay Pending, and a
     // rollout at the maximum would wait for its surge pod forever.
     maxReplicas: 3,
-    scalingMetric: ScalingMetric.queueDepth(16),
+    scalingMetric: props.scalingMetric,
     allowFrom: (props.clientNamespaces ?? [servingNs]).map((ns) => IngressPeer.namespace(ns)),
   });
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Testing, Yaml } from 'cdk8s';
-import { ModelSource } from '../../constructs/k8s/inference-service';
+import { ModelSource, ScalingMetric } from '../../constructs/k8s/inference-service';
 import { AcceleratorVendor } from '../../constructs/compute/gpu-instance-type';
 import { AcceleratorNodes } from '../../constructs/k8s/accelerator-scheduling';
 import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
@@ -48,12 +48,19 @@ describe('reference platform charts', () => {
     expect(only(manifests, 'Deployment').metadata.namespace).toBe('ai-serving');
     const hpa = only(manifests, 'HorizontalPodAutoscaler').spec;
     expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([2, 3]);
-    expect(hpa.metrics[1]).toEqual({ type: 'Pods', pods: { metric: { name: 'inference_queue_depth' }, target: { type: 'AverageValue', averageValue: 16 } } });
+    // CPU only by default: a pods metric that no adapter serves makes the autoscaler skip every scale-down.
+    expect(hpa.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }]);
     // By default only the serving namespace itself (and the monitoring namespace) may call the server.
     expect(only(manifests, 'NetworkPolicy').spec.ingress.map((rule: { from: unknown[] }) => rule.from)).toEqual([
       [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ai-serving' } } }],
       [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
     ]);
+  });
+
+  test('with scalingMetric (a metrics adapter on the cluster), the autoscaler scales on it besides CPU', () => {
+    const given = buildPlatformCharts(Testing.app(), { scalingMetric: ScalingMetric.queueDepth(16) });
+    const hpa = only(synthValid(given.serving), 'HorizontalPodAutoscaler').spec;
+    expect(hpa.metrics[1]).toEqual({ type: 'Pods', pods: { metric: { name: 'inference_queue_depth' }, target: { type: 'AverageValue', averageValue: 16 } } });
   });
 
   test('serves the model from S3 when given one, under the name and service account given', () => {
