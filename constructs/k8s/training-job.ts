@@ -8,6 +8,8 @@ import { applyAcceleratorScheduling } from './accelerator-scheduling';
 
 /** Environment variable that tells the trainer where to write and resume checkpoints. */
 export const CHECKPOINT_DIR_ENV = 'CHECKPOINT_DIR';
+/** Annotation by which Flux recreates an object whose immutable fields changed, instead of failing to apply it. */
+export const FLUX_FORCE = 'kustomize.toolkit.fluxcd.io/force';
 /** Pod annotation by which Karpenter does not voluntarily disrupt (drift, consolidate) the pod's node. */
 export const KARPENTER_DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
 /** Where the checkpoint volume is mounted. */
@@ -218,7 +220,13 @@ export class TrainingJob extends Construct {
 
     // children
     this.job = new kplus.Job(this, 'Resource', {
-      metadata: { name: this.name, labels: { 'app.kubernetes.io/name': this.name } },
+      metadata: {
+        name: this.name,
+        labels: { 'app.kubernetes.io/name': this.name },
+        // A Job's pod template cannot change: applied over the existing Job, a changed spec (a new image) fails,
+        // and Flux would fail the whole reconciliation. With this annotation Flux deletes and recreates the Job.
+        annotations: { [FLUX_FORCE]: 'enabled' },
+      },
       podMetadata: {
         labels: { 'app.kubernetes.io/name': this.name },
         // Karpenter drifts nodes (every AMI release with an `@latest` alias) and consolidates them by evicting

@@ -34,6 +34,11 @@ describe('TrainingJob', () => {
     expect(job.spec.ttlSecondsAfterFinished).toBeUndefined();
   });
 
+  test('asks Flux to recreate the Job when its spec changes: a Job\'s pod template is immutable, so an update would fail every reconciliation', () => {
+    const job = only(synth().manifests, 'Job');
+    expect(job.metadata.annotations).toEqual({ 'kustomize.toolkit.fluxcd.io/force': 'enabled' });
+  });
+
   test('the platform charts\' training job, written for Argo CD and Flux, is not deleted when it finishes', () => {
     const charts = buildPlatformCharts(Testing.app());
     expect(only(synthValid(charts.training), 'Job').spec.ttlSecondsAfterFinished).toBeUndefined();
