@@ -125,7 +125,9 @@ export interface TrainingJobProps {
   readonly checkpoints?: CheckpointStorage;
   /**
    * Time between SIGTERM and SIGKILL, for the trainer to write a last checkpoint. A spot interruption
-   * gives two minutes' notice, so keep it below that.
+   * gives two minutes' notice, so keep it below that. After that checkpoint the trainer must exit with a
+   * non-zero status (e.g. 143): a pod whose container exits 0 has succeeded, and the job would count the
+   * interrupted training as one of its completions.
    * @default Duration.seconds(90)
    */
   readonly terminationGracePeriod?: Duration;
