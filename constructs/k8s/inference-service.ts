@@ -552,7 +552,7 @@ export class InferenceService extends Construct {
         `raise terminationGracePeriod to at least ${Math.ceil((drainAndPause + 2000) / 1000)}s or shorten drainTimeout`);
     }
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(modelName)) {
-      throw new PlatformError(this, 'modelName', modelName, 'must be 1 to 100 letters, digits, ., _ or -, starting with a letter or digit (it is a URL path segment, and the server takes at most 100 characters there)', 'pass a name such as fraud-mlp');
+      throw new PlatformError(this, 'modelName', modelName, 'must be 1 to 100 letters, digits, ., _ or -, starting with a letter or digit (it is the {name} segment of the server URLs /v2/models/{name}/..., where these characters need no encoding)', 'pass a name such as fraud-mlp');
     }
     validateBudget(this, budget, this.minReplicas);
     if (!Number.isInteger(user) || user < 1) {
