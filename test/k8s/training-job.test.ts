@@ -111,6 +111,8 @@ describe('TrainingJob', () => {
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.terminationGracePeriodSeconds).toBe(90);
     expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    // The checkpoint volume is re-owned only when its root is not the job's group yet, not on every restart.
+    expect(spec.securityContext).toMatchObject({ fsGroup: 10001, fsGroupChangePolicy: 'OnRootMismatch' });
     expect(spec.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(spec.volumes).toContainEqual({ name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: '8192Mi' } });
     expect(spec.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '10240Mi' } });
