@@ -50,7 +50,8 @@ export interface InvocationsScalingProps extends EndpointScalingCooldowns {
   readonly targetInvocationsPerInstance?: number;
   /**
    * The requests per second one instance sustains (from a load test). The target becomes
-   * `maxRequestsPerSecond * 60 * safetyFactor` invocations per minute.
+   * `maxRequestsPerSecond * 60 * safetyFactor` invocations per minute, computed at synthesis: this and
+   * `safetyFactor` cannot be tokens (a CloudFormation parameter can be `targetInvocationsPerInstance`).
    * @default - targetInvocationsPerInstance must be given
    */
   readonly maxRequestsPerSecond?: number;
@@ -63,7 +64,10 @@ export interface InvocationsScalingProps extends EndpointScalingCooldowns {
 
 /** Target tracking on GPU utilisation. */
 export interface GpuUtilizationScalingProps extends EndpointScalingCooldowns {
-  /** Average utilisation per GPU to hold, 1-100 percent. */
+  /**
+   * Average utilisation per GPU to hold, 1-100 percent. A token only on one-GPU instances (the target is
+   * multiplied by the GPU count at synthesis).
+   */
   readonly targetUtilizationPercent: number;
 }
 
@@ -161,6 +165,14 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
         'give targetInvocationsPerInstance (per minute), or maxRequestsPerSecond from a load test');
     }
     const safety = props.safetyFactor ?? 0.5;
+    // The target is computed here; CloudFormation has no arithmetic to multiply a parameter with.
+    for (const [prop, value] of [['maxRequestsPerSecond', props.maxRequestsPerSecond], ['safetyFactor', props.safetyFactor]] as const) {
+      if (hasRps && value !== undefined && Token.isUnresolved(value)) {
+        throw new PlatformError(this, prop, value,
+          'cannot be a token: the target (maxRequestsPerSecond * 60 * safetyFactor invocations per minute) is computed at synthesis',
+          'pass numbers, or pass targetInvocationsPerInstance (which may be a token) instead');
+      }
+    }
     if (!Token.isUnresolved(safety) && !(safety > 0 && safety <= 1)) {
       throw new PlatformError(this, 'safetyFactor', safety, 'must be above 0 and at most 1', 'use 0.5 (SageMaker\'s load-testing guidance) or another fraction');
     }
@@ -187,6 +199,12 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
     const pct = props.targetUtilizationPercent;
     if (!Token.isUnresolved(pct) && !(pct >= 1 && pct <= 100)) {
       throw new PlatformError(this, 'targetUtilizationPercent', pct, 'must be from 1 to 100 (percent per GPU)', 'use a value such as 70');
+    }
+    // The target is multiplied by the GPU count here; CloudFormation has no arithmetic to do it with a parameter.
+    if (Token.isUnresolved(pct) && this.acceleratorCount > 1) {
+      throw new PlatformError(this, 'targetUtilizationPercent', pct,
+        `cannot be a token on an instance with ${this.acceleratorCount} GPUs: SageMaker sums GPUUtilization over the GPUs, so the target is multiplied by ${this.acceleratorCount} at synthesis`,
+        `pass a number, or use scaleOnCustomMetric with metricGpuUtilization() and a target already multiplied by ${this.acceleratorCount}`);
     }
     super.doScaleToTrackMetric(id, {
       targetValue: pct * this.acceleratorCount,

@@ -1,4 +1,4 @@
-import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -257,5 +257,44 @@ describe('autoscaling rules', () => {
     Template.fromStack(stack as Stack).hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       ScheduledActions: [{ ScheduledActionName: 'Night', Schedule: 'cron(0 22 * * ? *)', ScalableTargetAction: { MaxCapacity: 1 } }],
     });
+  });
+});
+
+describe('autoscaling targets given as tokens (CloudFormation parameters)', () => {
+  test('a GPU target from a parameter on a one-GPU instance is passed as the parameter', () => {
+    const { stack } = newStack();
+    const pct = new CfnParameter(stack, 'GpuTarget', { type: 'Number' }).valueAsNumber;
+    const endpoint = newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] });
+    endpoint.autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: pct });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: { Ref: 'GpuTarget' } }),
+    });
+  });
+  test('a GPU target from a parameter on a four-GPU instance fails, since it cannot be multiplied by the GPU count at synthesis', () => {
+    const { stack } = newStack();
+    const pct = new CfnParameter(stack, 'GpuTarget', { type: 'Number' }).valueAsNumber;
+    const endpoint = newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: G6_12XL })] });
+    expect(() => endpoint.autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: pct }))
+      .toThrow(/'targetUtilizationPercent' \(.*\) cannot be a token on an instance with 4 GPUs/);
+  });
+  test('a target of invocations per instance from a parameter is passed as the parameter', () => {
+    const { stack } = newStack();
+    const target = new CfnParameter(stack, 'Target', { type: 'Number' }).valueAsNumber;
+    newEndpoint(stack).autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { targetInvocationsPerInstance: target });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: { Ref: 'Target' } }),
+    });
+  });
+  test('a request rate from a parameter fails naming maxRequestsPerSecond and pointing to targetInvocationsPerInstance', () => {
+    const { stack } = newStack();
+    const rps = new CfnParameter(stack, 'Rps', { type: 'Number' }).valueAsNumber;
+    expect(() => newEndpoint(stack).autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { maxRequestsPerSecond: rps }))
+      .toThrow(/'maxRequestsPerSecond' \(.*\) cannot be a token.*pass targetInvocationsPerInstance/);
+  });
+  test('a safety factor from a parameter fails naming safetyFactor', () => {
+    const { stack } = newStack();
+    const factor = new CfnParameter(stack, 'Factor', { type: 'Number' }).valueAsNumber;
+    expect(() => newEndpoint(stack).autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { maxRequestsPerSecond: 10, safetyFactor: factor }))
+      .toThrow(/'safetyFactor' \(.*\) cannot be a token/);
   });
 });
