@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -110,7 +110,8 @@ export interface EndpointAlarmsOptions {
    */
   readonly errorRateThreshold?: number;
   /**
-   * p99 model latency that raises the alarm.
+   * p99 model latency that raises the alarm: whole milliseconds above 0, not a token (it is converted to
+   * microseconds, the unit of `ModelLatency`, at synthesis).
    * @default Duration.seconds(1); none on asynchronous endpoints (`asyncInference`), whose requests may
    * run for up to an hour: a real-time threshold there would alarm, and roll back every update, for
    * models working as intended. Set it to alarm on their latency too.
@@ -912,14 +913,32 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
     // Asynchronous requests may run for up to an hour: no latency alarm unless its threshold is given.
     const latency = o.modelLatencyThreshold ?? (this.asynchronous ? undefined : Duration.seconds(1));
+    if (latency !== undefined) {
+      // ModelLatency is in microseconds: the threshold is converted here, which a token cannot be.
+      if (latency.isUnresolved()) {
+        throw new PlatformError(this, 'alarms.modelLatencyThreshold', latency.toString(),
+          'cannot be a token: it is converted to microseconds (ModelLatency\'s unit) at synthesis', 'pass a fixed duration, e.g. Duration.seconds(1)');
+      }
+      const ms = latency.toMilliseconds({ integral: false });
+      if (!Number.isInteger(ms)) {
+        throw new PlatformError(this, 'alarms.modelLatencyThreshold', `${ms} ms`, 'must be a whole number of milliseconds', 'round it, e.g. Duration.millis(250)');
+      }
+      if (ms <= 0) {
+        throw new PlatformError(this, 'alarms.modelLatencyThreshold', `${ms} ms`,
+          'must be above 0: the alarm would fire on every request and roll back every update', 'use the p99 latency the model should stay under, e.g. Duration.seconds(1)');
+      }
+    }
     const evaluationPeriods = o.evaluationPeriods ?? 3;
     const datapointsToAlarm = o.datapointsToAlarm ?? 2;
-    if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) {
+    if (!Token.isUnresolved(evaluationPeriods) && (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1)) {
       throw new PlatformError(this, 'alarms.evaluationPeriods', evaluationPeriods, 'must be a whole number >= 1', 'use e.g. 3');
     }
-    if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
+    if (!Token.isUnresolved(datapointsToAlarm) && (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1
+      || (!Token.isUnresolved(evaluationPeriods) && datapointsToAlarm > evaluationPeriods))) {
       throw new PlatformError(this, 'alarms.datapointsToAlarm', datapointsToAlarm, `must be a whole number from 1 to 'evaluationPeriods' (${evaluationPeriods})`, 'lower datapointsToAlarm or raise evaluationPeriods');
     }
+    // A token cannot be multiplied into a percentage: the description shows it as the fraction it is.
+    const errorRateText = Token.isUnresolved(errorRate) ? `a share of ${Tokenization.stringifyNumber(errorRate)}` : `${errorRate * 100}%`;
     const alarms: cloudwatch.Alarm[] = [];
     variants.forEach((v, i) => {
       const variantName = v.nameAt(i);
@@ -932,7 +951,7 @@ export class ModelEndpoint extends ModelEndpointBase {
       };
       alarms.push(new cloudwatch.Alarm(this, `${idPart}ErrorRateAlarm`, {
         ...common,
-        alarmDescription: `More than ${errorRate * 100}% of requests to ${endpointName}/${variantName} answered 5XX`,
+        alarmDescription: `More than ${errorRateText} of requests to ${endpointName}/${variantName} answered 5XX`,
         metric: this.metricFor(endpointName, 'Invocation5XXErrors', variantName, 'Average'),
         threshold: errorRate,
       }));

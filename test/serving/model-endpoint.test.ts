@@ -461,6 +461,38 @@ describe('validation', () => {
   test('zero evaluation periods fail', () => {
     expect(build({ alarms: { evaluationPeriods: 0, datapointsToAlarm: 1 } })).toThrow(/'alarms\.evaluationPeriods' \(0\) must be a whole number >= 1/);
   });
+  test('evaluation periods and datapoints to alarm from parameters are passed to the alarms as the parameters', () => {
+    const { stack } = newStack();
+    const periods = new CfnParameter(stack, 'Periods', { type: 'Number' }).valueAsNumber;
+    const datapoints = new CfnParameter(stack, 'Datapoints', { type: 'Number' }).valueAsNumber;
+    newEndpoint(stack, { alarms: { evaluationPeriods: periods, datapointsToAlarm: datapoints } });
+    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Invocation5XXErrors', EvaluationPeriods: { Ref: 'Periods' }, DatapointsToAlarm: { Ref: 'Datapoints' },
+    });
+  });
+  test('an error-rate threshold from a parameter is the threshold, and the alarm description shows the parameter', () => {
+    const { stack } = newStack();
+    const rate = new CfnParameter(stack, 'Rate', { type: 'Number' }).valueAsNumber;
+    newEndpoint(stack, { alarms: { errorRateThreshold: rate } });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Invocation5XXErrors', Threshold: { Ref: 'Rate' },
+      AlarmDescription: { 'Fn::Join': ['', Match.arrayWith([{ Ref: 'Rate' }])] },
+    });
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/e\+2\d\d/);
+  });
+  test('a model latency threshold from a parameter fails, naming the prop: it is converted to microseconds at synthesis', () => {
+    const { stack } = newStack();
+    const ms = new CfnParameter(stack, 'Latency', { type: 'Number' }).valueAsNumber;
+    expect(() => newEndpoint(stack, { alarms: { modelLatencyThreshold: Duration.millis(ms) } }))
+      .toThrow(/'alarms\.modelLatencyThreshold' \(.*\) cannot be a token/);
+  });
+  test('a model latency threshold of 0 fails (the alarm would fire on every request and roll back every update)', () => {
+    expect(build({ alarms: { modelLatencyThreshold: Duration.seconds(0) } })).toThrow(/'alarms\.modelLatencyThreshold' \("0 ms"\) must be above 0/);
+  });
+  test('a model latency threshold of a fraction of a millisecond fails naming the prop', () => {
+    expect(build({ alarms: { modelLatencyThreshold: Duration.millis(0.5) } })).toThrow(/'alarms\.modelLatencyThreshold' \("0\.5 ms"\) must be a whole number of milliseconds/);
+  });
   test('datapointsToAlarm above evaluationPeriods fails', () => {
     expect(build({ alarms: { evaluationPeriods: 2, datapointsToAlarm: 3 } })).toThrow(/'alarms\.datapointsToAlarm' \(3\) must be a whole number from 1 to 'evaluationPeriods' \(2\)/);
   });
