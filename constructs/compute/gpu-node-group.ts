@@ -1,4 +1,4 @@
-import { Annotations, Size, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Size, SizeRoundingBehavior, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -49,7 +49,7 @@ export interface GpuNodeGroupProps {
    * which workloads select the group by: 1-63 characters, letters, digits, `-`, `_` or `.`, beginning
    * and ending with a letter or digit. Unlike `nodegroupName` it does not name the EKS resource, so the
    * group can still be replaced.
-   * @default - nodegroupName, else the construct id, in lower case with other characters replaced by `-`
+   * @default - nodegroupName (unless it is a token), else the construct id, in lower case with other characters replaced by `-`
    */
   readonly groupLabel?: string;
 
@@ -280,7 +280,9 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
 
     // A label value: at most 63 characters, beginning and ending with a letter or digit (else EKS and
     // the kubelet refuse it and the nodes never join).
-    const groupLabel = props.groupLabel ?? (props.nodegroupName ?? id).toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63)
+    // A token name is unknown until deployment: its placeholder text would become the label.
+    const labelSource = props.nodegroupName !== undefined && !Token.isUnresolved(props.nodegroupName) ? props.nodegroupName : id;
+    const groupLabel = props.groupLabel ?? labelSource.toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63)
       .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
     const pluginNeeded = os !== AcceleratorOs.BOTTLEROCKET;
     this.nodeLabels = {
@@ -373,7 +375,8 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     for (const [k, v] of Object.entries(this.nodeLabels)) tags[`${CA_TEMPLATE}/label/${k}`] = v;
     for (const t of this.nodeTaints) tags[`${CA_TEMPLATE}/taint/${t.key}`] = `${t.value}:${t.effect}`;
     tags[`${CA_TEMPLATE}/resources/${this.resourceName}`] = String(this.acceleratorsPerNode);
-    tags[`${CA_TEMPLATE}/resources/ephemeral-storage`] = `${diskSize.toGibibytes()}Gi`;
+    // A token (a CloudFormation parameter) stays one: `${number}` would write its placeholder's digits.
+    tags[`${CA_TEMPLATE}/resources/ephemeral-storage`] = `${Tokenization.stringifyNumber(diskSize.toGibibytes())}Gi`;
     return tags;
   }
 
@@ -526,7 +529,11 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   }
 
   private validateDisk(diskSize: Size): void {
-    const gib = diskSize.toGibibytes({ rounding: undefined });
+    if (diskSize.isUnresolved()) return;
+    const gib = diskSize.toGibibytes({ rounding: SizeRoundingBehavior.NONE });
+    if (!Number.isInteger(gib)) {
+      throw new PlatformError(this, 'diskSize', `${gib} GiB`, 'must be a whole number of GiB (an EBS volume size)', `use e.g. Size.gibibytes(${Math.ceil(gib)})`);
+    }
     if (gib < 20 || gib > 16384) {
       throw new PlatformError(this, 'diskSize', `${gib} GiB`, 'must be between 20 GiB and 16384 GiB (gp3 limits; model images need room)', 'use e.g. Size.gibibytes(200)');
     }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App, Size, Validations } from 'aws-cdk-lib';
+import { App, CfnParameter, Size, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -392,6 +392,31 @@ describe('scaling validation', () => {
     });
     t.hasResourceProperties(NODE_TEMPLATE_TAGS, {
       Tags: Match.arrayWith([{ Key: 'k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage', Value: '500Gi' }]),
+    });
+  });
+  test('a disk size that is not a whole number of GiB fails synthesis, naming the prop', () => {
+    expect(() => group({ diskSize: Size.mebibytes(204900) })).toThrow(/'diskSize' \("200\.09765625 GiB"\) must be a whole number of GiB/);
+  });
+  test('a disk size from a parameter is the volume size, and cluster-autoscaler is told it as the ephemeral storage', () => {
+    const { stack } = newStack();
+    const gib = new CfnParameter(stack, 'DiskGiB', { type: 'Number' }).valueAsNumber;
+    new GpuNodeGroup(stack, 'Gpus', { cluster: importedCluster(stack), diskSize: Size.gibibytes(gib) });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: { Ref: 'DiskGiB' } }) })] }),
+    });
+    t.hasResourceProperties(NODE_TEMPLATE_TAGS, {
+      Tags: Match.arrayWith([{ Key: 'k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage', Value: { 'Fn::Join': ['', [{ Ref: 'DiskGiB' }, 'Gi']] } }]),
+    });
+  });
+  test('a node group name from a parameter leaves the node-group label to the construct id', () => {
+    const { stack } = newStack();
+    const name = new CfnParameter(stack, 'GroupName').valueAsString;
+    const ng = new GpuNodeGroup(stack, 'Gpus', { cluster: importedCluster(stack), nodegroupName: name });
+    expect(ng.nodeLabels['ai-platform.dev/node-group']).toBe('gpus');
+    Template.fromStack(stack).hasResourceProperties('AWS::EKS::Nodegroup', {
+      NodegroupName: { Ref: 'GroupName' },
+      Labels: Match.objectLike({ 'ai-platform.dev/node-group': 'gpus' }),
     });
   });
   test('an invalid node group name fails synthesis', () => {
