@@ -197,11 +197,25 @@ export class EndpointVariant {
   }
 }
 
-/** Throws when a duration is outside [min, max] seconds (tokens pass). */
+/**
+ * Throws when a duration is not a whole number of seconds from min to max (CloudFormation wants whole
+ * seconds). A token passes when given in seconds; in another unit it cannot be converted.
+ */
 export function checkSeconds(scope: IConstruct, prop: string, value: Duration | undefined, min: number, max: number): void {
-  if (value === undefined || Token.isUnresolved(value.toSeconds())) return;
-  const s = value.toSeconds();
+  if (value === undefined) return;
+  const field = prop.split('.').pop();
+  if (value.isUnresolved()) {
+    if (value.unitLabel() !== 'seconds') {
+      throw new PlatformError(scope, prop, `Duration.${value.unitLabel()}(<token>)`, 'must be given in seconds when it is a token: CloudFormation wants seconds, and a token cannot be converted',
+        `use Duration.seconds(...) for ${field}`);
+    }
+    return;
+  }
+  const s = value.toSeconds({ integral: false });
+  if (!Number.isInteger(s)) {
+    throw new PlatformError(scope, prop, `${s} seconds`, 'must be a whole number of seconds (CloudFormation takes whole seconds)', `round ${field} to whole seconds`);
+  }
   if (s < min || s > max) {
-    throw new PlatformError(scope, prop, `${s} seconds`, `must be from ${min} to ${max} seconds`, `set ${prop.split('.').pop()} within that range`);
+    throw new PlatformError(scope, prop, `${s} seconds`, `must be from ${min} to ${max} seconds`, `set ${field} within that range`);
   }
 }

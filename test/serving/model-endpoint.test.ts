@@ -364,6 +364,24 @@ describe('validation', () => {
   test('a startup health check timeout above 3600 seconds fails', () => {
     expect(instance({ containerStartupHealthCheckTimeout: Duration.hours(2) })).toThrow(/containerStartupHealthCheckTimeout' \("7200 seconds"\) must be from 60 to 3600 seconds/);
   });
+  test('a startup health check timeout that is not a whole number of seconds fails, naming the prop', () => {
+    expect(instance({ containerStartupHealthCheckTimeout: Duration.millis(90500) }))
+      .toThrow(/'variants\[0\]\.containerStartupHealthCheckTimeout' \("90\.5 seconds"\) must be a whole number of seconds/);
+  });
+  test('a bake time from a parameter in seconds is passed as the parameter', () => {
+    const { stack } = newStack();
+    const wait = new CfnParameter(stack, 'Bake', { type: 'Number' }).valueAsNumber;
+    newEndpoint(stack, { rollout: RolloutStrategy.canary({ bakeTime: Duration.seconds(wait) }) });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: Match.objectLike({ BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: Match.objectLike({ WaitIntervalInSeconds: { Ref: 'Bake' } }) }) }),
+    });
+  });
+  test('a bake time from a parameter in minutes fails, naming the prop: CloudFormation wants seconds and a token cannot be converted', () => {
+    const { stack } = newStack();
+    const wait = new CfnParameter(stack, 'Bake', { type: 'Number' }).valueAsNumber;
+    expect(() => newEndpoint(stack, { rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(wait) }) }))
+      .toThrow(/'rollout\.bakeTime' \(.*\) must be given in seconds when it is a token.*use Duration\.seconds/);
+  });
   test('a model download timeout below 60 seconds fails', () => {
     expect(instance({ modelDataDownloadTimeout: Duration.seconds(30) })).toThrow(/modelDataDownloadTimeout' \("30 seconds"\)/);
   });
