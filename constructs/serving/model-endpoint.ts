@@ -619,8 +619,10 @@ export class ModelEndpoint extends ModelEndpointBase {
         'must all run on one CPU architecture (x86_64 or arm64), since one image serves every variant',
         'use only Graviton (ml.c7g, ml.m7g...) or only x86_64 instance types');
     }
-    const totalWeight = variants.reduce((sum, v) => sum + (v._instance?.initialWeight ?? 1), 0);
-    if (!Token.isUnresolved(totalWeight) && !serverless && totalWeight <= 0) {
+    // Summed only when every weight is known: the sum of two tokens is no token, just a large negative number.
+    const weights = variants.map((v) => v._instance?.initialWeight ?? 1);
+    const totalWeight = weights.reduce((sum, w) => sum + w, 0);
+    if (!weights.some((w) => Token.isUnresolved(w)) && !serverless && totalWeight <= 0) {
       throw new PlatformError(this, 'variants[].initialWeight', 0, 'must sum to more than 0 over all variants, or no variant gets traffic', 'give at least one variant a weight above 0');
     }
     if (serverless) {

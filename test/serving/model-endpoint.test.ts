@@ -347,6 +347,23 @@ describe('validation', () => {
   test('weights summing to 0 fail', () => {
     expect(instance({ initialWeight: 0 })).toThrow(/initialWeight' \(0\) must sum to more than 0/);
   });
+  test('weights of two variants from parameters are passed as the parameters', () => {
+    const { stack } = newStack();
+    const blue = new CfnParameter(stack, 'BlueWeight', { type: 'Number' }).valueAsNumber;
+    const green = new CfnParameter(stack, 'GreenWeight', { type: 'Number' }).valueAsNumber;
+    newEndpoint(stack, {
+      variants: [
+        EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, variantName: 'blue', initialWeight: blue }),
+        EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, variantName: 'green', initialWeight: green }),
+      ],
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [
+        Match.objectLike({ VariantName: 'blue', InitialVariantWeight: { Ref: 'BlueWeight' } }),
+        Match.objectLike({ VariantName: 'green', InitialVariantWeight: { Ref: 'GreenWeight' } }),
+      ],
+    });
+  });
   test('a variant name with invalid characters fails', () => {
     expect(instance({ variantName: 'all_traffic' })).toThrow(/'variants\[0\]\.variantName' \("all_traffic"\) must be 1-63 letters, digits or hyphens/);
   });
