@@ -690,6 +690,20 @@ export class ModelEndpoint extends ModelEndpointBase {
       }
     }
     const async = props.asyncInference;
+    // The S3 location is `s3://bucket/<prefix>` and the role may use `<bucket ARN>/<prefix>/*`: with a leading
+    // "/" the two name different keys, and an empty prefix gives the role `<bucket ARN>//*`.
+    const prefixes: Array<[string, string | undefined, string]> = [
+      ['dataCapture.prefix', capture?.prefix, 'data-capture'],
+      ['asyncInference.outputPrefix', async?.outputPrefix, 'async-output'],
+      ['asyncInference.failurePrefix', async?.failurePrefix, 'async-failures'],
+      ['asyncInference.inputPrefix', async?.inputPrefix, 'async-input'],
+    ];
+    for (const [prop, prefix, example] of prefixes) {
+      if (prefix !== undefined && !Token.isUnresolved(prefix) && (prefix.length === 0 || prefix.startsWith('/'))) {
+        throw new PlatformError(this, prop, prefix, 'must be a non-empty S3 key prefix without a leading "/" (the execution role may write only under it)',
+          `use e.g. "${example}", or leave it unset`);
+      }
+    }
     if (async?.maxConcurrentInvocationsPerInstance !== undefined) {
       const n = async.maxConcurrentInvocationsPerInstance;
       if (!Token.isUnresolved(n) && (!Number.isInteger(n) || n < 1 || n > 1000)) {

@@ -364,6 +364,22 @@ describe('validation', () => {
       ],
     });
   });
+  test('a capture prefix with a leading slash fails: the destination and the role\'s permission would name different keys', () => {
+    expect(build({ dataCapture: { prefix: '/capture' } })).toThrow(/'dataCapture\.prefix' \("\/capture"\) must be a non-empty S3 key prefix without a leading "\/"/);
+  });
+  test('an empty capture prefix fails', () => {
+    expect(build({ dataCapture: { prefix: '' } })).toThrow(/'dataCapture\.prefix' \(""\) must be a non-empty S3 key prefix/);
+  });
+  test('async prefixes with a leading slash fail, naming the prop', () => {
+    expect(build({ asyncInference: { outputPrefix: '/out' } })).toThrow(/'asyncInference\.outputPrefix' \("\/out"\) must be a non-empty S3 key prefix/);
+    expect(build({ asyncInference: { failurePrefix: '/failed' } })).toThrow(/'asyncInference\.failurePrefix' \("\/failed"\)/);
+    expect(build({ asyncInference: { inputPrefix: '' } })).toThrow(/'asyncInference\.inputPrefix' \(""\)/);
+  });
+  test('a capture prefix from a parameter is accepted', () => {
+    const { stack } = newStack();
+    const prefix = new CfnParameter(stack, 'Prefix').valueAsString;
+    expect(() => newEndpoint(stack, { dataCapture: { prefix } })).not.toThrow();
+  });
   test('a variant name with invalid characters fails', () => {
     expect(instance({ variantName: 'all_traffic' })).toThrow(/'variants\[0\]\.variantName' \("all_traffic"\) must be 1-63 letters, digits or hyphens/);
   });
