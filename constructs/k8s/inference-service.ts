@@ -527,8 +527,17 @@ export class InferenceService extends Construct {
     if (!Number.isInteger(this.servicePort) || this.servicePort < 1 || this.servicePort > 65535) {
       throw new PlatformError(this, 'servicePort', this.servicePort, 'must be a whole port number from 1 to 65535', 'use the port clients connect to, e.g. 80');
     }
-    if (startupTimeout.toSeconds() < 10) {
-      throw new PlatformError(this, 'startupTimeout', `${startupTimeout.toSeconds()}s`, 'must be at least 10s (one startup probe period)', 'allow the time model loading takes, e.g. Duration.minutes(10)');
+    // The startup timeout is rounded up (to probe periods and the progress deadline); Kubernetes takes the
+    // grace period and the preStop pause in whole seconds.
+    const startupSeconds = startupTimeout.toSeconds({ integral: false });
+    for (const [prop, value] of [['terminationGracePeriod', grace], ['preStopDelay', preStop]] as const) {
+      const seconds = value.toSeconds({ integral: false });
+      if (!Number.isInteger(seconds)) {
+        throw new PlatformError(this, prop, `${seconds}s`, 'must be a whole number of seconds (Kubernetes takes whole seconds)', `round ${prop} to whole seconds, e.g. Duration.seconds(${Math.ceil(seconds)})`);
+      }
+    }
+    if (startupSeconds < 10) {
+      throw new PlatformError(this, 'startupTimeout', `${startupSeconds}s`, 'must be at least 10s (one startup probe period)', 'allow the time model loading takes, e.g. Duration.minutes(10)');
     }
     if (!Number.isInteger(this.minReplicas) || this.minReplicas < 1) {
       throw new PlatformError(this, 'minReplicas', this.minReplicas, 'must be a whole number >= 1', 'keep at least one replica (scale-to-zero needs the HPAScaleToZero feature gate or KEDA)');
@@ -676,7 +685,7 @@ export class InferenceService extends Construct {
           port: this.port,
           periodSeconds: Duration.seconds(10),
           timeoutSeconds: Duration.seconds(2),
-          failureThreshold: Math.max(1, Math.ceil(startupTimeout.toSeconds() / 10)),
+          failureThreshold: Math.max(1, Math.ceil(startupTimeout.toSeconds({ integral: false }) / 10)),
         }),
         readiness: kplus.Probe.fromHttpGet('/v2/health/ready', {
           port: this.port,

@@ -344,6 +344,20 @@ describe('InferenceService', () => {
     expect(() => synth({ drainTimeout: Duration.seconds(20), terminationGracePeriod: Duration.seconds(27) })).not.toThrow();
   });
 
+  test('a startup timeout that is not a whole number of seconds is rounded up for the probe and the progress deadline', () => {
+    const { manifests } = synth({ startupTimeout: Duration.millis(90500) });
+    expect(server(manifests).startupProbe.failureThreshold).toBe(10);
+    expect(only(manifests, 'Deployment').spec.progressDeadlineSeconds).toBe(691);
+  });
+
+  test('with a grace period that is not a whole number of seconds, synthesis fails naming it (Kubernetes takes whole seconds)', () => {
+    expect(() => synth({ terminationGracePeriod: Duration.millis(40500) })).toThrow(/'terminationGracePeriod' \("40\.5s"\) must be a whole number of seconds/);
+  });
+
+  test('with a preStop pause that is not a whole number of seconds, synthesis fails naming it', () => {
+    expect(() => synth({ preStopDelay: Duration.millis(2500) })).toThrow(/'preStopDelay' \("2\.5s"\) must be a whole number of seconds/);
+  });
+
   test('with a drain time the server would refuse (30 s or more), synthesis fails', () => {
     expect(() => synth({ drainTimeout: Duration.millis(28001) })).toThrow(/'drainTimeout' \("28001ms"\) must be from 0 to 28000 ms/);
   });
