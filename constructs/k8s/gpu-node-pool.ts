@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import { LABEL_ARCH, LABEL_INSTANCE_TYPE, LABEL_KARPENTER_CAPACITY_TYPE, TaintDefinition } from '../../lib/private/labels';
@@ -88,7 +88,7 @@ export interface GpuNodePoolProps {
    */
   readonly disruptionBudgetPercent?: number;
   /**
-   * Root volume size (model images are large).
+   * Root volume size (model images are large): whole GiB from 20 to 16384 (gp3 limits).
    * @default Size.gibibytes(200)
    */
   readonly rootVolumeSize?: Size;
@@ -174,6 +174,14 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
     if (props.weight !== undefined && (!Number.isInteger(props.weight) || props.weight < 1 || props.weight > 100)) {
       throw new PlatformError(this, 'weight', props.weight, 'must be a whole number from 1 to 100', 'pick a priority from 1 to 100');
     }
+    const rootGiB = (props.rootVolumeSize ?? Size.gibibytes(200)).toGibibytes({ rounding: SizeRoundingBehavior.NONE });
+    if (!Number.isInteger(rootGiB) || rootGiB < 20 || rootGiB > 16384) {
+      throw new PlatformError(this, 'rootVolumeSize', `${rootGiB} GiB`,
+        'must be a whole number of GiB from 20 to 16384 (gp3 limits; model images need room): Karpenter accepts larger sizes, but EC2 would refuse every node launch',
+        'use e.g. Size.gibibytes(200)');
+    }
+    const expireAfter = goDuration(this, 'expireAfter', props.expireAfter ?? Duration.days(30));
+    const consolidateAfter = goDuration(this, 'consolidateAfter', props.consolidateAfter ?? Duration.minutes(5));
 
     // attributes (IAcceleratorNodes)
     this.vendor = first.vendor;
@@ -202,7 +210,7 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
         blockDeviceMappings: [{
           deviceName: ami.bundlesDevicePlugin ? '/dev/xvdb' : '/dev/xvda',
           ebs: {
-            volumeSize: `${(props.rootVolumeSize ?? Size.gibibytes(200)).toGibibytes()}Gi`,
+            volumeSize: `${rootGiB}Gi`,
             volumeType: 'gp3',
             encrypted: true,
             deleteOnTermination: true,
@@ -222,7 +230,7 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
           spec: {
             nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: this.name },
             taints: this.nodeTaints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
-            expireAfter: goDuration(props.expireAfter ?? Duration.days(30)),
+            expireAfter,
             requirements: [
               { key: LABEL_KARPENTER_INSTANCE_FAMILY, operator: 'In', values: families },
               { key: LABEL_INSTANCE_TYPE, operator: 'In', values: this.instanceTypeNames },
@@ -233,7 +241,7 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
         },
         disruption: {
           consolidationPolicy: (props.consolidationPolicy ?? ConsolidationPolicy.WHEN_EMPTY).value,
-          consolidateAfter: goDuration(props.consolidateAfter ?? Duration.minutes(5)),
+          consolidateAfter,
           budgets: [{ nodes: `${budgetPercent}%` }],
         },
         limits: { [this.resourceName]: maxAccelerators },
@@ -250,9 +258,12 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
   }
 }
 
-/** A Go duration (`30s`, `5m`, `720h`) as Karpenter's CRDs accept it. */
-function goDuration(d: Duration): string {
-  const s = d.toSeconds();
+/** A Go duration (`30s`, `5m`, `720h`) as Karpenter's CRDs accept it: whole seconds, minutes or hours. */
+function goDuration(scope: Construct, prop: string, d: Duration): string {
+  const s = d.toSeconds({ integral: false });
+  if (!Number.isInteger(s)) {
+    throw new PlatformError(scope, prop, `${s}s`, 'must be a whole number of seconds (Karpenter takes whole s, m or h)', `round ${prop} to whole seconds, e.g. Duration.seconds(${Math.ceil(s)})`);
+  }
   if (s % 3600 === 0) return `${s / 3600}h`;
   if (s % 60 === 0) return `${s / 60}m`;
   return `${s}s`;

@@ -140,6 +140,20 @@ describe('GpuNodePool', () => {
     expect(() => validateManifest(nodeClass)).toThrow(/must NOT have additional properties/);
   });
 
+  test('with a root volume larger than gp3 allows (16 TiB), synthesis fails: EC2 would refuse every node launch', () => {
+    expect(() => synth({ rootVolumeSize: Size.tebibytes(20) })).toThrow(/'rootVolumeSize' \("20480 GiB"\) must be a whole number of GiB from 20 to 16384/);
+  });
+
+  test('with an empty or fractional root volume, synthesis fails naming it', () => {
+    expect(() => synth({ rootVolumeSize: Size.gibibytes(0) })).toThrow(/'rootVolumeSize' \("0 GiB"\) must be a whole number of GiB from 20 to 16384/);
+    expect(() => synth({ rootVolumeSize: Size.mebibytes(204900) })).toThrow(/'rootVolumeSize' \("200\.09765625 GiB"\) must be a whole number of GiB/);
+  });
+
+  test('with a disruption duration that is not a whole number of seconds, synthesis fails naming it', () => {
+    expect(() => synth({ consolidateAfter: Duration.millis(1500) })).toThrow(/'consolidateAfter' \("1\.5s"\) must be a whole number of seconds/);
+    expect(() => synth({ expireAfter: Duration.millis(90500) })).toThrow(/'expireAfter' \("90\.5s"\) must be a whole number of seconds/);
+  });
+
   test('with instance types of different accelerator models, synthesis fails', () => {
     expect(() => synth({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G6_XLARGE] }))
       .toThrow(/'instanceTypes' \(\["g5.xlarge","g6.xlarge"\]\) must share one acceleratorModel \(got A10G, L4\)/);
