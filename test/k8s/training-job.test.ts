@@ -185,6 +185,12 @@ describe('TrainingJob', () => {
     expect(() => synth({ terminationGracePeriod: Duration.minutes(2) })).toThrow(/'terminationGracePeriod' \("120s"\) must be below 120s/);
   });
 
+  test('with durations that are not whole seconds, synthesis fails naming the prop (Kubernetes takes whole seconds)', () => {
+    expect(() => synth({ terminationGracePeriod: Duration.millis(60500) })).toThrow(/'terminationGracePeriod' \("60\.5s"\) must be a whole number of seconds/);
+    expect(() => synth({ activeDeadline: Duration.millis(3600500) })).toThrow(/'activeDeadline' \("3600\.5s"\) must be a whole number of seconds/);
+    expect(() => synth({ ttlAfterFinished: Duration.millis(1500) })).toThrow(/'ttlAfterFinished' \("1\.5s"\) must be a whole number of seconds/);
+  });
+
   test('with CHECKPOINT_DIR in env, synthesis fails', () => {
     expect(() => synth({ env: { CHECKPOINT_DIR: '/data' } })).toThrow(/'env.CHECKPOINT_DIR' \("\/data"\) is set by the construct to the checkpoint volume \(\/checkpoints\)/);
   });
