@@ -151,7 +151,7 @@ export interface GpuNodeGroupProps {
    * are removed after the policy has moved on to the new group). An Auto Scaling group holds at most 50
    * tags and EKS puts 5 there, so labels, taints and the 2 resource hints together may number at most 45;
    * more fail synthesis.
-   * @default - true when minSize is 0
+   * @default - true when minSize is 0 or a token
    */
   readonly scaleFromZeroHints?: boolean;
 
@@ -349,7 +349,8 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
       });
     }
 
-    if (props.scaleFromZeroHints ?? minSize === 0) {
+    // A token minSize may be 0 at deployment.
+    if (props.scaleFromZeroHints ?? (minSize === 0 || Token.isUnresolved(minSize))) {
       this.addScaleFromZeroHints(props.cluster.clusterName, diskSize);
     }
     if (props.installDevicePlugin ?? true) {

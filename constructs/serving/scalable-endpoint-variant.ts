@@ -256,7 +256,7 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
   }
 
   /**
-   * Asynchronous endpoints: holds the queue per instance at a target, and, when the minimum is 0,
+   * Asynchronous endpoints: holds the queue per instance at a target, and, when the minimum is 0 (or a token),
    * adds a step policy on `HasBacklogWithoutCapacity` so a request arriving at zero instances starts
    * one (target tracking cannot scale out from zero: no instance publishes the per-instance metric).
    */
@@ -273,7 +273,9 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
       customMetric: this.endpoint.metricBacklogSizePerInstance(),
       ...cooldowns(props),
     });
-    if ((this.props.minCapacity ?? 1) === 0) {
+    // A token minimum may be 0 at deployment; the step does nothing while an instance runs.
+    const min = this.props.minCapacity ?? 1;
+    if (min === 0 || Token.isUnresolved(min)) {
       super.doScaleOnMetric(`${id}FromZero`, {
         metric: this.endpoint.metricHasBacklogWithoutCapacity(),
         adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,

@@ -568,6 +568,13 @@ describe('scale from zero', () => {
     group({ minSize: 1, scaleFromZeroHints: true }).template().resourceCountIs(NODE_TEMPLATE_TAGS, 1);
   });
 
+  test('a group whose minSize is a parameter gets the hints, since the parameter may be 0', () => {
+    const { stack } = newStack();
+    const minSize = new CfnParameter(stack, 'MinSize', { type: 'Number' }).valueAsNumber;
+    new GpuNodeGroup(stack, 'Gpus', { cluster: importedCluster(stack), minSize, maxSize: 4 });
+    Template.fromStack(stack).resourceCountIs(NODE_TEMPLATE_TAGS, 1);
+  });
+
   test('hints that would not fit in an Auto Scaling group fail synthesis, naming how many to remove', () => {
     // 50 tags per Auto Scaling group, 5 of them EKS's own: 45 node-template tags fit.
     const base = Object.keys(group().ng.clusterAutoscalerTags()).length;

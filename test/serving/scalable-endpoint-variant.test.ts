@@ -297,4 +297,12 @@ describe('autoscaling targets given as tokens (CloudFormation parameters)', () =
     expect(() => newEndpoint(stack).autoScale({ maxCapacity: 2 }).scaleOnInvocations('R', { maxRequestsPerSecond: 10, safetyFactor: factor }))
       .toThrow(/'safetyFactor' \(.*\) cannot be a token/);
   });
+  test('backlog scaling with a minCapacity from a parameter adds the scale-from-zero step, since the parameter may be 0', () => {
+    const { stack } = newStack();
+    const min = new CfnParameter(stack, 'Min', { type: 'Number' }).valueAsNumber;
+    newEndpoint(stack, { asyncInference: {} }).autoScale({ minCapacity: min, maxCapacity: 4 }).scaleOnBacklog('Backlog');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: { Ref: 'Min' } });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'StepScaling' });
+  });
 });
