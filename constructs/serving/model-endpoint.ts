@@ -267,6 +267,15 @@ export interface ModelEndpointAttributes {
 }
 
 const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+/**
+ * The part of a construct id naming a variant. A token name has no stable text (its placeholder
+ * carries a process-wide counter, and ids make logical ids): such a variant is named by its position,
+ * with an underscore no variant name has.
+ */
+function variantIdPart(variantName: string, index: number): string {
+  return Token.isUnresolved(variantName) ? `Variant_${index}` : variantName.replace(/[^A-Za-z0-9]/g, '');
+}
 /** SageMaker instance families with accelerators: NVIDIA (`g4dn`, `p3`, ...), Inferentia, Trainium, Habana (`dl1`). */
 const ACCELERATOR_FAMILY = /^(g|p|inf|trn|dl)\d/;
 const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -569,7 +578,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
     this.rollout._validateScaling(this, min, max);
     const stack = Stack.of(this);
-    const scalable = new ScalableEndpointVariant(this, `Scaling${variantName.replace(/[^A-Za-z0-9]/g, '')}`, {
+    const scalable = new ScalableEndpointVariant(this, `Scaling${variantIdPart(variantName, index)}`, {
       serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
       resourceId: `endpoint/${this.endpointName}/variant/${variantName}`,
       dimension: 'sagemaker:variant:DesiredInstanceCount',
@@ -958,7 +967,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     const alarms: cloudwatch.Alarm[] = [];
     variants.forEach((v, i) => {
       const variantName = v.nameAt(i);
-      const idPart = variantName.replace(/[^A-Za-z0-9]/g, '');
+      const idPart = variantIdPart(variantName, i);
       const common = {
         evaluationPeriods,
         datapointsToAlarm,

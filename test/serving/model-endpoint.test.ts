@@ -380,6 +380,16 @@ describe('validation', () => {
     const prefix = new CfnParameter(stack, 'Prefix').valueAsString;
     expect(() => newEndpoint(stack, { dataCapture: { prefix } })).not.toThrow();
   });
+  test('a variant name from a parameter does not leak its token placeholder into logical ids', () => {
+    const { stack } = newStack();
+    const name = new CfnParameter(stack, 'VariantName').valueAsString;
+    newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, variantName: name })] }).autoScale({ maxCapacity: 2 });
+    const ids = Object.keys(Template.fromStack(stack).toJSON().Resources);
+    expect(ids.filter((id) => /TOKEN/i.test(id))).toEqual([]);
+    expect(ids).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^EndpointVariant0ErrorRateAlarm/), expect.stringMatching(/^EndpointScalingVariant0Target/),
+    ]));
+  });
   test('a variant name with invalid characters fails', () => {
     expect(instance({ variantName: 'all_traffic' })).toThrow(/'variants\[0\]\.variantName' \("all_traffic"\) must be 1-63 letters, digits or hyphens/);
   });
