@@ -119,9 +119,15 @@ export interface PlatformChartsProps {
    * @default - CPU only
    */
   readonly scalingMetric?: ScalingMetric;
-  /** @default 'ai-serving' */
+  /**
+   * Namespace of the serving chart (a DNS label: 1-63 lower-case letters, digits or "-").
+   * @default 'ai-serving'
+   */
   readonly servingNamespace?: string;
-  /** @default 'ai-training' */
+  /**
+   * Namespace of the training chart; it may be the serving namespace (then declared once).
+   * @default 'ai-training'
+   */
   readonly trainingNamespace?: string;
   /**
    * Namespaces whose pods may call the inference server (besides the monitoring namespace).
@@ -170,7 +176,13 @@ export interface PlatformCharts {
 export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): PlatformCharts {
   const servingNs = props.servingNamespace ?? 'ai-serving';
   const trainingNs = props.trainingNamespace ?? 'ai-training';
-
+  for (const [prop, ns] of [['servingNamespace', servingNs], ['trainingNamespace', trainingNs]] as const) {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) {
+      throw new PlatformError(undefined, prop, ns,
+        'must be a namespace name: at most 63 lower-case letters, digits or "-", starting and ending with a letter or digit (Kubernetes refuses others)',
+        'pass a name such as "ai-serving"');
+    }
+  }
 
   const inferenceNodes = props.inferenceNodes ?? referenceInferenceNodes();
   if (inferenceNodes.vendor !== AcceleratorVendor.NVIDIA) {
@@ -229,7 +241,8 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
   });
 
   const training = new Chart(app, 'training', { namespace: trainingNs });
-  namespace(training, trainingNs);
+  // One namespace for both is declared once: kustomize refuses two resources with the same id.
+  if (trainingNs !== servingNs) namespace(training, trainingNs);
   new TrainingJob(training, 'SpotGpuCheck', {
     name: props.trainingImage ? 'training' : 'spot-gpu-check',
     image: props.trainingImage ?? DEFAULT_TRAINING_IMAGE,

@@ -120,6 +120,20 @@ describe('reference platform charts', () => {
       /^'inferenceNodes' \(\{"vendor":"aws-neuron","labels":\{"ai-platform.dev\/node-group":"inf2"\}\}\) must be NVIDIA nodes: the serving chart runs the bundled server, .* no Neuron execution provider .*: pass an NVIDIA GpuNodeGroup or GpuNodePool/);
   });
 
+  test('a namespace name Kubernetes refuses fails synthesis, naming the prop', () => {
+    expect(() => buildPlatformCharts(Testing.app(), { trainingNamespace: 'AI_Training' }))
+      .toThrow(/'trainingNamespace' \("AI_Training"\) must be a namespace name/);
+    expect(() => buildPlatformCharts(Testing.app(), { servingNamespace: 'Serving', clientNamespaces: ['web'] }))
+      .toThrow(/'servingNamespace' \("Serving"\) must be a namespace name/);
+  });
+
+  test('serving and training in one namespace declare it once (kustomize refuses two resources with one id)', () => {
+    const shared = buildPlatformCharts(Testing.app(), { servingNamespace: 'ai', trainingNamespace: 'ai' });
+    const namespaces = [...synthValid(shared.serving), ...synthValid(shared.training)].filter((m) => m.kind === 'Namespace');
+    expect(namespaces.map((m) => m.metadata.name)).toEqual(['ai']);
+    expect(only(synthValid(shared.training), 'Job').metadata.namespace).toBe('ai');
+  });
+
   test('adds a Karpenter GPU pool only when asked', () => {
     expect(charts.karpenter).toBeUndefined();
     const withPool = buildPlatformCharts(Testing.app(), { karpenter: { clusterName: 'ai-platform', nodeRoleName: 'KarpenterNodeRole-ai-platform' } });
