@@ -89,7 +89,7 @@ export interface BusinessHoursScalingProps {
    */
   readonly offHoursMinCapacity?: number;
   /**
-   * Hour (0-23) business starts, Monday to Friday.
+   * Hour (0-23) business starts, Monday to Friday. Not a token: it is written into a cron expression.
    * @default 8
    */
   readonly startHour?: number;
@@ -231,6 +231,10 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
     const start = props.startHour ?? 8;
     const end = props.endHour ?? 18;
     for (const [prop, hour] of [['startHour', start], ['endHour', end]] as const) {
+      if (Token.isUnresolved(hour)) {
+        throw new PlatformError(this, prop, hour, 'cannot be a token: it is written into the schedule\'s cron expression at synthesis',
+          'pass a whole hour from 0 to 23, or use scaleOnSchedule with a schedule of your own');
+      }
       if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
         throw new PlatformError(this, prop, hour, 'must be a whole hour from 0 to 23', `set ${prop} to the hour business ${prop === 'startHour' ? 'starts' : 'ends'}`);
       }

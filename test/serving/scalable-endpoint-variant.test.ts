@@ -305,4 +305,10 @@ describe('autoscaling targets given as tokens (CloudFormation parameters)', () =
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: { Ref: 'Min' } });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'StepScaling' });
   });
+  test('business hours from a parameter fail naming the prop: the hour is written into a cron expression at synthesis', () => {
+    const { stack } = newStack();
+    const start = new CfnParameter(stack, 'Start', { type: 'Number' }).valueAsNumber;
+    expect(() => newEndpoint(stack).autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2, startHour: start }))
+      .toThrow(/'startHour' \(.*\) cannot be a token: it is written into the schedule's cron expression/);
+  });
 });
