@@ -108,7 +108,10 @@ export abstract class ContainerImage {
     return false;
   }
 
-  /** An image in an ECR repository; the execution role may pull from that repository only. */
+  /**
+   * An image in an ECR repository; the execution role may pull from that repository only. `tagOrDigest`
+   * is a tag (1-128 letters, digits, `_`, `.`, `-`) or a digest `sha256:<64 hex digits>`.
+   */
   public static fromEcrRepository(repository: ecr.IRepository, tagOrDigest: string = 'latest'): ContainerImage {
     return new RepositoryImage(repository, tagOrDigest);
   }
@@ -176,7 +179,14 @@ class RepositoryImage extends ContainerImage {
   }
 
   public bind(scope: Construct): ContainerImageConfig {
-    if (this.tagOrDigest === 'latest') warnMutableTag(scope, this.tagOrDigest);
+    const tag = this.tagOrDigest;
+    // An empty tag would pull `latest` unannounced; anything else SageMaker refuses when it creates the model.
+    if (!Token.isUnresolved(tag) && !/^([\w][\w.-]{0,127}|sha256:[a-f0-9]{64})$/.test(tag)) {
+      throw new PlatformError(scope, 'image', tag,
+        'must be an image tag (1-128 letters, digits, "_", "." or "-", not starting with "." or "-") or a digest "sha256:<64 hex digits>"',
+        'pass the tag or digest the image was pushed under, e.g. ContainerImage.fromEcrRepository(repository, \'v1.2.0\')');
+    }
+    if (tag === 'latest') warnMutableTag(scope, tag);
     return {
       imageUri: this.repository.repositoryUriForTagOrDigest(this.tagOrDigest),
       repositoryArn: this.repository.repositoryArn,

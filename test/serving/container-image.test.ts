@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CfnParameter } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -35,6 +36,25 @@ describe('ContainerImage', () => {
     const { stack } = newStack();
     expect(() => newEndpoint(stack, { image: ContainerImage.bundled({ file: 'Dockerfile.does-not-exist' }) }))
       .toThrow(/'image' \(".*container\/Dockerfile\.does-not-exist"\) must name an existing Dockerfile/);
+  });
+
+  test('fromEcrRepository with a tag or digest that is not one fails synthesis, naming it', () => {
+    for (const bad of ['', 'v1 ', ':v1', 'sha256:abc', '-v1']) {
+      const { stack } = newStack();
+      const repo = ecr.Repository.fromRepositoryName(stack, 'Repo', 'inference');
+      expect(() => newEndpoint(stack, { image: ContainerImage.fromEcrRepository(repo, bad) }))
+        .toThrow(expect.objectContaining({ prop: 'image', received: bad, message: expect.stringMatching(/must be an image tag/) }));
+    }
+  });
+
+  test('fromEcrRepository accepts a digest and a tag from a parameter', () => {
+    const { stack } = newStack();
+    const repo = ecr.Repository.fromRepositoryName(stack, 'Repo', 'inference');
+    const tag = new CfnParameter(stack, 'Tag').valueAsString;
+    expect(() => newEndpoint(stack, { image: ContainerImage.fromEcrRepository(repo, tag) })).not.toThrow();
+    const other = newStack().stack;
+    const repo2 = ecr.Repository.fromRepositoryName(other, 'Repo', 'inference');
+    expect(() => newEndpoint(other, { image: ContainerImage.fromEcrRepository(repo2, `sha256:${'a'.repeat(64)}`) })).not.toThrow();
   });
 
   test('fromEcrRepository pulls the tag and grants pull on that repository only', () => {
