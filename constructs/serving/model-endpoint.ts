@@ -369,6 +369,14 @@ export class ModelEndpoint extends ModelEndpointBase {
 
     // children
     const instanceVariants = variants.filter((v) => !v.isServerless);
+    variants.forEach((v, i) => {
+      if (v.instanceType && Token.isUnresolved(v.instanceType.name)) {
+        Annotations.of(this).addWarningV2('@ai-platform/serving:instanceTypeUnresolved',
+          `'variants[${i}].instanceType' is a token, so the construct assumes an x86_64 CPU type without local storage: it applies the encryption key to the storage volume `
+          + '(SageMaker refuses a KmsKeyId for types with local NVMe storage, such as ml.g5, ml.p4d or ml.m5d), and the bundled server gets its x86_64 CPU image (no CUDA). '
+          + 'Name the type (EndpointInstanceType.of(...) or .gpu(...)), or make sure the value deployed is such a type');
+      }
+    });
     const volumeKeyApplies = instanceVariants.length > 0 && !instanceVariants.some((v) => v.instanceType!.hasLocalStorage);
     const needsBucket = props.dataCapture !== undefined || props.asyncInference !== undefined;
     const needsKey = props.encryptionKey !== undefined || volumeKeyApplies || (needsBucket && !props.bucket);

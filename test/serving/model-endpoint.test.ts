@@ -390,6 +390,15 @@ describe('validation', () => {
       expect.stringMatching(/^EndpointVariant0ErrorRateAlarm/), expect.stringMatching(/^EndpointScalingVariant0Target/),
     ]));
   });
+  test('an instance type from a parameter synthesizes, with a warning naming what the construct assumes about it', () => {
+    const { stack } = newStack();
+    const type = new CfnParameter(stack, 'InstanceType').valueAsString;
+    newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.of(type) })] });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { ProductionVariants: [Match.objectLike({ InstanceType: { Ref: 'InstanceType' } })] });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint',
+      Match.stringLikeRegexp("'variants\\[0\\]\\.instanceType' is a token.*x86_64 CPU type without local storage.*\\[ack: @ai-platform/serving:instanceTypeUnresolved\\]"));
+  });
   test('a variant name with invalid characters fails', () => {
     expect(instance({ variantName: 'all_traffic' })).toThrow(/'variants\[0\]\.variantName' \("all_traffic"\) must be 1-63 letters, digits or hyphens/);
   });
