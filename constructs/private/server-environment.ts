@@ -55,6 +55,8 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   MAX_QUEUE_DELAY_MS: integer(0, 10_000, 'ms'),
   MAX_QUEUE_SIZE: integer(1, 1_000_000),
   SAGEMAKER_MAX_PAYLOAD_IN_MB: integer(0, 100, 'MB'),
+  // 'true' (any case) under batch transform: the request deadline defaults to 595 s; any other value leaves 55 s.
+  SAGEMAKER_BATCH: TEXT,
   BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
   TEXT_BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
   REQUEST_TIMEOUT_MS: integer(100, 3_600_000, 'ms'),
