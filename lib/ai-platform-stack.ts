@@ -1,13 +1,16 @@
 import { Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { Capacity } from '../constructs/compute/capacity';
 import { GpuInstanceType } from '../constructs/compute/gpu-instance-type';
 import { GpuNodeGroup } from '../constructs/compute/gpu-node-group';
 import { ContainerImage, ModelEndpoint } from '../constructs/serving';
+import { addClusterAutoscaler, addEbsCsiDriver, addMetricsServer } from './cluster-addons';
 import { PlatformError } from './private/errors';
+import { LABEL_NODE_GROUP } from './private/labels';
 import { addReferenceEndpoint } from './reference-endpoint';
 
 /** Properties of the reference AI platform stack. */
@@ -56,6 +59,35 @@ export interface AiPlatformStackProps extends StackProps {
    */
   readonly trainingMaxSize?: number;
 
+  // ---- What the cluster runs besides the workloads (lib/cluster-addons.ts) ----
+  /**
+   * Install the Kubernetes Metrics Server, as the EKS community add-on `metrics-server`. EKS does not deploy it,
+   * and the serving chart's HorizontalPodAutoscaler scales on CPU, which it reads from the Metrics Server.
+   * Set false when the cluster gets a metrics server some other way.
+   * @default true
+   */
+  readonly metricsServer?: boolean;
+
+  /**
+   * Install the Amazon EBS CSI driver (the EKS add-on `aws-ebs-csi-driver`, with an IAM role holding
+   * `AmazonEBSCSIDriverPolicy` by EKS Pod Identity) and a default StorageClass `gp3` (encrypted gp3 volumes,
+   * bound where the pod is scheduled). The training job's checkpoint claim names no storage class, and EKS
+   * clusters created at Kubernetes 1.30 or later have no default one. Also installs the `eks-pod-identity-agent`
+   * add-on (with `clusterAutoscaler`).
+   * @default true
+   */
+  readonly ebsCsiDriver?: boolean;
+
+  /**
+   * Install cluster-autoscaler (Helm chart `cluster-autoscaler` 9.53.0, cluster-autoscaler 1.34.2) on the system
+   * nodes, with an IAM role by EKS Pod Identity. It scales the node groups within their sizes; without it (or
+   * Karpenter) the spot training group stays at zero nodes and the training job stays Pending. Its release is
+   * made for Kubernetes 1.34: with another `kubernetesVersion` synthesis warns.
+   * Set false when the cluster scales with Karpenter or a cluster-autoscaler of your own.
+   * @default true
+   */
+  readonly clusterAutoscaler?: boolean;
+
   // ---- Model serving on SageMaker (constructs/serving) ----
   /**
    * Image of the SageMaker model endpoint.
@@ -73,7 +105,9 @@ export interface AiPlatformStackProps extends StackProps {
 
 /**
  * The reference AI platform: an EKS cluster with a small system node group, an on-demand GPU node
- * group for inference and a spot GPU node group for training that scales from zero.
+ * group for inference and a spot GPU node group for training that scales from zero, plus what the
+ * platform charts need on the cluster: the Metrics Server, the EBS CSI driver with a default
+ * StorageClass, and cluster-autoscaler (each with an opt-out prop).
  *
  * @example
  * new AiPlatformStack(app, 'AiPlatform', { env: { account: '123456789012', region: 'us-east-1' } });
@@ -89,6 +123,18 @@ export class AiPlatformStack extends Stack {
   public readonly trainingNodes: GpuNodeGroup;
   /** SageMaker endpoint serving the example model (see lib/reference-endpoint.ts). */
   public readonly modelEndpoint: ModelEndpoint;
+  /** The `metrics-server` add-on; undefined with `metricsServer: false`. */
+  public readonly metricsServerAddon?: eks.Addon;
+  /** The `aws-ebs-csi-driver` add-on; undefined with `ebsCsiDriver: false`. */
+  public readonly ebsCsiDriverAddon?: eks.Addon;
+  /** The EBS CSI driver controller's role (EKS Pod Identity); undefined with `ebsCsiDriver: false`. */
+  public readonly ebsCsiDriverRole?: iam.IRole;
+  /** The default StorageClass `gp3`; undefined with `ebsCsiDriver: false`. */
+  public readonly defaultStorageClass?: eks.KubernetesManifest;
+  /** The cluster-autoscaler Helm release; undefined with `clusterAutoscaler: false`. */
+  public readonly clusterAutoscalerChart?: eks.HelmChart;
+  /** cluster-autoscaler's role (EKS Pod Identity); undefined with `clusterAutoscaler: false`. */
+  public readonly clusterAutoscalerRole?: iam.IRole;
 
   constructor(scope: Construct, id: string, props: AiPlatformStackProps = {}) {
     super(scope, id, props);
@@ -120,6 +166,8 @@ export class AiPlatformStack extends Stack {
       instanceTypes: [new ec2.InstanceType('m7i.large')],
       amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
       minSize: 2,
+      // cluster-autoscaler is pinned here by this label (the GPU groups carry 'inference' and 'training').
+      labels: { [LABEL_NODE_GROUP]: SYSTEM_NODE_GROUP_LABEL },
     });
 
     // The GPU groups carry no fixed EKS name: new instance types replace a node group, and CloudFormation
@@ -142,6 +190,27 @@ export class AiPlatformStack extends Stack {
       maxSize: props.trainingMaxSize ?? 8,
     });
 
+    // ---- What the charts need on the cluster (lib/cluster-addons.ts) ------------------------------
+    const addonOptions = { cluster: this.cluster, systemNodes: this.systemNodes };
+    if (props.metricsServer ?? true) {
+      this.metricsServerAddon = addMetricsServer(this, addonOptions);
+    }
+    if (props.ebsCsiDriver ?? true) {
+      const driver = addEbsCsiDriver(this, addonOptions);
+      this.ebsCsiDriverAddon = driver.addon;
+      this.ebsCsiDriverRole = driver.role;
+      this.defaultStorageClass = driver.storageClass;
+    }
+    if (props.clusterAutoscaler ?? true) {
+      const autoscaler = addClusterAutoscaler(this, {
+        ...addonOptions,
+        kubernetesVersion,
+        nodeSelector: { [LABEL_NODE_GROUP]: SYSTEM_NODE_GROUP_LABEL },
+      });
+      this.clusterAutoscalerChart = autoscaler.chart;
+      this.clusterAutoscalerRole = autoscaler.role;
+    }
+
     // ---- Model serving on SageMaker (constructs/serving) -------------------------------------------
     // The example fraud model from the bundled inference server, in the platform's private subnets:
     // canary rollout with automatic rollback, autoscaling on requests, 10% data capture.
@@ -151,6 +220,9 @@ export class AiPlatformStack extends Stack {
     // ---- end of model serving ----------------------------------------------------------------------
   }
 }
+
+/** Value of the node-group label on the system nodes. */
+const SYSTEM_NODE_GROUP_LABEL = 'system';
 
 /** Kubernetes minor version of the kubectl in the default layer (`@aws-cdk/lambda-layer-kubectl-v34`). */
 const DEFAULT_KUBECTL_MINOR = 34;

@@ -2,14 +2,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { App, CfnElement } from 'aws-cdk-lib';
+import { App, CfnElement, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { ContainerImage } from '../../constructs/serving';
-import { AiPlatformStack } from '../../lib/ai-platform-stack';
+import { AiPlatformStack, AiPlatformStackProps } from '../../lib/ai-platform-stack';
 import { TEST_CONTEXT } from '../helpers';
+import { validateManifests } from '../k8s/validate';
 import { FIXTURE_IMAGE_DIR } from '../serving/util';
 
 describe('AiPlatformStack (the reference platform)', () => {
@@ -50,7 +52,8 @@ describe('AiPlatformStack (the reference platform)', () => {
   });
 
   test('installs the NVIDIA device plugin exactly once', () => {
-    template.resourceCountIs('Custom::AWSCDK-EKS-HelmChart', 1);
+    const charts = Object.values(template.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties.Chart);
+    expect(charts.filter((c) => c === 'nvidia-device-plugin')).toHaveLength(1);
   });
 
   test('tags only the training group for scale-from-zero', () => {
@@ -129,5 +132,290 @@ describe('AiPlatformStack Kubernetes version and kubectl layer', () => {
     expect(() => new AiPlatformStack(app, 'Skew', { kubernetesVersion: eks.KubernetesVersion.V1_33, modelEndpointImage: image })).not.toThrow();
     const layer = lambda.LayerVersion.fromLayerVersionArn(new App(), 'L', 'arn:aws:lambda:us-east-1:123456789012:layer:kubectl:3');
     expect(() => new AiPlatformStack(app, 'Own', { kubernetesVersion: eks.KubernetesVersion.V1_36, kubectlLayer: layer, modelEndpointImage: image })).not.toThrow();
+  });
+});
+
+/** A CloudFormation string value with its Refs written as `${LogicalId}` (Fn::Join flattened), for JSON values holding tokens. */
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if (v['Fn::Join']) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(flatten).join(sep);
+  }
+  if (v.Ref) return `\${${String(v.Ref)}}`;
+  if (v['Fn::GetAtt']) return `\${${(v['Fn::GetAtt'] as string[]).join('.')}}`;
+  throw new Error(`cannot flatten ${JSON.stringify(value)}`);
+}
+
+/** A resource of the synthesized template. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type TemplateResource = { Properties: Record<string, any>; DependsOn?: string[] };
+
+/** The one resource of this type whose properties match; fails unless there is exactly one. */
+function onlyResource(t: Template, type: string, props: Record<string, unknown> = {}): { id: string; resource: TemplateResource } {
+  const found = Object.entries(t.findResources(type, { Properties: Match.objectLike(props) }));
+  expect(found).toHaveLength(1);
+  const [id, resource] = found[0];
+  return { id, resource: resource as TemplateResource };
+}
+
+describe('AiPlatformStack installs what the platform charts need on the cluster', () => {
+  const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+  const app = new App({ context: TEST_CONTEXT });
+  const stack = new AiPlatformStack(app, 'Platform', { modelEndpointImage: image });
+  const t = Template.fromStack(stack);
+  const clusterId = stack.getLogicalId(stack.cluster.node.defaultChild as CfnElement);
+  const systemNodesId = stack.getLogicalId(stack.systemNodes.node.defaultChild as CfnElement);
+  const agent = () => onlyResource(t, 'AWS::EKS::Addon', { AddonName: 'eks-pod-identity-agent' });
+
+  test('the Metrics Server, as the EKS community add-on metrics-server, created once the system nodes exist', () => {
+    const { resource } = onlyResource(t, 'AWS::EKS::Addon', { AddonName: 'metrics-server' });
+    expect(resource.Properties).toEqual({ AddonName: 'metrics-server', ClusterName: { Ref: clusterId }, PreserveOnDelete: false });
+    expect(resource.DependsOn).toContain(systemNodesId);
+  });
+
+  test('the EBS CSI driver add-on gets its role through a Pod Identity association it owns, for ebs-csi-controller-sa', () => {
+    const { resource } = onlyResource(t, 'AWS::EKS::Addon', { AddonName: 'aws-ebs-csi-driver' });
+    const roleId = stack.getLogicalId(stack.ebsCsiDriverRole!.node.defaultChild as CfnElement);
+    expect(resource.Properties).toEqual({
+      AddonName: 'aws-ebs-csi-driver',
+      ClusterName: { Ref: clusterId },
+      PodIdentityAssociations: [{ RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] }, ServiceAccount: 'ebs-csi-controller-sa' }],
+      PreserveOnDelete: false,
+    });
+    // Pod Identity credentials come from the agent on the node; the controller runs on the system nodes.
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([agent().id, systemNodesId]));
+    // The association belongs to the add-on: no separate one for the driver.
+    t.resourcePropertiesCountIs('AWS::EKS::PodIdentityAssociation', { ServiceAccount: 'ebs-csi-controller-sa' }, 0);
+  });
+
+  test('the EKS Pod Identity agent add-on is installed once, after the system nodes', () => {
+    expect(agent().resource.Properties).toEqual({ AddonName: 'eks-pod-identity-agent', ClusterName: { Ref: clusterId } });
+    expect(agent().resource.DependsOn).toContain(systemNodesId);
+  });
+
+  /** The trust policy EKS Pod Identity needs, for one service account of this cluster. */
+  const podIdentityTrust = (serviceAccount: string) => ({
+    Version: '2012-10-17',
+    Statement: [{
+      Effect: 'Allow',
+      Principal: { Service: 'pods.eks.amazonaws.com' },
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Condition: {
+        StringEquals: {
+          'aws:RequestTag/eks-cluster-name': { Ref: clusterId },
+          'aws:RequestTag/kubernetes-namespace': 'kube-system',
+          'aws:RequestTag/kubernetes-service-account': serviceAccount,
+        },
+      },
+    }],
+  });
+
+  test('the EBS CSI driver role holds AmazonEBSCSIDriverPolicy and nothing else, assumable only by the controller\'s service account', () => {
+    const roleId = stack.getLogicalId(stack.ebsCsiDriverRole!.node.defaultChild as CfnElement);
+    const role = t.toJSON().Resources[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument).toEqual(podIdentityTrust('ebs-csi-controller-sa'));
+    expect(role.Properties.ManagedPolicyArns).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy']] },
+    ]);
+    expect(role.Properties.Policies).toBeUndefined();
+    // No inline or KMS permissions attached from elsewhere: the default StorageClass uses the account's aws/ebs key.
+    const attached = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(roleId));
+    expect(attached).toEqual([]);
+  });
+
+  test('a default StorageClass gp3: encrypted gp3 volumes from ebs.csi.aws.com, bound where the pod is scheduled', () => {
+    const { resource } = onlyResource(t, 'Custom::AWSCDK-EKS-KubernetesResource', { Manifest: Match.stringLikeRegexp('"kind":"StorageClass"') });
+    const [storageClass] = JSON.parse(resource.Properties.Manifest);
+    validateManifests([storageClass]);
+    expect(storageClass).toMatchObject({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'gp3', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'ebs.csi.aws.com',
+      parameters: { type: 'gp3', encrypted: 'true' },
+      volumeBindingMode: 'WaitForFirstConsumer',
+      reclaimPolicy: 'Delete',
+      allowVolumeExpansion: true,
+    });
+    // No kmsKeyId: the account's default EBS key, which the driver's role needs no KMS permissions for.
+    expect(storageClass.parameters.kmsKeyId).toBeUndefined();
+    expect(resource.DependsOn).toContain(stack.getLogicalId(stack.ebsCsiDriverAddon!.node.defaultChild as CfnElement));
+  });
+
+  const autoscaler = () => onlyResource(t, 'Custom::AWSCDK-EKS-HelmChart', { Chart: 'cluster-autoscaler' });
+
+  test('cluster-autoscaler from its Helm chart 9.53.0 (cluster-autoscaler 1.34.2, for Kubernetes 1.34), in kube-system', () => {
+    const { resource } = autoscaler();
+    expect(resource.Properties).toMatchObject({
+      Chart: 'cluster-autoscaler',
+      Repository: 'https://kubernetes.github.io/autoscaler',
+      Version: '9.53.0',
+      Namespace: 'kube-system',
+      Release: 'cluster-autoscaler',
+    });
+    expect(resource.Properties.CreateNamespace).toBeUndefined();
+  });
+
+  test('cluster-autoscaler discovers the groups by the cluster\'s name, runs on the system nodes, balances similar groups and wastes least', () => {
+    const values = JSON.parse(flatten(autoscaler().resource.Properties.Values));
+    expect(values).toEqual({
+      cloudProvider: 'aws',
+      awsRegion: '${AWS::Region}',
+      autoDiscovery: { clusterName: `\${${clusterId}}` },
+      rbac: { serviceAccount: { create: true, name: 'cluster-autoscaler' } },
+      nodeSelector: { 'ai-platform.dev/node-group': 'system' },
+      extraArgs: { 'balance-similar-node-groups': true, 'expander': 'least-waste' },
+    });
+    // The system nodes carry that label; the GPU groups carry their own value of it.
+    t.hasResourceProperties('AWS::EKS::Nodegroup', { InstanceTypes: ['m7i.large'], Labels: { 'ai-platform.dev/node-group': 'system' } });
+    expect(stack.inferenceNodes.nodeLabels['ai-platform.dev/node-group']).not.toBe('system');
+    expect(stack.trainingNodes.nodeLabels['ai-platform.dev/node-group']).not.toBe('system');
+  });
+
+  test('cluster-autoscaler\'s role: Pod Identity for kube-system/cluster-autoscaler, the chart installed only after the association', () => {
+    const roleId = stack.getLogicalId(stack.clusterAutoscalerRole!.node.defaultChild as CfnElement);
+    const association = onlyResource(t, 'AWS::EKS::PodIdentityAssociation', { ServiceAccount: 'cluster-autoscaler' });
+    expect(association.resource.Properties).toEqual({
+      ClusterName: { Ref: clusterId },
+      Namespace: 'kube-system',
+      ServiceAccount: 'cluster-autoscaler',
+      RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
+    });
+    expect(t.toJSON().Resources[roleId].Properties.AssumeRolePolicyDocument).toEqual(podIdentityTrust('cluster-autoscaler'));
+    // EKS injects the credentials when the pod starts: association, permissions and agent must exist by then.
+    const policyId = Object.keys(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }))[0];
+    expect(autoscaler().resource.DependsOn).toEqual(expect.arrayContaining([association.id, policyId, agent().id]));
+  });
+
+  test('cluster-autoscaler\'s permissions: Describe* on *, its cluster\'s node groups, and scaling only this cluster\'s groups', () => {
+    const roleId = stack.getLogicalId(stack.clusterAutoscalerRole!.node.defaultChild as CfnElement);
+    const { resource } = onlyResource(t, 'AWS::IAM::Policy', { Roles: [{ Ref: roleId }] });
+    expect(resource.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'Describe',
+        Effect: 'Allow',
+        Action: [
+          'autoscaling:DescribeAutoScalingGroups',
+          'autoscaling:DescribeAutoScalingInstances',
+          'autoscaling:DescribeLaunchConfigurations',
+          'autoscaling:DescribeScalingActivities',
+          'autoscaling:DescribeTags',
+          'ec2:DescribeImages',
+          'ec2:DescribeInstanceTypes',
+          'ec2:DescribeLaunchTemplateVersions',
+          'ec2:GetInstanceTypesFromInstanceRequirements',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'DescribeNodegroups',
+        Effect: 'Allow',
+        Action: 'eks:DescribeNodegroup',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':eks:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':nodegroup/', { Ref: clusterId }, '/*']] },
+      },
+      {
+        Sid: 'ScaleThisClustersGroups',
+        Effect: 'Allow',
+        Action: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:ResourceTag/eks:cluster-name': { Ref: clusterId } } },
+      },
+    ]);
+    expect(t.toJSON().Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  test('the stack exposes what it installed', () => {
+    expect(stack.metricsServerAddon).toBeDefined();
+    expect(stack.ebsCsiDriverAddon).toBeDefined();
+    expect(stack.defaultStorageClass).toBeDefined();
+    expect(stack.clusterAutoscalerChart).toBeDefined();
+  });
+});
+
+describe('AiPlatformStack cluster add-on opt-outs', () => {
+  const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+  function platform(props: Partial<AiPlatformStackProps>) {
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'Platform', { modelEndpointImage: image, ...props });
+    return { stack, t: Template.fromStack(stack) };
+  }
+  const addonNames = (t: Template) => Object.values(t.findResources('AWS::EKS::Addon')).map((r) => r.Properties.AddonName).sort();
+  const manifests = (t: Template) => Object.values(t.findResources('Custom::AWSCDK-EKS-KubernetesResource')).map((r) => flatten(r.Properties.Manifest));
+  const charts = (t: Template) => Object.values(t.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties.Chart);
+  const podIdentityRoles = (t: Template) => Object.values(t.findResources('AWS::IAM::Role'))
+    .filter((r) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('pods.eks.amazonaws.com'));
+
+  test('metricsServer: false leaves out the metrics-server add-on, and only it', () => {
+    const { stack, t } = platform({ metricsServer: false });
+    expect(addonNames(t)).toEqual(['aws-ebs-csi-driver', 'eks-pod-identity-agent']);
+    expect(stack.metricsServerAddon).toBeUndefined();
+    expect(charts(t)).toContain('cluster-autoscaler');
+  });
+
+  test('ebsCsiDriver: false leaves out the driver add-on, its role and the default StorageClass', () => {
+    const { stack, t } = platform({ ebsCsiDriver: false });
+    expect(addonNames(t)).toEqual(['eks-pod-identity-agent', 'metrics-server']);
+    expect(manifests(t).filter((m) => m.includes('"kind":"StorageClass"'))).toEqual([]);
+    expect(JSON.stringify(t.toJSON())).not.toContain('AmazonEBSCSIDriverPolicy');
+    expect(podIdentityRoles(t)).toHaveLength(1); // cluster-autoscaler's
+    expect(stack.ebsCsiDriverAddon ?? stack.ebsCsiDriverRole ?? stack.defaultStorageClass).toBeUndefined();
+  });
+
+  test('clusterAutoscaler: false leaves out the chart, its role, policy and Pod Identity association', () => {
+    const { stack, t } = platform({ clusterAutoscaler: false });
+    expect(charts(t)).toEqual(['nvidia-device-plugin']);
+    t.resourceCountIs('AWS::EKS::PodIdentityAssociation', 0);
+    expect(JSON.stringify(t.toJSON())).not.toContain('autoscaling:SetDesiredCapacity');
+    expect(podIdentityRoles(t)).toHaveLength(1); // the EBS CSI driver's
+    expect(stack.clusterAutoscalerChart ?? stack.clusterAutoscalerRole).toBeUndefined();
+    expect(addonNames(t)).toEqual(['aws-ebs-csi-driver', 'eks-pod-identity-agent', 'metrics-server']);
+  });
+
+  test('with all three off, no add-on, Pod Identity agent or role is added', () => {
+    const { t } = platform({ metricsServer: false, ebsCsiDriver: false, clusterAutoscaler: false });
+    t.resourceCountIs('AWS::EKS::Addon', 0);
+    t.resourceCountIs('AWS::EKS::PodIdentityAssociation', 0);
+    expect(podIdentityRoles(t)).toEqual([]);
+    expect(charts(t)).toEqual(['nvidia-device-plugin']);
+    expect(manifests(t).filter((m) => m.includes('"kind":"StorageClass"'))).toEqual([]);
+  });
+
+  test('on a Kubernetes version other than 1.34, synthesis warns that cluster-autoscaler 1.34.2 is not its release', () => {
+    const { stack } = platform({ kubernetesVersion: eks.KubernetesVersion.V1_33 });
+    Annotations.fromStack(stack).hasWarning('/Platform', Match.stringLikeRegexp(
+      'cluster-autoscaler 1\\.34\\.2 \\(chart 9\\.53\\.0\\) is the release for Kubernetes 1\\.34, and the cluster runs 1\\.33.*Set clusterAutoscaler: false'));
+    const off = platform({ kubernetesVersion: eks.KubernetesVersion.V1_33, clusterAutoscaler: false });
+    expect(Annotations.fromStack(off.stack).findWarning('*', Match.stringLikeRegexp('cluster-autoscaler'))).toEqual([]);
+  });
+
+  test('the add-ons add no unacknowledged cdk-nag AwsSolutions finding, and each acknowledgement is granular', () => {
+    const errors = (stack: AiPlatformStack) => new Set(new AwsSolutionsChecks().validateScope(stack).violations
+      .filter((v) => v.severity === 'error')
+      .flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`)));
+    const all = platform({}).stack;
+    const none = platform({ metricsServer: false, ebsCsiDriver: false, clusterAutoscaler: false }).stack;
+    const before = errors(none);
+    expect([...errors(all)].filter((e) => !before.has(e))).toEqual([]);
+    // The findings the add-ons acknowledge are named one by one, each with its reason.
+    const acknowledged: string[] = [];
+    for (const c of all.node.findAll()) {
+      for (const m of c.node.metadata) {
+        if (m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && /EbsCsiDriver|ClusterAutoscaler/.test(c.node.path)) {
+          for (const [key, reason] of Object.entries(m.data as Record<string, string>)) {
+            const id = key.replace(/^annotation::/i, '');
+            expect(id).toMatch(/^AwsSolutions-IAM[45]\[.+\]$/);
+            expect(reason.length).toBeGreaterThan(40);
+            acknowledged.push(id);
+          }
+        }
+      }
+    }
+    expect(acknowledged.sort()).toEqual([
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy]',
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:nodegroup/<ClusterEB0386A7>/*]',
+    ].sort());
   });
 });
