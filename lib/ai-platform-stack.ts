@@ -72,8 +72,9 @@ export interface AiPlatformStackProps extends StackProps {
    * Install the Amazon EBS CSI driver (the EKS add-on `aws-ebs-csi-driver`, with an IAM role holding
    * `AmazonEBSCSIDriverPolicy` by EKS Pod Identity) and a default StorageClass `gp3` (encrypted gp3 volumes,
    * bound where the pod is scheduled). The training job's checkpoint claim names no storage class, and EKS
-   * clusters created at Kubernetes 1.30 or later have no default one. Also installs the `eks-pod-identity-agent`
-   * add-on (with `clusterAutoscaler`).
+   * clusters created at Kubernetes 1.30 or later have no default one. With this or `clusterAutoscaler`, the stack
+   * also installs the `eks-pod-identity-agent` add-on.
+   * Set false when the cluster gets its storage driver and default StorageClass some other way.
    * @default true
    */
   readonly ebsCsiDriver?: boolean;

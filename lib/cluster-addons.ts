@@ -78,6 +78,9 @@ export interface EbsCsiDriver {
  *   the L1 (`CfnAddon.podIdentityAssociations`).
  * Pod Identity needs the `eks-pod-identity-agent` add-on on the nodes; the driver's add-on is created after it.
  *
+ * The checkpoint volumes are mounted on the tainted GPU nodes: the driver's node DaemonSet tolerates every taint
+ * (its chart's default, `node.tolerateAllTaints: true`, left as is), while its controller runs on the system nodes.
+ *
  * The role holds the AWS managed policy `AmazonEBSCSIDriverPolicy` and nothing else: the default StorageClass
  * encrypts with the account's default EBS key (the AWS managed `aws/ebs`, usable through EBS by any principal
  * of the account), and only a customer managed key would need KMS grants on the role.
