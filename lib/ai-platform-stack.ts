@@ -182,9 +182,15 @@ export class AiPlatformStack extends Stack {
       maxSize: props.inferenceScaling?.maxSize ?? 4,
     });
 
+    // The training job keeps its checkpoints on an EBS volume, which lives in one availability zone: every pod
+    // of the job after the first can only run there. cluster-autoscaler cannot pick the zone when one group
+    // spans several (its AWS documentation asks for a group per zone for such workloads), so a replacement pod
+    // after a spot interruption could wait for a node in the wrong zone. The training group stays in one zone.
+    const trainingSubnet = this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnets[0];
     this.trainingNodes = new GpuNodeGroup(this, 'TrainingNodes', {
       cluster: this.cluster,
       groupLabel: 'training',
+      subnets: trainingSubnet ? { subnets: [trainingSubnet] } : undefined,
       instanceTypes: props.trainingInstanceTypes ?? [GpuInstanceType.G5_2XLARGE],
       capacity: Capacity.spot({ diversify: true }),
       minSize: 0,

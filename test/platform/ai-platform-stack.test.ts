@@ -63,6 +63,15 @@ describe('AiPlatformStack (the reference platform)', () => {
     });
   });
 
+  test('the spot training group stays in one zone, where its EBS checkpoint volume is; inference spans both', () => {
+    const subnetsOf = (id: string) => {
+      const [group] = Object.entries(template.findResources('AWS::EKS::Nodegroup')).filter(([logicalId]) => logicalId.startsWith(id));
+      return group[1].Properties.Subnets as unknown[];
+    };
+    expect(subnetsOf('TrainingNodes')).toHaveLength(1);
+    expect(subnetsOf('InferenceNodes')).toHaveLength(2);
+  });
+
   test('the cluster runs Kubernetes 1.34 in private subnets', () => {
     template.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.34' });
   });
