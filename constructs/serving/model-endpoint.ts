@@ -55,7 +55,7 @@ export interface DataCaptureOptions {
    */
   readonly csvContentTypes?: string[];
   /**
-   * Key prefix in the endpoint's bucket.
+   * Key prefix in the endpoint's bucket, without a leading or trailing `/` (e.g. `capture/fraud`).
    * @default 'data-capture'
    */
   readonly prefix?: string;
@@ -64,17 +64,18 @@ export interface DataCaptureOptions {
 /** Asynchronous inference: requests queue, payloads and results go through S3, and the fleet can scale to zero. */
 export interface AsyncInferenceOptions {
   /**
-   * Key prefix of results in the endpoint's bucket.
+   * Key prefix of results in the endpoint's bucket, without a leading or trailing `/`.
    * @default 'async-output'
    */
   readonly outputPrefix?: string;
   /**
-   * Key prefix of failure reports in the endpoint's bucket.
+   * Key prefix of failure reports in the endpoint's bucket, without a leading or trailing `/`.
    * @default 'async-failures'
    */
   readonly failurePrefix?: string;
   /**
-   * Key prefix of request payloads in the endpoint's bucket that the model may read (callers upload
+   * Key prefix of request payloads in the endpoint's bucket that the model may read, without a leading or
+   * trailing `/` (callers upload
    * there and pass the S3 location to `InvokeEndpointAsync`).
    * @default 'async-input'
    */
@@ -708,7 +709,9 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
     const async = props.asyncInference;
     // The S3 location is `s3://bucket/<prefix>` and the role may use `<bucket ARN>/<prefix>/*`: with a leading
-    // "/" the two name different keys, and an empty prefix gives the role `<bucket ARN>//*`.
+    // "/" the two name different keys (the location drops it, the permission keeps it), with a trailing one the
+    // permission is `<prefix>//*`, which does not cover the keys under `<prefix>/`, and an empty prefix gives the
+    // role `<bucket ARN>//*`.
     const prefixes: Array<[string, string | undefined, string]> = [
       ['dataCapture.prefix', capture?.prefix, 'data-capture'],
       ['asyncInference.outputPrefix', async?.outputPrefix, 'async-output'],
@@ -716,8 +719,8 @@ export class ModelEndpoint extends ModelEndpointBase {
       ['asyncInference.inputPrefix', async?.inputPrefix, 'async-input'],
     ];
     for (const [prop, prefix, example] of prefixes) {
-      if (prefix !== undefined && !Token.isUnresolved(prefix) && (prefix.length === 0 || prefix.startsWith('/'))) {
-        throw new PlatformError(this, prop, prefix, 'must be a non-empty S3 key prefix without a leading "/" (the execution role may write only under it)',
+      if (prefix !== undefined && !Token.isUnresolved(prefix) && (prefix.length === 0 || prefix.startsWith('/') || prefix.endsWith('/'))) {
+        throw new PlatformError(this, prop, prefix, 'must be a non-empty S3 key prefix without a leading or trailing "/" (the execution role may write only under it)',
           `use e.g. "${example}", or leave it unset`);
       }
     }

@@ -365,7 +365,7 @@ describe('validation', () => {
     });
   });
   test('a capture prefix with a leading slash fails: the destination and the role\'s permission would name different keys', () => {
-    expect(build({ dataCapture: { prefix: '/capture' } })).toThrow(/'dataCapture\.prefix' \("\/capture"\) must be a non-empty S3 key prefix without a leading "\/"/);
+    expect(build({ dataCapture: { prefix: '/capture' } })).toThrow(/'dataCapture\.prefix' \("\/capture"\) must be a non-empty S3 key prefix without a leading or trailing "\/"/);
   });
   test('an empty capture prefix fails', () => {
     expect(build({ dataCapture: { prefix: '' } })).toThrow(/'dataCapture\.prefix' \(""\) must be a non-empty S3 key prefix/);
@@ -374,6 +374,11 @@ describe('validation', () => {
     expect(build({ asyncInference: { outputPrefix: '/out' } })).toThrow(/'asyncInference\.outputPrefix' \("\/out"\) must be a non-empty S3 key prefix/);
     expect(build({ asyncInference: { failurePrefix: '/failed' } })).toThrow(/'asyncInference\.failurePrefix' \("\/failed"\)/);
     expect(build({ asyncInference: { inputPrefix: '' } })).toThrow(/'asyncInference\.inputPrefix' \(""\)/);
+  });
+  test('a prefix ending in a slash fails: the destination s3://bucket/capture/ and the role\'s bucket/capture//* name different keys', () => {
+    expect(build({ dataCapture: { prefix: 'capture/' } })).toThrow(/'dataCapture\.prefix' \("capture\/"\) must be a non-empty S3 key prefix without a leading or trailing "\/"/);
+    expect(build({ asyncInference: { outputPrefix: 'out/' } })).toThrow(/'asyncInference\.outputPrefix' \("out\/"\)/);
+    expect(build({ asyncInference: { inputPrefix: 'in//' } })).toThrow(/'asyncInference\.inputPrefix' \("in\/\/"\)/);
   });
   test('a capture prefix from a parameter is accepted', () => {
     const { stack } = newStack();
