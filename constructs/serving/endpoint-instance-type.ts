@@ -10,7 +10,7 @@ const ML_NAME = /^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$/;
  * `KmsKeyId` for them.
  */
 const LOCAL_STORAGE_ACCELERATOR_FAMILIES = new Set([
-  'g4dn', 'g5', 'g6', 'g6e', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'trn1', 'trn1n', 'trn2',
+  'dl1', 'g4dn', 'g5', 'g6', 'g6e', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'trn1', 'trn1n', 'trn2',
 ]);
 
 /**
@@ -90,7 +90,7 @@ export class EndpointInstanceType {
 
   /**
    * True when the instance has local (NVMe) instance storage: the `d` attribute (`m5d`, `c6id`) or an
-   * accelerator family that always has it (`g5`, `g6`, `p4d`, `p5`, `trn1`, ...). SageMaker encrypts
+   * accelerator family that always has it (`g5`, `g6`, `p4d`, `p5`, `trn1`, `dl1`, ...). SageMaker encrypts
    * that storage in hardware and fails `CreateEndpointConfig` when a `KmsKeyId` is given.
    */
   public get hasLocalStorage(): boolean {

@@ -36,6 +36,8 @@ describe('EndpointInstanceType', () => {
     ['ml.g4dn.xlarge', true], ['ml.p4d.24xlarge', true], ['ml.inf2.xlarge', false], ['ml.c7g.large', false],
     ['ml.g6.xlarge', true], ['ml.g6e.xlarge', true], ['ml.p5.48xlarge', true], ['ml.trn1.2xlarge', true],
     ['ml.trn2.48xlarge', true], ['ml.p6-b200.48xlarge', true],
+    // DL1 (Habana Gaudi) carries 4 x 1000 GB NVMe without a `d` in its name; P3 and Inf1 are EBS-only.
+    ['ml.dl1.24xlarge', true], ['ml.p3.2xlarge', false], ['ml.inf1.xlarge', false],
   ])('%s has local storage: %s', (name, expected) => {
     expect(EndpointInstanceType.of(name).hasLocalStorage).toBe(expected);
   });
