@@ -40,7 +40,10 @@ export interface GpuInstanceSpec {
   readonly acceleratorModel: string;
   /** Number of accelerator devices (GPUs, or Neuron devices). Must be >= 1. */
   readonly acceleratorCount: number;
-  /** Memory per accelerator in GiB. */
+  /**
+   * Memory per accelerator in GiB, as EC2 reports it: less than the vendor's marketed GB figure
+   * (an A10G sold as "24 GB" has 22,888 MiB, 22.35 GiB).
+   */
   readonly acceleratorMemoryGiB: number;
   /** vCPUs. */
   readonly vcpus: number;
@@ -209,6 +212,7 @@ export class GpuInstanceType {
   public readonly vendor: AcceleratorVendor;
   public readonly acceleratorModel: string;
   public readonly acceleratorCount: number;
+  /** Memory per accelerator in GiB, as EC2 reports it (below the marketed GB figure: A10G 22.35, not 24). */
   public readonly acceleratorMemoryGiB: number;
   public readonly vcpus: number;
   public readonly memoryGiB: number;

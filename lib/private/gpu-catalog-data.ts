@@ -49,8 +49,12 @@ export interface CatalogRow {
 
 const S = 'SKYPILOT_2026' as const;
 
-// Accelerator memory per device in GiB as marketed (T4 16, A10G 24, L4 24, L40S 48, A100 40/80,
-// H100 80, H200 141, Inferentia2 32, Trainium 32).
+// Accelerator memory per device in GiB as EC2 reports it (DescribeInstanceTypes, in MiB): T4 16,
+// A10G and L4 22,888 MiB (marketed as "24 GB"), L40S 45,776 MiB (marketed as "48 GB"), A100 40/80,
+// H100 80, H200 141, Inferentia2 32, Trainium 32.
+const A10G_GIB = 22888 / 1024;
+const L4_GIB = 22888 / 1024;
+const L40S_GIB = 45776 / 1024;
 export const CATALOG: CatalogRow[] = [
   // g4dn: NVIDIA T4
   { name: 'g4dn.xlarge', vendor: 'nvidia', model: 'T4', count: 1, memGiB: 16, vcpus: 4, ramGiB: 16, arch: 'x86_64', ec2: [0.526, S, true], sm: [0.7364, 'FMBENCH', true] },
@@ -60,32 +64,32 @@ export const CATALOG: CatalogRow[] = [
   { name: 'g4dn.12xlarge', vendor: 'nvidia', model: 'T4', count: 4, memGiB: 16, vcpus: 48, ramGiB: 192, arch: 'x86_64', ec2: [3.912, S, true], sm: [4.89, 'FMBENCH', true] },
   { name: 'g4dn.16xlarge', vendor: 'nvidia', model: 'T4', count: 1, memGiB: 16, vcpus: 64, ramGiB: 256, arch: 'x86_64', ec2: [4.352, S, true], sm: [5.44, 'FMBENCH', true] },
   // g5: NVIDIA A10G
-  { name: 'g5.xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: 24, vcpus: 4, ramGiB: 16, arch: 'x86_64', ec2: [1.006, S, true], sm: [1.4084, 'FMBENCH', true] },
-  { name: 'g5.2xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: 24, vcpus: 8, ramGiB: 32, arch: 'x86_64', ec2: [1.212, S, true], sm: [1.515, 'FMBENCH', true] },
-  { name: 'g5.4xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: 24, vcpus: 16, ramGiB: 64, arch: 'x86_64', ec2: [1.624, S, true], sm: [2.03, 'FMBENCH', true] },
-  { name: 'g5.8xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: 24, vcpus: 32, ramGiB: 128, arch: 'x86_64', ec2: [2.448, S, true], sm: [3.06, 'FMBENCH', true] },
-  { name: 'g5.12xlarge', vendor: 'nvidia', model: 'A10G', count: 4, memGiB: 24, vcpus: 48, ramGiB: 192, arch: 'x86_64', ec2: [5.672, S, true], sm: [7.09, 'FMBENCH', true] },
-  { name: 'g5.16xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: 24, vcpus: 64, ramGiB: 256, arch: 'x86_64', ec2: [4.096, S, true], sm: [5.12, 'SM_PREMIUM_25', false] },
-  { name: 'g5.24xlarge', vendor: 'nvidia', model: 'A10G', count: 4, memGiB: 24, vcpus: 96, ramGiB: 384, arch: 'x86_64', ec2: [8.144, S, true], sm: [10.18, 'FMBENCH', true] },
-  { name: 'g5.48xlarge', vendor: 'nvidia', model: 'A10G', count: 8, memGiB: 24, vcpus: 192, ramGiB: 768, arch: 'x86_64', ec2: [16.288, S, true], sm: [20.36, 'FMBENCH', true] },
+  { name: 'g5.xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: A10G_GIB, vcpus: 4, ramGiB: 16, arch: 'x86_64', ec2: [1.006, S, true], sm: [1.4084, 'FMBENCH', true] },
+  { name: 'g5.2xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: A10G_GIB, vcpus: 8, ramGiB: 32, arch: 'x86_64', ec2: [1.212, S, true], sm: [1.515, 'FMBENCH', true] },
+  { name: 'g5.4xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: A10G_GIB, vcpus: 16, ramGiB: 64, arch: 'x86_64', ec2: [1.624, S, true], sm: [2.03, 'FMBENCH', true] },
+  { name: 'g5.8xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: A10G_GIB, vcpus: 32, ramGiB: 128, arch: 'x86_64', ec2: [2.448, S, true], sm: [3.06, 'FMBENCH', true] },
+  { name: 'g5.12xlarge', vendor: 'nvidia', model: 'A10G', count: 4, memGiB: A10G_GIB, vcpus: 48, ramGiB: 192, arch: 'x86_64', ec2: [5.672, S, true], sm: [7.09, 'FMBENCH', true] },
+  { name: 'g5.16xlarge', vendor: 'nvidia', model: 'A10G', count: 1, memGiB: A10G_GIB, vcpus: 64, ramGiB: 256, arch: 'x86_64', ec2: [4.096, S, true], sm: [5.12, 'SM_PREMIUM_25', false] },
+  { name: 'g5.24xlarge', vendor: 'nvidia', model: 'A10G', count: 4, memGiB: A10G_GIB, vcpus: 96, ramGiB: 384, arch: 'x86_64', ec2: [8.144, S, true], sm: [10.18, 'FMBENCH', true] },
+  { name: 'g5.48xlarge', vendor: 'nvidia', model: 'A10G', count: 8, memGiB: A10G_GIB, vcpus: 192, ramGiB: 768, arch: 'x86_64', ec2: [16.288, S, true], sm: [20.36, 'FMBENCH', true] },
   // g6: NVIDIA L4
-  { name: 'g6.xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: 24, vcpus: 4, ramGiB: 16, arch: 'x86_64', ec2: [0.8048, S, true], sm: [1.006, 'SM_PREMIUM_25', false] },
-  { name: 'g6.2xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: 24, vcpus: 8, ramGiB: 32, arch: 'x86_64', ec2: [0.9776, 'DERIVED_SM', false], sm: [1.222, 'SM_PREMIUM_25', false] },
-  { name: 'g6.4xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: 24, vcpus: 16, ramGiB: 64, arch: 'x86_64', ec2: [1.3232, S, true], sm: [1.654, 'SM_PREMIUM_25', false] },
-  { name: 'g6.8xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: 24, vcpus: 32, ramGiB: 128, arch: 'x86_64', ec2: [2.0144, S, true], sm: [2.518, 'SM_PREMIUM_25', false] },
-  { name: 'g6.12xlarge', vendor: 'nvidia', model: 'L4', count: 4, memGiB: 24, vcpus: 48, ramGiB: 192, arch: 'x86_64', ec2: [4.6016, S, false], sm: [5.752, 'FMBENCH', true] },
-  { name: 'g6.16xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: 24, vcpus: 64, ramGiB: 256, arch: 'x86_64', ec2: [3.3968, S, true], sm: [4.246, 'FMBENCH', true] },
-  { name: 'g6.24xlarge', vendor: 'nvidia', model: 'L4', count: 4, memGiB: 24, vcpus: 96, ramGiB: 384, arch: 'x86_64', ec2: [6.6752, S, true], sm: [8.344, 'FMBENCH', true] },
-  { name: 'g6.48xlarge', vendor: 'nvidia', model: 'L4', count: 8, memGiB: 24, vcpus: 192, ramGiB: 768, arch: 'x86_64', ec2: [13.3504, S, true], sm: [16.688, 'FMBENCH', true] },
+  { name: 'g6.xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: L4_GIB, vcpus: 4, ramGiB: 16, arch: 'x86_64', ec2: [0.8048, S, true], sm: [1.006, 'SM_PREMIUM_25', false] },
+  { name: 'g6.2xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: L4_GIB, vcpus: 8, ramGiB: 32, arch: 'x86_64', ec2: [0.9776, 'DERIVED_SM', false], sm: [1.222, 'SM_PREMIUM_25', false] },
+  { name: 'g6.4xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: L4_GIB, vcpus: 16, ramGiB: 64, arch: 'x86_64', ec2: [1.3232, S, true], sm: [1.654, 'SM_PREMIUM_25', false] },
+  { name: 'g6.8xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: L4_GIB, vcpus: 32, ramGiB: 128, arch: 'x86_64', ec2: [2.0144, S, true], sm: [2.518, 'SM_PREMIUM_25', false] },
+  { name: 'g6.12xlarge', vendor: 'nvidia', model: 'L4', count: 4, memGiB: L4_GIB, vcpus: 48, ramGiB: 192, arch: 'x86_64', ec2: [4.6016, S, false], sm: [5.752, 'FMBENCH', true] },
+  { name: 'g6.16xlarge', vendor: 'nvidia', model: 'L4', count: 1, memGiB: L4_GIB, vcpus: 64, ramGiB: 256, arch: 'x86_64', ec2: [3.3968, S, true], sm: [4.246, 'FMBENCH', true] },
+  { name: 'g6.24xlarge', vendor: 'nvidia', model: 'L4', count: 4, memGiB: L4_GIB, vcpus: 96, ramGiB: 384, arch: 'x86_64', ec2: [6.6752, S, true], sm: [8.344, 'FMBENCH', true] },
+  { name: 'g6.48xlarge', vendor: 'nvidia', model: 'L4', count: 8, memGiB: L4_GIB, vcpus: 192, ramGiB: 768, arch: 'x86_64', ec2: [13.3504, S, true], sm: [16.688, 'FMBENCH', true] },
   // g6e: NVIDIA L40S
-  { name: 'g6e.xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: 48, vcpus: 4, ramGiB: 32, arch: 'x86_64', ec2: [1.861, S, true], sm: [2.326, 'SM_PREMIUM_25', false] },
-  { name: 'g6e.2xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: 48, vcpus: 8, ramGiB: 64, arch: 'x86_64', ec2: [2.24208, S, false], sm: [2.803, 'SM_PREMIUM_25', false] },
-  { name: 'g6e.4xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: 48, vcpus: 16, ramGiB: 128, arch: 'x86_64', ec2: [3.00424, S, true], sm: [3.755, 'SM_PREMIUM_25', false] },
-  { name: 'g6e.8xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: 48, vcpus: 32, ramGiB: 256, arch: 'x86_64', ec2: [4.52856, S, true], sm: [5.661, 'SM_PREMIUM_25', false] },
-  { name: 'g6e.12xlarge', vendor: 'nvidia', model: 'L40S', count: 4, memGiB: 48, vcpus: 48, ramGiB: 384, arch: 'x86_64', ec2: [10.49264, S, true], sm: [13.116, 'SM_PREMIUM_25', false] },
-  { name: 'g6e.16xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: 48, vcpus: 64, ramGiB: 512, arch: 'x86_64', ec2: [7.57719, S, true], sm: [9.471, 'SM_PREMIUM_25', false] },
-  { name: 'g6e.24xlarge', vendor: 'nvidia', model: 'L40S', count: 4, memGiB: 48, vcpus: 96, ramGiB: 768, arch: 'x86_64', ec2: [15.06559, S, true], sm: [18.832, 'SM_PREMIUM_25', false] },
-  { name: 'g6e.48xlarge', vendor: 'nvidia', model: 'L40S', count: 8, memGiB: 48, vcpus: 192, ramGiB: 1536, arch: 'x86_64', ec2: [30.13118, S, true], sm: [37.664, 'SM_PREMIUM_25', false] },
+  { name: 'g6e.xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: L40S_GIB, vcpus: 4, ramGiB: 32, arch: 'x86_64', ec2: [1.861, S, true], sm: [2.326, 'SM_PREMIUM_25', false] },
+  { name: 'g6e.2xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: L40S_GIB, vcpus: 8, ramGiB: 64, arch: 'x86_64', ec2: [2.24208, S, false], sm: [2.803, 'SM_PREMIUM_25', false] },
+  { name: 'g6e.4xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: L40S_GIB, vcpus: 16, ramGiB: 128, arch: 'x86_64', ec2: [3.00424, S, true], sm: [3.755, 'SM_PREMIUM_25', false] },
+  { name: 'g6e.8xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: L40S_GIB, vcpus: 32, ramGiB: 256, arch: 'x86_64', ec2: [4.52856, S, true], sm: [5.661, 'SM_PREMIUM_25', false] },
+  { name: 'g6e.12xlarge', vendor: 'nvidia', model: 'L40S', count: 4, memGiB: L40S_GIB, vcpus: 48, ramGiB: 384, arch: 'x86_64', ec2: [10.49264, S, true], sm: [13.116, 'SM_PREMIUM_25', false] },
+  { name: 'g6e.16xlarge', vendor: 'nvidia', model: 'L40S', count: 1, memGiB: L40S_GIB, vcpus: 64, ramGiB: 512, arch: 'x86_64', ec2: [7.57719, S, true], sm: [9.471, 'SM_PREMIUM_25', false] },
+  { name: 'g6e.24xlarge', vendor: 'nvidia', model: 'L40S', count: 4, memGiB: L40S_GIB, vcpus: 96, ramGiB: 768, arch: 'x86_64', ec2: [15.06559, S, true], sm: [18.832, 'SM_PREMIUM_25', false] },
+  { name: 'g6e.48xlarge', vendor: 'nvidia', model: 'L40S', count: 8, memGiB: L40S_GIB, vcpus: 192, ramGiB: 1536, arch: 'x86_64', ec2: [30.13118, S, true], sm: [37.664, 'SM_PREMIUM_25', false] },
   // p4d / p4de: NVIDIA A100 (list prices before the June 2025 cut)
   { name: 'p4d.24xlarge', vendor: 'nvidia', model: 'A100', count: 8, memGiB: 40, vcpus: 96, ramGiB: 1152, arch: 'x86_64', ec2: [32.7726, 'PRE_CUT', false], sm: [37.688, 'FMBENCH', false] },
   { name: 'p4de.24xlarge', vendor: 'nvidia', model: 'A100', count: 8, memGiB: 80, vcpus: 96, ramGiB: 1152, arch: 'x86_64', ec2: [40.96575, 'PRE_CUT', false], sm: [47.11, 'SM_PREMIUM_15', false] },

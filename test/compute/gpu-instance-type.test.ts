@@ -41,11 +41,27 @@ describe('GpuInstanceType catalog', () => {
   test('each type knows its hardware', () => {
     const t = GpuInstanceType.G5_12XLARGE;
     expect(t).toMatchObject({
-      vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 4, acceleratorMemoryGiB: 24,
+      vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 4, acceleratorMemoryGiB: 22888 / 1024,
       vcpus: 48, memoryGiB: 192, architecture: CpuArchitecture.X86_64, family: 'g5', size: '12xlarge',
     });
-    expect(t.totalAcceleratorMemoryGiB).toBe(96);
+    expect(t.totalAcceleratorMemoryGiB).toBe(4 * 22888 / 1024);
     expect(GpuInstanceType.INF2_48XLARGE.vendor).toBe(AcceleratorVendor.AWS_NEURON);
+  });
+
+  test('accelerator memory is what EC2 reports per device, in GiB (not the marketed GB)', () => {
+    // EC2 DescribeInstanceTypes GpuInfo / NeuronInfo MemoryInfo.SizeInMiB, as Karpenter's
+    // karpenter.k8s.aws/instance-gpu-memory label shows it.
+    const mib: Array<[GpuInstanceType, number]> = [
+      [GpuInstanceType.G4DN_XLARGE, 16384], // T4, "16 GB"
+      [GpuInstanceType.G5_XLARGE, 22888], [GpuInstanceType.G5_48XLARGE, 22888], // A10G, "24 GB"
+      [GpuInstanceType.G6_XLARGE, 22888], [GpuInstanceType.G6_48XLARGE, 22888], // L4, "24 GB"
+      [GpuInstanceType.G6E_XLARGE, 45776], [GpuInstanceType.G6E_48XLARGE, 45776], // L40S, "48 GB"
+      [GpuInstanceType.P5_48XLARGE, 81920], [GpuInstanceType.P5EN_48XLARGE, 144384],
+      [GpuInstanceType.INF2_XLARGE, 32768], [GpuInstanceType.TRN1_2XLARGE, 32768],
+    ];
+    for (const [t, m] of mib) {
+      expect([t.name, t.acceleratorMemoryGiB]).toEqual([t.name, m / 1024]);
+    }
   });
 
   test('every price carries a source and a date, and unconfirmed figures are marked', () => {
