@@ -51,7 +51,8 @@ export interface GpuInstanceSpec {
   readonly memoryGiB: number;
   /**
    * CPU architecture.
-   * @default CpuArchitecture.X86_64
+   * @default - CpuArchitecture.ARM64 when the name's attributes after the generation hold a `g`
+   * (Graviton, as in `g5g`; Grace, as in `p6e-gb200`), else CpuArchitecture.X86_64
    */
   readonly architecture?: CpuArchitecture;
   /**
@@ -188,7 +189,13 @@ export class GpuInstanceType {
     if (!spec.acceleratorModel || typeof spec.acceleratorModel !== 'string') {
       throw new PlatformError(undefined, 'acceleratorModel', spec.acceleratorModel, 'must be a non-empty string such as "A10G"', 'name the accelerator model');
     }
-    return new GpuInstanceType({ architecture: CpuArchitecture.X86_64, ...spec }, false);
+    if (spec.architecture !== undefined && !Object.values(CpuArchitecture).includes(spec.architecture)) {
+      throw new PlatformError(undefined, 'architecture', spec.architecture, `must be one of ${Object.values(CpuArchitecture).join(', ')}`,
+        'use CpuArchitecture.X86_64 or CpuArchitecture.ARM64');
+    }
+    // A Graviton type described without its architecture (g5g) would otherwise get the x86_64 AMI,
+    // which EKS refuses for it.
+    return new GpuInstanceType({ ...spec, architecture: spec.architecture ?? architectureOfName(spec.name) }, false);
   }
 
   /** Every type in the catalog, in catalog order. */
@@ -309,6 +316,12 @@ export class GpuInstanceType {
   public toString(): string {
     return this.name;
   }
+}
+
+/** arm64 when the family's attributes after the generation hold a `g` (Graviton: `g5g`; Grace: `p6e-gb200`), else x86_64. */
+function architectureOfName(name: string): CpuArchitecture {
+  const attributes = name.split('.')[0].replace(/^[a-z]+\d+/, '');
+  return attributes.includes('g') ? CpuArchitecture.ARM64 : CpuArchitecture.X86_64;
 }
 
 function specOf(row: CatalogRow): GpuInstanceSpec {

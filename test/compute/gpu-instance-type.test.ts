@@ -123,6 +123,20 @@ describe('GpuInstanceType catalog', () => {
       expect(t.architecture).toBe(CpuArchitecture.ARM64);
       expect(GpuInstanceType.G5_XLARGE.inCatalog).toBe(true);
     });
+    test('without an architecture, a Graviton name (g5g) is arm64 and gets the ARM AMI; others are x86_64', () => {
+      const { architecture: _, ...noArch } = customSpec;
+      const g5g = GpuInstanceType.custom(noArch);
+      expect(g5g.architecture).toBe(CpuArchitecture.ARM64);
+      expect(g5g.eksAmiType()).toBe(eks.NodegroupAmiType.AL2023_ARM_64_NVIDIA);
+      const p3 = GpuInstanceType.custom({ ...noArch, name: 'p3.2xlarge', acceleratorModel: 'V100', vcpus: 8, memoryGiB: 61 });
+      expect(p3.architecture).toBe(CpuArchitecture.X86_64);
+      expect(GpuInstanceType.custom({ ...noArch, name: 'g4dn.metal' }).architecture).toBe(CpuArchitecture.X86_64);
+      expect(GpuInstanceType.custom({ ...noArch, architecture: CpuArchitecture.X86_64 }).architecture).toBe(CpuArchitecture.X86_64);
+    });
+    test('an unknown architecture is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, architecture: 'aarch64' as CpuArchitecture }))
+        .toThrow(/'architecture' \("aarch64"\) must be one of x86_64, arm64/);
+    });
     test('a malformed name is rejected', () => {
       expect(() => GpuInstanceType.custom({ ...customSpec, name: 'ml.g5g.xlarge' })).toThrow(/'name' \("ml.g5g.xlarge"\) must be an EC2 instance type name/);
     });
