@@ -82,8 +82,9 @@ export interface EbsCsiDriver {
  * (its chart's default, `node.tolerateAllTaints: true`, left as is), while its controller runs on the system nodes.
  *
  * The role holds the AWS managed policy `AmazonEBSCSIDriverPolicy` and nothing else: the default StorageClass
- * encrypts with the account's default EBS key (the AWS managed `aws/ebs`, usable through EBS by any principal
- * of the account), and only a customer managed key would need KMS grants on the role.
+ * encrypts with the region's default EBS encryption key, the AWS managed `aws/ebs` (usable through EBS by any
+ * principal of the account) unless the account made a customer managed key the default; that key then needs
+ * KMS grants for the role (README, "What the stack installs on the cluster").
  * @see https://docs.aws.amazon.com/eks/latest/userguide/ebs-csi.html
  * @see https://docs.aws.amazon.com/eks/latest/userguide/add-ons-iam.html
  */
@@ -109,7 +110,7 @@ export function addEbsCsiDriver(scope: Construct, options: ClusterAddonOptions):
   cfnAddon.podIdentityAssociations = [{ roleArn: role.roleArn, serviceAccount: EBS_CSI_DRIVER_ADDON.serviceAccount }];
   addon.node.addDependency(podIdentityAgent(cluster, options.systemNodes), options.systemNodes);
 
-  // Encrypted with the account's default EBS key; bound where the pod lands (an EBS volume lives in one zone);
+  // Encrypted with the region's default EBS encryption key; bound where the pod lands (an EBS volume lives in one zone);
   // Delete is the Kubernetes default reclaim policy (a released volume is removed with its claim).
   const storageClass = cluster.addManifest('DefaultStorageClass', {
     apiVersion: 'storage.k8s.io/v1',
