@@ -59,6 +59,16 @@ export interface AiPlatformStackProps extends StackProps {
    */
   readonly trainingMaxSize?: number;
 
+  /**
+   * Subnets of the spot training node group. Keep them in one availability zone: the training job's EBS
+   * checkpoint volume lives in the zone of its first pod, every later pod must run there, and
+   * cluster-autoscaler cannot pick the zone of a group that spans several. To keep a job's existing
+   * checkpoints, name the zone its volume is in (`{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+   * availabilityZones: ['us-east-1b'] }`). A change replaces the node group (empty at rest: it scales from zero).
+   * @default - the VPC's first private subnet with egress
+   */
+  readonly trainingSubnets?: ec2.SubnetSelection;
+
   // ---- What the cluster runs besides the workloads (lib/cluster-addons.ts) ----
   /**
    * Install the Kubernetes Metrics Server, as the EKS community add-on `metrics-server`. EKS does not deploy it,
@@ -190,7 +200,7 @@ export class AiPlatformStack extends Stack {
     this.trainingNodes = new GpuNodeGroup(this, 'TrainingNodes', {
       cluster: this.cluster,
       groupLabel: 'training',
-      subnets: trainingSubnet ? { subnets: [trainingSubnet] } : undefined,
+      subnets: props.trainingSubnets ?? (trainingSubnet ? { subnets: [trainingSubnet] } : undefined),
       instanceTypes: props.trainingInstanceTypes ?? [GpuInstanceType.G5_2XLARGE],
       capacity: Capacity.spot({ diversify: true }),
       minSize: 0,

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { App, CfnElement, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -70,6 +71,19 @@ describe('AiPlatformStack (the reference platform)', () => {
     };
     expect(subnetsOf('TrainingNodes')).toHaveLength(1);
     expect(subnetsOf('InferenceNodes')).toHaveLength(2);
+  });
+
+  test('trainingSubnets picks the training group\'s zone, e.g. the one an existing checkpoint volume is in', () => {
+    const app = new App({ context: { ...TEST_CONTEXT, 'availability-zones:account=123456789012:region=us-east-1': ['us-east-1a', 'us-east-1b'] } });
+    const other = new AiPlatformStack(app, 'Zoned', {
+      env: { account: '123456789012', region: 'us-east-1' },
+      trainingSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: ['us-east-1b'] },
+    });
+    const wanted = other.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: ['us-east-1b'] }).subnetIds;
+    expect(wanted).toHaveLength(1);
+    const t = Template.fromStack(other);
+    const [training] = Object.entries(t.findResources('AWS::EKS::Nodegroup')).filter(([id]) => id.startsWith('TrainingNodes'));
+    expect(training[1].Properties.Subnets).toEqual(wanted.map((id) => other.resolve(id)));
   });
 
   test('the cluster runs Kubernetes 1.34 in private subnets', () => {
