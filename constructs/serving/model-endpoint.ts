@@ -622,6 +622,16 @@ export class ModelEndpoint extends ModelEndpointBase {
     if (duplicate) {
       throw new PlatformError(this, 'variants', duplicate, 'is used by two variants; variant names must be unique', 'give each variant its own variantName');
     }
+    // The variants' alarms and scaling targets are construct children named after the variant with only its
+    // letters and digits: two names that differ in nothing else would collide there.
+    const idParts = names.map((n, i) => variantIdPart(n, i));
+    const clash = idParts.findIndex((p, i) => idParts.indexOf(p) !== i);
+    if (clash >= 0) {
+      const first = idParts.indexOf(idParts[clash]);
+      throw new PlatformError(this, `variants[${clash}].variantName`, names[clash],
+        `differs from variants[${first}].variantName ('${names[first]}') only in characters other than letters and digits, which the ids of each variant's alarms and autoscaling leave out ('${idParts[clash]}' for both)`,
+        'rename one of the two variants');
+    }
     if (variants.length > 1) {
       variants.forEach((v, i) => {
         if (v.hasVariantName) return;

@@ -411,6 +411,10 @@ describe('validation', () => {
     expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, variantName: 'a' }), EndpointVariant.instance({ instanceType: G5, variantName: 'a' })] }))
       .toThrow(/'variants' \("a"\) is used by two variants/);
   });
+  test('two variant names that differ only in hyphens fail, naming both: their alarms and scaling would share construct ids', () => {
+    expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, variantName: 'blue-1' }), EndpointVariant.instance({ instanceType: G5, variantName: 'blue1' })] }))
+      .toThrow(/'variants\[1\]\.variantName' \("blue1"\) differs from variants\[0\]\.variantName \('blue-1'\) only in characters other than letters and digits.*: rename one of the two variants/);
+  });
   test('no variants fail', () => {
     expect(build({ variants: [] })).toThrow(/'variants' \("0 variants"\) must hold 1 to 10 variants/);
   });
