@@ -586,6 +586,14 @@ describe('scale from zero', () => {
     group({ minSize: 0, labels: labels(60), scaleFromZeroHints: false }).template().resourceCountIs(NODE_TEMPLATE_TAGS, 0);
   });
 
+  test('two taints with one key warn: the node-template tag can describe only one of them', () => {
+    const { stack } = group({ minSize: 0, taints: [{ key: 'team.example.com/ml', value: 'x', effect: 'NoSchedule' }, { key: 'team.example.com/ml', value: 'x', effect: 'NoExecute' }] });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus',
+      Match.stringLikeRegexp("taints team.example.com/ml=x:NoSchedule and team.example.com/ml=x:NoExecute share the key 'team.example.com/ml'.*taint/team.example.com/ml: x:NoExecute"));
+    const { stack: distinct } = group({ minSize: 0, taints: [{ key: 'team.example.com/ml', value: 'x', effect: 'NoSchedule' }] });
+    Annotations.fromStack(distinct).hasNoWarning('/TestStack/Gpus', Match.stringLikeRegexp('share the key'));
+  });
+
   test('scaleFromZeroHints false on a group scaling to zero creates no tagging resource (removing it deletes the tags)', () => {
     const t = group({ minSize: 0, scaleFromZeroHints: false }).template();
     t.resourceCountIs(NODE_TEMPLATE_TAGS, 0);
