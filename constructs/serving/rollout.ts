@@ -198,7 +198,10 @@ export class RolloutStrategy {
         type: this.type,
         canarySize: this.type === 'CANARY' ? capacity : undefined,
         linearStepSize: this.type === 'LINEAR' ? capacity : undefined,
-        waitIntervalInSeconds: this.bakeTime?.toSeconds(),
+        // SageMaker requires WaitIntervalInSeconds with every traffic routing type (the API rejects a
+        // TrafficRoutingConfig without it, although CloudFormation's schema marks it optional); all at once
+        // has no steps to wait between.
+        waitIntervalInSeconds: this.bakeTime?.toSeconds() ?? 0,
       },
       terminationWaitInSeconds: this.options.terminationWait?.toSeconds(),
       maximumExecutionTimeoutInSeconds: this.options.maximumExecutionTimeout?.toSeconds(),

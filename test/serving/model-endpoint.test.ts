@@ -954,7 +954,8 @@ describe('rollout and alarms', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: {
-        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: Match.absent() } },
+        // SageMaker's TrafficRoutingConfig requires WaitIntervalInSeconds, all at once too.
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0, CanarySize: Match.absent(), LinearStepSize: Match.absent() } },
         AutoRollbackConfiguration: Match.absent(),
       },
     });
