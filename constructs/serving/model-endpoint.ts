@@ -351,6 +351,8 @@ export class ModelEndpoint extends ModelEndpointBase {
   private readonly rollout: RolloutStrategy;
   private readonly rollbackAlarms: cloudwatch.IAlarm[] = [];
   private readonly scalables = new Map<string, ScalableEndpointVariant>();
+  /** The [minCapacity, maxCapacity] of each autoscaled variant, by variant name. */
+  private readonly scalingRanges = new Map<string, [number, number]>();
   private readonly resource: sagemaker.CfnEndpoint;
   private readAlarms?: iam.PolicyStatement;
 
@@ -528,9 +530,16 @@ export class ModelEndpoint extends ModelEndpointBase {
           Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutWithoutAlarms',
             `rollout: the ${this.rollout.type.toLowerCase()} rollout has no alarms to watch, so a bad update is never rolled back; keep the default alarms, pass rollout.rollbackAlarms, or call addRollbackAlarm()`);
         }
-        return this.rollbackAlarms.length > 10
-          ? [`'rollout.rollbackAlarms' (${this.rollbackAlarms.length} alarms) must be at most 10 in all, the default alarms included: pass fewer alarms, or switch off the default alarms with alarms: { enabled: false }`]
-          : [];
+        const errors: string[] = [];
+        if (this.rollbackAlarms.length > 10) {
+          errors.push(`'rollout.rollbackAlarms' (${this.rollbackAlarms.length} alarms) must be at most 10 in all, the default alarms included: pass fewer alarms, or switch off the default alarms with alarms: { enabled: false }`);
+        }
+        // Checked once autoscaling is known: an update runs at the instance count of that moment.
+        const fleets = this.variants.flatMap((v, i): Array<[number, number]> => (v.isServerless ? []
+          : [this.scalingRanges.get(v.nameAt(i)) ?? [v.initialInstanceCount, v.initialInstanceCount]]));
+        const timeoutError = this.rollout._linearTimeoutError(fleets);
+        if (timeoutError) errors.push(timeoutError);
+        return errors;
       },
     });
   }
@@ -606,6 +615,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
     scalable.scalableTarget.node.addDependency(this.resource);
     this.scalables.set(variantName, scalable);
+    this.scalingRanges.set(variantName, [min, max]);
     return scalable;
   }
 

@@ -38,8 +38,9 @@ export interface RolloutOptions {
    */
   readonly terminationWait?: Duration;
   /**
-   * Upper bound for the whole deployment. 600-28800 seconds, and longer than `bakeTime` plus
-   * `terminationWait` (the waits SageMaker counts against it).
+   * Upper bound for the whole deployment. 600-28800 seconds, and longer than the waits SageMaker counts
+   * against it: `bakeTime` plus `terminationWait`, and for a linear rollout `bakeTime` between each two of
+   * its steps (20% steps of a fleet of five or more instances: four bake times).
    * @default - SageMaker's default
    */
   readonly maximumExecutionTimeout?: Duration;
@@ -154,7 +155,8 @@ export class RolloutStrategy {
     checkSeconds(scope, 'rollout.terminationWait', this.options.terminationWait, 0, 3600);
     checkSeconds(scope, 'rollout.maximumExecutionTimeout', this.options.maximumExecutionTimeout, 600, 28800);
     // SageMaker: the timeout must be larger than the waits given in TerminationWaitInSeconds and
-    // WaitIntervalInSeconds; a shorter one ends every update in a timeout and a rollback.
+    // WaitIntervalInSeconds; a shorter one ends every update in a timeout and a rollback. (A linear
+    // rollout waits between each two of its steps: see _linearTimeoutError.)
     const timeout = this.options.maximumExecutionTimeout;
     if (timeout && !Token.isUnresolved(timeout.toSeconds())) {
       const bake = this.bakeTime?.toSeconds() ?? 0;
@@ -165,6 +167,43 @@ export class RolloutStrategy {
           'raise maximumExecutionTimeout, or shorten bakeTime or terminationWait');
       }
     }
+  }
+
+  /**
+   * Checks maximumExecutionTimeout against the waits of a linear rollout, which bakes between each two
+   * of its steps. The steps follow the instance count at the time of the update, given per instance
+   * variant as the range it may have then (`[initialInstanceCount, initialInstanceCount]`, or an
+   * autoscaled variant's `[minCapacity, maxCapacity]`). Only a timeout that every count in those ranges
+   * would exceed is reported, counting a percentage step as rounded up to whole instances (the fewest
+   * steps).
+   * @returns the error, or undefined
+   * @internal
+   */
+  public _linearTimeoutError(fleets: Array<[number, number]>): string | undefined {
+    const size = this.size;
+    const timeout = this.options.maximumExecutionTimeout;
+    if (this.type !== 'LINEAR' || !size || Token.isUnresolved(size.value) || !(size.value >= 1)) return undefined;
+    if (!timeout || Token.isUnresolved(timeout.toSeconds())) return undefined;
+    const bake = this.bakeTime?.toSeconds() ?? 0;
+    const termination = this.options.terminationWait?.toSeconds() ?? 0;
+    if (Token.isUnresolved(bake) || Token.isUnresolved(termination)) return undefined;
+    const stepsAt = (count: number): number => {
+      if (count < 1) return 1;
+      const perStep = size.isPercent ? Math.max(1, Math.ceil((count * size.value) / 100)) : size.value;
+      return Math.ceil(count / perStep);
+    };
+    let steps = 1;
+    for (const [lo, hi] of fleets) {
+      if (Token.isUnresolved(lo) || Token.isUnresolved(hi) || !Number.isInteger(lo) || !Number.isInteger(hi) || lo > hi) continue;
+      let fewest = Number.MAX_SAFE_INTEGER;
+      for (let count = Math.max(lo, 0); count <= hi && fewest > 1; count++) fewest = Math.min(fewest, stepsAt(count));
+      steps = Math.max(steps, fewest);
+    }
+    const bakes = steps - 1;
+    const waits = bakes * bake + termination;
+    if (bakes < 2 || timeout.toSeconds() > waits) return undefined;
+    return `'rollout.maximumExecutionTimeout' (${timeout.toSeconds()} seconds) must be longer than the waits of the linear rollout: bakeTime between each two of its ${steps} steps, plus terminationWait `
+      + `(${bakes} x ${bake} + ${termination} = ${waits} seconds), or every update times out and rolls back: raise maximumExecutionTimeout, shorten bakeTime or terminationWait, or take larger steps`;
   }
 
   /**

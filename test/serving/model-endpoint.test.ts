@@ -617,6 +617,23 @@ describe('validation', () => {
       .toThrow(/'rollout\.maximumExecutionTimeout' \("900 seconds"\) must be longer than bakeTime plus terminationWait \(0 \+ 1200 = 1200 seconds\)/);
     expect(build({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(30), terminationWait: Duration.minutes(30), maximumExecutionTimeout: Duration.seconds(3601) }) })).not.toThrow();
   });
+  test('a maximum execution timeout shorter than the waits between all linear steps fails at synthesis', () => {
+    const synth = (overrides: Parameters<typeof newEndpoint>[1]) => () => Template.fromStack(Stack.of(newEndpoint(newStack().stack, overrides)));
+    const fleet = (count: number) => [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: count })];
+    // 10% steps of 10 instances: ten steps, an hour of baking between each two of them, nine hours in all.
+    expect(synth({ variants: fleet(10), rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(10), bakeTime: Duration.hours(1), maximumExecutionTimeout: Duration.hours(8) }) }))
+      .toThrow(/'rollout\.maximumExecutionTimeout' \(28800 seconds\) must be longer than the waits of the linear rollout: bakeTime between each two of its 10 steps, plus terminationWait \(9 x 3600 \+ 0 = 32400 seconds\)/);
+    // 25% steps of 4 instances: four steps, three waits of 20 minutes and 10 minutes before the old fleet goes.
+    const quarter = (timeout: Duration) => RolloutStrategy.linear({ stepSize: TrafficSize.percent(25), bakeTime: Duration.minutes(20), terminationWait: Duration.minutes(10), maximumExecutionTimeout: timeout });
+    expect(synth({ variants: fleet(4), rollout: quarter(Duration.minutes(70)) })).toThrow(/\(3 x 1200 \+ 600 = 4200 seconds\)/);
+    expect(synth({ variants: fleet(4), rollout: quarter(Duration.seconds(4201)) })).not.toThrow();
+    // By instance count: 2 of 10 instances a step is five steps.
+    const pairs = (timeout: Duration) => RolloutStrategy.linear({ stepSize: TrafficSize.instances(2), bakeTime: Duration.minutes(10), maximumExecutionTimeout: timeout });
+    expect(synth({ variants: fleet(10), rollout: pairs(Duration.minutes(40)) })).toThrow(/\(4 x 600 \+ 0 = 2400 seconds\)/);
+    expect(synth({ variants: fleet(10), rollout: pairs(Duration.seconds(2401)) })).not.toThrow();
+    // A small fleet takes fewer steps than the percentage suggests: 10% of 2 instances is one instance, two steps.
+    expect(synth({ variants: fleet(2), rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(10), bakeTime: Duration.hours(1), maximumExecutionTimeout: Duration.hours(8) }) })).not.toThrow();
+  });
   test('more than 10 rollback alarms fail at synthesis', () => {
     const { stack } = newStack();
     const alarms = Array.from({ length: 9 }, (_, i) => cloudwatch.Alarm.fromAlarmName(stack, `A${i}`, `alarm-${i}`));

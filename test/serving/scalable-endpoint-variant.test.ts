@@ -185,6 +185,21 @@ describe('autoscaling rules', () => {
       .toThrow(/'rollout\.stepSize' \("1 instances"\) must be >= 10% of 'maxCapacity' \(20\)/);
     expect(() => endpointWith({ variants: two, rollout: linear }).autoScale({ minCapacity: 2, maxCapacity: 10 })).not.toThrow();
   });
+  test('a linear rollout\'s timeout is checked against the steps at the autoscaled instance count, which an update keeps', () => {
+    const synth = (endpoint: ModelEndpoint) => () => Template.fromStack(Stack.of(endpoint));
+    const ten = [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 10 })];
+    const linear = RolloutStrategy.linear({ stepSize: TrafficSize.instances(1), bakeTime: Duration.minutes(10), maximumExecutionTimeout: Duration.minutes(30) });
+    // Ten instances one at a time: nine waits of 10 minutes, which 30 minutes cannot hold.
+    expect(synth(endpointWith({ variants: ten, rollout: linear }))).toThrow(/\(9 x 600 \+ 0 = 5400 seconds\)/);
+    // Autoscaled from 2: an update may find two instances (two steps, one wait), so the timeout can hold.
+    const scaledFromTwo = endpointWith({ variants: ten, rollout: linear });
+    scaledFromTwo.autoScale({ minCapacity: 2, maxCapacity: 10 });
+    expect(synth(scaledFromTwo)).not.toThrow();
+    // Never fewer than 4 instances: at least three waits of 10 minutes.
+    const scaledFromFour = endpointWith({ variants: ten, rollout: linear });
+    scaledFromFour.autoScale({ minCapacity: 4, maxCapacity: 10 });
+    expect(synth(scaledFromFour)).toThrow(/'rollout\.maximumExecutionTimeout' \(1800 seconds\) must be longer than the waits of the linear rollout: bakeTime between each two of its 4 steps, plus terminationWait \(3 x 600 \+ 0 = 1800 seconds\)/);
+  });
   test('an unknown variant name fails, listing the variants', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 2, variantName: 'blue' })).toThrow(/'variantName' \("blue"\) must name a variant of this endpoint \(AllTraffic\)/);
   });
