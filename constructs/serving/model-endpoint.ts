@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Annotations, Arn, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -492,6 +492,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
 
     this.alarms = this.createAlarms(variants, endpointName, props.alarms);
+    this.rollout.rollbackAlarms.forEach((a) => this.checkRollbackAlarm(a, 'rollout.rollbackAlarms'));
     this.rollbackAlarms.push(...this.alarms, ...this.rollout.rollbackAlarms);
     this.allowReadingAlarms([...this.alarms, ...this.rollout.rollbackAlarms]);
 
@@ -544,8 +545,9 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
   }
 
-  /** Adds an alarm that rolls updates back (at most 10 in all). */
+  /** Adds an alarm that rolls updates back (at most 10 in all), in the endpoint's account and region. */
   public addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
+    this.checkRollbackAlarm(alarm, 'addRollbackAlarm');
     this.rollbackAlarms.push(alarm);
     this.allowReadingAlarms([alarm]);
   }
@@ -913,6 +915,24 @@ export class ModelEndpoint extends ModelEndpointBase {
       ReadAsyncRequests: 'Callers upload one object per request under this endpoint\'s async input prefix; the model reads only there.',
       AttachToVpc: 'SageMaker creates the containers\' network interfaces; these EC2 actions take no resource ARN known before the interfaces exist.',
     });
+  }
+
+  /**
+   * SageMaker takes rollback alarms by name only (`AutoRollbackConfiguration.Alarms[].AlarmName`) and looks
+   * them up in the endpoint's own account and region: an alarm from another one would be missing there (or
+   * another alarm of the same name would be read), so no update would be rolled back on it.
+   */
+  private checkRollbackAlarm(alarm: cloudwatch.IAlarm, prop: string): void {
+    if (Token.isUnresolved(alarm.alarmArn)) return;
+    const stack = Stack.of(this);
+    const arn = Arn.split(alarm.alarmArn, ArnFormat.COLON_RESOURCE_NAME);
+    const differs = (theirs: string | undefined, ours: string) => theirs !== undefined && theirs !== ''
+      && !Token.isUnresolved(theirs) && !Token.isUnresolved(ours) && theirs !== ours;
+    if (differs(arn.region, stack.region) || differs(arn.account, stack.account)) {
+      throw new PlatformError(this, prop, alarm.alarmArn,
+        `must be an alarm in the endpoint's account and region (${stack.account}, ${stack.region}): SageMaker takes rollback alarms by name and looks them up there, so this one would never roll an update back`,
+        'create the alarm in this account and region (cross-account metrics can feed it), or leave it out');
+    }
   }
 
   /**

@@ -46,7 +46,8 @@ export interface RolloutOptions {
   readonly maximumExecutionTimeout?: Duration;
   /**
    * Alarms that roll the deployment back, in addition to the endpoint's default alarms (5XX error rate
-   * and model latency per variant). At most 10 alarms in all.
+   * and model latency per variant). At most 10 alarms in all, each in the endpoint's account and region
+   * (SageMaker takes them by name).
    * @default - only the default alarms
    */
   readonly rollbackAlarms?: cloudwatch.IAlarm[];

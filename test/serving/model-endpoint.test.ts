@@ -964,6 +964,23 @@ describe('rollout and alarms', () => {
     });
   });
 
+  test('a rollback alarm from another region or account fails: SageMaker looks rollback alarms up by name in the endpoint\'s own', () => {
+    const env = { account: '111111111111', region: 'eu-west-1' };
+    const { stack } = newStack({ env });
+    const otherRegion = cloudwatch.Alarm.fromAlarmArn(stack, 'OtherRegion', 'arn:aws:cloudwatch:us-east-1:111111111111:alarm:business-kpi');
+    expect(() => newEndpoint(stack, { rollout: RolloutStrategy.canary({ rollbackAlarms: [otherRegion] }) }))
+      .toThrow(/'rollout\.rollbackAlarms' \("arn:aws:cloudwatch:us-east-1:111111111111:alarm:business-kpi"\) must be an alarm in the endpoint's account and region \(111111111111, eu-west-1\)/);
+    const endpoint = newEndpoint(stack, {}, 'Other');
+    const otherAccount = cloudwatch.Alarm.fromAlarmArn(stack, 'OtherAccount', 'arn:aws:cloudwatch:eu-west-1:222222222222:alarm:business-kpi');
+    expect(() => endpoint.addRollbackAlarm(otherAccount)).toThrow(/'addRollbackAlarm' \(.*222222222222.*\) must be an alarm in the endpoint's account and region/);
+    // Same account and region, by ARN or by name: accepted.
+    endpoint.addRollbackAlarm(cloudwatch.Alarm.fromAlarmArn(stack, 'Local', 'arn:aws:cloudwatch:eu-west-1:111111111111:alarm:business-kpi'));
+    endpoint.addRollbackAlarm(cloudwatch.Alarm.fromAlarmName(stack, 'ByName', 'latency-kpi'));
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: Match.objectLike({ AutoRollbackConfiguration: { Alarms: Match.arrayWith([{ AlarmName: 'business-kpi' }, { AlarmName: 'latency-kpi' }]) } }),
+    });
+  });
+
   test('all at once, with the default alarms switched off, renders no rollback alarms', () => {
     const { stack } = newStack();
     newEndpoint(stack, { rollout: RolloutStrategy.allAtOnce(), alarms: { enabled: false } });
