@@ -492,6 +492,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
 
     this.alarms = this.createAlarms(variants, endpointName, props.alarms);
+    this.warnOnShortBake(props.alarms);
     this.rollout.rollbackAlarms.forEach((a) => this.checkRollbackAlarm(a, 'rollout.rollbackAlarms'));
     this.rollbackAlarms.push(...this.alarms, ...this.rollout.rollbackAlarms);
     this.allowReadingAlarms([...this.alarms, ...this.rollout.rollbackAlarms]);
@@ -915,6 +916,23 @@ export class ModelEndpoint extends ModelEndpointBase {
       ReadAsyncRequests: 'Callers upload one object per request under this endpoint\'s async input prefix; the model reads only there.',
       AttachToVpc: 'SageMaker creates the containers\' network interfaces; these EC2 actions take no resource ARN known before the interfaces exist.',
     });
+  }
+
+  /**
+   * SageMaker watches the rollback alarms only while a canary or linear step bakes. The default alarms
+   * fire after `datapointsToAlarm` breaching one-minute datapoints: a shorter bake moves on before they
+   * can, and a bad update is never rolled back on them.
+   */
+  private warnOnShortBake(o: EndpointAlarmsOptions = {}): void {
+    const bake = this.rollout._bakeTime;
+    const datapoints = o.datapointsToAlarm ?? 2;
+    if (this.alarms.length === 0 || !bake || bake.isUnresolved() || Token.isUnresolved(datapoints)) return;
+    const needed = datapoints * 60;
+    if (bake.toSeconds({ integral: false }) >= needed) return;
+    Annotations.of(this).addWarningV2('@ai-platform/serving:bakeTimeShorterThanAlarms',
+      `rollout: the bakeTime (${bake.toSeconds({ integral: false })} seconds) is shorter than the default alarms need to fire (${datapoints} breaching one-minute datapoints, ${needed} seconds), `
+      + `and SageMaker watches the rollback alarms only while a step bakes: a bad ${this.rollout.type.toLowerCase()} step moves on before they can roll it back. `
+      + `Bake for at least ${needed} seconds (more, as CloudWatch takes a minute or two to publish SageMaker metrics), or lower alarms.datapointsToAlarm`);
   }
 
   /**

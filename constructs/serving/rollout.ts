@@ -118,6 +118,14 @@ export class RolloutStrategy {
     private readonly bakeTime: Duration | undefined,
   ) {}
 
+  /**
+   * The baking time of a canary or linear rollout (undefined for all at once).
+   * @internal
+   */
+  public get _bakeTime(): Duration | undefined {
+    return this.bakeTime;
+  }
+
   /** Alarms given with the strategy. */
   public get rollbackAlarms(): cloudwatch.IAlarm[] {
     return this.options.rollbackAlarms ?? [];

@@ -981,6 +981,23 @@ describe('rollout and alarms', () => {
     });
   });
 
+  test('a bake time shorter than the default alarms need to fire gets a warning: SageMaker watches them only while a step bakes', () => {
+    const warnings = (overrides: Parameters<typeof newEndpoint>[1]) => {
+      const { stack } = newStack();
+      newEndpoint(stack, overrides);
+      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('bakeTimeShorterThanAlarms'));
+    };
+    const short = warnings({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(1) }) });
+    expect(short).toHaveLength(1);
+    expect(short[0].entry.data).toMatch(/the bakeTime \(60 seconds\) is shorter than the default alarms need to fire \(2 breaching one-minute datapoints, 120 seconds\)/);
+    expect(warnings({ rollout: RolloutStrategy.linear({ bakeTime: Duration.seconds(0) }) })).toHaveLength(1);
+    expect(warnings({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(1) }), alarms: { evaluationPeriods: 1, datapointsToAlarm: 1 } })).toHaveLength(0);
+    expect(warnings({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(2) }) })).toHaveLength(0);
+    expect(warnings({})).toHaveLength(0);
+    expect(warnings({ rollout: RolloutStrategy.allAtOnce() })).toHaveLength(0);
+    expect(warnings({ rollout: RolloutStrategy.canary({ bakeTime: Duration.seconds(0) }), alarms: { enabled: false } })).toHaveLength(0);
+  });
+
   test('all at once, with the default alarms switched off, renders no rollback alarms', () => {
     const { stack } = newStack();
     newEndpoint(stack, { rollout: RolloutStrategy.allAtOnce(), alarms: { enabled: false } });
