@@ -41,10 +41,10 @@ describe('GpuInstanceType catalog', () => {
   test('each type knows its hardware', () => {
     const t = GpuInstanceType.G5_12XLARGE;
     expect(t).toMatchObject({
-      vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 4, acceleratorMemoryGiB: 22888 / 1024,
+      vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 4, acceleratorMemoryGiB: 24,
       vcpus: 48, memoryGiB: 192, architecture: CpuArchitecture.X86_64, family: 'g5', size: '12xlarge',
     });
-    expect(t.totalAcceleratorMemoryGiB).toBe(4 * 22888 / 1024);
+    expect(t.totalAcceleratorMemoryGiB).toBe(96);
     expect(GpuInstanceType.INF2_48XLARGE.vendor).toBe(AcceleratorVendor.AWS_NEURON);
   });
 
@@ -53,7 +53,8 @@ describe('GpuInstanceType catalog', () => {
     // karpenter.k8s.aws/instance-gpu-memory label shows it.
     const mib: Array<[GpuInstanceType, number]> = [
       [GpuInstanceType.G4DN_XLARGE, 16384], // T4, "16 GB"
-      [GpuInstanceType.G5_XLARGE, 22888], [GpuInstanceType.G5_48XLARGE, 22888], // A10G, "24 GB"
+      // A10G: 24,576 MiB (g5.48xlarge: TotalGpuMemoryInMiB 196,608 for 8); L4 and L40S report less than marketed.
+      [GpuInstanceType.G5_XLARGE, 24576], [GpuInstanceType.G5_48XLARGE, 24576], // A10G, "24 GB"
       [GpuInstanceType.G6_XLARGE, 22888], [GpuInstanceType.G6_48XLARGE, 22888], // L4, "24 GB"
       [GpuInstanceType.G6E_XLARGE, 45776], [GpuInstanceType.G6E_48XLARGE, 45776], // L40S, "48 GB"
       [GpuInstanceType.P5_48XLARGE, 81920], [GpuInstanceType.P5EN_48XLARGE, 144384],
