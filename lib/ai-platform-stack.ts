@@ -1,4 +1,4 @@
-import { Stack, StackProps, Token } from 'aws-cdk-lib';
+import { Annotations, Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -64,7 +64,9 @@ export interface AiPlatformStackProps extends StackProps {
    * checkpoint volume lives in the zone of its first pod, every later pod must run there, and
    * cluster-autoscaler cannot pick the zone of a group that spans several. To keep a job's existing
    * checkpoints, name the zone its volume is in (`{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
-   * availabilityZones: ['us-east-1b'] }`). A change replaces the node group (empty at rest: it scales from zero).
+   * availabilityZones: ['us-east-1b'] }`; a selection by zone name needs the stack's `env`: an environment-agnostic
+   * stack does not know its zone names, and a selection of no subnet fails synthesis). A selection spanning several
+   * zones gets a warning. A change replaces the node group (empty at rest: it scales from zero).
    * @default - the VPC's first private subnet with egress
    */
   readonly trainingSubnets?: ec2.SubnetSelection;
@@ -197,6 +199,7 @@ export class AiPlatformStack extends Stack {
     // spans several (its AWS documentation asks for a group per zone for such workloads), so a replacement pod
     // after a spot interruption could wait for a node in the wrong zone. The training group stays in one zone.
     const trainingSubnet = this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnets[0];
+    if (props.trainingSubnets) checkTrainingSubnets(this, this.vpc, props.trainingSubnets);
     this.trainingNodes = new GpuNodeGroup(this, 'TrainingNodes', {
       cluster: this.cluster,
       groupLabel: 'training',
@@ -270,4 +273,41 @@ function defaultKubectlLayer(scope: Construct): lambda.ILayerVersion {
       'run `npm install @aws-cdk/lambda-layer-kubectl-v34`, or pass a kubectl layer that matches your Kubernetes version');
   }
   return new mod.KubectlV34Layer(scope, 'KubectlLayer');
+}
+
+/**
+ * The training group's subnets must exist and should sit in one availability zone: a training job's EBS
+ * checkpoint volume ties every pod after the first to its zone, and cluster-autoscaler cannot pick the zone
+ * of a group that spans several. In an environment-agnostic stack the VPC's zones are tokens, so a selection
+ * by zone name (`availabilityZones: ['us-east-1b']`) matches no subnet, and a node group without subnets
+ * fails at deployment.
+ */
+function checkTrainingSubnets(scope: Construct, vpc: ec2.IVpc, selection: ec2.SubnetSelection): void {
+  const selected = vpc.selectSubnets(selection).subnets;
+  const described = { ...selection, subnets: selection.subnets?.map((s) => s.subnetId), subnetFilters: selection.subnetFilters ? `${selection.subnetFilters.length} filters` : undefined };
+  if (selected.length === 0) {
+    const agnostic = Token.isUnresolved(Stack.of(scope).region);
+    throw new PlatformError(scope, 'trainingSubnets', described,
+      agnostic
+        ? 'must select at least one subnet of the VPC, and selects none (an environment-agnostic stack does not know its zone names, so a selection by availabilityZones matches nothing)'
+        : `must select at least one subnet of the VPC, and selects none (the VPC's zones: ${vpc.availabilityZones.join(', ')})`,
+      agnostic
+        ? 'give the stack an env (account and region) to select by zone name, or select by subnetType or subnetGroupName'
+        : 'name a zone and subnet type the VPC has');
+  }
+  // A subnet imported by id alone has no zone to read (aws-cdk throws on access): it is left out of the count.
+  const zones = [...new Set(selected.flatMap((s) => {
+    try {
+      return [s.availabilityZone];
+    } catch {
+      return [];
+    }
+  }))];
+  if (zones.length > 1) {
+    const names = zones.map((z) => (Token.isUnresolved(z) ? '(a zone known at deployment)' : z));
+    Annotations.of(scope).addWarningV2('ai-platform:trainingSubnetsSpanZones',
+      `'trainingSubnets' select subnets in ${zones.length} availability zones (${names.join(', ')}): a training job's EBS checkpoint volume ties `
+      + 'every pod after the first to one zone, and cluster-autoscaler cannot pick the zone of a group that spans several, so a pod '
+      + 'replacing a spot-interrupted one can stay Pending. Select the subnets of one zone (availabilityZones: [...], with an env)');
+  }
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { App, CfnElement, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, CfnWaitConditionHandle, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
@@ -84,6 +84,37 @@ describe('AiPlatformStack (the reference platform)', () => {
     const t = Template.fromStack(other);
     const [training] = Object.entries(t.findResources('AWS::EKS::Nodegroup')).filter(([id]) => id.startsWith('TrainingNodes'));
     expect(training[1].Properties.Subnets).toEqual(wanted.map((id) => other.resolve(id)));
+  });
+
+  test('trainingSubnets that select no subnet fail naming the prop: an environment-agnostic stack knows no zone names', () => {
+    const agnostic = new App({ context: TEST_CONTEXT });
+    expect(() => new AiPlatformStack(agnostic, 'NoZone', {
+      trainingSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: ['us-east-1b'] },
+    })).toThrow(/\[NoZone\] 'trainingSubnets' \(.*us-east-1b.*\) must select at least one subnet of the VPC, and selects none.*give the stack an env/);
+    // With an env, a zone the VPC does not use: the error lists the zones it has.
+    const zoned = new App({ context: { ...TEST_CONTEXT, 'availability-zones:account=123456789012:region=us-east-1': ['us-east-1a', 'us-east-1b', 'us-east-1c'] } });
+    expect(() => new AiPlatformStack(zoned, 'WrongZone', {
+      env: { account: '123456789012', region: 'us-east-1' },
+      trainingSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: ['us-east-1c'] },
+    })).toThrow(/'trainingSubnets' \(.*us-east-1c.*\) must select at least one subnet of the VPC, and selects none \(the VPC's zones: us-east-1a, us-east-1b\)/);
+  });
+
+  test('trainingSubnets imported by id alone (no zone given) are accepted', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const network = new Stack(app, 'Network');
+    new CfnWaitConditionHandle(network, 'Placeholder'); // a stack needs a resource to synthesize
+    const imported = ec2.Subnet.fromSubnetId(network, 'Training', 'subnet-0123456789abcdef0');
+    const byId = new AiPlatformStack(app, 'ById', { trainingSubnets: { subnets: [imported] } });
+    const [training] = Object.entries(Template.fromStack(byId).findResources('AWS::EKS::Nodegroup')).filter(([id]) => id.startsWith('TrainingNodes'));
+    expect(training[1].Properties.Subnets).toEqual(['subnet-0123456789abcdef0']);
+  });
+
+  test('trainingSubnets spanning several zones warn: a training job\'s checkpoint volume ties its pods to one', () => {
+    const spread = new AiPlatformStack(new App({ context: TEST_CONTEXT }), 'Spread', {
+      trainingSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
+    Annotations.fromStack(spread).hasWarning('/Spread', Match.stringLikeRegexp("'trainingSubnets' select subnets in 2 availability zones"));
+    Annotations.fromStack(stack).hasNoWarning('/Platform', Match.stringLikeRegexp('trainingSubnets'));
   });
 
   test('the cluster runs Kubernetes 1.34 in private subnets', () => {
