@@ -40,7 +40,9 @@ export interface RolloutOptions {
   /**
    * Upper bound for the whole deployment. 600-28800 seconds, and longer than the waits SageMaker counts
    * against it: `bakeTime` plus `terminationWait`, and for a linear rollout `bakeTime` between each two of
-   * its steps (20% steps of a fleet of five or more instances: four bake times).
+   * its steps (20% steps of ten instances: five steps, four bake times). Synthesis checks it against the fewest
+   * steps the instance counts allow, a percentage rounded up to whole instances (20% of six instances: steps of
+   * two, three steps).
    * @default - SageMaker's default
    */
   readonly maximumExecutionTimeout?: Duration;

@@ -631,6 +631,10 @@ describe('validation', () => {
     const pairs = (timeout: Duration) => RolloutStrategy.linear({ stepSize: TrafficSize.instances(2), bakeTime: Duration.minutes(10), maximumExecutionTimeout: timeout });
     expect(synth({ variants: fleet(10), rollout: pairs(Duration.minutes(40)) })).toThrow(/\(4 x 600 \+ 0 = 2400 seconds\)/);
     expect(synth({ variants: fleet(10), rollout: pairs(Duration.seconds(2401)) })).not.toThrow();
+    // A percentage is rounded up to whole instances: 20% of six instances is steps of two, three steps (two waits).
+    const fifth = (timeout: Duration) => RolloutStrategy.linear({ stepSize: TrafficSize.percent(20), bakeTime: Duration.hours(1), maximumExecutionTimeout: timeout });
+    expect(synth({ variants: fleet(6), rollout: fifth(Duration.hours(2)) })).toThrow(/its 3 steps, plus terminationWait \(2 x 3600 \+ 0 = 7200 seconds\)/);
+    expect(synth({ variants: fleet(6), rollout: fifth(Duration.seconds(7201)) })).not.toThrow();
     // A small fleet takes fewer steps than the percentage suggests: 10% of 2 instances is one instance, two steps.
     expect(synth({ variants: fleet(2), rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(10), bakeTime: Duration.hours(1), maximumExecutionTimeout: Duration.hours(8) }) })).not.toThrow();
   });
