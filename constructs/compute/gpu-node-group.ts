@@ -409,17 +409,9 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
         + `with the 5 tags EKS puts there, an Auto Scaling group takes at most ${MAX_NODE_TEMPLATE_TAGS} of them`,
         `remove ${count - MAX_NODE_TEMPLATE_TAGS} labels or taints, or set scaleFromZeroHints: false`);
     }
-    // cluster-autoscaler's taint tag is keyed by the taint's key alone: of two taints with one key (and
-    // different effects), the tag can describe only the last.
-    const keys = this.nodeTaints.map((t) => t.key);
-    const shared = [...new Set(keys.filter((k, i) => keys.indexOf(k) !== i))];
-    for (const key of shared) {
-      const both = this.nodeTaints.filter((t) => t.key === key).map((t) => `${t.key}=${t.value}:${t.effect}`);
-      Annotations.of(this).addWarningV2('ai-platform:scaleFromZeroTaintKey',
-        `taints ${both.join(' and ')} share the key '${key}', but cluster-autoscaler's node-template tag holds one taint per key `
-        + `(${CA_TEMPLATE}/taint/${key}: ${tags[`${CA_TEMPLATE}/taint/${key}`]}): scaling up from zero, it assumes the nodes have only that one, `
-        + 'and may start a node for a pod that does not tolerate the other. Give the taints different keys');
-    }
+    // The taint tags are keyed by the taint's key, so of two taints with one key (different effects) only the
+    // last is tagged; cluster-autoscaler still sees both, since it adds the managed node group's own taints
+    // (eks:DescribeNodegroup) to those of the tags.
     new NodeTemplateTags(this, 'ScaleFromZeroTags', {
       clusterName,
       nodegroupName: this.nodegroup.attrNodegroupName,
