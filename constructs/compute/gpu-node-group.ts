@@ -448,8 +448,8 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     if (counts.length > 1) {
       Annotations.of(this).addWarningV2('ai-platform:gpuNodeGroupMixedCounts',
         `'instanceTypes' (${types.map(String).join(', ')}) have different accelerator counts (${counts.join(', ')}): `
-        + 'cluster-autoscaler plans every node it starts with one count (the smallest, from the node-template tag, when the group scales from zero; '
-        + 'else that of the first type), and the label records the smallest; '
+        + 'cluster-autoscaler plans every node it starts with one count, the count of a node already in the group, whichever type it is; '
+        + 'with none, the smallest (from the node-template tag) when the group scales from zero, else the first type\'s. The label records the smallest; '
         + 'prefer one accelerator count per group');
     }
   }
