@@ -947,8 +947,12 @@ export class ModelEndpoint extends ModelEndpointBase {
     const differs = (theirs: string | undefined, ours: string) => theirs !== undefined && theirs !== ''
       && !Token.isUnresolved(theirs) && !Token.isUnresolved(ours) && theirs !== ours;
     if (differs(arn.region, stack.region) || differs(arn.account, stack.account)) {
+      // An environment-agnostic account or region is a token: name only what is known.
+      const knownAccount = !Token.isUnresolved(stack.account);
+      const knownRegion = !Token.isUnresolved(stack.region);
+      const where = knownAccount && knownRegion ? `${stack.account}, ${stack.region}` : knownAccount ? `account ${stack.account}` : `region ${stack.region}`;
       throw new PlatformError(this, prop, alarm.alarmArn,
-        `must be an alarm in the endpoint's account and region (${stack.account}, ${stack.region}): SageMaker takes rollback alarms by name and looks them up there, so this one would never roll an update back`,
+        `must be an alarm in the endpoint's account and region (${where}): SageMaker takes rollback alarms by name and looks them up there, so this one would never roll an update back`,
         'create the alarm in this account and region (cross-account metrics can feed it), or leave it out');
     }
   }

@@ -985,6 +985,19 @@ describe('rollout and alarms', () => {
     });
   });
 
+  test('a rollback alarm from another region, in a stack with a region but no account, fails naming the region only', () => {
+    const { stack } = newStack({ env: { region: 'eu-west-1' } });
+    const otherRegion = cloudwatch.Alarm.fromAlarmArn(stack, 'OtherRegion', 'arn:aws:cloudwatch:us-east-1:111111111111:alarm:business-kpi');
+    let message = '';
+    try {
+      newEndpoint(stack, { rollout: RolloutStrategy.canary({ rollbackAlarms: [otherRegion] }) });
+    } catch (e) {
+      message = String(e);
+    }
+    expect(message).toMatch(/must be an alarm in the endpoint's account and region \(region eu-west-1\)/);
+    expect(message).not.toMatch(/Token\[/);
+  });
+
   test('a bake time shorter than the default alarms need to fire gets a warning: SageMaker watches them only while a step bakes', () => {
     const warnings = (overrides: Parameters<typeof newEndpoint>[1]) => {
       const { stack } = newStack();
