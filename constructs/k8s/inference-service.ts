@@ -47,7 +47,9 @@ export class ModelSource {
    * under it (`model.onnx`, an optional `serving.json` and `features.json`, external data files). A
    * single `.onnx` object (`s3://bucket/models/fraud-v3.onnx`) is copied alone with `aws s3 cp`, as
    * `/opt/ml/model/model.onnx`; give the prefix instead when the model needs files beside it. An
-   * archive (`.tar.gz`, `.tgz`, `.tar`) is refused: nothing unpacks it.
+   * archive (`.tar.gz`, `.tgz`, `.tar`) is refused: nothing unpacks it. A prefix that holds no objects, or a
+   * missing object, fails the init container, which the kubelet retries until the model is there (the image
+   * needs `sh` besides the AWS CLI).
    */
   public static fromS3Uri(uri: string, options: S3ModelSourceOptions = {}): ModelSource {
     if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(uri)) {
@@ -68,9 +70,18 @@ export class ModelSource {
     if (!this.s3Uri) return undefined;
     // `aws s3 sync` of an object's key copies nothing (it syncs the objects under a prefix), and the
     // server would then find no model: copy a single file with `aws s3 cp` under the name it looks for.
-    return /\.onnx$/i.test(this.s3Uri)
-      ? ['aws', 's3', 'cp', '--only-show-errors', this.s3Uri, `${directory}/model.onnx`]
-      : ['aws', 's3', 'sync', '--only-show-errors', this.s3Uri, directory];
+    if (/\.onnx$/i.test(this.s3Uri)) {
+      // A missing object fails the copy (404), so the init container is retried until it is there.
+      return ['aws', 's3', 'cp', '--only-show-errors', this.s3Uri, `${directory}/model.onnx`];
+    }
+    // `aws s3 sync` succeeds on a prefix that holds no objects (a typo, a model not uploaded yet). Init
+    // containers do not run again when the server restarts, so the server would crash-loop without a model
+    // even after the upload: fail here instead, and the kubelet retries the copy until the model is there.
+    // The URI and directory are positional arguments ($1, $2), so the shell never parses them.
+    return ['sh', '-c',
+      'aws s3 sync --only-show-errors "$1" "$2" || exit $?; '
+      + 'if [ -z "$(ls -A "$2")" ]; then echo "fetch-model: no objects under $1: upload the model directory (model.onnx, optional serving.json) there or fix the model URI; retrying" >&2; exit 1; fi',
+      'fetch-model', this.s3Uri, directory];
   }
 
   private constructor(
@@ -86,7 +97,7 @@ export class ModelSource {
 /** Options for `ModelSource.fromS3Uri`. */
 export interface S3ModelSourceOptions {
   /**
-   * Image with the AWS CLI for the init container.
+   * Image with the AWS CLI and a POSIX `sh` (with `ls`) for the init container.
    * @default DEFAULT_S3_COPY_IMAGE
    */
   readonly copyImage?: string;

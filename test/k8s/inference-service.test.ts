@@ -1,3 +1,7 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { CfnParameter, Stack } from 'aws-cdk-lib';
 import { Duration, Size, Testing } from 'cdk8s';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
@@ -166,7 +170,9 @@ describe('InferenceService', () => {
     expect(spec.serviceAccountName).toBe('model-reader');
     expect(spec.automountServiceAccountToken).toBe(false);
     const init = spec.initContainers[0];
-    expect(init.command).toEqual(['aws', 's3', 'sync', '--only-show-errors', 's3://models/fraud/v3/', '/opt/ml/model']);
+    expect(init.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(init.command[2]).toContain('aws s3 sync --only-show-errors "$1" "$2"');
+    expect(init.command.slice(3)).toEqual(['fetch-model', 's3://models/fraud/v3/', '/opt/ml/model']);
     // The AWS CLI writes its cache under HOME: /tmp, since the root filesystem is read-only.
     expect(init.env).toEqual([{ name: 'HOME', value: '/tmp' }]);
     expect(init.volumeMounts).toEqual([{ mountPath: '/opt/ml/model', name: 'model' }, { mountPath: '/tmp', name: 'tmp' }]);
@@ -174,6 +180,31 @@ describe('InferenceService', () => {
     expect(init.resources.limits).toBeDefined();
     expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/opt/ml/model', name: 'model', readOnly: true });
     expect(spec.volumes).toContainEqual({ name: 'model', emptyDir: { sizeLimit: '20480Mi' } });
+  });
+
+  test('with a prefix in S3 that holds nothing, the fetch-model init container fails (and is retried) instead of starting a server with no model', () => {
+    // `aws s3 sync` (like `cp --recursive`) exits 0 on a prefix with no objects (a typo, a model not uploaded yet).
+    // Init containers do not run again when the server container restarts, so a server that starts without its
+    // model would crash-loop even after the upload; a failed init container is retried until the model is there.
+    const init = podSpec(only(synth({ model: ModelSource.fromS3Uri('s3://models/fraud/v3/') }).manifests, 'Deployment')).initContainers[0];
+    const run = (awsScript: string) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fetch-model-'));
+      const bin = path.join(dir, 'bin');
+      const model = path.join(dir, 'model');
+      fs.mkdirSync(bin);
+      fs.mkdirSync(model);
+      fs.writeFileSync(path.join(bin, 'aws'), `#!/bin/sh\n${awsScript}\n`, { mode: 0o755 });
+      // The command as rendered, with the model directory moved under the scratch directory.
+      const command = (init.command as string[]).map((arg) => arg.replace('/opt/ml/model', model));
+      const result = spawnSync(command[0], command.slice(1), { env: { PATH: `${bin}:${process.env.PATH}`, MODEL: model }, encoding: 'utf8' });
+      fs.rmSync(dir, { recursive: true, force: true });
+      return result;
+    };
+    const empty = run('exit 0');
+    expect(empty.status).not.toBe(0);
+    expect(empty.stderr).toContain('s3://models/fraud/v3/');
+    expect(run('echo onnx > "$MODEL/model.onnx"').status).toBe(0);
+    expect(run('exit 1').status).not.toBe(0);
   });
 
   test('with a single .onnx object in S3, the init container copies that file as /opt/ml/model/model.onnx', () => {
@@ -184,7 +215,7 @@ describe('InferenceService', () => {
     expect(upper.initContainers[0].command).toEqual(['aws', 's3', 'cp', '--only-show-errors', 's3://models/FRAUD.ONNX', '/opt/ml/model/model.onnx']);
     // A prefix that happens to end in .onnx/ is still a directory.
     const prefix = podSpec(only(synth({ model: ModelSource.fromS3Uri('s3://models/fraud.onnx/') }).manifests, 'Deployment'));
-    expect(prefix.initContainers[0].command[2]).toBe('sync');
+    expect(prefix.initContainers[0].command[2]).toContain('aws s3 sync');
   });
 
   test('with the model baked into the image, there is no init container and no model volume', () => {

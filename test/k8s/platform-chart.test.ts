@@ -67,7 +67,7 @@ describe('reference platform charts', () => {
     const app = Testing.app();
     const given = buildPlatformCharts(app, { model: ModelSource.fromS3Uri('s3://models/fraud-mlp/'), modelName: 'fraud-mlp', serverServiceAccountName: 'model-reader' });
     const spec = podSpec(only(synthValid(given.serving), 'Deployment', 'inference-server'));
-    expect(spec.initContainers[0].command).toEqual(['aws', 's3', 'sync', '--only-show-errors', 's3://models/fraud-mlp/', '/opt/ml/model']);
+    expect(spec.initContainers[0].command.slice(3)).toEqual(['fetch-model', 's3://models/fraud-mlp/', '/opt/ml/model']);
     expect(spec.containers[0].env).toContainEqual({ name: 'MODEL_NAME', value: 'fraud-mlp' });
     expect(spec.serviceAccountName).toBe('model-reader');
   });
