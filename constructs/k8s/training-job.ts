@@ -68,7 +68,10 @@ export interface TrainingJobProps {
   readonly command?: string[];
   /** @default - the image's arguments */
   readonly args?: string[];
-  /** @default - only CHECKPOINT_DIR */
+  /**
+   * Environment for the trainer. `HOME` may be set (default `/tmp`, since the root filesystem is read-only).
+   * @default - CHECKPOINT_DIR, and HOME=/tmp
+   */
   readonly env?: Record<string, string>;
   /**
    * Accelerator nodes to train on (usually spot): accelerator requests, tolerations, node affinity.
@@ -264,7 +267,9 @@ export class TrainingJob extends Construct {
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: props.command,
       args: props.args,
-      envVariables: Object.fromEntries(Object.entries({ ...(props.env ?? {}), [CHECKPOINT_DIR_ENV]: CHECKPOINT_MOUNT_PATH })
+      // The root filesystem is read-only, and a uid with no passwd entry gets HOME=/: caches under ~ (the
+      // AWS CLI's, Hugging Face's, Triton's, pip's) go to the writable /tmp volume unless env sets HOME.
+      envVariables: Object.fromEntries(Object.entries({ HOME: '/tmp', ...(props.env ?? {}), [CHECKPOINT_DIR_ENV]: CHECKPOINT_MOUNT_PATH })
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([k, v]) => [k, kplus.EnvValue.fromValue(v)])),
       resources: {

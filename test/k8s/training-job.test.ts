@@ -127,7 +127,7 @@ describe('TrainingJob', () => {
     }).manifests, 'Job')).containers[0];
     expect(c.command).toEqual(['python', 'train.py']);
     expect(c.args).toEqual(['--epochs', '3']);
-    expect(c.env).toEqual([{ name: 'CHECKPOINT_DIR', value: '/checkpoints' }, { name: 'EPOCHS', value: '3' }]);
+    expect(c.env).toEqual([{ name: 'CHECKPOINT_DIR', value: '/checkpoints' }, { name: 'EPOCHS', value: '3' }, { name: 'HOME', value: '/tmp' }]);
     expect(c.resources.limits.cpu).toBe('2');
   });
 
@@ -189,6 +189,18 @@ describe('TrainingJob', () => {
     expect(() => synth({ terminationGracePeriod: Duration.millis(60500) })).toThrow(/'terminationGracePeriod' \("60\.5s"\) must be a whole number of seconds/);
     expect(() => synth({ activeDeadline: Duration.millis(3600500) })).toThrow(/'activeDeadline' \("3600\.5s"\) must be a whole number of seconds/);
     expect(() => synth({ ttlAfterFinished: Duration.millis(1500) })).toThrow(/'ttlAfterFinished' \("1\.5s"\) must be a whole number of seconds/);
+  });
+
+  test('the trainer\'s HOME is the writable /tmp unless env sets it: the root filesystem is read-only', () => {
+    // A uid with no passwd entry gets HOME=/ (or the image's HOME), which the read-only root filesystem
+    // makes unwritable: caches under ~ (the AWS CLI's credential cache, ~/.cache of Hugging Face, Triton,
+    // pip) would fail to write.
+    const c = podSpec(only(synth().manifests, 'Job')).containers[0];
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(c.env).toContainEqual({ name: 'HOME', value: '/tmp' });
+    expect(c.volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'tmp' });
+    const own = podSpec(only(synth({ env: { HOME: '/checkpoints/home' } }).manifests, 'Job')).containers[0];
+    expect(own.env.filter((e: { name: string }) => e.name === 'HOME')).toEqual([{ name: 'HOME', value: '/checkpoints/home' }]);
   });
 
   test('with CHECKPOINT_DIR in env, synthesis fails', () => {
