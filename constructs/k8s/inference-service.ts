@@ -408,7 +408,8 @@ export interface InferenceServiceProps {
    */
   readonly allowFrom?: IngressPeer[];
   /**
-   * Who may scrape `/metrics` when a NetworkPolicy is made.
+   * Who may scrape `/metrics` when a NetworkPolicy is made (only with `allowFrom`; without it, giving this
+   * fails synthesis, as it would restrict nothing).
    * @default IngressPeer.namespace('monitoring')
    */
   readonly metricsScraper?: IngressPeer;
@@ -815,6 +816,10 @@ export class InferenceService extends Construct {
       },
     });
 
+    if (props.metricsScraper && !props.allowFrom) {
+      throw new PlatformError(this, 'metricsScraper', 'given', 'applies only with allowFrom: without it no NetworkPolicy is made, and every pod may reach the server and its /metrics',
+        'pass allowFrom (the peers that may call the server) to restrict ingress, or drop metricsScraper');
+    }
     if (props.allowFrom) {
       const scraper = props.metricsScraper ?? IngressPeer.namespace('monitoring');
       const ports = [{ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(this.port) }];

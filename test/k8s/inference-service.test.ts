@@ -269,6 +269,11 @@ describe('InferenceService', () => {
     expect(svc.spec.type).toBe('ClusterIP');
   });
 
+  test('metricsScraper without allowFrom fails: no NetworkPolicy is made, so it would restrict nothing', () => {
+    expect(() => synth({ metricsScraper: IngressPeer.namespace('observability') }))
+      .toThrow(/'metricsScraper' \("given"\) applies only with allowFrom: without it no NetworkPolicy is made.*: pass allowFrom/);
+  });
+
   test('with allowFrom, a NetworkPolicy admits only those peers and the metrics scraper, on the server port', () => {
     const np = only(synth({
       allowFrom: [IngressPeer.namespace('web'), IngressPeer.pods({ app: 'gateway' }, 'edge')],
