@@ -24,5 +24,10 @@ if (!modelUri) {
   console.warn('serving.yaml expects the model inside the server image (/opt/ml/model): the bundled image holds none, so '
     + 'set AIP_MODEL_S3_URI to the S3 prefix of your model directory (model.onnx, optional serving.json), and '
     + 'AIP_SERVER_SERVICE_ACCOUNT to a service account that may read it');
+} else if (!process.env.AIP_SERVER_SERVICE_ACCOUNT) {
+  // The GPU nodes' metadata hop limit is 1, so pods cannot borrow the node role: without a service account
+  // that has credentials (IRSA or EKS Pod Identity), fetch-model retries "Unable to locate credentials".
+  console.warn(`serving.yaml copies the model from ${modelUri} with the namespace's default service account: set `
+    + 'AIP_SERVER_SERVICE_ACCOUNT to a service account that may read it (IRSA or EKS Pod Identity), or give the default one such a role');
 }
 console.log(`wrote ${files.map((f) => path.relative(process.cwd(), path.join(outdir, f))).join(', ')}`);
