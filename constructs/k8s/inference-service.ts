@@ -278,7 +278,12 @@ export interface InferenceResources {
   readonly cpu?: kplus.CpuResources;
   /** @default - request 4 GiB, limit 4 GiB */
   readonly memory?: kplus.MemoryResources;
-  /** @default - request 1 GiB, limit 2 GiB */
+  /**
+   * Ephemeral storage of the server container. A model fetched from S3 lands on a disk-backed volume that
+   * counts against the pod's limit: one given here must leave room for it (the model's `sizeLimit`, 20 GiB by
+   * default), or the kubelet evicts the pod once the copied model outgrows it.
+   * @default - request 1 GiB, limit 2 GiB, each plus the model volume's sizeLimit when the model comes from S3
+   */
   readonly ephemeralStorage?: kplus.EphemeralStorageResources;
 }
 
@@ -627,6 +632,12 @@ export class InferenceService extends Construct {
     // children
     const model = props.model ?? ModelSource.fromImage();
     const modelMiB = model.s3Uri && model.sizeLimit ? Math.ceil(model.sizeLimit.toMebibytes()) : 0;
+    const storageLimit = props.resources?.ephemeralStorage?.limit;
+    if (storageLimit && modelMiB > 0 && storageLimit.toMebibytes() <= modelMiB) {
+      throw new PlatformError(this, 'resources.ephemeralStorage.limit', `${storageLimit.toMebibytes()} MiB`,
+        `must be above the model volume's sizeLimit (${modelMiB} MiB): the model copied from S3 lands on a disk-backed volume that counts against it, and the kubelet evicts the pod once it is outgrown`,
+        `raise the limit to at least ${modelMiB + 1024} MiB, or lower the model's sizeLimit`);
+    }
     const serviceAccount = props.serviceAccountName
       ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', props.serviceAccountName)
       : undefined;

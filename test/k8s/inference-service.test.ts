@@ -269,6 +269,14 @@ describe('InferenceService', () => {
     expect(svc.spec.type).toBe('ClusterIP');
   });
 
+  test('an ephemeral-storage limit that cannot hold the model copied from S3 fails, naming both sizes', () => {
+    const model = ModelSource.fromS3Uri('s3://models/fraud/v3/', { sizeLimit: Size.gibibytes(10) });
+    expect(() => synth({ model, resources: { ephemeralStorage: { limit: Size.gibibytes(4) } } }))
+      .toThrow(/'resources.ephemeralStorage.limit' \("4096 MiB"\) must be above the model volume's sizeLimit \(10240 MiB\).*: raise the limit to at least 11264 MiB/);
+    expect(() => synth({ model, resources: { ephemeralStorage: { limit: Size.gibibytes(12) } } })).not.toThrow();
+    expect(() => synth({ resources: { ephemeralStorage: { limit: Size.gibibytes(1) } } })).not.toThrow();
+  });
+
   test('metricsScraper without allowFrom fails: no NetworkPolicy is made, so it would restrict nothing', () => {
     expect(() => synth({ metricsScraper: IngressPeer.namespace('observability') }))
       .toThrow(/'metricsScraper' \("given"\) applies only with allowFrom: without it no NetworkPolicy is made.*: pass allowFrom/);
