@@ -33,6 +33,30 @@ describe('image packaging', () => {
     });
   }
 
+  // The Node.js line each image runs on by default, from its Dockerfile.
+  const defaultNodeMajor = (file: string, arg: string): number => {
+    const m = new RegExp(`^ARG ${arg}=node:(\\d+)[-.:]`, 'm').exec(read(file));
+    assert.ok(m, `${file} sets a default node:<major> image in ARG ${arg}`);
+    return Number(m[1]);
+  };
+  // Whether a Node major satisfies an engines.node range of the forms the lockfile uses
+  // (">=N", ">= N", ">= N.x", "^N", joined by "||").
+  const satisfies = (major: number, range: string): boolean => range.split('||').some((part) => {
+    const m = /^\s*(>=|\^)?\s*v?(\d+)/.exec(part);
+    if (!m) return true;
+    return m[1] === '^' ? major === Number(m[2]) : major >= Number(m[2]);
+  });
+  for (const [file, arg] of [['Dockerfile', 'BASE_IMAGE'], ['Dockerfile.gpu', 'NODE_IMAGE']]) {
+    it(`${file}: the default Node.js (${arg}) satisfies the engines of every package the image ships`, () => {
+      const major = defaultNodeMajor(file, arg);
+      const lock = JSON.parse(read('image-package-lock.json'));
+      const unmet = Object.entries(lock.packages as Record<string, { dev?: boolean; engines?: { node?: string } }>)
+        .filter(([name, p]) => name !== '' && !p.dev && p.engines?.node && !satisfies(major, p.engines.node))
+        .map(([name, p]) => `${name} (node ${p.engines!.node})`);
+      assert.deepEqual(unmet, [], `Node.js ${major} in ${file}`);
+    });
+  }
+
   it('the health check probes the address and port the server listens on (HOST, and SAGEMAKER_BIND_TO_PORT else PORT), or the loopback when it listens on every interface', async () => {
     const check = (env: Record<string, string>) => new Promise<number>((resolve) => {
       execFile(process.execPath, [path.join(path.dirname(SERVER_ENTRY), 'healthcheck.js')], { env: { ...process.env, ...env } }, (err) => {
