@@ -148,6 +148,13 @@ class AssetImage extends ContainerImage {
     const file = this.options.file ?? (gpuFile ? BUNDLED_GPU_DOCKERFILE : 'Dockerfile');
     const platform = this.options.platform
       ?? (options.architecture === CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64);
+    // onnxruntime-node publishes its CUDA provider for linux/x64 only (its install script rejects
+    // `cuda12` on linux/arm64), so the bundled CUDA image cannot be built for Arm.
+    if (this.options.directory === undefined && path.normalize(file) === BUNDLED_GPU_DOCKERFILE && platform.platform === Platform.LINUX_ARM64.platform) {
+      throw new PlatformError(scope, 'image', `${BUNDLED_GPU_DOCKERFILE} on ${platform.platform}`,
+        'must build for linux/amd64: onnxruntime-node publishes its CUDA provider for linux/x64 only, so the CUDA image fails to build for Arm (Graviton) instances',
+        "use an x86_64 NVIDIA instance type, or ContainerImage.bundled({ file: 'Dockerfile' }) to serve on the instance's CPUs");
+    }
     const key = `${path.normalize(file)} ${platform.platform}`;
     let built = this.assets.get(key);
     if (!built) {

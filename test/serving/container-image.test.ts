@@ -197,6 +197,18 @@ describe('the bundled server on GPUs', () => {
     expect(Annotations.fromStack(ownImage).findWarning('*', Match.stringLikeRegexp('GPU catalog lacks'))).toHaveLength(0);
   });
 
+  (haveImages ? test : test.skip)('an NVIDIA variant on Arm (Graviton) fails at synthesis: onnxruntime-node has no CUDA provider for linux/arm64', () => {
+    const g5g = GpuInstanceType.custom({
+      name: 'g5g.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'T4G', acceleratorCount: 1, acceleratorMemoryGiB: 16, vcpus: 4, memoryGiB: 8,
+    });
+    const { stack } = newStack();
+    expect(() => newEndpoint(stack, { image: ContainerImage.bundled(), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(g5g) })] }))
+      .toThrow(/'image' \("Dockerfile\.gpu on linux\/arm64"\) .*linux\/amd64.*ContainerImage\.bundled\(\{ file: 'Dockerfile' \}\)/);
+    // The CPU image builds for Arm, and so does the CUDA one asked for explicitly on amd64.
+    const { stack: cpu } = newStack();
+    expect(() => newEndpoint(cpu, { image: ContainerImage.bundled({ file: 'Dockerfile' }), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(g5g) })] })).not.toThrow();
+  });
+
   test('another directory keeps its Dockerfile on GPUs', () => {
     const { app, stack } = newStack();
     newEndpoint(stack, { image: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR }), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] });
