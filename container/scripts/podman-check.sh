@@ -4,8 +4,8 @@
 # HEALTHCHECK, leaves no onnxruntime telemetry files, and exits 0 on SIGTERM.
 #
 # Where no image registry is reachable, the base image is assembled locally: a Debian bookworm
-# minbase root filesystem (debootstrap, from the Debian mirror) plus this machine's Node.js 20 and npm,
-# imported as localhost/aip-node20-base. Set BASE_IMAGE to use another base image instead.
+# minbase root filesystem (debootstrap, from the Debian mirror) plus this machine's Node.js (22 or later, as
+# in the images) and npm, imported as localhost/aip-node<major>-base. Set BASE_IMAGE to use another base image instead.
 #
 # Needs: podman, runc, debootstrap (Debian packages), root or rootless podman, npm registry access
 # for `npm ci` inside the build. Usage: npm run image:check   (from container/)
@@ -29,7 +29,14 @@ trap cleanup EXIT
 
 base="${BASE_IMAGE:-}"
 if [ -z "$base" ]; then
-  base="localhost/aip-node20-base:latest"
+  # The images default to Node.js 22 (a dependency they ship, cookie 2, requires it): a base assembled from
+  # an older local Node.js would check the image on a runtime it does not support.
+  node_major="$(node -p 'process.versions.node.split(".")[0]')"
+  if [ "$node_major" -lt 22 ]; then
+    echo "this machine's Node.js $(node --version) is older than the images' default, Node.js 22: set BASE_IMAGE to a Debian-based Node.js 22 image, or run the check with Node.js 22 or later" >&2
+    exit 1
+  fi
+  base="localhost/aip-node${node_major}-base:latest"
   if ! pm image exists "$base"; then
     echo "== assembling the base image $base (debootstrap bookworm minbase + local Node.js $(node --version))"
     rootfs="$work/rootfs"

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import { fraudModel, readyApp, SERVER_ENTRY } from './helpers';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -56,6 +57,20 @@ describe('image packaging', () => {
       assert.deepEqual(unmet, [], `Node.js ${major} in ${file}`);
     });
   }
+
+  it('podman-check.sh refuses to assemble its base image from a local Node.js older than the images\' default (22)', () => {
+    // A fake node reporting Node.js 20 and a podman that must not be reached.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'podman-check-'));
+    fs.writeFileSync(path.join(bin, 'node'), '#!/bin/sh\ncase "$1" in --version) echo v20.20.2;; *) echo 20;; esac\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'podman'), '#!/bin/sh\necho podman reached >&2; exit 3\n', { mode: 0o755 });
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:/usr/bin:/bin` };
+    delete env.BASE_IMAGE;
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'podman-check.sh')], { env, encoding: 'utf8' });
+    fs.rmSync(bin, { recursive: true, force: true });
+    assert.notEqual(r.status, 0);
+    assert.doesNotMatch(r.stderr + r.stdout, /podman reached/);
+    assert.match(r.stderr, /Node\.js v20\.20\.2 .*22.*BASE_IMAGE/s);
+  });
 
   it('the health check probes the address and port the server listens on (HOST, and SAGEMAKER_BIND_TO_PORT else PORT), or the loopback when it listens on every interface', async () => {
     const check = (env: Record<string, string>) => new Promise<number>((resolve) => {
