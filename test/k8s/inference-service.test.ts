@@ -205,6 +205,25 @@ describe('InferenceService', () => {
     expect(empty.stderr).toContain('s3://models/fraud/v3/');
     expect(run('echo onnx > "$MODEL/model.onnx"').status).toBe(0);
     expect(run('exit 1').status).not.toBe(0);
+    // A sync that fails part way fails the init container with its own status, even with files copied.
+    expect(run('echo onnx > "$MODEL/model.onnx"; exit 7').status).toBe(7);
+  });
+
+  test('the fetch-model script passes a URI with spaces, $ and backquotes to aws as one argument, unexpanded', () => {
+    const uri = 's3://models/fraud v3/$HOME/`id`/';
+    const init = podSpec(only(synth({ model: ModelSource.fromS3Uri(uri) }).manifests, 'Deployment')).initContainers[0];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fetch-model-'));
+    const bin = path.join(dir, 'bin');
+    const model = path.join(dir, 'model dir');
+    fs.mkdirSync(bin);
+    fs.mkdirSync(model);
+    fs.writeFileSync(path.join(bin, 'aws'), '#!/bin/sh\nprintf "%s\\n" "$@" > "$ARGS"; echo onnx > "$5/model.onnx"\n', { mode: 0o755 });
+    const command = (init.command as string[]).map((arg) => arg.replace('/opt/ml/model', model));
+    const result = spawnSync(command[0], command.slice(1), { env: { PATH: `${bin}:${process.env.PATH}`, ARGS: path.join(dir, 'args') }, encoding: 'utf8' });
+    const args = fs.readFileSync(path.join(dir, 'args'), 'utf8');
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(result.status).toBe(0);
+    expect(args).toBe(['s3', 'sync', '--only-show-errors', uri, model, ''].join('\n'));
   });
 
   test('with a single .onnx object in S3, the init container copies that file as /opt/ml/model/model.onnx', () => {
