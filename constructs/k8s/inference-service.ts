@@ -8,6 +8,7 @@ import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
+import { checkWholeSeconds } from './private/whole-seconds';
 
 /** Environment variable the inference server reads for its drain time on SIGTERM, in milliseconds. */
 export const DRAIN_TIMEOUT_ENV = 'DRAIN_TIMEOUT_MS';
@@ -547,12 +548,7 @@ export class InferenceService extends Construct {
     // The startup timeout is rounded up (to probe periods and the progress deadline); Kubernetes takes the
     // grace period and the preStop pause in whole seconds.
     const startupSeconds = startupTimeout.toSeconds({ integral: false });
-    for (const [prop, value] of [['terminationGracePeriod', grace], ['preStopDelay', preStop]] as const) {
-      const seconds = value.toSeconds({ integral: false });
-      if (!Number.isInteger(seconds)) {
-        throw new PlatformError(this, prop, `${seconds}s`, 'must be a whole number of seconds (Kubernetes takes whole seconds)', `round ${prop} to whole seconds, e.g. Duration.seconds(${Math.ceil(seconds)})`);
-      }
-    }
+    checkWholeSeconds(this, [['terminationGracePeriod', grace], ['preStopDelay', preStop]]);
     if (startupSeconds < 10) {
       throw new PlatformError(this, 'startupTimeout', `${startupSeconds}s`, 'must be at least 10s (one startup probe period)', 'allow the time model loading takes, e.g. Duration.minutes(10)');
     }

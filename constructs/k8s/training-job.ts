@@ -5,6 +5,7 @@ import { PlatformError } from '../../lib/private/errors';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
+import { checkWholeSeconds } from './private/whole-seconds';
 
 /** Environment variable that tells the trainer where to write and resume checkpoints. */
 export const CHECKPOINT_DIR_ENV = 'CHECKPOINT_DIR';
@@ -213,15 +214,7 @@ export class TrainingJob extends Construct {
     if (badCode !== undefined) {
       throw new PlatformError(this, 'nonRetryableExitCodes', props.nonRetryableExitCodes, 'must be exit codes from 1 to 255 (0 means success)', `remove ${badCode}`);
     }
-    const durations: Array<[string, Duration | undefined]> = [
-      ['terminationGracePeriod', grace], ['activeDeadline', props.activeDeadline], ['ttlAfterFinished', props.ttlAfterFinished],
-    ];
-    for (const [prop, value] of durations) {
-      const seconds = value?.toSeconds({ integral: false });
-      if (seconds !== undefined && !Number.isInteger(seconds)) {
-        throw new PlatformError(this, prop, `${seconds}s`, 'must be a whole number of seconds (Kubernetes takes whole seconds)', `round ${prop} to whole seconds, e.g. Duration.seconds(${Math.ceil(seconds)})`);
-      }
-    }
+    checkWholeSeconds(this, [['terminationGracePeriod', grace], ['activeDeadline', props.activeDeadline], ['ttlAfterFinished', props.ttlAfterFinished]]);
     if (grace.toSeconds() >= 120) {
       throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`, 'must be below 120s: a spot interruption gives two minutes\' notice, after which the instance is gone', 'checkpoint more often and shorten the grace period');
     }
