@@ -4,6 +4,36 @@ import { IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import { EndpointInstanceType } from './endpoint-instance-type';
 
+/**
+ * The host image (AMI) of a variant's instances, which fixes the NVIDIA driver (and so the newest CUDA
+ * a container can use) or the Neuron driver. SageMaker's default depends on the instance type: NVIDIA
+ * driver 470 (CUDA 11.4) on ml.g4dn, ml.g5 and ml.p4d, 535 (CUDA 12.2) on ml.g6 and ml.p5.
+ *
+ * @see https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html
+ * @see https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html
+ */
+export class InferenceAmiVersion {
+  /** NVIDIA driver 535, CUDA 12.2. */
+  public static readonly GPU_2 = new InferenceAmiVersion('al2-ami-sagemaker-inference-gpu-2');
+  /** NVIDIA driver 535, CUDA 12.2; the NVIDIA Container Toolkit does not mount CUDA compatibility libraries. */
+  public static readonly GPU_2_1 = new InferenceAmiVersion('al2-ami-sagemaker-inference-gpu-2-1');
+  /**
+   * NVIDIA driver 550, CUDA 12.4; the NVIDIA Container Toolkit does not mount CUDA compatibility
+   * libraries. The bundled CUDA image's default (it is built on CUDA 12.8, which runs on a 550 driver
+   * through CUDA's minor version compatibility, and not on SageMaker's default 470 driver).
+   */
+  public static readonly GPU_3_1 = new InferenceAmiVersion('al2-ami-sagemaker-inference-gpu-3-1');
+  /** Neuron driver 2.19 (Inferentia2 and Trainium). */
+  public static readonly NEURON_2 = new InferenceAmiVersion('al2-ami-sagemaker-inference-neuron-2');
+
+  /** Another AMI version by name (one SageMaker added after this library was released). */
+  public static of(name: string): InferenceAmiVersion {
+    return new InferenceAmiVersion(name);
+  }
+
+  private constructor(public readonly name: string) {}
+}
+
 /** Options of a variant that runs on instances you choose (real-time or asynchronous). */
 export interface InstanceVariantOptions {
   /** The instance type, e.g. `EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE)` or `EndpointInstanceType.ML_M5_LARGE`. */
@@ -36,6 +66,14 @@ export interface InstanceVariantOptions {
    * @default - SageMaker's default
    */
   readonly modelDataDownloadTimeout?: Duration;
+  /**
+   * The host image of the instances: it fixes the NVIDIA or Neuron driver the container finds.
+   * @default - `InferenceAmiVersion.GPU_3_1` (NVIDIA driver 550) for NVIDIA T4, A10G, L4, L40S, A100,
+   * H100 and H200 types serving the bundled CUDA image, which needs a CUDA 12 driver: on SageMaker's
+   * default 470 driver of ml.g4dn, ml.g5 and ml.p4d its CUDA 12.8 libraries cannot run. Otherwise
+   * SageMaker's default for the instance type.
+   */
+  readonly inferenceAmiVersion?: InferenceAmiVersion;
 }
 
 /** Options of a serverless variant (CPU only; SageMaker provisions and scales the compute). */
@@ -63,6 +101,7 @@ export interface ServerlessVariantOptions {
 }
 
 const VARIANT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const AMI_VERSION = /^[a-z0-9](-*[a-z0-9]){0,62}$/;
 
 /**
  * A production variant of a model endpoint: instances (real-time, or asynchronous with
@@ -143,6 +182,11 @@ export class EndpointVariant {
       }
       checkSeconds(scope, `${prefix}.containerStartupHealthCheckTimeout`, o.containerStartupHealthCheckTimeout, 60, 3600);
       checkSeconds(scope, `${prefix}.modelDataDownloadTimeout`, o.modelDataDownloadTimeout, 60, 3600);
+      const ami = o.inferenceAmiVersion?.name;
+      if (ami !== undefined && !Token.isUnresolved(ami) && !AMI_VERSION.test(ami)) {
+        throw new PlatformError(scope, `${prefix}.inferenceAmiVersion`, ami, 'must be a SageMaker inference AMI version name such as al2-ami-sagemaker-inference-gpu-3-1 (letters, digits and hyphens, at most 63)',
+          'use one of the InferenceAmiVersion constants, or a name from the ProductionVariant API reference');
+      }
     }
     if (this._serverless) {
       const o = this._serverless;
@@ -170,7 +214,7 @@ export class EndpointVariant {
    * The production variant as CloudFormation wants it.
    * @internal
    */
-  public _render(index: number, modelName: string): sagemaker.CfnEndpointConfig.ProductionVariantProperty {
+  public _render(index: number, modelName: string, defaultAmi?: InferenceAmiVersion): sagemaker.CfnEndpointConfig.ProductionVariantProperty {
     const variantName = this.nameAt(index);
     if (this._serverless) {
       const o = this._serverless;
@@ -193,6 +237,7 @@ export class EndpointVariant {
       initialVariantWeight: o.initialWeight ?? 1,
       containerStartupHealthCheckTimeoutInSeconds: o.containerStartupHealthCheckTimeout?.toSeconds(),
       modelDataDownloadTimeoutInSeconds: o.modelDataDownloadTimeout?.toSeconds(),
+      inferenceAmiVersion: (o.inferenceAmiVersion ?? defaultAmi)?.name,
     };
   }
 }

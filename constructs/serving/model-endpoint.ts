@@ -14,7 +14,7 @@ import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { BUNDLED_GPU_DOCKERFILE, ContainerImage } from './container-image';
 import { EndpointInstanceType } from './endpoint-instance-type';
-import { EndpointVariant } from './endpoint-variant';
+import { EndpointVariant, InferenceAmiVersion } from './endpoint-variant';
 import { IModelEndpoint, ModelEndpointBase } from './model-endpoint-base';
 import { ModelData } from './model-data';
 import { acknowledgeWildcards } from './private/nag';
@@ -279,6 +279,12 @@ function variantIdPart(variantName: string, index: number): string {
 }
 /** SageMaker instance families with accelerators: NVIDIA (`g4dn`, `p3`, ...), Inferentia, Trainium, Habana (`dl1`). */
 const ACCELERATOR_FAMILY = /^(g|p|inf|trn|dl)\d/;
+/**
+ * NVIDIA GPUs whose SageMaker hosts may default to a driver older than CUDA 12 (470 on ml.g4dn, ml.g5
+ * and ml.p4d) and that al2-ami-sagemaker-inference-gpu-3-1 (driver 550) serves: the bundled CUDA image
+ * gets that AMI there. Newer GPUs (Blackwell) need a newer driver than 550 and come with one by default.
+ */
+const CUDA_12_HOST_DEFAULT = /^(T4|A10G|L4|L40S|A100|H100|H200)$/;
 const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Environment variables SageMaker allows in a container definition. */
 const MAX_ENVIRONMENT = 100;
@@ -485,7 +491,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     this.cfnModel.node.addDependency(this.executionPolicy);
 
     this.cfnEndpointConfig = new sagemaker.CfnEndpointConfig(this, 'Config', {
-      productionVariants: variants.map((v, i) => v._render(i, this.cfnModel.attrModelName)),
+      productionVariants: variants.map((v, i) => v._render(i, this.cfnModel.attrModelName, cudaImage && CUDA_12_HOST_DEFAULT.test(v.instanceType?.gpu?.acceleratorModel ?? '') ? InferenceAmiVersion.GPU_3_1 : undefined)),
       kmsKeyId: volumeKeyApplies ? this.encryptionKey?.keyArn : undefined,
       dataCaptureConfig: props.dataCapture && this.renderDataCapture(props.dataCapture),
       asyncInferenceConfig: props.asyncInference && this.renderAsync(props.asyncInference),

@@ -5,7 +5,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { AcceleratorVendor, GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
-import { BUNDLED_IMAGE_EXCLUDES, ContainerImage, EndpointInstanceType, EndpointVariant, RolloutStrategy } from '../../constructs/serving';
+import { BUNDLED_IMAGE_EXCLUDES, ContainerImage, EndpointInstanceType, EndpointVariant, InferenceAmiVersion, RolloutStrategy } from '../../constructs/serving';
 import { newStack } from '../helpers';
 import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
 
@@ -207,6 +207,58 @@ describe('the bundled server on GPUs', () => {
     // The CPU image builds for Arm, and so does the CUDA one asked for explicitly on amd64.
     const { stack: cpu } = newStack();
     expect(() => newEndpoint(cpu, { image: ContainerImage.bundled({ file: 'Dockerfile' }), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(g5g) })] })).not.toThrow();
+  });
+
+  describe('host AMI (NVIDIA driver) of the CUDA image', () => {
+    const cuda = () => ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR, file: 'Dockerfile.gpu' });
+    const amisOf = (stack: ReturnType<typeof newStack>['stack']) => Template.fromStack(stack).findResources('AWS::SageMaker::EndpointConfig');
+    const variantsOf = (stack: ReturnType<typeof newStack>['stack']) => (Object.values(amisOf(stack))[0].Properties.ProductionVariants as Array<Record<string, unknown>>);
+
+    test('NVIDIA variants serving the CUDA image get al2-ami-sagemaker-inference-gpu-3-1 (driver 550): SageMaker\'s default driver on ml.g5 is 470, too old for CUDA 12', () => {
+      for (const type of [GpuInstanceType.G4DN_XLARGE, GpuInstanceType.G5_XLARGE, GpuInstanceType.G6_XLARGE, GpuInstanceType.G6E_XLARGE, GpuInstanceType.P4D_24XLARGE, GpuInstanceType.P5_48XLARGE]) {
+        const { stack } = newStack();
+        newEndpoint(stack, { image: cuda(), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(type) })] });
+        expect(variantsOf(stack)[0]).toMatchObject({ InstanceType: `ml.${type.name}`, InferenceAmiVersion: 'al2-ami-sagemaker-inference-gpu-3-1' });
+      }
+    });
+
+    test('CPU variants beside them, the CPU image, another image and Blackwell types keep SageMaker\'s default', () => {
+      const { stack } = newStack();
+      newEndpoint(stack, {
+        image: cuda(),
+        variants: [
+          EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE), variantName: 'gpu' }),
+          EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE, variantName: 'cpu' }),
+        ],
+        environment: { ORT_EXECUTION_PROVIDERS: 'cuda,cpu' },
+      });
+      expect(variantsOf(stack).map((v) => v.InferenceAmiVersion)).toEqual(['al2-ami-sagemaker-inference-gpu-3-1', undefined]);
+      const { stack: cpuImage } = newStack();
+      newEndpoint(cpuImage, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] }); // the fixture's Dockerfile
+      expect(variantsOf(cpuImage)[0].InferenceAmiVersion).toBeUndefined();
+      const { stack: own } = newStack();
+      newEndpoint(own, { image: ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(own, 'Repo', 'server')), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE) })] });
+      expect(variantsOf(own)[0].InferenceAmiVersion).toBeUndefined();
+      const b200 = GpuInstanceType.custom({ name: 'p6-b200.48xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'B200', acceleratorCount: 8, acceleratorMemoryGiB: 179, vcpus: 192, memoryGiB: 2048 });
+      const { stack: blackwell } = newStack();
+      newEndpoint(blackwell, { image: cuda(), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(b200) })] });
+      expect(variantsOf(blackwell)[0].InferenceAmiVersion).toBeUndefined();
+    });
+
+    test('inferenceAmiVersion overrides the default, on any image; a malformed name fails naming it', () => {
+      const { stack } = newStack();
+      newEndpoint(stack, { image: cuda(), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G6_XLARGE), inferenceAmiVersion: InferenceAmiVersion.GPU_2_1 })] });
+      expect(variantsOf(stack)[0].InferenceAmiVersion).toBe('al2-ami-sagemaker-inference-gpu-2-1');
+      const { stack: own } = newStack();
+      newEndpoint(own, {
+        image: ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(own, 'Repo', 'neuron-server')),
+        variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE), inferenceAmiVersion: InferenceAmiVersion.NEURON_2 })],
+      });
+      expect(variantsOf(own)[0].InferenceAmiVersion).toBe('al2-ami-sagemaker-inference-neuron-2');
+      const { stack: bad } = newStack();
+      expect(() => newEndpoint(bad, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE), inferenceAmiVersion: InferenceAmiVersion.of('AL2 gpu 3') })] }))
+        .toThrow(expect.objectContaining({ prop: 'variants[0].inferenceAmiVersion', received: 'AL2 gpu 3' }));
+    });
   });
 
   test('another directory keeps its Dockerfile on GPUs', () => {
