@@ -27,12 +27,64 @@ describe('image packaging', () => {
       assert.match(text, /npm prune --omit=dev/);
       assert.match(text, /^USER 10001:0$/m);
       assert.match(text, /^HEALTHCHECK .*\n\s+CMD \["node", "\/opt\/server\/dist\/src\/healthcheck.js"\]/m);
-      assert.match(text, /^ENTRYPOINT \["node", .*"\/opt\/server\/dist\/src\/server.js"\]$/m);
+      const entry = file === 'Dockerfile.gpu' ? '"/opt/server/cuda-compat-env.sh", "node"' : '"node"';
+      assert.ok(new RegExp(`^ENTRYPOINT \\[${entry}, .*"/opt/server/dist/src/server.js"\\]$`, 'm').test(text), `${file}: ENTRYPOINT [${entry}, ..., server.js]`);
       assert.match(text, /^CMD \["serve"\]$/m);
       assert.match(text, /HOME=\/tmp/);
       assert.match(text, /^\s+ORT_DISABLE_TELEMETRY=1$/m, 'onnxruntime telemetry off in the image');
     });
   }
+
+  describe('cuda-compat-env.sh (the CUDA image\'s entrypoint wrapper)', () => {
+    const script = path.join(root, 'scripts', 'cuda-compat-env.sh');
+    const run = (env: Record<string, string>, files: { version?: string; compat?: boolean } = {}) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cuda-compat-'));
+      try {
+        const compat = path.join(dir, 'compat');
+        if (files.compat !== false) fs.mkdirSync(compat);
+        const versionFile = path.join(dir, 'version');
+        if (files.version !== undefined) fs.writeFileSync(versionFile, files.version);
+        const r = spawnSync('sh', [script, 'sh', '-c', 'printf "%s|%s" "$LD_LIBRARY_PATH" "$*"; exit 7', 'argv0', 'serve', '--x'], {
+          // PATH without nvidia-smi, so only the version file tells the driver
+          env: { PATH: '/usr/bin:/bin', CUDA_COMPAT_DIR: compat, NVIDIA_DRIVER_VERSION_FILE: versionFile, ...env },
+          encoding: 'utf8',
+        });
+        return { status: r.status, out: r.stdout.replace(compat, '<compat>'), err: r.stderr };
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const v470 = 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  470.256.02  Thu May  2 14:37:44 UTC 2024\nGCC version:  gcc version 7.3.1 (GCC)\n';
+    const open470 = 'NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  470.256.02  Release Build  (dvs-builder@U16)\n';
+    const v550 = 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct  8 03:22:07 UTC 2024\n';
+    const open570 = 'NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  570.86.15  Release Build  (dvs-builder@U16-I3-B03-4-3)  Thu Jan 23 2025\n';
+
+    it('a driver older than CUDA 12 (470) puts the compat libraries first, keeping the path that was there; the command runs with its arguments and exit status', () => {
+      assert.deepEqual(run({ LD_LIBRARY_PATH: '/usr/local/nvidia/lib64' }, { version: v470 }), { status: 7, out: '<compat>:/usr/local/nvidia/lib64|serve --x', err: '' });
+      assert.equal(run({}, { version: open470 }).out, '<compat>|serve --x');
+    });
+
+    it('a CUDA 12 driver (550, 570 open), no driver (no GPU), or no compat libraries leave the path alone', () => {
+      assert.equal(run({ LD_LIBRARY_PATH: '/a' }, { version: v550 }).out, '/a|serve --x');
+      assert.equal(run({}, { version: open570 }).out, '|serve --x');
+      assert.equal(run({}, {}).out, '|serve --x');
+      assert.equal(run({}, { version: 'garbage\n' }).out, '|serve --x');
+      assert.equal(run({}, { version: v470, compat: false }).out, '|serve --x');
+    });
+
+    it('Dockerfile.gpu copies it into the image, and it is executable (git keeps the mode)', () => {
+      assert.match(read('Dockerfile.gpu'), /^COPY --chown=0:0 scripts\/cuda-compat-env.sh \.\/cuda-compat-env.sh$/m);
+      assert.ok(fs.statSync(script).mode & 0o111, 'scripts/cuda-compat-env.sh is executable');
+    });
+
+    it('CUDA_COMPAT=on and off decide; another value exits 2 naming it', () => {
+      assert.equal(run({ CUDA_COMPAT: 'on' }, { version: v550 }).out, '<compat>|serve --x');
+      assert.equal(run({ CUDA_COMPAT: 'off' }, { version: v470 }).out, '|serve --x');
+      const bad = run({ CUDA_COMPAT: 'yes' }, { version: v470 });
+      assert.equal(bad.status, 2);
+      assert.match(bad.err, /CUDA_COMPAT is 'yes'; allowed: auto \(the default\), on, off/);
+    });
+  });
 
   // The Node.js line each image runs on by default, from its Dockerfile.
   const defaultNodeMajor = (file: string, arg: string): number => {
