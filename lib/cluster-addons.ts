@@ -78,8 +78,16 @@ export interface EbsCsiDriver {
  *   the L1 (`CfnAddon.podIdentityAssociations`).
  * Pod Identity needs the `eks-pod-identity-agent` add-on on the nodes; the driver's add-on is created after it.
  *
- * The checkpoint volumes are mounted on the tainted GPU nodes: the driver's node DaemonSet tolerates every taint
- * (its chart's default, `node.tolerateAllTaints: true`, left as is), while its controller runs on the system nodes.
+ * The checkpoint volumes are mounted on the tainted GPU nodes (`nvidia.com/gpu`, Neuron and any extra `taints`):
+ * the driver's node DaemonSet tolerates every taint with the add-on's default configuration, so no
+ * `configurationValues` are set. The add-on is built from the driver's Helm chart, whose `node.tolerateAllTaints`
+ * defaults to `true` (kubernetes-sigs/aws-ebs-csi-driver PR #1381, 2022, `charts/aws-ebs-csi-driver/values.yaml`)
+ * and renders the toleration `operator: Exists` (every key and effect) on the node DaemonSet
+ * (`templates/_node.tpl`); the driver's maintainers confirm it for the EKS add-on: "the EBS CSI controller
+ * intentionally does not tolerate all taints by default (only the node does so by default)"
+ * (aws/containers-roadmap#1706, 2023). The add-on's version is not pinned, so EKS installs its default for the
+ * cluster's Kubernetes version, years past that change. The controller (a Deployment) tolerates only
+ * `CriticalAddonsOnly` and runs on the untainted system nodes.
  *
  * The role holds the AWS managed policy `AmazonEBSCSIDriverPolicy` and nothing else: the default StorageClass
  * encrypts with the region's default EBS encryption key, the AWS managed `aws/ebs` (usable through EBS by any
