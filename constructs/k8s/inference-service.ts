@@ -28,6 +28,31 @@ export const LABEL_TRACK = 'ai-platform.dev/track';
 /** Default image of the init container that copies a model from S3. */
 export const DEFAULT_S3_COPY_IMAGE = 'public.ecr.aws/aws-cli/aws-cli:2.27.50';
 
+/** How many names of what the prefix holds a fetch-model error lists. */
+const FETCH_MODEL_LISTED = 20;
+
+/**
+ * The fetch-model init container's script for a prefix: `$1` the S3 URI, `$2` the model directory. POSIX sh
+ * with `ls` and `sed`.
+ */
+const FETCH_MODEL_SCRIPT = [
+  'aws s3 sync --only-show-errors "$1" "$2" || exit $?',
+  'if [ -z "$(ls -A "$2")" ]; then echo "fetch-model: no objects under $1: upload the model directory (model.onnx, optional serving.json) there or fix the model URI; retrying" >&2; exit 1; fi',
+  // What the prefix holds, for the messages: the first names, folders marked with '/'.
+  `found() { n=0; for e in "$2"/* "$2"/.[!.]* "$2"/..?*; do [ -e "$e" ] || [ -L "$e" ] || continue; n=$((n + 1)); `
+  + `if [ "$n" -le ${FETCH_MODEL_LISTED} ]; then if [ -d "$e" ]; then printf ' %s/' "\${e##*/}"; else printf ' %s' "\${e##*/}"; fi; fi; done; `
+  + `if [ "$n" -gt ${FETCH_MODEL_LISTED} ]; then printf ' (and %s more)' $((n - ${FETCH_MODEL_LISTED})); fi; }`,
+  'if [ -f "$2/serving.json" ] && [ -n "$(sed -n \'/"modelFile"/p\' "$2/serving.json")" ]; then',
+  '  f=$(sed -n \'/"modelFile"/{s/.*"modelFile"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p;q;}\' "$2/serving.json")',
+  '  if [ -z "$f" ] || [ -f "$2/$f" ]; then exit 0; fi',
+  '  echo "fetch-model: $1 holds no $f, the modelFile serving.json names: upload it there or fix modelFile; found:$(found "$@"); retrying" >&2; exit 1',
+  'fi',
+  'n=0; names=; for m in "$2"/*.onnx; do if [ -f "$m" ]; then n=$((n + 1)); names="$names${names:+ }${m##*/}"; fi; done',
+  'if [ "$n" -eq 0 ]; then echo "fetch-model: $1 holds no model file: expected model.onnx (or a single .onnx file, or the modelFile serving.json names) at the top of the prefix; found:$(found "$@"). '
+  + 'An archive (model.tar.gz) is not unpacked: upload the unpacked model directory there or fix the model URI; retrying" >&2; exit 1; fi',
+  'if [ "$n" -gt 1 ] && [ ! -f "$2/model.onnx" ]; then echo "fetch-model: $1 holds $n .onnx files ($names) and no model.onnx, so the server would not know which to load: name the one to serve model.onnx or set modelFile in serving.json; retrying" >&2; exit 1; fi',
+].join('\n');
+
 /**
  * Where the server's model comes from.
  *
@@ -48,9 +73,11 @@ export class ModelSource {
    * under it (`model.onnx`, an optional `serving.json` and `features.json`, external data files). A
    * single `.onnx` object (`s3://bucket/models/fraud-v3.onnx`) is copied alone with `aws s3 cp`, as
    * `/opt/ml/model/model.onnx`; give the prefix instead when the model needs files beside it. An
-   * archive (`.tar.gz`, `.tgz`, `.tar`) is refused: nothing unpacks it. A prefix that holds no objects, or a
-   * missing object, fails the init container, which the kubelet retries until the model is there (the image
-   * needs `sh` besides the AWS CLI).
+   * archive (`.tar.gz`, `.tgz`, `.tar`) is refused: nothing unpacks it. A prefix that holds no objects, one
+   * without the model file the server would load (`modelFile` in `serving.json`, else the only top-level
+   * `.onnx` file, else `model.onnx`: a `model.tar.gz` or a directory one level too deep fails), or a missing
+   * object fails the init container, with a message naming the S3 location, what it expected and what it found,
+   * and the kubelet retries it until the model is there (the image needs `sh`, `ls` and `sed` besides the AWS CLI).
    */
   public static fromS3Uri(uri: string, options: S3ModelSourceOptions = {}): ModelSource {
     if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(uri)) {
@@ -75,14 +102,16 @@ export class ModelSource {
       // A missing object fails the copy (404), so the init container is retried until it is there.
       return ['aws', 's3', 'cp', '--only-show-errors', this.s3Uri, `${directory}/model.onnx`];
     }
-    // `aws s3 sync` succeeds on a prefix that holds no objects (a typo, a model not uploaded yet). Init
-    // containers do not run again when the server restarts, so the server would crash-loop without a model
-    // even after the upload: fail here instead, and the kubelet retries the copy until the model is there.
-    // The URI and directory are positional arguments ($1, $2), so the shell never parses them.
-    return ['sh', '-c',
-      'aws s3 sync --only-show-errors "$1" "$2" || exit $?; '
-      + 'if [ -z "$(ls -A "$2")" ]; then echo "fetch-model: no objects under $1: upload the model directory (model.onnx, optional serving.json) there or fix the model URI; retrying" >&2; exit 1; fi',
-      'fetch-model', this.s3Uri, directory];
+    // `aws s3 sync` succeeds on a prefix that holds no objects (a typo, a model not uploaded yet), or one
+    // that holds no model the server would load (a SageMaker-style model.tar.gz, the model directory one
+    // level too deep). Init containers do not run again when the server restarts, so the server would
+    // crash-loop without a model even after the upload: fail here instead, naming the location, what was
+    // expected and what is there, and the kubelet retries the copy until the model is there. The check
+    // follows the server's choice of model file (container/src/config.ts): `modelFile` in serving.json,
+    // else the only top-level *.onnx file, else model.onnx. A modelFile this sed cannot read (spread over
+    // lines, escaped) is left to the server. The URI and directory are positional arguments ($1, $2), so
+    // the shell never parses them.
+    return ['sh', '-c', FETCH_MODEL_SCRIPT, 'fetch-model', this.s3Uri, directory];
   }
 
   private constructor(
@@ -98,7 +127,7 @@ export class ModelSource {
 /** Options for `ModelSource.fromS3Uri`. */
 export interface S3ModelSourceOptions {
   /**
-   * Image with the AWS CLI and a POSIX `sh` (with `ls`) for the init container.
+   * Image with the AWS CLI and a POSIX `sh` (with `ls` and `sed`) for the init container.
    * @default DEFAULT_S3_COPY_IMAGE
    */
   readonly copyImage?: string;

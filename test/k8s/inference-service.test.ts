@@ -32,6 +32,28 @@ function server(manifests: ReturnType<typeof synth>['manifests'], name = 'fraud'
   return podSpec(only(manifests, 'Deployment', name)).containers[0];
 }
 
+/** The fetch-model init container of a service whose model is at `uri`. */
+function fetchModel(uri: string) {
+  return podSpec(only(synth({ model: ModelSource.fromS3Uri(uri) }).manifests, 'Deployment')).initContainers[0];
+}
+
+/**
+ * Runs the fetch-model command as rendered, with the model directory moved to a scratch directory and a fake
+ * `aws` whose script fills it (the directory is in $MODEL).
+ */
+function runFetchModel(init: { command: string[] }, awsScript: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fetch-model-'));
+  const bin = path.join(dir, 'bin');
+  const model = path.join(dir, 'model');
+  fs.mkdirSync(bin);
+  fs.mkdirSync(model);
+  fs.writeFileSync(path.join(bin, 'aws'), `#!/bin/sh\n${awsScript}\n`, { mode: 0o755 });
+  const command = init.command.map((arg) => arg.replace('/opt/ml/model', model));
+  const result = spawnSync(command[0], command.slice(1), { env: { PATH: `${bin}:${process.env.PATH}`, MODEL: model }, encoding: 'utf8' });
+  fs.rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
 describe('InferenceService', () => {
   test('by default, creates a Deployment, Service, autoscaling/v2 HPA and PDB, and no NetworkPolicy', () => {
     const { manifests } = synth();
@@ -186,27 +208,51 @@ describe('InferenceService', () => {
     // `aws s3 sync` (like `cp --recursive`) exits 0 on a prefix with no objects (a typo, a model not uploaded yet).
     // Init containers do not run again when the server container restarts, so a server that starts without its
     // model would crash-loop even after the upload; a failed init container is retried until the model is there.
-    const init = podSpec(only(synth({ model: ModelSource.fromS3Uri('s3://models/fraud/v3/') }).manifests, 'Deployment')).initContainers[0];
-    const run = (awsScript: string) => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fetch-model-'));
-      const bin = path.join(dir, 'bin');
-      const model = path.join(dir, 'model');
-      fs.mkdirSync(bin);
-      fs.mkdirSync(model);
-      fs.writeFileSync(path.join(bin, 'aws'), `#!/bin/sh\n${awsScript}\n`, { mode: 0o755 });
-      // The command as rendered, with the model directory moved under the scratch directory.
-      const command = (init.command as string[]).map((arg) => arg.replace('/opt/ml/model', model));
-      const result = spawnSync(command[0], command.slice(1), { env: { PATH: `${bin}:${process.env.PATH}`, MODEL: model }, encoding: 'utf8' });
-      fs.rmSync(dir, { recursive: true, force: true });
-      return result;
-    };
-    const empty = run('exit 0');
+    const init = fetchModel('s3://models/fraud/v3/');
+    const empty = runFetchModel(init, 'exit 0');
     expect(empty.status).not.toBe(0);
     expect(empty.stderr).toContain('s3://models/fraud/v3/');
-    expect(run('echo onnx > "$MODEL/model.onnx"').status).toBe(0);
-    expect(run('exit 1').status).not.toBe(0);
+    expect(runFetchModel(init, 'echo onnx > "$MODEL/model.onnx"').status).toBe(0);
+    expect(runFetchModel(init, 'exit 1').status).not.toBe(0);
     // A sync that fails part way fails the init container with its own status, even with files copied.
-    expect(run('echo onnx > "$MODEL/model.onnx"; exit 7').status).toBe(7);
+    expect(runFetchModel(init, 'echo onnx > "$MODEL/model.onnx"; exit 7').status).toBe(7);
+  });
+
+  test('with a prefix in S3 that holds files but no model file the server would load, the fetch-model init container fails naming the location, what it expected and what it found', () => {
+    const init = fetchModel('s3://models/fraud/v3/');
+    // A SageMaker-style archive: nothing unpacks it, and the server would find no model.
+    const archive = runFetchModel(init, 'echo tgz > "$MODEL/model.tar.gz"; echo {} > "$MODEL/features.json"');
+    expect(archive.status).toBe(1);
+    expect(archive.stderr).toMatch(/fetch-model: s3:\/\/models\/fraud\/v3\/ holds no model file: expected model\.onnx/);
+    expect(archive.stderr).toContain('features.json model.tar.gz');
+    // The model one level too deep (the directory uploaded into the prefix): the listing shows the folder.
+    const nested = runFetchModel(init, 'mkdir "$MODEL/fraud"; echo onnx > "$MODEL/fraud/model.onnx"');
+    expect(nested.status).toBe(1);
+    expect(nested.stderr).toContain('fraud/');
+    // The server loads the only .onnx file whatever its name, and model.onnx among several.
+    expect(runFetchModel(init, 'echo onnx > "$MODEL/fraud-v3.onnx"; echo x > "$MODEL/fraud-v3.onnx.data"').status).toBe(0);
+    expect(runFetchModel(init, 'echo onnx > "$MODEL/model.onnx"; echo onnx > "$MODEL/pre.onnx"').status).toBe(0);
+    // Several .onnx files and no model.onnx: the server would not know which to load.
+    const several = runFetchModel(init, 'echo onnx > "$MODEL/a.onnx"; echo onnx > "$MODEL/b.onnx"');
+    expect(several.status).toBe(1);
+    expect(several.stderr).toMatch(/s3:\/\/models\/fraud\/v3\/ holds 2 \.onnx files \(a\.onnx b\.onnx\) and no model\.onnx, .*modelFile in serving\.json/);
+    // A long listing is cut short.
+    const many = runFetchModel(init, 'for i in $(seq 10 34); do echo x > "$MODEL/part-$i.bin"; done');
+    expect(many.status).toBe(1);
+    expect(many.stderr).toContain('part-28.bin part-29.bin (and 5 more)');
+  });
+
+  test('with a serving.json that names the modelFile, the fetch-model init container checks that file instead', () => {
+    const init = fetchModel('s3://models/fraud/v3/');
+    const serving = (json: string) => `printf '%s' '${json}' > "$MODEL/serving.json"`;
+    expect(runFetchModel(init, `${serving('{"workers": 2,\n  "modelFile" : "nets/fraud.onnx"}')}; mkdir "$MODEL/nets"; echo onnx > "$MODEL/nets/fraud.onnx"; echo onnx > "$MODEL/a.onnx"; echo onnx > "$MODEL/b.onnx"`).status).toBe(0);
+    const missing = runFetchModel(init, `${serving('{"modelFile": "fraud.onnx"}')}; echo onnx > "$MODEL/model.onnx"`);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/fetch-model: s3:\/\/models\/fraud\/v3\/ holds no fraud\.onnx, the modelFile serving\.json names/);
+    expect(missing.stderr).toContain('model.onnx serving.json');
+    // A serving.json without modelFile leaves the server's own choice.
+    expect(runFetchModel(init, `${serving('{"workers": 2}')}; echo onnx > "$MODEL/fraud.onnx"`).status).toBe(0);
+    expect(runFetchModel(init, `${serving('{"workers": 2}')}`).status).toBe(1);
   });
 
   test('the fetch-model script passes a URI with spaces, $ and backquotes to aws as one argument, unexpanded', () => {
