@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
@@ -9,6 +9,7 @@ import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 import { checkWholeSeconds } from './private/whole-seconds';
+import { checkContainerSizes, checkWholeSize } from './private/whole-size';
 
 /** Environment variable the inference server reads for its drain time on SIGTERM, in milliseconds. */
 export const DRAIN_TIMEOUT_ENV = 'DRAIN_TIMEOUT_MS';
@@ -87,6 +88,7 @@ export class ModelSource {
       throw new PlatformError(undefined, 'model', uri, 'must be the prefix of an unpacked model directory: `aws s3 sync` copies a prefix and would leave an archive (or nothing) in /opt/ml/model',
         'upload the directory itself (model.onnx, optional serving.json) and give its prefix, e.g. "s3://bucket/models/fraud/v3/"');
     }
+    checkWholeSize(undefined, 'sizeLimit', options.sizeLimit, 'MiB', 'the model volume\'s sizeLimit is written in Mi');
     return new ModelSource(uri, options.copyImage ?? DEFAULT_S3_COPY_IMAGE, options.sizeLimit ?? Size.gibibytes(20));
   }
 
@@ -132,7 +134,7 @@ export interface S3ModelSourceOptions {
    */
   readonly copyImage?: string;
   /**
-   * Size limit of the `emptyDir` the model is copied into.
+   * Size limit of the `emptyDir` the model is copied into, a whole number of MiB.
    * @default Size.gibibytes(20)
    */
   readonly sizeLimit?: Size;
@@ -306,13 +308,18 @@ export interface ArgoRolloutOptions {
 export interface InferenceResources {
   /** @default - request 1 CPU, limit 2 CPUs */
   readonly cpu?: kplus.CpuResources;
-  /** @default - request 4 GiB, limit 4 GiB */
+  /**
+   * cdk8s-plus writes memory in Mi: a size that is no whole number of MiB fails synthesis.
+   * @default - request 4 GiB, limit 4 GiB
+   */
   readonly memory?: kplus.MemoryResources;
   /**
    * Ephemeral storage of the server container. A model fetched from S3 lands on a disk-backed volume that
    * counts against the pod's limit: one given here must leave room for it (the model's `sizeLimit`, 20 GiB by
    * default), or the kubelet evicts the pod once the copied model outgrows it.
-   * @default - request 1 GiB, limit 2 GiB, each plus the model volume's sizeLimit when the model comes from S3
+   * cdk8s-plus writes it in Gi: a size that is no whole number of GiB fails synthesis.
+   * @default - request 1 GiB, limit 2 GiB, each plus the model volume's sizeLimit (rounded up to whole GiB) when the
+   *   model comes from S3
    */
   readonly ephemeralStorage?: kplus.EphemeralStorageResources;
 }
@@ -656,12 +663,15 @@ export class InferenceService extends Construct {
 
     // children
     const model = props.model ?? ModelSource.fromImage();
-    const modelMiB = model.s3Uri && model.sizeLimit ? Math.ceil(model.sizeLimit.toMebibytes()) : 0;
+    // cdk8s-plus writes ephemeral storage in whole Gi: the defaults make room for the model in whole GiB.
+    const modelSize = model.s3Uri ? model.sizeLimit : undefined;
+    const modelGiB = modelSize ? Math.ceil(modelSize.toGibibytes({ rounding: SizeRoundingBehavior.NONE })) : 0;
+    checkContainerSizes(this, props.resources);
     const storageLimit = props.resources?.ephemeralStorage?.limit;
-    if (storageLimit && modelMiB > 0 && storageLimit.toMebibytes() <= modelMiB) {
-      throw new PlatformError(this, 'resources.ephemeralStorage.limit', `${storageLimit.toMebibytes()} MiB`,
-        `must be above the model volume's sizeLimit (${modelMiB} MiB): the model copied from S3 lands on a disk-backed volume that counts against it, and the kubelet evicts the pod once it is outgrown`,
-        `raise the limit to at least ${modelMiB + 1024} MiB, or lower the model's sizeLimit`);
+    if (storageLimit && modelSize && storageLimit.toMebibytes() <= modelSize.toMebibytes()) {
+      throw new PlatformError(this, 'resources.ephemeralStorage.limit', storageLimit.asString(),
+        `must be above the model volume's sizeLimit (${modelSize.toMebibytes()}Mi): the model copied from S3 lands on a disk-backed volume that counts against it, and the kubelet evicts the pod once it is outgrown`,
+        `raise the limit to at least Size.gibibytes(${modelGiB + 1}), or lower the model's sizeLimit`);
     }
     const serviceAccount = props.serviceAccountName
       ? kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccount', props.serviceAccountName)
@@ -715,8 +725,8 @@ export class InferenceService extends Construct {
           memory: props.resources?.memory ?? { request: Size.gibibytes(4), limit: Size.gibibytes(4) },
           // A disk-backed emptyDir counts against the pod's ephemeral-storage limit: make room for the model.
           ephemeralStorage: props.resources?.ephemeralStorage ?? {
-            request: Size.mebibytes(1024 + modelMiB),
-            limit: Size.mebibytes(2048 + modelMiB),
+            request: Size.gibibytes(1 + modelGiB),
+            limit: Size.gibibytes(2 + modelGiB),
           },
         },
         securityContext: {

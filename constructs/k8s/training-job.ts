@@ -6,6 +6,7 @@ import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
 import { checkWholeSeconds } from './private/whole-seconds';
+import { checkContainerSizes, checkWholeSize } from './private/whole-size';
 
 /** Environment variable that tells the trainer where to write and resume checkpoints. */
 export const CHECKPOINT_DIR_ENV = 'CHECKPOINT_DIR';
@@ -26,6 +27,7 @@ export class CheckpointStorage {
    * another node in the same zone (EBS) or any zone (EFS, FSx for Lustre; required for `parallelism` > 1).
    */
   public static newClaim(options: NewClaimOptions = {}): CheckpointStorage {
+    checkWholeSize(undefined, 'size', options.size, 'GiB', 'cdk8s-plus writes a claim\'s storage in Gi');
     return new CheckpointStorage(undefined, options);
   }
 
@@ -45,7 +47,10 @@ export class CheckpointStorage {
 
 /** Options for `CheckpointStorage.newClaim`. */
 export interface NewClaimOptions {
-  /** @default Size.gibibytes(100) */
+  /**
+   * Size of the claim, a whole number of GiB.
+   * @default Size.gibibytes(100)
+   */
   readonly size?: Size;
   /** @default - the cluster's default storage class */
   readonly storageClassName?: string;
@@ -135,7 +140,11 @@ export interface TrainingJobProps {
    * @default Duration.seconds(90)
    */
   readonly terminationGracePeriod?: Duration;
-  /** @default - request 4 CPUs / 16 GiB, limit 8 CPUs / 16 GiB */
+  /**
+   * CPU and memory of the trainer. cdk8s-plus writes memory in Mi: a size that is no whole number of MiB fails
+   * synthesis.
+   * @default - request 4 CPUs / 16 GiB, limit 8 CPUs / 16 GiB
+   */
   readonly resources?: {
     readonly cpu?: kplus.CpuResources;
     readonly memory?: kplus.MemoryResources;
@@ -224,6 +233,7 @@ export class TrainingJob extends Construct {
     if (!Number.isInteger(user) || user < 1) {
       throw new PlatformError(this, 'runAsUser', user, 'must be a whole number >= 1 (0 is root)', 'pick a non-root uid such as 10001');
     }
+    checkContainerSizes(this, props.resources);
 
     // children
     this.job = new kplus.Job(this, 'Resource', {

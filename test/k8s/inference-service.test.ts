@@ -337,7 +337,10 @@ describe('InferenceService', () => {
   test('an ephemeral-storage limit that cannot hold the model copied from S3 fails, naming both sizes', () => {
     const model = ModelSource.fromS3Uri('s3://models/fraud/v3/', { sizeLimit: Size.gibibytes(10) });
     expect(() => synth({ model, resources: { ephemeralStorage: { limit: Size.gibibytes(4) } } }))
-      .toThrow(/'resources.ephemeralStorage.limit' \("4096 MiB"\) must be above the model volume's sizeLimit \(10240 MiB\).*: raise the limit to at least 11264 MiB/);
+      .toThrow(/'resources.ephemeralStorage.limit' \("4Gi"\) must be above the model volume's sizeLimit \(10240Mi\).*: raise the limit to at least Size.gibibytes\(11\)/);
+    // A model volume that is no whole number of GiB: the advice is still a limit cdk8s-plus can write.
+    expect(() => synth({ model: ModelSource.fromS3Uri('s3://models/fraud/v3/', { sizeLimit: Size.mebibytes(2500) }), resources: { ephemeralStorage: { limit: Size.gibibytes(2) } } }))
+      .toThrow(/\(2500Mi\).*at least Size.gibibytes\(4\)/);
     expect(() => synth({ model, resources: { ephemeralStorage: { limit: Size.gibibytes(12) } } })).not.toThrow();
     expect(() => synth({ resources: { ephemeralStorage: { limit: Size.gibibytes(1) } } })).not.toThrow();
   });
@@ -563,6 +566,32 @@ describe('InferenceService', () => {
     const c = server(synth({ model: ModelSource.fromS3Uri('s3://models/fraud/', { sizeLimit: Size.gibibytes(10) }) }).manifests);
     expect(c.resources.requests['ephemeral-storage']).toBe('11Gi');
     expect(c.resources.limits['ephemeral-storage']).toBe('12Gi');
+  });
+
+  test('with a model sizeLimit that is not a whole number of GiB, the ephemeral-storage defaults make room for it in whole GiB', () => {
+    // cdk8s-plus writes ephemeral storage in Gi: 1024 MiB + 1500 MiB is no whole number of GiB.
+    const { manifests } = synth({ model: ModelSource.fromS3Uri('s3://models/fraud/', { sizeLimit: Size.mebibytes(1500) }) });
+    const c = server(manifests);
+    expect(c.resources.requests['ephemeral-storage']).toBe('3Gi');
+    expect(c.resources.limits['ephemeral-storage']).toBe('4Gi');
+    expect(podSpec(only(manifests, 'Deployment')).volumes).toContainEqual({ name: 'model', emptyDir: { sizeLimit: '1500Mi' } });
+  });
+
+  test('sizes that cannot be written in the unit Kubernetes gets them in fail naming the prop and the value', () => {
+    expect(() => ModelSource.fromS3Uri('s3://models/fraud/', { sizeLimit: Size.kibibytes(1536) }))
+      .toThrow(/'sizeLimit' \("1536Ki"\) must be a whole number of MiB \(the model volume's sizeLimit is written in Mi\): use e\.g\. Size\.mebibytes\(2\)/);
+    expect(() => synth({ resources: { ephemeralStorage: { request: Size.mebibytes(1536), limit: Size.gibibytes(4) } } }))
+      .toThrow(/'resources\.ephemeralStorage\.request' \("1536Mi"\) must be a whole number of GiB \(cdk8s-plus writes ephemeral storage in Gi\): use e\.g\. Size\.gibibytes\(2\)/);
+    expect(() => synth({ resources: { ephemeralStorage: { limit: Size.mebibytes(2500) } } }))
+      .toThrow(/'resources\.ephemeralStorage\.limit' \("2500Mi"\) must be a whole number of GiB/);
+    expect(() => synth({ resources: { memory: { request: Size.kibibytes(1000), limit: Size.gibibytes(4) } } }))
+      .toThrow(/'resources\.memory\.request' \("1000Ki"\) must be a whole number of MiB \(cdk8s-plus writes memory in Mi\): use e\.g\. Size\.mebibytes\(1\)/);
+    expect(() => synth({ resources: { memory: { limit: Size.kibibytes(4194305) } } }))
+      .toThrow(/'resources\.memory\.limit' \("4194305Ki"\) must be a whole number of MiB/);
+    // Whole numbers in the larger unit, or written in it, pass.
+    const c = server(synth({ resources: { memory: { request: Size.gibibytes(1.5), limit: Size.mebibytes(2000) }, ephemeralStorage: { request: Size.mebibytes(2048), limit: Size.gibibytes(3) } } }).manifests);
+    expect(c.resources.requests).toMatchObject({ 'memory': '1536Mi', 'ephemeral-storage': '2Gi' });
+    expect(c.resources.limits).toMatchObject({ 'memory': '2000Mi', 'ephemeral-storage': '3Gi' });
   });
 
   test('with a PDB that allows no unavailable pod, synthesis fails', () => {

@@ -28,6 +28,18 @@ describe('TrainingJob', () => {
     expect(podSpec(job).restartPolicy).toBe('Never');
   });
 
+  test('sizes that cannot be written in the unit Kubernetes gets them in fail naming the prop and the value', () => {
+    // cdk8s-plus writes a claim's storage in Gi and memory in Mi.
+    expect(() => CheckpointStorage.newClaim({ size: Size.mebibytes(1500) }))
+      .toThrow(/'size' \("1500Mi"\) must be a whole number of GiB \(cdk8s-plus writes a claim's storage in Gi\): use e\.g\. Size\.gibibytes\(2\)/);
+    expect(() => synth({ resources: { memory: { request: Size.kibibytes(1000), limit: Size.gibibytes(16) } } }))
+      .toThrow(/'resources\.memory\.request' \("1000Ki"\) must be a whole number of MiB \(cdk8s-plus writes memory in Mi\)/);
+    expect(() => synth({ resources: { memory: { limit: Size.kibibytes(1500) } } }))
+      .toThrow(/'resources\.memory\.limit' \("1500Ki"\) must be a whole number of MiB/);
+    const claim = only(synth({ checkpoints: CheckpointStorage.newClaim({ size: Size.mebibytes(2048) }) }).manifests, 'PersistentVolumeClaim');
+    expect(claim.spec.resources.requests.storage).toBe('2Gi');
+  });
+
   test('by default stops after 24 hours and is kept once finished: a GitOps tool would recreate a deleted Job, running the training again', () => {
     const job = only(synth().manifests, 'Job');
     expect(job.spec).toMatchObject({ completions: 1, parallelism: 1, backoffLimit: 6, activeDeadlineSeconds: 86400 });
