@@ -8,6 +8,7 @@ import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
+import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { checkWholeSeconds } from './private/whole-seconds';
 import { checkContainerSizes, checkWholeSize } from './private/whole-size';
 
@@ -667,6 +668,7 @@ export class InferenceService extends Construct {
     const modelSize = model.s3Uri ? model.sizeLimit : undefined;
     const modelGiB = modelSize ? Math.ceil(modelSize.toGibibytes({ rounding: SizeRoundingBehavior.NONE })) : 0;
     checkContainerSizes(this, props.resources);
+    checkRequestsWithinLimits(this, props.resources);
     const storageLimit = props.resources?.ephemeralStorage?.limit;
     if (storageLimit && modelSize && storageLimit.toMebibytes() <= modelSize.toMebibytes()) {
       throw new PlatformError(this, 'resources.ephemeralStorage.limit', storageLimit.asString(),

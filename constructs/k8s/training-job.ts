@@ -5,6 +5,7 @@ import { PlatformError } from '../../lib/private/errors';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
+import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { checkWholeSeconds } from './private/whole-seconds';
 import { checkContainerSizes, checkWholeSize } from './private/whole-size';
 
@@ -234,6 +235,7 @@ export class TrainingJob extends Construct {
       throw new PlatformError(this, 'runAsUser', user, 'must be a whole number >= 1 (0 is root)', 'pick a non-root uid such as 10001');
     }
     checkContainerSizes(this, props.resources);
+    checkRequestsWithinLimits(this, props.resources);
 
     // children
     this.job = new kplus.Job(this, 'Resource', {

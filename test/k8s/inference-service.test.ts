@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CfnParameter, Stack } from 'aws-cdk-lib';
 import { Duration, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
   AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, ScalingMetric,
@@ -566,6 +567,17 @@ describe('InferenceService', () => {
     const c = server(synth({ model: ModelSource.fromS3Uri('s3://models/fraud/', { sizeLimit: Size.gibibytes(10) }) }).manifests);
     expect(c.resources.requests['ephemeral-storage']).toBe('11Gi');
     expect(c.resources.limits['ephemeral-storage']).toBe('12Gi');
+  });
+
+  test('a request above its limit (CPU, memory or ephemeral storage) fails naming both: the API server would refuse the Deployment', () => {
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(4), limit: kplus.Cpu.millis(2500) } } }))
+      .toThrow(/'resources\.cpu\.request' \("4"\) must be <= 'resources\.cpu\.limit' \(2500m\)/);
+    expect(() => synth({ resources: { memory: { request: Size.gibibytes(8), limit: Size.mebibytes(4096) } } }))
+      .toThrow(/'resources\.memory\.request' \("8Gi"\) must be <= 'resources\.memory\.limit' \(4096Mi\)/);
+    expect(() => synth({ resources: { ephemeralStorage: { request: Size.gibibytes(3), limit: Size.gibibytes(2) } } }))
+      .toThrow(/'resources\.ephemeralStorage\.request' \("3Gi"\) must be <= 'resources\.ephemeralStorage\.limit' \(2Gi\)/);
+    // Equal, or one of them unset, passes.
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.millis(2000), limit: kplus.Cpu.units(2) }, memory: { request: Size.gibibytes(8) } } })).not.toThrow();
   });
 
   test('with a model sizeLimit that is not a whole number of GiB, the ephemeral-storage defaults make room for it in whole GiB', () => {

@@ -28,6 +28,14 @@ describe('TrainingJob', () => {
     expect(podSpec(job).restartPolicy).toBe('Never');
   });
 
+  test('a request above its limit (CPU or memory) fails naming both: the API server would refuse the Job', () => {
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(8), limit: kplus.Cpu.units(4) } } }))
+      .toThrow(/'resources\.cpu\.request' \("8"\) must be <= 'resources\.cpu\.limit' \(4\)/);
+    expect(() => synth({ resources: { memory: { request: Size.gibibytes(32), limit: Size.gibibytes(16) } } }))
+      .toThrow(/'resources\.memory\.request' \("32Gi"\) must be <= 'resources\.memory\.limit' \(16Gi\)/);
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.millis(500), limit: kplus.Cpu.units(0.5) } } })).not.toThrow();
+  });
+
   test('sizes that cannot be written in the unit Kubernetes gets them in fail naming the prop and the value', () => {
     // cdk8s-plus writes a claim's storage in Gi and memory in Mi.
     expect(() => CheckpointStorage.newClaim({ size: Size.mebibytes(1500) }))
