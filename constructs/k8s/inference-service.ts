@@ -290,6 +290,8 @@ export class ArgoCanaryStep {
    * Wait: for a time, or (without a duration) until someone runs `kubectl argo rollouts promote <name>`.
    */
   public static pause(duration?: Duration): ArgoCanaryStep {
+    // Written as whole seconds ("120s"): cdk8s's toSeconds() would otherwise fail without naming the step.
+    checkWholeSeconds(undefined, [['pause', duration]]);
     return new ArgoCanaryStep({ pause: duration ? { duration: `${duration.toSeconds()}s` } : {} });
   }
 

@@ -436,6 +436,12 @@ describe('InferenceService', () => {
     expect(() => ArgoCanaryStep.setWeight(0)).toThrow(/'setWeight' \(0\) must be a whole percentage from 1 to 100/);
   });
 
+  test('an Argo canary pause that is not a whole number of seconds is rejected naming the step', () => {
+    expect(() => ArgoCanaryStep.pause(Duration.millis(1500)))
+      .toThrow(/'pause' \("1\.5s"\) must be a whole number of seconds \(Kubernetes takes whole seconds\): round pause to whole seconds, e\.g\. Duration\.seconds\(2\)/);
+    expect(ArgoCanaryStep.pause(Duration.minutes(2))._step).toEqual({ pause: { duration: '120s' } });
+  });
+
   test('every manifest of a fully configured service passes schema validation, and a malformed one does not', () => {
     const { manifests } = synth({
       nodes: gpuNodes(), model: ModelSource.fromS3Uri('s3://models/fraud/'), scalingMetric: ScalingMetric.queueDepth(4),

@@ -7,7 +7,7 @@ import { PlatformError } from '../../../lib/private/errors';
  * fields in whole seconds, and cdk8s would otherwise fail at serialization without naming the prop.
  * Unset durations pass.
  */
-export function checkWholeSeconds(scope: IConstruct, durations: ReadonlyArray<readonly [string, Duration | undefined]>): void {
+export function checkWholeSeconds(scope: IConstruct | undefined, durations: ReadonlyArray<readonly [string, Duration | undefined]>): void {
   for (const [prop, value] of durations) {
     const seconds = value?.toSeconds({ integral: false });
     if (seconds !== undefined && !Number.isInteger(seconds)) {
