@@ -594,7 +594,10 @@ export class InferenceService extends Construct {
     if (!Number.isInteger(this.minReplicas) || this.minReplicas < 1) {
       throw new PlatformError(this, 'minReplicas', this.minReplicas, 'must be a whole number >= 1', 'keep at least one replica (scale-to-zero needs the HPAScaleToZero feature gate or KEDA)');
     }
-    if (!Number.isInteger(maxReplicas) || maxReplicas < this.minReplicas) {
+    if (!Number.isInteger(maxReplicas) || maxReplicas < 1) {
+      throw new PlatformError(this, 'maxReplicas', maxReplicas, 'must be a whole number >= 1', 'give the most replicas the autoscaler may run, e.g. 4');
+    }
+    if (maxReplicas < this.minReplicas) {
       throw new PlatformError(this, 'minReplicas', this.minReplicas, `must be <= 'maxReplicas' (${maxReplicas})`, 'lower minReplicas or raise maxReplicas');
     }
     if (!Number.isInteger(cpuTarget) || cpuTarget < 1 || cpuTarget > 100) {

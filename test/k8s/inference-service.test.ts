@@ -457,6 +457,11 @@ describe('InferenceService', () => {
     expect(() => synth({ minReplicas: 5, maxReplicas: 2 })).toThrow(/'minReplicas' \(5\) must be <= 'maxReplicas' \(2\): lower minReplicas or raise maxReplicas/);
   });
 
+  test('with a maxReplicas that is not a whole number, synthesis fails naming maxReplicas', () => {
+    expect(() => synth({ maxReplicas: 2.5 })).toThrow(/'maxReplicas' \(2\.5\) must be a whole number >= 1/);
+    expect(() => synth({ minReplicas: 1, maxReplicas: Number.NaN })).toThrow(/'maxReplicas' \(NaN\) must be a whole number >= 1/);
+  });
+
   test('with a grace period not longer than preStop pause plus drain time, synthesis fails', () => {
     expect(() => synth({ drainTimeout: Duration.seconds(20), terminationGracePeriod: Duration.seconds(26) }))
       .toThrow(/'terminationGracePeriod' \("26s"\) must be at least preStopDelay \+ drainTimeout \+ 2s \(5s \+ 20s \+ 2s\).*raise terminationGracePeriod to at least 27s/);
