@@ -29,6 +29,10 @@ export class CheckpointStorage {
    */
   public static newClaim(options: NewClaimOptions = {}): CheckpointStorage {
     checkWholeSize(undefined, 'size', options.size, 'GiB', 'cdk8s-plus writes a claim\'s storage in Gi');
+    // The API server refuses a claim of zero storage ("must be greater than zero"), and EBS volumes start at 1 GiB.
+    if (options.size && options.size.toGibibytes() < 1) {
+      throw new PlatformError(undefined, 'size', options.size.asString(), 'must be at least 1 GiB (the API server refuses an empty claim)', 'give the space the checkpoints need, e.g. Size.gibibytes(100)');
+    }
     return new CheckpointStorage(undefined, options);
   }
 
@@ -225,6 +229,11 @@ export class TrainingJob extends Construct {
       throw new PlatformError(this, 'nonRetryableExitCodes', props.nonRetryableExitCodes, 'must be exit codes from 1 to 255 (0 means success)', `remove ${badCode}`);
     }
     checkWholeSeconds(this, [['terminationGracePeriod', grace], ['activeDeadline', props.activeDeadline], ['ttlAfterFinished', props.ttlAfterFinished]]);
+    // Kubernetes wants a positive activeDeadlineSeconds (JobSpec: "value must be positive integer"); zero would end the job at once.
+    if (props.activeDeadline && props.activeDeadline.toSeconds() < 1) {
+      throw new PlatformError(this, 'activeDeadline', `${props.activeDeadline.toSeconds()}s`, 'must be at least 1s (Kubernetes wants a positive activeDeadlineSeconds)',
+        'give the longest the training may run, e.g. Duration.hours(24)');
+    }
     if (grace.toSeconds() >= 120) {
       throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`, 'must be below 120s: a spot interruption gives two minutes\' notice, after which the instance is gone', 'checkpoint more often and shorten the grace period');
     }

@@ -211,6 +211,15 @@ describe('TrainingJob', () => {
     expect(() => synth({ ttlAfterFinished: Duration.millis(1500) })).toThrow(/'ttlAfterFinished' \("1\.5s"\) must be a whole number of seconds/);
   });
 
+  test('with an activeDeadline of zero, synthesis fails: Kubernetes wants a positive activeDeadlineSeconds, and the job would fail at once', () => {
+    expect(() => synth({ activeDeadline: Duration.seconds(0) })).toThrow(/'activeDeadline' \("0s"\) must be at least 1s/);
+    expect(only(synth({ activeDeadline: Duration.seconds(1) }).manifests, 'Job').spec.activeDeadlineSeconds).toBe(1);
+  });
+
+  test('with a checkpoint claim of zero size, synthesis fails: the API server wants a claim larger than zero', () => {
+    expect(() => CheckpointStorage.newClaim({ size: Size.gibibytes(0) })).toThrow(/'size' \("0Gi"\) must be at least 1 GiB/);
+  });
+
   test('the trainer\'s HOME is the writable /tmp unless env sets it: the root filesystem is read-only', () => {
     // A uid with no passwd entry gets HOME=/ (or the image's HOME), which the read-only root filesystem
     // makes unwritable: caches under ~ (the AWS CLI's credential cache, ~/.cache of Hugging Face, Triton,
