@@ -9,6 +9,7 @@ import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
+import { MAX_USER_ID } from './private/user-id';
 import { checkWholeSeconds } from './private/whole-seconds';
 import { checkContainerSizes, checkWholeSize } from './private/whole-size';
 
@@ -619,8 +620,12 @@ export class InferenceService extends Construct {
       throw new PlatformError(this, 'modelName', modelName, 'must be 1 to 100 letters, digits, ., _ or -, starting with a letter or digit (it is the {name} segment of the server URLs /v2/models/{name}/..., where these characters need no encoding)', 'pass a name such as fraud-mlp');
     }
     validateBudget(this, budget, this.minReplicas);
+    // The API server takes user and group ids from 0 to 2^31-1 (apimachinery's IsValidUserID, maxUserID = math.MaxInt32).
     if (!Number.isInteger(user) || user < 1) {
       throw new PlatformError(this, 'runAsUser', user, 'must be a whole number >= 1 (0 is root)', 'pick a non-root uid such as 10001');
+    }
+    if (user > MAX_USER_ID) {
+      throw new PlatformError(this, 'runAsUser', user, `must be a whole number from 1 to ${MAX_USER_ID} (the API server refuses larger user ids)`, 'pick a non-root uid such as 10001');
     }
     const canaryWeight = props.canary?.weightPercent ?? 10;
     if (props.canary && (!Number.isInteger(canaryWeight) || canaryWeight < 1 || canaryWeight > 50)) {

@@ -6,6 +6,7 @@ import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
+import { MAX_USER_ID } from './private/user-id';
 import { checkWholeSeconds } from './private/whole-seconds';
 import { checkContainerSizes, checkWholeSize } from './private/whole-size';
 
@@ -240,8 +241,12 @@ export class TrainingJob extends Construct {
     if (props.env && CHECKPOINT_DIR_ENV in props.env) {
       throw new PlatformError(this, `env.${CHECKPOINT_DIR_ENV}`, props.env[CHECKPOINT_DIR_ENV], `is set by the construct to the checkpoint volume (${CHECKPOINT_MOUNT_PATH})`, `remove it from env; choose the storage with 'checkpoints'`);
     }
+    // The API server takes user and group ids from 0 to 2^31-1 (apimachinery's IsValidUserID, maxUserID = math.MaxInt32).
     if (!Number.isInteger(user) || user < 1) {
       throw new PlatformError(this, 'runAsUser', user, 'must be a whole number >= 1 (0 is root)', 'pick a non-root uid such as 10001');
+    }
+    if (user > MAX_USER_ID) {
+      throw new PlatformError(this, 'runAsUser', user, `must be a whole number from 1 to ${MAX_USER_ID} (the API server refuses larger user ids)`, 'pick a non-root uid such as 10001');
     }
     checkContainerSizes(this, props.resources);
     checkRequestsWithinLimits(this, props.resources);

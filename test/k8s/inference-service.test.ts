@@ -749,6 +749,11 @@ describe('InferenceService', () => {
     expect(() => synth({ runAsUser: 0 })).toThrow(/'runAsUser' \(0\) must be a whole number >= 1/);
   });
 
+  test('with a user id above 2147483647, synthesis fails: the API server refuses it', () => {
+    expect(() => synth({ runAsUser: 2147483648 })).toThrow(/'runAsUser' \(2147483648\) must be a whole number from 1 to 2147483647/);
+    expect(() => synth({ runAsUser: 2147483647 })).not.toThrow();
+  });
+
   test('with an invalid name, synthesis fails', () => {
     expect(() => synth({ name: 'Fraud_Model' })).toThrow(/'name' \("Fraud_Model"\) must be a DNS label/);
   });
