@@ -173,8 +173,9 @@ export class ScalingMetric {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:.-]*$/.test(metricName)) {
       throw new PlatformError(undefined, 'metricName', metricName, 'must be a metric name (letters, digits, _ : . -)', 'use the name the metrics adapter exposes');
     }
-    if (!(averageValue > 0)) {
-      throw new PlatformError(undefined, 'averageValue', averageValue, 'must be > 0', 'give the per-pod value the autoscaler keeps each pod at');
+    // JSON has no Infinity: the HPA's averageValue would render as null.
+    if (!Number.isFinite(averageValue) || averageValue <= 0) {
+      throw new PlatformError(undefined, 'averageValue', averageValue, 'must be a finite number > 0', 'give the per-pod value the autoscaler keeps each pod at');
     }
   }
 

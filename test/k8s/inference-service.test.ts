@@ -768,7 +768,12 @@ describe('InferenceService', () => {
   });
 
   test('a scaling metric with a non-positive target is rejected', () => {
-    expect(() => ScalingMetric.queueDepth(0)).toThrow(/'averageValue' \(0\) must be > 0/);
+    expect(() => ScalingMetric.queueDepth(0)).toThrow(/'averageValue' \(0\) must be a finite number > 0/);
+  });
+
+  test('a scaling metric with an infinite target is rejected (it would render as null)', () => {
+    expect(() => ScalingMetric.requestsPerSecond(Infinity)).toThrow(/'averageValue' \(Infinity\) must be a finite number > 0/);
+    expect(() => ScalingMetric.external('sqs_depth', Number.NaN)).toThrow(/'averageValue' \(NaN\) must be a finite number > 0/);
   });
 
   test('labeled accelerator nodes need at least one label', () => {
