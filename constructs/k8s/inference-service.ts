@@ -8,6 +8,7 @@ import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
+import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { MAX_USER_ID } from './private/user-id';
 import { checkWholeSeconds } from './private/whole-seconds';
@@ -679,6 +680,7 @@ export class InferenceService extends Construct {
     const modelSize = model.s3Uri ? model.sizeLimit : undefined;
     const modelGiB = modelSize ? Math.ceil(modelSize.toGibibytes({ rounding: SizeRoundingBehavior.NONE })) : 0;
     checkContainerSizes(this, props.resources);
+    checkObjectName(this, 'serviceAccountName', props.serviceAccountName, 'give the name of the service account that may read the model');
     checkRequestsWithinLimits(this, props.resources);
     const storageLimit = props.resources?.ephemeralStorage?.limit;
     if (storageLimit && modelSize && storageLimit.toMebibytes() <= modelSize.toMebibytes()) {

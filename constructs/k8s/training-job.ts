@@ -5,6 +5,7 @@ import { PlatformError } from '../../lib/private/errors';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
+import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { MAX_USER_ID } from './private/user-id';
 import { checkWholeSeconds } from './private/whole-seconds';
@@ -30,6 +31,7 @@ export class CheckpointStorage {
    */
   public static newClaim(options: NewClaimOptions = {}): CheckpointStorage {
     checkWholeSize(undefined, 'size', options.size, 'GiB', 'cdk8s-plus writes a claim\'s storage in Gi');
+    checkObjectName(undefined, 'storageClassName', options.storageClassName, 'give the name of a StorageClass of the cluster (kubectl get storageclass)');
     // The API server refuses a claim of zero storage ("must be greater than zero"), and EBS volumes start at 1 GiB.
     if (options.size && options.size.toGibibytes() < 1) {
       throw new PlatformError(undefined, 'size', options.size.asString(), 'must be at least 1 GiB (the API server refuses an empty claim)', 'give the space the checkpoints need, e.g. Size.gibibytes(100)');
@@ -249,6 +251,7 @@ export class TrainingJob extends Construct {
       throw new PlatformError(this, 'runAsUser', user, `must be a whole number from 1 to ${MAX_USER_ID} (the API server refuses larger user ids)`, 'pick a non-root uid such as 10001');
     }
     checkContainerSizes(this, props.resources);
+    checkObjectName(this, 'serviceAccountName', props.serviceAccountName, 'give the name of the trainer\'s service account');
     checkRequestsWithinLimits(this, props.resources);
 
     // children

@@ -749,6 +749,13 @@ describe('InferenceService', () => {
     expect(() => synth({ runAsUser: 0 })).toThrow(/'runAsUser' \(0\) must be a whole number >= 1/);
   });
 
+  test('with a serviceAccountName that is no Kubernetes object name, synthesis fails: the API server would refuse the Deployment', () => {
+    expect(() => synth({ serviceAccountName: 'Model_Reader' }))
+      .toThrow(/'serviceAccountName' \("Model_Reader"\) must be a Kubernetes object name \(a DNS subdomain/);
+    expect(() => synth({ serviceAccountName: `${'a'.repeat(254)}` })).toThrow(/'serviceAccountName'/);
+    expect(() => synth({ serviceAccountName: 'model-reader.v2' })).not.toThrow();
+  });
+
   test('with a user id above 2147483647, synthesis fails: the API server refuses it', () => {
     expect(() => synth({ runAsUser: 2147483648 })).toThrow(/'runAsUser' \(2147483648\) must be a whole number from 1 to 2147483647/);
     expect(() => synth({ runAsUser: 2147483647 })).not.toThrow();

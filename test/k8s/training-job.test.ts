@@ -240,6 +240,16 @@ describe('TrainingJob', () => {
     expect(() => synth({ runAsUser: 0 })).toThrow(/'runAsUser' \(0\) must be a whole number >= 1/);
   });
 
+  test('with a serviceAccountName or storageClassName that is no Kubernetes object name, synthesis fails: the API server would refuse the Job or the claim', () => {
+    expect(() => synth({ serviceAccountName: 'Trainer' }))
+      .toThrow(/'serviceAccountName' \("Trainer"\) must be a Kubernetes object name \(a DNS subdomain/);
+    expect(() => CheckpointStorage.newClaim({ storageClassName: 'efs sc' }))
+      .toThrow(/'storageClassName' \("efs sc"\) must be a Kubernetes object name \(a DNS subdomain/);
+    expect(() => synth({ serviceAccountName: 'trainer', checkpoints: CheckpointStorage.newClaim({ storageClassName: 'efs-sc' }) })).not.toThrow();
+    // An empty class is the API's "no class" (a statically provisioned volume).
+    expect(only(synth({ checkpoints: CheckpointStorage.newClaim({ storageClassName: '' }) }).manifests, 'PersistentVolumeClaim').spec.storageClassName).toBe('');
+  });
+
   test('with a user id above 2147483647, synthesis fails: the API server refuses it', () => {
     expect(() => synth({ runAsUser: 2147483648 })).toThrow(/'runAsUser' \(2147483648\) must be a whole number from 1 to 2147483647/);
     expect(() => synth({ runAsUser: 2147483647 })).not.toThrow();
