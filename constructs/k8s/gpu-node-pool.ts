@@ -180,7 +180,13 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
         'must be a whole number of GiB from 20 to 16384 (gp3 limits; model images need room): Karpenter accepts larger sizes, but EC2 would refuse every node launch',
         'use e.g. Size.gibibytes(200)');
     }
-    const expireAfter = goDuration(this, 'expireAfter', props.expireAfter ?? Duration.days(30));
+    const nodeLifetime = props.expireAfter ?? Duration.days(30);
+    const expireAfter = goDuration(this, 'expireAfter', nodeLifetime);
+    // Karpenter's CRD takes a zero duration, and would then replace every node as soon as it launched.
+    if (nodeLifetime.toSeconds({ integral: false }) === 0) {
+      throw new PlatformError(this, 'expireAfter', '0s', 'must be longer than 0s: every node would expire as soon as it launched, and the pool would replace its nodes without end',
+        'give the node lifetime, e.g. Duration.days(30)');
+    }
     const consolidateAfter = goDuration(this, 'consolidateAfter', props.consolidateAfter ?? Duration.minutes(5));
 
     // attributes (IAcceleratorNodes)

@@ -154,6 +154,12 @@ describe('GpuNodePool', () => {
     expect(() => synth({ expireAfter: Duration.millis(90500) })).toThrow(/'expireAfter' \("90\.5s"\) must be a whole number of seconds/);
   });
 
+  test('with an expireAfter of zero, synthesis fails: every node would expire as soon as it launched', () => {
+    expect(() => synth({ expireAfter: Duration.seconds(0) })).toThrow(/'expireAfter' \("0s"\) must be longer than 0s/);
+    // consolidateAfter 0s is Karpenter's "consolidate at once", a real choice.
+    expect(() => synth({ consolidateAfter: Duration.seconds(0) })).not.toThrow();
+  });
+
   test('with instance types of different accelerator models, synthesis fails', () => {
     expect(() => synth({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G6_XLARGE] }))
       .toThrow(/'instanceTypes' \(\["g5.xlarge","g6.xlarge"\]\) must share one acceleratorModel \(got A10G, L4\)/);
