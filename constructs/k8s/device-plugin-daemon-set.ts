@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -60,6 +61,12 @@ export class DevicePluginDaemonSet extends Construct {
     const nvidia = props.vendor === AcceleratorVendor.NVIDIA;
     const defaults = nvidia ? NVIDIA_DEVICE_PLUGIN : NEURON_DEVICE_PLUGIN;
     const namespace = props.namespace ?? defaults.namespace;
+    // A namespace name is a DNS label; the API server refuses objects in any other (a token is not checked).
+    if (!Token.isUnresolved(namespace) && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
+      throw new PlatformError(this, 'namespace', namespace,
+        'must be a namespace name: at most 63 lower-case letters, digits or "-", starting and ending with a letter or digit (the API server refuses others)',
+        'pass an existing namespace such as "kube-system"');
+    }
     const name = defaults.release;
     this.image = props.image ?? defaults.image;
     const labels = { 'app.kubernetes.io/name': name };

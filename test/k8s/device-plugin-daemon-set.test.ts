@@ -76,6 +76,12 @@ describe('DevicePluginDaemonSet', () => {
     expect(podSpec(ds).containers[0].image).toBe('mirror.example.com/k8s-device-plugin:v0.17.4');
   });
 
+  test('with a namespace that no namespace can have, synthesis fails: the API server would refuse the DaemonSet', () => {
+    expect(() => new DevicePluginDaemonSet(Testing.chart(), 'Plugin', { vendor: AcceleratorVendor.NVIDIA, namespace: 'GPU_System' }))
+      .toThrow(/'namespace' \("GPU_System"\) must be a namespace name: at most 63 lower-case letters, digits or "-"/);
+    expect(() => new DevicePluginDaemonSet(Testing.chart(), 'Plugin', { vendor: AcceleratorVendor.AWS_NEURON, namespace: 'a'.repeat(64) })).toThrow(/'namespace'/);
+  });
+
   test('with an unknown vendor, synthesis fails', () => {
     expect(() => new DevicePluginDaemonSet(Testing.chart(), 'Plugin', { vendor: 'amd' as AcceleratorVendor })).toThrow(/'vendor' \("amd"\) must be one of nvidia, aws-neuron/);
   });
