@@ -1,4 +1,4 @@
-import { Annotations, Arn, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Tokenization, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -945,19 +945,28 @@ export class ModelEndpoint extends ModelEndpointBase {
    * SageMaker takes rollback alarms by name only (`AutoRollbackConfiguration.Alarms[].AlarmName`) and looks
    * them up in the endpoint's own account and region: an alarm from another one would be missing there (or
    * another alarm of the same name would be read), so no update would be rolled back on it.
+   * (SageMaker API reference, Alarm: only `AlarmName`, "the name of a CloudWatch alarm in your account":
+   * https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Alarm.html.)
+   *
+   * The ARN is split on its colons even when it holds tokens (token placeholders contain none), so a literal
+   * region or account next to a token partition or account is still compared. Where the region or account
+   * part is itself a token (an `Aws.REGION` pseudo parameter, an alarm created in a stack, an ARN from a
+   * parameter), nothing is known at synthesis and it is left unchecked.
    */
   private checkRollbackAlarm(alarm: cloudwatch.IAlarm, prop: string): void {
-    if (Token.isUnresolved(alarm.alarmArn)) return;
+    const parts = alarm.alarmArn.split(':');
+    // arn:partition:cloudwatch:region:account:alarm:name; a whole-ARN token has no colons.
+    if (parts.length < 7 || parts[0] !== 'arn') return;
+    const [, , , region, account] = parts;
     const stack = Stack.of(this);
-    const arn = Arn.split(alarm.alarmArn, ArnFormat.COLON_RESOURCE_NAME);
-    const differs = (theirs: string | undefined, ours: string) => theirs !== undefined && theirs !== ''
+    const differs = (theirs: string, ours: string) => theirs !== ''
       && !Token.isUnresolved(theirs) && !Token.isUnresolved(ours) && theirs !== ours;
-    if (differs(arn.region, stack.region) || differs(arn.account, stack.account)) {
+    if (differs(region, stack.region) || differs(account, stack.account)) {
       // An environment-agnostic account or region is a token: name only what is known.
       const knownAccount = !Token.isUnresolved(stack.account);
       const knownRegion = !Token.isUnresolved(stack.region);
       const where = knownAccount && knownRegion ? `${stack.account}, ${stack.region}` : knownAccount ? `account ${stack.account}` : `region ${stack.region}`;
-      throw new PlatformError(this, prop, alarm.alarmArn,
+      throw new PlatformError(this, prop, alarm.alarmArn.replace(/\$\{Token\[[^\]]*\]\}/g, '<token>'),
         `must be an alarm in the endpoint's account and region (${where}): SageMaker takes rollback alarms by name and looks them up there, so this one would never roll an update back`,
         'create the alarm in this account and region (cross-account metrics can feed it), or leave it out');
     }

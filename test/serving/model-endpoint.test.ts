@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CfnParameter, CfnResource, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Aws, CfnParameter, CfnResource, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -983,6 +983,30 @@ describe('rollout and alarms', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: Match.objectLike({ AutoRollbackConfiguration: { Alarms: Match.arrayWith([{ AlarmName: 'business-kpi' }, { AlarmName: 'latency-kpi' }]) } }),
     });
+  });
+
+  test('a rollback alarm ARN with tokens in it is checked on its literal account and region, and left alone where they are tokens', () => {
+    const env = { account: '111111111111', region: 'eu-west-1' };
+    const { stack } = newStack({ env });
+    // Literal region, token account and partition: the region is still checked.
+    const otherRegion = cloudwatch.Alarm.fromAlarmArn(stack, 'OtherRegion', `arn:${Aws.PARTITION}:cloudwatch:us-east-1:${Aws.ACCOUNT_ID}:alarm:business-kpi`);
+    let message = '';
+    try {
+      newEndpoint(stack, { rollout: RolloutStrategy.canary({ rollbackAlarms: [otherRegion] }) });
+    } catch (e) {
+      message = String(e);
+    }
+    expect(message).toMatch(/'rollout\.rollbackAlarms' \("arn:<token>:cloudwatch:us-east-1:<token>:alarm:business-kpi"\) must be an alarm in the endpoint's account and region \(111111111111, eu-west-1\)/);
+    // Literal account, token region: the account is still checked.
+    const endpoint = newEndpoint(stack, {}, 'Other');
+    const otherAccount = cloudwatch.Alarm.fromAlarmArn(stack, 'OtherAccount', `arn:aws:cloudwatch:${Aws.REGION}:222222222222:alarm:business-kpi`);
+    expect(() => endpoint.addRollbackAlarm(otherAccount)).toThrow(/'addRollbackAlarm' \("arn:aws:cloudwatch:<token>:222222222222:alarm:business-kpi"\) must be an alarm in the endpoint's account and region/);
+    // Tokens where the account and region go, or a whole ARN from a parameter: nothing to check, accepted.
+    endpoint.addRollbackAlarm(cloudwatch.Alarm.fromAlarmArn(stack, 'Pseudo', `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:latency-kpi`));
+    endpoint.addRollbackAlarm(cloudwatch.Alarm.fromAlarmArn(stack, 'Param', new CfnParameter(stack, 'AlarmArn').valueAsString));
+    // Matching literals next to a token partition: accepted.
+    endpoint.addRollbackAlarm(cloudwatch.Alarm.fromAlarmArn(stack, 'Local', `arn:${Aws.PARTITION}:cloudwatch:eu-west-1:111111111111:alarm:cost-kpi`));
+    expect(() => Template.fromStack(stack)).not.toThrow();
   });
 
   test('a rollback alarm from another region, in a stack with a region but no account, fails naming the region only', () => {
