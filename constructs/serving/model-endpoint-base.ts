@@ -54,9 +54,9 @@ export interface IModelEndpoint extends IResource {
   metricMemoryUtilization(props?: EndpointMetricOptions): cloudwatch.Metric;
   /** Disk utilisation, percent. Default statistic: Average. */
   metricDiskUtilization(props?: EndpointMetricOptions): cloudwatch.Metric;
-  /** GPU utilisation summed over the instance's GPUs (0-100% times GPUs). Default statistic: Average. */
+  /** GPU utilisation summed over the instance's GPUs (0-100% times GPUs); NVIDIA GPU instances only (no data on Inferentia or Trainium). Default statistic: Average. */
   metricGpuUtilization(props?: EndpointMetricOptions): cloudwatch.Metric;
-  /** GPU memory utilisation summed over the instance's GPUs (0-100% times GPUs). Default statistic: Average. */
+  /** GPU memory utilisation summed over the instance's GPUs (0-100% times GPUs); NVIDIA GPU instances only. Default statistic: Average. */
   metricGpuMemoryUtilization(props?: EndpointMetricOptions): cloudwatch.Metric;
   /** Asynchronous endpoints: queued requests per instance (dimension EndpointName). Default statistic: Average over 1 minute. */
   metricBacklogSizePerInstance(props?: cloudwatch.MetricOptions): cloudwatch.Metric;

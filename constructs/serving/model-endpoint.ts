@@ -620,6 +620,8 @@ export class ModelEndpoint extends ModelEndpointBase {
       endpoint: this,
       variantName,
       acceleratorCount: variant.instanceType!.acceleratorCount,
+      acceleratorVendor: variant.instanceType!.gpu?.vendor,
+      instanceTypeName: variant.instanceType!.name,
       asynchronous: this.asynchronous,
     });
     scalable.scalableTarget.node.addDependency(this.resource);

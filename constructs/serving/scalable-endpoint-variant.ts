@@ -3,6 +3,7 @@ import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
+import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { IModelEndpoint } from './model-endpoint-base';
 
 /** Bounds of the instance count of one variant. */
@@ -119,6 +120,10 @@ export interface ScalableEndpointVariantProps extends appscaling.BaseScalableAtt
   readonly endpoint: IModelEndpoint;
   readonly variantName: string;
   readonly acceleratorCount: number;
+  /** Vendor of the accelerators; undefined for CPU types. */
+  readonly acceleratorVendor?: AcceleratorVendor;
+  /** The variant's instance type name, for messages. */
+  readonly instanceTypeName: string;
   readonly asynchronous: boolean;
 }
 
@@ -133,6 +138,8 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
   public readonly variantName: string;
   private readonly endpoint: IModelEndpoint;
   private readonly acceleratorCount: number;
+  private readonly acceleratorVendor?: AcceleratorVendor;
+  private readonly instanceTypeName: string;
   private readonly asynchronous: boolean;
 
   /** @internal */
@@ -141,6 +148,8 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
     this.endpoint = props.endpoint;
     this.variantName = props.variantName;
     this.acceleratorCount = props.acceleratorCount;
+    this.acceleratorVendor = props.acceleratorVendor;
+    this.instanceTypeName = props.instanceTypeName;
     this.asynchronous = props.asynchronous;
   }
 
@@ -190,11 +199,24 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
   /**
    * Holds the average utilisation per GPU at a target. SageMaker sums `GPUUtilization` over an
    * instance's GPUs (0-400% on four GPUs), so the target is multiplied by the GPU count.
+   * NVIDIA GPU instances only: not for Inferentia or Trainium (`ml.inf*`, `ml.trn*`).
    */
   public scaleOnGpuUtilization(id: string, props: GpuUtilizationScalingProps): void {
     if (this.acceleratorCount < 1) {
       throw new PlatformError(this, 'scaleOnGpuUtilization', id, 'needs an accelerator instance type (GPUUtilization is only published for them)',
         'use EndpointInstanceType.gpu(...) for the variant, or scale on invocations or a custom metric');
+    }
+    // SageMaker documents GPUUtilization as "the percentage of GPU units used by the containers on an
+    // instance" (Amazon SageMaker AI metrics in CloudWatch, endpoint instance metrics:
+    // https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html), and its per-accelerator
+    // metrics come from NVIDIA's DCGM exporter (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-monitoring.html);
+    // nothing documents it for Inferentia or Trainium, whose utilisation only neuron-monitor reports. On those
+    // instances the target-tracking alarms would watch a metric without data, stay INSUFFICIENT_DATA and never scale.
+    if (this.acceleratorVendor !== AcceleratorVendor.NVIDIA) {
+      throw new PlatformError(this, 'scaleOnGpuUtilization', id,
+        `needs an NVIDIA GPU instance type: ${this.instanceTypeName} has AWS Neuron accelerators, for which SageMaker publishes no GPUUtilization, `
+        + 'so the policy\'s alarms would have no data and never scale',
+        'use scaleOnInvocations, or publish NeuronCore utilisation from the container (neuron-monitor) and use scaleOnCustomMetric');
     }
     const pct = props.targetUtilizationPercent;
     if (!Token.isUnresolved(pct) && !(pct >= 1 && pct <= 100)) {

@@ -211,6 +211,22 @@ describe('autoscaling rules', () => {
   test('GPU scaling on a CPU variant fails', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 70 })).toThrow(/'scaleOnGpuUtilization' \("Gpu"\) needs an accelerator instance type/);
   });
+  test('GPU scaling on an Inferentia or Trainium variant fails: SageMaker publishes GPUUtilization for NVIDIA GPUs only', () => {
+    for (const type of [GpuInstanceType.INF2_XLARGE, GpuInstanceType.TRN1_2XLARGE]) {
+      const endpoint = endpointWith({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(type) })] });
+      expect(() => endpoint.autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 70 }))
+        .toThrow(new RegExp(`'scaleOnGpuUtilization' \\("Gpu"\\) needs an NVIDIA GPU instance type: ml\\.${type.name.replace('.', '\\.')} has AWS Neuron accelerators.*GPUUtilization.*no data.*scaleOnInvocations`));
+    }
+  });
+  test('an inf2 endpoint scaled on invocations has no alarm or policy on GPU metrics', () => {
+    const endpoint = endpointWith({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE), initialInstanceCount: 2 })] });
+    const scaling = endpoint.autoScale({ minCapacity: 2, maxCapacity: 4 });
+    scaling.scaleOnInvocations('Rps', { maxRequestsPerSecond: 20 });
+    expect(() => scaling.scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 70 })).toThrow(/needs an NVIDIA GPU instance type/);
+    const json = JSON.stringify(Template.fromStack(Stack.of(endpoint)).toJSON());
+    expect(json).not.toMatch(/GPUUtilization|GPUMemoryUtilization/);
+    Template.fromStack(Stack.of(endpoint)).resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 1);
+  });
   test('a GPU target above 100% fails', () => {
     const endpoint = endpointWith({ variants: [EndpointVariant.instance({ instanceType: G6_12XL })] });
     expect(() => endpoint.autoScale({ maxCapacity: 2 }).scaleOnGpuUtilization('Gpu', { targetUtilizationPercent: 120 })).toThrow(/'targetUtilizationPercent' \(120\) must be from 1 to 100/);
