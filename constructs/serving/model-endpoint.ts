@@ -236,7 +236,13 @@ export interface ModelEndpointProps {
   readonly asyncInference?: AsyncInferenceOptions;
   /**
    * How updates move traffic, and which alarms roll them back.
-   * @default RolloutStrategy.canary() - 10% canary, 5 minutes baking, rollback on the default alarms
+   * A canary or linear rollout needs at least two instances in every instance variant when an update starts
+   * (`initialInstanceCount`, or once autoscaled `minCapacity`): SageMaker's canary is at most 50% of a variant's
+   * instances, and a linear step 10-50%; synthesis fails otherwise.
+   * @default - RolloutStrategy.canary() (10% canary, 5 minutes baking) where every instance variant has at least
+   * two instances when an update starts; otherwise (one instance, or autoscaled from one)
+   * RolloutStrategy.allAtOnce({ terminationWait: Duration.minutes(5) }): all traffic at once, then 5 minutes in
+   * which the alarms can still roll it back. Rollback on the default alarms either way
    */
   readonly rollout?: RolloutStrategy;
   /**
@@ -354,7 +360,9 @@ export class ModelEndpoint extends ModelEndpointBase {
   /** True for an asynchronous endpoint. */
   public readonly asynchronous: boolean;
 
-  private readonly rollout: RolloutStrategy;
+  /** The rollout given in props; see `rollout` for the one in effect. */
+  private readonly givenRollout?: RolloutStrategy;
+  private readonly alarmOptions?: EndpointAlarmsOptions;
   private readonly rollbackAlarms: cloudwatch.IAlarm[] = [];
   private readonly scalables = new Map<string, ScalableEndpointVariant>();
   /** The [minCapacity, maxCapacity] of each autoscaled variant, by variant name. */
@@ -370,7 +378,8 @@ export class ModelEndpoint extends ModelEndpointBase {
     const serverless = variants.some((v) => v.isServerless);
     const networkIsolation = props.networkIsolation ?? !serverless;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.rollout = props.rollout ?? RolloutStrategy.canary();
+    this.givenRollout = props.rollout;
+    this.alarmOptions = props.alarms;
     this.asynchronous = props.asyncInference !== undefined;
 
     // validate
@@ -498,10 +507,10 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
 
     this.alarms = this.createAlarms(variants, endpointName, props.alarms);
-    this.warnOnShortBake(props.alarms);
-    this.rollout.rollbackAlarms.forEach((a) => this.checkRollbackAlarm(a, 'rollout.rollbackAlarms'));
-    this.rollbackAlarms.push(...this.alarms, ...this.rollout.rollbackAlarms);
-    this.allowReadingAlarms([...this.alarms, ...this.rollout.rollbackAlarms]);
+    const givenAlarms = props.rollout?.rollbackAlarms ?? [];
+    givenAlarms.forEach((a) => this.checkRollbackAlarm(a, 'rollout.rollbackAlarms'));
+    this.rollbackAlarms.push(...this.alarms, ...givenAlarms);
+    this.allowReadingAlarms([...this.alarms, ...givenAlarms]);
 
     this.resource = new sagemaker.CfnEndpoint(this, 'Resource', {
       endpointName,
@@ -515,7 +524,8 @@ export class ModelEndpoint extends ModelEndpointBase {
           : undefined),
       }),
       deploymentConfig: {
-        blueGreenUpdatePolicy: this.rollout._renderBlueGreen(),
+        // Rendered at synthesis: the default rollout depends on autoscaling, which can be added later.
+        blueGreenUpdatePolicy: Lazy.any({ produce: () => this.rollout._renderBlueGreen() }),
         autoRollbackConfiguration: Lazy.any({
           produce: () => this.rollbackAlarms.length > 0
             ? { alarms: this.rollbackAlarms.map((a) => ({ alarmName: a.alarmName })) }
@@ -534,18 +544,31 @@ export class ModelEndpoint extends ModelEndpointBase {
     // lazy validators (alarms can be added after construction)
     this.node.addValidation({
       validate: () => {
-        if (this.rollbackAlarms.length === 0 && this.rollout.type !== 'ALL_AT_ONCE') {
-          Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutWithoutAlarms',
-            `rollout: the ${this.rollout.type.toLowerCase()} rollout has no alarms to watch, so a bad update is never rolled back; keep the default alarms, pass rollout.rollbackAlarms, or call addRollbackAlarm()`);
-        }
         const errors: string[] = [];
+        const rollout = this.rollout;
+        const small = this.variantBelowTwoInstances();
+        if (small && this.givenRollout && this.givenRollout.type !== 'ALL_AT_ONCE') {
+          const type = this.givenRollout.type.toLowerCase();
+          errors.push(`'rollout' (${type}) needs at least 2 instances in every variant when an update starts, and 'variants[${small.index}]' ('${small.name}') can have ${small.count} (its ${small.autoscaled ? "autoscaling 'minCapacity'" : 'initialInstanceCount'}): `
+            + `SageMaker's ${type === 'canary' ? 'canary' : 'linear step'} is at most 50% of the variant's instance count, which not even one whole instance is on a one-instance fleet. `
+            + `Raise ${small.autoscaled ? 'minCapacity' : 'initialInstanceCount'} to 2, or use RolloutStrategy.allAtOnce({ terminationWait }), whose baking period the same alarms watch`);
+        }
+        this.warnOnShortBake(this.alarmOptions);
+        if (this.variants.some((v) => v.instanceType?.family === 'inf1') && rollout.type !== 'ALL_AT_ONCE') {
+          Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutFallsBackOnInf1',
+            `rollout: SageMaker does not apply deployment guardrails to endpoints on Inf1 instances; the ${rollout.type.toLowerCase()} rollout falls back to all-at-once traffic shifting with no baking period. Use Inf2 (GpuInstanceType.INF2_XLARGE) for guarded rollouts, or RolloutStrategy.allAtOnce() to say so`);
+        }
+        if (this.rollbackAlarms.length === 0 && rollout.type !== 'ALL_AT_ONCE') {
+          Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutWithoutAlarms',
+            `rollout: the ${rollout.type.toLowerCase()} rollout has no alarms to watch, so a bad update is never rolled back; keep the default alarms, pass rollout.rollbackAlarms, or call addRollbackAlarm()`);
+        }
         if (this.rollbackAlarms.length > 10) {
           errors.push(`'rollout.rollbackAlarms' (${this.rollbackAlarms.length} alarms) must be at most 10 in all, the default alarms included: pass fewer alarms, or switch off the default alarms with alarms: { enabled: false }`);
         }
         // Checked once autoscaling is known: an update runs at the instance count of that moment.
         const fleets = this.variants.flatMap((v, i): Array<[number, number]> => (v.isServerless ? []
           : [this.scalingRanges.get(v.nameAt(i)) ?? [v.initialInstanceCount, v.initialInstanceCount]]));
-        const timeoutError = this.rollout._linearTimeoutError(fleets);
+        const timeoutError = rollout._linearTimeoutError(fleets);
         if (timeoutError) errors.push(timeoutError);
         return errors;
       },
@@ -603,7 +626,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     if (!Token.isUnresolved(initial) && !Token.isUnresolved(max) && initial > max) {
       throw new PlatformError(this, 'maxCapacity', max, `must be >= the variant's initialInstanceCount (${initial})`, 'raise maxCapacity or lower initialInstanceCount');
     }
-    this.rollout._validateScaling(this, min, max);
+    this.givenRollout?._validateScaling(this, min, max);
     const stack = Stack.of(this);
     const scalable = new ScalableEndpointVariant(this, `Scaling${variantIdPart(variantName, index)}`, {
       serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
@@ -761,13 +784,10 @@ export class ModelEndpoint extends ModelEndpointBase {
         throw new PlatformError(this, 'asyncInference.maxConcurrentInvocationsPerInstance', n, 'must be a whole number from 1 to 1000', 'use a value the container can run at once, or leave it unset');
       }
     }
-    if (variants.some((v) => v.instanceType?.family === 'inf1') && this.rollout.type !== 'ALL_AT_ONCE') {
-      Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutFallsBackOnInf1',
-        `rollout: SageMaker does not apply deployment guardrails to endpoints on Inf1 instances; the ${this.rollout.type.toLowerCase()} rollout falls back to all-at-once traffic shifting with no baking period. Use Inf2 (GpuInstanceType.INF2_XLARGE) for guarded rollouts, or RolloutStrategy.allAtOnce() to say so`);
-    }
     const minCount = Math.min(...variants.map((v) => v.initialInstanceCount).filter((c) => c > 0), Number.MAX_SAFE_INTEGER);
     const maxCount = Math.max(...variants.map((v) => v.initialInstanceCount), 0);
-    this.rollout._validate(this, serverless, minCount, maxCount);
+    // The default strategies are within SageMaker's limits by construction.
+    props.rollout?._validate(this, serverless, minCount, maxCount);
   }
 
   /**
@@ -924,6 +944,39 @@ export class ModelEndpoint extends ModelEndpointBase {
       ReadAsyncRequests: 'Callers upload one object per request under this endpoint\'s async input prefix; the model reads only there.',
       AttachToVpc: 'SageMaker creates the containers\' network interfaces; these EC2 actions take no resource ARN known before the interfaces exist.',
     });
+  }
+
+  /**
+   * The rollout in effect: the one given, or the default. SageMaker's canary is at most 50% of a variant's
+   * instance count, and a linear step 10-50% (TrafficRoutingConfig, SageMaker API reference:
+   * https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html). A canary or step is
+   * made of whole instances, so on a variant with one instance even the smallest (one instance) is all of it,
+   * outside that limit; SageMaker documents no rounding for it. The default is therefore a 10% canary baking
+   * 5 minutes only where every instance variant keeps at least two instances when an update starts
+   * (`initialInstanceCount`, or once autoscaled, `minCapacity`), and otherwise all at once with a 5-minute
+   * baking period: `TerminationWaitInSeconds`, the wait after all traffic moved during which the rollback alarms
+   * still watch the new fleet before the old one is terminated ("Use all at once traffic shifting",
+   * https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-all-at-once.html).
+   */
+  private get rollout(): RolloutStrategy {
+    if (this.givenRollout) return this.givenRollout;
+    return this.variantBelowTwoInstances() ? RolloutStrategy.allAtOnce({ terminationWait: Duration.minutes(5) }) : RolloutStrategy.canary();
+  }
+
+  /**
+   * The first instance variant that can have fewer than two instances when an update starts: its
+   * initialInstanceCount, or once autoscaled its minCapacity (an update keeps the scaled count). Token counts
+   * are not known and not reported.
+   */
+  private variantBelowTwoInstances(): { index: number; name: string; count: number; autoscaled: boolean } | undefined {
+    for (const [index, v] of this.variants.entries()) {
+      if (v.isServerless) continue;
+      const name = v.nameAt(index);
+      const range = this.scalingRanges.get(name);
+      const count = range ? range[0] : v.initialInstanceCount;
+      if (!Token.isUnresolved(count) && count < 2) return { index, name, count, autoscaled: range !== undefined };
+    }
+    return undefined;
   }
 
   /**

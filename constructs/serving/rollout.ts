@@ -97,7 +97,10 @@ export interface LinearRolloutOptions extends RolloutOptions {
  * @see https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails.html
  */
 export class RolloutStrategy {
-  /** A canary step, then the rest. The default (10% canary, 5 minutes baking). */
+  /**
+   * A canary step, then the rest (10% canary, 5 minutes baking, by default). Needs at least two instances in
+   * every instance variant: the canary is at most half of them. An endpoint's default where it has them.
+   */
   public static canary(options: CanaryRolloutOptions = {}): RolloutStrategy {
     return new RolloutStrategy('CANARY', options, options.canarySize ?? TrafficSize.percent(10), options.bakeTime ?? Duration.minutes(5));
   }
@@ -107,7 +110,11 @@ export class RolloutStrategy {
     return new RolloutStrategy('LINEAR', options, options.stepSize ?? TrafficSize.percent(20), options.bakeTime ?? Duration.minutes(5));
   }
 
-  /** All traffic at once to the new fleet, still rolled back by the alarms during `terminationWait`. */
+  /**
+   * All traffic at once to the new fleet, still rolled back by the alarms during `terminationWait` (the baking
+   * period, SageMaker's `TerminationWaitInSeconds`). An endpoint's default, with a 5-minute `terminationWait`,
+   * where a variant can have a single instance when an update starts.
+   */
   public static allAtOnce(options: RolloutOptions = {}): RolloutStrategy {
     return new RolloutStrategy('ALL_AT_ONCE', options, undefined, undefined);
   }

@@ -19,6 +19,8 @@ import { newStack } from '../helpers';
 import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
 
 const G5 = EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE);
+/** One variant of two instances: the fewest a canary or linear rollout can shift in steps. */
+const twoInstances = () => [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 2 })];
 
 /** Statements of the endpoint's execution policy. */
 function executionStatements(template: Template): Array<Record<string, unknown>> {
@@ -182,12 +184,13 @@ describe('with defaults', () => {
     expect(JSON.stringify(template.toJSON())).not.toContain('AmazonSageMakerFullAccess');
   });
 
-  test('rolls out with a 10% canary, 5 minutes baking, rolled back by the default alarms', () => {
+  test('on its one instance, rolls out all at once with a 5-minute baking period, rolled back by the default alarms: a canary needs two instances', () => {
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       EndpointConfigName: { 'Fn::GetAtt': [Match.stringLikeRegexp('EndpointConfig'), 'EndpointConfigName'] },
       DeploymentConfig: {
         BlueGreenUpdatePolicy: {
-          TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 },
+          TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0, CanarySize: Match.absent() },
+          TerminationWaitInSeconds: 300,
         },
         AutoRollbackConfiguration: {
           Alarms: [
@@ -432,7 +435,7 @@ describe('validation', () => {
   test('a bake time from a parameter in seconds is passed as the parameter', () => {
     const { stack } = newStack();
     const wait = new CfnParameter(stack, 'Bake', { type: 'Number' }).valueAsNumber;
-    newEndpoint(stack, { rollout: RolloutStrategy.canary({ bakeTime: Duration.seconds(wait) }) });
+    newEndpoint(stack, { variants: twoInstances(), rollout: RolloutStrategy.canary({ bakeTime: Duration.seconds(wait) }) });
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: Match.objectLike({ BlueGreenUpdatePolicy: Match.objectLike({ TrafficRoutingConfiguration: Match.objectLike({ WaitIntervalInSeconds: { Ref: 'Bake' } }) }) }),
     });
@@ -641,12 +644,12 @@ describe('validation', () => {
   test('more than 10 rollback alarms fail at synthesis', () => {
     const { stack } = newStack();
     const alarms = Array.from({ length: 9 }, (_, i) => cloudwatch.Alarm.fromAlarmName(stack, `A${i}`, `alarm-${i}`));
-    newEndpoint(stack, { rollout: RolloutStrategy.canary({ rollbackAlarms: alarms }) });
+    newEndpoint(stack, { variants: twoInstances(), rollout: RolloutStrategy.canary({ rollbackAlarms: alarms }) });
     expect(() => Template.fromStack(stack)).toThrow(/'rollout\.rollbackAlarms' \(11 alarms\) must be at most 10 in all/);
     // Ten in all, the two default alarms included, is the limit and allowed.
     const { stack: ten } = newStack();
     const eight = Array.from({ length: 8 }, (_, i) => cloudwatch.Alarm.fromAlarmName(ten, `A${i}`, `alarm-${i}`));
-    expect(newEndpoint(ten, { rollout: RolloutStrategy.canary({ rollbackAlarms: eight }) }).node.validate()).toEqual([]);
+    expect(newEndpoint(ten, { variants: twoInstances(), rollout: RolloutStrategy.canary({ rollbackAlarms: eight }) }).node.validate()).toEqual([]);
   });
   test('errors are PlatformErrors carrying the construct path', () => {
     try {
@@ -955,7 +958,7 @@ describe('rollout and alarms', () => {
   test('a linear rollout with termination wait and an extra rollback alarm', () => {
     const { stack } = newStack();
     const extra = cloudwatch.Alarm.fromAlarmName(stack, 'Extra', 'business-kpi');
-    newEndpoint(stack, { rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(25), bakeTime: Duration.minutes(2), terminationWait: Duration.minutes(10), maximumExecutionTimeout: Duration.hours(1), rollbackAlarms: [extra] }) });
+    newEndpoint(stack, { variants: twoInstances(), rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(25), bakeTime: Duration.minutes(2), terminationWait: Duration.minutes(10), maximumExecutionTimeout: Duration.hours(1), rollbackAlarms: [extra] }) });
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: {
         BlueGreenUpdatePolicy: {
@@ -983,6 +986,36 @@ describe('rollout and alarms', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
       DeploymentConfig: Match.objectLike({ AutoRollbackConfiguration: { Alarms: Match.arrayWith([{ AlarmName: 'business-kpi' }, { AlarmName: 'latency-kpi' }]) } }),
     });
+  });
+
+  test('by default, two instances roll out by a 10% canary baking 5 minutes; autoscaled down to one, all at once with a 5-minute baking period', () => {
+    const policy = (scale?: { minCapacity: number }) => {
+      const { stack } = newStack();
+      const endpoint = newEndpoint(stack, { variants: twoInstances() });
+      if (scale) endpoint.autoScale({ ...scale, maxCapacity: 4 });
+      const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'));
+      return resource.Properties.DeploymentConfig.BlueGreenUpdatePolicy;
+    };
+    expect(policy()).toEqual({ TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 10 }, WaitIntervalInSeconds: 300 } });
+    expect(policy({ minCapacity: 2 }).TrafficRoutingConfiguration.Type).toEqual('CANARY');
+    // An update keeps the autoscaled count, which can then be one instance.
+    expect(policy({ minCapacity: 1 })).toEqual({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 300 });
+  });
+
+  test('a canary or linear rollout of a one-instance variant fails at synthesis, naming the variant: SageMaker\'s canary is at most half the instances', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { rollout: RolloutStrategy.canary() });
+    expect(() => Template.fromStack(stack)).toThrow(/'rollout' \(canary\) needs at least 2 instances in every variant when an update starts, and 'variants\[0\]' \('AllTraffic'\) can have 1 \(its initialInstanceCount\).*Raise initialInstanceCount to 2, or use RolloutStrategy\.allAtOnce/);
+    // Autoscaled down to one instance: named as minCapacity.
+    const { stack: scaled } = newStack();
+    const variants = [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 2, variantName: 'blue' }), EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 4, variantName: 'green' })];
+    const endpoint = newEndpoint(scaled, { variants, rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(50) }) });
+    endpoint.autoScale({ variantName: 'green', minCapacity: 1, maxCapacity: 4 });
+    expect(() => Template.fromStack(scaled)).toThrow(/'rollout' \(linear\) needs at least 2 instances .* 'variants\[1\]' \('green'\) can have 1 \(its autoscaling 'minCapacity'\).*linear step is at most 50%.*Raise minCapacity to 2/);
+    // All at once has no steps: allowed on one instance.
+    const { stack: once } = newStack();
+    newEndpoint(once, { rollout: RolloutStrategy.allAtOnce({ terminationWait: Duration.minutes(10) }) });
+    expect(() => Template.fromStack(once)).not.toThrow();
   });
 
   test('a rollback alarm ARN with tokens in it is checked on its literal account and region, and left alone where they are tokens', () => {
@@ -1025,7 +1058,7 @@ describe('rollout and alarms', () => {
   test('a bake time shorter than the default alarms need to fire gets a warning: SageMaker watches them only while a step bakes', () => {
     const warnings = (overrides: Parameters<typeof newEndpoint>[1]) => {
       const { stack } = newStack();
-      newEndpoint(stack, overrides);
+      newEndpoint(stack, { variants: twoInstances(), ...overrides });
       return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('bakeTimeShorterThanAlarms'));
     };
     const short = warnings({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(1) }) });
@@ -1080,13 +1113,13 @@ describe('rollout and alarms', () => {
 
   test('a canary on Inf1 instances warns that SageMaker falls back to all at once', () => {
     const { stack } = newStack();
-    newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.inf1.xlarge') })] });
+    newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.inf1.xlarge'), initialInstanceCount: 2 })] });
     Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint', Match.stringLikeRegexp('Inf1 instances.*falls back to all-at-once.*\\[ack: @ai-platform/serving:rolloutFallsBackOnInf1\\]'));
   });
 
   test('a canary without any alarm warns that nothing rolls it back', () => {
     const { stack } = newStack();
-    newEndpoint(stack, { alarms: { enabled: false } });
+    newEndpoint(stack, { variants: twoInstances(), alarms: { enabled: false } });
     Template.fromStack(stack);
     Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint', Match.stringLikeRegexp('canary rollout has no alarms to watch.*\\[ack: @ai-platform/serving:rolloutWithoutAlarms\\]'));
   });
@@ -1111,7 +1144,7 @@ describe('rollout and alarms', () => {
   test('the role may read every rollback alarm: those of the strategy and those added later', () => {
     const { stack } = newStack();
     const kpi = cloudwatch.Alarm.fromAlarmName(stack, 'Kpi', 'business-kpi');
-    const endpoint = newEndpoint(stack, { alarms: { enabled: false }, rollout: RolloutStrategy.canary({ rollbackAlarms: [kpi] }) });
+    const endpoint = newEndpoint(stack, { variants: twoInstances(), alarms: { enabled: false }, rollout: RolloutStrategy.canary({ rollbackAlarms: [kpi] }) });
     endpoint.addRollbackAlarm(new cloudwatch.Alarm(stack, 'Cpu', { metric: endpoint.metricCpuUtilization(), threshold: 90, evaluationPeriods: 1 }));
     const template = Template.fromStack(stack);
     expect(statement(template, 'ReadRollbackAlarms').Action).toEqual('cloudwatch:DescribeAlarms');
