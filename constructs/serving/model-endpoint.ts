@@ -985,14 +985,27 @@ export class ModelEndpoint extends ModelEndpointBase {
    * can, and a bad update is never rolled back on them.
    */
   private warnOnShortBake(o: EndpointAlarmsOptions = {}): void {
-    const bake = this.rollout._bakeTime;
+    const rollout = this.rollout;
     const datapoints = o.datapointsToAlarm ?? 2;
+    if (rollout.type === 'ALL_AT_ONCE') {
+      // All at once has one baking period: terminationWait, after all traffic moved.
+      const wait = rollout._terminationWait ?? Duration.seconds(0);
+      if (this.alarms.length === 0 || wait.isUnresolved() || Token.isUnresolved(datapoints)) return;
+      const needed = datapoints * 60;
+      if (wait.toSeconds({ integral: false }) >= needed) return;
+      Annotations.of(this).addWarningV2('@ai-platform/serving:bakeTimeShorterThanAlarms',
+        `rollout: the terminationWait (${wait.toSeconds({ integral: false })} seconds), all at once's baking period, is shorter than the default alarms need to fire (${datapoints} breaching one-minute datapoints, ${needed} seconds), `
+        + 'and SageMaker watches the rollback alarms only while it lasts: the old fleet is terminated before they can roll a bad update back. '
+        + `Set terminationWait to at least ${needed} seconds (more, as CloudWatch takes a minute or two to publish SageMaker metrics), or lower alarms.datapointsToAlarm`);
+      return;
+    }
+    const bake = rollout._bakeTime;
     if (this.alarms.length === 0 || !bake || bake.isUnresolved() || Token.isUnresolved(datapoints)) return;
     const needed = datapoints * 60;
     if (bake.toSeconds({ integral: false }) >= needed) return;
     Annotations.of(this).addWarningV2('@ai-platform/serving:bakeTimeShorterThanAlarms',
       `rollout: the bakeTime (${bake.toSeconds({ integral: false })} seconds) is shorter than the default alarms need to fire (${datapoints} breaching one-minute datapoints, ${needed} seconds), `
-      + `and SageMaker watches the rollback alarms only while a step bakes: a bad ${this.rollout.type.toLowerCase()} step moves on before they can roll it back. `
+      + `and SageMaker watches the rollback alarms only while a step bakes: a bad ${rollout.type.toLowerCase()} step moves on before they can roll it back. `
       + `Bake for at least ${needed} seconds (more, as CloudWatch takes a minute or two to publish SageMaker metrics), or lower alarms.datapointsToAlarm`);
   }
 

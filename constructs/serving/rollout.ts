@@ -135,6 +135,14 @@ export class RolloutStrategy {
     return this.bakeTime;
   }
 
+  /**
+   * The wait after all traffic moved, before the old fleet is terminated (`TerminationWaitInSeconds`).
+   * @internal
+   */
+  public get _terminationWait(): Duration | undefined {
+    return this.options.terminationWait;
+  }
+
   /** Alarms given with the strategy. */
   public get rollbackAlarms(): cloudwatch.IAlarm[] {
     return this.options.rollbackAlarms ?? [];
@@ -257,9 +265,14 @@ export class RolloutStrategy {
         linearStepSize: this.type === 'LINEAR' ? capacity : undefined,
         // SageMaker requires WaitIntervalInSeconds with every traffic routing type (the API rejects a
         // TrafficRoutingConfig without it, although CloudFormation's schema marks it optional); all at once
-        // has no steps to wait between.
+        // has no steps to wait between. It is the canary's baking period and the wait between linear steps
+        // ("Use canary traffic shifting", "Use linear traffic shifting"), 0-3600 seconds.
         waitIntervalInSeconds: this.bakeTime?.toSeconds() ?? 0,
       },
+      // The final baking period, after all traffic moved and before the old fleet is terminated: for all at once
+      // the only one ("Use all at once traffic shifting" sets just TerminationWaitInSeconds:
+      // https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-all-at-once.html).
+      // 0-3600 seconds; MaximumExecutionTimeoutInSeconds 600-28800 (BlueGreenUpdatePolicy, SageMaker API reference).
       terminationWaitInSeconds: this.options.terminationWait?.toSeconds(),
       maximumExecutionTimeoutInSeconds: this.options.maximumExecutionTimeout?.toSeconds(),
     };

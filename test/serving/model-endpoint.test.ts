@@ -1068,8 +1068,26 @@ describe('rollout and alarms', () => {
     expect(warnings({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(1) }), alarms: { evaluationPeriods: 1, datapointsToAlarm: 1 } })).toHaveLength(0);
     expect(warnings({ rollout: RolloutStrategy.canary({ bakeTime: Duration.minutes(2) }) })).toHaveLength(0);
     expect(warnings({})).toHaveLength(0);
-    expect(warnings({ rollout: RolloutStrategy.allAtOnce() })).toHaveLength(0);
+    expect(warnings({ rollout: RolloutStrategy.allAtOnce({ terminationWait: Duration.minutes(2) }) })).toHaveLength(0);
     expect(warnings({ rollout: RolloutStrategy.canary({ bakeTime: Duration.seconds(0) }), alarms: { enabled: false } })).toHaveLength(0);
+  });
+
+  test('all at once maps terminationWait to TerminationWaitInSeconds, its baking period, and warns when that is shorter than the alarms need', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { rollout: RolloutStrategy.allAtOnce({ terminationWait: Duration.minutes(10), maximumExecutionTimeout: Duration.minutes(30) }) });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: Match.objectLike({
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 600, MaximumExecutionTimeoutInSeconds: 1800 },
+      }),
+    });
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('bakeTimeShorterThanAlarms'));
+    // Without a terminationWait there is no baking period: the default alarms can never roll the update back.
+    const { stack: none } = newStack();
+    newEndpoint(none, { rollout: RolloutStrategy.allAtOnce() });
+    Template.fromStack(none);
+    const found = Annotations.fromStack(none).findWarning('*', Match.stringLikeRegexp('bakeTimeShorterThanAlarms'));
+    expect(found).toHaveLength(1);
+    expect(found[0].entry.data).toMatch(/the terminationWait \(0 seconds\), all at once's baking period, is shorter than the default alarms need to fire \(2 breaching one-minute datapoints, 120 seconds\).*Set terminationWait to at least 120 seconds/);
   });
 
   test('all at once, with the default alarms switched off, renders no rollback alarms', () => {
