@@ -130,3 +130,24 @@ describe('ModelEndpoint: variant names across updates', () => {
     }
   });
 });
+
+describe('ModelEndpoint: the key and bucket after data capture is removed', () => {
+  const G5 = EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE);
+  const stateful = (r: Resources) => Object.entries(r as Record<string, { Type: string; DeletionPolicy?: string }>)
+    .filter(([, res]) => res.Type === 'AWS::KMS::Key' || res.Type === 'AWS::S3::Bucket')
+    .map(([id, res]) => `${res.Type}:${id}:${res.DeletionPolicy}`);
+
+  test('removing dataCapture, or moving to local-NVMe types that refuse a KmsKeyId, drops the retained key and bucket from the stack, leaving them in the account', () => {
+    const capturing = synth({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE })], dataCapture: {} });
+    expect(stateful(capturing.resources)).toEqual([
+      expect.stringMatching(/^AWS::KMS::Key:EndpointKey[0-9A-F]{8}:Retain$/),
+      expect.stringMatching(/^AWS::S3::Bucket:EndpointBucket[0-9A-F]{8}:Retain$/),
+    ]);
+    // Without capture, the CPU type still encrypts its storage volume with the key; the bucket leaves the stack.
+    const cpu = synth({ variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE })] });
+    expect(stateful(cpu.resources)).toEqual([expect.stringMatching(/^AWS::KMS::Key:EndpointKey[0-9A-F]{8}:Retain$/)]);
+    // On ml.g5 (local NVMe storage, no KmsKeyId) nothing needs the key: both leave the stack.
+    const gpu = synth({ variants: [EndpointVariant.instance({ instanceType: G5 })] });
+    expect(stateful(gpu.resources)).toEqual([]);
+  });
+});
