@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { IncomingHttpHeaders, IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { ConfigError, LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, CONFIG_FILE } from './config';
+import { batchTransformLimitProblem, ConfigError, LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, CONFIG_FILE } from './config';
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import { ACCEPTED_CODINGS, codingError, contentCoding, decodedBody } from './content-coding';
 import { LINGER_MS, LingeringClose } from './linger';
@@ -31,6 +31,11 @@ export interface AppOptions {
   readonly config?: ServingConfigInput;
   /** Defaults applied under `serving.json` (e.g. what batch transform implies: `configDefaultsFromEnv`). @default none */
   readonly defaults?: ServingConfigInput;
+  /**
+   * Running under SageMaker batch transform (`SAGEMAKER_BATCH=true`: `isBatchTransform`). The CSV and
+   * JSON Lines body limit must then be one `/execution-parameters` can announce. @default false
+   */
+  readonly batchTransform?: boolean;
   /** Pino options, a logger instance, or false. @default false */
   readonly logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
   /**
@@ -186,6 +191,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     throw new ConfigError(`MODEL_NAME is ${JSON.stringify(modelName)}; a model name must not be empty, '.' or '..', nor contain '/', as it is a segment of the /v2/models/{name} URLs`);
   }
   const { limits } = config;
+  const batchProblem = options.batchTransform ? batchTransformLimitProblem(limits) : undefined;
+  if (batchProblem) throw new ConfigError(batchProblem);
 
   const loggerOption = options.logger ?? false;
   const isInstance = typeof loggerOption === 'object' && loggerOption !== null && typeof (loggerOption as FastifyBaseLogger).child === 'function';

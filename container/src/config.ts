@@ -609,7 +609,28 @@ export const BATCH_TRANSFORM_REQUEST_TIMEOUT_MS = 595_000;
  * BATCH_TRANSFORM_REQUEST_TIMEOUT_MS.
  */
 export function configDefaultsFromEnv(env: NodeJS.ProcessEnv): ServingConfigInput | undefined {
-  return env.SAGEMAKER_BATCH?.trim().toLowerCase() === 'true' ? { limits: { requestTimeoutMs: BATCH_TRANSFORM_REQUEST_TIMEOUT_MS } } : undefined;
+  return isBatchTransform(env) ? { limits: { requestTimeoutMs: BATCH_TRANSFORM_REQUEST_TIMEOUT_MS } } : undefined;
+}
+
+/** Whether the process runs under SageMaker batch transform, which sets `SAGEMAKER_BATCH=true`. */
+export function isBatchTransform(env: NodeJS.ProcessEnv): boolean {
+  return env.SAGEMAKER_BATCH?.trim().toLowerCase() === 'true';
+}
+
+/**
+ * Under batch transform, why the CSV and JSON Lines body limit cannot serve the job, if it cannot.
+ * `/execution-parameters` announces that limit as MaxPayloadInMB, a whole number of MB from 1 to 100
+ * (0 streams a payload of any size, chunked): CreateTransformJob's MaxPayloadInMB. A limit under 1 MiB
+ * would be announced as 1, and SageMaker would then fill mini-batches the server refuses with 413.
+ */
+export function batchTransformLimitProblem(limits: LimitsConfig): string | undefined {
+  const MiB = 1024 * 1024;
+  if (limits.textBodyLimitBytes >= MiB) return undefined;
+  const setting = limits.bodyLimitBytes === limits.textBodyLimitBytes ? 'limits.bodyLimitBytes (BODY_LIMIT_BYTES)' : 'limits.textBodyLimitBytes (TEXT_BODY_LIMIT_BYTES)';
+  const which = setting.startsWith('limits.bodyLimitBytes') ? `${setting}, which caps it,` : setting;
+  return `under batch transform (SAGEMAKER_BATCH=true) the CSV and JSON Lines body limit must be at least ${MiB} bytes: ${which} is ${limits.textBodyLimitBytes}. ` +
+    `/execution-parameters announces that limit as MaxPayloadInMB, a whole number of MB from 1 to 100, so SageMaker would send mini-batches of up to 1 MB that the server refuses with 413; ` +
+    `raise ${setting} to at least ${MiB} or leave it unset`;
 }
 
 /**

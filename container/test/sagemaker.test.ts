@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, readyApp, request, startServer } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
+import { buildApp } from '../src/app';
 import { configDefaultsFromEnv, configFromEnv } from '../src/config';
 import type { ModelSpec } from '../tools/onnx-builder';
 
@@ -75,6 +76,43 @@ describe('SageMaker container contract', () => {
     const started = await listening({ modelDir: fraudModel().dir, config: { workers: 1, limits: { bodyLimitBytes: 200 * MiB, textBodyLimitBytes: 150 * MiB } } });
     app = started.app;
     assert.deepEqual((await request(started.port, 'GET', '/execution-parameters')).json(), { MaxConcurrentTransforms: 1, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 100 });
+  });
+
+  it('under batch transform (SAGEMAKER_BATCH=true), refuses to start with a CSV and JSON Lines body limit under 1 MiB, which MaxPayloadInMB cannot announce', { timeout: 60_000 }, async () => {
+    const KiB = 1024;
+    const MiB = 1024 * KiB;
+    /** Why the server process would not start (it fails the test, stopped, if it starts). */
+    const refusal = async (env: Record<string, string>): Promise<string> => {
+      let server;
+      try {
+        server = await startServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BATCH: 'true', ...env });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      server.child.kill('SIGTERM');
+      await server.exited;
+      return assert.fail(`it started with ${JSON.stringify(env)}`);
+    };
+    // The server process: TEXT_BODY_LIMIT_BYTES, and BODY_LIMIT_BYTES (which caps the text limit).
+    const text = await refusal({ TEXT_BODY_LIMIT_BYTES: String(512 * KiB) });
+    assert.match(text, /cannot start: under batch transform \(SAGEMAKER_BATCH=true\) the CSV and JSON Lines body limit must be at least 1048576 bytes: limits\.textBodyLimitBytes \(TEXT_BODY_LIMIT_BYTES\) is 524288\. /);
+    assert.match(text, /MaxPayloadInMB, a whole number of MB from 1 to 100/);
+    assert.match(await refusal({ BODY_LIMIT_BYTES: String(100 * KiB) }),
+      /cannot start: under batch transform \(SAGEMAKER_BATCH=true\) the CSV and JSON Lines body limit must be at least 1048576 bytes: limits\.bodyLimitBytes \(BODY_LIMIT_BYTES\), which caps it, is 102400\. .*raise limits\.bodyLimitBytes \(BODY_LIMIT_BYTES\) to at least 1048576 or leave it unset/);
+    // serving.json's limit, in an app.
+    await assert.rejects(buildApp({ modelDir: fraudModel({ limits: { textBodyLimitBytes: MiB - 1 } }).dir, batchTransform: true }),
+      /limits\.textBodyLimitBytes \(TEXT_BODY_LIMIT_BYTES\) is 1048575\./);
+    // A job's own payload size sets the limit, and 1 MiB is enough; outside batch transform a small limit is the operator's choice.
+    const job = await startServer({ MODEL_DIR: fraudModel({ limits: { textBodyLimitBytes: 64 * KiB } }).dir, SAGEMAKER_BATCH: 'true', SAGEMAKER_MAX_PAYLOAD_IN_MB: '1' });
+    try {
+      assert.equal((await request(job.port, 'GET', '/execution-parameters')).json().MaxPayloadInMB, 1);
+    } finally {
+      job.child.kill('SIGTERM');
+      await job.exited;
+    }
+    const realTime = await listening({ modelDir: fraudModel({ limits: { textBodyLimitBytes: 64 * KiB } }).dir });
+    app = realTime.app;
+    assert.equal((await request(realTime.port, 'POST', '/invocations', 'x'.repeat(65 * KiB), { 'content-type': 'text/csv' })).status, 413);
   });
 
   it('scores JSON instances with the trained weights and passes custom attributes through', async () => {
