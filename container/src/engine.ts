@@ -198,26 +198,44 @@ export function sliceRows(t: WireTensor, start: number, rows: number, totalRows:
   return { name: t.name, type: t.type, dims: [rows, ...t.dims.slice(1)], data: data as unknown as TensorData };
 }
 
-/** The batching probe's runs: row 1 alone (twice), row 2 alone, and both together. */
+/**
+ * How much larger the floats of the rows beside row 1 are in the probe's last run (PROBE_APART_SEEDS).
+ * Within float16's range (65504), and large enough that a row that takes even a 1e-6 share of another
+ * row's values moves by more than the float tolerance.
+ */
+const PROBE_APART_SCALE = 1e4;
+
+/** The probe's last run: row 1 between rows 2 and 3, whose floats are PROBE_APART_SCALE times larger. */
+const PROBE_APART_SEEDS = [2, 1, 3];
+
+/**
+ * The batching probe's runs: row 1 alone (twice), row 2 alone, both together, and row 1 between two
+ * rows of much larger floats.
+ */
 interface Probe {
   readonly first: WireTensor[];
   readonly again: WireTensor[];
   readonly second: WireTensor[];
   readonly both: WireTensor[];
+  /**
+   * Row 1 between rows 2 and 3 scaled by PROBE_APART_SCALE; undefined when no float input varies, or
+   * when the model refused such values (a float cast to an index, say), which says nothing of mixing.
+   */
+  readonly apart?: WireTensor[];
   /** Whether the rows' values differed (else only shapes can be compared). */
   readonly valuesVary: boolean;
 }
 
 /** Why the probe's runs show that the model's first axis is not an independent batch, if they do. */
-function whyRowsMix({ first, again, second, both, valuesVary }: Probe): string | undefined {
-  const wrong = first.find((t) => t.dims[0] !== 1) ?? both.find((t) => t.dims[0] !== 2);
-  if (wrong) {
-    const rows = first.includes(wrong) ? 1 : 2;
-    return `output '${wrong.name}' has shape ${JSON.stringify(wrong.dims)} for ${rows} input row${rows > 1 ? 's' : ''}: its first axis is not the batch`;
-  }
-  const grown = both.find((t, i) => t.dims.slice(1).join() !== first[i].dims.slice(1).join());
-  if (grown) {
-    return `output '${grown.name}' has shape ${JSON.stringify(first[both.indexOf(grown)].dims)} for 1 input row and ${JSON.stringify(grown.dims)} for 2: more than its first axis follows the rows`;
+function whyRowsMix({ first, again, second, both, apart, valuesVary }: Probe): string | undefined {
+  const runs: Array<[WireTensor[], number]> = [[first, 1], [both, 2], ...(apart ? [[apart, 3] as [WireTensor[], number]] : [])];
+  for (const [run, rows] of runs) {
+    const wrong = run.find((t) => t.dims[0] !== rows);
+    if (wrong) return `output '${wrong.name}' has shape ${JSON.stringify(wrong.dims)} for ${rows} input row${rows > 1 ? 's' : ''}: its first axis is not the batch`;
+    const grown = run.find((t, i) => t.dims.slice(1).join() !== first[i].dims.slice(1).join());
+    if (grown) {
+      return `output '${grown.name}' has shape ${JSON.stringify(first[run.indexOf(grown)].dims)} for 1 input row and ${JSON.stringify(grown.dims)} for ${rows}: more than its first axis follows the rows`;
+    }
   }
   if (!valuesVary) return undefined;
   // Rows must not change each other: each row of the 2-row run must be what it is alone (one input's
@@ -228,6 +246,18 @@ function whyRowsMix({ first, again, second, both, valuesVary }: Probe): string |
     const differs = firstDifference(t, 0, first[i]) ?? firstDifference(t, 1, second[i]);
     if (differs) return `output '${t.name}' of a row run together with another (${differs}) differs from the same row run alone: the model mixes rows, so requests cannot be merged`;
   }
+  // Two alike rows hide a slight mix (a 1e-4 share of the batch's mean moves a row by 1e-4 of itself,
+  // within the tolerance) and a mix through shared statistics (dynamic quantization takes one scale
+  // for the whole tensor, the same for two rows of alike range). Beside rows 1e4 times larger, either
+  // moves the row far past the tolerance; a row-independent model gives the row exactly what it gives
+  // alone (measured on onnxruntime's CPU provider: bit for bit, see container/README.md).
+  for (const [i, t] of (apart ?? []).entries()) {
+    if (firstDifference(again[i], 0, first[i])) continue;
+    const differs = firstDifference(t, 1, first[i]);
+    if (differs) {
+      return `output '${t.name}' of a row run between two rows ${PROBE_APART_SCALE} times larger (${differs}) differs from the same row run alone: the model mixes rows, so requests cannot be merged`;
+    }
+  }
   return undefined;
 }
 
@@ -236,14 +266,15 @@ function whyRowsMix({ first, again, second, both, valuesVary }: Probe): string |
  * their seed (floats spread over [0.25, 1.25), integers 1 or 0, booleans, strings 'a' or ''), small
  * values any model should take; `vary` says which inputs vary (the others are zeros).
  */
-function probeFeeds(sig: ModelSignature, seeds: readonly number[], vary: 'all' | 'non-integer' | 'none'): WireTensor[] {
+function probeFeeds(sig: ModelSignature, seeds: readonly number[], vary: 'all' | 'non-integer' | 'none', scales?: readonly number[]): WireTensor[] {
   const rows = seeds.length;
   return sig.inputs.map((m) => {
     const dims = (m.shape ?? [1]).map((d, axis) => (d === -1 ? (axis === 0 ? rows : 1) : d));
     const n = elementCount(dims);
     const per = Math.max(1, n / rows);
-    const seedAt = (k: number) => seeds[Math.min(rows - 1, Math.floor(k / per))];
-    const real = (k: number) => (vary === 'none' ? 0 : 0.25 + ((seedAt(k) * 7919 + (k % per) * 104_729) % 1000) / 1000);
+    const rowAt = (k: number) => Math.min(rows - 1, Math.floor(k / per));
+    const seedAt = (k: number) => seeds[rowAt(k)];
+    const real = (k: number) => (vary === 'none' ? 0 : (scales?.[rowAt(k)] ?? 1) * (0.25 + ((seedAt(k) * 7919 + (k % per) * 104_729) % 1000) / 1000));
     const integer = !['string', 'float32', 'float64', 'float16', 'bool'].includes(m.type);
     const bit = (k: number) => (vary === 'all' || (vary === 'non-integer' && !integer) ? seedAt(k) % 2 : 0);
     let data: TensorData;
@@ -1119,7 +1150,9 @@ export class InferenceEngine {
    * A model whose inputs and outputs all have a dynamic first axis can still use that axis for
    * something other than the batch (a Reshape to [-1], an output laid out [k, n]). Merged requests
    * would then fail, or worse, be split wrongly. So, before batching, a 1-row and a 2-row run must give
-   * every output a first axis of 1 and 2; otherwise requests run one at a time.
+   * every output a first axis of 1 and 2, and each row what it gets alone; then row 1 between two rows
+   * of floats PROBE_APART_SCALE times larger must still get what it gets alone (whyRowsMix). Otherwise
+   * requests run one at a time.
    */
   private async probeBatching(): Promise<void> {
     const outputNames = this.signature.outputs.map((o) => o.name);
@@ -1128,14 +1161,19 @@ export class InferenceEngine {
     let probe: Probe | undefined;
     let failure: { rows: number; message: string } | undefined;
     for (const vary of ['all', 'non-integer', 'none'] as const) {
-      const run = async (seeds: number[]) => (await this.runOn(this.slots[0], probeFeeds(this.signature, seeds, vary), outputNames)).outputs;
+      const run = async (seeds: number[], scales?: number[]) => (await this.runOn(this.slots[0], probeFeeds(this.signature, seeds, vary, scales), outputNames)).outputs;
       let rows = 1;
       try {
         const first = await run([1]);
         const again = await run([1]);
         const second = await run([2]);
         rows = 2;
-        probe = { first, again, second, both: await run([1, 2]), valuesVary: vary !== 'none' };
+        const both = await run([1, 2]);
+        const floatsVary = vary !== 'none' && this.signature.inputs.some((m) => m.type === 'float32' || m.type === 'float64' || m.type === 'float16');
+        const apart = floatsVary
+          ? await run(PROBE_APART_SEEDS, PROBE_APART_SEEDS.map((seed) => (seed === 1 ? 1 : PROBE_APART_SCALE))).catch(() => undefined)
+          : undefined;
+        probe = { first, again, second, both, apart, valuesVary: vary !== 'none' };
         break;
       } catch (e) {
         failure = { rows, message: (e as Error).message }; // the last: with the fewest values varied

@@ -179,6 +179,64 @@ describe('engine robustness', () => {
     assert.deepEqual(results.map((r) => r.ok && [...(r.outputs[0].data as Float32Array)]), [[1, 1], [1002, 1002]]);
   });
 
+  it('does not batch a model that mixes rows only slightly (within rounding of two alike rows), nor a dynamically quantized one', async () => {
+    // y = x W + 1e-4 * mean of x over the batch: two rows of alike values move each other's y by about
+    // 1e-4 of it, within the 1e-3 float tolerance; a row 1e4 times larger moves it by more than y.
+    const d = 16;
+    const slight: ModelSpec = {
+      name: 'slight-mixer',
+      inputs: [{ name: 'x', type: 'float32', shape: ['N', d] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['N', d] }],
+      initializers: [
+        { name: 'w', type: 'float32', dims: [d, d], data: Array.from({ length: d * d }, (_, k) => ((k * 37) % 17) / 17 - 0.5) },
+        { name: 'eps', type: 'float32', dims: [1], data: [1e-4] },
+      ],
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] },
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['r'], attributes: { axes: [0], keepdims: 1 } },
+        { op: 'Mul', inputs: ['r', 'eps'], outputs: ['re'] },
+        { op: 'Add', inputs: ['m', 're'], outputs: ['y'] },
+      ],
+    };
+    // What onnxruntime's quantize_dynamic writes: the input is quantized to uint8 with one scale and zero
+    // point for the whole tensor (DynamicQuantizeLinear), so every row's result depends on the largest
+    // and smallest values of all rows. Two alike rows of 256 values share them and agree exactly.
+    const q = 256;
+    const quantized: ModelSpec = {
+      name: 'dynamic-quant',
+      inputs: [{ name: 'x', type: 'float32', shape: ['N', q] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['N', 4] }],
+      initializers: [
+        { name: 'wf', type: 'float32', dims: [q, 4], data: Array.from({ length: q * 4 }, (_, k) => (k * 53) % 256) },
+        { name: 'wzf', type: 'float32', dims: [], data: [128] },
+        { name: 'wscale', type: 'float32', dims: [], data: [0.01] },
+      ],
+      nodes: [
+        { op: 'DynamicQuantizeLinear', inputs: ['x'], outputs: ['xq', 'xs', 'xz'] },
+        { op: 'Cast', inputs: ['wf'], outputs: ['wq'], attributes: { to: onnx.TensorProto.DataType.UINT8 } },
+        { op: 'Cast', inputs: ['wzf'], outputs: ['wz'], attributes: { to: onnx.TensorProto.DataType.UINT8 } },
+        { op: 'MatMulInteger', inputs: ['xq', 'wq', 'xz', 'wz'], outputs: ['acc'] },
+        { op: 'Cast', inputs: ['acc'], outputs: ['accf'], attributes: { to: onnx.TensorProto.DataType.FLOAT } },
+        { op: 'Mul', inputs: ['xs', 'wscale'], outputs: ['scale'] },
+        { op: 'Mul', inputs: ['accf', 'scale'], outputs: ['y'] },
+      ],
+    };
+    for (const spec of [slight, quantized]) {
+      const runs: number[] = [];
+      engine = await engineFor(spec.name, spec, { workers: 1, batching: { maxQueueDelayMs: 50 } }, { onRun: (r) => runs.push(r.rows) });
+      assert.equal(engine.batchingActive, false, spec.name);
+      assert.match(String(engine.batchingOffReason), /^output 'y' of a row run between two rows 10000 times larger \(row 1, element \d+: .* against .*\) differs from the same row run alone: the model mixes rows, so requests cannot be merged$/, spec.name);
+      runs.length = 0;
+      const width = Number(spec.inputs[0].shape[1]);
+      const row = (v: number) => new Float32Array(width).fill(v).map((x, k) => x + k / width);
+      const results = await Promise.all([1, 1000].map((v) => settle(engine!.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, width], data: row(v) }], outputNames: ['y'], deadline: Date.now() + 5000 }))));
+      assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+      assert.deepEqual(runs, [1, 1], `${spec.name}: one request per run`);
+      await engine.close(0);
+      engine = undefined;
+    }
+  });
+
   it('batches models the probe\'s varied values could upset: an index table of one row, random sampling', async () => {
     const table: ModelSpec = {
       name: 'table1',
