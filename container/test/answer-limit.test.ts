@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import * as net from 'node:net';
 import { assertNothingInFlight, listening, metricValue, modelDir, request } from './helpers';
 import { fixedBatchSpec } from '../tools/test-models';
-import type { ModelSpec } from '../tools/onnx-builder';
+import { prng, type InitializerSpec, type ModelSpec, type NodeSpec } from '../tools/onnx-builder';
 import { resolveConfig, configFromEnv } from '../src/config';
 
 /** x [N, 8] -> wide [N, 64] (a MatMul) and narrow [N, 8] (x itself). */
@@ -135,6 +135,38 @@ describe('the answer limit (limits.maxAnswerElements)', () => {
     const alone = await request(started.port, 'POST', url, body);
     assert.equal(alone.status, 200);
     assert.deepEqual(alone.json().outputs[0].shape, [128, 4096]);
+  });
+
+  it('frees the room of an answer whose client hung up while its run was under way, so later requests are not refused', { timeout: 60_000 }, async () => {
+    // x [N, 16] through sixteen 1024-wide layers to y [N, 64]: 4000 rows in one run take about a second
+    // on one thread, and answer about 3 MB of JSON for a body of 250 KB.
+    const rand = prng(3);
+    const layer = (fanIn: number, fanOut: number) => Float32Array.from({ length: fanIn * fanOut }, () => (rand() * 2 - 1) * Math.sqrt(2 / fanIn));
+    const initializers: InitializerSpec[] = [{ name: 'w0', type: 'float32', dims: [16, 1024], data: layer(16, 1024) }];
+    const nodes: NodeSpec[] = [{ op: 'MatMul', inputs: ['x', 'w0'], outputs: ['h0'] }];
+    for (let l = 1; l <= 16; l++) {
+      const out = l === 16 ? 64 : 1024;
+      initializers.push({ name: `w${l}`, type: 'float32', dims: [1024, out], data: layer(1024, out) });
+      nodes.push({ op: 'MatMul', inputs: [`h${l - 1}`, `w${l}`], outputs: [`m${l}`] }, { op: 'Relu', inputs: [`m${l}`], outputs: [l === 16 ? 'y' : `h${l}`] });
+    }
+    const spec: ModelSpec = { name: 'deep', inputs: [{ name: 'x', type: 'float32', shape: ['N', 16] }], outputs: [{ name: 'y', type: 'float32', shape: ['N', 64] }], initializers, nodes };
+    const started = await listening({ modelDir: modelDir('deep', spec), config: { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 4096 }, limits: { maxBodyBytesInFlight: 2 * 1024 * 1024 } } });
+    app = started.app;
+    const metric = async (name: string) => metricValue((await request(started.port, 'GET', '/metrics')).body, name, { model: 'deep' }) ?? 0;
+    const rows = 4000;
+    const body = JSON.stringify({ inputs: [{ name: 'x', shape: [rows, 16], datatype: 'FP32', data: new Array(rows * 16).fill(0.5) }] });
+    const socket = net.connect(started.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`POST /v2/models/deep/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    // Gone once its run is under way: the run goes on, and its answer is sent to nobody.
+    while (await metric('inference_runs_in_flight') === 0) await new Promise((r) => setTimeout(r, 10));
+    socket.destroy();
+    while (await metric('inference_runs_total') === 0) await new Promise((r) => setTimeout(r, 20));
+    // Its answer (3 MB, above the 2 MiB cap, taken as it was alone) holds no room once the run is over.
+    const small = JSON.stringify({ inputs: [{ name: 'x', shape: [2, 16], datatype: 'FP32', data: new Array(32).fill(0.5) }] });
+    const later = await request(started.port, 'POST', '/v2/models/deep/infer', small);
+    assert.equal(later.status, 200, later.body.slice(0, 300));
+    await assertNothingInFlight(started.port);
   });
 
   it('defaults to a 1024th of the heap or memory limit, at least 2^20, and takes MAX_ANSWER_ELEMENTS', () => {

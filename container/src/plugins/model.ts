@@ -171,6 +171,8 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       (req as unknown as Counted)[COUNTED] = bytes;
       whenFinished(req, reply, () => {
         bodyBytesInFlight -= (req as unknown as Counted)[COUNTED]!;
+        // Over: an answer sent after this (its client hung up while its run went on) counts nowhere.
+        (req as unknown as Counted)[COUNTED] = undefined;
         arrived(req);
       });
     }
@@ -185,7 +187,9 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     const counted = (req as unknown as Counted)[COUNTED];
     // A string's length in characters: the bytes it holds, or fewer (non-ASCII text in UTF-8).
     const size = typeof payload === 'string' ? payload.length : payload instanceof Uint8Array ? payload.byteLength : 0;
-    // Error bodies are small, and one refused here would only be answered with another.
+    // Error bodies are small, and one refused here would only be answered with another. A request that
+    // is over (counted undefined) has nothing counted: its client hung up while its run went on, and
+    // adding its answer now would hold that room for good, until every request was refused OVERLOADED.
     if (counted === undefined || size <= counted || reply.statusCode >= 400) {
       done(null, payload);
       return;
