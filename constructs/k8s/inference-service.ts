@@ -48,6 +48,8 @@ const FETCH_MODEL_SCRIPT = [
   + `if [ "$n" -gt ${FETCH_MODEL_LISTED} ]; then printf ' (and %s more)' $((n - ${FETCH_MODEL_LISTED})); fi; }`,
   'if [ -f "$2/serving.json" ] && [ -n "$(sed -n \'/"modelFile"/p\' "$2/serving.json")" ]; then',
   '  f=$(sed -n \'/"modelFile"/{s/.*"modelFile"[[:space:]]*:[[:space:]]*"\\([^"]*\\)".*/\\1/p;q;}\' "$2/serving.json")',
+  // A modelFile with JSON escapes (nets\/model.onnx, \u00e9) is a name only a JSON parser reads: left to the server.
+  '  case "$f" in *\\\\*) exit 0;; esac',
   '  if [ -z "$f" ] || [ -f "$2/$f" ]; then exit 0; fi',
   '  echo "fetch-model: $1 holds no $f, the modelFile serving.json names: upload it there or fix modelFile; found:$(found "$@"); retrying" >&2; exit 1',
   'fi',

@@ -256,6 +256,18 @@ describe('InferenceService', () => {
     expect(runFetchModel(init, `${serving('{"workers": 2}')}`).status).toBe(1);
   });
 
+  test('with a serving.json whose modelFile has JSON escapes, the fetch-model init container leaves the check to the server', () => {
+    // JSON.parse reads "nets\/fraud.onnx" as nets/fraud.onnx and "fraud\u002dv3.onnx" as fraud-v3.onnx, and the
+    // server loads them; sed sees the escapes, and an init container that failed on them would retry forever.
+    const init = fetchModel('s3://models/fraud/v3/');
+    const serving = (json: string) => `printf '%s' '${json}' > "$MODEL/serving.json"`;
+    expect(runFetchModel(init, `${serving('{"modelFile": "nets\\/fraud.onnx"}')}; mkdir "$MODEL/nets"; echo onnx > "$MODEL/nets/fraud.onnx"`).status).toBe(0);
+    expect(runFetchModel(init, `${serving('{"modelFile": "fraud\\u002dv3.onnx"}')}; echo onnx > "$MODEL/fraud-v3.onnx"`).status).toBe(0);
+    expect(runFetchModel(init, `${serving('{"modelFile": "fraud \\"v3\\".onnx"}')}; echo onnx > "$MODEL/fraud \\"v3\\".onnx"`).status).toBe(0);
+    // Without escapes, a missing modelFile still fails.
+    expect(runFetchModel(init, `${serving('{"modelFile": "nets/fraud.onnx"}')}; echo onnx > "$MODEL/model.onnx"`).status).toBe(1);
+  });
+
   test('the fetch-model script passes a URI with spaces, $ and backquotes to aws as one argument, unexpanded', () => {
     const uri = 's3://models/fraud v3/$HOME/`id`/';
     const init = podSpec(only(synth({ model: ModelSource.fromS3Uri(uri) }).manifests, 'Deployment')).initContainers[0];
