@@ -53,7 +53,8 @@ const FETCH_MODEL_SCRIPT = [
   '  if [ -z "$f" ] || [ -f "$2/$f" ]; then exit 0; fi',
   '  echo "fetch-model: $1 holds no $f, the modelFile serving.json names: upload it there or fix modelFile; found:$(found "$@"); retrying" >&2; exit 1',
   'fi',
-  'n=0; names=; for m in "$2"/*.onnx; do if [ -f "$m" ]; then n=$((n + 1)); names="$names${names:+ }${m##*/}"; fi; done',
+  // Hidden files too: the server's count (readdir) has them, so a macOS ._model.onnx beside the model makes two.
+  'n=0; names=; for m in "$2"/.onnx "$2"/.*.onnx "$2"/*.onnx; do if [ -f "$m" ]; then n=$((n + 1)); names="$names${names:+ }${m##*/}"; fi; done',
   'if [ "$n" -eq 0 ]; then echo "fetch-model: $1 holds no model file: expected model.onnx (or a single .onnx file, or the modelFile serving.json names) at the top of the prefix; found:$(found "$@"). '
   + 'An archive (model.tar.gz) is not unpacked: upload the unpacked model directory there or fix the model URI; retrying" >&2; exit 1; fi',
   'if [ "$n" -gt 1 ] && [ ! -f "$2/model.onnx" ]; then echo "fetch-model: $1 holds $n .onnx files ($names) and no model.onnx, so the server would not know which to load: name the one to serve model.onnx or set modelFile in serving.json; retrying" >&2; exit 1; fi',

@@ -237,6 +237,13 @@ describe('InferenceService', () => {
     const several = runFetchModel(init, 'echo onnx > "$MODEL/a.onnx"; echo onnx > "$MODEL/b.onnx"');
     expect(several.status).toBe(1);
     expect(several.stderr).toMatch(/s3:\/\/models\/fraud\/v3\/ holds 2 \.onnx files \(a\.onnx b\.onnx\) and no model\.onnx, .*modelFile in serving\.json/);
+    // The server's count of .onnx files (readdir) includes hidden ones: a macOS ._ file beside the model makes two
+    // and no model.onnx, which the server refuses; a single hidden .onnx file is the one it loads.
+    const appleDouble = runFetchModel(init, 'echo onnx > "$MODEL/fraud.onnx"; echo x > "$MODEL/._fraud.onnx"');
+    expect(appleDouble.status).toBe(1);
+    expect(appleDouble.stderr).toContain('holds 2 .onnx files (._fraud.onnx fraud.onnx)');
+    expect(runFetchModel(init, 'echo onnx > "$MODEL/.fraud.onnx"').status).toBe(0);
+    expect(runFetchModel(init, 'echo onnx > "$MODEL/model.onnx"; echo x > "$MODEL/._model.onnx"').status).toBe(0);
     // A long listing is cut short.
     const many = runFetchModel(init, 'for i in $(seq 10 34); do echo x > "$MODEL/part-$i.bin"; done');
     expect(many.status).toBe(1);
