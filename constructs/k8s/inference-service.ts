@@ -41,7 +41,7 @@ const FETCH_MODEL_LISTED = 20;
  */
 const FETCH_MODEL_SCRIPT = [
   'aws s3 sync --only-show-errors "$1" "$2" || exit $?',
-  'if [ -z "$(ls -A "$2")" ]; then echo "fetch-model: no objects under $1: upload the model directory (model.onnx, optional serving.json) there or fix the model URI; retrying" >&2; exit 1; fi',
+  'if [ -z "$(ls -A "$2")" ]; then printf \'%s\\n\' "fetch-model: no objects under $1: upload the model directory (model.onnx, optional serving.json) there or fix the model URI; retrying" >&2; exit 1; fi',
   // What the prefix holds, for the messages: the first names, folders marked with '/'.
   `found() { n=0; for e in "$2"/* "$2"/.[!.]* "$2"/..?*; do [ -e "$e" ] || [ -L "$e" ] || continue; n=$((n + 1)); `
   + `if [ "$n" -le ${FETCH_MODEL_LISTED} ]; then if [ -d "$e" ]; then printf ' %s/' "\${e##*/}"; else printf ' %s' "\${e##*/}"; fi; fi; done; `
@@ -51,13 +51,13 @@ const FETCH_MODEL_SCRIPT = [
   // A modelFile with JSON escapes (nets\/model.onnx, \u00e9) is a name only a JSON parser reads: left to the server.
   '  case "$f" in *\\\\*) exit 0;; esac',
   '  if [ -z "$f" ] || [ -f "$2/$f" ]; then exit 0; fi',
-  '  echo "fetch-model: $1 holds no $f, the modelFile serving.json names: upload it there or fix modelFile; found:$(found "$@"); retrying" >&2; exit 1',
+  '  printf \'%s\\n\' "fetch-model: $1 holds no $f, the modelFile serving.json names: upload it there or fix modelFile; found:$(found "$@"); retrying" >&2; exit 1',
   'fi',
   // Hidden files too: the server's count (readdir) has them, so a macOS ._model.onnx beside the model makes two.
   'n=0; names=; for m in "$2"/.onnx "$2"/.*.onnx "$2"/*.onnx; do if [ -f "$m" ]; then n=$((n + 1)); names="$names${names:+ }${m##*/}"; fi; done',
-  'if [ "$n" -eq 0 ]; then echo "fetch-model: $1 holds no model file: expected model.onnx (or a single .onnx file, or the modelFile serving.json names) at the top of the prefix; found:$(found "$@"). '
+  'if [ "$n" -eq 0 ]; then printf \'%s\\n\' "fetch-model: $1 holds no model file: expected model.onnx (or a single .onnx file, or the modelFile serving.json names) at the top of the prefix; found:$(found "$@"). '
   + 'An archive (model.tar.gz) is not unpacked: upload the unpacked model directory there or fix the model URI; retrying" >&2; exit 1; fi',
-  'if [ "$n" -gt 1 ] && [ ! -f "$2/model.onnx" ]; then echo "fetch-model: $1 holds $n .onnx files ($names) and no model.onnx, so the server would not know which to load: name the one to serve model.onnx or set modelFile in serving.json; retrying" >&2; exit 1; fi',
+  'if [ "$n" -gt 1 ] && [ ! -f "$2/model.onnx" ]; then printf \'%s\\n\' "fetch-model: $1 holds $n .onnx files ($names) and no model.onnx, so the server would not know which to load: name the one to serve model.onnx or set modelFile in serving.json; retrying" >&2; exit 1; fi',
 ].join('\n');
 
 /**

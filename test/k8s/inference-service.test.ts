@@ -244,6 +244,12 @@ describe('InferenceService', () => {
     expect(appleDouble.stderr).toContain('holds 2 .onnx files (._fraud.onnx fraud.onnx)');
     expect(runFetchModel(init, 'echo onnx > "$MODEL/.fraud.onnx"').status).toBe(0);
     expect(runFetchModel(init, 'echo onnx > "$MODEL/model.onnx"; echo x > "$MODEL/._model.onnx"').status).toBe(0);
+    // Names are written as they are: a POSIX sh's echo (dash, here /bin/sh) may read backslashes as escapes, and \c
+    // would cut the message short.
+    const backslash = runFetchModel(init, 'echo x > "$MODEL/fraud\\\\cv3\\\\n.bin"');
+    expect(backslash.status).toBe(1);
+    expect(backslash.stderr).toContain(' fraud\\cv3\\n.bin. An archive');
+    expect(backslash.stderr).toMatch(/; retrying\n$/);
     // A long listing is cut short.
     const many = runFetchModel(init, 'for i in $(seq 10 34); do echo x > "$MODEL/part-$i.bin"; done');
     expect(many.status).toBe(1);
