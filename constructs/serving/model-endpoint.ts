@@ -983,8 +983,12 @@ export class ModelEndpoint extends ModelEndpointBase {
    * SageMaker watches the rollback alarms only while a canary or linear step bakes. The default alarms
    * fire after `datapointsToAlarm` breaching one-minute datapoints: a shorter bake moves on before they
    * can, and a bad update is never rolled back on them.
+   * Not on Inf1: SageMaker updates it all at once with no baking period whatever the rollout says ("Exclusions",
+   * https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html), so no bakeTime or
+   * terminationWait would help; a canary or linear rollout there gets the Inf1 warning instead.
    */
   private warnOnShortBake(o: EndpointAlarmsOptions = {}): void {
+    if (this.variants.some((v) => v.instanceType?.family === 'inf1')) return;
     const rollout = this.rollout;
     const datapoints = o.datapointsToAlarm ?? 2;
     if (rollout.type === 'ALL_AT_ONCE') {

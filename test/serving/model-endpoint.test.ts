@@ -1135,6 +1135,16 @@ describe('rollout and alarms', () => {
     Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint', Match.stringLikeRegexp('Inf1 instances.*falls back to all-at-once.*\\[ack: @ai-platform/serving:rolloutFallsBackOnInf1\\]'));
   });
 
+  test('on Inf1 instances, all at once without a terminationWait gets no warning to set one: SageMaker gives Inf1 no baking period', () => {
+    // Deployment guardrails exclusions: on Inf1 an update is all at once "and no final baking period", so a
+    // terminationWait would change nothing; the Inf1 warning itself advises allAtOnce() there.
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.inf1.xlarge') })], rollout: RolloutStrategy.allAtOnce() });
+    Template.fromStack(stack);
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('bakeTimeShorterThanAlarms'));
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('rolloutFallsBackOnInf1'));
+  });
+
   test('a canary without any alarm warns that nothing rolls it back', () => {
     const { stack } = newStack();
     newEndpoint(stack, { variants: twoInstances(), alarms: { enabled: false } });
