@@ -237,10 +237,10 @@ export interface ModelEndpointProps {
   /**
    * How updates move traffic, and which alarms roll them back.
    * A canary or linear rollout needs at least two instances in every instance variant when an update starts
-   * (`initialInstanceCount`, or once autoscaled `minCapacity`): SageMaker's canary is at most 50% of a variant's
-   * instances, and a linear step 10-50%; synthesis fails otherwise.
+   * (`initialInstanceCount`, or once autoscaled `minCapacity` and the bounds of its scheduled actions): SageMaker's
+   * canary is at most 50% of a variant's instances, and a linear step 10-50%; synthesis fails otherwise.
    * @default - RolloutStrategy.canary() (10% canary, 5 minutes baking) where every instance variant has at least
-   * two instances when an update starts; otherwise (one instance, or autoscaled from one)
+   * two instances when an update starts; otherwise (one instance, or autoscaled or scheduled down to one)
    * RolloutStrategy.allAtOnce({ terminationWait: Duration.minutes(5) }): all traffic at once, then 5 minutes in
    * which the alarms can still roll it back. Rollback on the default alarms either way
    */
@@ -549,9 +549,9 @@ export class ModelEndpoint extends ModelEndpointBase {
         const small = this.variantBelowTwoInstances();
         if (small && this.givenRollout && this.givenRollout.type !== 'ALL_AT_ONCE') {
           const type = this.givenRollout.type.toLowerCase();
-          errors.push(`'rollout' (${type}) needs at least 2 instances in every variant when an update starts, and 'variants[${small.index}]' ('${small.name}') can have ${small.count} (its ${small.autoscaled ? "autoscaling 'minCapacity'" : 'initialInstanceCount'}): `
+          errors.push(`'rollout' (${type}) needs at least 2 instances in every variant when an update starts, and 'variants[${small.index}]' ('${small.name}') can have ${small.count} (${small.what}): `
             + `SageMaker's ${type === 'canary' ? 'canary' : 'linear step'} is at most 50% of the variant's instance count, which not even one whole instance is on a one-instance fleet. `
-            + `Raise ${small.autoscaled ? 'minCapacity' : 'initialInstanceCount'} to 2, or use RolloutStrategy.allAtOnce({ terminationWait }), whose baking period the same alarms watch`);
+            + `Raise ${small.raise} to 2, or use RolloutStrategy.allAtOnce({ terminationWait }), whose baking period the same alarms watch`);
         }
         this.warnOnShortBake(this.alarmOptions);
         if (this.variants.some((v) => v.instanceType?.family === 'inf1') && rollout.type !== 'ALL_AT_ONCE') {
@@ -953,7 +953,7 @@ export class ModelEndpoint extends ModelEndpointBase {
    * made of whole instances, so on a variant with one instance even the smallest (one instance) is all of it,
    * outside that limit; SageMaker documents no rounding for it. The default is therefore a 10% canary baking
    * 5 minutes only where every instance variant keeps at least two instances when an update starts
-   * (`initialInstanceCount`, or once autoscaled, `minCapacity`), and otherwise all at once with a 5-minute
+   * (`initialInstanceCount`, or once autoscaled, `minCapacity` and any scheduled action's bounds), and otherwise all at once with a 5-minute
    * baking period: `TerminationWaitInSeconds`, the wait after all traffic moved during which the rollback alarms
    * still watch the new fleet before the old one is terminated ("Use all at once traffic shifting",
    * https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-all-at-once.html).
@@ -965,16 +965,25 @@ export class ModelEndpoint extends ModelEndpointBase {
 
   /**
    * The first instance variant that can have fewer than two instances when an update starts: its
-   * initialInstanceCount, or once autoscaled its minCapacity (an update keeps the scaled count). Token counts
-   * are not known and not reported.
+   * initialInstanceCount, or once autoscaled its minCapacity (an update keeps the scaled count) or the lowest
+   * minCapacity or maxCapacity of its scheduled actions. Token counts are not known and not reported.
    */
-  private variantBelowTwoInstances(): { index: number; name: string; count: number; autoscaled: boolean } | undefined {
+  private variantBelowTwoInstances(): { index: number; name: string; count: number; what: string; raise: string } | undefined {
     for (const [index, v] of this.variants.entries()) {
       if (v.isServerless) continue;
       const name = v.nameAt(index);
       const range = this.scalingRanges.get(name);
       const count = range ? range[0] : v.initialInstanceCount;
-      if (!Token.isUnresolved(count) && count < 2) return { index, name, count, autoscaled: range !== undefined };
+      if (!Token.isUnresolved(count) && count < 2) {
+        return range
+          ? { index, name, count, what: "its autoscaling 'minCapacity'", raise: 'minCapacity' }
+          : { index, name, count, what: 'its initialInstanceCount', raise: 'initialInstanceCount' };
+      }
+      // A scheduled action sets the bounds until the next one: off hours the count can be lower than minCapacity.
+      const scheduled = this.scalables.get(name)?._scheduledFloor;
+      if (scheduled !== undefined && scheduled < 2) {
+        return { index, name, count: scheduled, what: "a scheduled scaling action's minCapacity or maxCapacity", raise: "the scheduled actions' minCapacity and maxCapacity" };
+      }
     }
     return undefined;
   }

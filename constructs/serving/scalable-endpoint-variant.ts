@@ -141,6 +141,8 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
   private readonly acceleratorVendor?: AcceleratorVendor;
   private readonly instanceTypeName: string;
   private readonly asynchronous: boolean;
+  /** The minCapacity and maxCapacity values of the scheduled actions (tokens left out). */
+  private readonly scheduledBounds: number[] = [];
 
   /** @internal */
   constructor(scope: Construct, id: string, props: ScalableEndpointVariantProps) {
@@ -245,7 +247,24 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
 
   /** Sets the bounds on a schedule. */
   public scaleOnSchedule(id: string, action: appscaling.ScalingSchedule): void {
+    this.recordScheduledBounds(action.minCapacity, action.maxCapacity);
     super.doScaleOnSchedule(id, action);
+  }
+
+  /**
+   * The fewest instances a scheduled action lets the variant have: a scheduled action sets the scalable
+   * target's bounds until the next one, so the count can go down to the lowest minCapacity or maxCapacity
+   * any of them sets. Undefined without scheduled actions (or with token bounds only).
+   * @internal
+   */
+  public get _scheduledFloor(): number | undefined {
+    return this.scheduledBounds.length > 0 ? Math.min(...this.scheduledBounds) : undefined;
+  }
+
+  private recordScheduledBounds(...bounds: Array<number | undefined>): void {
+    for (const b of bounds) {
+      if (b !== undefined && !Token.isUnresolved(b)) this.scheduledBounds.push(b);
+    }
   }
 
   /** Raises the floor during business hours (Monday to Friday) and lowers it afterwards. */
@@ -269,6 +288,7 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
     if (!Token.isUnresolved(props.minCapacity) && !Token.isUnresolved(maxCapacity) && props.minCapacity > maxCapacity) {
       throw new PlatformError(this, 'minCapacity', props.minCapacity, `must be <= 'maxCapacity' (${maxCapacity})`, 'lower the business-hours floor or raise maxCapacity');
     }
+    this.recordScheduledBounds(props.minCapacity, offHours);
     super.doScaleOnSchedule(`${id}Start`, {
       schedule: appscaling.Schedule.cron({ minute: '0', hour: String(start), weekDay: 'MON-FRI' }),
       minCapacity: props.minCapacity,

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Aws, CfnParameter, CfnResource, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -1000,6 +1001,26 @@ describe('rollout and alarms', () => {
     expect(policy({ minCapacity: 2 }).TrafficRoutingConfiguration.Type).toEqual('CANARY');
     // An update keeps the autoscaled count, which can then be one instance.
     expect(policy({ minCapacity: 1 })).toEqual({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 300 });
+  });
+
+  test('a scheduled action that lets an autoscaled variant down to one instance makes the default all at once, and an explicit canary fails naming it', () => {
+    // A scheduled action sets the scalable target's bounds until the next one: off hours the count can be one.
+    const policy = (schedule: (s: ReturnType<ModelEndpoint['autoScale']>) => void, rollout?: RolloutStrategy) => {
+      const { stack } = newStack();
+      const endpoint = newEndpoint(stack, { variants: twoInstances(), rollout });
+      schedule(endpoint.autoScale({ minCapacity: 2, maxCapacity: 8 }));
+      const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'));
+      return resource.Properties.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type;
+    };
+    const night = appscaling.Schedule.cron({ hour: '22', minute: '0' });
+    expect(policy((s) => s.scaleForBusinessHours('Office', { minCapacity: 4, offHoursMinCapacity: 1 }))).toEqual('ALL_AT_ONCE');
+    expect(policy((s) => s.scaleOnSchedule('Night', { schedule: night, minCapacity: 1 }))).toEqual('ALL_AT_ONCE');
+    expect(policy((s) => s.scaleOnSchedule('Night', { schedule: night, maxCapacity: 1 }))).toEqual('ALL_AT_ONCE');
+    // Floors of two or more keep the canary.
+    expect(policy((s) => s.scaleForBusinessHours('Office', { minCapacity: 4 }))).toEqual('CANARY');
+    expect(policy((s) => s.scaleOnSchedule('Night', { schedule: night, minCapacity: 2, maxCapacity: 2 }))).toEqual('CANARY');
+    expect(() => policy((s) => s.scaleOnSchedule('Night', { schedule: night, minCapacity: 1 }), RolloutStrategy.canary()))
+      .toThrow(/'rollout' \(canary\) needs at least 2 instances .* 'variants\[0\]' \('AllTraffic'\) can have 1 \(a scheduled scaling action's minCapacity or maxCapacity\).*Raise the scheduled actions' minCapacity and maxCapacity to 2/);
   });
 
   test('a canary or linear rollout of a one-instance variant fails at synthesis, naming the variant: SageMaker\'s canary is at most half the instances', () => {
