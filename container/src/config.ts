@@ -626,11 +626,16 @@ export function isBatchTransform(env: NodeJS.ProcessEnv): boolean {
 export function batchTransformLimitProblem(limits: LimitsConfig): string | undefined {
   const MiB = 1024 * 1024;
   if (limits.textBodyLimitBytes >= MiB) return undefined;
-  const setting = limits.bodyLimitBytes === limits.textBodyLimitBytes ? 'limits.bodyLimitBytes (BODY_LIMIT_BYTES)' : 'limits.textBodyLimitBytes (TEXT_BODY_LIMIT_BYTES)';
-  const which = setting.startsWith('limits.bodyLimitBytes') ? `${setting}, which caps it,` : setting;
+  // The text limit is the smaller of the two settings. When they are equal, the body limit caps it, and
+  // the text limit may have been set just as low (LimitsConfig does not say): raising the body limit
+  // alone would then fail the next start on the text limit, so the message names both.
+  const capped = limits.bodyLimitBytes === limits.textBodyLimitBytes;
+  const setting = capped ? 'limits.bodyLimitBytes (BODY_LIMIT_BYTES)' : 'limits.textBodyLimitBytes (TEXT_BODY_LIMIT_BYTES)';
+  const which = capped ? `${setting}, which caps it,` : setting;
   return `under batch transform (SAGEMAKER_BATCH=true) the CSV and JSON Lines body limit must be at least ${MiB} bytes: ${which} is ${limits.textBodyLimitBytes}. ` +
     `/execution-parameters announces that limit as MaxPayloadInMB, a whole number of MB from 1 to 100, so SageMaker would send mini-batches of up to 1 MB that the server refuses with 413; ` +
-    `raise ${setting} to at least ${MiB} or leave it unset`;
+    `raise ${setting} to at least ${MiB} or leave it unset` +
+    (capped ? ', and limits.textBodyLimitBytes (TEXT_BODY_LIMIT_BYTES) too where it is set under that' : '');
 }
 
 /**

@@ -102,6 +102,9 @@ describe('SageMaker container contract', () => {
     // serving.json's limit, in an app.
     await assert.rejects(buildApp({ modelDir: fraudModel({ limits: { textBodyLimitBytes: MiB - 1 } }).dir, batchTransform: true }),
       /limits\.textBodyLimitBytes \(TEXT_BODY_LIMIT_BYTES\) is 1048575\./);
+    // Both set alike: raising the body limit alone would leave the text limit, so the message names both.
+    await assert.rejects(buildApp({ modelDir: fraudModel({ limits: { bodyLimitBytes: 512 * KiB, textBodyLimitBytes: 512 * KiB } }).dir, batchTransform: true }),
+      /raise limits\.bodyLimitBytes \(BODY_LIMIT_BYTES\) to at least 1048576 or leave it unset, and limits\.textBodyLimitBytes \(TEXT_BODY_LIMIT_BYTES\) too where it is set under that/);
     // A job's own payload size sets the limit, and 1 MiB is enough; outside batch transform a small limit is the operator's choice.
     const job = await startServer({ MODEL_DIR: fraudModel({ limits: { textBodyLimitBytes: 64 * KiB } }).dir, SAGEMAKER_BATCH: 'true', SAGEMAKER_MAX_PAYLOAD_IN_MB: '1' });
     try {
