@@ -387,6 +387,7 @@ export class ModelEndpoint extends ModelEndpointBase {
 
     // children
     const instanceVariants = variants.filter((v) => !v.isServerless);
+    instanceVariants.forEach((v) => this.checkAmiFitsInstance(v, variants.indexOf(v)));
     variants.forEach((v, i) => {
       if (v.instanceType && Token.isUnresolved(v.instanceType.name)) {
         Annotations.of(this).addWarningV2('@ai-platform/serving:instanceTypeUnresolved',
@@ -794,6 +795,25 @@ export class ModelEndpoint extends ModelEndpointBase {
    * With the bundled server, a provider list without `cpu` requires a GPU provider; the server refuses
    * to start where none can load: in the CPU image (no CUDA) or on an instance without an NVIDIA GPU.
    */
+  /**
+   * An AMI version made for one kind of accelerator (a `-gpu-` image, NVIDIA; a `-neuron-` image, Inferentia and
+   * Trainium) on an instance type the catalog knows to have none or another fails: SageMaker would refuse the
+   * endpoint configuration at deployment. Types the catalog lacks, and tokens, are left to SageMaker.
+   */
+  private checkAmiFitsInstance(v: EndpointVariant, index: number): void {
+    const ami = v._instance?.inferenceAmiVersion?.name;
+    const type = v.instanceType;
+    if (ami === undefined || Token.isUnresolved(ami) || !type || Token.isUnresolved(type.name)) return;
+    const wants = /-gpu-/.test(ami) ? AcceleratorVendor.NVIDIA : /-neuron-/.test(ami) ? AcceleratorVendor.AWS_NEURON : undefined;
+    if (wants === undefined) return;
+    const has = type.gpu?.vendor ?? (ACCELERATOR_FAMILY.test(type.family) ? 'unknown' : 'none');
+    if (has === 'unknown' || has === wants) return;
+    const kind = wants === AcceleratorVendor.NVIDIA ? 'NVIDIA GPU' : 'Inferentia or Trainium';
+    throw new PlatformError(this, `variants[${index}].inferenceAmiVersion`, ami,
+      `is a host image for ${kind} instances, and ${type.name} ${has === 'none' ? 'has no accelerator' : `has ${has === AcceleratorVendor.NVIDIA ? 'NVIDIA GPUs' : 'Neuron devices'}`}: SageMaker would refuse the endpoint configuration`,
+      `leave inferenceAmiVersion unset for SageMaker's default, or pick an AMI version for ${type.name}`);
+  }
+
   private validateProviders(value: string | undefined, cudaImage: boolean, dockerfile: string | undefined, nonNvidia: EndpointVariant[]): void {
     if (value === undefined || Token.isUnresolved(value) || value.split(',').some((p) => p.trim() === 'cpu')) return;
     if (!cudaImage) {

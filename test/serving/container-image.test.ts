@@ -255,6 +255,15 @@ describe('the bundled server on GPUs', () => {
         variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE), inferenceAmiVersion: InferenceAmiVersion.NEURON_2 })],
       });
       expect(variantsOf(own)[0].InferenceAmiVersion).toBe('al2-ami-sagemaker-inference-neuron-2');
+      for (const [instanceType, ami] of [[EndpointInstanceType.ML_C6I_LARGE, InferenceAmiVersion.GPU_3_1], [EndpointInstanceType.gpu(GpuInstanceType.INF2_XLARGE), InferenceAmiVersion.GPU_2],
+        [EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE), InferenceAmiVersion.NEURON_2], [EndpointInstanceType.ML_M5_LARGE, InferenceAmiVersion.NEURON_2]] as const) {
+        const { stack: mismatch } = newStack();
+        expect(() => newEndpoint(mismatch, { variants: [EndpointVariant.instance({ instanceType, inferenceAmiVersion: ami })] }))
+          .toThrow(expect.objectContaining({ prop: 'variants[0].inferenceAmiVersion', received: ami.name, message: expect.stringMatching(new RegExp(`${instanceType.name.replace(/\./g, '\\.')} has .*SageMaker would refuse`)) }));
+      }
+      // A type the catalog lacks is left to SageMaker.
+      const { stack: uncatalogued } = newStack();
+      expect(() => newEndpoint(uncatalogued, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.of('ml.p3.2xlarge'), inferenceAmiVersion: InferenceAmiVersion.GPU_2 })] })).not.toThrow();
       const { stack: bad } = newStack();
       expect(() => newEndpoint(bad, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE), inferenceAmiVersion: InferenceAmiVersion.of('AL2 gpu 3') })] }))
         .toThrow(expect.objectContaining({ prop: 'variants[0].inferenceAmiVersion', received: 'AL2 gpu 3' }));
