@@ -70,6 +70,16 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   NVIDIA_VISIBLE_DEVICES: TEXT,
 };
 
+/**
+ * Variables the CUDA image's entrypoint (`container/scripts/cuda-compat-env.sh`) reads before it starts the
+ * server, with the values it accepts: any other value stops the container at start (exit 2). The CPU image
+ * does not read them; refusing a bad value there too keeps one rule for both images.
+ * `test/private/server-environment.test.ts` runs the script on what this table accepts and refuses.
+ */
+export const ENTRYPOINT_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
+  CUDA_COMPAT: { kind: 'choice', values: ['auto', 'on', 'off'] },
+};
+
 /** The range of an integer variable of the table (for a prop that the construct passes as that variable). */
 export function integerRange(name: string): { readonly min: number; readonly max: number } {
   const form = SERVER_VARIABLES[name];
@@ -148,7 +158,7 @@ export interface ServerEnvironmentOptions {
 
 /**
  * Fails synthesis (a `PlatformError` on `field.NAME`) for a reserved variable in `env`, or for a value
- * of a server variable that the bundled server would refuse at start. Other variables pass: users
+ * of a server variable (or of the CUDA image's entrypoint) that the bundled server would refuse at start. Other variables pass: users
  * set their own.
  */
 export function validateServerEnvironment(
@@ -160,7 +170,8 @@ export function validateServerEnvironment(
     if (reserved) {
       throw new PlatformError(scope, `${field}.${name}`, value, reserved.reason, reserved.fix);
     }
-    const form = Object.hasOwn(SERVER_VARIABLES, name) ? SERVER_VARIABLES[name] : undefined;
+    const form = Object.hasOwn(SERVER_VARIABLES, name) ? SERVER_VARIABLES[name]
+      : Object.hasOwn(ENTRYPOINT_VARIABLES, name) ? ENTRYPOINT_VARIABLES[name] : undefined;
     if (!form || options.isUnresolved?.(value) || formAccepts(form, value)) continue;
     throw new PlatformError(scope, `${field}.${name}`, value,
       `must be ${describeForm(form)}, or empty for the server's default: the bundled inference server refuses anything else and does not start`,

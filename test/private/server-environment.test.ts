@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -169,5 +170,30 @@ describe('the bundled server environment table', () => {
       reserved: {}, isUnresolved: (v) => v.startsWith('${Token'),
     })).not.toThrow();
     expect(describeForm(SERVER_VARIABLES.DRAIN_TIMEOUT_MS)).toBe('a whole number from 0 to 28000 (ms; the server exits at most 1 s after it, and SageMaker kills the process 30 s after SIGTERM), in plain decimal digits');
+  });
+});
+
+describe('the CUDA image entrypoint\'s variables', () => {
+  const script = path.join(__dirname, '..', '..', 'container', 'scripts', 'cuda-compat-env.sh');
+  /** Runs the entrypoint script with `CUDA_COMPAT` set to `value` (no GPU, no compat libraries): its exit status and stderr. */
+  const entrypoint = (value: string) => {
+    const r = spawnSync('sh', [script, 'sh', '-c', 'exit 0'], {
+      env: { PATH: '/usr/bin:/bin', CUDA_COMPAT: value, CUDA_COMPAT_DIR: path.join(os.tmpdir(), 'no-compat-here'), NVIDIA_DRIVER_VERSION_FILE: path.join(os.tmpdir(), 'no-driver-here') },
+      encoding: 'utf8',
+    });
+    return { status: r.status, err: r.stderr };
+  };
+
+  test('CUDA_COMPAT: the values the entrypoint accepts pass, and one it refuses (exit 2) fails synthesis naming the variable', () => {
+    const chart = Testing.chart();
+    for (const value of ['', 'auto', 'on', 'off']) {
+      expect([value, entrypoint(value).status]).toEqual([value, 0]);
+      expect(() => validateServerEnvironment(chart, 'env', { CUDA_COMPAT: value }, { reserved: {} })).not.toThrow();
+    }
+    for (const value of ['yes', 'true', 'ON', '1', ' on']) {
+      expect([value, entrypoint(value)]).toEqual([value, { status: 2, err: expect.stringMatching(/CUDA_COMPAT/) }]);
+      expect(() => validateServerEnvironment(chart, 'env', { CUDA_COMPAT: value }, { reserved: {} }))
+        .toThrow(new RegExp(`'env.CUDA_COMPAT' \\(${JSON.stringify(value)}\\) must be one of auto, on, off`));
+    }
   });
 });
