@@ -792,10 +792,6 @@ export class ModelEndpoint extends ModelEndpointBase {
   }
 
   /**
-   * With the bundled server, a provider list without `cpu` requires a GPU provider; the server refuses
-   * to start where none can load: in the CPU image (no CUDA) or on an instance without an NVIDIA GPU.
-   */
-  /**
    * An AMI version made for one kind of accelerator (a `-gpu-` image, NVIDIA; a `-neuron-` image, Inferentia and
    * Trainium) on an instance type the catalog knows to have none or another fails: SageMaker would refuse the
    * endpoint configuration at deployment. Types the catalog lacks, and tokens, are left to SageMaker.
@@ -814,6 +810,10 @@ export class ModelEndpoint extends ModelEndpointBase {
       `leave inferenceAmiVersion unset for SageMaker's default, or pick an AMI version for ${type.name}`);
   }
 
+  /**
+   * With the bundled server, a provider list without `cpu` requires a GPU provider; the server refuses
+   * to start where none can load: in the CPU image (no CUDA) or on an instance without an NVIDIA GPU.
+   */
   private validateProviders(value: string | undefined, cudaImage: boolean, dockerfile: string | undefined, nonNvidia: EndpointVariant[]): void {
     if (value === undefined || Token.isUnresolved(value) || value.split(',').some((p) => p.trim() === 'cpu')) return;
     if (!cudaImage) {
