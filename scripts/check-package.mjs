@@ -15,6 +15,20 @@ const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore',
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const snippets = readmeSnippets(readme);
 
+/** The build-context paths a Dockerfile's COPY and ADD instructions read (not those copied from another stage). */
+function buildContextSources(dockerfile) {
+  const sources = [];
+  for (const line of dockerfile.replace(/\\\n/g, ' ').split('\n')) {
+    const m = /^\s*(?:COPY|ADD)\s+(.*)$/i.exec(line);
+    if (!m) continue;
+    const args = m[1].trim().split(/\s+/);
+    if (args.some((a) => a.startsWith('--from='))) continue;
+    const paths = args.filter((a) => !a.startsWith('--'));
+    sources.push(...paths.slice(0, -1));
+  }
+  return sources;
+}
+
 const work = mkdtempSync(join(tmpdir(), 'aip-pack-'));
 try {
   run('npm', ['run', 'build', '--silent'], root);
@@ -29,6 +43,16 @@ try {
   // The bundled inference server travels as source (ContainerImage.bundled() builds it); nothing else but dist/.
   for (const required of ['container/Dockerfile', 'container/Dockerfile.gpu', 'container/image-package-lock.json', 'container/src/server.ts']) {
     if (!names.includes(required)) throw new Error(`the package lacks ${required}`);
+  }
+  // Every file the images copy from the build context (container/) must ship too, or building the image from the
+  // installed package (cdk deploy of a bundled-image endpoint) fails at that COPY.
+  for (const dockerfile of ['Dockerfile', 'Dockerfile.gpu']) {
+    for (const source of buildContextSources(readFileSync(join(root, 'container', dockerfile), 'utf8'))) {
+      const path = `container/${source.replace(/^\.\//, '').replace(/\/$/, '')}`;
+      if (!names.some((n) => n === path || n.startsWith(`${path}/`))) {
+        throw new Error(`the package lacks ${path}, which container/${dockerfile} copies into the image: add it to "files" in package.json`);
+      }
+    }
   }
   const stray = names.filter((n) => !(n.startsWith('dist/') || n.startsWith('container/') || n === 'package.json' || n === 'README.md')
     || n.startsWith('container/test/') || n.startsWith('container/bench/') || n.includes('node_modules') || n.endsWith('.onnx')
