@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
@@ -59,9 +60,12 @@ export interface GpuNodePoolProps {
   readonly name?: string;
   /** @default Capacity.onDemand() */
   readonly capacity?: Capacity;
-  /** Name of the EKS cluster: subnets and security groups are found by the `karpenter.sh/discovery` tag with this value. */
+  /**
+   * Name of the EKS cluster (1-100 letters, digits, `-` or `_`): subnets and security groups are found by the
+   * `karpenter.sh/discovery` tag with this value.
+   */
   readonly clusterName: string;
-  /** Name of the IAM role the nodes use (Karpenter makes the instance profile). */
+  /** Name of the IAM role the nodes use, not empty (Karpenter makes the instance profile). */
   readonly nodeRoleName: string;
   /** @default KarpenterAmi.al2023() */
   readonly ami?: KarpenterAmi;
@@ -147,6 +151,19 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
     // validate
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(this.name)) {
       throw new PlatformError(this, 'name', this.name, 'must be a DNS label (lower case, digits, -; at most 63 characters)', 'pass a valid name');
+    }
+    // The EC2NodeClass CRD refuses an empty role and empty selector tag values; a name EKS would refuse
+    // (CreateCluster: 1-100 characters, ^[0-9A-Za-z][A-Za-z0-9\-_]*$) tags no subnet, so no node could launch.
+    // A token (resolved when the chart is added with addCdk8sChart) is not checked.
+    if (!Token.isUnresolved(props.clusterName) && (typeof props.clusterName !== 'string' || !/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(props.clusterName))) {
+      throw new PlatformError(this, 'clusterName', props.clusterName,
+        'must be an EKS cluster name: 1-100 letters, digits, "-" or "_", starting with a letter or digit (it is the karpenter.sh/discovery tag value the subnets and security groups are found by, which Karpenter refuses empty)',
+        'pass the name of the EKS cluster the nodes join');
+    }
+    if (!Token.isUnresolved(props.nodeRoleName) && (typeof props.nodeRoleName !== 'string' || props.nodeRoleName.trim() === '')) {
+      throw new PlatformError(this, 'nodeRoleName', props.nodeRoleName,
+        'must name the IAM role of the nodes (the EC2NodeClass CRD refuses an empty role: "role cannot be empty")',
+        'pass the name of the node role, e.g. "KarpenterNodeRole-<cluster>"');
     }
     if (types.length === 0) {
       throw new PlatformError(this, 'instanceTypes', [], 'must hold at least one accelerator instance type', 'pass e.g. [GpuInstanceType.G5_XLARGE]');

@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import { AcceleratorVendor, Capacity, CpuArchitecture, GpuInstanceType } from '../../constructs/compute';
 import {
@@ -205,5 +206,19 @@ describe('GpuNodePool', () => {
 
   test('with an invalid name, synthesis fails', () => {
     expect(() => synth({ name: 'GPU pool' })).toThrow(/'name' \("GPU pool"\) must be a DNS label/);
+  });
+
+  test('with a clusterName that no EKS cluster can have, synthesis fails: the API server refuses empty selector tag values', () => {
+    // EC2NodeClass CRD: "empty tag keys or values aren't supported" on subnetSelectorTerms and securityGroupSelectorTerms.
+    expect(() => synth({ clusterName: '' })).toThrow(/'clusterName' \(""\) must be an EKS cluster name: 1-100 letters, digits, "-" or "_", starting with a letter or digit/);
+    expect(() => synth({ clusterName: 'ml prod' })).toThrow(/'clusterName' \("ml prod"\) must be an EKS cluster name/);
+    expect(() => synth({ clusterName: 'a'.repeat(101) })).toThrow(/'clusterName' \("a{101}"\) must be an EKS cluster name/);
+    expect(() => synth({ clusterName: 'a'.repeat(100) })).not.toThrow();
+    expect(() => synth({ clusterName: Token.asString({ Ref: 'ClusterName' }) })).not.toThrow();
+  });
+
+  test('with an empty nodeRoleName, synthesis fails: the EC2NodeClass CRD refuses an empty role', () => {
+    expect(() => synth({ nodeRoleName: '' })).toThrow(/'nodeRoleName' \(""\) must name the IAM role of the nodes/);
+    expect(() => synth({ nodeRoleName: ' ' })).toThrow(/'nodeRoleName' \(" "\) must name the IAM role of the nodes/);
   });
 });
