@@ -18,7 +18,7 @@ export class KarpenterAmi {
    * @param version an AMI release such as `v20250505`; `latest` drifts nodes on every release
    */
   public static al2023(version = 'latest'): KarpenterAmi {
-    return new KarpenterAmi(`al2023@${version}`, false);
+    return new KarpenterAmi(KarpenterAmi.alias('al2023', version), false);
   }
 
   /**
@@ -26,7 +26,22 @@ export class KarpenterAmi {
    * label; Neuron nodes still need the Neuron plugin and keep theirs).
    */
   public static bottlerocket(version = 'latest'): KarpenterAmi {
-    return new KarpenterAmi(`bottlerocket@${version}`, true);
+    return new KarpenterAmi(KarpenterAmi.alias('bottlerocket', version), true);
+  }
+
+  /**
+   * The alias `family@version`. The EC2NodeClass CRD takes at most 30 characters, and Karpenter finds no AMI for an
+   * empty version (or one with spaces or a second `@`): the API server, or every node launch, would fail.
+   */
+  private static alias(family: string, version: string): string {
+    const alias = `${family}@${version}`;
+    if (Token.isUnresolved(version)) return alias;
+    if (typeof version !== 'string' || !/^[^\s@]+$/.test(version) || alias.length > 30) {
+      throw new PlatformError(undefined, 'version', version,
+        `must be an AMI release such as "v20250505", or "latest", without spaces or "@"${typeof version === 'string' && alias.length > 30 ? `: the alias "${alias}" (${alias.length} characters) is longer than the 30 Karpenter takes` : ''}`,
+        `give the release of the ${family} AMI as Karpenter's documentation writes it, or leave it out for "latest"`);
+    }
+    return alias;
   }
 
   private constructor(

@@ -221,4 +221,13 @@ describe('GpuNodePool', () => {
     expect(() => synth({ nodeRoleName: '' })).toThrow(/'nodeRoleName' \(""\) must name the IAM role of the nodes/);
     expect(() => synth({ nodeRoleName: ' ' })).toThrow(/'nodeRoleName' \(" "\) must name the IAM role of the nodes/);
   });
+
+  test('KarpenterAmi with a version Karpenter refuses (empty, with spaces, or an alias over 30 characters) fails naming it', () => {
+    // EC2NodeClass CRD: amiSelectorTerms[].alias is "family@version" with maxLength 30.
+    expect(() => KarpenterAmi.al2023('')).toThrow(/'version' \(""\) must be an AMI release such as "v20250505", or "latest"/);
+    expect(() => KarpenterAmi.bottlerocket('v1.30.0 ')).toThrow(/'version' \("v1.30.0 "\) must be an AMI release/);
+    expect(() => KarpenterAmi.bottlerocket('v1.30.0-0123456789')).toThrow(/'version' \("v1.30.0-0123456789"\) must be an AMI release .*"bottlerocket@v1.30.0-0123456789" \(31 characters\) is longer than the 30 Karpenter takes/);
+    expect(KarpenterAmi.al2023('v20250505').alias).toBe('al2023@v20250505');
+    expect(KarpenterAmi.bottlerocket('v1.30.0').alias).toBe('bottlerocket@v1.30.0');
+  });
 });
