@@ -39,7 +39,8 @@ export class DevicePlugins {
   /**
    * The Helm values for a vendor's plugin: node selector on our label, toleration of every taint,
    * system-node-critical priority. The NVIDIA chart's default affinity (node feature discovery labels)
-   * is removed, since EKS AMIs do not set those labels.
+   * is removed, since EKS AMIs do not set those labels, and so is the Neuron chart's (a fixed list of
+   * instance types), so the label alone decides, as for the `DevicePluginDaemonSet`.
    *
    * The node selector already keeps the plugin to accelerator nodes; it tolerates every taint because one
    * release serves every group on the cluster, and a group's extra taints (or a replaced accelerator taint)
@@ -59,6 +60,10 @@ export class DevicePlugins {
       scheduler: { enabled: false },
       devicePlugin: {
         enabled: true,
+        // The chart's default affinity also requires node.kubernetes.io/instance-type to be one of its neuronInstances
+        // list: nodes of a type missing there (a newer size, a custom type) would get no plugin and never advertise
+        // aws.amazon.com/neuron. Our label already keeps the plugin to Neuron nodes, as in the cdk8s DaemonSet.
+        affinity: null,
         nodeSelector: { [LABEL_DEVICE_PLUGIN]: 'neuron' },
         tolerations: TOLERATE_ALL,
       },

@@ -647,6 +647,29 @@ describe('device plugins on clusters created in the stack', () => {
     t.hasResourceProperties(HELM, { Chart: 'neuron-helm-chart', Repository: 'oci://public.ecr.aws/neuron', Version: '1.1.2' });
   });
 
+  test('the Neuron plugin runs wherever the device-plugin label says, not only on the instance types the chart lists', () => {
+    const { stack } = newStack();
+    const cluster = v2Cluster(stack);
+    const trn2 = GpuInstanceType.custom({
+      name: 'trn2.3xlarge', vendor: AcceleratorVendor.AWS_NEURON, acceleratorModel: 'Trainium2', acceleratorCount: 1,
+      acceleratorMemoryGiB: 96, vcpus: 12, memoryGiB: 128,
+    });
+    new GpuNodeGroup(stack, 'Neuron', { cluster, instanceTypes: [trn2], minSize: 1 });
+    const [chart] = Object.values(Template.fromStack(stack).findResources(HELM));
+    // The chart's default affinity requires node.kubernetes.io/instance-type in its neuronInstances list (no trn2.3xlarge):
+    // null removes it, as affinity: null does for the NVIDIA chart, so the label alone decides, like the DaemonSet.
+    expect(JSON.parse(chart.Properties.Values)).toEqual({
+      npd: { enabled: false },
+      scheduler: { enabled: false },
+      devicePlugin: {
+        enabled: true,
+        affinity: null,
+        nodeSelector: { 'ai-platform.dev/device-plugin': 'neuron' },
+        tolerations: [{ operator: 'Exists' }],
+      },
+    });
+  });
+
   test('an aws-eks (v1) cluster in the same stack works too', () => {
     const { stack } = newStack();
     const cluster = new eks.Cluster(stack, 'Cluster', {
