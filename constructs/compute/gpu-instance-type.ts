@@ -2,7 +2,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { PlatformError } from '../../lib/private/errors';
 import { CATALOG, CatalogRow, SOURCES } from '../../lib/private/gpu-catalog-data';
-import { acceleratorResourceName, acceleratorTaint, TaintDefinition } from '../../lib/private/labels';
+import { acceleratorResourceName, acceleratorTaint, NVIDIA_ACCELERATOR_PREFIX, TaintDefinition } from '../../lib/private/labels';
 
 /** Who makes the accelerator, which decides the AMI, device plugin and extended resource. */
 export enum AcceleratorVendor {
@@ -36,7 +36,10 @@ export interface GpuInstanceSpec {
   readonly name: string;
   /** Accelerator vendor. */
   readonly vendor: AcceleratorVendor;
-  /** Accelerator model as marketed, e.g. `A10G`, `H100`, `Inferentia2`. */
+  /**
+   * Accelerator model as marketed, e.g. `A10G`, `H100`, `Inferentia2`. It becomes a node label value (see
+   * `acceleratorModelLabel`): at most 56 characters once lower-cased for NVIDIA (63 for Neuron), with a letter or digit.
+   */
   readonly acceleratorModel: string;
   /** Number of accelerator devices (GPUs, or Neuron devices). Must be >= 1. */
   readonly acceleratorCount: number;
@@ -189,6 +192,16 @@ export class GpuInstanceType {
     if (!spec.acceleratorModel || typeof spec.acceleratorModel !== 'string') {
       throw new PlatformError(undefined, 'acceleratorModel', spec.acceleratorModel, 'must be a non-empty string such as "A10G"', 'name the accelerator model');
     }
+    // The model becomes a node label value (ai-platform.dev/accelerator-model, and k8s.amazonaws.com/accelerator=nvidia-<model>
+    // on NVIDIA nodes): EKS, the kubelet and the API server refuse a value over 63 characters.
+    const maxLabel = spec.vendor === AcceleratorVendor.NVIDIA ? 63 - NVIDIA_ACCELERATOR_PREFIX.length : 63;
+    const label = modelLabel(spec.acceleratorModel);
+    if (label.length === 0 || label.length > maxLabel) {
+      throw new PlatformError(undefined, 'acceleratorModel', spec.acceleratorModel,
+        `must hold a letter or digit and give a label value of at most ${maxLabel} characters (it gives "${label}"): the nodes are labelled with it`
+        + (spec.vendor === AcceleratorVendor.NVIDIA ? ` (ai-platform.dev/accelerator-model, and k8s.amazonaws.com/accelerator with the prefix "${NVIDIA_ACCELERATOR_PREFIX}")` : ' (ai-platform.dev/accelerator-model)'),
+        'name the accelerator model as EC2 does, e.g. "H100" or "Trainium2"');
+    }
     if (spec.architecture !== undefined && !Object.values(CpuArchitecture).includes(spec.architecture)) {
       throw new PlatformError(undefined, 'architecture', spec.architecture, `must be one of ${Object.values(CpuArchitecture).join(', ')}`,
         'use CpuArchitecture.X86_64 or CpuArchitecture.ARM64');
@@ -264,9 +277,12 @@ export class GpuInstanceType {
     return this.acceleratorMemoryGiB * this.acceleratorCount;
   }
 
-  /** Lower-case accelerator model for labels (`a10g`, `inferentia2`). */
+  /**
+   * Lower-case accelerator model for labels (`a10g`, `inferentia2`): other characters than letters, digits, `.` and `-`
+   * become `-`, and what cannot begin or end a label value is trimmed (`H100 (SXM)` -> `h100--sxm`).
+   */
   public get acceleratorModelLabel(): string {
-    return this.acceleratorModel.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+    return modelLabel(this.acceleratorModel);
   }
 
   /**
@@ -316,6 +332,14 @@ export class GpuInstanceType {
   public toString(): string {
     return this.name;
   }
+}
+
+/**
+ * The accelerator model as a Kubernetes label value: lower case, characters other than letters, digits, `.` and `-`
+ * replaced by `-`, and what cannot begin or end a label value trimmed (`H100 (SXM)` -> `h100--sxm`).
+ */
+function modelLabel(model: string): string {
+  return model.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
 }
 
 /** arm64 when the family's attributes after the generation hold a `g` (Graviton: `g5g`; Grace: `p6e-gb200`), else x86_64. */

@@ -71,6 +71,8 @@ export const LABEL_DEVICE_PLUGIN = 'ai-platform.dev/device-plugin';
 
 /** Label cluster-autoscaler (>= 1.15) reads on AWS to know a node carries a GPU before the device plugin reports it. */
 export const LABEL_CA_ACCELERATOR = 'k8s.amazonaws.com/accelerator';
+/** Prefix of that label's value on NVIDIA nodes, before the accelerator model (`nvidia-a10g`). */
+export const NVIDIA_ACCELERATOR_PREFIX = 'nvidia-';
 
 /** A Kubernetes label value (also a taint value): empty, or up to 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit. */
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

@@ -161,5 +161,22 @@ describe('GpuInstanceType catalog', () => {
     test('an empty accelerator model is rejected', () => {
       expect(() => GpuInstanceType.custom({ ...customSpec, acceleratorModel: '' })).toThrow(/'acceleratorModel' \(""\) must be a non-empty string/);
     });
+    test('an accelerator model with spaces or brackets gives a valid label value, trimmed of what cannot begin or end one', () => {
+      // Label values begin and end with a letter or digit: "h100--sxm-" would be refused by EKS, the kubelet and the API server.
+      expect(GpuInstanceType.custom({ ...customSpec, acceleratorModel: 'H100 (SXM)' }).acceleratorModelLabel).toBe('h100--sxm');
+      expect(GpuInstanceType.custom({ ...customSpec, acceleratorModel: '(GB200)' }).acceleratorModelLabel).toBe('gb200');
+      expect(GpuInstanceType.custom({ ...customSpec, acceleratorModel: 'L40S' }).acceleratorModelLabel).toBe('l40s');
+    });
+    test('an accelerator model that gives no label value, or one too long for the node labels, is rejected', () => {
+      expect(() => GpuInstanceType.custom({ ...customSpec, acceleratorModel: '(-)' }))
+        .toThrow(/'acceleratorModel' \("\(-\)"\) must hold a letter or digit and give a label value of at most 56 characters/);
+      // NVIDIA nodes also carry k8s.amazonaws.com/accelerator=nvidia-<model>: 7 + 56 = 63.
+      expect(() => GpuInstanceType.custom({ ...customSpec, acceleratorModel: 'a'.repeat(57) })).toThrow(/'acceleratorModel' \("a{57}"\) must hold a letter or digit and give a label value of at most 56/);
+      expect(GpuInstanceType.custom({ ...customSpec, acceleratorModel: 'a'.repeat(56) }).acceleratorModelLabel).toBe('a'.repeat(56));
+      expect(GpuInstanceType.custom({ ...customSpec, vendor: AcceleratorVendor.AWS_NEURON, architecture: CpuArchitecture.X86_64, acceleratorModel: 'a'.repeat(63) }).acceleratorModelLabel)
+        .toBe('a'.repeat(63));
+      expect(() => GpuInstanceType.custom({ ...customSpec, vendor: AcceleratorVendor.AWS_NEURON, architecture: CpuArchitecture.X86_64, acceleratorModel: 'a'.repeat(64) }))
+        .toThrow(/'acceleratorModel' \("a{64}"\) must hold a letter or digit and give a label value of at most 63 characters/);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import {
   LABEL_ACCELERATOR_COUNT, LABEL_ACCELERATOR_MODEL, LABEL_ACCELERATOR_VENDOR, LABEL_CA_ACCELERATOR,
-  LABEL_CAPACITY_TYPE, LABEL_DEVICE_PLUGIN, LABEL_NODE_GROUP,
+  LABEL_CAPACITY_TYPE, LABEL_DEVICE_PLUGIN, LABEL_NODE_GROUP, NVIDIA_ACCELERATOR_PREFIX,
 } from '../../../lib/private/labels';
 import { Capacity } from '../capacity';
 import { AcceleratorVendor, GpuInstanceType } from '../gpu-instance-type';
@@ -34,6 +34,6 @@ export function acceleratorNodeLabels(options: NodeLabelOptions): Record<string,
     [LABEL_CAPACITY_TYPE]: options.capacity.label,
     [LABEL_NODE_GROUP]: options.groupName,
     ...(options.needsDevicePlugin ? { [LABEL_DEVICE_PLUGIN]: nvidia ? 'nvidia' : 'neuron' } : {}),
-    ...(nvidia && oneModel ? { [LABEL_CA_ACCELERATOR]: `nvidia-${first.acceleratorModelLabel}` } : {}),
+    ...(nvidia && oneModel ? { [LABEL_CA_ACCELERATOR]: `${NVIDIA_ACCELERATOR_PREFIX}${first.acceleratorModelLabel}` } : {}),
   };
 }
