@@ -5,7 +5,8 @@
  * Set `AIP_SERVER_IMAGE` to serve your own build of the inference server image, `AIP_MODEL_S3_URI` (with
  * `AIP_SERVER_SERVICE_ACCOUNT` allowed to read it, and optionally `AIP_MODEL_NAME`) for the model it serves,
  * and `AIP_TRAINING_IMAGE` to run your trainer instead of the spot GPU check. An optional argument
- * writes to another folder instead (`npx tsx bin/k8s.ts /tmp/k8s`).
+ * writes to another folder instead (`npx tsx bin/k8s.ts /tmp/k8s`): a missing or empty one, or an earlier output,
+ * since the folder is emptied first (any other folder fails, untouched).
  */
 import * as path from 'node:path';
 import { ModelSource } from '../constructs/k8s/inference-service';

@@ -163,6 +163,7 @@ describe('reference platform charts', () => {
 
   test('writes one YAML file per chart and a kustomization listing them, every manifest schema-valid', () => {
     const dir = tmp();
+    writePlatformManifests(dir);
     fs.writeFileSync(path.join(dir, 'stale.yaml'), 'left from an earlier run');
     const files = writePlatformManifests(dir, { serverImage: 'registry.example.com/server:2.0.0', devicePlugin: true });
     expect(files).toEqual(['device-plugins.yaml', 'serving.yaml', 'training.yaml', KUSTOMIZATION_FILE]);
@@ -175,6 +176,21 @@ describe('reference platform charts', () => {
     }
     expect(count).toBe(10);
     expect(fs.readFileSync(path.join(dir, 'serving.yaml'), 'utf8')).toContain('image: registry.example.com/server:2.0.0');
+  });
+
+  test('a folder that holds something else than an earlier output is left alone, and writing fails naming it', () => {
+    // The folder is emptied before writing: `bin/k8s.ts .` in a repository would otherwise delete the repository.
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'notes.md'), 'mine');
+    expect(() => writePlatformManifests(dir)).toThrow(/^'outdir' \(".*aip-k8s-.*"\) is not empty and holds no kustomization.yaml written by writePlatformManifests.*: pass an empty or missing folder/);
+    expect(fs.readdirSync(dir)).toEqual(['notes.md']);
+    // A kustomization.yaml of someone else's does not count as an earlier output either.
+    fs.writeFileSync(path.join(dir, KUSTOMIZATION_FILE), 'resources: [app.yaml]\n');
+    expect(() => writePlatformManifests(dir)).toThrow(/'outdir' .* is not empty/);
+    expect(fs.readdirSync(dir).sort()).toEqual([KUSTOMIZATION_FILE, 'notes.md']);
+    // An empty folder, or a missing one, is written.
+    expect(writePlatformManifests(tmp())).toContain(KUSTOMIZATION_FILE);
+    expect(writePlatformManifests(path.join(tmp(), 'new', 'k8s'))).toContain(KUSTOMIZATION_FILE);
   });
 
   test('bin/k8s.ts writes byte-identical output from run to run, in separate processes', () => {
