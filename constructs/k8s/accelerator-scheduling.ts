@@ -4,8 +4,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import {
-  acceleratorResourceName, acceleratorTaint, CAPACITY_ON_DEMAND, CAPACITY_SPOT, isLabelValue, isQualifiedName, LABEL_CAPACITY_TYPE,
-  TaintDefinition,
+  acceleratorResourceName, acceleratorTaint, CAPACITY_ON_DEMAND, CAPACITY_SPOT, isLabelValue, isQualifiedName, isTaintEffect, LABEL_CAPACITY_TYPE,
+  TAINT_EFFECTS, TaintDefinition,
 } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
@@ -79,6 +79,11 @@ export class AcceleratorNodes {
       }
       if (!Token.isUnresolved(taint.value) && (typeof taint.value !== 'string' || !isLabelValue(taint.value))) {
         throw new PlatformError(undefined, `taints[${JSON.stringify(taint.key)}].value`, taint.value, `must be a label value: ${VALUE_SYNTAX}`, 'use the taint value the nodes carry');
+      }
+      // Tolerated with another effect, the taint would keep the pods off the nodes.
+      if (!isTaintEffect(taint.effect)) {
+        throw new PlatformError(undefined, `taints[${JSON.stringify(taint.key)}].effect`, taint.effect,
+          `must be ${TAINT_EFFECTS.slice(0, -1).join(', ')} or ${TAINT_EFFECTS[TAINT_EFFECTS.length - 1]}`, 'use the effect the nodes\' taint has, as kubectl describe node shows it');
       }
     }
     const labelCapacity = props.labels[LABEL_CAPACITY_TYPE];

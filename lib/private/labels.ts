@@ -47,6 +47,14 @@ export interface TaintDefinition {
   readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 
+/** The taint effects Kubernetes knows (EKS spells them NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE). */
+export const TAINT_EFFECTS: ReadonlyArray<TaintDefinition['effect']> = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+
+/** True for one of `TAINT_EFFECTS` (a JavaScript caller can pass anything). */
+export function isTaintEffect(effect: unknown): effect is TaintDefinition['effect'] {
+  return (TAINT_EFFECTS as readonly unknown[]).includes(effect);
+}
+
 /** Taint on every NVIDIA node: `nvidia.com/gpu=true:NoSchedule`. */
 export const TAINT_NVIDIA_GPU: TaintDefinition = { key: RESOURCE_NVIDIA_GPU, value: 'true', effect: 'NoSchedule' };
 /** Taint on every Neuron node: `aws.amazon.com/neuron=true:NoSchedule`. */

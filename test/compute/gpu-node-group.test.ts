@@ -359,6 +359,13 @@ describe('taints and labels', () => {
     expect(() => group({ taints: many.slice(0, 49), scaleFromZeroHints: false })).not.toThrow();
   });
 
+  test('a taint effect other than NoSchedule, PreferNoSchedule or NoExecute fails synthesis naming it (EKS requires the effect)', () => {
+    // From JavaScript, or the EKS API's spelling: CloudFormation would get a taint without its required Effect.
+    expect(() => group({ taints: [{ key: 'dedicated', value: 'ml', effect: 'NO_EXECUTE' as 'NoExecute' }] }))
+      .toThrow(/'taints\["dedicated"\].effect' \("NO_EXECUTE"\) must be NoSchedule, PreferNoSchedule or NoExecute/);
+    expect(() => group({ taints: [{ key: 'dedicated', value: 'ml', effect: 'PreferNoSchedule' }] })).not.toThrow();
+  });
+
   test('turning off the accelerator taint removes it and warns', () => {
     const { stack, template } = group({ acceleratorTaint: false });
     template().hasResourceProperties('AWS::EKS::Nodegroup', { Taints: Match.absent() });

@@ -823,6 +823,12 @@ describe('InferenceService', () => {
     expect(labeled({ [LABEL_NODE_GROUP]: 'inference pool' })).toThrow(/'labels\["ai-platform.dev\/node-group"\]' \("inference pool"\) must be a label value/);
   });
 
+  test('labeled accelerator nodes with a taint effect Kubernetes does not know are rejected, not tolerated as NoSchedule', () => {
+    // A NoExecute taint tolerated as NoSchedule keeps the pods off the nodes.
+    expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'x' }, taints: [{ key: 'dedicated', value: 'ml', effect: 'NO_EXECUTE' as 'NoExecute' }] }))
+      .toThrow(/'taints\["dedicated"\].effect' \("NO_EXECUTE"\) must be NoSchedule, PreferNoSchedule or NoExecute/);
+  });
+
   test('an ingress peer naming no possible namespace, or with labels Kubernetes refuses, is rejected', () => {
     // No namespace can be named so: the NetworkPolicy would match nothing and silently block the callers.
     expect(() => IngressPeer.namespace('Checkout')).toThrow(/'namespace' \("Checkout"\) must be a namespace name: at most 63 lower-case letters, digits or "-"/);
