@@ -112,7 +112,9 @@ export interface RunOnOptions {
   /**
    * Prefer this capacity type instead of requiring the nodes' own: the `ai-platform.dev/capacity-type`
    * label becomes a preferred (weight 100) node affinity, so pods fall back to the other capacity
-   * type when none of the preferred nodes are free.
+   * type when none of the preferred nodes are free. Only nodes that carry every other label of `nodes`
+   * count: a `GpuNodeGroup` or `GpuNodePool` is one capacity type and its node-group label stays required,
+   * so the fallback needs a second group with the same labels (the same `groupLabel` and instance types).
    * @default - the nodes' labels, capacity type included, are all required
    */
   readonly preferCapacity?: Capacity;

@@ -98,7 +98,8 @@ export interface TrainingJobProps {
    */
   readonly acceleratorsPerPod?: number;
   /**
-   * Prefer this capacity type and fall back to the other (only with `nodes`).
+   * Prefer this capacity type and fall back to the other (only with `nodes`; the fallback needs nodes of the other
+   * capacity type that carry every other label of `nodes`, see `RunOnOptions.preferCapacity`).
    * @default - the nodes' capacity type is required
    */
   readonly preferCapacity?: Capacity;
