@@ -231,6 +231,8 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   public readonly capacityType: string;
   public readonly minSize: number;
   public readonly maxSize: number;
+  /** Root (Amazon Linux) or data (Bottlerocket) volume size. */
+  private readonly diskSize: Size;
 
   constructor(scope: Construct, id: string, props: GpuNodeGroupProps) {
     super(scope, id);
@@ -277,6 +279,7 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     this.capacityType = capacity.label;
     this.minSize = minSize;
     this.maxSize = maxSize;
+    this.diskSize = diskSize;
 
     // A label value: at most 63 characters, beginning and ending with a letter or digit (else EKS and
     // the kubelet refuse it and the nodes never join).
@@ -370,8 +373,11 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     return this.nodeTaints.map((t) => `${t.key}=${t.value}:${t.effect}`);
   }
 
-  /** The cluster-autoscaler node-template tags for this group (what `scaleFromZeroHints` writes to the Auto Scaling group). */
-  public clusterAutoscalerTags(diskSize: Size = DEFAULT_DISK): Record<string, string> {
+  /**
+   * The cluster-autoscaler node-template tags for this group (what `scaleFromZeroHints` writes to the Auto Scaling group).
+   * @param diskSize the disk behind the ephemeral-storage hint; the group's own `diskSize` unless given
+   */
+  public clusterAutoscalerTags(diskSize: Size = this.diskSize): Record<string, string> {
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.nodeLabels)) tags[`${CA_TEMPLATE}/label/${k}`] = v;
     for (const t of this.nodeTaints) tags[`${CA_TEMPLATE}/taint/${t.key}`] = `${t.value}:${t.effect}`;

@@ -564,6 +564,13 @@ describe('scale from zero', () => {
     }
   });
 
+  test('clusterAutoscalerTags() returns what the group writes, its own disk size included', () => {
+    const { ng, template } = group({ minSize: 0, diskSize: Size.gibibytes(500) });
+    const [, resource] = only(template(), NODE_TEMPLATE_TAGS);
+    expect(ng.clusterAutoscalerTags()['k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage']).toBe('500Gi');
+    expect(resource.Properties.Tags).toEqual(Object.entries(ng.clusterAutoscalerTags()).map(([Key, Value]) => ({ Key, Value })));
+  });
+
   test('the hints cover labels, taints and the accelerator count', () => {
     const { ng } = group({ instanceTypes: [GpuInstanceType.INF2_48XLARGE] });
     expect(ng.clusterAutoscalerTags()).toMatchObject({
