@@ -23,7 +23,8 @@ export class KarpenterAmi {
 
   /**
    * Bottlerocket (its NVIDIA variants ship their own device plugin, so NVIDIA nodes get no device-plugin
-   * label; Neuron nodes still need the Neuron plugin and keep theirs).
+   * label; Neuron nodes still need the Neuron plugin and keep theirs, and get the user data that lets non-root
+   * pods own the Neuron devices: Bottlerocket 1.30 or later).
    */
   public static bottlerocket(version = 'latest'): KarpenterAmi {
     return new KarpenterAmi(KarpenterAmi.alias('bottlerocket', version), true);
@@ -255,6 +256,11 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
           },
         }],
         metadataOptions: { httpEndpoint: 'enabled', httpProtocolIPv6: 'disabled', httpPutResponseHopLimit: 1, httpTokens: 'required' },
+        // Bottlerocket leaves the Neuron devices (/dev/neuron*) to root unless the container's runAsUser and runAsGroup
+        // may own them (Karpenter's "Device ownership in Bottlerocket"; Bottlerocket 1.30+): InferenceService and
+        // TrainingJob pods run as uid 10001. Karpenter merges this TOML with the settings it writes itself.
+        ...(ami.bundlesDevicePlugin && first.vendor === AcceleratorVendor.AWS_NEURON
+          ? { userData: '[settings.kubernetes]\ndevice-ownership-from-security-context = true\n' } : {}),
         tags: { ...discovery, 'ai-platform.dev/node-group': this.name },
       },
     });

@@ -103,6 +103,15 @@ describe('GpuNodePool', () => {
     expect(only(manifests, 'NodePool').spec.template.metadata.labels['ai-platform.dev/device-plugin']).toBe('neuron');
   });
 
+  test('Neuron nodes on Bottlerocket let non-root pods own the Neuron devices; other nodes get no user data', () => {
+    // Bottlerocket leaves /dev/neuron* to root unless device-ownership-from-security-context is on (Karpenter's
+    // "Device ownership in Bottlerocket", aws/karpenter-provider-aws#7722): the construct's pods run as uid 10001.
+    const neuron = only(synth({ instanceTypes: [GpuInstanceType.INF2_XLARGE], ami: KarpenterAmi.bottlerocket() }).manifests, 'EC2NodeClass');
+    expect(neuron.spec.userData).toBe('[settings.kubernetes]\ndevice-ownership-from-security-context = true\n');
+    expect(only(synth({ ami: KarpenterAmi.bottlerocket() }).manifests, 'EC2NodeClass').spec.userData).toBeUndefined();
+    expect(only(synth({ instanceTypes: [GpuInstanceType.INF2_XLARGE] }).manifests, 'EC2NodeClass').spec.userData).toBeUndefined();
+  });
+
   test('Neuron instances get the Neuron taint, resource and device-plugin label', () => {
     const { manifests } = synth({ instanceTypes: [GpuInstanceType.INF2_XLARGE] });
     const pool = only(manifests, 'NodePool');
