@@ -82,10 +82,11 @@ export interface CustomMetricScalingProps extends EndpointScalingCooldowns {
 
 /** Scheduled capacity for business hours. */
 export interface BusinessHoursScalingProps {
-  /** Fewest instances during business hours. */
+  /** Fewest instances during business hours, at most the scalable target's maxCapacity. */
   readonly minCapacity: number;
   /**
-   * Fewest instances outside business hours.
+   * Fewest instances outside business hours, at most the scalable target's maxCapacity; 0 only for
+   * asynchronous endpoints.
    * @default - the scalable target's minCapacity
    */
   readonly offHoursMinCapacity?: number;
@@ -245,8 +246,17 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
     super.doScaleToTrackMetric(id, { targetValue: props.targetValue, customMetric: props.metric, ...cooldowns(props) });
   }
 
-  /** Sets the bounds on a schedule. */
+  /**
+   * Sets the bounds on a schedule. A bound of 0 only on asynchronous endpoints: a real-time instance variant
+   * keeps at least one instance.
+   */
   public scaleOnSchedule(id: string, action: appscaling.ScalingSchedule): void {
+    this.checkScheduledBound('minCapacity', action.minCapacity);
+    this.checkScheduledBound('maxCapacity', action.maxCapacity);
+    const { minCapacity: min, maxCapacity: max } = action;
+    if (min !== undefined && max !== undefined && !Token.isUnresolved(min) && !Token.isUnresolved(max) && min > max) {
+      throw new PlatformError(this, 'minCapacity', min, `must be <= 'maxCapacity' (${max}) of the same scheduled action`, 'lower minCapacity or raise maxCapacity');
+    }
     this.recordScheduledBounds(action.minCapacity, action.maxCapacity);
     super.doScaleOnSchedule(id, action);
   }
@@ -259,6 +269,22 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
    */
   public get _scheduledFloor(): number | undefined {
     return this.scheduledBounds.length > 0 ? Math.min(...this.scheduledBounds) : undefined;
+  }
+
+  /**
+   * A scheduled bound is an instance count: a whole number, and at least 1 on a real-time endpoint (SageMaker
+   * keeps a real-time instance variant at one instance or more; only asynchronous endpoints scale to zero),
+   * the rule autoScale() applies to minCapacity. A scheduled action is checked only when it runs, hours or
+   * days after the deployment, and a failed one leaves the bounds as they were.
+   */
+  private checkScheduledBound(prop: string, value: number | undefined): void {
+    if (value === undefined || Token.isUnresolved(value)) return;
+    const least = this.asynchronous ? 0 : 1;
+    if (!Number.isInteger(value) || value < least) {
+      throw new PlatformError(this, prop, value,
+        this.asynchronous ? 'must be a whole number >= 0' : 'must be a whole number >= 1 for a real-time endpoint (only asynchronous endpoints scale instance variants to zero)',
+        this.asynchronous ? 'give an instance count' : 'keep at least one instance, set asyncInference for scale to zero, or use a serverless variant');
+    }
   }
 
   private recordScheduledBounds(...bounds: Array<number | undefined>): void {
@@ -285,8 +311,13 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
     }
     const offHours = props.offHoursMinCapacity ?? this.props.minCapacity ?? 1;
     const maxCapacity = this.props.maxCapacity;
+    this.checkScheduledBound('minCapacity', props.minCapacity);
+    this.checkScheduledBound('offHoursMinCapacity', props.offHoursMinCapacity);
     if (!Token.isUnresolved(props.minCapacity) && !Token.isUnresolved(maxCapacity) && props.minCapacity > maxCapacity) {
       throw new PlatformError(this, 'minCapacity', props.minCapacity, `must be <= 'maxCapacity' (${maxCapacity})`, 'lower the business-hours floor or raise maxCapacity');
+    }
+    if (!Token.isUnresolved(offHours) && !Token.isUnresolved(maxCapacity) && offHours > maxCapacity) {
+      throw new PlatformError(this, 'offHoursMinCapacity', offHours, `must be <= 'maxCapacity' (${maxCapacity})`, 'lower the off-hours floor or raise maxCapacity');
     }
     this.recordScheduledBounds(props.minCapacity, offHours);
     super.doScaleOnSchedule(`${id}Start`, {

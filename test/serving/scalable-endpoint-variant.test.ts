@@ -265,6 +265,45 @@ describe('autoscaling rules', () => {
   test('a business-hours floor above maxCapacity fails', () => {
     expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 6 })).toThrow(/'minCapacity' \(6\) must be <= 'maxCapacity' \(4\)/);
   });
+  test('an off-hours floor of 0 on a real-time endpoint fails: only asynchronous endpoints scale instance variants to zero', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2, offHoursMinCapacity: 0 }))
+      .toThrow(/'offHoursMinCapacity' \(0\) must be a whole number >= 1 for a real-time endpoint/);
+  });
+  test('an off-hours floor of 0 on an asynchronous endpoint is allowed', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { asyncInference: {} }).autoScale({ minCapacity: 0, maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2, offHoursMinCapacity: 0 });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScheduledActions: Match.arrayWith([Match.objectLike({ ScheduledActionName: 'OEnd', ScalableTargetAction: { MinCapacity: 0 } })]),
+    });
+  });
+  test('an off-hours floor above maxCapacity fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2, offHoursMinCapacity: 5 }))
+      .toThrow(/'offHoursMinCapacity' \(5\) must be <= 'maxCapacity' \(4\)/);
+  });
+  test('a business-hours floor that is not a whole number of instances fails', () => {
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleForBusinessHours('O', { minCapacity: 2.5 }))
+      .toThrow(/'minCapacity' \(2\.5\) must be a whole number >= 1/);
+  });
+  test('a scheduled minCapacity or maxCapacity of 0 on a real-time endpoint fails', () => {
+    const schedule = appscaling.Schedule.cron({ hour: '22', minute: '0' });
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleOnSchedule('Night', { schedule, minCapacity: 0 }))
+      .toThrow(/'minCapacity' \(0\) must be a whole number >= 1 for a real-time endpoint/);
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleOnSchedule('Night', { schedule, minCapacity: 0, maxCapacity: 0 }))
+      .toThrow(/must be a whole number >= 1 for a real-time endpoint/);
+  });
+  test('a scheduled action with minCapacity above its maxCapacity fails', () => {
+    const schedule = appscaling.Schedule.cron({ hour: '22', minute: '0' });
+    expect(() => endpointWith().autoScale({ maxCapacity: 4 }).scaleOnSchedule('Night', { schedule, minCapacity: 3, maxCapacity: 2 }))
+      .toThrow(/'minCapacity' \(3\) must be <= 'maxCapacity' \(2\) of the same scheduled action/);
+  });
+  test('a scheduled action scaling an asynchronous endpoint to zero is allowed', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { asyncInference: {} }).autoScale({ minCapacity: 0, maxCapacity: 4 })
+      .scaleOnSchedule('Night', { schedule: appscaling.Schedule.cron({ hour: '22', minute: '0' }), minCapacity: 0, maxCapacity: 0 });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScheduledActions: [Match.objectLike({ ScalableTargetAction: { MinCapacity: 0, MaxCapacity: 0 } })],
+    });
+  });
   test('a custom metric target of 0 fails', () => {
     const metric = new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' });
     expect(() => endpointWith().autoScale({ maxCapacity: 2 }).scaleOnCustomMetric('C', { metric, targetValue: 0 })).toThrow(/'targetValue' \(0\) must be > 0/);
