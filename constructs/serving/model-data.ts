@@ -23,6 +23,8 @@ export interface ModelDataConfig {
  * `cdk deploy`), or an object or prefix in an existing bucket.
  *
  * A local directory is packed into a deterministic `model.tar.gz` at synthesis (no Docker needed).
+ * Symlinks in it are followed (the archive holds the files they point to, under the links' names); a
+ * dangling one fails synthesis.
  *
  * @example
  * ModelData.fromAsset(path.join(__dirname, 'model'));            // directory with model.onnx

@@ -37,6 +37,43 @@ describe('ModelData', () => {
     expect(names).toEqual([`${long}/`, `${long}/nested/`, `${long}/nested/${'b'.repeat(60)}.onnx`]);
   });
 
+  test('symlinked files and directories are packed with their contents under the link names, as tar -h does', () => {
+    // A Hugging Face or DVC cache directory links each model file to a blob elsewhere.
+    const blobs = path.join(tmp, 'blobs');
+    fs.mkdirSync(path.join(blobs, 'tokenizer'), { recursive: true });
+    fs.writeFileSync(path.join(blobs, 'abc123'), Buffer.alloc(700, 3));
+    fs.writeFileSync(path.join(blobs, 'tokenizer', 'vocab.txt'), 'a\nb\n');
+    const src = path.join(tmp, 'linked');
+    fs.mkdirSync(src);
+    fs.symlinkSync(path.join(blobs, 'abc123'), path.join(src, 'model.onnx'));
+    fs.symlinkSync('../blobs/tokenizer', path.join(src, 'tokenizer'));
+    fs.writeFileSync(path.join(src, 'serving.json'), '{}');
+    const out = path.join(tmp, 'linked.tar.gz');
+    writeTarGz(src, out);
+    const names = execFileSync('tar', ['-tzf', out], { encoding: 'utf8' }).trim().split('\n');
+    expect(names).toEqual(['model.onnx', 'serving.json', 'tokenizer/', 'tokenizer/vocab.txt']);
+    const extracted = path.join(tmp, 'linked-x');
+    fs.mkdirSync(extracted);
+    execFileSync('tar', ['-xzf', out, '-C', extracted]);
+    expect(fs.lstatSync(path.join(extracted, 'model.onnx')).isFile()).toBe(true);
+    expect(fs.readFileSync(path.join(extracted, 'model.onnx')).equals(Buffer.alloc(700, 3))).toBe(true);
+    expect(fs.readFileSync(path.join(extracted, 'tokenizer', 'vocab.txt'), 'utf8')).toBe('a\nb\n');
+  });
+
+  test('a dangling symlink fails packing, naming the link and its target', () => {
+    const src = path.join(tmp, 'dangling');
+    fs.mkdirSync(src);
+    fs.symlinkSync('/nonexistent/blob', path.join(src, 'model.onnx'));
+    expect(() => writeTarGz(src, path.join(tmp, 'dangling.tar.gz'))).toThrow(/model file "model\.onnx" is a symlink to \/nonexistent\/blob, which does not exist/);
+  });
+
+  test('a symlink to a directory that holds it fails packing instead of recursing forever', () => {
+    const src = path.join(tmp, 'loop');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    fs.symlinkSync('..', path.join(src, 'sub', 'up'));
+    expect(() => writeTarGz(src, path.join(tmp, 'loop.tar.gz'))).toThrow(/model directory entry "sub\/up" is a symlink to a directory that contains it/);
+  });
+
   test('a missing path fails, naming it', () => {
     const { stack } = newStack();
     expect(() => newEndpoint(stack, { modelData: ModelData.fromAsset('/nonexistent/model') })).toThrow(/'modelData' \("\/nonexistent\/model"\) must be an existing directory or \.tar\.gz file/);

@@ -4,13 +4,13 @@ import * as zlib from 'node:zlib';
 
 /**
  * Writes a directory as a deterministic gzip-compressed tar (POSIX ustar): entries sorted, relative
- * to the directory, owner 0, mtime 0, mode 0644/0755. The same input always gives the same bytes, so
+ * to the directory, symlinks replaced by what they point to, owner 0, mtime 0, mode 0644/0755. The same input always gives the same bytes, so
  * the asset hash only changes when the files do. This is the `model.tar.gz` SageMaker untars into
  * `/opt/ml/model`.
  */
 export function writeTarGz(sourceDir: string, outFile: string): void {
   const blocks: Buffer[] = [];
-  for (const rel of listEntries(sourceDir, '')) {
+  for (const rel of listEntries(sourceDir, '', [fs.realpathSync(sourceDir)])) {
     const full = path.join(sourceDir, rel);
     const stat = fs.statSync(full);
     if (stat.isDirectory()) {
@@ -26,15 +26,36 @@ export function writeTarGz(sourceDir: string, outFile: string): void {
   fs.writeFileSync(outFile, zlib.gzipSync(Buffer.concat(blocks), { level: 9 }));
 }
 
-function listEntries(root: string, rel: string): string[] {
+/**
+ * The entries under `rel`, sorted, depth first. Symlinks are followed, as `tar -h` does: a model
+ * directory made of links (a Hugging Face or DVC cache links each file to a blob elsewhere) is packed
+ * with the files' contents under the links' names, where SageMaker's untar and the server find them.
+ * (Skipping them would pack an archive without the model.) `ancestors` holds the real paths of the
+ * directories being listed, so a link back up the tree fails instead of recursing forever.
+ */
+function listEntries(root: string, rel: string, ancestors: string[]): string[] {
   const out: string[] = [];
   const names = fs.readdirSync(path.join(root, rel)).sort();
   for (const name of names) {
     const child = rel ? `${rel}/${name}` : name;
-    const stat = fs.lstatSync(path.join(root, child));
-    if (stat.isSymbolicLink()) continue;
+    const full = path.join(root, child);
+    const link = fs.lstatSync(full).isSymbolicLink() ? fs.readlinkSync(full) : undefined;
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(full);
+    } catch (e) {
+      if (link !== undefined) throw new Error(`model file "${child}" is a symlink to ${link}, which does not exist: remove the link or restore its target`, { cause: e });
+      throw e;
+    }
+    if (!stat.isDirectory() && !stat.isFile()) continue;
     out.push(child);
-    if (stat.isDirectory()) out.push(...listEntries(root, child));
+    if (stat.isDirectory()) {
+      const real = fs.realpathSync(full);
+      if (ancestors.includes(real)) {
+        throw new Error(`model directory entry "${child}" is a symlink to a directory that contains it (${link}): remove the link`);
+      }
+      out.push(...listEntries(root, child, [...ancestors, real]));
+    }
   }
   return out;
 }
