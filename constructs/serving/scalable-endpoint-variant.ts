@@ -144,6 +144,9 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
   private readonly asynchronous: boolean;
   /** The minCapacity and maxCapacity values of the scheduled actions (tokens left out). */
   private readonly scheduledBounds: number[] = [];
+  /** The backlog policy's id and props, once scaleOnBacklog() was called (for the scale-from-zero step). */
+  private backlog?: { readonly id: string; readonly props: BacklogScalingProps };
+  private scalesFromZero = false;
 
   /** @internal */
   constructor(scope: Construct, id: string, props: ScalableEndpointVariantProps) {
@@ -291,6 +294,9 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
     for (const b of bounds) {
       if (b !== undefined && !Token.isUnresolved(b)) this.scheduledBounds.push(b);
     }
+    // An asynchronous variant scheduled down to zero needs the scale-from-zero step as much as one whose
+    // minCapacity is 0, whichever of scaleOnBacklog() and the schedule came first.
+    this.addScaleFromZeroIfNeeded();
   }
 
   /** Raises the floor during business hours (Monday to Friday) and lowers it afterwards. */
@@ -333,8 +339,9 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
   }
 
   /**
-   * Asynchronous endpoints: holds the queue per instance at a target, and, when the minimum is 0 (or a token),
-   * adds a step policy on `HasBacklogWithoutCapacity` so a request arriving at zero instances starts
+   * Asynchronous endpoints: holds the queue per instance at a target, and, when the instance count can reach 0
+   * (minCapacity 0 or a token, or a scheduled action's minCapacity or maxCapacity of 0, before or after this
+   * call), adds a step policy on `HasBacklogWithoutCapacity` so a request arriving at zero instances starts
    * one (target tracking cannot scale out from zero: no instance publishes the per-instance metric).
    */
   public scaleOnBacklog(id: string, props: BacklogScalingProps = {}): void {
@@ -350,17 +357,27 @@ export class ScalableEndpointVariant extends appscaling.BaseScalableAttribute {
       customMetric: this.endpoint.metricBacklogSizePerInstance(),
       ...cooldowns(props),
     });
-    // A token minimum may be 0 at deployment; the step does nothing while an instance runs.
+    this.backlog = { id, props };
+    this.addScaleFromZeroIfNeeded();
+  }
+
+  /**
+   * Adds the step policy on `HasBacklogWithoutCapacity` once the variant scales on its backlog and its instance
+   * count can be 0: a token minimum may be 0 at deployment, and a scheduled bound of 0 empties the fleet until
+   * the next action. The step does nothing while an instance runs.
+   */
+  private addScaleFromZeroIfNeeded(): void {
+    if (!this.backlog || this.scalesFromZero) return;
     const min = this.props.minCapacity ?? 1;
-    if (min === 0 || Token.isUnresolved(min)) {
-      super.doScaleOnMetric(`${id}FromZero`, {
-        metric: this.endpoint.metricHasBacklogWithoutCapacity(),
-        adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-        scalingSteps: [{ upper: 0, change: 0 }, { lower: 1, change: 1 }],
-        evaluationPeriods: 1,
-        cooldown: props.scaleOutCooldown ?? Duration.minutes(5),
-      });
-    }
+    if (min !== 0 && !Token.isUnresolved(min) && this._scheduledFloor !== 0) return;
+    this.scalesFromZero = true;
+    super.doScaleOnMetric(`${this.backlog.id}FromZero`, {
+      metric: this.endpoint.metricHasBacklogWithoutCapacity(),
+      adjustmentType: appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+      scalingSteps: [{ upper: 0, change: 0 }, { lower: 1, change: 1 }],
+      evaluationPeriods: 1,
+      cooldown: this.backlog.props.scaleOutCooldown ?? Duration.minutes(5),
+    });
   }
 }
 

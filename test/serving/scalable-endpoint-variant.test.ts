@@ -143,6 +143,41 @@ describe('an asynchronous endpoint scaled to zero on its backlog', () => {
   });
 });
 
+describe('an asynchronous endpoint scheduled down to zero instances', () => {
+  const fromZeroSteps = (template: Template) => template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy', { Properties: { PolicyType: 'StepScaling' } });
+
+  test('scaling on the backlog, then an off-hours floor of 0, adds the scale-from-zero step: target tracking alone never leaves zero', () => {
+    const { stack } = newStack();
+    const scaling = newEndpoint(stack, { asyncInference: {} }).autoScale({ minCapacity: 1, maxCapacity: 4 });
+    scaling.scaleOnBacklog('Backlog');
+    scaling.scaleForBusinessHours('Office', { minCapacity: 2, offHoursMinCapacity: 0 });
+    const template = Template.fromStack(stack);
+    expect(Object.keys(fromZeroSteps(template))).toHaveLength(1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HasBacklogWithoutCapacity', ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 });
+  });
+
+  test('a scheduled minCapacity of 0 before scaling on the backlog adds the step too', () => {
+    const { stack } = newStack();
+    const scaling = newEndpoint(stack, { asyncInference: {} }).autoScale({ minCapacity: 1, maxCapacity: 4 });
+    scaling.scaleOnSchedule('Night', { schedule: appscaling.Schedule.cron({ hour: '22', minute: '0' }), minCapacity: 0 });
+    scaling.scaleOnBacklog('Backlog');
+    expect(Object.keys(fromZeroSteps(Template.fromStack(stack)))).toHaveLength(1);
+  });
+
+  test('with a floor that stays above 0, no step is added; with minCapacity 0 and a scheduled 0, only one', () => {
+    const { stack } = newStack();
+    const scaling = newEndpoint(stack, { asyncInference: {} }).autoScale({ minCapacity: 1, maxCapacity: 4 });
+    scaling.scaleOnBacklog('Backlog');
+    scaling.scaleForBusinessHours('Office', { minCapacity: 2 });
+    expect(Object.keys(fromZeroSteps(Template.fromStack(stack)))).toHaveLength(0);
+    const { stack: other } = newStack();
+    const zero = newEndpoint(other, { asyncInference: {} }).autoScale({ minCapacity: 0, maxCapacity: 4 });
+    zero.scaleOnBacklog('Backlog');
+    zero.scaleForBusinessHours('Office', { minCapacity: 2, offHoursMinCapacity: 0 });
+    expect(Object.keys(fromZeroSteps(Template.fromStack(other)))).toHaveLength(1);
+  });
+});
+
 describe('autoscaling rules', () => {
   const endpointWith = (overrides: Parameters<typeof newEndpoint>[1] = {}) => newEndpoint(newStack().stack, overrides);
 
