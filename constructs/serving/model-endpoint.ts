@@ -45,12 +45,13 @@ export interface DataCaptureOptions {
    */
   readonly captureResponses?: boolean;
   /**
-   * Content types written as JSON text (1-10 entries); others are base64-encoded.
+   * Content types written as JSON text (1-10 entries, each a bare `type/subtype` without parameters or a `+`
+   * suffix, at most 256 characters); others are base64-encoded.
    * @default ['application/json']
    */
   readonly jsonContentTypes?: string[];
   /**
-   * Content types written as CSV text (1-10 entries).
+   * Content types written as CSV text (1-10 entries, each a bare `type/subtype` as for `jsonContentTypes`).
    * @default ['text/csv']
    */
   readonly csvContentTypes?: string[];
@@ -292,6 +293,8 @@ const ACCELERATOR_FAMILY = /^(g|p|inf|trn|dl)\d/;
  */
 const CUDA_12_HOST_DEFAULT = /^(T4|A10G|L4|L40S|A100|H100|H200)$/;
 const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A data capture content type: SageMaker's CaptureContentTypeHeader pattern, 1-256 characters. */
+const CONTENT_TYPE = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*$/;
 /** Environment variables SageMaker allows in a container definition. */
 const MAX_ENVIRONMENT = 100;
 
@@ -760,6 +763,16 @@ export class ModelEndpoint extends ModelEndpointBase {
         if (types && (types.length < 1 || types.length > 10)) {
           throw new PlatformError(this, `dataCapture.${prop}`, types, 'must hold 1 to 10 content types', `list 1-10 types or leave ${prop} unset`);
         }
+        // SageMaker takes each as a bare type/subtype (CaptureContentTypeHeader, SageMaker API reference) and refuses
+        // the endpoint configuration otherwise.
+        (types ?? []).forEach((type, i) => {
+          if (Token.isUnresolved(type)) return;
+          if (type.length > 256 || !CONTENT_TYPE.test(type)) {
+            throw new PlatformError(this, `dataCapture.${prop}[${i}]`, type,
+              'must be a bare MIME type of at most 256 characters: letters and digits with single or repeated "-" between them, a "/", then the same with "." allowed (no parameters such as "; charset=utf-8", no "+" suffix), as SageMaker\'s CaptureContentTypeHeader requires',
+              'give the type alone, e.g. "application/json"');
+          }
+        });
       }
     }
     const async = props.asyncInference;

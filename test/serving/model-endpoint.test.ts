@@ -517,6 +517,15 @@ describe('validation', () => {
   test('an empty list of content types fails', () => {
     expect(build({ dataCapture: { csvContentTypes: [] } })).toThrow(/'dataCapture\.csvContentTypes' \(\[\]\) must hold 1 to 10 content types/);
   });
+  test('a content type SageMaker refuses (parameters, a "+" suffix, an empty string) fails, naming its position', () => {
+    // CaptureContentTypeHeader: 1-256 characters, [a-zA-Z0-9](-*[a-zA-Z0-9])*\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*
+    expect(build({ dataCapture: { jsonContentTypes: ['application/json', 'application/json; charset=utf-8'] } }))
+      .toThrow(/'dataCapture\.jsonContentTypes\[1\]' \("application\/json; charset=utf-8"\) must be a bare MIME type/);
+    expect(build({ dataCapture: { jsonContentTypes: ['application/vnd.api+json'] } })).toThrow(/'dataCapture\.jsonContentTypes\[0\]' \("application\/vnd\.api\+json"\)/);
+    expect(build({ dataCapture: { csvContentTypes: [''] } })).toThrow(/'dataCapture\.csvContentTypes\[0\]' \(""\)/);
+    expect(build({ dataCapture: { csvContentTypes: [`text/${'c'.repeat(252)}`] } })).toThrow(/at most 256 characters/);
+    expect(build({ dataCapture: { jsonContentTypes: ['application/jsonlines', 'application/x-ndjson', 'application/vnd.example.v2'] } })).not.toThrow();
+  });
   test('async max concurrent invocations above 1000 fails', () => {
     expect(build({ asyncInference: { maxConcurrentInvocationsPerInstance: 1001 } })).toThrow(/'asyncInference\.maxConcurrentInvocationsPerInstance' \(1001\) must be a whole number from 1 to 1000/);
   });
