@@ -209,12 +209,12 @@ export interface ModelEndpointProps {
    */
   readonly vpc?: ec2.IVpc;
   /**
-   * Subnets within `vpc`.
+   * Subnets within `vpc`: the selection must hold 1-16 subnets.
    * @default - the private subnets
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
-   * Security groups for the containers.
+   * Security groups for the containers, 1-5.
    * @default - one group allowing only outbound HTTPS
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
@@ -456,9 +456,19 @@ export class ModelEndpoint extends ModelEndpointBase {
     this.securityGroups = [];
     let vpcConfig: sagemaker.CfnModel.VpcConfigProperty | undefined;
     if (props.vpc) {
+      // SageMaker's VpcConfig takes 1-5 security groups and 1-16 subnets (VpcConfig, SageMaker API reference).
+      if (props.securityGroups && (props.securityGroups.length < 1 || props.securityGroups.length > 5)) {
+        throw new PlatformError(this, 'securityGroups', `${props.securityGroups.length} groups`, 'must hold 1 to 5 security groups (SageMaker\'s limit for a model in a VPC)',
+          'pass at most five groups (combine their rules), or leave securityGroups unset for one allowing only outbound HTTPS');
+      }
+      const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
+      if (subnets.length < 1 || subnets.length > 16) {
+        throw new PlatformError(this, 'vpcSubnets', `${subnets.length} subnets`, 'must select 1 to 16 subnets (SageMaker\'s limit for a model in a VPC)',
+          'narrow the selection, e.g. { subnetGroupName } or { availabilityZones }, or pass the subnets');
+      }
       this.securityGroups = props.securityGroups ?? [this.createSecurityGroup(props.vpc)];
       vpcConfig = {
-        subnets: props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds,
+        subnets,
         securityGroupIds: this.securityGroups.map((sg) => sg.securityGroupId),
       };
     }

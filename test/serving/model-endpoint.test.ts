@@ -532,6 +532,23 @@ describe('validation', () => {
   test('async max concurrent invocations of 0 fails', () => {
     expect(build({ asyncInference: { maxConcurrentInvocationsPerInstance: 0 } })).toThrow(/'asyncInference\.maxConcurrentInvocationsPerInstance' \(0\) must be a whole number from 1 to 1000/);
   });
+  test('no security group, or more than 5, fails: SageMaker\'s VpcConfig takes 1-5', () => {
+    const { stack } = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const groups = Array.from({ length: 6 }, (_, i) => new ec2.SecurityGroup(stack, `Sg${i}`, { vpc }));
+    const vpcSubnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    expect(() => newEndpoint(stack, { vpc, vpcSubnets, securityGroups: [] }, 'None')).toThrow(/'securityGroups' \("0 groups"\) must hold 1 to 5 security groups/);
+    expect(() => newEndpoint(stack, { vpc, vpcSubnets, securityGroups: groups }, 'Six')).toThrow(/'securityGroups' \("6 groups"\) must hold 1 to 5 security groups/);
+    expect(() => newEndpoint(stack, { vpc, vpcSubnets, securityGroups: groups.slice(0, 5) }, 'Five')).not.toThrow();
+  });
+  test('a subnet selection of no subnets, or more than 16, fails: SageMaker\'s VpcConfig takes 1-16', () => {
+    const { stack } = newStack();
+    const azs = Array.from({ length: 17 }, (_, i) => `us-east-1-az${i}`);
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: azs, privateSubnetIds: azs.map((_, i) => `subnet-${i}`) });
+    expect(() => newEndpoint(stack, { vpc }, 'All')).toThrow(/'vpcSubnets' \("17 subnets"\) must select 1 to 16 subnets/);
+    expect(() => newEndpoint(stack, { vpc, vpcSubnets: { subnets: [] } }, 'None')).toThrow(/'vpcSubnets' \("0 subnets"\) must select 1 to 16 subnets/);
+    expect(() => newEndpoint(stack, { vpc, vpcSubnets: { availabilityZones: azs.slice(0, 16) } }, 'Sixteen')).not.toThrow();
+  });
   test('vpcSubnets without a vpc fails', () => {
     expect(build({ vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } })).toThrow(/'vpcSubnets' .* needs 'vpc'/);
   });
