@@ -120,7 +120,7 @@ export interface EndpointAlarmsOptions {
    */
   readonly modelLatencyThreshold?: Duration;
   /**
-   * One-minute periods evaluated.
+   * One-minute periods evaluated, 1-1440 (CloudWatch evaluates such an alarm over one day at most).
    * @default 3
    */
   readonly evaluationPeriods?: number;
@@ -1167,8 +1167,12 @@ export class ModelEndpoint extends ModelEndpointBase {
     }
     const evaluationPeriods = o.evaluationPeriods ?? 3;
     const datapointsToAlarm = o.datapointsToAlarm ?? 2;
-    if (!Token.isUnresolved(evaluationPeriods) && (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1)) {
-      throw new PlatformError(this, 'alarms.evaluationPeriods', evaluationPeriods, 'must be a whole number >= 1', 'use e.g. 3');
+    // CloudWatch evaluates an alarm whose period is under an hour over one day at most (PutMetricAlarm, Period):
+    // 1440 one-minute periods.
+    if (!Token.isUnresolved(evaluationPeriods) && (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1 || evaluationPeriods > 1440)) {
+      throw new PlatformError(this, 'alarms.evaluationPeriods', evaluationPeriods,
+        'must be a whole number from 1 to 1440: the alarms evaluate one-minute periods, and CloudWatch evaluates an alarm with a period under an hour over one day at most',
+        'use e.g. 3');
     }
     if (!Token.isUnresolved(datapointsToAlarm) && (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1
       || (!Token.isUnresolved(evaluationPeriods) && datapointsToAlarm > evaluationPeriods))) {

@@ -568,7 +568,11 @@ describe('validation', () => {
     expect(build({ alarms: { errorRateThreshold: 0 } })).toThrow(/'alarms\.errorRateThreshold' \(0\) must be a fraction above 0/);
   });
   test('zero evaluation periods fail', () => {
-    expect(build({ alarms: { evaluationPeriods: 0, datapointsToAlarm: 1 } })).toThrow(/'alarms\.evaluationPeriods' \(0\) must be a whole number >= 1/);
+    expect(build({ alarms: { evaluationPeriods: 0, datapointsToAlarm: 1 } })).toThrow(/'alarms\.evaluationPeriods' \(0\) must be a whole number from 1 to 1440/);
+  });
+  test('more than 1440 one-minute evaluation periods fail: CloudWatch evaluates an alarm with a period under an hour over one day at most', () => {
+    expect(build({ alarms: { evaluationPeriods: 1441 } })).toThrow(/'alarms\.evaluationPeriods' \(1441\) must be a whole number from 1 to 1440.*one day/);
+    expect(build({ alarms: { evaluationPeriods: 1440 } })).not.toThrow();
   });
   test('evaluation periods and datapoints to alarm from parameters are passed to the alarms as the parameters', () => {
     const { stack } = newStack();
