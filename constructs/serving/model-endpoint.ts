@@ -734,7 +734,11 @@ export class ModelEndpoint extends ModelEndpointBase {
     const env = props.environment ?? {};
     const envNames = Object.keys(env);
     for (const name of envNames) {
-      if (!ENV_NAME.test(name) || name.length > 1024) {
+      if (name.length > 1024) {
+        throw new PlatformError(this, 'environment', `${name.slice(0, 22)}... (${name.length} characters)`,
+          'must be a variable name of at most 1024 characters (SageMaker\'s limit for an environment variable name)', 'shorten the name');
+      }
+      if (!ENV_NAME.test(name)) {
         throw new PlatformError(this, 'environment', name, 'must be a variable name of letters, digits and underscores, not starting with a digit', 'rename the variable');
       }
       const value = env[name];

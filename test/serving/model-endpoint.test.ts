@@ -456,6 +456,9 @@ describe('validation', () => {
   test('an environment variable name with a dash fails', () => {
     expect(build({ environment: { 'MAX-BATCH': '8' } })).toThrow(/'environment' \("MAX-BATCH"\) must be a variable name/);
   });
+  test('an environment variable name over 1024 characters fails, saying the limit and showing its length rather than the name', () => {
+    expect(build({ environment: { [`V${'A'.repeat(1024)}`]: '8' } })).toThrow(/'environment' \("VAAAAAAAAAAAAAAAAAAAAA\.\.\. \(1025 characters\)"\) must be a variable name of at most 1024 characters/);
+  });
   test('more than 100 environment variables fail', () => {
     const environment = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`V${i}`, 'x']));
     expect(build({ environment })).toThrow(/'environment' \("101 variables"\) must hold at most 100 variables, SageMaker's limit/);
