@@ -74,6 +74,37 @@ describe('ModelData', () => {
     expect(() => writeTarGz(src, path.join(tmp, 'loop.tar.gz'))).toThrow(/model directory entry "sub\/up" is a symlink to a directory that contains it/);
   });
 
+  test('files are read and compressed a piece at a time, as gzip members tar reads as one archive: a file over 2 GiB (ONNX external data) would not fit one read', () => {
+    const src = path.join(tmp, 'pieces');
+    fs.mkdirSync(src);
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
+    fs.writeFileSync(path.join(src, 'model.onnx_data'), data);
+    fs.writeFileSync(path.join(src, 'model.onnx'), 'graph');
+    const out = path.join(tmp, 'pieces.tar.gz');
+    writeTarGz(src, out, 64 * 1024);
+    // Several gzip members (each starts 1f 8b 08), one tar stream.
+    const bytes = fs.readFileSync(out);
+    let members = 0;
+    for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0x1f && bytes[i + 1] === 0x8b && bytes[i + 2] === 0x08) members++;
+    expect(members).toBeGreaterThan(3);
+    const extracted = path.join(tmp, 'pieces-x');
+    fs.mkdirSync(extracted);
+    execFileSync('tar', ['-xzf', out, '-C', extracted]);
+    expect(fs.readFileSync(path.join(extracted, 'model.onnx_data')).equals(data)).toBe(true);
+    expect(fs.readFileSync(path.join(extracted, 'model.onnx'), 'utf8')).toBe('graph');
+    writeTarGz(src, path.join(tmp, 'pieces-again.tar.gz'), 64 * 1024);
+    expect(fs.readFileSync(path.join(tmp, 'pieces-again.tar.gz')).equals(bytes)).toBe(true);
+  });
+
+  test('a file of 8 GiB or more fails packing, naming it: a ustar entry holds 8 GiB - 1 bytes', () => {
+    const src = path.join(tmp, 'huge');
+    fs.mkdirSync(src);
+    const fd = fs.openSync(path.join(src, 'weights.bin'), 'w');
+    fs.ftruncateSync(fd, 8 * 1024 ** 3);
+    fs.closeSync(fd);
+    expect(() => writeTarGz(src, path.join(tmp, 'huge.tar.gz'))).toThrow(/model file "weights\.bin" is 8589934592 bytes, more than a tar archive entry holds/);
+  });
+
   test('a missing path fails, naming it', () => {
     const { stack } = newStack();
     expect(() => newEndpoint(stack, { modelData: ModelData.fromAsset('/nonexistent/model') })).toThrow(/'modelData' \("\/nonexistent\/model"\) must be an existing directory or \.tar\.gz file/);

@@ -6,24 +6,89 @@ import * as zlib from 'node:zlib';
  * Writes a directory as a deterministic gzip-compressed tar (POSIX ustar): entries sorted, relative
  * to the directory, symlinks replaced by what they point to, owner 0, mtime 0, mode 0644/0755. The same input always gives the same bytes, so
  * the asset hash only changes when the files do. This is the `model.tar.gz` SageMaker untars into
- * `/opt/ml/model`.
+ * `/opt/ml/model`. Files are read and compressed a piece at a time (`chunkBytes`), so files over 2 GiB (ONNX
+ * external data) pack too, in bounded memory.
  */
-export function writeTarGz(sourceDir: string, outFile: string): void {
-  const blocks: Buffer[] = [];
-  for (const rel of listEntries(sourceDir, '', [fs.realpathSync(sourceDir)])) {
-    const full = path.join(sourceDir, rel);
-    const stat = fs.statSync(full);
-    if (stat.isDirectory()) {
-      blocks.push(header(`${rel}/`, 0, '5', 0o755));
-    } else if (stat.isFile()) {
-      const data = fs.readFileSync(full);
-      blocks.push(header(rel, data.length, '0', 0o644), data);
-      const pad = (512 - (data.length % 512)) % 512;
-      if (pad) blocks.push(Buffer.alloc(pad));
+export function writeTarGz(sourceDir: string, outFile: string, chunkBytes: number = CHUNK_BYTES): void {
+  const fd = fs.openSync(outFile, 'w');
+  try {
+    const out = new GzipMembers(fd, chunkBytes);
+    for (const rel of listEntries(sourceDir, '', [fs.realpathSync(sourceDir)])) {
+      const full = path.join(sourceDir, rel);
+      const stat = fs.statSync(full);
+      if (stat.isDirectory()) {
+        out.write(header(`${rel}/`, 0, '5', 0o755));
+      } else if (stat.isFile()) {
+        if (stat.size > MAX_USTAR_SIZE) {
+          throw new Error(`model file "${rel}" is ${stat.size} bytes, more than a tar archive entry holds (8 GiB - 1): split it (ONNX external data can be several files), `
+            + 'or upload the model yourself and use ModelData.fromBucket');
+        }
+        out.write(header(rel, stat.size, '0', 0o644));
+        copyFile(full, rel, stat.size, out, chunkBytes);
+        const pad = (512 - (stat.size % 512)) % 512;
+        if (pad) out.write(Buffer.alloc(pad));
+      }
     }
+    out.write(Buffer.alloc(1024));
+    out.end();
+  } finally {
+    fs.closeSync(fd);
   }
-  blocks.push(Buffer.alloc(1024));
-  fs.writeFileSync(outFile, zlib.gzipSync(Buffer.concat(blocks), { level: 9 }));
+}
+
+/**
+ * Bytes compressed at a time. Model files can be larger than one Node buffer (2 GiB for a file read at once), so
+ * the archive is read and written in pieces, each compressed as one gzip member: a gzip file may hold several
+ * members one after another, and gunzip, tar and Python's tarfile read them as one stream.
+ */
+const CHUNK_BYTES = 64 * 1024 * 1024;
+/** The largest size a ustar header's 11 octal digits hold. */
+const MAX_USTAR_SIZE = 8 ** 11 - 1;
+
+/** Collects bytes and writes them as gzip members of about `chunkBytes` uncompressed bytes each. */
+class GzipMembers {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly fd: number, private readonly chunkBytes: number) {}
+
+  public write(data: Buffer): void {
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    if (this.pendingBytes >= this.chunkBytes) this.flush();
+  }
+
+  public end(): void {
+    if (this.pendingBytes > 0) this.flush();
+  }
+
+  private flush(): void {
+    const member = zlib.gzipSync(Buffer.concat(this.pending), { level: 9 });
+    fs.writeSync(this.fd, member);
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+/** Appends a file's `size` bytes, read a piece at a time. */
+function copyFile(full: string, rel: string, size: number, out: GzipMembers, chunkBytes: number): void {
+  const fd = fs.openSync(full, 'r');
+  try {
+    let done = 0;
+    while (done < size) {
+      const piece = Buffer.alloc(Math.min(chunkBytes, size - done));
+      let filled = 0;
+      while (filled < piece.length) {
+        const read = fs.readSync(fd, piece, filled, piece.length - filled, done + filled);
+        if (read === 0) throw new Error(`model file "${rel}" became shorter while it was being packed: pack again once it is written`);
+        filled += read;
+      }
+      out.write(piece);
+      done += piece.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
