@@ -64,8 +64,9 @@ export interface BundledImageOptions {
    */
   readonly target?: string;
   /**
-   * Glob patterns excluded from the build context, added to the defaults (`node_modules`, `dist`,
-   * `test`, `bench`, which never belong in the image context).
+   * Glob patterns excluded from the build context, added to the defaults: for `bundled()`, `node_modules`, `dist`,
+   * `test`, `bench` (the bundled server builds them inside the image), `cdk.out` and `.git`; for `fromAsset()`,
+   * only `cdk.out` and `.git` (the directory is yours: a Dockerfile may copy a prebuilt `dist/`).
    * @default - only the defaults
    */
   readonly exclude?: string[];
@@ -76,6 +77,8 @@ export const BUNDLED_GPU_DOCKERFILE = 'Dockerfile.gpu';
 
 /** Paths never sent to the Docker build context of the bundled server. */
 export const BUNDLED_IMAGE_EXCLUDES: readonly string[] = ['node_modules', '**/node_modules', 'dist', 'test', 'bench', 'cdk.out', '.git'];
+/** Paths never sent to the Docker build context of an image built with `ContainerImage.fromAsset()`. */
+const OWN_IMAGE_EXCLUDES: readonly string[] = ['cdk.out', '.git'];
 
 const ECR_URI = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9._/-]+)(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})?$/;
 
@@ -171,7 +174,9 @@ class AssetImage extends ContainerImage {
           buildArgs: this.options.buildArgs,
           platform,
           target: this.options.target,
-          exclude: [...BUNDLED_IMAGE_EXCLUDES, ...(this.options.exclude ?? [])],
+          // The bundled server's context never needs its build outputs or tests; another image's directory is the
+          // user's, whose Dockerfile may well copy a prebuilt dist/ (only version control and CDK's output stay out).
+          exclude: [...(this.bundledServer ? BUNDLED_IMAGE_EXCLUDES : OWN_IMAGE_EXCLUDES), ...(this.options.exclude ?? [])],
         }),
       };
       this.assets.set(key, built);

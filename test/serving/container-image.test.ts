@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CfnParameter } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -23,6 +24,30 @@ describe('ContainerImage', () => {
     const [image] = Object.values(manifest.dockerImages) as Array<{ source: Record<string, unknown> }>;
     expect(image.source).toMatchObject({ dockerFile: 'Dockerfile', platform: 'linux/amd64', dockerBuildArgs: { BASE_IMAGE: 'node:20-slim' } });
     expect(BUNDLED_IMAGE_EXCLUDES).toEqual(expect.arrayContaining(['node_modules', 'dist', 'test', 'bench']));
+  });
+
+  test('fromAsset() sends the whole directory as the build context: dist, test and node_modules belong to the user\'s image', () => {
+    // A common Dockerfile copies a prebuilt dist/ (COPY dist ./dist); leaving it out of the context fails the build at cdk deploy.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'own-image-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY dist /app\nCOPY test /test\n');
+      for (const sub of ['dist', 'test', 'bench', 'node_modules']) {
+        fs.mkdirSync(path.join(dir, sub));
+        fs.writeFileSync(path.join(dir, sub, 'file.txt'), sub);
+      }
+      fs.mkdirSync(path.join(dir, 'secrets'));
+      fs.writeFileSync(path.join(dir, 'secrets', 'key.txt'), 'x');
+      const { app, stack } = newStack();
+      newEndpoint(stack, { image: ContainerImage.fromAsset(dir, { exclude: ['secrets'] }) });
+      const assembly = app.synth();
+      const manifest = JSON.parse(fs.readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'));
+      const [image] = Object.values(manifest.dockerImages) as Array<{ source: { directory: string } }>;
+      const staged = path.join(assembly.directory, image.source.directory);
+      for (const sub of ['dist', 'test', 'bench', 'node_modules']) expect(fs.existsSync(path.join(staged, sub, 'file.txt'))).toBe(true);
+      expect(fs.existsSync(path.join(staged, 'secrets'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('bundled() with another Dockerfile name uses it', () => {
