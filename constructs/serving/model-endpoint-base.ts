@@ -31,7 +31,10 @@ export interface IModelEndpoint extends IResource {
   /** The variant metrics are about when none is named. */
   readonly defaultVariantName: string;
 
-  /** Lets the grantee call `InvokeEndpoint` and `InvokeEndpointAsync` on this endpoint only. */
+  /**
+   * Lets the grantee call `InvokeEndpoint` and `InvokeEndpointAsync` on this endpoint only (on an asynchronous
+   * `ModelEndpoint`, also upload requests and read results in its bucket).
+   */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
 
   /** A metric of this endpoint's variant in `AWS/SageMaker` (dimensions EndpointName, VariantName). */

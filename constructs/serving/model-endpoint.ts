@@ -352,6 +352,8 @@ export class ModelEndpoint extends ModelEndpointBase {
   public readonly bucket?: s3.IBucket;
   /** The container log group. */
   public readonly logGroup: logs.ILogGroup;
+  /** Key prefixes of an asynchronous endpoint's requests, results and failure reports in `bucket`. */
+  private readonly asyncPrefixes?: { readonly input: string; readonly output: string; readonly failure: string };
   /** The security groups, when in a VPC. */
   public readonly securityGroups: ec2.ISecurityGroup[];
   /** The default alarms (empty when switched off). */
@@ -413,6 +415,10 @@ export class ModelEndpoint extends ModelEndpointBase {
 
     if (needsBucket) {
       this.bucket = props.bucket ?? this.createBucket(removalPolicy, props.serverAccessLogsBucket);
+    }
+    if (props.asyncInference) {
+      const a = props.asyncInference;
+      this.asyncPrefixes = { input: a.inputPrefix ?? 'async-input', output: a.outputPrefix ?? 'async-output', failure: a.failurePrefix ?? 'async-failures' };
     }
 
     this.role = props.role ?? new iam.Role(this, 'Role', {
@@ -853,6 +859,38 @@ export class ModelEndpoint extends ModelEndpointBase {
         `must list cpu when a variant has no NVIDIA GPU (${nonNvidia.map((v) => v.instanceType?.name ?? 'serverless').join(', ')}): CUDA cannot load there and the server would refuse to start`,
         'add cpu (e.g. \'cuda,cpu\'), or run only NVIDIA GPU instance types');
     }
+  }
+
+  /**
+   * Allows `sagemaker:InvokeEndpoint` and `sagemaker:InvokeEndpointAsync` on this endpoint. On an asynchronous
+   * endpoint a caller also uploads its request to S3 and reads the result there, so the grant adds
+   * `s3:PutObject` under the input prefix, `s3:GetObject` under the output and failure prefixes, and the use of
+   * the keys that encrypt them: the bucket's default key for the upload (`kms:GenerateDataKey`, and
+   * `kms:Decrypt` for multipart uploads) and the endpoint key that SageMaker encrypts results with (`kms:Decrypt`).
+   */
+  public override grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    const grant = super.grantInvoke(grantee);
+    if (!this.asyncPrefixes || !this.bucket) return grant;
+    const p = this.asyncPrefixes;
+    let all = grant
+      .combine(iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resourceArns: [this.bucket.arnForObjects(`${p.input}/*`)],
+      }))
+      .combine(iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:GetObject'],
+        resourceArns: [...new Set([this.bucket.arnForObjects(`${p.output}/*`), this.bucket.arnForObjects(`${p.failure}/*`)])],
+      }));
+    const bucketKey = this.bucket.encryptionKey;
+    if (bucketKey) {
+      all = all.combine(iam.Grant.addToPrincipal({ grantee, actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resourceArns: [bucketKey.keyArn] }));
+    }
+    if (this.encryptionKey && this.encryptionKey !== bucketKey) {
+      all = all.combine(iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt'], resourceArns: [this.encryptionKey.keyArn] }));
+    }
+    return all;
   }
 
   private createBucket(removalPolicy: RemovalPolicy, accessLogs?: s3.IBucket): s3.Bucket {

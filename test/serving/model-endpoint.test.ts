@@ -1254,6 +1254,54 @@ describe('grants and metrics', () => {
     });
   });
 
+  test('on an asynchronous endpoint grantInvoke also allows uploading requests and reading results, with their keys', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { asyncInference: { inputPrefix: 'in', outputPrefix: 'out' } });
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    endpoint.grantInvoke(role);
+    const template = Template.fromStack(stack);
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }] } });
+    const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement);
+    const bucket = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('EndpointBucket'))!;
+    const key = Object.keys(template.findResources('AWS::KMS::Key'))[0];
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Action: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync'] }),
+      expect.objectContaining({ Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/in/*']] } }),
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Resource: [{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/out/*']] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/async-failures/*']] }],
+      }),
+      expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [key, 'Arn'] } }),
+    ]));
+    expect(statements.filter((st) => JSON.stringify(st).includes('kms:'))).toHaveLength(1); // the bucket's key is the endpoint key
+  });
+
+  test('grantInvoke on a real-time endpoint with data capture grants nothing on the bucket', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { dataCapture: {} });
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    endpoint.grantInvoke(role);
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }] } });
+    expect(JSON.stringify(policies)).not.toMatch(/s3:|kms:/);
+  });
+
+  test('grantInvoke on an asynchronous endpoint with a given bucket uses the bucket\'s key for uploads and the endpoint key for results', () => {
+    const { stack } = newStack();
+    const bucketKey = new kms.Key(stack, 'BucketKey');
+    const bucket = new s3.Bucket(stack, 'Given', { encryption: s3.BucketEncryption.KMS, encryptionKey: bucketKey, enforceSSL: true });
+    const endpointKey = new kms.Key(stack, 'EndpointKey');
+    const endpoint = newEndpoint(stack, { asyncInference: {}, bucket, encryptionKey: endpointKey });
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    endpoint.grantInvoke(role);
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }] } });
+    const statements = Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement);
+    const keyStatements = statements.filter((s) => JSON.stringify(s).includes('kms:'));
+    expect(keyStatements).toEqual([
+      expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BucketKey/), 'Arn'] } }),
+      expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^EndpointKey/), 'Arn'] } }),
+    ]);
+  });
+
   test.each([
     ['metricInvocations', 'AWS/SageMaker', 'Invocations', 'Sum'],
     ['metricInvocationsPerInstance', 'AWS/SageMaker', 'InvocationsPerInstance', 'Sum'],
