@@ -33,6 +33,10 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['bad JSON', INFER, '{"inputs": [', 400, 'BAD_JSON', /not valid JSON/],
     ['an empty JSON body', INFER, '', 400, 'EMPTY_BODY', /empty/],
     ['a JSON body that is not an object', INFER, '[1,2]', 400, 'INVALID_REQUEST', /body must be object/],
+    // Parsed as JSON into a string: refused as JSON that is not an object, not as a Content-Type that is not taken.
+    ['a JSON string as the body', INFER, '"x"', 400, 'INVALID_REQUEST', /body must be object/],
+    ['a JSON string as the body, sent as application/octet-stream (read as JSON)', INFER, '"x"', 400, 'INVALID_REQUEST', /body must be object/, { 'content-type': 'application/octet-stream' }],
+    ['a JSON string as the body, on the versioned route', '/v2/models/fraud-mlp/versions/1/infer', '"x"', 400, 'INVALID_REQUEST', /body must be object/],
     ['prototype poisoning', INFER, '{"inputs":[],"__proto__":{"x":1}}', 400, 'BAD_JSON', /not valid JSON/],
     ['an unknown model', '/v2/models/nope/infer', { inputs: [features()] }, 404, 'UNKNOWN_MODEL', /'nope' is not served here/],
     ['an unknown input', INFER, { inputs: [features(), features({ name: 'feature' })] }, 400, 'UNKNOWN_INPUT', /'feature' is not an input of the model; its inputs are 'features'/],
