@@ -62,6 +62,8 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['an unknown output', INFER, { inputs: [features()], outputs: [{ name: 'score' }] }, 400, 'UNKNOWN_OUTPUT', /'score' is not an output of the model; its outputs are 'fraud_probability', 'is_fraud'/],
     ['instances of the wrong width', '/invocations', { instances: [[1, 2, 3]] }, 400, 'BAD_INSTANCES', /rows for input 'features' must each have shape \[8\]/],
     ['empty instances', '/invocations', { instances: [] }, 400, 'BAD_INSTANCES', /"instances" is empty/],
+    ['instances and Open Inference Protocol inputs in one body', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]], inputs: [features()] }, 400, 'INVALID_REQUEST', /^the body holds both "instances" \(rows\) and "inputs" \(Open Inference Protocol tensors\); send one of them$/],
+    ['instances with an outputs filter, which only an OIP body takes', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]], outputs: [{ name: 'score' }] }, 400, 'INVALID_REQUEST', /^the body holds "instances" and "outputs" \(\["score"\]\); "outputs" selects the outputs of an Open Inference Protocol body/],
     ['a JSON body with neither instances nor inputs', '/invocations', { rows: [] }, 400, 'BAD_INSTANCES', /must hold "instances"/],
     ['CSV with the wrong column count', '/invocations', '1,2,3,4,5,6,7,8\n1,2,3\n', 400, 'CSV_COLUMN_COUNT', /CSV row 2 has 3 columns; input 'features' \(\[batch, 8\]\) needs 8/, { 'content-type': 'text/csv' }],
     ['CSV with a word in a cell', '/invocations', '1,2,3,4,5,6,7,x\n', 400, 'CSV_BAD_VALUE', /row 1, column 8 is "x", not a finite decimal number/, { 'content-type': 'text/csv' }],

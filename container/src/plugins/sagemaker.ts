@@ -252,6 +252,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
       checkOnePerRow(outputs, inputs[0].dims[0]);
       return outputs;
     };
+    checkOneFormat(req.body);
     if (req.body !== null && typeof req.body === 'object' && Array.isArray((req.body as JsonBody).inputs)) {
       // Returned, not awaited: awaiting here would keep the parsed body while the request runs.
       reply.type('application/json');
@@ -278,6 +279,24 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     reply.type('application/json');
     return { predictions: encodePredictions(outputs, rows) };
   });
+}
+
+/**
+ * Refuses a JSON body that mixes `instances` with OIP's `inputs` or `outputs`, whose fields would
+ * otherwise be ignored: a client asking for one output, or sending tensors, would get an answer to
+ * something else than it sent. (A function of its own: a local of the async handler holding the parsed
+ * body would keep it while the request runs.)
+ */
+function checkOneFormat(parsed: unknown): void {
+  if (parsed === null || typeof parsed !== 'object' || (parsed as JsonBody).instances === undefined) return;
+  const body = parsed as JsonBody;
+  if (body.inputs !== undefined) {
+    throw new InferenceError('INVALID_REQUEST', 'the body holds both "instances" (rows) and "inputs" (Open Inference Protocol tensors); send one of them');
+  }
+  if (body.outputs !== undefined) {
+    throw new InferenceError('INVALID_REQUEST', `the body holds "instances" and "outputs" (${JSON.stringify(body.outputs.map((o) => o.name)).slice(0, 200)}); ` +
+      '"outputs" selects the outputs of an Open Inference Protocol body ("inputs"), and "instances" are answered with every output: leave "outputs" out, or send an OIP body');
+  }
 }
 
 /** The inputs of a JSON Lines, CSV or `{"instances": [...]}` body. */
