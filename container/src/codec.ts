@@ -196,9 +196,10 @@ function rowShape(meta: TensorMeta, firstRow: unknown): number[] {
 
 /**
  * Decodes `instances` into one tensor per model input, `rows` rows each. A row is an object keyed by input
- * name, or, for a model with one input, that input's value.
+ * name, or, for a model with one input, that input's value. `rowName` names a row in errors (`instance 3`,
+ * or the line a JSON Lines row came from).
  */
-export function decodeInstances(sig: ModelSignature, instances: readonly unknown[], limits: TensorLimits): WireTensor[] {
+export function decodeInstances(sig: ModelSignature, instances: readonly unknown[], limits: TensorLimits, rowName: (r: number) => string = (r) => `instance ${r}`): WireTensor[] {
   rowPlan(sig); // every input must have a batch axis to take rows
   if (instances.length === 0) {
     throw new InferenceError('BAD_INSTANCES', '"instances" is empty; send at least one row');
@@ -216,11 +217,11 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
         continue;
       }
       if (inst === null || typeof inst !== 'object' || Array.isArray(inst)) {
-        throw new InferenceError('BAD_INSTANCES', `instance ${r} must be an object keyed by input name (the model has inputs ${inputNames(sig)})`);
+        throw new InferenceError('BAD_INSTANCES', `${rowName(r)} must be an object keyed by input name (the model has inputs ${inputNames(sig)})`);
       }
       const obj = inst as Record<string, unknown>;
       if (!Object.hasOwn(obj, meta.name)) {
-        throw new InferenceError('MISSING_INPUT', `instance ${r} has no value for input '${meta.name}'; the model needs ${inputNames(sig)}`);
+        throw new InferenceError('MISSING_INPUT', `${rowName(r)} has no value for input '${meta.name}'; the model needs ${inputNames(sig)}`);
       }
       values[r] = obj[meta.name];
     }
@@ -230,7 +231,7 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
     instances.forEach((inst, r) => {
       for (const key of Object.keys(inst as object)) {
         if (!sig.inputs.some((m) => m.name === key)) {
-          throw new InferenceError('UNKNOWN_INPUT', `instance ${r} names input '${key}', which the model does not have; its inputs are ${inputNames(sig)}`);
+          throw new InferenceError('UNKNOWN_INPUT', `${rowName(r)} names input '${key}', which the model does not have; its inputs are ${inputNames(sig)}`);
         }
       }
     });
@@ -247,14 +248,37 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
     try {
       return { name: meta.name, type: meta.type, dims: shape, data: decodeData(meta.name, meta.type, shape, count, data) };
     } catch (e) {
-      if (e instanceof InferenceError && e.code === 'DATA_LENGTH_MISMATCH') {
-        throw new InferenceError('BAD_INSTANCES', `rows for input '${meta.name}' must each have shape [${inner.join(', ')}] (${perRow} values): ${e.message}`);
+      if (!(e instanceof InferenceError)) throw e;
+      // Said of the row it is in (a batch transform payload holds thousands): the rows are decoded again
+      // one by one, only now, to find the first that fails.
+      const bad = badRow(meta, inner, perRow, rows);
+      const where = bad ? `${rowName(bad.row)}: ` : '';
+      const error = bad?.error ?? e;
+      if (error.code === 'DATA_LENGTH_MISMATCH') {
+        const from = inner.length > 0 && meta.shape!.slice(1).includes(-1) ? `, as ${rowName(0)} has it` : '';
+        throw new InferenceError('BAD_INSTANCES', `${where}rows for input '${meta.name}' must each have shape [${inner.join(', ')}] (${perRow} values${from}): ${error.message}`);
       }
-      throw e;
+      throw new InferenceError(error.code, `${where}${error.message}`);
     }
   });
   checkSharedDims(sig, tensors);
   return tensors;
+}
+
+/** The first row of an input's `rows` that does not decode alone (nested as `inner`, or flat), and its error. */
+function badRow(meta: TensorMeta, inner: number[], perRow: number, rows: readonly unknown[]): { row: number; error: InferenceError } | undefined {
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    // A row alone: the input's value for one instance, as the whole request's data is (nested or flat).
+    const data = inner.length === 0 ? [row] : row;
+    try {
+      decodeData(meta.name, meta.type, inner, perRow, data);
+    } catch (e) {
+      if (e instanceof InferenceError) return { row: r, error: e };
+      throw e;
+    }
+  }
+  return undefined;
 }
 
 const INTEGER = /^[+-]?\d+$/;

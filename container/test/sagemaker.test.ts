@@ -260,6 +260,13 @@ describe('SageMaker container contract', () => {
     const extra = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1], b: [1, 2] }, { a: [2], b: [3, 4], c: [0] }] });
     assert.equal(extra.status, 400);
     assert.deepEqual(extra.json(), { error: "instance 1 names input 'c', which the model does not have; its inputs are 'a', 'b'", code: 'UNKNOWN_INPUT' });
+    // A dynamic row dimension takes its size from the first row; the row that differs is named.
+    const ragged = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1], b: [1, 2, 3] }, { a: [2], b: [3, 4, 5] }, { a: [3], b: [6, 7] }] });
+    assert.equal(ragged.status, 400);
+    assert.deepEqual(ragged.json(), {
+      error: "instance 2: rows for input 'b' must each have shape [3] (3 values, as instance 0 has it): input 'b': data has 2 values, shape [3] needs 3",
+      code: 'BAD_INSTANCES',
+    });
   });
 
   it('takes instances keyed by input name for a model with one input too, as JSON and as JSON Lines', async () => {

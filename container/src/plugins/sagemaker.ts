@@ -100,21 +100,26 @@ export function csvHeaderPresent(type: string | undefined): boolean {
   });
 }
 
-/** Splits a JSON Lines body into its values, one per non-blank line; errors name the line. */
-export function parseJsonLines(body: string, parse: (line: string) => unknown): unknown[] {
+/**
+ * Splits a JSON Lines body into its values, one per non-blank line, and the line number each came from
+ * (from 1); errors name the line.
+ */
+export function parseJsonLines(body: string, parse: (line: string) => unknown): { values: unknown[]; lineNumbers: number[] } {
   const values: unknown[] = [];
+  const lineNumbers: number[] = [];
   const lines = body.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (line === '') continue;
     try {
       values.push(parse(line));
+      lineNumbers.push(i + 1);
     } catch (e) {
       throw new InferenceError('BAD_JSON', `line ${i + 1} of the JSON Lines body is not valid JSON: ${(e as Error).message}`);
     }
   }
   if (values.length === 0) throw new InferenceError('EMPTY_BODY', 'the JSON Lines body has no lines; send one instance per line');
-  return values;
+  return { values, lineNumbers };
 }
 
 async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
@@ -301,7 +306,10 @@ function checkOneFormat(parsed: unknown): void {
 
 /** The inputs of a JSON Lines, CSV or `{"instances": [...]}` body. */
 function decodeRows(req: FastifyRequest, signature: ModelSignature, limits: TensorLimits): WireTensor[] {
-  if (typeof req.body === 'string' && JSON_LINES_TYPES.includes(req.mediaType ?? '')) return decodeInstances(signature, parseJsonLines(req.body, JSON.parse), limits);
+  if (typeof req.body === 'string' && JSON_LINES_TYPES.includes(req.mediaType ?? '')) {
+    const { values, lineNumbers } = parseJsonLines(req.body, JSON.parse);
+    return decodeInstances(signature, values, limits, (r) => `line ${lineNumbers[r]} of the JSON Lines body`);
+  }
   if (typeof req.body === 'string') return decodeCsv(signature, req.body, limits, { header: csvHeaderPresent(req.headers['content-type']) });
   const body = req.body as JsonBody | undefined;
   if (!body || !Array.isArray(body.instances)) {
