@@ -19,7 +19,7 @@ import { LINGER_MS, LingeringClose } from './linger';
 import metricsPlugin from './plugins/metrics';
 import modelPlugin, { clientGone, InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
-import oipPlugin, { assumedJson } from './plugins/oip';
+import oipPlugin, { assumedJson, jsonBodyParser } from './plugins/oip';
 import sagemakerPlugin, { JSON_LINES_TYPES } from './plugins/sagemaker';
 
 export interface AppOptions {
@@ -346,10 +346,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Bodies parsed into JavaScript values (JSON, JSON Lines, CSV) stop at limits.textBodyLimitBytes, so one
   // cannot exhaust the heap; binary tensor data may use the whole body limit.
   const checkTextLimit = limits.textBodyLimitBytes < limits.bodyLimitBytes;
-  if (checkTextLimit) {
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.textBodyLimitBytes }, app.getDefaultJsonParser('error', 'error'));
-  }
+  // Fastify's JSON parser, whose refusals say where the JSON breaks (or which key it refuses).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.textBodyLimitBytes }, jsonBodyParser(app));
   // Every request with a body, before the body is read (one hook: it runs on every such request):
   // - where no route is, the body would be read and parsed before the 404 (up to the body limit, and a
   //   chunked one past the text limit): answer at once, unread; 405 with Allow where the path is served

@@ -30,14 +30,19 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
   });
 
   const cases: Array<[string, string, unknown, number, string, RegExp, Record<string, string>?]> = [
-    ['bad JSON', INFER, '{"inputs": [', 400, 'BAD_JSON', /not valid JSON/],
+    // Where the JSON breaks, in JSON.parse's words (Fastify's parser says only "Body is not valid JSON").
+    ['bad JSON', INFER, '{"inputs": [', 400, 'BAD_JSON', /^the body is not valid JSON: Unexpected end of JSON input$/],
+    ['JSON with NaN, which JSON has no literal for', INFER, '{"inputs":[{"name":"features","shape":[1,1],"datatype":"FP32","data":[NaN]}]}', 400, 'BAD_JSON', /^the body is not valid JSON: Unexpected token 'N'/],
+    ['JSON cut short on /invocations', '/invocations', '{"instances": [[1, 2], [3', 400, 'BAD_JSON', /^the body is not valid JSON: Expected ',' or ']' after array element in JSON at position 25$/],
     ['an empty JSON body', INFER, '', 400, 'EMPTY_BODY', /empty/],
     ['a JSON body that is not an object', INFER, '[1,2]', 400, 'INVALID_REQUEST', /body must be object/],
     // Parsed as JSON into a string: refused as JSON that is not an object, not as a Content-Type that is not taken.
     ['a JSON string as the body', INFER, '"x"', 400, 'INVALID_REQUEST', /body must be object/],
     ['a JSON string as the body, sent as application/octet-stream (read as JSON)', INFER, '"x"', 400, 'INVALID_REQUEST', /body must be object/, { 'content-type': 'application/octet-stream' }],
     ['a JSON string as the body, on the versioned route', '/v2/models/fraud-mlp/versions/1/infer', '"x"', 400, 'INVALID_REQUEST', /body must be object/],
-    ['prototype poisoning', INFER, '{"inputs":[],"__proto__":{"x":1}}', 400, 'BAD_JSON', /not valid JSON/],
+    // Valid JSON: the refusal names the key, rather than call the JSON invalid.
+    ['prototype poisoning', INFER, '{"inputs":[],"__proto__":{"x":1}}', 400, 'BAD_JSON', /^the body holds a "__proto__" key, or a "constructor" key holding "prototype", which the server refuses/],
+    ['prototype poisoning through constructor', '/invocations', '{"instances":[],"constructor":{"prototype":{"x":1}}}', 400, 'BAD_JSON', /^the body holds a "__proto__" key, or a "constructor" key holding "prototype"/],
     ['an unknown model', '/v2/models/nope/infer', { inputs: [features()] }, 404, 'UNKNOWN_MODEL', /'nope' is not served here/],
     ['an unknown input', INFER, { inputs: [features(), features({ name: 'feature' })] }, 400, 'UNKNOWN_INPUT', /'feature' is not an input of the model; its inputs are 'features'/],
     ['a missing input', '/v2/models/kitchen/infer', null, 0, '', /./], // covered with the kitchen-sink model below

@@ -101,6 +101,42 @@ const binaryRequests = new WeakSet<object>();
 /** The binary part of such a request (after its JSON). */
 const binaryBodies = new WeakMap<object, Buffer>();
 
+/** What the prototype-poisoning check of Fastify's JSON parser refuses, and why. */
+const POISON_KEYS = 'a "__proto__" key, or a "constructor" key holding "prototype", which the server refuses (such keys can change the prototype of objects built from the body); rename or remove them';
+
+/**
+ * Why Fastify's JSON parser refused a text, which it does not say ("Body is not valid JSON"): JSON.parse's
+ * own words (where the JSON breaks, and what it found there), or, when it is valid JSON, the keys its
+ * prototype-poisoning check refuses. `what` is the subject of the message (`plural`: "the first 10 bytes").
+ * Only called once refused.
+ */
+export function jsonProblem(what: string, text: string, { plural = false, readAs = '' } = {}): string {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    return `${what} ${plural ? 'are' : 'is'} not valid JSON${readAs}: ${(e as Error).message}`;
+  }
+  return `${what}${readAs} ${plural ? 'hold' : 'holds'} ${POISON_KEYS}`;
+}
+
+/**
+ * A JSON body parser: Fastify's own (with its prototype-poisoning check), whose refusals say what is
+ * wrong (BAD_JSON, naming where the JSON breaks or the key it refuses).
+ */
+export function jsonBodyParser(app: FastifyInstance) {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  return (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void): void => {
+    parse(req, body, (err, value) => {
+      if (err && (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+        const readAs = assumedJson.has(req) ? ' (it came with no Content-Type, or application/octet-stream, so it was read as JSON)' : '';
+        done(new InferenceError('BAD_JSON', jsonProblem('the body', body, { readAs })));
+        return;
+      }
+      done(err, value);
+    });
+  };
+}
+
 /**
  * An onRequest hook for the inference routes. A body sent with no Content-Type, or as
  * application/octet-stream, is read as JSON: Triton's Python client sends no Content-Type, its C++
@@ -238,7 +274,7 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     }
     parseJson(req, buffer.subarray(0, jsonLength).toString('utf8'), (err, value) => {
       if (err) {
-        done(new InferenceError('BAD_JSON', `the first ${jsonLength} bytes of the body (Inference-Header-Content-Length) are not valid JSON`));
+        done(new InferenceError('BAD_JSON', jsonProblem(`the first ${jsonLength} bytes of the body (Inference-Header-Content-Length)`, buffer.subarray(0, jsonLength).toString('utf8'), { plural: true })));
         return;
       }
       if (value !== null && typeof value === 'object') binaryBodies.set(req, buffer.subarray(jsonLength));
