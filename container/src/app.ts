@@ -145,6 +145,30 @@ function unsupportedType(route: string | undefined, type: string | undefined): s
   return `${received} is not taken here: send application/json, ${JSON_LINES_TYPES[0]} or text/csv`;
 }
 
+/**
+ * What a request held where the schema refused it (ajv's `verbose` errors carry the value): ajv says
+ * where and what is allowed ("body/id must be string"), not what came.
+ */
+function received(error: { keyword?: string; data?: unknown } | undefined): string {
+  if (!error || !('data' in error)) return '';
+  const data = error.data;
+  switch (error.keyword) {
+    case 'type': {
+      if (Array.isArray(data)) return `, got an array of ${data.length} items`;
+      if (data !== null && typeof data === 'object') return ', got an object';
+      const shown = JSON.stringify(data) ?? String(data);
+      return `, got ${shown.length > 40 ? shown.slice(0, 40) + '...' : shown}`;
+    }
+    case 'minItems':
+    case 'maxItems':
+      return Array.isArray(data) ? `, got ${data.length}` : '';
+    case 'maxLength':
+      return typeof data === 'string' ? `, got ${data.length} characters` : '';
+    default:
+      return '';
+  }
+}
+
 function classify(err: FastifyError & { validationContext?: string }, req: FastifyRequest, assumedJson: boolean, limits: LimitsConfig): { code: ErrorCode; message: string } {
   const body = req.body;
   const bodyMissing = body === undefined || body === '';
@@ -160,7 +184,7 @@ function classify(err: FastifyError & { validationContext?: string }, req: Fasti
     if (err.validationContext === 'body' && typeof body === 'string' && req.mediaType !== 'application/json' && OIP_INFER_ROUTES.has(req.routeOptions.url ?? '')) {
       return { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(req.routeOptions.url, req.headers['content-type']) };
     }
-    return { code: 'INVALID_REQUEST', message: err.message };
+    return { code: 'INVALID_REQUEST', message: err.message + received(err.validation[0]) };
   }
   switch (err.code) {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return { code: 'EMPTY_BODY', message: 'the body is empty; send a JSON document' };
@@ -240,7 +264,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // `Connection: close`.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false, allowUnionTypes: true } },
+    // verbose: a schema error carries the value it refused, which its message then names.
+    ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false, allowUnionTypes: true, verbose: true } },
     // Requests Node cannot parse (a bad Content-Length, both Content-Length and chunked, control
     // characters in a header, oversized headers) or that time out get the catalogue's body and a count,
     // like every other refusal.
