@@ -151,6 +151,10 @@ export function checkShape(meta: TensorMeta, shape: readonly unknown[], limits: 
   let count = 1;
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i];
+    // An integer past 2^53 - 1 (JSON parsing has rounded it already) is a dimension too large, not a malformed one.
+    if (typeof d === 'number' && Number.isInteger(d) && d > Number.MAX_SAFE_INTEGER) {
+      throw new InferenceError('TENSOR_TOO_LARGE', `input '${meta.name}': shape[${i}] is ${d}, more than the ${limits.maxElements} elements the server allows in a tensor`);
+    }
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 1) {
       throw new InferenceError('BAD_TENSOR_SHAPE', `input '${meta.name}': shape[${i}] is ${JSON.stringify(d)}, every dimension must be an integer >= 1`);
     }

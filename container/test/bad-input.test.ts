@@ -58,6 +58,7 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['null among floats', INFER, { inputs: [features({ data: [0, 0, 0, 0, 0, 0, 0, null] })] }, 400, 'BAD_TENSOR_VALUE', /element 7 is null/],
     ['data that is not an array', INFER, { inputs: [features({ data: 'abc' })] }, 400, 'DATA_LENGTH_MISMATCH', /data must be an array, got string/],
     ['an absurd shape', INFER, { inputs: [features({ shape: [1e12, 8] })] }, 400, 'TENSOR_TOO_LARGE', /more than 16777216 elements/],
+    ['a dimension past 2^53', INFER, '{"inputs":[{"name":"features","shape":[9007199254740993,8],"datatype":"FP32","data":[0]}]}', 400, 'TENSOR_TOO_LARGE', /^input 'features': shape\[0\] is 9007199254740992, more than the 16777216 elements the server allows in a tensor$/],
     ['a negative dimension', INFER, { inputs: [features({ shape: [-1, 8] })] }, 400, 'BAD_TENSOR_SHAPE', /shape\[0\] is -1, every dimension must be an integer >= 1/],
     ['a zero dimension', INFER, { inputs: [features({ shape: [0, 8], data: [] })] }, 400, 'BAD_TENSOR_SHAPE', /shape\[0\] is 0/],
     // Schema errors name the value received as well as where it is and what is allowed.
