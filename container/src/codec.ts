@@ -346,7 +346,9 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
   const values: Array<number | string> = new Array(count);
   readRows(values);
   const shape = [lines.length, ...inner];
-  return [{ name: meta.name, type: meta.type, dims: shape, data: decodeData(meta.name, meta.type, shape, count, values) }];
+  // A value out of the datatype's range (1e39 for FP32, 1.5 for INT32) is named by its row and column, as a cell that is no number is.
+  const cell = (i: number) => `CSV row ${Math.floor(i / columns) + 1}, column ${(i % columns) + 1}`;
+  return [{ name: meta.name, type: meta.type, dims: shape, data: decodeData(meta.name, meta.type, shape, count, values, cell) }];
 }
 
 /** Splits a tensor with `rows` rows into per-row JSON values nested as the row shape. */

@@ -247,7 +247,7 @@ export function fromHalfBits(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-function badValue(name: string, index: number, value: unknown, expected: string): InferenceError {
+function badValue(name: string, where: string, value: unknown, expected: string): InferenceError {
   // A value nested thousands deep (JSON parsing copes) would overflow the stack of JSON.stringify.
   let shown: string | undefined;
   try {
@@ -255,7 +255,7 @@ function badValue(name: string, index: number, value: unknown, expected: string)
   } catch {
     shown = Array.isArray(value) ? 'an array' : 'an object';
   }
-  return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${index} is ${shown && shown.length > 40 ? shown.slice(0, 40) + '...' : shown}, expected ${expected}`);
+  return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': ${where} is ${shown && shown.length > 40 ? shown.slice(0, 40) + '...' : shown}, expected ${expected}`);
 }
 
 /** A UTF-16 surrogate without its pair (a string that is not valid Unicode). */
@@ -264,27 +264,32 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 /** A function that stores element `v` at `i`, or throws BAD_TENSOR_VALUE. */
 type Store = (out: TensorData, i: number, v: unknown) => void;
 
-function storeFor(name: string, type: OrtType): Store {
+/** How an error names element `i` of the data: its index, unless the caller knows better (a CSV row and column). */
+export type ElementName = (i: number) => string;
+
+const elementIndex: ElementName = (i) => `element ${i}`;
+
+function storeFor(name: string, type: OrtType, at: ElementName): Store {
   const datatype = ORT_TO_OIP[type];
   switch (type) {
     case 'float32':
       return (out, i, v) => {
-        if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) throw badValue(name, i, v, 'a number within FP32\'s range (±3.4028235e38)');
+        if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) throw badValue(name, at(i), v, 'a number within FP32\'s range (±3.4028235e38)');
         (out as Float32Array)[i] = v;
       };
     case 'float64':
       return (out, i, v) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw badValue(name, i, v, 'a finite number for FP64');
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw badValue(name, at(i), v, 'a finite number for FP64');
         (out as Float64Array)[i] = v;
       };
     case 'float16':
       return (out, i, v) => {
-        if (typeof v !== 'number' || !(Math.abs(v) < 65520)) throw badValue(name, i, v, 'a number within FP16\'s range (±65504)');
+        if (typeof v !== 'number' || !(Math.abs(v) < 65520)) throw badValue(name, at(i), v, 'a number within FP16\'s range (±65504)');
         (out as Uint16Array)[i] = toHalfBits(v);
       };
     case 'bool':
       return (out, i, v) => {
-        if (typeof v !== 'boolean') throw badValue(name, i, v, 'true or false for BOOL');
+        if (typeof v !== 'boolean') throw badValue(name, at(i), v, 'true or false for BOOL');
         (out as Uint8Array)[i] = v ? 1 : 0;
       };
     case 'string':
@@ -292,7 +297,7 @@ function storeFor(name: string, type: OrtType): Store {
       // would come back as U+FFFD. Both are refused rather than changed.
       return (out, i, v) => {
         if (typeof v !== 'string' || v.includes('\u0000') || LONE_SURROGATE.test(v)) {
-          throw badValue(name, i, v, 'a string for BYTES, without NUL characters or unpaired surrogates');
+          throw badValue(name, at(i), v, 'a string for BYTES, without NUL characters or unpaired surrogates');
         }
         (out as string[])[i] = v;
       };
@@ -306,8 +311,8 @@ function storeFor(name: string, type: OrtType): Store {
         let b: bigint;
         if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
         else if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) b = BigInt(v);
-        else throw badValue(name, i, v, expected);
-        if (b < lo || b > hi) throw badValue(name, i, v, expected);
+        else throw badValue(name, at(i), v, expected);
+        if (b < lo || b > hi) throw badValue(name, at(i), v, expected);
         (out as BigInt64Array)[i] = b;
       };
     }
@@ -315,7 +320,7 @@ function storeFor(name: string, type: OrtType): Store {
       const [lo, hi] = INT_RANGES[type]!;
       return (out, i, v) => {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-          throw badValue(name, i, v, `an integer in [${lo}, ${hi}] for ${datatype}`);
+          throw badValue(name, at(i), v, `an integer in [${lo}, ${hi}] for ${datatype}`);
         }
         (out as Int32Array)[i] = v;
       };
@@ -327,11 +332,11 @@ function storeFor(name: string, type: OrtType): Store {
  * Converts JSON `data` (flat row-major, or nested exactly as `shape`) into a typed array of `count`
  * elements. The shape has already passed `checkShape`, so `count` is bounded.
  */
-export function decodeData(name: string, type: OrtType, shape: readonly number[], count: number, data: unknown): TensorData {
+export function decodeData(name: string, type: OrtType, shape: readonly number[], count: number, data: unknown, at: ElementName = elementIndex): TensorData {
   if (!Array.isArray(data)) {
     throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${name}': data must be an array, got ${data === null ? 'null' : typeof data}`);
   }
-  const store = storeFor(name, type);
+  const store = storeFor(name, type, at);
   const nested = data.length > 0 && Array.isArray(data[0]);
   // The lengths are checked before the typed array is allocated: a tiny body may declare a huge shape.
   if (!nested) {

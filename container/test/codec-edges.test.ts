@@ -120,6 +120,10 @@ describe('value edges', () => {
     assert.deepEqual([...(big.data as BigInt64Array)], [9007199254740993n, -9223372036854775808n, 9223372036854775807n, 0n]);
     assert.equal(codeOf(() => decodeCsv(signature('uint64', [-1, 1]), '-1', limits)), 'BAD_TENSOR_VALUE');
     assert.equal(codeOf(() => decodeCsv(signature('int64', [-1, 1]), '1.5', limits)), 'BAD_TENSOR_VALUE');
+    // A number the datatype cannot hold is named by its row and column, as a cell that is no number is.
+    assert.throws(() => decodeCsv(signature('int32', [-1, 3]), '1,2,3\n4,5.5,6\n', limits), { message: "input 'x': CSV row 2, column 2 is 5.5, expected an integer in [-2147483648, 2147483647] for INT32" });
+    assert.throws(() => decodeCsv(signature('uint64', [-1, 2]), 'a,b\n1,2\n3,-4\n', limits, { header: true }), /input 'x': CSV row 2, column 2 is "-4", expected an integer in \[0, 18446744073709551615\]/);
+    assert.throws(() => decodeCsv(f32, '1,2\n3,4\n5,1e39\n', limits), { message: "input 'x': CSV row 3, column 2 is 1e+39, expected a number within FP32's range (±3.4028235e38)" });
   });
 
   it('finds a wrong CSV row before it allocates room for every row of a wide input', () => {
