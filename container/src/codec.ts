@@ -240,7 +240,15 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
     const rows = columns[i];
     const inner = rowShape(meta, rows[0]);
     const shape = [rows.length, ...inner];
-    const count = checkShape({ ...meta, shape: undefined }, shape, limits);
+    let count: number;
+    try {
+      count = checkShape({ ...meta, shape: undefined }, shape, limits);
+    } catch (e) {
+      // The client sent rows, not a shape: say where the shape refused came from.
+      if (!(e instanceof InferenceError)) throw e;
+      const each = inner.length > 0 ? `, each of shape [${inner.join(', ')}]${meta.shape!.slice(1).includes(-1) ? ` as ${rowName(0)} has it` : ''}` : '';
+      throw new InferenceError(e.code, `the rows for input '${meta.name}' make a tensor of shape ${JSON.stringify(shape)} (${rows.length} rows${each}): ${e.message}`);
+    }
     const perRow = elementCount(inner);
     // Rows may be nested as the row shape, or flat with the row's element count.
     const flatRows = inner.length > 0 && rows.every((r) => Array.isArray(r) && r.length === perRow && (r.length === 0 || !Array.isArray(r[0])));

@@ -267,6 +267,13 @@ describe('SageMaker container contract', () => {
       error: "instance 2: rows for input 'b' must each have shape [3] (3 values, as instance 0 has it): input 'b': data has 2 values, shape [3] needs 3",
       code: 'BAD_INSTANCES',
     });
+    // An empty row for a dynamic dimension makes a zero-size tensor: said in terms of the rows sent, not of a shape the client never wrote.
+    const empty = await request(started.port, 'POST', '/invocations', { instances: [{ a: [1], b: [] }, { a: [2], b: [] }] });
+    assert.equal(empty.status, 400);
+    assert.deepEqual(empty.json(), {
+      error: "the rows for input 'b' make a tensor of shape [2,0] (2 rows, each of shape [0] as instance 0 has it): input 'b': shape[1] is 0, every dimension must be an integer >= 1",
+      code: 'BAD_TENSOR_SHAPE',
+    });
   });
 
   it('takes instances keyed by input name for a model with one input too, as JSON and as JSON Lines', async () => {
