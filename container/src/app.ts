@@ -180,8 +180,8 @@ function classify(err: FastifyError & { validationContext?: string }, req: Fasti
   if (err.validation) {
     if (err.validationContext === 'body' && bodyMissing) return { code: 'EMPTY_BODY', message: 'the request has no body; send JSON or CSV' };
     if (err.validationContext === 'body' && bodyNull) return { code: 'INVALID_REQUEST', message: 'the body is the JSON value null; send a JSON object' };
-    // A CSV or JSON Lines body (parsed as text) on an infer route; a JSON string ("x") is JSON, refused below by the schema.
-    if (err.validationContext === 'body' && typeof body === 'string' && req.mediaType !== 'application/json' && OIP_INFER_ROUTES.has(req.routeOptions.url ?? '')) {
+    // A CSV or JSON Lines body (parsed as text) on an infer route; a JSON string ("x"), before binary tensor data too, is JSON, refused below by the schema.
+    if (err.validationContext === 'body' && typeof body === 'string' && TEXT_TYPES.includes(req.mediaType ?? '') && req.mediaType !== 'application/json' && OIP_INFER_ROUTES.has(req.routeOptions.url ?? '')) {
       return { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(req.routeOptions.url, req.headers['content-type']) };
     }
     return { code: 'INVALID_REQUEST', message: err.message + received(err.validation[0]) };

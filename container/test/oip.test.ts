@@ -298,6 +298,10 @@ describe('Open Inference Protocol', () => {
       ['data and binary_data_size both', send([...json, { ...f32(8), data: [1, 2] }, bool(2), str(10)], good), 'INVALID_REQUEST', /gives both "data" and binary_data_size/],
       ['a header longer than the body', send([...json, f32(8), bool(2), str(10)], good, 1e6), 'INVALID_REQUEST', /Inference-Header-Content-Length is "1000000" and the body is \d+ bytes: it must be the length of the JSON/],
       ['a header cutting the JSON short', send([...json, f32(8), bool(2), str(10)], good, 10), 'BAD_JSON', /^the first 10 bytes of the body \(Inference-Header-Content-Length\) are not valid JSON: Unexpected end of JSON input$/],
+      // JSON that is not an object: refused as such, not as a Content-Type the route does not take.
+      ['JSON that is a string', exactRequest(started.port, 'POST', '/v2/models/kitchen-sink/infer', Buffer.concat([Buffer.from('"x"'), good]), {
+        'content-type': 'application/octet-stream', 'inference-header-content-length': '3',
+      }), 'INVALID_REQUEST', /^body must be object, got "x"$/],
     ];
     for (const [what, pending, code, message] of cases) {
       const res = await pending;
