@@ -1,4 +1,4 @@
-import { Annotations, Stack, StackProps, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Fn, Names, Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -26,6 +26,17 @@ export interface AiPlatformStackProps extends StackProps {
    * @default eks.KubernetesVersion.V1_34
    */
   readonly kubernetesVersion?: eks.KubernetesVersion;
+
+  /**
+   * IAM roles that administer the cluster's Kubernetes API: whoever runs `kubectl apply -k dist/k8s`, installs Argo CD
+   * or Flux, or debugs the workloads. Each gets an EKS access entry with `AmazonEKSClusterAdminPolicy` on the whole
+   * cluster (`grantClusterAdmin()` adds more). The cluster authenticates with access entries only, and EKS makes only
+   * the cluster's creator an admin, which is CloudFormation's execution role (no person can assume it): without a role
+   * here, nobody can use the Kubernetes API of the deployed cluster. A principal can be in one access entry only, so
+   * do not name a role that already has one on this cluster.
+   * @default - none: only CloudFormation's execution role and the stack's kubectl provider reach the Kubernetes API
+   */
+  readonly clusterAdminRoles?: iam.IRole[];
 
   /**
    * Lambda layer with kubectl and helm, used to install the device plugins. Must match the Kubernetes version
@@ -183,6 +194,13 @@ export class AiPlatformStack extends Stack {
       labels: { [LABEL_NODE_GROUP]: SYSTEM_NODE_GROUP_LABEL },
     });
 
+    for (const role of props.clusterAdminRoles ?? []) this.grantClusterAdmin(role);
+    new CfnOutput(this, 'ClusterName', { value: this.cluster.clusterName, description: 'Name of the EKS cluster' });
+    new CfnOutput(this, 'KubeconfigCommand', {
+      value: Fn.join('', ['aws eks update-kubeconfig --name ', this.cluster.clusterName, ' --region ', this.region]),
+      description: 'Writes a kubeconfig entry for the cluster; run it as one of the clusterAdminRoles',
+    });
+
     // The GPU groups carry no fixed EKS name: new instance types replace a node group, and CloudFormation
     // cannot replace a resource with a fixed name. Workloads find them by their node-group label.
     this.inferenceNodes = new GpuNodeGroup(this, 'InferenceNodes', {
@@ -239,6 +257,25 @@ export class AiPlatformStack extends Stack {
     });
     // ---- end of model serving ----------------------------------------------------------------------
   }
+
+  /**
+   * Makes `role` an administrator of the cluster's Kubernetes API: an EKS access entry with
+   * `AmazonEKSClusterAdminPolicy` on the whole cluster. Granting a role twice adds one entry (EKS allows one per
+   * principal).
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/access-entries.html
+   */
+  public grantClusterAdmin(role: iam.IRole): void {
+    const principal = role.roleArn;
+    if (this.clusterAdmins.has(principal)) return;
+    this.clusterAdmins.add(principal);
+    // The id follows the role's construct, not its position, so adding or removing another admin replaces no entry
+    // (a replaced entry would be created before the old one is deleted, and EKS refuses a second entry for a principal).
+    this.cluster.grantAccess(`ClusterAdmin${Names.nodeUniqueId(role.node)}`, principal, [
+      eks.AccessPolicy.fromAccessPolicyName('AmazonEKSClusterAdminPolicy', { accessScopeType: eks.AccessScopeType.CLUSTER }),
+    ]);
+  }
+
+  private readonly clusterAdmins = new Set<string>();
 }
 
 /** Value of the node-group label on the system nodes. */

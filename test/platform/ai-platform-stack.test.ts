@@ -6,6 +6,7 @@ import { App, CfnElement, CfnWaitConditionHandle, Stack, Validations } from 'aws
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
@@ -471,5 +472,58 @@ describe('AiPlatformStack cluster add-on opt-outs', () => {
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>:nodegroup/<ClusterEB0386A7>/*]',
     ].sort());
+  });
+});
+
+describe('AiPlatformStack cluster access', () => {
+  // The cluster authenticates with access entries only, and EKS makes only the cluster's creator an admin: here
+  // CloudFormation's execution role, which no person can assume. Without an entry of their own, nobody could run
+  // `kubectl apply -k dist/k8s` or install Argo CD or Flux on the reference platform.
+  const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+
+  test('clusterAdminRoles get an access entry with the cluster admin policy on the whole cluster, once per role', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'Admins', { modelEndpointImage: image });
+    const admin = iam.Role.fromRoleArn(stack, 'Admin', 'arn:aws:iam::123456789012:role/platform/Admin');
+    const gitops = iam.Role.fromRoleArn(stack, 'GitOps', 'arn:aws:iam::123456789012:role/ArgoCD');
+    stack.grantClusterAdmin(admin);
+    stack.grantClusterAdmin(gitops);
+    stack.grantClusterAdmin(admin); // a principal can be in one access entry only: a second grant adds none
+    const t = Template.fromStack(stack);
+    for (const arn of ['arn:aws:iam::123456789012:role/platform/Admin', 'arn:aws:iam::123456789012:role/ArgoCD']) {
+      t.resourcePropertiesCountIs('AWS::EKS::AccessEntry', { PrincipalArn: arn }, 1);
+      t.hasResourceProperties('AWS::EKS::AccessEntry', {
+        PrincipalArn: arn,
+        ClusterName: { Ref: Match.stringLikeRegexp('^Cluster') },
+        AccessPolicies: [{
+          AccessScope: { Type: 'cluster' },
+          PolicyArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy']] },
+        }],
+      });
+    }
+  });
+
+  test('the clusterAdminRoles prop grants the same access', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    // A role imported in another stack's scope, with a literal ARN.
+    const roles = new Stack(app, 'Roles');
+    new CfnWaitConditionHandle(roles, 'NotEmpty'); // CloudFormation refuses a template without resources
+    const admin = iam.Role.fromRoleArn(roles, 'Admin', 'arn:aws:iam::123456789012:role/Admin');
+    const stack = new AiPlatformStack(app, 'AdminsProp', { modelEndpointImage: image, clusterAdminRoles: [admin] });
+    Template.fromStack(stack).hasResourceProperties('AWS::EKS::AccessEntry', {
+      PrincipalArn: 'arn:aws:iam::123456789012:role/Admin',
+      AccessPolicies: [Match.objectLike({ AccessScope: { Type: 'cluster' } })],
+    });
+    // The kubectl provider's entry, and the admin's.
+    Template.fromStack(stack).resourceCountIs('AWS::EKS::AccessEntry', 2);
+  });
+
+  test('outputs the cluster name and the command that writes a kubeconfig for it', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'Outputs', { modelEndpointImage: image });
+    const t = Template.fromStack(stack);
+    t.hasOutput('ClusterName', { Value: { Ref: Match.stringLikeRegexp('^Cluster') } });
+    const command = flatten(t.findOutputs('KubeconfigCommand').KubeconfigCommand.Value);
+    expect(command).toMatch(/^aws eks update-kubeconfig --name \$\{Cluster[A-Z0-9]+\} --region \$\{AWS::Region\}$/);
   });
 });
