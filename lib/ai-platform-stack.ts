@@ -8,7 +8,7 @@ import { Capacity } from '../constructs/compute/capacity';
 import { GpuInstanceType } from '../constructs/compute/gpu-instance-type';
 import { GpuNodeGroup } from '../constructs/compute/gpu-node-group';
 import { ContainerImage, ModelEndpoint } from '../constructs/serving';
-import { addClusterAutoscaler, addEbsCsiDriver, addMetricsServer } from './cluster-addons';
+import { addClusterAutoscaler, addEbsCsiDriver, addMetricsServer, addNetworkPolicyEnforcement } from './cluster-addons';
 import { PlatformError } from './private/errors';
 import { LABEL_NODE_GROUP } from './private/labels';
 import { addReferenceEndpoint } from './reference-endpoint';
@@ -112,6 +112,16 @@ export interface AiPlatformStackProps extends StackProps {
    */
   readonly clusterAutoscaler?: boolean;
 
+  /**
+   * Enforce NetworkPolicies: the Amazon VPC CNI as the EKS add-on `vpc-cni` with `enableNetworkPolicy`, taking over
+   * the CNI EKS installed. The serving chart's NetworkPolicy admits only its client namespaces and the metrics scraper;
+   * EKS's own CNI enforces no NetworkPolicy, so without this it has no effect. Removing the add-on later (false) keeps
+   * the CNI, and its network policy agent, on the cluster.
+   * Set false when the cluster enforces NetworkPolicies some other way (Calico, Cilium) or manages `vpc-cni` itself.
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+
   // ---- Model serving on SageMaker (constructs/serving) ----
   /**
    * Image of the SageMaker model endpoint.
@@ -131,7 +141,7 @@ export interface AiPlatformStackProps extends StackProps {
  * The reference AI platform: an EKS cluster with a small system node group, an on-demand GPU node
  * group for inference and a spot GPU node group for training that scales from zero, plus what the
  * platform charts need on the cluster: the Metrics Server, the EBS CSI driver with a default
- * StorageClass, and cluster-autoscaler (each with an opt-out prop).
+ * StorageClass, cluster-autoscaler and NetworkPolicy enforcement (each with an opt-out prop).
  *
  * @example
  * new AiPlatformStack(app, 'AiPlatform', { env: { account: '123456789012', region: 'us-east-1' } });
@@ -149,6 +159,8 @@ export class AiPlatformStack extends Stack {
   public readonly modelEndpoint: ModelEndpoint;
   /** The `metrics-server` add-on; undefined with `metricsServer: false`. */
   public readonly metricsServerAddon?: eks.Addon;
+  /** The `vpc-cni` add-on that enforces NetworkPolicies; undefined with `networkPolicy: false`. */
+  public readonly vpcCniAddon?: eks.Addon;
   /** The `aws-ebs-csi-driver` add-on; undefined with `ebsCsiDriver: false`. */
   public readonly ebsCsiDriverAddon?: eks.Addon;
   /** The EBS CSI driver controller's role (EKS Pod Identity); undefined with `ebsCsiDriver: false`. */
@@ -232,6 +244,9 @@ export class AiPlatformStack extends Stack {
     const addonOptions = { cluster: this.cluster, systemNodes: this.systemNodes };
     if (props.metricsServer ?? true) {
       this.metricsServerAddon = addMetricsServer(this, addonOptions);
+    }
+    if (props.networkPolicy ?? true) {
+      this.vpcCniAddon = addNetworkPolicyEnforcement(this, addonOptions);
     }
     if (props.ebsCsiDriver ?? true) {
       const driver = addEbsCsiDriver(this, addonOptions);

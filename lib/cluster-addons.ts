@@ -24,6 +24,8 @@ export const CLUSTER_AUTOSCALER_CHART = {
 export const EBS_CSI_DRIVER_ADDON = { name: 'aws-ebs-csi-driver', namespace: 'kube-system', serviceAccount: 'ebs-csi-controller-sa' } as const;
 /** The Kubernetes Metrics Server as an EKS community add-on (installed in kube-system, no IAM permissions). */
 export const METRICS_SERVER_ADDON = 'metrics-server';
+/** The Amazon VPC CNI as an EKS add-on (the cluster's pod network, and its NetworkPolicy enforcement). */
+export const VPC_CNI_ADDON = 'vpc-cni';
 /** Name of the default StorageClass the stack applies. */
 export const DEFAULT_STORAGE_CLASS = 'gp3';
 
@@ -52,6 +54,27 @@ export function addMetricsServer(scope: Construct, options: ClusterAddonOptions)
   });
   // A Deployment: created before any node exists, the add-on would sit DEGRADED until the nodes join.
   addon.node.addDependency(options.systemNodes);
+  return addon;
+}
+
+/**
+ * Turns on NetworkPolicy enforcement: the Amazon VPC CNI as the EKS add-on `vpc-cni` with `enableNetworkPolicy`.
+ * EKS installs the CNI as a self-managed add-on whose network policy agent enforces nothing, so a NetworkPolicy
+ * (the serving chart's, which admits only the client namespaces and the metrics scraper) is accepted and has no
+ * effect. The add-on takes over the CNI EKS installed (`ResolveConflicts: OVERWRITE`, as EKS documents for moving a
+ * self-managed add-on to the EKS add-on), and is kept on the cluster when removed from the stack
+ * (`preserveOnDelete`): deleting it would delete the pod network. The agent allows the node's own address, so
+ * kubelet probes pass any policy. The CNI keeps the node role's permissions (`AmazonEKS_CNI_Policy`), as before.
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html
+ */
+export function addNetworkPolicyEnforcement(scope: Construct, options: Pick<ClusterAddonOptions, 'cluster'>): eks.Addon {
+  const addon = new eks.Addon(scope, 'VpcCni', {
+    cluster: options.cluster,
+    addonName: VPC_CNI_ADDON,
+    configurationValues: { enableNetworkPolicy: 'true' },
+    preserveOnDelete: true,
+  });
+  (addon.node.defaultChild as eks.CfnAddon).resolveConflicts = 'OVERWRITE';
   return addon;
 }
 

@@ -245,6 +245,21 @@ describe('AiPlatformStack installs what the platform charts need on the cluster'
     t.resourcePropertiesCountIs('AWS::EKS::PodIdentityAssociation', { ServiceAccount: 'ebs-csi-controller-sa' }, 0);
   });
 
+  // The serving chart ships a NetworkPolicy (ingress only from the client namespaces and the metrics scraper). On EKS
+  // the Amazon VPC CNI enforces NetworkPolicies only with enableNetworkPolicy (off by default): without it the policy
+  // is accepted and does nothing.
+  test('network policy enforcement: the vpc-cni add-on with enableNetworkPolicy, taking over the self-managed CNI and kept when removed', () => {
+    const { resource } = onlyResource(t, 'AWS::EKS::Addon', { AddonName: 'vpc-cni' });
+    expect(resource.Properties).toEqual({
+      AddonName: 'vpc-cni',
+      ClusterName: { Ref: clusterId },
+      ConfigurationValues: '{"enableNetworkPolicy":"true"}',
+      ResolveConflicts: 'OVERWRITE',
+      PreserveOnDelete: true,
+    });
+    expect(stack.vpcCniAddon).toBeDefined();
+  });
+
   test('the EKS Pod Identity agent add-on is installed once, after the system nodes', () => {
     expect(agent().resource.Properties).toEqual({ AddonName: 'eks-pod-identity-agent', ClusterName: { Ref: clusterId } });
     expect(agent().resource.DependsOn).toContain(systemNodesId);
@@ -404,14 +419,14 @@ describe('AiPlatformStack cluster add-on opt-outs', () => {
 
   test('metricsServer: false leaves out the metrics-server add-on, and only it', () => {
     const { stack, t } = platform({ metricsServer: false });
-    expect(addonNames(t)).toEqual(['aws-ebs-csi-driver', 'eks-pod-identity-agent']);
+    expect(addonNames(t)).toEqual(['aws-ebs-csi-driver', 'eks-pod-identity-agent', 'vpc-cni']);
     expect(stack.metricsServerAddon).toBeUndefined();
     expect(charts(t)).toContain('cluster-autoscaler');
   });
 
   test('ebsCsiDriver: false leaves out the driver add-on, its role and the default StorageClass', () => {
     const { stack, t } = platform({ ebsCsiDriver: false });
-    expect(addonNames(t)).toEqual(['eks-pod-identity-agent', 'metrics-server']);
+    expect(addonNames(t)).toEqual(['eks-pod-identity-agent', 'metrics-server', 'vpc-cni']);
     expect(manifests(t).filter((m) => m.includes('"kind":"StorageClass"'))).toEqual([]);
     expect(JSON.stringify(t.toJSON())).not.toContain('AmazonEBSCSIDriverPolicy');
     expect(podIdentityRoles(t)).toHaveLength(1); // cluster-autoscaler's
@@ -425,11 +440,17 @@ describe('AiPlatformStack cluster add-on opt-outs', () => {
     expect(JSON.stringify(t.toJSON())).not.toContain('autoscaling:SetDesiredCapacity');
     expect(podIdentityRoles(t)).toHaveLength(1); // the EBS CSI driver's
     expect(stack.clusterAutoscalerChart ?? stack.clusterAutoscalerRole).toBeUndefined();
-    expect(addonNames(t)).toEqual(['aws-ebs-csi-driver', 'eks-pod-identity-agent', 'metrics-server']);
+    expect(addonNames(t)).toEqual(['aws-ebs-csi-driver', 'eks-pod-identity-agent', 'metrics-server', 'vpc-cni']);
   });
 
-  test('with all three off, no add-on, Pod Identity agent or role is added', () => {
-    const { t } = platform({ metricsServer: false, ebsCsiDriver: false, clusterAutoscaler: false });
+  test('networkPolicy: false leaves out the vpc-cni add-on, and only it', () => {
+    const { stack, t } = platform({ networkPolicy: false });
+    expect(addonNames(t)).toEqual(['aws-ebs-csi-driver', 'eks-pod-identity-agent', 'metrics-server']);
+    expect(stack.vpcCniAddon).toBeUndefined();
+  });
+
+  test('with all four off, no add-on, Pod Identity agent or role is added', () => {
+    const { t } = platform({ metricsServer: false, ebsCsiDriver: false, clusterAutoscaler: false, networkPolicy: false });
     t.resourceCountIs('AWS::EKS::Addon', 0);
     t.resourceCountIs('AWS::EKS::PodIdentityAssociation', 0);
     expect(podIdentityRoles(t)).toEqual([]);
@@ -450,7 +471,7 @@ describe('AiPlatformStack cluster add-on opt-outs', () => {
       .filter((v) => v.severity === 'error')
       .flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`)));
     const all = platform({}).stack;
-    const none = platform({ metricsServer: false, ebsCsiDriver: false, clusterAutoscaler: false }).stack;
+    const none = platform({ metricsServer: false, ebsCsiDriver: false, clusterAutoscaler: false, networkPolicy: false }).stack;
     const before = errors(none);
     expect([...errors(all)].filter((e) => !before.has(e))).toEqual([]);
     // The findings the add-ons acknowledge are named one by one, each with its reason.
