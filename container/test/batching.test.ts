@@ -427,6 +427,18 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.ok(deepest <= 2, `the queue held ${deepest} requests`);
   });
 
+  it('runs a request of one row more than maxBatchSize as two parts, never one run past maxBatchSize', async () => {
+    const runs: number[] = [];
+    engine = await pairEngine({ batching: { maxBatchSize: 4, maxQueueDelayMs: 0 } }, { onRun: (r) => runs.push(r.rows) });
+    const rows = 5;
+    const result = await settle(engine.infer({
+      inputs: [{ name: 'x', type: 'float32', dims: [rows, 1], data: Float32Array.from({ length: rows }, (_, i) => i) }],
+      outputNames: ['y'], deadline: Date.now() + 60_000,
+    }));
+    assert.deepEqual(result, { ok: true, outputs: [[0, 1, 2, 3, 4]] });
+    assert.deepEqual(runs.sort(), [1, 4], 'a part of maxBatchSize rows and one of the row left');
+  });
+
   it('stacks the parts of a large request back in row order, whichever part finishes first', async () => {
     // Two workers run a full part and a one-row last part side by side: the short one ends first.
     const heavy = heavySpec(1024, 4, 16);
