@@ -337,6 +337,21 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.deepEqual(runs, [4, 1]);
   });
 
+  it('never merges a request that would take a batch past maxBatchSize, even by one row', async () => {
+    const runs: number[] = [];
+    let arriving = 1;
+    engine = await pairEngine({ batching: { maxBatchSize: 4 } }, { requestsArriving: () => arriving, onRun: (r) => runs.push(r.rows) });
+    const rowsOf = (values: number[][]) => settle(engine!.infer({
+      inputs: [{ name: 'x', type: 'float32', dims: [values.length, 2], data: Float32Array.from(values.flat()) }], outputNames: ['y'], deadline: Date.now() + 60_000,
+    }));
+    const two = rowsOf([[1, 1], [2, 2]]); // held: 2 rows wait for a fuller batch
+    const three = rowsOf([[3, 3], [4, 4], [5, 5]]); // 2 + 3 rows queued pass maxBatchSize: the batch is taken now, without these 3
+    arriving = 0; // the 3 rows left run as soon as the worker is free
+    assert.deepEqual(await two, { ok: true, outputs: [[1, 1, 2, 2]] });
+    assert.deepEqual(await three, { ok: true, outputs: [[3, 3, 4, 4, 5, 5]] });
+    assert.deepEqual(runs, [2, 3], 'two runs, neither of more than maxBatchSize rows');
+  });
+
   it('merges only requests with the same inner dimensions, computes every output the merged callers asked for, and skips a caller that has gone', async () => {
     const runs: number[] = [];
     const events: string[] = [];
