@@ -428,6 +428,19 @@ describe('the batcher\'s rules, seen from the engine', () => {
     await Promise.all(queued);
   });
 
+  it('stops counting a request\'s bytes against queue.maxBytes once it has run', async () => {
+    let arriving = 0;
+    engine = await pairEngine({ queue: { maxBytes: 1024 } }, { requestsArriving: () => arriving });
+    const floats = (n: number, v: number) => new Array(n).fill(v);
+    assert.ok((await job(floats(128, 1))).ok, 'a lone request of 512 bytes runs at once');
+    arriving = 1;
+    const queued = [job(floats(128, 2))]; // 512 bytes, held for a fuller batch
+    queued.push(job(floats(128, 3))); // 512 more: exactly queue.maxBytes with the one queued, none with the one that ran
+    assert.equal(engine.queueDepth, 2, 'the bytes of the request that ran no longer count');
+    await engine.close(0);
+    await Promise.all(queued);
+  });
+
   it('runs a large request a few parts at a time, leaving room in the queue for other callers', async () => {
     let deepest = 0;
     engine = await pairEngine({ queue: { maxSize: 2 }, batching: { maxBatchSize: 4, maxQueueDelayMs: 0 } }, { onQueue: (depth) => { deepest = Math.max(deepest, depth); } });
