@@ -71,6 +71,15 @@ describe('value edges', () => {
     }
   });
 
+  it('reads a 64-bit integer given as a string only as plain digits, with at most a leading minus', () => {
+    for (const type of ['int64', 'uint64'] as const) {
+      assert.deepEqual(encodeData(type, decodeData('x', type, [1], 1, ['12'])), [12], type);
+      for (const v of ['+5', ' 5', '5 ', '0x10', '5.0', '1e3', '']) {
+        assert.equal(codeOf(() => decodeData('x', type, [1], 1, [v])), 'BAD_TENSOR_VALUE', `${type} ${JSON.stringify(v)}`);
+      }
+    }
+  });
+
   it('reads BYTES binary tensor data exactly: no bytes left after the elements, no NUL inside one', () => {
     assert.deepEqual(decodeBinaryData('x', 'string', 2, toBytes('string', ['a', 'bc'])), ['a', 'bc']);
     assert.throws(() => decodeBinaryData('x', 'string', 1, Buffer.concat([toBytes('string', ['a']), Buffer.from([0])])),
