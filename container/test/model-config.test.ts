@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
-import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
+import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp, scratchDir } from './helpers';
@@ -432,6 +432,25 @@ describe('serving configuration', () => {
   it('rejects a queue delay above 10 s', () => fails({ batching: { maxQueueDelayMs: 10_001 } }, /'batching.maxQueueDelayMs' is 10001; it must be an integer from 0 to 10000/));
   it('rejects a queue of no requests', () => fails({ queue: { maxSize: 0 } }, /serving.json: 'queue.maxSize' is 0; it must be an integer from 1 to 1000000/));
   it('rejects a queue byte bound below 1 KiB', () => fails({ queue: { maxBytes: 1023 } }, /serving.json: 'queue.maxBytes' is 1023; it must be an integer from 1024 to 68719476736/));
+  it('takes every whole-number field at both ends of its documented range and refuses one past either, naming the range', () => {
+    const GiB = 1024 ** 3;
+    const ranges: Array<[string, number, number]> = [
+      ['workers', 1, 256], ['intraOpNumThreads', 1, 1024],
+      ['batching.maxBatchSize', 1, 65536], ['batching.maxQueueDelayMs', 0, 10_000],
+      ['queue.maxSize', 1, 1_000_000], ['queue.maxBytes', 1024, 64 * GiB],
+      ['limits.bodyLimitBytes', 1024, MAX_BODY_LIMIT_BYTES], ['limits.textBodyLimitBytes', 1024, MAX_BODY_LIMIT_BYTES],
+      ['limits.maxTensorElements', 1, 2 ** 31 - 1], ['limits.maxTensorRank', 1, 64], ['limits.requestTimeoutMs', 100, 3_600_000],
+      ['limits.maxBodyBytesInFlight', 1024 ** 2, 64 * GiB], ['limits.maxAnswerElements', 1, 2 ** 31 - 1],
+    ];
+    const layer = (field: string, value: number): unknown => {
+      const [group, key] = field.split('.');
+      return key === undefined ? { [group]: value } : { [group]: { [key]: value } };
+    };
+    for (const [field, min, max] of ranges) {
+      for (const v of [min, max]) assert.doesNotThrow(() => resolveConfig(dir, [['serving.json', layer(field, v)]]), `${field} ${v}`);
+      for (const v of [min - 1, max + 1]) fails(layer(field, v), new RegExp(`^ConfigError: serving.json: '${field.replace('.', '\\.')}' is ${v}; it must be an integer from ${min} to ${max}$`));
+    }
+  });
   it('rejects a string where a boolean belongs', () => fails({ batching: { enabled: 'yes' } }, /'batching.enabled' is "yes"; it must be true or false/));
   it('rejects unknown fields, listing the allowed ones', () => fails({ batchng: {} }, /unknown field 'batchng'; allowed fields are modelFile, workers/));
   it('rejects unknown nested fields', () => fails({ queue: { size: 3 } }, /unknown field 'queue.size'; allowed fields are maxSize, maxBytes/));
