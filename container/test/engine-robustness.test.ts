@@ -429,6 +429,23 @@ describe('engine robustness', () => {
     assert.ok(Date.now() - t0 < 2000, `close took ${Date.now() - t0} ms with nothing queued or running after the crash`);
   });
 
+  it('waits twice as long after each failed attempt to replace a lost worker', { timeout: 15_000 }, async () => {
+    const { dir } = fraudModel();
+    const failures: Array<{ attempt: unknown; retryInMs: unknown }> = [];
+    engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1 }]]), {
+      onWorkerEvent: (event, detail) => { if (event === 'worker-respawn-failed') failures.push({ attempt: detail.attempt, retryInMs: detail.retryInMs }); },
+    });
+    const file = path.join(dir, 'model.onnx');
+    fs.renameSync(file, `${file}.away`);
+    try {
+      engineWorkers(engine)[0].postMessage(null); // the worker dies; its replacements cannot load the model
+      for (let i = 0; i < 250 && failures.length < 2; i++) await sleep(20);
+    } finally {
+      fs.renameSync(`${file}.away`, file);
+    }
+    assert.deepEqual(failures.slice(0, 2), [{ attempt: 1, retryInMs: 1_000 }, { attempt: 2, retryInMs: 2_000 }]);
+  });
+
   it('keeps trying to replace a lost worker; meanwhile it is not ready and refuses requests at once', { timeout: 30_000 }, async () => {
     const { dir } = fraudModel();
     const started = await listening({ modelDir: dir, config: { workers: 1, limits: { requestTimeoutMs: 20_000 } }, maxWorkerlessMs: 1_000 });
