@@ -415,6 +415,23 @@ describe('engine robustness', () => {
     engine = undefined;
   });
 
+  it('lets a run in progress finish within the drain time, also once the queue behind it has emptied', { timeout: 30_000 }, async () => {
+    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 1024, maxQueueDelayMs: 0 } });
+    const rows = 1024; // a run of some 100s of ms
+    const input = (n: number) => [{ name: 'input', type: 'float32' as const, dims: [n, 16], data: new Float32Array(n * 16).fill(0.5) }];
+    const running = settle(engine.infer({ inputs: input(rows), outputNames: ['score'], deadline: Date.now() + 20_000 }));
+    // Queued behind the run, it is answered at its deadline: the queue is then empty, the run still going.
+    const expiring = settle(engine.infer({ inputs: input(1), outputNames: ['score'], deadline: Date.now() + 50 }));
+    const closed = engine.close(20_000);
+    const expired = await expiring;
+    assert.equal(!expired.ok && expired.code, 'DEADLINE_EXCEEDED', JSON.stringify(expired));
+    await closed;
+    engine = undefined;
+    const outcome = await running;
+    assert.ok(outcome.ok, `the run was cut short by the shutdown: ${JSON.stringify(outcome)}`);
+    assert.deepEqual(outcome.outputs[0].dims, [rows, 1]);
+  });
+
   it('ends the drain at once after a crash left nothing running', { timeout: 15_000 }, async () => {
     const { dir } = fraudModel();
     engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, batching: { enabled: false } }]]));
