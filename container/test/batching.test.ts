@@ -352,6 +352,21 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.deepEqual(runs, [2, 3], 'two runs, neither of more than maxBatchSize rows');
   });
 
+  it('leaves out of a batch a queued request whose deadline has passed, for the deadline timer to answer', async () => {
+    const runs: number[] = [];
+    engine = await pairEngine({ batching: { maxBatchSize: 3, maxQueueDelayMs: 60 } }, { requestsArriving: () => 1, onRun: (r) => runs.push(r.rows) });
+    const first = job([1, 1]);
+    const due = Date.now() + 80; // beyond the batching delay, or it would be refused at once as unmeetable
+    const hurried = job([2, 2], ['y'], { deadline: due });
+    // The event loop is held past the second request's deadline, so its timer has not fired yet when
+    // the third request fills the batch and the batch is taken.
+    while (Date.now() < due + 10) { /* busy */ }
+    const third = job([3, 3]);
+    const results = await Promise.all([first, hurried, third]);
+    assert.deepEqual(results.map((r) => (r.ok ? r.outputs : r.code)), [[[1, 1]], 'DEADLINE_EXCEEDED', [[3, 3]]]);
+    assert.deepEqual(runs, [2], 'one run, of the two requests still on time');
+  });
+
   it('merges only requests with the same inner dimensions, computes every output the merged callers asked for, and skips a caller that has gone', async () => {
     const runs: number[] = [];
     const events: string[] = [];
