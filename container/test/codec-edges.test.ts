@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { listening, modelDir, request, toBytes } from './helpers';
 import { decodeCsv, encodeCsv, encodePredictions } from '../src/codec';
 import { checkShape, decodeBinaryData, decodeData, encodeData, fromHalfBits, ModelSignature, OrtType, toHalfBits, WireTensor } from '../src/tensors';
-import { answerFormat } from '../src/plugins/sagemaker';
+import { answerFormat, parseJsonLines } from '../src/plugins/sagemaker';
 import { InferenceError } from '../src/errors';
 import type { ModelSpec } from '../tools/onnx-builder';
 
@@ -78,6 +78,11 @@ describe('value edges', () => {
         assert.equal(codeOf(() => decodeData('x', type, [1], 1, [v])), 'BAD_TENSOR_VALUE', `${type} ${JSON.stringify(v)}`);
       }
     }
+  });
+
+  it('numbers JSON Lines rows by the line they are on, blank lines included', () => {
+    assert.deepEqual(parseJsonLines('[1]\n\n  \r\n[2]\r\n[3]\n\n', JSON.parse), { values: [[1], [2], [3]], lineNumbers: [1, 4, 5] });
+    assert.throws(() => parseJsonLines('[1]\n\n[2', JSON.parse), { code: 'BAD_JSON', message: /^line 3 of the JSON Lines body is not valid JSON: / });
   });
 
   it('reads BYTES binary tensor data exactly: no bytes left after the elements, no NUL inside one', () => {
