@@ -416,9 +416,13 @@ describe('engine robustness', () => {
   });
 
   it('lets a run in progress finish within the drain time, also once the queue behind it has emptied', { timeout: 30_000 }, async () => {
-    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 1024, maxQueueDelayMs: 0 } });
-    const rows = 1024; // a run of some 100s of ms
+    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 } });
     const input = (n: number) => [{ name: 'input', type: 'float32' as const, dims: [n, 16], data: new Float32Array(n * 16).fill(0.5) }];
+    // Rows enough for a run of about 500 ms on this machine (measured), far beyond the 50 ms deadline below.
+    const t = Date.now();
+    const timed = await settle(engine.infer({ inputs: input(1024), outputNames: ['score'], deadline: Date.now() + 20_000 }));
+    assert.ok(timed.ok, JSON.stringify(timed));
+    const rows = Math.min(65_536, Math.ceil((1024 * 500) / Math.max(1, Date.now() - t)));
     const running = settle(engine.infer({ inputs: input(rows), outputNames: ['score'], deadline: Date.now() + 20_000 }));
     // Queued behind the run, it is answered at its deadline: the queue is then empty, the run still going.
     const expiring = settle(engine.infer({ inputs: input(1), outputNames: ['score'], deadline: Date.now() + 50 }));
