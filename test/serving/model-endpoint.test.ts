@@ -623,6 +623,12 @@ describe('validation', () => {
       .toThrow(/'rollout\.canarySize' \("2 instances"\) must be <= 50% of the smallest variant's initialInstanceCount \(2\)/);
     expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 2 })], rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(1) }) })).not.toThrow();
   });
+  test('on an odd fleet, a canary of more than half of it fails: 2 of 3 instances is 67%', () => {
+    const variants = [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 3 })];
+    expect(build({ variants, rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(2) }) }))
+      .toThrow(/'rollout\.canarySize' \("2 instances"\) must be <= 50% of the smallest variant's initialInstanceCount \(3\)/);
+    expect(build({ variants: [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 4 })], rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(2) }) })).not.toThrow();
+  });
   test('a linear step by instance count below 10% of the fleet fails', () => {
     const variants = [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: 20 })];
     expect(build({ variants, rollout: RolloutStrategy.linear({ stepSize: TrafficSize.instances(1) }) }))
@@ -630,6 +636,12 @@ describe('validation', () => {
     expect(build({ variants, rollout: RolloutStrategy.linear({ stepSize: TrafficSize.instances(2) }) })).not.toThrow();
     // A canary has no lower bound.
     expect(build({ variants, rollout: RolloutStrategy.canary({ canarySize: TrafficSize.instances(1) }) })).not.toThrow();
+  });
+  test('a linear step of one instance is just under 10% of 11 instances and fails; of 10 instances it is 10% and passes', () => {
+    const fleet = (count: number) => [EndpointVariant.instance({ instanceType: G5, initialInstanceCount: count })];
+    expect(build({ variants: fleet(11), rollout: RolloutStrategy.linear({ stepSize: TrafficSize.instances(1) }) }))
+      .toThrow(/'rollout\.stepSize' \("1 instances"\) must be >= 10% of the largest variant's initialInstanceCount \(11\)/);
+    expect(build({ variants: fleet(10), rollout: RolloutStrategy.linear({ stepSize: TrafficSize.instances(1) }) })).not.toThrow();
   });
   test('a linear step above 50% fails', () => {
     expect(build({ rollout: RolloutStrategy.linear({ stepSize: TrafficSize.percent(60) }) })).toThrow(/'rollout\.stepSize' \("60%"\) must be 10-50%/);
@@ -1034,6 +1046,15 @@ describe('rollout and alarms', () => {
     expect(policy({ minCapacity: 2 }).TrafficRoutingConfiguration.Type).toEqual('CANARY');
     // An update keeps the autoscaled count, which can then be one instance.
     expect(policy({ minCapacity: 1 })).toEqual({ TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 }, TerminationWaitInSeconds: 300 });
+  });
+
+  test('a linear rollout defaults to 20% steps baking 5 minutes between them', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: twoInstances(), rollout: RolloutStrategy.linear() });
+    const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'));
+    expect(resource.Properties.DeploymentConfig.BlueGreenUpdatePolicy).toEqual({
+      TrafficRoutingConfiguration: { Type: 'LINEAR', LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 20 }, WaitIntervalInSeconds: 300 },
+    });
   });
 
   test('a scheduled action that lets an autoscaled variant down to one instance makes the default all at once, and an explicit canary fails naming it', () => {
