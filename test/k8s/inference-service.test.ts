@@ -68,6 +68,18 @@ describe('InferenceService', () => {
     expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
   });
 
+  test('by default, the HPA holds 2 to 4 replicas, so one pod can go while another serves', () => {
+    const hpa = only(synth().manifests, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.minReplicas).toBe(2);
+    expect(hpa.spec.maxReplicas).toBe(4);
+  });
+
+  test('by default, the pod and every container run as uid 10001 (the bundled image\'s user) and gid 10001', () => {
+    const spec = podSpec(only(synth({ model: ModelSource.fromS3Uri('s3://models/fraud/') }).manifests, 'Deployment'));
+    expect(spec.securityContext).toMatchObject({ runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 });
+    for (const c of [...spec.containers, ...spec.initContainers]) expect(c.securityContext).toMatchObject({ runAsUser: 10001, runAsGroup: 10001 });
+  });
+
   test('probes the Open Inference Protocol endpoints, with a startup probe that allows for model loading', () => {
     const c = server(synth({ startupTimeout: Duration.minutes(15) }).manifests);
     expect(c.ports).toEqual([{ containerPort: 8080 }]);
@@ -412,6 +424,10 @@ describe('InferenceService', () => {
     expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
     // The HPA scales only the stable Deployment.
     expect(only(manifests, 'HorizontalPodAutoscaler').spec.scaleTargetRef.name).toBe('fraud');
+  });
+
+  test('the canary share is of all pods, stable and canary together: 50% next to 3 stable pods is 3 canary pods', () => {
+    expect(synth({ minReplicas: 3, canary: { image: 'x:2', weightPercent: 50 } }).service.canaryReplicas).toBe(3);
   });
 
   test('a small canary share still runs one canary pod', () => {
