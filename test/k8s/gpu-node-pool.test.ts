@@ -154,6 +154,13 @@ describe('GpuNodePool', () => {
     expect(() => synth({ rootVolumeSize: Size.tebibytes(20) })).toThrow(/'rootVolumeSize' \("20480 GiB"\) must be a whole number of GiB from 20 to 16384/);
   });
 
+  test('the root volume may be 20 to 16384 GiB, both ends included', () => {
+    expect(() => synth({ rootVolumeSize: Size.gibibytes(19) })).toThrow(/'rootVolumeSize' \("19 GiB"\) must be a whole number of GiB from 20 to 16384/);
+    expect(() => synth({ rootVolumeSize: Size.gibibytes(16385) })).toThrow(/'rootVolumeSize' \("16385 GiB"\) must be a whole number of GiB from 20 to 16384/);
+    expect(only(synth({ rootVolumeSize: Size.gibibytes(20) }).manifests, 'EC2NodeClass').spec.blockDeviceMappings[0].ebs.volumeSize).toBe('20Gi');
+    expect(only(synth({ rootVolumeSize: Size.gibibytes(16384) }).manifests, 'EC2NodeClass').spec.blockDeviceMappings[0].ebs.volumeSize).toBe('16384Gi');
+  });
+
   test('with an empty or fractional root volume, synthesis fails naming it', () => {
     expect(() => synth({ rootVolumeSize: Size.gibibytes(0) })).toThrow(/'rootVolumeSize' \("0 GiB"\) must be a whole number of GiB from 20 to 16384/);
     expect(() => synth({ rootVolumeSize: Size.mebibytes(204900) })).toThrow(/'rootVolumeSize' \("200\.09765625 GiB"\) must be a whole number of GiB/);
