@@ -859,6 +859,13 @@ describe('InferenceService', () => {
       .toThrow(/'acceleratorsPerNode' \(0\) must be a whole number >= 1/);
   });
 
+  test('labeled accelerator nodes have one accelerator each unless told: a pod asking for two fails', () => {
+    const nodes = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'x' } });
+    expect(nodes.acceleratorsPerNode).toBe(1);
+    const { service } = synth();
+    expect(() => service.runOn(nodes, { accelerators: 2 })).toThrow(/'accelerators' \(2\) must be <= the 1 accelerator\(s\) each targeted node has/);
+  });
+
   test('labeled accelerator nodes take their capacity type from the capacity-type label, else on-demand, unless given', () => {
     const nodes = (labels: Record<string, string>, capacity?: Capacity) => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels, capacity });
     expect(nodes({ [LABEL_NODE_GROUP]: 'x', [LABEL_CAPACITY_TYPE]: 'spot' }).capacityType).toBe('spot');

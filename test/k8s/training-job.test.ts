@@ -181,6 +181,16 @@ describe('TrainingJob', () => {
     }) })).not.toThrow();
   });
 
+  test('with only a CPU limit, the limit counts as the request (as Kubernetes takes it) against the targeted nodes', () => {
+    const xlarge = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: [GpuInstanceType.G6_XLARGE.name],
+    });
+    const memory = { request: Size.gibibytes(8), limit: Size.gibibytes(8) };
+    expect(() => synth({ nodes: xlarge, resources: { cpu: { limit: kplus.Cpu.units(8) }, memory } }))
+      .toThrow(/'resources' \(\{"cpu":"8","memory":"8192Mi"\}\) must be below the CPUs and memory of one targeted node/);
+    expect(() => synth({ nodes: xlarge, resources: { cpu: { limit: kplus.Cpu.units(2) }, memory } })).not.toThrow();
+  });
+
   test('with parallelism above completions, synthesis fails', () => {
     expect(() => synth({ completions: 2, parallelism: 3 })).toThrow(/'parallelism' \(3\) must be a whole number from 1 to 'completions' \(2\)/);
   });
