@@ -117,6 +117,14 @@ describe('GpuInstanceType catalog', () => {
     expect(GpuInstanceType.P5EN_48XLARGE.spotAlternatives()).toEqual([]);
   });
 
+  test('a spot alternative has at least the accelerator memory and vCPUs of the type it stands in for, each checked on its own', () => {
+    const a10g = { name: 'x9.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1, architecture: CpuArchitecture.X86_64 };
+    // More accelerator memory than any g5 (24 GiB each): none can stand in, however many vCPUs and GiB it has.
+    expect(GpuInstanceType.custom({ ...a10g, acceleratorMemoryGiB: 48, vcpus: 4, memoryGiB: 8 }).spotAlternatives()).toEqual([]);
+    // 48 vCPUs but little memory: only g5.16xlarge (64 vCPUs) has as many, though the smaller g5s have more memory.
+    expect(GpuInstanceType.custom({ ...a10g, acceleratorMemoryGiB: 24, vcpus: 48, memoryGiB: 8 }).spotAlternatives().map(String)).toEqual(['g5.16xlarge']);
+  });
+
   describe('custom()', () => {
     test('describes a type the catalog lacks', () => {
       const t = GpuInstanceType.custom(customSpec);
