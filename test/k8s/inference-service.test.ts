@@ -859,6 +859,15 @@ describe('InferenceService', () => {
       .toThrow(/'acceleratorsPerNode' \(0\) must be a whole number >= 1/);
   });
 
+  test('labeled accelerator nodes take label keys with at most one "/" and a DNS-subdomain prefix of at most 253 characters', () => {
+    const nodes = (key: string) => () => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { [key]: 'x' } });
+    expect(nodes('example.com/team/ml')).toThrow(/'labels' \("example.com\/team\/ml"\) must be label keys/);
+    const prefix = (lastLabel: number) => `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(lastLabel)}`;
+    expect(prefix(61)).toHaveLength(253);
+    expect(nodes(`${prefix(61)}/group`)).not.toThrow();
+    expect(nodes(`${prefix(62)}/group`)).toThrow(/'labels' \(".{254}\/group"\) must be label keys/);
+  });
+
   test('labeled accelerator nodes have one accelerator each unless told: a pod asking for two fails', () => {
     const nodes = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'x' } });
     expect(nodes.acceleratorsPerNode).toBe(1);
