@@ -4,7 +4,7 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
-import { isLabelValue, isQualifiedName, isTaintEffect, LABEL_ACCELERATOR_MODEL, TAINT_EFFECTS, TaintDefinition } from '../../lib/private/labels';
+import { isLabelValue, isQualifiedName, isTaintEffect, LABEL_ACCELERATOR_MODEL, TAINT_EFFECTS_LISTED, TaintDefinition } from '../../lib/private/labels';
 import { IAcceleratorNodes } from './accelerator-nodes';
 import { Capacity } from './capacity';
 import { DevicePlugins } from './device-plugins';
@@ -512,7 +512,7 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
       // EKS requires the effect: an unknown one would reach CloudFormation as a taint without it.
       if (!isTaintEffect(t.effect)) {
         throw new PlatformError(this, `taints[${JSON.stringify(t.key)}].effect`, t.effect,
-          `must be ${TAINT_EFFECTS.slice(0, -1).join(', ')} or ${TAINT_EFFECTS[TAINT_EFFECTS.length - 1]} (Kubernetes' spelling; the construct writes EKS's)`,
+          `must be ${TAINT_EFFECTS_LISTED} (Kubernetes' spelling; the construct writes EKS's)`,
           'use one of those effects');
       }
     }

@@ -5,7 +5,7 @@ import { IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import {
   acceleratorResourceName, acceleratorTaint, CAPACITY_ON_DEMAND, CAPACITY_SPOT, isLabelValue, isQualifiedName, isTaintEffect, LABEL_CAPACITY_TYPE,
-  TAINT_EFFECTS, TaintDefinition,
+  TAINT_EFFECTS_LISTED, TaintDefinition,
 } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
@@ -83,7 +83,7 @@ export class AcceleratorNodes {
       // Tolerated with another effect, the taint would keep the pods off the nodes.
       if (!isTaintEffect(taint.effect)) {
         throw new PlatformError(undefined, `taints[${JSON.stringify(taint.key)}].effect`, taint.effect,
-          `must be ${TAINT_EFFECTS.slice(0, -1).join(', ')} or ${TAINT_EFFECTS[TAINT_EFFECTS.length - 1]}`, 'use the effect the nodes\' taint has, as kubectl describe node shows it');
+          `must be ${TAINT_EFFECTS_LISTED}`, 'use the effect the nodes\' taint has, as kubectl describe node shows it');
       }
     }
     const labelCapacity = props.labels[LABEL_CAPACITY_TYPE];

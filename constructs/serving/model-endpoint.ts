@@ -981,14 +981,14 @@ export class ModelEndpoint extends ModelEndpointBase {
           sid: 'WriteAsyncResults',
           actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
           resources: [
-            this.bucket.arnForObjects(`${a.outputPrefix ?? 'async-output'}/*`),
-            this.bucket.arnForObjects(`${a.failurePrefix ?? 'async-failures'}/*`),
+            this.bucket.arnForObjects(`${this.asyncPrefixes!.output}/*`),
+            this.bucket.arnForObjects(`${this.asyncPrefixes!.failure}/*`),
           ],
         }),
         new iam.PolicyStatement({
           sid: 'ReadAsyncRequests',
           actions: ['s3:GetObject'],
-          resources: [this.bucket.arnForObjects(`${a.inputPrefix ?? 'async-input'}/*`)],
+          resources: [this.bucket.arnForObjects(`${this.asyncPrefixes!.input}/*`)],
         }),
       );
       const topics = [a.successTopic, a.errorTopic].filter((t): t is sns.ITopic => t !== undefined);
@@ -1173,8 +1173,8 @@ export class ModelEndpoint extends ModelEndpointBase {
     const notify = a.successTopic || a.errorTopic;
     return {
       outputConfig: {
-        s3OutputPath: this.bucket!.s3UrlForObject(a.outputPrefix ?? 'async-output'),
-        s3FailurePath: this.bucket!.s3UrlForObject(a.failurePrefix ?? 'async-failures'),
+        s3OutputPath: this.bucket!.s3UrlForObject(this.asyncPrefixes!.output),
+        s3FailurePath: this.bucket!.s3UrlForObject(this.asyncPrefixes!.failure),
         kmsKeyId: this.encryptionKey?.keyArn,
         notificationConfig: notify ? { successTopic: a.successTopic?.topicArn, errorTopic: a.errorTopic?.topicArn } : undefined,
       },

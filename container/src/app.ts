@@ -16,6 +16,7 @@ import { batchTransformLimitProblem, ConfigError, LimitsConfig, readConfigFile, 
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import { ACCEPTED_CODINGS, codingError, contentCoding, decodedBody } from './content-coding';
 import { LINGER_MS, LingeringClose } from './linger';
+import { shortened } from './tensors';
 import metricsPlugin from './plugins/metrics';
 import modelPlugin, { clientGone, InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
@@ -157,7 +158,7 @@ function received(error: { keyword?: string; data?: unknown } | undefined): stri
       if (Array.isArray(data)) return `, got an array of ${data.length} items`;
       if (data !== null && typeof data === 'object') return ', got an object';
       const shown = JSON.stringify(data) ?? String(data);
-      return `, got ${shown.length > 40 ? shown.slice(0, 40) + '...' : shown}`;
+      return `, got ${shortened(shown)}`;
     }
     case 'minItems':
     case 'maxItems':

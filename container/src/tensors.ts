@@ -247,6 +247,11 @@ export function fromHalfBits(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
+/** A value as an error message shows it: its first 40 characters, then "..." when longer. */
+export function shortened(shown: string): string {
+  return shown.length > 40 ? shown.slice(0, 40) + '...' : shown;
+}
+
 function badValue(name: string, where: string, value: unknown, expected: string): InferenceError {
   // A value nested thousands deep (JSON parsing copes) would overflow the stack of JSON.stringify.
   let shown: string | undefined;
@@ -255,7 +260,7 @@ function badValue(name: string, where: string, value: unknown, expected: string)
   } catch {
     shown = Array.isArray(value) ? 'an array' : 'an object';
   }
-  return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': ${where} is ${shown && shown.length > 40 ? shown.slice(0, 40) + '...' : shown}, expected ${expected}`);
+  return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': ${where} is ${shown && shortened(shown)}, expected ${expected}`);
 }
 
 /** A UTF-16 surrogate without its pair (a string that is not valid Unicode). */

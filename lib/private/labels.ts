@@ -50,6 +50,9 @@ export interface TaintDefinition {
 /** The taint effects Kubernetes knows (EKS spells them NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE). */
 export const TAINT_EFFECTS: ReadonlyArray<TaintDefinition['effect']> = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 
+/** The taint effects Kubernetes takes, as an error message lists them ("NoSchedule, PreferNoSchedule or NoExecute"). */
+export const TAINT_EFFECTS_LISTED = `${TAINT_EFFECTS.slice(0, -1).join(', ')} or ${TAINT_EFFECTS[TAINT_EFFECTS.length - 1]}`;
+
 /** True for one of `TAINT_EFFECTS` (a JavaScript caller can pass anything). */
 export function isTaintEffect(effect: unknown): effect is TaintDefinition['effect'] {
   return (TAINT_EFFECTS as readonly unknown[]).includes(effect);
