@@ -504,3 +504,17 @@ export function elementCount(dims: readonly number[]): number {
   for (const d of dims) n *= d;
   return n;
 }
+
+/**
+ * Keeps float16 tensors' data in Uint16Array, the form onnxruntime-node's binding reads. Where the runtime
+ * has Float16Array (Node.js 24 and later), onnxruntime-common turns a float16 tensor's Uint16Array into a
+ * Float16Array view, which the binding of onnxruntime-node 1.30 reads as 0 bytes: every run with a float16
+ * input fails ("not enough space: expected 4, got 0"; microsoft/onnxruntime pull request 32323), and
+ * float16 outputs would come back as Float16Array, whose values the codec would take for half-precision
+ * bits. Removing Float16Array from an inference worker thread's global scope, where only inference code
+ * runs, makes onnxruntime-common keep Uint16Array, as on Node.js 22. onnxruntime-common looks for Float16Array
+ * once, when the thread creates its first tensor, so this must run before that.
+ */
+export function keepFloat16AsUint16(): void {
+  delete (globalThis as { Float16Array?: unknown }).Float16Array;
+}

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { WireTensor } from './tensors';
+import { keepFloat16AsUint16, type WireTensor } from './tensors';
 
 export interface WorkerInit {
   readonly modelPath: string;
@@ -115,6 +115,8 @@ async function createSession(init: WorkerInit): Promise<{ session: ort.Inference
 }
 
 async function main(): Promise<void> {
+  // Before the thread's first tensor (see keepFloat16AsUint16).
+  keepFloat16AsUint16();
   const port = parentPort!;
   const init = workerData as WorkerInit;
   // Fatal only for onnxruntime's process-wide logger too (see sessionOptions): it is the one that writes

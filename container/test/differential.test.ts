@@ -17,7 +17,10 @@ import * as ort from 'onnxruntime-node';
 import type { FastifyInstance } from 'fastify';
 import { fromBytes, HttpResult, listening, metricValue, modelDir, request, toBytes } from './helpers';
 import { ElemType, ModelSpec, prng } from '../tools/onnx-builder';
-import { fromHalfBits } from '../src/tensors';
+import { fromHalfBits, keepFloat16AsUint16 } from '../src/tensors';
+
+// The reference runs onnxruntime in this process, where float16 data must stay Uint16Array too (Node.js 24).
+keepFloat16AsUint16();
 
 const SEED = Number(process.env.DIFFERENTIAL_SEED ?? 20_240_611);
 

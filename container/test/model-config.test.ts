@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
 import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
@@ -554,5 +555,23 @@ describe('FP16 conversion', () => {
     assert.equal(toHalfBits(1), 0x3c00);
     assert.equal(fromHalfBits(toHalfBits(1e6)), Infinity);
     assert.equal(fromHalfBits(toHalfBits(0.1)), 0.0999755859375);
+  });
+
+  it('keeps float16 data in Uint16Array in an inference worker where the runtime has Float16Array (Node.js 24 and later)', async () => {
+    // onnxruntime-node 1.30's binding reads a Float16Array as 0 bytes. Where Float16Array is missing (Node.js
+    // 20 and 22), a stand-in makes onnxruntime-common convert as it does on Node.js 24. Each case runs in a
+    // new thread: onnxruntime-common looks for Float16Array once per thread.
+    const dataClass = (keep: boolean) => new Promise<string>((resolve, reject) => {
+      const worker = new Worker(`
+        globalThis.Float16Array ??= class Float16Array extends Uint16Array {};
+        if (${keep}) require(${JSON.stringify(require.resolve('../src/tensors'))}).keepFloat16AsUint16();
+        const ort = require('onnxruntime-node');
+        const t = new ort.Tensor('float16', new Uint16Array([0x3c00, 0x4000]), [2]);
+        require('node:worker_threads').parentPort.postMessage(t.data.constructor.name);`, { eval: true });
+      worker.once('message', (name: string) => void worker.terminate().then(() => resolve(name)));
+      worker.once('error', reject);
+    });
+    assert.equal(await dataClass(false), 'Float16Array', 'without it, onnxruntime-common hands the binding a Float16Array');
+    assert.equal(await dataClass(true), 'Uint16Array');
   });
 });

@@ -121,6 +121,28 @@ describe('server process start-up', () => {
     }
   });
 
+  it('serves float16 inputs and outputs where the runtime has Float16Array (Node.js 24 and later), which onnxruntime-node 1.30 cannot read', { timeout: 30_000 }, async () => {
+    // A Float16Array that fails as onnxruntime-node's binding does when handed one. Loaded before the server,
+    // in its worker threads too, it stops every run whose float16 tensors onnxruntime-common would convert.
+    const preload = path.join(scratchDir('f16-'), 'float16array.js');
+    fs.writeFileSync(preload, "globalThis.Float16Array = class Float16Array extends Uint16Array { constructor() { super(0); throw new Error('a Float16Array reached onnxruntime'); } };\n");
+    const dir = modelDir('id-float16', {
+      name: 'id-float16',
+      inputs: [{ name: 'x', type: 'float16', shape: ['batch', 2] }],
+      outputs: [{ name: 'y', type: 'float16', shape: ['batch', 2] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    });
+    const server = await startServer({ MODEL_DIR: dir, NODE_OPTIONS: `--require ${preload}` });
+    try {
+      const res = await request(server.port, 'POST', '/v2/models/id-float16/infer', { inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 2], data: [1.5, -2] }] });
+      assert.equal(res.status, 200, res.body);
+      assert.deepEqual(res.json().outputs, [{ name: 'y', datatype: 'FP16', shape: [1, 2], data: [1.5, -2] }]);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
   it('tries execution providers in the configured order, each alone before the CPU', async () => {
     const dir = modelDir('heavy-small', heavySpec(16, 1, 4));
     const start = async (providers: string[]) => {
