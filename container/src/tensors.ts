@@ -253,14 +253,18 @@ export function shortened(shown: string): string {
 }
 
 function badValue(name: string, where: string, value: unknown, expected: string): InferenceError {
-  // A value nested thousands deep (JSON parsing copes) would overflow the stack of JSON.stringify.
-  let shown: string | undefined;
-  try {
-    shown = JSON.stringify(value);
-  } catch {
-    shown = Array.isArray(value) ? 'an array' : 'an object';
-  }
-  return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': ${where} is ${shown && shortened(shown)}, expected ${expected}`);
+  return new InferenceError('BAD_TENSOR_VALUE', `input '${name}': ${where} is ${shownValue(value)}, expected ${expected}`);
+}
+
+/**
+ * A value as an error shows it, in work bounded by what is shown: an object or array by its kind (as the
+ * schema's errors show one), not its JSON. JSON.stringify would walk all of it, up to the body limit, and
+ * a value nested thousands deep overflows its stack on Node.js 20 and 22 but not on 26.
+ */
+function shownValue(value: unknown): string {
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  if (value !== null && typeof value === 'object') return 'an object';
+  return shortened(JSON.stringify(typeof value === 'string' ? value.slice(0, 41) : value) ?? String(value));
 }
 
 /** A UTF-16 surrogate without its pair (a string that is not valid Unicode). */
