@@ -4,11 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep } from './helpers';
-import { heavySpec } from '../tools/test-models';
+import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { onnx } from 'onnx-proto';
 import { resolveConfig, ServingConfigInput } from '../src/config';
-import { EngineHooks, InferenceEngine } from '../src/engine';
+import { EngineHooks, InferenceEngine, ROW_COST_MIN_ROWS } from '../src/engine';
 import type { WireTensor } from '../src/tensors';
 
 
@@ -502,6 +502,35 @@ describe('engine robustness', () => {
     assert.equal((await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', body)).status, 200);
     assert.equal(await ready(), 1);
     assert.equal((await request(started.port, 'GET', '/v2/health/live')).status, 200);
+  });
+
+  it('takes the cost of a row for its wait estimates only from runs of enough rows: a warm-up or a 1-row run costs mostly the run', async () => {
+    // Priced per row at what one row cost alone (several times a row's share of a large run), a large request
+    // queued behind a busy worker was refused as DEADLINE_UNMEETABLE when it could be served in time.
+    const rowCost = (e: InferenceEngine) => (e as unknown as { minMsPerRow: number }).minMsPerRow;
+    const run = (e: InferenceEngine, name: string, rows: number, width: number) => e.infer({
+      inputs: [{ name, type: 'float32', dims: [rows, width], data: new Float32Array(rows * width).fill(0.5) }], outputNames: [name === 'x' ? 'y' : 'score'], deadline: Date.now() + 30_000,
+    });
+    engine = await engineFor('row-cost', heavySpec(256, 2, 16), { workers: 1, batching: { enabled: false } });
+    assert.equal(rowCost(engine), Infinity, 'the warm-up sets no cost per row');
+    for (let i = 0; i < 3; i++) await run(engine, 'input', 1, 16);
+    await run(engine, 'input', ROW_COST_MIN_ROWS - 1, 16);
+    assert.equal(rowCost(engine), Infinity, 'nor do runs of fewer than ROW_COST_MIN_ROWS rows');
+    await run(engine, 'input', ROW_COST_MIN_ROWS, 16);
+    assert.ok(Number.isFinite(rowCost(engine)) && rowCost(engine) > 0);
+    await engine.close(0);
+    // With batching, a large request runs in parts of maxBatchSize rows: runs of that many count.
+    engine = await engineFor('row-cost-batched', heavySpec(256, 2, 16), { workers: 1, batching: { maxBatchSize: 4 } });
+    await run(engine, 'input', 3, 16);
+    assert.equal(rowCost(engine), Infinity);
+    await run(engine, 'input', 4, 16);
+    assert.ok(Number.isFinite(rowCost(engine)));
+    await engine.close(0);
+    // A model without a batch axis runs one row per run: every run counts.
+    engine = await engineFor('row-cost-fixed', fixedBatchSpec(), { workers: 1 });
+    assert.equal(rowCost(engine), Infinity);
+    await run(engine, 'x', 1, 4);
+    assert.ok(Number.isFinite(rowCost(engine)));
   });
 
   it('admits a large request as a whole: its own parts never fill the queue', async () => {
