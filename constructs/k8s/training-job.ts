@@ -60,7 +60,12 @@ export interface NewClaimOptions {
    * @default Size.gibibytes(100)
    */
   readonly size?: Size;
-  /** @default - the cluster's default storage class */
+  /**
+   * The StorageClass of the claim. A ReadWriteMany claim (the default with `parallelism` > 1) must name
+   * one whose volumes several nodes can mount at once (Amazon EFS, FSx for Lustre): synthesis fails
+   * without it, since the default class of an EKS cluster (`gp3` on AiPlatformStack) is Amazon EBS.
+   * @default - the cluster's default storage class
+   */
   readonly storageClassName?: string;
   /**
    * Access mode of the claim.
@@ -225,6 +230,16 @@ export class TrainingJob extends Construct {
     if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > completions) {
       throw new PlatformError(this, 'parallelism', parallelism, `must be a whole number from 1 to 'completions' (${completions})`, 'lower parallelism or raise completions');
     }
+    // Several pods at once share the checkpoint claim, so it is ReadWriteMany. Left to the cluster's default
+    // class (gp3, Amazon EBS, on AiPlatformStack) such a claim is never provisioned: EBS volumes attach to one
+    // node at a time, and the job's pods would stay Pending with no error at synthesis or deployment.
+    const claimAccess = checkpoints.newClaimOptions?.accessMode
+      ?? (parallelism > 1 ? kplus.PersistentVolumeAccessMode.READ_WRITE_MANY : kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE);
+    if (checkpoints.newClaimOptions && !checkpoints.newClaimOptions.storageClassName && claimAccess === kplus.PersistentVolumeAccessMode.READ_WRITE_MANY) {
+      throw new PlatformError(this, 'checkpoints', 'CheckpointStorage.newClaim() on the default StorageClass',
+        `must name a StorageClass that provisions ReadWriteMany volumes${parallelism > 1 ? ` for 'parallelism' ${parallelism}` : ''} (the cluster's default, gp3 on AiPlatformStack, is Amazon EBS, which attaches a volume to one node at a time)`,
+        "pass CheckpointStorage.newClaim({ storageClassName: 'efs-sc' }) naming an Amazon EFS or FSx for Lustre class, or CheckpointStorage.existingClaim(name)");
+    }
     if (!Number.isInteger(backoffLimit) || backoffLimit < 0) {
       throw new PlatformError(this, 'backoffLimit', backoffLimit, 'must be a whole number >= 0', 'give the number of real failures to tolerate');
     }
@@ -318,7 +333,7 @@ export class TrainingJob extends Construct {
         metadata: { name: `${this.name}-checkpoints` },
         storage: o.size ?? Size.gibibytes(100),
         storageClassName: o.storageClassName,
-        accessModes: [o.accessMode ?? (parallelism > 1 ? kplus.PersistentVolumeAccessMode.READ_WRITE_MANY : kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE)],
+        accessModes: [claimAccess],
       });
       claim = this.checkpointClaim;
     }

@@ -23,7 +23,8 @@ function synth(props: Partial<TrainingJobProps> = {}) {
 
 describe('TrainingJob', () => {
   test('renders completions, parallelism, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished', () => {
-    const job = only(synth({ completions: 4, parallelism: 2, backoffLimit: 3, activeDeadline: Duration.hours(6), ttlAfterFinished: Duration.hours(2) }).manifests, 'Job');
+    const checkpoints = CheckpointStorage.newClaim({ storageClassName: 'efs-sc' });
+    const job = only(synth({ completions: 4, parallelism: 2, backoffLimit: 3, activeDeadline: Duration.hours(6), ttlAfterFinished: Duration.hours(2), checkpoints }).manifests, 'Job');
     expect(job.spec).toMatchObject({ completions: 4, parallelism: 2, backoffLimit: 3, activeDeadlineSeconds: 21600, ttlSecondsAfterFinished: 7200 });
     expect(podSpec(job).restartPolicy).toBe('Never');
   });
@@ -189,6 +190,19 @@ describe('TrainingJob', () => {
     expect(() => synth({ nodes: xlarge, resources: { cpu: { limit: kplus.Cpu.units(8) }, memory } }))
       .toThrow(/'resources' \(\{"cpu":"8","memory":"8192Mi"\}\) must be below the CPUs and memory of one targeted node/);
     expect(() => synth({ nodes: xlarge, resources: { cpu: { limit: kplus.Cpu.units(2) }, memory } })).not.toThrow();
+  });
+
+  test('a ReadWriteMany checkpoint claim (parallelism above 1) on the default StorageClass fails synthesis: EBS, the default, is one node at a time', () => {
+    const refused = /'checkpoints' \("CheckpointStorage.newClaim\(\) on the default StorageClass"\) must name a StorageClass that provisions ReadWriteMany volumes/;
+    expect(() => synth({ completions: 2, parallelism: 2 })).toThrow(new RegExp(`${refused.source} for 'parallelism' 2 .*: pass CheckpointStorage.newClaim\\(\\{ storageClassName: 'efs-sc' \\}\\)`));
+    expect(() => synth({ completions: 2, parallelism: 2, checkpoints: CheckpointStorage.newClaim({ size: Size.gibibytes(50) }) })).toThrow(refused);
+    expect(() => synth({ checkpoints: CheckpointStorage.newClaim({ accessMode: kplus.PersistentVolumeAccessMode.READ_WRITE_MANY }) })).toThrow(refused);
+    // A named class, an existing claim, or pods that share one node (ReadWriteOnce, chosen) are taken.
+    expect(() => synth({ completions: 2, parallelism: 2, checkpoints: CheckpointStorage.newClaim({ storageClassName: 'fsx-sc' }) })).not.toThrow();
+    expect(() => synth({ completions: 2, parallelism: 2, checkpoints: CheckpointStorage.existingClaim('shared-checkpoints') })).not.toThrow();
+    const rwo = synth({ completions: 2, parallelism: 2, checkpoints: CheckpointStorage.newClaim({ accessMode: kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE }) });
+    expect(only(rwo.manifests, 'PersistentVolumeClaim').spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(only(synth().manifests, 'PersistentVolumeClaim').spec.accessModes).toEqual(['ReadWriteOnce']);
   });
 
   test('with parallelism above completions, synthesis fails', () => {
