@@ -13,6 +13,8 @@
 # for `npm ci` inside the build. Usage: npm run image:check   (from container/)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=server-smoke.sh
+. "$here/scripts/server-smoke.sh"
 work="$(mktemp -d)"
 name="aip-inference-check-$$"
 port="${CHECK_PORT:-18080}"
@@ -85,15 +87,8 @@ echo "== running it as uid 12345 with a read-only root filesystem"
 pm run -d --name "$name" --network host --user 12345:12345 --read-only --tmpfs /tmp \
   -e SAGEMAKER_BIND_TO_PORT="$port" -e HOST=127.0.0.1 -e MODEL_NAME=fraud-mlp -e DRAIN_TIMEOUT_MS=5000 \
   -v "$work/model:/opt/ml/model:ro" "$image" serve >/dev/null
-for i in $(seq 1 60); do
-  if curl -fsS "http://127.0.0.1:$port/ping" >/dev/null 2>&1; then break; fi
-  if [ "$i" = 60 ]; then echo "no /ping after 60 s"; pm logs "$name" | tail -20; exit 1; fi
-  sleep 1
-done
-echo "   /ping: $(curl -sS "http://127.0.0.1:$port/ping")"
-echo "   /invocations: $(curl -sS -X POST "http://127.0.0.1:$port/invocations" -H 'content-type: application/json' -d '{"instances":[[1,0,0,0,0,0,1,1]]}')"
-echo "   /v2/models/fraud-mlp/infer: $(curl -sS -X POST "http://127.0.0.1:$port/v2/models/fraud-mlp/infer" -H 'content-type: application/json' \
-  -d '{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[0,0,0,0,0,0,0,0]}]}')"
+pm_logs() { pm logs "$name"; }
+smoke_server "$port" 60 pm_logs
 if pm healthcheck run "$name"; then echo "   HEALTHCHECK: healthy"; else echo "HEALTHCHECK failed"; exit 1; fi
 # onnxruntime's telemetry (off in the image) would have left a device id and mat-debug-<pid>.log here.
 telemetry="$(pm exec "$name" find /tmp -name deviceid -o -name 'onnxruntime.db' -o -name 'mat-debug-*')"

@@ -11,6 +11,8 @@
 # Usage (from container/): npm run test:arm64 -- [major]     (default: the images' Node.js)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=server-smoke.sh
+. "$here/scripts/server-smoke.sh"
 major="${1:-$(sed -n 's/^ARG BASE_IMAGE=node:\([0-9][0-9]*\)-.*/\1/p' "$here/Dockerfile")}"
 sysroot="${ARM64_SYSROOT:-/usr/aarch64-linux-gnu}"
 command -v qemu-aarch64-static >/dev/null && [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] && [ -e "$sysroot/lib/libstdc++.so.6" ] || {
@@ -40,15 +42,7 @@ echo "== the server on arm64: /ping and both protocols"
 MODEL_DIR="$work/model" MODEL_NAME=fraud-mlp HOST=127.0.0.1 SAGEMAKER_BIND_TO_PORT="$port" LOG_LEVEL=warn \
   qemu-aarch64-static -L "$sysroot" "$node_bin" dist/src/server.js serve &
 server=$!
-for i in $(seq 1 120); do
-  if curl -fsS "http://127.0.0.1:$port/ping" >/dev/null 2>&1; then break; fi
-  if [ "$i" = 120 ]; then echo "no /ping after 120 s" >&2; exit 1; fi
-  sleep 1
-done
-echo "   /ping: $(curl -sS "http://127.0.0.1:$port/ping")"
-echo "   /invocations: $(curl -fsS -X POST "http://127.0.0.1:$port/invocations" -H 'content-type: application/json' -d '{"instances":[[1,0,0,0,0,0,1,1]]}')"
-echo "   /v2/models/fraud-mlp/infer: $(curl -fsS -X POST "http://127.0.0.1:$port/v2/models/fraud-mlp/infer" -H 'content-type: application/json' \
-  -d '{"inputs":[{"name":"features","shape":[1,8],"datatype":"FP32","data":[0,0,0,0,0,0,0,0]}]}')"
+smoke_server "$port" 120
 kill -TERM "$server"
 wait "$server" || { echo "the server exited with status $? on SIGTERM" >&2; exit 1; }
 server=""

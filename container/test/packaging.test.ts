@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { execFile, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -179,6 +180,31 @@ describe('image packaging', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /apt-get install qemu-user-static libc6-arm64-cross libstdc\+\+6-arm64-cross/);
     assert.equal(fetched, false);
+  });
+
+  it('server-smoke.sh (the image and arm64 checks) fails, naming the request, when the server answers an inference with an error', async () => {
+    // A stand-in server: /ping answers, /invocations answers 200 or 500 as told, OIP infer always 200.
+    let invocations = 200;
+    const server = http.createServer((req, res) => {
+      res.statusCode = req.url === '/invocations' ? invocations : 200;
+      res.end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const smoke = () => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+      execFile('bash', ['-c', `. "${path.join(root, 'scripts', 'server-smoke.sh')}"; smoke_server ${port} 5`], (e, out, err) => resolve({ code: e ? Number(e.code) : 0, out, err }));
+    });
+    try {
+      const ok = await smoke();
+      assert.equal(ok.code, 0, ok.err);
+      assert.match(ok.out, /\/ping: \{"ok":true\}\n.*\/invocations: \{"ok":true\}\n.*\/v2\/models\/fraud-mlp\/infer: \{"ok":true\}/s);
+      invocations = 500;
+      const failed = await smoke();
+      assert.equal(failed.code, 1);
+      assert.match(failed.err, /POST \/invocations failed/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('the health check probes the address and port the server listens on (HOST, and SAGEMAKER_BIND_TO_PORT else PORT), or the loopback when it listens on every interface', async () => {
