@@ -5,7 +5,7 @@
 #   bash container/scripts/device-bench.sh run    # there, from the repository root, with .bench-pack carried
 #
 # `pack` builds the server and its benchmark and puts them in one archive with everything they need to
-# run on a bare x86-64 Linux machine: this machine's node binary, the runtime and benchmark dependencies
+# run on a bare x86-64 Linux machine: the images' Node.js (from the npm registry), the runtime and benchmark dependencies
 # (onnxruntime's Linux x86-64 binaries only, no TypeScript), and wrk with its LuaJIT library.
 # `run` unpacks it under /tmp and runs `npm run bench`'s program with the servers and ceilings pinned to
 # all CPUs but the last four and wrk (four threads) on those, as the figures in container/README.md's
@@ -24,7 +24,17 @@ pack() {
   work="$(mktemp -d)"
   (cd "$root/container" && npx tsc -p tsconfig.json)
   mkdir -p "$work/bin" "$work/lib" "$work/app/container"
-  cp "$(readlink -f "$(command -v node)")" "$work/bin/node"
+  # The images' Node.js (the Dockerfile's BASE_IMAGE major), as the server runs in them; this machine's
+  # node where the npm registry cannot give it.
+  local major node_bin
+  major="$(sed -n 's/^ARG BASE_IMAGE=node:\([0-9][0-9]*\)-.*/\1/p' "$root/container/Dockerfile")"
+  if node_bin="$(bash "$root/container/scripts/fetch-node.sh" "$major" "$work/node" x64)"; then
+    cp "$node_bin" "$work/bin/node"
+  else
+    echo "device-bench: packing this machine's Node.js $(node --version) instead of the images' $major" >&2
+    cp "$(readlink -f "$(command -v node)")" "$work/bin/node"
+  fi
+  rm -rf "$work/node"
   local wrk
   wrk="$(command -v wrk || true)"
   if [ -n "$wrk" ]; then
