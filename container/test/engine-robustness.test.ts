@@ -583,6 +583,10 @@ describe('engine robustness', () => {
         assert.ok(timed.ok, JSON.stringify(timed));
         run = Math.min(run, Math.max(20, timed.at));
       }
+      // Short runs bring the engine's typical run down to a small part of `run` (the cost of a row stays
+      // that of the BIG runs): `late` is then admitted with its deadline a whole run beyond the wait the
+      // engine expects (the rows queued ahead of it, about 2 runs), instead of about a third of a run.
+      for (let i = 0; i < 12; i++) assert.ok((await job(16, 1, 60_000, Date.now())).ok);
       // `first` (2 x BIG rows, about 2 runs) keeps the worker busy while `rerun` (2 x BIG rows) and `late`
       // (one row, bad index) queue; they are then merged, and `other` (BIG rows: it no longer fits that
       // batch) waits with a distant deadline. `late`'s deadline passes while the merged run computes its
