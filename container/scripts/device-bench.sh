@@ -26,12 +26,11 @@ pack() {
   mkdir -p "$work/bin" "$work/lib" "$work/app/container"
   # The images' Node.js (the Dockerfile's BASE_IMAGE major), as the server runs in them; this machine's
   # node where the npm registry cannot give it.
-  local major node_bin
-  major="$(sed -n 's/^ARG BASE_IMAGE=node:\([0-9][0-9]*\)-.*/\1/p' "$root/container/Dockerfile")"
-  if node_bin="$(bash "$root/container/scripts/fetch-node.sh" "$major" "$work/node" x64)"; then
+  local node_bin
+  if node_bin="$(bash "$root/container/scripts/fetch-node.sh" images "$work/node" x64)"; then
     cp "$node_bin" "$work/bin/node"
   else
-    echo "device-bench: packing this machine's Node.js $(node --version) instead of the images' $major" >&2
+    echo "device-bench: packing this machine's Node.js $(node --version) instead of the images'" >&2
     cp "$(readlink -f "$(command -v node)")" "$work/bin/node"
   fi
   rm -rf "$work/node"

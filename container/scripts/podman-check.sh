@@ -36,17 +36,11 @@ if [ -z "$base" ]; then
   # The base image runs the Node.js major version of the Dockerfile's default base image (a dependency
   # the image ships, cookie 2, requires 22 or later): this machine's Node.js where it is that version,
   # else that version's official Linux build from the npm registry (fetch-node.sh).
-  want="$(sed -n 's/^ARG BASE_IMAGE=node:\([0-9][0-9]*\)-.*/\1/p' "$here/Dockerfile")"
-  [ -n "$want" ] || { echo "the Dockerfile's BASE_IMAGE default names no node:<major> image: set BASE_IMAGE" >&2; exit 1; }
+  want="$(bash "$here/scripts/fetch-node.sh" --images-major)"
   node_bin="$(node -p process.execPath)"
   if [ "$(node -p 'process.versions.node.split(".")[0]')" != "$want" ]; then
-    case "$(uname -m)" in
-      x86_64) arch=x64 ;;
-      aarch64 | arm64) arch=arm64 ;;
-      *) echo "the npm registry has official Node.js builds for x86_64 and arm64 only; set BASE_IMAGE" >&2; exit 1 ;;
-    esac
-    echo "== this machine's Node.js is $(node --version), the images' is $want: fetching Node.js $want (npm package node-linux-$arch@$want)"
-    node_bin="$(bash "$here/scripts/fetch-node.sh" "$want" "$work/node" "$arch")" \
+    echo "== this machine's Node.js is $(node --version), the images' is $want: fetching Node.js $want from the npm registry"
+    node_bin="$(bash "$here/scripts/fetch-node.sh" "$want" "$work/node")" \
       || { echo "set BASE_IMAGE to a Debian-based Node.js $want image instead" >&2; exit 1; }
   fi
   base="localhost/aip-node$("$node_bin" -p process.versions.node)-base:latest"

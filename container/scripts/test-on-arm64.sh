@@ -13,7 +13,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=server-smoke.sh
 . "$here/scripts/server-smoke.sh"
-major="${1:-$(sed -n 's/^ARG BASE_IMAGE=node:\([0-9][0-9]*\)-.*/\1/p' "$here/Dockerfile")}"
 sysroot="${ARM64_SYSROOT:-/usr/aarch64-linux-gnu}"
 command -v qemu-aarch64-static >/dev/null && [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] && [ -e "$sysroot/lib/libstdc++.so.6" ] || {
   echo "needs qemu-aarch64-static and arm64 C and C++ runtimes in $sysroot: apt-get install qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross" >&2
@@ -29,8 +28,8 @@ cleanup() {
 trap cleanup EXIT
 arm() { qemu-aarch64-static -L "$sysroot" "$node_bin" "$@"; }
 
-echo "== fetching Node.js $major for arm64 from the npm registry"
-node_bin="$(bash "$here/scripts/fetch-node.sh" "$major" "$work/node" arm64)"
+echo "== fetching Node.js ${1:-of the images} for arm64 from the npm registry"
+node_bin="$(bash "$here/scripts/fetch-node.sh" "${1:-images}" "$work/node" arm64)"
 echo "   $(arm -p '`${process.version} on ${process.arch}`')"
 
 echo "== building the server, its tests and the example model (on this machine's Node.js)"
@@ -52,6 +51,6 @@ echo "== the tests of what the server computes and answers, on arm64"
 # One process for every file: the test runner's own child processes would be x86_64 programs started
 # without binfmt, which this machine may lack.
 isolation=--test-isolation=none
-[ "$major" -ge 23 ] || isolation=--experimental-test-isolation=none
+[ "$(arm -p 'process.versions.node.split(".")[0]')" -ge 23 ] || isolation=--experimental-test-isolation=none
 arm --test "$isolation" --test-reporter=spec \
   dist/test/oip.test.js dist/test/differential.test.js dist/test/codec-edges.test.js dist/test/bad-input.test.js
