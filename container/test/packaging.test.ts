@@ -19,12 +19,31 @@ describe('image packaging', () => {
     for (const dep of Object.keys(pkg.dependencies)) assert.ok(lock.packages[`node_modules/${dep}`], `${dep} is locked`);
   });
 
-  for (const [file, install] of [['Dockerfile', 'ONNXRUNTIME_NODE_INSTALL=skip'], ['Dockerfile.gpu', '--onnxruntime-node-install=cuda12']]) {
+  // npm 11.16 and later warn about dependencies whose install scripts the root package.json's
+  // allowScripts does not cover, and npm 12 skips those scripts: every decision is written down.
+  it('allowScripts decides for every package with an install script in the workspace, and never runs onnxruntime-node\'s', () => {
+    const allow = JSON.parse(read('../package.json')).allowScripts ?? {};
+    const lock = JSON.parse(read('../package-lock.json'));
+    const scripted = Object.entries(lock.packages as Record<string, { hasInstallScript?: boolean }>)
+      .filter(([key, entry]) => key !== '' && entry.hasInstallScript).map(([key]) => key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length));
+    assert.ok(scripted.includes('onnxruntime-node'), "package-lock.json lists onnxruntime-node's install script");
+    for (const name of scripted) assert.equal(typeof allow[name], 'boolean', `package.json: allowScripts decides for ${name}, which has an install script (npm install-scripts ls)`);
+    // it downloads CUDA binaries from outside the npm registry; the CPU binaries ship in the package
+    assert.equal(allow['onnxruntime-node'], false);
+    // npm ignores allowScripts in a workspace package, and warns about it at every install
+    assert.equal(JSON.parse(read('package.json')).allowScripts, undefined);
+  });
+
+  for (const [file, install] of [['Dockerfile', 'ONNXRUNTIME_NODE_INSTALL=skip'], ['Dockerfile.gpu', 'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install']]) {
     it(`${file}: base image argument, ${install}, production dependencies only, non-root, HEALTHCHECK, exec-form serve entrypoint, no onnxruntime telemetry`, () => {
       const text = read(file);
       assert.match(text, /^ARG BASE_IMAGE=/m);
       assert.match(text, /^FROM \$\{BASE_IMAGE\} AS runtime$/m);
       assert.ok(text.includes(install));
+      // npm 12 refuses command-line flags it does not know (EUNKNOWNCONFIG), and skips install scripts
+      // package.json does not allow: the image installs without them and runs the one it needs by name
+      assert.doesNotMatch(text.replace(/^#.*$/gm, ''), /--onnxruntime-node-install/);
+      assert.match(text, /npm ci --ignore-scripts/);
       assert.match(text, /npm prune --omit=dev/);
       assert.match(text, /^USER 10001:0$/m);
       assert.match(text, /^HEALTHCHECK .*\n\s+CMD \["node", "\/opt\/server\/dist\/src\/healthcheck.js"\]/m);
