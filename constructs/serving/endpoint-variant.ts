@@ -7,7 +7,9 @@ import { EndpointInstanceType } from './endpoint-instance-type';
 /**
  * The host image (AMI) of a variant's instances, which fixes the NVIDIA driver (and so the newest CUDA
  * a container can use) or the Neuron driver. SageMaker's default depends on the instance type: NVIDIA
- * driver 470 (CUDA 11.4) on ml.g4dn, ml.g5 and ml.p4d, 535 (CUDA 12.2) on ml.g6 and ml.p5.
+ * driver 470 (CUDA 11.4) on ml.g4dn, ml.g5 and ml.p4d, 535 (CUDA 12.2) on ml.g6 and ml.p5. The constants are
+ * the values of the API's `ProductionVariantInferenceAmiVersion` enum; which instance families accept each
+ * one is SageMaker's to say (see the GPU drivers page).
  *
  * @see https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html
  * @see https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html
@@ -23,6 +25,11 @@ export class InferenceAmiVersion {
    * through CUDA's minor version compatibility, and not on SageMaker's default 470 driver).
    */
   public static readonly GPU_3_1 = new InferenceAmiVersion('al2-ami-sagemaker-inference-gpu-3-1');
+  /**
+   * Amazon Linux 2023, NVIDIA driver 580, CUDA 13.0; the NVIDIA Container Toolkit does not mount CUDA
+   * compatibility libraries. For images built on CUDA 13, which the 550 driver of `GPU_3_1` cannot run.
+   */
+  public static readonly AL2023_GPU_4_1 = new InferenceAmiVersion('al2023-ami-sagemaker-inference-gpu-4-1');
   /** Neuron driver 2.19 (Inferentia2 and Trainium). */
   public static readonly NEURON_2 = new InferenceAmiVersion('al2-ami-sagemaker-inference-neuron-2');
 

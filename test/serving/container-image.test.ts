@@ -293,6 +293,17 @@ describe('the bundled server on GPUs', () => {
       expect(() => newEndpoint(bad, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE), inferenceAmiVersion: InferenceAmiVersion.of('AL2 gpu 3') })] }))
         .toThrow(expect.objectContaining({ prop: 'variants[0].inferenceAmiVersion', received: 'AL2 gpu 3' }));
     });
+
+    test('the AL2023 AMI of the API enum (driver 580, CUDA 13.0) renders its name, and like the other GPU AMIs fails on a CPU type', () => {
+      // ProductionVariantInferenceAmiVersion: al2023-ami-sagemaker-inference-gpu-4-1 (SageMaker API model, @aws-sdk/client-sagemaker).
+      expect(InferenceAmiVersion.AL2023_GPU_4_1.name).toBe('al2023-ami-sagemaker-inference-gpu-4-1');
+      const { stack } = newStack();
+      newEndpoint(stack, { image: cuda(), variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.gpu(GpuInstanceType.G6_XLARGE), inferenceAmiVersion: InferenceAmiVersion.AL2023_GPU_4_1 })] });
+      expect(variantsOf(stack)[0].InferenceAmiVersion).toBe('al2023-ami-sagemaker-inference-gpu-4-1');
+      const { stack: cpu } = newStack();
+      expect(() => newEndpoint(cpu, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_C6I_LARGE, inferenceAmiVersion: InferenceAmiVersion.AL2023_GPU_4_1 })] }))
+        .toThrow(expect.objectContaining({ prop: 'variants[0].inferenceAmiVersion', received: 'al2023-ami-sagemaker-inference-gpu-4-1' }));
+    });
   });
 
   test('another directory keeps its Dockerfile on GPUs', () => {
