@@ -23,6 +23,8 @@ export type ServerVariableForm =
   | { readonly kind: 'list'; readonly items: readonly string[] }
   /** One of `values`. */
   | { readonly kind: 'choice'; readonly values: readonly string[] }
+  /** A name that is one segment of a URL path: not `.` or `..`, without `/` (`servedModelName` in config.ts). */
+  | { readonly kind: 'segment' }
   /** Any text: the server uses it as given. */
   | { readonly kind: 'text' };
 
@@ -38,7 +40,8 @@ export const EXECUTION_PROVIDERS: readonly string[] = ['cpu', 'cuda', 'tensorrt'
 export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   // server.ts
   MODEL_DIR: TEXT,
-  MODEL_NAME: TEXT,
+  // The {name} of the /v2/models/{name} URLs: the server refuses ., .. and a name with / at start.
+  MODEL_NAME: { kind: 'segment' },
   HOST: TEXT,
   SAGEMAKER_BIND_TO_PORT: integer(0, 65535),
   PORT: integer(0, 65535),
@@ -113,6 +116,8 @@ export function describeForm(form: ServerVariableForm): string {
       return `a comma-separated list of ${form.items.join(', ')}`;
     case 'choice':
       return `one of ${form.values.join(', ')}`;
+    case 'segment':
+      return 'a name that can be one segment of a URL path (not . or .., no /)';
     case 'text':
       return 'any text';
   }
@@ -130,6 +135,8 @@ export function formAccepts(form: ServerVariableForm, value: string): boolean {
       return value.split(',').every((item) => form.items.includes(item.trim()));
     case 'choice':
       return form.values.includes(value);
+    case 'segment':
+      return value !== '.' && value !== '..' && !value.includes('/');
     case 'text':
       return true;
   }

@@ -150,7 +150,8 @@ export interface ModelEndpointProps {
    * variables the construct adds; names are letters, digits and underscores; values up to 1024
    * characters. With the bundled server, the
    * variables it reads must hold values it accepts (`BATCHING=on|off`, `DRAIN_TIMEOUT_MS` at most 28000,
-   * numbers in plain decimal digits within its ranges...), or synthesis fails instead of the endpoint;
+   * numbers in plain decimal digits within its ranges, `MODEL_NAME` not `.`, `..` or with a `/`...), or
+   * synthesis fails instead of the endpoint;
    * `SAGEMAKER_BIND_TO_PORT` and `PORT` (SageMaker calls port 8080) and `MODEL_DIR` (SageMaker puts
    * the model in /opt/ml/model) cannot be set, and `HOST` only to `0.0.0.0` or `::`. `ORT_EXECUTION_PROVIDERS` must list `cpu` unless the
    * image is the CUDA one (`Dockerfile.gpu`) and every variant has an NVIDIA GPU (elsewhere the server

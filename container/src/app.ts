@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { IncomingHttpHeaders, IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { batchTransformLimitProblem, ConfigError, LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, CONFIG_FILE } from './config';
+import { batchTransformLimitProblem, ConfigError, LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, servedModelName, ServingConfigInput, CONFIG_FILE } from './config';
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import { ACCEPTED_CODINGS, codingError, contentCoding, decodedBody } from './content-coding';
 import { LINGER_MS, LingeringClose } from './linger';
@@ -208,14 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const modelDir = path.resolve(options.modelDir);
   const config = resolveConfig(modelDir, [['defaults', options.defaults], [path.join(modelDir, CONFIG_FILE), readConfigFile(modelDir)], ['overrides', options.config]]);
   const features = readFeaturesFile(modelDir);
-  const modelName = options.modelName || path.basename(modelDir);
-  // The name is a segment of the /v2/models/{name} URLs: clients remove '.' and '..' segments (RFC
-  // 3986), tritonclient does not encode '/', and an empty segment is merged away, so such a model
-  // would start and then answer 404 to every request for it.
-  if (!options.modelName && modelName === '') throw new ConfigError(`the model directory ${modelDir} has no name to serve the model under; set MODEL_NAME`);
-  if (modelName === '.' || modelName === '..' || modelName.includes('/')) {
-    throw new ConfigError(`MODEL_NAME is ${JSON.stringify(modelName)}; a model name must not be empty, '.' or '..', nor contain '/', as it is a segment of the /v2/models/{name} URLs`);
-  }
+  const modelName = servedModelName(modelDir, options.modelName);
   const { limits } = config;
   const batchProblem = options.batchTransform ? batchTransformLimitProblem(limits) : undefined;
   if (batchProblem) throw new ConfigError(batchProblem);

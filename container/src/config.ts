@@ -542,6 +542,22 @@ function holds(file: string): boolean {
   return fs.existsSync(file) || linkTarget(file) !== undefined;
 }
 
+/**
+ * The name the model is served under: `given` (MODEL_NAME) unless empty, else the model directory's
+ * name. The name is a segment of the /v2/models/{name} URLs: clients remove '.' and '..' segments (RFC
+ * 3986), tritonclient does not encode '/', and an empty segment is merged away, so such a model would
+ * start and then answer 404 to every request for it: a ConfigError instead. The constructs refuse the
+ * same MODEL_NAME values at synthesis (constructs/private/server-environment.ts).
+ */
+export function servedModelName(modelDir: string, given: string | undefined): string {
+  const modelName = given || path.basename(modelDir);
+  if (!given && modelName === '') throw new ConfigError(`the model directory ${modelDir} has no name to serve the model under; set MODEL_NAME`);
+  if (modelName === '.' || modelName === '..' || modelName.includes('/')) {
+    throw new ConfigError(`MODEL_NAME is ${JSON.stringify(modelName)}; a model name must not be empty, '.' or '..', nor contain '/', as it is a segment of the /v2/models/{name} URLs`);
+  }
+  return modelName;
+}
+
 /** Reads `serving.json` from the model directory; `undefined` when there is none. */
 export function readConfigFile(modelDir: string): unknown {
   const file = path.join(modelDir, CONFIG_FILE);

@@ -10,12 +10,14 @@ import { main } from '../../container/src/server';
 
 // The server's own start-up, up to the point where it builds the app: server.ts reads the port, the
 // drain time and LOG_REQUESTS, configFromEnv reads the serving overrides, and this stand-in for
-// buildApp resolves the overrides as buildApp does and creates the Fastify logger (LOG_LEVEL) before
-// saying the environment was accepted. Nothing listens and no model is loaded.
+// buildApp resolves the overrides and checks the model name (MODEL_NAME) as buildApp does and creates
+// the Fastify logger (LOG_LEVEL) before saying the environment was accepted. Nothing listens and no
+// model is loaded.
 jest.mock('../../container/src/app', () => ({
-  buildApp: async (options: { modelDir: string; config: unknown; logger: unknown }) => {
-    const { resolveConfig } = jest.requireActual('../../container/src/config');
+  buildApp: async (options: { modelDir: string; modelName?: string; config: unknown; logger: unknown }) => {
+    const { resolveConfig, servedModelName } = jest.requireActual('../../container/src/config');
     resolveConfig(options.modelDir, [['overrides', options.config]]);
+    servedModelName(options.modelDir, options.modelName);
     const app = jest.requireActual('fastify')({ logger: options.logger });
     await app.close();
     throw new Error('ENVIRONMENT ACCEPTED');
@@ -83,6 +85,7 @@ function acceptedSamples(form: ServerVariableForm): string[] {
     case 'switch': return ['', 'on', 'off'];
     case 'list': return ['', ...form.items, form.items.join(','), form.items.join(', ')];
     case 'choice': return [...form.values];
+    case 'segment': return ['', 'fraud-mlp', 'any thing', '.hidden', 'a..b', 'x'.repeat(300)];
     case 'text': return ['', '/opt/ml/other', '127.0.0.1', 'any thing'];
   }
 }
@@ -95,6 +98,7 @@ function refusedSamples(form: ServerVariableForm): string[] {
     case 'switch': return ['true', 'ON', '1', 'yes', ' on'];
     case 'list': return ['gpu', 'CUDA', 'cuda;cpu', ',', 'cpu,rocm'];
     case 'choice': return ['verbose', 'warning', 'Info '];
+    case 'segment': return ['.', '..', 'fraud/v3', '/', 'models/'];
     case 'text': return [];
   }
 }

@@ -498,6 +498,13 @@ describe('validation', () => {
     expect(build({ environment: { ORT_EXECUTION_PROVIDERS: 'cuda,rocm' } })).toThrow(/'environment.ORT_EXECUTION_PROVIDERS' \("cuda,rocm"\) must be a comma-separated list of cpu, cuda, tensorrt/);
     expect(build({ environment: { DRAIN_TIMEOUT_MS: '28000', BATCHING: 'off', MAX_BATCH_SIZE: '', MY_OWN: 'x' } })).not.toThrow();
   });
+  test('with the bundled server, a MODEL_NAME it cannot serve under (., .. or a name with /) fails: it is a segment of the /v2/models/{name} URLs', () => {
+    for (const name of ['.', '..', 'fraud/v3', '/']) {
+      expect(build({ environment: { MODEL_NAME: name } }))
+        .toThrow(new RegExp(`'environment.MODEL_NAME' \\(${JSON.stringify(name).replace(/[./]/g, '\\$&')}\\) must be a name that can be one segment of a URL path \\(not \\. or \\.\\., no /\\)`));
+    }
+    for (const name of ['', 'fraud-mlp', 'fraud v3', '.hidden', 'a..b']) expect(build({ environment: { MODEL_NAME: name } })).not.toThrow();
+  });
   test('with the bundled server, token values are not checked', () => {
     const { stack } = newStack();
     const drain = new CfnParameter(stack, 'Drain', { type: 'String' }).valueAsString;
