@@ -315,7 +315,11 @@ export interface ArgoRolloutOptions {
 
 /** Resource requests and limits of the server container. */
 export interface InferenceResources {
-  /** @default - request 1 CPU, limit 2 CPUs */
+  /**
+   * A limit is required unless `env` sets `INTRA_OP_NUM_THREADS`: the bundled server sizes its inference
+   * threads from the CPU limit, and without one from every CPU of the node.
+   * @default - request 1 CPU, limit 2 CPUs
+   */
   readonly cpu?: kplus.CpuResources;
   /**
    * cdk8s-plus writes memory in Mi: a size that is no whole number of MiB fails synthesis.
@@ -685,6 +689,21 @@ export class InferenceService extends Construct {
     checkContainerSizes(this, props.resources);
     checkObjectName(this, 'serviceAccountName', props.serviceAccountName, 'give the name of the service account that may read the model');
     checkRequestsWithinLimits(this, props.resources);
+    // The bundled server sizes its inference threads from its cgroup's CPU quota, which only a CPU limit
+    // sets: without one it starts a thread per CPU of the node (64 on a 64-CPU node), however few the pod
+    // requests, and onnxruntime's threads then wait on each other whenever the node is busy. A thread
+    // count in the environment sizes them instead (a token is left to deployment).
+    const cpu = props.resources?.cpu;
+    if (cpu && !cpu.limit) {
+      const envs: Array<[string, Record<string, string> | undefined]> = [['env', props.env]];
+      if (props.canary) envs.push(['canary.env', { ...(props.env ?? {}), ...(props.canary.env ?? {}) }]);
+      for (const [field, env] of envs) {
+        if (env?.INTRA_OP_NUM_THREADS) continue;
+        throw new PlatformError(this, 'resources.cpu.limit', undefined,
+          `must be set with the bundled server: it sizes its inference threads (workers x onnxruntime intra-op threads) from the container's CPU limit, and without one from every CPU of the node, however few the pod requests${cpu.request ? ` (${cpu.request.amount})` : ''}`,
+          `set resources.cpu.limit (e.g. equal to the request), or set INTRA_OP_NUM_THREADS (and INFERENCE_WORKERS, where batching is off) in ${field}`);
+      }
+    }
     const storageLimit = props.resources?.ephemeralStorage?.limit;
     if (storageLimit && modelSize && storageLimit.toMebibytes() <= modelSize.toMebibytes()) {
       throw new PlatformError(this, 'resources.ephemeralStorage.limit', storageLimit.asString(),

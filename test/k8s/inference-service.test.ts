@@ -632,6 +632,21 @@ describe('InferenceService', () => {
     expect(() => synth({ resources: { cpu: { request: kplus.Cpu.millis(2000), limit: kplus.Cpu.units(2) }, memory: { request: Size.gibibytes(8) } } })).not.toThrow();
   });
 
+  test('a CPU request without a limit fails unless env sets INTRA_OP_NUM_THREADS: the server sizes its threads from the CPU limit, else from every CPU of the node', () => {
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(2) } } }))
+      .toThrow(/'resources\.cpu\.limit' \(undefined\) must be set with the bundled server: it sizes its inference threads \(workers x onnxruntime intra-op threads\) from the container's CPU limit, and without one from every CPU of the node, however few the pod requests \(2\): set resources\.cpu\.limit \(e\.g\. equal to the request\), or set INTRA_OP_NUM_THREADS \(and INFERENCE_WORKERS, where batching is off\) in env/);
+    // The canary's own env may empty what the stable one sets.
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(2) } }, env: { INTRA_OP_NUM_THREADS: '2' }, canary: { image: IMAGE, env: { INTRA_OP_NUM_THREADS: '' } } }))
+      .toThrow(/'resources\.cpu\.limit' \(undefined\) must be set with the bundled server.*or set INTRA_OP_NUM_THREADS .* in canary\.env/);
+    const c = server(synth({ resources: { cpu: { request: kplus.Cpu.units(2) } }, env: { INTRA_OP_NUM_THREADS: '2' } }).manifests);
+    expect(c.resources.requests.cpu).toBe('2');
+    expect(c.resources.limits?.cpu).toBeUndefined();
+    expect(() => synth({ resources: { cpu: { limit: kplus.Cpu.units(2) } } })).not.toThrow();
+    // A token is resolved when the chart is deployed: not checked.
+    const threads = new CfnParameter(new Stack(), 'Threads', { type: 'String' }).valueAsString;
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(2) } }, env: { INTRA_OP_NUM_THREADS: threads } })).not.toThrow();
+  });
+
   test('with a model sizeLimit that is not a whole number of GiB, the ephemeral-storage defaults make room for it in whole GiB', () => {
     // cdk8s-plus writes ephemeral storage in Gi: 1024 MiB + 1500 MiB is no whole number of GiB.
     const { manifests } = synth({ model: ModelSource.fromS3Uri('s3://models/fraud/', { sizeLimit: Size.mebibytes(1500) }) });
