@@ -155,7 +155,8 @@ export interface ModelEndpointProps {
    * `SAGEMAKER_BIND_TO_PORT` and `PORT` (SageMaker calls port 8080) and `MODEL_DIR` (SageMaker puts
    * the model in /opt/ml/model) cannot be set, and `HOST` only to `0.0.0.0` or `::`. `ORT_EXECUTION_PROVIDERS` must list `cpu` unless the
    * image is the CUDA one (`Dockerfile.gpu`) and every variant has an NVIDIA GPU (elsewhere the server
-   * could load none of its providers); an empty value counts as unset. Other variables pass as given.
+   * could load none of its providers), and then it must list `cuda` (that image has no TensorRT); an empty
+   * value counts as unset. Other variables pass as given.
    * @default - none; with the bundled server, `ORT_EXECUTION_PROVIDERS=cuda` when the image is built
    * from `Dockerfile.gpu` and every variant is an NVIDIA GPU instance (CUDA required: without it the
    * endpoint fails to start, and the server's log names CUDA; set `cuda,cpu` here to allow the CPU
@@ -846,7 +847,8 @@ export class ModelEndpoint extends ModelEndpointBase {
 
   /**
    * With the bundled server, a provider list without `cpu` requires a GPU provider; the server refuses
-   * to start where none can load: in the CPU image (no CUDA) or on an instance without an NVIDIA GPU.
+   * to start where none can load: in the CPU image (no CUDA), on an instance without an NVIDIA GPU, or
+   * with `tensorrt` alone in the CUDA image (which installs no TensorRT).
    */
   private validateProviders(value: string | undefined, cudaImage: boolean, dockerfile: string | undefined, nonNvidia: EndpointVariant[]): void {
     if (value === undefined || Token.isUnresolved(value) || value.split(',').some((p) => p.trim() === 'cpu')) return;
@@ -859,6 +861,11 @@ export class ModelEndpoint extends ModelEndpointBase {
       throw new PlatformError(this, 'environment.ORT_EXECUTION_PROVIDERS', value,
         `must list cpu when a variant has no NVIDIA GPU (${nonNvidia.map((v) => v.instanceType?.name ?? 'serverless').join(', ')}): CUDA cannot load there and the server would refuse to start`,
         'add cpu (e.g. \'cuda,cpu\'), or run only NVIDIA GPU instance types');
+    }
+    if (!value.split(',').some((p) => p.trim() === 'cuda')) {
+      throw new PlatformError(this, 'environment.ORT_EXECUTION_PROVIDERS', value,
+        `must list cuda or cpu with the bundled server's CUDA image (built from ${dockerfile ?? BUNDLED_GPU_DOCKERFILE}, which installs no TensorRT libraries): tensorrt can never load there and the server would refuse to start`,
+        'add cuda after tensorrt (\'tensorrt,cuda\'), or use an image of your own with TensorRT');
     }
   }
 

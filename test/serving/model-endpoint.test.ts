@@ -831,6 +831,12 @@ describe('execution providers of the bundled server', () => {
     expect(() => modelEnvironment({ variants: on(G5, EndpointInstanceType.ML_C6I_LARGE), image: cudaImage(), environment: { ORT_EXECUTION_PROVIDERS: 'cuda' } }))
       .toThrow(/'environment.ORT_EXECUTION_PROVIDERS' \("cuda"\) must list cpu when a variant has no NVIDIA GPU \(ml.c6i.large\): CUDA cannot load there/);
   });
+  test('with the CUDA image, a provider list without cpu or cuda fails: the image has no TensorRT libraries', () => {
+    expect(() => modelEnvironment({ variants: on(G5), image: cudaImage(), environment: { ORT_EXECUTION_PROVIDERS: 'tensorrt' } }))
+      .toThrow(/'environment.ORT_EXECUTION_PROVIDERS' \("tensorrt"\) must list cuda or cpu with the bundled server's CUDA image \(built from Dockerfile.gpu, which installs no TensorRT libraries\): tensorrt can never load there and the server would refuse to start: add cuda after tensorrt \('tensorrt,cuda'\)/);
+    expect(modelEnvironment({ variants: on(G5), image: cudaImage(), environment: { ORT_EXECUTION_PROVIDERS: 'tensorrt, cuda' } })).toEqual({ ORT_EXECUTION_PROVIDERS: 'tensorrt, cuda' });
+    expect(modelEnvironment({ variants: on(G5), image: cudaImage(), environment: { ORT_EXECUTION_PROVIDERS: 'tensorrt,cpu' } })).toEqual({ ORT_EXECUTION_PROVIDERS: 'tensorrt,cpu' });
+  });
   test('a token as the provider list is not checked', () => {
     const { stack } = newStack();
     const providers = new CfnParameter(stack, 'Providers', { type: 'String' }).valueAsString;
