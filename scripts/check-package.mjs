@@ -33,7 +33,9 @@ const work = mkdtempSync(join(tmpdir(), 'aip-pack-'));
 try {
   run('npm', ['run', 'build', '--silent'], root);
   const out = run('npm', ['pack', '--json', '--pack-destination', work], root);
-  const [{ filename, files }] = JSON.parse(out);
+  // npm 10 and 11 print an array of packages, npm 12 an object keyed by package name.
+  const packed = JSON.parse(out);
+  const { filename, files } = Array.isArray(packed) ? packed[0] : Object.values(packed)[0];
   const names = files.map((f) => f.path);
   for (const required of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/constructs/compute/gpu-node-group.d.ts',
     // GpuNodeGroup's scale-from-zero tags handler, deployed as it is (plain JavaScript, no bundling).
