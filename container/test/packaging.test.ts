@@ -44,7 +44,7 @@ describe('image packaging', () => {
       // package.json does not allow: the image installs without them and runs the one it needs by name
       assert.doesNotMatch(text.replace(/^#.*$/gm, ''), /--onnxruntime-node-install/);
       assert.match(text, /npm ci --ignore-scripts/);
-      assert.match(text, /npm prune --omit=dev/);
+      assert.match(text, /npm prune --omit=dev --ignore-scripts/);
       assert.match(text, /^USER 10001:0$/m);
       assert.match(text, /^HEALTHCHECK .*\n\s+CMD \["node", "\/opt\/server\/dist\/src\/healthcheck.js"\]/m);
       const entry = file === 'Dockerfile.gpu' ? '"/opt/server/cuda-compat-env.sh", "node"' : '"node"';
