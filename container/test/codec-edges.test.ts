@@ -217,6 +217,20 @@ describe('values the server refuses instead of changing', () => {
     assert.match(half.json().error, /expected a number within FP16's range \(±65504\)/);
   });
 
+  it('a JSON number beyond the double range, which JSON parsing makes infinite, is named as such, not as null', async () => {
+    const spec = identity('float64', ['batch', 'n']);
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    const oip = await request(started.port, 'POST', '/v2/models/id-float64/infer', '{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP64","data":[1,-1e400]}]}', { 'content-type': 'application/json' });
+    assert.equal(oip.status, 400, oip.body);
+    assert.deepEqual(oip.json(), { code: 'BAD_TENSOR_VALUE', error: "input 'x': element 1 is -Infinity (JSON parsing reads a number beyond ±1.7976931348623157e308 as infinite), expected a finite number for FP64" });
+    const rows = await request(started.port, 'POST', '/invocations', '{"instances":[[1e999,0]]}', { 'content-type': 'application/json' });
+    assert.equal(rows.json().error, "instance 0: input 'x': element 0 is Infinity (JSON parsing reads a number beyond ±1.7976931348623157e308 as infinite), expected a finite number for FP64");
+    // A null the client did send is still named null.
+    const sentNull = await request(started.port, 'POST', '/invocations', { instances: [[null, 0]] });
+    assert.match(sentNull.json().error, /element 0 is null, expected a finite number for FP64$/);
+  });
+
   it('inputs that disagree on a dimension the model names alike (a client error, not an onnxruntime failure)', async () => {
     const spec: ModelSpec = {
       name: 'add-k',
