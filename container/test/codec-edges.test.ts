@@ -138,6 +138,13 @@ describe('value edges', () => {
     assert.throws(() => decodeCsv(signature('int32', [-1, 3]), '1,2,3\n4,5.5,6\n', limits), { message: "input 'x': CSV row 2, column 2 is 5.5, expected an integer in [-2147483648, 2147483647] for INT32" });
     assert.throws(() => decodeCsv(signature('uint64', [-1, 2]), 'a,b\n1,2\n3,-4\n', limits, { header: true }), /input 'x': CSV row 2, column 2 is "-4", expected an integer in \[0, 18446744073709551615\]/);
     assert.throws(() => decodeCsv(f32, '1,2\n3,4\n5,1e39\n', limits), { message: "input 'x': CSV row 3, column 2 is 1e+39, expected a number within FP32's range (±3.4028235e38)" });
+    // An integer datatype takes a cell whose digits after the point, once the exponent moves it, are all 0,
+    // and refuses one whose fraction only the rounding to a double took away.
+    const i32 = signature('int32', [-1, 5]);
+    assert.deepEqual([...(decodeCsv(i32, '1.0,1e3,150e-1,-0.0,0.07e2', limits)[0].data as Int32Array)], [1, 1000, 15, 0, 7]);
+    for (const cell of ['1.00000000000000001', '2147483646.9999999999', '1000000000000000001e-18']) {
+      assert.throws(() => decodeCsv(signature('int32', [-1, 1]), cell, limits), { code: 'BAD_TENSOR_VALUE', message: `input 'x': CSV row 1, column 1 is "${cell}", expected an integer in [-2147483648, 2147483647] for INT32` });
+    }
   });
 
   it('finds a wrong CSV row before it allocates room for every row of a wide input', () => {
@@ -215,6 +222,20 @@ describe('values the server refuses instead of changing', () => {
     const half = await infer(identity('float16'), 'FP16', [65520, 1]);
     assert.equal(half.status, 400);
     assert.match(half.json().error, /expected a number within FP16's range \(±65504\)/);
+  });
+
+  it('a CSV cell with a fraction that a double would round away, for an integer datatype', async () => {
+    const spec = identity('int64', ['batch', 2]);
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    // 2^52 + 0.5: as a double it is 2^52, an integer.
+    const res = await request(started.port, 'POST', '/invocations', '1,4503599627370496.5\n', { 'content-type': 'text/csv', accept: 'text/csv' });
+    assert.equal(res.status, 400, res.body);
+    assert.equal(res.json().code, 'BAD_TENSOR_VALUE');
+    assert.match(res.json().error, /^input 'x': CSV row 1, column 2 is "4503599627370496.5", expected an integer in \[-9223372036854775808, 9223372036854775807\] for INT64/);
+    // A fraction or exponent that leaves an integer is one.
+    const ok = await request(started.port, 'POST', '/invocations', '4503599627370496.000,1.5e1\n', { 'content-type': 'text/csv', accept: 'text/csv' });
+    assert.equal(ok.body, '4503599627370496,15\n');
   });
 
   it('a JSON number beyond the double range, which JSON parsing makes infinite, is named as such, not as null', async () => {
