@@ -1,6 +1,9 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { onnx } from 'onnx-proto';
 import { listening, modelDir, request, toBytes } from './helpers';
 import { decodeCsv, encodeCsv, encodePredictions } from '../src/codec';
 import { checkShape, decodeBinaryData, decodeData, encodeData, fromHalfBits, ModelSignature, OrtType, toHalfBits, WireTensor } from '../src/tensors';
@@ -284,5 +287,57 @@ describe('values the server refuses instead of changing', () => {
     assert.deepEqual(missing.json(), { code: 'MISSING_INPUT', error: "instance 0 has no value for input 'toString'; the model needs 'toString', 'b'" });
     const ok = await request(started.port, 'POST', '/invocations', { instances: [{ toString: [1, 2], b: [10, 20] }] });
     assert.deepEqual(ok.json().predictions, [[11, 22]]);
+  });
+});
+
+describe('values the server cannot keep (the README says which)', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('a BYTES output that is not UTF-8 comes back with U+FFFD, as onnxruntime-node decodes it, in JSON and binary answers alike', async () => {
+    const spec: ModelSpec = {
+      name: 'const-bytes',
+      inputs: [{ name: 'x', type: 'float32', shape: [1] }],
+      outputs: [{ name: 'z', type: 'float32', shape: [1] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['z'] }],
+    };
+    const dir = modelDir(spec.name, spec);
+    const model = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx')));
+    // A constant BYTES output holding 0xff 'a', which is not UTF-8.
+    const value = { dims: [2], dataType: onnx.TensorProto.DataType.STRING, stringData: [Buffer.from([0xff, 0x61]), Buffer.from('ok')] };
+    model.graph!.node!.push({ opType: 'Constant', output: ['y'], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: value }] });
+    model.graph!.output!.push({ name: 'y', type: { tensorType: { elemType: onnx.TensorProto.DataType.STRING, shape: { dim: [{ dimValue: 2 }] } } } });
+    fs.writeFileSync(path.join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish());
+    const started = await listening({ modelDir: dir });
+    app = started.app;
+    const inputs = [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }];
+    const json = await request(started.port, 'POST', '/v2/models/const-bytes/infer', { inputs, outputs: [{ name: 'y' }] });
+    assert.deepEqual(json.json().outputs[0].data, ['\ufffda', 'ok']);
+    const head = Buffer.from(JSON.stringify({ inputs, outputs: [{ name: 'y', parameters: { binary_data: true } }] }));
+    const binary = await request(started.port, 'POST', '/v2/models/const-bytes/infer', head, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length) });
+    const bytes = binary.raw.subarray(Number(binary.headers['inference-header-content-length']));
+    assert.deepEqual(bytes, toBytes('string', ['\ufffda', 'ok']), 'EF BF BD 61, not FF 61');
+  });
+
+  it('FP16 NaN and infinities come back as null in every JSON answer and by name in CSV, as FP32 and FP64 do, and -0 as 0', async () => {
+    const spec: ModelSpec = {
+      name: 'div-fp16',
+      inputs: [{ name: 'a', type: 'float16', shape: ['batch', 4] }, { name: 'b', type: 'float16', shape: ['batch', 4] }],
+      outputs: [{ name: 'y', type: 'float16', shape: ['batch', 4] }],
+      nodes: [{ op: 'Div', inputs: ['a', 'b'], outputs: ['y'] }],
+    };
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    const a = [0, 1, -1, 0];
+    const b = [0, 0, 0, -1];
+    const oip = await request(started.port, 'POST', '/v2/models/div-fp16/infer', { inputs: [{ name: 'a', shape: [1, 4], datatype: 'FP16', data: a }, { name: 'b', shape: [1, 4], datatype: 'FP16', data: b }] });
+    assert.deepEqual(oip.json().outputs[0].data, [null, null, null, 0]);
+    const instances = { instances: [{ a, b }] };
+    assert.deepEqual((await request(started.port, 'POST', '/invocations', instances)).json().predictions, [[null, null, null, 0]]);
+    assert.equal((await request(started.port, 'POST', '/invocations', instances, { accept: 'application/jsonlines' })).body, '[null,null,null,0]\n');
+    assert.equal((await request(started.port, 'POST', '/invocations', instances, { accept: 'text/csv' })).body, 'NaN,Infinity,-Infinity,0\n');
   });
 });
