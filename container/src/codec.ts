@@ -294,6 +294,16 @@ const INTEGER = /^[+-]?\d+$/;
 // split a run of n digits n ways, and a 60,000-digit cell ending in a letter held the HTTP thread for 9 s.
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
+/**
+ * Whether a DECIMAL text stands for an integer: its digits after the point, once the exponent has moved
+ * the point, are all 0 (`1.0`, `150e-1`). `1.00000000000000001` is not, though as a double it is 1.
+ */
+function integralDecimal(text: string): boolean {
+  const m = /^[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text)!;
+  const point = m[1].length + Number(m[3] ?? 0);
+  return !/[1-9]/.test((m[1] + (m[2] ?? '')).slice(Math.max(0, point)));
+}
+
 /** Parses CSV rows (no header) for a model with one numeric input whose row has a fixed size. */
 export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimits, options: { header?: boolean } = {}): WireTensor[] {
   if (sig.inputs.length !== 1) {
@@ -320,6 +330,7 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
   // 64-bit integers keep their digits (a double would round them beyond 2^53); everything else must be
   // a plain decimal number: no hexadecimal, no Infinity, nothing only JavaScript would read.
   const wide = meta.type === 'int64' || meta.type === 'uint64';
+  const integer = meta.type !== 'float32' && meta.type !== 'float64' && meta.type !== 'float16';
   const readRows = (values: Array<number | string> | undefined): void => {
     let k = 0;
     for (let r = 0; r < lines.length; r++) {
@@ -338,7 +349,9 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
         if (!Number.isFinite(v)) {
           throw new InferenceError('CSV_BAD_VALUE', `CSV row ${r + 1}, column ${c + 1} is ${JSON.stringify(cells[c].slice(0, 40))}, not a finite decimal number`);
         }
-        if (values) values[k] = v;
+        // A fraction the rounding to a double took away (2^52 + 0.5 is 2^52 as a double): the cell's text
+        // goes on instead of the integer, and is refused as the value it is.
+        if (values) values[k] = integer && Number.isInteger(v) && !INTEGER.test(text) && !integralDecimal(text) ? text : v;
         k++;
       }
     }

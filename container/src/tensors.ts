@@ -264,6 +264,10 @@ function badValue(name: string, where: string, value: unknown, expected: string)
 function shownValue(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length} items`;
   if (value !== null && typeof value === 'object') return 'an object';
+  // JSON.stringify writes an infinity as null, which a client that sent 1e400 would not recognise.
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? 'NaN' : `${value} (JSON parsing reads a number beyond ±1.7976931348623157e308 as infinite)`;
+  }
   return shortened(JSON.stringify(typeof value === 'string' ? value.slice(0, 41) : value) ?? String(value));
 }
 

@@ -1,6 +1,9 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { onnx } from 'onnx-proto';
 import { listening, modelDir, request, toBytes } from './helpers';
 import { decodeCsv, encodeCsv, encodePredictions } from '../src/codec';
 import { checkShape, decodeBinaryData, decodeData, encodeData, fromHalfBits, ModelSignature, OrtType, toHalfBits, WireTensor } from '../src/tensors';
@@ -138,6 +141,13 @@ describe('value edges', () => {
     assert.throws(() => decodeCsv(signature('int32', [-1, 3]), '1,2,3\n4,5.5,6\n', limits), { message: "input 'x': CSV row 2, column 2 is 5.5, expected an integer in [-2147483648, 2147483647] for INT32" });
     assert.throws(() => decodeCsv(signature('uint64', [-1, 2]), 'a,b\n1,2\n3,-4\n', limits, { header: true }), /input 'x': CSV row 2, column 2 is "-4", expected an integer in \[0, 18446744073709551615\]/);
     assert.throws(() => decodeCsv(f32, '1,2\n3,4\n5,1e39\n', limits), { message: "input 'x': CSV row 3, column 2 is 1e+39, expected a number within FP32's range (±3.4028235e38)" });
+    // An integer datatype takes a cell whose digits after the point, once the exponent moves it, are all 0,
+    // and refuses one whose fraction only the rounding to a double took away.
+    const i32 = signature('int32', [-1, 5]);
+    assert.deepEqual([...(decodeCsv(i32, '1.0,1e3,150e-1,-0.0,0.07e2', limits)[0].data as Int32Array)], [1, 1000, 15, 0, 7]);
+    for (const cell of ['1.00000000000000001', '2147483646.9999999999', '1000000000000000001e-18']) {
+      assert.throws(() => decodeCsv(signature('int32', [-1, 1]), cell, limits), { code: 'BAD_TENSOR_VALUE', message: `input 'x': CSV row 1, column 1 is "${cell}", expected an integer in [-2147483648, 2147483647] for INT32` });
+    }
   });
 
   it('finds a wrong CSV row before it allocates room for every row of a wide input', () => {
@@ -217,6 +227,34 @@ describe('values the server refuses instead of changing', () => {
     assert.match(half.json().error, /expected a number within FP16's range \(±65504\)/);
   });
 
+  it('a CSV cell with a fraction that a double would round away, for an integer datatype', async () => {
+    const spec = identity('int64', ['batch', 2]);
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    // 2^52 + 0.5: as a double it is 2^52, an integer.
+    const res = await request(started.port, 'POST', '/invocations', '1,4503599627370496.5\n', { 'content-type': 'text/csv', accept: 'text/csv' });
+    assert.equal(res.status, 400, res.body);
+    assert.equal(res.json().code, 'BAD_TENSOR_VALUE');
+    assert.match(res.json().error, /^input 'x': CSV row 1, column 2 is "4503599627370496.5", expected an integer in \[-9223372036854775808, 9223372036854775807\] for INT64/);
+    // A fraction or exponent that leaves an integer is one.
+    const ok = await request(started.port, 'POST', '/invocations', '4503599627370496.000,1.5e1\n', { 'content-type': 'text/csv', accept: 'text/csv' });
+    assert.equal(ok.body, '4503599627370496,15\n');
+  });
+
+  it('a JSON number beyond the double range, which JSON parsing makes infinite, is named as such, not as null', async () => {
+    const spec = identity('float64', ['batch', 'n']);
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    const oip = await request(started.port, 'POST', '/v2/models/id-float64/infer', '{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP64","data":[1,-1e400]}]}', { 'content-type': 'application/json' });
+    assert.equal(oip.status, 400, oip.body);
+    assert.deepEqual(oip.json(), { code: 'BAD_TENSOR_VALUE', error: "input 'x': element 1 is -Infinity (JSON parsing reads a number beyond ±1.7976931348623157e308 as infinite), expected a finite number for FP64" });
+    const rows = await request(started.port, 'POST', '/invocations', '{"instances":[[1e999,0]]}', { 'content-type': 'application/json' });
+    assert.equal(rows.json().error, "instance 0: input 'x': element 0 is Infinity (JSON parsing reads a number beyond ±1.7976931348623157e308 as infinite), expected a finite number for FP64");
+    // A null the client did send is still named null.
+    const sentNull = await request(started.port, 'POST', '/invocations', { instances: [[null, 0]] });
+    assert.match(sentNull.json().error, /element 0 is null, expected a finite number for FP64$/);
+  });
+
   it('inputs that disagree on a dimension the model names alike (a client error, not an onnxruntime failure)', async () => {
     const spec: ModelSpec = {
       name: 'add-k',
@@ -249,5 +287,57 @@ describe('values the server refuses instead of changing', () => {
     assert.deepEqual(missing.json(), { code: 'MISSING_INPUT', error: "instance 0 has no value for input 'toString'; the model needs 'toString', 'b'" });
     const ok = await request(started.port, 'POST', '/invocations', { instances: [{ toString: [1, 2], b: [10, 20] }] });
     assert.deepEqual(ok.json().predictions, [[11, 22]]);
+  });
+});
+
+describe('values the server cannot keep (the README says which)', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('a BYTES output that is not UTF-8 comes back with U+FFFD, as onnxruntime-node decodes it, in JSON and binary answers alike', async () => {
+    const spec: ModelSpec = {
+      name: 'const-bytes',
+      inputs: [{ name: 'x', type: 'float32', shape: [1] }],
+      outputs: [{ name: 'z', type: 'float32', shape: [1] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['z'] }],
+    };
+    const dir = modelDir(spec.name, spec);
+    const model = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'model.onnx')));
+    // A constant BYTES output holding 0xff 'a', which is not UTF-8.
+    const value = { dims: [2], dataType: onnx.TensorProto.DataType.STRING, stringData: [Buffer.from([0xff, 0x61]), Buffer.from('ok')] };
+    model.graph!.node!.push({ opType: 'Constant', output: ['y'], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: value }] });
+    model.graph!.output!.push({ name: 'y', type: { tensorType: { elemType: onnx.TensorProto.DataType.STRING, shape: { dim: [{ dimValue: 2 }] } } } });
+    fs.writeFileSync(path.join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish());
+    const started = await listening({ modelDir: dir });
+    app = started.app;
+    const inputs = [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }];
+    const json = await request(started.port, 'POST', '/v2/models/const-bytes/infer', { inputs, outputs: [{ name: 'y' }] });
+    assert.deepEqual(json.json().outputs[0].data, ['\ufffda', 'ok']);
+    const head = Buffer.from(JSON.stringify({ inputs, outputs: [{ name: 'y', parameters: { binary_data: true } }] }));
+    const binary = await request(started.port, 'POST', '/v2/models/const-bytes/infer', head, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length) });
+    const bytes = binary.raw.subarray(Number(binary.headers['inference-header-content-length']));
+    assert.deepEqual(bytes, toBytes('string', ['\ufffda', 'ok']), 'EF BF BD 61, not FF 61');
+  });
+
+  it('FP16 NaN and infinities come back as null in every JSON answer and by name in CSV, as FP32 and FP64 do, and -0 as 0', async () => {
+    const spec: ModelSpec = {
+      name: 'div-fp16',
+      inputs: [{ name: 'a', type: 'float16', shape: ['batch', 4] }, { name: 'b', type: 'float16', shape: ['batch', 4] }],
+      outputs: [{ name: 'y', type: 'float16', shape: ['batch', 4] }],
+      nodes: [{ op: 'Div', inputs: ['a', 'b'], outputs: ['y'] }],
+    };
+    const started = await listening({ modelDir: modelDir(spec.name, spec) });
+    app = started.app;
+    const a = [0, 1, -1, 0];
+    const b = [0, 0, 0, -1];
+    const oip = await request(started.port, 'POST', '/v2/models/div-fp16/infer', { inputs: [{ name: 'a', shape: [1, 4], datatype: 'FP16', data: a }, { name: 'b', shape: [1, 4], datatype: 'FP16', data: b }] });
+    assert.deepEqual(oip.json().outputs[0].data, [null, null, null, 0]);
+    const instances = { instances: [{ a, b }] };
+    assert.deepEqual((await request(started.port, 'POST', '/invocations', instances)).json().predictions, [[null, null, null, 0]]);
+    assert.equal((await request(started.port, 'POST', '/invocations', instances, { accept: 'application/jsonlines' })).body, '[null,null,null,0]\n');
+    assert.equal((await request(started.port, 'POST', '/invocations', instances, { accept: 'text/csv' })).body, 'NaN,Infinity,-Infinity,0\n');
   });
 });
