@@ -319,7 +319,7 @@ function storeFor(name: string, type: OrtType, at: ElementName): Store {
       const [lo, hi] = BIG_RANGES[type]!;
       // JSON numbers beyond ±2^53 were already rounded when the body was parsed: refuse them rather
       // than run a different value.
-      const expected = `an integer in [${lo}, ${hi}] for ${datatype} (a JSON number within ±2^53, or a string of digits)`;
+      const expected = `an integer in [${lo}, ${hi}] for ${datatype} (a JSON number from -(2^53 - 1) to 2^53 - 1, or a string of digits: JSON parsing rounds a larger number, so its value here may differ from what was sent)`;
       return (out, i, v) => {
         let b: bigint;
         if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
