@@ -92,7 +92,8 @@ export interface AsyncInferenceOptions {
    */
   readonly errorTopic?: sns.ITopic;
   /**
-   * Requests SageMaker sends one instance at a time, 1-1000.
+   * Requests SageMaker sends one instance at a time, 1-1000. Above 256, the bundled server's queue is
+   * raised to hold them all (`MAX_QUEUE_SIZE`, unless `environment` sets it).
    * @default - chosen by SageMaker
    */
   readonly maxConcurrentInvocationsPerInstance?: number;
@@ -161,7 +162,8 @@ export interface ModelEndpointProps {
    * from `Dockerfile.gpu` and every variant is an NVIDIA GPU instance (CUDA required: without it the
    * endpoint fails to start, and the server's log names CUDA; set `cuda,cpu` here to allow the CPU
    * fallback), and for asynchronous inference `BODY_LIMIT_BYTES` and `REQUEST_TIMEOUT_MS` (see
-   * `asyncInference`)
+   * `asyncInference`), and `MAX_QUEUE_SIZE` when its `maxConcurrentInvocationsPerInstance` is above
+   * the server's queue of 256 requests
    */
   readonly environment?: { [name: string]: string };
   /**
@@ -295,6 +297,9 @@ const ACCELERATOR_FAMILY = /^(g|p|inf|trn|dl)\d/;
  */
 const CUDA_12_HOST_DEFAULT = /^(T4|A10G|L4|L40S|A100|H100|H200)$/;
 const ENV_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** The bundled server's default `queue.maxSize` (container/src/config.ts). */
+const BUNDLED_SERVER_QUEUE_SIZE = 256;
+
 /** A data capture content type: SageMaker's CaptureContentTypeHeader pattern, 1-256 characters. */
 const CONTENT_TYPE = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*$/;
 /** Environment variables SageMaker allows in a container definition. */
@@ -497,6 +502,10 @@ export class ModelEndpoint extends ModelEndpointBase {
     const added: Record<string, string> = {
       ...(cudaImage && nonNvidia.length === 0 ? { ORT_EXECUTION_PROVIDERS: 'cuda' } : {}),
       ...(props.asyncInference && chosenImage.isBundledServer ? { BODY_LIMIT_BYTES: String(500 * 1024 * 1024), REQUEST_TIMEOUT_MS: '3600000' } : {}),
+      // SageMaker sends up to maxConcurrentInvocationsPerInstance requests at once: a queue that holds
+      // them all, where the server's own (256 requests) is smaller, so none is refused 503 QUEUE_FULL.
+      ...(props.asyncInference && chosenImage.isBundledServer && (props.asyncInference.maxConcurrentInvocationsPerInstance ?? 0) > BUNDLED_SERVER_QUEUE_SIZE
+        ? { MAX_QUEUE_SIZE: String(props.asyncInference.maxConcurrentInvocationsPerInstance) } : {}),
     };
     const environment: Record<string, string> = { ...added, ...userEnvironment };
     const envCount = Object.keys(environment).length;

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Aws, CfnParameter, CfnResource, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -15,6 +16,7 @@ import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import {
   ContainerImage, EndpointInstanceType, EndpointVariant, ModelData, ModelEndpoint, RolloutStrategy, TrafficSize,
 } from '../../constructs/serving';
+import { resolveConfig } from '../../container/src/config';
 import { PlatformError } from '../../lib/private/errors';
 import { newStack } from '../helpers';
 import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
@@ -866,6 +868,29 @@ describe('asynchronous inference', () => {
     const { stack: realTime } = newStack();
     newEndpoint(realTime);
     expect(JSON.stringify(Template.fromStack(realTime).findResources('AWS::SageMaker::Model'))).not.toContain('BODY_LIMIT_BYTES');
+  });
+
+  test('raises the bundled server\'s queue to maxConcurrentInvocationsPerInstance above its 256, so SageMaker\'s concurrent invocations are not refused 503 QUEUE_FULL', () => {
+    const environmentOf = (props: Parameters<typeof newEndpoint>[1]) => {
+      const { stack } = newStack();
+      newEndpoint(stack, props);
+      return Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Model'))[0].Properties.PrimaryContainer.Environment;
+    };
+    // the server's own default, which the construct leaves alone up to 256
+    const emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-queue-'));
+    try {
+      expect(resolveConfig(emptyDir, []).queue.maxSize).toBe(256);
+    } finally {
+      fs.rmSync(emptyDir, { recursive: true });
+    }
+    expect(environmentOf({ asyncInference: { maxConcurrentInvocationsPerInstance: 1000 } }).MAX_QUEUE_SIZE).toBe('1000');
+    expect(environmentOf({ asyncInference: { maxConcurrentInvocationsPerInstance: 257 } }).MAX_QUEUE_SIZE).toBe('257');
+    expect(environmentOf({ asyncInference: { maxConcurrentInvocationsPerInstance: 256 } }).MAX_QUEUE_SIZE).toBeUndefined();
+    expect(environmentOf({ asyncInference: {} }).MAX_QUEUE_SIZE).toBeUndefined();
+    // the user's own value stays
+    expect(environmentOf({ asyncInference: { maxConcurrentInvocationsPerInstance: 500 }, environment: { MAX_QUEUE_SIZE: '2000' } }).MAX_QUEUE_SIZE).toBe('2000');
+    // another image keeps its own contract
+    expect(environmentOf({ asyncInference: { maxConcurrentInvocationsPerInstance: 500 }, image: ContainerImage.fromImageUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1') })?.MAX_QUEUE_SIZE).toBeUndefined();
   });
 
   test('writes results and failures to the bucket with the key, notifies both topics', () => {
