@@ -573,7 +573,7 @@ export class InferenceService extends Construct {
     const drain = props.drainTimeout ?? Duration.seconds(25);
     const preStop = props.preStopDelay ?? Duration.seconds(5);
     // Whole seconds for Kubernetes; the arithmetic is in milliseconds so a drain such as 27.5 s works.
-    const drainAndPause = preStop.toMilliseconds() + drain.toMilliseconds();
+    const drainAndPause = preStop.toMilliseconds({ integral: false }) + drain.toMilliseconds({ integral: false });
     const grace = props.terminationGracePeriod ?? Duration.seconds(Math.ceil(drainAndPause / 1000) + 10);
     const modelName = props.modelName ?? this.name;
     const budget = props.disruptionBudget ?? DisruptionBudget.maxUnavailable(1);
@@ -614,6 +614,11 @@ export class InferenceService extends Construct {
       throw new PlatformError(this, 'targetCpuUtilizationPercent', cpuTarget, 'must be a whole number from 1 to 100', 'pick the CPU utilization to hold pods at, e.g. 70');
     }
     const drainRange = integerRange(DRAIN_TIMEOUT_ENV);
+    const drainMs = drain.toMilliseconds({ integral: false });
+    if (!Number.isInteger(drainMs)) {
+      throw new PlatformError(this, 'drainTimeout', `${drainMs}ms`, `must be a whole number of milliseconds (the server reads ${DRAIN_TIMEOUT_ENV} as one)`,
+        `round drainTimeout to whole milliseconds, e.g. Duration.millis(${Math.round(drainMs)})`);
+    }
     if (drain.toMilliseconds() < drainRange.min || drain.toMilliseconds() > drainRange.max) {
       throw new PlatformError(this, 'drainTimeout', `${drain.toMilliseconds()}ms`, `must be from ${drainRange.min} to ${drainRange.max} ms: the inference server refuses a longer ${DRAIN_TIMEOUT_ENV} and would not start`,
         'shorten drainTimeout (and let the HPA add replicas instead of draining longer)');

@@ -509,6 +509,13 @@ describe('InferenceService', () => {
     expect(() => synth({ drainTimeout: Duration.seconds(20), terminationGracePeriod: Duration.seconds(27) })).not.toThrow();
   });
 
+  test('a drain time or preStop pause that is no whole number of milliseconds fails naming the prop, not with cdk8s\'s own error', () => {
+    expect(() => synth({ drainTimeout: Duration.millis(20000.5) }))
+      .toThrow(/'drainTimeout' \("20000.5ms"\) must be a whole number of milliseconds \(the server reads DRAIN_TIMEOUT_MS as one\)/);
+    expect(() => synth({ preStopDelay: Duration.millis(5000.5) })).toThrow(/'preStopDelay' \("5.0005s"\) must be a whole number of seconds/);
+    expect(() => synth({ drainTimeout: Duration.millis(20500) })).not.toThrow();
+  });
+
   test('a startup timeout that is not a whole number of seconds is rounded up for the probe and the progress deadline', () => {
     const { manifests } = synth({ startupTimeout: Duration.millis(90500) });
     expect(server(manifests).startupProbe.failureThreshold).toBe(10);
