@@ -16,10 +16,14 @@ export const NVIDIA_DEVICE_PLUGIN = {
 /**
  * AWS Neuron device plugin (from the Neuron Helm chart, aws-neuron/neuron-helm-charts): advertises
  * `aws.amazon.com/neuron` and `aws.amazon.com/neuroncore`. Chart 1.1.2 ships device plugin image 2.23.30.0.
+ *
+ * The repository is the chart's own OCI reference (`helm upgrade --install neuron-helm-chart
+ * oci://public.ecr.aws/neuron/neuron-helm-chart`, the chart's README): for an `oci://` repository aws-cdk's Helm
+ * handler ignores `chart` and pulls the repository as given (`helm pull <repository> --version <version>`).
  */
 export const NEURON_DEVICE_PLUGIN = {
   chart: 'neuron-helm-chart',
-  repository: 'oci://public.ecr.aws/neuron',
+  repository: 'oci://public.ecr.aws/neuron/neuron-helm-chart',
   version: '1.1.2',
   image: 'public.ecr.aws/neuron/neuron-device-plugin:2.23.30.0',
   namespace: 'kube-system',

@@ -658,7 +658,21 @@ describe('device plugins on clusters created in the stack', () => {
     new GpuNodeGroup(stack, 'Neuron', { cluster, instanceTypes: [GpuInstanceType.INF2_XLARGE], minSize: 1 });
     const t = Template.fromStack(stack);
     t.resourceCountIs(HELM, 2);
-    t.hasResourceProperties(HELM, { Chart: 'neuron-helm-chart', Repository: 'oci://public.ecr.aws/neuron', Version: '1.1.2' });
+    t.hasResourceProperties(HELM, { Chart: 'neuron-helm-chart', Repository: 'oci://public.ecr.aws/neuron/neuron-helm-chart', Version: '1.1.2' });
+  });
+
+  test('the Neuron release\'s OCI repository is the chart itself, which is what aws-cdk\'s Helm handler pulls', () => {
+    // For an oci:// repository, aws-cdk's kubectl handler (custom-resource-handlers aws-eks(-v2)/kubectl-handler/helm)
+    // ignores Chart: it runs `helm pull <Repository> --version <Version> --untar` and installs the directory named after the
+    // repository's last segment. 'oci://public.ecr.aws/neuron' is the registry namespace, not a chart, so the pull fails and
+    // the deployment with it. The chart lives at oci://public.ecr.aws/neuron/neuron-helm-chart (aws-neuron/neuron-helm-charts).
+    const { stack } = newStack();
+    const cluster = v2Cluster(stack);
+    new GpuNodeGroup(stack, 'Neuron', { cluster, instanceTypes: [GpuInstanceType.TRN1_2XLARGE], minSize: 1 });
+    const [chart] = Object.values(Template.fromStack(stack).findResources(HELM));
+    const repository: string = chart.Properties.Repository;
+    expect(repository.startsWith('oci://')).toBe(true);
+    expect(repository.split('/').pop()).toBe(chart.Properties.Chart);
   });
 
   test('the Neuron plugin runs wherever the device-plugin label says, not only on the instance types the chart lists', () => {
