@@ -116,8 +116,12 @@ export class DevicePluginDaemonSet extends Construct {
               name: 'device-plugin',
               image: this.image,
               imagePullPolicy: 'IfNotPresent',
+              // The plugin's own default, which the Helm release keeps: NVIDIA's static manifest sets false because it
+              // runs on every node, but this one runs only on NVIDIA nodes, where false would leave a plugin that
+              // started before the driver was usable Running with no GPUs advertised ("block indefinitely"), and the
+              // node's GPU pods Pending with no error. With true it exits, and the kubelet restarts it until it works.
               env: nvidia
-                ? [{ name: 'FAIL_ON_INIT_ERROR', value: 'false' }]
+                ? [{ name: 'FAIL_ON_INIT_ERROR', value: 'true' }]
                 : [
                   { name: 'KUBECONFIG', value: '/etc/kubernetes/kubelet.conf' },
                   { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },

@@ -125,7 +125,8 @@ export interface GpuNodePoolProps {
  *
  * The pool is limited to its instance types and families, one capacity type, and a maximum number of
  * accelerators; nodes expire and empty nodes are consolidated. The node class requires IMDSv2 with a hop
- * limit of 1 (pods cannot read the node role's credentials) and an encrypted gp3 root volume.
+ * limit of 1 (pods cannot read the node role's credentials) and an encrypted gp3 root volume (on Bottlerocket, the
+ * data volume and the 4 GiB OS volume).
  *
  * @example
  * const pool = new GpuNodePool(chart, 'Training', {
@@ -246,15 +247,23 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
         amiSelectorTerms: [{ alias: ami.alias }],
         subnetSelectorTerms: [{ tags: discovery }],
         securityGroupSelectorTerms: [{ tags: discovery }],
-        blockDeviceMappings: [{
-          deviceName: ami.bundlesDevicePlugin ? '/dev/xvdb' : '/dev/xvda',
-          ebs: {
-            volumeSize: `${rootGiB}Gi`,
-            volumeType: 'gp3',
-            encrypted: true,
-            deleteOnTermination: true,
+        blockDeviceMappings: [
+          // Karpenter uses its own per-family mappings only when this list is empty: listing Bottlerocket's data volume
+          // alone would leave its OS volume (/dev/xvda) to the AMI's mapping, unencrypted unless the account encrypts
+          // by default. So it is listed too, as Karpenter's Bottlerocket default has it (4 GiB, encrypted gp3).
+          ...(ami.bundlesDevicePlugin
+            ? [{ deviceName: '/dev/xvda', ebs: { volumeSize: '4Gi', volumeType: 'gp3', encrypted: true, deleteOnTermination: true } }]
+            : []),
+          {
+            deviceName: ami.bundlesDevicePlugin ? '/dev/xvdb' : '/dev/xvda',
+            ebs: {
+              volumeSize: `${rootGiB}Gi`,
+              volumeType: 'gp3',
+              encrypted: true,
+              deleteOnTermination: true,
+            },
           },
-        }],
+        ],
         metadataOptions: { httpEndpoint: 'enabled', httpProtocolIPv6: 'disabled', httpPutResponseHopLimit: 1, httpTokens: 'required' },
         // Bottlerocket leaves the Neuron devices (/dev/neuron*) to root unless the container's runAsUser and runAsGroup
         // may own them (Karpenter's "Device ownership in Bottlerocket"; Bottlerocket 1.30+): InferenceService and

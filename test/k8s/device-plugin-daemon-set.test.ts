@@ -25,6 +25,17 @@ describe('DevicePluginDaemonSet', () => {
     expect(spec.volumes).toEqual([{ name: 'device-plugin', hostPath: { path: '/var/lib/kubelet/device-plugins' } }]);
   });
 
+  test('the NVIDIA plugin fails (and is restarted) when it cannot initialize, instead of blocking with no GPUs advertised', () => {
+    // NVIDIA/k8s-device-plugin cmd/nvidia-device-plugin/main.go: --fail-on-init-error (env FAIL_ON_INIT_ERROR, default
+    // true) "fail the plugin if an error is encountered during initialization, otherwise block indefinitely". The Helm
+    // release leaves the default. Set to false, a plugin that started before the driver was usable would stay Running,
+    // advertise no nvidia.com/gpu, and leave every GPU pod on the node Pending with no error.
+    const chart = Testing.chart();
+    DevicePluginDaemonSet.of(chart, AcceleratorVendor.NVIDIA);
+    const env = podSpec(only(synthValid(chart), 'DaemonSet')).containers[0].env;
+    expect(env).toEqual([{ name: 'FAIL_ON_INIT_ERROR', value: 'true' }]);
+  });
+
   test('the Neuron plugin gets its service account and cluster RBAC, and every taint', () => {
     const chart = new Chart(Testing.app(), 'plugins', { namespace: 'ml' });
     DevicePluginDaemonSet.of(chart, AcceleratorVendor.AWS_NEURON);

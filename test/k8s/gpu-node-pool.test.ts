@@ -90,10 +90,20 @@ describe('GpuNodePool', () => {
     const { manifests, pool } = synth({ ami: KarpenterAmi.bottlerocket('v1.30.0') });
     expect(only(manifests, 'EC2NodeClass').spec.amiSelectorTerms).toEqual([{ alias: 'bottlerocket@v1.30.0' }]);
     // Bottlerocket keeps images on its second (data) volume: that is the one to size.
-    expect(only(manifests, 'EC2NodeClass').spec.blockDeviceMappings).toEqual([
+    expect(only(manifests, 'EC2NodeClass').spec.blockDeviceMappings).toContainEqual(
+      { deviceName: '/dev/xvdb', ebs: { volumeSize: '200Gi', volumeType: 'gp3', encrypted: true, deleteOnTermination: true } },
+    );
+    expect(pool.nodeLabels['ai-platform.dev/device-plugin']).toBeUndefined();
+  });
+
+  test('on Bottlerocket, the OS volume (/dev/xvda) is encrypted gp3 too, not left to the AMI\'s own mapping', () => {
+    // Karpenter applies its per-family default mappings only when blockDeviceMappings is empty
+    // (aws/karpenter-provider-aws pkg/providers/amifamily/resolver.go); its Bottlerocket default is xvda 4Gi + xvdb,
+    // both encrypted gp3 (bottlerocket.go DefaultBlockDeviceMappings). Listing xvdb alone left xvda to the AMI.
+    expect(only(synth({ ami: KarpenterAmi.bottlerocket() }).manifests, 'EC2NodeClass').spec.blockDeviceMappings).toEqual([
+      { deviceName: '/dev/xvda', ebs: { volumeSize: '4Gi', volumeType: 'gp3', encrypted: true, deleteOnTermination: true } },
       { deviceName: '/dev/xvdb', ebs: { volumeSize: '200Gi', volumeType: 'gp3', encrypted: true, deleteOnTermination: true } },
     ]);
-    expect(pool.nodeLabels['ai-platform.dev/device-plugin']).toBeUndefined();
   });
 
   test('Neuron nodes on Bottlerocket keep the device-plugin label: Bottlerocket ships only the NVIDIA plugin', () => {
