@@ -311,11 +311,18 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
         // pods cannot read the node role's credentials, which read every ECR repository of the account and
         // manage network interfaces account-wide. Pods get AWS access from IRSA or EKS Pod Identity.
         metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 },
-        blockDeviceMappings: [{
-          // Bottlerocket keeps container images on its second (data) volume; Amazon Linux on the root volume.
-          deviceName: os === AcceleratorOs.BOTTLEROCKET ? '/dev/xvdb' : '/dev/xvda',
-          ebs: { volumeSize: diskSize.toGibibytes(), volumeType: 'gp3', encrypted: true, deleteOnTermination: true },
-        }],
+        blockDeviceMappings: [
+          // Bottlerocket's OS volume is listed too, or it would come from the AMI's own mapping, unencrypted
+          // unless the account encrypts EBS by default: 4 GiB encrypted gp3, as Karpenter's Bottlerocket default.
+          ...(os === AcceleratorOs.BOTTLEROCKET
+            ? [{ deviceName: '/dev/xvda', ebs: { volumeSize: 4, volumeType: 'gp3', encrypted: true, deleteOnTermination: true } }]
+            : []),
+          {
+            // Bottlerocket keeps container images on its second (data) volume; Amazon Linux on the root volume.
+            deviceName: os === AcceleratorOs.BOTTLEROCKET ? '/dev/xvdb' : '/dev/xvda',
+            ebs: { volumeSize: diskSize.toGibibytes(), volumeType: 'gp3', encrypted: true, deleteOnTermination: true },
+          },
+        ],
         tagSpecifications: [{ resourceType: 'instance', tags: [{ key: 'ai-platform:node-group', value: groupLabel }] }],
       },
     });

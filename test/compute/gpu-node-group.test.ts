@@ -203,8 +203,15 @@ describe('AMI selection', () => {
       AmiType: 'BOTTLEROCKET_x86_64_NVIDIA',
       Labels: Match.objectLike({ 'ai-platform.dev/device-plugin': Match.absent() }),
     });
+    // Both volumes are listed encrypted: the OS volume (/dev/xvda) left to the AMI's own mapping would be
+    // unencrypted unless the account encrypts EBS by default. 4 GiB, as Karpenter's Bottlerocket default.
     t.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ DeviceName: '/dev/xvdb' })] }),
+      LaunchTemplateData: Match.objectLike({
+        BlockDeviceMappings: [
+          { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 4, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } },
+          { DeviceName: '/dev/xvdb', Ebs: { VolumeSize: 200, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } },
+        ],
+      }),
     });
     t.resourceCountIs(HELM, 0);
   });
