@@ -7,6 +7,7 @@ import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { AcceleratorVendor, CpuArchitecture, GpuInstanceType } from '../compute/gpu-instance-type';
 import { acceleratorNodeLabels } from '../compute/private/node-labels';
+import { TRAINING_GRACE_SECONDS } from './training-job';
 
 /** Karpenter's instance-family requirement key. */
 export const LABEL_KARPENTER_INSTANCE_FAMILY = 'karpenter.k8s.aws/instance-family';
@@ -102,6 +103,17 @@ export interface GpuNodePoolProps {
    * @default Duration.days(30)
    */
   readonly expireAfter?: Duration;
+  /**
+   * How long Karpenter may take to drain a node it terminates (spot interruption, expiry, deletion) before it
+   * deletes the pods left on it. Karpenter never evicts pods marked `karpenter.sh/do-not-disrupt` (a
+   * `TrainingJob`'s): it deletes each when this period less the pod's own grace period is left, and without
+   * a period it waits for them. Whole seconds, above 0.
+   * @default - on spot, Duration.seconds(90), a `TrainingJob`'s grace period: on a spot interruption its pods
+   * get SIGTERM as the drain starts, and their 90 s for a last checkpoint end within the two-minute notice
+   * (with Karpenter's interruption handling on). On-demand, none: a node that expires waits for its training
+   * to end.
+   */
+  readonly terminationGracePeriod?: Duration;
   /**
    * Share of the pool's nodes Karpenter may disrupt at once, in percent.
    * @default 10
@@ -222,6 +234,12 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
         'give the node lifetime, e.g. Duration.days(30)');
     }
     const consolidateAfter = goDuration(this, 'consolidateAfter', props.consolidateAfter ?? Duration.minutes(5));
+    const drainLimit = props.terminationGracePeriod ?? (capacity.isSpot ? Duration.seconds(TRAINING_GRACE_SECONDS) : undefined);
+    const terminationGracePeriod = drainLimit && goDuration(this, 'terminationGracePeriod', drainLimit);
+    if (drainLimit && drainLimit.toSeconds({ integral: false }) === 0) {
+      throw new PlatformError(this, 'terminationGracePeriod', '0s', 'must be longer than 0s: Karpenter would delete every pod as soon as a node starts draining, giving none its grace period',
+        `give the longest drain, e.g. Duration.seconds(${TRAINING_GRACE_SECONDS}) on spot`);
+    }
 
     // attributes (IAcceleratorNodes)
     this.vendor = first.vendor;
@@ -284,6 +302,7 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
             nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: this.name },
             taints: this.nodeTaints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
             expireAfter,
+            ...(terminationGracePeriod ? { terminationGracePeriod } : {}),
             requirements: [
               { key: LABEL_KARPENTER_INSTANCE_FAMILY, operator: 'In', values: families },
               { key: LABEL_INSTANCE_TYPE, operator: 'In', values: this.instanceTypeNames },

@@ -21,6 +21,12 @@ export const KARPENTER_DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
 export const CHECKPOINT_MOUNT_PATH = '/checkpoints';
 
 /**
+ * The default grace period of training pods: time for a last checkpoint after SIGTERM, within the two-minute
+ * spot notice. A spot `GpuNodePool` drains its nodes within as long.
+ */
+export const TRAINING_GRACE_SECONDS = 90;
+
+/**
  * Where checkpoints live. They must outlive a pod: a spot interruption kills the pod, and the
  * replacement resumes from the last checkpoint.
  */
@@ -182,7 +188,9 @@ export interface TrainingJobProps {
  * the `podFailurePolicy` ignores failures with the `DisruptionTarget` condition, and the replacement
  * pod resumes from the checkpoint volume named by `CHECKPOINT_DIR`. The pods carry
  * `karpenter.sh/do-not-disrupt: "true"`, so Karpenter does not drift or consolidate a node while a
- * training runs on it (spot interruptions and node expiry still apply).
+ * training runs on it. Spot interruptions and node expiry still stop it: Karpenter then deletes the pod
+ * when the pool's `terminationGracePeriod` less the pod's is left (a spot `GpuNodePool` sets 90 s, so the
+ * pod gets SIGTERM as the drain starts).
  *
  * @example
  * new TrainingJob(chart, 'Train', {
@@ -214,7 +222,7 @@ export class TrainingJob extends Construct {
     const completions = props.completions ?? 1;
     const parallelism = props.parallelism ?? 1;
     const backoffLimit = props.backoffLimit ?? 6;
-    const grace = props.terminationGracePeriod ?? Duration.seconds(90);
+    const grace = props.terminationGracePeriod ?? Duration.seconds(TRAINING_GRACE_SECONDS);
     const user = props.runAsUser ?? 10001;
     const checkpoints = props.checkpoints ?? CheckpointStorage.newClaim();
     this.acceleratorsPerPod = props.acceleratorsPerPod;

@@ -72,6 +72,26 @@ describe('GpuNodePool', () => {
     expect(spec.weight).toBe(50);
   });
 
+  test('on spot, a node being terminated is drained within 90 s, so a training pod (karpenter.sh/do-not-disrupt, which Karpenter never evicts) gets SIGTERM and its 90 s for a last checkpoint within the two-minute notice', () => {
+    // Karpenter deletes a do-not-disrupt pod when the node's terminationGracePeriod less the pod's own grace
+    // period is left; without one it waits for the pod, and the instance is reclaimed under it.
+    const spot = only(synth({ capacity: Capacity.spot() }).manifests, 'NodePool').spec.template.spec;
+    expect(spot.terminationGracePeriod).toBe('90s');
+    // On-demand nothing reclaims the node: an expiring node waits for its training to end.
+    expect(only(synth().manifests, 'NodePool').spec.template.spec.terminationGracePeriod).toBeUndefined();
+    expect(only(synth({ terminationGracePeriod: Duration.minutes(30) }).manifests, 'NodePool').spec.template.spec.terminationGracePeriod).toBe('30m');
+    expect(only(synth({ capacity: Capacity.spot(), terminationGracePeriod: Duration.seconds(100) }).manifests, 'NodePool').spec.template.spec.terminationGracePeriod).toBe('100s');
+    // the TrainingJob's own default, which the spot default matches
+    const chart = new Chart(Testing.app(), 'job');
+    new TrainingJob(chart, 'Train', { image: 'trainer:1', nodes: new GpuNodePool(chart, 'Pool', { instanceTypes: [GpuInstanceType.G5_2XLARGE], capacity: Capacity.spot(), ...BASE }) });
+    expect(podSpec(only(synthValid(chart), 'Job')).terminationGracePeriodSeconds).toBe(90);
+  });
+
+  test('with a terminationGracePeriod of zero or of a fraction of a second, synthesis fails naming it', () => {
+    expect(() => synth({ terminationGracePeriod: Duration.seconds(0) })).toThrow(/'terminationGracePeriod' \("0s"\) must be longer than 0s/);
+    expect(() => synth({ terminationGracePeriod: Duration.millis(1500) })).toThrow(/'terminationGracePeriod' \("1\.5s"\) must be a whole number of seconds/);
+  });
+
   test('consolidation of under-used nodes can be chosen', () => {
     expect(only(synth({ consolidationPolicy: ConsolidationPolicy.WHEN_EMPTY_OR_UNDERUTILIZED }).manifests, 'NodePool').spec.disruption.consolidationPolicy).toBe('WhenEmptyOrUnderutilized');
   });
