@@ -609,6 +609,12 @@ describe('InferenceService', () => {
     expect(() => new InferenceService(Testing.chart(), 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: '' } })).toThrow(/are AWS Neuron nodes/);
     expect(() => new InferenceService(Testing.chart(), 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cpu' }, canary: { image: 'x:2', env: { ORT_EXECUTION_PROVIDERS: '' } } }))
       .toThrow(/its pods \(the canary's\) would hold Neuron devices .* in env \(canary.env inherits it unless it empties it\)$/);
+    // A list without cpu could load nothing there: the pods would never start.
+    expect(() => new InferenceService(Testing.chart(), 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cuda' } }))
+      .toThrow(/'env.ORT_EXECUTION_PROVIDERS' \("cuda"\) must list cpu on AWS Neuron nodes: the bundled server has only onnxruntime's CPU and CUDA providers, and CUDA cannot load there, so its pods would not start: set ORT_EXECUTION_PROVIDERS: 'cpu'/);
+    expect(() => new InferenceService(Testing.chart(), 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cpu' }, canary: { image: 'x:2', env: { ORT_EXECUTION_PROVIDERS: 'tensorrt,cuda' } } }))
+      .toThrow(/'canary.env.ORT_EXECUTION_PROVIDERS' \("tensorrt,cuda"\) must list cpu on AWS Neuron nodes/);
+    expect(() => new InferenceService(Testing.chart(), 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cuda, cpu' } })).not.toThrow();
     const chart = Testing.chart();
     new InferenceService(chart, 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cpu' }, canary: { image: 'x:2' } });
     for (const name of ['llm', 'llm-canary']) expect(server(synthValid(chart), name).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cpu' });
