@@ -957,8 +957,8 @@ export class InferenceService extends Construct {
             `serve the model on NVIDIA nodes, or on CPU nodes (leave out nodes); to run it on these nodes' CPUs all the same, set ${EXECUTION_PROVIDERS_ENV}: 'cpu' in env${this.canaryDeployment ? ' (canary.env inherits it unless it empties it)' : ''}`);
         }
         // Set, it must let the server fall back to the CPU: no other provider it has loads there.
-        const providers = deployment?.containers[0].env.variables[EXECUTION_PROVIDERS_ENV]?.value;
-        if (providers !== undefined && !Token.isUnresolved(providers) && !providers.split(',').some((p) => p.trim() === 'cpu')) {
+        const providers: unknown = deployment?.containers[0].env.variables[EXECUTION_PROVIDERS_ENV]?.value;
+        if (typeof providers === 'string' && !Token.isUnresolved(providers) && !providers.split(',').some((p) => p.trim() === 'cpu')) {
           throw new PlatformError(this, `${deployment === this.canaryDeployment ? 'canary.env' : 'env'}.${EXECUTION_PROVIDERS_ENV}`, providers,
             'must list cpu on AWS Neuron nodes: the bundled server has only onnxruntime\'s CPU and CUDA providers, and CUDA cannot load there, so its pods would not start',
             `set ${EXECUTION_PROVIDERS_ENV}: 'cpu'`);
