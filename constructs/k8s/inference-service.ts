@@ -379,8 +379,9 @@ export interface InferenceServiceProps {
    * node affinity on their labels. A `GpuNodeGroup`, a `GpuNodePool` or `AcceleratorNodes.labeled(...)`.
    * On NVIDIA nodes, run the GPU image (`container/Dockerfile.gpu`): the server is told to require CUDA
    * (`ORT_EXECUTION_PROVIDERS=cuda`), so the CPU image fails to start there, with a message naming CUDA.
-   * AWS Neuron nodes are an error unless `env` sets `ORT_EXECUTION_PROVIDERS` (to `cpu`): the bundled
-   * server cannot use Neuron devices, and would serve on the nodes' CPUs.
+   * AWS Neuron nodes are an error unless `env` sets `ORT_EXECUTION_PROVIDERS` to a list with `cpu`: the
+   * bundled server cannot use Neuron devices, and would serve on the nodes' CPUs. On CPU nodes (no
+   * nodes, no `runOn`), a list without `cpu` fails when the app is synthesized.
    * @default - CPU only (or call `runOn` later, once)
    */
   readonly nodes?: IAcceleratorNodes;
@@ -927,6 +928,23 @@ export class InferenceService extends Construct {
     if (props.nodes) {
       this.runOn(props.nodes, props.nodeOptions);
     }
+
+    // On CPU nodes (no nodes and no runOn, which may come after construction: checked when the app is
+    // synthesized) a provider list without cpu loads nothing, and the server refuses to start.
+    this.node.addValidation({
+      validate: () => {
+        if (this.nodes) return [];
+        const errors: string[] = [];
+        for (const deployment of [this.deployment, this.canaryDeployment]) {
+          const providers: unknown = deployment?.containers[0].env.variables[EXECUTION_PROVIDERS_ENV]?.value;
+          if (typeof providers !== 'string' || providers === '' || Token.isUnresolved(providers) || providers.split(',').some((p) => p.trim() === 'cpu')) continue;
+          errors.push(new PlatformError(undefined, `${deployment === this.canaryDeployment ? 'canary.env' : 'env'}.${EXECUTION_PROVIDERS_ENV}`, providers,
+            'must list cpu on CPU nodes (the service has no nodes and no runOn): CUDA cannot load there, so the bundled server would refuse to start',
+            'add cpu (\'cpu\', or \'cuda,cpu\'), or run the service on NVIDIA nodes with nodes or runOn').message);
+        }
+        return errors;
+      },
+    });
   }
 
   /**

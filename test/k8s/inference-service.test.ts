@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CfnParameter, Stack } from 'aws-cdk-lib';
-import { Duration, Size, Testing } from 'cdk8s';
+import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
@@ -618,6 +618,24 @@ describe('InferenceService', () => {
     const chart = Testing.chart();
     new InferenceService(chart, 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cpu' }, canary: { image: 'x:2' } });
     for (const name of ['llm', 'llm-canary']) expect(server(synthValid(chart), name).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cpu' });
+  });
+
+  test('a provider list without cpu fails synthesis when the service runs on no accelerator nodes: CUDA cannot load on CPU nodes', () => {
+    // runOn may come after construction, so the check runs when the app is synthesized.
+    const synthApp = (env: Record<string, string>, canaryEnv?: Record<string, string>, nvidia = false) => {
+      const app = Testing.app();
+      const chart = new Chart(app, 'test');
+      const service = new InferenceService(chart, 'Fraud', { image: IMAGE, env, ...(canaryEnv ? { canary: { image: 'x:2', env: canaryEnv } } : {}) });
+      if (nvidia) service.runOn(AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'g5' } }));
+      return () => app.synthYaml();
+    };
+    expect(synthApp({ ORT_EXECUTION_PROVIDERS: 'cuda' })).toThrow(
+      /\[test\/Fraud\] 'env.ORT_EXECUTION_PROVIDERS' \("cuda"\) must list cpu on CPU nodes \(the service has no nodes and no runOn\): CUDA cannot load there, so the bundled server would refuse to start: add cpu \('cpu', or 'cuda,cpu'\), or run the service on NVIDIA nodes with nodes or runOn/);
+    expect(synthApp({}, { ORT_EXECUTION_PROVIDERS: 'tensorrt,cuda' })).toThrow(/'canary.env.ORT_EXECUTION_PROVIDERS' \("tensorrt,cuda"\) must list cpu on CPU nodes/);
+    expect(synthApp({ ORT_EXECUTION_PROVIDERS: 'cuda' }, undefined, true)).not.toThrow();
+    expect(synthApp({ ORT_EXECUTION_PROVIDERS: 'cuda, cpu' })).not.toThrow();
+    expect(synthApp({ ORT_EXECUTION_PROVIDERS: '' })).not.toThrow();
+    expect(synthApp({})).not.toThrow();
   });
 
   test('takes a drain time in milliseconds and rounds the grace period up to whole seconds', () => {
