@@ -6,7 +6,7 @@ import { PlatformError } from '../../lib/private/errors';
 import { isLabelValue, isQualifiedName, LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
-import { integerRange, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
+import { integerRange, listsProvider, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
@@ -936,9 +936,9 @@ export class InferenceService extends Construct {
         if (this.nodes) return [];
         const errors: string[] = [];
         for (const deployment of [this.deployment, this.canaryDeployment]) {
-          const providers: unknown = deployment?.containers[0].env.variables[EXECUTION_PROVIDERS_ENV]?.value;
-          if (typeof providers !== 'string' || providers === '' || Token.isUnresolved(providers) || providers.split(',').some((p) => p.trim() === 'cpu')) continue;
-          errors.push(new PlatformError(undefined, `${deployment === this.canaryDeployment ? 'canary.env' : 'env'}.${EXECUTION_PROVIDERS_ENV}`, providers,
+          const providers = this.literalProviders(deployment);
+          if (providers === undefined || listsProvider(providers, 'cpu')) continue;
+          errors.push(new PlatformError(undefined, this.providersField(deployment), providers,
             'must list cpu on CPU nodes (the service has no nodes and no runOn): CUDA cannot load there, so the bundled server would refuse to start',
             'add cpu (\'cpu\', or \'cuda,cpu\'), or run the service on NVIDIA nodes with nodes or runOn').message);
         }
@@ -975,9 +975,9 @@ export class InferenceService extends Construct {
             `serve the model on NVIDIA nodes, or on CPU nodes (leave out nodes); to run it on these nodes' CPUs all the same, set ${EXECUTION_PROVIDERS_ENV}: 'cpu' in env${this.canaryDeployment ? ' (canary.env inherits it unless it empties it)' : ''}`);
         }
         // Set, it must let the server fall back to the CPU: no other provider it has loads there.
-        const providers: unknown = deployment?.containers[0].env.variables[EXECUTION_PROVIDERS_ENV]?.value;
-        if (typeof providers === 'string' && !Token.isUnresolved(providers) && !providers.split(',').some((p) => p.trim() === 'cpu')) {
-          throw new PlatformError(this, `${deployment === this.canaryDeployment ? 'canary.env' : 'env'}.${EXECUTION_PROVIDERS_ENV}`, providers,
+        const providers = this.literalProviders(deployment);
+        if (providers !== undefined && !listsProvider(providers, 'cpu')) {
+          throw new PlatformError(this, this.providersField(deployment), providers,
             'must list cpu on AWS Neuron nodes: the bundled server has only onnxruntime\'s CPU and CUDA providers, and CUDA cannot load there, so its pods would not start',
             `set ${EXECUTION_PROVIDERS_ENV}: 'cpu'`);
         }
@@ -994,6 +994,17 @@ export class InferenceService extends Construct {
         server.env.addVariable(EXECUTION_PROVIDERS_ENV, kplus.EnvValue.fromValue('cuda'));
       }
     }
+  }
+
+  /** A deployment's `ORT_EXECUTION_PROVIDERS` when it is a literal list; undefined when unset, empty or a token. */
+  private literalProviders(deployment: kplus.Deployment | undefined): string | undefined {
+    const value: unknown = deployment?.containers[0].env.variables[EXECUTION_PROVIDERS_ENV]?.value;
+    return typeof value === 'string' && value !== '' && !Token.isUnresolved(value) ? value : undefined;
+  }
+
+  /** The prop that sets a deployment's `ORT_EXECUTION_PROVIDERS`, for error messages. */
+  private providersField(deployment: kplus.Deployment | undefined): string {
+    return `${deployment === this.canaryDeployment ? 'canary.env' : 'env'}.${EXECUTION_PROVIDERS_ENV}`;
   }
 
   /** The chart this service belongs to. */

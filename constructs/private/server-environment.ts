@@ -36,6 +36,11 @@ const MiB = 1024 * 1024;
 /** onnxruntime execution providers the server knows (`KNOWN_PROVIDERS` in config.ts). */
 export const EXECUTION_PROVIDERS: readonly string[] = ['cpu', 'cuda', 'tensorrt'];
 
+/** Whether an `ORT_EXECUTION_PROVIDERS` list (comma-separated, spaces around items ignored) names `provider`. */
+export function listsProvider(list: string, provider: string): boolean {
+  return list.split(',').some((item) => item.trim() === provider);
+}
+
 /** Every variable the bundled server reads, by name. */
 export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   // server.ts

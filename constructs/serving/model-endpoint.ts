@@ -11,7 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
-import { validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
+import { listsProvider, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { BUNDLED_GPU_DOCKERFILE, ContainerImage } from './container-image';
 import { EndpointInstanceType } from './endpoint-instance-type';
 import { EndpointVariant, InferenceAmiVersion } from './endpoint-variant';
@@ -860,7 +860,7 @@ export class ModelEndpoint extends ModelEndpointBase {
    * with `tensorrt` alone in the CUDA image (which installs no TensorRT).
    */
   private validateProviders(value: string | undefined, cudaImage: boolean, dockerfile: string | undefined, nonNvidia: EndpointVariant[]): void {
-    if (value === undefined || Token.isUnresolved(value) || value.split(',').some((p) => p.trim() === 'cpu')) return;
+    if (value === undefined || Token.isUnresolved(value) || listsProvider(value, 'cpu')) return;
     if (!cudaImage) {
       throw new PlatformError(this, 'environment.ORT_EXECUTION_PROVIDERS', value,
         `must list cpu with the bundled server's CPU image (built from ${dockerfile ?? 'Dockerfile'}, which has no CUDA): the server could load none of the listed providers and would refuse to start`,
@@ -871,7 +871,7 @@ export class ModelEndpoint extends ModelEndpointBase {
         `must list cpu when a variant has no NVIDIA GPU (${nonNvidia.map((v) => v.instanceType?.name ?? 'serverless').join(', ')}): CUDA cannot load there and the server would refuse to start`,
         'add cpu (e.g. \'cuda,cpu\'), or run only NVIDIA GPU instance types');
     }
-    if (!value.split(',').some((p) => p.trim() === 'cuda')) {
+    if (!listsProvider(value, 'cuda')) {
       throw new PlatformError(this, 'environment.ORT_EXECUTION_PROVIDERS', value,
         `must list cuda or cpu with the bundled server's CUDA image (built from ${dockerfile ?? BUNDLED_GPU_DOCKERFILE}, which installs no TensorRT libraries): tensorrt can never load there and the server would refuse to start`,
         'add cuda after tensorrt (\'tensorrt,cuda\'), or use an image of your own with TensorRT');
