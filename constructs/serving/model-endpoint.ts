@@ -881,7 +881,8 @@ export class ModelEndpoint extends ModelEndpointBase {
   /**
    * Allows `sagemaker:InvokeEndpoint` and `sagemaker:InvokeEndpointAsync` on this endpoint. On an asynchronous
    * endpoint a caller also uploads its request to S3 and reads the result there, so the grant adds
-   * `s3:PutObject` under the input prefix, `s3:GetObject` under the output and failure prefixes, and the use of
+   * `s3:PutObject` under the input prefix, `s3:GetObject` under the output and failure prefixes, `s3:ListBucket`
+   * limited to those two prefixes (so that polling for a result not yet written gets 404, not 403), and the use of
    * the keys that encrypt them: the bucket's default key for the upload (`kms:GenerateDataKey`, and
    * `kms:Decrypt` for multipart uploads) and the endpoint key that SageMaker encrypts results with (`kms:Decrypt`).
    */
@@ -899,6 +900,17 @@ export class ModelEndpoint extends ModelEndpointBase {
         grantee,
         actions: ['s3:GetObject'],
         resourceArns: [...new Set([this.bucket.arnForObjects(`${p.output}/*`), this.bucket.arnForObjects(`${p.failure}/*`)])],
+      }))
+      // A caller polls for its result before SageMaker has written it. Without s3:ListBucket, S3 answers a
+      // GetObject or HeadObject of a missing key with 403 AccessDenied instead of 404, and pollers stop at
+      // the first try: boto3's object_exists waiter, which the SageMaker Python SDK's AsyncPredictor uses,
+      // treats 403 as a failure and retries only on 404. S3 checks that permission with the missing key
+      // as s3:prefix, so listing limited to the two result prefixes is enough.
+      .combine(iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:ListBucket'],
+        resourceArns: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [...new Set([`${p.output}/*`, `${p.failure}/*`])] } },
       }));
     const bucketKey = this.bucket.encryptionKey;
     if (bucketKey) {

@@ -1331,7 +1331,14 @@ describe('grants and metrics', () => {
         Resource: [{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/out/*']] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/async-failures/*']] }],
       }),
       expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [key, 'Arn'] } }),
+      // Polling for a result not yet written must get 404 (S3 gives 403 without list permission), limited to the result prefixes.
+      expect.objectContaining({
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [bucket, 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['out/*', 'async-failures/*'] } },
+      }),
     ]));
+    expect(statements.filter((st) => JSON.stringify(st).includes('s3:List'))).toHaveLength(1);
     expect(statements.filter((st) => JSON.stringify(st).includes('kms:'))).toHaveLength(1); // the bucket's key is the endpoint key
   });
 
