@@ -189,4 +189,26 @@ export function validateServerEnvironment(
       `must be ${describeForm(form)}, or empty for the server's default: the bundled inference server refuses anything else and does not start`,
       `correct the value or remove ${name} from ${field}`);
   }
+  validateBatchTransformLimits(scope, field, env ?? {}, options);
+}
+
+/**
+ * Under batch transform (`SAGEMAKER_BATCH=true`, any case) the server refuses to start with a CSV and
+ * JSON Lines body limit under 1 MiB (`batchTransformLimitProblem` in config.ts): it announces that limit
+ * to SageMaker in whole MB. The text limit is the smaller of the two body limits, so either one set
+ * under 1 MiB stops it.
+ */
+function validateBatchTransformLimits(
+  scope: IConstruct, field: string, env: Readonly<Record<string, string>>, options: ServerEnvironmentOptions,
+): void {
+  const batch = env.SAGEMAKER_BATCH;
+  if (batch === undefined || options.isUnresolved?.(batch) || batch.trim().toLowerCase() !== 'true') return;
+  for (const name of ['BODY_LIMIT_BYTES', 'TEXT_BODY_LIMIT_BYTES']) {
+    const value = env[name];
+    if (value === undefined || value === '' || options.isUnresolved?.(value) || Number(value) >= MiB) continue;
+    throw new PlatformError(scope, `${field}.${name}`, value,
+      `must be at least ${MiB} bytes (1 MiB) while ${field}.SAGEMAKER_BATCH is ${JSON.stringify(batch)}: under batch transform the bundled server ` +
+      'announces its CSV and JSON Lines body limit to SageMaker as a whole number of MB from 1 to 100, so it refuses to start with a smaller one',
+      `raise ${name} to at least ${MiB} or remove it from ${field}`);
+  }
 }

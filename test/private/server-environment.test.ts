@@ -14,10 +14,12 @@ import { main } from '../../container/src/server';
 // the Fastify logger (LOG_LEVEL) before saying the environment was accepted. Nothing listens and no
 // model is loaded.
 jest.mock('../../container/src/app', () => ({
-  buildApp: async (options: { modelDir: string; modelName?: string; config: unknown; logger: unknown }) => {
-    const { resolveConfig, servedModelName } = jest.requireActual('../../container/src/config');
-    resolveConfig(options.modelDir, [['overrides', options.config]]);
+  buildApp: async (options: { modelDir: string; modelName?: string; config: unknown; defaults: unknown; batchTransform?: boolean; logger: unknown }) => {
+    const { batchTransformLimitProblem, ConfigError, resolveConfig, servedModelName } = jest.requireActual('../../container/src/config');
+    const { limits } = resolveConfig(options.modelDir, [['defaults', options.defaults], ['overrides', options.config]]);
     servedModelName(options.modelDir, options.modelName);
+    const batchProblem = options.batchTransform ? batchTransformLimitProblem(limits) : undefined;
+    if (batchProblem) throw new ConfigError(batchProblem);
     const app = jest.requireActual('fastify')({ logger: options.logger });
     await app.close();
     throw new Error('ENVIRONMENT ACCEPTED');
@@ -174,6 +176,35 @@ describe('the bundled server environment table', () => {
       reserved: {}, isUnresolved: (v) => v.startsWith('${Token'),
     })).not.toThrow();
     expect(describeForm(SERVER_VARIABLES.DRAIN_TIMEOUT_MS)).toBe('a whole number from 0 to 28000 (ms; the server exits at most 1 s after it, and SageMaker kills the process 30 s after SIGTERM), in plain decimal digits');
+  });
+
+  // Under batch transform the server refuses a CSV and JSON Lines body limit under 1 MiB, which each variable
+  // alone allows: the table's check of the combination must agree with the server's start-up.
+  test.each([
+    [{ SAGEMAKER_BATCH: 'true', BODY_LIMIT_BYTES: '1048575' }, 'BODY_LIMIT_BYTES'],
+    [{ SAGEMAKER_BATCH: ' TRUE ', TEXT_BODY_LIMIT_BYTES: '1024' }, 'TEXT_BODY_LIMIT_BYTES'],
+    [{ SAGEMAKER_BATCH: 'True', SAGEMAKER_MAX_PAYLOAD_IN_MB: '50', BODY_LIMIT_BYTES: '65536' }, 'BODY_LIMIT_BYTES'],
+    [{ SAGEMAKER_BATCH: 'true', BODY_LIMIT_BYTES: '1048576', TEXT_BODY_LIMIT_BYTES: '1048576' }, 'nothing'],
+    [{ SAGEMAKER_BATCH: 'true', SAGEMAKER_MAX_PAYLOAD_IN_MB: '1' }, 'nothing'],
+    [{ SAGEMAKER_BATCH: 'false', BODY_LIMIT_BYTES: '1024', TEXT_BODY_LIMIT_BYTES: '1024' }, 'nothing'],
+    [{ SAGEMAKER_BATCH: '', TEXT_BODY_LIMIT_BYTES: '1024' }, 'nothing'],
+  ])('batch transform limits %j: the construct refuses %s exactly when the server does', async (env, refused) => {
+    const chart = Testing.chart();
+    const check = () => validateServerEnvironment(chart, 'env', env, { reserved: {} });
+    const said = await serverRefusal(env);
+    if (refused === 'nothing') {
+      expect(said).toBeUndefined();
+      expect(check).not.toThrow();
+    } else {
+      expect(said).toMatch(/under batch transform \(SAGEMAKER_BATCH=true\) the CSV and JSON Lines body limit must be at least 1048576 bytes/);
+      expect(check).toThrow(new RegExp(`'env.${refused}' \\("${env[refused as keyof typeof env]}"\\) must be at least 1048576 bytes \\(1 MiB\\) while env.SAGEMAKER_BATCH is ".*": .*: raise ${refused} to at least 1048576 or remove it from env`));
+    }
+  });
+
+  test('batch transform limits given as tokens are not checked', () => {
+    const isUnresolved = (v: string) => v.startsWith('${Token');
+    expect(() => validateServerEnvironment(Testing.chart(), 'env', { SAGEMAKER_BATCH: '${Token[A]}', BODY_LIMIT_BYTES: '1024' }, { reserved: {}, isUnresolved })).not.toThrow();
+    expect(() => validateServerEnvironment(Testing.chart(), 'env', { SAGEMAKER_BATCH: 'true', BODY_LIMIT_BYTES: '${Token[B]}' }, { reserved: {}, isUnresolved })).not.toThrow();
   });
 });
 
