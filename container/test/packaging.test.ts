@@ -130,6 +130,29 @@ describe('image packaging', () => {
     });
   }
 
+  // Every Node.js line that package.json's engines admit must run every package the library and the server
+  // depend on at run time. An exception names the engines it declares, so that a change there is looked at again.
+  it('every runtime package of the workspace lockfile runs on each Node.js line that engines admits', () => {
+    const engines = JSON.parse(read('package.json')).engines.node as string;
+    assert.equal(JSON.parse(read('../package.json')).engines.node, engines, 'the library and the server admit the same Node.js versions');
+    assert.equal(JSON.parse(read('image-package-lock.json')).packages[''].engines.node, engines, 'image-package-lock.json has the engines of package.json');
+    const majors = [18, 20, 21, 22, 23, 24, 26].filter((major) => satisfies(major, engines));
+    assert.deepEqual(majors, [20, 22, 23, 24, 26]);
+    const exceptions: Record<string, string> = {
+      // ESM-only, required by light-my-request (Fastify's inject, which the tests use). It runs on Node.js 20
+      // through require() of an ES module, which works without a flag from 20.19, the floor engines sets
+      // (22.12 on Node.js 22); CI runs the tests on Node.js 20.
+      'node_modules/cookie': '>=22',
+    };
+    const lock = JSON.parse(read('../package-lock.json')).packages as Record<string, { dev?: boolean; engines?: { node?: string } }>;
+    for (const [name, range] of Object.entries(exceptions)) assert.equal(lock[name]?.engines?.node, range, `${name} still declares node ${range}`);
+    const unmet = Object.entries(lock)
+      .filter(([name, p]) => name !== '' && !p.dev && p.engines?.node && exceptions[name] !== p.engines.node)
+      .filter(([, p]) => majors.some((major) => !satisfies(major, p.engines!.node!)))
+      .map(([name, p]) => `${name} (node ${p.engines!.node})`);
+    assert.deepEqual(unmet, []);
+  });
+
   /** A folder of stand-in commands (node, npm, uname, podman) put first on PATH. */
   function standIns(commands: Record<string, string>): { bin: string; env: NodeJS.ProcessEnv } {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'stand-ins-'));
