@@ -134,7 +134,7 @@ export function selectOutputs(sig: ModelSignature, requested?: ReadonlyArray<{ n
   if (!requested || requested.length === 0) return sig.outputs.map((o) => o.name);
   const names: string[] = [];
   for (const r of requested) {
-    // Triton's classification extension (not offered: /v2 lists no extensions): answering the raw tensor
+    // Triton's classification extension (not offered: /v2 does not list it): answering the raw tensor
     // instead would hand the client something else than it asked for.
     if (r.parameters?.classification !== undefined) {
       throw new InferenceError('INVALID_REQUEST', `output '${r.name}' asks for parameters.classification ${JSON.stringify(r.parameters.classification)}, the classification extension, which this server does not offer (GET /v2 lists its extensions); leave it out to get the output tensor and take its top classes yourself`);

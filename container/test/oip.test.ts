@@ -51,7 +51,6 @@ describe('Open Inference Protocol', () => {
     assert.equal(ready.status, 200);
     assert.deepEqual(ready.json(), { name: 'kitchen-sink', ready: true });
     const meta = (await request(port, 'GET', '/v2/models/kitchen-sink')).json();
-    assert.equal(meta.platform, 'onnxruntime_onnx');
     assert.deepEqual(meta.inputs.map((i: { name: string }) => i.name), ALL_TYPES.map(oddInputName));
     assert.deepEqual(meta.inputs.find((i: { name: string }) => i.name === oddInputName('uint16')), { name: 'in/uint16:0 (row)', datatype: 'UINT16', shape: [-1, 2] });
     assert.deepEqual(meta.outputs.map((o: { datatype: string }) => o.datatype), ALL_TYPES.map((t) => ORT_TO_OIP[t as OrtType]));
@@ -59,6 +58,18 @@ describe('Open Inference Protocol', () => {
     assert.equal(unknown.status, 404);
     assert.deepEqual(unknown.json(), { error: "model 'other' is not served here; this server serves 'kitchen-sink'", code: 'UNKNOWN_MODEL' });
     assert.equal((await request(port, 'GET', '/v2/models/other/ready')).status, 404);
+  });
+
+  it("names the model's platform onnx_onnxv1, the protocol's name for an ONNX model run by ONNX Runtime, on both metadata routes", async () => {
+    // The protocol's Platforms section: "The following platform names are allowed: ... onnx_onnxv1 :
+    // A ONNX model encoded for ONNX Runtime." (Triton's own name, onnxruntime_onnx, is not among them.)
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    for (const path of ['/v2/models/fraud-mlp', '/v2/models/fraud-mlp/versions/1']) {
+      const meta = await request(started.port, 'GET', path);
+      assert.equal(meta.status, 200);
+      assert.equal(meta.json().platform, 'onnx_onnxv1', path);
+    }
   });
 
   it('serves version 1 of the model on the /versions/{v} routes and answers 404 for any other version', async () => {

@@ -301,7 +301,9 @@ async function oipPlugin(app: FastifyInstance): Promise<void> {
     return {
       name: app.model.name,
       versions: [MODEL_VERSION],
-      platform: 'onnxruntime_onnx',
+      // The protocol allows a fixed list of platform names; an ONNX model run by ONNX Runtime is
+      // onnx_onnxv1 (Triton answers its own config name, onnxruntime_onnx, which is not on the list).
+      platform: 'onnx_onnxv1',
       inputs: sig.inputs.map(tensorMetadata),
       outputs: sig.outputs.map(tensorMetadata),
     };
