@@ -779,6 +779,7 @@ export class ModelEndpoint extends ModelEndpointBase {
         },
         isUnresolved: (value) => Token.isUnresolved(value),
       });
+      if (!props.asyncInference) this.validateRequestDeadline(env);
     }
     const capture = props.dataCapture;
     if (capture) {
@@ -875,6 +876,32 @@ export class ModelEndpoint extends ModelEndpointBase {
       throw new PlatformError(this, 'environment.ORT_EXECUTION_PROVIDERS', value,
         `must list cuda or cpu with the bundled server's CUDA image (built from ${dockerfile ?? BUNDLED_GPU_DOCKERFILE}, which installs no TensorRT libraries): tensorrt can never load there and the server would refuse to start`,
         'add cuda after tensorrt (\'tensorrt,cuda\'), or use an image of your own with TensorRT');
+    }
+  }
+
+  /**
+   * Real-time and serverless endpoints give the container 60 s to answer (InvokeEndpoint: "A customer's model
+   * containers must respond to requests within 60 seconds"). A bundled server whose request deadline is later
+   * keeps queued requests and runs for callers SageMaker has already answered with an error, so a deadline over
+   * 60 s fails synthesis: `REQUEST_TIMEOUT_MS` above 60000, or `SAGEMAKER_BATCH=true` without it (the server
+   * then waits 595 s, as batch transform does). Asynchronous endpoints wait up to an hour and set their own.
+   */
+  private validateRequestDeadline(env: Readonly<Record<string, string>>): void {
+    const limitMs = 60_000;
+    const timeout = env.REQUEST_TIMEOUT_MS;
+    const batch = env.SAGEMAKER_BATCH;
+    if (timeout !== undefined && timeout !== '') {
+      if (!Token.isUnresolved(timeout) && Number(timeout) > limitMs) {
+        throw new PlatformError(this, 'environment.REQUEST_TIMEOUT_MS', timeout,
+          `must be at most ${limitMs} on a real-time or serverless endpoint, which gives the container 60 s to answer: the bundled server would go on queueing and running requests whose callers SageMaker has already answered with an error`,
+          'leave it unset (the server answers within 55 s), or use asyncInference for longer runs');
+      }
+      return;
+    }
+    if (batch !== undefined && !Token.isUnresolved(batch) && batch.trim().toLowerCase() === 'true') {
+      throw new PlatformError(this, 'environment.SAGEMAKER_BATCH', batch,
+        `must not be true on a real-time or serverless endpoint unless REQUEST_TIMEOUT_MS is at most ${limitMs}: it sets the bundled server's request deadline to 595 s, as for batch transform (which sets SAGEMAKER_BATCH itself), and the endpoint gives the container 60 s to answer`,
+        'remove it from environment');
     }
   }
 

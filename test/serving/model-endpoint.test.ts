@@ -507,6 +507,21 @@ describe('validation', () => {
     }
     for (const name of ['', 'fraud-mlp', 'fraud v3', '.hidden', 'a..b']) expect(build({ environment: { MODEL_NAME: name } })).not.toThrow();
   });
+  test('with the bundled server, a request deadline past the 60 s a real-time or serverless endpoint waits fails; an asynchronous endpoint may wait longer', () => {
+    // InvokeEndpoint: "A customer's model containers must respond to requests within 60 seconds."
+    expect(build({ environment: { REQUEST_TIMEOUT_MS: '60001' } }))
+      .toThrow(/'environment.REQUEST_TIMEOUT_MS' \("60001"\) must be at most 60000 on a real-time or serverless endpoint, which gives the container 60 s to answer: .*: leave it unset \(the server answers within 55 s\), or use asyncInference for longer runs/);
+    expect(build({ environment: { REQUEST_TIMEOUT_MS: '120000' }, variants: [EndpointVariant.serverless()] })).toThrow(/'environment.REQUEST_TIMEOUT_MS' \("120000"\) must be at most 60000/);
+    // SAGEMAKER_BATCH=true alone gives the server batch transform's 595 s deadline.
+    expect(build({ environment: { SAGEMAKER_BATCH: 'TRUE' } }))
+      .toThrow(/'environment.SAGEMAKER_BATCH' \("TRUE"\) must not be true on a real-time or serverless endpoint unless REQUEST_TIMEOUT_MS is at most 60000: it sets the bundled server's request deadline to 595 s.*: remove it from environment/);
+    const accepted: Array<Record<string, string>> = [{ REQUEST_TIMEOUT_MS: '60000' }, { REQUEST_TIMEOUT_MS: '' }, { SAGEMAKER_BATCH: 'true', REQUEST_TIMEOUT_MS: '30000' }, { SAGEMAKER_BATCH: 'false' }];
+    for (const environment of accepted) {
+      expect(build({ environment })).not.toThrow();
+    }
+    expect(build({ environment: { REQUEST_TIMEOUT_MS: '3600000' }, asyncInference: {} })).not.toThrow();
+    expect(build({ environment: { REQUEST_TIMEOUT_MS: '120000' }, image: ContainerImage.fromImageUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/my-server:1') })).not.toThrow();
+  });
   test('with the bundled server, token values are not checked', () => {
     const { stack } = newStack();
     const drain = new CfnParameter(stack, 'Drain', { type: 'String' }).valueAsString;
