@@ -22,7 +22,8 @@ export interface AiPlatformStackProps extends StackProps {
   readonly vpc?: ec2.IVpc;
 
   /**
-   * Kubernetes version of the cluster.
+   * Kubernetes version of the cluster. EKS standard support for 1.34 ends on 2026-12-02; after that a 1.34 cluster is
+   * billed at the extended-support rate (README, "The reference platform").
    * @default eks.KubernetesVersion.V1_34
    */
   readonly kubernetesVersion?: eks.KubernetesVersion;

@@ -110,7 +110,8 @@ export interface EbsCsiDriver {
  * intentionally does not tolerate all taints by default (only the node does so by default)"
  * (aws/containers-roadmap#1706, 2023). The add-on's version is not pinned, so EKS installs its default for the
  * cluster's Kubernetes version, years past that change. The controller (a Deployment) tolerates only
- * `CriticalAddonsOnly` and runs on the untainted system nodes.
+ * `CriticalAddonsOnly` and, for 300 s, `NoExecute` taints (the chart's `controller.tolerations`), none of the GPU nodes'
+ * `NoSchedule` taints, so it runs on the untainted system nodes.
  *
  * The role holds the AWS managed policy `AmazonEBSCSIDriverPolicy` and nothing else: the default StorageClass
  * encrypts with the region's default EBS encryption key, the AWS managed `aws/ebs` (usable through EBS by any
