@@ -170,6 +170,16 @@ function received(error: { keyword?: string; data?: unknown } | undefined): stri
   }
 }
 
+/**
+ * An unexpected error as its log line shows it: its type, code and the frames it was thrown from, not
+ * its message, which may quote what the request held (an input check's own words, or Node's "Received
+ * ..." naming the value a built-in refused). The caller gets "internal server error" either way.
+ */
+function unexpectedError(err: Error & { code?: unknown }): { type: string; code?: string; stack: string } {
+  const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  return { type: err.constructor?.name ?? err.name, ...(typeof err.code === 'string' ? { code: err.code } : {}), stack: frames.join('\n') };
+}
+
 function classify(err: FastifyError & { validationContext?: string }, req: FastifyRequest, assumedJson: boolean, limits: LimitsConfig): { code: ErrorCode; message: string } {
   const body = req.body;
   const bodyMissing = body === undefined || body === '';
@@ -421,7 +431,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const { code, message } = classify(err, req, assumedJson.has(req), limits);
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
-    if (code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
+    if (code === 'INTERNAL') req.log.error({ err: unexpectedError(err) }, 'unexpected error');
     // A failed run or a lost worker (500) is the server's fault, not the request's: an error, logged
     // without its message, which may quote the caller's values. 503s shed load: they stay info.
     else if (status === 500) req.log.error({ code, status }, 'request failed');

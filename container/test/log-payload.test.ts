@@ -170,4 +170,24 @@ describe('logs at trace never hold payload', () => {
     assert.ok(started.lines.some((l) => l.event === 'merged-run-failed'), 'the two requests ran merged first');
     assertNotLogged(started.raw, ['730123457']);
   });
+
+  it('logs an unexpected error (500 INTERNAL) without its message, which may quote what the request held', async () => {
+    // An input check that fails with a plain Error quoting a value, as code outside the server may.
+    const started = await loggedListening({
+      modelDir: fraudModel().dir,
+      inputChecks: [(inputs) => { throw new TypeError(`cannot check ${String(inputs[0].data[0])}`); }],
+    }, 'trace');
+    app = started.app;
+    const res = await request(started.port, 'POST', '/invocations', { instances: [[0.7301234, ...ZEROS]] });
+    assert.equal(res.status, 500);
+    assert.deepEqual(res.json(), { error: 'internal server error', code: 'INTERNAL' });
+    await sleep(50);
+    const line = started.lines.find((l) => l.msg === 'unexpected error');
+    assert.ok(line, JSON.stringify(started.lines));
+    assertNotLogged(started.raw, ['7301234']);
+    // Still enough to find the fault: the error's type and where it was thrown.
+    const err = line.err as { type?: string; stack?: string };
+    assert.equal(err.type, 'TypeError');
+    assert.match(err.stack ?? '', /log-payload\.test\.js/);
+  });
 });
