@@ -96,6 +96,35 @@ function answerAndClose(res: ServerResponse, status: number, body: string, reqId
     .end(body, sent);
 }
 
+/**
+ * A request's URL as the log shows it: its path, without the query string. The server reads no query
+ * parameter, and a client's may carry content of its own (a token, a signature, whatever a client
+ * library's query parameters hold).
+ */
+function loggedUrl(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
+/**
+ * The `req` of "incoming request" lines: Fastify's fields, less the query string (see loggedUrl) and
+ * the Accept-Version header's value (Fastify logs it for versioned routes, which the server has none of).
+ */
+function requestLogValue(req: FastifyRequest): Record<string, unknown> {
+  return { method: req.method, url: loggedUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
+/**
+ * The logger Fastify is given: `option` with requestLogValue as its `req` serializer (pino options may
+ * name their own; a logger instance gets it through a child).
+ */
+function withRequestSerializer(option: NonNullable<AppOptions['logger']>, isInstance: boolean): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (isInstance) return { loggerInstance: (option as FastifyBaseLogger).child({}, { serializers: { req: requestLogValue } }) };
+  if (option === false) return { logger: false };
+  const given = option === true ? {} : option as Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+  return { logger: { ...given, serializers: { req: requestLogValue, ...given.serializers } } };
+}
+
 /** Maps Fastify's own errors onto the catalogue. */
 const TEXT_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
 
@@ -236,7 +265,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestCutoffMs = limits.requestTimeoutMs + 5_000;
   const headersTimeoutMs = Math.min(60_000, requestCutoffMs);
   const app = Fastify({
-    ...(isInstance ? { loggerInstance: loggerOption as FastifyBaseLogger } : { logger: loggerOption as FastifyServerOptions['logger'] }),
+    ...withRequestSerializer(loggerOption, isInstance),
     bodyLimit: limits.bodyLimitBytes,
     // A request (headers and body) must arrive in full within its deadline plus 5 s, or it gets 408
     // (the clientErrorHandler below): a client that trickles a body cannot hold a connection and its
@@ -306,7 +335,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         app.metrics?.errors.inc({ code });
         // Logged with the id its other lines carry (a generated one when the client sent none).
         const loggedId = (res.req as IncomingMessage & { [REQUEST_ID_OF]?: string })[REQUEST_ID_OF] ?? reqId;
-        app.log.info({ reqId: loggedId, url: res.req.url, code, status, err: { code: err.code } }, 'request rejected');
+        app.log.info({ reqId: loggedId, url: loggedUrl(res.req.url ?? ''), code, status, err: { code: err.code } }, 'request rejected');
         const error = timedOut ? `the request did not arrive in full within ${requestCutoffMs} ms: its body was still arriving`
           : `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
         answerAndClose(res, status, JSON.stringify({ error, code }), reqId, () => socket.destroy());

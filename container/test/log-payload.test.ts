@@ -171,6 +171,29 @@ describe('logs at trace never hold payload', () => {
     assertNotLogged(started.raw, ['730123457']);
   });
 
+  it('logs the URL without its query string, and no header value a client sent but a usable X-Request-Id', async () => {
+    const started = await loggedListening({ modelDir: fraudModel().dir }, 'trace');
+    app = started.app;
+    const headers = {
+      'accept-version': 'mkVersion3', authorization: 'Bearer mkAuth4', cookie: 'session=mkCookie5', 'x-request-id': 'mk Id 6 (not an id)',
+      'x-amzn-sagemaker-custom-attributes': 'mkAttribute7', 'x-api-key': 'mkKey8', 'user-agent': 'mkAgent9',
+    };
+    const served = await request(started.port, 'POST', '/invocations?token=mkQuery1&x=mkQuery2', { instances: [[0.5, ...ZEROS]] }, headers);
+    assert.equal(served.status, 200, served.body);
+    const refused = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer?token=mkQuery10', { inputs: [] }, headers);
+    assert.equal(refused.status, 400, refused.body);
+    assert.equal((await request(started.port, 'GET', '/nope?token=mkQuery11', undefined, headers)).status, 404);
+    assert.equal((await request(started.port, 'GET', '/v2/models/%zz?token=mkQuery12', undefined, headers)).status, 400);
+    const malformed = await rawExchange(started.port, 'POST /invocations?token=mkQuery13 HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n1,2\r\nzz\r\n');
+    assert.match(malformed, /^HTTP\/1.1 400 /);
+    await sleep(50);
+    // The path is logged (the route and the model name a request addressed).
+    const urls = started.lines.filter((l) => l.msg === 'incoming request').map((l) => (l.req as { url: string }).url);
+    assert.deepEqual(urls, ['/invocations', '/v2/models/fraud-mlp/infer', '/nope', '/v2/models/%zz', '/invocations']);
+    assert.equal(started.lines.find((l) => l.msg === 'request rejected' && l.url !== undefined)?.url, '/invocations');
+    assertNotLogged(started.raw, ['mkQuery', 'mkVersion3', 'mkAuth4', 'mkCookie5', 'mk Id 6', 'mkAttribute7', 'mkKey8', 'mkAgent9']);
+  });
+
   it('logs an unexpected error (500 INTERNAL) without its message, which may quote what the request held', async () => {
     // An input check that fails with a plain Error quoting a value, as code outside the server may.
     const started = await loggedListening({
