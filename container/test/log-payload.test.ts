@@ -8,7 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { exactRequest, fraudModel, HttpResult, loggedListening, modelDir, request, sleep } from './helpers';
+import { exactRequest, fraudModel, HttpResult, loggedListening, modelDir, request, sleep, startServer } from './helpers';
 import type { ModelSpec } from '../tools/onnx-builder';
 
 /**
@@ -17,7 +17,7 @@ import type { ModelSpec } from '../tools/onnx-builder';
  * reached the server: see the callers.
  */
 function assertNotLogged(raw: string[], markers: readonly string[]): void {
-  const text = raw.join('');
+  const text = raw.join('\n');
   for (const m of markers) {
     for (const form of [m, Array.from(Buffer.from(m)).join(',')]) {
       const at = text.indexOf(form);
@@ -212,5 +212,34 @@ describe('logs at trace never hold payload', () => {
     const err = line.err as { type?: string; stack?: string };
     assert.equal(err.type, 'TypeError');
     assert.match(err.stack ?? '', /log-payload\.test\.js/);
+  });
+
+  it('in the server process, writes nothing of a run onnxruntime refuses to stdout or stderr (onnxruntime\'s own lines quote the values)', async () => {
+    const server = await startServer({ MODEL_DIR: modelDir('lookup', lookupSpec), LOG_LEVEL: 'trace', INFERENCE_WORKERS: '1', BATCHING: 'on', MAX_QUEUE_DELAY_MS: '200' });
+    try {
+      const body = (idx: number) => ({ inputs: [{ name: 'idx', shape: [1, 1], datatype: 'INT64', data: [idx] }] });
+      const alone = await request(server.port, 'POST', '/v2/models/lookup/infer', body(730123457));
+      assert.equal(alone.json().code, 'INPUT_REJECTED_BY_MODEL', alone.body);
+      // Merged with another request first (one still arriving holds the queue: see above), then alone.
+      const slow = JSON.stringify(body(7));
+      const arriving = net.connect(server.port, '127.0.0.1');
+      arriving.on('error', () => undefined);
+      arriving.write(`POST /v2/models/lookup/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${slow.length}\r\n\r\n${slow.slice(0, 5)}`);
+      await sleep(50);
+      const [bad, good] = await Promise.all([
+        request(server.port, 'POST', '/v2/models/lookup/infer', body(-730123458)),
+        request(server.port, 'POST', '/v2/models/lookup/infer', body(3)),
+      ]);
+      arriving.end(slow.slice(5));
+      assert.equal(bad.json().code, 'INPUT_REJECTED_BY_MODEL', bad.body);
+      assert.ok(bad.body.includes('730123458'), bad.body);
+      assert.equal(good.status, 200, good.body);
+      await sleep(100);
+      assert.ok(server.logs.some((l) => l.includes('merged-run-failed')), server.logs.join('\n'));
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    assertNotLogged(server.logs, ['730123457', '730123458']);
   });
 });
