@@ -96,6 +96,35 @@ function answerAndClose(res: ServerResponse, status: number, body: string, reqId
     .end(body, sent);
 }
 
+/**
+ * A request's URL as the log shows it: its path, without the query string. The server reads no query
+ * parameter, and a client's may carry content of its own (a token, a signature, whatever a client
+ * library's query parameters hold).
+ */
+function loggedUrl(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
+/**
+ * The `req` of "incoming request" lines: Fastify's fields, less the query string (see loggedUrl) and
+ * the Accept-Version header's value (Fastify logs it for versioned routes, which the server has none of).
+ */
+function requestLogValue(req: FastifyRequest): Record<string, unknown> {
+  return { method: req.method, url: loggedUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
+
+/**
+ * The logger Fastify is given: `option` with requestLogValue as its `req` serializer (pino options may
+ * name their own; a logger instance gets it through a child).
+ */
+function withRequestSerializer(option: NonNullable<AppOptions['logger']>, isInstance: boolean): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (isInstance) return { loggerInstance: (option as FastifyBaseLogger).child({}, { serializers: { req: requestLogValue } }) };
+  if (option === false) return { logger: false };
+  const given = option === true ? {} : option as Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+  return { logger: { ...given, serializers: { req: requestLogValue, ...given.serializers } } };
+}
+
 /** Maps Fastify's own errors onto the catalogue. */
 const TEXT_TYPES = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
 
@@ -170,6 +199,16 @@ function received(error: { keyword?: string; data?: unknown } | undefined): stri
   }
 }
 
+/**
+ * An unexpected error as its log line shows it: its type, code and the frames it was thrown from, not
+ * its message, which may quote what the request held (an input check's own words, or Node's "Received
+ * ..." naming the value a built-in refused). The caller gets "internal server error" either way.
+ */
+function unexpectedError(err: Error & { code?: unknown }): { type: string; code?: string; stack: string } {
+  const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  return { type: err.constructor?.name ?? err.name, ...(typeof err.code === 'string' ? { code: err.code } : {}), stack: frames.join('\n') };
+}
+
 function classify(err: FastifyError & { validationContext?: string }, req: FastifyRequest, assumedJson: boolean, limits: LimitsConfig): { code: ErrorCode; message: string } {
   const body = req.body;
   const bodyMissing = body === undefined || body === '';
@@ -226,7 +265,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestCutoffMs = limits.requestTimeoutMs + 5_000;
   const headersTimeoutMs = Math.min(60_000, requestCutoffMs);
   const app = Fastify({
-    ...(isInstance ? { loggerInstance: loggerOption as FastifyBaseLogger } : { logger: loggerOption as FastifyServerOptions['logger'] }),
+    ...withRequestSerializer(loggerOption, isInstance),
     bodyLimit: limits.bodyLimitBytes,
     // A request (headers and body) must arrive in full within its deadline plus 5 s, or it gets 408
     // (the clientErrorHandler below): a client that trickles a body cannot hold a connection and its
@@ -296,7 +335,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         app.metrics?.errors.inc({ code });
         // Logged with the id its other lines carry (a generated one when the client sent none).
         const loggedId = (res.req as IncomingMessage & { [REQUEST_ID_OF]?: string })[REQUEST_ID_OF] ?? reqId;
-        app.log.info({ reqId: loggedId, url: res.req.url, code, status, err: { code: err.code } }, 'request rejected');
+        app.log.info({ reqId: loggedId, url: loggedUrl(res.req.url ?? ''), code, status, err: { code: err.code } }, 'request rejected');
         const error = timedOut ? `the request did not arrive in full within ${requestCutoffMs} ms: its body was still arriving`
           : `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
         answerAndClose(res, status, JSON.stringify({ error, code }), reqId, () => socket.destroy());
@@ -421,7 +460,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const { code, message } = classify(err, req, assumedJson.has(req), limits);
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
-    if (code === 'INTERNAL') req.log.error({ err }, 'unexpected error');
+    if (code === 'INTERNAL') req.log.error({ err: unexpectedError(err) }, 'unexpected error');
     // A failed run or a lost worker (500) is the server's fault, not the request's: an error, logged
     // without its message, which may quote the caller's values. 503s shed load: they stay info.
     else if (status === 500) req.log.error({ code, status }, 'request failed');

@@ -65,6 +65,19 @@ export async function listening(options: AppOptions): Promise<{ app: FastifyInst
   return { app, base: `http://127.0.0.1:${address.port}`, port: address.port };
 }
 
+/**
+ * Like `listening`, with every log line the app writes at `level` kept, parsed, in `lines` (and as
+ * written in `raw`).
+ */
+export async function loggedListening(options: AppOptions, level = 'info'): Promise<{ app: FastifyInstance; port: number; lines: Array<Record<string, unknown>>; raw: string[] }> {
+  const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const app = await buildApp({ ...options, logger: { level, stream: { write: (l: string) => { raw.push(l); lines.push(JSON.parse(l)); } } } });
+  await app.model.ready;
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, port: (app.server.address() as { port: number }).port, lines, raw };
+}
+
 export interface HttpResult {
   status: number;
   headers: http.IncomingHttpHeaders;

@@ -7,18 +7,12 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Worker } from 'node:worker_threads';
-import { buildApp, AppOptions } from '../src/app';
-import { engineWorkers, fraudModel, metricValue, modelDir, request, sleep } from './helpers';
+import type { AppOptions } from '../src/app';
+import { engineWorkers, fraudModel, loggedListening, metricValue, modelDir, request, sleep } from './helpers';
 import { heavySpec } from '../tools/test-models';
 
 /** A ready app on 127.0.0.1 port 0 whose log lines (parsed) are kept in `lines`. */
-async function logged(options: AppOptions): Promise<{ app: FastifyInstance; port: number; lines: Array<Record<string, unknown>> }> {
-  const lines: Array<Record<string, unknown>> = [];
-  const app = await buildApp({ ...options, logger: { level: 'info', stream: { write: (l: string) => lines.push(JSON.parse(l)) } } });
-  await app.model.ready;
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return { app, port: (app.server.address() as net.AddressInfo).port, lines };
-}
+const logged = (options: AppOptions) => loggedListening(options);
 
 /** Sends a raw request on a new connection, which the caller may destroy. */
 function rawRequest(port: number, text: string): net.Socket {
