@@ -22,9 +22,10 @@ export interface AiPlatformStackProps extends StackProps {
   readonly vpc?: ec2.IVpc;
 
   /**
-   * Kubernetes version of the cluster. EKS standard support for 1.34 ends on 2026-12-02; after that a 1.34 cluster is
-   * billed at the extended-support rate (README, "The reference platform").
-   * @default eks.KubernetesVersion.V1_34
+   * Kubernetes version of the cluster. EKS standard support for 1.35 ends on 2027-03-27 (for 1.34 it ended on
+   * 2026-12-02); after that a cluster of that version is billed at the extended-support rate (README, "The reference
+   * platform"). EKS upgrades a cluster one minor version at a time.
+   * @default eks.KubernetesVersion.V1_35
    */
   readonly kubernetesVersion?: eks.KubernetesVersion;
 
@@ -104,10 +105,10 @@ export interface AiPlatformStackProps extends StackProps {
   readonly ebsCsiDriver?: boolean;
 
   /**
-   * Install cluster-autoscaler (Helm chart `cluster-autoscaler` 9.53.0, cluster-autoscaler 1.34.2) on the system
+   * Install cluster-autoscaler (Helm chart `cluster-autoscaler` 9.59.0, cluster-autoscaler 1.35.0) on the system
    * nodes, with an IAM role by EKS Pod Identity. It scales the node groups within their sizes; without it (or
    * Karpenter) the spot training group stays at zero nodes and the training job stays Pending. Its release is
-   * made for Kubernetes 1.34: with another `kubernetesVersion` synthesis warns.
+   * made for Kubernetes 1.35: with another `kubernetesVersion` synthesis warns.
    * Set false when the cluster scales with Karpenter or a cluster-autoscaler of your own.
    * @default true
    */
@@ -176,7 +177,7 @@ export class AiPlatformStack extends Stack {
   constructor(scope: Construct, id: string, props: AiPlatformStackProps = {}) {
     super(scope, id, props);
 
-    const kubernetesVersion = props.kubernetesVersion ?? eks.KubernetesVersion.V1_34;
+    const kubernetesVersion = props.kubernetesVersion ?? eks.KubernetesVersion.V1_35;
     if (!props.kubectlLayer) validateDefaultKubectlSkew(this, kubernetesVersion);
 
     this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {

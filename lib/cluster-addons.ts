@@ -5,16 +5,17 @@ import { Construct, IConstruct } from 'constructs';
 import { acknowledgeWildcards } from '../constructs/serving/private/nag';
 
 /**
- * cluster-autoscaler from its Helm chart. Chart 9.53.0 runs cluster-autoscaler 1.34.2, the release for
- * Kubernetes 1.34 (cluster-autoscaler's minor version follows Kubernetes', and it is only tested against that
- * minor). Chart 9.54.0 moved to cluster-autoscaler 1.35.
+ * cluster-autoscaler from its Helm chart. Chart 9.59.0 runs cluster-autoscaler 1.35.0, the release for
+ * Kubernetes 1.35 (cluster-autoscaler's minor version follows Kubernetes', and it is only tested against that
+ * minor). Charts 9.54.0 to 9.59.0 carry cluster-autoscaler 1.35.0 (kubernetes/autoscaler#10097; kubermatic#16253
+ * lists 9.59.0 with appVersion 1.35.0); 9.53.0 was the last with 1.34 (1.34.2).
  * @see https://github.com/kubernetes/autoscaler/tree/master/charts/cluster-autoscaler
  */
 export const CLUSTER_AUTOSCALER_CHART = {
   chart: 'cluster-autoscaler',
   repository: 'https://kubernetes.github.io/autoscaler',
-  version: '9.53.0',
-  appVersion: '1.34.2',
+  version: '9.59.0',
+  appVersion: '1.35.0',
   namespace: 'kube-system',
   release: 'cluster-autoscaler',
   serviceAccount: 'cluster-autoscaler',

@@ -118,8 +118,9 @@ describe('AiPlatformStack (the reference platform)', () => {
     Annotations.fromStack(stack).hasNoWarning('/Platform', Match.stringLikeRegexp('trainingSubnets'));
   });
 
-  test('the cluster runs Kubernetes 1.34 in private subnets', () => {
-    template.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.34' });
+  // EKS standard support for 1.34 ended on 2026-12-02 (extended support costs more per cluster hour); 1.35's runs to 2027-03-27.
+  test('the cluster runs Kubernetes 1.35 in private subnets', () => {
+    template.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.35' });
   });
 
   test('the VPC spans two zones with one NAT gateway (the cost default)', () => {
@@ -316,12 +317,12 @@ describe('AiPlatformStack installs what the platform charts need on the cluster'
 
   const autoscaler = () => onlyResource(t, 'Custom::AWSCDK-EKS-HelmChart', { Chart: 'cluster-autoscaler' });
 
-  test('cluster-autoscaler from its Helm chart 9.53.0 (cluster-autoscaler 1.34.2, for Kubernetes 1.34), in kube-system', () => {
+  test('cluster-autoscaler from its Helm chart 9.59.0 (cluster-autoscaler 1.35.0, for Kubernetes 1.35), in kube-system', () => {
     const { resource } = autoscaler();
     expect(resource.Properties).toMatchObject({
       Chart: 'cluster-autoscaler',
       Repository: 'https://kubernetes.github.io/autoscaler',
-      Version: '9.53.0',
+      Version: '9.59.0',
       Namespace: 'kube-system',
       Release: 'cluster-autoscaler',
     });
@@ -458,11 +459,12 @@ describe('AiPlatformStack cluster add-on opt-outs', () => {
     expect(manifests(t).filter((m) => m.includes('"kind":"StorageClass"'))).toEqual([]);
   });
 
-  test('on a Kubernetes version other than 1.34, synthesis warns that cluster-autoscaler 1.34.2 is not its release', () => {
-    const { stack } = platform({ kubernetesVersion: eks.KubernetesVersion.V1_33 });
+  test('on a Kubernetes version other than 1.35, synthesis warns that cluster-autoscaler 1.35.0 is not its release', () => {
+    const { stack } = platform({ kubernetesVersion: eks.KubernetesVersion.V1_34 });
     Annotations.fromStack(stack).hasWarning('/Platform', Match.stringLikeRegexp(
-      'cluster-autoscaler 1\\.34\\.2 \\(chart 9\\.53\\.0\\) is the release for Kubernetes 1\\.34, and the cluster runs 1\\.33.*Set clusterAutoscaler: false'));
-    const off = platform({ kubernetesVersion: eks.KubernetesVersion.V1_33, clusterAutoscaler: false });
+      'cluster-autoscaler 1\\.35\\.0 \\(chart 9\\.59\\.0\\) is the release for Kubernetes 1\\.35, and the cluster runs 1\\.34.*Set clusterAutoscaler: false'));
+    expect(Annotations.fromStack(platform({}).stack).findWarning('*', Match.stringLikeRegexp('cluster-autoscaler'))).toEqual([]);
+    const off = platform({ kubernetesVersion: eks.KubernetesVersion.V1_34, clusterAutoscaler: false });
     expect(Annotations.fromStack(off.stack).findWarning('*', Match.stringLikeRegexp('cluster-autoscaler'))).toEqual([]);
   });
 
