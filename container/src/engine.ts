@@ -1298,6 +1298,14 @@ export class InferenceEngine {
   public get isClosing(): boolean { return this.closing; }
 
   /**
+   * The moving average of recent runs' compute time, in ms: what the engine estimates waits from, and
+   * under PIPELINE_MAX_RUN_MS it posts a run to a worker still in another (pipelining).
+   */
+  public get averageRunMs(): number {
+    return this.ewmaRunMs;
+  }
+
+  /**
    * Workers inside onnxruntime now: running (a run cannot be interrupted; see terminate()) or loading
    * the model as the replacement of a lost worker.
    */

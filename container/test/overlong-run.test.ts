@@ -5,7 +5,7 @@
  * its deadline, and a worker in one run for longer than limits.requestTimeoutMs is set aside while a
  * new one serves the requests that follow.
  */
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it, TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -13,7 +13,7 @@ import { listening, metricValue, modelDir, Outcome, request, settle, sleep } fro
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { prng } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
-import { EngineHooks, InferenceEngine, workersOnDevice } from '../src/engine';
+import { EngineHooks, InferenceEngine, PIPELINE_MAX_RUN_MS, workersOnDevice } from '../src/engine';
 import type { WireTensor } from '../src/tensors';
 
 
@@ -21,6 +21,20 @@ import type { WireTensor } from '../src/tensors';
 const SPEC = heavySpec(1024, 8, 16);
 /** How long the overlong runs of these tests last (calibrated on this machine). */
 const LONG_RUN_MS = 3000;
+
+/**
+ * Runs `oneRow` until the engine's average run is under PIPELINE_MAX_RUN_MS, where it posts a run to a
+ * worker still in another (at most 400 runs): false when one-row runs stay slower than that here.
+ */
+async function pipelining(engine: InferenceEngine, oneRow: () => Promise<Outcome>): Promise<boolean> {
+  for (let i = 0; i < 400 && engine.averageRunMs >= PIPELINE_MAX_RUN_MS; i++) assert.ok((await oneRow()).ok);
+  return engine.averageRunMs < PIPELINE_MAX_RUN_MS;
+}
+
+/** Skips the rest of a test that needs pipelining, on a machine too busy for one-row runs to be short enough. */
+function notPipelining(t: TestContext, engine: InferenceEngine): void {
+  t.skip(`one-row runs average ${engine.averageRunMs.toFixed(3)} ms here, over PIPELINE_MAX_RUN_MS (${PIPELINE_MAX_RUN_MS} ms), so the engine posts no run behind another (the machine is too busy)`);
+}
 
 async function waitFor(what: string, check: () => boolean, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
@@ -133,7 +147,7 @@ describe('runs that outlast their deadline', () => {
     assert.equal(engine!.busyWorkers, 0);
   });
 
-  it('queues again, first in line, a request posted to the worker behind the run that made it stuck', { timeout: 60_000 }, async () => {
+  it('queues again, first in line, a request posted to the worker behind the run that made it stuck', { timeout: 60_000 }, async (ctx) => {
     // A light model, so runs are short and the engine posts a second run to a busy worker (pipelining).
     const dir = modelDir('overlong-pipelined', heavySpec(512, 4, 16));
     const events: string[] = [];
@@ -146,7 +160,7 @@ describe('runs that outlast their deadline', () => {
     let t = Date.now();
     assert.ok((await job(4096, 5000)).ok);
     const rows = Math.min(65_536, Math.ceil((LONG_RUN_MS / Math.max(1, Date.now() - t)) * 4096));
-    for (let i = 0; i < 40; i++) assert.ok((await job(1, 5000)).ok); // the average run falls under PIPELINE_MAX_RUN_MS
+    if (!(await pipelining(e, () => job(1, 5000)))) return notPipelining(ctx, e);
     queueWaits = 0;
     t = Date.now();
     const long = job(rows, 300);
@@ -158,7 +172,10 @@ describe('runs that outlast their deadline', () => {
     const l = await long;
     assert.equal(!l.ok && l.code, 'DEADLINE_EXCEEDED');
     assert.equal(queueWaits, 2, 'each request\'s queue wait is recorded once, not again when it is queued again');
-    // A request waiting behind a long run whose deadline passes is told its run had not started.
+    // A request waiting behind a long run whose deadline passes is told its run had not started. The new
+    // worker's first runs may have been slow (a cold session, CPUs shared with the set-aside run): short
+    // runs bring the average back under PIPELINE_MAX_RUN_MS, so the next request is posted behind long2.
+    if (!(await pipelining(e, () => job(1, 5000)))) return notPipelining(ctx, e);
     const long2 = job(Math.ceil(rows / 3), 300); // on the new worker
     const early = await job(1, 100); // posted behind it
     assert.equal(!early.ok && early.code, 'DEADLINE_EXCEEDED', JSON.stringify(early));
