@@ -22,7 +22,7 @@ export interface AiPlatformStackProps extends StackProps {
   readonly vpc?: ec2.IVpc;
 
   /**
-   * Kubernetes version of the cluster. EKS standard support for 1.35 ends on 2027-03-27 (for 1.34 it ended on
+   * Kubernetes version of the cluster. EKS standard support for 1.35 ends on 2027-03-27 (for 1.34 it ends on
    * 2026-12-02); after that a cluster of that version is billed at the extended-support rate (README, "The reference
    * platform"). EKS upgrades a cluster one minor version at a time.
    * @default eks.KubernetesVersion.V1_35

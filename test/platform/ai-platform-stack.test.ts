@@ -118,7 +118,7 @@ describe('AiPlatformStack (the reference platform)', () => {
     Annotations.fromStack(stack).hasNoWarning('/Platform', Match.stringLikeRegexp('trainingSubnets'));
   });
 
-  // EKS standard support for 1.34 ended on 2026-12-02 (extended support costs more per cluster hour); 1.35's runs to 2027-03-27.
+  // EKS standard support for 1.34 ends on 2026-12-02 (extended support costs more per cluster hour); 1.35's runs to 2027-03-27.
   test('the cluster runs Kubernetes 1.35 in private subnets', () => {
     template.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.35' });
   });
