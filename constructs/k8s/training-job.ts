@@ -125,7 +125,9 @@ export interface TrainingJobProps {
    */
   readonly completions?: number;
   /**
-   * Pods running at once, at most `completions`.
+   * Pods running at once, at most `completions`. The pods are interchangeable (completion mode `NonIndexed`): no
+   * index, no stable host names, no Service, one `CHECKPOINT_DIR`. Multi-node distributed training (torchrun's
+   * rendezvous) needs more than this job gives; see the README.
    * @default 1
    */
   readonly parallelism?: number;
@@ -342,7 +344,8 @@ export class TrainingJob extends Construct {
       },
     });
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this.job, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(10) }));
-    // PyTorch data loaders share memory through /dev/shm, which the container runtime caps at 64 MiB.
+    // PyTorch data loaders share memory through /dev/shm, which the container runtime caps at 64 MiB. What is
+    // written to a memory-backed emptyDir counts against the container's memory limit.
     container.mount('/dev/shm', kplus.Volume.fromEmptyDir(this.job, 'ShmVolume', 'dshm', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.gibibytes(8) }));
 
     let claim: kplus.IPersistentVolumeClaim;
