@@ -367,6 +367,9 @@ export class TrainingJob extends Construct {
     const api = ApiObject.of(this.job);
     api.addJsonPatch(JsonPatch.add('/spec/completions', completions));
     api.addJsonPatch(JsonPatch.add('/spec/parallelism', parallelism));
+    // With a podFailurePolicy the API server defaults podReplacementPolicy to Failed, the only value it allows then
+    // (batch/v1 SetDefaults_Job; beta and on by default from Kubernetes 1.29, GA in 1.34): the replacement pod is
+    // created only once the interrupted one has exited, after its last checkpoint, not beside it.
     api.addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', {
       rules: [
         // Spot interruptions, drains and preemptions mark the pod with DisruptionTarget: retry without counting.
