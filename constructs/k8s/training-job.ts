@@ -17,6 +17,11 @@ export const CHECKPOINT_DIR_ENV = 'CHECKPOINT_DIR';
 export const FLUX_FORCE = 'kustomize.toolkit.fluxcd.io/force';
 /** Pod annotation by which Karpenter does not voluntarily disrupt (drift, consolidate) the pod's node. */
 export const KARPENTER_DO_NOT_DISRUPT = 'karpenter.sh/do-not-disrupt';
+/**
+ * Exit code of a trainer stopped by SIGTERM (128 + 15), and the one it exits with after its last checkpoint. The
+ * job retries it without counting it against `backoffLimit`.
+ */
+export const SIGTERM_EXIT_CODE = 143;
 /** Where the checkpoint volume is mounted. */
 export const CHECKPOINT_MOUNT_PATH = '/checkpoints';
 
@@ -120,18 +125,21 @@ export interface TrainingJobProps {
    */
   readonly completions?: number;
   /**
-   * Pods running at once, at most `completions`.
+   * Pods running at once, at most `completions`. The pods are interchangeable (completion mode `NonIndexed`): no
+   * index, no stable host names, no Service, one `CHECKPOINT_DIR`. Multi-node distributed training (torchrun's
+   * rendezvous) needs more than this job gives; see the README.
    * @default 1
    */
   readonly parallelism?: number;
   /**
-   * Failed pods (not counting node disruptions such as spot interruptions) before the job fails.
+   * Failed pods (not counting node disruptions such as spot interruptions, nor a trainer that exits 143 after
+   * SIGTERM) before the job fails.
    * @default 6
    */
   readonly backoffLimit?: number;
   /**
    * Exit codes that mean the failure will not go away on retry (bad configuration): the job fails at once.
-   * 1-255, in any order; a code given twice is listed once.
+   * 1-255 except 143 (SIGTERM, retried without counting), in any order; a code given twice is listed once.
    * @default - none
    */
   readonly nonRetryableExitCodes?: number[];
@@ -154,9 +162,10 @@ export interface TrainingJobProps {
   readonly checkpoints?: CheckpointStorage;
   /**
    * Time between SIGTERM and SIGKILL, for the trainer to write a last checkpoint. A spot interruption
-   * gives two minutes' notice, so keep it below that. After that checkpoint the trainer must exit with a
-   * non-zero status (e.g. 143): a pod whose container exits 0 has succeeded, and the job would count the
-   * interrupted training as one of its completions.
+   * gives two minutes' notice, so keep it below that. After that checkpoint the trainer must exit with 143:
+   * a pod whose container exits 0 has succeeded, and the job would count the interrupted training as one of
+   * its completions; another non-zero status counts against `backoffLimit` when the pod was deleted without
+   * the `DisruptionTarget` condition (as Karpenter deletes `karpenter.sh/do-not-disrupt` pods).
    * @default Duration.seconds(90)
    */
   readonly terminationGracePeriod?: Duration;
@@ -185,7 +194,8 @@ export interface TrainingJobProps {
  * A Kubernetes Job for training on spot accelerator nodes.
  *
  * Node disruptions (spot interruptions, drains, consolidation) do not count against `backoffLimit`:
- * the `podFailurePolicy` ignores failures with the `DisruptionTarget` condition, and the replacement
+ * the `podFailurePolicy` ignores failures with the `DisruptionTarget` condition, and those of a trainer
+ * that exits 143 after SIGTERM (Karpenter deletes the pods it may not evict without that condition); the replacement
  * pod resumes from the checkpoint volume named by `CHECKPOINT_DIR`. The pods carry
  * `karpenter.sh/do-not-disrupt: "true"`, so Karpenter does not drift or consolidate a node while a
  * training runs on it. Spot interruptions and node expiry still stop it: Karpenter then deletes the pod
@@ -254,6 +264,11 @@ export class TrainingJob extends Construct {
     const badCode = (props.nonRetryableExitCodes ?? []).find((c) => !Number.isInteger(c) || c < 1 || c > 255);
     if (badCode !== undefined) {
       throw new PlatformError(this, 'nonRetryableExitCodes', props.nonRetryableExitCodes, 'must be exit codes from 1 to 255 (0 means success)', `remove ${badCode}`);
+    }
+    if (props.nonRetryableExitCodes?.includes(SIGTERM_EXIT_CODE)) {
+      throw new PlatformError(this, 'nonRetryableExitCodes', props.nonRetryableExitCodes,
+        `must not hold ${SIGTERM_EXIT_CODE}, the exit code of a trainer stopped by SIGTERM (a spot interruption, a drain), which the job retries without counting`,
+        `remove ${SIGTERM_EXIT_CODE}`);
     }
     checkWholeSeconds(this, [['terminationGracePeriod', grace], ['activeDeadline', props.activeDeadline], ['ttlAfterFinished', props.ttlAfterFinished]]);
     // Kubernetes wants a positive activeDeadlineSeconds (JobSpec: "value must be positive integer"); zero would end the job at once.
@@ -329,7 +344,8 @@ export class TrainingJob extends Construct {
       },
     });
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this.job, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(10) }));
-    // PyTorch data loaders share memory through /dev/shm, which the container runtime caps at 64 MiB.
+    // PyTorch data loaders share memory through /dev/shm, which the container runtime caps at 64 MiB. What is
+    // written to a memory-backed emptyDir counts against the container's memory limit.
     container.mount('/dev/shm', kplus.Volume.fromEmptyDir(this.job, 'ShmVolume', 'dshm', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.gibibytes(8) }));
 
     let claim: kplus.IPersistentVolumeClaim;
@@ -351,10 +367,20 @@ export class TrainingJob extends Construct {
     const api = ApiObject.of(this.job);
     api.addJsonPatch(JsonPatch.add('/spec/completions', completions));
     api.addJsonPatch(JsonPatch.add('/spec/parallelism', parallelism));
+    // With a podFailurePolicy the API server defaults podReplacementPolicy to Failed, the only value it allows then
+    // (batch/v1 SetDefaults_Job; beta and on by default from Kubernetes 1.29, GA in 1.34): the replacement pod is
+    // created only once the interrupted one has exited, after its last checkpoint, not beside it.
     api.addJsonPatch(JsonPatch.add('/spec/podFailurePolicy', {
       rules: [
         // Spot interruptions, drains and preemptions mark the pod with DisruptionTarget: retry without counting.
+        // The rules are evaluated in order and the first that matches applies.
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        // Karpenter never evicts a karpenter.sh/do-not-disrupt pod: on a node it terminates (spot interruption,
+        // expiry) it deletes the pod, and a plain delete adds no DisruptionTarget condition (only the Eviction API,
+        // preemption, the taint manager, pod GC and the kubelet do; kubernetes-sigs/karpenter#3218). The trainer then
+        // exits 143 (SIGTERM), which is retried without counting as well. A trainer killed by SIGKILL (137, also an
+        // out-of-memory kill) still counts.
+        { action: 'Ignore', onExitCodes: { containerName: 'trainer', operator: 'In', values: [SIGTERM_EXIT_CODE] } },
         ...(props.nonRetryableExitCodes?.length
           // The API server wants the values ordered and without duplicates.
           ? [{ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [...new Set(props.nonRetryableExitCodes)].sort((a, b) => a - b) } }]

@@ -72,19 +72,33 @@ describe('TrainingJob', () => {
 
   test('spot interruptions (DisruptionTarget) do not count against backoffLimit', () => {
     const job = only(synth().manifests, 'Job');
+    expect(job.spec.podFailurePolicy.rules[0]).toEqual({ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] });
+  });
+
+  test('a trainer that exits 143 after SIGTERM is retried without counting: Karpenter deletes do-not-disrupt pods without DisruptionTarget', () => {
+    // Karpenter deletes a karpenter.sh/do-not-disrupt pod on a node it terminates (spot interruption, expiry) with a plain
+    // delete, not the Eviction API, and such a pod gets no DisruptionTarget condition (kubernetes-sigs/karpenter#3218).
+    const job = only(synth({ nonRetryableExitCodes: [2] }).manifests, 'Job');
     expect(job.spec.podFailurePolicy.rules).toEqual([
       { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      { action: 'Ignore', onExitCodes: { containerName: 'trainer', operator: 'In', values: [143] } },
+      { action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [2] } },
     ]);
+  });
+
+  test('with 143 (SIGTERM) as a non-retryable exit code, synthesis fails: it is how the trainer reports an interruption', () => {
+    expect(() => synth({ nonRetryableExitCodes: [2, 143] })).toThrow(
+      /'nonRetryableExitCodes' \(\[2,143\]\) must not hold 143, the exit code of a trainer stopped by SIGTERM .*: remove 143/);
   });
 
   test('non-retryable exit codes fail the job at once', () => {
     const job = only(synth({ nonRetryableExitCodes: [3, 2] }).manifests, 'Job');
-    expect(job.spec.podFailurePolicy.rules[1]).toEqual({ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [2, 3] } });
+    expect(job.spec.podFailurePolicy.rules[2]).toEqual({ action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [2, 3] } });
   });
 
   test('a non-retryable exit code given twice is listed once (the API server refuses duplicate values)', () => {
     const job = only(synth({ nonRetryableExitCodes: [3, 2, 3] }).manifests, 'Job');
-    expect(job.spec.podFailurePolicy.rules[1].onExitCodes.values).toEqual([2, 3]);
+    expect(job.spec.podFailurePolicy.rules[2].onExitCodes.values).toEqual([2, 3]);
   });
 
   test('checkpoints go to a created claim mounted at /checkpoints, named by CHECKPOINT_DIR', () => {
