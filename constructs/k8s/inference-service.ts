@@ -497,7 +497,9 @@ export interface InferenceServiceProps {
   /**
    * Roll out new versions with Argo Rollouts instead (needs the Argo Rollouts controller and its CRDs): a
    * `Rollout` references the Deployment (`workloadRef`, scaled down progressively), runs its pods with a
-   * canary strategy, and the HPA scales the Rollout. Not together with `canary`.
+   * canary strategy, and the HPA scales the Rollout. Not together with `canary`. Removing it later leaves the
+   * Deployment at the 0 replicas Argo Rollouts gave it, where the HPA does not scale it: scale the Deployment up
+   * first (README, "Argo Rollouts instead").
    * @default - a plain Deployment (rolling updates)
    */
   readonly argoRollout?: ArgoRolloutOptions;

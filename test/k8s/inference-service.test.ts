@@ -459,6 +459,15 @@ describe('InferenceService', () => {
     expect(only(manifests, 'HorizontalPodAutoscaler').spec.scaleTargetRef).toEqual({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'fraud' });
   });
 
+  test('with Argo Rollouts, neither the Rollout nor the Deployment has replicas in its manifest: a sync keeps the counts the HPA, Argo Rollouts or kubectl scale set', () => {
+    // Argo Rollouts scales the Deployment to 0 (workloadRef.scaleDown) and never again after the first revision
+    // (argoproj/argo-rollouts#4935): a replicas field would bring its pods back at every sync. The README's way out of
+    // Argo Rollouts scales the Deployment up by hand, and the next sync must keep that.
+    const manifests = synth({ argoRollout: {} }).manifests;
+    expect(only(manifests, 'Rollout').spec.replicas).toBeUndefined();
+    expect(only(manifests, 'Deployment').spec.replicas).toBeUndefined();
+  });
+
   test('Argo Rollouts default steps: 20%, wait for promotion, 50% for 10 minutes', () => {
     const rollout = only(synth({ argoRollout: {} }).manifests, 'Rollout');
     expect(rollout.spec.strategy.canary.steps).toEqual([{ setWeight: 20 }, { pause: {} }, { setWeight: 50 }, { pause: { duration: '600s' } }]);
