@@ -270,8 +270,9 @@ export interface CanaryOptions {
   /** Image of the new version. */
   readonly image: string;
   /**
-   * Share of the pods (and so, roughly, of the requests) the canary gets, in percent, 1-50. The canary
-   * runs `max(1, round(minReplicas * weight / (100 - weight)))` replicas next to the stable ones.
+   * Share of the pods (and so, roughly, of the requests) the canary gets at `minReplicas`, in percent, 1-50. The
+   * canary runs `max(1, round(minReplicas * weight / (100 - weight)))` replicas next to the stable ones; the HPA
+   * scales only the stable Deployment, so the share falls as it adds stable pods.
    * @default 10
    */
   readonly weightPercent?: number;

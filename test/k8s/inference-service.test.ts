@@ -430,6 +430,14 @@ describe('InferenceService', () => {
     expect(synth({ minReplicas: 3, canary: { image: 'x:2', weightPercent: 50 } }).service.canaryReplicas).toBe(3);
   });
 
+  test('the canary share holds at minReplicas: the canary\'s replicas come from minReplicas, and the HPA scales only the stable Deployment', () => {
+    // Weight 20 at 4 stable pods is 1 canary pod (1 of 5); the HPA may run 8 stable pods, and the canary stays at 1 (1 of 9).
+    const { manifests, service } = synth({ minReplicas: 4, maxReplicas: 8, canary: { image: 'x:2', weightPercent: 20 } });
+    expect(service.canaryReplicas).toBe(1);
+    expect(only(manifests, 'Deployment', 'fraud-canary').spec.replicas).toBe(1);
+    expect(only(manifests, 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: 4, maxReplicas: 8, scaleTargetRef: { kind: 'Deployment', name: 'fraud' } });
+  });
+
   test('a small canary share still runs one canary pod', () => {
     expect(synth({ minReplicas: 2, canary: { image: 'x:2', weightPercent: 5 } }).service.canaryReplicas).toBe(1);
   });
