@@ -270,8 +270,9 @@ export interface CanaryOptions {
   /** Image of the new version. */
   readonly image: string;
   /**
-   * Share of the pods (and so, roughly, of the requests) the canary gets, in percent, 1-50. The canary
-   * runs `max(1, round(minReplicas * weight / (100 - weight)))` replicas next to the stable ones.
+   * Share of the pods (and so, roughly, of the requests) the canary gets at `minReplicas`, in percent, 1-50. The
+   * canary runs `max(1, round(minReplicas * weight / (100 - weight)))` replicas next to the stable ones; the HPA
+   * scales only the stable Deployment, so the share falls as it adds stable pods.
    * @default 10
    */
   readonly weightPercent?: number;
@@ -497,7 +498,9 @@ export interface InferenceServiceProps {
   /**
    * Roll out new versions with Argo Rollouts instead (needs the Argo Rollouts controller and its CRDs): a
    * `Rollout` references the Deployment (`workloadRef`, scaled down progressively), runs its pods with a
-   * canary strategy, and the HPA scales the Rollout. Not together with `canary`.
+   * canary strategy, and the HPA scales the Rollout. Not together with `canary`. Removing it later leaves the
+   * Deployment at the 0 replicas Argo Rollouts gave it, where the HPA does not scale it: scale the Deployment up
+   * first (README, "Argo Rollouts instead").
    * @default - a plain Deployment (rolling updates)
    */
   readonly argoRollout?: ArgoRolloutOptions;

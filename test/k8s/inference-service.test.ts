@@ -430,6 +430,14 @@ describe('InferenceService', () => {
     expect(synth({ minReplicas: 3, canary: { image: 'x:2', weightPercent: 50 } }).service.canaryReplicas).toBe(3);
   });
 
+  test('the canary share holds at minReplicas: the canary\'s replicas come from minReplicas, and the HPA scales only the stable Deployment', () => {
+    // Weight 20 at 4 stable pods is 1 canary pod (1 of 5); the HPA may run 8 stable pods, and the canary stays at 1 (1 of 9).
+    const { manifests, service } = synth({ minReplicas: 4, maxReplicas: 8, canary: { image: 'x:2', weightPercent: 20 } });
+    expect(service.canaryReplicas).toBe(1);
+    expect(only(manifests, 'Deployment', 'fraud-canary').spec.replicas).toBe(1);
+    expect(only(manifests, 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: 4, maxReplicas: 8, scaleTargetRef: { kind: 'Deployment', name: 'fraud' } });
+  });
+
   test('a small canary share still runs one canary pod', () => {
     expect(synth({ minReplicas: 2, canary: { image: 'x:2', weightPercent: 5 } }).service.canaryReplicas).toBe(1);
   });
@@ -457,6 +465,15 @@ describe('InferenceService', () => {
     // The Rollout's selector matches the pods the Deployment template describes.
     expect(only(manifests, 'Deployment').spec.template.metadata.labels).toMatchObject(rollout.spec.selector.matchLabels);
     expect(only(manifests, 'HorizontalPodAutoscaler').spec.scaleTargetRef).toEqual({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'fraud' });
+  });
+
+  test('with Argo Rollouts, neither the Rollout nor the Deployment has replicas in its manifest: a sync keeps the counts the HPA, Argo Rollouts or kubectl scale set', () => {
+    // Argo Rollouts scales the Deployment to 0 (workloadRef.scaleDown) and never again after the first revision
+    // (argoproj/argo-rollouts#4935): a replicas field would bring its pods back at every sync. The README's way out of
+    // Argo Rollouts scales the Deployment up by hand, and the next sync must keep that.
+    const manifests = synth({ argoRollout: {} }).manifests;
+    expect(only(manifests, 'Rollout').spec.replicas).toBeUndefined();
+    expect(only(manifests, 'Deployment').spec.replicas).toBeUndefined();
   });
 
   test('Argo Rollouts default steps: 20%, wait for promotion, 50% for 10 minutes', () => {
