@@ -8,6 +8,7 @@ import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, listsProvider, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
+import { claimAppName } from './private/app-name-label';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { MAX_USER_ID } from './private/user-id';
@@ -570,6 +571,7 @@ export class InferenceService extends Construct {
 
     // defaults
     this.name = props.name ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    claimAppName(this, 'InferenceService', this.name);
     this.port = props.port ?? DEFAULT_PORT;
     this.servicePort = props.servicePort ?? this.port;
     this.minReplicas = props.minReplicas ?? 2;

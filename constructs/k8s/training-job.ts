@@ -5,6 +5,7 @@ import { PlatformError } from '../../lib/private/errors';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
+import { claimAppName } from './private/app-name-label';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { MAX_USER_ID } from './private/user-id';
@@ -229,6 +230,7 @@ export class TrainingJob extends Construct {
 
     // defaults
     this.name = props.name ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+    claimAppName(this, 'TrainingJob', this.name);
     const completions = props.completions ?? 1;
     const parallelism = props.parallelism ?? 1;
     const backoffLimit = props.backoffLimit ?? 6;

@@ -1,7 +1,7 @@
-import { Duration, Size, Testing } from 'cdk8s';
+import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { AcceleratorVendor, Capacity, GpuInstanceType } from '../../constructs/compute';
-import { AcceleratorNodes, CheckpointStorage, TrainingJob, TrainingJobProps } from '../../constructs/k8s';
+import { AcceleratorNodes, CheckpointStorage, InferenceService, TrainingJob, TrainingJobProps } from '../../constructs/k8s';
 import { buildPlatformCharts } from '../../lib/platform-chart';
 import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
 import { only, podSpec, synthValid } from './helpers';
@@ -22,6 +22,26 @@ function synth(props: Partial<TrainingJobProps> = {}) {
 }
 
 describe('TrainingJob', () => {
+  test('an InferenceService of the same name in the same namespace fails, naming it: its Service selects pods by app.kubernetes.io/name alone and would send requests to the training pods', () => {
+    const app = Testing.app();
+    const serving = new Chart(app, 'Serving', { namespace: 'ml' });
+    new InferenceService(serving, 'Fraud', { image: 'registry.example.com/server:1' });
+    const training = new Chart(app, 'Training', { namespace: 'ml' });
+    expect(() => new TrainingJob(training, 'Fraud', { image: IMAGE }))
+      .toThrow(/'name' \("fraud"\) is also the name of InferenceService Serving\/Fraud in namespace ml: both label their pods app.kubernetes.io\/name=fraud, .*so the Service would send requests to the training pods: give one of them another name, or put them in charts of different namespaces/);
+    // The other order, and charts without a namespace (kubectl apply puts both in its current one).
+    const other = Testing.app();
+    new TrainingJob(new Chart(other, 'A'), 'Job', { image: IMAGE, name: 'scoring' });
+    expect(() => new InferenceService(new Chart(other, 'B'), 'Svc', { image: 'registry.example.com/server:1', name: 'scoring' }))
+      .toThrow(/'name' \("scoring"\) is also the name of TrainingJob A\/Job in the same namespace \(their charts set none\)/);
+    // Another namespace, another name, or another app: no clash.
+    const apart = Testing.app();
+    new InferenceService(new Chart(apart, 'S', { namespace: 'serving' }), 'Fraud', { image: 'registry.example.com/server:1' });
+    expect(() => new TrainingJob(new Chart(apart, 'T', { namespace: 'training' }), 'Fraud', { image: IMAGE })).not.toThrow();
+    expect(() => new TrainingJob(new Chart(apart, 'U', { namespace: 'serving' }), 'Fraud2', { image: IMAGE })).not.toThrow();
+    expect(() => new TrainingJob(Testing.chart(), 'Fraud', { image: IMAGE })).not.toThrow();
+  });
+
   test('renders completions, parallelism, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished', () => {
     const checkpoints = CheckpointStorage.newClaim({ storageClassName: 'efs-sc' });
     const job = only(synth({ completions: 4, parallelism: 2, backoffLimit: 3, activeDeadline: Duration.hours(6), ttlAfterFinished: Duration.hours(2), checkpoints }).manifests, 'Job');

@@ -1,0 +1,32 @@
+import { Chart } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
+import { PlatformError } from '../../../lib/private/errors';
+
+/** The constructs that label their pods `app.kubernetes.io/name: <name>`. */
+export type AppNameOwner = 'InferenceService' | 'TrainingJob';
+
+/** Per app (the construct tree's root): which construct labels pods with which name, by namespace. */
+const owners = new WeakMap<IConstruct, Map<string, { readonly kind: AppNameOwner; readonly path: string }>>();
+
+/**
+ * Records that `scope` (an InferenceService or a TrainingJob) labels its pods `app.kubernetes.io/name: name` in its
+ * chart's namespace, and fails, naming `name`, when the other kind already does so in the same namespace in this app:
+ * an InferenceService's Service, PodDisruptionBudget and NetworkPolicy select pods by that label alone, so its Service
+ * would send requests to the training pods, and its PodDisruptionBudget would count them. Charts without a namespace
+ * are taken to share one (the namespace `kubectl apply` puts them in).
+ */
+export function claimAppName(scope: Construct, kind: AppNameOwner, name: string): void {
+  const root = scope.node.root;
+  let claims = owners.get(root);
+  if (!claims) owners.set(root, claims = new Map());
+  const namespace = Chart.of(scope).namespace;
+  const key = `${namespace ?? ''}/${name}`;
+  const other = claims.get(key);
+  if (other && other.kind !== kind) {
+    const where = namespace ? `namespace ${namespace}` : 'the same namespace (their charts set none)';
+    throw new PlatformError(scope, 'name', name,
+      `is also the name of ${other.kind} ${other.path} in ${where}: both label their pods app.kubernetes.io/name=${name}, and the InferenceService's Service, PodDisruptionBudget and NetworkPolicy select pods by that label alone, so the Service would send requests to the training pods`,
+      'give one of them another name, or put them in charts of different namespaces');
+  }
+  if (!other) claims.set(key, { kind, path: scope.node.path });
+}
