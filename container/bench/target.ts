@@ -6,7 +6,7 @@
  *   constant           : one Fastify route answering a constant body (the HTTP ceiling)
  * Prints `PORT <n>` on stdout when it listens on 127.0.0.1.
  */
-import Fastify from 'fastify';
+import Fastify, { FastifyInstance } from 'fastify';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -14,12 +14,11 @@ import { disableOrtTelemetry } from '../src/telemetry';
 import { buildApp } from '../src/app';
 import { cpuCount } from '../src/config';
 
-async function main(): Promise<void> {
-  disableOrtTelemetry(); // the naive server's session too, as the real server does
-  const [mode, modelDir, constantFile] = process.argv.slice(2);
+/** The server under test for `mode`, ready to listen (the model loaded, for the inference servers). */
+export async function targetApp(mode: string, modelDir: string, constantFile?: string): Promise<FastifyInstance> {
   const name = path.basename(modelDir);
   const url = `/v2/models/${name}/infer`;
-  let app;
+  let app: FastifyInstance;
   if (mode === 'batching' || mode === 'nobatch') {
     app = await buildApp({
       modelDir,
@@ -37,6 +36,8 @@ async function main(): Promise<void> {
     await app.model.ready;
   } else if (mode === 'naive') {
     // The obvious implementation: no validation, no workers, the event loop blocked during each run.
+    // It answers the server's bytes (model_version last, where the server's response schema puts it),
+    // serialised with JSON.stringify.
     const session = await ort.InferenceSession.create(path.join(modelDir, 'model.onnx'), { intraOpNumThreads: cpuCount() });
     app = Fastify({ bodyLimit: 6 * 1024 * 1024 });
     app.get('/ping', async () => ({ ready: true }));
@@ -48,9 +49,11 @@ async function main(): Promise<void> {
       return {
         model_name: name,
         outputs: Object.entries(out).map(([n, t]) => ({ name: n, datatype: t.type === 'bool' ? 'BOOL' : 'FP32', shape: t.dims, data: Array.from(t.data as Float32Array, (v) => (t.type === 'bool' ? v !== 0 : v)) })),
+        model_version: '1',
       };
     });
   } else if (mode === 'constant') {
+    if (constantFile === undefined) throw new Error('the constant-body server needs the file of its answer');
     const constant = fs.readFileSync(constantFile, 'utf8');
     app = Fastify({ bodyLimit: 6 * 1024 * 1024 });
     app.get('/ping', async () => ({ ready: true }));
@@ -61,6 +64,13 @@ async function main(): Promise<void> {
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
+  return app;
+}
+
+async function main(): Promise<void> {
+  disableOrtTelemetry(); // the naive server's session too, as the real server does
+  const [mode, modelDir, constantFile] = process.argv.slice(2);
+  const app = await targetApp(mode, modelDir, constantFile);
   await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`PORT ${(app.server.address() as { port: number }).port}\n`);
   process.on('SIGTERM', () => {
@@ -68,4 +78,4 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+if (require.main === module) void main();
