@@ -1103,6 +1103,19 @@ describe('rollout and alarms', () => {
     expect(newEndpoint(ten, { variants: twoInstances(), rollout: RolloutStrategy.canary({ rollbackAlarms: [...eight, eight[0]] }) }).node.validate()).toEqual([]);
   });
 
+  test('a rolling update through the escape hatch replaces the blue/green policy: SageMaker takes one update policy', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 4 })] });
+    const cfn = endpoint.node.defaultChild as CfnResource;
+    cfn.addPropertyOverride('DeploymentConfig.RollingUpdatePolicy', {
+      MaximumBatchSize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 300, RollbackMaximumBatchSize: { Type: 'CAPACITY_PERCENT', Value: 100 },
+    });
+    cfn.addPropertyDeletionOverride('DeploymentConfig.BlueGreenUpdatePolicy');
+    const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'));
+    expect(Object.keys(resource.Properties.DeploymentConfig).sort()).toEqual(['AutoRollbackConfiguration', 'RollingUpdatePolicy']);
+    expect(resource.Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms).toHaveLength(2);
+  });
+
   test('by default, two instances roll out by a 10% canary baking 5 minutes; autoscaled down to one, all at once with a 5-minute baking period', () => {
     const policy = (scale?: { minCapacity: number }) => {
       const { stack } = newStack();
