@@ -540,8 +540,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     this.alarms = this.createAlarms(variants, endpointName, props.alarms);
     const givenAlarms = props.rollout?.rollbackAlarms ?? [];
     givenAlarms.forEach((a) => this.checkRollbackAlarm(a, 'rollout.rollbackAlarms'));
-    this.rollbackAlarms.push(...this.alarms, ...givenAlarms);
-    this.allowReadingAlarms([...this.alarms, ...givenAlarms]);
+    this.addRollbackAlarms([...this.alarms, ...givenAlarms]);
 
     this.resource = new sagemaker.CfnEndpoint(this, 'Resource', {
       endpointName,
@@ -606,11 +605,23 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
   }
 
-  /** Adds an alarm that rolls updates back (at most 10 in all), in the endpoint's account and region. */
+  /** Adds an alarm that rolls updates back (at most 10 in all, each name once), in the endpoint's account and region. */
   public addRollbackAlarm(alarm: cloudwatch.IAlarm): void {
     this.checkRollbackAlarm(alarm, 'addRollbackAlarm');
-    this.rollbackAlarms.push(alarm);
-    this.allowReadingAlarms([alarm]);
+    this.addRollbackAlarms([alarm]);
+  }
+
+  /**
+   * Adds rollback alarms, each name once: CloudFormation's schema for AWS::SageMaker::Endpoint takes
+   * `AutoRollbackConfiguration.Alarms` as unique items (SageMaker names an alarm by its name alone), so an alarm
+   * given twice (in `rollout.rollbackAlarms` and to `addRollbackAlarm()`, or imported twice by one name) is
+   * listed once and counts once towards the 10.
+   */
+  private addRollbackAlarms(alarms: cloudwatch.IAlarm[]): void {
+    const added = alarms.filter((alarm, i) => !this.rollbackAlarms.some((a) => a.alarmName === alarm.alarmName)
+      && alarms.findIndex((a) => a.alarmName === alarm.alarmName) === i);
+    this.rollbackAlarms.push(...added);
+    this.allowReadingAlarms(added);
   }
 
   /**

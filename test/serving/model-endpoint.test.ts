@@ -1087,6 +1087,35 @@ describe('rollout and alarms', () => {
     });
   });
 
+  test('an alarm given twice is a rollback alarm once: CloudFormation takes each alarm name once, and the 10 count distinct alarms', () => {
+    const { stack } = newStack();
+    const kpi = cloudwatch.Alarm.fromAlarmName(stack, 'Kpi', 'business-kpi');
+    const endpoint = newEndpoint(stack, { variants: twoInstances(), rollout: RolloutStrategy.canary({ rollbackAlarms: [kpi, kpi] }) });
+    endpoint.addRollbackAlarm(kpi);
+    endpoint.addRollbackAlarm(cloudwatch.Alarm.fromAlarmName(stack, 'KpiAgain', 'business-kpi'));
+    const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'));
+    const names: string[] = resource.Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms.map((a: { AlarmName: unknown }) => JSON.stringify(a.AlarmName));
+    expect(names).toHaveLength(3);
+    expect(new Set(names).size).toBe(3);
+    // Eight distinct alarms beside the two default ones, one of them given twice, are ten alarms: allowed.
+    const { stack: ten } = newStack();
+    const eight = Array.from({ length: 8 }, (_, i) => cloudwatch.Alarm.fromAlarmName(ten, `A${i}`, `alarm-${i}`));
+    expect(newEndpoint(ten, { variants: twoInstances(), rollout: RolloutStrategy.canary({ rollbackAlarms: [...eight, eight[0]] }) }).node.validate()).toEqual([]);
+  });
+
+  test('a rolling update through the escape hatch replaces the blue/green policy: SageMaker takes one update policy', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { variants: [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE, initialInstanceCount: 4 })] });
+    const cfn = endpoint.node.defaultChild as CfnResource;
+    cfn.addPropertyOverride('DeploymentConfig.RollingUpdatePolicy', {
+      MaximumBatchSize: { Type: 'CAPACITY_PERCENT', Value: 25 }, WaitIntervalInSeconds: 300, RollbackMaximumBatchSize: { Type: 'CAPACITY_PERCENT', Value: 100 },
+    });
+    cfn.addPropertyDeletionOverride('DeploymentConfig.BlueGreenUpdatePolicy');
+    const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Endpoint'));
+    expect(Object.keys(resource.Properties.DeploymentConfig).sort()).toEqual(['AutoRollbackConfiguration', 'RollingUpdatePolicy']);
+    expect(resource.Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms).toHaveLength(2);
+  });
+
   test('by default, two instances roll out by a 10% canary baking 5 minutes; autoscaled down to one, all at once with a 5-minute baking period', () => {
     const policy = (scale?: { minCapacity: number }) => {
       const { stack } = newStack();
