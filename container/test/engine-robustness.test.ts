@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep } from './helpers';
-import { fixedBatchSpec, heavySpec } from '../tools/test-models';
+import { fixedBatchSpec, heavySpec, lookupSpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { onnx } from 'onnx-proto';
 import { resolveConfig, ServingConfigInput } from '../src/config';
@@ -16,15 +16,6 @@ async function engineFor(name: string, spec: ModelSpec, config: ServingConfigInp
   const dir = modelDir(name, spec);
   return InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', config]]), hooks);
 }
-
-/** y = table[idx]: an index beyond the table makes onnxruntime fail the whole run. */
-const lookupSpec: ModelSpec = {
-  name: 'lookup',
-  inputs: [{ name: 'idx', type: 'int64', shape: ['n', 1] }],
-  outputs: [{ name: 'y', type: 'float32', shape: ['n', 1] }],
-  initializers: [{ name: 'table', type: 'float32', dims: [10], data: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90] }],
-  nodes: [{ op: 'Gather', inputs: ['table', 'idx'], outputs: ['y'], attributes: { axis: 0 } }],
-};
 
 describe('engine robustness', () => {
   let engine: InferenceEngine | undefined;
@@ -40,7 +31,7 @@ describe('engine robustness', () => {
     const merged: number[] = [];
     let queueWaits = 0;
     const failed: number[] = [];
-    engine = await engineFor('lookup', lookupSpec, { workers: 1, batching: { maxQueueDelayMs: 20 } }, {
+    engine = await engineFor('lookup', lookupSpec(), { workers: 1, batching: { maxQueueDelayMs: 20 } }, {
       onWorkerEvent: (event, d) => { if (event === 'merged-run-failed') merged.push(d.requests as number); },
       onQueueWait: () => { queueWaits++; },
       onRunFailed: ({ requests }) => failed.push(requests),
@@ -67,7 +58,7 @@ describe('engine robustness', () => {
   it('runs each request of a failed merged run alone, not merged again with a request that arrived meanwhile', async () => {
     const runs: number[] = [];
     let arriving = 1;
-    engine = await engineFor('lookup', lookupSpec, { workers: 1, batching: { maxBatchSize: 2, maxQueueDelayMs: 10_000 } }, {
+    engine = await engineFor('lookup', lookupSpec(), { workers: 1, batching: { maxBatchSize: 2, maxQueueDelayMs: 10_000 } }, {
       requestsArriving: () => arriving,
       onRun: (r) => runs.push(r.rows),
     });

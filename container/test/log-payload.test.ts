@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { exactRequest, fraudModel, HttpResult, loggedListening, modelDir, request, sleep, startServer } from './helpers';
 import type { ModelSpec } from '../tools/onnx-builder';
+import { lookupSpec } from '../tools/test-models';
 
 /**
  * Asserts that no log line holds any of the markers, as text or as the bytes of a Buffer logged whole
@@ -39,14 +40,29 @@ function rawExchange(port: number, text: string, endAfterMs?: number): Promise<s
   });
 }
 
-/** y = table[idx]: an index beyond the table makes onnxruntime fail the run, quoting the index. */
-const lookupSpec: ModelSpec = {
-  name: 'lookup',
-  inputs: [{ name: 'idx', type: 'int64', shape: ['n', 1] }],
-  outputs: [{ name: 'y', type: 'float32', shape: ['n', 1] }],
-  initializers: [{ name: 'table', type: 'float32', dims: [10], data: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90] }],
-  nodes: [{ op: 'Gather', inputs: ['table', 'idx'], outputs: ['y'], attributes: { axis: 0 } }],
-};
+/** An OIP request for the lookup model (lookupSpec) with one index. */
+const lookupBody = (idx: number) => ({ inputs: [{ name: 'idx', shape: [1, 1], datatype: 'INT64', data: [idx] }] });
+
+/**
+ * Sends the lookup model a request with an index beyond its table beside a good one, so that they run merged
+ * first (a request whose body is still arriving makes the queued ones wait, maxQueueDelayMs, for it), then
+ * alone: the bad one is answered 422 quoting its index, the good one 200.
+ */
+async function badBesideGood(port: number, badIndex: number): Promise<void> {
+  const slow = JSON.stringify(lookupBody(7));
+  const arriving = net.connect(port, '127.0.0.1');
+  arriving.on('error', () => undefined);
+  arriving.write(`POST /v2/models/lookup/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${slow.length}\r\n\r\n${slow.slice(0, 5)}`);
+  await sleep(50);
+  const [bad, good] = await Promise.all([
+    request(port, 'POST', '/v2/models/lookup/infer', lookupBody(badIndex)),
+    request(port, 'POST', '/v2/models/lookup/infer', lookupBody(3)),
+  ]);
+  arriving.end(slow.slice(5));
+  assert.equal(bad.json().code, 'INPUT_REJECTED_BY_MODEL', bad.body);
+  assert.ok(bad.body.includes(String(Math.abs(badIndex))), bad.body);
+  assert.equal(good.status, 200, good.body);
+}
 
 /** A BYTES input and an FP64 input, each echoed. */
 const echoSpec: ModelSpec = {
@@ -148,24 +164,9 @@ describe('logs at trace never hold payload', () => {
   });
 
   it('logs runs onnxruntime refuses (alone, and merged with another request) without the values it quotes', async () => {
-    const started = await loggedListening({ modelDir: modelDir('lookup', lookupSpec), config: { workers: 1, batching: { enabled: true, maxQueueDelayMs: 200 } } }, 'trace');
+    const started = await loggedListening({ modelDir: modelDir('lookup', lookupSpec()), config: { workers: 1, batching: { enabled: true, maxQueueDelayMs: 200 } } }, 'trace');
     app = started.app;
-    const body = (idx: number) => ({ inputs: [{ name: 'idx', shape: [1, 1], datatype: 'INT64', data: [idx] }] });
-    // A request whose body is still arriving makes the queued ones wait (maxQueueDelayMs) for it, so
-    // the bad request and the good one run merged first, then alone.
-    const slow = JSON.stringify(body(7));
-    const arriving = net.connect(started.port, '127.0.0.1');
-    arriving.on('error', () => undefined);
-    arriving.write(`POST /v2/models/lookup/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${slow.length}\r\n\r\n${slow.slice(0, 5)}`);
-    await sleep(50);
-    const [bad, good] = await Promise.all([
-      request(started.port, 'POST', '/v2/models/lookup/infer', body(730123457)),
-      request(started.port, 'POST', '/v2/models/lookup/infer', body(3)),
-    ]);
-    arriving.end(slow.slice(5));
-    assert.equal(bad.json().code, 'INPUT_REJECTED_BY_MODEL', bad.body);
-    assert.ok(bad.body.includes('730123457'), bad.body);
-    assert.equal(good.status, 200, good.body);
+    await badBesideGood(started.port, 730123457);
     await sleep(50);
     assert.ok(started.lines.some((l) => l.event === 'merged-run-failed'), 'the two requests ran merged first');
     assertNotLogged(started.raw, ['730123457']);
@@ -215,25 +216,11 @@ describe('logs at trace never hold payload', () => {
   });
 
   it('in the server process, writes nothing of a run onnxruntime refuses to stdout or stderr (onnxruntime\'s own lines quote the values)', async () => {
-    const server = await startServer({ MODEL_DIR: modelDir('lookup', lookupSpec), LOG_LEVEL: 'trace', INFERENCE_WORKERS: '1', BATCHING: 'on', MAX_QUEUE_DELAY_MS: '200' });
+    const server = await startServer({ MODEL_DIR: modelDir('lookup', lookupSpec()), LOG_LEVEL: 'trace', INFERENCE_WORKERS: '1', BATCHING: 'on', MAX_QUEUE_DELAY_MS: '200' });
     try {
-      const body = (idx: number) => ({ inputs: [{ name: 'idx', shape: [1, 1], datatype: 'INT64', data: [idx] }] });
-      const alone = await request(server.port, 'POST', '/v2/models/lookup/infer', body(730123457));
+      const alone = await request(server.port, 'POST', '/v2/models/lookup/infer', lookupBody(730123457));
       assert.equal(alone.json().code, 'INPUT_REJECTED_BY_MODEL', alone.body);
-      // Merged with another request first (one still arriving holds the queue: see above), then alone.
-      const slow = JSON.stringify(body(7));
-      const arriving = net.connect(server.port, '127.0.0.1');
-      arriving.on('error', () => undefined);
-      arriving.write(`POST /v2/models/lookup/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${slow.length}\r\n\r\n${slow.slice(0, 5)}`);
-      await sleep(50);
-      const [bad, good] = await Promise.all([
-        request(server.port, 'POST', '/v2/models/lookup/infer', body(-730123458)),
-        request(server.port, 'POST', '/v2/models/lookup/infer', body(3)),
-      ]);
-      arriving.end(slow.slice(5));
-      assert.equal(bad.json().code, 'INPUT_REJECTED_BY_MODEL', bad.body);
-      assert.ok(bad.body.includes('730123458'), bad.body);
-      assert.equal(good.status, 200, good.body);
+      await badBesideGood(server.port, -730123458);
       await sleep(100);
       assert.ok(server.logs.some((l) => l.includes('merged-run-failed')), server.logs.join('\n'));
     } finally {

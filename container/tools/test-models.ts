@@ -64,6 +64,17 @@ export function multiInputSpec(): ModelSpec {
   };
 }
 
+/** y = table[idx]: an index beyond the table makes onnxruntime fail the whole run, quoting the index. */
+export function lookupSpec(): ModelSpec {
+  return {
+    name: 'lookup',
+    inputs: [{ name: 'idx', type: 'int64', shape: ['n', 1] }],
+    outputs: [{ name: 'y', type: 'float32', shape: ['n', 1] }],
+    initializers: [{ name: 'table', type: 'float32', dims: [10], data: [0, 10, 20, 30, 40, 50, 60, 70, 80, 90] }],
+    nodes: [{ op: 'Gather', inputs: ['table', 'idx'], outputs: ['y'], attributes: { axis: 0 } }],
+  };
+}
+
 /**
  * A compute-heavy MLP: `input` [batch, inputWidth] through a dense ReLU layer to `width`, `layers - 1`
  * more of width x width, then a single `score` column. Cost grows with rows, so tests and the benchmark
