@@ -546,12 +546,12 @@ export class ModelEndpoint extends ModelEndpointBase {
       endpointName,
       endpointConfigName: this.cfnEndpointConfig.attrEndpointConfigName,
       // Once autoscaled, an update keeps each variant's current instance count instead of resetting it to
-      // initialInstanceCount (which would drop capacity mid-peak); weights and capture settings still apply.
+      // initialInstanceCount (which would drop capacity mid-peak); new weights still apply. DataCaptureConfig,
+      // the third VariantPropertyType, is "(Not currently supported.)" in SageMaker's API reference
+      // (VariantProperty), so it is not sent: every update of an autoscaled endpoint would depend on it.
       retainAllVariantProperties: Lazy.any({ produce: () => (this.scalables.size > 0 ? true : undefined) }),
       excludeRetainedVariantProperties: Lazy.any({
-        produce: () => (this.scalables.size > 0
-          ? [{ variantPropertyType: 'DesiredWeight' }, { variantPropertyType: 'DataCaptureConfig' }]
-          : undefined),
+        produce: () => (this.scalables.size > 0 ? [{ variantPropertyType: 'DesiredWeight' }] : undefined),
       }),
       deploymentConfig: {
         // Rendered at synthesis: the default rollout depends on autoscaling, which can be added later.
