@@ -152,6 +152,22 @@ export function selectOutputs(sig: ModelSignature, requested?: ReadonlyArray<{ n
   return names;
 }
 
+/**
+ * The binary tensor data extension's switches are booleans (`parameters.binary_data_output` on the request,
+ * `parameters.binary_data` on an output): another value (`"true"`, `1`) is refused, not read as false, so that
+ * a client asking for binary data in the wrong type learns it instead of getting JSON it did not expect.
+ */
+export function checkBinaryDataSwitches(parameters: Record<string, unknown> | undefined, outputs: ReadonlyArray<{ parameters?: Record<string, unknown> }> | undefined): void {
+  const refuse = (field: string, value: unknown) => new InferenceError('INVALID_REQUEST',
+    `${field} is ${JSON.stringify(value)}; it must be true or false (a JSON boolean), as the binary tensor data extension takes it`);
+  const all = parameters?.binary_data_output;
+  if (all !== undefined && typeof all !== 'boolean') throw refuse('parameters.binary_data_output', all);
+  outputs?.forEach((o, i) => {
+    const own = o.parameters?.binary_data;
+    if (own !== undefined && typeof own !== 'boolean') throw refuse(`outputs[${i}].parameters.binary_data`, own);
+  });
+}
+
 /** An OIP output tensor body. */
 export function encodeOipOutput(t: WireTensor): { name: string; datatype: string; shape: number[]; data: unknown[] } {
   return { name: t.name, datatype: OIP_DATATYPE[t.type], shape: t.dims, data: encodeData(t.type, t.data) };

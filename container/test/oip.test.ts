@@ -320,6 +320,18 @@ describe('Open Inference Protocol', () => {
       assert.equal(res.json().code, code, `${what}: ${res.json().error}`);
       assert.match(res.json().error, message, what);
     }
+    // The extension's switches are booleans: "true" or 1 is refused naming the field, not answered as JSON.
+    for (const [body, field, value] of [
+      [{ inputs: [...json, f32(8), bool(2), str(10)], parameters: { binary_data_output: 'true' } }, 'parameters.binary_data_output', '"true"'],
+      [{ inputs: [...json, f32(8), bool(2), str(10)], outputs: [{ name: 'out.float32' }, { name: 'out.int8', parameters: { binary_data: 1 } }] }, 'outputs[1].parameters.binary_data', '1'],
+    ] as const) {
+      const head = Buffer.from(JSON.stringify(body));
+      const res = await exactRequest(started.port, 'POST', '/v2/models/kitchen-sink/infer', Buffer.concat([head, good]), {
+        'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length),
+      });
+      assert.equal(res.status, 400, res.body);
+      assert.deepEqual(res.json(), { error: `${field} is ${value}; it must be true or false (a JSON boolean), as the binary tensor data extension takes it`, code: 'INVALID_REQUEST' });
+    }
     // binary_data_size in a plain JSON request: no bytes to take it from.
     const noBinary = await request(started.port, 'POST', '/v2/models/kitchen-sink/infer', { inputs: [...json, f32(8), bool(2), str(10)] });
     assert.equal(noBinary.json().code, 'INVALID_REQUEST');

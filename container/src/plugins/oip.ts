@@ -4,7 +4,7 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
+import { checkBinaryDataSwitches, decodeOipInputs, encodeOipOutput, OipInput, selectOutputs } from '../codec';
 import { encodeBinaryData, ORT_TO_OIP } from '../tensors';
 import { isEncoded } from '../content-coding';
 import { errorBodySchema, errorResponses, InferenceError } from '../errors';
@@ -200,6 +200,7 @@ export function runOip(app: FastifyInstance, reply: FastifyReply, body: OipReque
   let outputNames: string[];
   try {
     const signature = app.model.requireSignature();
+    checkBinaryDataSwitches(body.parameters, body.outputs);
     outputNames = selectOutputs(signature, body.outputs);
     inputs = decodeOipInputs(signature, body.inputs, app.model.limits, app.model.engine!.batchingActive, binary?.input);
   } catch (e) {
