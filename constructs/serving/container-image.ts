@@ -29,7 +29,7 @@ export interface ContainerImageBindOptions {
    */
   readonly architecture?: CpuArchitecture;
   /**
-   * True when the variants run on NVIDIA GPUs.
+   * True when any variant runs on NVIDIA GPUs.
    * @default false
    */
   readonly nvidiaGpu?: boolean;
@@ -44,8 +44,8 @@ export interface BundledImageOptions {
   readonly directory?: string;
   /**
    * Name of the Dockerfile, relative to `directory`.
-   * @default - for the bundled server, 'Dockerfile.gpu' (onnxruntime's CUDA provider) when the variants
-   * run on NVIDIA GPUs, else 'Dockerfile' (CPU); 'Dockerfile' for other directories
+   * @default - for the bundled server, 'Dockerfile.gpu' (onnxruntime's CUDA provider) when any variant
+   * runs on NVIDIA GPUs (one image serves every variant), else 'Dockerfile' (CPU); 'Dockerfile' for other directories
    */
   readonly file?: string;
   /**

@@ -191,7 +191,7 @@ export class EndpointVariant {
       checkSeconds(scope, `${prefix}.modelDataDownloadTimeout`, o.modelDataDownloadTimeout, 60, 3600);
       const ami = o.inferenceAmiVersion?.name;
       if (ami !== undefined && !Token.isUnresolved(ami) && !AMI_VERSION.test(ami)) {
-        throw new PlatformError(scope, `${prefix}.inferenceAmiVersion`, ami, 'must be a SageMaker inference AMI version name such as al2-ami-sagemaker-inference-gpu-3-1 (letters, digits and hyphens, at most 63)',
+        throw new PlatformError(scope, `${prefix}.inferenceAmiVersion`, ami, 'must be a SageMaker inference AMI version name such as al2-ami-sagemaker-inference-gpu-3-1 (lower-case letters, digits and hyphens, at most 63)',
           'use one of the InferenceAmiVersion constants, or a name from the ProductionVariant API reference');
       }
     }

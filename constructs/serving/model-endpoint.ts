@@ -307,8 +307,9 @@ const MAX_ENVIRONMENT = 100;
 
 /**
  * A SageMaker model endpoint: the model, its endpoint configuration and the endpoint, with a
- * least-privilege execution role, encryption, logs with retention, default alarms, safe (canary)
- * rollout with automatic rollback, optional data capture, asynchronous inference and autoscaling.
+ * least-privilege execution role, encryption, logs with retention, default alarms, a canary (or, on one
+ * instance, all-at-once) rollout with automatic rollback, optional data capture, asynchronous inference and
+ * autoscaling.
  *
  * @example
  * const endpoint = new ModelEndpoint(this, 'Fraud', {

@@ -33,8 +33,10 @@ export class TrafficSize {
 /** What every blue/green rollout accepts. */
 export interface RolloutOptions {
   /**
-   * How long the old fleet is kept after all traffic moved, for a quick manual rollback. 0-3600 seconds.
-   * @default Duration.seconds(0)
+   * How long the old fleet is kept after all traffic moved before it is terminated (`TerminationWaitInSeconds`).
+   * The rollback alarms still watch the new fleet during it: for `allAtOnce()` it is the only baking period.
+   * 0-3600 seconds.
+   * @default - no wait (SageMaker's default, 0); the endpoint's default `allAtOnce` rollout waits 5 minutes
    */
   readonly terminationWait?: Duration;
   /**
