@@ -151,7 +151,7 @@ export interface AiPlatformStackProps extends StackProps {
 export class AiPlatformStack extends Stack {
   public readonly vpc: ec2.IVpc;
   public readonly cluster: eks.Cluster;
-  /** The small system node group (CoreDNS, the device plugin's controllers, other add-ons). */
+  /** The small system node group (CoreDNS, cluster-autoscaler, the add-ons' controllers); the device plugins run on the GPU nodes. */
   public readonly systemNodes: eks.Nodegroup;
   /** On-demand accelerator nodes for model serving. */
   public readonly inferenceNodes: GpuNodeGroup;

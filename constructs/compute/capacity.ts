@@ -5,8 +5,9 @@ import { CAPACITY_ON_DEMAND, CAPACITY_SPOT } from '../../lib/private/labels';
 export interface SpotCapacityOptions {
   /**
    * Add the catalog's interchangeable instance types (same vendor, accelerator model, accelerator
-   * count and architecture) to the group, so that one spot pool running dry does not stop it.
-   * When false, the alternatives are only suggested in a synthesis warning.
+   * count and architecture, at least as many vCPUs and as much memory: `spotAlternatives()`) to the group,
+   * up to the 20 types an EKS managed node group takes, so that one spot pool running dry does not stop it.
+   * When false, a group of fewer than three types gets them suggested in a synthesis warning.
    * @default false
    */
   readonly diversify?: boolean;

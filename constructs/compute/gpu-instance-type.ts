@@ -313,8 +313,8 @@ export class GpuInstanceType {
 
   /**
    * Types in the catalog that could stand in for this one in a spot pool: same vendor, same
-   * accelerator model, same accelerator count and architecture, at least as much accelerator memory.
-   * Sorted by on-demand price. Does not include this type.
+   * accelerator model, same accelerator count and architecture, at least as much accelerator memory,
+   * and at least as many vCPUs and as much memory. Sorted by on-demand price. Does not include this type.
    */
   public spotAlternatives(): GpuInstanceType[] {
     return GpuInstanceType.catalogTypes()

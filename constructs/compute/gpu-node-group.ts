@@ -54,8 +54,8 @@ export interface GpuNodeGroupProps {
   readonly groupLabel?: string;
 
   /**
-   * On-demand or spot. Spot capacity with a single instance type gets a warning naming the catalog's
-   * interchangeable types; `Capacity.spot({ diversify: true })` adds them.
+   * On-demand or spot. Spot capacity with fewer than three instance types (spot pools) gets a warning naming
+   * the catalog's interchangeable types; `Capacity.spot({ diversify: true })` adds them.
    * @default Capacity.onDemand()
    */
   readonly capacity?: Capacity;
@@ -132,8 +132,9 @@ export interface GpuNodeGroupProps {
   /**
    * Install the vendor's device plugin as a Helm release, once per cluster and vendor however many
    * groups exist. Only possible when CDK can run kubectl on the cluster (a cluster created in the stack
-   * with a kubectl provider, or an import with `kubectlRoleArn` and `kubectlLayer`, or `kubectlProvider`); elsewhere a warning
-   * points to the `DevicePluginDaemonSet` cdk8s construct for GitOps.
+   * with a kubectl provider, or an import with `kubectlRoleArn` and `kubectlLayer`, or `kubectlProvider`); an aws-eks
+   * import with `kubectlRoleArn` but no `kubectlLayer` fails synthesis (aws-eks has no default layer, so helm would be
+   * missing), and elsewhere a warning points to the `DevicePluginDaemonSet` cdk8s construct for GitOps.
    * @default true
    */
   readonly installDevicePlugin?: boolean;
@@ -143,8 +144,9 @@ export interface GpuNodeGroupProps {
    * accelerator count, ephemeral storage), so cluster-autoscaler can scale the group up from zero nodes.
    * A custom resource (one small Lambda function per stack, Node.js, AWS SDK only) finds the Auto
    * Scaling group with DescribeNodegroup and keeps exactly the current tags on it: a label or taint
-   * removed from the group, or a changed accelerator count or disk size, has its old tag deleted on the
-   * next deployment, and turning the hints off (or deleting the group) removes them all. Only tags it
+   * removed from the group has its tag deleted on the next deployment, a changed value (a label's, a
+   * taint's, the accelerator count, the disk size) is overwritten, and turning the hints off (or deleting
+   * the group) removes them all. Only tags it
    * wrote itself are deleted; node-template tags added by hand stay. Its role may describe this cluster's
    * node groups and tag and untag only Auto Scaling groups tagged with this cluster's name, and only keys
    * under `k8s.io/cluster-autoscaler/node-template/` (not this group's name: a replaced group's old tags

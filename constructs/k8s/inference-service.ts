@@ -958,8 +958,8 @@ export class InferenceService extends Construct {
    * preferred capacity type). An accelerator count above what the nodes have is an error. On NVIDIA
    * nodes the server is told `ORT_EXECUTION_PROVIDERS=cuda` unless `env` (or `canary.env`) sets it:
    * a pod that cannot load CUDA then fails to start, logging a message that names CUDA. AWS Neuron
-   * nodes are an error unless the server's env sets `ORT_EXECUTION_PROVIDERS` (the bundled server has no
-   * Neuron provider, and would serve on the nodes' CPUs). A service runs
+   * nodes are an error unless the server's env sets `ORT_EXECUTION_PROVIDERS` to a list with `cpu` (the
+   * bundled server has no Neuron provider, and would serve on the nodes' CPUs). A service runs
    * on one node group: a second call (after `nodes` or an earlier `runOn`) is an error.
    */
   public runOn(nodes: IAcceleratorNodes, options: RunOnOptions = this.nodeOptions ?? {}): void {
