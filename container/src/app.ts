@@ -37,6 +37,12 @@ export interface AppOptions {
    * JSON Lines body limit must then be one `/execution-parameters` can announce. @default false
    */
   readonly batchTransform?: boolean;
+  /**
+   * The batch transform job streams its payloads (MaxPayloadInMB 0: `batchTransformStreams`): payloads of
+   * any size, chunked. The server still reads each body whole, so it warns at start that a CSV or JSON
+   * Lines payload past the text body limit gets 413. @default false
+   */
+  readonly batchStreaming?: boolean;
   /** Pino options, a logger instance, or false. @default false */
   readonly logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
   /**
@@ -393,6 +399,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.log.warn({ textBodyLimitBytes: limits.textBodyLimitBytes, safe: safeTextBodyLimit() },
       'limits.textBodyLimitBytes is above a 64th of the heap or memory limit: a JSON, JSON Lines or CSV body that large may exhaust the heap; ' +
       'give the process more memory (and --max-old-space-size), or send large tensors as binary tensor data');
+  }
+  if (options.batchTransform && options.batchStreaming) {
+    app.log.warn({ textBodyLimitBytes: limits.textBodyLimitBytes, bodyLimitBytes: limits.bodyLimitBytes },
+      `the transform job set MaxPayloadInMB to 0 (SAGEMAKER_MAX_PAYLOAD_IN_MB=0): SageMaker then sends payloads of any size, chunked; ` +
+      `this server reads a body whole, so a CSV or JSON Lines payload above limits.textBodyLimitBytes (${limits.textBodyLimitBytes} bytes) gets 413 PAYLOAD_TOO_LARGE, ` +
+      'which fails the input file it came from; give the job a MaxPayloadInMB from 1 to 100 instead, or raise TEXT_BODY_LIMIT_BYTES and BODY_LIMIT_BYTES above its largest payload');
   }
   if (config.memory && config.workers * config.memory.perWorkerBytes > config.memory.limitBytes) {
     const mib = (bytes: number) => Math.round(bytes / (1024 * 1024));

@@ -634,6 +634,16 @@ export function isBatchTransform(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
+ * Whether a batch transform job streams its payloads: its MaxPayloadInMB is 0
+ * (`SAGEMAKER_MAX_PAYLOAD_IN_MB=0`), which CreateTransformJob defines as payloads of any size sent with
+ * HTTP chunked encoding, for algorithms that support it. This server reads each body whole, up to its
+ * body limits.
+ */
+export function batchTransformStreams(env: NodeJS.ProcessEnv): boolean {
+  return isBatchTransform(env) && envNumber(env, 'SAGEMAKER_MAX_PAYLOAD_IN_MB') === 0;
+}
+
+/**
  * Under batch transform, why the CSV and JSON Lines body limit cannot serve the job, if it cannot.
  * `/execution-parameters` announces that limit as MaxPayloadInMB, a whole number of MB from 1 to 100
  * (0 streams a payload of any size, chunked): CreateTransformJob's MaxPayloadInMB. A limit under 1 MiB

@@ -1,5 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, readyApp, request, startServer } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
@@ -116,6 +117,44 @@ describe('SageMaker container contract', () => {
     const realTime = await listening({ modelDir: fraudModel({ limits: { textBodyLimitBytes: 64 * KiB } }).dir });
     app = realTime.app;
     assert.equal((await request(realTime.port, 'POST', '/invocations', 'x'.repeat(65 * KiB), { 'content-type': 'text/csv' })).status, 413);
+  });
+
+  it('warns at start when a transform job streams (MaxPayloadInMB 0), as its chunked payloads of any size get 413 past the CSV and JSON Lines body limit', { timeout: 60_000 }, async () => {
+    const MiB = 1024 * 1024;
+    const streaming = await startServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BATCH: 'true', SAGEMAKER_MAX_PAYLOAD_IN_MB: '0', TEXT_BODY_LIMIT_BYTES: String(MiB) });
+    try {
+      const warning = streaming.logs.map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((l) => l.level === 40 && /MaxPayloadInMB/.test(l.msg));
+      assert.ok(warning, streaming.logs.join('\n'));
+      assert.equal(warning.textBodyLimitBytes, MiB);
+      assert.match(warning.msg, /^the transform job set MaxPayloadInMB to 0 \(SAGEMAKER_MAX_PAYLOAD_IN_MB=0\): SageMaker then sends payloads of any size, chunked; this server reads a body whole, so a CSV or JSON Lines payload above limits\.textBodyLimitBytes \(1048576 bytes\) gets 413 PAYLOAD_TOO_LARGE/);
+      // What it warns of: a chunked body of unknown size past the limit.
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: streaming.port, method: 'POST', path: '/invocations', headers: { 'content-type': 'text/csv', 'transfer-encoding': 'chunked' } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => { body += c; });
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        const line = Array(8).fill('0.5').join(',') + '\n';
+        for (let sent = 0; sent <= MiB; sent += line.length) req.write(line);
+        req.end();
+      });
+      assert.equal(answer.status, 413, answer.body);
+      assert.equal(JSON.parse(answer.body).code, 'PAYLOAD_TOO_LARGE');
+    } finally {
+      streaming.child.kill('SIGTERM');
+      await streaming.exited;
+    }
+    // A job that sets a payload size, or a server outside batch transform, gets no such warning.
+    for (const env of [{ SAGEMAKER_BATCH: 'true', SAGEMAKER_MAX_PAYLOAD_IN_MB: '6' }, { SAGEMAKER_MAX_PAYLOAD_IN_MB: '0' }]) {
+      const server = await startServer({ MODEL_DIR: fraudModel().dir, ...env });
+      try {
+        assert.ok(!server.logs.some((l) => l.includes('MaxPayloadInMB to 0')), `${JSON.stringify(env)}: ${server.logs.join('\n')}`);
+      } finally {
+        server.child.kill('SIGTERM');
+        await server.exited;
+      }
+    }
   });
 
   it('scores JSON instances with the trained weights and passes custom attributes through', async () => {
