@@ -45,7 +45,7 @@ export interface GpuInstanceSpec {
   readonly acceleratorCount: number;
   /**
    * Memory per accelerator in GiB, as EC2 reports it, which can be less than the vendor's marketed GB
-   * figure (an L4 sold as "24 GB" has 22,888 MiB, 22.35 GiB; an A10G has 24,576 MiB, 24 GiB).
+   * figure (an L4 or an A10G sold as "24 GB" has 22,888 MiB, 22.35 GiB).
    */
   readonly acceleratorMemoryGiB: number;
   /** vCPUs. */
@@ -232,7 +232,7 @@ export class GpuInstanceType {
   public readonly vendor: AcceleratorVendor;
   public readonly acceleratorModel: string;
   public readonly acceleratorCount: number;
-  /** Memory per accelerator in GiB, as EC2 reports it (can be below the marketed GB figure: L4 22.35, not 24). */
+  /** Memory per accelerator in GiB, as EC2 reports it (can be below the marketed GB figure: L4 and A10G 22.35, not 24). */
   public readonly acceleratorMemoryGiB: number;
   public readonly vcpus: number;
   public readonly memoryGiB: number;

@@ -50,9 +50,10 @@ export interface CatalogRow {
 const S = 'SKYPILOT_2026' as const;
 
 // Accelerator memory per device in GiB as EC2 reports it (DescribeInstanceTypes, in MiB): T4 16,
-// A10G 24,576 MiB (24), L4 22,888 MiB (marketed as "24 GB"), L40S 45,776 MiB (marketed as "48 GB"),
-// A100 40/80, H100 80, H200 141, Inferentia2 32, Trainium 32.
-const A10G_GIB = 24576 / 1024;
+// A10G 22,888 MiB (marketed as "24 GB"; EC2 reported 24,576 MiB until Karpenter's reference, generated from
+// DescribeInstanceTypes, changed between v0.32 and its current docs), L4 22,888 MiB (marketed as "24 GB"),
+// L40S 45,776 MiB (marketed as "48 GB"), A100 40/80, H100 80, H200 141, Inferentia2 32, Trainium 32.
+const A10G_GIB = 22888 / 1024;
 const L4_GIB = 22888 / 1024;
 const L40S_GIB = 45776 / 1024;
 export const CATALOG: CatalogRow[] = [

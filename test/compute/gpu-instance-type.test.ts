@@ -41,10 +41,10 @@ describe('GpuInstanceType catalog', () => {
   test('each type knows its hardware', () => {
     const t = GpuInstanceType.G5_12XLARGE;
     expect(t).toMatchObject({
-      vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 4, acceleratorMemoryGiB: 24,
+      vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 4, acceleratorMemoryGiB: 22888 / 1024,
       vcpus: 48, memoryGiB: 192, architecture: CpuArchitecture.X86_64, family: 'g5', size: '12xlarge',
     });
-    expect(t.totalAcceleratorMemoryGiB).toBe(96);
+    expect(t.totalAcceleratorMemoryGiB).toBe(4 * 22888 / 1024);
     expect(GpuInstanceType.INF2_48XLARGE.vendor).toBe(AcceleratorVendor.AWS_NEURON);
   });
 
@@ -53,8 +53,9 @@ describe('GpuInstanceType catalog', () => {
     // karpenter.k8s.aws/instance-gpu-memory label shows it.
     const mib: Array<[GpuInstanceType, number]> = [
       [GpuInstanceType.G4DN_XLARGE, 16384], // T4, "16 GB"
-      // A10G: 24,576 MiB (g5.48xlarge: TotalGpuMemoryInMiB 196,608 for 8); L4 and L40S report less than marketed.
-      [GpuInstanceType.G5_XLARGE, 24576], [GpuInstanceType.G5_48XLARGE, 24576], // A10G, "24 GB"
+      // A10G, L4 and L40S report less than marketed. EC2 used to report the A10G as 24,576 MiB (Karpenter's
+      // v0.32 instance-types reference); its current reference shows 22,888 MiB on every g5 size.
+      [GpuInstanceType.G5_XLARGE, 22888], [GpuInstanceType.G5_48XLARGE, 22888], // A10G, "24 GB"
       [GpuInstanceType.G6_XLARGE, 22888], [GpuInstanceType.G6_48XLARGE, 22888], // L4, "24 GB"
       [GpuInstanceType.G6E_XLARGE, 45776], [GpuInstanceType.G6E_48XLARGE, 45776], // L40S, "48 GB"
       [GpuInstanceType.P5_48XLARGE, 81920], [GpuInstanceType.P5EN_48XLARGE, 144384],
@@ -119,10 +120,10 @@ describe('GpuInstanceType catalog', () => {
 
   test('a spot alternative has at least the accelerator memory and vCPUs of the type it stands in for, each checked on its own', () => {
     const a10g = { name: 'x9.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1, architecture: CpuArchitecture.X86_64 };
-    // More accelerator memory than any g5 (24 GiB each): none can stand in, however many vCPUs and GiB it has.
+    // More accelerator memory than any g5 (22,888 MiB each): none can stand in, however many vCPUs and GiB it has.
     expect(GpuInstanceType.custom({ ...a10g, acceleratorMemoryGiB: 48, vcpus: 4, memoryGiB: 8 }).spotAlternatives()).toEqual([]);
     // 48 vCPUs but little memory: only g5.16xlarge (64 vCPUs) has as many, though the smaller g5s have more memory.
-    expect(GpuInstanceType.custom({ ...a10g, acceleratorMemoryGiB: 24, vcpus: 48, memoryGiB: 8 }).spotAlternatives().map(String)).toEqual(['g5.16xlarge']);
+    expect(GpuInstanceType.custom({ ...a10g, acceleratorMemoryGiB: 22888 / 1024, vcpus: 48, memoryGiB: 8 }).spotAlternatives().map(String)).toEqual(['g5.16xlarge']);
   });
 
   describe('custom()', () => {

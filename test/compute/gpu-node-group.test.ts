@@ -284,7 +284,7 @@ describe('spot capacity', () => {
 
   test('diversified, the group keeps to the 20 instance types EKS allows', () => {
     const custom = Array.from({ length: 17 }, (_, i) => GpuInstanceType.custom({
-      name: `a10g${i}.xlarge`, vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1, acceleratorMemoryGiB: 24, vcpus: 4, memoryGiB: 16,
+      name: `a10g${i}.xlarge`, vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1, acceleratorMemoryGiB: 22888 / 1024, vcpus: 4, memoryGiB: 16,
       architecture: CpuArchitecture.X86_64,
     }));
     const { ng } = group({ instanceTypes: custom, capacity: Capacity.spot({ diversify: true }) });
