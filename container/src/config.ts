@@ -398,19 +398,23 @@ export function resolveConfig(
  * The memory one worker's session is expected to take: twice the model's bytes (measured: a 241 MiB
  * model took 423-468 MiB per session) plus 32 MiB for the thread and onnxruntime. The model's bytes are
  * the model file's and those of the other files beside it that may be its external data (everything
- * but `.json` files and other `.onnx` files). Undefined when the model file cannot be read.
+ * but `.json` files and other `.onnx` files): beside the model file, in its own directory, as
+ * onnxruntime reads external data relative to it (a `modelFile` in a subdirectory keeps its data
+ * there). Undefined when the model file cannot be read.
  */
 export function workerMemoryEstimate(modelDir: string, modelFile: string): number | undefined {
+  const modelPath = path.join(modelDir, modelFile);
   let bytes: number;
   try {
-    bytes = fs.statSync(path.join(modelDir, modelFile)).size;
+    bytes = fs.statSync(modelPath).size;
   } catch {
     return undefined;
   }
+  const beside = path.dirname(modelPath);
   try {
-    for (const entry of fs.readdirSync(modelDir, { withFileTypes: true })) {
-      if (!entry.isFile() || entry.name === modelFile || /\.(json|onnx)$/i.test(entry.name)) continue;
-      bytes += fs.statSync(path.join(modelDir, entry.name)).size;
+    for (const entry of fs.readdirSync(beside, { withFileTypes: true })) {
+      if (!entry.isFile() || entry.name === path.basename(modelPath) || /\.(json|onnx)$/i.test(entry.name)) continue;
+      bytes += fs.statSync(path.join(beside, entry.name)).size;
     }
   } catch {
     // the model file's size alone

@@ -320,6 +320,27 @@ describe('serving configuration', () => {
     assert.equal(warning.perWorkerMiB, Math.round((2 * os.totalmem() + 32 * MiB) / MiB));
   });
 
+  it('counts the external data beside a model file in a subdirectory, not the files beside serving.json', () => {
+    // onnxruntime reads external data relative to the model file's directory, so modelFile
+    // "fp32/model.onnx" keeps its weights in fp32/, not in the model directory itself.
+    const MiB = 1024 * 1024;
+    const dir = scratchDir('sub-model-');
+    try {
+      fs.mkdirSync(path.join(dir, 'fp32'));
+      fs.writeFileSync(path.join(dir, 'fp32', 'model.onnx'), '');
+      fs.truncateSync(path.join(dir, 'fp32', 'model.onnx'), 10 * MiB);
+      fs.writeFileSync(path.join(dir, 'fp32', 'model.onnx.data'), '');
+      fs.truncateSync(path.join(dir, 'fp32', 'model.onnx.data'), 90 * MiB);
+      fs.writeFileSync(path.join(dir, 'labels.txt'), '');
+      fs.truncateSync(path.join(dir, 'labels.txt'), 50 * MiB);
+      assert.equal(workerMemoryEstimate(dir, 'fp32/model.onnx'), 2 * 100 * MiB + 32 * MiB);
+      const c = resolveConfig(dir, [['serving.json', { modelFile: 'fp32/model.onnx' }]], 16, 1024 * MiB);
+      assert.deepEqual(c.unbatchedPool, { workers: 2, intraOpNumThreads: 8 }, 'half of 1 GiB holds two copies of 232 MiB');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('gives a GPU provider one worker per visible GPU, batching or not, unless workers is set', () => {
     const pool = (layers: ReadonlyArray<[string, unknown]>, gpus: number) => {
       const c = resolveConfig(dir, layers, 16, undefined, undefined, gpus);
