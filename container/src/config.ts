@@ -234,10 +234,39 @@ export function memoryLimit(): number {
   return Math.min(os.totalmem(), cgroupMemoryLimit() ?? Infinity);
 }
 
+/**
+ * The CPUs this process may run on (its affinity): `Cpus_allowed_list` in /proc/self/status ("0-3,8-11"),
+ * undefined where that cannot be read (not Linux). Read here rather than taken from
+ * `os.availableParallelism()`, whose libuv also applies the cgroup quota since 1.49 and before 1.51 (Node.js 22
+ * from 22.12 until it took libuv 1.51) gives 1 under cgroup v2 in Kubernetes (libuv/libuv#4740,
+ * nodejs/node#58428): the pool would then get one thread however many CPUs the pod has.
+ */
+export function affinityCpuCount(fsRoot = '/'): number | undefined {
+  let status: string;
+  try {
+    status = fs.readFileSync(path.join(fsRoot, 'proc', 'self', 'status'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const list = /^Cpus_allowed_list:\s*(\S+)\s*$/m.exec(status)?.[1];
+  if (list === undefined) return undefined;
+  let count = 0;
+  for (const part of list.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return undefined;
+    const first = Number(m[1]);
+    const last = m[2] === undefined ? first : Number(m[2]);
+    if (last < first) return undefined;
+    count += last - first + 1;
+  }
+  return count > 0 ? count : undefined;
+}
+
 /** CPUs this process may use: its CPU affinity, capped by its cgroup's CPU quota. */
-export function cpuCount(): number {
-  const quota = cgroupCpuQuota();
-  return Math.max(1, Math.min(os.availableParallelism(), quota ?? Infinity));
+export function cpuCount(fsRoot = '/'): number {
+  const quota = cgroupCpuQuota(fsRoot);
+  const affinity = affinityCpuCount(fsRoot) ?? os.availableParallelism();
+  return Math.max(1, Math.min(affinity, quota ?? Infinity));
 }
 
 /**

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
-import { cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
+import { affinityCpuCount, cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp, scratchDir } from './helpers';
@@ -224,6 +224,38 @@ describe('serving configuration', () => {
       fs.rmSync(fsRoot, { recursive: true, force: true });
     }
     assert.ok(cpuCount() >= 1);
+  });
+
+  it('counts the CPUs of the affinity list in /proc/self/status, not os.availableParallelism() (which some libuv versions cut to 1 under cgroup v2), capped by the quota', () => {
+    const fsRoot = scratchDir('affinity-');
+    const proc = path.join(fsRoot, 'proc', 'self');
+    const cgroup = path.join(fsRoot, 'sys', 'fs', 'cgroup');
+    fs.mkdirSync(proc, { recursive: true });
+    fs.mkdirSync(cgroup, { recursive: true });
+    const status = (list: string) => fs.writeFileSync(path.join(proc, 'status'), `Name:\tnode\nCpus_allowed:\tff0f\nCpus_allowed_list:\t${list}\nMems_allowed_list:\t0\n`);
+    try {
+      assert.equal(affinityCpuCount(fsRoot), undefined, 'no status file: unknown');
+      assert.equal(cpuCount(fsRoot), Math.max(1, os.availableParallelism()), 'unknown affinity: Node.js\'s count');
+      status('0-3,8-11');
+      assert.equal(affinityCpuCount(fsRoot), 8);
+      fs.writeFileSync(path.join(cgroup, 'cpu.max'), 'max 100000\n');
+      assert.equal(cpuCount(fsRoot), 8, 'no quota: every CPU of the affinity');
+      fs.writeFileSync(path.join(cgroup, 'cpu.max'), '300000 100000\n');
+      assert.equal(cpuCount(fsRoot), 3, 'the quota caps it');
+      status('5');
+      assert.equal(cpuCount(fsRoot), 1);
+      status('0-63');
+      fs.writeFileSync(path.join(cgroup, 'cpu.max'), '1600000 100000\n');
+      assert.equal(cpuCount(fsRoot), 16, 'a 16-CPU pod on a 64-CPU node');
+      status('3-1');
+      assert.equal(affinityCpuCount(fsRoot), undefined, 'a list it cannot read: unknown');
+    } finally {
+      fs.rmSync(fsRoot, { recursive: true, force: true });
+    }
+    if (os.platform() === 'linux') {
+      const own = affinityCpuCount();
+      assert.ok(own !== undefined && own >= 1 && own <= os.cpus().length, `this process's affinity: ${own} CPUs`);
+    }
   });
 
   it('reads the cgroup memory limit (v2 and v1) and sizes limits.maxBodyBytesInFlight from the memory', () => {
