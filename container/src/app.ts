@@ -513,12 +513,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // drain would wait for each such client to hang up (or for keepAliveTimeout). While closing, idle
   // connections are closed every 25 ms; requests arriving meanwhile get 503 SHUTTING_DOWN (the
   // onRequest hook below) with `Connection: close`.
+  // Connections accepted that have not sent a byte yet (a client opening one ahead of its request)
+  // are closed too: Node documents closeIdleConnections() as closing every connection not sending a
+  // request or waiting for a response, but before nodejs/node#63470 (Node 20, and 24 up to at least
+  // 24.15) it leaves these open, and each held the drain until DRAIN_TIMEOUT_MS + 1 s and an exit
+  // with status 1. So the open connections are kept here, to find those.
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+  const reap = (): void => {
+    app.server.closeIdleConnections();
+    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+  };
   let reaper: NodeJS.Timeout | undefined;
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
     if (app.server.listening) {
-      reaper = setInterval(() => app.server.closeIdleConnections(), 25);
+      reaper = setInterval(reap, 25);
       reaper.unref();
     }
     done();

@@ -62,6 +62,26 @@ describe('the server process', () => {
     }
   });
 
+  it('on SIGTERM closes connections that have not sent a byte yet, and exits 0 without waiting for the drain time', async () => {
+    const server = await startServer({ MODEL_DIR: fraudModel().dir, DRAIN_TIMEOUT_MS: '10000' });
+    // A client that opens a connection ahead of its request (a browser's or a proxy's preconnect) and
+    // has not sent it yet: no request is under way on it.
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    await new Promise((resolve) => socket.on('connect', resolve));
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    server.child.kill('SIGTERM');
+    const { code } = await server.exited;
+    const logs = server.logs.join('\n');
+    assert.equal(code, 0, logs);
+    // Waiting for that connection, the exit came with the drain timer (11 s), with status 1.
+    assert.ok(Date.now() - t0 < 3_000, `exited ${Date.now() - t0} ms after SIGTERM`);
+    assert.ok(!logs.includes('requests unanswered'), logs);
+    await closed;
+  });
+
   it('past the drain time, answers the request whose run is still going with 503 and exits 1 when the run ends, without aborting', { timeout: 60_000 }, async () => {
     const server = await startServer({ MODEL_DIR: modelDir('heavy', heavySpec(1024, 4, 16)), INFERENCE_WORKERS: '1', INTRA_OP_NUM_THREADS: '1', BATCHING: 'off', DRAIN_TIMEOUT_MS: '0' });
     // About 240 G multiply-adds on one thread: several seconds, far beyond the 1 s exit timer.
