@@ -1333,7 +1333,9 @@ export class InferenceEngine {
       s.runs.clear();
     }
     // A run cannot be interrupted: wait for each busy worker to finish before stopping it. A run that
-    // outlasts the drain time keeps the process alive until the server's own exit timer ends it.
+    // outlasts the drain time keeps the process alive: past the drain time the server answers what is
+    // still waiting, waits for the run to return, then exits (server.ts); the orchestrator's own kill
+    // is the last resort.
     await Promise.all(this.slots.map(async (s) => {
       if (s.outstanding > 0) {
         await new Promise<void>((resolve) => {
