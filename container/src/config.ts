@@ -78,6 +78,16 @@ export interface LimitsConfig {
   readonly maxAnswerElements: number;
 }
 
+export interface WarmUpConfig {
+  /**
+   * The shape of each named input in the warm-up runs (zero-filled), by input name: for a model that
+   * refuses the default warm-up, whose dynamic dimensions are 1 (and `[1]` for an input without a
+   * declared shape). Inputs not named keep that rule. When given, a warm-up that fails stops the start
+   * instead of being skipped. The engine checks the names, ranks and fixed dimensions against the model.
+   */
+  readonly shapes: Readonly<Record<string, readonly number[]>>;
+}
+
 export interface ServingConfig {
   /** The model file, relative to the model directory. @default the only `*.onnx` file, else `model.onnx` */
   readonly modelFile: string;
@@ -124,6 +134,8 @@ export interface ServingConfig {
   readonly batching: BatchingConfig;
   readonly queue: QueueConfig;
   readonly limits: LimitsConfig;
+  /** Absent when no layer sets `warmUp.shapes`. */
+  readonly warmUp?: WarmUpConfig;
 }
 
 /** A partial config, as a file or an override gives it. */
@@ -342,9 +354,11 @@ export function resolveConfig(
 
   let tensorElementsSet = false;
   let textLimit = safeTextBodyLimit(heapBytes, memoryBytes);
+  // Each input's warm-up shape and the layer that set it; a later layer's shape for an input wins.
+  const warmUpShapes = new Map<string, { source: string; value: unknown }>();
   for (const [source, raw] of layers) {
     if (raw === undefined) continue;
-    const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'intraOpSpinning', 'executionProviders', 'batching', 'queue', 'limits']);
+    const top = object(source, '', raw, ['modelFile', 'workers', 'intraOpNumThreads', 'intraOpSpinning', 'executionProviders', 'batching', 'queue', 'limits', 'warmUp']);
     if (top.modelFile !== undefined) {
       if (typeof top.modelFile !== 'string' || top.modelFile === '' || path.isAbsolute(top.modelFile) || top.modelFile.split(/[\\/]/).includes('..')) {
         throw new ConfigError(`${source}: 'modelFile' is ${shown(top.modelFile)}; it must be a file name relative to the model directory`);
@@ -386,11 +400,38 @@ export function resolveConfig(
       if (l.requestTimeoutMs !== undefined) limits.requestTimeoutMs = int(source, 'limits.requestTimeoutMs', l.requestTimeoutMs, 100, 3_600_000);
       if (l.maxBodyBytesInFlight !== undefined) limits.maxBodyBytesInFlight = int(source, 'limits.maxBodyBytesInFlight', l.maxBodyBytesInFlight, MiB, 64 * 1024 * MiB);
     }
+    if (top.warmUp !== undefined) {
+      const w = object(source, 'warmUp', top.warmUp, ['shapes']);
+      if (w.shapes !== undefined) {
+        const shapes = w.shapes;
+        if (shapes === null || typeof shapes !== 'object' || Array.isArray(shapes)) {
+          throw new ConfigError(`${source}: 'warmUp.shapes' is ${shown(shapes)}; it must be an object from input names to shapes, such as {"x": [1, 8]}`);
+        }
+        if (Object.keys(shapes).length === 0) {
+          throw new ConfigError(`${source}: 'warmUp.shapes' is {}; it must name at least one input, with its shape, such as {"x": [1, 8]}`);
+        }
+        for (const [name, value] of Object.entries(shapes)) warmUpShapes.set(name, { source, value });
+      }
+    }
   }
 
   // A body within the limit must not fail on the element cap: binary tensor data takes one byte a
   // UINT8 or BOOL value, so unless it was set, the cap grows with a raised body limit.
   if (!tensorElementsSet) limits.maxTensorElements = Math.max(limits.maxTensorElements, limits.bodyLimitBytes);
+  // Shapes are checked once every layer is read, against the limits in force.
+  const shapes: Array<[string, number[]]> = [];
+  for (const [name, { source, value }] of warmUpShapes) {
+    const field = `warmUp.shapes.${name}`;
+    if (!Array.isArray(value) || value.length > limits.maxTensorRank || value.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 1)) {
+      throw new ConfigError(`${source}: '${field}' is ${shown(value)}; it must be a list of at most ${limits.maxTensorRank} whole numbers, each at least 1 (limits.maxTensorRank is ${limits.maxTensorRank})`);
+    }
+    const elements = (value as number[]).reduce((n, d) => n * d, 1);
+    if (elements > limits.maxTensorElements) {
+      throw new ConfigError(`${source}: '${field}' is ${shown(value)}: ${elements} elements, more than limits.maxTensorElements (${limits.maxTensorElements})`);
+    }
+    shapes.push([name, value as number[]]);
+  }
+
   const threadsPer = (n: number) => Math.max(1, Math.floor(cpus / n));
   const file = modelFile ?? findModelFile(modelDir);
   const perWorkerBytes = workerMemoryEstimate(modelDir, file);
@@ -420,6 +461,8 @@ export function resolveConfig(
     batching,
     queue,
     limits: { ...limits, textBodyLimitBytes: Math.min(limits.bodyLimitBytes, textLimit) },
+    // Object.fromEntries makes every name an own property, '__proto__' too.
+    ...(shapes.length ? { warmUp: { shapes: Object.fromEntries(shapes) } } : {}),
   };
 }
 

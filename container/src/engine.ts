@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { InferenceError } from './errors';
-import type { ServingConfig } from './config';
+import type { ServingConfig, WarmUpConfig } from './config';
 import { wantsGpu } from './gpus';
 import { buildSignature, describeShape, elementCount, fromHalfBits, ModelSignature, OrtValueMetadata, TensorData, toHalfBits, WireTensor } from './tensors';
 import type { FromWorker, ToWorker, WorkerInit } from './worker';
@@ -267,12 +267,14 @@ function whyRowsMix({ first, again, second, both, apart, valuesVary }: Probe): s
 /**
  * Inputs for the batching probe: one row per seed, dynamic inner dimensions set to 1. Rows differ with
  * their seed (floats spread over [0.25, 1.25), integers 1 or 0, booleans, strings 'a' or ''), small
- * values any model should take; `vary` says which inputs vary (the others are zeros).
+ * values any model should take; `vary` says which inputs vary (the others are zeros). An input named
+ * in `shapes` (warmUp.shapes, for the warm-up: one seed, no values varied) takes the shape given there.
  */
-function probeFeeds(sig: ModelSignature, seeds: readonly number[], vary: 'all' | 'non-integer' | 'none', scales?: readonly number[]): WireTensor[] {
+function probeFeeds(sig: ModelSignature, seeds: readonly number[], vary: 'all' | 'non-integer' | 'none', scales?: readonly number[], shapes?: WarmUpConfig['shapes']): WireTensor[] {
   const rows = seeds.length;
   return sig.inputs.map((m) => {
-    const dims = (m.shape ?? [1]).map((d, axis) => (d === -1 ? (axis === 0 ? rows : 1) : d));
+    const given = shapes && Object.hasOwn(shapes, m.name) ? shapes[m.name] : undefined;
+    const dims = given ? [...given] : (m.shape ?? [1]).map((d, axis) => (d === -1 ? (axis === 0 ? rows : 1) : d));
     const n = elementCount(dims);
     const per = Math.max(1, n / rows);
     const rowAt = (k: number) => Math.min(rows - 1, Math.floor(k / per));
@@ -360,6 +362,26 @@ export function limitsRefuseEveryRequest(sig: ModelSignature, limits: Pick<Servi
   return undefined;
 }
 
+/**
+ * Why warmUp.shapes does not fit the model, if it does not: a name that is no input of the model, a
+ * shape of another rank than the input declares, or a fixed dimension of another size. A dynamic
+ * dimension takes any size; an input without a declared shape takes any shape.
+ */
+export function warmUpShapesMisfit(sig: ModelSignature, shapes: WarmUpConfig['shapes']): string | undefined {
+  for (const [name, dims] of Object.entries(shapes)) {
+    const field = `'warmUp.shapes.${name}' is ${JSON.stringify(dims)}`;
+    const m = sig.inputs.find((i) => i.name === name);
+    if (!m) return `${field}, but the model has no input '${name}'; its inputs are ${sig.inputs.map((i) => `'${i.name}' (${describeShape(i)})`).join(', ')}`;
+    if (!m.shape) continue;
+    if (dims.length !== m.shape.length) {
+      return `${field}, with ${dims.length} dimension${dims.length === 1 ? '' : 's'}, but input '${name}' has ${m.shape.length}: ${describeShape(m)}`;
+    }
+    const axis = m.shape.findIndex((d, k) => d !== -1 && d !== dims[k]);
+    if (axis !== -1) return `${field}, but dimension ${axis} of input '${name}' is fixed at ${m.shape[axis]}: ${describeShape(m)}`;
+  }
+  return undefined;
+}
+
 export class InferenceEngine {
   /** Starts the workers, loads the model in each, and runs one warm-up inference per worker. */
   public static async start(modelPath: string, config: ServingConfig, hooks: EngineHooks = {}): Promise<InferenceEngine> {
@@ -369,6 +391,8 @@ export class InferenceEngine {
       await engine.spawnAll();
       const refused = limitsRefuseEveryRequest(engine.signature, config.limits);
       if (refused) throw new Error(`cannot serve model ${modelPath}: ${refused}`);
+      const misfit = config.warmUp && warmUpShapesMisfit(engine.signature, config.warmUp.shapes);
+      if (misfit) throw new Error(`cannot serve model ${modelPath}: ${misfit}`);
       if (engine.batching && engine.signature.notBatchableReason) engine.batchingOffReason = `the model's first axis cannot be the batch: ${engine.signature.notBatchableReason}`;
       if (engine.batchingActive) await engine.probeBatching();
       if (config.unbatchedPool && !engine.batchingActive) {
@@ -1205,7 +1229,10 @@ export class InferenceEngine {
     this.batchProbeFailed = this.batchingOffReason !== undefined;
   }
 
-  /** Two inferences per worker with zero-filled inputs, dynamic dimensions set to 1 (see warmUpSlot). */
+  /**
+   * Two inferences per worker with zero-filled inputs, in the shapes of warmUp.shapes where given, else
+   * with dynamic dimensions set to 1 (see warmUpSlot).
+   */
   private async warmUp(): Promise<void> {
     await Promise.all(this.slots.map(async (slot) => {
       const first = await this.warmUpSlot(slot, true);
@@ -1224,13 +1251,17 @@ export class InferenceEngine {
   }
 
   /**
-   * One inference on `slot` with zero-filled inputs, dynamic dimensions set to 1; resolves with its
-   * compute time, or undefined when the model refused those dimensions (then `report` logs it once).
+   * One inference on `slot` with zero-filled inputs, dynamic dimensions set to 1 (inputs named in
+   * warmUp.shapes take the shape given there); resolves with its compute time, or undefined when the
+   * model refused dimensions of 1 (then `report` logs it once). With warmUp.shapes any failure throws:
+   * the configuration said what the model takes.
    */
   private async warmUpSlot(slot: Slot, report = false): Promise<number | undefined> {
+    const shapes = this.config.warmUp?.shapes;
     try {
-      return (await this.runOn(slot, probeFeeds(this.signature, [1], 'none'), this.signature.outputs.map((o) => o.name))).computeMs;
+      return (await this.runOn(slot, probeFeeds(this.signature, [1], 'none', undefined, shapes), this.signature.outputs.map((o) => o.name))).computeMs;
     } catch (e) {
+      if (shapes) throw new Error(`warm-up inference failed: ${(e as Error).message.trimEnd()} (inputs named in warmUp.shapes had the shapes given there: ${JSON.stringify(shapes)})`, { cause: e });
       // The warm-up sets dynamic dimensions to 1, and gives an input without a declared shape [1],
       // which some valid models refuse (a 3x3 convolution over a dynamic 1x1 image, a reshape to
       // [-1, 4], a MatMul whose input must end in 2). Only a model without such dimensions has

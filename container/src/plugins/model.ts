@@ -241,7 +241,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         else if (event === 'worker-stuck') app.log.error({ event, ...detail }, 'an inference run has outlasted limits.requestTimeoutMs: its requests were answered 503, and its worker was set aside to finish the run (onnxruntime cannot interrupt it) while a new worker takes its place');
         else if (event === 'stuck-worker-stopped') app.log.warn({ event, ...detail }, 'a set-aside inference run ended; its worker was stopped');
         else if (event === 'merged-run-failed') app.log.warn({ event, ...detail }, 'a merged run failed; its requests run again one at a time');
-        else if (event === 'warm-up-skipped') app.log.warn({ event, ...detail }, 'warm-up skipped: the model needs dynamic dimensions above 1; serving without it');
+        else if (event === 'warm-up-skipped') app.log.warn({ event, ...detail }, 'warm-up skipped: the model needs dynamic dimensions above 1; serving without it (warmUp.shapes in serving.json gives shapes it takes)');
         else app.log.error({ event, ...detail }, 'inference worker event');
       },
     });
