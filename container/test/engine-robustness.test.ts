@@ -3,35 +3,28 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep } from './helpers';
+import { closeAll, engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep, startEngine } from './helpers';
 import { fixedBatchSpec, heavySpec, lookupSpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { onnx } from 'onnx-proto';
-import { resolveConfig, ServingConfigInput } from '../src/config';
-import { EngineHooks, InferenceEngine, ROW_COST_MIN_ROWS } from '../src/engine';
+import { resolveConfig } from '../src/config';
+import { InferenceEngine, ROW_COST_MIN_ROWS } from '../src/engine';
 import type { WireTensor } from '../src/tensors';
 
-
-async function engineFor(name: string, spec: ModelSpec, config: ServingConfigInput, hooks?: EngineHooks): Promise<InferenceEngine> {
-  const dir = modelDir(name, spec);
-  return InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', config]]), hooks);
-}
 
 describe('engine robustness', () => {
   let engine: InferenceEngine | undefined;
   let app: FastifyInstance | undefined;
   afterEach(async () => {
-    await engine?.close(0);
-    engine = undefined;
-    await app?.close();
-    app = undefined;
+    await closeAll(engine, app);
+    engine = app = undefined;
   });
 
   it('runs again alone each request of a merged run onnxruntime refused, so one caller\'s bad values fail only that caller', async () => {
     const merged: number[] = [];
     let queueWaits = 0;
     const failed: number[] = [];
-    engine = await engineFor('lookup', lookupSpec(), { workers: 1, batching: { maxQueueDelayMs: 20 } }, {
+    engine = await startEngine('lookup', lookupSpec(), { workers: 1, batching: { maxQueueDelayMs: 20 } }, {
       onWorkerEvent: (event, d) => { if (event === 'merged-run-failed') merged.push(d.requests as number); },
       onQueueWait: () => { queueWaits++; },
       onRunFailed: ({ requests }) => failed.push(requests),
@@ -58,7 +51,7 @@ describe('engine robustness', () => {
   it('runs each request of a failed merged run alone, not merged again with a request that arrived meanwhile', async () => {
     const runs: number[] = [];
     let arriving = 1;
-    engine = await engineFor('lookup', lookupSpec(), { workers: 1, batching: { maxBatchSize: 2, maxQueueDelayMs: 10_000 } }, {
+    engine = await startEngine('lookup', lookupSpec(), { workers: 1, batching: { maxBatchSize: 2, maxQueueDelayMs: 10_000 } }, {
       requestsArriving: () => arriving,
       onRun: (r) => runs.push(r.rows),
     });
@@ -94,7 +87,7 @@ describe('engine robustness', () => {
         { op: 'Reshape', inputs: ['t', 'shape'], outputs: ['y'] },
       ],
     };
-    engine = await engineFor('transpose', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
+    engine = await startEngine('transpose', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
     assert.equal(engine.batchingActive, false);
     assert.equal(engine.batchingOffReason, "the model's first axis cannot be the batch: 'y' has 'n', the first axis of input 'x', as another axis");
     const job = (a: number, b: number) => settle(engine!.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 2], data: new Float32Array([a, b]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
@@ -112,7 +105,7 @@ describe('engine robustness', () => {
       outputs: [{ name: 'y', type: 'float32', shape: ['batch', 'seq'] }],
       nodes: [{ op: 'Add', inputs: ['a', 'b'], outputs: ['y'] }],
     };
-    engine = await engineFor('seqadd', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
+    engine = await startEngine('seqadd', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
     assert.equal(engine.batchingActive, false);
     assert.equal(engine.batchingOffReason, "the model's first axis cannot be the batch: 'a' has 'seq', the first axis of input 'b', as another axis");
     const job = (v: number) => settle(engine!.infer({
@@ -136,7 +129,7 @@ describe('engine robustness', () => {
         outputs: [{ name: 'y', type: 'float32', shape: ['unk__14', 2] }],
         nodes: [{ op: 'Add', inputs: ['a', 'b'], outputs: ['y'] }],
       };
-      engine = await engineFor(`exported-${a}`, spec, { workers: 1, batching: { maxQueueDelayMs: 20 } }, { onRun: (r) => runs.push(r.rows) });
+      engine = await startEngine(`exported-${a}`, spec, { workers: 1, batching: { maxQueueDelayMs: 20 } }, { onRun: (r) => runs.push(r.rows) });
       assert.equal(engine.batchingActive, true, String(engine.batchingOffReason));
       runs.length = 0;
       const results = await Promise.all([1, 2, 3, 4].map((v) => settle(engine!.infer({
@@ -159,7 +152,7 @@ describe('engine robustness', () => {
       outputs: [{ name: 'y', type: 'float32', shape: ['y_dynamic_axes_1', 2] }],
       nodes: [{ op: 'ReduceSum', inputs: ['b'], outputs: ['s'], attributes: { keepdims: 0 } }, { op: 'Add', inputs: ['a', 's'], outputs: ['y'] }],
     };
-    engine = await engineFor('mixer', spec, { workers: 1, batching: { maxQueueDelayMs: 50 } });
+    engine = await startEngine('mixer', spec, { workers: 1, batching: { maxQueueDelayMs: 50 } });
     assert.equal(engine.batchingActive, false);
     assert.match(String(engine.batchingOffReason), /^output 'y' of a row run together with another \(row 0, element 0: .* against .*\) differs from the same row run alone: the model mixes rows, so requests cannot be merged$/);
     const job = (a: number, b: number) => settle(engine!.infer({
@@ -214,7 +207,7 @@ describe('engine robustness', () => {
     };
     for (const spec of [slight, quantized]) {
       const runs: number[] = [];
-      engine = await engineFor(spec.name, spec, { workers: 1, batching: { maxQueueDelayMs: 50 } }, { onRun: (r) => runs.push(r.rows) });
+      engine = await startEngine(spec.name, spec, { workers: 1, batching: { maxQueueDelayMs: 50 } }, { onRun: (r) => runs.push(r.rows) });
       assert.equal(engine.batchingActive, false, spec.name);
       assert.match(String(engine.batchingOffReason), /^output 'y' of a row run between two rows 10000 times larger \(row 1, element \d+: .* against .*\) differs from the same row run alone: the model mixes rows, so requests cannot be merged$/, spec.name);
       runs.length = 0;
@@ -243,7 +236,7 @@ describe('engine robustness', () => {
       nodes: [{ op: 'RandomNormalLike', inputs: ['x'], outputs: ['e'] }, { op: 'Add', inputs: ['x', 'e'], outputs: ['y'] }],
     };
     for (const spec of [table, noisy]) {
-      engine = await engineFor(spec.name, spec, { workers: 1 });
+      engine = await startEngine(spec.name, spec, { workers: 1 });
       assert.equal(engine.batchingActive, true, `${spec.name}: ${engine.batchingOffReason}`);
       await engine.close(0);
       engine = undefined;
@@ -258,7 +251,7 @@ describe('engine robustness', () => {
       outputs: [{ name: 'y', type: 'float32', shape: ['rows', 'cols'] }],
       nodes: [{ op: 'Transpose', inputs: ['x'], outputs: ['t'], attributes: { perm: [1, 0] } }, { op: 'MatMul', inputs: ['x', 't'], outputs: ['y'] }],
     };
-    engine = await engineFor('outer', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
+    engine = await startEngine('outer', spec, { workers: 1, batching: { maxQueueDelayMs: 20 } });
     assert.equal(engine.batchingActive, false);
     assert.equal(engine.batchingOffReason, "output 'y' has shape [1,1] for 1 input row and [2,2] for 2: more than its first axis follows the rows");
     const results = await Promise.all([2, 3].map((v) => settle(engine!.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 1], data: new Float32Array([v]) }], outputNames: ['y'], deadline: Date.now() + 5000 }))));
@@ -330,7 +323,7 @@ describe('engine robustness', () => {
       nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
     };
     const events: string[] = [];
-    engine = await engineFor('reshape4', spec, { workers: 1 }, { onWorkerEvent: (event) => events.push(event) });
+    engine = await startEngine('reshape4', spec, { workers: 1 }, { onWorkerEvent: (event) => events.push(event) });
     assert.ok(events.includes('warm-up-skipped'), JSON.stringify(events));
     assert.equal(engine.batchingActive, false, 'the probe could not show the first axis is the batch');
     const r = await settle(engine.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 8], data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
@@ -361,7 +354,7 @@ describe('engine robustness', () => {
   });
 
   it('takes a large request on an idle server after other large runs (the wait estimate counts rows, not runs)', { timeout: 30_000 }, async () => {
-    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, limits: { requestTimeoutMs: 2000 } });
+    engine = await startEngine('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, limits: { requestTimeoutMs: 2000 } });
     const rows = 3000;
     for (let i = 0; i < 3; i++) {
       const r = await settle(engine.infer({ inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + 2000 }));
@@ -372,7 +365,7 @@ describe('engine robustness', () => {
   it('answers a queued request at its own deadline even behind one with a later deadline, and updates the queue depth', { timeout: 30_000 }, async () => {
     let depth = -1;
     // maxBatchSize above the long job's rows, so it is one run (not parts).
-    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxQueueDelayMs: 0, maxBatchSize: 8192 } }, { onQueue: (d) => { depth = d; } });
+    engine = await startEngine('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxQueueDelayMs: 0, maxBatchSize: 8192 } }, { onQueue: (d) => { depth = d; } });
     const job = (rows: number, ms: number) => engine!.infer({ inputs: [{ name: 'input', type: 'float32', dims: [rows, 16], data: new Float32Array(rows * 16).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + ms });
     const t0 = Date.now();
     const long = settle(job(8000, 60_000), t0); // keeps the only worker busy for a while
@@ -390,14 +383,14 @@ describe('engine robustness', () => {
   });
 
   it('takes a request larger than queue.maxBytes when nothing else is queued', async () => {
-    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, queue: { maxBytes: 4096 } });
+    engine = await startEngine('heavy', heavySpec(1024, 4, 16), { workers: 1, queue: { maxBytes: 4096 } });
     const r = await settle(engine.infer({ inputs: [{ name: 'input', type: 'float32', dims: [100, 16], data: new Float32Array(1600) }], outputNames: ['score'], deadline: Date.now() + 5000 }));
     assert.ok(r.ok, JSON.stringify(r));
   });
 
   it('waits in close() for a replacement worker that is still loading the model (stopping it then would abort the process)', { timeout: 30_000 }, async () => {
     const events: string[] = [];
-    engine = await engineFor('heavy-big', heavySpec(2048, 6, 16), { workers: 1, intraOpNumThreads: 1 }, { onWorkerEvent: (event) => events.push(event) });
+    engine = await startEngine('heavy-big', heavySpec(2048, 6, 16), { workers: 1, intraOpNumThreads: 1 }, { onWorkerEvent: (event) => events.push(event) });
     await engineWorkers(engine)[0].terminate();
     for (let i = 0; i < 100 && !events.includes('worker-lost'); i++) await sleep(5);
     assert.ok(engine.busyWorkers >= 1, 'the replacement is loading');
@@ -407,7 +400,7 @@ describe('engine robustness', () => {
   });
 
   it('lets a run in progress finish within the drain time, also once the queue behind it has emptied', { timeout: 30_000 }, async () => {
-    engine = await engineFor('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 } });
+    engine = await startEngine('heavy', heavySpec(1024, 4, 16), { workers: 1, intraOpNumThreads: 1, batching: { maxBatchSize: 65_536, maxQueueDelayMs: 0 } });
     const input = (n: number) => [{ name: 'input', type: 'float32' as const, dims: [n, 16], data: new Float32Array(n * 16).fill(0.5) }];
     // Rows enough for a run of about 500 ms on this machine (measured), far beyond the 50 ms deadline below.
     const t = Date.now();
@@ -502,7 +495,7 @@ describe('engine robustness', () => {
     const run = (e: InferenceEngine, name: string, rows: number, width: number) => e.infer({
       inputs: [{ name, type: 'float32', dims: [rows, width], data: new Float32Array(rows * width).fill(0.5) }], outputNames: [name === 'x' ? 'y' : 'score'], deadline: Date.now() + 30_000,
     });
-    engine = await engineFor('row-cost', heavySpec(256, 2, 16), { workers: 1, batching: { enabled: false } });
+    engine = await startEngine('row-cost', heavySpec(256, 2, 16), { workers: 1, batching: { enabled: false } });
     assert.equal(rowCost(engine), Infinity, 'the warm-up sets no cost per row');
     for (let i = 0; i < 3; i++) await run(engine, 'input', 1, 16);
     await run(engine, 'input', ROW_COST_MIN_ROWS - 1, 16);
@@ -511,21 +504,21 @@ describe('engine robustness', () => {
     assert.ok(Number.isFinite(rowCost(engine)) && rowCost(engine) > 0);
     await engine.close(0);
     // With batching, a large request runs in parts of maxBatchSize rows: runs of that many count.
-    engine = await engineFor('row-cost-batched', heavySpec(256, 2, 16), { workers: 1, batching: { maxBatchSize: 4 } });
+    engine = await startEngine('row-cost-batched', heavySpec(256, 2, 16), { workers: 1, batching: { maxBatchSize: 4 } });
     await run(engine, 'input', 3, 16);
     assert.equal(rowCost(engine), Infinity);
     await run(engine, 'input', 4, 16);
     assert.ok(Number.isFinite(rowCost(engine)));
     await engine.close(0);
     // A model without a batch axis runs one row per run: every run counts.
-    engine = await engineFor('row-cost-fixed', fixedBatchSpec(), { workers: 1 });
+    engine = await startEngine('row-cost-fixed', fixedBatchSpec(), { workers: 1 });
     assert.equal(rowCost(engine), Infinity);
     await run(engine, 'x', 1, 4);
     assert.ok(Number.isFinite(rowCost(engine)));
   });
 
   it('admits a large request as a whole: its own parts never fill the queue', async () => {
-    engine = await engineFor('parts', heavySpec(512, 4, 16), { workers: 2, intraOpNumThreads: 1, queue: { maxSize: 2, maxBytes: 4096 }, batching: { maxBatchSize: 64 } });
+    engine = await startEngine('parts', heavySpec(512, 4, 16), { workers: 2, intraOpNumThreads: 1, queue: { maxSize: 2, maxBytes: 4096 }, batching: { maxBatchSize: 64 } });
     const r = await settle(engine.infer({ inputs: [{ name: 'input', type: 'float32', dims: [1000, 16], data: new Float32Array(16_000).fill(0.5) }], outputNames: ['score'], deadline: Date.now() + 30_000 }));
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual((r as { outputs: WireTensor[] }).outputs[0].dims, [1000, 1]);
@@ -551,7 +544,7 @@ describe('engine robustness', () => {
     };
     const merged: number[] = [];
     const BIG = 1500;
-    engine = await engineFor('late-lookup', spec, { workers: 1, batching: { maxBatchSize: 2 * BIG + 1, maxQueueDelayMs: 0 } }, {
+    engine = await startEngine('late-lookup', spec, { workers: 1, batching: { maxBatchSize: 2 * BIG + 1, maxQueueDelayMs: 0 } }, {
       onWorkerEvent: (event, d) => { if (event === 'merged-run-failed') merged.push(d.requests as number); },
     });
     const job = (rows: number, index: number, deadlineInMs: number, t0: number) => settle(engine!.infer({

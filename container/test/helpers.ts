@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { AppOptions, buildApp } from '../src/app';
+import { resolveConfig, ServingConfigInput } from '../src/config';
+import { EngineHooks, InferenceEngine } from '../src/engine';
 import { ModelSpec, writeModelDir } from '../tools/onnx-builder';
 import { FraudWeights, fraudModelSpec, trainFraudModel } from '../tools/fraud-model';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
@@ -51,6 +53,18 @@ export function fraudModel(config?: object): { dir: string; weights: FraudWeight
 }
 
 /** Builds an app that is ready (model loaded and warmed up). */
+/** An engine for `spec` written as model `name`, with `config` as its serving configuration. */
+export async function startEngine(name: string, spec: ModelSpec, config: ServingConfigInput, hooks?: EngineHooks): Promise<InferenceEngine> {
+  const dir = modelDir(name, spec);
+  return InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', config]]), hooks);
+}
+
+/** Closes what a test left running: its engine (without a drain) and its app. */
+export async function closeAll(engine: InferenceEngine | undefined, app: FastifyInstance | undefined): Promise<void> {
+  await engine?.close(0);
+  await app?.close();
+}
+
 export async function readyApp(options: AppOptions): Promise<FastifyInstance> {
   const app = await buildApp({ logger: false, ...options });
   await app.model.ready;

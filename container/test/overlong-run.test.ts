@@ -9,7 +9,7 @@ import { afterEach, describe, it, TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { listening, metricValue, modelDir, Outcome, request, settle, sleep } from './helpers';
+import { closeAll, listening, metricValue, modelDir, Outcome, request, settle, sleep } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { prng } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
@@ -48,10 +48,8 @@ describe('runs that outlast their deadline', () => {
   let engine: InferenceEngine | undefined;
   let app: FastifyInstance | undefined;
   afterEach(async () => {
-    await engine?.close(0);
-    engine = undefined;
-    await app?.close();
-    app = undefined;
+    await closeAll(engine, app);
+    engine = app = undefined;
   });
 
   /** An engine of one single-threaded worker that runs a request's rows in one run, however many. */

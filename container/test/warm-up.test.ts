@@ -8,7 +8,7 @@ import { buildApp } from '../src/app';
 import { resolveConfig, ServingConfigInput } from '../src/config';
 import { InferenceEngine } from '../src/engine';
 import type { ModelSpec } from '../tools/onnx-builder';
-import { modelDir, settle } from './helpers';
+import { closeAll, modelDir, settle, startEngine } from './helpers';
 
 /** y = Reshape(x, [-1, 4]): x of [1, 8] runs, the default warm-up's [1, 1] does not. */
 const reshape4: ModelSpec = {
@@ -28,19 +28,15 @@ const matmul: ModelSpec = {
   nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
 };
 
-async function start(name: string, spec: ModelSpec, config: ServingConfigInput, events: string[] = []): Promise<InferenceEngine> {
-  const dir = modelDir(name, spec);
-  return InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', config]]), { onWorkerEvent: (event) => events.push(event) });
-}
+const start = (name: string, spec: ModelSpec, config: ServingConfigInput, events: string[] = []): Promise<InferenceEngine> =>
+  startEngine(name, spec, config, { onWorkerEvent: (event) => events.push(event) });
 
 describe('warmUp.shapes', () => {
   let engine: InferenceEngine | undefined;
   let app: FastifyInstance | undefined;
   afterEach(async () => {
-    await engine?.close(0);
-    engine = undefined;
-    await app?.close();
-    app = undefined;
+    await closeAll(engine, app);
+    engine = app = undefined;
   });
 
   it('warms up a model that refuses dimensions of 1 with the shapes serving.json gives, and the server becomes ready', async () => {
