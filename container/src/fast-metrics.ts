@@ -15,8 +15,12 @@ type Exported = { name: string; help: string; type: 'counter' | 'histogram'; agg
 export class CounterSeries {
   public value = 0;
   public constructor(public readonly labels: Readonly<Record<string, string>>) {}
+  /**
+   * Adds `by`. A counter never goes down and holds a finite value: a negative, NaN or infinite step is
+   * dropped (prom-client throws there; here the caller is a request hook, which must not fail).
+   */
   public inc(by = 1): void {
-    this.value += by;
+    if (by >= 0 && Number.isFinite(by)) this.value += by;
   }
 }
 
@@ -29,7 +33,9 @@ export class HistogramSeries {
   public constructor(public readonly labels: Readonly<Record<string, string>>, private readonly bounds: readonly number[]) {
     this.counts = new Float64Array(bounds.length + 1);
   }
+  /** Counts `value`. NaN and infinities are dropped: one would turn the series' sum into NaN or infinity for good. */
   public observe(value: number): void {
+    if (!Number.isFinite(value)) return;
     this.count++;
     this.sum += value;
     const b = this.bounds;

@@ -47,6 +47,21 @@ describe('fast metrics', () => {
     assert.match(text, /^x_sum\{m="a"\} 34.5$/m);
   });
 
+  it('drops NaN and infinite observations, and counter steps that are negative or not finite, so no series is spoiled for good', async () => {
+    const registry = new client.Registry();
+    const h = new FastHistogram({ name: 'h', help: 'h', labelNames: ['m'], buckets: [1], registry });
+    const s = h.series({ m: 'a' });
+    for (const v of [0.5, NaN, Infinity, -Infinity, 2]) s.observe(v);
+    assert.deepEqual([s.count, s.sum, ...s.counts], [2, 2.5, 1, 1]);
+    const c = new FastCounter({ name: 'c_total', help: 'c', labelNames: ['m'], registry });
+    const cs = c.series({ m: 'a' });
+    for (const by of [2, -1, NaN, Infinity, 0.5]) cs.inc(by);
+    assert.equal(cs.value, 2.5);
+    const text = await registry.metrics();
+    assert.match(text, /^h_sum\{m="a"\} 2.5$/m);
+    assert.match(text, /^c_total\{m="a"\} 2.5$/m);
+  });
+
   it('hands out one series per label set, and reset zeroes it in place', async () => {
     const registry = new client.Registry();
     const c = new FastCounter({ name: 'n_total', help: 'n', labelNames: ['m'], registry });
