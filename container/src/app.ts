@@ -21,7 +21,7 @@ import metricsPlugin from './plugins/metrics';
 import modelPlugin, { clientGone, InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
 import oipPlugin, { assumedJson, jsonBodyParser } from './plugins/oip';
-import sagemakerPlugin, { JSON_LINES_TYPES } from './plugins/sagemaker';
+import sagemakerPlugin, { invocationsJsonLines, JSON_LINES_TYPES } from './plugins/sagemaker';
 
 export interface AppOptions {
   /** Directory holding the model (`model.onnx`), and optionally `serving.json` and `features.json`. */
@@ -416,9 +416,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Bodies parsed into JavaScript values (JSON, JSON Lines, CSV) stop at limits.textBodyLimitBytes, so one
   // cannot exhaust the heap; binary tensor data may use the whole body limit.
   const checkTextLimit = limits.textBodyLimitBytes < limits.bodyLimitBytes;
-  // Fastify's JSON parser, whose refusals say where the JSON breaks (or which key it refuses).
+  // Fastify's JSON parser, whose refusals say where the JSON breaks (or which key it refuses); on
+  // /invocations, a body of several JSON documents, one per line, is read as JSON Lines.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.textBodyLimitBytes }, jsonBodyParser(app));
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: limits.textBodyLimitBytes }, jsonBodyParser(app, invocationsJsonLines));
   // Every request with a body, before the body is read (one hook: it runs on every such request):
   // - where no route is, the body would be read and parsed before the 404 (up to the body limit, and a
   //   chunked one past the text limit): answer at once, unread; 405 with Allow where the path is served

@@ -248,6 +248,108 @@ describe('SageMaker container contract', () => {
     assert.match(short.json().code, /^(BAD_TENSOR_SHAPE|BAD_INSTANCES|DATA_LENGTH_MISMATCH)$/);
   });
 
+  it('takes the simplified JSON of SageMaker\'s TensorFlow Serving container: a bare array of rows, one row, or one instance keyed by input name', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { x } = generateTransactions(3, 13);
+    const plain = await request(started.port, 'POST', '/invocations', { instances: x });
+    assert.equal(plain.status, 200, plain.body);
+    const { predictions } = plain.json();
+    // The SageMaker Python SDK's JSONSerializer sends a NumPy array or a list as a bare JSON array.
+    const bare = await request(started.port, 'POST', '/invocations', x);
+    assert.equal(bare.status, 200, bare.body);
+    assert.deepEqual(bare.json(), plain.json());
+    // An array of plain values for an input whose rows are arrays is one row; so is an object keyed by input name.
+    for (const body of [x[1], { features: x[1] }]) {
+      const one = await request(started.port, 'POST', '/invocations', body);
+      assert.equal(one.status, 200, one.body);
+      assert.deepEqual(one.json(), { predictions: [predictions[1]] });
+    }
+    // Answered in the format Accept asks for, as every row body is.
+    const csv = await request(started.port, 'POST', '/invocations', x, { accept: 'text/csv' });
+    assert.equal(csv.body.trim().split('\n').length, 3);
+    const refusals: Array<[unknown, string, RegExp]> = [
+      [[], 'BAD_INSTANCES', /^the body is an empty JSON array; send at least one row$/],
+      [{ rows: x }, 'BAD_INSTANCES', /^the JSON body must hold "instances" \(an array of rows\) or "inputs" \(Open Inference Protocol tensors\), or be the rows themselves \(a JSON array\), or one instance keyed by input name \(the model has inputs 'features'\); it has the keys \["rows"\]$/],
+      [{}, 'BAD_INSTANCES', /; it has no keys$/],
+      [{ features: x[0], trace: 'abc' }, 'UNKNOWN_INPUT', /^the body \(one instance\) names input 'trace', which the model does not have; its inputs are 'features'$/],
+      [x[0].slice(1), 'BAD_INSTANCES', /^the body \(one instance\): rows for input 'features' must each have shape \[8\] \(8 values\): input 'features': data has 7 values, shape \[8\] needs 8$/],
+      [[x[0], x[1].slice(1)], 'BAD_INSTANCES', /^instance 1: rows for input 'features' must each have shape \[8\]/],
+      [5, 'BAD_INSTANCES', /^the body \(one instance\): rows for input 'features' must each have shape \[8\]/],
+    ];
+    for (const [body, code, error] of refusals) {
+      const res = await exactRequest(started.port, 'POST', '/invocations', JSON.stringify(body), { 'content-type': 'application/json' });
+      assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.body}`);
+      assert.equal(res.json().code, code, res.body);
+      assert.match(res.json().error, error);
+    }
+    // The OIP route still takes only OIP bodies.
+    const oip = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', x);
+    assert.equal(oip.status, 400);
+    assert.equal(oip.json().code, 'INVALID_REQUEST');
+  });
+
+  it('takes a bare array as rows of scalars, and a plain value as one row, for a model whose rows are scalars; a bare array of objects for several inputs', async () => {
+    const scalarRows = { name: 'scalar-rows', inputs: [{ name: 'x', type: 'float32' as const, shape: ['n'] }], outputs: [{ name: 'y', type: 'float32' as const, shape: ['n'] }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }] };
+    const started = await listening({ modelDir: modelDir('scalar-rows', scalarRows) });
+    app = started.app;
+    const many = await request(started.port, 'POST', '/invocations', [1.5, 2.5, 3.5]);
+    assert.equal(many.status, 200, many.body);
+    assert.deepEqual(many.json(), { predictions: [1.5, 2.5, 3.5] });
+    const one = await exactRequest(started.port, 'POST', '/invocations', '7.25', { 'content-type': 'application/json' });
+    assert.equal(one.status, 200, one.body);
+    assert.deepEqual(one.json(), { predictions: [7.25] });
+    const word = await exactRequest(started.port, 'POST', '/invocations', '"seven"', { 'content-type': 'application/json' });
+    assert.equal(word.status, 400, word.body);
+    assert.equal(word.json().code, 'BAD_TENSOR_VALUE');
+    await app.close();
+    const multi = await listening({ modelDir: modelDir('multi', multiInputSpec()) });
+    app = multi.app;
+    const keyed = await request(multi.port, 'POST', '/invocations', [{ a: [1], b: [1, 2] }, { a: [2], b: [3, 4] }]);
+    assert.equal(keyed.status, 200, keyed.body);
+    assert.deepEqual(keyed.json().predictions, [{ sum: [4], b_copy: [1, 2] }, { sum: [9], b_copy: [3, 4] }]);
+    const oneKeyed = await request(multi.port, 'POST', '/invocations', { a: [1], b: [1, 2] });
+    assert.deepEqual(oneKeyed.json().predictions, [{ sum: [4], b_copy: [1, 2] }]);
+    const plainRows = await request(multi.port, 'POST', '/invocations', [[1], [2]]);
+    assert.equal(plainRows.status, 400);
+    assert.deepEqual(plainRows.json(), { error: "instance 0 must be an object keyed by input name (the model has inputs 'a', 'b')", code: 'BAD_INSTANCES' });
+  });
+
+  it('reads JSON Lines sent as application/json (a batch transform job splitting a JSON Lines file by line) as one instance per line', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { x } = generateTransactions(3, 17);
+    const plain = (await request(started.port, 'POST', '/invocations', { instances: x })).json();
+    const body = x.map((row) => JSON.stringify(row)).join('\r\n') + '\r\n';
+    for (const headers of [{ 'content-type': 'application/json' }, {}] as Array<Record<string, string>>) {
+      const res = await exactRequest(started.port, 'POST', '/invocations', body, headers);
+      assert.equal(res.status, 200, res.body);
+      assert.deepEqual(res.json(), plain);
+    }
+    const keyed = await exactRequest(started.port, 'POST', '/invocations', x.map((row) => JSON.stringify({ features: row })).join('\n\n'), { 'content-type': 'application/json' });
+    assert.deepEqual(keyed.json(), plain);
+    const lines = await exactRequest(started.port, 'POST', '/invocations', body, { 'content-type': 'application/json', accept: 'application/jsonlines' });
+    assert.equal(lines.body.trimEnd().split('\n').length, 3);
+    // A line that is not JSON is named, beside what the JSON parser said of the whole body.
+    const broken = await exactRequest(started.port, 'POST', '/invocations', `${JSON.stringify(x[0])}\n${JSON.stringify(x[1])}\n[1, 2,\n`, { 'content-type': 'application/json' });
+    assert.equal(broken.status, 400);
+    assert.equal(broken.json().code, 'BAD_JSON');
+    assert.match(broken.json().error, /^the body is not valid JSON: .*; read as JSON Lines \(one instance per line\), line 3 is not valid JSON: /);
+    // A row that does not fit is named by its line.
+    const short = await exactRequest(started.port, 'POST', '/invocations', `${JSON.stringify(x[0])}\n${JSON.stringify(x[1].slice(2))}\n`, { 'content-type': 'application/json' });
+    assert.equal(short.status, 400);
+    assert.match(short.json().error, /^line 2 of the JSON Lines body: rows for input 'features' must each have shape \[8\]/);
+    // JSON broken on its first line keeps the JSON parser's error alone.
+    const pretty = await exactRequest(started.port, 'POST', '/invocations', '{\n  "instances": [[1, 2]\n', { 'content-type': 'application/json' });
+    assert.equal(pretty.status, 400);
+    assert.doesNotMatch(pretty.json().error, /JSON Lines/);
+    // Only on /invocations: the OIP route takes one JSON document.
+    const oip = await exactRequest(started.port, 'POST', '/v2/models/fraud-mlp/infer', '{"inputs": []}\n{"inputs": []}\n', { 'content-type': 'application/json' });
+    assert.equal(oip.status, 400);
+    assert.equal(oip.json().code, 'BAD_JSON');
+    assert.doesNotMatch(oip.json().error, /JSON Lines/);
+  });
+
   it('accepts an Open Inference Protocol body on /invocations', async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;

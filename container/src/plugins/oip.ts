@@ -120,16 +120,28 @@ export function jsonProblem(what: string, text: string, { plural = false, readAs
 }
 
 /**
- * A JSON body parser: Fastify's own (with its prototype-poisoning check), whose refusals say what is
- * wrong (BAD_JSON, naming where the JSON breaks or the key it refuses).
+ * Another reading of a body that is not one JSON document (for a route that has one): the value to
+ * use, the reason that reading fails too (added to the error), or undefined when it does not apply.
  */
-export function jsonBodyParser(app: FastifyInstance) {
+export type JsonFallback = (req: FastifyRequest, body: string) => { value: unknown } | { problem: string } | undefined;
+
+/**
+ * A JSON body parser: Fastify's own (with its prototype-poisoning check), whose refusals say what is
+ * wrong (BAD_JSON, naming where the JSON breaks or the key it refuses). `fallback` may read a body that
+ * is not JSON in another way (JSON Lines on /invocations).
+ */
+export function jsonBodyParser(app: FastifyInstance, fallback?: JsonFallback) {
   const parse = app.getDefaultJsonParser('error', 'error');
   return (req: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void): void => {
     parse(req, body, (err, value) => {
       if (err && (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+        const other = fallback?.(req, body);
+        if (other && 'value' in other) {
+          done(null, other.value);
+          return;
+        }
         const readAs = assumedJson.has(req) ? ' (it came with no Content-Type, or application/octet-stream, so it was read as JSON)' : '';
-        done(new InferenceError('BAD_JSON', jsonProblem('the body', body, { readAs })));
+        done(new InferenceError('BAD_JSON', jsonProblem('the body', body, { readAs }) + (other ? `; ${other.problem}` : '')));
         return;
       }
       done(err, value);

@@ -1,6 +1,7 @@
 /**
  * SageMaker's container contract: `POST /invocations` with `application/json` (`{"instances": [...]}`
- * rows, or an Open Inference Protocol body) or `text/csv` rows; `X-Amzn-SageMaker-Custom-Attributes`
+ * rows, the simplified JSON of SageMaker's TensorFlow Serving container, or an Open Inference Protocol
+ * body), JSON Lines or `text/csv` rows; `X-Amzn-SageMaker-Custom-Attributes`
  * is passed through; `GET /execution-parameters` for batch transform. `/ping` lives in the health plugin.
  */
 import fp from 'fastify-plugin';
@@ -28,10 +29,15 @@ function attributesProblem(value: string | string[]): string {
   return `character ${at + 1} is U+${value.codePointAt(at)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
+const MAX_ROWS = 1_000_000;
+
+// An object (`{"instances": [...]}`, an OIP body, or one instance keyed by input name), or the simplified
+// forms SageMaker's TensorFlow Serving container takes: a JSON array of rows, or one plain value.
 const jsonBodySchema = {
-  type: 'object',
+  type: ['object', 'array', 'number', 'string', 'boolean'],
+  maxItems: MAX_ROWS,
   properties: {
-    instances: { type: 'array', maxItems: 1_000_000 },
+    instances: { type: 'array', maxItems: MAX_ROWS },
     inputs: oipRequestSchema.properties.inputs,
     outputs: oipRequestSchema.properties.outputs,
     id: oipRequestSchema.properties.id,
@@ -120,6 +126,35 @@ export function parseJsonLines(body: string, parse: (line: string) => unknown): 
   }
   if (values.length === 0) throw new InferenceError('EMPTY_BODY', 'the JSON Lines body has no lines; send one instance per line');
   return { values, lineNumbers };
+}
+
+/** A JSON Lines body that came as `application/json` (see `invocationsJsonLines`): its values and their line numbers. */
+export class JsonLinesBody {
+  constructor(readonly values: unknown[], readonly lineNumbers: number[]) {}
+}
+
+/**
+ * For the JSON body parser, on `/invocations`: a body that is not one JSON document is read as JSON
+ * Lines when it has two lines or more and its first line is JSON. A batch transform job sends its
+ * `ContentType` with every mini-batch, so a job that splits a JSON Lines file by line under
+ * `application/json` sends several documents, one per line; SageMaker's TensorFlow Serving container
+ * reads those as JSON Lines too. A body whose first line is not JSON keeps the JSON parser's error.
+ */
+export function invocationsJsonLines(req: FastifyRequest, body: string): { value: unknown } | { problem: string } | undefined {
+  if (req.routeOptions.url !== '/invocations') return undefined;
+  const firstEnd = body.indexOf('\n');
+  if (firstEnd < 0 || body.slice(firstEnd + 1).trim() === '') return undefined;
+  try {
+    JSON.parse(body.slice(0, firstEnd));
+  } catch {
+    return undefined;
+  }
+  try {
+    const { values, lineNumbers } = parseJsonLines(body, JSON.parse);
+    return { value: new JsonLinesBody(values, lineNumbers) };
+  } catch (e) {
+    return { problem: `read as JSON Lines (one instance per line), ${(e as Error).message.replace(/ of the JSON Lines body/, '')}` };
+  }
 }
 
 async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
@@ -304,18 +339,52 @@ function checkOneFormat(parsed: unknown): void {
   }
 }
 
-/** The inputs of a JSON Lines, CSV or `{"instances": [...]}` body. */
+/** The inputs of a JSON Lines, CSV or JSON rows body. */
 function decodeRows(req: FastifyRequest, signature: ModelSignature, limits: TensorLimits): WireTensor[] {
-  if (typeof req.body === 'string' && JSON_LINES_TYPES.includes(req.mediaType ?? '')) {
-    const { values, lineNumbers } = parseJsonLines(req.body, JSON.parse);
+  const body = req.body;
+  if (body instanceof JsonLinesBody) {
+    return decodeInstances(signature, body.values, limits, (r) => `line ${body.lineNumbers[r]} of the JSON Lines body`);
+  }
+  const type = req.mediaType ?? '';
+  if (typeof body === 'string' && JSON_LINES_TYPES.includes(type)) {
+    const { values, lineNumbers } = parseJsonLines(body, JSON.parse);
     return decodeInstances(signature, values, limits, (r) => `line ${lineNumbers[r]} of the JSON Lines body`);
   }
-  if (typeof req.body === 'string') return decodeCsv(signature, req.body, limits, { header: csvHeaderPresent(req.headers['content-type']) });
-  const body = req.body as JsonBody | undefined;
-  if (!body || !Array.isArray(body.instances)) {
-    throw new InferenceError('BAD_INSTANCES', 'the JSON body must hold "instances" (an array of rows) or "inputs" (Open Inference Protocol tensors)');
+  if (typeof body === 'string' && type === 'text/csv') return decodeCsv(signature, body, limits, { header: csvHeaderPresent(req.headers['content-type']) });
+  if (body !== null && typeof body === 'object' && Array.isArray((body as JsonBody).instances)) {
+    return decodeInstances(signature, (body as JsonBody).instances!, limits);
   }
-  return decodeInstances(signature, body.instances, limits);
+  const { rows, rowName } = simplifiedRows(signature, body);
+  return decodeInstances(signature, rows, limits, rowName);
+}
+
+/**
+ * The rows of a JSON body without "instances" or "inputs": the simplified forms of SageMaker's TensorFlow
+ * Serving container, which the SageMaker Python SDK's JSONSerializer sends for a list or a NumPy array.
+ * A JSON array is the list of rows, except an array of plain values for a model with one input whose
+ * rows are arrays (`[0.1, 0.2, ...]` for a `[-1, 8]` input), which is one row; an object keyed by input
+ * name, or a plain value, is one row.
+ */
+function simplifiedRows(sig: ModelSignature, body: unknown): { rows: unknown[]; rowName: (r: number) => string } {
+  rowPlan(sig); // every input must have a batch axis to take rows: said before any other problem
+  const oneRow = { rowName: () => 'the body (one instance)' };
+  if (Array.isArray(body)) {
+    if (body.length === 0) throw new InferenceError('BAD_INSTANCES', 'the body is an empty JSON array; send at least one row');
+    const rowsAreArrays = sig.inputs.length === 1 && (sig.inputs[0].shape?.length ?? 0) > 1;
+    if (rowsAreArrays && body.every((v) => v === null || typeof v !== 'object')) return { rows: [body], ...oneRow };
+    return { rows: body, rowName: (r) => `instance ${r}` };
+  }
+  if (body !== null && typeof body === 'object') {
+    const keys = Object.keys(body);
+    if (!keys.some((k) => sig.inputs.some((m) => m.name === k))) {
+      const names = sig.inputs.map((m) => `'${m.name}'`).join(', ');
+      throw new InferenceError('BAD_INSTANCES', 'the JSON body must hold "instances" (an array of rows) or "inputs" (Open Inference Protocol tensors), ' +
+        `or be the rows themselves (a JSON array), or one instance keyed by input name (the model has inputs ${names}); ` +
+        `it has ${keys.length === 0 ? 'no keys' : `the keys ${JSON.stringify(keys.slice(0, 5)).slice(0, 200)}${keys.length > 5 ? ' and more' : ''}`}`);
+    }
+    return { rows: [body], ...oneRow };
+  }
+  return { rows: [body], ...oneRow };
 }
 
 /** A row slice that owns its buffer (it is moved to a worker). */
