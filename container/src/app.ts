@@ -21,6 +21,7 @@ import metricsPlugin from './plugins/metrics';
 import modelPlugin, { clientGone, InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
 import oipPlugin, { assumedJson, jsonBodyParser } from './plugins/oip';
+import { NPY_TYPE } from './npy';
 import sagemakerPlugin, { invocationsJsonLines, JSON_LINES_TYPES } from './plugins/sagemaker';
 
 export interface AppOptions {
@@ -176,9 +177,9 @@ const OIP_INFER_ROUTES = new Set(['/v2/models/:name/infer', '/v2/models/:name/ve
 function unsupportedType(route: string | undefined, type: string | undefined): string {
   const received = type === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(type.slice(0, 100))}`;
   if (route !== undefined && OIP_INFER_ROUTES.has(route)) {
-    return `${received} is not taken here: send application/json, or binary tensor data as application/octet-stream with Inference-Header-Content-Length (CSV and JSON Lines are taken on POST /invocations)`;
+    return `${received} is not taken here: send application/json, or binary tensor data as application/octet-stream with Inference-Header-Content-Length (CSV, JSON Lines and NumPy .npy are taken on POST /invocations)`;
   }
-  return `${received} is not taken here: send application/json, ${JSON_LINES_TYPES[0]} or text/csv`;
+  return `${received} is not taken here: send application/json, ${JSON_LINES_TYPES[0]}, text/csv or ${NPY_TYPE}`;
 }
 
 /**
@@ -226,8 +227,9 @@ function classify(err: FastifyError & { validationContext?: string }, req: Fasti
   if (err.validation) {
     if (err.validationContext === 'body' && bodyMissing) return { code: 'EMPTY_BODY', message: 'the request has no body; send JSON or CSV' };
     if (err.validationContext === 'body' && bodyNull) return { code: 'INVALID_REQUEST', message: 'the body is the JSON value null; send a JSON object' };
-    // A CSV or JSON Lines body (parsed as text) on an infer route; a JSON string ("x"), before binary tensor data too, is JSON, refused below by the schema.
-    if (err.validationContext === 'body' && typeof body === 'string' && TEXT_TYPES.includes(req.mediaType ?? '') && req.mediaType !== 'application/json' && OIP_INFER_ROUTES.has(req.routeOptions.url ?? '')) {
+    // A CSV, JSON Lines (parsed as text) or .npy body on an infer route; a JSON string ("x"), before binary tensor data too, is JSON, refused below by the schema.
+    const textBody = typeof body === 'string' && TEXT_TYPES.includes(req.mediaType ?? '') && req.mediaType !== 'application/json';
+    if (err.validationContext === 'body' && (textBody || req.mediaType === NPY_TYPE) && OIP_INFER_ROUTES.has(req.routeOptions.url ?? '')) {
       return { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(req.routeOptions.url, req.headers['content-type']) };
     }
     return { code: 'INVALID_REQUEST', message: err.message + received(err.validation[0]) };

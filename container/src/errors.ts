@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   CSV_COLUMN_COUNT: { statusCode: 400, description: 'A CSV row has the wrong number of columns.' },
   CSV_BAD_VALUE: { statusCode: 400, description: 'A CSV cell is not a number.' },
   CSV_UNSUPPORTED: { statusCode: 400, description: 'This model cannot be called with CSV.' },
+  BAD_NPY: { statusCode: 400, description: 'An application/x-npy body is not a NumPy .npy array the server reads (magic string, header, dtype, length), or the model takes more than the one array it holds.' },
   ANSWER_NOT_PER_ROW: { statusCode: 400, description: 'An output does not hold one row per instance sent (its first axis is another size), so the answer cannot be written as predictions, JSON Lines or CSV rows; send an Open Inference Protocol body instead.' },
   BAD_HEADER: { statusCode: 400, description: 'A request header is malformed.' },
   ANSWER_TOO_LARGE: { statusCode: 400, description: 'The answer would hold more values than limits.maxAnswerElements allows; send fewer rows per request.' },

@@ -393,6 +393,17 @@ export function decodeData(name: string, type: OrtType, shape: readonly number[]
   return out;
 }
 
+/**
+ * `count` values, read one by one (from an `.npy` array of another type, say), as a typed array of `type`,
+ * each checked as a JSON value is: a value the type cannot hold is refused with BAD_TENSOR_VALUE.
+ */
+export function convertElements(name: string, type: OrtType, count: number, read: (i: number) => unknown): TensorData {
+  const store = storeFor(name, type, elementIndex);
+  const out = allocate(type, count, true);
+  for (let i = 0; i < count; i++) store(out, i, read(i));
+  return out;
+}
+
 /** Bytes per element in the binary tensor data extension (a BYTES element is a 4-byte length and its bytes). */
 const ELEMENT_BYTES: Readonly<Record<Exclude<OrtType, 'string'>, number>> = {
   float32: 4, float64: 8, float16: 2, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,

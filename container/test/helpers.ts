@@ -274,3 +274,19 @@ export function fromBytes(type: string, b: Buffer): unknown[] {
   }
   return out;
 }
+
+/**
+ * An .npy file as NumPy writes one: `version` 1 (2-byte header length) or 2 (4-byte), the header padded
+ * with spaces to a multiple of 64 and ended by a newline.
+ */
+export function npy(descr: string, shape: number[], data: Uint8Array, { fortran = false, version = 1 } = {}): Buffer {
+  const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  const start = version === 1 ? 10 : 12;
+  let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${tuple}, }`;
+  header = header.padEnd(Math.ceil((start + header.length + 1) / 64) * 64 - start - 1, ' ') + '\n';
+  const prefix = Buffer.alloc(start);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]).copy(prefix);
+  if (version === 1) prefix.writeUInt16LE(header.length, 8);
+  else prefix.writeUInt32LE(header.length, 8);
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), data]);
+}

@@ -215,10 +215,10 @@ describe('Open Inference Protocol', () => {
     // Other media types are still refused.
     const xml = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/infer', body, { 'content-type': 'application/xml' });
     assert.equal(xml.status, 415);
-    const takes = 'is not taken here: send application/json, or binary tensor data as application/octet-stream with Inference-Header-Content-Length (CSV and JSON Lines are taken on POST /invocations)';
+    const takes = 'is not taken here: send application/json, or binary tensor data as application/octet-stream with Inference-Header-Content-Length (CSV, JSON Lines and NumPy .npy are taken on POST /invocations)';
     assert.deepEqual(xml.json(), { error: `Content-Type "application/xml" ${takes}`, code: 'UNSUPPORTED_MEDIA_TYPE' });
-    // CSV and JSON Lines are /invocations' formats: on an infer route they are refused as types, not as a body of the wrong shape.
-    for (const type of ['text/csv', 'application/jsonlines; charset=utf-8']) {
+    // CSV, JSON Lines and .npy are /invocations' formats: on an infer route they are refused as types, not as a body of the wrong shape.
+    for (const type of ['text/csv', 'application/jsonlines; charset=utf-8', 'application/x-npy']) {
       const res = await exactRequest(port, 'POST', '/v2/models/fraud-mlp/versions/1/infer', '1,2,3,4,5,6,7,8\n', { 'content-type': type });
       assert.equal(res.status, 415, type);
       assert.deepEqual(res.json(), { error: `Content-Type ${JSON.stringify(type)} ${takes}`, code: 'UNSUPPORTED_MEDIA_TYPE' });

@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, readyApp, request, startServer } from './helpers';
+import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelDir, npy, readyApp, request, startServer } from './helpers';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
 import { buildApp } from '../src/app';
@@ -348,6 +348,35 @@ describe('SageMaker container contract', () => {
     assert.equal(oip.status, 400);
     assert.equal(oip.json().code, 'BAD_JSON');
     assert.doesNotMatch(oip.json().error, /JSON Lines/);
+  });
+
+  it('takes a NumPy .npy array (application/x-npy, the SageMaker Python SDK\'s NumpySerializer) as the rows of the model\'s one input', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    const { x } = generateTransactions(3, 19);
+    const plain = await request(started.port, 'POST', '/invocations', { instances: x });
+    assert.equal(plain.status, 200, plain.body);
+    const f8 = new Float64Array(x.flat());
+    // float64 is NumPy's default; the same rows as float32 give the same answer.
+    for (const body of [npy('<f8', [3, 8], new Uint8Array(f8.buffer)), npy('<f4', [3, 8], new Uint8Array(new Float32Array(x.flat()).buffer))]) {
+      const res = await exactRequest(started.port, 'POST', '/invocations', body, { 'content-type': 'application/x-npy' });
+      assert.equal(res.status, 200, res.body);
+      assert.deepEqual(res.json(), plain.json());
+    }
+    const one = await exactRequest(started.port, 'POST', '/invocations', npy('<f8', [8], new Uint8Array(new Float64Array(x[2]).buffer)), { 'content-type': 'application/x-npy' });
+    assert.deepEqual(one.json().predictions, [plain.json().predictions[2]]);
+    const refusals: Array<[Buffer, number, string, RegExp]> = [
+      [Buffer.from(JSON.stringify({ instances: x })), 400, 'BAD_NPY', /^the body is not a NumPy \.npy array/],
+      [npy('<f8', [3, 7], new Uint8Array(new Float64Array(21).buffer)), 400, 'BAD_TENSOR_SHAPE', /^input 'features': shape\[1\] is 7, the model expects 8/],
+      [npy('|O', [1], new Uint8Array(8)), 400, 'BAD_NPY', /Python objects/],
+      [npy('<f8', [1, 8], new Uint8Array(new Float64Array([1e300, 0, 0, 0, 0, 0, 0, 0]).buffer)), 400, 'BAD_TENSOR_VALUE', /^input 'features': element 0 is 1e\+300/],
+    ];
+    for (const [body, status, errorCode, error] of refusals) {
+      const res = await exactRequest(started.port, 'POST', '/invocations', body, { 'content-type': 'application/x-npy' });
+      assert.equal(res.status, status, res.body);
+      assert.equal(res.json().code, errorCode, res.body);
+      assert.match(res.json().error, error);
+    }
   });
 
   it('accepts an Open Inference Protocol body on /invocations', async () => {

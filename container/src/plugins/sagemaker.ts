@@ -11,6 +11,7 @@ import { answerTooLarge, clientClosed, sliceRows, valueCount } from '../engine';
 import { errorResponses, InferenceError } from '../errors';
 import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
 import { clientGone, releaseBody } from './model';
+import { decodeNpyRows, NPY_TYPE } from '../npy';
 import { acceptUntypedJson, deadlineOf, OipRequestBody, oipRequestSchema, oipResponseSchema, runOip } from './oip';
 
 export const CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';
@@ -163,6 +164,8 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
   // JSON Lines (batch transform with SplitType=Line sends several records in one request): one instance
   // per line, parsed in the handler so an error can name the line.
   app.addContentTypeParser(JSON_LINES_TYPES, { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
+  // NumPy's .npy (the SageMaker Python SDK's NumpySerializer): binary, so it may use the whole body limit.
+  app.addContentTypeParser(NPY_TYPE, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   /** Runs rows; a model whose batch axis is fixed at 1 gets one run per row. */
   const runRows = async (inputs: WireTensor[], reply: FastifyReply): Promise<WireTensor[]> => {
@@ -346,6 +349,7 @@ function decodeRows(req: FastifyRequest, signature: ModelSignature, limits: Tens
     return decodeInstances(signature, body.values, limits, (r) => `line ${body.lineNumbers[r]} of the JSON Lines body`);
   }
   const type = req.mediaType ?? '';
+  if (Buffer.isBuffer(body) && type === NPY_TYPE) return decodeNpyRows(signature, body, limits);
   if (typeof body === 'string' && JSON_LINES_TYPES.includes(type)) {
     const { values, lineNumbers } = parseJsonLines(body, JSON.parse);
     return decodeInstances(signature, values, limits, (r) => `line ${lineNumbers[r]} of the JSON Lines body`);

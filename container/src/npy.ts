@@ -1,0 +1,249 @@
+/**
+ * NumPy's `.npy` format (`application/x-npy`), which the SageMaker Python SDK's NumpySerializer sends and
+ * its NumpyDeserializer reads (the defaults of its PyTorch and scikit-learn predictors): the
+ * magic `\x93NUMPY`, a version, a header (a Python dict literal: `descr`, `fortran_order`, `shape`), then
+ * the array's elements. Format versions 1.0, 2.0 and 3.0 are read; 1.0 is written.
+ */
+import { rowPlan } from './codec';
+import { InferenceError } from './errors';
+import { checkShape, convertElements, decodeBinaryData, describeShape, elementCount, fromHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
+
+export const NPY_TYPE = 'application/x-npy';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/** The header of an `.npy` body and where its elements start. */
+export interface NpyArray {
+  /** `'<'` little-endian, `'>'` big-endian, `'|'` not applicable (one byte). */
+  readonly byteOrder: '<' | '>' | '|';
+  /** NumPy's kind: `f` float, `i` signed integer, `u` unsigned integer, `b` boolean, `U` UTF-32 text, `S` bytes. */
+  readonly kind: 'f' | 'i' | 'u' | 'b' | 'U' | 'S';
+  /** Bytes per element. */
+  readonly size: number;
+  readonly fortranOrder: boolean;
+  readonly shape: number[];
+  /** The elements' bytes. */
+  readonly data: Uint8Array;
+  /** The dtype as the header wrote it (for messages). */
+  readonly descr: string;
+}
+
+function bad(message: string): InferenceError {
+  return new InferenceError('BAD_NPY', message);
+}
+
+/** Reads the header of an `.npy` body; the elements are checked against the shape. */
+export function parseNpy(body: Uint8Array): NpyArray {
+  if (body.length < 10 || MAGIC.some((b, i) => body[i] !== b)) {
+    throw bad(`the body is not a NumPy .npy array: it must start with the magic string \\x93NUMPY (${body.length} bytes received)`);
+  }
+  const major = body[6];
+  if (major < 1 || major > 3) throw bad(`the .npy format version is ${major}.${body[7]}; versions 1.0, 2.0 and 3.0 are read`);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const start = major === 1 ? 10 : 12;
+  if (body.length < start) throw bad(`the .npy body ends inside its header length (${body.length} bytes)`);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (start + headerLength > body.length) {
+    throw bad(`the .npy header is ${headerLength} bytes long, but the body ends ${start + headerLength - body.length} bytes before it does`);
+  }
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(body.subarray(start, start + headerLength));
+  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header)?.[1];
+  if (descr === undefined) {
+    throw bad(/['"]descr['"]\s*:\s*\[/.test(header) ? 'the .npy array has a structured dtype (named fields); send a plain array'
+      : `the .npy header has no dtype ('descr'): ${shortHeader(header)}`);
+  }
+  const order = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header)?.[1];
+  if (order === undefined) throw bad(`the .npy header has no 'fortran_order' (True or False): ${shortHeader(header)}`);
+  const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (shapeText === undefined) throw bad(`the .npy header has no 'shape' tuple: ${shortHeader(header)}`);
+  const parts = shapeText.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length > 32 || parts.some((p) => !/^\d{1,15}$/.test(p))) throw bad(`the .npy shape (${shapeText.trim()}) must be up to 32 whole numbers`);
+  const shape = parts.map(Number);
+  const m = /^([<>|=]?)([fiubUS])(\d{1,6})$/.exec(descr);
+  if (!m) {
+    throw bad(`the .npy dtype is '${descr}'; the server reads floats (f2, f4, f8), integers (i1 to i8, u1 to u8), booleans (b1) and text (U, S), not ` +
+      (descr.includes('O') ? 'Python objects, which would need pickle' : descr.includes('c') ? 'complex numbers' : 'that type'));
+  }
+  const kind = m[2] as NpyArray['kind'];
+  const count = Number(m[3]);
+  const size = kind === 'U' ? 4 * count : count;
+  const numericSizes: Record<string, number[]> = { f: [2, 4, 8], i: [1, 2, 4, 8], u: [1, 2, 4, 8], b: [1] };
+  if (kind in numericSizes ? !numericSizes[kind].includes(size) : size === 0) {
+    throw bad(`the .npy dtype '${descr}' has ${size} bytes per element, which that kind does not take here`);
+  }
+  const byteOrder: NpyArray['byteOrder'] = m[1] === '>' ? '>' : size === 1 || kind === 'S' ? '|' : '<';
+  const data = body.subarray(start + headerLength);
+  const elements = elementCount(shape);
+  if (data.length !== elements * size) {
+    throw bad(`the .npy array of shape [${shape.join(', ')}] and dtype '${descr}' needs ${elements * size} bytes of data; the body holds ${data.length}`);
+  }
+  return { byteOrder, kind, size, fortranOrder: order === 'True', shape, data, descr };
+}
+
+function shortHeader(header: string): string {
+  const h = header.trim();
+  return h.length > 120 ? `${h.slice(0, 120)}...` : h;
+}
+
+/** The model type an `.npy` dtype is, when its elements can be copied as they are. */
+function sameType(a: NpyArray): OrtType | undefined {
+  if (a.byteOrder === '>' || a.fortranOrder) return undefined;
+  const types: Record<string, OrtType> = { f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64', u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64', b1: 'bool' };
+  return types[`${a.kind}${a.size}`];
+}
+
+/** Maps the index of an element in row-major order to its index in a column-major (Fortran) array. */
+function fortranIndex(shape: readonly number[]): (i: number) => number {
+  const strides: number[] = [];
+  let s = 1;
+  for (const d of shape) {
+    strides.push(s);
+    s *= d;
+  }
+  return (i) => {
+    let at = 0;
+    for (let k = shape.length - 1; k >= 0; k--) {
+      const d = shape[k];
+      at += (i % d) * strides[k];
+      i = Math.floor(i / d);
+    }
+    return at;
+  };
+}
+
+/**
+ * The elements of an `.npy` array as a tensor of `type`. The same type in little-endian row-major order is
+ * copied as it is; any other is converted element by element, as JSON numbers are (a float64 array for a
+ * float32 input, say: NumPy's default float), and a value the type cannot hold is refused.
+ */
+export function npyTensorData(name: string, type: OrtType, a: NpyArray): TensorData {
+  const count = elementCount(a.shape);
+  if (sameType(a) === type) return decodeBinaryData(name, type, count, a.data.slice());
+  const view = new DataView(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+  const le = a.byteOrder !== '>';
+  const read = elementReader(name, a, view, le);
+  const at = a.fortranOrder ? fortranIndex(a.shape) : (i: number) => i;
+  return convertElements(name, type, count, (i) => read(at(i)));
+}
+
+/**
+ * The rows of an `application/x-npy` body: the array is the model's one input, rows along its first axis;
+ * an array with one dimension fewer than the input is one row.
+ */
+export function decodeNpyRows(sig: ModelSignature, body: Uint8Array, limits: TensorLimits): WireTensor[] {
+  rowPlan(sig); // every input must have a batch axis to take rows
+  if (sig.inputs.length !== 1) {
+    throw bad(`an .npy body holds one array, and the model has inputs ${sig.inputs.map((m) => `'${m.name}'`).join(', ')}: ` +
+      'send JSON rows keyed by input name, or an Open Inference Protocol body');
+  }
+  const meta = sig.inputs[0];
+  const a = parseNpy(body);
+  const rank = meta.shape!.length;
+  if (a.shape.length !== rank && a.shape.length !== rank - 1) {
+    throw new InferenceError('BAD_TENSOR_RANK', `input '${meta.name}': the .npy array has shape [${a.shape.join(', ')}] (${a.shape.length} dimensions); ` +
+      `the model takes ${describeShape(meta)}: rows along the first axis (${rank} dimensions), or one row (${rank - 1})`);
+  }
+  const shape = a.shape.length === rank ? a.shape : [1, ...a.shape];
+  checkShape(meta, shape, limits);
+  const array = { ...a, shape };
+  return [{ name: meta.name, type: meta.type, dims: shape, data: npyTensorData(meta.name, meta.type, array) }];
+}
+
+function elementReader(name: string, a: NpyArray, view: DataView, le: boolean): (i: number) => unknown {
+  const { size } = a;
+  switch (a.kind) {
+    case 'f':
+      if (size === 2) return (i) => fromHalfBits(view.getUint16(i * 2, le));
+      return size === 4 ? (i) => view.getFloat32(i * 4, le) : (i) => view.getFloat64(i * 8, le);
+    case 'b':
+      return (i) => {
+        const b = view.getUint8(i);
+        return b === 0 ? false : b === 1 ? true : b; // a byte other than 0 or 1 is refused as a value
+      };
+    case 'i':
+    case 'u': {
+      const signed = a.kind === 'i';
+      if (size === 8) {
+        return (i) => {
+          const v = signed ? view.getBigInt64(i * 8, le) : view.getBigUint64(i * 8, le);
+          return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+        };
+      }
+      if (size === 1) return signed ? (i) => view.getInt8(i) : (i) => view.getUint8(i);
+      if (size === 2) return signed ? (i) => view.getInt16(i * 2, le) : (i) => view.getUint16(i * 2, le);
+      return signed ? (i) => view.getInt32(i * 4, le) : (i) => view.getUint32(i * 4, le);
+    }
+    case 'U': {
+      const chars = size / 4;
+      return (i) => {
+        let s = '';
+        for (let c = 0; c < chars; c++) {
+          const cp = view.getUint32(i * size + c * 4, le);
+          if (cp === 0) break; // NumPy pads shorter strings with NULs
+          if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            throw new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${i} holds ${cp}, which is not a Unicode scalar value`);
+          }
+          s += String.fromCodePoint(cp);
+        }
+        return s;
+      };
+    }
+    case 'S': {
+      const utf8 = new TextDecoder('utf-8', { fatal: true });
+      return (i) => {
+        let bytes = a.data.subarray(i * size, (i + 1) * size);
+        const end = bytes.indexOf(0);
+        if (end >= 0) bytes = bytes.subarray(0, end); // NumPy pads shorter strings with NULs
+        try {
+          return utf8.decode(bytes);
+        } catch {
+          throw new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${i} is not valid UTF-8`);
+        }
+      };
+    }
+  }
+}
+
+const DESCR: Readonly<Record<Exclude<OrtType, 'string'>, string>> = {
+  float16: '<f2', float32: '<f4', float64: '<f8', int8: '|i1', int16: '<i2', int32: '<i4', int64: '<i8',
+  uint8: '|u1', uint16: '<u2', uint32: '<u4', uint64: '<u8', bool: '|b1',
+};
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** An output tensor as an `.npy` file (format 1.0, little-endian, row-major; text as UTF-32 `<U`). */
+export function encodeNpy(t: Pick<WireTensor, 'type' | 'dims' | 'data'>): Buffer {
+  let descr: string;
+  let data: Uint8Array;
+  if (t.type === 'string') {
+    const strings = t.data as string[];
+    const width = Math.max(1, ...strings.map((s) => [...s].length));
+    descr = `<U${width}`;
+    const out = Buffer.alloc(strings.length * width * 4);
+    strings.forEach((s, i) => {
+      let c = 0;
+      for (const ch of s) out.writeUInt32LE(ch.codePointAt(0)!, (i * width + c++) * 4);
+    });
+    data = out;
+  } else {
+    descr = DESCR[t.type];
+    const typed = t.data as Exclude<TensorData, string[]>;
+    data = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+    if (!LITTLE_ENDIAN) {
+      const size = typed.BYTES_PER_ELEMENT;
+      data = data.slice();
+      for (let i = 0; i < data.length; i += size) data.subarray(i, i + size).reverse();
+    }
+  }
+  const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  // NumPy pads the header with spaces and ends it with a newline, so that the data starts at a multiple of 64.
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  header = header.padEnd(total - 10 - 1, ' ') + '\n';
+  const prefix = Buffer.alloc(10);
+  MAGIC.forEach((b, i) => { prefix[i] = b; });
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), data]);
+}

@@ -1,0 +1,132 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeNpyRows, encodeNpy, npyTensorData, parseNpy } from '../src/npy';
+import { InferenceError } from '../src/errors';
+import { DEFAULT_TENSOR_LIMITS, type ModelSignature, type TensorMeta } from '../src/tensors';
+import { npy } from './helpers';
+
+const bytes = (typed: ArrayBufferView) => new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+
+function signature(...inputs: Array<Pick<TensorMeta, 'name' | 'type' | 'shape'>>): ModelSignature {
+  const meta = (m: Pick<TensorMeta, 'name' | 'type' | 'shape'>) => ({ ...m, datatype: 'FP32' }) as TensorMeta;
+  return { inputs: inputs.map(meta), outputs: [meta({ name: 'y', type: 'float32', shape: [-1] })] } as unknown as ModelSignature;
+}
+
+const code = (c: string, message?: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof InferenceError, String(e));
+  assert.equal(e.code, c, e.message);
+  if (message) assert.match(e.message, message);
+  return true;
+};
+
+describe('NumPy .npy bodies', () => {
+  it('reads format versions 1.0 and 2.0, and the header fields NumPy writes', () => {
+    const data = bytes(new Float32Array([1, 2, 3, 4, 5, 6]));
+    for (const version of [1, 2]) {
+      const a = parseNpy(npy('<f4', [2, 3], data, { version }));
+      assert.deepEqual([a.kind, a.size, a.byteOrder, a.fortranOrder, a.shape], ['f', 4, '<', false, [2, 3]]);
+      assert.deepEqual([...a.data], [...data]);
+    }
+    assert.deepEqual(parseNpy(npy('<f8', [], bytes(new Float64Array([7])))).shape, []);
+    assert.deepEqual(parseNpy(npy('|b1', [3], new Uint8Array([1, 0, 1]))).byteOrder, '|');
+  });
+
+  it('converts other dtypes, byte orders and Fortran order to the input\'s type, checking each value', () => {
+    const want = [1.5, -2, 3, 4.25, 5, 6];
+    // NumPy's default float is float64; a client seldom converts to float32 first.
+    assert.deepEqual([...npyTensorData('x', 'float32', parseNpy(npy('<f8', [2, 3], bytes(new Float64Array(want)))))], want);
+    // Big-endian: the same values.
+    const big = Buffer.alloc(48);
+    want.forEach((v, i) => big.writeDoubleBE(v, i * 8));
+    assert.deepEqual([...npyTensorData('x', 'float32', parseNpy(npy('>f8', [2, 3], big)))], want);
+    // Fortran order holds the columns one after another: [[1.5, -2, 3], [4.25, 5, 6]] as 1.5, 4.25, -2, 5, 3, 6.
+    const columns = new Float32Array([1.5, 4.25, -2, 5, 3, 6]);
+    assert.deepEqual([...npyTensorData('x', 'float32', parseNpy(npy('<f4', [2, 3], bytes(columns), { fortran: true })))], want);
+    const cube = Array.from({ length: 24 }, (_, i) => i); // shape [2, 3, 4], element [a][b][c] = 12a + 4b + c
+    const fortranCube = new Float64Array(24);
+    for (let a = 0; a < 2; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 4; c++) fortranCube[a + 2 * b + 6 * c] = 12 * a + 4 * b + c;
+    assert.deepEqual([...npyTensorData('x', 'float64', parseNpy(npy('<f8', [2, 3, 4], bytes(fortranCube), { fortran: true })))], cube);
+    // Integers: to float, to int64 (beyond 2^53 exactly), and refused where the type cannot hold them.
+    assert.deepEqual([...npyTensorData('x', 'float32', parseNpy(npy('<i8', [2], bytes(new BigInt64Array([3n, -4n])))))], [3, -4]);
+    const large = 2n ** 60n + 1n;
+    assert.deepEqual([...npyTensorData('x', 'int64', parseNpy(npy('<u8', [1], bytes(new BigUint64Array([large])))))], [large]);
+    assert.deepEqual([...npyTensorData('x', 'int64', parseNpy(npy('<i8', [1], bytes(new BigInt64Array([large])))))], [large], 'the same type is copied');
+    assert.throws(() => npyTensorData('x', 'uint8', parseNpy(npy('<i4', [2], bytes(new Int32Array([1, 300]))))), code('BAD_TENSOR_VALUE', /^input 'x': element 1 is 300, expected an integer in \[0, 255\]/));
+    assert.throws(() => npyTensorData('x', 'int32', parseNpy(npy('<f8', [1], bytes(new Float64Array([1.5]))))), code('BAD_TENSOR_VALUE', /element 0 is 1.5/));
+    assert.throws(() => npyTensorData('x', 'float32', parseNpy(npy('<f8', [1], bytes(new Float64Array([1e300]))))), code('BAD_TENSOR_VALUE', /FP32's range/));
+    // Booleans: bytes 0 and 1 only.
+    assert.deepEqual([...npyTensorData('x', 'bool', parseNpy(npy('|b1', [2], new Uint8Array([1, 0]))))], [1, 0]);
+    assert.throws(() => npyTensorData('x', 'bool', parseNpy(npy('|b1', [2], new Uint8Array([1, 2])))), code('BAD_TENSOR_VALUE', /element 1 is the byte 2/));
+    assert.throws(() => npyTensorData('x', 'float32', parseNpy(npy('|b1', [1], new Uint8Array([1])))), code('BAD_TENSOR_VALUE', /element 0 is true/));
+    // Half precision read as numbers.
+    assert.deepEqual([...npyTensorData('x', 'float32', parseNpy(npy('<f2', [2], bytes(new Uint16Array([0x3c00, 0xc000])))))], [1, -2]);
+  });
+
+  it('reads text arrays (UTF-32 U and byte S, padded with NULs) for a BYTES input', () => {
+    const u = Buffer.alloc(2 * 3 * 4);
+    [...'hé'].forEach((ch, i) => u.writeUInt32LE(ch.codePointAt(0)!, i * 4));
+    [...'🙂ab'].forEach((ch, i) => u.writeUInt32LE(ch.codePointAt(0)!, 12 + i * 4));
+    assert.deepEqual(npyTensorData('x', 'string', parseNpy(npy('<U3', [2], u))), ['hé', '🙂ab']);
+    const s = Buffer.from('ab\0\0cdef', 'latin1');
+    assert.deepEqual(npyTensorData('x', 'string', parseNpy(npy('|S4', [2], s))), ['ab', 'cdef']);
+    assert.throws(() => npyTensorData('x', 'string', parseNpy(npy('|S2', [1], Buffer.from([0xff, 0xfe])))), code('BAD_TENSOR_VALUE', /element 0 is not valid UTF-8/));
+    const surrogate = Buffer.alloc(4);
+    surrogate.writeUInt32LE(0xd800, 0);
+    assert.throws(() => npyTensorData('x', 'string', parseNpy(npy('<U1', [1], surrogate))), code('BAD_TENSOR_VALUE', /not a Unicode scalar value/));
+  });
+
+  it('refuses what is not an .npy array it reads, saying what is wrong', () => {
+    const f4 = bytes(new Float32Array([1, 2]));
+    assert.throws(() => parseNpy(Buffer.from('{"instances": [[1, 2]]}')), code('BAD_NPY', /^the body is not a NumPy \.npy array: it must start with the magic string/));
+    assert.throws(() => parseNpy(npy('<f4', [2], f4).subarray(0, 20)), code('BAD_NPY', /^the \.npy header is \d+ bytes long, but the body ends/));
+    assert.throws(() => parseNpy(npy('<f4', [3], f4)), code('BAD_NPY', /^the \.npy array of shape \[3\] and dtype '<f4' needs 12 bytes of data; the body holds 8$/));
+    assert.throws(() => parseNpy(npy('|O', [2], new Uint8Array(16))), code('BAD_NPY', /not Python objects, which would need pickle$/));
+    assert.throws(() => parseNpy(npy('<c8', [1], new Uint8Array(8))), code('BAD_NPY', /not complex numbers$/));
+    assert.throws(() => parseNpy(npy('<f3', [1], new Uint8Array(3))), code('BAD_NPY', /'<f3' has 3 bytes per element/));
+    const structured = Buffer.from(npy('<f4', [1], f4.subarray(0, 4)).toString('latin1').replace("'descr': '<f4'", "'descr': [('a', '<f4')]"), 'latin1');
+    assert.throws(() => parseNpy(structured), code('BAD_NPY', /structured dtype/));
+    const v9 = npy('<f4', [2], f4);
+    v9[6] = 9;
+    assert.throws(() => parseNpy(v9), code('BAD_NPY', /^the \.npy format version is 9\.0/));
+  });
+
+  it('feeds the array as rows of the model\'s one input: rows along the first axis, or one row', () => {
+    const sig = signature({ name: 'features', type: 'float32', shape: [-1, 3] });
+    const two = decodeNpyRows(sig, npy('<f8', [2, 3], bytes(new Float64Array([1, 2, 3, 4, 5, 6]))), DEFAULT_TENSOR_LIMITS);
+    assert.deepEqual(two.map((t) => [t.name, t.type, t.dims, [...t.data]]), [['features', 'float32', [2, 3], [1, 2, 3, 4, 5, 6]]]);
+    const one = decodeNpyRows(sig, npy('<f4', [3], bytes(new Float32Array([1, 2, 3]))), DEFAULT_TENSOR_LIMITS);
+    assert.deepEqual(one[0].dims, [1, 3]);
+    assert.throws(() => decodeNpyRows(sig, npy('<f4', [1, 1, 3], bytes(new Float32Array([1, 2, 3]))), DEFAULT_TENSOR_LIMITS),
+      code('BAD_TENSOR_RANK', /^input 'features': the \.npy array has shape \[1, 1, 3\] \(3 dimensions\); the model takes \[batch, 3\]|^input 'features': the \.npy array has shape \[1, 1, 3\] \(3 dimensions\)/));
+    assert.throws(() => decodeNpyRows(sig, npy('<f4', [1, 2], bytes(new Float32Array([1, 2]))), DEFAULT_TENSOR_LIMITS), code('BAD_TENSOR_SHAPE', /shape\[1\] is 2, the model expects 3/));
+    assert.throws(() => decodeNpyRows(sig, npy('<f4', [0, 3], new Uint8Array(0)), DEFAULT_TENSOR_LIMITS), code('BAD_TENSOR_SHAPE', /shape\[0\] is 0/));
+    // The element limit is checked before anything is allocated or converted.
+    assert.throws(() => decodeNpyRows(sig, npy('|u1', [4, 3], new Uint8Array(12)), { ...DEFAULT_TENSOR_LIMITS, maxElements: 10 }), code('TENSOR_TOO_LARGE'));
+    const multi = signature({ name: 'a', type: 'float32', shape: [-1, 1] }, { name: 'b', type: 'float32', shape: [-1, 2] });
+    assert.throws(() => decodeNpyRows(multi, npy('<f4', [1, 1], bytes(new Float32Array([1]))), DEFAULT_TENSOR_LIMITS), code('BAD_NPY', /^an \.npy body holds one array, and the model has inputs 'a', 'b'/));
+  });
+
+  it('writes an output as NumPy writes an array: format 1.0, little-endian, header padded to 64 bytes', () => {
+    const out = encodeNpy({ type: 'float32', dims: [2, 1], data: new Float32Array([0.25, 0.75]) });
+    assert.equal(out.subarray(0, 8).toString('latin1'), '\x93NUMPY\x01\x00');
+    const headerLength = out.readUInt16LE(8);
+    assert.equal((10 + headerLength) % 64, 0);
+    assert.match(out.subarray(10, 10 + headerLength).toString('latin1'), /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 1\), \} *\n$/);
+    const back = parseNpy(out);
+    assert.deepEqual([...npyTensorData('y', 'float32', back)], [0.25, 0.75]);
+    // Every type reads back as itself.
+    const cases: Array<[Parameters<typeof encodeNpy>[0], unknown[]]> = [
+      [{ type: 'int64', dims: [2], data: new BigInt64Array([2n ** 62n, -1n]) }, [2n ** 62n, -1n]],
+      [{ type: 'bool', dims: [3], data: new Uint8Array([1, 0, 1]) }, [1, 0, 1]],
+      [{ type: 'uint8', dims: [], data: new Uint8Array([200]) }, [200]],
+      [{ type: 'string', dims: [2], data: ['fraud', '🙂'] }, ['fraud', '🙂']],
+    ];
+    for (const [t, values] of cases) {
+      const a = parseNpy(encodeNpy(t));
+      assert.deepEqual(a.shape, t.dims);
+      assert.deepEqual([...npyTensorData('y', t.type, a)], values, t.type);
+    }
+    assert.match(encodeNpy({ type: 'uint8', dims: [], data: new Uint8Array([1]) }).toString('latin1'), /'shape': \(\), /);
+    assert.match(encodeNpy({ type: 'uint8', dims: [1], data: new Uint8Array([1]) }).toString('latin1'), /'shape': \(1,\), /);
+  });
+});
