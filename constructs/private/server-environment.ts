@@ -23,6 +23,11 @@ export type ServerVariableForm =
   | { readonly kind: 'list'; readonly items: readonly string[] }
   /** One of `values`. */
   | { readonly kind: 'choice'; readonly values: readonly string[] }
+  /**
+   * A media type among `values`, in any case, with surrounding whitespace and parameters (`; charset=utf-8`)
+   * ignored, as the server reads it (`defaultAcceptType` in config.ts).
+   */
+  | { readonly kind: 'mediaType'; readonly values: readonly string[] }
   /** A name that is one segment of a URL path: not `.` or `..`, without `/` (`servedModelName` in config.ts). */
   | { readonly kind: 'segment' }
   /** Any text: the server uses it as given. */
@@ -65,6 +70,10 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   SAGEMAKER_MAX_PAYLOAD_IN_MB: integer(0, 100, 'MB'),
   // 'true' (any case) under batch transform: the request deadline defaults to 595 s; any other value leaves 55 s.
   SAGEMAKER_BATCH: TEXT,
+  // The format /invocations answers rows in when a request has no Accept, or only */* (DEFAULT_ACCEPT_TYPES in config.ts).
+  SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: {
+    kind: 'mediaType', values: ['application/json', 'text/csv', 'application/jsonlines', 'application/jsonl', 'application/x-jsonlines'],
+  },
   BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
   TEXT_BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
   REQUEST_TIMEOUT_MS: integer(100, 3_600_000, 'ms'),
@@ -121,6 +130,8 @@ export function describeForm(form: ServerVariableForm): string {
       return `a comma-separated list of ${form.items.join(', ')}`;
     case 'choice':
       return `one of ${form.values.join(', ')}`;
+    case 'mediaType':
+      return `one of ${form.values.join(', ')} (in any case; parameters such as "; charset=utf-8" are ignored)`;
     case 'segment':
       return 'a name that can be one segment of a URL path (not . or .., no /)';
     case 'text':
@@ -140,6 +151,8 @@ export function formAccepts(form: ServerVariableForm, value: string): boolean {
       return value.split(',').every((item) => form.items.includes(item.trim()));
     case 'choice':
       return form.values.includes(value);
+    case 'mediaType':
+      return form.values.includes(value.split(';')[0].trim().toLowerCase());
     case 'segment':
       return value !== '.' && value !== '..' && !value.includes('/');
     case 'text':

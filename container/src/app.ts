@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { IncomingHttpHeaders, IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { batchTransformLimitProblem, ConfigError, LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, servedModelName, ServingConfigInput, CONFIG_FILE } from './config';
+import { batchTransformLimitProblem, ConfigError, defaultAcceptType, LimitsConfig, readConfigFile, readFeaturesFile, resolveConfig, safeTextBodyLimit, servedModelName, ServingConfigInput, CONFIG_FILE } from './config';
 import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import { ACCEPTED_CODINGS, codingError, contentCoding, decodedBody } from './content-coding';
 import { LINGER_MS, LingeringClose } from './linger';
@@ -44,6 +44,13 @@ export interface AppOptions {
    * Lines payload past the text body limit gets 413. @default false
    */
   readonly batchStreaming?: boolean;
+  /**
+   * The media type `/invocations` answers rows in when a request asks for none (no `Accept`, a blank
+   * one, or only `*\/*`): `application/json`, `text/csv` or a JSON Lines type (`DEFAULT_ACCEPT_TYPES`,
+   * in any case, parameters ignored). The server process reads it from
+   * `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT` (`defaultInvocationsAccept`). @default 'application/json'
+   */
+  readonly defaultAccept?: string;
   /** Pino options, a logger instance, or false. @default false */
   readonly logger?: FastifyServerOptions['logger'] | FastifyBaseLogger;
   /**
@@ -259,6 +266,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { limits } = config;
   const batchProblem = options.batchTransform ? batchTransformLimitProblem(limits) : undefined;
   if (batchProblem) throw new ConfigError(batchProblem);
+  const defaultAccept = options.defaultAccept === undefined ? undefined : defaultAcceptType(options.defaultAccept, "'defaultAccept'");
 
   const loggerOption = options.logger ?? false;
   const isInstance = typeof loggerOption === 'object' && loggerOption !== null && typeof (loggerOption as FastifyBaseLogger).child === 'function';
@@ -569,7 +577,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(healthPlugin, { maxWorkerlessMs: options.maxWorkerlessMs ?? 300_000 });
   await app.register(oipPlugin);
-  await app.register(sagemakerPlugin);
+  await app.register(sagemakerPlugin, { defaultAccept });
   return app;
 }
 

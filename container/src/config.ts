@@ -741,6 +741,41 @@ export function batchTransformLimitProblem(limits: LimitsConfig): string | undef
 }
 
 /**
+ * JSON Lines media types: SageMaker's name first, then the others in use. `/invocations` takes bodies
+ * and answers in each of them (plugins/sagemaker.ts); they live here so that the environment check below
+ * needs no part of the HTTP server.
+ */
+export const JSON_LINES_TYPES = ['application/jsonlines', 'application/jsonl', 'application/x-jsonlines'];
+
+/** The media types `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT` may name: those `/invocations` answers rows in. */
+export const DEFAULT_ACCEPT_TYPES: readonly string[] = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
+
+/**
+ * `value` as one of DEFAULT_ACCEPT_TYPES: lower-cased (media types are case-insensitive), surrounding
+ * whitespace and parameters (`; charset=utf-8`) dropped. Anything else throws a ConfigError naming
+ * `name`, the value as received and the allowed types.
+ */
+export function defaultAcceptType(value: string, name: string): string {
+  const type = value.split(';')[0].trim().toLowerCase();
+  if (DEFAULT_ACCEPT_TYPES.includes(type)) return type;
+  throw new ConfigError(`${name} is ${JSON.stringify(value)}; it must be one of ${DEFAULT_ACCEPT_TYPES.join(', ')} ` +
+    '(in any case; parameters such as "; charset=utf-8" are ignored), or empty for application/json');
+}
+
+/**
+ * The media type `/invocations` answers rows in when a request asks for none (no Accept header, a blank
+ * one, or only `*\/*`): `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`, as SageMaker's own containers read it.
+ * A batch transform job without TransformOutput.Accept sends no Accept, and a CSV or JSON Lines
+ * mini-batch answered as one JSON object does not line up with its records. One of DEFAULT_ACCEPT_TYPES
+ * (see defaultAcceptType), or undefined when unset or blank: JSON.
+ */
+export function defaultInvocationsAccept(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return defaultAcceptType(raw, 'environment: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT');
+}
+
+/**
  * Builds a config layer from environment variables (the names the README documents). Numbers are read
  * by `envNumber`; the serving.json field each one sets checks its range.
  */

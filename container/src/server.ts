@@ -7,14 +7,16 @@
  * SAGEMAKER_BATCH (true under batch transform: requests get up to 595 s by default, not 55 s, and a CSV and
  * JSON Lines body limit under 1 MiB, which /execution-parameters cannot announce, stops the start; with
  * SAGEMAKER_MAX_PAYLOAD_IN_MB=0, a streaming job, it warns that payloads past that limit get 413),
+ * SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT (the format /invocations answers rows in when a request has no
+ * Accept, or only *\/*: application/json, the default, text/csv or a JSON Lines type),
  * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, at most
  * 28000, so the exit 1 s after it comes before SageMaker's 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
  * INTRA_OP_SPINNING, ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,
  * SAGEMAKER_MAX_PAYLOAD_IN_MB, BODY_LIMIT_BYTES, TEXT_BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS, MAX_BODY_BYTES_IN_FLIGHT, MAX_ANSWER_ELEMENTS).
- * config.ts reads and checks them all (`serverEnv`, `configFromEnv`); container/README.md lists them.
+ * config.ts reads and checks them all (`serverEnv`, `configFromEnv`, `defaultInvocationsAccept`); container/README.md lists them.
  */
 import { buildApp } from './app';
-import { batchTransformStreams, configDefaultsFromEnv, configFromEnv, DRAIN_EXIT_GRACE_MS, isBatchTransform, serverEnv } from './config';
+import { batchTransformStreams, configDefaultsFromEnv, configFromEnv, defaultInvocationsAccept, DRAIN_EXIT_GRACE_MS, isBatchTransform, serverEnv } from './config';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const command = argv[0] ?? 'serve';
@@ -37,6 +39,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
       defaults: configDefaultsFromEnv(env),
       batchTransform: isBatchTransform(env),
       batchStreaming: batchTransformStreams(env),
+      defaultAccept: defaultInvocationsAccept(env),
       drainMs: settings.drainMs,
       logger: { level: settings.logLevel },
       logRequests: settings.logRequests,

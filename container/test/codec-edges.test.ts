@@ -125,6 +125,31 @@ describe('value edges', () => {
     assert.equal(media('application/jsonl;q=0.5, application/x-jsonlines'), 'application/x-jsonlines');
   });
 
+  it('answers a request that asks for no format (no Accept, a blank one, or only */*) in the default format, and any other as without one', () => {
+    const answer = (accept: string | undefined, defaultType: string) => answerFormat({ headers: accept === undefined ? {} : { accept } }, defaultType);
+    const json = { format: 'json', mediaType: 'application/json' };
+    const csv = { format: 'csv', mediaType: 'text/csv' };
+    for (const accept of [undefined, '', ' ', '*/*', '*/*;q=0.5', '*/*, text/plain;q=0']) {
+      const label = JSON.stringify(accept);
+      assert.deepEqual(answer(accept, 'text/csv'), csv, label);
+      assert.deepEqual(answer(accept, 'application/x-jsonlines'), { format: 'jsonlines', mediaType: 'application/x-jsonlines' }, label);
+      assert.deepEqual(answer(accept, 'application/json'), json, label);
+    }
+    // A header that names a format, or matches one by its family, is answered as it was without a default.
+    assert.deepEqual(answer('text/csv', 'application/jsonlines'), csv);
+    assert.deepEqual(answer('text/*', 'application/jsonlines'), csv);
+    assert.deepEqual(answer('application/*', 'text/csv'), json, 'a wildcard tie answers JSON, as before');
+    assert.deepEqual(answer('application/json, */*', 'text/csv'), json);
+    assert.deepEqual(answer('application/jsonl, */*;q=0.1', 'text/csv'), { format: 'jsonlines', mediaType: 'application/jsonl' });
+    // A header that accepts none of the formats gets JSON, which SageMaker's SDK deserializers fall back to.
+    assert.deepEqual(answer('application/x-npy', 'text/csv'), json);
+    assert.deepEqual(answer('application/x-npy', 'application/jsonlines'), json);
+    assert.deepEqual(answer('*/*;q=0', 'text/csv'), json);
+    // A default the header refuses is not used.
+    assert.deepEqual(answer('text/csv;q=0, */*', 'text/csv'), json);
+    assert.deepEqual(answer('text/*;q=0, */*', 'text/csv'), json);
+  });
+
   it('reads CSV cells as plain decimal numbers, and 64-bit integers digit for digit', () => {
     const f32 = signature('float32', [-1, 2]);
     const codeFor = (body: string) => codeOf(() => decodeCsv(f32, body, limits));

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configFromEnv, DRAIN_EXIT_GRACE_MS, envNumber, MAX_DRAIN_TIMEOUT_MS, serverEnv } from '../src/config';
+import { configFromEnv, defaultInvocationsAccept, DRAIN_EXIT_GRACE_MS, envNumber, MAX_DRAIN_TIMEOUT_MS, serverEnv } from '../src/config';
 
 describe('numbers in the environment', () => {
   it('treats an empty or whitespace-only variable as unset', () => {
@@ -73,6 +73,23 @@ describe('numbers in the environment', () => {
       assert.throws(() => serverEnv({ LOG_LEVEL: level }), {
         message: `environment: LOG_LEVEL is ${JSON.stringify(level)}; it must be one of fatal, error, warn, info, debug, trace, silent, or empty for info`,
       });
+    }
+  });
+
+  it('reads SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT in any case, without whitespace or parameters, and refuses a type /invocations does not answer in', () => {
+    for (const blank of [undefined, '', ' ', '\t']) assert.equal(defaultInvocationsAccept({ SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: blank }), undefined, 'unset or blank: JSON');
+    const read: Array<[string, string]> = [
+      ['application/json', 'application/json'], ['text/csv', 'text/csv'], ['application/jsonlines', 'application/jsonlines'],
+      ['application/jsonl', 'application/jsonl'], ['application/x-jsonlines', 'application/x-jsonlines'],
+      ['TEXT/CSV', 'text/csv'], [' text/csv; charset=utf-8 ', 'text/csv'], ['Application/X-JSONLines', 'application/x-jsonlines'],
+      ['application/jsonlines;data=text', 'application/jsonlines'], ['application/json ;charset=UTF-8\n', 'application/json'],
+    ];
+    for (const [value, type] of read) assert.equal(defaultInvocationsAccept({ SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: value }), type, JSON.stringify(value));
+    for (const value of ['text/plain', 'application/x-npy', '*/*', 'text/*', 'csv', 'text/csv, application/json', '; charset=utf-8', 'application/json-lines']) {
+      assert.throws(() => defaultInvocationsAccept({ SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: value }), {
+        name: 'ConfigError',
+        message: `environment: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT is ${JSON.stringify(value)}; it must be one of application/json, text/csv, application/jsonlines, application/jsonl, application/x-jsonlines (in any case; parameters such as "; charset=utf-8" are ignored), or empty for application/json`,
+      }, value);
     }
   });
 

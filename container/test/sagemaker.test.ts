@@ -198,6 +198,60 @@ describe('SageMaker container contract', () => {
     assert.equal(asJson.json().predictions.length, 3);
   });
 
+  it('with SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, answers rows sent without Accept, or with only */*, in that format, as a batch transform job without TransformOutput.Accept needs', { timeout: 60_000 }, async () => {
+    const { dir, weights } = fraudModel();
+    const { x } = generateTransactions(3, 13);
+    const csv = x.map((r) => r.join(',')).join('\n') + '\n';
+    const post = (port: number, accept: string, body: unknown = csv) => request(port, 'POST', '/invocations', body, typeof body === 'string' ? { 'content-type': 'text/csv', accept } : { accept });
+    const server = await startServer({ MODEL_DIR: dir, SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'text/csv' });
+    try {
+      for (const accept of ['', '*/*']) { // '' sends no Accept
+        const res = await post(server.port, accept);
+        assert.equal(res.status, 200, res.body);
+        assert.equal(res.headers['content-type'], 'text/csv; charset=utf-8', accept);
+        const lines = res.body.trimEnd().split('\n');
+        assert.equal(lines.length, 3, res.body);
+        lines.forEach((line, i) => assert.ok(Math.abs(Number(line.split(',')[0]) - predictFraud(weights, x[i])) < 1e-5, line));
+      }
+      // A format the request asks for, an Accept with none of the server's formats, and an OIP body are answered as before.
+      assert.equal((await post(server.port, 'application/json')).json().predictions.length, 3);
+      const npy = await post(server.port, 'application/x-npy');
+      assert.match(String(npy.headers['content-type']), /^application\/json/);
+      assert.equal(npy.json().predictions.length, 3);
+      const oip = await post(server.port, '', { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: x[0] }] });
+      assert.match(String(oip.headers['content-type']), /^application\/json/);
+      assert.deepEqual(oip.json().outputs.map((o: { name: string }) => o.name), ['fraud_probability', 'is_fraud']);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    // JSON Lines, labelled with the type the variable names, lower-cased and without its parameters (the
+    // charset is the one every text answer carries).
+    const lines = await startServer({ MODEL_DIR: dir, SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: ' Application/X-JSONLines;Data=Text ' });
+    try {
+      for (const accept of ['', '*/*']) {
+        const res = await post(lines.port, accept);
+        assert.equal(res.status, 200, res.body);
+        assert.equal(res.headers['content-type'], 'application/x-jsonlines; charset=utf-8', accept);
+        const answers = res.body.trimEnd().split('\n').map((l) => JSON.parse(l));
+        assert.equal(answers.length, 3, res.body);
+        answers.forEach((a: { fraud_probability: number[] }, i: number) => assert.ok(Math.abs(a.fraud_probability[0] - predictFraud(weights, x[i])) < 1e-5));
+      }
+      assert.equal((await post(lines.port, 'text/csv')).headers['content-type'], 'text/csv; charset=utf-8', 'a format the request names wins');
+    } finally {
+      lines.child.kill('SIGTERM');
+      await lines.exited;
+    }
+    // A type the server does not answer in stops the start, naming the variable, the value and the allowed types.
+    const refused = await startServer({ MODEL_DIR: dir, SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'text/plain' }).then(async (started) => {
+      started.child.kill('SIGTERM');
+      await started.exited;
+      return assert.fail('it started with SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=text/plain');
+    }, (e: Error) => e.message);
+    assert.match(refused, /cannot start: environment: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT is \\"text\/plain\\"; it must be one of application\/json, text\/csv, application\/jsonlines, application\/jsonl, application\/x-jsonlines/);
+    await assert.rejects(buildApp({ modelDir: dir, defaultAccept: 'application/x-npy' }), /^ConfigError: 'defaultAccept' is "application\/x-npy"; it must be one of application\/json, text\/csv, /);
+  });
+
   it('reads a body with no Content-Type (optional in InvokeEndpoint) or application/octet-stream as JSON', async () => {
     const { dir, weights } = fraudModel();
     const started = await listening({ modelDir: dir });

@@ -827,11 +827,16 @@ describe('InferenceService', () => {
     expect(() => synth({ env: { INFERENCE_WORKERS: '300' } })).toThrow(/'env.INFERENCE_WORKERS' \("300"\) must be a whole number from 1 to 256/);
     expect(() => synth({ env: { ORT_EXECUTION_PROVIDERS: 'gpu' } })).toThrow(/'env.ORT_EXECUTION_PROVIDERS' \("gpu"\) must be a comma-separated list of cpu, cuda, tensorrt/);
     expect(() => synth({ env: { LOG_LEVEL: 'verbose' } })).toThrow(/'env.LOG_LEVEL' \("verbose"\) must be one of fatal, error, warn, info, debug, trace, silent/);
+    expect(() => synth({ env: { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'text/plain' } }))
+      .toThrow(/'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \("text\/plain"\) must be one of application\/json, text\/csv, application\/jsonlines, application\/jsonl, application\/x-jsonlines/);
     expect(() => synth({ canary: { image: 'x:2', env: { MAX_QUEUE_SIZE: '-1' } } })).toThrow(/'canary.env.MAX_QUEUE_SIZE' \("-1"\) must be a whole number from 1 to 1000000/);
   });
 
   test('accepted server values, empty values (the server default) and variables the server does not read pass as given', () => {
-    const env = { BATCHING: 'off', MAX_BATCH_SIZE: '32', LOG_LEVEL: 'debug', ORT_EXECUTION_PROVIDERS: 'cpu', LOG_REQUESTS: '', MY_FEATURE_FLAG: '0x10', AWS_REGION: 'eu-west-1' };
+    const env = {
+      BATCHING: 'off', MAX_BATCH_SIZE: '32', LOG_LEVEL: 'debug', ORT_EXECUTION_PROVIDERS: 'cpu', LOG_REQUESTS: '', SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'Application/JSONLines',
+      MY_FEATURE_FLAG: '0x10', AWS_REGION: 'eu-west-1',
+    };
     const c = server(synth({ env }).manifests);
     for (const [name, value] of Object.entries(env)) expect(c.env).toContainEqual({ name, value });
   });

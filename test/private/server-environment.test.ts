@@ -6,6 +6,7 @@ import { Testing } from 'cdk8s';
 import {
   describeForm, formAccepts, SERVER_VARIABLES, ServerVariableForm, validateServerEnvironment,
 } from '../../constructs/private/server-environment';
+import { DEFAULT_ACCEPT_TYPES } from '../../container/src/config';
 import { main } from '../../container/src/server';
 
 // The server's own start-up, up to the point where it builds the app: server.ts reads the port, the
@@ -87,6 +88,7 @@ function acceptedSamples(form: ServerVariableForm): string[] {
     case 'switch': return ['', 'on', 'off'];
     case 'list': return ['', ...form.items, form.items.join(','), form.items.join(', ')];
     case 'choice': return [...form.values];
+    case 'mediaType': return ['', ...form.values, ...form.values.map((v) => ` ${v.toUpperCase()}; charset=utf-8 `), `${form.values[0]};q=1`];
     case 'segment': return ['', 'fraud-mlp', 'any thing', '.hidden', 'a..b', 'x'.repeat(300)];
     case 'text': return ['', '/opt/ml/other', '127.0.0.1', 'any thing'];
   }
@@ -100,6 +102,7 @@ function refusedSamples(form: ServerVariableForm): string[] {
     case 'switch': return ['true', 'ON', '1', 'yes', ' on'];
     case 'list': return ['gpu', 'CUDA', 'cuda;cpu', ',', 'cpu,rocm'];
     case 'choice': return ['verbose', 'warning', 'Info '];
+    case 'mediaType': return ['text/plain', 'application/x-npy', '*/*', 'text/*', '; charset=utf-8', form.values.join(', ')];
     case 'segment': return ['.', '..', 'fraud/v3', '/', 'models/'];
     case 'text': return [];
   }
@@ -176,6 +179,19 @@ describe('the bundled server environment table', () => {
       reserved: {}, isUnresolved: (v) => v.startsWith('${Token'),
     })).not.toThrow();
     expect(describeForm(SERVER_VARIABLES.DRAIN_TIMEOUT_MS)).toBe('a whole number from 0 to 28000 (ms; the server exits at most 1 s after it, and SageMaker kills the process 30 s after SIGTERM), in plain decimal digits');
+  });
+
+  test('SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT takes the server\'s answer types in any case and with parameters; another fails naming them, a token is not checked', () => {
+    expect(SERVER_VARIABLES.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT).toEqual({ kind: 'mediaType', values: DEFAULT_ACCEPT_TYPES });
+    const chart = Testing.chart();
+    const check = (value: string) => () => validateServerEnvironment(chart, 'env', { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: value }, {
+      reserved: {}, isUnresolved: (v) => v.startsWith('${Token'),
+    });
+    expect(check('text/plain')).toThrow(new RegExp('\'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT\' \\("text/plain"\\) must be one of application/json, text/csv, application/jsonlines, application/jsonl, application/x-jsonlines ' +
+      '\\(in any case; parameters such as "; charset=utf-8" are ignored\\), or empty for the server\'s default: the bundled inference server refuses anything else and does not start: ' +
+      'correct the value or remove SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT from env'));
+    expect(check('application/x-npy')).toThrow(/'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \("application\/x-npy"\) must be one of/);
+    for (const value of ['text/csv', 'Application/JSONLines; charset=utf-8', 'application/jsonlines;data=text', '', '${Token[X]}']) expect(check(value)).not.toThrow();
   });
 
   // Under batch transform the server refuses a CSV and JSON Lines body limit under 1 MiB, which each variable

@@ -500,6 +500,15 @@ describe('validation', () => {
     expect(build({ environment: { ORT_EXECUTION_PROVIDERS: 'cuda,rocm' } })).toThrow(/'environment.ORT_EXECUTION_PROVIDERS' \("cuda,rocm"\) must be a comma-separated list of cpu, cuda, tensorrt/);
     expect(build({ environment: { DRAIN_TIMEOUT_MS: '28000', BATCHING: 'off', MAX_BATCH_SIZE: '', MY_OWN: 'x' } })).not.toThrow();
   });
+  test('with the bundled server, a SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT it cannot answer in fails, naming the types it can; one it can passes to the model', () => {
+    expect(build({ environment: { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'application/x-npy' } }))
+      .toThrow(/'environment.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \("application\/x-npy"\) must be one of application\/json, text\/csv, application\/jsonlines, application\/jsonl, application\/x-jsonlines \(in any case; parameters such as "; charset=utf-8" are ignored\), or empty for the server's default/);
+    const { stack } = newStack();
+    newEndpoint(stack, { environment: { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'Text/CSV; charset=utf-8' } });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Model', Match.objectLike({
+      PrimaryContainer: Match.objectLike({ Environment: Match.objectLike({ SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'Text/CSV; charset=utf-8' }) }),
+    }));
+  });
   test('with the bundled server, a MODEL_NAME it cannot serve under (., .. or a name with /) fails: it is a segment of the /v2/models/{name} URLs', () => {
     for (const name of ['.', '..', 'fraud/v3', '/']) {
       expect(build({ environment: { MODEL_NAME: name } }))

@@ -7,6 +7,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkOnePerRow, concatRows, decodeCsv, decodeInstances, encodeCsv, encodePredictions, rowPlan, selectOutputs } from '../codec';
+import { JSON_LINES_TYPES } from '../config';
 import { answerTooLarge, clientClosed, sliceRows, valueCount } from '../engine';
 import { errorResponses, InferenceError } from '../errors';
 import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
@@ -56,23 +57,41 @@ const predictionsSchema = {
 
 type JsonBody = { instances?: unknown[] } & Partial<OipRequestBody>;
 
-/** JSON Lines media types: SageMaker's name first, then the others in use. */
-export const JSON_LINES_TYPES = ['application/jsonlines', 'application/jsonl', 'application/x-jsonlines'];
+export { JSON_LINES_TYPES };
 
 export type AnswerFormat = 'json' | 'jsonlines' | 'csv';
 
+/** Each answer format: the media types that name it, and the wildcard of its family. */
+const FORMATS: ReadonlyArray<readonly [AnswerFormat, readonly string[], string]> = [
+  ['json', ['application/json'], 'application/*'],
+  ['jsonlines', JSON_LINES_TYPES, 'application/*'],
+  ['csv', ['text/csv'], 'text/*'],
+];
+
+/** Options of the sagemaker plugin. */
+export interface SagemakerOptions {
+  /**
+   * The media type rows are answered in when a request asks for none: one of DEFAULT_ACCEPT_TYPES
+   * (config.ts), lower-cased, without parameters (`SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`).
+   * @default 'application/json'
+   */
+  readonly defaultAccept?: string;
+}
+
 /**
  * The answer format the Accept header asks for (RFC 9110: media types are case-insensitive, `q` weighs
- * them, q=0 refuses). The highest weight wins; on a tie a type the header names outranks one it only
- * matches by a wildcard, then JSON comes before JSON Lines before CSV. No header, or nothing
- * acceptable, answers JSON. `mediaType` is the JSON Lines name the header used (SageMaker's when it
- * named none).
+ * them, q=0 refuses). A request that asks for no format gets `defaultType` (a type of FORMATS): no
+ * header (a batch transform job without TransformOutput.Accept sends none), a blank one, or one whose
+ * acceptable entries are all `*\/*` (curl's), unless the header refuses that type (`text/csv;q=0, *\/*`).
+ * Otherwise the highest weight wins; on a tie a type the header names outranks one it only matches by a
+ * wildcard, then JSON comes before JSON Lines before CSV; a header that accepts none of them answers
+ * JSON. `mediaType` is the JSON Lines name the header used, or `defaultType` when that applies
+ * (SageMaker's name when neither gives one).
  */
-export function answerFormat(req: Pick<FastifyRequest, 'headers'>): { format: AnswerFormat; mediaType: string } {
+export function answerFormat(req: Pick<FastifyRequest, 'headers'>, defaultType = 'application/json'): { format: AnswerFormat; mediaType: string } {
   const accept = req.headers.accept;
-  if (typeof accept !== 'string') return { format: 'json', mediaType: 'application/json' };
   const q = new Map<string, number>();
-  for (const part of accept.split(',')) {
+  for (const part of typeof accept === 'string' ? accept.split(',') : []) {
     const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
     if (!type) continue;
     let weight = 1;
@@ -82,15 +101,20 @@ export function answerFormat(req: Pick<FastifyRequest, 'headers'>): { format: An
     }
     q.set(type, Math.max(q.get(type) ?? 0, weight));
   }
-  const formats: Array<[AnswerFormat, readonly string[], string]> = [
-    ['json', ['application/json'], 'application/*'],
-    ['jsonlines', JSON_LINES_TYPES, 'application/*'],
-    ['csv', ['text/csv'], 'text/*'],
-  ];
+  /** The names of a format the header gives, highest weight first. */
+  const namedOf = (names: readonly string[]) => names.filter((n) => q.has(n)).sort((a, b) => q.get(b)! - q.get(a)!);
+  const weightOf = (names: readonly string[], family: string) => {
+    const named = namedOf(names);
+    return named.length ? q.get(named[0])! : q.get(family) ?? q.get('*/*') ?? 0;
+  };
+  const fallback = FORMATS.find(([, names]) => names.includes(defaultType));
+  if (fallback && [...q].every(([type, weight]) => type === '*/*' || weight === 0) && (q.size === 0 || weightOf(fallback[1], fallback[2]) > 0)) {
+    return { format: fallback[0], mediaType: defaultType };
+  }
   let best: { format: AnswerFormat; mediaType: string; weight: number; named: boolean } = { format: 'json', mediaType: 'application/json', weight: 0, named: false };
-  for (const [format, names, family] of formats) {
-    const named = names.filter((n) => q.has(n)).sort((a, b) => q.get(b)! - q.get(a)!);
-    const weight = named.length ? q.get(named[0])! : q.get(family) ?? q.get('*/*') ?? 0;
+  for (const [format, names, family] of FORMATS) {
+    const named = namedOf(names);
+    const weight = weightOf(names, family);
     if (weight > best.weight || (weight === best.weight && weight > 0 && named.length > 0 && !best.named)) {
       best = { format, mediaType: named[0] ?? names[0], weight, named: named.length > 0 };
     }
@@ -158,7 +182,8 @@ export function invocationsJsonLines(req: FastifyRequest, body: string): { value
   }
 }
 
-async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
+async function sagemakerPlugin(app: FastifyInstance, options: SagemakerOptions): Promise<void> {
+  const defaultAccept = options.defaultAccept ?? 'application/json';
   const bodyLimit = app.model.config.limits.textBodyLimitBytes;
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
   // JSON Lines (batch transform with SplitType=Line sends several records in one request): one instance
@@ -308,7 +333,7 @@ async function sagemakerPlugin(app: FastifyInstance): Promise<void> {
     // One answer row per instance sent (a scalar output is repeated on each).
     const rows = inputs[0].dims[0];
     const outputs = await run(inputs);
-    const { format, mediaType } = answerFormat(req);
+    const { format, mediaType } = answerFormat(req, defaultAccept);
     if (format === 'csv') {
       // UTF-8 said outright: a text/* type without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by
       // some clients, which would garble non-ASCII BYTES values.
