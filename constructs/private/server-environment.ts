@@ -72,7 +72,7 @@ export const SERVER_VARIABLES: Readonly<Record<string, ServerVariableForm>> = {
   SAGEMAKER_BATCH: TEXT,
   // The format /invocations answers rows in when a request has no Accept, or only */* (DEFAULT_ACCEPT_TYPES in config.ts).
   SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: {
-    kind: 'mediaType', values: ['application/json', 'text/csv', 'application/jsonlines', 'application/jsonl', 'application/x-jsonlines'],
+    kind: 'mediaType', values: ['application/json', 'text/csv', 'application/jsonlines', 'application/jsonl', 'application/x-jsonlines', 'application/x-npy'],
   },
   BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),
   TEXT_BODY_LIMIT_BYTES: integer(1024, 500 * MiB, 'bytes'),

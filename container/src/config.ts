@@ -747,8 +747,11 @@ export function batchTransformLimitProblem(limits: LimitsConfig): string | undef
  */
 export const JSON_LINES_TYPES = ['application/jsonlines', 'application/jsonl', 'application/x-jsonlines'];
 
+/** NumPy's .npy media type, which `/invocations` takes and answers in (npy.ts). */
+export const NPY_TYPE = 'application/x-npy';
+
 /** The media types `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT` may name: those `/invocations` answers rows in. */
-export const DEFAULT_ACCEPT_TYPES: readonly string[] = ['application/json', 'text/csv', ...JSON_LINES_TYPES];
+export const DEFAULT_ACCEPT_TYPES: readonly string[] = ['application/json', 'text/csv', ...JSON_LINES_TYPES, NPY_TYPE];
 
 /**
  * `value` as one of DEFAULT_ACCEPT_TYPES: lower-cased (media types are case-insensitive), surrounding

@@ -5,10 +5,11 @@
  * the array's elements. Format versions 1.0, 2.0 and 3.0 are read; 1.0 is written.
  */
 import { rowPlan } from './codec';
+import { NPY_TYPE } from './config';
 import { InferenceError } from './errors';
 import { checkShape, convertElements, decodeBinaryData, describeShape, elementCount, fromHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
 
-export const NPY_TYPE = 'application/x-npy';
+export { NPY_TYPE };
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -210,6 +211,22 @@ const DESCR: Readonly<Record<Exclude<OrtType, 'string'>, string>> = {
 };
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The answer to rows as an `.npy` file: the model's one output, whose first axis holds a row per instance;
+ * a scalar output is repeated on every row, as in `predictions`.
+ */
+export function encodeNpyRows(output: WireTensor, rows: number): Buffer {
+  if (output.dims.length > 0) return encodeNpy(output);
+  const data = output.type === 'string' ? new Array<string>(rows).fill((output.data as string[])[0])
+    : (() => {
+      const one = output.data as Exclude<TensorData, string[]>;
+      const many = new (one.constructor as new (n: number) => typeof one)(rows);
+      many.fill(one[0] as never);
+      return many;
+    })();
+  return encodeNpy({ type: output.type, dims: [rows], data });
+}
 
 /** An output tensor as an `.npy` file (format 1.0, little-endian, row-major; text as UTF-32 `<U`). */
 export function encodeNpy(t: Pick<WireTensor, 'type' | 'dims' | 'data'>): Buffer {

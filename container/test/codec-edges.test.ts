@@ -142,8 +142,14 @@ describe('value edges', () => {
     assert.deepEqual(answer('application/json, */*', 'text/csv'), json);
     assert.deepEqual(answer('application/jsonl, */*;q=0.1', 'text/csv'), { format: 'jsonlines', mediaType: 'application/jsonl' });
     // A header that accepts none of the formats gets JSON, which SageMaker's SDK deserializers fall back to.
-    assert.deepEqual(answer('application/x-npy', 'text/csv'), json);
-    assert.deepEqual(answer('application/x-npy', 'application/jsonlines'), json);
+    assert.deepEqual(answer('application/x-recordio-protobuf', 'text/csv'), json);
+    assert.deepEqual(answer('application/x-recordio-protobuf', 'application/jsonlines'), json);
+    // NumPy's .npy is a format of its own, asked for by name or set as the default.
+    const npy = { format: 'npy', mediaType: 'application/x-npy' };
+    assert.deepEqual(answer('application/x-npy', 'text/csv'), npy);
+    assert.deepEqual(answer('application/x-npy;q=0.9, application/json;q=0.5', 'application/json'), npy);
+    assert.deepEqual(answer('*/*', 'application/x-npy'), npy);
+    assert.deepEqual(answer('application/*', 'text/csv'), json, 'JSON comes before .npy on a tie');
     assert.deepEqual(answer('*/*;q=0', 'text/csv'), json);
     // A default the header refuses is not used.
     assert.deepEqual(answer('text/csv;q=0, */*', 'text/csv'), json);

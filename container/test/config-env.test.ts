@@ -83,12 +83,13 @@ describe('numbers in the environment', () => {
       ['application/jsonl', 'application/jsonl'], ['application/x-jsonlines', 'application/x-jsonlines'],
       ['TEXT/CSV', 'text/csv'], [' text/csv; charset=utf-8 ', 'text/csv'], ['Application/X-JSONLines', 'application/x-jsonlines'],
       ['application/jsonlines;data=text', 'application/jsonlines'], ['application/json ;charset=UTF-8\n', 'application/json'],
+      ['Application/X-NPY', 'application/x-npy'],
     ];
     for (const [value, type] of read) assert.equal(defaultInvocationsAccept({ SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: value }), type, JSON.stringify(value));
-    for (const value of ['text/plain', 'application/x-npy', '*/*', 'text/*', 'csv', 'text/csv, application/json', '; charset=utf-8', 'application/json-lines']) {
+    for (const value of ['text/plain', 'application/x-recordio-protobuf', '*/*', 'text/*', 'csv', 'text/csv, application/json', '; charset=utf-8', 'application/json-lines']) {
       assert.throws(() => defaultInvocationsAccept({ SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: value }), {
         name: 'ConfigError',
-        message: `environment: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT is ${JSON.stringify(value)}; it must be one of application/json, text/csv, application/jsonlines, application/jsonl, application/x-jsonlines (in any case; parameters such as "; charset=utf-8" are ignored), or empty for application/json`,
+        message: `environment: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT is ${JSON.stringify(value)}; it must be one of application/json, text/csv, application/jsonlines, application/jsonl, application/x-jsonlines, application/x-npy (in any case; parameters such as "; charset=utf-8" are ignored), or empty for application/json`,
       }, value);
     }
   });

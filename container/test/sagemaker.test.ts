@@ -6,6 +6,7 @@ import { engineWorkers, exactRequest, fraudModel, listening, metricValue, modelD
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { fixedBatchSpec, multiInputSpec } from '../tools/test-models';
 import { buildApp } from '../src/app';
+import { npyTensorData, parseNpy } from '../src/npy';
 import { configDefaultsFromEnv, configFromEnv } from '../src/config';
 import type { ModelSpec } from '../tools/onnx-builder';
 
@@ -215,9 +216,9 @@ describe('SageMaker container contract', () => {
       }
       // A format the request asks for, an Accept with none of the server's formats, and an OIP body are answered as before.
       assert.equal((await post(server.port, 'application/json')).json().predictions.length, 3);
-      const npy = await post(server.port, 'application/x-npy');
-      assert.match(String(npy.headers['content-type']), /^application\/json/);
-      assert.equal(npy.json().predictions.length, 3);
+      const other = await post(server.port, 'application/x-recordio-protobuf');
+      assert.match(String(other.headers['content-type']), /^application\/json/);
+      assert.equal(other.json().predictions.length, 3);
       const oip = await post(server.port, '', { inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: x[0] }] });
       assert.match(String(oip.headers['content-type']), /^application\/json/);
       assert.deepEqual(oip.json().outputs.map((o: { name: string }) => o.name), ['fraud_probability', 'is_fraud']);
@@ -249,7 +250,7 @@ describe('SageMaker container contract', () => {
       return assert.fail('it started with SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT=text/plain');
     }, (e: Error) => e.message);
     assert.match(refused, /cannot start: environment: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT is \\"text\/plain\\"; it must be one of application\/json, text\/csv, application\/jsonlines, application\/jsonl, application\/x-jsonlines/);
-    await assert.rejects(buildApp({ modelDir: dir, defaultAccept: 'application/x-npy' }), /^ConfigError: 'defaultAccept' is "application\/x-npy"; it must be one of application\/json, text\/csv, /);
+    await assert.rejects(buildApp({ modelDir: dir, defaultAccept: 'application/x-recordio-protobuf' }), /^ConfigError: 'defaultAccept' is "application\/x-recordio-protobuf"; it must be one of application\/json, text\/csv, /);
   });
 
   it('reads a body with no Content-Type (optional in InvokeEndpoint) or application/octet-stream as JSON', async () => {
@@ -431,6 +432,27 @@ describe('SageMaker container contract', () => {
       assert.equal(res.json().code, errorCode, res.body);
       assert.match(res.json().error, error);
     }
+    // An .npy file holds one array: the fraud model's two outputs are answered in JSON.
+    const two = await exactRequest(started.port, 'POST', '/invocations', npy('<f8', [3, 8], new Uint8Array(f8.buffer)), { 'content-type': 'application/x-npy', accept: 'application/x-npy' });
+    assert.equal(two.status, 200, two.body);
+    assert.match(String(two.headers['content-type']), /^application\/json/);
+    assert.deepEqual(two.json(), plain.json());
+    await app!.close();
+    // A model with one output answers .npy (NumpyDeserializer's format) when asked, from any row format.
+    const scale: ModelSpec = {
+      name: 'scale', inputs: [{ name: 'x', type: 'float32', shape: ['batch', 2] }], outputs: [{ name: 'y', type: 'float64', shape: ['batch', 2] }],
+      nodes: [{ op: 'Cast', inputs: ['x'], outputs: ['y'], attributes: { to: 11 } }],
+    };
+    const single = await listening({ modelDir: modelDir('scale', scale) });
+    app = single.app;
+    const rows = [[1.5, -2], [3, 4.25]];
+    for (const [body, type] of [[npy('<f4', [2, 2], new Uint8Array(new Float32Array(rows.flat()).buffer)), 'application/x-npy'], [JSON.stringify(rows), 'application/json'], ['1.5,-2\n3,4.25\n', 'text/csv']] as const) {
+      const res = await exactRequest(single.port, 'POST', '/invocations', body, { 'content-type': type, accept: 'application/x-npy' });
+      assert.equal(res.status, 200, res.body);
+      assert.equal(res.headers['content-type'], 'application/x-npy', type);
+      const array = parseNpy(res.raw);
+      assert.deepEqual([array.descr, array.shape, [...npyTensorData('y', 'float64', array)]], ['<f8', [2, 2], rows.flat()], type);
+    }
   });
 
   it('accepts an Open Inference Protocol body on /invocations', async () => {
@@ -453,7 +475,7 @@ describe('SageMaker container contract', () => {
   it('answers JSON, labelled application/json, to an Accept it has no format for', async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;
-    const res = await request(started.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, { accept: 'application/x-npy' });
+    const res = await request(started.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, { accept: 'application/x-recordio-protobuf' });
     assert.equal(res.status, 200, res.body);
     assert.match(String(res.headers['content-type']), /^application\/json/);
     assert.equal(res.json().predictions.length, 1);
@@ -558,6 +580,10 @@ describe('SageMaker container contract', () => {
     const csv = await app.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'text/csv', accept: 'text/csv' }, payload: '1,2\n3,4\n5,6\n' });
     assert.equal(csv.statusCode, 200, csv.body);
     assert.equal(csv.body, '21\n21\n21\n', 'batch transform joins answers to records line by line');
+    const npyAnswer = await app.inject({ method: 'POST', url: '/invocations', headers: { accept: 'application/x-npy' }, payload: { instances: [[1, 2], [3, 4], [5, 6]] } });
+    assert.equal(npyAnswer.statusCode, 200, npyAnswer.body);
+    const array = parseNpy(npyAnswer.rawPayload);
+    assert.deepEqual([array.descr, array.shape, [...npyTensorData('total', 'float32', array)]], ['<f4', [3], [21, 21, 21]]);
   });
 
   it('refuses with 400 ANSWER_NOT_PER_ROW a predictions, JSON Lines or CSV answer whose output has no row for each instance, rather than dropping or inventing values', async () => {

@@ -102,7 +102,7 @@ function refusedSamples(form: ServerVariableForm): string[] {
     case 'switch': return ['true', 'ON', '1', 'yes', ' on'];
     case 'list': return ['gpu', 'CUDA', 'cuda;cpu', ',', 'cpu,rocm'];
     case 'choice': return ['verbose', 'warning', 'Info '];
-    case 'mediaType': return ['text/plain', 'application/x-npy', '*/*', 'text/*', '; charset=utf-8', form.values.join(', ')];
+    case 'mediaType': return ['text/plain', 'application/x-recordio-protobuf', '*/*', 'text/*', '; charset=utf-8', form.values.join(', ')];
     case 'segment': return ['.', '..', 'fraud/v3', '/', 'models/'];
     case 'text': return [];
   }
@@ -187,10 +187,10 @@ describe('the bundled server environment table', () => {
     const check = (value: string) => () => validateServerEnvironment(chart, 'env', { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: value }, {
       reserved: {}, isUnresolved: (v) => v.startsWith('${Token'),
     });
-    expect(check('text/plain')).toThrow(new RegExp('\'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT\' \\("text/plain"\\) must be one of application/json, text/csv, application/jsonlines, application/jsonl, application/x-jsonlines ' +
+    expect(check('text/plain')).toThrow(new RegExp('\'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT\' \\("text/plain"\\) must be one of application/json, text/csv, application/jsonlines, application/jsonl, application/x-jsonlines, application/x-npy ' +
       '\\(in any case; parameters such as "; charset=utf-8" are ignored\\), or empty for the server\'s default: the bundled inference server refuses anything else and does not start: ' +
       'correct the value or remove SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT from env'));
-    expect(check('application/x-npy')).toThrow(/'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \("application\/x-npy"\) must be one of/);
+    expect(check('application/x-recordio-protobuf')).toThrow(/'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \("application\/x-recordio-protobuf"\) must be one of/);
     for (const value of ['text/csv', 'Application/JSONLines; charset=utf-8', 'application/jsonlines;data=text', '', '${Token[X]}']) expect(check(value)).not.toThrow();
   });
 

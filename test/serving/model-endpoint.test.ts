@@ -501,8 +501,8 @@ describe('validation', () => {
     expect(build({ environment: { DRAIN_TIMEOUT_MS: '28000', BATCHING: 'off', MAX_BATCH_SIZE: '', MY_OWN: 'x' } })).not.toThrow();
   });
   test('with the bundled server, a SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT it cannot answer in fails, naming the types it can; one it can passes to the model', () => {
-    expect(build({ environment: { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'application/x-npy' } }))
-      .toThrow(/'environment.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \("application\/x-npy"\) must be one of application\/json, text\/csv, application\/jsonlines, application\/jsonl, application\/x-jsonlines \(in any case; parameters such as "; charset=utf-8" are ignored\), or empty for the server's default/);
+    expect(build({ environment: { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'application/x-recordio-protobuf' } }))
+      .toThrow(/'environment.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \("application\/x-recordio-protobuf"\) must be one of application\/json, text\/csv, application\/jsonlines, application\/jsonl, application\/x-jsonlines, application\/x-npy \(in any case; parameters such as "; charset=utf-8" are ignored\), or empty for the server's default/);
     const { stack } = newStack();
     newEndpoint(stack, { environment: { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: 'Text/CSV; charset=utf-8' } });
     Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Model', Match.objectLike({

@@ -12,7 +12,7 @@ import { answerTooLarge, clientClosed, sliceRows, valueCount } from '../engine';
 import { errorResponses, InferenceError } from '../errors';
 import type { ModelSignature, TensorLimits, WireTensor } from '../tensors';
 import { clientGone, releaseBody } from './model';
-import { decodeNpyRows, NPY_TYPE } from '../npy';
+import { decodeNpyRows, encodeNpyRows, NPY_TYPE } from '../npy';
 import { acceptUntypedJson, deadlineOf, OipRequestBody, oipRequestSchema, oipResponseSchema, runOip } from './oip';
 
 export const CUSTOM_ATTRIBUTES_HEADER = 'x-amzn-sagemaker-custom-attributes';
@@ -59,13 +59,14 @@ type JsonBody = { instances?: unknown[] } & Partial<OipRequestBody>;
 
 export { JSON_LINES_TYPES };
 
-export type AnswerFormat = 'json' | 'jsonlines' | 'csv';
+export type AnswerFormat = 'json' | 'jsonlines' | 'csv' | 'npy';
 
 /** Each answer format: the media types that name it, and the wildcard of its family. */
 const FORMATS: ReadonlyArray<readonly [AnswerFormat, readonly string[], string]> = [
   ['json', ['application/json'], 'application/*'],
   ['jsonlines', JSON_LINES_TYPES, 'application/*'],
   ['csv', ['text/csv'], 'text/*'],
+  ['npy', [NPY_TYPE], 'application/*'],
 ];
 
 /** Options of the sagemaker plugin. */
@@ -84,7 +85,7 @@ export interface SagemakerOptions {
  * header (a batch transform job without TransformOutput.Accept sends none), a blank one, or one whose
  * acceptable entries are all `*\/*` (curl's), unless the header refuses that type (`text/csv;q=0, *\/*`).
  * Otherwise the highest weight wins; on a tie a type the header names outranks one it only matches by a
- * wildcard, then JSON comes before JSON Lines before CSV; a header that accepts none of them answers
+ * wildcard, then JSON comes before JSON Lines before CSV before .npy; a header that accepts none of them answers
  * JSON. `mediaType` is the JSON Lines name the header used, or `defaultType` when that applies
  * (SageMaker's name when neither gives one).
  */
@@ -334,6 +335,11 @@ async function sagemakerPlugin(app: FastifyInstance, options: SagemakerOptions):
     const rows = inputs[0].dims[0];
     const outputs = await run(inputs);
     const { format, mediaType } = answerFormat(req, defaultAccept);
+    // An .npy file holds one array: a model with several outputs is answered in JSON.
+    if (format === 'npy' && outputs.length === 1) {
+      reply.type(NPY_TYPE);
+      return encodeNpyRows(outputs[0], rows);
+    }
     if (format === 'csv') {
       // UTF-8 said outright: a text/* type without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by
       // some clients, which would garble non-ASCII BYTES values.
