@@ -133,12 +133,12 @@ export function npyTensorData(name: string, type: OrtType, a: NpyArray): TensorD
  */
 export function decodeNpyRows(sig: ModelSignature, body: Uint8Array, limits: TensorLimits): WireTensor[] {
   rowPlan(sig); // every input must have a batch axis to take rows
+  const a = parseNpy(body);
   if (sig.inputs.length !== 1) {
     throw bad(`an .npy body holds one array, and the model has inputs ${sig.inputs.map((m) => `'${m.name}'`).join(', ')}: ` +
       'send JSON rows keyed by input name, or an Open Inference Protocol body');
   }
   const meta = sig.inputs[0];
-  const a = parseNpy(body);
   const rank = meta.shape!.length;
   if (a.shape.length !== rank && a.shape.length !== rank - 1) {
     throw new InferenceError('BAD_TENSOR_RANK', `input '${meta.name}': the .npy array has shape [${a.shape.join(', ')}] (${a.shape.length} dimensions); ` +

@@ -1,9 +1,10 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { listening, modelDir, request, toBytes } from './helpers';
+import { listening, modelDir, npy, request, toBytes } from './helpers';
+import { encodeNpy } from '../src/npy';
 import { fixedBatchSpec, kitchenSinkSpec, multiInputSpec } from '../tools/test-models';
-import { ORT_TO_OIP, OrtType } from '../src/tensors';
+import { convertElements, ORT_TO_OIP, OrtType } from '../src/tensors';
 import type { ModelSpec } from '../tools/onnx-builder';
 
 /** A small deterministic generator (same sequence every run, so a failure can be replayed). */
@@ -70,6 +71,19 @@ function binaryRequest(valid: ReturnType<typeof validRequest>) {
   return { head, bytes: Buffer.concat(parts) };
 }
 
+/** The first input of a valid request as an .npy file (what NumpySerializer sends to /invocations). */
+function npyRequest(valid: ReturnType<typeof validRequest>, spec: ModelSpec): Buffer {
+  const input = valid.inputs[0];
+  const type = spec.inputs[0].type as OrtType;
+  return encodeNpy({ type, dims: input.shape, data: convertElements(input.name, type, input.data.length, (i) => input.data[i]) });
+}
+
+/** Headers NumPy would not write, or would for arrays the server does not read. */
+const ODD_NPY: Array<[string, number[]]> = [
+  ['<f4', [1, 99999999999]], ['|O', [2]], ['<U999999', [1]], ['>i8', [1, 2]], ['<c16', [1]], ['<f8', []], ['|b1', [0, 2]],
+  ['<f4', [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]], ['|S0', [1]], ['<f2', [3]], ['=u4', [1]], ['', [1]],
+];
+
 const OIP_TO_TYPE: Record<string, string> = Object.fromEntries(Object.entries(ORT_TO_OIP).map(([t, d]) => [d, t]));
 
 /** A binary tensor data request: the JSON, then the bytes, with the JSON's length in the header. */
@@ -98,6 +112,11 @@ describe('random malformed requests', () => {
       const binary = binaryRequest(valid);
       const validBinary = binaryBody(binary.head, binary.bytes);
       assert.equal((await request(started.port, 'POST', infer, validBinary.body, validBinary.headers)).status, 200, 'the unmutated binary request is valid');
+      const validNpy = npyRequest(valid, spec);
+      if (spec.inputs.length === 1) {
+        const ok = await request(started.port, 'POST', '/invocations', validNpy, { 'content-type': 'application/x-npy' });
+        assert.equal(ok.status, 200, `the unmutated .npy request is valid: ${ok.body}`);
+      }
       const statuses = new Map<number, number>();
       for (let round = 0; round < 10; round++) {
         const answers = await Promise.all(Array.from({ length: 40 }, () => {
@@ -105,10 +124,29 @@ describe('random malformed requests', () => {
           if (kind < 0.5) return request(started.port, 'POST', g.pick([infer, '/invocations', `/v2/models/${name}/versions/1/infer`]), JSON.stringify(mutate(valid, g)), { 'content-type': 'application/json' });
           if (kind < 0.62) return request(started.port, 'POST', '/invocations', JSON.stringify({ instances: mutate([[1, 2], [3, 4]], g) }), { 'content-type': 'application/json' });
           if (kind < 0.7) return request(started.port, 'POST', '/invocations', g.pick(['1,2\n3,4', '1,2,3', '', 'a,b', '1,,2', '"x",1\n', '\n\n', '1e999,1', ',,,\n,,,']), { 'content-type': 'text/csv' });
-          if (kind < 0.78) {
+          if (kind < 0.75) {
             const rows = mutate([[1, 2], [3, 4], { x: [1, 2] }], g) as unknown[];
             const lines = Array.isArray(rows) ? rows.map((r) => JSON.stringify(r) ?? '').join('\n') : String(rows);
-            return request(started.port, 'POST', '/invocations', lines, { 'content-type': 'application/jsonlines' });
+            // JSON Lines, also under application/json (as a batch transform job may send them).
+            return request(started.port, 'POST', '/invocations', lines, { 'content-type': g.pick(['application/jsonlines', 'application/json']) });
+          }
+          if (kind < 0.78) {
+            // The simplified JSON of SageMaker's TensorFlow Serving container: bare rows, one row, one keyed instance.
+            const body = mutate(g.pick([[[1, 2], [3, 4]], [1, 2], { [spec.inputs[0].name]: [1, 2] }, 5, 'x']), g);
+            return request(started.port, 'POST', '/invocations', JSON.stringify(body) ?? 'null', { 'content-type': 'application/json' });
+          }
+          if (kind < 0.84) {
+            // NumPy .npy: bytes changed, cut or added, or a header NumPy would not write.
+            const what = g.next();
+            let body: Buffer = Buffer.from(validNpy);
+            if (what < 0.3) for (let k = 0; k < 4; k++) body[Math.floor(g.next() * Math.min(body.length, 80))] = Math.floor(g.next() * 256);
+            else if (what < 0.5) body = body.subarray(0, Math.floor(g.next() * body.length));
+            else if (what < 0.6) body = Buffer.concat([body, Buffer.from([g.pick([0, 1, 255])])]);
+            else {
+              const [descr, shape] = g.pick(ODD_NPY);
+              body = npy(descr, shape, new Uint8Array(Math.floor(g.next() * 64)), { fortran: g.next() < 0.3, version: g.pick([1, 2, 3]) });
+            }
+            return request(started.port, 'POST', '/invocations', body, { 'content-type': 'application/x-npy', accept: g.pick(['application/x-npy', 'application/json']) });
           }
           if (kind < 0.93) {
             // Binary tensor data: a mutated JSON head, or the bytes cut, grown or changed, or a wrong header length.
