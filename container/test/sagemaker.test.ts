@@ -455,6 +455,28 @@ describe('SageMaker container contract', () => {
     }
   });
 
+  it('refuses with 400 ANSWER_TOO_LARGE an .npy text answer whose fixed width would pass limits.maxAnswerElements, and answers it in JSON', async () => {
+    // '<U' stores every text at the longest one's width: one text of 2000 characters among 999 empty ones
+    // is a 2 million character array, from a request of 6 KB (a 100 KB one was answered 400 MB).
+    const spec: ModelSpec = {
+      name: 'echo', inputs: [{ name: 'x', type: 'string', shape: ['n'] }], outputs: [{ name: 'y', type: 'string', shape: ['n'] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    };
+    app = await readyApp({ modelDir: modelDir('echo', spec), config: { limits: { maxAnswerElements: 1_000_000 } } });
+    const texts = ['x'.repeat(2000), ...new Array<string>(999).fill('')];
+    const post = (accept: string) => app!.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'application/json', accept }, payload: JSON.stringify(texts) });
+    const npyAnswer = await post('application/x-npy');
+    assert.equal(npyAnswer.statusCode, 400, npyAnswer.body.slice(0, 200));
+    assert.equal(npyAnswer.json().code, 'ANSWER_TOO_LARGE');
+    assert.match(npyAnswer.json().error, /^the \.npy answer would hold 1000 texts of up to 2000 characters: .*2000000 characters in all, more than limits\.maxAnswerElements \(1000000\)/);
+    const json = await post('application/json');
+    assert.equal(json.statusCode, 200);
+    assert.deepEqual(json.json().predictions, texts);
+    const short = await app.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'application/json', accept: 'application/x-npy' }, payload: JSON.stringify(['ab', '🙂']) });
+    assert.equal(short.statusCode, 200, short.body);
+    assert.deepEqual(npyTensorData('y', 'string', parseNpy(short.rawPayload)), ['ab', '🙂']);
+  });
+
   it('accepts an Open Inference Protocol body on /invocations', async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;

@@ -338,7 +338,7 @@ async function sagemakerPlugin(app: FastifyInstance, options: SagemakerOptions):
     // An .npy file holds one array: a model with several outputs is answered in JSON.
     if (format === 'npy' && outputs.length === 1) {
       reply.type(NPY_TYPE);
-      return encodeNpyRows(outputs[0], rows);
+      return encodeNpyRows(outputs[0], rows, app.model.config.limits.maxAnswerElements);
     }
     if (format === 'csv') {
       // UTF-8 said outright: a text/* type without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by
