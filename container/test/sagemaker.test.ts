@@ -455,6 +455,26 @@ describe('SageMaker container contract', () => {
     }
   });
 
+  it('labels a rows answer in JSON exactly application/json, which the SageMaker Python SDK\'s NumpyDeserializer and PandasDeserializer compare as a whole', async () => {
+    // NumpyDeserializer reads 'application/json' and raises on 'application/json; charset=utf-8': the JSON an
+    // .npy request to a model with several outputs falls back to must carry the bare type.
+    const served = await readyApp({ modelDir: fraudModel().dir });
+    app = served;
+    const { x } = generateTransactions(2, 7);
+    const asked = [
+      { 'content-type': 'application/x-npy', accept: 'application/x-npy' },
+      { 'content-type': 'application/json', accept: 'text/csv, application/json' },
+      { 'content-type': 'application/json' },
+    ];
+    for (const headers of asked) {
+      const payload = headers['content-type'] === 'application/x-npy' ? npy('<f8', [2, 8], new Uint8Array(new Float64Array(x.flat()).buffer)) : JSON.stringify(x);
+      const res = await served.inject({ method: 'POST', url: '/invocations', headers, payload });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['content-type'], 'application/json', JSON.stringify(headers));
+      assert.equal(res.json().predictions.length, 2);
+    }
+  });
+
   it('refuses with 400 ANSWER_TOO_LARGE an .npy text answer whose fixed width would pass limits.maxAnswerElements, and answers it in JSON', async () => {
     // '<U' stores every text at the longest one's width: one text of 2000 characters among 999 empty ones
     // is a 2 million character array, from a request of 6 KB (a 100 KB one was answered 400 MB).

@@ -350,7 +350,11 @@ async function sagemakerPlugin(app: FastifyInstance, options: SagemakerOptions):
       reply.type(mediaType);
       return encodePredictions(outputs, rows).map((p) => JSON.stringify(p)).join('\n') + '\n';
     }
-    reply.type('application/json');
+    // Exactly application/json, without the charset Fastify would append (RFC 8259 defines none; JSON is
+    // UTF-8), as error bodies are sent: the SageMaker Python SDK's NumpyDeserializer and PandasDeserializer
+    // compare the Content-Type with 'application/json' as a whole and raise on any other, so the JSON an
+    // .npy request to a model with several outputs falls back to would be unreadable to the client that asked.
+    reply.type('application/json').serializer((b: unknown) => JSON.stringify(b));
     return { predictions: encodePredictions(outputs, rows) };
   });
 }
