@@ -383,6 +383,15 @@ describe('SageMaker container contract', () => {
     }
     const keyed = await exactRequest(started.port, 'POST', '/invocations', x.map((row) => JSON.stringify({ features: row })).join('\n\n'), { 'content-type': 'application/json' });
     assert.deepEqual(keyed.json(), plain);
+    // A byte order mark, and blank lines before the first record, are passed over as under a JSON Lines type;
+    // a line's number still counts the blank ones.
+    for (const marked of [`\ufeff${body}`, `\r\n\n${body}`, `\ufeff\n${body}`]) {
+      const res = await exactRequest(started.port, 'POST', '/invocations', marked, { 'content-type': 'application/json' });
+      assert.equal(res.status, 200, `${JSON.stringify(marked.slice(0, 3))}: ${res.body}`);
+      assert.deepEqual(res.json(), plain);
+    }
+    const late = await exactRequest(started.port, 'POST', '/invocations', `\ufeff\n\n${JSON.stringify(x[0])}\n[1]\n`, { 'content-type': 'application/json' });
+    assert.match(late.json().error, /^line 4 of the JSON Lines body: /);
     const lines = await exactRequest(started.port, 'POST', '/invocations', body, { 'content-type': 'application/json', accept: 'application/jsonlines' });
     assert.equal(lines.body.trimEnd().split('\n').length, 3);
     // A line that is not JSON is named, beside what the JSON parser said of the whole body.

@@ -164,19 +164,27 @@ export class JsonLinesBody {
  * Lines when it has two lines or more and its first line is JSON. A batch transform job sends its
  * `ContentType` with every mini-batch, so a job that splits a JSON Lines file by line under
  * `application/json` sends several documents, one per line; SageMaker's TensorFlow Serving container
- * reads those as JSON Lines too. A body whose first line is not JSON keeps the JSON parser's error.
+ * reads those as JSON Lines too. A byte order mark (which the JSON parser skips in one document, and
+ * a file saved by some Windows tools starts with) and blank lines before the first line with content
+ * are passed over, as under a JSON Lines type. A body whose first line is not JSON keeps the JSON
+ * parser's error.
  */
 export function invocationsJsonLines(req: FastifyRequest, body: string): { value: unknown } | { problem: string } | undefined {
   if (req.routeOptions.url !== '/invocations') return undefined;
-  const firstEnd = body.indexOf('\n');
-  if (firstEnd < 0 || body.slice(firstEnd + 1).trim() === '') return undefined;
+  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  const start = text.search(/\S/);
+  const firstEnd = start < 0 ? -1 : text.indexOf('\n', start);
+  if (firstEnd < 0) return undefined;
+  const more = /\S/g;
+  more.lastIndex = firstEnd + 1;
+  if (!more.test(text)) return undefined;
   try {
-    JSON.parse(body.slice(0, firstEnd));
+    JSON.parse(text.slice(start, firstEnd));
   } catch {
     return undefined;
   }
   try {
-    const { values, lineNumbers } = parseJsonLines(body, JSON.parse);
+    const { values, lineNumbers } = parseJsonLines(text, JSON.parse);
     return { value: new JsonLinesBody(values, lineNumbers) };
   } catch (e) {
     return { problem: `read as JSON Lines (one instance per line), ${(e as Error).message.replace(/ of the JSON Lines body/, '')}` };
