@@ -7,7 +7,7 @@
 import { rowPlan } from './codec';
 import { NPY_TYPE } from './config';
 import { InferenceError } from './errors';
-import { checkShape, convertElements, decodeBinaryData, describeShape, elementCount, fromHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
+import { checkShape, convertElements, decodeBinaryData, describeShape, elementCount, fromHalfBits, toHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
 
 export { NPY_TYPE };
 
@@ -124,7 +124,19 @@ export function npyTensorData(name: string, type: OrtType, a: NpyArray): TensorD
   const le = a.byteOrder !== '>';
   const read = elementReader(name, a, view, le);
   const at = a.fortranOrder ? fortranIndex(a.shape) : (i: number) => i;
-  return convertElements(name, type, count, (i) => read(at(i)));
+  if (a.kind !== 'f' || !type.startsWith('float')) return convertElements(name, type, count, (i) => read(at(i)));
+  // NaN and the infinities are values of every float type (NumPy's mark of a missing value, which tree
+  // models read as such): they pass from one float width to another, as a same-type array copied as it
+  // is passes them. A finite value past the input type's range is still refused.
+  const special: Array<[number, number]> = [];
+  const out = convertElements(name, type, count, (i) => {
+    const v = read(at(i)) as number;
+    if (Number.isFinite(v)) return v;
+    special.push([i, v]);
+    return 0;
+  }) as Float32Array | Float64Array | Uint16Array;
+  for (const [i, v] of special) out[i] = type === 'float16' ? toHalfBits(v) : v;
+  return out;
 }
 
 /**

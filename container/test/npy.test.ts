@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeNpyRows, encodeNpy, encodeNpyRows, npyTensorData, parseNpy } from '../src/npy';
 import { InferenceError } from '../src/errors';
-import { DEFAULT_TENSOR_LIMITS, type ModelSignature, type TensorMeta } from '../src/tensors';
+import { DEFAULT_TENSOR_LIMITS, fromHalfBits, type ModelSignature, type TensorMeta } from '../src/tensors';
 import { npy } from './helpers';
 
 const bytes = (typed: ArrayBufferView) => new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
@@ -58,6 +58,16 @@ describe('NumPy .npy bodies', () => {
     assert.deepEqual([...npyTensorData('x', 'bool', parseNpy(npy('|b1', [2], new Uint8Array([1, 0]))))], [1, 0]);
     assert.throws(() => npyTensorData('x', 'bool', parseNpy(npy('|b1', [2], new Uint8Array([1, 2])))), code('BAD_TENSOR_VALUE', /element 1 is the byte 2/));
     assert.throws(() => npyTensorData('x', 'float32', parseNpy(npy('|b1', [1], new Uint8Array([1])))), code('BAD_TENSOR_VALUE', /element 0 is true/));
+    // NaN and the infinities (NumPy's mark of a missing value) pass between float widths, as a same-type array
+    // passes them: NumPy's default float64 to a float32 input was refused while float32 was taken.
+    const specials = [NaN, Infinity, -Infinity, 1.5];
+    for (const type of ['float16', 'float32', 'float64'] as const) {
+      for (const [descr, data] of [['<f8', bytes(new Float64Array(specials))], ['<f4', bytes(new Float32Array(specials))], ['<f2', bytes(new Uint16Array([0x7e00, 0x7c00, 0xfc00, 0x3e00]))]] as const) {
+        const got = [...npyTensorData('x', type, parseNpy(npy(descr, [4], data)))].map((v) => (type === 'float16' ? fromHalfBits(v as number) : v));
+        assert.deepEqual(got, specials, `${descr} to ${type}`);
+      }
+    }
+    assert.throws(() => npyTensorData('x', 'int32', parseNpy(npy('<f8', [1], bytes(new Float64Array([NaN]))))), code('BAD_TENSOR_VALUE', /element 0 is NaN/));
     // Half precision read as numbers.
     assert.deepEqual([...npyTensorData('x', 'float32', parseNpy(npy('<f2', [2], bytes(new Uint16Array([0x3c00, 0xc000])))))], [1, -2]);
   });
