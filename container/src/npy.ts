@@ -7,7 +7,7 @@
 import { rowPlan } from './codec';
 import { NPY_TYPE } from './config';
 import { InferenceError } from './errors';
-import { checkShape, convertElements, decodeBinaryData, describeShape, elementCount, fromHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
+import { checkShape, convertElements, decodeBinaryData, describeShape, elementCount, fromHalfBits, toHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
 
 export { NPY_TYPE };
 
@@ -124,7 +124,19 @@ export function npyTensorData(name: string, type: OrtType, a: NpyArray): TensorD
   const le = a.byteOrder !== '>';
   const read = elementReader(name, a, view, le);
   const at = a.fortranOrder ? fortranIndex(a.shape) : (i: number) => i;
-  return convertElements(name, type, count, (i) => read(at(i)));
+  if (a.kind !== 'f' || !type.startsWith('float')) return convertElements(name, type, count, (i) => read(at(i)));
+  // NaN and the infinities are values of every float type (NumPy's mark of a missing value, which tree
+  // models read as such): they pass from one float width to another, as a same-type array copied as it
+  // is passes them. A finite value past the input type's range is still refused.
+  const special: Array<[number, number]> = [];
+  const out = convertElements(name, type, count, (i) => {
+    const v = read(at(i)) as number;
+    if (Number.isFinite(v)) return v;
+    special.push([i, v]);
+    return 0;
+  }) as Float32Array | Float64Array | Uint16Array;
+  for (const [i, v] of special) out[i] = type === 'float16' ? toHalfBits(v) : v;
+  return out;
 }
 
 /**
@@ -214,18 +226,46 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * The answer to rows as an `.npy` file: the model's one output, whose first axis holds a row per instance;
- * a scalar output is repeated on every row, as in `predictions`.
+ * a scalar output is repeated on every row, as in `predictions`. A text output is written as NumPy's
+ * fixed-width `<U` strings, where every element takes the longest one's width: when elements x width passes
+ * `maxAnswerElements` (limits.maxAnswerElements, which caps the values of an answer), it is refused with
+ * ANSWER_TOO_LARGE, as one long text among many short ones would otherwise make an answer of gigabytes
+ * (a 100 KB request answered 400 MB) or fail past Buffer's size limit.
  */
-export function encodeNpyRows(output: WireTensor, rows: number): Buffer {
-  if (output.dims.length > 0) return encodeNpy(output);
+export function encodeNpyRows(output: WireTensor, rows: number, maxAnswerElements: number): Buffer {
+  const one = output.dims.length === 0;
+  if (output.type === 'string') {
+    const strings = output.data as string[];
+    const width = textWidth(strings);
+    const count = one ? rows : strings.length;
+    if (count * width > maxAnswerElements) {
+      throw new InferenceError('ANSWER_TOO_LARGE', `the .npy answer would hold ${count} texts of up to ${width} characters: an .npy text array ('<U${width}') ` +
+        `stores every element at the longest one's width, ${count * width} characters in all, more than limits.maxAnswerElements (${maxAnswerElements}): ` +
+        'ask for JSON (Accept: application/json), which keeps each text at its own length, or send fewer rows per request');
+    }
+  }
+  if (!one) return encodeNpy(output);
   const data = output.type === 'string' ? new Array<string>(rows).fill((output.data as string[])[0])
     : (() => {
-      const one = output.data as Exclude<TensorData, string[]>;
-      const many = new (one.constructor as new (n: number) => typeof one)(rows);
-      many.fill(one[0] as never);
+      const single = output.data as Exclude<TensorData, string[]>;
+      const many = new (single.constructor as new (n: number) => typeof single)(rows);
+      many.fill(single[0] as never);
       return many;
     })();
   return encodeNpy({ type: output.type, dims: [rows], data });
+}
+
+/** The characters (Unicode code points) in the longest of `strings`, at least 1 (NumPy's '<U' width). */
+function textWidth(strings: readonly string[]): number {
+  // A loop, not Math.max(...lengths): spreading an answer of some hundred thousand texts overflows the stack.
+  let width = 1;
+  for (const s of strings) {
+    if (s.length <= width) continue; // UTF-16 units: never fewer than the code points
+    let n = 0;
+    for (const _ of s) n++;
+    if (n > width) width = n;
+  }
+  return width;
 }
 
 /** An output tensor as an `.npy` file (format 1.0, little-endian, row-major; text as UTF-32 `<U`). */
@@ -234,7 +274,7 @@ export function encodeNpy(t: Pick<WireTensor, 'type' | 'dims' | 'data'>): Buffer
   let data: Uint8Array;
   if (t.type === 'string') {
     const strings = t.data as string[];
-    const width = Math.max(1, ...strings.map((s) => [...s].length));
+    const width = textWidth(strings);
     descr = `<U${width}`;
     const out = Buffer.alloc(strings.length * width * 4);
     strings.forEach((s, i) => {

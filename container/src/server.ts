@@ -8,7 +8,7 @@
  * JSON Lines body limit under 1 MiB, which /execution-parameters cannot announce, stops the start; with
  * SAGEMAKER_MAX_PAYLOAD_IN_MB=0, a streaming job, it warns that payloads past that limit get 413),
  * SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT (the format /invocations answers rows in when a request has no
- * Accept, or only *\/*: application/json, the default, text/csv or a JSON Lines type),
+ * Accept, or only *\/*: application/json, the default, text/csv, a JSON Lines type or application/x-npy),
  * HOST (default 0.0.0.0), LOG_LEVEL (default info), LOG_REQUESTS (on/off, default on), DRAIN_TIMEOUT_MS (default 25000, at most
  * 28000, so the exit 1 s after it comes before SageMaker's 30 s SIGKILL), plus the serving overrides in config.ts (INFERENCE_WORKERS, INTRA_OP_NUM_THREADS,
  * INTRA_OP_SPINNING, ORT_EXECUTION_PROVIDERS, BATCHING, MAX_BATCH_SIZE, MAX_QUEUE_DELAY_MS, MAX_QUEUE_SIZE,

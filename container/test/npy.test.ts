@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeNpyRows, encodeNpy, npyTensorData, parseNpy } from '../src/npy';
+import { decodeNpyRows, encodeNpy, encodeNpyRows, npyTensorData, parseNpy } from '../src/npy';
 import { InferenceError } from '../src/errors';
-import { DEFAULT_TENSOR_LIMITS, type ModelSignature, type TensorMeta } from '../src/tensors';
+import { DEFAULT_TENSOR_LIMITS, fromHalfBits, type ModelSignature, type TensorMeta } from '../src/tensors';
 import { npy } from './helpers';
 
 const bytes = (typed: ArrayBufferView) => new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
@@ -58,6 +58,16 @@ describe('NumPy .npy bodies', () => {
     assert.deepEqual([...npyTensorData('x', 'bool', parseNpy(npy('|b1', [2], new Uint8Array([1, 0]))))], [1, 0]);
     assert.throws(() => npyTensorData('x', 'bool', parseNpy(npy('|b1', [2], new Uint8Array([1, 2])))), code('BAD_TENSOR_VALUE', /element 1 is the byte 2/));
     assert.throws(() => npyTensorData('x', 'float32', parseNpy(npy('|b1', [1], new Uint8Array([1])))), code('BAD_TENSOR_VALUE', /element 0 is true/));
+    // NaN and the infinities (NumPy's mark of a missing value) pass between float widths, as a same-type array
+    // passes them: NumPy's default float64 to a float32 input was refused while float32 was taken.
+    const specials = [NaN, Infinity, -Infinity, 1.5];
+    for (const type of ['float16', 'float32', 'float64'] as const) {
+      for (const [descr, data] of [['<f8', bytes(new Float64Array(specials))], ['<f4', bytes(new Float32Array(specials))], ['<f2', bytes(new Uint16Array([0x7e00, 0x7c00, 0xfc00, 0x3e00]))]] as const) {
+        const got = [...npyTensorData('x', type, parseNpy(npy(descr, [4], data)))].map((v) => (type === 'float16' ? fromHalfBits(v as number) : v));
+        assert.deepEqual(got, specials, `${descr} to ${type}`);
+      }
+    }
+    assert.throws(() => npyTensorData('x', 'int32', parseNpy(npy('<f8', [1], bytes(new Float64Array([NaN]))))), code('BAD_TENSOR_VALUE', /element 0 is NaN/));
     // Half precision read as numbers.
     assert.deepEqual([...npyTensorData('x', 'float32', parseNpy(npy('<f2', [2], bytes(new Uint16Array([0x3c00, 0xc000])))))], [1, -2]);
   });
@@ -128,5 +138,25 @@ describe('NumPy .npy bodies', () => {
     }
     assert.match(encodeNpy({ type: 'uint8', dims: [], data: new Uint8Array([1]) }).toString('latin1'), /'shape': \(\), /);
     assert.match(encodeNpy({ type: 'uint8', dims: [1], data: new Uint8Array([1]) }).toString('latin1'), /'shape': \(1,\), /);
+  });
+
+  it('writes a text answer at its longest text\'s width, and refuses one whose texts x width passes limits.maxAnswerElements', () => {
+    // Two hundred thousand texts: the width is found without spreading them into one call's arguments,
+    // which overflowed the stack (a 500 for a text model asked for .npy).
+    const many = Array.from({ length: 200_000 }, (_, i) => (i % 2 === 0 ? '🙂' : 'ab'));
+    const a = parseNpy(encodeNpyRows({ name: 'y', type: 'string', dims: [many.length], data: many }, many.length, 1_000_000));
+    assert.deepEqual([a.descr, a.shape], ['<U2', [200_000]]);
+    assert.deepEqual((npyTensorData('y', 'string', a) as string[]).slice(0, 3), ['🙂', 'ab', '🙂']);
+    // One long text among short ones: '<U' stores every element at the longest one's width, so 1001
+    // texts of up to 1000 characters take 1001000 characters (4 MB), whatever their own lengths.
+    const wide = ['x'.repeat(1000), ...new Array<string>(1000).fill('')];
+    const tensor = { name: 'y', type: 'string' as const, dims: [wide.length], data: wide };
+    assert.equal(parseNpy(encodeNpyRows(tensor, wide.length, 1_001_000)).descr, '<U1000');
+    assert.throws(() => encodeNpyRows(tensor, wide.length, 1_000_999), code('ANSWER_TOO_LARGE',
+      /^the \.npy answer would hold 1001 texts of up to 1000 characters: an \.npy text array \('<U1000'\) stores every element at the longest one's width, 1001000 characters in all, more than limits\.maxAnswerElements \(1000999\): ask for JSON \(Accept: application\/json\)/));
+    // A scalar text output is repeated on every row: each copy counts.
+    const scalar = { name: 'y', type: 'string' as const, dims: [], data: ['x'.repeat(100)] };
+    assert.deepEqual(parseNpy(encodeNpyRows(scalar, 10, 1000)).shape, [10]);
+    assert.throws(() => encodeNpyRows(scalar, 11, 1000), code('ANSWER_TOO_LARGE', /1100 characters in all/));
   });
 });

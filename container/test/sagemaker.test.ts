@@ -383,6 +383,15 @@ describe('SageMaker container contract', () => {
     }
     const keyed = await exactRequest(started.port, 'POST', '/invocations', x.map((row) => JSON.stringify({ features: row })).join('\n\n'), { 'content-type': 'application/json' });
     assert.deepEqual(keyed.json(), plain);
+    // A byte order mark, and blank lines before the first record, are passed over as under a JSON Lines type;
+    // a line's number still counts the blank ones.
+    for (const marked of [`\ufeff${body}`, `\r\n\n${body}`, `\ufeff\n${body}`]) {
+      const res = await exactRequest(started.port, 'POST', '/invocations', marked, { 'content-type': 'application/json' });
+      assert.equal(res.status, 200, `${JSON.stringify(marked.slice(0, 3))}: ${res.body}`);
+      assert.deepEqual(res.json(), plain);
+    }
+    const late = await exactRequest(started.port, 'POST', '/invocations', `\ufeff\n\n${JSON.stringify(x[0])}\n[1]\n`, { 'content-type': 'application/json' });
+    assert.match(late.json().error, /^line 4 of the JSON Lines body: /);
     const lines = await exactRequest(started.port, 'POST', '/invocations', body, { 'content-type': 'application/json', accept: 'application/jsonlines' });
     assert.equal(lines.body.trimEnd().split('\n').length, 3);
     // A line that is not JSON is named, beside what the JSON parser said of the whole body.
@@ -453,6 +462,48 @@ describe('SageMaker container contract', () => {
       const array = parseNpy(res.raw);
       assert.deepEqual([array.descr, array.shape, [...npyTensorData('y', 'float64', array)]], ['<f8', [2, 2], rows.flat()], type);
     }
+  });
+
+  it('labels a rows answer in JSON exactly application/json, which the SageMaker Python SDK\'s NumpyDeserializer and PandasDeserializer compare as a whole', async () => {
+    // NumpyDeserializer reads 'application/json' and raises on 'application/json; charset=utf-8': the JSON an
+    // .npy request to a model with several outputs falls back to must carry the bare type.
+    const served = await readyApp({ modelDir: fraudModel().dir });
+    app = served;
+    const { x } = generateTransactions(2, 7);
+    const asked = [
+      { 'content-type': 'application/x-npy', accept: 'application/x-npy' },
+      { 'content-type': 'application/json', accept: 'text/csv, application/json' },
+      { 'content-type': 'application/json' },
+    ];
+    for (const headers of asked) {
+      const payload = headers['content-type'] === 'application/x-npy' ? npy('<f8', [2, 8], new Uint8Array(new Float64Array(x.flat()).buffer)) : JSON.stringify(x);
+      const res = await served.inject({ method: 'POST', url: '/invocations', headers, payload });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['content-type'], 'application/json', JSON.stringify(headers));
+      assert.equal(res.json().predictions.length, 2);
+    }
+  });
+
+  it('refuses with 400 ANSWER_TOO_LARGE an .npy text answer whose fixed width would pass limits.maxAnswerElements, and answers it in JSON', async () => {
+    // '<U' stores every text at the longest one's width: one text of 2000 characters among 999 empty ones
+    // is a 2 million character array, from a request of 6 KB (a 100 KB one was answered 400 MB).
+    const spec: ModelSpec = {
+      name: 'echo', inputs: [{ name: 'x', type: 'string', shape: ['n'] }], outputs: [{ name: 'y', type: 'string', shape: ['n'] }],
+      nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    };
+    app = await readyApp({ modelDir: modelDir('echo', spec), config: { limits: { maxAnswerElements: 1_000_000 } } });
+    const texts = ['x'.repeat(2000), ...new Array<string>(999).fill('')];
+    const post = (accept: string) => app!.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'application/json', accept }, payload: JSON.stringify(texts) });
+    const npyAnswer = await post('application/x-npy');
+    assert.equal(npyAnswer.statusCode, 400, npyAnswer.body.slice(0, 200));
+    assert.equal(npyAnswer.json().code, 'ANSWER_TOO_LARGE');
+    assert.match(npyAnswer.json().error, /^the \.npy answer would hold 1000 texts of up to 2000 characters: .*2000000 characters in all, more than limits\.maxAnswerElements \(1000000\)/);
+    const json = await post('application/json');
+    assert.equal(json.statusCode, 200);
+    assert.deepEqual(json.json().predictions, texts);
+    const short = await app.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': 'application/json', accept: 'application/x-npy' }, payload: JSON.stringify(['ab', '🙂']) });
+    assert.equal(short.statusCode, 200, short.body);
+    assert.deepEqual(npyTensorData('y', 'string', parseNpy(short.rawPayload)), ['ab', '🙂']);
   });
 
   it('accepts an Open Inference Protocol body on /invocations', async () => {

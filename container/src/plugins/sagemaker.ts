@@ -164,19 +164,27 @@ export class JsonLinesBody {
  * Lines when it has two lines or more and its first line is JSON. A batch transform job sends its
  * `ContentType` with every mini-batch, so a job that splits a JSON Lines file by line under
  * `application/json` sends several documents, one per line; SageMaker's TensorFlow Serving container
- * reads those as JSON Lines too. A body whose first line is not JSON keeps the JSON parser's error.
+ * reads those as JSON Lines too. A byte order mark (which the JSON parser skips in one document, and
+ * a file saved by some Windows tools starts with) and blank lines before the first line with content
+ * are passed over, as under a JSON Lines type. A body whose first line is not JSON keeps the JSON
+ * parser's error.
  */
 export function invocationsJsonLines(req: FastifyRequest, body: string): { value: unknown } | { problem: string } | undefined {
   if (req.routeOptions.url !== '/invocations') return undefined;
-  const firstEnd = body.indexOf('\n');
-  if (firstEnd < 0 || body.slice(firstEnd + 1).trim() === '') return undefined;
+  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  const start = text.search(/\S/);
+  const firstEnd = start < 0 ? -1 : text.indexOf('\n', start);
+  if (firstEnd < 0) return undefined;
+  const more = /\S/g;
+  more.lastIndex = firstEnd + 1;
+  if (!more.test(text)) return undefined;
   try {
-    JSON.parse(body.slice(0, firstEnd));
+    JSON.parse(text.slice(start, firstEnd));
   } catch {
     return undefined;
   }
   try {
-    const { values, lineNumbers } = parseJsonLines(body, JSON.parse);
+    const { values, lineNumbers } = parseJsonLines(text, JSON.parse);
     return { value: new JsonLinesBody(values, lineNumbers) };
   } catch (e) {
     return { problem: `read as JSON Lines (one instance per line), ${(e as Error).message.replace(/ of the JSON Lines body/, '')}` };
@@ -338,7 +346,7 @@ async function sagemakerPlugin(app: FastifyInstance, options: SagemakerOptions):
     // An .npy file holds one array: a model with several outputs is answered in JSON.
     if (format === 'npy' && outputs.length === 1) {
       reply.type(NPY_TYPE);
-      return encodeNpyRows(outputs[0], rows);
+      return encodeNpyRows(outputs[0], rows, app.model.config.limits.maxAnswerElements);
     }
     if (format === 'csv') {
       // UTF-8 said outright: a text/* type without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by
@@ -350,7 +358,11 @@ async function sagemakerPlugin(app: FastifyInstance, options: SagemakerOptions):
       reply.type(mediaType);
       return encodePredictions(outputs, rows).map((p) => JSON.stringify(p)).join('\n') + '\n';
     }
-    reply.type('application/json');
+    // Exactly application/json, without the charset Fastify would append (RFC 8259 defines none; JSON is
+    // UTF-8), as error bodies are sent: the SageMaker Python SDK's NumpyDeserializer and PandasDeserializer
+    // compare the Content-Type with 'application/json' as a whole and raise on any other, so the JSON an
+    // .npy request to a model with several outputs falls back to would be unreadable to the client that asked.
+    reply.type('application/json').serializer((b: unknown) => JSON.stringify(b));
     return { predictions: encodePredictions(outputs, rows) };
   });
 }
