@@ -187,7 +187,7 @@ describe('SageMaker container contract', () => {
     const csv = x.map((r) => r.join(',')).join('\r\n') + '\r\n';
     const asCsv = await request(started.port, 'POST', '/invocations', csv, { 'content-type': 'text/csv', accept: 'text/csv' });
     assert.equal(asCsv.status, 200, asCsv.body);
-    assert.equal(asCsv.headers['content-type'], 'text/csv; charset=utf-8');
+    assert.equal(asCsv.headers['content-type'], 'text/csv', 'exactly text/csv, as NumpyDeserializer and PandasDeserializer compare it');
     const lines = asCsv.body.trim().split('\n');
     assert.equal(lines.length, 3);
     lines.forEach((line, i) => {
@@ -209,7 +209,7 @@ describe('SageMaker container contract', () => {
       for (const accept of ['', '*/*']) { // '' sends no Accept
         const res = await post(server.port, accept);
         assert.equal(res.status, 200, res.body);
-        assert.equal(res.headers['content-type'], 'text/csv; charset=utf-8', accept);
+        assert.equal(res.headers['content-type'], 'text/csv', accept);
         const lines = res.body.trimEnd().split('\n');
         assert.equal(lines.length, 3, res.body);
         lines.forEach((line, i) => assert.ok(Math.abs(Number(line.split(',')[0]) - predictFraud(weights, x[i])) < 1e-5, line));
@@ -238,7 +238,7 @@ describe('SageMaker container contract', () => {
         assert.equal(answers.length, 3, res.body);
         answers.forEach((a: { fraud_probability: number[] }, i: number) => assert.ok(Math.abs(a.fraud_probability[0] - predictFraud(weights, x[i])) < 1e-5));
       }
-      assert.equal((await post(lines.port, 'text/csv')).headers['content-type'], 'text/csv; charset=utf-8', 'a format the request names wins');
+      assert.equal((await post(lines.port, 'text/csv')).headers['content-type'], 'text/csv', 'a format the request names wins');
     } finally {
       lines.child.kill('SIGTERM');
       await lines.exited;
@@ -251,6 +251,19 @@ describe('SageMaker container contract', () => {
     }, (e: Error) => e.message);
     assert.match(refused, /cannot start: environment: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT is \\"text\/plain\\"; it must be one of application\/json, text\/csv, application\/jsonlines, application\/jsonl, application\/x-jsonlines/);
     await assert.rejects(buildApp({ modelDir: dir, defaultAccept: 'application/x-recordio-protobuf' }), /^ConfigError: 'defaultAccept' is "application\/x-recordio-protobuf"; it must be one of application\/json, text\/csv, /);
+  });
+
+  it('labels a CSV answer exactly text/csv, and says charset=utf-8 only when a text in it is not ASCII', async () => {
+    const words: ModelSpec = { name: 'words', inputs: [{ name: 'w', type: 'string', shape: ['batch', 1] }], outputs: [{ name: 'echo', type: 'string', shape: ['batch', 1] }], nodes: [{ op: 'Identity', inputs: ['w'], outputs: ['echo'] }] };
+    const started = await listening({ modelDir: modelDir('words', words) });
+    app = started.app;
+    const plain = await request(started.port, 'POST', '/invocations', { instances: [['plain'], ['a,b']] }, { accept: 'text/csv' });
+    assert.equal(plain.status, 200, plain.body);
+    assert.equal(plain.headers['content-type'], 'text/csv');
+    assert.equal(plain.body, 'plain\n"a,b"\n');
+    const accented = await request(started.port, 'POST', '/invocations', { instances: [['plain'], ['caf\u00e9']] }, { accept: 'text/csv' });
+    assert.equal(accented.headers['content-type'], 'text/csv; charset=utf-8');
+    assert.equal(accented.body, 'plain\ncaf\u00e9\n');
   });
 
   it('reads a body with no Content-Type (optional in InvokeEndpoint) or application/octet-stream as JSON', async () => {

@@ -349,10 +349,15 @@ async function sagemakerPlugin(app: FastifyInstance, options: SagemakerOptions):
       return encodeNpyRows(outputs[0], rows, app.model.config.limits.maxAnswerElements);
     }
     if (format === 'csv') {
-      // UTF-8 said outright: a text/* type without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by
-      // some clients, which would garble non-ASCII BYTES values.
-      reply.type('text/csv; charset=utf-8');
-      return encodeCsv(outputs, rows);
+      // Exactly text/csv when every character is ASCII (numbers, booleans, ASCII text): the SageMaker Python
+      // SDK's NumpyDeserializer and PandasDeserializer compare the Content-Type with 'text/csv' as a whole
+      // and raise on any other. UTF-8 is said outright only when a BYTES value is not ASCII: a text/* type
+      // without charset is read as US-ASCII (RFC 4180) or ISO-8859-1 by some clients, which would garble it.
+      // Sent as bytes, which Fastify labels as given (it appends a charset to a string).
+      const csv = encodeCsv(outputs, rows);
+      const ascii = !/[\u0080-\uffff]/.test(csv);
+      reply.type(ascii ? 'text/csv' : 'text/csv; charset=utf-8');
+      return Buffer.from(csv, 'utf8');
     }
     if (format === 'jsonlines') {
       reply.type(mediaType);
