@@ -141,11 +141,17 @@ export function npyTensorData(name: string, type: OrtType, a: NpyArray): TensorD
 
 /**
  * The rows of an `application/x-npy` body: the array is the model's one input, rows along its first axis;
- * an array with one dimension fewer than the input is one row.
+ * an array with one dimension fewer than the input is one row. A text array (`U`, `S`) becomes JavaScript
+ * strings, up to some 30 bytes of heap for each byte of `|S1` text, so its body is held to
+ * `textBodyLimitBytes`, as JSON, JSON Lines and CSV bodies are; numeric arrays may use the whole body limit.
  */
-export function decodeNpyRows(sig: ModelSignature, body: Uint8Array, limits: TensorLimits): WireTensor[] {
+export function decodeNpyRows(sig: ModelSignature, body: Uint8Array, limits: TensorLimits, textBodyLimitBytes = Infinity): WireTensor[] {
   rowPlan(sig); // every input must have a batch axis to take rows
   const a = parseNpy(body);
+  if ((a.kind === 'U' || a.kind === 'S') && body.length > textBodyLimitBytes) {
+    throw new InferenceError('PAYLOAD_TOO_LARGE', `the .npy body is a text array (dtype '${a.descr}') of ${body.length} bytes; text is held to the text body limit, ` +
+      `limits.textBodyLimitBytes (TEXT_BODY_LIMIT_BYTES), ${textBodyLimitBytes} bytes, as JSON and CSV bodies are: send fewer rows per request`);
+  }
   if (sig.inputs.length !== 1) {
     throw bad(`an .npy body holds one array, and the model has inputs ${sig.inputs.map((m) => `'${m.name}'`).join(', ')}: ` +
       'send JSON rows keyed by input name, or an Open Inference Protocol body');

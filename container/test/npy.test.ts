@@ -112,6 +112,14 @@ describe('NumPy .npy bodies', () => {
     assert.throws(() => decodeNpyRows(sig, npy('<f4', [0, 3], new Uint8Array(0)), DEFAULT_TENSOR_LIMITS), code('BAD_TENSOR_SHAPE', /shape\[0\] is 0/));
     // The element limit is checked before anything is allocated or converted.
     assert.throws(() => decodeNpyRows(sig, npy('|u1', [4, 3], new Uint8Array(12)), { ...DEFAULT_TENSOR_LIMITS, maxElements: 10 }), code('TENSOR_TOO_LARGE'));
+    // Text becomes JavaScript strings: its body is held to the text body limit; numbers may use the whole body limit.
+    const words = signature({ name: 'w', type: 'string', shape: [-1] });
+    const text = npy('|S4', [3], Buffer.from('abcdefghijkl', 'latin1'));
+    assert.deepEqual(decodeNpyRows(words, text, DEFAULT_TENSOR_LIMITS, text.length)[0].data, ['abcd', 'efgh', 'ijkl']);
+    assert.throws(() => decodeNpyRows(words, text, DEFAULT_TENSOR_LIMITS, text.length - 1),
+      code('PAYLOAD_TOO_LARGE', new RegExp(`^the \\.npy body is a text array \\(dtype '\\|S4'\\) of ${text.length} bytes; .* ${text.length - 1} bytes`)));
+    const numbers = npy('<f4', [1, 3], bytes(new Float32Array([1, 2, 3])));
+    assert.deepEqual(decodeNpyRows(sig, numbers, DEFAULT_TENSOR_LIMITS, 16)[0].dims, [1, 3]);
     const multi = signature({ name: 'a', type: 'float32', shape: [-1, 1] }, { name: 'b', type: 'float32', shape: [-1, 2] });
     assert.throws(() => decodeNpyRows(multi, npy('<f4', [1, 1], bytes(new Float32Array([1]))), DEFAULT_TENSOR_LIMITS), code('BAD_NPY', /^an \.npy body holds one array, and the model has inputs 'a', 'b'/));
   });

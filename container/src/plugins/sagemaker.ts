@@ -337,7 +337,7 @@ async function sagemakerPlugin(app: FastifyInstance, options: SagemakerOptions):
     }
     // Decoded in a function of its own, then let go: this one is async, and a local holding the parsed
     // body here would keep it while the request runs.
-    const inputs = decodeRows(req, signature, app.model.limits);
+    const inputs = decodeRows(req, signature, app.model.limits, app.model.config.limits.textBodyLimitBytes);
     releaseBody(req);
     // One answer row per instance sent (a scalar output is repeated on each).
     const rows = inputs[0].dims[0];
@@ -391,13 +391,13 @@ function checkOneFormat(parsed: unknown): void {
 }
 
 /** The inputs of a JSON Lines, CSV or JSON rows body. */
-function decodeRows(req: FastifyRequest, signature: ModelSignature, limits: TensorLimits): WireTensor[] {
+function decodeRows(req: FastifyRequest, signature: ModelSignature, limits: TensorLimits, textBodyLimitBytes: number): WireTensor[] {
   const body = req.body;
   if (body instanceof JsonLinesBody) {
     return decodeInstances(signature, body.values, limits, (r) => `line ${body.lineNumbers[r]} of the JSON Lines body`);
   }
   const type = req.mediaType ?? '';
-  if (Buffer.isBuffer(body) && type === NPY_TYPE) return decodeNpyRows(signature, body, limits);
+  if (Buffer.isBuffer(body) && type === NPY_TYPE) return decodeNpyRows(signature, body, limits, textBodyLimitBytes);
   if (typeof body === 'string' && JSON_LINES_TYPES.includes(type)) {
     const { values, lineNumbers } = parseJsonLines(body, JSON.parse);
     return decodeInstances(signature, values, limits, (r) => `line ${lineNumbers[r]} of the JSON Lines body`);
