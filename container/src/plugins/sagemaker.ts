@@ -85,8 +85,8 @@ export interface SagemakerOptions {
  * header (a batch transform job without TransformOutput.Accept sends none), a blank one, or one whose
  * acceptable entries are all `*\/*` (curl's), unless the header refuses that type (`text/csv;q=0, *\/*`).
  * Otherwise the highest weight wins; on a tie a type the header names outranks one it only matches by a
- * wildcard, then JSON comes before JSON Lines before CSV before .npy; a header that accepts none of them answers
- * JSON. `mediaType` is the JSON Lines name the header used, or `defaultType` when that applies
+ * wildcard, then JSON comes before JSON Lines before CSV before .npy; a header that accepts none of them
+ * answers JSON. `mediaType` is the JSON Lines name the header used, or `defaultType` when that applies
  * (SageMaker's name when neither gives one).
  */
 export function answerFormat(req: Pick<FastifyRequest, 'headers'>, defaultType = 'application/json'): { format: AnswerFormat; mediaType: string } {
