@@ -116,7 +116,8 @@ export interface GpuNodeGroupProps {
 
   /**
    * Extra taints for the nodes. EKS takes at most 50 per group (the accelerator taint included), keys
-   * of 1-63 characters and values of 0-63, in Kubernetes label syntax; one taint per key and effect.
+   * of 1-63 characters outside the `kubernetes.io`, `k8s.io` and `eks.amazonaws.com` domains and values
+   * of 0-63, in Kubernetes label syntax; one taint per key and effect. Others fail synthesis.
    * @default - only the accelerator taint
    */
   readonly taints?: TaintDefinition[];
@@ -172,10 +173,17 @@ const CA_TEMPLATE = 'k8s.io/cluster-autoscaler/node-template';
 /** Auto Scaling's 50 tags per group, less the five EKS puts on a managed node group's. */
 const MAX_NODE_TEMPLATE_TAGS = 45;
 /**
- * Label domains a node group cannot set: EKS refuses them in CreateNodegroup, and the kubelet refuses
+ * Label and taint key domains a node group cannot set: EKS refuses them in CreateNodegroup ("Label cannot
+ * contain reserved prefixes", "Taint cannot contain reserved prefixes"), and the kubelet refuses
  * kubernetes.io and k8s.io labels it does not know (the node then never joins).
  */
-const RESERVED_LABEL_DOMAINS = ['kubernetes.io', 'k8s.io', 'eks.amazonaws.com'];
+const RESERVED_DOMAINS = ['kubernetes.io', 'k8s.io', 'eks.amazonaws.com'];
+
+/** True when a label or taint key's prefix is one of `RESERVED_DOMAINS` or a subdomain of one. */
+function inReservedDomain(key: string): boolean {
+  const domain = key.includes('/') ? key.split('/')[0] : undefined;
+  return domain !== undefined && RESERVED_DOMAINS.some((d) => domain === d || domain.endsWith(`.${d}`));
+}
 
 /**
  * An EKS managed node group for accelerator instances (NVIDIA GPUs, Inferentia, Trainium).
@@ -269,6 +277,19 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
         'must be 1-63 characters: letters, digits, "-", "_" or ".", beginning and ending with a letter or digit (a Kubernetes label value)',
         'choose a shorter or simpler label, e.g. "inference"');
     }
+    const subnetSelection = props.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    const subnets = props.cluster.vpc.selectSubnets(subnetSelection);
+    if (subnets.subnetIds.length === 0) {
+      // EKS requires at least one subnet: without this, CloudFormation gets Subnets: [] and the deployment fails.
+      // An environment-agnostic stack knows its zones only as tokens, so a selection by zone name matches nothing there.
+      const zones = props.cluster.vpc.availabilityZones;
+      throw new PlatformError(this, 'subnets', describeSelection(subnetSelection),
+        'must select at least one subnet of the cluster\'s VPC (EKS requires one), and selects none'
+        + (zones.some((z) => Token.isUnresolved(z))
+          ? ' (an environment-agnostic stack does not know its zone names, so a selection by availabilityZones matches nothing)'
+          : ` (the VPC's zones: ${zones.join(', ')})`),
+        'select by subnetType or subnetGroupName, or name zones and subnets the VPC has');
+    }
     this.validateLabels(props.labels ?? {});
     this.validateTaints(props.taints ?? [], (props.acceleratorTaint ?? true) ? requested[0].defaultTaint : undefined);
 
@@ -329,7 +350,6 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
       },
     });
 
-    const subnets = props.cluster.vpc.selectSubnets(props.subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
     this.nodegroup = new eks.CfnNodegroup(this, 'Resource', {
       clusterName: props.cluster.clusterName,
       nodegroupName: props.nodegroupName,
@@ -482,10 +502,9 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
           'has a key EKS refuses: a label key is at most 63 characters in all (EKS\'s limit), an optional DNS-subdomain prefix and "/", then letters, digits, "-", "_" or "." starting and ending with a letter or digit',
           'shorten or rename the label key');
       }
-      const domain = key.includes('/') ? key.split('/')[0] : undefined;
-      if (domain !== undefined && RESERVED_LABEL_DOMAINS.some((d) => domain === d || domain.endsWith(`.${d}`))) {
+      if (inReservedDomain(key)) {
         throw new PlatformError(this, 'labels', key,
-          `is in a domain EKS reserves (${RESERVED_LABEL_DOMAINS.join(', ')} and their subdomains): EKS refuses the node group, or the kubelet refuses the label and the nodes never join`,
+          `is in a domain EKS reserves (${RESERVED_DOMAINS.join(', ')} and their subdomains): EKS refuses the node group, or the kubelet refuses the label and the nodes never join`,
           'use a label key in your own domain, e.g. example.com/role');
       }
       if (Token.isUnresolved(value)) continue;
@@ -498,8 +517,9 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   }
 
   /**
-   * EKS takes at most 50 taints per node group, keys of 1-63 characters and values of 0-63; the key
-   * and value follow the Kubernetes label syntax, and a key and effect may appear only once.
+   * EKS takes at most 50 taints per node group, keys of 1-63 characters outside the kubernetes.io, k8s.io
+   * and eks.amazonaws.com domains and values of 0-63; the key and value follow the Kubernetes label syntax,
+   * and a key and effect may appear only once.
    */
   private validateTaints(taints: TaintDefinition[], acceleratorTaint: TaintDefinition | undefined): void {
     const all = [...(acceleratorTaint ? [acceleratorTaint] : []), ...taints];
@@ -512,6 +532,11 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
         throw new PlatformError(this, 'taints[].key', t.key,
           'must be at most 63 characters (EKS\'s limit): an optional DNS-subdomain prefix and "/", then letters, digits, "-", "_" or "." starting and ending with a letter or digit',
           'shorten or rename the taint key');
+      }
+      if (!Token.isUnresolved(t.key) && inReservedDomain(t.key)) {
+        throw new PlatformError(this, 'taints[].key', t.key,
+          `is in a domain EKS reserves (${RESERVED_DOMAINS.join(', ')} and their subdomains): EKS refuses the node group`,
+          'use a taint key in your own domain, e.g. example.com/dedicated');
       }
       if (!Token.isUnresolved(t.value) && (typeof t.value !== 'string' || !isLabelValue(t.value))) {
         throw new PlatformError(this, `taints[${JSON.stringify(t.key)}].value`, t.value,
@@ -574,18 +599,29 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
         if (!names.has(alt.name) && !alternatives.some((a) => a.name === alt.name)) alternatives.push(alt);
       }
     }
-    if (alternatives.length === 0) return requested;
-    if (capacity.diversify) {
+    if (capacity.diversify && alternatives.length > 0) {
       return [...requested, ...alternatives].slice(0, 20);
     }
     if (requested.length < 3) {
-      Annotations.of(this).addWarningV2('ai-platform:gpuNodeGroupSpotSinglePool',
-        `spot capacity with only ${requested.map(String).join(', ')}: when that spot pool runs dry the group cannot grow. `
-        + `Interchangeable types (same accelerator model and count): ${alternatives.map(String).join(', ')}. `
-        + 'Add them to instanceTypes, or use Capacity.spot({ diversify: true })');
+      const only = `spot capacity with only ${requested.map(String).join(', ')}: when that spot pool runs dry the group cannot grow`;
+      // The largest types (p5, p5en, trn1.32xlarge) have no stand-in in the catalog, and are the scarcest spot capacity.
+      Annotations.of(this).addWarningV2('ai-platform:gpuNodeGroupSpotSinglePool', alternatives.length > 0
+        ? `${only}. Interchangeable types (same accelerator model and count): ${alternatives.map(String).join(', ')}. `
+          + 'Add them to instanceTypes, or use Capacity.spot({ diversify: true })'
+        : `${only}, and the catalog has no interchangeable type (same accelerator model and count, at least as large) to add. `
+          + 'Add other types with these accelerators (GpuInstanceType.custom), or use Capacity.onDemand()');
     }
     return requested;
   }
+}
+
+/** A subnet selection as an error message shows it: subnets by id, filters by count. */
+function describeSelection(selection: ec2.SubnetSelection): unknown {
+  return {
+    ...selection,
+    subnets: selection.subnets?.map((s) => s.subnetId),
+    subnetFilters: selection.subnetFilters ? `${selection.subnetFilters.length} filters` : undefined,
+  };
 }
 
 function cfnTaintEffect(effect: TaintDefinition['effect']): string {

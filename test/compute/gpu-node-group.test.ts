@@ -282,6 +282,16 @@ describe('spot capacity', () => {
     Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp('spot capacity with only g6.xlarge, g6.2xlarge.*g6.4xlarge, g6.8xlarge, g6.16xlarge'));
   });
 
+  test('a single spot pool without interchangeable types in the catalog still gets the warning, saying so', () => {
+    // p5.48xlarge: no other catalog type has eight H100s. Diversifying cannot add a pool either.
+    for (const capacity of [Capacity.spot(), Capacity.spot({ diversify: true })]) {
+      const { stack, ng } = group({ instanceTypes: [GpuInstanceType.P5_48XLARGE], capacity, minSize: 0, maxSize: 2 });
+      expect(ng.instanceTypeNames).toEqual(['p5.48xlarge']);
+      Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp(
+        'spot capacity with only p5.48xlarge: when that spot pool runs dry the group cannot grow, and the catalog has no interchangeable type'));
+    }
+  });
+
   test('diversified, the group keeps to the 20 instance types EKS allows', () => {
     const custom = Array.from({ length: 17 }, (_, i) => GpuInstanceType.custom({
       name: `a10g${i}.xlarge`, vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1, acceleratorMemoryGiB: 22888 / 1024, vcpus: 4, memoryGiB: 16,
@@ -366,6 +376,17 @@ describe('taints and labels', () => {
     expect(() => group({ taints: many.slice(0, 49), scaleFromZeroHints: false })).not.toThrow();
   });
 
+  test('a taint key in a domain EKS reserves (kubernetes.io, k8s.io, eks.amazonaws.com) fails synthesis', () => {
+    // EKS refuses them in CreateNodegroup ("Taint cannot contain reserved prefixes [kubernetes.io/, k8s.io/, eks.amazonaws.com/]"),
+    // as it does label keys; Kubernetes reserves taints in kubernetes.io and k8s.io too.
+    expect(() => group({ taints: [{ key: 'node.kubernetes.io/gpu', value: 'true', effect: 'NoSchedule' }] }))
+      .toThrow(/'taints\[\].key' \("node.kubernetes.io\/gpu"\) is in a domain EKS reserves \(kubernetes.io, k8s.io, eks.amazonaws.com and their subdomains\).*use a taint key in your own domain/);
+    expect(() => group({ taints: [{ key: 'kubernetes.io/dedicated', value: 'ml', effect: 'NoSchedule' }] })).toThrow(/'taints\[\].key' \("kubernetes.io\/dedicated"\)/);
+    expect(() => group({ taints: [{ key: 'example.k8s.io/team', value: 'ml', effect: 'NoExecute' }] })).toThrow(/'taints\[\].key' \("example.k8s.io\/team"\)/);
+    expect(() => group({ taints: [{ key: 'eks.amazonaws.com/compute-type', value: 'x', effect: 'NoSchedule' }] })).toThrow(/'taints\[\].key' \("eks.amazonaws.com\/compute-type"\)/);
+    expect(() => group({ taints: [{ key: 'mykubernetes.io/team', value: 'ml', effect: 'NoSchedule' }, { key: 'dedicated', value: 'ml', effect: 'NoSchedule' }] })).not.toThrow();
+  });
+
   test('a taint effect other than NoSchedule, PreferNoSchedule or NoExecute fails synthesis naming it (EKS requires the effect)', () => {
     // From JavaScript, or the EKS API's spelling: CloudFormation would get a taint without its required Effect.
     expect(() => group({ taints: [{ key: 'dedicated', value: 'ml', effect: 'NO_EXECUTE' as 'NoExecute' }] }))
@@ -438,6 +459,19 @@ describe('scaling validation', () => {
       Labels: Match.objectLike({ 'ai-platform.dev/node-group': 'gpus' }),
     });
   });
+  test('subnets that select no subnet of the VPC fail synthesis, naming the prop (EKS requires at least one)', () => {
+    // Otherwise the node group reaches CloudFormation with Subnets: [] and the deployment fails.
+    expect(() => group({ subnets: { availabilityZones: ['us-east-1c'] } }))
+      .toThrow(/\[TestStack\/Gpus\] 'subnets' \(.*us-east-1c.*\) must select at least one subnet of the cluster's VPC \(EKS requires one\), and selects none \(the VPC's zones: us-east-1a, us-east-1b\)/);
+    expect(() => group({ subnets: { subnets: [] } })).toThrow(/'subnets' .* selects none/);
+    // A VPC created in an environment-agnostic stack has zones only as tokens.
+    const { stack } = newStack();
+    expect(() => new GpuNodeGroup(stack, 'Gpus', { cluster: v2Cluster(stack), subnets: { availabilityZones: ['us-east-1a'] } }))
+      .toThrow(/'subnets' .* selects none \(an environment-agnostic stack does not know its zone names/);
+    const { template } = group({ subnets: { availabilityZones: ['us-east-1b'] } });
+    template().hasResourceProperties('AWS::EKS::Nodegroup', { Subnets: ['subnet-0bbbbbbbbbbbbbbb2'] });
+  });
+
   test('an invalid node group name fails synthesis', () => {
     expect(() => group({ nodegroupName: 'gpu nodes!' })).toThrow(/'nodegroupName' \("gpu nodes!"\) must be 1-63 characters/);
   });
