@@ -50,6 +50,7 @@ export interface GpuNodeGroupProps {
    * and ending with a letter or digit. Unlike `nodegroupName` it does not name the EKS resource, so the
    * group can still be replaced.
    * @default - nodegroupName (unless it is a token), else the construct id, in lower case with other characters replaced by `-`
+   * (an id that leaves no letter or digit fails synthesis)
    */
   readonly groupLabel?: string;
 
@@ -310,6 +311,12 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     const labelSource = props.nodegroupName !== undefined && !Token.isUnresolved(props.nodegroupName) ? props.nodegroupName : id;
     const groupLabel = props.groupLabel ?? labelSource.toLowerCase().replace(/[^a-z0-9._-]/g, '-').slice(0, 63)
       .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+    if (groupLabel.length === 0) {
+      // EKS refuses an empty label value (CreateNodegroup takes values of 1-63 characters).
+      throw new PlatformError(this, 'groupLabel', undefined,
+        `is required here: the construct id (${JSON.stringify(id)}) gives an empty label value once its characters other than letters, digits, "-", "_" and "." are replaced and trimmed, and EKS refuses empty label values`,
+        'set groupLabel, e.g. "inference", or give the construct an id with a letter or digit');
+    }
     const pluginNeeded = os !== AcceleratorOs.BOTTLEROCKET;
     this.nodeLabels = {
       ...(props.labels ?? {}),

@@ -333,6 +333,14 @@ describe('taints and labels', () => {
     expect(label('Gpus', 'Inference-A')).toBe('inference-a');
   });
 
+  test('a construct id with no letter or digit, and no groupLabel, fails synthesis naming groupLabel (EKS refuses an empty label value)', () => {
+    const { stack } = newStack();
+    expect(() => new GpuNodeGroup(stack, 'Ω', { cluster: importedCluster(stack) }))
+      .toThrow(/\[TestStack\/Ω\] 'groupLabel' \(undefined\) is required here: the construct id \("Ω"\) gives an empty label value.*set groupLabel/);
+    const other = newStack().stack;
+    expect(new GpuNodeGroup(other, '--', { cluster: importedCluster(other), groupLabel: 'gpus' }).nodeLabels['ai-platform.dev/node-group']).toBe('gpus');
+  });
+
   test('a label in the reserved vocabulary fails synthesis', () => {
     expect(() => group({ labels: { 'ai-platform.dev/capacity-type': 'cheap' } }))
       .toThrow(/'labels\["ai-platform.dev\/capacity-type"\]' \("cheap"\) uses the reserved prefix/);
