@@ -4,7 +4,7 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
-import { isLabelValue, isQualifiedName, isTaintEffect, LABEL_ACCELERATOR_MODEL, TAINT_EFFECTS_LISTED, TaintDefinition } from '../../lib/private/labels';
+import { isLabelValue, isQualifiedName, isTaintEffect, LABEL_ACCELERATOR_MODEL, RESOURCE_NEURON_CORE, TAINT_EFFECTS_LISTED, TaintDefinition } from '../../lib/private/labels';
 import { IAcceleratorNodes } from './accelerator-nodes';
 import { Capacity } from './capacity';
 import { DevicePlugins } from './device-plugins';
@@ -171,6 +171,12 @@ const DEFAULT_DISK = Size.gibibytes(200);
 const NODE_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'];
 const RESERVED_PREFIX = 'ai-platform.dev/';
 const CA_TEMPLATE = 'k8s.io/cluster-autoscaler/node-template';
+/**
+ * NeuronCores per device of the catalog's Neuron accelerators (NeuronCore-v2: two per Inferentia2 or Trainium
+ * chip), which the Neuron device plugin advertises as `aws.amazon.com/neuroncore`.
+ */
+const NEURON_CORES_PER_DEVICE: Readonly<Record<string, number>> = { Inferentia2: 2, Trainium: 2 };
+
 /** Auto Scaling's 50 tags per group, less the five EKS puts on a managed node group's. */
 const MAX_NODE_TEMPLATE_TAGS = 45;
 /**
@@ -318,10 +324,16 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
         'set groupLabel, e.g. "inference", or give the construct an id with a letter or digit');
     }
     const pluginNeeded = os !== AcceleratorOs.BOTTLEROCKET;
-    this.nodeLabels = {
-      ...(props.labels ?? {}),
-      ...acceleratorNodeLabels({ instanceTypes: this.instanceTypes, capacity, groupName: groupLabel, needsDevicePlugin: pluginNeeded }),
-    };
+    const ownLabels = acceleratorNodeLabels({ instanceTypes: this.instanceTypes, capacity, groupName: groupLabel, needsDevicePlugin: pluginNeeded });
+    // A label the group sets itself outside its own prefix (checked above), cluster-autoscaler's
+    // k8s.amazonaws.com/accelerator, would silently replace the one given.
+    const taken = Object.keys(props.labels ?? {}).find((key) => Object.hasOwn(ownLabels, key));
+    if (taken !== undefined) {
+      throw new PlatformError(this, 'labels', taken,
+        `is one of the labels the group sets itself (${Object.keys(ownLabels).join(', ')}); it sets this one to ${JSON.stringify(ownLabels[taken])}, which would replace the value given`,
+        'remove it from labels, or use a key in your own domain, e.g. example.com/role');
+    }
+    this.nodeLabels = { ...(props.labels ?? {}), ...ownLabels };
     this.nodeTaints = [
       ...((props.acceleratorTaint ?? true) ? [first.defaultTaint] : []),
       ...(props.taints ?? []),
@@ -418,6 +430,12 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     for (const [k, v] of Object.entries(this.nodeLabels)) tags[`${CA_TEMPLATE}/label/${k}`] = v;
     for (const t of this.nodeTaints) tags[`${CA_TEMPLATE}/taint/${t.key}`] = `${t.value}:${t.effect}`;
     tags[`${CA_TEMPLATE}/resources/${this.resourceName}`] = String(this.acceleratorsPerNode);
+    // Pods may ask for NeuronCores instead of whole devices: without this hint cluster-autoscaler cannot
+    // tell that a node of a group at zero would have any, and never scales the group up for them.
+    const cores = this.instanceTypes.map((t) => (t.vendor === AcceleratorVendor.AWS_NEURON ? NEURON_CORES_PER_DEVICE[t.acceleratorModel] : undefined));
+    if (cores.every((c) => c !== undefined)) {
+      tags[`${CA_TEMPLATE}/resources/${RESOURCE_NEURON_CORE}`] = String(Math.min(...this.instanceTypes.map((t, i) => t.acceleratorCount * cores[i]!)));
+    }
     // A token (a CloudFormation parameter) stays one: `${number}` would write its placeholder's digits.
     tags[`${CA_TEMPLATE}/resources/ephemeral-storage`] = `${Tokenization.stringifyNumber(diskSize.toGibibytes())}Gi`;
     return tags;

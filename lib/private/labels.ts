@@ -39,6 +39,8 @@ export const CAPACITY_ON_DEMAND = 'on-demand';
 /** Extended resource names that the device plugins advertise. */
 export const RESOURCE_NVIDIA_GPU = 'nvidia.com/gpu';
 export const RESOURCE_NEURON = 'aws.amazon.com/neuron';
+/** The Neuron device plugin's other resource: single NeuronCores of the devices. */
+export const RESOURCE_NEURON_CORE = 'aws.amazon.com/neuroncore';
 
 /** A taint, in Kubernetes terms. */
 export interface TaintDefinition {

@@ -629,6 +629,25 @@ describe('scale from zero', () => {
     });
   });
 
+  test('a Neuron group\'s hints also give its NeuronCores (two per Inferentia2 or Trainium device), so pods asking for aws.amazon.com/neuroncore scale it from zero', () => {
+    const cores = (instanceTypes: GpuInstanceType[]) => group({ instanceTypes }).ng.clusterAutoscalerTags()['k8s.io/cluster-autoscaler/node-template/resources/aws.amazon.com/neuroncore'];
+    expect(cores([GpuInstanceType.INF2_48XLARGE])).toBe('24');
+    expect(cores([GpuInstanceType.TRN1_32XLARGE])).toBe('32');
+    expect(cores([GpuInstanceType.INF2_8XLARGE, GpuInstanceType.INF2_XLARGE])).toBe('2');
+    expect(cores([GpuInstanceType.G5_12XLARGE])).toBeUndefined();
+    // A Neuron model the catalog does not know: its core count is not guessed.
+    const inf3 = GpuInstanceType.custom({ name: 'inf3.xlarge', vendor: AcceleratorVendor.AWS_NEURON, acceleratorModel: 'Inferentia3', acceleratorCount: 1, acceleratorMemoryGiB: 32, vcpus: 4, memoryGiB: 16, architecture: CpuArchitecture.X86_64 });
+    expect(cores([inf3])).toBeUndefined();
+  });
+
+  test('a label the group sets itself fails synthesis naming it, rather than being silently replaced', () => {
+    expect(() => group({ labels: { 'k8s.amazonaws.com/accelerator': 'nvidia-tesla-t4' } }))
+      .toThrow(/'labels' \("k8s\.amazonaws\.com\/accelerator"\) is one of the labels the group sets itself \(.*\); it sets this one to "nvidia-l4", which would replace the value given/);
+    // A group of several models sets none: the label is the user's to give.
+    expect(() => group({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G6_XLARGE], labels: { 'k8s.amazonaws.com/accelerator': 'nvidia-a10g' } })).not.toThrow();
+    expect(() => group({ labels: { 'example.com/role': 'inference' } })).not.toThrow();
+  });
+
   test('a group that never scales to zero gets no hints unless asked', () => {
     const plain = group({ minSize: 1 }).template();
     plain.resourceCountIs(NODE_TEMPLATE_TAGS, 0);
