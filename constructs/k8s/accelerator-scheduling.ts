@@ -169,8 +169,21 @@ export function applyAcceleratorScheduling(
   // cdk8s-plus-28's L1 objects apply JSON patches to their props-shaped document and only then map it to
   // Kubernetes JSON, where a resource quantity is read from `.value`: a bare number would render as null.
   const quantity = kplus.k8s.Quantity.fromNumber(accelerators);
-  api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/limits/${resource}`, quantity));
-  api.addJsonPatch(JsonPatch.add(`${containerPath}/resources/requests/${resource}`, quantity));
+  // cdk8s-plus leaves out `limits` (or `requests`) when no CPU, memory or storage one is set, and the whole
+  // `resources` when neither is: a key patched into a missing map fails serialization, so the map is added then.
+  const res = workload.containers[0]?.resources;
+  const has = (kind: 'limit' | 'request') => [res?.cpu, res?.memory, res?.ephemeralStorage].some((r) => r?.[kind] !== undefined);
+  const [hasLimits, hasRequests] = [has('limit'), has('request')];
+  if (!hasLimits && !hasRequests) {
+    api.addJsonPatch(JsonPatch.add(`${containerPath}/resources`, { limits: { [nodes.resourceName]: quantity }, requests: { [nodes.resourceName]: quantity } }));
+  } else {
+    api.addJsonPatch(hasLimits
+      ? JsonPatch.add(`${containerPath}/resources/limits/${resource}`, quantity)
+      : JsonPatch.add(`${containerPath}/resources/limits`, { [nodes.resourceName]: quantity }));
+    api.addJsonPatch(hasRequests
+      ? JsonPatch.add(`${containerPath}/resources/requests/${resource}`, quantity)
+      : JsonPatch.add(`${containerPath}/resources/requests`, { [nodes.resourceName]: quantity }));
+  }
   return { resourceName: nodes.resourceName, accelerators };
 }
 
