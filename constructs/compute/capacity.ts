@@ -6,7 +6,8 @@ export interface SpotCapacityOptions {
   /**
    * Add the catalog's interchangeable instance types (same vendor, accelerator model, accelerator
    * count and architecture, at least as many vCPUs and as much memory: `spotAlternatives()`) to the group,
-   * up to the 20 types an EKS managed node group takes, so that one spot pool running dry does not stop it.
+   * up to the 20 types an EKS managed node group takes (a Karpenter `GpuNodePool` takes all of them), so that one
+   * spot pool running dry does not stop it.
    * When false, a group of fewer than three types gets them suggested in a synthesis warning.
    * @default false
    */

@@ -75,7 +75,11 @@ export interface GpuNodePoolProps {
    * @default - the construct id, lower-cased
    */
   readonly name?: string;
-  /** @default Capacity.onDemand() */
+  /**
+   * How the nodes are bought. With `Capacity.spot({ diversify: true })` the pool may also launch the catalog's
+   * interchangeable types (`spotAlternatives()` of each type given), so one spot pool running dry does not stop it.
+   * @default Capacity.onDemand()
+   */
   readonly capacity?: Capacity;
   /**
    * Name of the EKS cluster (1-100 letters, digits, `-` or `_`): subnets and security groups are found by the
@@ -175,7 +179,12 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
     const ami = props.ami ?? KarpenterAmi.al2023();
     const maxAccelerators = props.maxAccelerators ?? 8;
     const budgetPercent = props.disruptionBudgetPercent ?? 10;
-    const types = props.instanceTypes ?? [];
+    const requested = props.instanceTypes ?? [];
+    // `Capacity.spot({ diversify: true })` adds the catalog's stand-ins (same vendor, accelerator model and count,
+    // architecture, at least as large), as GpuNodeGroup does; Karpenter has no 20-type cap, so all of them.
+    const types = capacity.isSpot && capacity.diversify
+      ? [...requested, ...requested.flatMap((t) => t.spotAlternatives())].filter((t, i, all) => all.findIndex((o) => o.name === t.name) === i)
+      : requested;
 
     // validate
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(this.name)) {
@@ -194,7 +203,7 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
         'must name the IAM role of the nodes (the EC2NodeClass CRD refuses an empty role: "role cannot be empty")',
         'pass the name of the node role, e.g. "KarpenterNodeRole-<cluster>"');
     }
-    if (types.length === 0) {
+    if (requested.length === 0) {
       throw new PlatformError(this, 'instanceTypes', [], 'must hold at least one accelerator instance type', 'pass e.g. [GpuInstanceType.G5_XLARGE]');
     }
     const first = types[0];
@@ -204,9 +213,9 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
       ['acceleratorCount', (t: GpuInstanceType): string => String(t.acceleratorCount)],
       ['architecture', (t: GpuInstanceType): string => t.architecture],
     ] as const) {
-      const values = [...new Set(types.map(of))];
+      const values = [...new Set(requested.map(of))];
       if (values.length > 1) {
-        throw new PlatformError(this, 'instanceTypes', types.map((t) => t.name),
+        throw new PlatformError(this, 'instanceTypes', requested.map((t) => t.name),
           `must share one ${field} (got ${values.join(', ')}), because every node carries the same labels`,
           'split the types into one GpuNodePool each');
       }

@@ -56,6 +56,20 @@ describe('GpuNodePool', () => {
     ]);
   });
 
+  test('with Capacity.spot({ diversify: true }), the pool may also launch the catalog\'s interchangeable types, as a GpuNodeGroup does', () => {
+    const { manifests, pool } = synth({ instanceTypes: [GpuInstanceType.G5_2XLARGE], capacity: Capacity.spot({ diversify: true }) });
+    const expected = [GpuInstanceType.G5_2XLARGE, ...GpuInstanceType.G5_2XLARGE.spotAlternatives()].map((t) => t.name).sort();
+    expect(expected.length).toBeGreaterThan(1);
+    const reqs = only(manifests, 'NodePool').spec.template.spec.requirements;
+    expect(reqs).toContainEqual({ key: 'node.kubernetes.io/instance-type', operator: 'In', values: expected });
+    expect(pool.instanceTypeNames).toEqual(expected);
+    // The stand-ins have the same accelerators: the labels still hold on every node.
+    expect(only(manifests, 'NodePool').spec.template.metadata.labels).toMatchObject({ 'ai-platform.dev/accelerator-model': 'a10g', 'ai-platform.dev/accelerator-count': '1' });
+    // Without diversify, or on demand, the pool keeps to the types given.
+    expect(synth({ instanceTypes: [GpuInstanceType.G5_2XLARGE], capacity: Capacity.spot() }).pool.instanceTypeNames).toEqual(['g5.2xlarge']);
+    expect(synth({ instanceTypes: [GpuInstanceType.G5_2XLARGE] }).pool.instanceTypeNames).toEqual(['g5.2xlarge']);
+  });
+
   test('by default consolidates empty nodes after 5 minutes, replaces nodes after 30 days and disrupts 10% at a time', () => {
     const spec = only(synth().manifests, 'NodePool').spec;
     expect(spec.disruption).toEqual({ consolidationPolicy: 'WhenEmpty', consolidateAfter: '5m', budgets: [{ nodes: '10%' }] });
