@@ -194,6 +194,26 @@ describe('GpuNodePool', () => {
     expect(() => validateManifest(nodeClass)).toThrow(/must NOT have additional properties/);
   });
 
+  test('the NodePool schema applies the CRD\'s label rules: the pool\'s labels pass, labels in Karpenter\'s restricted domains fail', () => {
+    // Karpenter refuses template labels in the kubernetes.io, k8s.io, karpenter.sh and karpenter.k8s.aws domains
+    // (well-known keys excepted); k8s.amazonaws.com/accelerator, cluster-autoscaler's GPU label, is outside them.
+    const pool = only(synth().manifests, 'NodePool');
+    expect(pool.spec.template.metadata.labels['k8s.amazonaws.com/accelerator']).toBe('nvidia-a10g');
+    const withLabel = (key: string) => {
+      const copy = JSON.parse(JSON.stringify(pool));
+      copy.spec.template.metadata.labels[key] = 'x';
+      return () => validateManifest(copy);
+    };
+    expect(withLabel('node-role.kubernetes.io/gpu')).toThrow(/label "node-role.kubernetes.io\/gpu" is in the restricted domain "kubernetes.io"/);
+    expect(withLabel('kubernetes.io/hostname')).toThrow(/is restricted/);
+    expect(withLabel('karpenter.sh/nodepool')).toThrow(/is restricted/);
+    expect(withLabel('k8s.io/cluster-autoscaler-enabled')).toThrow(/restricted domain "k8s.io"/);
+    expect(withLabel('karpenter.k8s.aws/ec2nodeclass')).toThrow(/restricted domain "karpenter.k8s.aws"/);
+    for (const allowed of ['node.kubernetes.io/lifecycle', 'topology.kubernetes.io/zone', 'karpenter.sh/capacity-type', 'karpenter.k8s.aws/instance-family', 'kops.k8s.io/instancegroup']) {
+      expect(withLabel(allowed)).not.toThrow();
+    }
+  });
+
   test('with a root volume larger than gp3 allows (16 TiB), synthesis fails: EC2 would refuse every node launch', () => {
     expect(() => synth({ rootVolumeSize: Size.tebibytes(20) })).toThrow(/'rootVolumeSize' \("20480 GiB"\) must be a whole number of GiB from 20 to 16384/);
   });

@@ -7,7 +7,8 @@
  * Kubernetes 1.28 schema, so an unknown field cannot reach the output from there; field assertions in
  * the tests catch a field that went missing. Karpenter's CRDs have no installed models: they are checked
  * with ajv against the JSON schemas in `./schemas`, written from the CRDs' published OpenAPI and
- * rejecting unknown fields. A manifest of any other kind fails validation, so nothing goes unchecked.
+ * rejecting unknown fields, plus the NodePool CRD's CEL rules on template labels. A manifest of any
+ * other kind fails validation, so nothing goes unchecked.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,6 +47,42 @@ const BUILT_IN: Record<string, Validator> = {
   'v1/ServiceAccount': model(ServiceAccount),
 };
 
+/**
+ * The NodePool CRD's CEL rules on `spec.template.metadata.labels`, which a JSON schema cannot express (kubernetes-sigs/karpenter
+ * and aws/karpenter-provider-aws `hack/validation/labels.sh`): a label's domain (the key up to its first `/`, or the whole key)
+ * may not end in `kubernetes.io` (except well-known keys and the node.kubernetes.io and node-restriction.kubernetes.io
+ * domains), `k8s.io` (except kops.k8s.io), `karpenter.sh` (except karpenter.sh/capacity-type) or `karpenter.k8s.aws`
+ * (except the instance labels); karpenter.sh/nodepool and kubernetes.io/hostname are refused outright.
+ */
+const KUBERNETES_IO_ALLOWED = [
+  'beta.kubernetes.io/instance-type', 'failure-domain.beta.kubernetes.io/region', 'beta.kubernetes.io/os', 'beta.kubernetes.io/arch',
+  'failure-domain.beta.kubernetes.io/zone', 'topology.kubernetes.io/zone', 'topology.kubernetes.io/region', 'kubernetes.io/arch',
+  'kubernetes.io/os', 'node.kubernetes.io/windows-build',
+];
+const KARPENTER_AWS_ALLOWED = [
+  'encryption-in-transit-supported', 'category', 'hypervisor', 'family', 'generation', 'local-nvme', 'size', 'cpu', 'memory',
+  'network-bandwidth', 'gpu-name', 'gpu-manufacturer', 'gpu-count', 'gpu-memory', 'accelerator-name', 'accelerator-manufacturer',
+  'accelerator-count',
+].map((l) => `karpenter.k8s.aws/instance-${l}`);
+
+function checkNodePoolLabels(manifest: unknown): void {
+  const labels: Record<string, string> = (manifest as { spec?: { template?: { metadata?: { labels?: Record<string, string> } } } })
+    .spec?.template?.metadata?.labels ?? {};
+  for (const key of Object.keys(labels)) {
+    const domain = /^([^/]+)/.exec(key)?.[1] ?? '';
+    const refused = (key === 'karpenter.sh/nodepool' || key === 'kubernetes.io/hostname') ? 'restricted'
+      : (domain.endsWith('kubernetes.io') && !KUBERNETES_IO_ALLOWED.includes(key) && !domain.endsWith('node.kubernetes.io') && !domain.endsWith('node-restriction.kubernetes.io')) ? 'in the restricted domain "kubernetes.io"'
+        : (domain.endsWith('k8s.io') && !domain.endsWith('kops.k8s.io')) ? 'in the restricted domain "k8s.io"'
+          : (domain.endsWith('karpenter.sh') && key !== 'karpenter.sh/capacity-type') ? 'in the restricted domain "karpenter.sh"'
+            : (domain.endsWith('karpenter.k8s.aws') && !KARPENTER_AWS_ALLOWED.includes(key)) ? 'in the restricted domain "karpenter.k8s.aws"'
+              : undefined;
+    if (refused) throw new Error(`spec.template.metadata.labels: label "${key}" is ${refused}`);
+  }
+}
+
+/** CRD rules beyond the JSON schemas, by `apiVersion/kind`. */
+const CEL: Record<string, Validator> = { 'karpenter.sh/v1/NodePool': checkNodePoolLabels };
+
 const ajv = new Ajv({ allErrors: true, strict: false });
 const CRD: Record<string, Validator> = {};
 for (const file of fs.readdirSync(path.join(__dirname, 'schemas'))) {
@@ -55,6 +92,7 @@ for (const file of fs.readdirSync(path.join(__dirname, 'schemas'))) {
     if (!check(m)) {
       throw new Error(ajv.errorsText(check.errors, { separator: '; ' }));
     }
+    CEL[key]?.(m);
   };
 }
 
