@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Aws, BundlingOutput, DockerImage, Token } from 'aws-cdk-lib';
+import { Aws, BundlingOutput, DockerImage, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
+import { checkSameRegion } from './private/region';
 import { writeTarGz } from './private/tar';
 
 /** Where a model's artifacts are, and what reading them takes. */
@@ -113,6 +114,9 @@ class BucketModelData extends ModelData {
       throw new PlatformError(scope, 'modelData.key', key, 'must end in .tar.gz (an archive) or "/" (a prefix of uncompressed files)',
         'point at the model archive, or end the key with "/" to serve uncompressed files');
     }
+    const bucketName = this.bucket.bucketName;
+    checkSameRegion(scope, 'modelData', Token.isUnresolved(bucketName) ? key : `s3://${bucketName}/${key}`, this.bucket.env.region, 'in a bucket',
+      `copy the model to a bucket in ${Stack.of(scope).region} (S3 replication or a copy) and read it from there`);
     const statements = [new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: [this.bucket.arnForObjects(prefix ? `${key}*` : key)],
