@@ -1091,6 +1091,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     acknowledgeWildcards(policy, {
       EcrLogin: 'ecr:GetAuthorizationToken takes no resource; the image pull itself is limited to one repository.',
       PublishMetrics: 'cloudwatch:PutMetricData takes no resource; it is limited by the cloudwatch:namespace condition.',
+      ReadModel: 'An uncompressed model is every object under the model prefix, which SageMaker copies into /opt/ml/model; the read is limited to that prefix.',
       WriteLogs: 'SageMaker names one log stream per instance and container; the streams are limited to this endpoint\'s own log group.',
       WriteCapturedData: 'SageMaker writes one object per captured batch under this endpoint\'s data-capture prefix only.',
       WriteAsyncResults: 'SageMaker writes one object per request under this endpoint\'s async output and failure prefixes only.',
