@@ -6,6 +6,7 @@ import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
 import { CpuArchitecture } from '../compute/gpu-instance-type';
+import { checkSameRegion } from './private/region';
 
 /** What a model container needs from an image: its URI, and the repository the execution role pulls from. */
 export interface ContainerImageConfig {
@@ -199,6 +200,9 @@ class RepositoryImage extends ContainerImage {
         'pass the tag or digest the image was pushed under, e.g. ContainerImage.fromEcrRepository(repository, \'v1.2.0\')');
     }
     if (tag === 'latest') warnMutableTag(scope, tag);
+    const arn = this.repository.repositoryArn;
+    checkSameRegion(scope, 'image', Token.isUnresolved(arn) ? this.repository.repositoryName : arn, this.repository.env.region, 'an ECR repository',
+      `replicate the repository to ${Stack.of(scope).region} (ECR cross-region replication) and import it from there`);
     return {
       imageUri: this.repository.repositoryUriForTagOrDigest(this.tagOrDigest),
       repositoryArn: this.repository.repositoryArn,
@@ -228,6 +232,8 @@ class UriImage extends ContainerImage {
         'push the image to ECR and use its URI, or use ContainerImage.fromEcrRepository(repository, tag)');
     }
     const [, account, region, repositoryName] = match;
+    checkSameRegion(scope, 'image', this.imageUri, region, 'an ECR image',
+      `replicate the repository to ${stack.region} (ECR cross-region replication) and use the image URI there`);
     const tag = /:([\w][\w.-]*)$/.exec(this.imageUri.slice(this.imageUri.indexOf('/')))?.[1];
     if (!this.imageUri.includes('@sha256:') && (tag === undefined || tag === 'latest')) warnMutableTag(scope, tag ?? 'latest (no tag given)');
     return {

@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Aws, BundlingOutput, DockerImage, Token } from 'aws-cdk-lib';
+import { Aws, BundlingOutput, DockerImage, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
+import { checkSameRegion } from './private/region';
 import { writeTarGz } from './private/tar';
 
 /** Where a model's artifacts are, and what reading them takes. */
@@ -91,7 +92,7 @@ class AssetModelData extends ModelData {
     return {
       s3Uri: this.asset.s3ObjectUrl,
       compressed: true,
-      readStatements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objectArn] })],
+      readStatements: [new iam.PolicyStatement({ sid: 'ReadModel', actions: ['s3:GetObject'], resources: [objectArn] })],
     };
   }
 }
@@ -113,19 +114,25 @@ class BucketModelData extends ModelData {
       throw new PlatformError(scope, 'modelData.key', key, 'must end in .tar.gz (an archive) or "/" (a prefix of uncompressed files)',
         'point at the model archive, or end the key with "/" to serve uncompressed files');
     }
+    const bucketName = this.bucket.bucketName;
+    checkSameRegion(scope, 'modelData', Token.isUnresolved(bucketName) ? key : `s3://${bucketName}/${key}`, this.bucket.env.region, 'in a bucket',
+      `copy the model to a bucket in ${Stack.of(scope).region} (S3 replication or a copy) and read it from there`);
+    // The Sids name these statements for the endpoint's cdk-nag acknowledgement of the prefix read (ReadModel).
     const statements = [new iam.PolicyStatement({
+      sid: 'ReadModel',
       actions: ['s3:GetObject'],
       resources: [this.bucket.arnForObjects(prefix ? `${key}*` : key)],
     })];
     if (prefix) {
       statements.push(new iam.PolicyStatement({
+        sid: 'ListModel',
         actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${key}*`] } },
       }));
     }
     if (this.bucket.encryptionKey) {
-      statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.bucket.encryptionKey.keyArn] }));
+      statements.push(new iam.PolicyStatement({ sid: 'DecryptModel', actions: ['kms:Decrypt'], resources: [this.bucket.encryptionKey.keyArn] }));
     }
     return { s3Uri: this.bucket.s3UrlForObject(key), compressed: !prefix, readStatements: statements };
   }

@@ -149,7 +149,7 @@ export interface ModelEndpointProps {
   /**
    * Environment of the container (batching, limits, log level). At most 100 entries, counting the
    * variables the construct adds; names are letters, digits and underscores; values up to 1024
-   * characters. With the bundled server, the
+   * bytes; 32 KB of names and values in all. With the bundled server, the
    * variables it reads must hold values it accepts (`BATCHING=on|off`, `DRAIN_TIMEOUT_MS` at most 28000,
    * numbers in plain decimal digits within its ranges, `MODEL_NAME` not `.`, `..` or with a `/`...), or
    * synthesis fails instead of the endpoint;
@@ -304,6 +304,8 @@ const BUNDLED_SERVER_QUEUE_SIZE = 256;
 const CONTENT_TYPE = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*$/;
 /** Environment variables SageMaker allows in a container definition. */
 const MAX_ENVIRONMENT = 100;
+/** Bytes of all environment names and values together that SageMaker allows in a container definition (32 KB). */
+const MAX_ENVIRONMENT_BYTES = 32 * 1024;
 
 /**
  * A SageMaker model endpoint: the model, its endpoint configuration and the endpoint, with a
@@ -514,6 +516,16 @@ export class ModelEndpoint extends ModelEndpointBase {
       const addedNames = Object.keys(added).filter((name) => !Object.hasOwn(userEnvironment, name));
       throw new PlatformError(this, 'environment', `${Object.keys(userEnvironment).length} variables`,
         `must hold at most ${MAX_ENVIRONMENT} variables${addedNames.length > 0 ? ` together with the ${addedNames.length} the construct adds (${addedNames.join(', ')}): ${envCount} in all` : ''}, SageMaker's limit for a container`,
+        'move settings into the model directory (serving.json)');
+    }
+    // SageMaker also limits the whole map (ContainerDefinition, Environment: "The maximum length of all keys and values
+    // in the map, combined, is 32 KB"), which 100 variables of up to 1024 bytes each can pass. Token values are not known.
+    const envBytes = Object.entries(environment)
+      .reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + (Token.isUnresolved(value) ? 0 : Buffer.byteLength(value)), 0);
+    if (envBytes > MAX_ENVIRONMENT_BYTES) {
+      const addedNames = Object.keys(added).filter((name) => !Object.hasOwn(userEnvironment, name));
+      throw new PlatformError(this, 'environment', `${envBytes} bytes`,
+        `must hold at most ${MAX_ENVIRONMENT_BYTES} bytes of names and values in all, SageMaker's limit for a container's environment (32 KB)${addedNames.length > 0 ? `, together with the ${addedNames.length} the construct adds (${addedNames.join(', ')})` : ''}`,
         'move settings into the model directory (serving.json)');
     }
     this.cfnModel = new sagemaker.CfnModel(this, 'Model', {
@@ -771,8 +783,9 @@ export class ModelEndpoint extends ModelEndpointBase {
         throw new PlatformError(this, 'environment', name, 'must be a variable name of letters, digits and underscores, not starting with a digit', 'rename the variable');
       }
       const value = env[name];
-      if (!Token.isUnresolved(value) && value.length > 1024) {
-        throw new PlatformError(this, `environment.${name}`, `${value.length} characters`, 'must be at most 1024 characters', 'shorten the value or move it into the model directory');
+      // SageMaker counts bytes (ContainerDefinition, Environment): a value of 1024 characters may be more in UTF-8.
+      if (!Token.isUnresolved(value) && Buffer.byteLength(value) > 1024) {
+        throw new PlatformError(this, `environment.${name}`, `${Buffer.byteLength(value)} bytes`, 'must be at most 1024 bytes (UTF-8), SageMaker\'s limit for an environment value', 'shorten the value or move it into the model directory');
       }
     }
     if ((props.image ?? ContainerImage.bundled()).isBundledServer) {
@@ -1091,6 +1104,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     acknowledgeWildcards(policy, {
       EcrLogin: 'ecr:GetAuthorizationToken takes no resource; the image pull itself is limited to one repository.',
       PublishMetrics: 'cloudwatch:PutMetricData takes no resource; it is limited by the cloudwatch:namespace condition.',
+      ReadModel: 'An uncompressed model is every object under the model prefix, which SageMaker copies into /opt/ml/model; the read is limited to that prefix.',
       WriteLogs: 'SageMaker names one log stream per instance and container; the streams are limited to this endpoint\'s own log group.',
       WriteCapturedData: 'SageMaker writes one object per captured batch under this endpoint\'s data-capture prefix only.',
       WriteAsyncResults: 'SageMaker writes one object per request under this endpoint\'s async output and failure prefixes only.',

@@ -127,6 +127,26 @@ describe('ContainerImage', () => {
     }
   });
 
+  test('an ECR image in another region than the endpoint fails synthesis, naming both regions: SageMaker pulls only in the model\'s region', () => {
+    const env = { account: '123456789012', region: 'us-east-1' };
+    const uri = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/server:1.2';
+    expect(() => newEndpoint(newStack({ env }).stack, { image: ContainerImage.fromImageUri(uri) }))
+      .toThrow(/'image' \("123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/team\/server:1\.2"\) is an ECR image in eu-west-1, and the endpoint is in us-east-1: .*replicate the repository to us-east-1/);
+    const { stack } = newStack({ env });
+    const repo = ecr.Repository.fromRepositoryArn(stack, 'Repo', 'arn:aws:ecr:eu-west-1:123456789012:repository/server');
+    expect(() => newEndpoint(stack, { image: ContainerImage.fromEcrRepository(repo, 'v1') }))
+      .toThrow(/'image' \("arn:aws:ecr:eu-west-1:123456789012:repository\/server"\) is an ECR repository in eu-west-1, and the endpoint is in us-east-1/);
+  });
+
+  test('an ECR image in the endpoint\'s region, or where a region is not known at synthesis, passes', () => {
+    const env = { account: '123456789012', region: 'us-east-1' };
+    expect(() => newEndpoint(newStack({ env }).stack, { image: ContainerImage.fromImageUri('123456789012.dkr.ecr.us-east-1.amazonaws.com/server:1.2') })).not.toThrow();
+    const { stack } = newStack({ env });
+    expect(() => newEndpoint(stack, { image: ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(stack, 'Repo', 'server'), 'v1') })).not.toThrow();
+    // An environment-agnostic stack: the endpoint's region is a token.
+    expect(() => newEndpoint(newStack().stack, { image: ContainerImage.fromImageUri('123456789012.dkr.ecr.eu-west-1.amazonaws.com/server:1.2') })).not.toThrow();
+  });
+
   test('fromImageUri with a non-ECR URI fails, naming the fix', () => {
     const { stack } = newStack();
     expect(() => newEndpoint(stack, { image: ContainerImage.fromImageUri('docker.io/library/nginx:latest') }))

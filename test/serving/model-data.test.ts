@@ -129,6 +129,21 @@ describe('ModelData', () => {
     expect(() => newEndpoint(stack, { modelData: ModelData.fromBucket(bucket, 'fraud/model.onnx') })).toThrow(/'modelData\.key' \("fraud\/model\.onnx"\) must end in \.tar\.gz \(an archive\) or "\/"/);
   });
 
+  test('a model bucket in another region than the endpoint fails synthesis, naming both regions: SageMaker reads artifacts only in the model\'s region', () => {
+    const { stack } = newStack({ env: { account: '123456789012', region: 'us-east-1' } });
+    const bucket = s3.Bucket.fromBucketAttributes(stack, 'B', { bucketName: 'models-eu', region: 'eu-west-1' });
+    expect(() => newEndpoint(stack, { modelData: ModelData.fromBucket(bucket, 'fraud/model.tar.gz') }))
+      .toThrow(/'modelData' \("s3:\/\/models-eu\/fraud\/model\.tar\.gz"\) is in a bucket in eu-west-1, and the endpoint is in us-east-1: .*copy the model to a bucket in us-east-1/);
+  });
+
+  test('a model bucket in the endpoint\'s region, or where a region is not known at synthesis, passes', () => {
+    const here = newStack({ env: { account: '123456789012', region: 'us-east-1' } }).stack;
+    expect(() => newEndpoint(here, { modelData: ModelData.fromBucket(s3.Bucket.fromBucketName(here, 'B', 'models'), 'fraud/') })).not.toThrow();
+    const agnostic = newStack().stack;
+    const bucket = s3.Bucket.fromBucketAttributes(agnostic, 'B', { bucketName: 'models-eu', region: 'eu-west-1' });
+    expect(() => newEndpoint(agnostic, { modelData: ModelData.fromBucket(bucket, 'fraud/') })).not.toThrow();
+  });
+
   test('a bucket key with a leading slash fails', () => {
     const { stack } = newStack();
     const bucket = s3.Bucket.fromBucketName(stack, 'B', 'models');

@@ -476,9 +476,21 @@ describe('validation', () => {
     expect(build({ environment: { ...environment, ORT_EXECUTION_PROVIDERS: 'cuda,cpu' }, ...gpu })).not.toThrow();
     expect(build({ environment: { ...environment, BODY_LIMIT_BYTES: '1024' }, asyncInference: {} })).toThrow(/the 1 the construct adds \(REQUEST_TIMEOUT_MS\)/);
   });
-  test('an environment value over 1024 characters fails', () => {
-    expect(build({ environment: { BIG: 'x'.repeat(1025) } })).toThrow(/'environment\.BIG' \("1025 characters"\)/);
+  test('an environment value over 1024 bytes fails, counted in UTF-8 as SageMaker counts it', () => {
+    expect(build({ environment: { BIG: 'x'.repeat(1025) } })).toThrow(/'environment\.BIG' \("1025 bytes"\) must be at most 1024 bytes/);
     expect(build({ environment: { BIG: 'x'.repeat(1024) } })).not.toThrow();
+    // 600 characters, 1200 bytes.
+    expect(build({ environment: { LABEL: '\u00e9'.repeat(600) } })).toThrow(/'environment\.LABEL' \("1200 bytes"\) must be at most 1024 bytes/);
+  });
+  test('environment variables over 32 KB in all fail, counting those the construct adds: SageMaker\'s limit for the map', () => {
+    // 32 variables of 1000 bytes and a 2- or 3-byte name: within every per-variable limit, 32,086 bytes in all.
+    const environment = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`V${i}`, 'x'.repeat(1000)]));
+    expect(build({ environment })).not.toThrow();
+    expect(build({ environment: { ...environment, EXTRA: 'x'.repeat(700) } }))
+      .toThrow(/'environment' \("32791 bytes"\) must hold at most 32768 bytes of names and values in all, SageMaker's limit for a container's environment/);
+    // The async limits the construct adds (BODY_LIMIT_BYTES=524288000, REQUEST_TIMEOUT_MS=3600000) take it over.
+    expect(build({ environment: { ...environment, EXTRA: 'x'.repeat(640) }, asyncInference: {} }))
+      .toThrow(/together with the 2 the construct adds \(BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS\)/);
   });
   test('with the bundled server, SAGEMAKER_BIND_TO_PORT, PORT and MODEL_DIR are reserved', () => {
     expect(build({ environment: { SAGEMAKER_BIND_TO_PORT: '9000' } }))

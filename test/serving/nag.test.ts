@@ -2,10 +2,11 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
-import { EndpointInstanceType, EndpointVariant } from '../../constructs/serving';
+import { EndpointInstanceType, EndpointVariant, ModelData } from '../../constructs/serving';
 import { newStack } from '../helpers';
 import { newEndpoint } from './util';
 
@@ -66,6 +67,17 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-S1',
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<GpuBucket[0-9A-F]{8}\.Arn>\/data-capture\/\*\]$/),
     ]));
+  });
+
+  test('an uncompressed model under a bucket prefix: the read of the objects under it is acknowledged, with its reason', () => {
+    const { stack: other } = newStack();
+    const bucket = s3.Bucket.fromBucketName(other, 'Models', 'models');
+    newEndpoint(other, { modelData: ModelData.fromBucket(bucket, 'fraud/v3/') });
+    const report = new AwsSolutionsChecks().validateScope(other);
+    expect(report.violations.filter((v) => v.severity === 'error').map((v) => v.ruleName)).toEqual([]);
+    expect(acknowledgements(other)).toEqual(expect.objectContaining({
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::models/fraud/v3/*]': expect.stringMatching(/under the model prefix/),
+    }));
   });
 
   test('a wildcard the user adds to the execution role is still reported', () => {
