@@ -1,4 +1,4 @@
-import { Duration, Size, Token } from 'aws-cdk-lib';
+import { Duration, Size, SizeRoundingBehavior, Token } from 'aws-cdk-lib';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { IConstruct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
@@ -86,7 +86,8 @@ export interface InstanceVariantOptions {
 /** Options of a serverless variant (CPU only; SageMaker provisions and scales the compute). */
 export interface ServerlessVariantOptions {
   /**
-   * Memory per invocation environment: 1024 to 6144 MiB in 1024 MiB steps. vCPUs scale with it.
+   * Memory per invocation environment: 1024 to 6144 MiB in 1024 MiB steps (a whole number of MiB; a token only
+   * as `Size.mebibytes(token)`). vCPUs scale with it.
    * @default Size.mebibytes(2048)
    */
   readonly memorySize?: Size;
@@ -197,9 +198,21 @@ export class EndpointVariant {
     }
     if (this._serverless) {
       const o = this._serverless;
-      const memory = o.memorySize?.toMebibytes() ?? 2048;
+      const size = o.memorySize;
+      // Size converts a token only from mebibytes, and a fraction of a MiB not at all: both would fail with
+      // CDK's conversion error, which names neither the prop nor the sizes allowed.
+      if (size?.isUnresolved()) {
+        try {
+          size.toMebibytes();
+        } catch {
+          throw new PlatformError(scope, `${prefix}.memorySize`, size.toHumanString(),
+            'must be given in mebibytes when it is a token (it is rendered as MemorySizeInMB, and a token cannot be converted)', 'use Size.mebibytes(token)');
+        }
+      }
+      const memory = size?.toMebibytes({ rounding: SizeRoundingBehavior.NONE }) ?? 2048;
       if (!Token.isUnresolved(memory) && (memory < 1024 || memory > 6144 || memory % 1024 !== 0)) {
-        throw new PlatformError(scope, `${prefix}.memorySize`, `${memory} MiB`, 'must be 1024, 2048, 3072, 4096, 5120 or 6144 MiB (serverless memory is 1-6 GiB in 1 GiB steps)', 'pick one of those sizes, e.g. Size.gibibytes(2)');
+        throw new PlatformError(scope, `${prefix}.memorySize`, Number.isInteger(memory) ? `${memory} MiB` : size!.toString(),
+          'must be 1024, 2048, 3072, 4096, 5120 or 6144 MiB (serverless memory is 1-6 GiB in 1 GiB steps)', 'pick one of those sizes, e.g. Size.gibibytes(2)');
       }
       const max = o.maxConcurrency ?? 5;
       if (!Token.isUnresolved(max) && (!Number.isInteger(max) || max < 1 || max > 200)) {

@@ -187,7 +187,8 @@ export interface ModelEndpointProps {
    */
   readonly role?: iam.IRole;
   /**
-   * Key for the instance storage volume, the captured data and async results. The execution role gets
+   * Key for the instance storage volume, the captured data and async results; not for serverless variants,
+   * which have none of the three (synthesis fails rather than grant the role a key that encrypts nothing). The execution role gets
    * its permissions through its IAM policy; the key policy is never changed (CDK ignores statements added
    * to an imported key), so it must delegate to IAM (the account-root statement) or allow the role itself,
    * and allow whoever deploys (CloudFormation's role) `kms:CreateGrant` and `kms:DescribeKey` for the volume.
@@ -764,6 +765,13 @@ export class ModelEndpoint extends ModelEndpointBase {
         if (value !== undefined) {
           throw new PlatformError(this, prop, value, 'is not supported with a serverless variant (see the Serverless Inference feature exclusions)', `remove ${prop}, or use an instance variant`);
         }
+      }
+      // The key encrypts the instance storage volume (KmsKeyId), captured data and async results: a serverless
+      // endpoint has none of the three, so the key would only be granted to the role and encrypt nothing.
+      if (props.encryptionKey) {
+        throw new PlatformError(this, 'encryptionKey', props.encryptionKey.keyArn.replace(/\$\{Token\[[^\]]*\]\}/g, '<token>'),
+          'has no effect with a serverless variant: SageMaker takes no storage volume key (KmsKeyId) for serverless endpoints, and data capture and asynchronous inference, the key\'s other uses, are not available there',
+          'remove encryptionKey, or use an instance variant');
       }
     }
     if (props.vpcSubnets && !props.vpc) {

@@ -339,6 +339,34 @@ describe('validation', () => {
   ])('serverless with %s fails', (prop, extra) => {
     expect(build({ variants: [EndpointVariant.serverless()], ...extra })).toThrow(new RegExp(`'${prop}' .* is not supported with a serverless variant`));
   });
+  test('serverless with an encryptionKey fails: the key would encrypt nothing there', () => {
+    const { stack } = newStack();
+    const key = new kms.Key(stack, 'Key');
+    expect(() => newEndpoint(stack, { variants: [EndpointVariant.serverless()], encryptionKey: key }))
+      .toThrow(/'encryptionKey' \(.*\) has no effect with a serverless variant: SageMaker takes no storage volume key \(KmsKeyId\) for serverless endpoints, and data capture and asynchronous inference, the key's other uses, are not available there: remove encryptionKey, or use an instance variant/);
+  });
+  test('serverless memory that is no whole number of MiB fails naming the prop, not with CDK\'s conversion error', () => {
+    const fail = serverless({ memorySize: Size.kibibytes(1500) });
+    expect(fail).toThrow(PlatformError);
+    expect(fail).toThrow(/'variants\[0\]\.memorySize' \("Size\.kibibytes\(1500\)"\) must be 1024, 2048, 3072, 4096, 5120 or 6144 MiB \(serverless memory is 1-6 GiB in 1 GiB steps\): pick one of those sizes, e.g. Size.gibibytes\(2\)/);
+  });
+  test('serverless memory given as a token in a unit other than MiB fails naming the prop, not with CDK\'s conversion error', () => {
+    const fail = () => {
+      const { stack } = newStack();
+      const gib = new CfnParameter(stack, 'MemoryGiB', { type: 'Number' }).valueAsNumber;
+      newEndpoint(stack, { variants: [EndpointVariant.serverless({ memorySize: Size.gibibytes(gib) })] });
+    };
+    expect(fail).toThrow(PlatformError);
+    expect(fail).toThrow(/'variants\[0\]\.memorySize' \(.*\) must be given in mebibytes when it is a token \(it is rendered as MemorySizeInMB, and a token cannot be converted\): use Size.mebibytes\(token\)/);
+  });
+  test('serverless memory as a token in MiB is left to SageMaker', () => {
+    const { stack } = newStack();
+    const mib = new CfnParameter(stack, 'MemoryMiB', { type: 'Number' }).valueAsNumber;
+    newEndpoint(stack, { variants: [EndpointVariant.serverless({ memorySize: Size.mebibytes(mib) })] });
+    Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ ServerlessConfig: Match.objectLike({ MemorySizeInMB: { Ref: 'MemoryMiB' } }) })],
+    });
+  });
   test('serverless in a VPC fails', () => {
     const { stack } = newStack();
     const vpc = new ec2.Vpc(stack, 'Vpc');
