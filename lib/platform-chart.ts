@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Annotations } from 'aws-cdk-lib';
 import { App, Chart, Duration, JsonPatch, YamlOutputType } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IAcceleratorNodes } from '../constructs/compute/accelerator-nodes';
 import { Capacity } from '../constructs/compute/capacity';
 import { AcceleratorVendor, GpuInstanceType } from '../constructs/compute/gpu-instance-type';
+import { GpuNodeGroup } from '../constructs/compute/gpu-node-group';
 import { AcceleratorNodes } from '../constructs/k8s/accelerator-scheduling';
 import { DevicePluginDaemonSet } from '../constructs/k8s/device-plugin-daemon-set';
 import { GpuNodePool } from '../constructs/k8s/gpu-node-pool';
@@ -13,7 +15,7 @@ import { IngressPeer, InferenceService, ModelSource, ScalingMetric } from '../co
 import { TrainingJob } from '../constructs/k8s/training-job';
 import { PlatformError } from './private/errors';
 import {
-  CAPACITY_ON_DEMAND, CAPACITY_SPOT, LABEL_ACCELERATOR_VENDOR, LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP,
+  CAPACITY_ON_DEMAND, CAPACITY_SPOT, LABEL_ACCELERATOR_VENDOR, LABEL_CAPACITY_TYPE, LABEL_DEVICE_PLUGIN, LABEL_NODE_GROUP,
 } from './private/labels';
 
 /** `ai-platform.dev/node-group` values of the reference platform's node groups (AiPlatformStack uses the same). */
@@ -140,7 +142,12 @@ export interface PlatformChartsProps {
    * cluster that has no plugin yet. `AiPlatformStack`, and any `GpuNodeGroup` on a cluster CDK can run
    * kubectl on, installs it as the Helm release `nvidia-device-plugin`, whose DaemonSet has the same
    * name: applying this one over it fails (its label selector differs, and selectors cannot change),
-   * and the release and GitOps would both own it.
+   * and the release and GitOps would both own it. The DaemonSet runs only on nodes labelled
+   * `ai-platform.dev/device-plugin=nvidia` (or `neuron`): `GpuNodeGroup` and `GpuNodePool` label their nodes so,
+   * but nodes described by `AcceleratorNodes.labeled` (the default reference nodes among them) get the plugin only
+   * if someone labels them. For such nodes whose `labels` do not include it, a warning
+   * (`ai-platform:devicePluginNodesUnlabeled`) is recorded on the `device-plugins` chart naming the label to add;
+   * cdk8s prints no construct warnings, so read it from `charts.devicePlugins.node.metadata`.
    * @default false: these charts target `AiPlatformStack`'s cluster, which has the plugin
    */
   readonly devicePlugin?: boolean;
@@ -220,6 +227,8 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
     devicePlugins = new Chart(app, 'device-plugins');
     // One plugin per vendor the charts' workloads run on (Trainium training nodes need Neuron's).
     for (const vendor of new Set([inferenceNodes.vendor, trainingNodes.vendor])) DevicePluginDaemonSet.of(devicePlugins, vendor);
+    warnIfPluginLabelUnknown(devicePlugins, 'inferenceNodes', inferenceNodes);
+    warnIfPluginLabelUnknown(devicePlugins, 'trainingNodes', trainingNodes);
   }
 
   const serving = new Chart(app, 'serving', { namespace: servingNs });
@@ -253,6 +262,26 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
   });
 
   return { devicePlugins, serving, training, karpenter };
+}
+
+/**
+ * The device plugin DaemonSet runs only on nodes labelled `ai-platform.dev/device-plugin=<nvidia|neuron>`.
+ * `GpuNodeGroup` and `GpuNodePool` set that label themselves wherever the AMI lacks a plugin, and their
+ * `nodeLabels` are the labels their nodes get, so nodes from them are right either way. Nodes described by
+ * their labels (`AcceleratorNodes.labeled`, or an `IAcceleratorNodes` of one's own) were made elsewhere: unless
+ * the labels given include the plugin's, nothing says the nodes carry it, and without it they get no plugin,
+ * advertise no accelerators and keep every pod that requests one Pending.
+ */
+function warnIfPluginLabelUnknown(chart: Chart, prop: string, nodes: IAcceleratorNodes): void {
+  if (nodes instanceof GpuNodeGroup || nodes instanceof GpuNodePool) return;
+  const value = nodes.vendor === AcceleratorVendor.NVIDIA ? 'nvidia' : 'neuron';
+  if (nodes.nodeLabels[LABEL_DEVICE_PLUGIN] === value) return;
+  const label = `${LABEL_DEVICE_PLUGIN}=${value}`;
+  Annotations.of(chart).addWarningV2('ai-platform:devicePluginNodesUnlabeled',
+    `devicePlugin: the ${prop} (${JSON.stringify(nodes.nodeLabels)}) are described by their labels (AcceleratorNodes.labeled), not made by GpuNodeGroup or GpuNodePool, `
+    + `and those labels do not include ${label}: the device plugin DaemonSet runs only on nodes with that label, so nodes without it advertise no ${nodes.resourceName} and pods that request it stay Pending. `
+    + `If the nodes need this plugin, label the nodes ${label} (in their node group's labels, or kubectl label node) and add that label to the labels given to AcceleratorNodes.labeled, `
+    + 'so the workloads also require it; if they run a plugin of their own (Bottlerocket NVIDIA images do), acknowledge this warning');
 }
 
 /** A namespace that enforces the `restricted` Pod Security Standard (the pods here meet it). */

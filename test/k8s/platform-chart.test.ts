@@ -4,9 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Testing, Yaml } from 'cdk8s';
+import { Chart, Testing, Yaml } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import { ModelSource, ScalingMetric } from '../../constructs/k8s/inference-service';
-import { AcceleratorVendor } from '../../constructs/compute/gpu-instance-type';
+import { AcceleratorVendor, GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import { GpuNodePool, KarpenterAmi } from '../../constructs/k8s/gpu-node-pool';
 import { AcceleratorNodes } from '../../constructs/k8s/accelerator-scheduling';
 import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
 import { AiPlatformStack } from '../../lib/ai-platform-stack';
@@ -22,6 +24,11 @@ const REPO = path.join(__dirname, '..', '..');
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'aip-k8s-'));
+}
+
+/** Warnings recorded on a construct, as `Annotations.of(...).addWarningV2` writes them. */
+function warnings(scope: IConstruct): string[] {
+  return scope.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
 }
 
 function readAll(dir: string): Record<string, string> {
@@ -106,6 +113,34 @@ describe('reference platform charts', () => {
     const own = buildPlatformCharts(Testing.app(), { devicePlugin: true, trainingNodes: trn1, trainingImage: 'example.com/neuron-trainer:1' });
     const daemonSets = synthValid(own.devicePlugins!).filter((m) => m.kind === 'DaemonSet').map((m) => m.metadata.name).sort();
     expect(daemonSets).toEqual([NEURON_DEVICE_PLUGIN.release, NVIDIA_DEVICE_PLUGIN.release].sort());
+  });
+
+  test('with devicePlugin and nodes described by labels without the device-plugin label, synthesis warns for each, naming the label to add', () => {
+    const inferenceNodes = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: { 'ai-platform.dev/node-group': 'gpu' } });
+    const trn1 = AcceleratorNodes.labeled({ vendor: AcceleratorVendor.AWS_NEURON, labels: { 'ai-platform.dev/node-group': 'trn1' }, acceleratorsPerNode: 16 });
+    const own = buildPlatformCharts(Testing.app(), { devicePlugin: true, inferenceNodes, trainingNodes: trn1, trainingImage: 'example.com/neuron-trainer:1' });
+    const found = warnings(own.devicePlugins!);
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/^devicePlugin: the inferenceNodes \(\{"ai-platform.dev\/node-group":"gpu"\}\) are described by their labels \(AcceleratorNodes.labeled\), not made by GpuNodeGroup or GpuNodePool, and those labels do not include ai-platform.dev\/device-plugin=nvidia: .*label the nodes ai-platform.dev\/device-plugin=nvidia .*and add that label to the labels given to AcceleratorNodes.labeled, so the workloads also require it.*\[ack: ai-platform:devicePluginNodesUnlabeled\]$/);
+    expect(found[1]).toMatch(/^devicePlugin: the trainingNodes .*ai-platform.dev\/device-plugin=neuron/);
+  });
+
+  test('with devicePlugin, nodes whose labels include the device-plugin label, and the Karpenter pool, do not warn', () => {
+    const inferenceNodes = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { 'ai-platform.dev/node-group': 'gpu', 'ai-platform.dev/device-plugin': 'nvidia' },
+    });
+    const own = buildPlatformCharts(Testing.app(), { devicePlugin: true, inferenceNodes, karpenter: { clusterName: 'ai-platform', nodeRoleName: 'KarpenterNodeRole-ai-platform' } });
+    expect(warnings(own.devicePlugins!)).toEqual([]);
+  });
+
+  test('with devicePlugin, a Bottlerocket NVIDIA pool does not warn: its nodes lack the device-plugin label because the AMI brings its own plugin', () => {
+    const app = Testing.app();
+    const pool = new GpuNodePool(new Chart(app, 'pools'), 'Bottlerocket', {
+      instanceTypes: [GpuInstanceType.G5_2XLARGE], clusterName: 'ai-platform', nodeRoleName: 'KarpenterNodeRole-ai-platform', ami: KarpenterAmi.bottlerocket(),
+    });
+    expect(pool.nodeLabels['ai-platform.dev/device-plugin']).toBeUndefined();
+    const own = buildPlatformCharts(app, { devicePlugin: true, inferenceNodes: pool, trainingNodes: pool });
+    expect(warnings(own.devicePlugins!)).toEqual([]);
   });
 
   test('with Trainium training nodes and no trainingImage, synthesis fails: the default job is a CUDA image running nvidia-smi', () => {
@@ -239,6 +274,11 @@ describe('reference platform charts and AiPlatformStack', () => {
     // at maxReplicas waits forever for its surge pod (maxUnavailable is 0).
     expect((maxReplicas + surge) * gpusPerPod).toBeLessThanOrEqual(stack.inferenceNodes.maxSize * stack.inferenceNodes.acceleratorsPerNode);
     expect(only(manifests, 'HorizontalPodAutoscaler').spec.minReplicas).toBeLessThan(maxReplicas);
+  });
+
+  test('with devicePlugin, the stack\'s node groups do not warn: their labels are the ones the library gives their nodes', () => {
+    const own = buildPlatformCharts(Testing.app(), { devicePlugin: true, inferenceNodes: stack.inferenceNodes, trainingNodes: stack.trainingNodes });
+    expect(warnings(own.devicePlugins!)).toEqual([]);
   });
 
   test('the stack installs the device plugin the charts leave out, as a Helm release named like the DaemonSet they would add', () => {
