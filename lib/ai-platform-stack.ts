@@ -49,25 +49,33 @@ export interface AiPlatformStackProps extends StackProps {
   readonly kubectlLayer?: lambda.ILayerVersion;
 
   /**
-   * Instance types of the on-demand inference node group.
+   * Instance types of the on-demand inference node group. A change replaces the node group: CloudFormation creates
+   * the new one at its desired size beside the old one, which EKS then drains and deletes, so serving pods that do
+   * not fit wait for cluster-autoscaler to add nodes.
    * @default [GpuInstanceType.G5_XLARGE]
    */
   readonly inferenceInstanceTypes?: GpuInstanceType[];
 
   /**
-   * Minimum and maximum size of the inference node group.
-   * @default { minSize: 1, maxSize: 4 }
+   * Minimum, maximum and desired size of the inference node group. A change of any of them on a deployed stack sends
+   * the whole scaling configuration, and EKS sets the group back to `desiredSize`, terminating the nodes
+   * cluster-autoscaler added: set `desiredSize` to the group's current node count in the same change.
+   * @default { minSize: 1, maxSize: 4 } (desiredSize: minSize)
    */
-  readonly inferenceScaling?: { readonly minSize: number; readonly maxSize: number };
+  readonly inferenceScaling?: { readonly minSize: number; readonly maxSize: number; readonly desiredSize?: number };
 
   /**
-   * Instance types of the spot training node group; the catalog's interchangeable types are added.
+   * Instance types of the spot training node group; the catalog's interchangeable types are added. A change replaces
+   * the node group (empty at rest: it scales from zero; a running training job's pods are evicted and resume from
+   * their checkpoint once cluster-autoscaler adds nodes to the new group).
    * @default [GpuInstanceType.G5_2XLARGE]
    */
   readonly trainingInstanceTypes?: GpuInstanceType[];
 
   /**
-   * Maximum size of the training node group, which scales from zero.
+   * Maximum size of the training node group, which scales from zero. A change on a deployed stack sends the whole
+   * scaling configuration, and EKS sets the group back to zero nodes: a running training job loses its nodes as in a
+   * spot interruption and resumes from its checkpoint once cluster-autoscaler adds them again. Change it between jobs.
    * @default 8
    */
   readonly trainingMaxSize?: number;
@@ -224,6 +232,7 @@ export class AiPlatformStack extends Stack {
       capacity: Capacity.onDemand(),
       minSize: props.inferenceScaling?.minSize ?? 1,
       maxSize: props.inferenceScaling?.maxSize ?? 4,
+      desiredSize: props.inferenceScaling?.desiredSize,
     });
 
     // The training job keeps its checkpoints on an EBS volume, which lives in one availability zone: every pod

@@ -150,6 +150,27 @@ describe('AiPlatformStack options', () => {
   });
 });
 
+describe('AiPlatformStack node group scaling on a deployed stack', () => {
+  // EKS sets a managed node group back to its desired size whenever the scaling configuration changes: a change of
+  // inferenceScaling would drop the nodes cluster-autoscaler had added, unless the same change gives the current count.
+  const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+
+  test('inferenceScaling.desiredSize sets the inference group\'s desired size, between its minimum and maximum', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'Desired', { modelEndpointImage: image, inferenceScaling: { minSize: 1, maxSize: 6, desiredSize: 3 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::EKS::Nodegroup', {
+      Labels: Match.objectLike({ 'ai-platform.dev/node-group': 'inference' }),
+      ScalingConfig: { MinSize: 1, DesiredSize: 3, MaxSize: 6 },
+    });
+  });
+
+  test('an inferenceScaling.desiredSize outside minSize-maxSize fails synthesis, naming desiredSize', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    expect(() => new AiPlatformStack(app, 'TooMany', { modelEndpointImage: image, inferenceScaling: { minSize: 1, maxSize: 4, desiredSize: 5 } }))
+      .toThrow(/'desiredSize' \(5\) must be between 'minSize' \(1\) and 'maxSize' \(4\)/);
+  });
+});
+
 describe('AiPlatformStack model endpoint', () => {
   // The published package does not ship the example model (it is generated, never committed), so a user of
   // the package has to be able to give the stack a model of their own.
