@@ -30,6 +30,17 @@ export interface AiPlatformStackProps extends StackProps {
   readonly kubernetesVersion?: eks.KubernetesVersion;
 
   /**
+   * Where the cluster's Kubernetes API server endpoint answers. The default public side accepts connections from any
+   * address (every request still needs an IAM principal with an access entry), so `kubectl` works from a laptop or a
+   * CI runner outside the VPC; the nodes and the stack's kubectl provider use the private side. Limit the public side
+   * with `eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('203.0.113.0/24')`, or remove it with `eks.EndpointAccess.PRIVATE`
+   * (then `kubectl`, Argo CD or Flux must run in the VPC or a network connected to it). Changes in place.
+   * @default eks.EndpointAccess.PUBLIC_AND_PRIVATE
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html
+   */
+  readonly endpointAccess?: eks.EndpointAccess;
+
+  /**
    * IAM roles that administer the cluster's Kubernetes API: whoever runs `kubectl apply -k dist/k8s`, installs Argo CD
    * or Flux, or debugs the workloads. Each gets an EKS access entry with `AmazonEKSClusterAdminPolicy` on the whole
    * cluster (`grantClusterAdmin()` adds more). The cluster authenticates with access entries only, and EKS makes only
@@ -205,6 +216,7 @@ export class AiPlatformStack extends Stack {
       // The system node group is added below: aws-cdk's default capacity picks the AL2 AMI for CPU
       // instances, and EKS publishes no AL2 AMIs for Kubernetes 1.33 and later (it refuses the group).
       defaultCapacity: 0,
+      endpointAccess: props.endpointAccess ?? eks.EndpointAccess.PUBLIC_AND_PRIVATE,
       kubectlProviderOptions: { kubectlLayer: props.kubectlLayer ?? defaultKubectlLayer(this) },
     });
     // Same construct id as aws-cdk's default capacity ('DefaultCapacity'), so the logical id is unchanged.

@@ -562,6 +562,27 @@ describe('AiPlatformStack cluster access', () => {
     Template.fromStack(stack).resourceCountIs('AWS::EKS::AccessEntry', 2);
   });
 
+  test('by default the API server endpoint is public, from any address, and private (what the README says)', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const t = Template.fromStack(new AiPlatformStack(app, 'PublicEndpoint', { modelEndpointImage: image }));
+    t.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCidrs: Match.absent() }),
+    });
+  });
+
+  test('endpointAccess keeps the API server endpoint inside the VPC, or limits its public side to given addresses', () => {
+    const privateOnly = Template.fromStack(new AiPlatformStack(new App({ context: TEST_CONTEXT }), 'PrivateEndpoint', { modelEndpointImage: image, endpointAccess: eks.EndpointAccess.PRIVATE }));
+    privateOnly.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: false, EndpointPrivateAccess: true }),
+    });
+    const limited = Template.fromStack(new AiPlatformStack(new App({ context: TEST_CONTEXT }), 'LimitedEndpoint', {
+      modelEndpointImage: image, endpointAccess: eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('203.0.113.0/24'),
+    }));
+    limited.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCidrs: ['203.0.113.0/24'] }),
+    });
+  });
+
   test('outputs the cluster name and the command that writes a kubeconfig for it', () => {
     const app = new App({ context: TEST_CONTEXT });
     const stack = new AiPlatformStack(app, 'Outputs', { modelEndpointImage: image });
