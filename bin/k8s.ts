@@ -2,7 +2,8 @@
  * Writes the reference platform's Kubernetes charts to `dist/k8s/` (one YAML file per chart and a
  * `kustomization.yaml`), for GitOps tools to apply. Run with `npx tsx bin/k8s.ts`.
  *
- * Set `AIP_SERVER_IMAGE` to serve your own build of the inference server image, `AIP_MODEL_S3_URI` (with
+ * Set `AIP_SERVER_IMAGE` to the inference server image you pushed (the default name is published nowhere: without it the
+ * script warns), `AIP_MODEL_S3_URI` (with
  * `AIP_SERVER_SERVICE_ACCOUNT` allowed to read it, and optionally `AIP_MODEL_NAME`) for the model it serves,
  * and `AIP_TRAINING_IMAGE` to run your trainer instead of the spot GPU check. An optional argument
  * writes to another folder instead (`npx tsx bin/k8s.ts /tmp/k8s`): a missing or empty one, or an earlier output,
@@ -10,12 +11,13 @@
  */
 import * as path from 'node:path';
 import { ModelSource } from '../constructs/k8s/inference-service';
-import { writePlatformManifests } from '../lib/platform-chart';
+import { DEFAULT_SERVER_IMAGE, writePlatformManifests } from '../lib/platform-chart';
 
 const outdir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirname, '..', 'dist', 'k8s');
 const modelUri = process.env.AIP_MODEL_S3_URI || undefined;
+const serverImage = process.env.AIP_SERVER_IMAGE || undefined;
 const files = writePlatformManifests(outdir, {
-  serverImage: process.env.AIP_SERVER_IMAGE || undefined,
+  serverImage,
   trainingImage: process.env.AIP_TRAINING_IMAGE || undefined,
   model: modelUri ? ModelSource.fromS3Uri(modelUri) : undefined,
   modelName: process.env.AIP_MODEL_NAME || undefined,
@@ -30,5 +32,13 @@ if (!modelUri) {
   // that has credentials (IRSA or EKS Pod Identity), fetch-model retries "Unable to locate credentials".
   console.warn(`serving.yaml copies the model from ${modelUri} with the namespace's default service account: set `
     + 'AIP_SERVER_SERVICE_ACCOUNT to a service account that may read it (IRSA or EKS Pod Identity), or give the default one such a role');
+}
+// A warning, as for the model source: `npm run synth` writes this folder with no registry to push to, and the
+// output is a template until the image is pushed. Nothing publishes the default name, so the pods would stay in
+// ImagePullBackOff (the cluster looks for it on Docker Hub).
+if (!serverImage) {
+  console.warn(`serving.yaml runs the image ${DEFAULT_SERVER_IMAGE}, a local build tag: no registry serves it, `
+    + 'so its pods would stay in ImagePullBackOff: build it (`docker build -f container/Dockerfile.gpu -t <registry>/inference-server-gpu:0.1.0 container/`), '
+    + 'push it where the cluster can pull it (Amazon ECR, for example), and set AIP_SERVER_IMAGE to that name');
 }
 console.log(`wrote ${files.map((f) => path.relative(process.cwd(), path.join(outdir, f))).join(', ')}`);

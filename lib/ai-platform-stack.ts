@@ -30,6 +30,17 @@ export interface AiPlatformStackProps extends StackProps {
   readonly kubernetesVersion?: eks.KubernetesVersion;
 
   /**
+   * Where the cluster's Kubernetes API server endpoint answers. The default public side accepts connections from any
+   * address (every request still needs an IAM principal with an access entry), so `kubectl` works from a laptop or a
+   * CI runner outside the VPC; the nodes and the stack's kubectl provider use the private side. Limit the public side
+   * with `eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('203.0.113.0/24')`, or remove it with `eks.EndpointAccess.PRIVATE`
+   * (then `kubectl`, Argo CD or Flux must run in the VPC or a network connected to it). Changes in place.
+   * @default eks.EndpointAccess.PUBLIC_AND_PRIVATE
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html
+   */
+  readonly endpointAccess?: eks.EndpointAccess;
+
+  /**
    * IAM roles that administer the cluster's Kubernetes API: whoever runs `kubectl apply -k dist/k8s`, installs Argo CD
    * or Flux, or debugs the workloads. Each gets an EKS access entry with `AmazonEKSClusterAdminPolicy` on the whole
    * cluster (`grantClusterAdmin()` adds more). The cluster authenticates with access entries only, and EKS makes only
@@ -49,25 +60,33 @@ export interface AiPlatformStackProps extends StackProps {
   readonly kubectlLayer?: lambda.ILayerVersion;
 
   /**
-   * Instance types of the on-demand inference node group.
+   * Instance types of the on-demand inference node group. A change replaces the node group: CloudFormation creates
+   * the new one at its desired size beside the old one, which EKS then drains and deletes, so serving pods that do
+   * not fit wait for cluster-autoscaler to add nodes.
    * @default [GpuInstanceType.G5_XLARGE]
    */
   readonly inferenceInstanceTypes?: GpuInstanceType[];
 
   /**
-   * Minimum and maximum size of the inference node group.
-   * @default { minSize: 1, maxSize: 4 }
+   * Minimum, maximum and desired size of the inference node group. A change of any of them on a deployed stack sends
+   * the whole scaling configuration, and EKS sets the group back to `desiredSize`, terminating the nodes
+   * cluster-autoscaler added: set `desiredSize` to the group's current node count in the same change.
+   * @default { minSize: 1, maxSize: 4 } (desiredSize: minSize)
    */
-  readonly inferenceScaling?: { readonly minSize: number; readonly maxSize: number };
+  readonly inferenceScaling?: { readonly minSize: number; readonly maxSize: number; readonly desiredSize?: number };
 
   /**
-   * Instance types of the spot training node group; the catalog's interchangeable types are added.
+   * Instance types of the spot training node group; the catalog's interchangeable types are added. A change replaces
+   * the node group (empty at rest: it scales from zero; a running training job's pods are evicted and resume from
+   * their checkpoint once cluster-autoscaler adds nodes to the new group).
    * @default [GpuInstanceType.G5_2XLARGE]
    */
   readonly trainingInstanceTypes?: GpuInstanceType[];
 
   /**
-   * Maximum size of the training node group, which scales from zero.
+   * Maximum size of the training node group, which scales from zero. A change on a deployed stack sends the whole
+   * scaling configuration, and EKS sets the group back to zero nodes: a running training job loses its nodes as in a
+   * spot interruption and resumes from its checkpoint once cluster-autoscaler adds them again. Change it between jobs.
    * @default 8
    */
   readonly trainingMaxSize?: number;
@@ -197,6 +216,7 @@ export class AiPlatformStack extends Stack {
       // The system node group is added below: aws-cdk's default capacity picks the AL2 AMI for CPU
       // instances, and EKS publishes no AL2 AMIs for Kubernetes 1.33 and later (it refuses the group).
       defaultCapacity: 0,
+      endpointAccess: props.endpointAccess ?? eks.EndpointAccess.PUBLIC_AND_PRIVATE,
       kubectlProviderOptions: { kubectlLayer: props.kubectlLayer ?? defaultKubectlLayer(this) },
     });
     // Same construct id as aws-cdk's default capacity ('DefaultCapacity'), so the logical id is unchanged.
@@ -224,6 +244,7 @@ export class AiPlatformStack extends Stack {
       capacity: Capacity.onDemand(),
       minSize: props.inferenceScaling?.minSize ?? 1,
       maxSize: props.inferenceScaling?.maxSize ?? 4,
+      desiredSize: props.inferenceScaling?.desiredSize,
     });
 
     // The training job keeps its checkpoints on an EBS volume, which lives in one availability zone: every pod

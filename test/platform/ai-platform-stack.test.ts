@@ -150,6 +150,27 @@ describe('AiPlatformStack options', () => {
   });
 });
 
+describe('AiPlatformStack node group scaling on a deployed stack', () => {
+  // EKS sets a managed node group back to its desired size whenever the scaling configuration changes: a change of
+  // inferenceScaling would drop the nodes cluster-autoscaler had added, unless the same change gives the current count.
+  const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+
+  test('inferenceScaling.desiredSize sets the inference group\'s desired size, between its minimum and maximum', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'Desired', { modelEndpointImage: image, inferenceScaling: { minSize: 1, maxSize: 6, desiredSize: 3 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::EKS::Nodegroup', {
+      Labels: Match.objectLike({ 'ai-platform.dev/node-group': 'inference' }),
+      ScalingConfig: { MinSize: 1, DesiredSize: 3, MaxSize: 6 },
+    });
+  });
+
+  test('an inferenceScaling.desiredSize outside minSize-maxSize fails synthesis, naming desiredSize', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    expect(() => new AiPlatformStack(app, 'TooMany', { modelEndpointImage: image, inferenceScaling: { minSize: 1, maxSize: 4, desiredSize: 5 } }))
+      .toThrow(/'desiredSize' \(5\) must be between 'minSize' \(1\) and 'maxSize' \(4\)/);
+  });
+});
+
 describe('AiPlatformStack model endpoint', () => {
   // The published package does not ship the example model (it is generated, never committed), so a user of
   // the package has to be able to give the stack a model of their own.
@@ -539,6 +560,27 @@ describe('AiPlatformStack cluster access', () => {
     });
     // The kubectl provider's entry, and the admin's.
     Template.fromStack(stack).resourceCountIs('AWS::EKS::AccessEntry', 2);
+  });
+
+  test('by default the API server endpoint is public, from any address, and private (what the README says)', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const t = Template.fromStack(new AiPlatformStack(app, 'PublicEndpoint', { modelEndpointImage: image }));
+    t.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCidrs: Match.absent() }),
+    });
+  });
+
+  test('endpointAccess keeps the API server endpoint inside the VPC, or limits its public side to given addresses', () => {
+    const privateOnly = Template.fromStack(new AiPlatformStack(new App({ context: TEST_CONTEXT }), 'PrivateEndpoint', { modelEndpointImage: image, endpointAccess: eks.EndpointAccess.PRIVATE }));
+    privateOnly.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: false, EndpointPrivateAccess: true }),
+    });
+    const limited = Template.fromStack(new AiPlatformStack(new App({ context: TEST_CONTEXT }), 'LimitedEndpoint', {
+      modelEndpointImage: image, endpointAccess: eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom('203.0.113.0/24'),
+    }));
+    limited.hasResourceProperties('AWS::EKS::Cluster', {
+      ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: true, EndpointPrivateAccess: true, PublicAccessCidrs: ['203.0.113.0/24'] }),
+    });
   });
 
   test('outputs the cluster name and the command that writes a kubeconfig for it', () => {
