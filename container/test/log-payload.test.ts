@@ -8,7 +8,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { exactRequest, fraudModel, HttpResult, loggedListening, modelDir, request, sleep, startServer } from './helpers';
+import { exactRequest, fraudModel, HttpResult, loggedListening, modelDir, npy, request, sleep, startServer } from './helpers';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { lookupSpec } from '../tools/test-models';
 
@@ -114,6 +114,9 @@ describe('logs at trace never hold payload', () => {
       { marker: 'mkCsvRow19', code: 'CSV_COLUMN_COUNT', quoted: false, send: () => request(port, 'POST', '/invocations', `0,0,mkCsvRow19\n`, { 'content-type': 'text/csv' }) },
       { marker: 'mkWrongRoute20', code: 'UNSUPPORTED_MEDIA_TYPE', quoted: false, send: () => request(port, 'POST', infer, 'mkWrongRoute20,0\n', { 'content-type': 'text/csv' }) },
       { marker: 'mkNotFound21', code: 'NOT_FOUND', quoted: false, send: () => request(port, 'POST', '/nope', { instances: [['mkNotFound21']] }) },
+      { marker: 'mkNpy22', code: 'BAD_NPY', quoted: true, send: () => request(port, 'POST', '/invocations', npy('mkNpy22', [1], new Uint8Array(4)), { 'content-type': 'application/x-npy' }) },
+      { marker: 'mkLines23', code: 'BAD_JSON', quoted: true, send: () => request(port, 'POST', '/invocations', '[0.5,0,0,0,0,0,0,0]\n[mkLines23]\n', { 'content-type': 'application/json' }) },
+      { marker: 'mkBare24', code: 'BAD_TENSOR_VALUE', quoted: true, send: () => request(port, 'POST', '/invocations', [['mkBare24', ...ZEROS]]) },
     ];
     for (const c of cases) {
       const res = await c.send();
