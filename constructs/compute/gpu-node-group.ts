@@ -486,6 +486,11 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     if (types.length > 20) {
       throw new PlatformError(this, 'instanceTypes', types.map(String), `has ${types.length} types; an EKS managed node group takes at most 20`, 'split the types into several groups');
     }
+    const repeated = [...new Set(types.map(String).filter((name, i, all) => all.indexOf(name) !== i))];
+    if (repeated.length > 0) {
+      throw new PlatformError(this, 'instanceTypes', types.map(String),
+        `names ${repeated.join(', ')} more than once; each type is one entry of the node group's InstanceTypes`, 'list each instance type once');
+    }
     const vendors = [...new Set(types.map((t) => t.vendor))];
     if (vendors.length > 1) {
       throw new PlatformError(this, 'instanceTypes', types.map(String),

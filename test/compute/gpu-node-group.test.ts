@@ -240,6 +240,16 @@ describe('AMI selection', () => {
     expect(() => group({ instanceTypes: many })).toThrow(/has 21 types; an EKS managed node group takes at most 20/);
   });
 
+  test('an instance type listed twice fails synthesis naming it', () => {
+    expect(() => group({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G5_2XLARGE, GpuInstanceType.G5_XLARGE] }))
+      .toThrow(/'instanceTypes' \(\["g5.xlarge","g5.2xlarge","g5.xlarge"\]\) names g5.xlarge more than once/);
+    // Spot diversification adds only types not listed, so a diversified group stays free of repeats.
+    const { template } = group({ instanceTypes: [GpuInstanceType.G5_2XLARGE], capacity: Capacity.spot({ diversify: true }) });
+    const [ng] = Object.values(template().findResources('AWS::EKS::Nodegroup')) as Array<{ Properties: { InstanceTypes: string[] } }>;
+    expect(ng.Properties.InstanceTypes.length).toBeGreaterThan(1);
+    expect(new Set(ng.Properties.InstanceTypes).size).toBe(ng.Properties.InstanceTypes.length);
+  });
+
   test('mixing accelerator models warns and leaves out the model label', () => {
     const { stack, ng } = group({ instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G6_XLARGE] });
     expect(ng.nodeLabels['ai-platform.dev/accelerator-model']).toBeUndefined();
