@@ -7,7 +7,7 @@
 import { rowPlan } from './codec';
 import { NPY_TYPE } from './config';
 import { InferenceError } from './errors';
-import { checkShape, convertElements, decodeBinaryData, describeShape, elementCount, fromHalfBits, toHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
+import { checkShape, convertElements, decodeBinaryData, describeShape, encodeBinaryData, elementCount, fromHalfBits, toHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
 
 export { NPY_TYPE };
 
@@ -228,8 +228,6 @@ const DESCR: Readonly<Record<Exclude<OrtType, 'string'>, string>> = {
   uint8: '|u1', uint16: '<u2', uint32: '<u4', uint64: '<u8', bool: '|b1',
 };
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /**
  * The answer to rows as an `.npy` file: the model's one output, whose first axis holds a row per instance;
  * a scalar output is repeated on every row, as in `predictions`. A text output is written as NumPy's
@@ -240,9 +238,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  */
 export function encodeNpyRows(output: WireTensor, rows: number, maxAnswerElements: number): Buffer {
   const one = output.dims.length === 0;
+  let width: number | undefined;
   if (output.type === 'string') {
     const strings = output.data as string[];
-    const width = textWidth(strings);
+    width = textWidth(strings);
     const count = one ? rows : strings.length;
     if (count * width > maxAnswerElements) {
       throw new InferenceError('ANSWER_TOO_LARGE', `the .npy answer would hold ${count} texts of up to ${width} characters: an .npy text array ('<U${width}') ` +
@@ -250,7 +249,7 @@ export function encodeNpyRows(output: WireTensor, rows: number, maxAnswerElement
         'ask for JSON (Accept: application/json), which keeps each text at its own length, or send fewer rows per request');
     }
   }
-  if (!one) return encodeNpy(output);
+  if (!one) return encodeNpy(output, width);
   const data = output.type === 'string' ? new Array<string>(rows).fill((output.data as string[])[0])
     : (() => {
       const single = output.data as Exclude<TensorData, string[]>;
@@ -258,7 +257,7 @@ export function encodeNpyRows(output: WireTensor, rows: number, maxAnswerElement
       many.fill(single[0] as never);
       return many;
     })();
-  return encodeNpy({ type: output.type, dims: [rows], data });
+  return encodeNpy({ type: output.type, dims: [rows], data }, width);
 }
 
 /** The characters (Unicode code points) in the longest of `strings`, at least 1 (NumPy's '<U' width). */
@@ -274,13 +273,16 @@ function textWidth(strings: readonly string[]): number {
   return width;
 }
 
-/** An output tensor as an `.npy` file (format 1.0, little-endian, row-major; text as UTF-32 `<U`). */
-export function encodeNpy(t: Pick<WireTensor, 'type' | 'dims' | 'data'>): Buffer {
+/**
+ * An output tensor as an `.npy` file (format 1.0, little-endian, row-major; text as UTF-32 `<U`, `textWidthGiven`
+ * code points each, found from the texts when not given).
+ */
+export function encodeNpy(t: Pick<WireTensor, 'type' | 'dims' | 'data'>, textWidthGiven?: number): Buffer {
   let descr: string;
   let data: Uint8Array;
   if (t.type === 'string') {
     const strings = t.data as string[];
-    const width = textWidth(strings);
+    const width = textWidthGiven ?? textWidth(strings);
     descr = `<U${width}`;
     const out = Buffer.alloc(strings.length * width * 4);
     strings.forEach((s, i) => {
@@ -290,13 +292,7 @@ export function encodeNpy(t: Pick<WireTensor, 'type' | 'dims' | 'data'>): Buffer
     data = out;
   } else {
     descr = DESCR[t.type];
-    const typed = t.data as Exclude<TensorData, string[]>;
-    data = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
-    if (!LITTLE_ENDIAN) {
-      const size = typed.BYTES_PER_ELEMENT;
-      data = data.slice();
-      for (let i = 0; i < data.length; i += size) data.subarray(i, i + size).reverse();
-    }
+    data = encodeBinaryData(t.type, t.data); // little-endian, as binary tensor data is
   }
   const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
