@@ -76,7 +76,8 @@ export interface AiPlatformStackProps extends StackProps {
   readonly inferenceScaling?: { readonly minSize: number; readonly maxSize: number; readonly desiredSize?: number };
 
   /**
-   * Instance types of the spot training node group; the catalog's interchangeable types are added. A change replaces
+   * Instance types of the spot training node group; the catalog's interchangeable types within twice the
+   * on-demand price are added (`Capacity.spot({ diversify: true })`). A change replaces
    * the node group (empty at rest: it scales from zero; a running training job's pods are evicted and resume from
    * their checkpoint once cluster-autoscaler adds nodes to the new group).
    * @default [GpuInstanceType.G5_2XLARGE]

@@ -315,10 +315,16 @@ export class GpuInstanceType {
    * Types in the catalog that could stand in for this one in a spot pool: same vendor, same
    * accelerator model, same accelerator count and architecture, at least as much accelerator memory,
    * and at least as many vCPUs and as much memory. Sorted by on-demand price. Does not include this type.
+   * @param maxPriceRatio only types whose on-demand price is at most this multiple of this type's (ignored when
+   *   this type has no price)
    */
-  public spotAlternatives(): GpuInstanceType[] {
+  public spotAlternatives(maxPriceRatio: number = Infinity): GpuInstanceType[] {
+    const own = this.onDemandPrice?.usdPerHour;
+    // A small tolerance, so that a type at exactly the ratio (g4dn.16xlarge is twice g4dn.8xlarge) is kept.
+    const limit = own === undefined ? Infinity : own * maxPriceRatio * (1 + 1e-9);
     return GpuInstanceType.catalogTypes()
       .filter((t) => t.name !== this.name
+        && (limit === Infinity || (t.onDemandPrice !== undefined && t.onDemandPrice.usdPerHour <= limit))
         && t.vendor === this.vendor
         && t.acceleratorModel === this.acceleratorModel
         && t.acceleratorCount === this.acceleratorCount

@@ -623,22 +623,24 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   private diversify(requested: GpuInstanceType[], capacity: Capacity): GpuInstanceType[] {
     if (!capacity.isSpot) return requested;
     const names = new Set(requested.map((t) => t.name));
-    const alternatives: GpuInstanceType[] = [];
-    for (const t of requested) {
-      for (const alt of t.spotAlternatives()) {
-        if (!names.has(alt.name) && !alternatives.some((a) => a.name === alt.name)) alternatives.push(alt);
-      }
-    }
+    const standIns = (ratio: number): GpuInstanceType[] => requested.flatMap((t) => t.spotAlternatives(ratio))
+      .filter((alt, i, all) => !names.has(alt.name) && all.findIndex((a) => a.name === alt.name) === i);
+    const alternatives = standIns(capacity.maxPriceRatio);
     if (capacity.diversify && alternatives.length > 0) {
       return [...requested, ...alternatives].slice(0, 20);
     }
     if (requested.length < 3) {
       const only = `spot capacity with only ${requested.map(String).join(', ')}: when that spot pool runs dry the group cannot grow`;
-      // The largest types (p5, p5en, trn1.32xlarge) have no stand-in in the catalog, and are the scarcest spot capacity.
+      // The largest types (p5, p5en, trn1.32xlarge) have no stand-in in the catalog, and are the scarcest spot capacity;
+      // others have stand-ins only above the price cap (inf2.8xlarge is 2.6 times inf2.xlarge).
+      const pricier = standIns(Infinity).filter((t) => !alternatives.includes(t));
+      const capped = pricier.length > 0
+        ? ` (${pricier.map(String).join(', ')} cost more than ${capacity.maxPriceRatio} times as much on demand: raise Capacity.spot({ maxPriceRatio }) to add them)`
+        : '';
       Annotations.of(this).addWarningV2('ai-platform:gpuNodeGroupSpotSinglePool', alternatives.length > 0
-        ? `${only}. Interchangeable types (same accelerator model and count): ${alternatives.map(String).join(', ')}. `
+        ? `${only}. Interchangeable types (same accelerator model and count): ${alternatives.map(String).join(', ')}${capped}. `
           + 'Add them to instanceTypes, or use Capacity.spot({ diversify: true })'
-        : `${only}, and the catalog has no interchangeable type (same accelerator model and count, at least as large) to add. `
+        : `${only}, and the catalog has no interchangeable type (same accelerator model and count, at least as large) to add${capped}. `
           + 'Add other types with these accelerators (GpuInstanceType.custom), or use Capacity.onDemand()');
     }
     return requested;

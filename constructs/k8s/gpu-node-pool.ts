@@ -77,7 +77,7 @@ export interface GpuNodePoolProps {
   readonly name?: string;
   /**
    * How the nodes are bought. With `Capacity.spot({ diversify: true })` the pool may also launch the catalog's
-   * interchangeable types (`spotAlternatives()` of each type given), so one spot pool running dry does not stop it.
+   * interchangeable types (`spotAlternatives(maxPriceRatio)` of each type given), so one spot pool running dry does not stop it.
    * @default Capacity.onDemand()
    */
   readonly capacity?: Capacity;
@@ -181,9 +181,10 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
     const budgetPercent = props.disruptionBudgetPercent ?? 10;
     const requested = props.instanceTypes ?? [];
     // `Capacity.spot({ diversify: true })` adds the catalog's stand-ins (same vendor, accelerator model and count,
-    // architecture, at least as large), as GpuNodeGroup does; Karpenter has no 20-type cap, so all of them.
+    // architecture, at least as large, within the capacity's price cap), as GpuNodeGroup does; Karpenter has no
+    // 20-type cap, so all of them.
     const types = capacity.isSpot && capacity.diversify
-      ? [...requested, ...requested.flatMap((t) => t.spotAlternatives())].filter((t, i, all) => all.findIndex((o) => o.name === t.name) === i)
+      ? [...requested, ...requested.flatMap((t) => t.spotAlternatives(capacity.maxPriceRatio))].filter((t, i, all) => all.findIndex((o) => o.name === t.name) === i)
       : requested;
 
     // validate

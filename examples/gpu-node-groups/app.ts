@@ -41,7 +41,7 @@ export class GpuNodeGroupsStack extends Stack {
     this.inference = new GpuNodeGroup(this, 'Inference', {
       cluster, instanceTypes: [GpuInstanceType.G6_XLARGE], minSize: 1, maxSize: 6,
     });
-    // Training: spot L40S, every interchangeable size, scaling from zero.
+    // Training: spot L40S, with the interchangeable sizes that cost at most twice as much, scaling from zero.
     this.training = new GpuNodeGroup(this, 'Training', {
       cluster, instanceTypes: [GpuInstanceType.G6E_2XLARGE], capacity: Capacity.spot({ diversify: true }), minSize: 0, maxSize: 10,
     });

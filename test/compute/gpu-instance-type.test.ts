@@ -118,6 +118,19 @@ describe('GpuInstanceType catalog', () => {
     expect(GpuInstanceType.P5EN_48XLARGE.spotAlternatives()).toEqual([]);
   });
 
+  test('spot alternatives can be capped at a multiple of the on-demand price', () => {
+    // g5.xlarge $1.006/h: g5.2xlarge 1.20x, g5.4xlarge 1.61x, g5.8xlarge 2.43x, g5.16xlarge 4.07x.
+    expect(GpuInstanceType.G5_XLARGE.spotAlternatives(2).map(String)).toEqual(['g5.2xlarge', 'g5.4xlarge']);
+    expect(GpuInstanceType.G5_XLARGE.spotAlternatives(1.5).map(String)).toEqual(['g5.2xlarge']);
+    expect(GpuInstanceType.G5_XLARGE.spotAlternatives(1)).toEqual([]);
+    // A type at exactly the ratio is kept: g4dn.16xlarge costs twice g4dn.8xlarge.
+    expect(GpuInstanceType.G4DN_8XLARGE.spotAlternatives(2).map(String)).toEqual(['g4dn.16xlarge']);
+    // A type without a price cannot be compared: it gets every stand-in.
+    const unpriced = GpuInstanceType.custom({ name: 'x9.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1,
+      acceleratorMemoryGiB: 22888 / 1024, vcpus: 4, memoryGiB: 16, architecture: CpuArchitecture.X86_64 });
+    expect(unpriced.spotAlternatives(1).map(String)).toEqual(['g5.xlarge', 'g5.2xlarge', 'g5.4xlarge', 'g5.8xlarge', 'g5.16xlarge']);
+  });
+
   test('a spot alternative has at least the accelerator memory and vCPUs of the type it stands in for, each checked on its own', () => {
     const a10g = { name: 'x9.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1, architecture: CpuArchitecture.X86_64 };
     // More accelerator memory than any g5 (22,888 MiB each): none can stand in, however many vCPUs and GiB it has.

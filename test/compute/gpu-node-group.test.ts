@@ -275,21 +275,50 @@ describe('spot capacity', () => {
       InstanceTypes: ['g6.xlarge'],
       Labels: Match.objectLike({ 'ai-platform.dev/capacity-type': 'spot' }),
     });
-    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus',
-      Match.stringLikeRegexp('Interchangeable types \\(same accelerator model and count\\): g6.2xlarge, g6.4xlarge, g6.8xlarge, g6.16xlarge'));
+    // g6.xlarge $0.80/h: g6.2xlarge 1.21x and g6.4xlarge 1.64x are within the default cap of 2; g6.8xlarge (2.50x)
+    // and g6.16xlarge (4.22x) are named as left out.
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp(
+      'Interchangeable types \\(same accelerator model and count\\): g6.2xlarge, g6.4xlarge \\(g6.8xlarge, g6.16xlarge cost more than 2 times as much on demand: raise Capacity.spot\\(\\{ maxPriceRatio \\}\\) to add them\\)'));
   });
 
-  test('diversify adds the interchangeable types', () => {
+  test('diversify adds the interchangeable types that cost at most twice as much on demand', () => {
     const { stack, template } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE], capacity: Capacity.spot({ diversify: true }) });
     template().hasResourceProperties('AWS::EKS::Nodegroup', {
-      InstanceTypes: ['g6.xlarge', 'g6.2xlarge', 'g6.4xlarge', 'g6.8xlarge', 'g6.16xlarge'],
+      InstanceTypes: ['g6.xlarge', 'g6.2xlarge', 'g6.4xlarge'],
     });
     Annotations.fromStack(stack).hasNoWarning('/TestStack/Gpus', Match.stringLikeRegexp('Interchangeable'));
   });
 
+  test('maxPriceRatio widens or narrows what diversify adds', () => {
+    const names = (maxPriceRatio: number) => group({ instanceTypes: [GpuInstanceType.G6_XLARGE], capacity: Capacity.spot({ diversify: true, maxPriceRatio }) }).ng.instanceTypeNames;
+    expect(names(Infinity)).toEqual(['g6.xlarge', 'g6.2xlarge', 'g6.4xlarge', 'g6.8xlarge', 'g6.16xlarge']);
+    expect(names(1.3)).toEqual(['g6.xlarge', 'g6.2xlarge']);
+    // Each stand-in is held to the price of the type it stands in for.
+    const { ng } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE, GpuInstanceType.G6_8XLARGE], capacity: Capacity.spot({ diversify: true, maxPriceRatio: 1.3 }) });
+    expect(ng.instanceTypeNames).toEqual(['g6.xlarge', 'g6.8xlarge', 'g6.2xlarge']);
+  });
+
+  test('a maxPriceRatio below 1 or not a number fails, naming it', () => {
+    for (const bad of [0.5, NaN, -1]) {
+      expect(() => Capacity.spot({ diversify: true, maxPriceRatio: bad })).toThrow(new RegExp(`'maxPriceRatio' \\(${bad}\\) must be a number >= 1`));
+    }
+  });
+
+  test('stand-ins only above the price cap are named in the warning, diversified or not', () => {
+    // inf2.8xlarge is the only stand-in for inf2.xlarge, at 2.6 times its price.
+    for (const capacity of [Capacity.spot(), Capacity.spot({ diversify: true })]) {
+      const { stack, ng } = group({ instanceTypes: [GpuInstanceType.INF2_XLARGE], capacity });
+      expect(ng.instanceTypeNames).toEqual(['inf2.xlarge']);
+      Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp(
+        'the catalog has no interchangeable type \\(same accelerator model and count, at least as large\\) to add \\(inf2.8xlarge cost more than 2 times'));
+    }
+    const { ng } = group({ instanceTypes: [GpuInstanceType.INF2_XLARGE], capacity: Capacity.spot({ diversify: true, maxPriceRatio: 3 }) });
+    expect(ng.instanceTypeNames).toEqual(['inf2.xlarge', 'inf2.8xlarge']);
+  });
+
   test('a spot pool of two types still gets the warning (three or more pools are advised)', () => {
     const { stack } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE, GpuInstanceType.G6_2XLARGE], capacity: Capacity.spot() });
-    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp('spot capacity with only g6.xlarge, g6.2xlarge.*g6.4xlarge, g6.8xlarge, g6.16xlarge'));
+    Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp('spot capacity with only g6.xlarge, g6.2xlarge.*: g6.4xlarge \\(g6.8xlarge, g6.16xlarge cost more'));
   });
 
   test('a single spot pool without interchangeable types in the catalog still gets the warning, saying so', () => {
