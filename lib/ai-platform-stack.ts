@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { Capacity } from '../constructs/compute/capacity';
 import { GpuInstanceType } from '../constructs/compute/gpu-instance-type';
@@ -39,6 +40,25 @@ export interface AiPlatformStackProps extends StackProps {
    * @see https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html
    */
   readonly endpointAccess?: eks.EndpointAccess;
+
+  /**
+   * EKS control-plane logs sent to CloudWatch Logs, into the log group EKS names `/aws/eks/<cluster>/cluster`, kept
+   * for `controlPlaneLogRetention`. The default sends the audit log (each request to the Kubernetes API: who changed
+   * what) and the authenticator log (which IAM principal became which Kubernetes user), what an incident review
+   * needs; `api`, `controllerManager` and `scheduler` are more verbose, for debugging. `[]` sends none (the EKS
+   * default). Changes in place. CloudWatch Logs charges for what is ingested and stored.
+   * @default [eks.ClusterLoggingTypes.AUDIT, eks.ClusterLoggingTypes.AUTHENTICATOR]
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html
+   */
+  readonly controlPlaneLogging?: eks.ClusterLoggingTypes[];
+
+  /**
+   * How long the control-plane log group keeps its events. EKS creates the group with no expiry; the stack sets this
+   * retention on it (a custom resource, as aws-cdk's `logRetention` does for Lambda functions) and keeps the group
+   * when the stack is deleted.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly controlPlaneLogRetention?: logs.RetentionDays;
 
   /**
    * IAM roles that administer the cluster's Kubernetes API: whoever runs `kubectl apply -k dist/k8s`, installs Argo CD
@@ -199,6 +219,11 @@ export class AiPlatformStack extends Stack {
 
     const kubernetesVersion = props.kubernetesVersion ?? eks.KubernetesVersion.V1_35;
     if (!props.kubectlLayer) validateDefaultKubectlSkew(this, kubernetesVersion);
+    const controlPlaneLogging = props.controlPlaneLogging ?? [eks.ClusterLoggingTypes.AUDIT, eks.ClusterLoggingTypes.AUTHENTICATOR];
+    const repeated = controlPlaneLogging.find((t, i) => controlPlaneLogging.indexOf(t) !== i);
+    if (repeated !== undefined) {
+      throw new PlatformError(this, 'controlPlaneLogging', controlPlaneLogging, `names ${repeated} more than once; each log type is turned on once`, 'list each type once');
+    }
 
     this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
@@ -219,7 +244,16 @@ export class AiPlatformStack extends Stack {
       defaultCapacity: 0,
       endpointAccess: props.endpointAccess ?? eks.EndpointAccess.PUBLIC_AND_PRIVATE,
       kubectlProviderOptions: { kubectlLayer: props.kubectlLayer ?? defaultKubectlLayer(this) },
+      clusterLogging: controlPlaneLogging.length > 0 ? controlPlaneLogging : undefined,
     });
+    if (controlPlaneLogging.length > 0) {
+      // EKS creates `/aws/eks/<cluster>/cluster` itself, never expiring; the cluster's name is known only once it
+      // exists, so the retention is set by a custom resource (which creates the group first if EKS has not yet).
+      new logs.LogRetention(this, 'ControlPlaneLogRetention', {
+        logGroupName: Fn.join('', ['/aws/eks/', this.cluster.clusterName, '/cluster']),
+        retention: props.controlPlaneLogRetention ?? logs.RetentionDays.ONE_YEAR,
+      });
+    }
     // Same construct id as aws-cdk's default capacity ('DefaultCapacity'), so the logical id is unchanged.
     this.systemNodes = this.cluster.addNodegroupCapacity('DefaultCapacity', {
       instanceTypes: [new ec2.InstanceType('m7i.large')],

@@ -8,6 +8,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { ContainerImage } from '../../constructs/serving';
@@ -132,6 +133,47 @@ describe('AiPlatformStack (the reference platform)', () => {
   test('synthesizes without warnings or errors', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+describe('AiPlatformStack control-plane logs', () => {
+  const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+  const build = (props: Partial<AiPlatformStackProps>) => {
+    const app = new App({ context: TEST_CONTEXT });
+    return Template.fromStack(new AiPlatformStack(app, 'Logs', { modelEndpointImage: image, ...props }));
+  };
+  const clusterId = (t: Template) => Object.keys(t.findResources('AWS::EKS::Cluster'))[0];
+
+  test('by default the audit and authenticator logs go to the cluster\'s log group, kept for a year', () => {
+    const t = build({});
+    t.hasResourceProperties('AWS::EKS::Cluster', {
+      Logging: { ClusterLogging: { EnabledTypes: [{ Type: 'audit' }, { Type: 'authenticator' }] } },
+    });
+    // EKS names the group after the cluster; the retention is set on exactly that name.
+    t.hasResourceProperties('Custom::LogRetention', {
+      LogGroupName: { 'Fn::Join': ['', ['/aws/eks/', { Ref: clusterId(t) }, '/cluster']] },
+      RetentionInDays: 365,
+    });
+  });
+
+  test('the log types and retention can be chosen, and [] turns the logs off', () => {
+    const t = build({
+      controlPlaneLogging: [eks.ClusterLoggingTypes.API, eks.ClusterLoggingTypes.AUDIT, eks.ClusterLoggingTypes.SCHEDULER],
+      controlPlaneLogRetention: logs.RetentionDays.THREE_MONTHS,
+    });
+    t.hasResourceProperties('AWS::EKS::Cluster', {
+      Logging: { ClusterLogging: { EnabledTypes: [{ Type: 'api' }, { Type: 'audit' }, { Type: 'scheduler' }] } },
+    });
+    t.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 90 });
+
+    const off = build({ controlPlaneLogging: [] });
+    off.hasResourceProperties('AWS::EKS::Cluster', { Logging: Match.absent() });
+    off.resourceCountIs('Custom::LogRetention', 0);
+  });
+
+  test('a log type listed twice fails synthesis, naming it', () => {
+    expect(() => build({ controlPlaneLogging: [eks.ClusterLoggingTypes.AUDIT, eks.ClusterLoggingTypes.AUDIT] }))
+      .toThrow(/'controlPlaneLogging' \(\["audit","audit"\]\) names audit more than once/);
   });
 });
 
