@@ -151,8 +151,8 @@ export function formAccepts(form: ServerVariableForm, value: string): boolean {
       return value.split(',').every((item) => form.items.includes(item.trim()));
     case 'choice':
       return form.values.includes(value);
-    case 'mediaType':
-      return form.values.includes(value.split(';')[0].trim().toLowerCase());
+    case 'mediaType': // a blank value is unset to the server (defaultInvocationsAccept in config.ts): its default
+      return value.trim() === '' || form.values.includes(value.split(';')[0].trim().toLowerCase());
     case 'segment':
       return value !== '.' && value !== '..' && !value.includes('/');
     case 'text':

@@ -7,6 +7,7 @@
 import { rowPlan } from './codec';
 import { NPY_TYPE } from './config';
 import { InferenceError } from './errors';
+import { parsePythonLiteral, PyLiteralError, type PyValue } from './pyliteral';
 import { checkShape, convertElements, decodeBinaryData, describeShape, encodeBinaryData, elementCount, fromHalfBits, toHalfBits, type ModelSignature, type OrtType, type TensorData, type TensorLimits, type WireTensor } from './tensors';
 
 export { NPY_TYPE };
@@ -47,22 +48,10 @@ export function parseNpy(body: Uint8Array): NpyArray {
   if (start + headerLength > body.length) {
     throw bad(`the .npy header is ${headerLength} bytes long, but the body ends ${start + headerLength - body.length} bytes before it does`);
   }
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(body.subarray(start, start + headerLength));
-  const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header)?.[1];
-  if (descr === undefined) {
-    throw bad(/['"]descr['"]\s*:\s*\[/.test(header) ? 'the .npy array has a structured dtype (named fields); send a plain array'
-      : `the .npy header has no dtype ('descr'): ${shortHeader(header)}`);
-  }
-  const order = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header)?.[1];
-  if (order === undefined) throw bad(`the .npy header has no 'fortran_order' (True or False): ${shortHeader(header)}`);
-  const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (shapeText === undefined) throw bad(`the .npy header has no 'shape' tuple: ${shortHeader(header)}`);
-  const parts = shapeText.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (parts.length > 32 || parts.some((p) => !/^\d{1,15}$/.test(p))) throw bad(`the .npy shape (${shapeText.trim()}) must be up to 32 whole numbers`);
-  const shape = parts.map(Number);
+  const { descr, fortranOrder, shape } = readHeader(body.subarray(start, start + headerLength), major);
   const m = /^([<>|=]?)([fiubUS])(\d{1,6})$/.exec(descr);
   if (!m) {
-    throw bad(`the .npy dtype is '${descr}'; the server reads floats (f2, f4, f8), integers (i1 to i8, u1 to u8), booleans (b1) and text (U, S), not ` +
+    throw bad(`the .npy dtype is ${quote(descr)}; the server reads floats (f2, f4, f8), integers (i1 to i8, u1 to u8), booleans (b1) and text (U, S), not ` +
       (descr.includes('O') ? 'Python objects, which would need pickle' : descr.includes('c') ? 'complex numbers' : 'that type'));
   }
   const kind = m[2] as NpyArray['kind'];
@@ -78,12 +67,94 @@ export function parseNpy(body: Uint8Array): NpyArray {
   if (data.length !== elements * size) {
     throw bad(`the .npy array of shape [${shape.join(', ')}] and dtype '${descr}' needs ${elements * size} bytes of data; the body holds ${data.length}`);
   }
-  return { byteOrder, kind, size, fortranOrder: order === 'True', shape, data, descr };
+  return { byteOrder, kind, size, fortranOrder, shape, data, descr };
+}
+
+/**
+ * NumPy's `max_header_size`: `np.load` refuses a longer header (in characters) unless the file is trusted
+ * with `allow_pickle=True`, as `ast.literal_eval` "is not actually safe for large inputs".
+ */
+const MAX_HEADER_CHARS = 10_000;
+const KEYS = ['descr', 'fortran_order', 'shape'];
+
+/**
+ * The header's fields, read as NumPy's `_read_array_header` reads them: the text (latin1 in format 1.0 and
+ * 2.0, UTF-8 in 3.0) is a Python literal, read as `ast.literal_eval` reads it; it must be a dict with exactly
+ * the keys 'descr', 'fortran_order' and 'shape' (a key written twice keeps its last value, as in Python),
+ * 'shape' a tuple of whole numbers and 'fortran_order' True or False.
+ */
+function readHeader(bytes: Uint8Array, major: number): { descr: string; fortranOrder: boolean; shape: number[] } {
+  // A UTF-8 character takes at most 4 bytes: a header longer than that is refused before it is decoded.
+  if (bytes.length > MAX_HEADER_CHARS * (major === 3 ? 4 : 1)) throw bad(`the .npy header is ${bytes.length} bytes long; NumPy reads headers of up to ${MAX_HEADER_CHARS} characters`);
+  let header: string;
+  if (major === 3) {
+    try {
+      header = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw bad('the .npy header of format 3.0 is not valid UTF-8');
+    }
+  } else header = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'); // ISO-8859-1, as Python's latin1
+  if (header.length > MAX_HEADER_CHARS) {
+    let chars = 0;
+    for (const _ of header) chars++; // Python counts code points, not UTF-16 units
+    if (chars > MAX_HEADER_CHARS) throw bad(`the .npy header is ${chars} characters long; NumPy reads headers of up to ${MAX_HEADER_CHARS}`);
+  }
+  let d: PyValue;
+  try {
+    d = parsePythonLiteral(header, { longSuffix: major < 3 });
+  } catch (e) {
+    if (!(e instanceof PyLiteralError)) throw e;
+    throw bad(`the .npy header is not a Python literal (${e.message}); it must be a dict as NumPy writes it, {'descr': '<f4', 'fortran_order': False, 'shape': (3, 8)}: ${shortHeader(header)}`);
+  }
+  if (d.type !== 'dict') throw bad(`the .npy header is ${describe(d)}, not a dict with the keys 'descr', 'fortran_order' and 'shape': ${shortHeader(header)}`);
+  const keys = [...d.entries.keys()];
+  if (d.otherKeys.length > 0 || keys.length !== KEYS.length || !KEYS.every((k) => d.entries.has(k))) {
+    const named = [...keys.map(quote), ...d.otherKeys.map(describe)];
+    throw bad(`the .npy header has the keys ${shorten(named.join(', ') || 'none', 120)}; it must have exactly 'descr', 'fortran_order' and 'shape': ${shortHeader(header)}`);
+  }
+  const shapeValue = d.entries.get('shape')!;
+  if (shapeValue.type !== 'tuple') throw bad(`the .npy header's 'shape' is ${describe(shapeValue)}; it must be a tuple of whole numbers, as (3, 8), (3,) or (): ${shortHeader(header)}`);
+  if (shapeValue.items.length > 32) throw bad(`the .npy header's 'shape' has ${shapeValue.items.length} dimensions; up to 32 are read: ${shortHeader(header)}`);
+  const shape = shapeValue.items.map((x, n) => {
+    if (x.type !== 'int' || x.value < 0n || x.value >= 10n ** 15n) {
+      throw bad(`the .npy header's 'shape' holds ${describe(x)} at position ${n}; each dimension must be a whole number from 0 to 999999999999999: ${shortHeader(header)}`);
+    }
+    return Number(x.value);
+  });
+  const order = d.entries.get('fortran_order')!;
+  if (order.type !== 'bool') throw bad(`the .npy header's 'fortran_order' is ${describe(order)}; it must be True or False: ${shortHeader(header)}`);
+  const descr = d.entries.get('descr')!;
+  if (descr.type === 'list') throw bad('the .npy array has a structured dtype (named fields); send a plain array');
+  if (descr.type === 'tuple') throw bad('the .npy array has a subarray dtype (a (dtype, shape) tuple as its descr); send a plain array of the whole shape');
+  if (descr.type !== 'str') throw bad(`the .npy header's 'descr' is ${describe(descr)}; it must be a dtype string, as '<f4': ${shortHeader(header)}`);
+  return { descr: descr.value, fortranOrder: order.value, shape };
+}
+
+/** A value read from a header, in a few words for a message. */
+function describe(v: PyValue): string {
+  switch (v.type) {
+    case 'str': return `the text ${quote(v.value)}`;
+    case 'int': return `the number ${shorten(v.value.toString(), 24)}`;
+    case 'bool': return v.value ? 'True' : 'False';
+    case 'None': return 'None';
+    case 'float': return 'a float';
+    case 'complex': return 'a complex number';
+    case 'bytes': return 'a bytes string';
+    default: return `a ${v.type}`;
+  }
+}
+
+/** Text in single quotes, shortened, with characters outside printable ASCII written as escapes. */
+function quote(text: string): string {
+  return `'${shorten(text, 40).replace(/[^ -~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}'`;
+}
+
+function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
 }
 
 function shortHeader(header: string): string {
-  const h = header.trim();
-  return h.length > 120 ? `${h.slice(0, 120)}...` : h;
+  return shorten(header.trim(), 120);
 }
 
 /** The model type an `.npy` dtype is, when its elements can be copied as they are. */

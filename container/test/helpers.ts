@@ -281,12 +281,20 @@ export function fromBytes(type: string, b: Buffer): unknown[] {
  */
 export function npy(descr: string, shape: number[], data: Uint8Array, { fortran = false, version = 1 } = {}): Buffer {
   const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  return npyWithHeader(`{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${tuple}, }`, data, { version });
+}
+
+/**
+ * An .npy file with the header text given, padded as NumPy pads it unless `pad` is false; format 3.0
+ * writes it as UTF-8, 1.0 and 2.0 as latin1.
+ */
+export function npyWithHeader(header: string | Buffer, data: Uint8Array, { version = 1, pad = true } = {}): Buffer {
   const start = version === 1 ? 10 : 12;
-  let header = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${tuple}, }`;
-  header = header.padEnd(Math.ceil((start + header.length + 1) / 64) * 64 - start - 1, ' ') + '\n';
+  let text = typeof header === 'string' ? Buffer.from(header, version === 3 ? 'utf8' : 'latin1') : header;
+  if (pad) text = Buffer.concat([text, Buffer.alloc(Math.ceil((start + text.length + 1) / 64) * 64 - start - 1 - text.length, ' '), Buffer.from('\n')]);
   const prefix = Buffer.alloc(start);
   Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]).copy(prefix);
-  if (version === 1) prefix.writeUInt16LE(header.length, 8);
-  else prefix.writeUInt32LE(header.length, 8);
-  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), data]);
+  if (version === 1) prefix.writeUInt16LE(text.length, 8);
+  else prefix.writeUInt32LE(text.length, 8);
+  return Buffer.concat([prefix, text, data]);
 }

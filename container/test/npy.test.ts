@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeNpyRows, encodeNpy, encodeNpyRows, npyTensorData, parseNpy } from '../src/npy';
 import { InferenceError } from '../src/errors';
 import { DEFAULT_TENSOR_LIMITS, fromHalfBits, type ModelSignature, type TensorMeta } from '../src/tensors';
-import { npy } from './helpers';
+import { npy, npyWithHeader } from './helpers';
 
 const bytes = (typed: ArrayBufferView) => new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 
@@ -98,6 +98,65 @@ describe('NumPy .npy bodies', () => {
     const v9 = npy('<f4', [2], f4);
     v9[6] = 9;
     assert.throws(() => parseNpy(v9), code('BAD_NPY', /^the \.npy format version is 9\.0/));
+  });
+
+  it('reads every header NumPy reads: the Python literal as ast.literal_eval reads it, a key written twice keeping its last value', () => {
+    const two = bytes(new Float32Array([1, 2]));
+    const read = (header: string, data: Uint8Array = two, version = 1) => {
+      const a = parseNpy(npyWithHeader(header, data, { version }));
+      return [a.descr, a.fortranOrder, a.shape];
+    };
+    // What NumPy writes, and what its reader takes from other writers.
+    assert.deepEqual(read('{"descr": "<f4", "fortran_order": False, "shape": (2,)}'), ['<f4', false, [2]], 'double quotes, no trailing comma');
+    assert.deepEqual(read("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", two.subarray(0, 4)), ['<f4', false, []], 'a scalar');
+    assert.deepEqual(read("\t{ 'shape' :(\n2 , ) ,'fortran_order':True,\r\n'descr':'<f4' }\n\n  \n"), ['<f4', true, [2]], 'whitespace and line breaks, keys in any order');
+    assert.deepEqual(read("{'descr': '<f4', 'fortran_order': False, 'shape': (0x2,), }"), ['<f4', false, [2]], 'any Python int literal');
+    assert.deepEqual(read("{'descr': '<f4', 'fortran_order': False, 'shape': (1_0,), }", bytes(new Float32Array(10))), ['<f4', false, [10]]);
+    assert.deepEqual(read("{'descr': '<f4', 'fortran_order': False, 'shape': ((2,)), }"), ['<f4', false, [2]], 'a parenthesised tuple');
+    assert.deepEqual(read("{'descr': '<' 'f4', 'fortran_order': False, 'shape': (2,)}"), ['<f4', false, [2]], 'adjacent strings are joined');
+    assert.deepEqual(read("{'descr': '\\x3cf4', 'fortran_order': False, 'shape': (2,)}"), ['<f4', false, [2]], 'escapes');
+    assert.deepEqual(read("{'descr': '''<f4''', 'fortran_order': False, 'shape': (2,)}"), ['<f4', false, [2]], 'triple quotes');
+    assert.deepEqual(read("{'descr': '<f4', 'fortran_order': False, # 'shape': (9,)\n 'shape': (2,)}"), ['<f4', false, [2]], 'a comment is not read');
+    assert.deepEqual(read("{'descr': '<f8', 'fortran_order': True, 'shape': (2,), 'descr': '<f4', 'fortran_order': False}"), ['<f4', false, [2]], 'the last value of a key wins');
+    assert.deepEqual(read("{'descr': '<f4', 'fortran_order': False, 'shape': (2L,)}", two, 2), ['<f4', false, [2]], 'a Python 2 long in format 2.0');
+    assert.deepEqual(read("{'descr': '<U1', 'fortran_order': False, 'shape': (1,), }", bytes(new Uint32Array([0xe9])), 3), ['<U1', false, [1]], 'format 3.0');
+  });
+
+  it('refuses a header NumPy refuses, naming what is wrong and quoting the header', () => {
+    const two = bytes(new Float32Array([1, 2]));
+    const refused = (header: string | Buffer, message: RegExp, version = 1) => assert.throws(() => parseNpy(npyWithHeader(header, two, { version })), code('BAD_NPY', message));
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}", /^the \.npy header has the keys 'descr', 'fortran_order', 'shape', 'extra'; it must have exactly 'descr', 'fortran_order' and 'shape': \{'descr'/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 'descr'}", /the keys 'descr', 'fortran_order', 'shape', 'x';/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'note': \"'shape': (2,)\"}", /the keys 'descr', 'fortran_order', 'note';/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 1: 2}", /the keys 'descr', 'fortran_order', 'shape', the number 1;/);
+    refused("@{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", /^the \.npy header is not a Python literal \('@', which no literal starts with at character 1\); it must be a dict as NumPy writes it/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} ; x", /^the \.npy header is not a Python literal \(';' after the literal's end at character 57\)/);
+    refused("{'descr': '<f4' 'fortran_order': False, 'shape': (2,)}", /not a Python literal \(':' where ',' or '\}' was expected at character 32\)/);
+    refused("{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2,)}", /not a Python literal \(the name 'Falsey'/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (2,,)}", /not a Python literal \(',', which no literal starts with/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (02,)}", /not a Python literal \(an invalid number '02'/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (2L,)}", /not a Python literal \(an invalid number '2L'/, 3);
+    refused("\n  {'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", /not a Python literal \(an indented line/);
+    refused("({'descr': '<f4', 'fortran_order': False, 'shape': (2,)},)", /^the \.npy header is a tuple, not a dict with the keys 'descr', 'fortran_order' and 'shape': \(\{'descr'/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (2)}", /^the \.npy header's 'shape' is the number 2; it must be a tuple of whole numbers, as \(3, 8\), \(3,\) or \(\): \{/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (True, 2)}", /^the \.npy header's 'shape' holds True at position 0; each dimension must be a whole number/);
+    refused("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}", /'shape' holds the number -2 at position 0/);
+    refused("{'descr': '<f4', 'fortran_order': 0, 'shape': (2,)}", /^the \.npy header's 'fortran_order' is the number 0; it must be True or False: \{/);
+    refused("{'descr': b'<f4', 'fortran_order': False, 'shape': (2,)}", /^the \.npy header's 'descr' is a bytes string; it must be a dtype string, as '<f4': \{/);
+    refused("{'descr': ('<f4', (2,)), 'fortran_order': False, 'shape': (1,)}", /^the \.npy array has a subarray dtype/);
+    // NumPy's max_header_size: 10000 characters are read, 10001 are not.
+    const longest = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}".padEnd(10_000, ' ');
+    assert.deepEqual(parseNpy(npyWithHeader(longest, two, { version: 2, pad: false })).shape, [2]);
+    assert.throws(() => parseNpy(npyWithHeader(`${longest} `, two, { version: 2, pad: false })), code('BAD_NPY', /^the \.npy header is 10001 bytes long; NumPy reads headers of up to 10000 characters$/));
+    refused(Buffer.concat([Buffer.from("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} #"), Buffer.from([0xff])]), /^the \.npy header of format 3\.0 is not valid UTF-8$/, 3);
+    // A structured dtype keeps its message; one written over by a plain dtype is not read (the last value wins).
+    refused("{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (1,)}", /^the \.npy array has a structured dtype \(named fields\); send a plain array$/);
+    assert.equal(parseNpy(npyWithHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), 'descr': '<f4'}", two)).descr, '<f4');
+    // The header is quoted shortened, whatever its length.
+    assert.throws(() => parseNpy(npyWithHeader(`{'descr': '<f4', 'fortran_order': False, 'shape': (2,), '${'k'.repeat(5000)}': 1}`, two)), (e: unknown) => {
+      assert.ok(e instanceof InferenceError && e.code === 'BAD_NPY' && e.message.length < 400, String(e));
+      return true;
+    });
   });
 
   it('feeds the array as rows of the model\'s one input: rows along the first axis, or one row', () => {

@@ -88,7 +88,7 @@ function acceptedSamples(form: ServerVariableForm): string[] {
     case 'switch': return ['', 'on', 'off'];
     case 'list': return ['', ...form.items, form.items.join(','), form.items.join(', ')];
     case 'choice': return [...form.values];
-    case 'mediaType': return ['', ...form.values, ...form.values.map((v) => ` ${v.toUpperCase()}; charset=utf-8 `), `${form.values[0]};q=1`];
+    case 'mediaType': return ['', ' ', '\t \n', ...form.values, ...form.values.map((v) => ` ${v.toUpperCase()}; charset=utf-8 `), `${form.values[0]};q=1`];
     case 'segment': return ['', 'fraud-mlp', 'any thing', '.hidden', 'a..b', 'x'.repeat(300)];
     case 'text': return ['', '/opt/ml/other', '127.0.0.1', 'any thing'];
   }
@@ -181,7 +181,7 @@ describe('the bundled server environment table', () => {
     expect(describeForm(SERVER_VARIABLES.DRAIN_TIMEOUT_MS)).toBe('a whole number from 0 to 28000 (ms; the server exits at most 1 s after it, and SageMaker kills the process 30 s after SIGTERM), in plain decimal digits');
   });
 
-  test('SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT takes the server\'s answer types in any case and with parameters; another fails naming them, a token is not checked', () => {
+  test('SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT takes the server\'s answer types in any case and with parameters, and a blank value as the server does (unset); another fails naming them, a token is not checked', () => {
     expect(SERVER_VARIABLES.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT).toEqual({ kind: 'mediaType', values: DEFAULT_ACCEPT_TYPES });
     const chart = Testing.chart();
     const check = (value: string) => () => validateServerEnvironment(chart, 'env', { SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: value }, {
@@ -191,7 +191,9 @@ describe('the bundled server environment table', () => {
       '\\(in any case; parameters such as "; charset=utf-8" are ignored\\), or empty for the server\'s default: the bundled inference server refuses anything else and does not start: ' +
       'correct the value or remove SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT from env'));
     expect(check('application/x-recordio-protobuf')).toThrow(/'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \("application\/x-recordio-protobuf"\) must be one of/);
-    for (const value of ['text/csv', 'Application/JSONLines; charset=utf-8', 'application/jsonlines;data=text', '', '${Token[X]}']) expect(check(value)).not.toThrow();
+    // Blank is unset to the server (defaultInvocationsAccept trims the value): JSON, as when it is empty.
+    for (const value of ['text/csv', 'Application/JSONLines; charset=utf-8', 'application/jsonlines;data=text', '', ' ', '\t\n', '${Token[X]}']) expect(check(value)).not.toThrow();
+    expect(check(' ; charset=utf-8')).toThrow(/'env.SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT' \(" ; charset=utf-8"\) must be one of/);
   });
 
   // Under batch transform the server refuses a CSV and JSON Lines body limit under 1 MiB, which each variable
