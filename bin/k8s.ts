@@ -5,24 +5,38 @@
  * Set `AIP_SERVER_IMAGE` to the inference server image you pushed (the default name is published nowhere: without it the
  * script warns), `AIP_MODEL_S3_URI` (with
  * `AIP_SERVER_SERVICE_ACCOUNT` allowed to read it, and optionally `AIP_MODEL_NAME`) for the model it serves,
- * and `AIP_TRAINING_IMAGE` to run your trainer instead of the spot GPU check. An optional argument
+ * and `AIP_TRAINING_IMAGE` to run your trainer instead of the spot GPU check. `AIP_DEVICE_PLUGIN=true` adds the
+ * `device-plugins` chart, for a cluster that has no device plugin. Warnings and errors recorded on the charts are
+ * printed to stderr as the cdk CLI prints them (`[Warning at /path] message [ack: id]`); the folder is written
+ * either way, and an error makes the script exit with status 1. An optional argument
  * writes to another folder instead (`npx tsx bin/k8s.ts /tmp/k8s`): a missing or empty one, or an earlier output,
  * since the folder is emptied first (any other folder fails, untouched).
  */
 import * as path from 'node:path';
 import { ModelSource } from '../constructs/k8s/inference-service';
+import { AnnotationLevel, formatAnnotation } from '../lib/construct-annotations';
 import { DEFAULT_SERVER_IMAGE, writePlatformManifests } from '../lib/platform-chart';
 
 const outdir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirname, '..', 'dist', 'k8s');
 const modelUri = process.env.AIP_MODEL_S3_URI || undefined;
 const serverImage = process.env.AIP_SERVER_IMAGE || undefined;
-const files = writePlatformManifests(outdir, {
+const devicePluginValue = process.env.AIP_DEVICE_PLUGIN ?? '';
+if (!['', 'true', 'false'].includes(devicePluginValue)) {
+  console.error(`AIP_DEVICE_PLUGIN (${JSON.stringify(devicePluginValue)}) must be "true" or "false": set it to true to add the device-plugins chart, or leave it unset`);
+  process.exit(1);
+}
+const { files, annotations } = writePlatformManifests(outdir, {
   serverImage,
   trainingImage: process.env.AIP_TRAINING_IMAGE || undefined,
   model: modelUri ? ModelSource.fromS3Uri(modelUri) : undefined,
   modelName: process.env.AIP_MODEL_NAME || undefined,
   serverServiceAccountName: process.env.AIP_SERVER_SERVICE_ACCOUNT || undefined,
+  devicePlugin: devicePluginValue === 'true',
 });
+// cdk8s prints no construct annotations: print the warnings and errors the charts recorded, as the cdk CLI would.
+for (const annotation of annotations) {
+  if (annotation.level !== AnnotationLevel.INFO) console.error(formatAnnotation(annotation));
+}
 if (!modelUri) {
   console.warn('serving.yaml expects the model inside the server image (/opt/ml/model): the bundled image holds none, so '
     + 'set AIP_MODEL_S3_URI to the S3 prefix of your model directory (model.onnx, optional serving.json), and '
@@ -42,3 +56,4 @@ if (!serverImage) {
     + 'push it where the cluster can pull it (Amazon ECR, for example), and set AIP_SERVER_IMAGE to that name');
 }
 console.log(`wrote ${files.map((f) => path.relative(process.cwd(), path.join(outdir, f))).join(', ')}`);
+if (annotations.some((a) => a.level === AnnotationLevel.ERROR)) process.exitCode = 1;

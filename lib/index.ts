@@ -4,3 +4,4 @@ export { PlatformError } from './private/errors';
 export * as labels from './private/labels';
 export * from './ai-platform-stack';
 export * from './platform-chart';
+export * from './construct-annotations';

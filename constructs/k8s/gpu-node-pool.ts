@@ -63,6 +63,43 @@ export class ConsolidationPolicy {
   private constructor(public readonly value: string) {}
 }
 
+/**
+ * A NodePool duration that may also be Karpenter's `Never` (`expireAfter`, `consolidateAfter`).
+ *
+ * @example
+ * new GpuNodePool(chart, 'Serving', {
+ *   instanceTypes: [GpuInstanceType.G5_XLARGE],
+ *   clusterName: 'ml',
+ *   nodeRoleName: 'KarpenterNodeRole-ml',
+ *   expireAfter: KarpenterDuration.NEVER,
+ *   consolidateAfter: KarpenterDuration.of(Duration.minutes(30)),
+ * });
+ *
+ * @see https://karpenter.sh/docs/concepts/disruption/
+ */
+export class KarpenterDuration {
+  /** `Never`: nodes never expire (`expireAfter`), or are never consolidated (`consolidateAfter`). */
+  public static readonly NEVER = new KarpenterDuration(undefined);
+
+  /**
+   * After the given time, written as Karpenter's Go duration (`90s`, `5m`, `720h`): whole seconds, or
+   * synthesis fails naming the prop.
+   */
+  public static of(duration: Duration): KarpenterDuration {
+    return new KarpenterDuration(duration);
+  }
+
+  private constructor(
+    /** The time, or undefined for `Never`. */
+    public readonly duration: Duration | undefined,
+  ) {}
+
+  /** True for `Never`. */
+  public get isNever(): boolean {
+    return this.duration === undefined;
+  }
+}
+
 /** Properties of a `GpuNodePool`. */
 export interface GpuNodePoolProps {
   /**
@@ -98,15 +135,20 @@ export interface GpuNodePoolProps {
   /** @default ConsolidationPolicy.WHEN_EMPTY */
   readonly consolidationPolicy?: ConsolidationPolicy;
   /**
-   * How long a node must be consolidatable before Karpenter acts.
-   * @default Duration.minutes(5)
+   * How long a node must be consolidatable (empty, or with `WHEN_EMPTY_OR_UNDERUTILIZED` under-used) before Karpenter
+   * removes it; `KarpenterDuration.of(Duration.seconds(0))` consolidates at once. `KarpenterDuration.NEVER` turns
+   * consolidation off: empty GPU nodes then stay, and are billed, until they expire (`expireAfter`), drift or are
+   * deleted; only `maxAccelerators` bounds what they cost.
+   * @default KarpenterDuration.of(Duration.minutes(5))
    */
-  readonly consolidateAfter?: Duration;
+  readonly consolidateAfter?: KarpenterDuration;
   /**
-   * Node lifetime: Karpenter replaces older nodes (fresh AMIs, no drift).
-   * @default Duration.days(30)
+   * Node lifetime: Karpenter replaces older nodes (fresh AMIs, no drift). Longer than 0s, whole seconds.
+   * `KarpenterDuration.NEVER` keeps each node until it drifts (e.g. a new AMI release under `@latest`), is
+   * consolidated, interrupted or deleted: nodes on a pinned AMI are then never recycled.
+   * @default KarpenterDuration.of(Duration.days(30))
    */
-  readonly expireAfter?: Duration;
+  readonly expireAfter?: KarpenterDuration;
   /**
    * How long Karpenter may take to drain a node it terminates (spot interruption, expiry, deletion) before it
    * deletes the pods left on it. Karpenter never evicts pods marked `karpenter.sh/do-not-disrupt` (a
@@ -236,14 +278,15 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
         'must be a whole number of GiB from 20 to 16384 (gp3 limits; model images need room): Karpenter accepts larger sizes, but EC2 would refuse every node launch',
         'use e.g. Size.gibibytes(200)');
     }
-    const nodeLifetime = props.expireAfter ?? Duration.days(30);
-    const expireAfter = goDuration(this, 'expireAfter', nodeLifetime);
+    const nodeLifetime = (props.expireAfter ?? KarpenterDuration.of(Duration.days(30))).duration;
+    const expireAfter = nodeLifetime ? goDuration(this, 'expireAfter', nodeLifetime) : NEVER;
     // Karpenter's CRD takes a zero duration, and would then replace every node as soon as it launched.
-    if (nodeLifetime.toSeconds({ integral: false }) === 0) {
+    if (nodeLifetime && nodeLifetime.toSeconds({ integral: false }) === 0) {
       throw new PlatformError(this, 'expireAfter', '0s', 'must be longer than 0s: every node would expire as soon as it launched, and the pool would replace its nodes without end',
-        'give the node lifetime, e.g. Duration.days(30)');
+        'give the node lifetime, e.g. KarpenterDuration.of(Duration.days(30)), or KarpenterDuration.NEVER for nodes that never expire');
     }
-    const consolidateAfter = goDuration(this, 'consolidateAfter', props.consolidateAfter ?? Duration.minutes(5));
+    const consolidationDelay = (props.consolidateAfter ?? KarpenterDuration.of(Duration.minutes(5))).duration;
+    const consolidateAfter = consolidationDelay ? goDuration(this, 'consolidateAfter', consolidationDelay) : NEVER;
     const drainLimit = props.terminationGracePeriod ?? (capacity.isSpot ? Duration.seconds(TRAINING_GRACE_SECONDS) : undefined);
     const terminationGracePeriod = drainLimit && goDuration(this, 'terminationGracePeriod', drainLimit);
     if (drainLimit && drainLimit.toSeconds({ integral: false }) === 0) {
@@ -339,6 +382,9 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
     }
   }
 }
+
+/** Karpenter's value for a disruption that never happens (NodePool `expireAfter`, `consolidateAfter`). */
+const NEVER = 'Never';
 
 /** A Go duration (`30s`, `5m`, `720h`) as Karpenter's CRDs accept it: whole seconds, minutes or hours. */
 function goDuration(scope: Construct, prop: string, d: Duration): string {

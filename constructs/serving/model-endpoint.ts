@@ -196,8 +196,9 @@ export interface ModelEndpointProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * Bucket for captured data and async payloads. Its policy is never changed: a bucket in another account
-   * must allow the execution role itself.
+   * Bucket for captured data and async payloads (`dataCapture`, `asyncInference`); not for serverless variants,
+   * which support neither (synthesis fails rather than leave the bucket unused). Its policy is never changed: a
+   * bucket in another account must allow the execution role itself.
    * @default - a new bucket encrypted with `encryptionKey` (bucket key on), TLS only, no public access,
    * retained, without versioning or expiry rules
    */
@@ -772,6 +773,13 @@ export class ModelEndpoint extends ModelEndpointBase {
         throw new PlatformError(this, 'encryptionKey', props.encryptionKey.keyArn.replace(/\$\{Token\[[^\]]*\]\}/g, '<token>'),
           'has no effect with a serverless variant: SageMaker takes no storage volume key (KmsKeyId) for serverless endpoints, and data capture and asynchronous inference, the key\'s other uses, are not available there',
           'remove encryptionKey, or use an instance variant');
+      }
+      // The bucket holds captured data and async payloads and results, nothing else (the model artifacts come
+      // from `modelData`): on a serverless endpoint, where neither is available, it would be silently unused.
+      if (props.bucket) {
+        throw new PlatformError(this, 'bucket', props.bucket.bucketName.replace(/\$\{Token\[[^\]]*\]\}/g, '<token>'),
+          'has no effect with a serverless variant: it holds captured data and asynchronous inference payloads and results, and neither data capture nor asynchronous inference is available on a serverless endpoint',
+          'remove bucket, or use an instance variant');
       }
     }
     if (props.vpcSubnets && !props.vpc) {

@@ -2,7 +2,7 @@ import { Token } from 'aws-cdk-lib';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import { AcceleratorVendor, Capacity, CpuArchitecture, GpuInstanceType } from '../../constructs/compute';
 import {
-  ConsolidationPolicy, GpuNodePool, GpuNodePoolProps, InferenceService, KarpenterAmi, TrainingJob,
+  ConsolidationPolicy, GpuNodePool, GpuNodePoolProps, InferenceService, KarpenterAmi, KarpenterDuration, TrainingJob,
 } from '../../constructs/k8s';
 import { only, podSpec, synthValid } from './helpers';
 import { validateManifest } from './validate';
@@ -82,11 +82,43 @@ describe('GpuNodePool', () => {
   });
 
   test('caps the accelerators, consolidates empty nodes and expires old ones', () => {
-    const spec = only(synth({ maxAccelerators: 16, consolidateAfter: Duration.minutes(10), expireAfter: Duration.days(7), disruptionBudgetPercent: 20, weight: 50 }).manifests, 'NodePool').spec;
+    const spec = only(synth({ maxAccelerators: 16, consolidateAfter: KarpenterDuration.of(Duration.minutes(10)), expireAfter: KarpenterDuration.of(Duration.days(7)), disruptionBudgetPercent: 20, weight: 50 }).manifests, 'NodePool').spec;
     expect(spec.limits).toEqual({ 'nvidia.com/gpu': 16 });
     expect(spec.disruption).toEqual({ consolidationPolicy: 'WhenEmpty', consolidateAfter: '10m', budgets: [{ nodes: '20%' }] });
     expect(spec.template.spec.expireAfter).toBe('168h');
     expect(spec.weight).toBe(50);
+  });
+
+  test('with KarpenterDuration.NEVER, nodes never expire and are never consolidated: both render as Karpenter\'s "Never", which the NodePool CRD accepts', () => {
+    // synth() validates every manifest against the CRD schema (expireAfter and consolidateAfter: a Go duration or "Never").
+    const never = only(synth({ expireAfter: KarpenterDuration.NEVER, consolidateAfter: KarpenterDuration.NEVER }).manifests, 'NodePool').spec;
+    expect(never.template.spec.expireAfter).toBe('Never');
+    expect(never.disruption).toEqual({ consolidationPolicy: 'WhenEmpty', consolidateAfter: 'Never', budgets: [{ nodes: '10%' }] });
+    // each on its own, the other keeps its default
+    const noExpiry = only(synth({ expireAfter: KarpenterDuration.NEVER }).manifests, 'NodePool').spec;
+    expect(noExpiry.template.spec.expireAfter).toBe('Never');
+    expect(noExpiry.disruption.consolidateAfter).toBe('5m');
+    const noConsolidation = only(synth({ consolidateAfter: KarpenterDuration.NEVER, consolidationPolicy: ConsolidationPolicy.WHEN_EMPTY_OR_UNDERUTILIZED }).manifests, 'NodePool').spec;
+    expect(noConsolidation.template.spec.expireAfter).toBe('720h');
+    expect(noConsolidation.disruption.consolidateAfter).toBe('Never');
+    expect(KarpenterDuration.NEVER.isNever).toBe(true);
+    expect(KarpenterDuration.of(Duration.days(1)).isNever).toBe(false);
+    expect(KarpenterDuration.of(Duration.days(1)).duration?.toHours()).toBe(24);
+  });
+
+  test('the NodePool schema takes "Never" for expireAfter and consolidateAfter only, spelt exactly so', () => {
+    const pool = only(synth().manifests, 'NodePool');
+    const withValue = (set: (copy: typeof pool) => void) => {
+      const copy = JSON.parse(JSON.stringify(pool));
+      set(copy);
+      return () => validateManifest(copy);
+    };
+    expect(withValue((c) => { c.spec.template.spec.expireAfter = 'Never'; })).not.toThrow();
+    expect(withValue((c) => { c.spec.disruption.consolidateAfter = 'Never'; })).not.toThrow();
+    expect(withValue((c) => { c.spec.template.spec.expireAfter = 'never'; })).toThrow(/expireAfter must match pattern/);
+    expect(withValue((c) => { c.spec.disruption.consolidateAfter = 'NEVER'; })).toThrow(/consolidateAfter must match pattern/);
+    // terminationGracePeriod has no "Never" in Karpenter v1: it stays a Duration
+    expect(withValue((c) => { c.spec.template.spec.terminationGracePeriod = 'Never'; })).toThrow(/terminationGracePeriod must match pattern/);
   });
 
   test('on spot, a node being terminated is drained within 90 s, so a training pod (karpenter.sh/do-not-disrupt, which Karpenter never evicts) gets SIGTERM and its 90 s for a last checkpoint within the two-minute notice', () => {
@@ -234,14 +266,14 @@ describe('GpuNodePool', () => {
   });
 
   test('with a disruption duration that is not a whole number of seconds, synthesis fails naming it', () => {
-    expect(() => synth({ consolidateAfter: Duration.millis(1500) })).toThrow(/'consolidateAfter' \("1\.5s"\) must be a whole number of seconds/);
-    expect(() => synth({ expireAfter: Duration.millis(90500) })).toThrow(/'expireAfter' \("90\.5s"\) must be a whole number of seconds/);
+    expect(() => synth({ consolidateAfter: KarpenterDuration.of(Duration.millis(1500)) })).toThrow(/'consolidateAfter' \("1\.5s"\) must be a whole number of seconds/);
+    expect(() => synth({ expireAfter: KarpenterDuration.of(Duration.millis(90500)) })).toThrow(/'expireAfter' \("90\.5s"\) must be a whole number of seconds/);
   });
 
   test('with an expireAfter of zero, synthesis fails: every node would expire as soon as it launched', () => {
-    expect(() => synth({ expireAfter: Duration.seconds(0) })).toThrow(/'expireAfter' \("0s"\) must be longer than 0s/);
+    expect(() => synth({ expireAfter: KarpenterDuration.of(Duration.seconds(0)) })).toThrow(/'expireAfter' \("0s"\) must be longer than 0s/);
     // consolidateAfter 0s is Karpenter's "consolidate at once", a real choice.
-    expect(() => synth({ consolidateAfter: Duration.seconds(0) })).not.toThrow();
+    expect(() => synth({ consolidateAfter: KarpenterDuration.of(Duration.seconds(0)) })).not.toThrow();
   });
 
   test('with instance types of different accelerator models, synthesis fails', () => {

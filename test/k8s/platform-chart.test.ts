@@ -16,6 +16,7 @@ import {
   buildPlatformCharts, DEFAULT_SERVER_IMAGE, DEFAULT_TRAINING_COMMAND, KUSTOMIZATION_FILE, PlatformCharts, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
   referenceTrainingNodes, writePlatformManifests,
 } from '../../lib/platform-chart';
+import { AnnotationLevel, constructAnnotations } from '../../lib/construct-annotations';
 import { TEST_CONTEXT } from '../helpers';
 import { only, podSpec, synthValid } from './helpers';
 import { validateManifests } from './validate';
@@ -200,7 +201,7 @@ describe('reference platform charts', () => {
     const dir = tmp();
     writePlatformManifests(dir);
     fs.writeFileSync(path.join(dir, 'stale.yaml'), 'left from an earlier run');
-    const files = writePlatformManifests(dir, { serverImage: 'registry.example.com/server:2.0.0', devicePlugin: true });
+    const { files } = writePlatformManifests(dir, { serverImage: 'registry.example.com/server:2.0.0', devicePlugin: true });
     expect(files).toEqual(['device-plugins.yaml', 'serving.yaml', 'training.yaml', KUSTOMIZATION_FILE]);
     expect(fs.readdirSync(dir).sort()).toEqual([...files].sort());
     const kustomization = Yaml.load(path.join(dir, KUSTOMIZATION_FILE))[0];
@@ -211,6 +212,21 @@ describe('reference platform charts', () => {
     }
     expect(count).toBe(10);
     expect(fs.readFileSync(path.join(dir, 'serving.yaml'), 'utf8')).toContain('image: registry.example.com/server:2.0.0');
+  });
+
+  test('writePlatformManifests returns the annotations recorded on the charts, which cdk8s does not print', () => {
+    // the reference nodes are described by labels without the device-plugin label: one warning each
+    const { annotations } = writePlatformManifests(tmp(), { devicePlugin: true });
+    expect(annotations).toHaveLength(2);
+    expect(annotations.map((a) => [a.level, a.path])).toEqual([[AnnotationLevel.WARNING, '/device-plugins'], [AnnotationLevel.WARNING, '/device-plugins']]);
+    expect(annotations[0].message).toMatch(/^devicePlugin: the inferenceNodes .* \[ack: ai-platform:devicePluginNodesUnlabeled\]$/);
+    expect(writePlatformManifests(tmp()).annotations).toEqual([]);
+  });
+
+  test('buildPlatformCharts\' warnings can be read from the app with constructAnnotations', () => {
+    const app = Testing.app();
+    buildPlatformCharts(app, { devicePlugin: true });
+    expect(constructAnnotations(app).map((a) => `${a.level} ${a.path}`)).toEqual(['warning /device-plugins', 'warning /device-plugins']);
   });
 
   test('a folder that holds something else than an earlier output is left alone, and writing fails naming it', () => {
@@ -224,8 +240,8 @@ describe('reference platform charts', () => {
     expect(() => writePlatformManifests(dir)).toThrow(/'outdir' .* is not empty/);
     expect(fs.readdirSync(dir).sort()).toEqual([KUSTOMIZATION_FILE, 'notes.md']);
     // An empty folder, or a missing one, is written.
-    expect(writePlatformManifests(tmp())).toContain(KUSTOMIZATION_FILE);
-    expect(writePlatformManifests(path.join(tmp(), 'new', 'k8s'))).toContain(KUSTOMIZATION_FILE);
+    expect(writePlatformManifests(tmp()).files).toContain(KUSTOMIZATION_FILE);
+    expect(writePlatformManifests(path.join(tmp(), 'new', 'k8s')).files).toContain(KUSTOMIZATION_FILE);
   });
 
   test('bin/k8s.ts writes byte-identical output from run to run, in separate processes', () => {

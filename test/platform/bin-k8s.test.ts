@@ -44,4 +44,44 @@ describe('bin/k8s.ts', () => {
   test('without a model source, it warns that the image holds no model (unchanged)', () => {
     expect(runK8s({}).stderr).toContain('set AIP_MODEL_S3_URI');
   });
+
+  test('it prints every warning recorded on the charts to stderr, as the cdk CLI does, and still writes the folder', () => {
+    // AIP_DEVICE_PLUGIN=true adds the device-plugins chart; the reference nodes are described by labels that do not
+    // include the device-plugin label, so the chart records a warning for each (cdk8s itself prints none).
+    const { status, stderr, dir } = runK8s({ AIP_DEVICE_PLUGIN: 'true' });
+    expect(status).toBe(0);
+    const lines = stderr.split('\n').filter((l) => l.startsWith('[Warning at '));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\[Warning at \/device-plugins\] devicePlugin: the inferenceNodes .*ai-platform.dev\/device-plugin=nvidia.* \[ack: ai-platform:devicePluginNodesUnlabeled\]$/);
+    expect(lines[1]).toMatch(/^\[Warning at \/device-plugins\] devicePlugin: the trainingNodes /);
+    expect(fs.readdirSync(dir).sort()).toEqual(['device-plugins.yaml', 'kustomization.yaml', 'serving.yaml', 'training.yaml']);
+  });
+
+  test('without AIP_DEVICE_PLUGIN the folder has no device-plugins chart, and no chart warning is printed', () => {
+    for (const value of [undefined, '', 'false']) {
+      const { status, stderr, dir } = runK8s(value === undefined ? {} : { AIP_DEVICE_PLUGIN: value });
+      expect(status).toBe(0);
+      expect(stderr).not.toContain('[Warning at ');
+      expect(fs.readdirSync(dir)).not.toContain('device-plugins.yaml');
+    }
+  });
+
+  test('an AIP_DEVICE_PLUGIN other than true or false fails naming it, and writes nothing', () => {
+    const { status, stderr, dir } = runK8s({ AIP_DEVICE_PLUGIN: 'yes' });
+    expect(status).not.toBe(0);
+    expect(stderr).toMatch(/AIP_DEVICE_PLUGIN \("yes"\) must be "true" or "false"/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('an error recorded on a chart is printed as the cdk CLI does, and the script exits with status 1 after writing the folder', () => {
+    // The library records no errors on these charts: the preload turns its warnings into errors.
+    const preload = path.join(__dirname, 'fixtures', 'warnings-as-errors.cjs');
+    const { status, stderr, dir } = runK8s({ AIP_DEVICE_PLUGIN: 'true', NODE_OPTIONS: `--require ${JSON.stringify(preload)}` });
+    expect(status).toBe(1);
+    const lines = stderr.split('\n').filter((l) => l.startsWith('[Error at '));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\[Error at \/device-plugins\] devicePlugin: the inferenceNodes /);
+    expect(stderr).not.toContain('[Warning at ');
+    expect(fs.readdirSync(dir)).toContain('device-plugins.yaml');
+  });
 });

@@ -345,6 +345,20 @@ describe('validation', () => {
     expect(() => newEndpoint(stack, { variants: [EndpointVariant.serverless()], encryptionKey: key }))
       .toThrow(/'encryptionKey' \(.*\) has no effect with a serverless variant: SageMaker takes no storage volume key \(KmsKeyId\) for serverless endpoints, and data capture and asynchronous inference, the key's other uses, are not available there: remove encryptionKey, or use an instance variant/);
   });
+  test('serverless with a bucket fails: it would hold nothing there', () => {
+    const fail = () => {
+      const { stack } = newStack();
+      newEndpoint(stack, { variants: [EndpointVariant.serverless()], bucket: new s3.Bucket(stack, 'Given') });
+    };
+    expect(fail).toThrow(PlatformError);
+    expect(fail).toThrow(/'bucket' \(.*\) has no effect with a serverless variant: it holds captured data and asynchronous inference payloads and results, and neither data capture nor asynchronous inference is available on a serverless endpoint: remove bucket, or use an instance variant/);
+  });
+  test('serverless with an imported bucket fails naming it', () => {
+    const { stack } = newStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Imported', 'my-capture-bucket');
+    expect(() => newEndpoint(stack, { variants: [EndpointVariant.serverless()], bucket }))
+      .toThrow(/'bucket' \("my-capture-bucket"\) has no effect with a serverless variant/);
+  });
   test('serverless memory that is no whole number of MiB fails naming the prop, not with CDK\'s conversion error', () => {
     const fail = serverless({ memorySize: Size.kibibytes(1500) });
     expect(fail).toThrow(PlatformError);
