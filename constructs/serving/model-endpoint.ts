@@ -197,14 +197,16 @@ export interface ModelEndpointProps {
   readonly encryptionKey?: kms.IKey;
   /**
    * Bucket for captured data and async payloads (`dataCapture`, `asyncInference`); not for serverless variants,
-   * which support neither (synthesis fails rather than leave the bucket unused). Its policy is never changed: a
+   * which support neither (synthesis fails rather than leave the bucket unused), and unused without either (synthesis
+   * warns). Its policy is never changed: a
    * bucket in another account must allow the execution role itself.
    * @default - a new bucket encrypted with `encryptionKey` (bucket key on), TLS only, no public access,
    * retained, without versioning or expiry rules
    */
   readonly bucket?: s3.IBucket;
   /**
-   * Bucket for server access logs of the created bucket.
+   * Bucket for server access logs of the created bucket (one is created for `dataCapture` or `asyncInference` when
+   * `bucket` is not given; otherwise this is unused, and synthesis warns).
    * @default - no access logs (a cdk-nag finding acknowledged with this reason)
    */
   readonly serverAccessLogsBucket?: s3.IBucket;
@@ -427,6 +429,16 @@ export class ModelEndpoint extends ModelEndpointBase {
 
     if (needsBucket) {
       this.bucket = props.bucket ?? this.createBucket(removalPolicy, props.serverAccessLogsBucket);
+    } else if (props.bucket) {
+      Annotations.of(this).addWarningV2('ai-platform:endpointBucketUnused',
+        "'bucket' is unused: it holds captured data and asynchronous inference payloads and results, and the endpoint sets neither dataCapture nor asyncInference. "
+        + 'Remove it, or set one of them');
+    }
+    if (props.serverAccessLogsBucket && (props.bucket || !needsBucket)) {
+      Annotations.of(this).addWarningV2('ai-platform:endpointAccessLogsBucketUnused',
+        "'serverAccessLogsBucket' is unused: it receives the server access logs of the bucket the endpoint creates, and "
+        + (props.bucket ? "with 'bucket' given it creates none (turn on access logging on that bucket where it is defined)"
+          : 'the endpoint creates none, as it sets neither dataCapture nor asyncInference. Remove it'));
     }
     if (props.asyncInference) {
       const a = props.asyncInference;

@@ -359,6 +359,23 @@ describe('validation', () => {
     expect(() => newEndpoint(stack, { variants: [EndpointVariant.serverless()], bucket }))
       .toThrow(/'bucket' \("my-capture-bucket"\) has no effect with a serverless variant/);
   });
+  test('a bucket or an access-log bucket the endpoint does not use gets a warning naming it', () => {
+    const warnings = (props: Record<string, unknown>) => {
+      const { stack } = newStack();
+      const bucket = props.bucket ? s3.Bucket.fromBucketName(stack, 'Given', 'my-capture-bucket') : undefined;
+      const serverAccessLogsBucket = props.logs ? s3.Bucket.fromBucketName(stack, 'Logs', 'my-access-logs') : undefined;
+      newEndpoint(stack, { variants: twoInstances(), bucket, serverAccessLogsBucket, dataCapture: props.dataCapture as undefined });
+      return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('is unused')).map((w) => String(w.entry.data));
+    };
+    // A bucket with neither data capture nor async inference holds nothing.
+    expect(warnings({ bucket: true })).toEqual([expect.stringMatching(/^'bucket' is unused: .*sets neither dataCapture nor asyncInference\. Remove it, or set one of them/)]);
+    // The access-log bucket serves only a bucket the endpoint creates.
+    expect(warnings({ logs: true })).toEqual([expect.stringMatching(/^'serverAccessLogsBucket' is unused: .*the endpoint creates none, as it sets neither dataCapture nor asyncInference/)]);
+    expect(warnings({ logs: true, bucket: true, dataCapture: {} })).toEqual([expect.stringMatching(/^'serverAccessLogsBucket' is unused: .*with 'bucket' given it creates none/)]);
+    // Used as documented: no warning.
+    expect(warnings({ bucket: true, dataCapture: {} })).toEqual([]);
+    expect(warnings({ logs: true, dataCapture: {} })).toEqual([]);
+  });
   test('serverless memory that is no whole number of MiB fails naming the prop, not with CDK\'s conversion error', () => {
     const fail = serverless({ memorySize: Size.kibibytes(1500) });
     expect(fail).toThrow(PlatformError);
