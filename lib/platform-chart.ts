@@ -212,8 +212,10 @@ export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): 
     karpenter = new Chart(app, 'karpenter');
     pool = new GpuNodePool(karpenter, 'GpuSpot', {
       name: KARPENTER_POOL_NAME,
+      // The training job asks for 16 GiB, which only g5.2xlarge and larger give: diversifying adds g5.4xlarge, a
+      // second spot market for it (within twice the price; Karpenter picks the cheapest that fits).
       instanceTypes: [GpuInstanceType.G5_XLARGE, GpuInstanceType.G5_2XLARGE],
-      capacity: Capacity.spot(),
+      capacity: Capacity.spot({ diversify: true }),
       clusterName: props.karpenter.clusterName,
       nodeRoleName: props.karpenter.nodeRoleName,
     });

@@ -176,6 +176,10 @@ describe('reference platform charts', () => {
     const manifests = synthValid(withPool.karpenter!);
     expect(manifests.map((m) => m.kind)).toEqual(['EC2NodeClass', 'NodePool']);
     expect(only(manifests, 'NodePool').spec.template.spec.requirements).toContainEqual({ key: 'karpenter.sh/capacity-type', operator: 'In', values: ['spot'] });
+    // The training job's 16 GiB fits g5.2xlarge and g5.4xlarge (32 and 64 GiB), not g5.xlarge (16 GiB, less what the
+    // kubelet reserves): two spot markets for it, not one.
+    expect(only(manifests, 'NodePool').spec.template.spec.requirements).toContainEqual(
+      { key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['g5.2xlarge', 'g5.4xlarge', 'g5.xlarge'] });
   });
 
   test('with karpenter, the training job lands on the pool\'s nodes: Karpenter only launches nodes that meet a pending pod\'s required node affinity', () => {
