@@ -15,7 +15,8 @@
 import * as path from 'node:path';
 import { ModelSource } from '../constructs/k8s/inference-service';
 import { AnnotationLevel, formatAnnotation } from '../lib/construct-annotations';
-import { DEFAULT_SERVER_IMAGE, writePlatformManifests } from '../lib/platform-chart';
+import { DEFAULT_SERVER_IMAGE, PlatformManifests, writePlatformManifests } from '../lib/platform-chart';
+import { PlatformError } from '../lib/private/errors';
 
 const outdir = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirname, '..', 'dist', 'k8s');
 const modelUri = process.env.AIP_MODEL_S3_URI || undefined;
@@ -25,14 +26,23 @@ if (!['', 'true', 'false'].includes(devicePluginValue)) {
   console.error(`AIP_DEVICE_PLUGIN (${JSON.stringify(devicePluginValue)}) must be "true" or "false": set it to true to add the device-plugins chart, or leave it unset`);
   process.exit(1);
 }
-const { files, annotations } = writePlatformManifests(outdir, {
-  serverImage,
-  trainingImage: process.env.AIP_TRAINING_IMAGE || undefined,
-  model: modelUri ? ModelSource.fromS3Uri(modelUri) : undefined,
-  modelName: process.env.AIP_MODEL_NAME || undefined,
-  serverServiceAccountName: process.env.AIP_SERVER_SERVICE_ACCOUNT || undefined,
-  devicePlugin: devicePluginValue === 'true',
-});
+let written: PlatformManifests;
+try {
+  written = writePlatformManifests(outdir, {
+    serverImage,
+    trainingImage: process.env.AIP_TRAINING_IMAGE || undefined,
+    model: modelUri ? ModelSource.fromS3Uri(modelUri) : undefined,
+    modelName: process.env.AIP_MODEL_NAME || undefined,
+    serverServiceAccountName: process.env.AIP_SERVER_SERVICE_ACCOUNT || undefined,
+    devicePlugin: devicePluginValue === 'true',
+  });
+} catch (e) {
+  // A setting or output folder the library refuses: its message names what is wrong; a stack trace adds nothing.
+  if (!(e instanceof PlatformError)) throw e;
+  console.error(e.message);
+  process.exit(1);
+}
+const { files, annotations } = written;
 // cdk8s prints no construct annotations: print the warnings and errors the charts recorded, as the cdk CLI would.
 for (const annotation of annotations) {
   if (annotation.level !== AnnotationLevel.INFO) console.error(formatAnnotation(annotation));

@@ -89,7 +89,9 @@ export class ModelSource {
    */
   public static fromS3Uri(uri: string, options: S3ModelSourceOptions = {}): ModelSource {
     if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(uri)) {
-      throw new PlatformError(undefined, 'model', uri, 'must be an S3 URI like "s3://bucket/prefix/"', 'give the S3 location of the model directory');
+      throw new PlatformError(undefined, 'model', uri,
+        'must be an S3 URI like "s3://bucket/prefix/", whose bucket name is 3-63 lower-case letters, digits, "." or "-", starting and ending with a letter or digit',
+        'give the S3 location of the model directory');
     }
     if (/\.(tar\.gz|tgz|tar)$/i.test(uri)) {
       throw new PlatformError(undefined, 'model', uri, 'must be the prefix of an unpacked model directory: `aws s3 sync` copies a prefix and would leave an archive (or nothing) in /opt/ml/model',

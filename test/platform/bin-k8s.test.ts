@@ -66,6 +66,13 @@ describe('bin/k8s.ts', () => {
     }
   });
 
+  test('a setting the library refuses fails with its one-line message, not a stack trace', () => {
+    const { status, stderr } = runK8s({ AIP_MODEL_S3_URI: 's3://b/m/' });
+    expect(status).toBe(1);
+    expect(stderr.trim()).toMatch(/^'model' \("s3:\/\/b\/m\/"\) must be an S3 URI like "s3:\/\/bucket\/prefix\/", whose bucket name is 3-63 lower-case letters/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
   test('an AIP_DEVICE_PLUGIN other than true or false fails naming it, and writes nothing', () => {
     const { status, stderr, dir } = runK8s({ AIP_DEVICE_PLUGIN: 'yes' });
     expect(status).not.toBe(0);
