@@ -11,6 +11,7 @@ import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduli
 import { claimAppName } from './private/app-name-label';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
+import { dropPathLabel } from './private/stable-pod-labels';
 import { MAX_USER_ID } from './private/user-id';
 import { checkWholeSeconds } from './private/whole-seconds';
 import { checkContainerSizes, checkWholeSize } from './private/whole-size';
@@ -755,7 +756,13 @@ export class InferenceService extends Construct {
           sysctls: this.port < PRIVILEGED_PORTS_END ? [{ name: UNPRIVILEGED_PORT_START, value: String(this.port) }] : undefined,
         },
         spread: false,
+        // The selector is the service name and track, not cdk8s-plus's `cdk8s.io/metadata.addr` label (derived from
+        // the construct path): a Deployment's selector cannot change, so moving or renaming the construct in the
+        // code would make every later apply fail.
+        select: false,
       });
+      deployment.select(kplus.LabelSelector.of({ labels }));
+      dropPathLabel(deployment);
       const tmp = kplus.Volume.fromEmptyDir(deployment, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
       const container = deployment.addContainer({
         name: 'server',

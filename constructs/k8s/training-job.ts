@@ -8,6 +8,7 @@ import { applyAcceleratorScheduling } from './accelerator-scheduling';
 import { claimAppName } from './private/app-name-label';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
+import { dropPathLabel } from './private/stable-pod-labels';
 import { MAX_USER_ID } from './private/user-id';
 import { checkWholeSeconds } from './private/whole-seconds';
 import { checkContainerSizes, checkWholeSize } from './private/whole-size';
@@ -304,6 +305,8 @@ export class TrainingJob extends Construct {
         // and Flux would fail the whole reconciliation. With this annotation Flux deletes and recreates the Job.
         annotations: { [FLUX_FORCE]: 'enabled' },
       },
+      // Kubernetes selects a Job's pods itself; the label cdk8s-plus would select them by is dropped below.
+      select: false,
       podMetadata: {
         labels: { 'app.kubernetes.io/name': this.name },
         // Karpenter drifts nodes (every AMI release with an `@latest` alias) and consolidates them by evicting
@@ -324,6 +327,7 @@ export class TrainingJob extends Construct {
       // to the checkpoints kept. Every pod of the job writes as the same user, so the root's owner suffices.
       securityContext: { user, group: user, fsGroup: user, ensureNonRoot: true, fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH },
     });
+    dropPathLabel(this.job);
     const container = this.job.addContainer({
       name: 'trainer',
       image: props.image,

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { CfnParameter, Stack } from 'aws-cdk-lib';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
   AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, ScalingMetric,
@@ -436,6 +437,24 @@ describe('InferenceService', () => {
     expect(service.canaryReplicas).toBe(1);
     expect(only(manifests, 'Deployment', 'fraud-canary').spec.replicas).toBe(1);
     expect(only(manifests, 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: 4, maxReplicas: 8, scaleTargetRef: { kind: 'Deployment', name: 'fraud' } });
+  });
+
+  test('the Deployments select their pods by service name and track, not by the construct path, so moving the construct keeps the immutable selector', () => {
+    const { manifests } = synth({ minReplicas: 4, canary: { image: 'x:2', weightPercent: 25 } });
+    const deployments = manifests.filter((m) => m.kind === 'Deployment');
+    expect(deployments.map((d) => d.spec.selector)).toEqual([
+      { matchLabels: { 'app.kubernetes.io/name': 'fraud', 'ai-platform.dev/track': 'stable' } },
+      { matchLabels: { 'app.kubernetes.io/name': 'fraud', 'ai-platform.dev/track': 'canary' } },
+    ]);
+    for (const d of deployments) {
+      expect(d.spec.template.metadata.labels).toEqual(d.spec.selector.matchLabels);
+    }
+    // The same service under another construct id and chart: the same selectors and pod labels.
+    const app = Testing.app();
+    const moved = new Chart(app, 'Elsewhere');
+    new InferenceService(new Construct(moved, 'Nested'), 'Renamed', { image: IMAGE, name: 'fraud', minReplicas: 4, canary: { image: 'x:2', weightPercent: 25 } });
+    const again = synthValid(moved).filter((m) => m.kind === 'Deployment');
+    expect(again.map((d) => [d.spec.selector, d.spec.template.metadata.labels])).toEqual(deployments.map((d) => [d.spec.selector, d.spec.template.metadata.labels]));
   });
 
   test('a small canary share still runs one canary pod', () => {

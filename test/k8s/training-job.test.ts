@@ -22,6 +22,12 @@ function synth(props: Partial<TrainingJobProps> = {}) {
 }
 
 describe('TrainingJob', () => {
+  test('the pod template carries no label derived from the construct path: a Job\'s template cannot change, so moving the construct must not change it', () => {
+    const template = only(synth().manifests, 'Job').spec.template;
+    expect(template.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'train' });
+    expect(only(synth().manifests, 'Job').spec.selector).toBeUndefined();
+  });
+
   test('an InferenceService of the same name in the same namespace fails, naming it: its Service selects pods by app.kubernetes.io/name alone and would send requests to the training pods', () => {
     const app = Testing.app();
     const serving = new Chart(app, 'Serving', { namespace: 'ml' });
