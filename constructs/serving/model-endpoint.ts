@@ -149,7 +149,7 @@ export interface ModelEndpointProps {
   /**
    * Environment of the container (batching, limits, log level). At most 100 entries, counting the
    * variables the construct adds; names are letters, digits and underscores; values up to 1024
-   * bytes; 32 KB of names and values in all. With the bundled server, the
+   * bytes; 32 KB of names and values in all (held to 32,000 bytes). With the bundled server, the
    * variables it reads must hold values it accepts (`BATCHING=on|off`, `DRAIN_TIMEOUT_MS` at most 28000,
    * numbers in plain decimal digits within its ranges, `MODEL_NAME` not `.`, `..` or with a `/`...), or
    * synthesis fails instead of the endpoint;
@@ -308,8 +308,12 @@ const BUNDLED_SERVER_QUEUE_SIZE = 256;
 const CONTENT_TYPE = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*$/;
 /** Environment variables SageMaker allows in a container definition. */
 const MAX_ENVIRONMENT = 100;
-/** Bytes of all environment names and values together that SageMaker allows in a container definition (32 KB). */
-const MAX_ENVIRONMENT_BYTES = 32 * 1024;
+/**
+ * Bytes of all environment names and values together that SageMaker allows in a container definition. Its API
+ * reference says "32 KB" and nothing says whether that is 32,768 or 32,000 bytes (its API models encode no total),
+ * so the check holds to the lower figure, which passes under either reading.
+ */
+const MAX_ENVIRONMENT_BYTES = 32_000;
 
 /**
  * A SageMaker model endpoint: the model, its endpoint configuration and the endpoint, with a
@@ -539,7 +543,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     if (envBytes > MAX_ENVIRONMENT_BYTES) {
       const addedNames = Object.keys(added).filter((name) => !Object.hasOwn(userEnvironment, name));
       throw new PlatformError(this, 'environment', `${envBytes} bytes`,
-        `must hold at most ${MAX_ENVIRONMENT_BYTES} bytes of names and values in all, SageMaker's limit for a container's environment (32 KB)${addedNames.length > 0 ? `, together with the ${addedNames.length} the construct adds (${addedNames.join(', ')})` : ''}`,
+        `must hold at most ${MAX_ENVIRONMENT_BYTES} bytes of names and values in all, SageMaker's limit for a container's environment ("32 KB", held to 32,000 bytes as AWS does not say whether it means 32,768)${addedNames.length > 0 ? `, together with the ${addedNames.length} the construct adds (${addedNames.join(', ')})` : ''}`,
         'move settings into the model directory (serving.json)');
     }
     this.cfnModel = new sagemaker.CfnModel(this, 'Model', {

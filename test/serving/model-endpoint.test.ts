@@ -541,14 +541,17 @@ describe('validation', () => {
     // 600 characters, 1200 bytes.
     expect(build({ environment: { LABEL: '\u00e9'.repeat(600) } })).toThrow(/'environment\.LABEL' \("1200 bytes"\) must be at most 1024 bytes/);
   });
-  test('environment variables over 32 KB in all fail, counting those the construct adds: SageMaker\'s limit for the map', () => {
-    // 32 variables of 1000 bytes and a 2- or 3-byte name: within every per-variable limit, 32,086 bytes in all.
-    const environment = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`V${i}`, 'x'.repeat(1000)]));
+  test('environment variables over 32 KB in all fail, counting those the construct adds: SageMaker\'s limit for the map, read as 32,000 bytes', () => {
+    // 31 variables of 1000 bytes and a 2- or 3-byte name: within every per-variable limit, 31,083 bytes in all.
+    const environment = Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`V${i}`, 'x'.repeat(1000)]));
     expect(build({ environment })).not.toThrow();
-    expect(build({ environment: { ...environment, EXTRA: 'x'.repeat(700) } }))
-      .toThrow(/'environment' \("32791 bytes"\) must hold at most 32768 bytes of names and values in all, SageMaker's limit for a container's environment/);
-    // The async limits the construct adds (BODY_LIMIT_BYTES=524288000, REQUEST_TIMEOUT_MS=3600000) take it over.
-    expect(build({ environment: { ...environment, EXTRA: 'x'.repeat(640) }, asyncInference: {} }))
+    // 32,000 bytes exactly pass; one more fails (AWS's "32 KB" may mean 32,000 or 32,768 bytes: the lower holds under both).
+    expect(build({ environment: { ...environment, EXTRA: 'x'.repeat(912) } })).not.toThrow();
+    expect(build({ environment: { ...environment, EXTRA: 'x'.repeat(913) } }))
+      .toThrow(/'environment' \("32001 bytes"\) must hold at most 32000 bytes of names and values in all, SageMaker's limit for a container's environment \("32 KB", held to 32,000 bytes/);
+    // The async limits the construct adds (BODY_LIMIT_BYTES=524288000, REQUEST_TIMEOUT_MS=3600000: 49 bytes) take it over.
+    expect(build({ environment: { ...environment, EXTRA: 'x'.repeat(880) } })).not.toThrow();
+    expect(build({ environment: { ...environment, EXTRA: 'x'.repeat(880) }, asyncInference: {} }))
       .toThrow(/together with the 2 the construct adds \(BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS\)/);
   });
   test('with the bundled server, SAGEMAKER_BIND_TO_PORT, PORT and MODEL_DIR are reserved', () => {
