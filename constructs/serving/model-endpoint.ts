@@ -1234,6 +1234,15 @@ export class ModelEndpoint extends ModelEndpointBase {
    * parameter), nothing is known at synthesis and it is left unchecked.
    */
   private checkRollbackAlarm(alarm: cloudwatch.IAlarm, prop: string): void {
+    // SageMaker's API reference describes rollback alarms as alarms "configured to monitor metrics on an endpoint"
+    // and never mentions composite alarms; and CloudWatch's DescribeAlarms returns composite alarms only to callers
+    // allowed it on "*" and asking for them, while the execution role may read only the alarms named here. An
+    // imported composite alarm cannot be told apart from a metric alarm; the docs say so.
+    if (alarm instanceof cloudwatch.CompositeAlarm) {
+      throw new PlatformError(this, prop, alarm.node.path,
+        'is a composite alarm, which SageMaker is not documented to read as a rollback alarm (its API reference names alarms that monitor metrics, and CloudWatch returns composite alarms only to a DescribeAlarms permission on "*"), so it might never roll an update back',
+        'pass the metric alarms it combines instead: any one of them in ALARM rolls the update back');
+    }
     const parts = alarm.alarmArn.split(':');
     // arn:partition:cloudwatch:region:account:alarm:name; a whole-ARN token has no colons.
     if (parts.length < 7 || parts[0] !== 'arn') return;

@@ -1153,6 +1153,17 @@ describe('rollout and alarms', () => {
     });
   });
 
+  test('a composite rollback alarm fails naming it: SageMaker is not documented to read composite alarms, and the role may not list them', () => {
+    const { stack } = newStack();
+    const metric = new cloudwatch.Alarm(stack, 'Errors', { metric: new cloudwatch.Metric({ namespace: 'AWS/SageMaker', metricName: 'Invocation5XXErrors' }), threshold: 1, evaluationPeriods: 1 });
+    const composite = new cloudwatch.CompositeAlarm(stack, 'Kpi', { alarmRule: cloudwatch.AlarmRule.anyOf(metric) });
+    expect(() => newEndpoint(stack, { rollout: RolloutStrategy.canary({ rollbackAlarms: [composite] }) }))
+      .toThrow(/'rollout\.rollbackAlarms' \("TestStack\/Kpi"\) is a composite alarm, which SageMaker is not documented to read as a rollback alarm.*: pass the metric alarms it combines instead/);
+    const endpoint = newEndpoint(stack, {}, 'Other');
+    expect(() => endpoint.addRollbackAlarm(composite)).toThrow(/'addRollbackAlarm' \("TestStack\/Kpi"\) is a composite alarm/);
+    endpoint.addRollbackAlarm(metric); // the metric alarm itself is accepted
+  });
+
   test('a rollback alarm from another region or account fails: SageMaker looks rollback alarms up by name in the endpoint\'s own', () => {
     const env = { account: '111111111111', region: 'eu-west-1' };
     const { stack } = newStack({ env });
