@@ -144,7 +144,8 @@ export function addEbsCsiDriver(scope: Construct, options: ClusterAddonOptions):
   addon.node.addDependency(podIdentityAgent(cluster, options.systemNodes), options.systemNodes);
 
   // Encrypted with the region's default EBS encryption key; bound where the pod lands (an EBS volume lives in one zone);
-  // Delete is the Kubernetes default reclaim policy (a released volume is removed with its claim).
+  // Delete is the Kubernetes default reclaim policy (a released volume is removed with its claim). It acts only while the driver
+  // runs: claims still there when the stack is deleted go with the cluster and leave their volumes behind (README).
   const storageClass = cluster.addManifest('DefaultStorageClass', {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
