@@ -261,6 +261,11 @@ export function addClusterAutoscaler(scope: Construct, options: ClusterAutoscale
       // A fixed name, the one the Pod Identity association names (Pod Identity needs no annotation on it).
       rbac: { serviceAccount: { create: true, name: CLUSTER_AUTOSCALER_CHART.serviceAccount } },
       nodeSelector: options.nodeSelector,
+      // The chart sets none (`resources: {}`), which makes the pod BestEffort: the first the kubelet evicts when the
+      // two system nodes run short of memory. The requests of upstream's AWS example
+      // (cloudprovider/aws/examples/cluster-autoscaler-autodiscover.yaml); not its limit, since the memory it needs
+      // grows with the number of nodes and pods it watches.
+      resources: { requests: { cpu: '100m', memory: '600Mi' } },
       extraArgs: {
         // Keep groups that differ only by zone the same size, and pick the group that leaves the least idle CPU
         // and memory (the GPU groups differ much in size).

@@ -401,6 +401,7 @@ describe('AiPlatformStack installs what the platform charts need on the cluster'
       autoDiscovery: { clusterName: `\${${clusterId}}` },
       rbac: { serviceAccount: { create: true, name: 'cluster-autoscaler' } },
       nodeSelector: { 'ai-platform.dev/node-group': 'system' },
+      resources: { requests: { cpu: '100m', memory: '600Mi' } },
       extraArgs: { 'balance-similar-node-groups': true, 'expander': 'least-waste' },
     });
     // The system nodes carry that label; the GPU groups carry their own value of it.
