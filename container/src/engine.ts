@@ -1125,7 +1125,10 @@ export class InferenceEngine {
     void slot.worker.terminate();
     this.hooks.onQueue?.(this.queue.length, this.runningBatches);
     this.notifyIdle();
-    if (this.terminated) return;
+    // Shutting down with nothing queued, no request is left for a replacement (as in retire): loading one
+    // would hold the exit for as long as a model load and warm-up take (a TensorRT engine build: minutes).
+    // Requests still arriving go to the workers left, or are refused once the drain ends.
+    if (this.terminated || (this.closing && this.queue.length === 0)) return;
     this.respawn(0, slot.deviceId);
   }
 
