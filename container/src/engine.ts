@@ -1101,6 +1101,20 @@ export class InferenceEngine {
         }
         this.onWorkerLost(slot, err);
       };
+      // A message from the worker that Node could not deserialize here (no memory to copy it into, say)
+      // is dropped, with this event instead. The worker reports its runs one at a time, in the order they
+      // were posted, so the one lost is the report of its oldest run: failed here, or that run's callers
+      // would wait out their deadline, the worker would look stuck in it, and close() would wait for it
+      // for good. Lost before it was ready, it was the load's outcome.
+      worker.on('messageerror', (err) => {
+        if (!ready) {
+          void worker.terminate(); // the session's creation had ended: it reported on it
+          reject(new Error(`cannot load model ${this.modelPath}: the inference worker's answer could not be read: ${err.message}`));
+          return;
+        }
+        const oldest = slot.runs.keys().next();
+        this.onMessage(slot, { type: 'run-failed', id: oldest.done ? -1 : oldest.value, message: `its result could not be passed to the server: ${err.message}` });
+      });
       worker.on('error', (err) => onGone(err));
       worker.on('exit', (code) => { if (!this.terminated) onGone(new Error(`inference worker exited with code ${code}`)); });
     });
@@ -1125,7 +1139,10 @@ export class InferenceEngine {
     void slot.worker.terminate();
     this.hooks.onQueue?.(this.queue.length, this.runningBatches);
     this.notifyIdle();
-    if (this.terminated) return;
+    // Shutting down with nothing queued, no request is left for a replacement (as in retire): loading one
+    // would hold the exit for as long as a model load and warm-up take (a TensorRT engine build: minutes).
+    // Requests still arriving go to the workers left, or are refused once the drain ends.
+    if (this.terminated || (this.closing && this.queue.length === 0)) return;
     this.respawn(0, slot.deviceId);
   }
 

@@ -434,6 +434,22 @@ describe('engine robustness', () => {
     assert.ok(Date.now() - t0 < 2000, `close took ${Date.now() - t0} ms with nothing queued or running after the crash`);
   });
 
+  it('starts no replacement for a worker lost while draining with nothing queued (loading one would only hold the exit)', { timeout: 15_000 }, async () => {
+    const { dir } = fraudModel();
+    const events: string[] = [];
+    engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, batching: { enabled: false } }]]), {
+      onWorkerEvent: (event) => events.push(event),
+    });
+    engineWorkers(engine)[0].postMessage(null); // the worker dies on the message before the run
+    const lost = settle(engine.infer({ inputs: [{ name: 'features', type: 'float32', dims: [1, 8], data: new Float32Array(8) }], outputNames: ['fraud_probability'], deadline: Date.now() + 5000 }));
+    const closed = engine.close(8000);
+    const outcome = await lost;
+    assert.equal(!outcome.ok && outcome.code, 'WORKER_CRASHED');
+    assert.ok(events.includes('worker-lost'), JSON.stringify(events));
+    assert.equal(engine.busyWorkers, 0, 'no replacement loading the model while the server drains with nothing left to run');
+    await closed;
+  });
+
   it('waits twice as long after each failed attempt to replace a lost worker', { timeout: 15_000 }, async () => {
     const { dir } = fraudModel();
     const failures: Array<{ attempt: unknown; retryInMs: unknown }> = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import * as path from 'node:path';
-import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle } from './helpers';
+import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep } from './helpers';
 import { heavySpec, multiInputSpec } from '../tools/test-models';
 import { resolveConfig } from '../src/config';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
@@ -135,6 +135,45 @@ describe('inference worker failure', () => {
     assert.equal(engine.workerCount, 0, 'settled only after the workers stopped');
     assert.equal(engine.busyWorkers, 0);
     assert.ok(Date.now() - t0 < 10_000, 'the 20 s drain wait was cut short');
+  });
+
+  it('fails at once, and keeps serving, a run whose result the server could not read (a message lost to a messageerror)', { timeout: 15_000 }, async () => {
+    const { dir } = fraudModel();
+    const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, batching: { enabled: false } }]]));
+    try {
+      // Node drops a message it cannot deserialize (no memory to copy it into, say) and emits
+      // 'messageerror' instead: here the first result after this point is lost so.
+      const [worker] = engineWorkers(engine);
+      const [deliver] = worker.listeners('message') as Array<(msg: unknown) => void>;
+      worker.removeListener('message', deliver);
+      let lost = false;
+      worker.on('message', (msg: { type: string }) => {
+        if (!lost && msg.type === 'result') {
+          lost = true;
+          worker.emit('messageerror', new Error('Unable to deserialize cloned data'));
+          return;
+        }
+        deliver(msg);
+      });
+      const job = () => settle(engine.infer({ inputs: [{ name: 'features', type: 'float32', dims: [1, 8], data: new Float32Array(8) }], outputNames: ['fraud_probability'], deadline: Date.now() + 3000 }));
+      const first = await job();
+      assert.equal(!first.ok && first.code, 'INFERENCE_FAILED', JSON.stringify(first));
+      assert.match((first as { message: string }).message, /Unable to deserialize cloned data/);
+      assert.ok(first.at < 1000, `answered at once, not at its deadline (${first.at} ms)`);
+      const second = await job();
+      assert.ok(second.ok, JSON.stringify(second));
+      assert.equal(engine.busyWorkers, 0, 'the worker is not left counted as in a run');
+      assert.equal(engine.runsInFlight, 0);
+    } finally {
+      // Without a report of every run, close() would wait for good for the worker to leave its run:
+      // stop it directly (it is idle) if close() has not settled by then.
+      const closing = engine.close(0);
+      if (!(await Promise.race([closing.then(() => true), sleep(2000).then(() => false)]))) {
+        for (const w of engineWorkers(engine)) await w.terminate();
+        await closing;
+        assert.fail('close() did not settle: it waited for a run whose report was lost');
+      }
+    }
   });
 
   it('puts a replacement in service only after a warm-up run, and replaces one that dies warming up', { timeout: 30_000 }, async () => {
