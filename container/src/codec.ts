@@ -350,6 +350,10 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
   const readRows = (values: Array<number | string> | undefined): void => {
     let k = 0;
     for (let r = 0; r < lines.length; r++) {
+      if (lines[r].trim() === '') {
+        // Skipped, it would shift every later answer against its record (batch transform joins them by line).
+        throw new InferenceError('CSV_COLUMN_COUNT', `CSV row ${r + 1} is blank; every row needs ${columns} value${columns === 1 ? '' : 's'} for input '${meta.name}' (${describeShape(meta)}), and blank lines are skipped only at the end of the body`);
+      }
       const cells = lines[r].split(',');
       if (cells.length !== columns) {
         throw new InferenceError('CSV_COLUMN_COUNT', `CSV row ${r + 1} has ${cells.length} columns; input '${meta.name}' (${describeShape(meta)}) needs ${columns}`);

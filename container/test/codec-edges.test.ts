@@ -194,6 +194,11 @@ describe('value edges', () => {
     assert.throws(() => decodeCsv(three, '1,2,3\n1,x,3\n1\n', limits), /CSV row 2, column 2 is "x"/);
     assert.throws(() => decodeCsv(three, '1,2,3\n1,2\n1,x,3\n', limits), /CSV row 2 has 2 columns/);
     assert.throws(() => decodeCsv(three, '1,,3\n', limits), /CSV row 1, column 2 is ""/);
+    // A blank line among the rows is named as blank, for a one-column input too (not as a row of one empty value);
+    // blank lines at the end are skipped.
+    assert.throws(() => decodeCsv(three, '1,2,3\n\n4,5,6\n', limits), { code: 'CSV_COLUMN_COUNT', message: "CSV row 2 is blank; every row needs 3 values for input 'x' ([-1, 3]), and blank lines are skipped only at the end of the body" });
+    assert.throws(() => decodeCsv(signature('float32', [-1, 1]), '\r\n1\n', limits), { code: 'CSV_COLUMN_COUNT', message: /^CSV row 1 is blank; every row needs 1 value for/ });
+    assert.equal(decodeCsv(three, '1,2,3\n\n \r\n', limits)[0].dims[0], 1);
   });
 
   it('writes CSV answers with RFC 4180 quoting, 64-bit integers as bare digits, and a scalar output as one row', () => {
