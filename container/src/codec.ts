@@ -359,7 +359,10 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
         throw new InferenceError('CSV_COLUMN_COUNT', `CSV row ${r + 1} has ${cells.length} columns; input '${meta.name}' (${describeShape(meta)}) needs ${columns}`);
       }
       for (let c = 0; c < columns; c++) {
-        const text = cells[c].trim();
+        // RFC 4180 lets any field be quoted (Python's csv.QUOTE_ALL and pandas' to_csv with quoting do so); a
+        // number never holds a quote or a comma, so the quotes are taken off and what is inside read as usual.
+        let text = cells[c].trim();
+        if (text.length >= 2 && text.charCodeAt(0) === 34 && text.charCodeAt(text.length - 1) === 34) text = text.slice(1, -1).trim();
         if (wide && INTEGER.test(text)) {
           if (values) values[k] = text.startsWith('+') ? text.slice(1) : text;
           k++;

@@ -201,6 +201,16 @@ describe('value edges', () => {
     assert.equal(decodeCsv(three, '1,2,3\n\n \r\n', limits)[0].dims[0], 1);
   });
 
+  it('reads a quoted CSV cell (RFC 4180, as csv.QUOTE_ALL writes it) as the number inside the quotes', () => {
+    const three = signature('float32', [-1, 3]);
+    assert.deepEqual([...(decodeCsv(three, '"1","2.5"," 3 "\r\n4,"5e1",6\n', limits)[0].data as Float32Array)], [1, 2.5, 3, 4, 50, 6]);
+    assert.deepEqual([...(decodeCsv(signature('int64', [-1, 1]), '"9007199254740993"\n', limits)[0].data as BigInt64Array)], [9007199254740993n]);
+    // What is inside the quotes is held to the same rules; a quoted comma splits the row as before.
+    assert.throws(() => decodeCsv(three, '"1","x",3\n', limits), /CSV row 1, column 2 is "\\"x\\"", not a finite decimal number/);
+    assert.throws(() => decodeCsv(three, '"","2",3\n', limits), /CSV row 1, column 1 is "\\"\\"", not a finite decimal number/);
+    assert.equal(codeOf(() => decodeCsv(three, '"1,5",2,3\n', limits)), 'CSV_COLUMN_COUNT');
+  });
+
   it('writes CSV answers with RFC 4180 quoting, 64-bit integers as bare digits, and a scalar output as one row', () => {
     const strings: WireTensor = { name: 's', type: 'string', dims: [1, 4], data: ['say "hi", ok', 'C:\\dir', 'two\nlines', 'plain'] };
     const ints: WireTensor = { name: 'i', type: 'int64', dims: [1, 1], data: new BigInt64Array([9223372036854775807n]) };
