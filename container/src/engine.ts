@@ -383,18 +383,29 @@ export function warmUpShapesMisfit(sig: ModelSignature, shapes: WarmUpConfig['sh
 }
 
 export class InferenceEngine {
-  /** Starts the workers, loads the model in each, and runs one warm-up inference per worker. */
-  public static async start(modelPath: string, config: ServingConfig, hooks: EngineHooks = {}): Promise<InferenceEngine> {
+  /**
+   * Starts the workers, loads the model in each, and runs one warm-up inference per worker.
+   *
+   * `signal` stops the start at the next step (shutdown began): a model load or a run already going
+   * cannot be interrupted and ends first, then no further probe run, second pool or warm-up starts, the
+   * workers are stopped (idle by then), and start() rejects with `signal.reason`. On a GPU those runs
+   * are a session's first (a TensorRT engine build can take minutes), and the orchestrator kills the
+   * process 30 s after SIGTERM.
+   */
+  public static async start(modelPath: string, config: ServingConfig, hooks: EngineHooks = {}, signal?: AbortSignal): Promise<InferenceEngine> {
+    signal?.throwIfAborted();
     disableOrtTelemetry(); // before the first worker creates onnxruntime's environment
     const engine = new InferenceEngine(modelPath, config, hooks);
     try {
       await engine.spawnAll();
+      signal?.throwIfAborted();
       const refused = limitsRefuseEveryRequest(engine.signature, config.limits);
       if (refused) throw new Error(`cannot serve model ${modelPath}: ${refused}`);
       const misfit = config.warmUp && warmUpShapesMisfit(engine.signature, config.warmUp.shapes);
       if (misfit) throw new Error(`cannot serve model ${modelPath}: ${misfit}`);
       if (engine.batching && engine.signature.notBatchableReason) engine.batchingOffReason = `the model's first axis cannot be the batch: ${engine.signature.notBatchableReason}`;
-      if (engine.batchingActive) await engine.probeBatching();
+      if (engine.batchingActive) await engine.probeBatching(signal);
+      signal?.throwIfAborted();
       if (config.unbatchedPool && !engine.batchingActive) {
         // The model cannot merge requests: run them side by side on several smaller workers instead.
         // The first workers are idle (no warm-up yet), so stopping them is safe.
@@ -402,8 +413,9 @@ export class InferenceEngine {
         await Promise.all(first.map((s) => s.worker.terminate()));
         engine.pool = config.unbatchedPool;
         await engine.spawnAll();
+        signal?.throwIfAborted();
       }
-      await engine.warmUp();
+      await engine.warmUp(signal);
     } catch (e) {
       await engine.terminate();
       throw e;
@@ -1213,14 +1225,18 @@ export class InferenceEngine {
    * of floats PROBE_APART_SCALE times larger must still get what it gets alone (whyRowsMix). Otherwise
    * requests run one at a time.
    */
-  private async probeBatching(): Promise<void> {
+  private async probeBatching(signal?: AbortSignal): Promise<void> {
     const outputNames = this.signature.outputs.map((o) => o.name);
     // Values vary from row to row, as much as the model takes: every input, else floats, booleans and
     // strings only (an integer 1 can be an index out of range), else none (zeros: shapes only).
     let probe: Probe | undefined;
     let failure: { rows: number; message: string } | undefined;
     for (const vary of ['all', 'non-integer', 'none'] as const) {
-      const run = async (seeds: number[], scales?: number[]) => (await this.runOn(this.slots[0], probeFeeds(this.signature, seeds, vary, scales), outputNames)).outputs;
+      // Each run first checks that the start has not been stopped (see start).
+      const run = async (seeds: number[], scales?: number[]) => {
+        signal?.throwIfAborted();
+        return (await this.runOn(this.slots[0], probeFeeds(this.signature, seeds, vary, scales), outputNames)).outputs;
+      };
       let rows = 1;
       try {
         const first = await run([1]);
@@ -1235,6 +1251,7 @@ export class InferenceEngine {
         probe = { first, again, second, both, apart, valuesVary: vary !== 'none' };
         break;
       } catch (e) {
+        signal?.throwIfAborted(); // stopped, not a failed probe
         failure = { rows, message: (e as Error).message }; // the last: with the fewest values varied
       }
     }
@@ -1250,10 +1267,11 @@ export class InferenceEngine {
    * Two inferences per worker with zero-filled inputs, in the shapes of warmUp.shapes where given, else
    * with dynamic dimensions set to 1 (see warmUpSlot).
    */
-  private async warmUp(): Promise<void> {
+  private async warmUp(signal?: AbortSignal): Promise<void> {
     await Promise.all(this.slots.map(async (slot) => {
       const first = await this.warmUpSlot(slot, true);
       if (first === undefined) return;
+      signal?.throwIfAborted(); // the start was stopped (see start)
       // The first run of a session pays one-off costs (memory arenas, kernel choices, CUDA's lazy start)
       // that can make it many times slower than the next; the second is the first guess of a typical run.
       // Neither sets the cost of a row: a 1-row run is mostly the cost of a run, and taken per row it priced

@@ -108,8 +108,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     await app.close().catch(() => undefined);
     process.exit(1);
   }
-  // The model plugin has logged why (one line, without a stack): say only that the process ends.
+  // The model plugin has logged why (one line, without a stack): say only that the process ends. A start
+  // stopped by SIGTERM (state 'stopped') is no failure: the drain above exits.
   app.model.ready.catch(() => {
+    if (app.model.state === 'stopped') return;
     app.log.fatal('exiting: the model failed to load');
     process.exit(1);
   });

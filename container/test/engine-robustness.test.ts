@@ -1,12 +1,14 @@
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { closeAll, engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep, startEngine } from './helpers';
 import { fixedBatchSpec, heavySpec, lookupSpec } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { onnx } from 'onnx-proto';
+import { buildApp } from '../src/app';
 import { resolveConfig } from '../src/config';
 import { InferenceEngine, ROW_COST_MIN_ROWS } from '../src/engine';
 import type { WireTensor } from '../src/tensors';
@@ -607,5 +609,103 @@ describe('engine robustness', () => {
       assert.ok(order.indexOf('late') < order.indexOf('rerun'), `late was answered before rerun's second run ended: ${order.join(', ')} (late at ${l.at} ms, rerun at ${r.at} ms, a run of ${BIG} rows ${run} ms)`);
       break;
     }
+  });
+});
+
+describe('a start stopped by its signal (the server began shutting down)', () => {
+  // Counts the runs the engine posts directly (probe and warm-up runs) and keeps the workers it loads.
+  type Internals = { runOn: (...args: unknown[]) => Promise<unknown>; spawn: (...args: unknown[]) => Promise<{ worker: Worker }> };
+  const internals = InferenceEngine.prototype as unknown as Internals;
+  const { runOn, spawn } = internals;
+  let runs = 0;
+  let onRun: (() => void) | undefined;
+  let workers: Worker[] = [];
+  beforeEach(() => {
+    runs = 0;
+    onRun = undefined;
+    workers = [];
+    internals.runOn = function (this: unknown, ...args) {
+      runs++;
+      onRun?.();
+      return runOn.apply(this, args);
+    };
+    internals.spawn = function (this: unknown, ...args) {
+      return spawn.apply(this, args).then((slot) => {
+        workers.push(slot.worker);
+        return slot;
+      });
+    };
+  });
+  afterEach(() => {
+    internals.runOn = runOn;
+    internals.spawn = spawn;
+  });
+
+  /**
+   * Starts a 2-worker engine, aborting its signal when `abortAt` says (`before`: before the start); resolves
+   * with how start() ended, and how long after the abort.
+   */
+  async function stoppedStart(config: object, abortAt: 'before' | ((abort: () => void) => void)): Promise<{ outcome: unknown; msAfterAbort: number }> {
+    const dir = modelDir('heavy', heavySpec(256, 4, 16));
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const reason = new Error('the server is shutting down');
+    const abort = () => {
+      abortedAt = performance.now();
+      controller.abort(reason);
+    };
+    if (abortAt === 'before') abort();
+    const started = InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 2, intraOpNumThreads: 1, ...config }]]), {}, controller.signal);
+    if (abortAt !== 'before') abortAt(abort);
+    const outcome = await started.then(async (e) => {
+      await e.close(0);
+      return 'started';
+    }, (e: unknown) => (e === reason ? 'stopped with the signal\'s reason' : e));
+    return { outcome, msAfterAbort: performance.now() - abortedAt };
+  }
+
+  it('during the model load: the loads end, then no probe or warm-up run, the workers are stopped, and start() rejects with the reason', async () => {
+    const { outcome } = await stoppedStart({}, (abort) => abort()); // start() has begun loading the model in both workers
+    assert.equal(outcome, 'stopped with the signal\'s reason');
+    assert.equal(runs, 0, 'no probe or warm-up run');
+    assert.equal(workers.length, 2, 'both loads ended');
+    assert.deepEqual(workers.map((w) => w.threadId), [-1, -1], 'both workers stopped');
+  });
+
+  it('during the batching probe: its run in progress ends, and no further probe run, second pool or warm-up run starts', async () => {
+    const { outcome, msAfterAbort } = await stoppedStart({}, (abort) => { onRun = () => { if (runs === 1) abort(); }; });
+    assert.equal(runs, 1, 'only the probe run in progress');
+    assert.equal(outcome, 'stopped with the signal\'s reason');
+    assert.equal(workers.length, 2, 'no second pool loaded');
+    assert.deepEqual(workers.map((w) => w.threadId), [-1, -1]);
+    assert.ok(msAfterAbort < 2_000, `start() rejected ${Math.round(msAfterAbort)} ms after the abort`);
+  });
+
+  it('during the warm-up: the first run of each worker ends, and no second one starts', async () => {
+    // Without batching there is no probe: the first runs are the warm-up's, one per worker at once.
+    const { outcome } = await stoppedStart({ batching: { enabled: false } }, (abort) => { onRun = () => { if (runs === 2) abort(); }; });
+    assert.equal(runs, 2, 'one warm-up run per worker, not two');
+    assert.equal(outcome, 'stopped with the signal\'s reason');
+    assert.deepEqual(workers.map((w) => w.threadId), [-1, -1]);
+  });
+
+  it('when the app closes while the model loads: state stopped, logged at info and not as a failed load, requests refused SHUTTING_DOWN', async () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const app = await buildApp({ modelDir: modelDir('heavy', heavySpec(256, 4, 16)), config: { workers: 2 }, logger: { level: 'info', stream: { write: (l: string) => { lines.push(JSON.parse(l)); } } } });
+    assert.equal(app.model.state, 'loading');
+    await app.close();
+    await assert.rejects(app.model.ready, /the server is shutting down/);
+    assert.equal(app.model.state, 'stopped');
+    assert.equal(runs, 0, 'no probe or warm-up run');
+    assert.deepEqual(workers.map((w) => w.threadId), [-1, -1]);
+    assert.ok(lines.some((l) => l.level === 30 && l.msg === 'model start stopped: the server is shutting down'), JSON.stringify(lines));
+    assert.deepEqual(lines.filter((l) => l.level >= 50), []);
+    assert.throws(() => app.model.requireSignature(), { code: 'SHUTTING_DOWN' });
+  });
+
+  it('before it began: loads nothing', async () => {
+    const { outcome } = await stoppedStart({}, 'before');
+    assert.equal(outcome, 'stopped with the signal\'s reason');
+    assert.equal(workers.length, 0);
   });
 });

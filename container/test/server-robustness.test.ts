@@ -65,6 +65,18 @@ describe('server process start-up', () => {
     }
   });
 
+  it('on SIGTERM while the model is still loading, stops the start (no probe, no warm-up) and exits 0, with no error logged', { timeout: 30_000 }, async () => {
+    // runServer sends SIGTERM as soon as the server listens: the workers are still loading the model then.
+    const t0 = Date.now();
+    const run = await runServer({ MODEL_DIR: modelDir('heavy', heavySpec(512, 8, 16)), INFERENCE_WORKERS: '2' });
+    const lines = run.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+    assert.equal(run.code, 0, run.out);
+    assert.ok(lines.some((l) => l.level === 30 && l.msg === 'model start stopped: the server is shutting down'), run.out);
+    assert.ok(!lines.some((l) => l.msg === 'model ready'), `the start went on to the end:\n${run.out}`);
+    assert.deepEqual(lines.filter((l) => l.level >= 50), [], 'nothing logged at error level');
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+  });
+
   it('treats an empty SAGEMAKER_BIND_TO_PORT as unset (then PORT), and refuses a port that is not plain digits', { timeout: 30_000 }, async () => {
     const port = await freePort();
     const run = await runServer({ MODEL_DIR: fraudModel().dir, SAGEMAKER_BIND_TO_PORT: '', PORT: String(port) });

@@ -20,8 +20,11 @@ const mib = (bytes: number): number => Math.round(bytes / (1024 * 1024));
  */
 export type InputCheck = (inputs: readonly WireTensor[], model: { name: string; signature: ModelSignature; features: unknown }) => void;
 
-/** `recovering`: loaded, but every worker was lost and none has been replaced yet (not ready). */
-export type ModelState = 'loading' | 'ready' | 'recovering' | 'failed';
+/**
+ * `recovering`: loaded, but every worker was lost and none has been replaced yet (not ready).
+ * `stopped`: the server began shutting down while the model was loading, and the start was stopped.
+ */
+export type ModelState = 'loading' | 'ready' | 'recovering' | 'failed' | 'stopped';
 
 export interface ModelService {
   readonly name: string;
@@ -36,9 +39,9 @@ export interface ModelService {
   readonly signature?: ModelSignature;
   readonly engine?: InferenceEngine;
   readonly loadError?: Error;
-  /** Settles when loading has finished (rejects if it failed). */
+  /** Settles when loading has finished (rejects if it failed, or was stopped by a shutdown: state `stopped`). */
   readonly ready: Promise<void>;
-  /** The model signature, or MODEL_NOT_READY. */
+  /** The model signature, or MODEL_NOT_READY (SHUTTING_DOWN once a shutdown stopped the start). */
   requireSignature(): ModelSignature;
   /** Checks the name a request addressed, or UNKNOWN_MODEL. */
   requireName(name: string): void;
@@ -218,6 +221,9 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     done();
   });
 
+  // Closing the app stops a start still going at its next step (see InferenceEngine.start).
+  const starting = new AbortController();
+  const stopStart = (): void => starting.abort(new Error('the server is shutting down'));
   const ready = (async () => {
     const t0 = performance.now();
     checkModelFile(modelPath);
@@ -244,7 +250,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         else if (event === 'warm-up-skipped') app.log.warn({ event, ...detail }, 'warm-up skipped: the model needs dynamic dimensions above 1; serving without it (warmUp.shapes in serving.json gives shapes it takes)');
         else app.log.error({ event, ...detail }, 'inference worker event');
       },
-    });
+    }, starting.signal);
     const seconds = (performance.now() - t0) / 1000;
     metrics.modelLoadSeconds.set(labels, seconds);
     metrics.executionProvider.set({ ...labels, provider: engine.provider }, 1);
@@ -269,6 +275,11 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     }, 'model ready');
   })();
   ready.catch((e: Error) => {
+    if (starting.signal.aborted && e === starting.signal.reason) {
+      state = 'stopped';
+      app.log.info({ model: opts.name }, 'model start stopped: the server is shutting down');
+      return;
+    }
     state = 'failed';
     loadError = e;
     app.log.error({ model: opts.name, error: e.message }, 'model failed to load');
@@ -295,6 +306,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
     requireSignature() {
       // 'recovering' still takes requests: they wait for the replacement worker (the engine refuses
       // them itself once replacing has failed).
+      if (state === 'stopped') throw new InferenceError('SHUTTING_DOWN', 'the server is shutting down', { retryAfterSeconds: 1 });
       if (state !== 'ready' || !engine) {
         throw new InferenceError('MODEL_NOT_READY', state === 'failed'
           ? `model '${opts.name}' failed to load: ${loadError?.message}`
@@ -329,7 +341,13 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   };
   app.decorate('model', service);
 
+  // preClose: as soon as close() begins, before the server waits for its connections to end.
+  app.addHook('preClose', (done) => {
+    stopStart();
+    done();
+  });
   app.addHook('onClose', async () => {
+    stopStart();
     await ready.catch(() => undefined);
     await engine?.close(opts.drainMs);
   });
