@@ -672,7 +672,11 @@ describe('validation', () => {
       .toThrow(/'variants' \(\["ml.c6i.large","ml.c7g.large"\]\) must all run on one CPU architecture/);
   });
   test('an error-rate threshold above 1 fails', () => {
-    expect(build({ alarms: { errorRateThreshold: 5 } })).toThrow(/'alarms\.errorRateThreshold' \(5\) must be a fraction above 0 and at most 1/);
+    expect(build({ alarms: { errorRateThreshold: 5 } })).toThrow(/'alarms\.errorRateThreshold' \(5\) must be a fraction above 0 and below 1/);
+  });
+  test('an error-rate threshold of 1 fails: the alarm fires above it, and a share of requests never exceeds 1', () => {
+    expect(build({ alarms: { errorRateThreshold: 1 } })).toThrow(/'alarms\.errorRateThreshold' \(1\) must be a fraction above 0 and below 1/);
+    expect(build({ alarms: { errorRateThreshold: 0.99 } })).not.toThrow();
   });
   test('an error-rate threshold of 0 fails (the alarm would fire on the first error)', () => {
     expect(build({ alarms: { errorRateThreshold: 0 } })).toThrow(/'alarms\.errorRateThreshold' \(0\) must be a fraction above 0/);
