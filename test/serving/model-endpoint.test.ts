@@ -1585,6 +1585,17 @@ describe('model sources', () => {
     ]));
   });
 
+  test('an archive in a bucket is read as that one object: s3:GetObject on its key, with no wildcard and no list permission', () => {
+    const { stack } = newStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Models', 'model-bucket');
+    newEndpoint(stack, { modelData: ModelData.fromBucket(bucket, 'fraud/model.tar.gz') });
+    const statements = executionStatements(Template.fromStack(stack));
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Sid: 'ReadModel', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::model-bucket/fraud/model.tar.gz']] } }),
+    ]));
+    expect(statements).not.toEqual(expect.arrayContaining([expect.objectContaining({ Action: 's3:ListBucket' })]));
+  });
+
   test('an archive in a KMS-encrypted bucket adds decrypt on that key only', () => {
     const { stack } = newStack();
     const key = new kms.Key(stack, 'BucketKey', { enableKeyRotation: true });
