@@ -313,6 +313,10 @@ describe('validation', () => {
   test('serverless memory above 6144 MiB fails', () => {
     expect(serverless({ memorySize: Size.gibibytes(8) })).toThrow(/memorySize.*8192 MiB/);
   });
+  test('serverless memory of 6144 MiB, the largest size, is allowed; the next step, 7168 MiB, fails', () => {
+    expect(serverless({ memorySize: Size.mebibytes(6144) })).not.toThrow();
+    expect(serverless({ memorySize: Size.mebibytes(7168) })).toThrow(/'variants\[0\]\.memorySize' \("7168 MiB"\) must be 1024, 2048, 3072, 4096, 5120 or 6144 MiB/);
+  });
   test('serverless memory off the 1 GiB steps fails', () => {
     expect(serverless({ memorySize: Size.mebibytes(1536) })).toThrow(/memorySize.*1536 MiB.*1 GiB steps/);
   });
@@ -324,6 +328,9 @@ describe('validation', () => {
   });
   test('provisioned concurrency above max concurrency fails', () => {
     expect(serverless({ maxConcurrency: 4, provisionedConcurrency: 5 })).toThrow(/'variants\[0\]\.provisionedConcurrency' \(5\) must be <= 'maxConcurrency' \(4\): lower provisionedConcurrency or raise maxConcurrency/);
+  });
+  test('provisioned concurrency equal to max concurrency is allowed', () => {
+    expect(serverless({ maxConcurrency: 4, provisionedConcurrency: 4 })).not.toThrow();
   });
   test('provisioned concurrency 0 fails', () => {
     expect(serverless({ provisionedConcurrency: 0 })).toThrow(/provisionedConcurrency' \(0\) must be a whole number >= 1/);
@@ -489,6 +496,13 @@ describe('validation', () => {
   });
   test('a startup health check timeout above 3600 seconds fails', () => {
     expect(instance({ containerStartupHealthCheckTimeout: Duration.hours(2) })).toThrow(/containerStartupHealthCheckTimeout' \("7200 seconds"\) must be from 60 to 3600 seconds/);
+  });
+  test('startup health check and model download timeouts of exactly 60 and 3600 seconds are allowed; 3601 seconds fails', () => {
+    for (const seconds of [60, 3600]) {
+      expect(instance({ containerStartupHealthCheckTimeout: Duration.seconds(seconds), modelDataDownloadTimeout: Duration.seconds(seconds) })).not.toThrow();
+    }
+    expect(instance({ containerStartupHealthCheckTimeout: Duration.seconds(3601) })).toThrow(/containerStartupHealthCheckTimeout' \("3601 seconds"\) must be from 60 to 3600 seconds/);
+    expect(instance({ modelDataDownloadTimeout: Duration.seconds(3601) })).toThrow(/modelDataDownloadTimeout' \("3601 seconds"\) must be from 60 to 3600 seconds/);
   });
   test('a startup health check timeout that is not a whole number of seconds fails, naming the prop', () => {
     expect(instance({ containerStartupHealthCheckTimeout: Duration.millis(90500) }))
