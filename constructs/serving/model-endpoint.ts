@@ -108,7 +108,8 @@ export interface EndpointAlarmsOptions {
    */
   readonly enabled?: boolean;
   /**
-   * Share of requests answered with 5XX (Average of `Invocation5XXErrors`, 0-1) that raises the alarm.
+   * Share of requests answered with 5XX (Average of `Invocation5XXErrors`) above which the alarm fires: above 0
+   * and below 1 (a share of 1 is never exceeded, so such an alarm would never fire).
    * @default 0.01
    */
   readonly errorRateThreshold?: number;
@@ -1310,8 +1311,12 @@ export class ModelEndpoint extends ModelEndpointBase {
   private createAlarms(variants: EndpointVariant[], endpointName: string, o: EndpointAlarmsOptions = {}): cloudwatch.Alarm[] {
     if (o.enabled === false) return [];
     const errorRate = o.errorRateThreshold ?? 0.01;
-    if (!Token.isUnresolved(errorRate) && !(errorRate > 0 && errorRate <= 1)) {
-      throw new PlatformError(this, 'alarms.errorRateThreshold', errorRate, 'must be a fraction above 0 and at most 1', 'use e.g. 0.01 for 1% of requests');
+    // The alarm fires when the share of 5XX answers is above the threshold: a share is at most 1, so a
+    // threshold of 1 would never fire, nor roll an update back.
+    if (!Token.isUnresolved(errorRate) && !(errorRate > 0 && errorRate < 1)) {
+      throw new PlatformError(this, 'alarms.errorRateThreshold', errorRate,
+        'must be a fraction above 0 and below 1 (the alarm fires when the share of requests answered 5XX is above it, and a share of 1 is never exceeded)',
+        'use e.g. 0.01 for 1% of requests');
     }
     // Asynchronous requests may run for up to an hour: no latency alarm unless its threshold is given.
     const latency = o.modelLatencyThreshold ?? (this.asynchronous ? undefined : Duration.seconds(1));

@@ -298,6 +298,12 @@ describe('spot capacity', () => {
     expect(ng.instanceTypeNames).toEqual(['g6.xlarge', 'g6.8xlarge', 'g6.2xlarge']);
   });
 
+  test('a maxPriceRatio of exactly 1 is allowed: spot stand-ins may cost as much as the type on demand, not more', () => {
+    expect(Capacity.spot({ diversify: true, maxPriceRatio: 1 }).maxPriceRatio).toBe(1);
+    const { ng } = group({ instanceTypes: [GpuInstanceType.G6_XLARGE], capacity: Capacity.spot({ diversify: true, maxPriceRatio: 1 }) });
+    expect(ng.instanceTypeNames).toEqual(['g6.xlarge']);
+  });
+
   test('a maxPriceRatio below 1 or not a number fails, naming it', () => {
     for (const bad of [0.5, NaN, -1]) {
       expect(() => Capacity.spot({ diversify: true, maxPriceRatio: bad })).toThrow(new RegExp(`'maxPriceRatio' \\(${bad}\\) must be a number >= 1`));

@@ -311,6 +311,11 @@ describe('GpuNodePool', () => {
     expect(() => synth({ instanceTypes: [GpuInstanceType.G5_12XLARGE], maxAccelerators: 2 })).toThrow(/'maxAccelerators' \(2\) must be a whole number >= 4 \(the accelerators of one g5.12xlarge\)/);
   });
 
+  test('a GPU limit of exactly one node is allowed, and is the NodePool\'s limit', () => {
+    const { manifests } = synth({ instanceTypes: [GpuInstanceType.G5_12XLARGE], maxAccelerators: 4 });
+    expect(only(manifests, 'NodePool').spec.limits).toEqual({ 'nvidia.com/gpu': 4 });
+  });
+
   test('with a disruption budget of 0 percent, synthesis fails', () => {
     expect(() => synth({ disruptionBudgetPercent: 0 })).toThrow(/'disruptionBudgetPercent' \(0\) must be a whole number from 1 to 100/);
   });

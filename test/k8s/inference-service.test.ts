@@ -384,6 +384,13 @@ describe('InferenceService', () => {
     expect(() => synth({ resources: { ephemeralStorage: { limit: Size.gibibytes(1) } } })).not.toThrow();
   });
 
+  test('an ephemeral-storage limit equal to the model volume\'s sizeLimit fails: a model that fills its volume leaves the pod no room', () => {
+    const model = ModelSource.fromS3Uri('s3://models/fraud/v3/', { sizeLimit: Size.gibibytes(10) });
+    expect(() => synth({ model, resources: { ephemeralStorage: { limit: Size.gibibytes(10) } } }))
+      .toThrow(/'resources.ephemeralStorage.limit' \("10Gi"\) must be above the model volume's sizeLimit \(10240Mi\)/);
+    expect(() => synth({ model, resources: { ephemeralStorage: { limit: Size.gibibytes(11) } } })).not.toThrow();
+  });
+
   test('metricsScraper without allowFrom fails: no NetworkPolicy is made, so it would restrict nothing', () => {
     expect(() => synth({ metricsScraper: IngressPeer.namespace('observability') }))
       .toThrow(/'metricsScraper' \("given"\) applies only with allowFrom: without it no NetworkPolicy is made.*: pass allowFrom/);
@@ -793,6 +800,13 @@ describe('InferenceService', () => {
     expect(() => synth({ startupTimeout: Duration.seconds(5) })).toThrow(/'startupTimeout' \("5s"\) must be at least 10s/);
   });
 
+  test('a startup timeout of exactly one probe period (10 s) is allowed, and gives the startup probe one try', () => {
+    const c = server(synth({ startupTimeout: Duration.seconds(10) }).manifests);
+    expect(c.startupProbe.failureThreshold).toBe(1);
+    expect(c.startupProbe.periodSeconds).toBe(10);
+    expect(() => synth({ startupTimeout: Duration.seconds(9) })).toThrow(/'startupTimeout' \("9s"\) must be at least 10s/);
+  });
+
   test('a custom port is used by the container, probes, Service and NetworkPolicy', () => {
     const { manifests } = synth({ port: 9000, allowFrom: [] });
     const c = server(manifests);
@@ -895,6 +909,11 @@ describe('InferenceService', () => {
 
   test('with a canary share above 50 percent, synthesis fails', () => {
     expect(() => synth({ canary: { image: 'x:2', weightPercent: 60 } })).toThrow(/'canary.weightPercent' \(60\) must be a whole number from 1 to 50/);
+  });
+
+  test('a canary share of 51 percent, the smallest majority, fails; 50 percent is the most allowed', () => {
+    expect(() => synth({ canary: { image: 'x:2', weightPercent: 51 } })).toThrow(/'canary.weightPercent' \(51\) must be a whole number from 1 to 50/);
+    expect(() => synth({ canary: { image: 'x:2', weightPercent: 50 } })).not.toThrow();
   });
 
   test('an S3 model location that is not an S3 URI is rejected', () => {

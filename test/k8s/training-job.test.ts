@@ -222,6 +222,16 @@ describe('TrainingJob', () => {
     }) })).not.toThrow();
   });
 
+  test('a CPU request of every vCPU of the largest targeted type fails even with memory to spare: the kubelet reserves part of them', () => {
+    const xlarge = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: [GpuInstanceType.G6_XLARGE.name],
+    });
+    const memory = { request: Size.gibibytes(8), limit: Size.gibibytes(8) };
+    expect(() => synth({ nodes: xlarge, resources: { cpu: { request: kplus.Cpu.units(4), limit: kplus.Cpu.units(4) }, memory } }))
+      .toThrow(/'resources' \(\{"cpu":"4","memory":"8192Mi"\}\) must be below the CPUs and memory of one targeted node \(largest: g6.xlarge, 4 vCPUs/);
+    expect(() => synth({ nodes: xlarge, resources: { cpu: { request: kplus.Cpu.millis(3500), limit: kplus.Cpu.units(4) }, memory } })).not.toThrow();
+  });
+
   test('with only a CPU limit, the limit counts as the request (as Kubernetes takes it) against the targeted nodes', () => {
     const xlarge = AcceleratorNodes.labeled({
       vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: [GpuInstanceType.G6_XLARGE.name],

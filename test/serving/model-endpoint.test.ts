@@ -313,6 +313,10 @@ describe('validation', () => {
   test('serverless memory above 6144 MiB fails', () => {
     expect(serverless({ memorySize: Size.gibibytes(8) })).toThrow(/memorySize.*8192 MiB/);
   });
+  test('serverless memory of 6144 MiB, the largest size, is allowed; the next step, 7168 MiB, fails', () => {
+    expect(serverless({ memorySize: Size.mebibytes(6144) })).not.toThrow();
+    expect(serverless({ memorySize: Size.mebibytes(7168) })).toThrow(/'variants\[0\]\.memorySize' \("7168 MiB"\) must be 1024, 2048, 3072, 4096, 5120 or 6144 MiB/);
+  });
   test('serverless memory off the 1 GiB steps fails', () => {
     expect(serverless({ memorySize: Size.mebibytes(1536) })).toThrow(/memorySize.*1536 MiB.*1 GiB steps/);
   });
@@ -324,6 +328,9 @@ describe('validation', () => {
   });
   test('provisioned concurrency above max concurrency fails', () => {
     expect(serverless({ maxConcurrency: 4, provisionedConcurrency: 5 })).toThrow(/'variants\[0\]\.provisionedConcurrency' \(5\) must be <= 'maxConcurrency' \(4\): lower provisionedConcurrency or raise maxConcurrency/);
+  });
+  test('provisioned concurrency equal to max concurrency is allowed', () => {
+    expect(serverless({ maxConcurrency: 4, provisionedConcurrency: 4 })).not.toThrow();
   });
   test('provisioned concurrency 0 fails', () => {
     expect(serverless({ provisionedConcurrency: 0 })).toThrow(/provisionedConcurrency' \(0\) must be a whole number >= 1/);
@@ -489,6 +496,13 @@ describe('validation', () => {
   });
   test('a startup health check timeout above 3600 seconds fails', () => {
     expect(instance({ containerStartupHealthCheckTimeout: Duration.hours(2) })).toThrow(/containerStartupHealthCheckTimeout' \("7200 seconds"\) must be from 60 to 3600 seconds/);
+  });
+  test('startup health check and model download timeouts of exactly 60 and 3600 seconds are allowed; 3601 seconds fails', () => {
+    for (const seconds of [60, 3600]) {
+      expect(instance({ containerStartupHealthCheckTimeout: Duration.seconds(seconds), modelDataDownloadTimeout: Duration.seconds(seconds) })).not.toThrow();
+    }
+    expect(instance({ containerStartupHealthCheckTimeout: Duration.seconds(3601) })).toThrow(/containerStartupHealthCheckTimeout' \("3601 seconds"\) must be from 60 to 3600 seconds/);
+    expect(instance({ modelDataDownloadTimeout: Duration.seconds(3601) })).toThrow(/modelDataDownloadTimeout' \("3601 seconds"\) must be from 60 to 3600 seconds/);
   });
   test('a startup health check timeout that is not a whole number of seconds fails, naming the prop', () => {
     expect(instance({ containerStartupHealthCheckTimeout: Duration.millis(90500) }))
@@ -672,7 +686,11 @@ describe('validation', () => {
       .toThrow(/'variants' \(\["ml.c6i.large","ml.c7g.large"\]\) must all run on one CPU architecture/);
   });
   test('an error-rate threshold above 1 fails', () => {
-    expect(build({ alarms: { errorRateThreshold: 5 } })).toThrow(/'alarms\.errorRateThreshold' \(5\) must be a fraction above 0 and at most 1/);
+    expect(build({ alarms: { errorRateThreshold: 5 } })).toThrow(/'alarms\.errorRateThreshold' \(5\) must be a fraction above 0 and below 1/);
+  });
+  test('an error-rate threshold of 1 fails: the alarm fires above it, and a share of requests never exceeds 1', () => {
+    expect(build({ alarms: { errorRateThreshold: 1 } })).toThrow(/'alarms\.errorRateThreshold' \(1\) must be a fraction above 0 and below 1/);
+    expect(build({ alarms: { errorRateThreshold: 0.99 } })).not.toThrow();
   });
   test('an error-rate threshold of 0 fails (the alarm would fire on the first error)', () => {
     expect(build({ alarms: { errorRateThreshold: 0 } })).toThrow(/'alarms\.errorRateThreshold' \(0\) must be a fraction above 0/);
@@ -1579,6 +1597,17 @@ describe('model sources', () => {
       expect.objectContaining({ Action: 's3:GetObject', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::model-bucket/fraud/v3/*']] } }),
       expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['fraud/v3/*'] } } }),
     ]));
+  });
+
+  test('an archive in a bucket is read as that one object: s3:GetObject on its key, with no wildcard and no list permission', () => {
+    const { stack } = newStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Models', 'model-bucket');
+    newEndpoint(stack, { modelData: ModelData.fromBucket(bucket, 'fraud/model.tar.gz') });
+    const statements = executionStatements(Template.fromStack(stack));
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Sid: 'ReadModel', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::model-bucket/fraud/model.tar.gz']] } }),
+    ]));
+    expect(statements).not.toEqual(expect.arrayContaining([expect.objectContaining({ Action: 's3:ListBucket' })]));
   });
 
   test('an archive in a KMS-encrypted bucket adds decrypt on that key only', () => {
