@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import * as zlib from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
 import { fraudModel, HttpResult, listening, metricValue, modelDir, request, sleep } from './helpers';
@@ -191,6 +192,31 @@ describe('dynamic batching and load behaviour', () => {
     const chunked = await request(started.port, 'POST', infer, smallBody);
     assert.equal(chunked.status, 200, chunked.body);
     assert.equal((await request(started.port, 'POST', infer, big, sized)).status, 200);
+  });
+
+  it('counts a compressed body as limits.bodyLimitBytes against limits.maxBodyBytesInFlight, whatever its Content-Length', async () => {
+    const MiB = 1024 * 1024;
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { maxBodyBytesInFlight: MiB } } });
+    app = started.app;
+    const inFlight = async () => metricValue((await request(started.port, 'GET', '/metrics')).body, 'http_request_body_bytes_in_flight');
+    // A body still arriving holds 1000 bytes.
+    const held = http.request({ host: '127.0.0.1', port: started.port, method: 'POST', path: '/invocations', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+    held.on('error', () => undefined);
+    held.write('{"instances": ');
+    try {
+      for (let i = 0; i < 300 && (await inFlight()) !== 1000; i++) await sleep(10);
+      assert.equal(await inFlight(), 1000);
+      const body = JSON.stringify({ instances: [[0, 0, 0, 0, 0, 0, 0, 0]] });
+      const packed = zlib.gzipSync(body);
+      const compressed = await request(started.port, 'POST', '/invocations', packed, { 'content-encoding': 'gzip', 'content-length': String(packed.length) });
+      assert.equal(compressed.status, 503, compressed.body);
+      assert.equal(compressed.json().code, 'OVERLOADED');
+      assert.match(compressed.json().error, new RegExp(`this body of ${6 * MiB} bytes would pass`));
+      const plain = await request(started.port, 'POST', '/invocations', body, { 'content-length': String(body.length) });
+      assert.equal(plain.status, 200, 'the same body uncompressed fits beside the one held');
+    } finally {
+      held.destroy(); // a failed check must not leave the app waiting for this body
+    }
   });
 
   it('lets go of a request\'s parsed body once its inputs are decoded, not when it is answered', async () => {
@@ -396,6 +422,59 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.deepEqual(events, [], 'no merged run failed');
   });
 
+  it('keeps apart requests whose inner dimensions differ only in where the digits fall: [1, 11, 1] and [1, 1, 11], or inputs of 1 and 11 columns against 11 and 1', async () => {
+    // maxBatchSize 2: the second row queued fills a batch, so it is taken at once, the first request at
+    // its head; with its dimensions, the second may join it only if the two could share a run.
+    const specs: ModelSpec[] = [
+      {
+        name: 'cube', inputs: [{ name: 'x', type: 'float32', shape: ['n', 'a', 'b'] }],
+        outputs: [{ name: 'y', type: 'float32', shape: ['n', 'a', 'b'] }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+      },
+      {
+        name: 'twin', inputs: [{ name: 'p', type: 'float32', shape: ['n', 'i'] }, { name: 'q', type: 'float32', shape: ['n', 'j'] }],
+        outputs: [{ name: 'pp', type: 'float32', shape: ['n', 'i'] }, { name: 'qq', type: 'float32', shape: ['n', 'j'] }],
+        nodes: [{ op: 'Identity', inputs: ['p'], outputs: ['pp'] }, { op: 'Identity', inputs: ['q'], outputs: ['qq'] }],
+      },
+    ];
+    const requests: Array<Array<Array<{ name: string; dims: number[] }>>> = [
+      [[{ name: 'x', dims: [1, 11, 1] }], [{ name: 'x', dims: [1, 1, 11] }]],
+      [[{ name: 'p', dims: [1, 1] }, { name: 'q', dims: [1, 11] }], [{ name: 'p', dims: [1, 11] }, { name: 'q', dims: [1, 1] }]],
+    ];
+    for (const [m, spec] of specs.entries()) {
+      const runs: number[] = [];
+      const events: string[] = [];
+      let arriving = 1;
+      const dir = modelDir(spec.name, spec);
+      engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, batching: { maxBatchSize: 2, maxQueueDelayMs: 10_000 } }]]), {
+        requestsArriving: () => arriving, onRun: (r) => runs.push(r.rows), onWorkerEvent: (e) => events.push(e),
+      });
+      const outputNames = spec.outputs.map((o) => o.name);
+      const answers = requests[m].map((inputs, k) => engine!.infer({
+        inputs: inputs.map(({ name, dims }) => ({ name, type: 'float32' as const, dims, data: Float32Array.from({ length: dims.reduce((a, d) => a * d, 1) }, (_, v) => 100 * k + v) })),
+        outputNames, deadline: Date.now() + 60_000,
+      }).then((outputs) => outputs.map((t) => ({ dims: t.dims, data: [...(t.data as Float32Array)] }))));
+      arriving = 0; // the second request runs as soon as the first is done
+      const got = await Promise.all(answers);
+      got.forEach((outputs, k) => requests[m][k].forEach(({ dims }, i) => {
+        const count = dims.reduce((a, d) => a * d, 1);
+        assert.deepEqual(outputs[i], { dims, data: Array.from({ length: count }, (_, v) => 100 * k + v) }, `${spec.name}: request ${k}, output ${i}`);
+      }));
+      assert.deepEqual(runs, [1, 1], `${spec.name}: each request ran alone`);
+      assert.deepEqual(events, [], `${spec.name}: no merged run was tried and failed`);
+      await engine.close(0);
+      engine = undefined;
+    }
+  });
+
+  it('closed with a drain time, runs and answers the requests held for a fuller batch, though no run is going', async () => {
+    engine = await pairEngine({ batching: { maxBatchSize: 8, maxQueueDelayMs: 100 } }, { requestsArriving: () => 1 });
+    const queued = [job([1, 1]), job([2, 2])];
+    assert.equal(engine.queueDepth, 2, 'both are held for the batching delay');
+    await engine.close(10_000);
+    engine = undefined;
+    assert.deepEqual(await Promise.all(queued), [{ ok: true, outputs: [[1, 1]] }, { ok: true, outputs: [[2, 2]] }]);
+  });
+
   it('records the queue wait of requests still queued at shutdown, answered SHUTTING_DOWN', async () => {
     let queueWaits = 0;
     engine = await pairEngine({ batching: { maxBatchSize: 8 } }, { requestsArriving: () => 1, onQueueWait: () => { queueWaits++; } });
@@ -427,6 +506,15 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.deepEqual((await Promise.all(queued)).map((r) => !r.ok && r.code), ['SHUTTING_DOWN', 'SHUTTING_DOWN']);
   });
 
+  it('refuses a request whose deadline passed before it was queued with DEADLINE_UNMEETABLE and a retry delay of 1 s, not 0, when nothing is queued', async () => {
+    engine = await pairEngine({}, { requestsArriving: () => 0 });
+    const late = await job([1, 1], ['y'], { deadline: Date.now() - 1 });
+    assert.ok(!late.ok);
+    assert.equal(late.code, 'DEADLINE_UNMEETABLE');
+    assert.match(late.message, /^this request's deadline passed \d+ ms before it was read in full/);
+    assert.equal(late.retryAfterSeconds, 1);
+  });
+
   it('bounds the queued tensor bytes by queue.maxBytes, inclusive, and stops counting a request once its deadline has passed', async () => {
     engine = await pairEngine({ queue: { maxBytes: 1024 } }, { requestsArriving: () => 1 });
     const floats = (n: number, v: number) => new Array(n).fill(v);
@@ -441,6 +529,20 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.equal(over.message, 'the inference queue is full: queued tensors would exceed queue.maxBytes 1024');
     await engine.close(0);
     await Promise.all(queued);
+  });
+
+  it('takes a request larger than queue.maxBytes when the queue is empty, and refuses one behind another', async () => {
+    let arriving = 0;
+    engine = await pairEngine({ queue: { maxBytes: 1024 } }, { requestsArriving: () => arriving });
+    const floats = (n: number, v: number) => new Array(n).fill(v);
+    assert.deepEqual(await job(floats(512, 1)), { ok: true, outputs: [floats(512, 1)] }, '2048 bytes, alone: taken');
+    arriving = 1;
+    const queued = job([2]); // held for a fuller batch
+    const behind = await job(floats(512, 3));
+    assert.ok(!behind.ok);
+    assert.equal(behind.code, 'QUEUE_FULL');
+    await engine.close(0);
+    await queued;
   });
 
   it('stops counting a request\'s bytes against queue.maxBytes once it has run', async () => {

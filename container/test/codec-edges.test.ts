@@ -112,6 +112,8 @@ describe('value edges', () => {
     assert.equal(csv('text/*'), true);
     assert.equal(csv('text/csv;q=0'), false);
     assert.equal(csv('text/plain'), false);
+    assert.equal(csv('text/csv, text/csv;q=0'), true, 'a type named twice counts at its higher weight');
+    assert.equal(csv('text/csv;q=0, text/csv;q=0.5'), true);
     assert.equal(format('application/jsonlines'), 'jsonlines');
     assert.equal(format('application/x-jsonlines'), 'jsonlines');
     assert.equal(format('application/jsonl, */*;q=0.5'), 'jsonlines');
@@ -212,9 +214,9 @@ describe('value edges', () => {
   });
 
   it('writes CSV answers with RFC 4180 quoting, 64-bit integers as bare digits, and a scalar output as one row', () => {
-    const strings: WireTensor = { name: 's', type: 'string', dims: [1, 4], data: ['say "hi", ok', 'C:\\dir', 'two\nlines', 'plain'] };
+    const strings: WireTensor = { name: 's', type: 'string', dims: [1, 6], data: ['say "hi", ok', 'C:\\dir', 'two\nlines', 'carriage\rreturn', 'crlf\r\n', 'plain'] };
     const ints: WireTensor = { name: 'i', type: 'int64', dims: [1, 1], data: new BigInt64Array([9223372036854775807n]) };
-    assert.equal(encodeCsv([strings, ints]), '"say ""hi"", ok",C:\\dir,"two\nlines",plain,9223372036854775807\n');
+    assert.equal(encodeCsv([strings, ints]), '"say ""hi"", ok",C:\\dir,"two\nlines","carriage\rreturn","crlf\r\n",plain,9223372036854775807\n');
     assert.equal(encodeCsv([{ name: 'x', type: 'float32', dims: [], data: new Float32Array([6]) }]), '6\n');
     const rowsAndScalar: WireTensor[] = [{ name: 'y', type: 'float32', dims: [3, 1], data: new Float32Array([1, 2, 3]) }, { name: 'total', type: 'float32', dims: [], data: new Float32Array([6]) }];
     assert.equal(encodeCsv(rowsAndScalar), '1,6\n2,6\n3,6\n', 'a scalar output is repeated on every row');

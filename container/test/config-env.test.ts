@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configFromEnv, defaultInvocationsAccept, DRAIN_EXIT_GRACE_MS, envNumber, MAX_DRAIN_TIMEOUT_MS, serverEnv } from '../src/config';
+import {
+  batchTransformStreams, BATCH_TRANSFORM_REQUEST_TIMEOUT_MS, configDefaultsFromEnv, configFromEnv, defaultInvocationsAccept, DRAIN_EXIT_GRACE_MS, envNumber,
+  isBatchTransform, MAX_DRAIN_TIMEOUT_MS, serverEnv,
+} from '../src/config';
 
 describe('numbers in the environment', () => {
   it('treats an empty or whitespace-only variable as unset', () => {
@@ -102,6 +105,19 @@ describe('numbers in the environment', () => {
       assert.throws(() => serverEnv({ DRAIN_TIMEOUT_MS: value }), {
         message: `environment: DRAIN_TIMEOUT_MS is "${value}"; it must be an integer from 0 to 28000 (ms; SageMaker and Kubernetes kill the process 30 s after SIGTERM, and past the drain time the server takes 1 s more before it exits with requests unanswered, so 28000 leaves a second to spare), in plain decimal digits`,
       });
+    }
+  });
+
+  it('reads SAGEMAKER_BATCH as batch transform when it is true in any case, with whitespace around it trimmed, and only then', () => {
+    for (const value of ['true', 'TRUE', ' True\n']) {
+      assert.equal(isBatchTransform({ SAGEMAKER_BATCH: value }), true, JSON.stringify(value));
+      assert.deepEqual(configDefaultsFromEnv({ SAGEMAKER_BATCH: value }), { limits: { requestTimeoutMs: BATCH_TRANSFORM_REQUEST_TIMEOUT_MS } }, JSON.stringify(value));
+      assert.equal(batchTransformStreams({ SAGEMAKER_BATCH: value, SAGEMAKER_MAX_PAYLOAD_IN_MB: '0' }), true, JSON.stringify(value));
+    }
+    for (const value of [undefined, '', ' ', 'false', '1', 'yes', 'on', 'truee', 't rue']) {
+      assert.equal(isBatchTransform({ SAGEMAKER_BATCH: value }), false, JSON.stringify(value));
+      assert.equal(configDefaultsFromEnv({ SAGEMAKER_BATCH: value }), undefined, JSON.stringify(value));
+      assert.equal(batchTransformStreams({ SAGEMAKER_BATCH: value, SAGEMAKER_MAX_PAYLOAD_IN_MB: '0' }), false, JSON.stringify(value));
     }
   });
 });

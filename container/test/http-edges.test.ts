@@ -253,6 +253,23 @@ describe('compressed request bodies', () => {
     assert.equal(metricValue(metrics, 'http_request_body_bytes_in_flight'), 0);
     assert.equal(metricValue(metrics, 'http_requests_in_flight'), 1, 'only the scrape itself');
   });
+
+  it('reads a compressed body that decompresses to exactly the body limit, as it reads such a body uncompressed, and refuses one byte more', async () => {
+    const limit = 16 * 1024;
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { bodyLimitBytes: limit, textBodyLimitBytes: limit } } });
+    app = started.app;
+    const padded = (size: number) => INSTANCES.slice(0, -1) + ' '.repeat(size - INSTANCES.length) + '}';
+    assert.equal(Buffer.byteLength(padded(limit)), limit);
+    const plain = await exactRequest(started.port, 'POST', '/invocations', padded(limit), { 'content-type': 'application/json' });
+    assert.equal(plain.status, 200, plain.body);
+    for (const [coding, pack] of [['gzip', zlib.gzipSync], ['deflate', zlib.deflateSync]] as const) {
+      const atLimit = await exactRequest(started.port, 'POST', '/invocations', pack(padded(limit)), { 'content-type': 'application/json', 'content-encoding': coding });
+      assert.equal(atLimit.status, 200, `${coding}: ${atLimit.body}`);
+      const over = await exactRequest(started.port, 'POST', '/invocations', pack(padded(limit + 1)), { 'content-type': 'application/json', 'content-encoding': coding });
+      assert.equal(over.status, 413, `${coding}: ${over.body}`);
+      assert.equal(over.json().code, 'PAYLOAD_TOO_LARGE');
+    }
+  });
 });
 
 describe('methods and paths', () => {

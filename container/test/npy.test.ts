@@ -149,6 +149,10 @@ describe('NumPy .npy bodies', () => {
     assert.deepEqual(parseNpy(npyWithHeader(longest, two, { version: 2, pad: false })).shape, [2]);
     assert.throws(() => parseNpy(npyWithHeader(`${longest} `, two, { version: 2, pad: false })), code('BAD_NPY', /^the \.npy header is 10001 bytes long; NumPy reads headers of up to 10000 characters$/));
     refused(Buffer.concat([Buffer.from("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} #"), Buffer.from([0xff])]), /^the \.npy header of format 3\.0 is not valid UTF-8$/, 3);
+    // 'shape': up to 32 dimensions are read, 33 are not.
+    const dims = (n: number) => `{'descr': '<f4', 'fortran_order': False, 'shape': (${[...new Array(n - 1).fill(1), 2].join(', ')})}`;
+    assert.deepEqual(parseNpy(npyWithHeader(dims(32), two)).shape, [...new Array(31).fill(1), 2]);
+    refused(dims(33), /^the \.npy header's 'shape' has 33 dimensions; up to 32 are read: /);
     // A structured dtype keeps its message; one written over by a plain dtype is not read (the last value wins).
     refused("{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (1,)}", /^the \.npy array has a structured dtype \(named fields\); send a plain array$/);
     assert.equal(parseNpy(npyWithHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), 'descr': '<f4'}", two)).descr, '<f4');

@@ -48,6 +48,20 @@ describe('request metrics and logs', () => {
     const mine = started.lines.filter((l) => l.reqId === 'gone-1');
     assert.deepEqual(mine.map((l) => [l.msg, l.code, l.status]), [['client closed the connection before the answer', 'CLIENT_CLOSED', 499]], 'logged once, even with LOG_REQUESTS=off');
   });
+  it('names a request by its X-Request-Id, and echoes it, when that is 1 to 128 letters, digits, _, ., : and -; by a generated id otherwise', async () => {
+    const started = await logged({ modelDir: fraudModel().dir });
+    app = started.app;
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    for (const [id, usable] of [['a'.repeat(128), true], ['Az09_.:-', true], ['a'.repeat(129), false], ['has space', false], ['a/b', false], ['', false]] as const) {
+      const res = await request(started.port, 'GET', '/v2', undefined, { 'x-request-id': id });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-request-id'], usable ? id : undefined, `${id.length} characters: ${id.slice(0, 10)}`);
+      await sleep(10);
+      const line = started.lines.filter((l) => l.msg === 'request completed').at(-1);
+      if (usable) assert.equal(line?.reqId, id);
+      else assert.match(String(line?.reqId), uuid, `${id.length} characters: ${id.slice(0, 10)}`);
+    }
+  });
   it('logs a request refused while its body arrives (a malformed chunk) with the same request id as its other lines', async () => {
     const started = await logged({ modelDir: fraudModel().dir });
     app = started.app;
