@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { onnx } from 'onnx-proto';
 import { listening, modelDir, request, toBytes } from './helpers';
-import { decodeCsv, encodeCsv, encodePredictions } from '../src/codec';
+import { decodeCsv, decodeInstances, encodeCsv, encodePredictions } from '../src/codec';
 import { checkShape, decodeBinaryData, decodeData, encodeData, fromHalfBits, ModelSignature, OrtType, toHalfBits, WireTensor } from '../src/tensors';
 import { answerFormat, parseJsonLines } from '../src/plugins/sagemaker';
 import { InferenceError } from '../src/errors';
@@ -211,6 +211,14 @@ describe('value edges', () => {
     assert.throws(() => decodeCsv(three, '"1","x",3\n', limits), /CSV row 1, column 2 is "\\"x\\"", not a finite decimal number/);
     assert.throws(() => decodeCsv(three, '"","2",3\n', limits), /CSV row 1, column 1 is "\\"\\"", not a finite decimal number/);
     assert.equal(codeOf(() => decodeCsv(three, '"1,5",2,3\n', limits)), 'CSV_COLUMN_COUNT');
+  });
+
+  it('refuses rows of the wrong length even when their values add up to the tensor\'s, naming the first wrong row', () => {
+    const two = signature('float32', [-1, 2]);
+    assert.deepEqual([...(decodeInstances(two, [[1, 2], [3, 4]], limits)[0].data as Float32Array)], [1, 2, 3, 4]);
+    // Four values for two rows of two: flattened, they would make [[1, 2], [3, 4]] from rows the client did not send.
+    assert.throws(() => decodeInstances(two, [[1, 2, 3], [4]], limits), (e) => e instanceof InferenceError && e.code === 'BAD_INSTANCES' && /^instance 0: rows for input 'x' must each have shape \[2\]/.test(e.message));
+    assert.throws(() => decodeInstances(two, [[1, 2], [3], [4, 5, 6]], limits), /instance 1: rows for input 'x' must each have shape \[2\]/);
   });
 
   it('writes CSV answers with RFC 4180 quoting, 64-bit integers as bare digits, and a scalar output as one row', () => {

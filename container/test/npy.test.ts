@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeNpyRows, encodeNpy, encodeNpyRows, npyTensorData, parseNpy } from '../src/npy';
 import { InferenceError } from '../src/errors';
+import { parsePythonLiteral, PyLiteralError } from '../src/pyliteral';
 import { DEFAULT_TENSOR_LIMITS, fromHalfBits, type ModelSignature, type TensorMeta } from '../src/tensors';
 import { npy, npyWithHeader } from './helpers';
 
@@ -58,6 +59,9 @@ describe('NumPy .npy bodies', () => {
     assert.deepEqual([...npyTensorData('x', 'bool', parseNpy(npy('|b1', [2], new Uint8Array([1, 0]))))], [1, 0]);
     assert.throws(() => npyTensorData('x', 'bool', parseNpy(npy('|b1', [2], new Uint8Array([1, 2])))), code('BAD_TENSOR_VALUE', /element 1 is the byte 2/));
     assert.throws(() => npyTensorData('x', 'float32', parseNpy(npy('|b1', [1], new Uint8Array([1])))), code('BAD_TENSOR_VALUE', /element 0 is true/));
+    // Converted element by element (Fortran order), a byte other than 0 or 1 is still refused, not read as true.
+    assert.deepEqual([...npyTensorData('x', 'bool', parseNpy(npy('|b1', [2, 1], new Uint8Array([1, 0]), { fortran: true })))], [1, 0]);
+    assert.throws(() => npyTensorData('x', 'bool', parseNpy(npy('|b1', [2, 1], new Uint8Array([1, 2]), { fortran: true }))), code('BAD_TENSOR_VALUE', /element 1 is 2, expected true or false/));
     // NaN and the infinities (NumPy's mark of a missing value) pass between float widths, as a same-type array
     // passes them: NumPy's default float64 to a float32 input was refused while float32 was taken.
     const specials = [NaN, Infinity, -Infinity, 1.5];
@@ -120,6 +124,18 @@ describe('NumPy .npy bodies', () => {
     assert.deepEqual(read("{'descr': '<f8', 'fortran_order': True, 'shape': (2,), 'descr': '<f4', 'fortran_order': False}"), ['<f4', false, [2]], 'the last value of a key wins');
     assert.deepEqual(read("{'descr': '<f4', 'fortran_order': False, 'shape': (2L,)}", two, 2), ['<f4', false, [2]], 'a Python 2 long in format 2.0');
     assert.deepEqual(read("{'descr': '<U1', 'fortran_order': False, 'shape': (1,), }", bytes(new Uint32Array([0xe9])), 3), ['<U1', false, [1]], 'format 3.0');
+  });
+
+  it('reads Python literals as literal_eval does at its edges: unknown escapes keep their backslash, brackets nest 200 deep, no NUL anywhere', () => {
+    assert.deepEqual(parsePythonLiteral(String.raw`'<f\8'`), { type: 'str', value: '<f\\8' }, "Python keeps the backslash of an escape it does not know ('\\8' is no octal digit)");
+    const two = bytes(new Float32Array([1, 2]));
+    assert.throws(() => parseNpy(npyWithHeader(String.raw`{'descr': '<f\8', 'fortran_order': False, 'shape': (1,)}`, two)), code('BAD_NPY', /dtype is '<f\\8'/), 'not <f8');
+    const nested = (n: number) => `${'('.repeat(n)}${')'.repeat(n)}`;
+    assert.equal(parsePythonLiteral(nested(200)).type, 'tuple');
+    assert.throws(() => parsePythonLiteral(nested(201)), (e: unknown) => e instanceof PyLiteralError && /^brackets nested more than 200 deep/.test(e.message));
+    // Python source holds no NUL character, not even in a comment after the literal.
+    assert.throws(() => parsePythonLiteral('1 # \0'), (e: unknown) => e instanceof PyLiteralError && /^a NUL character/.test(e.message));
+    assert.throws(() => parseNpy(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} # \0", two)), code('BAD_NPY', /not a Python literal \(a NUL character/));
   });
 
   it('refuses a header NumPy refuses, naming what is wrong and quoting the header', () => {

@@ -267,5 +267,23 @@ describe('image packaging', () => {
     } finally {
       await app.close();
     }
+    // Healthy is /ping answering 200, and nothing else (a 503 while loading or draining, a 404, a redirect),
+    // probed on the loopback when the server listens on every IPv6 interface too.
+    let status = 200;
+    const ping = http.createServer((req, res) => {
+      res.statusCode = req.url === '/ping' ? status : 404;
+      res.end();
+    });
+    await new Promise<void>((resolve) => ping.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((ping.address() as { port: number }).port);
+      for (const host of ['::', '[::]', '0.0.0.0']) assert.equal(await check({ HOST: host, SAGEMAKER_BIND_TO_PORT: port }), 0, host);
+      for (const other of [503, 404, 302, 204]) {
+        status = other;
+        assert.equal(await check({ HOST: '127.0.0.1', SAGEMAKER_BIND_TO_PORT: port }), 1, String(other));
+      }
+    } finally {
+      ping.close();
+    }
   });
 });

@@ -118,6 +118,8 @@ describe('SageMaker container contract', () => {
     const realTime = await listening({ modelDir: fraudModel({ limits: { textBodyLimitBytes: 64 * KiB } }).dir });
     app = realTime.app;
     assert.equal((await request(realTime.port, 'POST', '/invocations', 'x'.repeat(65 * KiB), { 'content-type': 'text/csv' })).status, 413);
+    // Outside batch transform the server starts, and still announces 1 MB, SageMaker's smallest payload: 0 would ask for a streaming job.
+    assert.equal((await request(realTime.port, 'GET', '/execution-parameters')).json().MaxPayloadInMB, 1);
   });
 
   it('warns at start when a transform job streams (MaxPayloadInMB 0), as its chunked payloads of any size get 413 past the CSV and JSON Lines body limit', { timeout: 60_000 }, async () => {

@@ -10,7 +10,7 @@ import { assertNothingInFlight, exactRequest, fraudModel, listening, metricValue
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { DRAIN_EXIT_GRACE_MS, readConfigFile, readFeaturesFile, resolveConfig } from '../src/config';
 import { InferenceEngine } from '../src/engine';
-import { visibleGpuCount } from '../src/gpus';
+import { visibleGpuCount, wantsGpu } from '../src/gpus';
 import { provider } from '../src/worker';
 import { disableOrtTelemetry } from '../src/telemetry';
 
@@ -96,6 +96,7 @@ describe('server process start-up', () => {
     // A flag such as --port would otherwise be dropped silently, and the server listen elsewhere.
     const flagged = run(['serve', '--port', '9000']);
     assert.equal(flagged.status, 2, flagged.stderr + flagged.stdout);
+    assert.equal(run(['serve', 'now']).status, 2, 'one argument after serve is refused too');
     assert.equal(flagged.stderr, 'unexpected argument "--port" after serve: the server takes its settings from the environment (SAGEMAKER_BIND_TO_PORT for the port; see container/README.md)\n');
   });
 
@@ -212,6 +213,8 @@ describe('GPUs', () => {
     assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'all' }, dev), 2);
     assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'GPU-aaa,GPU-bbb,GPU-ccc' }, dev), 3);
     assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'void' }, dev), 0);
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'none' }, dev), 0);
+    assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: 'NoDevFiles' }, dev), 0, 'the NVIDIA runtime\'s value for a container given no GPU');
     assert.equal(visibleGpuCount({ NVIDIA_VISIBLE_DEVICES: '0,1,2,3', CUDA_VISIBLE_DEVICES: '1' }, dev), 1, 'CUDA_VISIBLE_DEVICES wins');
     assert.equal(visibleGpuCount({ CUDA_VISIBLE_DEVICES: '' }, dev), 0);
     assert.equal(visibleGpuCount({ CUDA_VISIBLE_DEVICES: '-1' }, dev), 0, 'the usual way to hide every GPU');
@@ -221,6 +224,13 @@ describe('GPUs', () => {
     assert.deepEqual(provider('cuda', 3), { name: 'cuda', deviceId: 3 });
     assert.deepEqual(provider('tensorrt', 1), { name: 'tensorrt', deviceId: 1 });
     assert.equal(provider('cpu', 1), 'cpu');
+  });
+
+  it('asks for a GPU when CUDA or TensorRT comes before the CPU in the execution providers', () => {
+    assert.equal(wantsGpu(['cuda']), true);
+    assert.equal(wantsGpu(['tensorrt', 'cpu']), true);
+    assert.equal(wantsGpu(['cpu', 'cuda']), false, 'providers after the CPU are never tried');
+    assert.equal(wantsGpu(['cpu']), false);
   });
 
   it('counts several MIG devices as one GPU: a CUDA process enumerates only the first MIG device it is given', () => {
