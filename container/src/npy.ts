@@ -248,7 +248,8 @@ function elementReader(name: string, a: NpyArray, view: DataView, le: boolean): 
     case 'b':
       return (i) => {
         const b = view.getUint8(i);
-        return b === 0 ? false : b === 1 ? true : b; // a byte other than 0 or 1 is refused as a value
+        if (b > 1) throw new InferenceError('BAD_TENSOR_VALUE', `input '${name}': element ${i} is the byte ${b}; a NumPy bool is 0 or 1`);
+        return b === 1;
       };
     case 'i':
     case 'u': {

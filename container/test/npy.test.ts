@@ -61,7 +61,9 @@ describe('NumPy .npy bodies', () => {
     assert.throws(() => npyTensorData('x', 'float32', parseNpy(npy('|b1', [1], new Uint8Array([1])))), code('BAD_TENSOR_VALUE', /element 0 is true/));
     // Converted element by element (Fortran order), a byte other than 0 or 1 is still refused, not read as true.
     assert.deepEqual([...npyTensorData('x', 'bool', parseNpy(npy('|b1', [2, 1], new Uint8Array([1, 0]), { fortran: true })))], [1, 0]);
-    assert.throws(() => npyTensorData('x', 'bool', parseNpy(npy('|b1', [2, 1], new Uint8Array([1, 2]), { fortran: true }))), code('BAD_TENSOR_VALUE', /element 1 is 2, expected true or false/));
+    assert.throws(() => npyTensorData('x', 'bool', parseNpy(npy('|b1', [2, 1], new Uint8Array([1, 2]), { fortran: true }))), code('BAD_TENSOR_VALUE', /element 1 is the byte 2/));
+    // Sent to a number input, such a byte is refused too, not read as the number 2.
+    assert.throws(() => npyTensorData('x', 'float32', parseNpy(npy('|b1', [2], new Uint8Array([2, 3])))), code('BAD_TENSOR_VALUE', /element 0 is the byte 2; a NumPy bool is 0 or 1/));
     // NaN and the infinities (NumPy's mark of a missing value) pass between float widths, as a same-type array
     // passes them: NumPy's default float64 to a float32 input was refused while float32 was taken.
     const specials = [NaN, Infinity, -Infinity, 1.5];
