@@ -48,6 +48,35 @@ describe('GpuInstanceType catalog', () => {
     expect(GpuInstanceType.INF2_48XLARGE.vendor).toBe(AcceleratorVendor.AWS_NEURON);
   });
 
+  test('each catalog type has the accelerators, vCPUs and memory EC2 lists for it', () => {
+    // EC2 accelerated computing instance specifications: [accelerator model, devices, vCPUs, memory GiB]. The count
+    // becomes the node label and the resource a workload requests; vCPUs and memory decide the spot stand-ins.
+    const hardware: Record<string, [string, number, number, number]> = {
+      'g4dn.xlarge': ['T4', 1, 4, 16], 'g4dn.2xlarge': ['T4', 1, 8, 32], 'g4dn.4xlarge': ['T4', 1, 16, 64],
+      'g4dn.8xlarge': ['T4', 1, 32, 128], 'g4dn.12xlarge': ['T4', 4, 48, 192], 'g4dn.16xlarge': ['T4', 1, 64, 256],
+      'g5.xlarge': ['A10G', 1, 4, 16], 'g5.2xlarge': ['A10G', 1, 8, 32], 'g5.4xlarge': ['A10G', 1, 16, 64],
+      'g5.8xlarge': ['A10G', 1, 32, 128], 'g5.12xlarge': ['A10G', 4, 48, 192], 'g5.16xlarge': ['A10G', 1, 64, 256],
+      'g5.24xlarge': ['A10G', 4, 96, 384], 'g5.48xlarge': ['A10G', 8, 192, 768],
+      'g6.xlarge': ['L4', 1, 4, 16], 'g6.2xlarge': ['L4', 1, 8, 32], 'g6.4xlarge': ['L4', 1, 16, 64],
+      'g6.8xlarge': ['L4', 1, 32, 128], 'g6.12xlarge': ['L4', 4, 48, 192], 'g6.16xlarge': ['L4', 1, 64, 256],
+      'g6.24xlarge': ['L4', 4, 96, 384], 'g6.48xlarge': ['L4', 8, 192, 768],
+      'g6e.xlarge': ['L40S', 1, 4, 32], 'g6e.2xlarge': ['L40S', 1, 8, 64], 'g6e.4xlarge': ['L40S', 1, 16, 128],
+      'g6e.8xlarge': ['L40S', 1, 32, 256], 'g6e.12xlarge': ['L40S', 4, 48, 384], 'g6e.16xlarge': ['L40S', 1, 64, 512],
+      'g6e.24xlarge': ['L40S', 4, 96, 768], 'g6e.48xlarge': ['L40S', 8, 192, 1536],
+      'p4d.24xlarge': ['A100', 8, 96, 1152], 'p4de.24xlarge': ['A100', 8, 96, 1152],
+      'p5.48xlarge': ['H100', 8, 192, 2048], 'p5en.48xlarge': ['H200', 8, 192, 2048],
+      'inf2.xlarge': ['Inferentia2', 1, 4, 16], 'inf2.8xlarge': ['Inferentia2', 1, 32, 128], 'inf2.48xlarge': ['Inferentia2', 12, 192, 768],
+      'trn1.2xlarge': ['Trainium', 1, 8, 32], 'trn1.32xlarge': ['Trainium', 16, 128, 512],
+    };
+    const neuron = new Set(['Inferentia2', 'Trainium']);
+    expect(GpuInstanceType.catalogTypes().map((t) => t.name).sort()).toEqual(Object.keys(hardware).sort());
+    for (const t of GpuInstanceType.catalogTypes()) {
+      const [model, count, vcpus, memoryGiB] = hardware[t.name];
+      expect([t.name, t.acceleratorModel, t.acceleratorCount, t.vcpus, t.memoryGiB, t.vendor, t.architecture])
+        .toEqual([t.name, model, count, vcpus, memoryGiB, neuron.has(model) ? AcceleratorVendor.AWS_NEURON : AcceleratorVendor.NVIDIA, CpuArchitecture.X86_64]);
+    }
+  });
+
   test('accelerator memory is what EC2 reports per device, in GiB (not the marketed GB)', () => {
     // EC2 DescribeInstanceTypes GpuInfo / NeuronInfo MemoryInfo.SizeInMiB, as Karpenter's
     // karpenter.k8s.aws/instance-gpu-memory label shows it.
@@ -58,6 +87,7 @@ describe('GpuInstanceType catalog', () => {
       [GpuInstanceType.G5_XLARGE, 22888], [GpuInstanceType.G5_48XLARGE, 22888], // A10G, "24 GB"
       [GpuInstanceType.G6_XLARGE, 22888], [GpuInstanceType.G6_48XLARGE, 22888], // L4, "24 GB"
       [GpuInstanceType.G6E_XLARGE, 45776], [GpuInstanceType.G6E_48XLARGE, 45776], // L40S, "48 GB"
+      [GpuInstanceType.P4D_24XLARGE, 40960], [GpuInstanceType.P4DE_24XLARGE, 81920], // A100 40 GB, 80 GB
       [GpuInstanceType.P5_48XLARGE, 81920], [GpuInstanceType.P5EN_48XLARGE, 144384],
       [GpuInstanceType.INF2_XLARGE, 32768], [GpuInstanceType.TRN1_2XLARGE, 32768],
     ];
@@ -110,6 +140,11 @@ describe('GpuInstanceType catalog', () => {
     expect(() => GpuInstanceType.INF2_XLARGE.eksAmiType(AcceleratorOs.BOTTLEROCKET)).toThrow(/'amiOs' \("BOTTLEROCKET"\) is not available for Neuron instance inf2.xlarge.*AL2023_X86_64_NEURON/);
   });
 
+  test('an Arm Neuron type is an error: EKS has no Arm Neuron AMI', () => {
+    const armNeuron = GpuInstanceType.custom({ ...customSpec, name: 'inf9g.xlarge', vendor: AcceleratorVendor.AWS_NEURON, acceleratorModel: 'Inferentia9' });
+    expect(() => armNeuron.eksAmiType()).toThrow(/'amiOs' \("arm64"\) is not available for Neuron instance inf9g.xlarge: EKS offers Neuron nodes only as AL2023_X86_64_NEURON/);
+  });
+
   test('spot alternatives share vendor, model, count and architecture and are at least as big', () => {
     const alts = GpuInstanceType.G5_XLARGE.spotAlternatives().map(String);
     expect(alts).toEqual(['g5.2xlarge', 'g5.4xlarge', 'g5.8xlarge', 'g5.16xlarge']);
@@ -137,6 +172,14 @@ describe('GpuInstanceType catalog', () => {
     expect(GpuInstanceType.custom({ ...a10g, acceleratorMemoryGiB: 48, vcpus: 4, memoryGiB: 8 }).spotAlternatives()).toEqual([]);
     // 48 vCPUs but little memory: only g5.16xlarge (64 vCPUs) has as many, though the smaller g5s have more memory.
     expect(GpuInstanceType.custom({ ...a10g, acceleratorMemoryGiB: 22888 / 1024, vcpus: 48, memoryGiB: 8 }).spotAlternatives().map(String)).toEqual(['g5.16xlarge']);
+    // 200 GiB of memory but 4 vCPUs: only g5.16xlarge (256 GiB) has as much, though every g5 has the vCPUs.
+    expect(GpuInstanceType.custom({ ...a10g, acceleratorMemoryGiB: 22888 / 1024, vcpus: 4, memoryGiB: 200 }).spotAlternatives().map(String)).toEqual(['g5.16xlarge']);
+  });
+
+  test('a spot alternative has the architecture of the type it stands in for: an Arm node group cannot take x86_64 types', () => {
+    const armA10g = GpuInstanceType.custom({ name: 'x9g.xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'A10G', acceleratorCount: 1,
+      acceleratorMemoryGiB: 22888 / 1024, vcpus: 4, memoryGiB: 16, architecture: CpuArchitecture.ARM64 });
+    expect(armA10g.spotAlternatives()).toEqual([]);
   });
 
   describe('custom()', () => {
@@ -179,6 +222,12 @@ describe('GpuInstanceType catalog', () => {
     test('a negative price is rejected', () => {
       expect(() => GpuInstanceType.custom({ ...customSpec, onDemandPrice: { usdPerHour: -1, source: 's', asOf: '2026-01-01', confirmed: false } }))
         .toThrow(/'onDemandPrice.usdPerHour' \(-1\) must be a number >= 0/);
+      expect(() => GpuInstanceType.custom({ ...customSpec, sageMakerPrice: { usdPerHour: -0.5, source: 's', asOf: '2026-01-01', confirmed: false } }))
+        .toThrow(/'sageMakerPrice.usdPerHour' \(-0.5\) must be a number >= 0/);
+    });
+    test('a price of 0 is accepted (a type already paid for)', () => {
+      const free = { usdPerHour: 0, source: 'reserved', asOf: '2026-01-01', confirmed: true };
+      expect(GpuInstanceType.custom({ ...customSpec, onDemandPrice: free, sageMakerPrice: free }).onDemandPrice?.usdPerHour).toBe(0);
     });
     test('an empty accelerator model is rejected', () => {
       expect(() => GpuInstanceType.custom({ ...customSpec, acceleratorModel: '' })).toThrow(/'acceleratorModel' \(""\) must be a non-empty string/);

@@ -259,6 +259,7 @@ describe('AMI selection', () => {
   test('mixing accelerator counts warns and labels the smallest count', () => {
     const { stack, ng } = group({ instanceTypes: [GpuInstanceType.G5_12XLARGE, GpuInstanceType.G5_48XLARGE] });
     expect(ng.acceleratorsPerNode).toBe(4);
+    expect(ng.nodeLabels['ai-platform.dev/accelerator-count']).toBe('4');
     Annotations.fromStack(stack).hasWarning('/TestStack/Gpus', Match.stringLikeRegexp('different accelerator counts \\(4, 8\\)'));
     // cluster-autoscaler takes a node already in the group as the template of new ones; only a group without
     // nodes is planned from the Auto Scaling group (the node-template tag's smallest count, else the first type's).

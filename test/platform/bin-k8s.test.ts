@@ -45,6 +45,19 @@ describe('bin/k8s.ts', () => {
     expect(runK8s({}).stderr).toContain('set AIP_MODEL_S3_URI');
   });
 
+  test('with a model source, it passes AIP_MODEL_NAME and AIP_SERVER_SERVICE_ACCOUNT to the server, and warns when the service account is missing', () => {
+    const model = { AIP_MODEL_S3_URI: 's3://models-bucket/fraud/v3/', AIP_MODEL_NAME: 'fraud-v3' };
+    const withAccount = runK8s({ ...model, AIP_SERVER_SERVICE_ACCOUNT: 'model-reader' });
+    expect(withAccount.status).toBe(0);
+    const serving = fs.readFileSync(path.join(withAccount.dir, 'serving.yaml'), 'utf8');
+    expect(serving).toMatch(/- name: MODEL_NAME\n\s+value: fraud-v3\n/);
+    expect(serving).toContain('serviceAccountName: model-reader');
+    expect(withAccount.stderr).not.toContain('AIP_SERVER_SERVICE_ACCOUNT');
+    const without = runK8s(model);
+    expect(without.status).toBe(0);
+    expect(without.stderr).toMatch(/copies the model from s3:\/\/models-bucket\/fraud\/v3\/ with the namespace's default service account: set AIP_SERVER_SERVICE_ACCOUNT/);
+  });
+
   test('it prints every warning recorded on the charts to stderr, as the cdk CLI does, and still writes the folder', () => {
     // AIP_DEVICE_PLUGIN=true adds the device-plugins chart; the reference nodes are described by labels that do not
     // include the device-plugin label, so the chart records a warning for each (cdk8s itself prints none).

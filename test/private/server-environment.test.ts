@@ -219,6 +219,10 @@ describe('the bundled server environment table', () => {
     }
   });
 
+  test('a variable named like a property every object has (constructor, toString) is the user\'s own, neither reserved nor the server\'s', () => {
+    expect(() => validateServerEnvironment(Testing.chart(), 'env', { constructor: 'x', toString: 'y', hasOwnProperty: 'z' }, { reserved: {} })).not.toThrow();
+  });
+
   test('batch transform limits given as tokens are not checked', () => {
     const isUnresolved = (v: string) => v.startsWith('${Token');
     expect(() => validateServerEnvironment(Testing.chart(), 'env', { SAGEMAKER_BATCH: '${Token[A]}', BODY_LIMIT_BYTES: '1024' }, { reserved: {}, isUnresolved })).not.toThrow();

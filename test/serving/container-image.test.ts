@@ -64,7 +64,8 @@ describe('ContainerImage', () => {
   });
 
   test('fromEcrRepository with a tag or digest that is not one fails synthesis, naming it', () => {
-    for (const bad of ['', 'v1 ', ':v1', 'sha256:abc', '-v1']) {
+    // A tag has at most 128 characters.
+    for (const bad of ['', 'v1 ', ':v1', 'sha256:abc', '-v1', 'a'.repeat(129)]) {
       const { stack } = newStack();
       const repo = ecr.Repository.fromRepositoryName(stack, 'Repo', 'inference');
       expect(() => newEndpoint(stack, { image: ContainerImage.fromEcrRepository(repo, bad) }))
@@ -80,6 +81,9 @@ describe('ContainerImage', () => {
     const other = newStack().stack;
     const repo2 = ecr.Repository.fromRepositoryName(other, 'Repo', 'inference');
     expect(() => newEndpoint(other, { image: ContainerImage.fromEcrRepository(repo2, `sha256:${'a'.repeat(64)}`) })).not.toThrow();
+    const third = newStack().stack;
+    const repo3 = ecr.Repository.fromRepositoryName(third, 'Repo', 'inference');
+    expect(() => newEndpoint(third, { image: ContainerImage.fromEcrRepository(repo3, 'a'.repeat(128)) })).not.toThrow();
   });
 
   test('fromEcrRepository pulls the tag and grants pull on that repository only', () => {
@@ -151,6 +155,18 @@ describe('ContainerImage', () => {
     const { stack } = newStack();
     expect(() => newEndpoint(stack, { image: ContainerImage.fromImageUri('docker.io/library/nginx:latest') }))
       .toThrow(/'image' \("docker\.io\/library\/nginx:latest"\) must be an Amazon ECR image URI.*push the image to ECR/);
+    // An ECR URI whose tag is empty, starts with "." or is over 128 characters: SageMaker would refuse it at deployment.
+    for (const tag of ['', '.v1', 'a'.repeat(129)]) {
+      const uri = `123456789012.dkr.ecr.us-east-1.amazonaws.com/server:${tag}`;
+      expect(() => newEndpoint(newStack().stack, { image: ContainerImage.fromImageUri(uri) }))
+        .toThrow(expect.objectContaining({ prop: 'image', received: uri, message: expect.stringMatching(/must be an Amazon ECR image URI/) }));
+    }
+  });
+
+  test('fromImageUri takes an ECR URI of the China regions (amazonaws.com.cn) and grants pull on its repository', () => {
+    const { stack } = newStack({ env: { account: '123456789012', region: 'cn-north-1' } });
+    newEndpoint(stack, { image: ContainerImage.fromImageUri('123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/team/server:1.2') });
+    expect(pullStatement(Template.fromStack(stack)).Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:cn-north-1:123456789012:repository/team/server']] });
   });
 
   test('fromImageUri with a token warns and limits the pull to this account and region', () => {

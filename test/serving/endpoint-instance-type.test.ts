@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { CpuArchitecture, GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
+import { AcceleratorVendor, CpuArchitecture, GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { EndpointInstanceType } from '../../constructs/serving';
 
 describe('EndpointInstanceType', () => {
@@ -45,10 +45,24 @@ describe('EndpointInstanceType', () => {
   test('ml.t* types are burstable, others are not', () => {
     expect(EndpointInstanceType.ML_T2_MEDIUM.isBurstable).toBe(true);
     expect(EndpointInstanceType.ML_M5_LARGE.isBurstable).toBe(false);
+    // Trainium starts with a t too, but is no T-series type: SageMaker autoscales it.
+    expect(EndpointInstanceType.of('ml.trn1.32xlarge').isBurstable).toBe(false);
   });
 
   test('Graviton families are arm64', () => {
     expect(EndpointInstanceType.ML_C7G_LARGE.architecture).toBe(CpuArchitecture.ARM64);
     expect(EndpointInstanceType.ML_C6I_LARGE.architecture).toBe(CpuArchitecture.X86_64);
+  });
+
+  test('an accelerator type\'s architecture is its catalog entry\'s, whatever its name says', () => {
+    const grace = GpuInstanceType.custom({ name: 'p9.48xlarge', vendor: AcceleratorVendor.NVIDIA, acceleratorModel: 'B300', acceleratorCount: 4,
+      acceleratorMemoryGiB: 268, vcpus: 144, memoryGiB: 960, architecture: CpuArchitecture.ARM64 });
+    expect(EndpointInstanceType.gpu(grace).architecture).toBe(CpuArchitecture.ARM64);
+  });
+
+  test('of() refuses a name with anything after the size, or upper case', () => {
+    for (const bad of ['ml.m5.xlarge ', 'ml.m5.xlarge.x', 'ml.m5.XLARGE', 'ml.m5.']) {
+      expect(() => EndpointInstanceType.of(bad)).toThrow(expect.objectContaining({ prop: 'instanceType', received: bad }));
+    }
   });
 });

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ModelData } from '../../constructs/serving';
@@ -35,6 +36,35 @@ describe('ModelData', () => {
     expect(fs.readFileSync(path.join(tmp, 'one.tar.gz')).equals(fs.readFileSync(path.join(tmp, 'two.tar.gz')))).toBe(true);
     const names = execFileSync('tar', ['-tzf', path.join(tmp, 'one.tar.gz')], { encoding: 'utf8' }).trim().split('\n');
     expect(names).toEqual([`${long}/`, `${long}/nested/`, `${long}/nested/${'b'.repeat(60)}.onnx`]);
+  });
+
+  test('files of a whole number of 512-byte blocks (or empty) get no padding block, which tar would read as the end of the archive', () => {
+    const src = path.join(tmp, 'blocks');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'a-empty'), '');
+    fs.writeFileSync(path.join(src, 'b-block.bin'), Buffer.alloc(512, 1));
+    fs.writeFileSync(path.join(src, 'c-model.onnx'), Buffer.alloc(700, 2));
+    const out = path.join(tmp, 'blocks.tar.gz');
+    writeTarGz(src, out);
+    // Three headers, 512 + 1024 bytes of data, the two end blocks.
+    expect(zlib.gunzipSync(fs.readFileSync(out)).length).toBe(3 * 512 + 512 + 1024 + 1024);
+    const extracted = path.join(tmp, 'blocks-x');
+    fs.mkdirSync(extracted);
+    execFileSync('tar', ['-xzf', out, '-C', extracted]);
+    expect(fs.readdirSync(extracted).sort()).toEqual(['a-empty', 'b-block.bin', 'c-model.onnx']);
+    expect(fs.readFileSync(path.join(extracted, 'c-model.onnx')).equals(Buffer.alloc(700, 2))).toBe(true);
+  });
+
+  test('a name of exactly 100 bytes fits the ustar name field, also at the top level; directories are 0755 and files 0644', () => {
+    const src = path.join(tmp, 'hundred');
+    const name = `${'m'.repeat(95)}.onnx`;
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(src, name), 'x');
+    fs.writeFileSync(path.join(src, 'sub', 'model.onnx'), 'y');
+    const out = path.join(tmp, 'hundred.tar.gz');
+    writeTarGz(src, out);
+    const listing = execFileSync('tar', ['-tzvf', out], { encoding: 'utf8' }).trim().split('\n').map((l) => [l.split(/\s+/)[0], l.split(/\s+/).pop()]);
+    expect(listing).toEqual([[`-rw-r--r--`, name], ['drwxr-xr-x', 'sub/'], ['-rw-r--r--', 'sub/model.onnx']]);
   });
 
   test('symlinked files and directories are packed with their contents under the link names, as tar -h does', () => {

@@ -1546,6 +1546,23 @@ describe('grants and metrics', () => {
     expect(metric.dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'AllTraffic' });
   });
 
+  test('the autoscaling and backlog metrics default to 1-minute periods, the others to 5 minutes, and a given period wins', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { asyncInference: {} });
+    expect(endpoint.metricInvocationsPerInstance().period.toSeconds()).toBe(60);
+    expect(endpoint.metricBacklogSizePerInstance().period.toSeconds()).toBe(60);
+    expect(endpoint.metricHasBacklogWithoutCapacity().period.toSeconds()).toBe(60);
+    expect(endpoint.metricInvocations().period.toSeconds()).toBe(300);
+    expect(endpoint.metricInvocationsPerInstance({ period: Duration.minutes(5) }).period.toSeconds()).toBe(300);
+  });
+
+  test('dimensions given in a metric\'s options are added to EndpointName and VariantName', () => {
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack);
+    expect(endpoint.metricGpuUtilization({ dimensionsMap: { Host: 'i-1' } }).dimensions)
+      .toEqual({ EndpointName: endpoint.endpointName, VariantName: 'AllTraffic', Host: 'i-1' });
+  });
+
   test('a metric of another variant carries its name', () => {
     const { stack } = newStack();
     const endpoint = newEndpoint(stack);
