@@ -46,10 +46,6 @@ describe('TrainingJob', () => {
     expect(() => new TrainingJob(new Chart(apart, 'T', { namespace: 'training' }), 'Fraud', { image: IMAGE })).not.toThrow();
     expect(() => new TrainingJob(new Chart(apart, 'U', { namespace: 'serving' }), 'Fraud2', { image: IMAGE })).not.toThrow();
     expect(() => new TrainingJob(Testing.chart(), 'Fraud', { image: IMAGE })).not.toThrow();
-    // Two constructs of the same kind label their own pods alike: that is no clash between serving and training.
-    const same = Testing.app();
-    new TrainingJob(new Chart(same, 'First'), 'Job', { image: IMAGE, name: 'nightly' });
-    expect(() => new TrainingJob(new Chart(same, 'Second'), 'Job', { image: IMAGE, name: 'nightly' })).not.toThrow();
   });
 
   test('renders completions, parallelism, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished', () => {
