@@ -48,6 +48,18 @@ describe('TrainingJob', () => {
     expect(() => new TrainingJob(Testing.chart(), 'Fraud', { image: IMAGE })).not.toThrow();
   });
 
+  test('two of the same kind and name in one namespace fail, naming the first: they would be one Job, or one Deployment and Service, in Kubernetes', () => {
+    const app = Testing.app();
+    new TrainingJob(new Chart(app, 'First', { namespace: 'ml' }), 'Job', { image: IMAGE, name: 'nightly' });
+    expect(() => new TrainingJob(new Chart(app, 'Second', { namespace: 'ml' }), 'Job', { image: IMAGE, name: 'nightly' }))
+      .toThrow(/'name' \("nightly"\) is also the name of TrainingJob First\/Job in namespace ml: both render a Job named nightly, which Kubernetes holds as one object each, .*a Job's pod template cannot change\): give one of them another name/);
+    new InferenceService(new Chart(app, 'S1'), 'Svc', { image: 'registry.example.com/server:1', name: 'scoring' });
+    expect(() => new InferenceService(new Chart(app, 'S2'), 'Svc', { image: 'registry.example.com/server:2', name: 'scoring' }))
+      .toThrow(/'name' \("scoring"\) is also the name of InferenceService S1\/Svc in the same namespace \(their charts set none\): both render a Deployment, Service and PodDisruptionBudget named scoring/);
+    // Another namespace: no clash.
+    expect(() => new TrainingJob(new Chart(app, 'Third', { namespace: 'research' }), 'Job', { image: IMAGE, name: 'nightly' })).not.toThrow();
+  });
+
   test('renders completions, parallelism, backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished', () => {
     const checkpoints = CheckpointStorage.newClaim({ storageClassName: 'efs-sc' });
     const job = only(synth({ completions: 4, parallelism: 2, backoffLimit: 3, activeDeadline: Duration.hours(6), ttlAfterFinished: Duration.hours(2), checkpoints }).manifests, 'Job');

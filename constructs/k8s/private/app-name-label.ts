@@ -10,10 +10,11 @@ const owners = new WeakMap<IConstruct, Map<string, { readonly kind: AppNameOwner
 
 /**
  * Records that `scope` (an InferenceService or a TrainingJob) labels its pods `app.kubernetes.io/name: name` in its
- * chart's namespace, and fails, naming `name`, when the other kind already does so in the same namespace in this app:
- * an InferenceService's Service, PodDisruptionBudget and NetworkPolicy select pods by that label alone, so its Service
- * would send requests to the training pods, and its PodDisruptionBudget would count them. Charts without a namespace
- * are taken to share one (the namespace `kubectl apply` puts them in).
+ * chart's namespace, and fails, naming `name`, when another one already does so in the same namespace in this app. Of
+ * the other kind: an InferenceService's Service, PodDisruptionBudget and NetworkPolicy select pods by that label alone,
+ * so its Service would send requests to the training pods, and its PodDisruptionBudget would count them. Of the same
+ * kind: both render objects of that name (a Job; a Deployment, Service, PodDisruptionBudget), which are one object in
+ * Kubernetes. Charts without a namespace are taken to share one (the namespace `kubectl apply` puts them in).
  */
 export function claimAppName(scope: Construct, kind: AppNameOwner, name: string): void {
   const root = scope.node.root;
@@ -22,11 +23,17 @@ export function claimAppName(scope: Construct, kind: AppNameOwner, name: string)
   const namespace = Chart.of(scope).namespace;
   const key = `${namespace ?? ''}/${name}`;
   const other = claims.get(key);
-  if (other && other.kind !== kind) {
-    const where = namespace ? `namespace ${namespace}` : 'the same namespace (their charts set none)';
+  const where = namespace ? `namespace ${namespace}` : 'the same namespace (their charts set none)';
+  if (other && other.kind === kind) {
+    const objects = kind === 'TrainingJob' ? 'a Job' : 'a Deployment, Service and PodDisruptionBudget';
+    throw new PlatformError(scope, 'name', name,
+      `is also the name of ${other.kind} ${other.path} in ${where}: both render ${objects} named ${name}, which Kubernetes holds as one object each, so applying the folder would replace one with the other${kind === 'TrainingJob' ? ' (or fail, as a Job\'s pod template cannot change)' : ''}`,
+      'give one of them another name, or put them in charts of different namespaces');
+  }
+  if (other) {
     throw new PlatformError(scope, 'name', name,
       `is also the name of ${other.kind} ${other.path} in ${where}: both label their pods app.kubernetes.io/name=${name}, and the InferenceService's Service, PodDisruptionBudget and NetworkPolicy select pods by that label alone, so the Service would send requests to the training pods`,
       'give one of them another name, or put them in charts of different namespaces');
   }
-  if (!other) claims.set(key, { kind, path: scope.node.path });
+  claims.set(key, { kind, path: scope.node.path });
 }
