@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
 import { affinityCpuCount, cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
@@ -12,7 +12,7 @@ import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp, scratchDir } from './helpers';
 import { fixedBatchSpec, heavySpec } from '../tools/test-models';
 import { InferenceEngine } from '../src/engine';
-import { sessionOptions } from '../src/worker';
+import { sessionOptions, transferables } from '../src/worker';
 
 const features = { name: 'features', shape: [1, 8], datatype: 'FP32', data: [0, 0, 0, 0, 0, 0, 0, 0] };
 
@@ -411,6 +411,24 @@ describe('serving configuration', () => {
       assert.deepEqual([batched.workerCount, batched.intraOpNumThreads], [1, 4]);
     } finally {
       await batched.close();
+    }
+  });
+
+  it('moves each whole buffer to a worker once, even when two tensors hold the same one, and copies views into a larger buffer', () => {
+    const shared = new Float32Array([1, 2]);
+    const own = new Int32Array([3]);
+    const whole = new Uint8Array(16);
+    const view = new Float32Array(whole.buffer, 4, 2);
+    const tensors = [shared, own, shared, view].map((data, i) => ({ name: `t${i}`, type: 'float32', dims: [data.length], data }));
+    const list = transferables(tensors as Parameters<typeof transferables>[0]);
+    assert.deepEqual(list, [shared.buffer, own.buffer]);
+    // postMessage refuses a transfer list naming a buffer twice (DataCloneError): nothing would be sent.
+    const { port1, port2 } = new MessageChannel();
+    try {
+      assert.doesNotThrow(() => port1.postMessage(tensors, list));
+    } finally {
+      port1.close();
+      port2.close();
     }
   });
 

@@ -171,6 +171,11 @@ describe('NumPy .npy bodies', () => {
     const dims = (n: number) => `{'descr': '<f4', 'fortran_order': False, 'shape': (${[...new Array(n - 1).fill(1), 2].join(', ')})}`;
     assert.deepEqual(parseNpy(npyWithHeader(dims(32), two)).shape, [...new Array(31).fill(1), 2]);
     refused(dims(33), /^the \.npy header's 'shape' has 33 dimensions; up to 32 are read: /);
+    // Each dimension is read up to 999999999999999 (below 10^15, exact as a JavaScript number); 10^15 is not.
+    const empty = new Uint8Array(0);
+    assert.deepEqual(parseNpy(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (999999999999999, 0)}", empty)).shape, [999_999_999_999_999, 0]);
+    assert.throws(() => parseNpy(npyWithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000000, 0)}", empty)),
+      code('BAD_NPY', /^the \.npy header's 'shape' holds the number 1000000000000000 at position 0; each dimension must be a whole number from 0 to 999999999999999: \{/));
     // A structured dtype keeps its message; one written over by a plain dtype is not read (the last value wins).
     refused("{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (1,)}", /^the \.npy array has a structured dtype \(named fields\); send a plain array$/);
     assert.equal(parseNpy(npyWithHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), 'descr': '<f4'}", two)).descr, '<f4');

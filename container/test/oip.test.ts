@@ -72,6 +72,15 @@ describe('Open Inference Protocol', () => {
     }
   });
 
+  it('gives the shape [-1] in model metadata for a tensor the model declares no shape for', async () => {
+    const spec = { name: 'unshaped', inputs: [{ name: 'x', type: 'float32' as const, shape: [], unshaped: true }], outputs: [{ name: 'y', type: 'float32' as const, shape: [], unshaped: true }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }] };
+    const started = await listening({ modelDir: modelDir('unshaped', spec) });
+    app = started.app;
+    const meta = (await request(started.port, 'GET', '/v2/models/unshaped')).json();
+    assert.deepEqual(meta.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1] }]);
+    assert.deepEqual(meta.outputs, [{ name: 'y', datatype: 'FP32', shape: [-1] }]);
+  });
+
   it('serves version 1 of the model on the /versions/{v} routes and answers 404 for any other version', async () => {
     const started = await listening({ modelDir: modelDir('fraud', fixedBatchSpec()) });
     app = started.app;

@@ -92,6 +92,16 @@ describe('image packaging', () => {
       assert.equal(run({}, { version: v470, compat: false }).out, '|serve --x');
     });
 
+    it('reads the driver version from the first line only, and counts branch 525 (CUDA 12\'s minimum) as new enough', () => {
+      // The file's second line names the compiler the kernel module was built with (gcc 12: not a driver).
+      const v550gcc = 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.127.05  Tue Oct  8 03:22:07 UTC 2024\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n';
+      assert.equal(run({}, { version: v550gcc }).out, '|serve --x');
+      const v525 = 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  525.60.13  Wed Nov 30 06:39:21 UTC 2022\nGCC version:  gcc version 9.4.0 (Ubuntu 9.4.0-1ubuntu1~20.04.1)\n';
+      assert.equal(run({}, { version: v525 }).out, '|serve --x');
+      const v520 = 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  520.61.05  Thu Sep 29 05:30:25 UTC 2022\n';
+      assert.equal(run({}, { version: v520 }).out, '<compat>|serve --x');
+    });
+
     it('Dockerfile.gpu copies it into the image, and it is executable (git keeps the mode)', () => {
       assert.match(read('Dockerfile.gpu'), /^COPY --chown=0:0 scripts\/cuda-compat-env.sh \.\/cuda-compat-env.sh$/m);
       assert.ok(fs.statSync(script).mode & 0o111, 'scripts/cuda-compat-env.sh is executable');

@@ -459,6 +459,30 @@ describe('requests the routes do not serve', () => {
     assert.equal((await request(started.port, 'GET', '/execution-parameters')).json().MaxPayloadInMB, 1);
   });
 
+  it('takes a binary request whose JSON header is exactly limits.textBodyLimitBytes long, and refuses one a byte longer', async () => {
+    const limit = 4096;
+    const started = await listening({ modelDir: fraudModel().dir, config: { limits: { textBodyLimitBytes: limit } } });
+    app = started.app;
+    const row = [0.5, 0.1, 0.2, 0.3, 1, -0.5, 1, 0];
+    const inputs = [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: 32 } }];
+    const send = (length: number) => {
+      const head = Buffer.from(JSON.stringify({ id: 'x'.repeat(length - JSON.stringify({ id: '', inputs }).length), inputs }));
+      assert.equal(head.length, length);
+      return exactRequest(started.port, 'POST', '/v2/models/fraud-mlp/infer', Buffer.concat([head, toBytes('float32', row)]), {
+        'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length),
+      });
+    };
+    const atLimit = await send(limit);
+    assert.equal(atLimit.status, 200, atLimit.body.slice(0, 300));
+    assert.deepEqual(atLimit.json().outputs[0].shape, [1, 1]);
+    const over = await send(limit + 1);
+    assert.equal(over.status, 413);
+    assert.deepEqual(over.json(), {
+      error: `the JSON that starts the body is ${limit + 1} bytes (Inference-Header-Content-Length); it may be at most ${limit} bytes here: send the values as binary tensor data`,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+  });
+
   it('lets a client that sends its whole body before reading get the refusal, not a reset, and closes the connection after', { timeout: 20_000 }, async () => {
     const MiB = 1024 * 1024;
     // drainMs 1 s: lingering lasts at most 0.5 s.

@@ -62,6 +62,37 @@ describe('the server process', () => {
     }
   });
 
+  it('on SIGINT (Ctrl-C) drains as on SIGTERM: answers the request it has accepted, then exits 0', async () => {
+    const server = await startServer({ MODEL_DIR: fraudModel().dir, DRAIN_TIMEOUT_MS: '10000' });
+    const body = Buffer.from(JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: [0.5, 0.1, 0.2, 0.3, 1, -0.5, 1, 0] }] }));
+    // A request whose headers have arrived and whose body has not all arrived yet: accepted, not answered.
+    const socket = net.connect(server.port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => { answer += chunk.toString('latin1'); });
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    await new Promise((resolve) => socket.on('connect', resolve));
+    socket.write(`POST /v2/models/fraud-mlp/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body.subarray(0, 10));
+    for (let i = 0; i < 500; i++) {
+      if ((metricValue((await request(server.port, 'GET', '/metrics', undefined, { connection: 'close' })).body, 'http_requests_in_flight') ?? 0) >= 2) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    server.child.kill('SIGINT');
+    for (let i = 0; i < 1000 && !server.logs.some((l) => l.includes('"draining')); i++) await new Promise((r) => setTimeout(r, 10));
+    const draining = server.logs.find((l) => l.includes('"draining'));
+    assert.ok(draining, server.logs.join('\n'));
+    assert.equal(JSON.parse(draining).signal, 'SIGINT');
+    socket.write(body.subarray(10));
+    const { code } = await server.exited;
+    const logs = server.logs.join('\n');
+    assert.equal(code, 0, logs);
+    assert.ok(!logs.includes('requests unanswered'), logs);
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 200 /, answer);
+    assert.deepEqual(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).outputs[0].shape, [1, 1]);
+  });
+
   it('on SIGTERM closes connections that have not sent a byte yet, and exits 0 without waiting for the drain time', async () => {
     const server = await startServer({ MODEL_DIR: fraudModel().dir, DRAIN_TIMEOUT_MS: '10000' });
     // A client that opens a connection ahead of its request (a browser's or a proxy's preconnect) and

@@ -39,6 +39,8 @@ export interface ValueSpec {
    * ZipMap probabilities are (`shape` is ignored).
    */
   readonly sequenceOfMaps?: boolean;
+  /** Declares no shape at all (any rank), as some exporters write; `shape` is then ignored. */
+  readonly unshaped?: boolean;
 }
 
 export interface NodeSpec {
@@ -79,7 +81,7 @@ function valueInfo(v: ValueSpec): onnx.IValueInfoProto {
     type: {
       tensorType: {
         elemType: ONNX_TYPE[v.type],
-        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+        ...(v.unshaped ? {} : { shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } }),
       },
     },
   };
