@@ -254,6 +254,24 @@ describe('TrainingJob', () => {
     expect(() => synth({ nodes: xlarge, resources: { cpu: { limit: kplus.Cpu.units(2) }, memory } })).not.toThrow();
   });
 
+  test('a memory limit above every targeted node\'s memory passes when the request fits: the scheduler places pods by their requests', () => {
+    const xlarge = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: [GpuInstanceType.G6_XLARGE.name],
+    });
+    const cpu = { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(2) };
+    // g6.xlarge has 16 GiB: a 32 GiB limit over an 8 GiB request still schedules there.
+    expect(() => synth({ nodes: xlarge, resources: { cpu, memory: { request: Size.gibibytes(8), limit: Size.gibibytes(32) } } })).not.toThrow();
+  });
+
+  test('requests that fit no targeted type fail naming the largest of them, whatever the order the types are listed in', () => {
+    const nodes = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: ['g6.xlarge', 'g6.2xlarge'],
+    });
+    const memory = { request: Size.gibibytes(8), limit: Size.gibibytes(8) };
+    expect(() => synth({ nodes, resources: { cpu: { request: kplus.Cpu.units(16), limit: kplus.Cpu.units(16) }, memory } }))
+      .toThrow(/\(largest: g6.2xlarge, 8 vCPUs, 32 GiB;/);
+  });
+
   test('a ReadWriteMany checkpoint claim (parallelism above 1) on the default StorageClass fails synthesis: EBS, the default, is one node at a time', () => {
     const refused = /'checkpoints' \("CheckpointStorage.newClaim\(\) on the default StorageClass"\) must name a StorageClass that provisions ReadWriteMany volumes/;
     expect(() => synth({ completions: 2, parallelism: 2 })).toThrow(new RegExp(`${refused.source} for 'parallelism' 2 .*: pass CheckpointStorage.newClaim\\(\\{ storageClassName: 'efs-sc' \\}\\)`));
