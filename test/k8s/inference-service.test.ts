@@ -352,6 +352,11 @@ describe('InferenceService', () => {
     });
   });
 
+  test('targetCpuUtilizationPercent is the CPU utilization the HPA aims for', () => {
+    const hpa = only(synth({ targetCpuUtilizationPercent: 50 }).manifests, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }]);
+  });
+
   test('an external metric renders as type External', () => {
     const hpa = only(synth({ scalingMetric: ScalingMetric.external('sqs_messages_visible', 30) }).manifests, 'HorizontalPodAutoscaler');
     expect(hpa.spec.metrics[1]).toEqual({ type: 'External', external: { metric: { name: 'sqs_messages_visible' }, target: { type: 'AverageValue', averageValue: 30 } } });
