@@ -139,6 +139,11 @@ describe('TrainingJob', () => {
     expect(job.spec.podFailurePolicy.rules[2].onExitCodes.values).toEqual([2, 3]);
   });
 
+  test('an empty list of non-retryable exit codes adds no FailJob rule (the API server refuses a rule with no values)', () => {
+    const job = only(synth({ nonRetryableExitCodes: [] }).manifests, 'Job');
+    expect(job.spec.podFailurePolicy.rules.map((r: { action: string }) => r.action)).toEqual(['Ignore', 'Ignore']);
+  });
+
   test('checkpoints go to a created claim mounted at /checkpoints, named by CHECKPOINT_DIR', () => {
     const { manifests, job } = synth({ checkpoints: CheckpointStorage.newClaim({ size: Size.gibibytes(500), storageClassName: 'efs' }), parallelism: 2, completions: 2 });
     const pvc = only(manifests, 'PersistentVolumeClaim');
