@@ -73,6 +73,13 @@ describe('GpuNodePool', () => {
       .toEqual(['g5.16xlarge', 'g5.2xlarge', 'g5.4xlarge', 'g5.8xlarge']);
   });
 
+  test('with Capacity.spot({ diversify: true }), the family requirement holds the stand-ins\' families too, or Karpenter could never launch them', () => {
+    // p4de.24xlarge (8 A100s, like p4d.24xlarge) stands in for p4d.24xlarge from another family.
+    const reqs = only(synth({ instanceTypes: [GpuInstanceType.P4D_24XLARGE], capacity: Capacity.spot({ diversify: true }) }).manifests, 'NodePool').spec.template.spec.requirements;
+    expect(reqs).toContainEqual({ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['p4d.24xlarge', 'p4de.24xlarge'] });
+    expect(reqs).toContainEqual({ key: 'karpenter.k8s.aws/instance-family', operator: 'In', values: ['p4d', 'p4de'] });
+  });
+
   test('by default consolidates empty nodes after 5 minutes, replaces nodes after 30 days and disrupts 10% at a time', () => {
     const spec = only(synth().manifests, 'NodePool').spec;
     expect(spec.disruption).toEqual({ consolidationPolicy: 'WhenEmpty', consolidateAfter: '5m', budgets: [{ nodes: '10%' }] });
@@ -153,6 +160,11 @@ describe('GpuNodePool', () => {
     expect(spec.blockDeviceMappings).toEqual([{ deviceName: '/dev/xvda', ebs: { volumeSize: '500Gi', volumeType: 'gp3', encrypted: true, deleteOnTermination: true } }]);
     expect(spec.subnetSelectorTerms).toEqual([{ tags: { 'karpenter.sh/discovery': 'ml' } }]);
     expect(spec.securityGroupSelectorTerms).toEqual([{ tags: { 'karpenter.sh/discovery': 'ml' } }]);
+  });
+
+  test('the node class tags the instances it launches with the discovery tag and the pool\'s node-group name', () => {
+    const spec = only(synth().manifests, 'EC2NodeClass').spec;
+    expect(spec.tags).toEqual({ 'karpenter.sh/discovery': 'ml', 'ai-platform.dev/node-group': 'training' });
   });
 
   test('on Bottlerocket, nodes get no device-plugin label (the AMI ships the plugin)', () => {

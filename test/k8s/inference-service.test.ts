@@ -218,6 +218,12 @@ describe('InferenceService', () => {
     expect(spec.volumes).toContainEqual({ name: 'model', emptyDir: { sizeLimit: '20480Mi' } });
   });
 
+  test('the fetch-model init container requests half a CPU and 512 MiB, is limited to 1 CPU and 1 GiB, and pulls its image only when missing', () => {
+    const init = fetchModel('s3://models/fraud/v3/');
+    expect(init.resources).toEqual({ requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1024Mi' } });
+    expect(init.imagePullPolicy).toBe('IfNotPresent');
+  });
+
   test('with a prefix in S3 that holds nothing, the fetch-model init container fails (and is retried) instead of starting a server with no model', () => {
     // `aws s3 sync` (like `cp --recursive`) exits 0 on a prefix with no objects (a typo, a model not uploaded yet).
     // Init containers do not run again when the server container restarts, so a server that starts without its
@@ -346,6 +352,11 @@ describe('InferenceService', () => {
     });
   });
 
+  test('targetCpuUtilizationPercent is the CPU utilization the HPA aims for', () => {
+    const hpa = only(synth({ targetCpuUtilizationPercent: 50 }).manifests, 'HorizontalPodAutoscaler');
+    expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }]);
+  });
+
   test('an external metric renders as type External', () => {
     const hpa = only(synth({ scalingMetric: ScalingMetric.external('sqs_messages_visible', 30) }).manifests, 'HorizontalPodAutoscaler');
     expect(hpa.spec.metrics[1]).toEqual({ type: 'External', external: { metric: { name: 'sqs_messages_visible' }, target: { type: 'AverageValue', averageValue: 30 } } });
@@ -371,6 +382,10 @@ describe('InferenceService', () => {
     expect(svc.spec.selector).toEqual({ 'app.kubernetes.io/name': 'fraud' });
     expect(svc.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 8080 }]);
     expect(svc.spec.type).toBe('ClusterIP');
+  });
+
+  test('the Service carries the service\'s name label, like the Deployments and the Rollout', () => {
+    expect(only(synth().manifests, 'Service').metadata.labels).toEqual({ 'app.kubernetes.io/name': 'fraud' });
   });
 
   test('an ephemeral-storage limit that cannot hold the model copied from S3 fails, naming both sizes', () => {
@@ -792,6 +807,8 @@ describe('InferenceService', () => {
     expect(c.ports).toEqual([{ containerPort: 8080 }]);
     expect(c.env).toContainEqual({ name: 'SAGEMAKER_BIND_TO_PORT', value: '8080' });
     expect(c.readinessProbe.httpGet.port).toBe(8080);
+    // Prometheus scrapes the pod, not the Service: the annotation names the container port.
+    expect(only(manifests, 'Deployment').spec.template.metadata.annotations['prometheus.io/port']).toBe('8080');
     // A NetworkPolicy matches the pod's port, not the Service's.
     expect(only(manifests, 'NetworkPolicy').spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
   });

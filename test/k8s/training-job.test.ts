@@ -139,6 +139,11 @@ describe('TrainingJob', () => {
     expect(job.spec.podFailurePolicy.rules[2].onExitCodes.values).toEqual([2, 3]);
   });
 
+  test('an empty list of non-retryable exit codes adds no FailJob rule (the API server refuses a rule with no values)', () => {
+    const job = only(synth({ nonRetryableExitCodes: [] }).manifests, 'Job');
+    expect(job.spec.podFailurePolicy.rules.map((r: { action: string }) => r.action)).toEqual(['Ignore', 'Ignore']);
+  });
+
   test('checkpoints go to a created claim mounted at /checkpoints, named by CHECKPOINT_DIR', () => {
     const { manifests, job } = synth({ checkpoints: CheckpointStorage.newClaim({ size: Size.gibibytes(500), storageClassName: 'efs' }), parallelism: 2, completions: 2 });
     const pvc = only(manifests, 'PersistentVolumeClaim');
@@ -252,6 +257,24 @@ describe('TrainingJob', () => {
     expect(() => synth({ nodes: xlarge, resources: { cpu: { limit: kplus.Cpu.units(8) }, memory } }))
       .toThrow(/'resources' \(\{"cpu":"8","memory":"8192Mi"\}\) must be below the CPUs and memory of one targeted node/);
     expect(() => synth({ nodes: xlarge, resources: { cpu: { limit: kplus.Cpu.units(2) }, memory } })).not.toThrow();
+  });
+
+  test('a memory limit above every targeted node\'s memory passes when the request fits: the scheduler places pods by their requests', () => {
+    const xlarge = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: [GpuInstanceType.G6_XLARGE.name],
+    });
+    const cpu = { request: kplus.Cpu.units(2), limit: kplus.Cpu.units(2) };
+    // g6.xlarge has 16 GiB: a 32 GiB limit over an 8 GiB request still schedules there.
+    expect(() => synth({ nodes: xlarge, resources: { cpu, memory: { request: Size.gibibytes(8), limit: Size.gibibytes(32) } } })).not.toThrow();
+  });
+
+  test('requests that fit no targeted type fail naming the largest of them, whatever the order the types are listed in', () => {
+    const nodes = AcceleratorNodes.labeled({
+      vendor: AcceleratorVendor.NVIDIA, labels: { [LABEL_NODE_GROUP]: 'training' }, instanceTypeNames: ['g6.xlarge', 'g6.2xlarge'],
+    });
+    const memory = { request: Size.gibibytes(8), limit: Size.gibibytes(8) };
+    expect(() => synth({ nodes, resources: { cpu: { request: kplus.Cpu.units(16), limit: kplus.Cpu.units(16) }, memory } }))
+      .toThrow(/\(largest: g6.2xlarge, 8 vCPUs, 32 GiB;/);
   });
 
   test('a ReadWriteMany checkpoint claim (parallelism above 1) on the default StorageClass fails synthesis: EBS, the default, is one node at a time', () => {
