@@ -710,6 +710,15 @@ describe('InferenceService', () => {
     expect(c.resources.limits['ephemeral-storage']).toBe('12Gi');
   });
 
+  test('a CPU amount that is infinite, NaN or negative, or a memory or storage size that is not finite, fails naming it: none is a Kubernetes quantity', () => {
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(Infinity) } } })).toThrow(/'resources.cpu.request' \("Infinity"\) must be a finite number of CPUs of at least 0/);
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(1), limit: kplus.Cpu.millis(-5) } } })).toThrow(/'resources.cpu.limit' \("-5m"\) must be a finite number of CPUs/);
+    expect(() => synth({ resources: { cpu: { limit: kplus.Cpu.units(NaN) } } })).toThrow(/'resources.cpu.limit' \("NaN"\)/);
+    expect(() => synth({ resources: { memory: { request: Size.gibibytes(NaN) } } })).toThrow(/'resources.memory.request' \("NaNGi"\) must be a finite size/);
+    expect(() => synth({ resources: { ephemeralStorage: { limit: Size.gibibytes(Infinity) } } })).toThrow(/'resources.ephemeralStorage.limit' \("InfinityGi"\) must be a finite size/);
+    expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(0), limit: kplus.Cpu.units(1) } } })).not.toThrow();
+  });
+
   test('a request above its limit (CPU, memory or ephemeral storage) fails naming both: the API server would refuse the Deployment', () => {
     expect(() => synth({ resources: { cpu: { request: kplus.Cpu.units(4), limit: kplus.Cpu.millis(2500) } } }))
       .toThrow(/'resources\.cpu\.request' \("4"\) must be <= 'resources\.cpu\.limit' \(2500m\)/);

@@ -13,7 +13,8 @@ function millicores(cpu: kplus.Cpu): number | undefined {
 const kibibytes = (size: Size) => size.toKibibytes({ rounding: SizeRoundingBehavior.NONE });
 
 /**
- * Throws, naming both props, for a CPU, memory or ephemeral-storage request above its limit: the API server
+ * Throws, naming the prop, for a CPU amount that is no Kubernetes quantity (infinite, NaN, negative), and, naming both
+ * props, for a CPU, memory or ephemeral-storage request above its limit: the API server
  * refuses such a pod template ("resources.requests: Invalid value: ...: must be less than or equal to memory
  * limit"), so the Deployment or Job would fail to apply rather than synthesis. Unset values pass.
  */
@@ -27,6 +28,14 @@ export function checkRequestsWithinLimits(scope: IConstruct, resources: {
     throw new PlatformError(scope, `resources.${field}.request`, shown[0], `must be <= 'resources.${field}.limit' (${shown[1]}): the API server refuses a request above its limit`,
       `lower resources.${field}.request or raise resources.${field}.limit`);
   };
+  // cdk8s-plus renders Cpu.units(Infinity) as "Infinity" and Cpu.millis(-5) as "-5m", neither a Kubernetes quantity:
+  // the Deployment or Job would fail to apply. (Sizes: see checkContainerSizes.)
+  for (const bound of ['request', 'limit'] as const) {
+    const amount = resources?.cpu?.[bound]?.amount;
+    if (amount !== undefined && (/Infinity|NaN/.test(amount) || amount.startsWith('-'))) {
+      throw new PlatformError(scope, `resources.cpu.${bound}`, amount, 'must be a finite number of CPUs of at least 0', 'use e.g. Cpu.millis(500) or Cpu.units(2)');
+    }
+  }
   const cpu = resources?.cpu;
   if (cpu?.request && cpu.limit) check('cpu', millicores(cpu.request), millicores(cpu.limit), [cpu.request.amount, cpu.limit.amount]);
   for (const field of ['memory', 'ephemeralStorage'] as const) {

@@ -18,6 +18,8 @@ export function checkWholeSize(scope: IConstruct | undefined, prop: string, size
   if (size === undefined) return;
   const amount = UNITS[unit].inUnit(size);
   if (Number.isInteger(amount)) return;
+  // Size.gibibytes(NaN) or Infinity: cdk8s writes "NaNGi" or "InfinityGi", which is no Kubernetes quantity.
+  if (!Number.isFinite(amount)) throw new PlatformError(scope, prop, size.asString(), 'must be a finite size', `use e.g. Size.${UNITS[unit].factory}(1)`);
   throw new PlatformError(scope, prop, size.asString(), `must be a whole number of ${unit} (${where})`,
     `use e.g. Size.${UNITS[unit].factory}(${Math.ceil(amount)})`);
 }
