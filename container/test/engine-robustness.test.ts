@@ -462,11 +462,12 @@ describe('engine robustness', () => {
     fs.renameSync(file, `${file}.away`);
     try {
       engineWorkers(engine)[0].postMessage(null); // the worker dies; its replacements cannot load the model
-      for (let i = 0; i < 250 && failures.length < 2; i++) await sleep(20);
+      for (let i = 0; i < 500 && failures.length < 3; i++) await sleep(20);
     } finally {
       fs.renameSync(`${file}.away`, file);
     }
-    assert.deepEqual(failures.slice(0, 2), [{ attempt: 1, retryInMs: 1_000 }, { attempt: 2, retryInMs: 2_000 }]);
+    // Three failures: two alone would not tell doubling (1, 2, 4 s) from a pause growing by 1 s each time (1, 2, 3 s).
+    assert.deepEqual(failures.slice(0, 3), [{ attempt: 1, retryInMs: 1_000 }, { attempt: 2, retryInMs: 2_000 }, { attempt: 3, retryInMs: 4_000 }]);
   });
 
   it('keeps trying to replace a lost worker; meanwhile it is not ready and refuses requests at once', { timeout: 30_000 }, async () => {
