@@ -12,7 +12,7 @@ import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { heavySpec, kitchenSinkSpec, oddInputName, oddOutputName } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
-import { EngineHooks, InferenceEngine } from '../src/engine';
+import { EngineHooks, InferenceEngine, PIPELINE_MAX_RUN_MS } from '../src/engine';
 import type { InferenceError } from '../src/errors';
 import { ORT_TO_OIP, OrtType, WireTensor } from '../src/tensors';
 
@@ -504,6 +504,41 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.ok(full.retryAfterSeconds! >= 1, `Retry-After ${full.retryAfterSeconds}`);
     await engine.close(0);
     assert.deepEqual((await Promise.all(queued)).map((r) => !r.ok && r.code), ['SHUTTING_DOWN', 'SHUTTING_DOWN']);
+  });
+
+  it('posts a request to a worker still in a run only while runs average under PIPELINE_MAX_RUN_MS; longer, it waits in the queue', async (t) => {
+    engine = await pairEngine({ batching: { enabled: false } });
+    assert.ok(engine.averageRunMs >= PIPELINE_MAX_RUN_MS, `the warm-up seeds the average at 1 ms or more (${engine.averageRunMs} ms)`);
+    const first = job([1, 1]);
+    const second = job([2, 2]);
+    assert.equal(engine.runsInFlight, 1, 'one run on the only worker');
+    assert.equal(engine.queueDepth, 1, 'the second request waits in the queue, not in the worker behind the first run');
+    assert.deepEqual(await Promise.all([first, second]), [{ ok: true, outputs: [[1, 1]] }, { ok: true, outputs: [[2, 2]] }]);
+    // Short runs bring the average under PIPELINE_MAX_RUN_MS (unless this machine is too busy for that).
+    for (let i = 0; i < 400 && engine.averageRunMs >= PIPELINE_MAX_RUN_MS; i++) assert.ok((await job([i, i])).ok);
+    if (engine.averageRunMs >= PIPELINE_MAX_RUN_MS) {
+      t.skip(`one-row runs average ${engine.averageRunMs.toFixed(3)} ms here, over PIPELINE_MAX_RUN_MS (${PIPELINE_MAX_RUN_MS} ms): the machine is too busy`);
+      return;
+    }
+    const third = job([3, 3]);
+    const fourth = job([4, 4]);
+    assert.equal(engine.runsInFlight, 2, 'the fourth request was posted to the worker behind the third run');
+    assert.equal(engine.queueDepth, 0);
+    assert.deepEqual(await Promise.all([third, fourth]), [{ ok: true, outputs: [[3, 3]] }, { ok: true, outputs: [[4, 4]] }]);
+  });
+
+  it('counts a run in flight in the wait estimate: with the only worker busy and nothing queued, a request due within the batching delay plus a run is refused at once', async () => {
+    engine = await pairEngine({}, { requestsArriving: () => 0 });
+    const running = job([1, 1]); // nothing arriving: dispatched at once, and the worker is busy
+    assert.equal(engine.queueDepth, 0);
+    assert.equal(engine.runsInFlight, 1);
+    // Nothing is queued, but the worker is in a run: the wait is that run (averageRunMs, at least 1 ms
+    // after the warm-up) plus maxQueueDelayMs (10 s), more than this request's 10 s.
+    const hurried = await job([2, 2], ['y'], { deadline: Date.now() + 10_000 });
+    assert.ok(!hurried.ok, 'refused at once, not queued');
+    assert.equal(hurried.code, 'DEADLINE_UNMEETABLE');
+    assert.match(hurried.message, /^the queue ahead would take about \d+ ms, beyond this request's deadline in \d+ ms$/);
+    assert.deepEqual(await running, { ok: true, outputs: [[1, 1]] });
   });
 
   it('refuses a request whose deadline passed before it was queued with DEADLINE_UNMEETABLE and a retry delay of 1 s, not 0, when nothing is queued', async () => {
