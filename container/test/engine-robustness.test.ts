@@ -328,6 +328,9 @@ describe('engine robustness', () => {
     engine = await startEngine('reshape4', spec, { workers: 1 }, { onWorkerEvent: (event) => events.push(event) });
     assert.ok(events.includes('warm-up-skipped'), JSON.stringify(events));
     assert.equal(engine.batchingActive, false, 'the probe could not show the first axis is the batch');
+    // No second warm-up run after a skipped first: the average run keeps its 1 ms seed (a second failed
+    // run would have made it NaN, and every wait estimate with it).
+    assert.equal(engine.averageRunMs, 1);
     const r = await settle(engine.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 8], data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(r.outputs[0].dims, [2, 4]);
