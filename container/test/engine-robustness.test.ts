@@ -336,6 +336,21 @@ describe('engine robustness', () => {
     assert.deepEqual(r.outputs[0].dims, [2, 4]);
   });
 
+  it('does not start a model whose warm-up run fails when it has no dynamic dimension but the first (the warm-up guessed no shape)', async () => {
+    // y = Reshape(x, [2, -1]) with x of [batch, 3]: the warm-up's one row (3 values) cannot be split in two
+    // rows. Every dimension the warm-up used is one the model declares, so the failure is the model's.
+    const spec: ModelSpec = {
+      name: 'reshape-pairs',
+      inputs: [{ name: 'x', type: 'float32', shape: ['batch', 3] }],
+      outputs: [{ name: 'y', type: 'float32', shape: [2, 'n'] }],
+      initializers: [{ name: 'shape', type: 'int64', dims: [2], data: [2, -1] }],
+      nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
+    };
+    const events: string[] = [];
+    await assert.rejects(startEngine('reshape-pairs', spec, { workers: 1 }, { onWorkerEvent: (event) => events.push(event) }), /^Error: warm-up inference failed: /);
+    assert.ok(!events.includes('warm-up-skipped'), JSON.stringify(events));
+  });
+
   it('serves a model whose input declares no shape, which the warm-up\'s made-up [1] cannot run', async () => {
     // y = x . w with w of [2, 3]: x must end in 2, but the model leaves x's shape out, so the warm-up
     // can only guess [1].
