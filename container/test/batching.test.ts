@@ -150,6 +150,44 @@ describe('dynamic batching and load behaviour', () => {
     assert.equal(after.status, 200);
   });
 
+  it('holds a request for a fuller batch while another POST is still arriving, and runs the two together once it has', async () => {
+    const { dir } = fraudModel();
+    const started = await listening({ modelDir: dir, config: { workers: 1, batching: { maxBatchSize: 8, maxQueueDelayMs: 10_000 } } });
+    app = started.app;
+    const m = { model: 'fraud-mlp' };
+    const metrics = async () => (await request(started.port, 'GET', '/metrics')).body;
+    const until = async (what: string, check: () => Promise<boolean> | boolean) => {
+      for (let i = 0; i < 500; i++) {
+        if (await check()) return;
+        await sleep(10);
+      }
+      assert.fail(`timed out waiting for ${what}`);
+    };
+    const row = (v: number) => JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(v) }] });
+    // The first request's headers and half its body: it is arriving.
+    const slow = row(0.5);
+    let secondAnswered = false;
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: started.port, method: 'POST', path: '/v2/models/fraud-mlp/infer', headers: { 'content-type': 'application/json', 'content-length': String(slow.length) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.write(slow.slice(0, 20));
+      // The rest once the second request waits in the queue (or, held by nothing, was answered alone).
+      void until('the second request to be queued', () => app!.model.engine!.queueDepth === 1 || secondAnswered).then(() => req.end(slow.slice(20)), reject);
+    });
+    await until('the first body to be counted in flight', async () => (metricValue(await metrics(), 'http_request_body_bytes_in_flight') ?? 0) > 0);
+    // A complete request is held while the first is still arriving, instead of running alone at once.
+    const second = request(started.port, 'POST', '/v2/models/fraud-mlp/infer', row(0.25)).finally(() => { secondAnswered = true; });
+    const [first, other] = await Promise.all([answer, second]);
+    assert.equal(first, 200);
+    assert.equal(other.status, 200, other.body);
+    const text = await metrics();
+    assert.equal(metricValue(text, 'inference_runs_total', m), 1, 'one run of both rows');
+    assert.equal(metricValue(text, 'inference_batch_size_sum', m), 2);
+  });
+
   it('answers 503 OVERLOADED before reading a body that would put more than limits.maxBodyBytesInFlight in flight, and frees the room when answered or aborted', async () => {
     const MiB = 1024 * 1024;
     const started = await listening({ modelDir: heavy(), config: { workers: 1, intraOpNumThreads: 1, batching: { enabled: false }, limits: { maxBodyBytesInFlight: MiB } } });
