@@ -180,7 +180,10 @@ describe('dynamic batching and load behaviour', () => {
     await until('the first body to be counted in flight', async () => (metricValue(await metrics(), 'http_request_body_bytes_in_flight') ?? 0) > 0);
     // A complete request is held while the first is still arriving, instead of running alone at once.
     const second = request(started.port, 'POST', '/v2/models/fraud-mlp/infer', row(0.25)).finally(() => { secondAnswered = true; });
+    const t0 = Date.now();
     const [first, other] = await Promise.all([answer, second]);
+    // Once both have arrived nothing more is on its way: the two run then, not after maxQueueDelayMs.
+    assert.ok(Date.now() - t0 < 5_000, `answered ${Date.now() - t0} ms after the second request was sent`);
     assert.equal(first, 200);
     assert.equal(other.status, 200, other.body);
     const text = await metrics();
