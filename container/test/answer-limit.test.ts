@@ -137,7 +137,7 @@ describe('the answer limit (limits.maxAnswerElements)', () => {
     assert.deepEqual(alone.json().outputs[0].shape, [128, 4096]);
   });
 
-  it('sends an answer larger than limits.maxBodyBytesInFlight when nothing else is in flight', async () => {
+  it('sends an answer larger than limits.maxBodyBytesInFlight when nothing else is in flight, and an error answer whatever is in flight', async () => {
     const spec: ModelSpec = {
       name: 'wider',
       inputs: [{ name: 'x', type: 'float32', shape: ['N', 8] }],
@@ -151,6 +151,19 @@ describe('the answer limit (limits.maxAnswerElements)', () => {
     const alone = await request(started.port, 'POST', '/v2/models/wider/infer', oip(128));
     assert.equal(alone.status, 200, alone.body.slice(0, 200));
     assert.ok(alone.body.length > 1024 * 1024, `${alone.body.length} bytes`);
+    // While a client that reads nothing holds such an answer in flight, an error answer is still the
+    // request's own error (here a POST without a body), not OVERLOADED: only successful answers are held to the limit.
+    const body = JSON.stringify(oip(128));
+    const stalled = net.connect(started.port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    stalled.write(`POST /v2/models/wider/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await new Promise((resolve) => stalled.once('readable', resolve));
+    try {
+      const empty = await request(started.port, 'POST', '/v2/models/wider/infer', undefined, { 'content-length': '0', 'content-type': 'application/json' });
+      assert.equal(empty.status, 400, empty.body);
+    } finally {
+      stalled.destroy();
+    }
   });
 
   it('frees the room of an answer whose client hung up while its run was under way, so later requests are not refused', { timeout: 60_000 }, async () => {
