@@ -137,6 +137,35 @@ describe('the answer limit (limits.maxAnswerElements)', () => {
     assert.deepEqual(alone.json().outputs[0].shape, [128, 4096]);
   });
 
+  it('sends an answer larger than limits.maxBodyBytesInFlight when nothing else is in flight, and an error answer whatever is in flight', async () => {
+    const spec: ModelSpec = {
+      name: 'wider',
+      inputs: [{ name: 'x', type: 'float32', shape: ['N', 8] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['N', 4096] }],
+      initializers: [{ name: 'w', type: 'float32', dims: [8, 4096], data: new Float32Array(8 * 4096).fill(0.1) }],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    };
+    const started = await listening({ modelDir: modelDir('wider', spec), config: { limits: { maxBodyBytesInFlight: 1024 * 1024 } } });
+    app = started.app;
+    // About 10 MB of JSON for a body of 4 KB, alone in flight: refusing it would refuse it for good.
+    const alone = await request(started.port, 'POST', '/v2/models/wider/infer', oip(128));
+    assert.equal(alone.status, 200, alone.body.slice(0, 200));
+    assert.ok(alone.body.length > 1024 * 1024, `${alone.body.length} bytes`);
+    // While a client that reads nothing holds such an answer in flight, an error answer is still the
+    // request's own error (here a POST without a body), not OVERLOADED: only successful answers are held to the limit.
+    const body = JSON.stringify(oip(128));
+    const stalled = net.connect(started.port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    stalled.write(`POST /v2/models/wider/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await new Promise((resolve) => stalled.once('readable', resolve));
+    try {
+      const empty = await request(started.port, 'POST', '/v2/models/wider/infer', undefined, { 'content-length': '0', 'content-type': 'application/json' });
+      assert.equal(empty.status, 400, empty.body);
+    } finally {
+      stalled.destroy();
+    }
+  });
+
   it('frees the room of an answer whose client hung up while its run was under way, so later requests are not refused', { timeout: 60_000 }, async () => {
     // x [N, 16] through sixteen 1024-wide layers to y [N, 64]: 4000 rows in one run take about a second
     // on one thread, and answer about 3 MB of JSON for a body of 250 KB.

@@ -12,7 +12,7 @@ import { generateTransactions, predictFraud } from '../tools/fraud-model';
 import { heavySpec, kitchenSinkSpec, oddInputName, oddOutputName } from '../tools/test-models';
 import type { ModelSpec } from '../tools/onnx-builder';
 import { resolveConfig, ServingConfigInput } from '../src/config';
-import { EngineHooks, InferenceEngine } from '../src/engine';
+import { EngineHooks, InferenceEngine, PIPELINE_MAX_RUN_MS } from '../src/engine';
 import type { InferenceError } from '../src/errors';
 import { ORT_TO_OIP, OrtType, WireTensor } from '../src/tensors';
 
@@ -148,6 +148,47 @@ describe('dynamic batching and load behaviour', () => {
     }
     const after = await request(started.port, 'POST', '/v2/models/heavy/infer', heavyBody(10));
     assert.equal(after.status, 200);
+  });
+
+  it('holds a request for a fuller batch while another POST is still arriving, and runs the two together once it has', async () => {
+    const { dir } = fraudModel();
+    const started = await listening({ modelDir: dir, config: { workers: 1, batching: { maxBatchSize: 8, maxQueueDelayMs: 10_000 } } });
+    app = started.app;
+    const m = { model: 'fraud-mlp' };
+    const metrics = async () => (await request(started.port, 'GET', '/metrics')).body;
+    const until = async (what: string, check: () => Promise<boolean> | boolean) => {
+      for (let i = 0; i < 500; i++) {
+        if (await check()) return;
+        await sleep(10);
+      }
+      assert.fail(`timed out waiting for ${what}`);
+    };
+    const row = (v: number) => JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', data: new Array(8).fill(v) }] });
+    // The first request's headers and half its body: it is arriving.
+    const slow = row(0.5);
+    let secondAnswered = false;
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: started.port, method: 'POST', path: '/v2/models/fraud-mlp/infer', headers: { 'content-type': 'application/json', 'content-length': String(slow.length) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.write(slow.slice(0, 20));
+      // The rest once the second request waits in the queue (or, held by nothing, was answered alone).
+      void until('the second request to be queued', () => app!.model.engine!.queueDepth === 1 || secondAnswered).then(() => req.end(slow.slice(20)), reject);
+    });
+    await until('the first body to be counted in flight', async () => (metricValue(await metrics(), 'http_request_body_bytes_in_flight') ?? 0) > 0);
+    // A complete request is held while the first is still arriving, instead of running alone at once.
+    const second = request(started.port, 'POST', '/v2/models/fraud-mlp/infer', row(0.25)).finally(() => { secondAnswered = true; });
+    const t0 = Date.now();
+    const [first, other] = await Promise.all([answer, second]);
+    // Once both have arrived nothing more is on its way: the two run then, not after maxQueueDelayMs.
+    assert.ok(Date.now() - t0 < 5_000, `answered ${Date.now() - t0} ms after the second request was sent`);
+    assert.equal(first, 200);
+    assert.equal(other.status, 200, other.body);
+    const text = await metrics();
+    assert.equal(metricValue(text, 'inference_runs_total', m), 1, 'one run of both rows');
+    assert.equal(metricValue(text, 'inference_batch_size_sum', m), 2);
   });
 
   it('answers 503 OVERLOADED before reading a body that would put more than limits.maxBodyBytesInFlight in flight, and frees the room when answered or aborted', async () => {
@@ -487,6 +528,15 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.equal(queueWaits, 3);
   });
 
+  it('records the queue wait of a request answered DEADLINE_EXCEEDED in the queue, once, as the whole time it waited', async () => {
+    const waits: number[] = [];
+    engine = await pairEngine({}, { requestsArriving: () => 1, onQueueWait: (ms) => waits.push(ms) });
+    const late = await job([1, 1], ['y'], { deadline: Date.now() + 100 }); // held for a fuller batch past its deadline
+    assert.equal(!late.ok && late.code, 'DEADLINE_EXCEEDED');
+    assert.equal(waits.length, 1, 'the longest waits of all are recorded too');
+    assert.ok(waits[0] >= 90, `recorded ${waits[0]} ms, not the time it waited until its deadline`);
+  });
+
   it('refuses a request beyond queue.maxSize with QUEUE_FULL and a retry delay, and one whose deadline the queue cannot meet at once', async () => {
     engine = await pairEngine({ queue: { maxSize: 2 } }, { requestsArriving: () => 1 });
     const queued = [job([1, 1])];
@@ -504,6 +554,41 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.ok(full.retryAfterSeconds! >= 1, `Retry-After ${full.retryAfterSeconds}`);
     await engine.close(0);
     assert.deepEqual((await Promise.all(queued)).map((r) => !r.ok && r.code), ['SHUTTING_DOWN', 'SHUTTING_DOWN']);
+  });
+
+  it('posts a request to a worker still in a run only while runs average under PIPELINE_MAX_RUN_MS; longer, it waits in the queue', async (t) => {
+    engine = await pairEngine({ batching: { enabled: false } });
+    assert.ok(engine.averageRunMs >= 1, `the warm-up seeds the average at 1 ms or more, over PIPELINE_MAX_RUN_MS (${engine.averageRunMs} ms)`);
+    const first = job([1, 1]);
+    const second = job([2, 2]);
+    assert.equal(engine.runsInFlight, 1, 'one run on the only worker');
+    assert.equal(engine.queueDepth, 1, 'the second request waits in the queue, not in the worker behind the first run');
+    assert.deepEqual(await Promise.all([first, second]), [{ ok: true, outputs: [[1, 1]] }, { ok: true, outputs: [[2, 2]] }]);
+    // Short runs bring the average under PIPELINE_MAX_RUN_MS (unless this machine is too busy for that).
+    for (let i = 0; i < 400 && engine.averageRunMs >= PIPELINE_MAX_RUN_MS; i++) assert.ok((await job([i, i])).ok);
+    if (engine.averageRunMs >= PIPELINE_MAX_RUN_MS) {
+      t.skip(`one-row runs average ${engine.averageRunMs.toFixed(3)} ms here, over PIPELINE_MAX_RUN_MS (${PIPELINE_MAX_RUN_MS} ms): the machine is too busy`);
+      return;
+    }
+    const third = job([3, 3]);
+    const fourth = job([4, 4]);
+    assert.equal(engine.runsInFlight, 2, 'the fourth request was posted to the worker behind the third run');
+    assert.equal(engine.queueDepth, 0);
+    assert.deepEqual(await Promise.all([third, fourth]), [{ ok: true, outputs: [[3, 3]] }, { ok: true, outputs: [[4, 4]] }]);
+  });
+
+  it('counts a run in flight in the wait estimate: with the only worker busy and nothing queued, a request due within the batching delay plus a run is refused at once', async () => {
+    engine = await pairEngine({}, { requestsArriving: () => 0 });
+    const running = job([1, 1]); // nothing arriving: dispatched at once, and the worker is busy
+    assert.equal(engine.queueDepth, 0);
+    assert.equal(engine.runsInFlight, 1);
+    // Nothing is queued, but the worker is in a run: the wait is that run (averageRunMs, at least 1 ms
+    // after the warm-up) plus maxQueueDelayMs (10 s), more than this request's 10 s.
+    const hurried = await job([2, 2], ['y'], { deadline: Date.now() + 10_000 });
+    assert.ok(!hurried.ok, 'refused at once, not queued');
+    assert.equal(hurried.code, 'DEADLINE_UNMEETABLE');
+    assert.match(hurried.message, /^the queue ahead would take about \d+ ms, beyond this request's deadline in \d+ ms$/);
+    assert.deepEqual(await running, { ok: true, outputs: [[1, 1]] });
   });
 
   it('refuses a request whose deadline passed before it was queued with DEADLINE_UNMEETABLE and a retry delay of 1 s, not 0, when nothing is queued', async () => {

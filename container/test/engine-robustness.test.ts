@@ -328,9 +328,27 @@ describe('engine robustness', () => {
     engine = await startEngine('reshape4', spec, { workers: 1 }, { onWorkerEvent: (event) => events.push(event) });
     assert.ok(events.includes('warm-up-skipped'), JSON.stringify(events));
     assert.equal(engine.batchingActive, false, 'the probe could not show the first axis is the batch');
+    // No second warm-up run after a skipped first: the average run keeps its 1 ms seed (a second failed
+    // run would have made it NaN, and every wait estimate with it).
+    assert.equal(engine.averageRunMs, 1);
     const r = await settle(engine.infer({ inputs: [{ name: 'x', type: 'float32', dims: [1, 8], data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) }], outputNames: ['y'], deadline: Date.now() + 5000 }));
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(r.outputs[0].dims, [2, 4]);
+  });
+
+  it('does not start a model whose warm-up run fails when it has no dynamic dimension but the first (the warm-up guessed no shape)', async () => {
+    // y = Reshape(x, [2, -1]) with x of [batch, 3]: the warm-up's one row (3 values) cannot be split in two
+    // rows. Every dimension the warm-up used is one the model declares, so the failure is the model's.
+    const spec: ModelSpec = {
+      name: 'reshape-pairs',
+      inputs: [{ name: 'x', type: 'float32', shape: ['batch', 3] }],
+      outputs: [{ name: 'y', type: 'float32', shape: [2, 'n'] }],
+      initializers: [{ name: 'shape', type: 'int64', dims: [2], data: [2, -1] }],
+      nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
+    };
+    const events: string[] = [];
+    await assert.rejects(startEngine('reshape-pairs', spec, { workers: 1 }, { onWorkerEvent: (event) => events.push(event) }), /^Error: warm-up inference failed: /);
+    assert.ok(!events.includes('warm-up-skipped'), JSON.stringify(events));
   });
 
   it('serves a model whose input declares no shape, which the warm-up\'s made-up [1] cannot run', async () => {
@@ -462,11 +480,12 @@ describe('engine robustness', () => {
     fs.renameSync(file, `${file}.away`);
     try {
       engineWorkers(engine)[0].postMessage(null); // the worker dies; its replacements cannot load the model
-      for (let i = 0; i < 250 && failures.length < 2; i++) await sleep(20);
+      for (let i = 0; i < 500 && failures.length < 3; i++) await sleep(20);
     } finally {
       fs.renameSync(`${file}.away`, file);
     }
-    assert.deepEqual(failures.slice(0, 2), [{ attempt: 1, retryInMs: 1_000 }, { attempt: 2, retryInMs: 2_000 }]);
+    // Three failures: two alone would not tell doubling (1, 2, 4 s) from a pause growing by 1 s each time (1, 2, 3 s).
+    assert.deepEqual(failures.slice(0, 3), [{ attempt: 1, retryInMs: 1_000 }, { attempt: 2, retryInMs: 2_000 }, { attempt: 3, retryInMs: 4_000 }]);
   });
 
   it('keeps trying to replace a lost worker; meanwhile it is not ready and refuses requests at once', { timeout: 30_000 }, async () => {

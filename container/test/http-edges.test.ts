@@ -351,6 +351,15 @@ describe('methods and paths', () => {
     assert.equal(metricValue(metrics, 'http_requests_total', { method: 'POST', route: '/v2/models/:name/infer', status_code: '200' }), 2);
   });
 
+  it('keeps the connection open after refusing a request whose body it had read in full', async () => {
+    const started = await listening({ modelDir: fraudModel().dir });
+    app = started.app;
+    // Read in full, then refused: nothing is left unread on the connection, so it stays open for the next request.
+    const res = await request(started.port, 'POST', '/v2/models/fraud-mlp/infer', { inputs: [{ name: 'features', shape: [1, 7], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6, 7] }] });
+    assert.equal(res.status, 400, res.body);
+    assert.notEqual(res.headers.connection, 'close');
+  });
+
   it('answers a model name longer than the served one with 404 UNKNOWN_MODEL, not a 400 about the URL', async () => {
     const started = await listening({ modelDir: fraudModel().dir });
     app = started.app;
