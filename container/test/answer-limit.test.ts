@@ -28,6 +28,15 @@ const oip = (rows: number, outputs?: string[]) => ({
   ...(outputs ? { outputs: outputs.map((name) => ({ name })) } : {}),
 });
 
+/** x [N, 8] -> [N, 4096]: each row's answer is about 80 KB of JSON for 8 values sent. */
+const WIDER: ModelSpec = {
+  name: 'wider',
+  inputs: [{ name: 'x', type: 'float32', shape: ['N', 8] }],
+  outputs: [{ name: 'y', type: 'float32', shape: ['N', 4096] }],
+  initializers: [{ name: 'w', type: 'float32', dims: [8, 4096], data: new Float32Array(8 * 4096).fill(0.1) }],
+  nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+};
+
 describe('the answer limit (limits.maxAnswerElements)', () => {
   let app: FastifyInstance | undefined;
   afterEach(async () => {
@@ -100,15 +109,8 @@ describe('the answer limit (limits.maxAnswerElements)', () => {
     // for a body of 4 KB. A client that never reads holds its answer in the server until its
     // connection times out; 80 such clients took a server with a 1120 MiB heap (a 2 GiB pod's) to
     // "JavaScript heap out of memory".
-    const spec: ModelSpec = {
-      name: 'wider',
-      inputs: [{ name: 'x', type: 'float32', shape: ['N', 8] }],
-      outputs: [{ name: 'y', type: 'float32', shape: ['N', 4096] }],
-      initializers: [{ name: 'w', type: 'float32', dims: [8, 4096], data: new Float32Array(8 * 4096).fill(0.1) }],
-      nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-    };
     const MiB = 1024 * 1024;
-    const started = await listening({ modelDir: modelDir('wider', spec), config: { limits: { maxBodyBytesInFlight: 16 * MiB } } });
+    const started = await listening({ modelDir: modelDir('wider', WIDER), config: { limits: { maxBodyBytesInFlight: 16 * MiB } } });
     app = started.app;
     const url = '/v2/models/wider/infer';
     const body = JSON.stringify(oip(128));
@@ -138,14 +140,7 @@ describe('the answer limit (limits.maxAnswerElements)', () => {
   });
 
   it('sends an answer larger than limits.maxBodyBytesInFlight when nothing else is in flight, and an error answer whatever is in flight', async () => {
-    const spec: ModelSpec = {
-      name: 'wider',
-      inputs: [{ name: 'x', type: 'float32', shape: ['N', 8] }],
-      outputs: [{ name: 'y', type: 'float32', shape: ['N', 4096] }],
-      initializers: [{ name: 'w', type: 'float32', dims: [8, 4096], data: new Float32Array(8 * 4096).fill(0.1) }],
-      nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-    };
-    const started = await listening({ modelDir: modelDir('wider', spec), config: { limits: { maxBodyBytesInFlight: 1024 * 1024 } } });
+    const started = await listening({ modelDir: modelDir('wider', WIDER), config: { limits: { maxBodyBytesInFlight: 1024 * 1024 } } });
     app = started.app;
     // About 10 MB of JSON for a body of 4 KB, alone in flight: refusing it would refuse it for good.
     const alone = await request(started.port, 'POST', '/v2/models/wider/infer', oip(128));
