@@ -10,6 +10,7 @@ import {
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { AcceleratorVendor, GpuInstanceType } from '../compute/gpu-instance-type';
+import { jsonPointerSegment } from './private/json-pointer';
 
 /** Accelerator nodes described by their labels, for clusters whose node groups this library did not create. */
 export interface LabeledAcceleratorNodesProps {
@@ -164,7 +165,7 @@ export function applyAcceleratorScheduling(
   if (options.preferCapacity) {
     workload.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is(LABEL_CAPACITY_TYPE, options.preferCapacity.label)), { weight: 100 });
   }
-  const resource = nodes.resourceName.replace(/~/g, '~0').replace(/\//g, '~1');
+  const resource = jsonPointerSegment(nodes.resourceName);
   const api = ApiObject.of(workload);
   // cdk8s-plus-28's L1 objects apply JSON patches to their props-shaped document and only then map it to
   // Kubernetes JSON, where a resource quantity is read from `.value`: a bare number would render as null.

@@ -1,5 +1,6 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { jsonPointerSegment } from './json-pointer';
 
 /**
  * Leaves a workload's pod template without the label cdk8s-plus adds to it, `cdk8s.io/metadata.addr`, whose value
@@ -8,6 +9,5 @@ import * as kplus from 'cdk8s-plus-28';
  * pods by other labels (`select: false`, then `select(...)`), or let Kubernetes select them (a Job).
  */
 export function dropPathLabel(workload: kplus.Workload): void {
-  const key = kplus.Pod.ADDRESS_LABEL.replace(/~/g, '~0').replace(/\//g, '~1'); // a JSON pointer segment
-  ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${key}`));
+  ApiObject.of(workload).addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels/${jsonPointerSegment(kplus.Pod.ADDRESS_LABEL)}`));
 }
