@@ -1127,8 +1127,16 @@ export class InferenceEngine {
         const oldest = slot.runs.keys().next();
         this.onMessage(slot, { type: 'run-failed', id: oldest.done ? -1 : oldest.value, message: `its result could not be passed to the server: ${err.message}` });
       });
-      worker.on('error', (err) => onGone(err));
-      worker.on('exit', (code) => { if (!this.terminated) onGone(new Error(`inference worker exited with code ${code}`)); });
+      // A ready worker's death is handled at 'exit', the last event a Worker emits: by then Node has
+      // passed on every result the worker posted before it died. Its uncaught error ('error') arrives
+      // on another channel and may come first, before the result of a run it had finished; handled
+      // there, that run would be counted as the one it died in (see onWorkerLost).
+      let lostWith: Error | undefined;
+      worker.on('error', (err) => {
+        if (ready) lostWith ??= err;
+        else onGone(err);
+      });
+      worker.on('exit', (code) => { if (!this.terminated) onGone(lostWith ?? new Error(`inference worker exited with code ${code}`)); });
     });
   }
 
@@ -1137,19 +1145,27 @@ export class InferenceEngine {
       this.retiredDone(slot, false);
       return;
     }
-    const runs = [...slot.runs.values()];
+    const [current, ...waiting] = [...slot.runs.values()];
     slot.runs.clear();
     const crashed = new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err?.message ?? 'unknown reason'}`);
-    for (const run of runs) run.reject(crashed);
-    // Already handled (error then exit), or a replacement that died warming up: its warm-up run failed
-    // above, and respawn tries again.
+    // The worker runs its messages in order, and its results have all arrived (see spawn): the oldest
+    // run left is the one it was in when it died, and its callers are told so (their input may be
+    // what killed it). Runs posted behind it had not started: their requests go back to the queue,
+    // first in line, for the other workers or the replacement.
+    if (current) current.reject(crashed);
+    for (const run of waiting) {
+      if (run.abandon && !this.terminated) run.abandon(crashed, true);
+      else run.reject(crashed);
+    }
+    // A replacement that died warming up is not in the pool: its warm-up run failed above, and respawn
+    // tries again.
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.slots.splice(i, 1);
     this.hooks.onWorkerEvent?.('worker-lost', { error: err?.message });
     if (this.slots.length === 0) this.workerlessSince ??= clock();
     void slot.worker.terminate();
-    this.hooks.onQueue?.(this.queue.length, this.runningBatches);
+    this.pump(); // the requests put back go to the workers left, if any
     this.notifyIdle();
     // Shutting down with nothing queued, no request is left for a replacement (as in retire): loading one
     // would hold the exit for as long as a model load and warm-up take (a TensorRT engine build: minutes).

@@ -79,6 +79,50 @@ describe('inference worker failure', () => {
     assert.equal(metricValue(metrics, 'inference_worker_restarts_total', { model: 'fraud-mlp' }), 1);
   });
 
+  it('runs again, on the replacement, the runs posted behind the one a worker died in, and answers a run it had finished before it died', { timeout: 15_000 }, async () => {
+    const { dir, weights } = fraudModel();
+    const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1, batching: { enabled: false } }]]));
+    try {
+      // Short runs are pipelined: the worker holds up to two, and runs its messages in order.
+      (engine as unknown as { ewmaRunMs: number }).ewmaRunMs = 0;
+      const { x } = generateTransactions(4, 11);
+      const job = (row: number[]) => settle(engine.infer({ inputs: [{ name: 'features', type: 'float32', dims: [1, 8], data: Float32Array.from(row) }], outputNames: ['fraud_probability'], deadline: Date.now() + 5000 }));
+      const expectAnswer = (o: Awaited<ReturnType<typeof job>>, row: number[]) => {
+        assert.ok(o.ok, JSON.stringify(o));
+        assert.ok(Math.abs((o.outputs[0].data as Float32Array)[0] - predictFraud(weights, row)) < 1e-5);
+      };
+
+      // The worker dies on the message before both runs: the first run posted is the one it was in as
+      // far as the server can tell, and fails; the one behind it had not started and is run again.
+      const [first] = engineWorkers(engine);
+      first.postMessage(null);
+      const a = job(x[0]);
+      const b = job(x[1]);
+      assert.equal(engine.runsInFlight, 2, 'both runs are posted to the one worker');
+      const [ra, rb] = await Promise.all([a, b]);
+      assert.equal(!ra.ok && ra.code, 'WORKER_CRASHED', JSON.stringify(ra));
+      expectAnswer(rb, x[1]);
+      const [second] = engineWorkers(engine);
+      assert.ok(second && second !== first, 'the replacement ran it');
+
+      // The worker finishes a run, posts its result, then dies: that result is not lost to the death.
+      // Node may emit the worker's error before that result, but always passes the result on before
+      // the worker's exit, where the engine handles the death. The next run is now the oldest left,
+      // the one the worker died in as far as the server can tell.
+      const c = job(x[2]);
+      second.postMessage(null);
+      const d = job(x[3]);
+      assert.equal(engine.runsInFlight, 2);
+      const [rc, rd] = await Promise.all([c, d]);
+      expectAnswer(rc, x[2]);
+      assert.equal(!rd.ok && rd.code, 'WORKER_CRASHED', JSON.stringify(rd));
+      assert.notEqual(engineWorkers(engine)[0], second);
+      expectAnswer(await job(x[3]), x[3]);
+    } finally {
+      await engine.close(1000);
+    }
+  });
+
   it('replaces a worker that exits between runs without failing any request', { timeout: 15_000 }, async () => {
     const { dir, weights } = fraudModel();
     const started = await listening({ modelDir: dir, config: { workers: 2, limits: { requestTimeoutMs: 5000 } }, drainMs: 1000 });
