@@ -9,6 +9,7 @@ import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, listsProvider, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 import { claimAppName } from './private/app-name-label';
+import { checkEnvNames } from './private/env-names';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { dropPathLabel } from './private/stable-pod-labels';
@@ -483,7 +484,8 @@ export interface InferenceServiceProps {
    * and `MODEL_DIR` (the model is at /opt/ml/model) cannot be set. `HOST` may only be `0.0.0.0` (the
    * server's default, every IPv4 address) or `::` (every address, IPv6 and IPv4): the probes, the
    * Service and the NetworkPolicy reach the pod IP. On an IPv6-only cluster set `HOST: '::'`, since
-   * kubelet probes the pod's IPv6 address. Other variables pass as given.
+   * kubelet probes the pod's IPv6 address. Other variables pass as given. Names are printable ASCII
+   * without `=` (what the API server takes).
    * @default - only what the construct sets: DRAIN_TIMEOUT_MS, SAGEMAKER_BIND_TO_PORT, MODEL_NAME, and
    *   ORT_EXECUTION_PROVIDERS=cuda on NVIDIA nodes (CUDA required, no CPU fallback; set
    *   `ORT_EXECUTION_PROVIDERS: 'cuda,cpu'` here to allow the fallback; an empty value counts as unset)
@@ -665,6 +667,7 @@ export class InferenceService extends Construct {
       [MODEL_NAME_ENV]: ['modelName', 'modelName'],
     };
     for (const [field, env] of [['env', props.env], ['canary.env', props.canary?.env]] as const) {
+      checkEnvNames(this, field, env);
       validateServerEnvironment(this, field, env, {
         reserved: {
           ...Object.fromEntries(Object.entries(derived).map(([name, [from, prop]]) => [name, {

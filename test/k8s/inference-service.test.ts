@@ -853,6 +853,16 @@ describe('InferenceService', () => {
     expect(() => synth({ canary: { image: 'x:2', env: { MODEL_DIR: '/m' } } })).toThrow(/'canary.env.MODEL_DIR'/);
   });
 
+  test('with an env or canary.env name the API server refuses (empty, holding "=" or a character that is not printable ASCII), synthesis fails naming it', () => {
+    for (const name of ['', 'A=B', 'LINE\nBREAK', 'CAFÉ']) {
+      expect(() => synth({ env: { [name]: '1' } }))
+        .toThrow(`'env' (${JSON.stringify(name)}) must be environment variable names: at least one printable ASCII character, none of them "="`);
+      expect(() => synth({ canary: { image: 'x:2', env: { [name]: '1' } } })).toThrow(`'canary.env' (${JSON.stringify(name)}) must be environment variable names`);
+    }
+    // Kubernetes 1.34 (and 1.32 and 1.33 by default) takes every other printable ASCII character.
+    expect(() => synth({ env: { '1.my-var': '1', 'WITH SPACE': '1' } })).not.toThrow();
+  });
+
   test('with HOST set to one specific address in env or canary.env, synthesis fails (the probes reach the pod IP) and points to ::', () => {
     expect(() => synth({ env: { HOST: '127.0.0.1' } }))
       .toThrow(/'env.HOST' \("127.0.0.1"\) must be 0.0.0.0 or :: \(every address\), or unset: the probes, the Service and the NetworkPolicy reach the server on the pod IP.*: remove it from env .*or set it to '::' on an IPv6 cluster/);
