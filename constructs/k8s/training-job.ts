@@ -7,6 +7,7 @@ import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
 import { claimAppName } from './private/app-name-label';
 import { checkEnvNames } from './private/env-names';
+import { checkImageReference } from './private/image-reference';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { dropPathLabel } from './private/stable-pod-labels';
@@ -90,7 +91,7 @@ export interface NewClaimOptions {
 
 /** Properties of a `TrainingJob`. */
 export interface TrainingJobProps {
-  /** Training image. */
+  /** Training image: not empty, no whitespace. */
   readonly image: string;
   /**
    * Name of the Job (and of its checkpoint claim, with `-checkpoints`).
@@ -284,6 +285,7 @@ export class TrainingJob extends Construct {
     if (grace.toSeconds() >= 120) {
       throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`, 'must be below 120s: a spot interruption gives two minutes\' notice, after which the instance is gone', 'checkpoint more often and shorten the grace period');
     }
+    checkImageReference(this, 'image', props.image);
     checkEnvNames(this, 'env', props.env);
     if (props.env && CHECKPOINT_DIR_ENV in props.env) {
       throw new PlatformError(this, `env.${CHECKPOINT_DIR_ENV}`, props.env[CHECKPOINT_DIR_ENV], `is set by the construct to the checkpoint volume (${CHECKPOINT_MOUNT_PATH})`, `remove it from env; choose the storage with 'checkpoints'`);

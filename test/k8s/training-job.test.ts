@@ -352,6 +352,11 @@ describe('TrainingJob', () => {
     expect(() => synth({ env: { 'hf.cache-dir': '/tmp' } })).not.toThrow();
   });
 
+  test('with an image that is empty or holds whitespace, synthesis fails naming it: the API server refuses an empty image and the kubelet cannot pull one with spaces', () => {
+    expect(() => synth({ image: '' })).toThrow(/'image' \(""\) must be a container image reference: not empty, no whitespace/);
+    expect(() => synth({ image: 'registry/trainer:2.1 ' })).toThrow(/'image' \("registry\/trainer:2.1 "\) must be a container image reference/);
+  });
+
   test('with a root user id, synthesis fails', () => {
     expect(() => synth({ runAsUser: 0 })).toThrow(/'runAsUser' \(0\) must be a whole number >= 1/);
   });
