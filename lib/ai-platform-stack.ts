@@ -105,9 +105,10 @@ export interface AiPlatformStackProps extends StackProps {
   readonly trainingInstanceTypes?: GpuInstanceType[];
 
   /**
-   * Maximum size of the training node group, which scales from zero. A change on a deployed stack sends the whole
-   * scaling configuration, and EKS sets the group back to zero nodes: a running training job loses its nodes as in a
-   * spot interruption and resumes from its checkpoint once cluster-autoscaler adds them again. Change it between jobs.
+   * Maximum size of the training node group (a whole number >= 1), which scales from zero. A change on a deployed
+   * stack sends the whole scaling configuration, and EKS sets the group back to zero nodes: a running training job
+   * loses its nodes as in a spot interruption and resumes from its checkpoint once cluster-autoscaler adds them again.
+   * Change it between jobs.
    * @default 8
    */
   readonly trainingMaxSize?: number;
@@ -288,6 +289,10 @@ export class AiPlatformStack extends Stack {
     // after a spot interruption could wait for a node in the wrong zone. The training group stays in one zone.
     const trainingSubnet = this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnets[0];
     if (props.trainingSubnets) checkTrainingSubnets(this, this.vpc, props.trainingSubnets);
+    const trainingMaxSize = props.trainingMaxSize ?? 8;
+    if (!Token.isUnresolved(trainingMaxSize) && (!Number.isInteger(trainingMaxSize) || trainingMaxSize < 1)) {
+      throw new PlatformError(this, 'trainingMaxSize', trainingMaxSize, 'must be a whole number >= 1 (the training group scales from zero to it)', 'set trainingMaxSize to 1 or more');
+    }
     this.trainingNodes = new GpuNodeGroup(this, 'TrainingNodes', {
       cluster: this.cluster,
       groupLabel: 'training',
@@ -295,7 +300,7 @@ export class AiPlatformStack extends Stack {
       instanceTypes: props.trainingInstanceTypes ?? [GpuInstanceType.G5_2XLARGE],
       capacity: Capacity.spot({ diversify: true }),
       minSize: 0,
-      maxSize: props.trainingMaxSize ?? 8,
+      maxSize: trainingMaxSize,
     });
 
     // ---- What the charts need on the cluster (lib/cluster-addons.ts) ------------------------------

@@ -160,7 +160,8 @@ export interface GpuNodeGroupProps {
   readonly scaleFromZeroHints?: boolean;
 
   /**
-   * Tags for the node group resource.
+   * Tags for the node group resource: at most 50, keys of 1-128 characters without the reserved `aws:` prefix,
+   * values of at most 256 characters (EKS's limits).
    * @default - none
    */
   readonly tags?: Record<string, string>;
@@ -272,6 +273,7 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
       throw new PlatformError(this, 'nodegroupName', props.nodegroupName,
         'must be 1-63 characters: letters, digits, "-" and "_", starting with a letter or digit', 'choose a shorter or simpler name');
     }
+    this.validateTags(props.tags ?? {});
     for (const key of Object.keys(props.labels ?? {})) {
       if (key.startsWith(RESERVED_PREFIX)) {
         throw new PlatformError(this, `labels["${key}"]`, props.labels![key],
@@ -419,6 +421,31 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
   /** The taints as `key=value:Effect` strings (what `kubectl describe node` shows). */
   public get taintStrings(): string[] {
     return this.nodeTaints.map((t) => `${t.key}=${t.value}:${t.effect}`);
+  }
+
+  /**
+   * EKS's tag restrictions: at most 50 tags, keys of 1-128 and values of at most 256 characters, and no key with
+   * the `aws:` prefix (in any case), which AWS reserves. CloudFormation would fail the deployment on any of them.
+   * Tokens are not checked.
+   */
+  private validateTags(tags: Record<string, string>): void {
+    const keys = Object.keys(tags);
+    if (keys.length > 50) {
+      throw new PlatformError(this, 'tags', `${keys.length} tags`, 'must be at most 50 tags (EKS\'s limit per node group)', 'remove tags');
+    }
+    for (const key of keys) {
+      if (Token.isUnresolved(key)) continue;
+      if (key.length < 1 || key.length > 128) {
+        throw new PlatformError(this, 'tags', key, 'must be tag keys of 1 to 128 characters (EKS\'s limit)', 'shorten the key');
+      }
+      if (key.toLowerCase().startsWith('aws:')) {
+        throw new PlatformError(this, `tags["${key}"]`, tags[key], 'uses the "aws:" prefix, which AWS reserves (in any case): EKS refuses the node group', 'rename the tag');
+      }
+      const value = tags[key];
+      if (typeof value === 'string' && !Token.isUnresolved(value) && value.length > 256) {
+        throw new PlatformError(this, `tags["${key}"]`, `${value.length} characters`, 'must be at most 256 characters (EKS\'s limit for a tag value)', 'shorten the value');
+      }
+    }
   }
 
   /**

@@ -123,7 +123,10 @@ export interface GpuNodePoolProps {
    * `karpenter.sh/discovery` tag with this value.
    */
   readonly clusterName: string;
-  /** Name of the IAM role the nodes use, not empty (Karpenter makes the instance profile). */
+  /**
+   * Name of the IAM role the nodes use (Karpenter makes the instance profile): 1-64 letters, digits or `+=,.@_-`,
+   * the role's name rather than its ARN or path.
+   */
   readonly nodeRoleName: string;
   /** @default KarpenterAmi.al2023() */
   readonly ami?: KarpenterAmi;
@@ -241,10 +244,13 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
         'must be an EKS cluster name: 1-100 letters, digits, "-" or "_", starting with a letter or digit (it is the karpenter.sh/discovery tag value the subnets and security groups are found by, which Karpenter refuses empty)',
         'pass the name of the EKS cluster the nodes join');
     }
-    if (!Token.isUnresolved(props.nodeRoleName) && (typeof props.nodeRoleName !== 'string' || props.nodeRoleName.trim() === '')) {
+    // Karpenter adds spec.role to the instance profile it makes by name (IAM RoleName: 1-64 characters of
+    // [\w+=,.@-], no path), so an ARN or a path would leave every node launch failing; the CRD refuses an empty role.
+    if (!Token.isUnresolved(props.nodeRoleName) && (typeof props.nodeRoleName !== 'string' || !/^[A-Za-z0-9_+=,.@-]{1,64}$/.test(props.nodeRoleName))) {
+      const arnName = typeof props.nodeRoleName === 'string' ? props.nodeRoleName.split('/').pop() : undefined;
       throw new PlatformError(this, 'nodeRoleName', props.nodeRoleName,
-        'must name the IAM role of the nodes (the EC2NodeClass CRD refuses an empty role: "role cannot be empty")',
-        'pass the name of the node role, e.g. "KarpenterNodeRole-<cluster>"');
+        'must name the IAM role of the nodes: 1-64 letters, digits or +=,.@_- (the role\'s name, not its ARN or path: Karpenter adds the role to an instance profile by name, and the EC2NodeClass CRD refuses an empty role)',
+        `pass the role's name, e.g. "${arnName && /^[A-Za-z0-9_+=,.@-]{1,64}$/.test(arnName) ? arnName : 'KarpenterNodeRole-<cluster>'}"`);
     }
     if (requested.length === 0) {
       throw new PlatformError(this, 'instanceTypes', [], 'must hold at least one accelerator instance type', 'pass e.g. [GpuInstanceType.G5_XLARGE]');

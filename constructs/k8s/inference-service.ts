@@ -9,6 +9,8 @@ import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, listsProvider, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 import { claimAppName } from './private/app-name-label';
+import { checkEnvNames } from './private/env-names';
+import { checkImageReference } from './private/image-reference';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { dropPathLabel } from './private/stable-pod-labels';
@@ -139,7 +141,7 @@ export class ModelSource {
 /** Options for `ModelSource.fromS3Uri`. */
 export interface S3ModelSourceOptions {
   /**
-   * Image with the AWS CLI and a POSIX `sh` (with `ls` and `sed`) for the init container.
+   * Image with the AWS CLI and a POSIX `sh` (with `ls` and `sed`) for the init container: not empty, no whitespace.
    * @default DEFAULT_S3_COPY_IMAGE
    */
   readonly copyImage?: string;
@@ -271,7 +273,7 @@ export class IngressPeer {
 
 /** A canary: a second Deployment of a new version behind the same Service, with a share of the replicas. */
 export interface CanaryOptions {
-  /** Image of the new version. */
+  /** Image of the new version: not empty, no whitespace. */
   readonly image: string;
   /**
    * Share of the pods (and so, roughly, of the requests) the canary gets at `minReplicas`, in percent, 1-50. The
@@ -344,7 +346,7 @@ export interface InferenceResources {
 
 /** Properties of an `InferenceService`. */
 export interface InferenceServiceProps {
-  /** Server image. */
+  /** Server image: not empty, no whitespace. */
   readonly image: string;
   /**
    * Name of the Deployment, Service, HPA and PDB (and the `app.kubernetes.io/name` label).
@@ -483,7 +485,8 @@ export interface InferenceServiceProps {
    * and `MODEL_DIR` (the model is at /opt/ml/model) cannot be set. `HOST` may only be `0.0.0.0` (the
    * server's default, every IPv4 address) or `::` (every address, IPv6 and IPv4): the probes, the
    * Service and the NetworkPolicy reach the pod IP. On an IPv6-only cluster set `HOST: '::'`, since
-   * kubelet probes the pod's IPv6 address. Other variables pass as given.
+   * kubelet probes the pod's IPv6 address. Other variables pass as given. Names are printable ASCII
+   * without `=` (what the API server takes).
    * @default - only what the construct sets: DRAIN_TIMEOUT_MS, SAGEMAKER_BIND_TO_PORT, MODEL_NAME, and
    *   ORT_EXECUTION_PROVIDERS=cuda on NVIDIA nodes (CUDA required, no CPU fallback; set
    *   `ORT_EXECUTION_PROVIDERS: 'cuda,cpu'` here to allow the fallback; an empty value counts as unset)
@@ -664,7 +667,11 @@ export class InferenceService extends Construct {
       PORT: ['port (the server image sets SAGEMAKER_BIND_TO_PORT, which wins over PORT)', 'port'],
       [MODEL_NAME_ENV]: ['modelName', 'modelName'],
     };
+    checkImageReference(this, 'image', props.image);
+    if (props.canary) checkImageReference(this, 'canary.image', props.canary.image);
+    if (props.model?.copyImage !== undefined) checkImageReference(this, 'model.copyImage', props.model.copyImage);
     for (const [field, env] of [['env', props.env], ['canary.env', props.canary?.env]] as const) {
+      checkEnvNames(this, field, env);
       validateServerEnvironment(this, field, env, {
         reserved: {
           ...Object.fromEntries(Object.entries(derived).map(([name, [from, prop]]) => [name, {

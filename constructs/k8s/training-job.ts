@@ -6,6 +6,8 @@ import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
 import { claimAppName } from './private/app-name-label';
+import { checkEnvNames } from './private/env-names';
+import { checkImageReference } from './private/image-reference';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { dropPathLabel } from './private/stable-pod-labels';
@@ -89,7 +91,7 @@ export interface NewClaimOptions {
 
 /** Properties of a `TrainingJob`. */
 export interface TrainingJobProps {
-  /** Training image. */
+  /** Training image: not empty, no whitespace. */
   readonly image: string;
   /**
    * Name of the Job (and of its checkpoint claim, with `-checkpoints`).
@@ -102,6 +104,7 @@ export interface TrainingJobProps {
   readonly args?: string[];
   /**
    * Environment for the trainer. `HOME` may be set (default `/tmp`, since the root filesystem is read-only).
+   * Names are printable ASCII without `=` (what the API server takes).
    * @default - CHECKPOINT_DIR, and HOME=/tmp
    */
   readonly env?: Record<string, string>;
@@ -282,6 +285,8 @@ export class TrainingJob extends Construct {
     if (grace.toSeconds() >= 120) {
       throw new PlatformError(this, 'terminationGracePeriod', `${grace.toSeconds()}s`, 'must be below 120s: a spot interruption gives two minutes\' notice, after which the instance is gone', 'checkpoint more often and shorten the grace period');
     }
+    checkImageReference(this, 'image', props.image);
+    checkEnvNames(this, 'env', props.env);
     if (props.env && CHECKPOINT_DIR_ENV in props.env) {
       throw new PlatformError(this, `env.${CHECKPOINT_DIR_ENV}`, props.env[CHECKPOINT_DIR_ENV], `is set by the construct to the checkpoint volume (${CHECKPOINT_MOUNT_PATH})`, `remove it from env; choose the storage with 'checkpoints'`);
     }

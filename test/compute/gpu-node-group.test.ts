@@ -529,6 +529,20 @@ describe('scaling validation', () => {
   test('an invalid node group name fails synthesis', () => {
     expect(() => group({ nodegroupName: 'gpu nodes!' })).toThrow(/'nodegroupName' \("gpu nodes!"\) must be 1-63 characters/);
   });
+
+  test('with tags EKS refuses (an aws: key, a key over 128 or a value over 256 characters, more than 50), synthesis fails naming them', () => {
+    // EKS tag restrictions: at most 50 tags per resource, keys of 1-128 and values of at most 256 characters, no aws: prefix.
+    expect(() => group({ tags: { 'AWS:team': 'ml' } }))
+      .toThrow(/'tags\["AWS:team"\]' \("ml"\) uses the "aws:" prefix, which AWS reserves \(in any case\): EKS refuses the node group: rename the tag/);
+    expect(() => group({ tags: { ['k'.repeat(129)]: 'v' } })).toThrow(/'tags' \("k{129}"\) must be tag keys of 1 to 128 characters/);
+    expect(() => group({ tags: { '': 'v' } })).toThrow(/'tags' \(""\) must be tag keys of 1 to 128 characters/);
+    expect(() => group({ tags: { team: 'v'.repeat(257) } })).toThrow(/'tags\["team"\]' \("257 characters"\) must be at most 256 characters/);
+    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`tag${i}`, 'x']));
+    expect(() => group({ tags: many })).toThrow(/'tags' \("51 tags"\) must be at most 50 tags \(EKS's limit per node group\)/);
+    const fifty = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`tag${i}`, 'x']));
+    expect(() => group({ tags: { ...fifty } })).not.toThrow();
+    expect(() => group({ tags: { ['k'.repeat(128)]: 'v'.repeat(256), 'team:aws': 'ml' } })).not.toThrow();
+  });
 });
 
 describe('scale from zero', () => {

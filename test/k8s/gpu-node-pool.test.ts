@@ -354,6 +354,17 @@ describe('GpuNodePool', () => {
     expect(() => synth({ nodeRoleName: ' ' })).toThrow(/'nodeRoleName' \(" "\) must name the IAM role of the nodes/);
   });
 
+  test('with a nodeRoleName that is no IAM role name (an ARN, a path, over 64 characters), synthesis fails: Karpenter adds the role to an instance profile by name, so no node could launch', () => {
+    // IAM RoleName: 1-64 characters matching [\w+=,.@-]+; EC2NodeClass spec.role takes the name, without a path.
+    expect(() => synth({ nodeRoleName: 'arn:aws:iam::123456789012:role/KarpenterNodeRole-ml' }))
+      .toThrow(/'nodeRoleName' \("arn:aws:iam::123456789012:role\/KarpenterNodeRole-ml"\) must name the IAM role of the nodes: 1-64 letters, digits or \+=,\.@_- \(the role's name, not its ARN or path.*: pass the role's name, e.g. "KarpenterNodeRole-ml"/);
+    expect(() => synth({ nodeRoleName: 'nodes/KarpenterNodeRole-ml' })).toThrow(/'nodeRoleName' \("nodes\/KarpenterNodeRole-ml"\) must name the IAM role/);
+    expect(() => synth({ nodeRoleName: 'r'.repeat(65) })).toThrow(/'nodeRoleName' \("r{65}"\) must name the IAM role/);
+    expect(() => synth({ nodeRoleName: 'r'.repeat(64) })).not.toThrow();
+    expect(() => synth({ nodeRoleName: 'Karpenter+Node=Role,ml.x@y_z-1' })).not.toThrow();
+    expect(() => synth({ nodeRoleName: Token.asString({ Ref: 'NodeRoleName' }) })).not.toThrow();
+  });
+
   test('KarpenterAmi with a version Karpenter refuses (empty, with spaces, or an alias over 30 characters) fails naming it', () => {
     // EC2NodeClass CRD: amiSelectorTerms[].alias is "family@version" with maxLength 30.
     expect(() => KarpenterAmi.al2023('')).toThrow(/'version' \(""\) must be an AMI release such as "v20250505", or "latest"/);

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CfnParameter, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Stack, Token } from 'aws-cdk-lib';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -851,6 +851,24 @@ describe('InferenceService', () => {
     expect(() => synth({ env: { MODEL_DIR: '/models/fraud' } }))
       .toThrow(/'env.MODEL_DIR' \("\/models\/fraud"\) is set by the construct: the model is in \/opt\/ml\/model .*: remove it from env, and choose the model with 'model'/);
     expect(() => synth({ canary: { image: 'x:2', env: { MODEL_DIR: '/m' } } })).toThrow(/'canary.env.MODEL_DIR'/);
+  });
+
+  test('with an env or canary.env name the API server refuses (empty, holding "=" or a character that is not printable ASCII), synthesis fails naming it', () => {
+    for (const name of ['', 'A=B', 'LINE\nBREAK', 'CAFÉ']) {
+      expect(() => synth({ env: { [name]: '1' } }))
+        .toThrow(`'env' (${JSON.stringify(name)}) must be environment variable names: at least one printable ASCII character, none of them "="`);
+      expect(() => synth({ canary: { image: 'x:2', env: { [name]: '1' } } })).toThrow(`'canary.env' (${JSON.stringify(name)}) must be environment variable names`);
+    }
+    // Kubernetes 1.34 (and 1.32 and 1.33 by default) takes every other printable ASCII character.
+    expect(() => synth({ env: { '1.my-var': '1', 'WITH SPACE': '1' } })).not.toThrow();
+  });
+
+  test('with an image that is empty or holds whitespace (in image, canary.image or the copy image), synthesis fails naming it: the API server refuses an empty image and the kubelet cannot pull one with spaces', () => {
+    expect(() => synth({ image: '' })).toThrow(/'image' \(""\) must be a container image reference: not empty, no whitespace/);
+    expect(() => synth({ image: 'registry/inference-server: 1.0.0' })).toThrow(/'image' \("registry\/inference-server: 1.0.0"\) must be a container image reference/);
+    expect(() => synth({ canary: { image: 'registry/inference-server:1.1.0\n' } })).toThrow(/'canary.image' \("registry\/inference-server:1.1.0\\n"\) must be a container image reference/);
+    expect(() => synth({ model: ModelSource.fromS3Uri('s3://models/fraud/', { copyImage: ' ' }) })).toThrow(/'model.copyImage' \(" "\) must be a container image reference/);
+    expect(() => synth({ image: Token.asString({ Ref: 'Image' }) })).not.toThrow();
   });
 
   test('with HOST set to one specific address in env or canary.env, synthesis fails (the probes reach the pod IP) and points to ::', () => {

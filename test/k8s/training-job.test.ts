@@ -345,6 +345,18 @@ describe('TrainingJob', () => {
     expect(() => synth({ env: { CHECKPOINT_DIR: '/data' } })).toThrow(/'env.CHECKPOINT_DIR' \("\/data"\) is set by the construct to the checkpoint volume \(\/checkpoints\)/);
   });
 
+  test('with an env name the API server refuses (empty, holding "=" or a character that is not printable ASCII), synthesis fails naming it', () => {
+    expect(() => synth({ env: { '': '1' } })).toThrow(/'env' \(""\) must be environment variable names: at least one printable ASCII character, none of them "="/);
+    expect(() => synth({ env: { 'EPOCHS=3': '' } })).toThrow(/'env' \("EPOCHS=3"\) must be environment variable names/);
+    expect(() => synth({ env: { 'TAB\tNAME': '1' } })).toThrow(/'env' \("TAB\\tNAME"\) must be environment variable names/);
+    expect(() => synth({ env: { 'hf.cache-dir': '/tmp' } })).not.toThrow();
+  });
+
+  test('with an image that is empty or holds whitespace, synthesis fails naming it: the API server refuses an empty image and the kubelet cannot pull one with spaces', () => {
+    expect(() => synth({ image: '' })).toThrow(/'image' \(""\) must be a container image reference: not empty, no whitespace/);
+    expect(() => synth({ image: 'registry/trainer:2.1 ' })).toThrow(/'image' \("registry\/trainer:2.1 "\) must be a container image reference/);
+  });
+
   test('with a root user id, synthesis fails', () => {
     expect(() => synth({ runAsUser: 0 })).toThrow(/'runAsUser' \(0\) must be a whole number >= 1/);
   });

@@ -207,6 +207,14 @@ describe('AiPlatformStack node group scaling on a deployed stack', () => {
     });
   });
 
+  test('a trainingMaxSize below 1 or not whole fails synthesis, naming trainingMaxSize', () => {
+    for (const trainingMaxSize of [0, 1.5, -2]) {
+      const app = new App({ context: TEST_CONTEXT });
+      expect(() => new AiPlatformStack(app, 'NoTraining', { modelEndpointImage: image, trainingMaxSize }))
+        .toThrow(`[NoTraining] 'trainingMaxSize' (${trainingMaxSize}) must be a whole number >= 1 (the training group scales from zero to it): set trainingMaxSize to 1 or more`);
+    }
+  });
+
   test('an inferenceScaling.desiredSize outside minSize-maxSize fails synthesis, naming desiredSize', () => {
     const app = new App({ context: TEST_CONTEXT });
     expect(() => new AiPlatformStack(app, 'TooMany', { modelEndpointImage: image, inferenceScaling: { minSize: 1, maxSize: 4, desiredSize: 5 } }))
