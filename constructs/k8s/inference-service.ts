@@ -393,7 +393,8 @@ export interface InferenceServiceProps {
    */
   readonly nodes?: IAcceleratorNodes;
   /**
-   * Accelerators per pod and capacity preference, when `nodes` is given.
+   * Accelerators per pod and capacity preference, for `nodes` or a later `runOn` (set without either, synthesis
+   * fails when the app is synthesized).
    * @default - one accelerator, the nodes' labels all required
    */
   readonly nodeOptions?: RunOnOptions;
@@ -956,6 +957,17 @@ export class InferenceService extends Construct {
       validate: () => {
         if (this.nodes) return [];
         const errors: string[] = [];
+        // nodeOptions apply in runOn: without nodes they would be dropped, and the pods request no accelerator.
+        const options = props.nodeOptions ?? {};
+        const unused = [
+          ...(options.accelerators !== undefined ? [['nodeOptions.accelerators', options.accelerators]] : []),
+          ...(options.preferCapacity !== undefined ? [['nodeOptions.preferCapacity', options.preferCapacity.isSpot ? 'spot' : 'on-demand']] : []),
+        ] as Array<[string, unknown]>;
+        for (const [field, value] of unused) {
+          errors.push(new PlatformError(undefined, field, value,
+            'applies only on accelerator nodes, and the service has no nodes and no runOn: it would be ignored, and the pods would request no accelerator',
+            'pass nodes (or call runOn), or remove it').message);
+        }
         for (const deployment of [this.deployment, this.canaryDeployment]) {
           const providers = this.literalProviders(deployment);
           if (providers === undefined || listsProvider(providers, 'cpu')) continue;

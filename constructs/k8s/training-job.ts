@@ -114,13 +114,14 @@ export interface TrainingJobProps {
    */
   readonly nodes?: IAcceleratorNodes;
   /**
-   * Accelerators per pod.
+   * Accelerators per pod (with `nodes` or `runOn`; set without either, synthesis fails).
    * @default 1
    */
   readonly acceleratorsPerPod?: number;
   /**
-   * Prefer this capacity type and fall back to the other (only with `nodes`; the fallback needs nodes of the other
-   * capacity type that carry every other label of `nodes`, see `RunOnOptions.preferCapacity`).
+   * Prefer this capacity type and fall back to the other (only with `nodes` or `runOn`: set without either, synthesis
+   * fails; the fallback needs nodes of the other capacity type that carry every other label of `nodes`, see
+   * `RunOnOptions.preferCapacity`).
    * @default - the nodes' capacity type is required
    */
   readonly preferCapacity?: Capacity;
@@ -403,6 +404,21 @@ export class TrainingJob extends Construct {
     if (props.nodes) {
       this.runOn(props.nodes);
     }
+
+    // acceleratorsPerPod and preferCapacity apply in runOn, which may come after construction: checked when
+    // the app is synthesized. Without nodes they would be dropped, and the pods request no accelerator.
+    this.node.addValidation({
+      validate: () => {
+        if (this.nodes) return [];
+        const unused = [
+          ...(props.acceleratorsPerPod !== undefined ? [['acceleratorsPerPod', props.acceleratorsPerPod]] : []),
+          ...(props.preferCapacity !== undefined ? [['preferCapacity', props.preferCapacity.isSpot ? 'spot' : 'on-demand']] : []),
+        ] as Array<[string, unknown]>;
+        return unused.map(([field, value]) => new PlatformError(undefined, field, value,
+          'applies only on accelerator nodes, and the job has no nodes and no runOn: it would be ignored, and the pods would request no accelerator',
+          'pass nodes (or call runOn), or remove it').message);
+      },
+    });
   }
 
   /**

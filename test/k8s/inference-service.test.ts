@@ -8,7 +8,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
-  AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, ScalingMetric,
+  AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, RunOnOptions, ScalingMetric,
 } from '../../constructs/k8s';
 import { integerRange } from '../../constructs/private/server-environment';
 import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
@@ -676,6 +676,20 @@ describe('InferenceService', () => {
     const chart = Testing.chart();
     new InferenceService(chart, 'Llm', { image: IMAGE, nodes: inf2, env: { ORT_EXECUTION_PROVIDERS: 'cpu' }, canary: { image: 'x:2' } });
     for (const name of ['llm', 'llm-canary']) expect(server(synthValid(chart), name).env).toContainEqual({ name: 'ORT_EXECUTION_PROVIDERS', value: 'cpu' });
+  });
+
+  test('nodeOptions without nodes and without runOn fail when the app is synthesized: they would be dropped, and the pods request no accelerator', () => {
+    const synthApp = (nodeOptions: RunOnOptions, later = false) => {
+      const app = Testing.app();
+      const service = new InferenceService(new Chart(app, 'test'), 'Fraud', { image: IMAGE, nodeOptions });
+      if (later) service.runOn(AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, acceleratorsPerNode: 4, labels: { [LABEL_NODE_GROUP]: 'g5' } }));
+      return () => app.synthYaml();
+    };
+    expect(synthApp({ accelerators: 2 })).toThrow(
+      /\[test\/Fraud\] 'nodeOptions.accelerators' \(2\) applies only on accelerator nodes, and the service has no nodes and no runOn: it would be ignored, and the pods would request no accelerator: pass nodes \(or call runOn\), or remove it/);
+    expect(synthApp({ preferCapacity: Capacity.spot() })).toThrow(/'nodeOptions.preferCapacity' \("spot"\) applies only on accelerator nodes/);
+    expect(synthApp({ accelerators: 2, preferCapacity: Capacity.spot() }, true)).not.toThrow();
+    expect(synthApp({})).not.toThrow();
   });
 
   test('a provider list without cpu fails synthesis when the service runs on no accelerator nodes: CUDA cannot load on CPU nodes', () => {

@@ -213,6 +213,22 @@ describe('TrainingJob', () => {
     expect(() => synth({ nodes: spotNodes(4), acceleratorsPerPod: 8 })).toThrow(/'accelerators' \(8\) must be <= the 4 accelerator\(s\) each targeted node has/);
   });
 
+  test('acceleratorsPerPod or preferCapacity without nodes and without runOn fails when the app is synthesized: they would be dropped, and the pods request no accelerator', () => {
+    const synthApp = (props: Partial<TrainingJobProps>, later = false) => {
+      const app = Testing.app();
+      const job = new TrainingJob(new Chart(app, 'test'), 'Train', { image: IMAGE, ...props });
+      if (later) job.runOn(spotNodes());
+      return () => app.synthYaml();
+    };
+    expect(synthApp({ acceleratorsPerPod: 2 })).toThrow(
+      /\[test\/Train\] 'acceleratorsPerPod' \(2\) applies only on accelerator nodes, and the job has no nodes and no runOn: it would be ignored, and the pods would request no accelerator: pass nodes \(or call runOn\), or remove it/);
+    expect(synthApp({ preferCapacity: Capacity.spot() })).toThrow(/'preferCapacity' \("spot"\) applies only on accelerator nodes/);
+    expect(synthApp({ preferCapacity: Capacity.onDemand() })).toThrow(/'preferCapacity' \("on-demand"\) applies only on accelerator nodes/);
+    // runOn after construction uses them.
+    expect(synthApp({ acceleratorsPerPod: 2, preferCapacity: Capacity.spot() }, true)).not.toThrow();
+    expect(synthApp({})).not.toThrow();
+  });
+
   test('runOn a second time (after nodes or an earlier runOn) fails: pods requesting both groups\' accelerators fit no node', () => {
     const chart = Testing.chart();
     const job = new TrainingJob(chart, 'Train', { image: IMAGE, nodes: spotNodes() });
