@@ -141,13 +141,14 @@ export function applyAcceleratorScheduling(
   nodes: IAcceleratorNodes,
   options: RunOnOptions,
   containerPath = '/spec/template/spec/containers/0',
+  acceleratorsProp = 'accelerators',
 ): AppliedAcceleratorScheduling {
   const accelerators = options.accelerators ?? 1;
   if (!Number.isInteger(accelerators) || accelerators < 1) {
-    throw new PlatformError(scope, 'accelerators', accelerators, 'must be a whole number >= 1', 'request at least one accelerator, or do not call runOn for CPU-only pods');
+    throw new PlatformError(scope, acceleratorsProp, accelerators, 'must be a whole number >= 1', 'request at least one accelerator, or do not call runOn for CPU-only pods');
   }
   if (accelerators > nodes.acceleratorsPerNode) {
-    throw new PlatformError(scope, 'accelerators', accelerators,
+    throw new PlatformError(scope, acceleratorsProp, accelerators,
       `must be <= the ${nodes.acceleratorsPerNode} accelerator(s) each targeted node has (${nodes.resourceName}${nodes.instanceTypeNames.length ? ` on ${nodes.instanceTypeNames.join(', ')}` : ''})`,
       'request fewer accelerators per pod, or target nodes with more accelerators per instance');
   }

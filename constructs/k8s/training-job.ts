@@ -436,6 +436,6 @@ export class TrainingJob extends Construct {
         'call runOn once (or pass nodes), and create another TrainingJob for another node group');
     }
     this.nodes = nodes;
-    applyAcceleratorScheduling(this, this.job, nodes, { accelerators: this.acceleratorsPerPod, preferCapacity: this.preferCapacity });
+    applyAcceleratorScheduling(this, this.job, nodes, { accelerators: this.acceleratorsPerPod, preferCapacity: this.preferCapacity }, undefined, 'acceleratorsPerPod');
   }
 }

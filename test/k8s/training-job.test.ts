@@ -210,7 +210,8 @@ describe('TrainingJob', () => {
   });
 
   test('with more accelerators per pod than the nodes have, synthesis fails', () => {
-    expect(() => synth({ nodes: spotNodes(4), acceleratorsPerPod: 8 })).toThrow(/'accelerators' \(8\) must be <= the 4 accelerator\(s\) each targeted node has/);
+    expect(() => synth({ nodes: spotNodes(4), acceleratorsPerPod: 8 })).toThrow(/'acceleratorsPerPod' \(8\) must be <= the 4 accelerator\(s\) each targeted node has/);
+    expect(() => synth({ nodes: spotNodes(4), acceleratorsPerPod: 0 })).toThrow(/\[test\/Train\] 'acceleratorsPerPod' \(0\) must be a whole number >= 1/);
   });
 
   test('acceleratorsPerPod or preferCapacity without nodes and without runOn fails when the app is synthesized: they would be dropped, and the pods request no accelerator', () => {
