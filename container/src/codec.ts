@@ -34,7 +34,10 @@ function binaryParts(inputs: readonly OipInput[], binary: Uint8Array | undefined
     if (!binary) {
       throw new InferenceError('INVALID_REQUEST', `input '${input.name}' has binary_data_size but the request carries no binary data (send the JSON, then the bytes, as application/octet-stream with Inference-Header-Content-Length giving the JSON's length)`);
     }
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || pos + size > binary.length) {
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      throw new InferenceError('INVALID_REQUEST', `input '${input.name}': parameters.binary_data_size is ${JSON.stringify(size)}; it must be the length of its binary data in bytes, a whole JSON number of at least 0`);
+    }
+    if (pos + size > binary.length) {
       throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${input.name}': binary_data_size is ${JSON.stringify(size)}, but ${binary.length - pos} bytes of binary data are left for it`);
     }
     parts.set(input, binary.subarray(pos, pos + size));

@@ -91,6 +91,10 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['custom attributes over 1024 characters', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /^x-amzn-sagemaker-custom-attributes must be at most 1024 visible US-ASCII characters; this one has 1025$/, { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) }],
     ['custom attributes with a tab', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /; character 6 is U\+0009$/, { 'x-amzn-sagemaker-custom-attributes': 'trace\tabc' }],
     ['custom attributes with a Latin-1 letter', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /; character 4 is U\+00E9$/, { 'x-amzn-sagemaker-custom-attributes': 'caf\u00e9' }],
+    // A binary_data_size that is not a whole number of bytes is refused as such, not as a length mismatch.
+    ['a binary_data_size given as a string', INFER, Buffer.concat([Buffer.from(JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: '32' } }] })), Buffer.alloc(32)]), 400, 'INVALID_REQUEST',
+      /^input 'features': parameters.binary_data_size is "32"; it must be the length of its binary data in bytes, a whole JSON number of at least 0$/,
+      { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: '32' } }] }).length) }],
     ['an output asking for the classification extension', INFER, { inputs: [features()], outputs: [{ name: 'fraud_probability', parameters: { classification: 2 } }] }, 400, 'INVALID_REQUEST', /^output 'fraud_probability' asks for parameters.classification 2, the classification extension, which this server does not offer/],
   ];
 
