@@ -95,6 +95,12 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['a binary_data_size given as a string', INFER, Buffer.concat([Buffer.from(JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: '32' } }] })), Buffer.alloc(32)]), 400, 'INVALID_REQUEST',
       /^input 'features': parameters.binary_data_size is "32"; it must be the length of its binary data in bytes, a whole JSON number of at least 0$/,
       { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: '32' } }] }).length) }],
+    // On /invocations "inputs" is OIP's: the refusal of TensorFlow Serving's columnar form says where rows go.
+    ['TensorFlow Serving\'s columnar "inputs" on /invocations', '/invocations', { inputs: { features: [[0, 0, 0, 0, 0, 0, 0, 0]] } }, 400, 'INVALID_REQUEST',
+      /^body\/inputs must be array, got an object; on \/invocations "inputs", "outputs", "id" and "parameters" are read as an Open Inference Protocol body's \("inputs": a list of \{"name", "shape", "datatype", "data"\} tensors\): send rows as \{"instances": \[\.\.\.\]\}$/],
+    ['rows as "inputs" on /invocations', '/invocations', { inputs: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'INVALID_REQUEST', /^body\/inputs\/0 must be object, got an array of 8 items; on \/invocations "inputs", "outputs", "id" and "parameters" are read as/],
+    // The infer routes take only OIP bodies: no such hint there.
+    ['an id that is a number, on /invocations', '/invocations', { id: 42, inputs: [features()] }, 400, 'INVALID_REQUEST', /^body\/id must be string, got 42; on \/invocations "inputs"/],
     ['an output asking for the classification extension', INFER, { inputs: [features()], outputs: [{ name: 'fraud_probability', parameters: { classification: 2 } }] }, 400, 'INVALID_REQUEST', /^output 'fraud_probability' asks for parameters.classification 2, the classification extension, which this server does not offer/],
   ];
 
