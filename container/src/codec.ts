@@ -323,6 +323,21 @@ function integralDecimal(text: string): boolean {
   return !/[1-9]/.test((m[1] + (m[2] ?? '')).slice(Math.max(0, point)));
 }
 
+/**
+ * Why a CSV line may have split into the wrong number of cells, when the line shows it: rows are split at
+ * every comma and LF, so a quoted cell holding a comma (a decimal comma, "1,5") becomes two cells, and
+ * lines ended by a bare CR (classic Mac OS) make one long row.
+ */
+function csvSplitHint(line: string): string {
+  if (line.includes('\r')) return ': its lines end with a bare carriage return (CR), which does not end a row; end them with LF or CRLF';
+  const opensQuote = (cell: string) => {
+    const t = cell.trim();
+    return t.startsWith('"') && (t.length < 2 || !t.endsWith('"'));
+  };
+  if (line.split(',').some(opensQuote)) return ': a comma inside a quoted cell splits it too, as a number holds none (write 1.5, not "1,5")';
+  return '';
+}
+
 /** Parses CSV rows (no header) for a model with one numeric input whose row has a fixed size. */
 export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimits, options: { header?: boolean } = {}): WireTensor[] {
   if (sig.inputs.length !== 1) {
@@ -359,7 +374,7 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
       }
       const cells = lines[r].split(',');
       if (cells.length !== columns) {
-        throw new InferenceError('CSV_COLUMN_COUNT', `CSV row ${r + 1} has ${cells.length} columns; input '${meta.name}' (${describeShape(meta)}) needs ${columns}`);
+        throw new InferenceError('CSV_COLUMN_COUNT', `CSV row ${r + 1} has ${cells.length} columns; input '${meta.name}' (${describeShape(meta)}) needs ${columns}${csvSplitHint(lines[r])}`);
       }
       for (let c = 0; c < columns; c++) {
         // RFC 4180 lets any field be quoted (Python's csv.QUOTE_ALL and pandas' to_csv with quoting do so); a

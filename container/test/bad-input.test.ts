@@ -85,6 +85,14 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['instances with an outputs filter, which only an OIP body takes', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]], outputs: [{ name: 'score' }] }, 400, 'INVALID_REQUEST', /^the body holds "instances" and "outputs" \(\["score"\]\); "outputs" selects the outputs of an Open Inference Protocol body/],
     ['a JSON body with neither instances nor inputs', '/invocations', { rows: [] }, 400, 'BAD_INSTANCES', /must hold "instances"/],
     ['CSV with the wrong column count', '/invocations', '1,2,3,4,5,6,7,8\n1,2,3\n', 400, 'CSV_COLUMN_COUNT', /CSV row 2 has 3 columns; input 'features' \(\[batch, 8\]\) needs 8/, { 'content-type': 'text/csv' }],
+    // A decimal comma in a quoted cell ("1,5", as a spreadsheet in many locales writes it) splits the cell: the error says so.
+    ['CSV with a decimal comma in a quoted cell', '/invocations', '"1,5",2,3,4,5,6,7,8\n', 400, 'CSV_COLUMN_COUNT',
+      /^CSV row 1 has 9 columns; input 'features' \(\[batch, 8\]\) needs 8: a comma inside a quoted cell splits it too, as a number holds none \(write 1\.5, not "1,5"\)$/, { 'content-type': 'text/csv' }],
+    // Every cell quoted and one missing: a plain column count, no hint about commas in quotes.
+    ['CSV with every cell quoted and one missing', '/invocations', '"1","2","3","4","5","6","7"\n', 400, 'CSV_COLUMN_COUNT', /^CSV row 1 has 7 columns; input 'features' \(\[batch, 8\]\) needs 8$/, { 'content-type': 'text/csv' }],
+    // Lines ended by a bare CR (classic Mac OS) read as one long row: the error says why.
+    ['CSV with lines ended by a bare CR', '/invocations', '1,2,3,4,5,6,7,8\r0,0,0,0,0,0,0,0\r', 400, 'CSV_COLUMN_COUNT',
+      /^CSV row 1 has 15 columns; input 'features' \(\[batch, 8\]\) needs 8: its lines end with a bare carriage return \(CR\), which does not end a row; end them with LF or CRLF$/, { 'content-type': 'text/csv' }],
     ['CSV with a word in a cell', '/invocations', '1,2,3,4,5,6,7,x\n', 400, 'CSV_BAD_VALUE', /row 1, column 8 is "x", not a finite decimal number/, { 'content-type': 'text/csv' }],
     ['an empty CSV body', '/invocations', '\n\n', 400, 'EMPTY_BODY', /no rows/, { 'content-type': 'text/csv' }],
     ['an unsupported content type', '/invocations', 'x', 415, 'UNSUPPORTED_MEDIA_TYPE', /^Content-Type "application\/x-protobuf" is not taken here: send application\/json, application\/jsonlines, text\/csv or application\/x-npy$/, { 'content-type': 'application/x-protobuf' }],
