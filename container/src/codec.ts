@@ -214,6 +214,19 @@ function rowShape(meta: TensorMeta, firstRow: unknown): number[] {
 }
 
 /**
+ * The keys an instance has, for an error about a missing input: a misspelt name shows, and so does a row
+ * that is a whole request body (`{"instances": [...]}` on each JSON Lines line).
+ */
+function keysOf(obj: Record<string, unknown>): string {
+  const keys = Object.keys(obj);
+  if (keys.length === 0) return 'it has no keys';
+  const listed = `it has the keys ${JSON.stringify(keys.slice(0, 5)).slice(0, 200)}${keys.length > 5 ? ' and more' : ''}`;
+  return Object.hasOwn(obj, 'instances') || Object.hasOwn(obj, 'inputs')
+    ? `${listed}: each row is one instance, not a request body holding "instances" or "inputs"`
+    : listed;
+}
+
+/**
  * Decodes `instances` into one tensor per model input, `rows` rows each. A row is an object keyed by input
  * name, or, for a model with one input, that input's value. `rowName` names a row in errors (`instance 3`,
  * or the line a JSON Lines row came from).
@@ -240,7 +253,7 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
       }
       const obj = inst as Record<string, unknown>;
       if (!Object.hasOwn(obj, meta.name)) {
-        throw new InferenceError('MISSING_INPUT', `${rowName(r)} has no value for input '${meta.name}'; the model needs ${inputNames(sig)}`);
+        throw new InferenceError('MISSING_INPUT', `${rowName(r)} has no value for input '${meta.name}'; the model needs ${inputNames(sig)}; ${keysOf(obj)}`);
       }
       values[r] = obj[meta.name];
     }
