@@ -232,6 +232,9 @@ function unexpectedError(err: Error & { code?: unknown }): { type: string; code?
 function oipFieldHint(err: FastifyError & { validationContext?: string }, req: FastifyRequest): string {
   const where = (err.validation?.[0] as { instancePath?: string } | undefined)?.instancePath ?? '';
   if (err.validationContext !== 'body' || req.routeOptions.url !== '/invocations' || !/^\/(inputs|outputs|id|parameters)(\/|$)/.test(where)) return '';
+  // A body with a list of objects as "inputs" is meant as an OIP body: its errors need no hint.
+  const inputs = (req.body as { inputs?: unknown } | null)?.inputs;
+  if (Array.isArray(inputs) && inputs.every((t) => t !== null && typeof t === 'object' && !Array.isArray(t))) return '';
   return '; on /invocations "inputs", "outputs", "id" and "parameters" are read as an Open Inference Protocol body\'s ' +
     '("inputs": a list of {"name", "shape", "datatype", "data"} tensors): send rows as {"instances": [...]}';
 }

@@ -111,8 +111,11 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['TensorFlow Serving\'s columnar "inputs" on /invocations', '/invocations', { inputs: { features: [[0, 0, 0, 0, 0, 0, 0, 0]] } }, 400, 'INVALID_REQUEST',
       /^body\/inputs must be array, got an object; on \/invocations "inputs", "outputs", "id" and "parameters" are read as an Open Inference Protocol body's \("inputs": a list of \{"name", "shape", "datatype", "data"\} tensors\): send rows as \{"instances": \[\.\.\.\]\}$/],
     ['rows as "inputs" on /invocations', '/invocations', { inputs: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'INVALID_REQUEST', /^body\/inputs\/0 must be object, got an array of 8 items; on \/invocations "inputs", "outputs", "id" and "parameters" are read as/],
-    // The infer routes take only OIP bodies: no such hint there.
-    ['an id that is a number, on /invocations', '/invocations', { id: 42, inputs: [features()] }, 400, 'INVALID_REQUEST', /^body\/id must be string, got 42; on \/invocations "inputs"/],
+    // One instance keyed by an input named like an OIP field: the hint says where it goes.
+    ['one instance keyed by an input named id, on /invocations', '/invocations', { id: [0, 0, 0, 0, 0, 0, 0, 0] }, 400, 'INVALID_REQUEST', /^body\/id must be string, got an array of 8 items; on \/invocations "inputs"/],
+    // An OIP body (a list of tensors as "inputs") needs no such hint, here as on the infer routes.
+    ['an OIP body with an id that is a number, on /invocations', '/invocations', { id: 42, inputs: [features()] }, 400, 'INVALID_REQUEST', /^body\/id must be string, got 42$/],
+    ['an OIP body with a fractional dimension, on /invocations', '/invocations', { inputs: [features({ shape: [1.5, 8] })] }, 400, 'INVALID_REQUEST', /^body\/inputs\/0\/shape\/0 must be integer, got 1.5$/],
     ['an output asking for the classification extension', INFER, { inputs: [features()], outputs: [{ name: 'fraud_probability', parameters: { classification: 2 } }] }, 400, 'INVALID_REQUEST', /^output 'fraud_probability' asks for parameters.classification 2, the classification extension, which this server does not offer/],
   ];
 
