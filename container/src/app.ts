@@ -223,6 +223,22 @@ function unexpectedError(err: Error & { code?: unknown }): { type: string; code?
   return { type: err.constructor?.name ?? err.name, ...(typeof err.code === 'string' ? { code: err.code } : {}), stack: frames.join('\n') };
 }
 
+/**
+ * On /invocations the top-level `inputs`, `outputs`, `id` and `parameters` are an OIP body's, checked by
+ * its schema: a client sending TensorFlow Serving's columnar `{"inputs": {...}}`, rows as `inputs`, or one
+ * instance keyed by an input of one of those names, gets a schema error about OIP's fields. Say so, and
+ * where rows go.
+ */
+function oipFieldHint(err: FastifyError & { validationContext?: string }, req: FastifyRequest): string {
+  const where = (err.validation?.[0] as { instancePath?: string } | undefined)?.instancePath ?? '';
+  if (err.validationContext !== 'body' || req.routeOptions.url !== '/invocations' || !/^\/(inputs|outputs|id|parameters)(\/|$)/.test(where)) return '';
+  // A body with a list of objects as "inputs" is meant as an OIP body: its errors need no hint.
+  const inputs = (req.body as { inputs?: unknown } | null)?.inputs;
+  if (Array.isArray(inputs) && inputs.every((t) => t !== null && typeof t === 'object' && !Array.isArray(t))) return '';
+  return '; on /invocations "inputs", "outputs", "id" and "parameters" are read as an Open Inference Protocol body\'s ' +
+    '("inputs": a list of {"name", "shape", "datatype", "data"} tensors): send rows as {"instances": [...]}';
+}
+
 function classify(err: FastifyError & { validationContext?: string }, req: FastifyRequest, assumedJson: boolean, limits: LimitsConfig): { code: ErrorCode; message: string } {
   const body = req.body;
   const bodyMissing = body === undefined || body === '';
@@ -239,7 +255,7 @@ function classify(err: FastifyError & { validationContext?: string }, req: Fasti
     if (err.validationContext === 'body' && (textBody || req.mediaType === NPY_TYPE) && OIP_INFER_ROUTES.has(req.routeOptions.url ?? '')) {
       return { code: 'UNSUPPORTED_MEDIA_TYPE', message: unsupportedType(req.routeOptions.url, req.headers['content-type']) };
     }
-    return { code: 'INVALID_REQUEST', message: err.message + received(err.validation[0]) };
+    return { code: 'INVALID_REQUEST', message: err.message + received(err.validation[0]) + oipFieldHint(err, req) };
   }
   switch (err.code) {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY': return { code: 'EMPTY_BODY', message: 'the body is empty; send a JSON document' };

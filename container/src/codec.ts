@@ -34,7 +34,10 @@ function binaryParts(inputs: readonly OipInput[], binary: Uint8Array | undefined
     if (!binary) {
       throw new InferenceError('INVALID_REQUEST', `input '${input.name}' has binary_data_size but the request carries no binary data (send the JSON, then the bytes, as application/octet-stream with Inference-Header-Content-Length giving the JSON's length)`);
     }
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || pos + size > binary.length) {
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      throw new InferenceError('INVALID_REQUEST', `input '${input.name}': parameters.binary_data_size is ${JSON.stringify(size)}; it must be the length of its binary data in bytes, a whole JSON number of at least 0`);
+    }
+    if (pos + size > binary.length) {
       throw new InferenceError('DATA_LENGTH_MISMATCH', `input '${input.name}': binary_data_size is ${JSON.stringify(size)}, but ${binary.length - pos} bytes of binary data are left for it`);
     }
     parts.set(input, binary.subarray(pos, pos + size));
@@ -211,6 +214,19 @@ function rowShape(meta: TensorMeta, firstRow: unknown): number[] {
 }
 
 /**
+ * The keys an instance has, for an error about a missing input: a misspelt name shows, and so does a row
+ * that is a whole request body (`{"instances": [...]}` on each JSON Lines line).
+ */
+function keysOf(obj: Record<string, unknown>): string {
+  const keys = Object.keys(obj);
+  if (keys.length === 0) return 'it has no keys';
+  const listed = `it has the keys ${JSON.stringify(keys.slice(0, 5)).slice(0, 200)}${keys.length > 5 ? ' and more' : ''}`;
+  return Object.hasOwn(obj, 'instances') || Object.hasOwn(obj, 'inputs')
+    ? `${listed}: each row is one instance, not a request body holding "instances" or "inputs"`
+    : listed;
+}
+
+/**
  * Decodes `instances` into one tensor per model input, `rows` rows each. A row is an object keyed by input
  * name, or, for a model with one input, that input's value. `rowName` names a row in errors (`instance 3`,
  * or the line a JSON Lines row came from).
@@ -237,7 +253,7 @@ export function decodeInstances(sig: ModelSignature, instances: readonly unknown
       }
       const obj = inst as Record<string, unknown>;
       if (!Object.hasOwn(obj, meta.name)) {
-        throw new InferenceError('MISSING_INPUT', `${rowName(r)} has no value for input '${meta.name}'; the model needs ${inputNames(sig)}`);
+        throw new InferenceError('MISSING_INPUT', `${rowName(r)} has no value for input '${meta.name}'; the model needs ${inputNames(sig)}; ${keysOf(obj)}`);
       }
       values[r] = obj[meta.name];
     }
@@ -320,6 +336,21 @@ function integralDecimal(text: string): boolean {
   return !/[1-9]/.test((m[1] + (m[2] ?? '')).slice(Math.max(0, point)));
 }
 
+/**
+ * Why a CSV line may have split into the wrong number of cells, when the line shows it: rows are split at
+ * every comma and LF, so a quoted cell holding a comma (a decimal comma, "1,5") becomes two cells, and
+ * lines ended by a bare CR (classic Mac OS) make one long row.
+ */
+function csvSplitHint(line: string): string {
+  if (line.includes('\r')) return ': its lines end with a bare carriage return (CR), which does not end a row; end them with LF or CRLF';
+  const opensQuote = (cell: string) => {
+    const t = cell.trim();
+    return t.startsWith('"') && (t.length < 2 || !t.endsWith('"'));
+  };
+  if (line.split(',').some(opensQuote)) return ': a comma inside a quoted cell splits it too, as a number holds none (write 1.5, not "1,5")';
+  return '';
+}
+
 /** Parses CSV rows (no header) for a model with one numeric input whose row has a fixed size. */
 export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimits, options: { header?: boolean } = {}): WireTensor[] {
   if (sig.inputs.length !== 1) {
@@ -356,7 +387,7 @@ export function decodeCsv(sig: ModelSignature, body: string, limits: TensorLimit
       }
       const cells = lines[r].split(',');
       if (cells.length !== columns) {
-        throw new InferenceError('CSV_COLUMN_COUNT', `CSV row ${r + 1} has ${cells.length} columns; input '${meta.name}' (${describeShape(meta)}) needs ${columns}`);
+        throw new InferenceError('CSV_COLUMN_COUNT', `CSV row ${r + 1} has ${cells.length} columns; input '${meta.name}' (${describeShape(meta)}) needs ${columns}${csvSplitHint(lines[r])}`);
       }
       for (let c = 0; c < columns; c++) {
         // RFC 4180 lets any field be quoted (Python's csv.QUOTE_ALL and pandas' to_csv with quoting do so); a

@@ -80,17 +80,42 @@ describe('bad input gets a 4xx with a stable code and a message naming the probl
     ['instances that mix plain rows and rows keyed by input name', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0], { features: [0, 0, 0, 0, 0, 0, 0, 0] }] }, 400, 'BAD_INSTANCES', /^instance 1: rows for input 'features' must each have shape \[8\] \(8 values\): input 'features': data must be an array, got object$/],
     ['JSON Lines with a null in one line, after a blank line', '/invocations', '[0,0,0,0,0,0,0,0]\n\n[0,0,0,0,0,0,0,0]\n[0,0,0,0,0,0,0,null]\n', 400, 'BAD_TENSOR_VALUE', /^line 4 of the JSON Lines body: input 'features': element 7 is null/, { 'content-type': 'application/jsonlines' }],
     ['JSON Lines with a line keyed by a name the model has no input of', '/invocations', '{"features":[0,0,0,0,0,0,0,0]}\n{"feature":[0,0,0,0,0,0,0,0],"features":[0,0,0,0,0,0,0,0]}\n', 400, 'UNKNOWN_INPUT', /^line 2 of the JSON Lines body names input 'feature'/, { 'content-type': 'application/jsonlines' }],
+    // A line that is a whole request body ({"instances": [...]}) rather than one instance: the error shows its keys and says so.
+    ['JSON Lines whose lines are request bodies holding instances', '/invocations', '{"instances":[[0,0,0,0,0,0,0,0]]}\n{"instances":[[0,0,0,0,0,0,0,0]]}\n', 400, 'MISSING_INPUT',
+      /^line 1 of the JSON Lines body has no value for input 'features'; the model needs 'features'; it has the keys \["instances"\]: each row is one instance, not a request body holding "instances" or "inputs"$/, { 'content-type': 'application/jsonlines' }],
+    ['an instance keyed by a misspelt input name', '/invocations', { instances: [{ feature: [0, 0, 0, 0, 0, 0, 0, 0] }] }, 400, 'MISSING_INPUT', /^instance 0 has no value for input 'features'; the model needs 'features'; it has the keys \["feature"\]$/],
     ['empty instances', '/invocations', { instances: [] }, 400, 'BAD_INSTANCES', /"instances" is empty/],
     ['instances and Open Inference Protocol inputs in one body', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]], inputs: [features()] }, 400, 'INVALID_REQUEST', /^the body holds both "instances" \(rows\) and "inputs" \(Open Inference Protocol tensors\); send one of them$/],
     ['instances with an outputs filter, which only an OIP body takes', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]], outputs: [{ name: 'score' }] }, 400, 'INVALID_REQUEST', /^the body holds "instances" and "outputs" \(\["score"\]\); "outputs" selects the outputs of an Open Inference Protocol body/],
     ['a JSON body with neither instances nor inputs', '/invocations', { rows: [] }, 400, 'BAD_INSTANCES', /must hold "instances"/],
     ['CSV with the wrong column count', '/invocations', '1,2,3,4,5,6,7,8\n1,2,3\n', 400, 'CSV_COLUMN_COUNT', /CSV row 2 has 3 columns; input 'features' \(\[batch, 8\]\) needs 8/, { 'content-type': 'text/csv' }],
+    // A decimal comma in a quoted cell ("1,5", as a spreadsheet in many locales writes it) splits the cell: the error says so.
+    ['CSV with a decimal comma in a quoted cell', '/invocations', '"1,5",2,3,4,5,6,7,8\n', 400, 'CSV_COLUMN_COUNT',
+      /^CSV row 1 has 9 columns; input 'features' \(\[batch, 8\]\) needs 8: a comma inside a quoted cell splits it too, as a number holds none \(write 1\.5, not "1,5"\)$/, { 'content-type': 'text/csv' }],
+    // Every cell quoted and one missing: a plain column count, no hint about commas in quotes.
+    ['CSV with every cell quoted and one missing', '/invocations', '"1","2","3","4","5","6","7"\n', 400, 'CSV_COLUMN_COUNT', /^CSV row 1 has 7 columns; input 'features' \(\[batch, 8\]\) needs 8$/, { 'content-type': 'text/csv' }],
+    // Lines ended by a bare CR (classic Mac OS) read as one long row: the error says why.
+    ['CSV with lines ended by a bare CR', '/invocations', '1,2,3,4,5,6,7,8\r0,0,0,0,0,0,0,0\r', 400, 'CSV_COLUMN_COUNT',
+      /^CSV row 1 has 15 columns; input 'features' \(\[batch, 8\]\) needs 8: its lines end with a bare carriage return \(CR\), which does not end a row; end them with LF or CRLF$/, { 'content-type': 'text/csv' }],
     ['CSV with a word in a cell', '/invocations', '1,2,3,4,5,6,7,x\n', 400, 'CSV_BAD_VALUE', /row 1, column 8 is "x", not a finite decimal number/, { 'content-type': 'text/csv' }],
     ['an empty CSV body', '/invocations', '\n\n', 400, 'EMPTY_BODY', /no rows/, { 'content-type': 'text/csv' }],
     ['an unsupported content type', '/invocations', 'x', 415, 'UNSUPPORTED_MEDIA_TYPE', /^Content-Type "application\/x-protobuf" is not taken here: send application\/json, application\/jsonlines, text\/csv or application\/x-npy$/, { 'content-type': 'application/x-protobuf' }],
     ['custom attributes over 1024 characters', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /^x-amzn-sagemaker-custom-attributes must be at most 1024 visible US-ASCII characters; this one has 1025$/, { 'x-amzn-sagemaker-custom-attributes': 'a'.repeat(1025) }],
     ['custom attributes with a tab', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /; character 6 is U\+0009$/, { 'x-amzn-sagemaker-custom-attributes': 'trace\tabc' }],
     ['custom attributes with a Latin-1 letter', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'BAD_HEADER', /; character 4 is U\+00E9$/, { 'x-amzn-sagemaker-custom-attributes': 'caf\u00e9' }],
+    // A binary_data_size that is not a whole number of bytes is refused as such, not as a length mismatch.
+    ['a binary_data_size given as a string', INFER, Buffer.concat([Buffer.from(JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: '32' } }] })), Buffer.alloc(32)]), 400, 'INVALID_REQUEST',
+      /^input 'features': parameters.binary_data_size is "32"; it must be the length of its binary data in bytes, a whole JSON number of at least 0$/,
+      { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(JSON.stringify({ inputs: [{ name: 'features', shape: [1, 8], datatype: 'FP32', parameters: { binary_data_size: '32' } }] }).length) }],
+    // On /invocations "inputs" is OIP's: the refusal of TensorFlow Serving's columnar form says where rows go.
+    ['TensorFlow Serving\'s columnar "inputs" on /invocations', '/invocations', { inputs: { features: [[0, 0, 0, 0, 0, 0, 0, 0]] } }, 400, 'INVALID_REQUEST',
+      /^body\/inputs must be array, got an object; on \/invocations "inputs", "outputs", "id" and "parameters" are read as an Open Inference Protocol body's \("inputs": a list of \{"name", "shape", "datatype", "data"\} tensors\): send rows as \{"instances": \[\.\.\.\]\}$/],
+    ['rows as "inputs" on /invocations', '/invocations', { inputs: [[0, 0, 0, 0, 0, 0, 0, 0]] }, 400, 'INVALID_REQUEST', /^body\/inputs\/0 must be object, got an array of 8 items; on \/invocations "inputs", "outputs", "id" and "parameters" are read as/],
+    // One instance keyed by an input named like an OIP field: the hint says where it goes.
+    ['one instance keyed by an input named id, on /invocations', '/invocations', { id: [0, 0, 0, 0, 0, 0, 0, 0] }, 400, 'INVALID_REQUEST', /^body\/id must be string, got an array of 8 items; on \/invocations "inputs"/],
+    // An OIP body (a list of tensors as "inputs") needs no such hint, here as on the infer routes.
+    ['an OIP body with an id that is a number, on /invocations', '/invocations', { id: 42, inputs: [features()] }, 400, 'INVALID_REQUEST', /^body\/id must be string, got 42$/],
+    ['an OIP body with a fractional dimension, on /invocations', '/invocations', { inputs: [features({ shape: [1.5, 8] })] }, 400, 'INVALID_REQUEST', /^body\/inputs\/0\/shape\/0 must be integer, got 1.5$/],
     ['an output asking for the classification extension', INFER, { inputs: [features()], outputs: [{ name: 'fraud_probability', parameters: { classification: 2 } }] }, 400, 'INVALID_REQUEST', /^output 'fraud_probability' asks for parameters.classification 2, the classification extension, which this server does not offer/],
   ];
 

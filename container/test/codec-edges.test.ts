@@ -340,7 +340,7 @@ describe('values the server refuses instead of changing', () => {
     const started = await listening({ modelDir: modelDir(spec.name, spec) });
     app = started.app;
     const missing = await request(started.port, 'POST', '/invocations', { instances: [{ b: [1, 2] }] });
-    assert.deepEqual(missing.json(), { code: 'MISSING_INPUT', error: "instance 0 has no value for input 'toString'; the model needs 'toString', 'b'" });
+    assert.deepEqual(missing.json(), { code: 'MISSING_INPUT', error: "instance 0 has no value for input 'toString'; the model needs 'toString', 'b'; it has the keys [\"b\"]" });
     const ok = await request(started.port, 'POST', '/invocations', { instances: [{ toString: [1, 2], b: [10, 20] }] });
     assert.deepEqual(ok.json().predictions, [[11, 22]]);
   });

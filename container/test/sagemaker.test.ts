@@ -602,7 +602,7 @@ describe('SageMaker container contract', () => {
     assert.deepEqual(lines.json(), plain.json());
     const wrongKey = await request(started.port, 'POST', '/invocations', { instances: [{ feature: x[0] }] });
     assert.equal(wrongKey.status, 400);
-    assert.deepEqual(wrongKey.json(), { error: "instance 0 has no value for input 'features'; the model needs 'features'", code: 'MISSING_INPUT' });
+    assert.deepEqual(wrongKey.json(), { error: "instance 0 has no value for input 'features'; the model needs 'features'; it has the keys [\"feature\"]", code: 'MISSING_INPUT' });
     const mixed = await request(started.port, 'POST', '/invocations', { instances: [{ features: x[0] }, x[1]] });
     assert.equal(mixed.status, 400);
     assert.deepEqual(mixed.json(), { error: "instance 1 must be an object keyed by input name (the model has inputs 'features')", code: 'BAD_INSTANCES' });
