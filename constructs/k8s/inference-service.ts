@@ -1019,7 +1019,8 @@ export class InferenceService extends Construct {
     this.nodes = nodes;
     for (const deployment of [this.deployment, this.canaryDeployment]) {
       if (!deployment) continue;
-      applyAcceleratorScheduling(this, deployment, nodes, options);
+      // Errors name the prop the count came from: nodeOptions when runOn uses them, else runOn's options.
+      applyAcceleratorScheduling(this, deployment, nodes, options, undefined, options === this.nodeOptions ? 'nodeOptions.accelerators' : 'accelerators');
       // CUDA only, with no CPU fallback: a pod that cannot use the GPU (the CPU image, a broken driver)
       // then fails to start, instead of passing readiness and holding a billed GPU while running on the CPU.
       const server = deployment.containers[0];

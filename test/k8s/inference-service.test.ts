@@ -198,7 +198,7 @@ describe('InferenceService', () => {
 
   test('with more accelerators per pod than the nodes have, synthesis fails', () => {
     expect(() => synth({ nodes: gpuNodes(1), nodeOptions: { accelerators: 2 } }))
-      .toThrow(/'accelerators' \(2\) must be <= the 1 accelerator\(s\) each targeted node has \(nvidia.com\/gpu on g5.xlarge\)/);
+      .toThrow(/'nodeOptions.accelerators' \(2\) must be <= the 1 accelerator\(s\) each targeted node has \(nvidia.com\/gpu on g5.xlarge\)/);
   });
 
   test('with a model in S3, an init container copies it into a shared volume at /opt/ml/model', () => {
@@ -1058,6 +1058,6 @@ describe('InferenceService', () => {
   });
 
   test('with fewer than one accelerator per pod, synthesis fails', () => {
-    expect(() => synth({ nodes: gpuNodes(), nodeOptions: { accelerators: 0 } })).toThrow(/'accelerators' \(0\) must be a whole number >= 1/);
+    expect(() => synth({ nodes: gpuNodes(), nodeOptions: { accelerators: 0 } })).toThrow(/'nodeOptions.accelerators' \(0\) must be a whole number >= 1/);
   });
 });
