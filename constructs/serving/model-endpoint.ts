@@ -249,6 +249,8 @@ export interface ModelEndpointProps {
    * A canary or linear rollout needs at least two instances in every instance variant when an update starts
    * (`initialInstanceCount`, or once autoscaled `minCapacity` and the bounds of its scheduled actions): SageMaker's
    * canary is at most 50% of a variant's instances, and a linear step 10-50%; synthesis fails otherwise.
+   * SageMaker applies deployment guardrails (traffic shifting, baking, rollback on alarms) only to real-time and
+   * asynchronous endpoints: on a serverless endpoint synthesis warns that none of this is documented to apply.
    * @default - RolloutStrategy.canary() (10% canary, 5 minutes baking) where every instance variant has at least
    * two instances when an update starts; otherwise (one instance, or autoscaled or scheduled down to one)
    * RolloutStrategy.allAtOnce({ terminationWait: Duration.minutes(5) }): all traffic at once, then 5 minutes in
@@ -619,6 +621,15 @@ export class ModelEndpoint extends ModelEndpointBase {
         if (this.variants.some((v) => v.instanceType?.family === 'inf1') && rollout.type !== 'ALL_AT_ONCE') {
           Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutFallsBackOnInf1',
             `rollout: SageMaker does not apply deployment guardrails to endpoints on Inf1 instances; the ${rollout.type.toLowerCase()} rollout falls back to all-at-once traffic shifting with no baking period. Use Inf2 (GpuInstanceType.INF2_XLARGE) for guarded rollouts, or RolloutStrategy.allAtOnce() to say so`);
+        }
+        // "Deployment guardrails only apply to Asynchronous inference and Real-time inference endpoint types"
+        // (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails.html): traffic shifting, baking periods
+        // and auto-rollback are guardrails, so on a serverless endpoint none of them is documented to apply.
+        if (this.variants.some((v) => v.isServerless) && (rollout.type !== 'ALL_AT_ONCE' || rollout._terminationWait !== undefined || this.rollbackAlarms.length > 0)) {
+          Annotations.of(this).addWarningV2('@ai-platform/serving:noGuardrailsOnServerless',
+            `rollout: the endpoint is serverless, and SageMaker documents deployment guardrails only for real-time and asynchronous endpoints: the ${rollout.type.toLowerCase().replace(/_/g, ' ')} rollout`
+            + `${this.rollbackAlarms.length > 0 ? ` and its ${this.rollbackAlarms.length} rollback alarms` : ''} are not documented to apply to its updates, so a bad update may not be rolled back. `
+            + 'The default alarms still alarm; watch them (alarms.actions) and roll back by deploying the previous model, or use an instance variant for guarded rollouts');
         }
         if (this.rollbackAlarms.length === 0 && rollout.type !== 'ALL_AT_ONCE') {
           Annotations.of(this).addWarningV2('@ai-platform/serving:rolloutWithoutAlarms',

@@ -1404,6 +1404,23 @@ describe('rollout and alarms', () => {
     Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint', Match.stringLikeRegexp('Inf1 instances.*falls back to all-at-once.*\\[ack: @ai-platform/serving:rolloutFallsBackOnInf1\\]'));
   });
 
+  test('a serverless endpoint warns that SageMaker applies no deployment guardrails to it: no canary, no rollback on the alarms', () => {
+    // "Deployment guardrails only apply to Asynchronous inference and Real-time inference endpoint types"
+    // (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails.html).
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: [EndpointVariant.serverless()] });
+    Template.fromStack(stack);
+    Annotations.fromStack(stack).hasWarning('/TestStack/Endpoint',
+      Match.stringLikeRegexp('serverless.*deployment guardrails only for real-time and asynchronous endpoints.*canary rollout.*rollback alarms.*\\[ack: @ai-platform/serving:noGuardrailsOnServerless\\]'));
+  });
+
+  test('an instance endpoint gets no serverless guardrails warning', () => {
+    const { stack } = newStack();
+    newEndpoint(stack, { variants: twoInstances() });
+    Template.fromStack(stack);
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('noGuardrailsOnServerless'));
+  });
+
   test('on Inf1 instances, all at once without a terminationWait gets no warning to set one: SageMaker gives Inf1 no baking period', () => {
     // Deployment guardrails exclusions: on Inf1 an update is all at once "and no final baking period", so a
     // terminationWait would change nothing; the Inf1 warning itself advises allAtOnce() there.
