@@ -99,6 +99,26 @@ describe('request metrics and logs', () => {
     const text = JSON.stringify(started.lines);
     assert.ok(!text.includes('123456789') && !text.includes('987654321'), 'a value sent was logged');
   });
+  it('with LOG_REQUESTS=off names the method and path (without the query string) of each request it logs as rejected, failed or abandoned', async () => {
+    const started = await logged({ modelDir: fraudModel().dir, logRequests: false });
+    app = started.app;
+    assert.equal((await request(started.port, 'POST', '/invocations?token=s3cret', { instances: [[1]] }, { 'x-request-id': 'bad-1' })).status, 400);
+    assert.equal((await request(started.port, 'GET', '/nope?token=s3cret', undefined, { 'x-request-id': 'nf-1' })).status, 404);
+    assert.equal((await request(started.port, 'DELETE', '/invocations', undefined, { 'x-request-id': 'na-1' })).status, 405);
+    assert.equal((await request(started.port, 'GET', '/v2/models/other', undefined, { 'x-request-id': 'um-1' })).status, 404);
+    // A client that hangs up mid-body: CLIENT_CLOSED, logged when its response closes.
+    const socket = rawRequest(started.port, 'POST /invocations?token=s3cret HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"instances": [');
+    for (let i = 0; i < 100 && metricValue((await request(started.port, 'GET', '/metrics')).body, 'http_requests_in_flight') !== 2; i++) await sleep(10);
+    socket.destroy();
+    for (let i = 0; i < 100 && !started.lines.some((l) => l.reqId === 'gone-1'); i++) await sleep(10);
+    const linesOf = (id: string) => started.lines.filter((l) => l.reqId === id).map((l) => [l.msg, l.method, l.url, l.code]);
+    assert.deepEqual(linesOf('bad-1'), [['request rejected', 'POST', '/invocations', 'BAD_INSTANCES']]);
+    assert.deepEqual(linesOf('nf-1'), [['request rejected', 'GET', '/nope', 'NOT_FOUND']]);
+    assert.deepEqual(linesOf('na-1'), [['request rejected', 'DELETE', '/invocations', 'METHOD_NOT_ALLOWED']]);
+    assert.deepEqual(linesOf('um-1'), [['request rejected', 'GET', '/v2/models/other', 'UNKNOWN_MODEL']]);
+    assert.deepEqual(linesOf('gone-1'), [['client closed the connection before the answer', 'POST', '/invocations', 'CLIENT_CLOSED']]);
+    assert.ok(!started.raw.join('').includes('s3cret'), 'the query string was logged');
+  });
   it('with LOG_REQUESTS=off still logs requests no route takes (404, 405) as rejected, as it logs every other refusal', async () => {
     const started = await logged({ modelDir: fraudModel().dir, logRequests: false });
     app = started.app;

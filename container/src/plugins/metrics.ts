@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import * as client from 'prom-client';
 import { errorResponses } from '../errors';
+import { requestFields } from '../request-log';
 import { FastCounter, FastHistogram, CounterSeries, HistogramSeries } from '../fast-metrics';
 
 export interface ServerMetrics {
@@ -112,7 +113,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
       const status = reply.raw.writableEnded ? reply.statusCode : 499;
       if (status === 499) {
         metrics.errors.inc({ code: 'CLIENT_CLOSED' });
-        req.log.info({ code: 'CLIENT_CLOSED', status }, 'client closed the connection before the answer');
+        req.log.info({ ...requestFields(req), code: 'CLIENT_CLOSED', status }, 'client closed the connection before the answer');
       }
       const child = childFor(req.method, req.routeOptions.url ?? '__unmatched__', status);
       child.count.inc();
