@@ -48,6 +48,23 @@ describe('request metrics and logs', () => {
     const mine = started.lines.filter((l) => l.reqId === 'gone-1');
     assert.deepEqual(mine.map((l) => [l.msg, l.code, l.status]), [['client closed the connection before the answer', 'CLIENT_CLOSED', 499]], 'logged once, even with LOG_REQUESTS=off');
   });
+  it('logs the model, pool, providers, queue, limits and drain time when the model starts loading, and again once it is ready', async () => {
+    const started = await logged({ modelDir: fraudModel().dir, config: { workers: 1, intraOpNumThreads: 1, queue: { maxSize: 77 }, limits: { bodyLimitBytes: 123456 } }, drainMs: 4321 });
+    app = started.app;
+    const loading = started.lines.findIndex((l) => l.msg === 'loading model');
+    const ready = started.lines.findIndex((l) => l.msg === 'model ready');
+    assert.ok(loading >= 0 && loading < ready, started.raw.join(''));
+    const line = started.lines[loading];
+    assert.equal(line.level, 30);
+    assert.equal(line.model, 'fraud-mlp');
+    assert.match(String(line.file), /model\.onnx$/);
+    assert.deepEqual([line.workers, line.intraOpNumThreads, line.executionProviders, line.drainMs], [1, 1, ['cpu'], 4321]);
+    for (const l of [line, started.lines[ready]]) {
+      assert.equal((l.queue as { maxSize: number }).maxSize, 77);
+      assert.equal((l.limits as { bodyLimitBytes: number }).bodyLimitBytes, 123456);
+      assert.equal(l.drainMs, 4321);
+    }
+  });
   it('names a request by its X-Request-Id, and echoes it, when that is 1 to 128 letters, digits, _, ., : and -; by a generated id otherwise', async () => {
     const started = await logged({ modelDir: fraudModel().dir });
     app = started.app;

@@ -224,8 +224,17 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   // Closing the app stops a start still going at its next step (see InferenceEngine.start).
   const starting = new AbortController();
   const stopStart = (): void => starting.abort(new Error('the server is shutting down'));
+  // What the server runs with, for the "loading model" and "model ready" lines: an operator reading either
+  // sees the limits a refusal came from and how long a shutdown may take.
+  const { queue, limits } = opts.config;
   const ready = (async () => {
     const t0 = performance.now();
+    // Said before the load, which can take minutes (a large model, a TensorRT engine build): until the
+    // "model ready" line, this one says what is loading, and with what.
+    app.log.info({
+      model: opts.name, file: modelPath, workers: opts.config.workers, intraOpNumThreads: opts.config.intraOpNumThreads,
+      executionProviders: opts.config.executionProviders, batching: opts.config.batching, queue, limits, drainMs: opts.drainMs,
+    }, 'loading model');
     checkModelFile(modelPath);
     engine = await InferenceEngine.start(modelPath, opts.config, {
       onRun: ({ rows, computeMs }) => {
@@ -261,7 +270,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       intraOpNumThreads: engine.intraOpNumThreads, intraOpSpinning: opts.config.intraOpSpinning, provider: engine.provider, providerFallback: engine.fallbackReason,
       ...(engine.provider !== 'cpu' ? { devices: engine.deviceIds } : {}),
       batching: engine.batchingActive ? opts.config.batching : 'off',
-      requestTimeoutMs: opts.config.limits.requestTimeoutMs,
+      requestTimeoutMs: opts.config.limits.requestTimeoutMs, queue, limits, drainMs: opts.drainMs,
       ...(engine.batchingOffReason ? { batchingOffReason: engine.batchingOffReason } : {}),
       ...(memory ? {
         memory: {
