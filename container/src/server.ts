@@ -54,7 +54,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal, drainMs }, 'draining: no new connections, answering accepted requests');
+    const t0 = performance.now();
+    // The exit lines say how the drain ended (the status the orchestrator sees) and how long it took.
+    const exit = (exitCode: number): { exitCode: number; drainSeconds: number } => ({ exitCode, drainSeconds: Number(((performance.now() - t0) / 1000).toFixed(3)) });
+    app.log.info({ signal, drainMs, requestsInFlight: app.metrics.requestsInFlight() }, 'draining: no new connections, answering accepted requests');
     let drainExceeded = false;
     let waitedForRun = false;
     // Past the drain time: exit, except while a worker is inside an onnxruntime run. Exiting then would
@@ -84,15 +87,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
         setTimeout(onDrainTimeout, 1_000).unref();
         return;
       }
-      app.log.error({ drainMs }, 'drain time exceeded, exiting with requests unanswered');
+      app.log.error({ drainMs, requestsInFlight: app.metrics.requestsInFlight(), ...exit(1) }, 'drain time exceeded, exiting with requests unanswered');
       process.exit(1);
     };
     setTimeout(onDrainTimeout, drainMs + DRAIN_EXIT_GRACE_MS).unref();
     app.close().then(() => {
-      app.log.info('drained, exiting');
+      // Past the drain time the requests still waiting were answered 503 SHUTTING_DOWN (see onDrainTimeout).
+      if (drainExceeded) app.log.warn(exit(1), 'drained past the drain time, exiting');
+      else app.log.info(exit(0), 'drained, exiting');
       process.exit(drainExceeded ? 1 : 0);
     }, (e: Error) => {
-      app.log.error({ err: e }, 'error while closing');
+      app.log.error({ err: e, ...exit(1) }, 'error while closing');
       process.exit(1);
     });
   };

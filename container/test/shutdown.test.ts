@@ -28,6 +28,10 @@ describe('the server process', () => {
     assert.equal(code, 0, server.logs.join('\n'));
     assert.ok(Date.now() - t0 < 10_000);
     assert.ok(server.logs.some((l) => l.includes('"draining')));
+    // The last line says the drain ended well: exit status 0, and how long it took.
+    const last = JSON.parse(server.logs.filter((l) => l.startsWith('{')).at(-1)!) as Record<string, unknown>;
+    assert.deepEqual([last.level, last.msg, last.exitCode], [30, 'drained, exiting', 0], server.logs.join('\n'));
+    assert.equal(typeof last.drainSeconds, 'number');
     await assert.rejects(new Promise((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: server.port, path: '/ping' }, resolve).on('error', reject);
     }), /ECONNREFUSED/);
@@ -139,6 +143,8 @@ describe('the server process', () => {
     assert.ok(!logs.includes('terminate called'), logs);
     assert.ok(exitedAfter > answeredAfter, 'the process waited for the run');
     assert.match(logs, /drain time exceeded: answering queued and running requests 503 SHUTTING_DOWN; exiting once the inference run in progress ends/);
+    const last = JSON.parse(server.logs.filter((l) => l.startsWith('{')).at(-1)!) as Record<string, unknown>;
+    assert.deepEqual([last.level, last.msg, last.exitCode], [40, 'drained past the drain time, exiting', 1], logs);
   });
 
   it('answers a request that arrives on an open connection while draining with SHUTTING_DOWN, Retry-After and Connection: close', async () => {

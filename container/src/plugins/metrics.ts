@@ -32,6 +32,8 @@ export interface ServerMetrics {
   readonly executionProvider: client.Gauge<'model' | 'provider'>;
   readonly workerRestarts: client.Counter<'model'>;
   readonly workersSetAside: client.Gauge<'model'>;
+  /** HTTP requests being processed now (what http_requests_in_flight shows when scraped). */
+  requestsInFlight(): number;
   /** Registers a function run before each scrape (to copy hot-path counters into gauges). */
   beforeScrape(fn: () => void): void;
   /**
@@ -56,6 +58,7 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
   return {
     registry,
     beforeScrape,
+    requestsInFlight: inFlight,
     countUnparsed: () => undefined, // set by the plugin, which keeps the series
     httpRequests: new FastCounter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registry }),
     httpDuration: new FastHistogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registry }),
