@@ -209,7 +209,7 @@ function received(error: { keyword?: string; data?: unknown } | undefined): stri
  * its message, which may quote what the request held (an input check's own words, or Node's "Received
  * ..." naming the value a built-in refused). The caller gets "internal server error" either way.
  */
-function unexpectedError(err: Error & { code?: unknown }): { type: string; code?: string; stack: string } {
+export function unexpectedError(err: Error & { code?: unknown }): { type: string; code?: string; stack: string } {
   const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
   return { type: err.constructor?.name ?? err.name, ...(typeof err.code === 'string' ? { code: err.code } : {}), stack: frames.join('\n') };
 }

@@ -15,7 +15,7 @@
  * SAGEMAKER_MAX_PAYLOAD_IN_MB, BODY_LIMIT_BYTES, TEXT_BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS, MAX_BODY_BYTES_IN_FLIGHT, MAX_ANSWER_ELEMENTS).
  * config.ts reads and checks them all (`serverEnv`, `configFromEnv`, `defaultInvocationsAccept`); container/README.md lists them.
  */
-import { buildApp } from './app';
+import { buildApp, unexpectedError } from './app';
 import { batchTransformStreams, configDefaultsFromEnv, configFromEnv, defaultInvocationsAccept, DRAIN_EXIT_GRACE_MS, isBatchTransform, serverEnv } from './config';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -49,6 +49,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     process.exit(1);
   }
   const { port, drainMs } = settings;
+  // A bug that throws outside every handler (or a promise rejected with no one to catch it) ends the
+  // process, as Node would, but with one JSON line in the log instead of Node's lines of text, and
+  // without the error's message, which may quote what a request held (as for 500 INTERNAL).
+  process.on('uncaughtException', (e: Error) => {
+    app.log.fatal({ err: unexpectedError(e), exitCode: 1 }, 'uncaught error, exiting');
+    process.exit(1);
+  });
 
   let stopping = false;
   const stop = (signal: string) => {
