@@ -65,6 +65,17 @@ describe('request metrics and logs', () => {
       assert.equal(l.drainMs, 4321);
     }
   });
+  it('gives the latency histograms buckets up to 600 s, past batch transform\'s 595 s deadline, so long requests are not all +Inf', async () => {
+    const started = await logged({ modelDir: fraudModel().dir });
+    app = started.app;
+    assert.equal((await request(started.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] })).status, 200);
+    const text = (await request(started.port, 'GET', '/metrics')).body;
+    for (const name of ['http_request_duration_seconds', 'inference_compute_duration_seconds', 'inference_queue_duration_seconds']) {
+      const bounds = [...new Set([...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"`, 'gm'))].map((m) => m[1]))];
+      assert.deepEqual(bounds.slice(-5), ['60', '120', '300', '600', '+Inf'], name);
+      assert.equal(bounds[0], '0.0005', name);
+    }
+  });
   it('names a request by its X-Request-Id, and echoes it, when that is 1 to 128 letters, digits, _, ., : and -; by a generated id otherwise', async () => {
     const started = await logged({ modelDir: fraudModel().dir });
     app = started.app;

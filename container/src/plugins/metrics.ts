@@ -49,7 +49,9 @@ declare module 'fastify' {
   }
 }
 
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+// Up to 600 s: under batch transform a request may take up to 595 s (limits.requestTimeoutMs), and a
+// real-time request's 408 comes past 60 s; beyond the last bound every duration is only +Inf.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
 function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) => void): ServerMetrics {
   const registry = new client.Registry();
