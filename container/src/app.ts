@@ -17,6 +17,7 @@ import { ERROR_CATALOGUE, ErrorCode, InferenceError } from './errors';
 import { ACCEPTED_CODINGS, codingError, contentCoding, decodedBody } from './content-coding';
 import { LINGER_MS, LingeringClose } from './linger';
 import { shortened } from './tensors';
+import { loggedUrl, requestFields } from './request-log';
 import metricsPlugin from './plugins/metrics';
 import modelPlugin, { clientGone, InputCheck } from './plugins/model';
 import healthPlugin from './plugins/health';
@@ -108,16 +109,6 @@ function sendError(reply: FastifyReply, status: number, body: { error: string; c
 function answerAndClose(res: ServerResponse, status: number, body: string, reqId: string | undefined, sent?: () => void): void {
   res.writeHead(status, { 'content-type': ERROR_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close', ...(reqId ? { 'x-request-id': reqId } : {}) })
     .end(body, sent);
-}
-
-/**
- * A request's URL as the log shows it: its path, without the query string. The server reads no query
- * parameter, and a client's may carry content of its own (a token, a signature, whatever a client
- * library's query parameters hold).
- */
-function loggedUrl(url: string): string {
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
 }
 
 /**
@@ -218,7 +209,7 @@ function received(error: { keyword?: string; data?: unknown } | undefined): stri
  * its message, which may quote what the request held (an input check's own words, or Node's "Received
  * ..." naming the value a built-in refused). The caller gets "internal server error" either way.
  */
-function unexpectedError(err: Error & { code?: unknown }): { type: string; code?: string; stack: string } {
+export function unexpectedError(err: Error & { code?: unknown }): { type: string; code?: string; stack: string } {
   const frames = (err.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
   return { type: err.constructor?.name ?? err.name, ...(typeof err.code === 'string' ? { code: err.code } : {}), stack: frames.join('\n') };
 }
@@ -367,7 +358,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         app.metrics?.errors.inc({ code });
         // Logged with the id its other lines carry (a generated one when the client sent none).
         const loggedId = (res.req as IncomingMessage & { [REQUEST_ID_OF]?: string })[REQUEST_ID_OF] ?? reqId;
-        app.log.info({ reqId: loggedId, url: loggedUrl(res.req.url ?? ''), code, status, err: { code: err.code } }, 'request rejected');
+        app.log.info({ reqId: loggedId, method: res.req.method, url: loggedUrl(res.req.url ?? ''), code, status, err: { code: err.code } }, 'request rejected');
         const error = timedOut ? `the request did not arrive in full within ${requestCutoffMs} ms: its body was still arriving`
           : `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
         answerAndClose(res, status, JSON.stringify({ error, code }), reqId, () => socket.destroy());
@@ -401,7 +392,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (reqId) reply.header('x-request-id', reqId);
       app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
       app.metrics?.countUnparsed(req.method, 400);
-      req.log.info({ code: 'INVALID_REQUEST', status: 400 }, 'request rejected');
+      req.log.info({ ...requestFields(req as unknown as FastifyRequest), code: 'INVALID_REQUEST', status: 400 }, 'request rejected');
       sendError(reply as unknown as FastifyReply, 400, { error: err.message, code: 'INVALID_REQUEST' });
     },
   }) as unknown as FastifyInstance;
@@ -499,11 +490,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const { code, message } = classify(err, req, assumedJson.has(req), limits);
     const status = ERROR_CATALOGUE[code].statusCode;
     app.metrics.errors.inc({ code });
-    if (code === 'INTERNAL') req.log.error({ err: unexpectedError(err) }, 'unexpected error');
+    if (code === 'INTERNAL') req.log.error({ ...requestFields(req), err: unexpectedError(err) }, 'unexpected error');
     // A failed run or a lost worker (500) is the server's fault, not the request's: an error, logged
     // without its message, which may quote the caller's values. 503s shed load: they stay info.
-    else if (status === 500) req.log.error({ code, status }, 'request failed');
-    else req.log.info({ code, status }, 'request rejected');
+    else if (status === 500) req.log.error({ ...requestFields(req), code, status }, 'request failed');
+    else req.log.info({ ...requestFields(req), code, status }, 'request rejected');
     const retryAfter = err instanceof InferenceError ? err.retryAfterSeconds : status === 503 ? 1 : undefined;
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     // Refused before its body has all arrived (413, 503 OVERLOADED, ...): close the connection after the
@@ -521,7 +512,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const allowed = allowedMethods(app, req.url);
     if (allowed.length === 0) {
       app.metrics.errors.inc({ code: 'NOT_FOUND' });
-      req.log.info({ code: 'NOT_FOUND', status: 404 }, 'request rejected');
+      req.log.info({ ...requestFields(req), code: 'NOT_FOUND', status: 404 }, 'request rejected');
       sendError(reply, 404, { error: notFoundMessage(req.method, req.url), code: 'NOT_FOUND' });
       return;
     }
@@ -531,7 +522,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return;
     }
     app.metrics.errors.inc({ code: 'METHOD_NOT_ALLOWED' });
-    req.log.info({ code: 'METHOD_NOT_ALLOWED', status: 405 }, 'request rejected');
+    req.log.info({ ...requestFields(req), code: 'METHOD_NOT_ALLOWED', status: 405 }, 'request rejected');
     sendError(reply, 405, { error: methodNotAllowed(req.method, req.url, allowed).message, code: 'METHOD_NOT_ALLOWED' });
   });
 

@@ -15,7 +15,7 @@
  * SAGEMAKER_MAX_PAYLOAD_IN_MB, BODY_LIMIT_BYTES, TEXT_BODY_LIMIT_BYTES, REQUEST_TIMEOUT_MS, MAX_BODY_BYTES_IN_FLIGHT, MAX_ANSWER_ELEMENTS).
  * config.ts reads and checks them all (`serverEnv`, `configFromEnv`, `defaultInvocationsAccept`); container/README.md lists them.
  */
-import { buildApp } from './app';
+import { buildApp, unexpectedError } from './app';
 import { batchTransformStreams, configDefaultsFromEnv, configFromEnv, defaultInvocationsAccept, DRAIN_EXIT_GRACE_MS, isBatchTransform, serverEnv } from './config';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -49,12 +49,22 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
     process.exit(1);
   }
   const { port, drainMs } = settings;
+  // A bug that throws outside every handler (or a promise rejected with no one to catch it) ends the
+  // process, as Node would, but with one JSON line in the log instead of Node's lines of text, and
+  // without the error's message, which may quote what a request held (as for 500 INTERNAL).
+  process.on('uncaughtException', (e: Error) => {
+    app.log.fatal({ err: unexpectedError(e), exitCode: 1 }, 'uncaught error, exiting');
+    process.exit(1);
+  });
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal, drainMs }, 'draining: no new connections, answering accepted requests');
+    const t0 = performance.now();
+    // The exit lines say how the drain ended (the status the orchestrator sees) and how long it took.
+    const exit = (exitCode: number): { exitCode: number; drainSeconds: number } => ({ exitCode, drainSeconds: Number(((performance.now() - t0) / 1000).toFixed(3)) });
+    app.log.info({ signal, drainMs, requestsInFlight: app.metrics.requestsInFlight() }, 'draining: no new connections, answering accepted requests');
     let drainExceeded = false;
     let waitedForRun = false;
     // Past the drain time: exit, except while a worker is inside an onnxruntime run. Exiting then would
@@ -84,15 +94,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void
         setTimeout(onDrainTimeout, 1_000).unref();
         return;
       }
-      app.log.error({ drainMs }, 'drain time exceeded, exiting with requests unanswered');
+      app.log.error({ drainMs, requestsInFlight: app.metrics.requestsInFlight(), ...exit(1) }, 'drain time exceeded, exiting with requests unanswered');
       process.exit(1);
     };
     setTimeout(onDrainTimeout, drainMs + DRAIN_EXIT_GRACE_MS).unref();
     app.close().then(() => {
-      app.log.info('drained, exiting');
+      // Past the drain time the requests still waiting were answered 503 SHUTTING_DOWN (see onDrainTimeout).
+      if (drainExceeded) app.log.warn(exit(1), 'drained past the drain time, exiting');
+      else app.log.info(exit(0), 'drained, exiting');
       process.exit(drainExceeded ? 1 : 0);
     }, (e: Error) => {
-      app.log.error({ err: e }, 'error while closing');
+      app.log.error({ err: e, ...exit(1) }, 'error while closing');
       process.exit(1);
     });
   };

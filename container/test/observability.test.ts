@@ -48,6 +48,34 @@ describe('request metrics and logs', () => {
     const mine = started.lines.filter((l) => l.reqId === 'gone-1');
     assert.deepEqual(mine.map((l) => [l.msg, l.code, l.status]), [['client closed the connection before the answer', 'CLIENT_CLOSED', 499]], 'logged once, even with LOG_REQUESTS=off');
   });
+  it('logs the model, pool, providers, queue, limits and drain time when the model starts loading, and again once it is ready', async () => {
+    const started = await logged({ modelDir: fraudModel().dir, config: { workers: 1, intraOpNumThreads: 1, queue: { maxSize: 77 }, limits: { bodyLimitBytes: 123456 } }, drainMs: 4321 });
+    app = started.app;
+    const loading = started.lines.findIndex((l) => l.msg === 'loading model');
+    const ready = started.lines.findIndex((l) => l.msg === 'model ready');
+    assert.ok(loading >= 0 && loading < ready, started.raw.join(''));
+    const line = started.lines[loading];
+    assert.equal(line.level, 30);
+    assert.equal(line.model, 'fraud-mlp');
+    assert.match(String(line.file), /model\.onnx$/);
+    assert.deepEqual([line.workers, line.intraOpNumThreads, line.executionProviders, line.drainMs], [1, 1, ['cpu'], 4321]);
+    for (const l of [line, started.lines[ready]]) {
+      assert.equal((l.queue as { maxSize: number }).maxSize, 77);
+      assert.equal((l.limits as { bodyLimitBytes: number }).bodyLimitBytes, 123456);
+      assert.equal(l.drainMs, 4321);
+    }
+  });
+  it('gives the latency histograms buckets up to 600 s, past batch transform\'s 595 s deadline, so long requests are not all +Inf', async () => {
+    const started = await logged({ modelDir: fraudModel().dir });
+    app = started.app;
+    assert.equal((await request(started.port, 'POST', '/invocations', { instances: [[0, 0, 0, 0, 0, 0, 0, 0]] })).status, 200);
+    const text = (await request(started.port, 'GET', '/metrics')).body;
+    for (const name of ['http_request_duration_seconds', 'inference_compute_duration_seconds', 'inference_queue_duration_seconds']) {
+      const bounds = [...new Set([...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"`, 'gm'))].map((m) => m[1]))];
+      assert.deepEqual(bounds.slice(-5), ['60', '120', '300', '600', '+Inf'], name);
+      assert.equal(bounds[0], '0.0005', name);
+    }
+  });
   it('names a request by its X-Request-Id, and echoes it, when that is 1 to 128 letters, digits, _, ., : and -; by a generated id otherwise', async () => {
     const started = await logged({ modelDir: fraudModel().dir });
     app = started.app;
@@ -98,6 +126,26 @@ describe('request metrics and logs', () => {
     assert.deepEqual(level('bad-1'), [[30, 'BAD_TENSOR_VALUE']], 'a client\'s bad input is not');
     const text = JSON.stringify(started.lines);
     assert.ok(!text.includes('123456789') && !text.includes('987654321'), 'a value sent was logged');
+  });
+  it('with LOG_REQUESTS=off names the method and path (without the query string) of each request it logs as rejected, failed or abandoned', async () => {
+    const started = await logged({ modelDir: fraudModel().dir, logRequests: false });
+    app = started.app;
+    assert.equal((await request(started.port, 'POST', '/invocations?token=s3cret', { instances: [[1]] }, { 'x-request-id': 'bad-1' })).status, 400);
+    assert.equal((await request(started.port, 'GET', '/nope?token=s3cret', undefined, { 'x-request-id': 'nf-1' })).status, 404);
+    assert.equal((await request(started.port, 'DELETE', '/invocations', undefined, { 'x-request-id': 'na-1' })).status, 405);
+    assert.equal((await request(started.port, 'GET', '/v2/models/other', undefined, { 'x-request-id': 'um-1' })).status, 404);
+    // A client that hangs up mid-body: CLIENT_CLOSED, logged when its response closes.
+    const socket = rawRequest(started.port, 'POST /invocations?token=s3cret HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"instances": [');
+    for (let i = 0; i < 100 && metricValue((await request(started.port, 'GET', '/metrics')).body, 'http_requests_in_flight') !== 2; i++) await sleep(10);
+    socket.destroy();
+    for (let i = 0; i < 100 && !started.lines.some((l) => l.reqId === 'gone-1'); i++) await sleep(10);
+    const linesOf = (id: string) => started.lines.filter((l) => l.reqId === id).map((l) => [l.msg, l.method, l.url, l.code]);
+    assert.deepEqual(linesOf('bad-1'), [['request rejected', 'POST', '/invocations', 'BAD_INSTANCES']]);
+    assert.deepEqual(linesOf('nf-1'), [['request rejected', 'GET', '/nope', 'NOT_FOUND']]);
+    assert.deepEqual(linesOf('na-1'), [['request rejected', 'DELETE', '/invocations', 'METHOD_NOT_ALLOWED']]);
+    assert.deepEqual(linesOf('um-1'), [['request rejected', 'GET', '/v2/models/other', 'UNKNOWN_MODEL']]);
+    assert.deepEqual(linesOf('gone-1'), [['client closed the connection before the answer', 'POST', '/invocations', 'CLIENT_CLOSED']]);
+    assert.ok(!started.raw.join('').includes('s3cret'), 'the query string was logged');
   });
   it('with LOG_REQUESTS=off still logs requests no route takes (404, 405) as rejected, as it logs every other refusal', async () => {
     const started = await logged({ modelDir: fraudModel().dir, logRequests: false });

@@ -335,6 +335,13 @@ describe('GPUs', () => {
     const out = logs.join('\n');
     assert.equal(code, 1, out);
     assert.match(out, /drain time exceeded, exiting with requests unanswered/);
+    // The drain's lines say what it waited for and how it ended: one request in flight, exit status 1.
+    const lines = logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const draining = lines.find((l) => /^draining/.test(String(l.msg)));
+    assert.deepEqual([draining?.signal, draining?.drainMs, draining?.requestsInFlight], ['SIGTERM', drainMs, 1], out);
+    const last = lines.at(-1)!;
+    assert.deepEqual([last.level, last.msg, last.exitCode], [50, 'drain time exceeded, exiting with requests unanswered', 1], out);
+    assert.equal(typeof last.drainSeconds, 'number', out);
     assert.ok(elapsed >= drainMs + DRAIN_EXIT_GRACE_MS - 50 && elapsed < drainMs + DRAIN_EXIT_GRACE_MS + 1_000, `exited ${elapsed} ms after SIGTERM`);
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fraudModel, listening, metricValue, modelDir, request, startServer } from './helpers';
 import { heavySpec } from '../tools/test-models';
@@ -28,6 +29,10 @@ describe('the server process', () => {
     assert.equal(code, 0, server.logs.join('\n'));
     assert.ok(Date.now() - t0 < 10_000);
     assert.ok(server.logs.some((l) => l.includes('"draining')));
+    // The last line says the drain ended well: exit status 0, and how long it took.
+    const last = JSON.parse(server.logs.filter((l) => l.startsWith('{')).at(-1)!) as Record<string, unknown>;
+    assert.deepEqual([last.level, last.msg, last.exitCode], [30, 'drained, exiting', 0], server.logs.join('\n'));
+    assert.equal(typeof last.drainSeconds, 'number');
     await assert.rejects(new Promise((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: server.port, path: '/ping' }, resolve).on('error', reject);
     }), /ECONNREFUSED/);
@@ -139,6 +144,8 @@ describe('the server process', () => {
     assert.ok(!logs.includes('terminate called'), logs);
     assert.ok(exitedAfter > answeredAfter, 'the process waited for the run');
     assert.match(logs, /drain time exceeded: answering queued and running requests 503 SHUTTING_DOWN; exiting once the inference run in progress ends/);
+    const last = JSON.parse(server.logs.filter((l) => l.startsWith('{')).at(-1)!) as Record<string, unknown>;
+    assert.deepEqual([last.level, last.msg, last.exitCode], [40, 'drained past the drain time, exiting', 1], logs);
   });
 
   it('answers a request that arrives on an open connection while draining with SHUTTING_DOWN, Retry-After and Connection: close', async () => {
@@ -246,6 +253,33 @@ describe('the server process', () => {
       assert.equal((await server.exited).code, 0);
     }
     await assert.rejects(startServer({ MODEL_DIR: fraudModel().dir, LOG_REQUESTS: 'errors' }), /environment: LOG_REQUESTS is \\"errors\\"; it must be on \(a line when each request arrives and one when it is answered\) or off \(only rejected and failed requests\)/);
+  });
+
+  it('on an uncaught error logs one fatal JSON line, with its type and stack frames but not its message, and exits 1', async () => {
+    // A module loaded before the server, standing in for a bug: the HTTP server it creates throws, outside
+    // any request handler, on a request for /__throw.
+    const preload = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'uncaught-')), 'throw.js');
+    fs.writeFileSync(preload, [
+      "const http = require('node:http');",
+      'const create = http.createServer;',
+      'http.createServer = (...args) => create(...args).prependListener(\'request\', (req) => {',
+      "  if (req.url === '/__throw') throw new TypeError('quoting a value 0.123456789');",
+      '});',
+    ].join('\n'));
+    const server = await startServer({ MODEL_DIR: fraudModel().dir, NODE_OPTIONS: `--require ${preload}` });
+    await request(server.port, 'GET', '/__throw', undefined, { connection: 'close' }).catch(() => undefined);
+    const { code, signal } = await server.exited;
+    const text = server.logs.join('\n');
+    assert.deepEqual([code, signal], [1, null], text);
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
+    const fatal = lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: { type: string; stack: string }; exitCode?: number }).filter((l) => l.level === 60);
+    assert.equal(fatal.length, 1, text);
+    assert.equal(fatal[0].msg, 'uncaught error, exiting');
+    assert.equal(fatal[0].err?.type, 'TypeError');
+    assert.match(fatal[0].err?.stack ?? '', /throw\.js/);
+    assert.equal(fatal[0].exitCode, 1);
+    assert.ok(!text.includes('0.123456789'), 'the error message was logged');
   });
 
   it('refuses to start with a clear message when serving.json is invalid', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import * as path from 'node:path';
-import { engineWorkers, fraudModel, listening, metricValue, modelDir, request, settle, sleep } from './helpers';
+import { engineWorkers, fraudModel, listening, loggedListening, metricValue, modelDir, request, settle, sleep } from './helpers';
 import { heavySpec, multiInputSpec } from '../tools/test-models';
 import { resolveConfig } from '../src/config';
 import { generateTransactions, predictFraud } from '../tools/fraud-model';
@@ -218,6 +218,20 @@ describe('inference worker failure', () => {
         assert.fail('close() did not settle: it waited for a run whose report was lost');
       }
     }
+  });
+
+  it('logs a lost worker, a failed replacement and the replacement in service, each naming its event and the model', { timeout: 30_000 }, async () => {
+    const started = await loggedListening({ modelDir: fraudModel().dir, config: { workers: 1 }, drainMs: 1000 });
+    app = started.app;
+    const engine = app.model.engine!;
+    const [original] = engineWorkers(engine);
+    sabotageFirstReplacement(engine, original, (w) => w.postMessage(null));
+    original.postMessage(null);
+    await until('a replacement in service', () => engine.workerCount === 1 && engineWorkers(engine)[0] !== original, 20_000);
+    await until('the replacement logged', () => started.lines.some((l) => l.event === 'worker-replaced'));
+    const events = started.lines.filter((l) => l.event !== undefined).map((l) => [l.event, l.level, l.model]);
+    assert.deepEqual(events, [['worker-lost', 50, 'fraud-mlp'], ['worker-respawn-failed', 50, 'fraud-mlp'], ['worker-replaced', 30, 'fraud-mlp']]);
+    for (const line of started.lines.filter((l) => l.event !== undefined)) assert.notEqual(line.msg, 'inference worker event', JSON.stringify(line));
   });
 
   it('puts a replacement in service only after a warm-up run, and replaces one that dies warming up', { timeout: 30_000 }, async () => {

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import * as client from 'prom-client';
 import { errorResponses } from '../errors';
+import { requestFields } from '../request-log';
 import { FastCounter, FastHistogram, CounterSeries, HistogramSeries } from '../fast-metrics';
 
 export interface ServerMetrics {
@@ -31,6 +32,8 @@ export interface ServerMetrics {
   readonly executionProvider: client.Gauge<'model' | 'provider'>;
   readonly workerRestarts: client.Counter<'model'>;
   readonly workersSetAside: client.Gauge<'model'>;
+  /** HTTP requests being processed now (what http_requests_in_flight shows when scraped). */
+  requestsInFlight(): number;
   /** Registers a function run before each scrape (to copy hot-path counters into gauges). */
   beforeScrape(fn: () => void): void;
   /**
@@ -46,7 +49,9 @@ declare module 'fastify' {
   }
 }
 
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+// Up to 600 s: under batch transform a request may take up to 595 s (limits.requestTimeoutMs), and a
+// real-time request's 408 comes past 60 s; beyond the last bound every duration is only +Inf.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
 function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) => void): ServerMetrics {
   const registry = new client.Registry();
@@ -55,6 +60,7 @@ function createMetrics(inFlight: () => number, beforeScrape: (fn: () => void) =>
   return {
     registry,
     beforeScrape,
+    requestsInFlight: inFlight,
     countUnparsed: () => undefined, // set by the plugin, which keeps the series
     httpRequests: new FastCounter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], registry }),
     httpDuration: new FastHistogram({ name: 'http_request_duration_seconds', help: 'HTTP request latency, by method, route template and status code.', labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registry }),
@@ -112,7 +118,7 @@ async function metricsPlugin(app: FastifyInstance): Promise<void> {
       const status = reply.raw.writableEnded ? reply.statusCode : 499;
       if (status === 499) {
         metrics.errors.inc({ code: 'CLIENT_CLOSED' });
-        req.log.info({ code: 'CLIENT_CLOSED', status }, 'client closed the connection before the answer');
+        req.log.info({ ...requestFields(req), code: 'CLIENT_CLOSED', status }, 'client closed the connection before the answer');
       }
       const child = childFor(req.method, req.routeOptions.url ?? '__unmatched__', status);
       child.count.inc();

@@ -224,8 +224,17 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
   // Closing the app stops a start still going at its next step (see InferenceEngine.start).
   const starting = new AbortController();
   const stopStart = (): void => starting.abort(new Error('the server is shutting down'));
+  // What the server runs with, for the "loading model" and "model ready" lines: an operator reading either
+  // sees the limits a refusal came from and how long a shutdown may take.
+  const { queue, limits } = opts.config;
   const ready = (async () => {
     const t0 = performance.now();
+    // Said before the load, which can take minutes (a large model, a TensorRT engine build): until the
+    // "model ready" line, this one says what is loading, and with what.
+    app.log.info({
+      model: opts.name, file: modelPath, workers: opts.config.workers, intraOpNumThreads: opts.config.intraOpNumThreads,
+      executionProviders: opts.config.executionProviders, batching: opts.config.batching, queue, limits, drainMs: opts.drainMs,
+    }, 'loading model');
     checkModelFile(modelPath);
     engine = await InferenceEngine.start(modelPath, opts.config, {
       onRun: ({ rows, computeMs }) => {
@@ -243,12 +252,16 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       },
       onWorkerEvent: (event, detail) => {
         if (event === 'worker-lost' || event === 'worker-stuck') metrics.workerRestarts.inc(labels);
-        if (event === 'worker-replaced') app.log.info({ event, ...detail }, 'inference worker replaced');
-        else if (event === 'worker-stuck') app.log.error({ event, ...detail }, 'an inference run has outlasted limits.requestTimeoutMs: its requests were answered 503, and its worker was set aside to finish the run (onnxruntime cannot interrupt it) while a new worker takes its place');
-        else if (event === 'stuck-worker-stopped') app.log.warn({ event, ...detail }, 'a set-aside inference run ended; its worker was stopped');
-        else if (event === 'merged-run-failed') app.log.warn({ event, ...detail }, 'a merged run failed; its requests run again one at a time');
-        else if (event === 'warm-up-skipped') app.log.warn({ event, ...detail }, 'warm-up skipped: the model needs dynamic dimensions above 1; serving without it (warmUp.shapes in serving.json gives shapes it takes)');
-        else app.log.error({ event, ...detail }, 'inference worker event');
+        // Every line names the model, as the load's lines do: a log gathered from many servers is searched by it.
+        const fields = { model: opts.name, event, ...detail };
+        if (event === 'worker-replaced') app.log.info(fields, 'inference worker replaced');
+        else if (event === 'worker-lost') app.log.error(fields, 'an inference worker stopped: a run it was in is answered 500 WORKER_CRASHED, and the worker is replaced');
+        else if (event === 'worker-respawn-failed') app.log.error(fields, 'a replacement inference worker failed to start; trying again after retryInMs');
+        else if (event === 'worker-stuck') app.log.error(fields, 'an inference run has outlasted limits.requestTimeoutMs: its requests were answered 503, and its worker was set aside to finish the run (onnxruntime cannot interrupt it) while a new worker takes its place');
+        else if (event === 'stuck-worker-stopped') app.log.warn(fields, 'a set-aside inference run ended; its worker was stopped');
+        else if (event === 'merged-run-failed') app.log.warn(fields, 'a merged run failed; its requests run again one at a time');
+        else if (event === 'warm-up-skipped') app.log.warn(fields, 'warm-up skipped: the model needs dynamic dimensions above 1; serving without it (warmUp.shapes in serving.json gives shapes it takes)');
+        else app.log.error(fields, 'inference worker event');
       },
     }, starting.signal);
     const seconds = (performance.now() - t0) / 1000;
@@ -261,7 +274,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
       intraOpNumThreads: engine.intraOpNumThreads, intraOpSpinning: opts.config.intraOpSpinning, provider: engine.provider, providerFallback: engine.fallbackReason,
       ...(engine.provider !== 'cpu' ? { devices: engine.deviceIds } : {}),
       batching: engine.batchingActive ? opts.config.batching : 'off',
-      requestTimeoutMs: opts.config.limits.requestTimeoutMs,
+      requestTimeoutMs: opts.config.limits.requestTimeoutMs, queue, limits, drainMs: opts.drainMs,
       ...(engine.batchingOffReason ? { batchingOffReason: engine.batchingOffReason } : {}),
       ...(memory ? {
         memory: {
