@@ -255,7 +255,7 @@ async function modelPlugin(app: FastifyInstance, opts: ModelPluginOptions): Prom
         // Every line names the model, as the load's lines do: a log gathered from many servers is searched by it.
         const fields = { model: opts.name, event, ...detail };
         if (event === 'worker-replaced') app.log.info(fields, 'inference worker replaced');
-        else if (event === 'worker-lost') app.log.error(fields, 'an inference worker stopped: a run it was in is answered 500 WORKER_CRASHED, and the worker is replaced');
+        else if (event === 'worker-lost') app.log.error(fields, 'an inference worker stopped: the run it was in is answered 500 WORKER_CRASHED, runs posted behind it go back to the queue, and the worker is replaced (unless the server is shutting down with nothing queued)');
         else if (event === 'worker-respawn-failed') app.log.error(fields, 'a replacement inference worker failed to start; trying again after retryInMs');
         else if (event === 'worker-stuck') app.log.error(fields, 'an inference run has outlasted limits.requestTimeoutMs: its requests were answered 503, and its worker was set aside to finish the run (onnxruntime cannot interrupt it) while a new worker takes its place');
         else if (event === 'stuck-worker-stopped') app.log.warn(fields, 'a set-aside inference run ended; its worker was stopped');
