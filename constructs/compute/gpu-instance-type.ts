@@ -293,8 +293,18 @@ export class GpuInstanceType {
   public eksAmiType(os: AcceleratorOs = AcceleratorOs.AMAZON_LINUX_2023): eks.NodegroupAmiType {
     const arm = this.architecture === CpuArchitecture.ARM64;
     if (this.vendor === AcceleratorVendor.AWS_NEURON) {
-      if (os === AcceleratorOs.BOTTLEROCKET || arm) {
-        throw new PlatformError(undefined, 'amiOs', os === AcceleratorOs.BOTTLEROCKET ? 'BOTTLEROCKET' : 'arm64',
+      if (os === AcceleratorOs.BOTTLEROCKET) {
+        // EKS itself runs Inferentia and Trainium on its Bottlerocket AMIs as well ("When using the EKS-optimized AL2023
+        // or Bottlerocket AMIs with AWS Inferentia or Trainium, you must install the Neuron Kubernetes device plugin":
+        // https://docs.aws.amazon.com/eks/latest/userguide/ml-eks-k8s-device-plugin.html); it is this construct that
+        // sets Neuron nodes up only on the AL2023 Neuron AMI.
+        throw new PlatformError(undefined, 'amiOs', 'BOTTLEROCKET',
+          `is not available for Neuron instance ${this.name}: this library sets up Neuron nodes only as AL2023_X86_64_NEURON `
+          + '(EKS also runs them on Bottlerocket, which GpuNodeGroup does not set up; a Karpenter GpuNodePool does, with KarpenterAmi.bottlerocket())',
+          'use AcceleratorOs.AMAZON_LINUX_2023');
+      }
+      if (arm) {
+        throw new PlatformError(undefined, 'amiOs', 'arm64',
           `is not available for Neuron instance ${this.name}: EKS offers Neuron nodes only as AL2023_X86_64_NEURON`,
           'use AcceleratorOs.AMAZON_LINUX_2023');
       }

@@ -136,8 +136,10 @@ describe('GpuInstanceType catalog', () => {
     expect(GpuInstanceType.custom(customSpec).eksAmiType(AcceleratorOs.BOTTLEROCKET)).toBe(eks.NodegroupAmiType.BOTTLEROCKET_ARM_64_NVIDIA);
   });
 
-  test('Bottlerocket for a Neuron type is an error', () => {
+  test('Bottlerocket for a Neuron type is an error that names the construct\'s limit, not one of EKS', () => {
     expect(() => GpuInstanceType.INF2_XLARGE.eksAmiType(AcceleratorOs.BOTTLEROCKET)).toThrow(/'amiOs' \("BOTTLEROCKET"\) is not available for Neuron instance inf2.xlarge.*AL2023_X86_64_NEURON/);
+    // EKS runs Inferentia and Trainium on its Bottlerocket AMIs too (with the Neuron device plugin installed).
+    expect(() => GpuInstanceType.INF2_XLARGE.eksAmiType(AcceleratorOs.BOTTLEROCKET)).not.toThrow(/EKS offers Neuron nodes only/);
   });
 
   test('an Arm Neuron type is an error: EKS has no Arm Neuron AMI', () => {
