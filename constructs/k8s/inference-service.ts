@@ -504,7 +504,7 @@ export interface InferenceServiceProps {
    */
   readonly canary?: CanaryOptions;
   /**
-   * Roll out new versions with Argo Rollouts instead (needs the Argo Rollouts controller and its CRDs): a
+   * Roll out new versions with Argo Rollouts instead (needs the Argo Rollouts controller and its CRDs, 1.7 or later): a
    * `Rollout` references the Deployment (`workloadRef`, scaled down progressively), runs its pods with a
    * canary strategy, and the HPA scales the Rollout. Not together with `canary`. Removing it later leaves the
    * Deployment at the 0 replicas Argo Rollouts gave it, where the HPA does not scale it: scale the Deployment up
@@ -906,6 +906,8 @@ export class InferenceService extends Construct {
         metadata: { name: this.name, labels: { [LABEL_APP_NAME]: this.name } },
         spec: {
           selector: { matchLabels: { [LABEL_APP_NAME]: this.name, [LABEL_TRACK]: 'stable' } },
+          // workloadRef.scaleDown is new in Argo Rollouts 1.7 (CHANGELOG v1.7.0-rc1: "automatically scale down Deployment
+          // after migrating to Rollout", argoproj/argo-rollouts#3111): an older CRD drops it, and the Deployment keeps its pods.
           workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name, scaleDown: 'progressively' },
           revisionHistoryLimit: 3,
           progressDeadlineSeconds: progressDeadline.toSeconds(),

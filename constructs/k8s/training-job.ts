@@ -104,6 +104,8 @@ export interface TrainingJobProps {
   readonly args?: string[];
   /**
    * Environment for the trainer. `HOME` may be set (default `/tmp`, since the root filesystem is read-only).
+   * `/tmp` holds at most 10 GiB: a trainer that writes more is evicted (see the README, "TrainingJob"), so point
+   * large caches at the checkpoint volume (e.g. `HF_HOME: '/checkpoints/hf'`).
    * Names are printable ASCII without `=` (what the API server takes).
    * @default - CHECKPOINT_DIR, and HOME=/tmp
    */
@@ -355,6 +357,9 @@ export class TrainingJob extends Construct {
         seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
       },
     });
+    // Past its sizeLimit the kubelet evicts the pod at once (1-2 s of grace) and with no DisruptionTarget condition
+    // (kubernetes pkg/kubelet/eviction/eviction_manager.go, emptyDirLimitEviction passes no condition): a trainer
+    // that exits 143 on that SIGTERM is retried without counting, so the README tells large caches to go elsewhere.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this.job, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(10) }));
     // PyTorch data loaders share memory through /dev/shm, which the container runtime caps at 64 MiB. What is
     // written to a memory-backed emptyDir counts against the container's memory limit.
