@@ -3,7 +3,7 @@ import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } fro
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
-import { isLabelValue, isQualifiedName, LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
+import { CA_SAFE_TO_EVICT_LOCAL_VOLUMES, isLabelValue, isQualifiedName, LABEL_HOSTNAME, LABEL_ZONE } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, listsProvider, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
@@ -745,6 +745,12 @@ export class InferenceService extends Construct {
             'prometheus.io/scrape': 'true',
             'prometheus.io/port': String(this.port),
             'prometheus.io/path': '/metrics',
+            // cluster-autoscaler never removes a node holding a pod with an emptyDir (its default
+            // --skip-nodes-with-local-storage=true), so one serving pod would keep an underused node, GPUs and
+            // all, for good. These volumes hold scratch files and a copy of the model that the init container
+            // fetches again: losing them with the pod loses nothing (cluster-autoscaler FAQ, "What types of pods
+            // can prevent CA from removing a node?"). The PodDisruptionBudget still paces the evictions.
+            [CA_SAFE_TO_EVICT_LOCAL_VOLUMES]: model.s3Uri ? 'model,tmp' : 'tmp',
           },
         },
         replicas,

@@ -2,6 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PlatformError } from '../../lib/private/errors';
+import { CA_SAFE_TO_EVICT } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { applyAcceleratorScheduling } from './accelerator-scheduling';
@@ -320,7 +321,9 @@ export class TrainingJob extends Construct {
         // Karpenter drifts nodes (every AMI release with an `@latest` alias) and consolidates them by evicting
         // their pods: a training evicted that way loses its work since the last checkpoint and waits for a new
         // node. Karpenter leaves a node holding such a pod alone (spot interruptions and expiry still apply).
-        annotations: { [KARPENTER_DO_NOT_DISRUPT]: 'true' },
+        // cluster-autoscaler likewise, with safe-to-evict "false" (said outright: its emptyDir volumes keep the
+        // node only while the autoscaler runs with --skip-nodes-with-local-storage, its default).
+        annotations: { [KARPENTER_DO_NOT_DISRUPT]: 'true', [CA_SAFE_TO_EVICT]: 'false' },
       },
       backoffLimit,
       activeDeadline: props.activeDeadline ?? Duration.hours(24),

@@ -87,6 +87,14 @@ export const LABEL_CA_ACCELERATOR = 'k8s.amazonaws.com/accelerator';
 /** Prefix of that label's value on NVIDIA nodes, before the accelerator model (`nvidia-a10g`). */
 export const NVIDIA_ACCELERATOR_PREFIX = 'nvidia-';
 
+/**
+ * Pod annotations cluster-autoscaler reads before it removes a node: `safe-to-evict: "false"` keeps the node while
+ * the pod runs; `safe-to-evict-local-volumes` names the pod's emptyDir volumes that may be lost with it (without it,
+ * such a pod keeps its node, as --skip-nodes-with-local-storage defaults to true).
+ */
+export const CA_SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
+export const CA_SAFE_TO_EVICT_LOCAL_VOLUMES = 'cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes';
+
 /** A Kubernetes label value (also a taint value): empty, or up to 63 letters, digits, `-`, `_`, `.`, starting and ending with a letter or digit. */
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** The optional prefix of a qualified name: a DNS subdomain. */

@@ -139,7 +139,18 @@ describe('InferenceService', () => {
     expect(spread[0]).toMatchObject({ maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'fraud' } } });
     expect(deployment.spec.template.metadata.annotations).toEqual({
       'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics',
+      'cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes': 'tmp',
     });
+  });
+
+  test('names every emptyDir volume of its pods as safe to lose, so cluster-autoscaler can remove an underused node (it keeps a node holding a pod with an unnamed emptyDir)', () => {
+    for (const props of [{}, { model: ModelSource.fromS3Uri('s3://models/fraud/v3/') }, { canary: { image: 'x:2' } }]) {
+      for (const deployment of synth(props).manifests.filter((m) => m.kind === 'Deployment')) {
+        const emptyDirs = podSpec(deployment).volumes.filter((v: { emptyDir?: unknown }) => v.emptyDir).map((v: { name: string }) => v.name).sort();
+        expect(emptyDirs.length).toBeGreaterThan(0);
+        expect(deployment.spec.template.metadata.annotations['cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes'].split(',').sort()).toEqual(emptyDirs);
+      }
+    }
   });
 
   test('with spread off, renders no topology spread constraints', () => {

@@ -103,9 +103,9 @@ describe('TrainingJob', () => {
     expect(only(synthValid(charts.training), 'Job').spec.ttlSecondsAfterFinished).toBeUndefined();
   });
 
-  test('its pods opt out of Karpenter\'s voluntary disruption (drift, consolidation), which would evict a running training', () => {
+  test('its pods opt out of Karpenter\'s voluntary disruption (drift, consolidation) and of cluster-autoscaler\'s scale-down, which would evict a running training', () => {
     const job = only(synth({ nodes: spotNodes() }).manifests, 'Job');
-    expect(job.spec.template.metadata.annotations).toEqual({ 'karpenter.sh/do-not-disrupt': 'true' });
+    expect(job.spec.template.metadata.annotations).toEqual({ 'karpenter.sh/do-not-disrupt': 'true', 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' });
   });
 
   test('spot interruptions (DisruptionTarget) do not count against backoffLimit', () => {
