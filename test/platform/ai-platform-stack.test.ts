@@ -206,6 +206,13 @@ describe('AiPlatformStack (the reference platform)', () => {
       expect(section).toContain('10% of requests');
     });
 
+    test('what stays, and bills, after the stack is deleted: the endpoint\'s bucket, key and log groups', () => {
+      template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+      template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+      template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ LogGroupName: Match.stringLikeRegexp('^/aws/sagemaker/Endpoints/') }) });
+      expect(section).toMatch(/After `cdk destroy`, some of it keeps billing: the stack retains the endpoint's bucket[^]*KMS\s+key[^]*log groups/);
+    });
+
     test('the serving chart\'s minimum replicas, one GPU node each', () => {
       const charts = buildPlatformCharts(Testing.app());
       const hpa = Testing.synth(charts.serving).find((o) => o.kind === 'HorizontalPodAutoscaler');
