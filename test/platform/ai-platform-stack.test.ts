@@ -9,10 +9,12 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { Testing } from 'cdk8s';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { ContainerImage } from '../../constructs/serving';
 import { AiPlatformStack, AiPlatformStackProps } from '../../lib/ai-platform-stack';
+import { buildPlatformCharts } from '../../lib/platform-chart';
 import { TEST_CONTEXT } from '../helpers';
 import { validateManifests } from '../k8s/validate';
 import { FIXTURE_IMAGE_DIR } from '../serving/util';
@@ -133,6 +135,90 @@ describe('AiPlatformStack (the reference platform)', () => {
   test('synthesizes without warnings or errors', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  // The README's "What the reference platform costs at rest" lists what bills while the platform serves nothing. Each
+  // line is checked against the synthesized stack (and the serving chart), so a default that changes what bills at rest
+  // fails here until the README's list says so too.
+  describe('what the README says bills at rest', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const heading = '### What the reference platform costs at rest';
+    const start = readme.indexOf(heading);
+    const section = start < 0 ? '' : readme.slice(start, readme.indexOf('\n## ', start));
+    const monthly = (usdPerHour: number) => (usdPerHour * 730).toFixed(2);
+    const groups = Object.values(template.findResources('AWS::EKS::Nodegroup')).map((r) => r.Properties);
+    const group = (label: string) => groups.find((g) => g.Labels?.['ai-platform.dev/node-group'] === label)!;
+
+    test('the README has the section', () => {
+      expect(start).toBeGreaterThan(0);
+    });
+
+    test('the inference group\'s minimum of on-demand g5.xlarge nodes, priced from the catalog', () => {
+      expect(group('inference')).toMatchObject({ CapacityType: 'ON_DEMAND', InstanceTypes: ['g5.xlarge'], ScalingConfig: { MinSize: 1 } });
+      const price = GpuInstanceType.G5_XLARGE.onDemandPrice!.usdPerHour;
+      expect(section).toContain(`one on-demand \`g5.xlarge\` ($${price}/h)`);
+      expect(section).toContain(`| ${monthly(price)} |`);
+    });
+
+    test('the fixed system node group, and the training group that costs nothing at rest', () => {
+      expect(group('system')).toMatchObject({ InstanceTypes: ['m7i.large'], ScalingConfig: { MinSize: 2, MaxSize: 2 } });
+      expect(section).toContain('2 × `m7i.large`');
+      expect(group('training')).toMatchObject({ CapacityType: 'SPOT', ScalingConfig: { MinSize: 0 } });
+      expect(section).toMatch(/spot training group[^|\n]*zero nodes at rest/);
+    });
+
+    test('one NAT gateway with its public IPv4 address, and no load balancer or interface endpoint', () => {
+      template.resourceCountIs('AWS::EC2::NatGateway', 1);
+      template.resourceCountIs('AWS::EC2::EIP', 1);
+      expect(section).toContain('| NAT gateway | 1,');
+      expect(section).toContain('| Public IPv4 address | 1,');
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
+      template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+      expect(section).toContain('no load balancer and no VPC endpoint');
+    });
+
+    test('the SageMaker endpoint\'s minimum instances', () => {
+      template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+        ProductionVariants: [Match.objectLike({ InstanceType: 'ml.c6i.large', InitialInstanceCount: 2 })],
+      });
+      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2 });
+      expect(section).toContain('2 × `ml.c6i.large`');
+    });
+
+    test('the GPU nodes\' root volumes, the KMS key and the alarms', () => {
+      const sizes = Object.values(template.findResources('AWS::EC2::LaunchTemplate'))
+        .map((r) => r.Properties.LaunchTemplateData.BlockDeviceMappings[0].Ebs.VolumeSize);
+      expect(sizes).toEqual([200, 200]);
+      expect(section).toContain('200 GiB gp3 per GPU node');
+      template.resourceCountIs('AWS::KMS::Key', 1);
+      expect(section).toContain('| KMS key | 1,');
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+      expect(section).toContain('| CloudWatch alarms | 2 ');
+    });
+
+    test('the log groups\' retention and the captured data kept without expiry', () => {
+      template.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 365 });
+      expect(section).toContain('kept for a year');
+      template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+        DataCaptureConfig: Match.objectLike({ InitialSamplingPercentage: 10 }),
+      });
+      template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: Match.absent() });
+      expect(section).toContain('10% of requests');
+    });
+
+    test('what stays, and bills, after the stack is deleted: the endpoint\'s bucket, key and log groups', () => {
+      template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+      template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
+      template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: Match.objectLike({ LogGroupName: Match.stringLikeRegexp('^/aws/sagemaker/Endpoints/') }) });
+      expect(section).toMatch(/After `cdk destroy`, some of it keeps billing: the stack retains the endpoint's bucket[^]*KMS\s+key[^]*log groups/);
+    });
+
+    test('the serving chart\'s minimum replicas, one GPU node each', () => {
+      const charts = buildPlatformCharts(Testing.app());
+      const hpa = Testing.synth(charts.serving).find((o) => o.kind === 'HorizontalPodAutoscaler');
+      expect(hpa.spec.minReplicas).toBe(2);
+      expect(section).toContain('keeps 2 serving pods');
+    });
   });
 });
 
