@@ -14,6 +14,12 @@ const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore',
 // Parsed before the build, so a block without its ts-context comment fails at once.
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const snippets = readmeSnippets(readme);
+// A consumer installs the library with its peers: README's install command names every peer that is not optional.
+const install = /^npm install ai-platform-constructs\b(.*)$/m.exec(readme);
+if (!install) throw new Error('README.md has no `npm install ai-platform-constructs ...` line telling consumers what to install');
+const requiredPeers = Object.keys(pkg.peerDependencies ?? {}).filter((p) => !pkg.peerDependenciesMeta?.[p]?.optional);
+const missingPeers = requiredPeers.filter((p) => !install[1].split(/\s+/).includes(p));
+if (missingPeers.length > 0) throw new Error(`README.md's install command lacks the peer dependencies ${missingPeers.join(', ')}`);
 
 /** The build-context paths a Dockerfile's COPY and ADD instructions read (not those copied from another stage). */
 function buildContextSources(dockerfile) {
