@@ -14,6 +14,12 @@ const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore',
 // Parsed before the build, so a block without its ts-context comment fails at once.
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const snippets = readmeSnippets(readme);
+// A consumer installs the library with its peers: README's install command names every peer that is not optional.
+const install = /^npm install ai-platform-constructs\b(.*)$/m.exec(readme);
+if (!install) throw new Error('README.md has no `npm install ai-platform-constructs ...` line telling consumers what to install');
+const requiredPeers = Object.keys(pkg.peerDependencies ?? {}).filter((p) => !pkg.peerDependenciesMeta?.[p]?.optional);
+const missingPeers = requiredPeers.filter((p) => !install[1].split(/\s+/).includes(p));
+if (missingPeers.length > 0) throw new Error(`README.md's install command lacks the peer dependencies ${missingPeers.join(', ')}`);
 
 /** The build-context paths a Dockerfile's COPY and ADD instructions read (not those copied from another stage). */
 function buildContextSources(dockerfile) {
@@ -60,6 +66,22 @@ try {
     || n.startsWith('container/test/') || n.startsWith('container/bench/') || n.includes('node_modules') || n.endsWith('.onnx')
     || (n.startsWith('dist/') && n.endsWith('.ts') && !n.endsWith('.d.ts')));
   if (stray.length > 0) throw new Error(`the package holds files it should not: ${stray.join(', ')}`);
+
+  // What the library's JavaScript requires must be declared, and what is declared must be required: every entry of
+  // "dependencies" is installed into each consumer's node_modules. Lambda handlers run on Lambda's own Node.js and
+  // its bundled AWS SDK, not on the consumer's packages.
+  const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  const required = new Set();
+  for (const name of names.filter((n) => n.startsWith('dist/') && n.endsWith('.js') && !n.includes('-handler/'))) {
+    for (const m of readFileSync(join(root, name), 'utf8').matchAll(/\brequire\(\s*["']([^"'.][^"']*)["']\s*\)/g)) {
+      if (!m[1].startsWith('node:')) required.add(packageOf(m[1]));
+    }
+  }
+  const declared = { ...pkg.dependencies, ...pkg.peerDependencies };
+  const undeclared = [...required].filter((p) => !(p in declared));
+  if (undeclared.length > 0) throw new Error(`dist/ requires ${undeclared.join(', ')}, which package.json declares neither as a dependency nor as a peer dependency`);
+  const unused = Object.keys(pkg.dependencies ?? {}).filter((p) => !required.has(p));
+  if (unused.length > 0) throw new Error(`"dependencies" lists ${unused.join(', ')}, which nothing in dist/ requires, so every consumer installs it for nothing: remove it or make it a devDependency`);
 
   // One file per snippet, named by the line of its fence.
   mkdirSync(join(work, 'readme'));
