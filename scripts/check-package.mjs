@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { builtinModules } from 'node:module';
 import { explain, readmeSnippets, snippetSource } from './readme-snippets.mjs';
 
 const root = resolve(import.meta.dirname, '..');
@@ -74,7 +75,7 @@ try {
   const required = new Set();
   for (const name of names.filter((n) => n.startsWith('dist/') && n.endsWith('.js') && !n.includes('-handler/'))) {
     for (const m of readFileSync(join(root, name), 'utf8').matchAll(/\brequire\(\s*["']([^"'.][^"']*)["']\s*\)/g)) {
-      if (!m[1].startsWith('node:')) required.add(packageOf(m[1]));
+      if (!m[1].startsWith('node:') && !builtinModules.includes(packageOf(m[1]))) required.add(packageOf(m[1]));
     }
   }
   const declared = { ...pkg.dependencies, ...pkg.peerDependencies };
