@@ -1,6 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
-import { PlatformError } from '../../lib/private/errors';
+import { PlatformError, requireProp } from '../../lib/private/errors';
 import { CATALOG, CatalogRow, SOURCES } from '../../lib/private/gpu-catalog-data';
 import { acceleratorResourceName, acceleratorTaint, NVIDIA_ACCELERATOR_PREFIX, TaintDefinition } from '../../lib/private/labels';
 
@@ -165,6 +165,7 @@ export class GpuInstanceType {
 
   /** Describes an accelerator type the catalog lacks. Every figure is validated. */
   public static custom(spec: GpuInstanceSpec): GpuInstanceType {
+    requireProp(undefined, 'name', spec?.name, 'string', 'an EC2 instance type name like "g5.xlarge"');
     if (typeof spec.name !== 'string' || !NAME_PATTERN.test(spec.name)) {
       throw new PlatformError(undefined, 'name', spec.name, 'must be an EC2 instance type name like "g5.xlarge" (family.size, lower case, no "ml." prefix)', 'pass the EC2 name');
     }

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
-import { PlatformError } from '../../lib/private/errors';
+import { PlatformError, requireProp } from '../../lib/private/errors';
 import { isLabelValue, isQualifiedName, isTaintEffect, LABEL_ACCELERATOR_MODEL, RESOURCE_NEURON_CORE, TAINT_EFFECTS_LISTED, TaintDefinition } from '../../lib/private/labels';
 import { IAcceleratorNodes } from './accelerator-nodes';
 import { Capacity } from './capacity';
@@ -254,6 +254,9 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
 
   constructor(scope: Construct, id: string, props: GpuNodeGroupProps) {
     super(scope, id);
+    requireProp(this, 'cluster', props?.cluster, 'object', 'an EKS cluster (aws-eks or aws-eks-v2, created or imported): the cluster the nodes join');
+    requireProp(this, 'cluster.vpc', props.cluster.vpc, 'object', "an ec2.IVpc: the cluster's VPC, which the node subnets come from",
+      'pass the cluster construct, or import it with Cluster.fromClusterAttributes({ clusterName, vpc })');
 
     // Defaults
     const capacity = props.capacity ?? Capacity.onDemand();

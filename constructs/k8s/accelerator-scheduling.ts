@@ -2,7 +2,7 @@ import { Token } from 'aws-cdk-lib';
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
-import { PlatformError } from '../../lib/private/errors';
+import { PlatformError, requireProp } from '../../lib/private/errors';
 import {
   acceleratorResourceName, acceleratorTaint, CAPACITY_ON_DEMAND, CAPACITY_SPOT, isLabelValue, isQualifiedName, isTaintEffect, LABEL_CAPACITY_TYPE,
   TAINT_EFFECTS_LISTED, TaintDefinition,
@@ -53,6 +53,9 @@ export interface LabeledAcceleratorNodesProps {
 export class AcceleratorNodes {
   /** Nodes described by labels, taints and a device count. */
   public static labeled(props: LabeledAcceleratorNodesProps): IAcceleratorNodes {
+    requireProp(undefined, 'vendor', props?.vendor, 'string', 'an AcceleratorVendor (AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON)');
+    requireProp(undefined, 'labels', props.labels, 'object', 'an object of label keys and values that every accelerator node carries',
+      "e.g. { 'ai-platform.dev/node-group': 'inference' }");
     const perNode = props.acceleratorsPerNode ?? 1;
     if (!Number.isInteger(perNode) || perNode < 1) {
       throw new PlatformError(undefined, 'acceleratorsPerNode', perNode, 'must be a whole number >= 1', 'give the number of accelerator devices on each node');

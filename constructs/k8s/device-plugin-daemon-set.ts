@@ -3,7 +3,7 @@ import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
-import { PlatformError } from '../../lib/private/errors';
+import { PlatformError, requireProp } from '../../lib/private/errors';
 import { LABEL_DEVICE_PLUGIN } from '../../lib/private/labels';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 
@@ -55,6 +55,7 @@ export class DevicePluginDaemonSet extends Construct {
 
   constructor(scope: Construct, id: string, props: DevicePluginDaemonSetProps) {
     super(scope, id);
+    requireProp(this, 'vendor', props?.vendor, 'string', 'an AcceleratorVendor (AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON)');
     if (!Object.values(AcceleratorVendor).includes(props.vendor)) {
       throw new PlatformError(this, 'vendor', props.vendor, `must be one of ${Object.values(AcceleratorVendor).join(', ')}`, 'use AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON');
     }

@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PlatformError } from '../../lib/private/errors';
+import { PlatformError, requireProp } from '../../lib/private/errors';
 import { LABEL_ARCH, LABEL_INSTANCE_TYPE, LABEL_KARPENTER_CAPACITY_TYPE, TaintDefinition } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
@@ -217,6 +217,7 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
 
   constructor(scope: Construct, id: string, props: GpuNodePoolProps) {
     super(scope, id);
+    requireProp(this, 'instanceTypes', props?.instanceTypes, 'array', 'an array of GpuInstanceType, e.g. [GpuInstanceType.G5_XLARGE]');
 
     // defaults
     this.name = props.name ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');

@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { PlatformError } from '../../lib/private/errors';
+import { PlatformError, requireProp } from '../../lib/private/errors';
 import { CA_SAFE_TO_EVICT } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
@@ -235,6 +235,7 @@ export class TrainingJob extends Construct {
 
   constructor(scope: Construct, id: string, props: TrainingJobProps) {
     super(scope, id);
+    requireProp(this, 'image', props?.image, 'string', 'the training image: a container image reference such as "registry/name:tag"');
 
     // defaults
     this.name = props.name ?? id.toLowerCase().replace(/[^a-z0-9-]/g, '-');

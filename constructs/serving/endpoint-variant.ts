@@ -1,7 +1,7 @@
 import { Duration, Size, SizeRoundingBehavior, Token } from 'aws-cdk-lib';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { IConstruct } from 'constructs';
-import { PlatformError } from '../../lib/private/errors';
+import { PlatformError, requireProp } from '../../lib/private/errors';
 import { EndpointInstanceType } from './endpoint-instance-type';
 
 /**
@@ -124,6 +124,8 @@ const AMI_VERSION = /^[a-z0-9](-*[a-z0-9]){0,62}$/;
 export class EndpointVariant {
   /** A variant on instances of the given type. */
   public static instance(options: InstanceVariantOptions): EndpointVariant {
+    requireProp(undefined, 'instanceType', options?.instanceType, 'object',
+      'an EndpointInstanceType, e.g. EndpointInstanceType.ML_M5_LARGE or EndpointInstanceType.gpu(GpuInstanceType.G5_XLARGE)');
     return new EndpointVariant(options, undefined);
   }
 

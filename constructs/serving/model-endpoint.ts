@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { PlatformError } from '../../lib/private/errors';
+import { PlatformError, requireProp } from '../../lib/private/errors';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { listsProvider, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { BUNDLED_GPU_DOCKERFILE, ContainerImage } from './container-image';
@@ -344,6 +344,7 @@ export class ModelEndpoint extends ModelEndpointBase {
 
   /** Imports an endpoint by attributes. */
   public static fromEndpointAttributes(scope: Construct, id: string, attrs: ModelEndpointAttributes): IModelEndpoint {
+    requireProp(scope, 'endpointName', attrs?.endpointName, 'string', 'the name of an existing SageMaker endpoint');
     class Import extends ModelEndpointBase {
       public readonly endpointName = attrs.endpointName;
       public readonly defaultVariantName = attrs.defaultVariantName ?? 'AllTraffic';
@@ -397,9 +398,15 @@ export class ModelEndpoint extends ModelEndpointBase {
   private readAlarms?: iam.PolicyStatement;
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
+    super(scope, id, { physicalName: props?.endpointName });
+    requireProp(this, 'modelData', props?.modelData, 'object', 'a ModelData (the model artifacts)',
+      'pass ModelData.fromAsset(directory) or ModelData.fromBucket(bucket, key)');
+    if (props.variants !== undefined && props.variants !== null) {
+      requireProp(this, 'variants', props.variants, 'array', 'an array of EndpointVariant', 'pass e.g. [EndpointVariant.instance({ instanceType })]');
+    }
+
     // defaults
     const variants = props.variants ?? [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE })];
-    super(scope, id, { physicalName: props.endpointName });
     const endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63 }).toLowerCase();
     const serverless = variants.some((v) => v.isServerless);
     const networkIsolation = props.networkIsolation ?? !serverless;

@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
@@ -40,5 +41,32 @@ export function describeValue(value: unknown): string {
     return json.length > 200 ? `${json.slice(0, 197)}...` : json;
   } catch {
     return String(value);
+  }
+}
+
+/** The kind of value a required prop holds: `object` is a class instance or plain object (not an array), never null. */
+export type PropKind = 'object' | 'array' | 'string' | 'number';
+
+/**
+ * Throws a `PlatformError` unless the required prop is there and of its kind: a JavaScript caller has no
+ * type checker, and would otherwise get a bare TypeError from wherever the prop is first dereferenced.
+ * Call it before anything reads the prop. A string or number may be an unresolved token.
+ *
+ * @param prop the prop as the caller writes it (`cluster`, `modelData`)
+ * @param what what is allowed, e.g. `an eks.ICluster (the cluster the nodes join)`
+ *
+ * @example
+ * requireProp(this, 'modelData', props?.modelData, 'object', 'a ModelData (the model artifacts)');
+ * // => [Root/Endpoint] 'modelData' (undefined) is required: a ModelData (the model artifacts)
+ */
+export function requireProp(scope: IConstruct | undefined, prop: string, value: unknown, kind: PropKind, what: string, fix?: string): void {
+  if (value === undefined || value === null) {
+    throw new PlatformError(scope, prop, value, `is required: ${what}`, fix);
+  }
+  const fits = kind === 'array' ? Array.isArray(value)
+    : kind === 'object' ? typeof value === 'object' && !Array.isArray(value)
+      : typeof value === kind || Token.isUnresolved(value);
+  if (!fits) {
+    throw new PlatformError(scope, prop, value, `must be ${what}`, fix);
   }
 }

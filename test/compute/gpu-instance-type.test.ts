@@ -1,6 +1,6 @@
 import * as eks from 'aws-cdk-lib/aws-eks';
 import {
-  AcceleratorOs, AcceleratorVendor, CpuArchitecture, GpuInstanceType,
+  AcceleratorOs, AcceleratorVendor, CpuArchitecture, GpuInstanceSpec, GpuInstanceType,
 } from '../../constructs/compute/gpu-instance-type';
 import { PlatformError } from '../../lib/private/errors';
 
@@ -252,4 +252,9 @@ describe('GpuInstanceType catalog', () => {
         .toThrow(/'acceleratorModel' \("a{64}"\) must hold a letter or digit and give a label value of at most 63 characters/);
     });
   });
+});
+
+test('GpuInstanceType.custom from a JavaScript caller without a spec fails naming name instead of a TypeError', () => {
+  expect(() => GpuInstanceType.custom(undefined as unknown as GpuInstanceSpec))
+    .toThrow(/^'name' \(undefined\) is required: an EC2 instance type name like "g5.xlarge"$/);
 });

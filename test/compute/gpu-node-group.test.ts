@@ -901,3 +901,15 @@ describe('cdk-nag', () => {
     expect(() => Template.fromStack(stack)).not.toThrow();
   });
 });
+
+test('a JavaScript caller without a cluster, or with something else, gets an error naming cluster instead of a TypeError', () => {
+  const { stack } = newStack();
+  expect(() => new GpuNodeGroup(stack, 'NoProps', undefined as unknown as GpuNodeGroupProps))
+    .toThrow(/^\[TestStack\/NoProps\] 'cluster' \(undefined\) is required: an EKS cluster \(aws-eks or aws-eks-v2, created or imported\)/);
+  expect(() => new GpuNodeGroup(stack, 'Empty', {} as unknown as GpuNodeGroupProps))
+    .toThrow(/^\[TestStack\/Empty\] 'cluster' \(undefined\) is required: /);
+  expect(() => new GpuNodeGroup(stack, 'Name', { cluster: 'prod' } as unknown as GpuNodeGroupProps))
+    .toThrow(/^\[TestStack\/Name\] 'cluster' \("prod"\) must be an EKS cluster /);
+  expect(() => new GpuNodeGroup(stack, 'NoVpc', { cluster: { clusterName: 'prod' } } as unknown as GpuNodeGroupProps))
+    .toThrow(/^\[TestStack\/NoVpc\] 'cluster.vpc' \(undefined\) is required: an ec2.IVpc/);
+});

@@ -42,3 +42,15 @@ describe('accelerator scheduling', () => {
     expect(resources.requests).toEqual({ cpu: '2', memory: '8192Mi', 'nvidia.com/gpu': 1 });
   });
 });
+
+test('AcceleratorNodes.labeled from a JavaScript caller without vendor or labels fails naming the prop instead of a TypeError', () => {
+  type Props = Parameters<typeof AcceleratorNodes.labeled>[0];
+  expect(() => AcceleratorNodes.labeled(undefined as unknown as Props))
+    .toThrow(/^'vendor' \(undefined\) is required: an AcceleratorVendor \(AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON\)$/);
+  expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA } as unknown as Props))
+    .toThrow(/^'labels' \(undefined\) is required: an object of label keys and values /);
+  expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: null } as unknown as Props))
+    .toThrow(/^'labels' \(null\) is required: /);
+  expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: 'ai-platform.dev/node-group=inference' } as unknown as Props))
+    .toThrow(/^'labels' \("ai-platform.dev\/node-group=inference"\) must be an object of label keys and values /);
+});

@@ -97,3 +97,10 @@ describe('DevicePluginDaemonSet', () => {
     expect(() => new DevicePluginDaemonSet(Testing.chart(), 'Plugin', { vendor: 'amd' as AcceleratorVendor })).toThrow(/'vendor' \("amd"\) must be one of nvidia, aws-neuron/);
   });
 });
+
+test('a JavaScript caller without props gets an error naming vendor instead of a TypeError', () => {
+  const chart = Testing.chart();
+  type Props = ConstructorParameters<typeof DevicePluginDaemonSet>[2];
+  expect(() => new DevicePluginDaemonSet(chart, 'Plugin', undefined as unknown as Props))
+    .toThrow(/^\[test\/Plugin\] 'vendor' \(undefined\) is required: an AcceleratorVendor /);
+});

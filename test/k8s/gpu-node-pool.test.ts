@@ -374,3 +374,11 @@ describe('GpuNodePool', () => {
     expect(KarpenterAmi.bottlerocket('v1.30.0').alias).toBe('bottlerocket@v1.30.0');
   });
 });
+
+test('a JavaScript caller without props, or with instanceTypes that is no array, gets an error naming instanceTypes instead of a TypeError', () => {
+  const chart = Testing.chart();
+  expect(() => new GpuNodePool(chart, 'NoProps', undefined as unknown as GpuNodePoolProps))
+    .toThrow(/^\[test\/NoProps\] 'instanceTypes' \(undefined\) is required: an array of GpuInstanceType/);
+  expect(() => new GpuNodePool(chart, 'One', { instanceTypes: 'g5.xlarge', clusterName: 'prod', nodeRoleName: 'nodes' } as unknown as GpuNodePoolProps))
+    .toThrow(/^\[test\/One\] 'instanceTypes' \("g5.xlarge"\) must be an array of GpuInstanceType/);
+});

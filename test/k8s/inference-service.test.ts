@@ -1072,3 +1072,8 @@ describe('InferenceService', () => {
     expect(() => synth({ nodes: gpuNodes(), nodeOptions: { accelerators: 0 } })).toThrow(/'nodeOptions.accelerators' \(0\) must be a whole number >= 1/);
   });
 });
+
+test('a JavaScript caller without props gets an error naming image instead of a TypeError', () => {
+  expect(() => new InferenceService(Testing.chart(), 'Svc', undefined as unknown as InferenceServiceProps))
+    .toThrow(/^\[test\/Svc\] 'image' \(undefined\) is required: the server image: a container image reference/);
+});

@@ -401,3 +401,8 @@ describe('TrainingJob', () => {
     expect(() => CheckpointStorage.existingClaim('Bad Name')).toThrow(/'claimName' \("Bad Name"\) must be a Kubernetes object name/);
   });
 });
+
+test('a JavaScript caller without props gets an error naming image instead of a TypeError', () => {
+  expect(() => new TrainingJob(Testing.chart(), 'Train', undefined as unknown as TrainingJobProps))
+    .toThrow(/^\[test\/Train\] 'image' \(undefined\) is required: the training image: a container image reference/);
+});

@@ -14,7 +14,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import {
-  ContainerImage, EndpointInstanceType, EndpointVariant, ModelData, ModelEndpoint, RolloutStrategy, TrafficSize,
+  ContainerImage, EndpointInstanceType, EndpointVariant, ModelData, ModelEndpoint, ModelEndpointProps, RolloutStrategy, TrafficSize,
 } from '../../constructs/serving';
 import { resolveConfig } from '../../container/src/config';
 import { PlatformError } from '../../lib/private/errors';
@@ -1656,5 +1656,35 @@ describe('model sources', () => {
     expect(executionStatements(template)).toEqual(expect.arrayContaining([
       expect.objectContaining({ Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [expect.stringMatching(/BucketKey/), 'Arn'] } }),
     ]));
+  });
+});
+
+describe('from a JavaScript caller (no type checking)', () => {
+  test('a ModelEndpoint without props, or with modelData or variants of another kind, fails naming the prop instead of a TypeError', () => {
+    const { stack } = newStack();
+    expect(() => new ModelEndpoint(stack, 'NoProps', undefined as unknown as ModelEndpointProps))
+      .toThrow(/^\[TestStack\/NoProps\] 'modelData' \(undefined\) is required: a ModelData \(the model artifacts\): pass ModelData.fromAsset/);
+    expect(() => new ModelEndpoint(stack, 'Uri', { modelData: 's3://bucket/model.tar.gz' } as unknown as ModelEndpointProps))
+      .toThrow(/^\[TestStack\/Uri\] 'modelData' \("s3:\/\/bucket\/model.tar.gz"\) must be a ModelData /);
+    expect(() => newEndpoint(stack, { variants: 'AllTraffic' as unknown as EndpointVariant[] }, 'Variants'))
+      .toThrow(/^\[TestStack\/Variants\] 'variants' \("AllTraffic"\) must be an array of EndpointVariant/);
+  });
+
+  test('EndpointVariant.instance without an instance type, or with a name instead of one, fails naming instanceType', () => {
+    type Options = Parameters<typeof EndpointVariant.instance>[0];
+    expect(() => EndpointVariant.instance({} as unknown as Options))
+      .toThrow(/^'instanceType' \(undefined\) is required: an EndpointInstanceType, /);
+    expect(() => EndpointVariant.instance({ instanceType: 'ml.m5.large' } as unknown as Options))
+      .toThrow(/^'instanceType' \("ml.m5.large"\) must be an EndpointInstanceType, /);
+  });
+
+  test('ModelEndpoint.fromEndpointAttributes without an endpoint name fails naming endpointName', () => {
+    const { stack } = newStack();
+    type Attrs = Parameters<typeof ModelEndpoint.fromEndpointAttributes>[2];
+    expect(() => ModelEndpoint.fromEndpointAttributes(stack, 'Imported', {} as unknown as Attrs))
+      .toThrow(/^\[TestStack\] 'endpointName' \(undefined\) is required: the name of an existing SageMaker endpoint$/);
+    expect(() => ModelEndpoint.fromEndpointName(stack, 'ByName', 5 as unknown as string))
+      .toThrow(/^\[TestStack\] 'endpointName' \(5\) must be the name of an existing SageMaker endpoint$/);
+    expect(() => ModelEndpoint.fromEndpointName(stack, 'FromParameter', new CfnParameter(stack, 'EndpointName').valueAsString)).not.toThrow();
   });
 });
