@@ -54,6 +54,9 @@ export class AcceleratorNodes {
   /** Nodes described by labels, taints and a device count. */
   public static labeled(props: LabeledAcceleratorNodesProps): IAcceleratorNodes {
     requireProp(undefined, 'vendor', props?.vendor, 'string', 'an AcceleratorVendor (AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON)');
+    if (!Object.values(AcceleratorVendor).includes(props.vendor)) {
+      throw new PlatformError(undefined, 'vendor', props.vendor, `must be one of ${Object.values(AcceleratorVendor).join(', ')}`, 'use AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON');
+    }
     requireProp(undefined, 'labels', props.labels, 'object', 'an object of label keys and values that every accelerator node carries',
       "e.g. { 'ai-platform.dev/node-group': 'inference' }");
     const perNode = props.acceleratorsPerNode ?? 1;

@@ -407,6 +407,11 @@ export class ModelEndpoint extends ModelEndpointBase {
 
     // defaults
     const variants = props.variants ?? [EndpointVariant.instance({ instanceType: EndpointInstanceType.ML_M5_LARGE })];
+    const notVariant = variants.findIndex((v) => !(v instanceof EndpointVariant));
+    if (notVariant >= 0) {
+      throw new PlatformError(this, `variants[${notVariant}]`, variants[notVariant], 'must be an EndpointVariant',
+        'make it with EndpointVariant.instance({ instanceType }) or EndpointVariant.serverless()');
+    }
     const endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63 }).toLowerCase();
     const serverless = variants.some((v) => v.isServerless);
     const networkIsolation = props.networkIsolation ?? !serverless;

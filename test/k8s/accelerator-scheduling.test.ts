@@ -53,4 +53,6 @@ test('AcceleratorNodes.labeled from a JavaScript caller without vendor or labels
     .toThrow(/^'labels' \(null\) is required: /);
   expect(() => AcceleratorNodes.labeled({ vendor: AcceleratorVendor.NVIDIA, labels: 'ai-platform.dev/node-group=inference' } as unknown as Props))
     .toThrow(/^'labels' \("ai-platform.dev\/node-group=inference"\) must be an object of label keys and values /);
+  expect(() => AcceleratorNodes.labeled({ vendor: 'gpu', labels: {} } as unknown as Props))
+    .toThrow(/^'vendor' \("gpu"\) must be one of nvidia, aws-neuron: use AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON$/);
 });

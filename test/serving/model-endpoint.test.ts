@@ -1668,6 +1668,8 @@ describe('from a JavaScript caller (no type checking)', () => {
       .toThrow(/^\[TestStack\/Uri\] 'modelData' \("s3:\/\/bucket\/model.tar.gz"\) must be a ModelData /);
     expect(() => newEndpoint(stack, { variants: 'AllTraffic' as unknown as EndpointVariant[] }, 'Variants'))
       .toThrow(/^\[TestStack\/Variants\] 'variants' \("AllTraffic"\) must be an array of EndpointVariant/);
+    expect(() => newEndpoint(stack, { variants: [{ instanceType: 'ml.m5.large' }] as unknown as EndpointVariant[] }, 'Plain'))
+      .toThrow(/^\[TestStack\/Plain\] 'variants\[0\]' \(\{"instanceType":"ml.m5.large"\}\) must be an EndpointVariant: make it with EndpointVariant.instance/);
   });
 
   test('EndpointVariant.instance without an instance type, or with a name instead of one, fails naming instanceType', () => {
