@@ -108,6 +108,8 @@ interface Slot {
   busySince: number;
   /** When the run it was set aside in started (see retire). */
   stuckSince?: number;
+  /** When it was set aside (see retire). */
+  setAsideAt?: number;
 }
 
 /**
@@ -490,11 +492,14 @@ export class InferenceEngine {
   private workerlessSince?: number;
   /** Workers set aside in an overlong run (see watch), still in it. */
   public get setAsideWorkers(): number { return this.retired.size; }
-  /** How long the oldest run a worker was set aside in (see watch) has gone on; 0 when none is. */
-  public get setAsideRunMs(): number {
+  /**
+   * How long ago the first worker still set aside in an overlong run (see watch) was set aside; 0 when none is.
+   * Counted from the set-aside, not from the start of its run, which was already past limits.requestTimeoutMs.
+   */
+  public get setAsideForMs(): number {
     let oldest = 0;
     const now = clock();
-    for (const s of this.retired) oldest = Math.max(oldest, now - (s.stuckSince ?? now));
+    for (const s of this.retired) oldest = Math.max(oldest, now - (s.setAsideAt ?? now));
     return oldest;
   }
   /** onnxruntime intra-op threads per worker. */
@@ -1005,6 +1010,7 @@ export class InferenceEngine {
     this.slots.splice(i, 1);
     this.retired.add(slot);
     slot.stuckSince = slot.busySince;
+    slot.setAsideAt = clock();
     const [current, ...waiting] = [...slot.runs.values()];
     slot.runs.clear();
     // The run it is in may never end: its callers are answered now. Runs posted behind it have not

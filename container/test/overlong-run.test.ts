@@ -151,6 +151,22 @@ describe('runs that outlast their deadline', () => {
     assert.ok((await settle(job(1, 20_000))).ok);
   });
 
+  it('counts a set-aside run\'s time from the set-aside, not from the start of the run: liveness gives up on it maxWorkerlessMs after it was set aside, however long limits.requestTimeoutMs is', { timeout: 60_000 }, async () => {
+    // Counted from the start of the run, a run set aside under a limits.requestTimeoutMs of 5 minutes or more
+    // (595 s under batch transform) would make the server ask to be restarted the moment it is set aside.
+    let atSetAside: number | undefined;
+    const { job, longRows } = await start({ limits: { requestTimeoutMs: 1_000 } }, {
+      onWorkerEvent: (event) => { if (event === 'worker-stuck') atSetAside = engine!.setAsideForMs; },
+    });
+    assert.equal(engine!.setAsideForMs, 0, 'none set aside yet');
+    const run = settle(job(longRows, 1_000));
+    await waitFor('the set-aside', () => atSetAside !== undefined);
+    assert.ok(atSetAside! < 500, `${atSetAside} ms at the set-aside, after a run of more than 1000 ms`);
+    await sleep(200);
+    assert.ok(engine!.setAsideForMs >= 150, `${engine!.setAsideForMs} ms, 200 ms after the set-aside`);
+    assert.equal((await run).ok, false);
+  });
+
   it('starts no more replacements than the pool has workers while their runs go on: with none left in service it refuses requests at once until a set-aside run ends', { timeout: 60_000 }, async () => {
     const events: string[] = [];
     const { job, longRows } = await start({ limits: { requestTimeoutMs: 400 } }, { onWorkerEvent: (event) => events.push(event) });

@@ -53,7 +53,7 @@ async function healthPlugin(app: FastifyInstance, opts: HealthOptions): Promise<
     schema: { response: { 200: liveSchema, 503: { type: 'object', properties: { ...liveSchema.properties, ...errorBodySchema.properties } }, '4xx': errorResponses['4xx'], '5xx': errorResponses['5xx'] } },
   }, async (_req, reply) => {
     const workerless = app.model.engine?.workerlessForMs ?? 0;
-    const setAside = app.model.engine?.setAsideRunMs ?? 0;
+    const setAside = app.model.engine?.setAsideForMs ?? 0;
     if (workerless <= opts.maxWorkerlessMs && setAside <= opts.maxWorkerlessMs) return { live: true };
     reply.code(503);
     if (workerless > opts.maxWorkerlessMs) {
