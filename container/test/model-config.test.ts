@@ -330,6 +330,9 @@ describe('serving configuration', () => {
       memory: { perWorkerBytes: perWorker, limitBytes: 1024 * MiB, cappedFrom: 8 },
     });
     assert.deepEqual(pool([['env', { batching: { enabled: false } }]], 16, 1024 * MiB).workers, 2);
+    assert.deepEqual(pool([['env', { intraOpNumThreads: 4, batching: { enabled: false } }]], 16, 1024 * MiB), {
+      workers: 2, intraOpNumThreads: 4, unbatchedPool: undefined, memory: { perWorkerBytes: perWorker, limitBytes: 1024 * MiB, cappedFrom: 8 },
+    }, 'threads set, batching off: the default worker count, within the memory too');
     assert.deepEqual(pool([], 16, 300 * MiB), {
       workers: 1, intraOpNumThreads: 16, unbatchedPool: undefined, memory: { perWorkerBytes: perWorker, limitBytes: 300 * MiB, cappedFrom: 8 },
     }, 'at least one worker: the batching pool, so there is nothing to switch to');
