@@ -112,6 +112,7 @@ describe('model loading and readiness', () => {
     assert.equal(early.statusCode, 503);
     assert.equal(early.json().code, 'MODEL_NOT_READY');
     await app.model.ready;
+    assert.equal(app.server.listening, false, 'the model loads as the app is built, before the server listens');
     assert.equal((await app.inject({ method: 'GET', url: '/ping' })).statusCode, 200);
     assert.equal((await app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode, 200);
   });
