@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
-import { affinityCpuCount, cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
+import { affinityCpuCount, cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, workerMemoryEstimate } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp, scratchDir } from './helpers';
@@ -495,6 +495,24 @@ describe('serving configuration', () => {
     assert.equal(resolveConfig(dir, [], 2, 2048 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 6 * MiB, 'never above the body limit');
     assert.equal(resolveConfig(dir, [...big, ['env', configFromEnv({ TEXT_BODY_LIMIT_BYTES: String(300 * MiB) })]], 2, 2048 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 300 * MiB);
     fails({ limits: { textBodyLimitBytes: 10 } }, /'limits.textBodyLimitBytes' is 10; it must be an integer from 1024/);
+  });
+
+  it('warns at start when limits.textBodyLimitBytes is above a 64th of the heap or memory limit, and not at the default', async () => {
+    const MiB = 1024 * 1024;
+    const warnings = async (config: ServingConfigInput | undefined) => {
+      const lines: string[] = [];
+      const app = await buildApp({ modelDir: scratchDir('no-model-'), config, logger: { level: 'warn', stream: { write: (l: string) => lines.push(l) } } });
+      await app.model.ready.catch(() => undefined); // no model: it fails to load
+      await app.close();
+      return lines.map((l) => JSON.parse(l)).filter((l) => /limits\.textBodyLimitBytes is above/.test(l.msg));
+    };
+    const [warning, ...more] = await warnings({ limits: { bodyLimitBytes: 500 * MiB, textBodyLimitBytes: 500 * MiB } });
+    assert.ok(warning, 'a 500 MiB text body limit is warned about');
+    assert.equal(more.length, 0);
+    assert.equal(warning.textBodyLimitBytes, 500 * MiB);
+    assert.equal(warning.safe, safeTextBodyLimit());
+    assert.match(warning.msg, /give the process more memory \(and --max-old-space-size\), or send large tensors as binary tensor data/);
+    assert.deepEqual(await warnings(undefined), [], 'the default is the safe limit, or the body limit below it');
   });
 
   it('later layers override earlier ones', () => {
