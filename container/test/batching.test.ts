@@ -669,6 +669,18 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.deepEqual(runs.sort(), [1, 4], 'a part of maxBatchSize rows and one of the row left');
   });
 
+  it('with batching off, runs a request of more rows than maxBatchSize in one run, as its rows may depend on each other', async () => {
+    const runs: number[] = [];
+    engine = await pairEngine({ batching: { enabled: false, maxBatchSize: 4, maxQueueDelayMs: 0 } }, { onRun: (r) => runs.push(r.rows) });
+    const rows = 10;
+    const result = await settle(engine.infer({
+      inputs: [{ name: 'x', type: 'float32', dims: [rows, 1], data: Float32Array.from({ length: rows }, (_, i) => i) }],
+      outputNames: ['y'], deadline: Date.now() + 60_000,
+    }));
+    assert.deepEqual(result, { ok: true, outputs: [Array.from({ length: rows }, (_, i) => i)] });
+    assert.deepEqual(runs, [rows], 'one run of all its rows, not parts of maxBatchSize');
+  });
+
   it('stacks the parts of a large request back in row order, whichever part finishes first', async () => {
     // Two workers run a full part and a one-row last part side by side: the short one ends first.
     const heavy = heavySpec(1024, 4, 16);

@@ -68,6 +68,26 @@ describe('numbers in the environment', () => {
     assert.throws(() => serverEnv({ DRAIN_TIMEOUT_MS: '1e4' }), /^ConfigError: environment: DRAIN_TIMEOUT_MS is "1e4"; it must be an integer from 0 to \d+ \(.*\), in plain decimal digits$/);
   });
 
+  it('takes exactly on or off for BATCHING, INTRA_OP_SPINNING and LOG_REQUESTS, and an empty one as unset', () => {
+    assert.equal(configFromEnv({ BATCHING: '', INTRA_OP_SPINNING: '' }), undefined, 'empty is unset');
+    assert.equal(serverEnv({ LOG_REQUESTS: '' }).logRequests, true, 'empty is unset: on');
+    assert.equal(serverEnv({ LOG_REQUESTS: 'off' }).logRequests, false);
+    for (const value of ['ON', 'Off', ' on', 'off ', 'true', '1', ' ']) {
+      assert.throws(() => configFromEnv({ BATCHING: value }), { message: `environment: BATCHING is ${JSON.stringify(value)}; it must be on or off` }, JSON.stringify(value));
+      assert.throws(() => configFromEnv({ INTRA_OP_SPINNING: value }), { message: `environment: INTRA_OP_SPINNING is ${JSON.stringify(value)}; it must be on or off` }, JSON.stringify(value));
+      assert.throws(() => serverEnv({ LOG_REQUESTS: value }), new RegExp(`^ConfigError: environment: LOG_REQUESTS is ${JSON.stringify(JSON.stringify(value)).slice(1, -1)}; it must be on `), JSON.stringify(value));
+    }
+  });
+
+  it('treats an empty ORT_EXECUTION_PROVIDERS as unset, and refuses a whitespace-only one as an empty list', () => {
+    assert.equal(configFromEnv({ ORT_EXECUTION_PROVIDERS: '' }), undefined);
+    for (const blank of [' ', '\t', ' , ']) {
+      assert.throws(() => configFromEnv({ ORT_EXECUTION_PROVIDERS: blank }), {
+        message: `environment: ORT_EXECUTION_PROVIDERS=${JSON.stringify(blank)}: 'executionProviders' is []; it must be a non-empty list of cpu, cuda, tensorrt`,
+      }, JSON.stringify(blank));
+    }
+  });
+
   it('takes pino\'s log levels for LOG_LEVEL and refuses others, naming the variable and the levels', () => {
     for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) assert.equal(serverEnv({ LOG_LEVEL: level }).logLevel, level);
     assert.equal(serverEnv({ LOG_LEVEL: ' ' }).logLevel, 'info', 'blank is unset');

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
-import { affinityCpuCount, cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, workerMemoryEstimate } from '../src/config';
+import { affinityCpuCount, cgroupCpuQuota, cgroupMemoryLimit, configFromEnv, cpuCount, MAX_BODY_LIMIT_BYTES, memoryLimit, readConfigFile, resolveConfig, safeTextBodyLimit, ServingConfigInput, workerMemoryEstimate } from '../src/config';
 import { InferenceError } from '../src/errors';
 import { fromHalfBits, toHalfBits } from '../src/tensors';
 import { fraudModel, metricValue, modelDir, readyApp, scratchDir } from './helpers';
@@ -112,6 +112,7 @@ describe('model loading and readiness', () => {
     assert.equal(early.statusCode, 503);
     assert.equal(early.json().code, 'MODEL_NOT_READY');
     await app.model.ready;
+    assert.equal(app.server.listening, false, 'the model loads as the app is built, before the server listens');
     assert.equal((await app.inject({ method: 'GET', url: '/ping' })).statusCode, 200);
     assert.equal((await app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode, 200);
   });
@@ -330,6 +331,9 @@ describe('serving configuration', () => {
       memory: { perWorkerBytes: perWorker, limitBytes: 1024 * MiB, cappedFrom: 8 },
     });
     assert.deepEqual(pool([['env', { batching: { enabled: false } }]], 16, 1024 * MiB).workers, 2);
+    assert.deepEqual(pool([['env', { intraOpNumThreads: 4, batching: { enabled: false } }]], 16, 1024 * MiB), {
+      workers: 2, intraOpNumThreads: 4, unbatchedPool: undefined, memory: { perWorkerBytes: perWorker, limitBytes: 1024 * MiB, cappedFrom: 8 },
+    }, 'threads set, batching off: the default worker count, within the memory too');
     assert.deepEqual(pool([], 16, 300 * MiB), {
       workers: 1, intraOpNumThreads: 16, unbatchedPool: undefined, memory: { perWorkerBytes: perWorker, limitBytes: 300 * MiB, cappedFrom: 8 },
     }, 'at least one worker: the batching pool, so there is nothing to switch to');
@@ -491,6 +495,24 @@ describe('serving configuration', () => {
     assert.equal(resolveConfig(dir, [], 2, 2048 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 6 * MiB, 'never above the body limit');
     assert.equal(resolveConfig(dir, [...big, ['env', configFromEnv({ TEXT_BODY_LIMIT_BYTES: String(300 * MiB) })]], 2, 2048 * MiB, 4096 * MiB).limits.textBodyLimitBytes, 300 * MiB);
     fails({ limits: { textBodyLimitBytes: 10 } }, /'limits.textBodyLimitBytes' is 10; it must be an integer from 1024/);
+  });
+
+  it('warns at start when limits.textBodyLimitBytes is above a 64th of the heap or memory limit, and not at the default', async () => {
+    const MiB = 1024 * 1024;
+    const warnings = async (config: ServingConfigInput | undefined) => {
+      const lines: string[] = [];
+      const app = await buildApp({ modelDir: scratchDir('no-model-'), config, logger: { level: 'warn', stream: { write: (l: string) => lines.push(l) } } });
+      await app.model.ready.catch(() => undefined); // no model: it fails to load
+      await app.close();
+      return lines.map((l) => JSON.parse(l)).filter((l) => /limits\.textBodyLimitBytes is above/.test(l.msg));
+    };
+    const [warning, ...more] = await warnings({ limits: { bodyLimitBytes: 500 * MiB, textBodyLimitBytes: 500 * MiB } });
+    assert.ok(warning, 'a 500 MiB text body limit is warned about');
+    assert.equal(more.length, 0);
+    assert.equal(warning.textBodyLimitBytes, 500 * MiB);
+    assert.equal(warning.safe, safeTextBodyLimit());
+    assert.match(warning.msg, /give the process more memory \(and --max-old-space-size\), or send large tensors as binary tensor data/);
+    assert.deepEqual(await warnings(undefined), [], 'the default is the safe limit, or the body limit below it');
   });
 
   it('later layers override earlier ones', () => {
