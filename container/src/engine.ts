@@ -1142,7 +1142,19 @@ export class InferenceEngine {
         if (ready) lostWith ??= err;
         else onGone(err);
       });
-      worker.on('exit', (code) => { if (!this.terminated) onGone(lostWith ?? new Error(`inference worker exited with code ${code}`)); });
+      worker.on('exit', (code) => {
+        const err = lostWith ?? new Error(`inference worker exited with code ${code}`);
+        if (!this.terminated) {
+          onGone(err);
+          return;
+        }
+        // Shutting down: terminate() answered the pool's runs, but a replacement still loading or warming
+        // up is not in the pool. Its start and warm-up run must still end, or close() waits on it for good.
+        if (!ready) reject(err);
+        const crashed = new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err.message}`);
+        for (const run of slot.runs.values()) run.reject(crashed);
+        slot.runs.clear();
+      });
     });
   }
 

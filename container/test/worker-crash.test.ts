@@ -234,6 +234,26 @@ describe('inference worker failure', () => {
     for (const line of started.lines.filter((l) => l.event !== undefined)) assert.notEqual(line.msg, 'inference worker event', JSON.stringify(line));
   });
 
+  it('settles close() when a replacement started before the shutdown dies warming up after it', { timeout: 30_000 }, async () => {
+    // Found by chaos.test.ts: the shutdown waits for a replacement still loading, and a worker's death
+    // after the shutdown began was ignored, so the replacement's warm-up run never ended and close()
+    // never settled (the process then has nothing left to keep it alive but the pending close).
+    const { dir } = fraudModel();
+    const log: string[] = [];
+    const engine = await InferenceEngine.start(path.join(dir, 'model.onnx'), resolveConfig(dir, [['test', { workers: 1 }]]), {
+      onWorkerEvent: (event) => log.push(event),
+    });
+    const [original] = engineWorkers(engine);
+    sabotageFirstReplacement(engine, original, (w) => w.postMessage(null)); // dies as its warm-up is posted
+    original.postMessage(null);
+    await until('the worker lost', () => log.includes('worker-lost'));
+    const closing = engine.close(0); // nothing queued: the replacement is still loading
+    const settled = await Promise.race([closing.then(() => true), sleep(5000).then(() => false)]);
+    assert.ok(settled, 'close() settled');
+    assert.equal(engine.workerCount, 0);
+    assert.equal(engine.busyWorkers, 0, 'no replacement left loading');
+  });
+
   it('puts a replacement in service only after a warm-up run, and replaces one that dies warming up', { timeout: 30_000 }, async () => {
     const { dir } = fraudModel();
     const log: string[] = [];
