@@ -669,30 +669,21 @@ describe('the batcher\'s rules, seen from the engine', () => {
     assert.deepEqual(runs.sort(), [1, 4], 'a part of maxBatchSize rows and one of the row left');
   });
 
-  it('with batching off, runs a request of more rows than maxBatchSize in one run, as its rows may depend on each other', async () => {
-    const runs: number[] = [];
-    engine = await pairEngine({ batching: { enabled: false, maxBatchSize: 4, maxQueueDelayMs: 0 } }, { onRun: (r) => runs.push(r.rows) });
-    const rows = 10;
-    const result = await settle(engine.infer({
-      inputs: [{ name: 'x', type: 'float32', dims: [rows, 1], data: Float32Array.from({ length: rows }, (_, i) => i) }],
-      outputNames: ['y'], deadline: Date.now() + 60_000,
-    }));
-    assert.deepEqual(result, { ok: true, outputs: [Array.from({ length: rows }, (_, i) => i)] });
-    assert.deepEqual(runs, [rows], 'one run of all its rows, not parts of maxBatchSize');
-  });
-
-  it('takes maxBatchSize 1 for batching off: no merging, and a request of several rows in one run', async () => {
-    const runs: number[] = [];
-    engine = await pairEngine({ batching: { enabled: true, maxBatchSize: 1, maxQueueDelayMs: 0 } }, { onRun: (r) => runs.push(r.rows) });
-    assert.equal(engine.batchingActive, false);
-    const rows = 3;
-    const result = await settle(engine.infer({
-      inputs: [{ name: 'x', type: 'float32', dims: [rows, 1], data: Float32Array.from({ length: rows }, (_, i) => i) }],
-      outputNames: ['y'], deadline: Date.now() + 60_000,
-    }));
-    assert.deepEqual(result, { ok: true, outputs: [Array.from({ length: rows }, (_, i) => i)] });
-    assert.deepEqual(runs, [rows], 'one run of all its rows, as with batching.enabled false');
-  });
+  // batching.maxBatchSize 1 is batching off too: nothing could be merged, and no request is split.
+  for (const [what, batching] of [['batching.enabled false', { enabled: false, maxBatchSize: 4 }], ['maxBatchSize 1', { enabled: true, maxBatchSize: 1 }]] as const) {
+    it(`with batching off (${what}), runs a request of more rows than maxBatchSize in one run, as its rows may depend on each other`, async () => {
+      const runs: number[] = [];
+      engine = await pairEngine({ batching: { ...batching, maxQueueDelayMs: 0 } }, { onRun: (r) => runs.push(r.rows) });
+      assert.equal(engine.batchingActive, false);
+      const rows = 10;
+      const result = await settle(engine.infer({
+        inputs: [{ name: 'x', type: 'float32', dims: [rows, 1], data: Float32Array.from({ length: rows }, (_, i) => i) }],
+        outputNames: ['y'], deadline: Date.now() + 60_000,
+      }));
+      assert.deepEqual(result, { ok: true, outputs: [Array.from({ length: rows }, (_, i) => i)] });
+      assert.deepEqual(runs, [rows], 'one run of all its rows, not parts of maxBatchSize');
+    });
+  }
 
   it('stacks the parts of a large request back in row order, whichever part finishes first', async () => {
     // Two workers run a full part and a one-row last part side by side: the short one ends first.
