@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fraudModel, listening, metricValue, modelDir, request, startServer } from './helpers';
+import { fraudModel, listening, metricValue, modelDir, request, scratchDir, startServer } from './helpers';
 import { heavySpec } from '../tools/test-models';
 import { memoryLimit } from '../src/config';
 
@@ -258,7 +257,7 @@ describe('the server process', () => {
   it('on an uncaught error logs one fatal JSON line, with its type and stack frames but not its message, and exits 1', async () => {
     // A module loaded before the server, standing in for a bug: the HTTP server it creates throws, outside
     // any request handler, on a request for /__throw.
-    const preload = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'uncaught-')), 'throw.js');
+    const preload = path.join(scratchDir('uncaught-'), 'throw.js');
     fs.writeFileSync(preload, [
       "const http = require('node:http');",
       'const create = http.createServer;',
