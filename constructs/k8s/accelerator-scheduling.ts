@@ -10,6 +10,7 @@ import {
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
 import { Capacity } from '../compute/capacity';
 import { AcceleratorVendor, GpuInstanceType } from '../compute/gpu-instance-type';
+import { checkAcceleratorVendor } from '../private/accelerator-vendor';
 import { jsonPointerSegment } from './private/json-pointer';
 
 /** Accelerator nodes described by their labels, for clusters whose node groups this library did not create. */
@@ -53,10 +54,7 @@ export interface LabeledAcceleratorNodesProps {
 export class AcceleratorNodes {
   /** Nodes described by labels, taints and a device count. */
   public static labeled(props: LabeledAcceleratorNodesProps): IAcceleratorNodes {
-    requireProp(undefined, 'vendor', props?.vendor, 'string', 'an AcceleratorVendor (AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON)');
-    if (!Object.values(AcceleratorVendor).includes(props.vendor)) {
-      throw new PlatformError(undefined, 'vendor', props.vendor, `must be one of ${Object.values(AcceleratorVendor).join(', ')}`, 'use AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON');
-    }
+    checkAcceleratorVendor(undefined, props?.vendor);
     requireProp(undefined, 'labels', props.labels, 'object', 'an object of label keys and values that every accelerator node carries',
       "e.g. { 'ai-platform.dev/node-group': 'inference' }");
     const perNode = props.acceleratorsPerNode ?? 1;
@@ -146,9 +144,9 @@ export function applyAcceleratorScheduling(
   workload: kplus.Deployment | kplus.Job,
   nodes: IAcceleratorNodes,
   options: RunOnOptions,
-  containerPath = '/spec/template/spec/containers/0',
   acceleratorsProp = 'accelerators',
 ): AppliedAcceleratorScheduling {
+  const containerPath = '/spec/template/spec/containers/0';
   const accelerators = options.accelerators ?? 1;
   if (!Number.isInteger(accelerators) || accelerators < 1) {
     throw new PlatformError(scope, acceleratorsProp, accelerators, 'must be a whole number >= 1', 'request at least one accelerator, or do not call runOn for CPU-only pods');

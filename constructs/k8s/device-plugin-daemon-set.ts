@@ -3,8 +3,9 @@ import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
-import { PlatformError, requireProp } from '../../lib/private/errors';
+import { PlatformError } from '../../lib/private/errors';
 import { LABEL_DEVICE_PLUGIN } from '../../lib/private/labels';
+import { checkAcceleratorVendor } from '../private/accelerator-vendor';
 import { AcceleratorVendor } from '../compute/gpu-instance-type';
 
 const k8s = kplus.k8s;
@@ -55,10 +56,7 @@ export class DevicePluginDaemonSet extends Construct {
 
   constructor(scope: Construct, id: string, props: DevicePluginDaemonSetProps) {
     super(scope, id);
-    requireProp(this, 'vendor', props?.vendor, 'string', 'an AcceleratorVendor (AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON)');
-    if (!Object.values(AcceleratorVendor).includes(props.vendor)) {
-      throw new PlatformError(this, 'vendor', props.vendor, `must be one of ${Object.values(AcceleratorVendor).join(', ')}`, 'use AcceleratorVendor.NVIDIA or AcceleratorVendor.AWS_NEURON');
-    }
+    checkAcceleratorVendor(this, props?.vendor);
     const nvidia = props.vendor === AcceleratorVendor.NVIDIA;
     const defaults = nvidia ? NVIDIA_DEVICE_PLUGIN : NEURON_DEVICE_PLUGIN;
     const namespace = props.namespace ?? defaults.namespace;

@@ -14,6 +14,7 @@ import { checkImageReference } from './private/image-reference';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { dropPathLabel } from './private/stable-pod-labels';
+import { unusedNodeOptions } from './private/unused-node-options';
 import { MAX_USER_ID } from './private/user-id';
 import { checkWholeSeconds } from './private/whole-seconds';
 import { checkContainerSizes, checkWholeSize } from './private/whole-size';
@@ -965,18 +966,9 @@ export class InferenceService extends Construct {
     this.node.addValidation({
       validate: () => {
         if (this.nodes) return [];
-        const errors: string[] = [];
-        // nodeOptions apply in runOn: without nodes they would be dropped, and the pods request no accelerator.
-        const options = props.nodeOptions ?? {};
-        const unused = [
-          ...(options.accelerators !== undefined ? [['nodeOptions.accelerators', options.accelerators]] : []),
-          ...(options.preferCapacity !== undefined ? [['nodeOptions.preferCapacity', options.preferCapacity.isSpot ? 'spot' : 'on-demand']] : []),
-        ] as Array<[string, unknown]>;
-        for (const [field, value] of unused) {
-          errors.push(new PlatformError(undefined, field, value,
-            'applies only on accelerator nodes, and the service has no nodes and no runOn: it would be ignored, and the pods would request no accelerator',
-            'pass nodes (or call runOn), or remove it').message);
-        }
+        const errors = unusedNodeOptions('service', [
+          ['nodeOptions.accelerators', props.nodeOptions?.accelerators], ['nodeOptions.preferCapacity', props.nodeOptions?.preferCapacity],
+        ]);
         for (const deployment of [this.deployment, this.canaryDeployment]) {
           const providers = this.literalProviders(deployment);
           if (providers === undefined || listsProvider(providers, 'cpu')) continue;
@@ -1029,7 +1021,7 @@ export class InferenceService extends Construct {
     for (const deployment of [this.deployment, this.canaryDeployment]) {
       if (!deployment) continue;
       // Errors name the prop the count came from: nodeOptions when runOn uses them, else runOn's options.
-      applyAcceleratorScheduling(this, deployment, nodes, options, undefined, options === this.nodeOptions ? 'nodeOptions.accelerators' : 'accelerators');
+      applyAcceleratorScheduling(this, deployment, nodes, options, options === this.nodeOptions ? 'nodeOptions.accelerators' : 'accelerators');
       // CUDA only, with no CPU fallback: a pod that cannot use the GPU (the CPU image, a broken driver)
       // then fails to start, instead of passing readiness and holding a billed GPU while running on the CPU.
       const server = deployment.containers[0];

@@ -12,6 +12,7 @@ import { checkImageReference } from './private/image-reference';
 import { checkObjectName } from './private/object-name';
 import { checkRequestsWithinLimits } from './private/requests-within-limits';
 import { dropPathLabel } from './private/stable-pod-labels';
+import { unusedNodeOptions } from './private/unused-node-options';
 import { MAX_USER_ID } from './private/user-id';
 import { checkWholeSeconds } from './private/whole-seconds';
 import { checkContainerSizes, checkWholeSize } from './private/whole-size';
@@ -417,16 +418,7 @@ export class TrainingJob extends Construct {
     // acceleratorsPerPod and preferCapacity apply in runOn, which may come after construction: checked when
     // the app is synthesized. Without nodes they would be dropped, and the pods request no accelerator.
     this.node.addValidation({
-      validate: () => {
-        if (this.nodes) return [];
-        const unused = [
-          ...(props.acceleratorsPerPod !== undefined ? [['acceleratorsPerPod', props.acceleratorsPerPod]] : []),
-          ...(props.preferCapacity !== undefined ? [['preferCapacity', props.preferCapacity.isSpot ? 'spot' : 'on-demand']] : []),
-        ] as Array<[string, unknown]>;
-        return unused.map(([field, value]) => new PlatformError(undefined, field, value,
-          'applies only on accelerator nodes, and the job has no nodes and no runOn: it would be ignored, and the pods would request no accelerator',
-          'pass nodes (or call runOn), or remove it').message);
-      },
+      validate: () => (this.nodes ? [] : unusedNodeOptions('job', [['acceleratorsPerPod', props.acceleratorsPerPod], ['preferCapacity', props.preferCapacity]])),
     });
   }
 
@@ -445,6 +437,6 @@ export class TrainingJob extends Construct {
         'call runOn once (or pass nodes), and create another TrainingJob for another node group');
     }
     this.nodes = nodes;
-    applyAcceleratorScheduling(this, this.job, nodes, { accelerators: this.acceleratorsPerPod, preferCapacity: this.preferCapacity }, undefined, 'acceleratorsPerPod');
+    applyAcceleratorScheduling(this, this.job, nodes, { accelerators: this.acceleratorsPerPod, preferCapacity: this.preferCapacity }, 'acceleratorsPerPod');
   }
 }

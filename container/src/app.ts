@@ -358,7 +358,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         app.metrics?.errors.inc({ code });
         // Logged with the id its other lines carry (a generated one when the client sent none).
         const loggedId = (res.req as IncomingMessage & { [REQUEST_ID_OF]?: string })[REQUEST_ID_OF] ?? reqId;
-        app.log.info({ reqId: loggedId, method: res.req.method, url: loggedUrl(res.req.url ?? ''), code, status, err: { code: err.code } }, 'request rejected');
+        app.log.info({ reqId: loggedId, ...requestFields(res.req), code, status, err: { code: err.code } }, 'request rejected');
         const error = timedOut ? `the request did not arrive in full within ${requestCutoffMs} ms: its body was still arriving`
           : `the request body is not valid HTTP: ${err.message}${err.code ? ` (${err.code})` : ''}`;
         answerAndClose(res, status, JSON.stringify({ error, code }), reqId, () => socket.destroy());
@@ -392,7 +392,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (reqId) reply.header('x-request-id', reqId);
       app.metrics?.errors.inc({ code: 'INVALID_REQUEST' });
       app.metrics?.countUnparsed(req.method, 400);
-      req.log.info({ ...requestFields(req as unknown as FastifyRequest), code: 'INVALID_REQUEST', status: 400 }, 'request rejected');
+      req.log.info({ ...requestFields(req), code: 'INVALID_REQUEST', status: 400 }, 'request rejected');
       sendError(reply as unknown as FastifyReply, 400, { error: err.message, code: 'INVALID_REQUEST' });
     },
   }) as unknown as FastifyInstance;

@@ -40,6 +40,11 @@ function workersLost(): InferenceError {
   return new InferenceError('MODEL_NOT_READY', 'every inference worker stopped and none could be replaced yet; retry shortly', { retryAfterSeconds: 5 });
 }
 
+/** The answer to the callers of a run whose worker died in it. */
+function workerCrashed(err: Error | undefined): InferenceError {
+  return new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err?.message ?? 'unknown reason'}`);
+}
+
 /** The error a request in parts ends with when its client has gone. */
 export function clientClosed(): InferenceError {
   return new InferenceError('CLIENT_CLOSED', 'the client closed the connection; what was left of its request was not run');
@@ -1151,7 +1156,7 @@ export class InferenceEngine {
         // Shutting down: terminate() answered the pool's runs, but a replacement still loading or warming
         // up is not in the pool. Its start and warm-up run must still end, or close() waits on it for good.
         if (!ready) reject(err);
-        const crashed = new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err.message}`);
+        const crashed = workerCrashed(err);
         for (const run of slot.runs.values()) run.reject(crashed);
         slot.runs.clear();
       });
@@ -1165,7 +1170,7 @@ export class InferenceEngine {
     }
     const [current, ...waiting] = [...slot.runs.values()];
     slot.runs.clear();
-    const crashed = new InferenceError('WORKER_CRASHED', `the inference worker stopped during the run: ${err?.message ?? 'unknown reason'}`);
+    const crashed = workerCrashed(err);
     // The worker runs its messages in order, and its results have all arrived (see spawn): the oldest
     // run left is the one it was in when it died, and its callers are told so (their input may be
     // what killed it). Runs posted behind it had not started: their requests go back to the queue,

@@ -3,8 +3,6 @@
  * names its method and path, so that with LOG_REQUESTS=off (no "incoming request" line to find by its
  * `reqId`) an operator still sees which route failed and what path a 404 was for.
  */
-import type { FastifyRequest } from 'fastify';
-
 /**
  * A request's URL as the log shows it: its path, without the query string. The server reads no query
  * parameter, and a client's may carry content of its own (a token, a signature, whatever a client
@@ -15,7 +13,7 @@ export function loggedUrl(url: string): string {
   return query < 0 ? url : url.slice(0, query);
 }
 
-/** The method and path (see loggedUrl) of a request, for the lines logged about it. */
-export function requestFields(req: FastifyRequest): { method: string; url: string } {
-  return { method: req.method, url: loggedUrl(req.url) };
+/** The method and path (see loggedUrl) of a request (Fastify's, or Node's own), for the lines logged about it. */
+export function requestFields(req: { method?: string; url?: string }): { method?: string; url: string } {
+  return { method: req.method, url: loggedUrl(req.url ?? '') };
 }
