@@ -216,6 +216,7 @@ export class AiPlatformStack extends Stack {
   public readonly clusterAutoscalerRole?: iam.IRole;
 
   constructor(scope: Construct, id: string, props: AiPlatformStackProps = {}) {
+    props = props ?? {}; // a JavaScript caller may pass null for "no props"
     super(scope, id, props);
 
     const kubernetesVersion = props.kubernetesVersion ?? eks.KubernetesVersion.V1_35;

@@ -183,6 +183,7 @@ export interface PlatformCharts {
  *   then runs on it.
  */
 export function buildPlatformCharts(app: App, props: PlatformChartsProps = {}): PlatformCharts {
+  props = props ?? {}; // a JavaScript caller may pass null for "no props"
   const servingNs = props.servingNamespace ?? 'ai-serving';
   const trainingNs = props.trainingNamespace ?? 'ai-training';
   for (const [prop, ns] of [['servingNamespace', servingNs], ['trainingNamespace', trainingNs]] as const) {

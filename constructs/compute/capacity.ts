@@ -44,12 +44,13 @@ export class Capacity {
 
   /** Spot instances: up to 90% cheaper, interrupted with two minutes' notice. */
   public static spot(options: SpotCapacityOptions = {}): Capacity {
-    const ratio = options.maxPriceRatio ?? DEFAULT_MAX_PRICE_RATIO;
+    // A JavaScript caller may pass null for "no options".
+    const ratio = options?.maxPriceRatio ?? DEFAULT_MAX_PRICE_RATIO;
     if (typeof ratio !== 'number' || !(ratio >= 1)) {
       throw new PlatformError(undefined, 'maxPriceRatio', ratio,
         'must be a number >= 1 (a multiple of the requested type\'s on-demand price; Infinity for no cap)', `leave it out for ${DEFAULT_MAX_PRICE_RATIO}`);
     }
-    return new Capacity(true, options.diversify ?? false, ratio);
+    return new Capacity(true, options?.diversify ?? false, ratio);
   }
 
   /** True for spot capacity. */

@@ -238,6 +238,7 @@ export class IngressPeer {
   }
   /** Pods with these labels, in the service's own namespace or in the named one. */
   public static pods(labels: Record<string, string>, namespace?: string): IngressPeer {
+    requireProp(undefined, 'labels', labels, 'object', 'the labels of the calling pods, as an object such as { app: "gateway" }');
     // The API server refuses a pod selector whose keys or values are not label syntax.
     for (const [key, value] of Object.entries(labels)) {
       if (!Token.isUnresolved(key) && !isQualifiedName(key)) {

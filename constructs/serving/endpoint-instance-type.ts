@@ -60,6 +60,10 @@ export class EndpointInstanceType {
 
   /** An accelerator instance type from the GPU catalog, as a SageMaker endpoint type. */
   public static gpu(type: GpuInstanceType): EndpointInstanceType {
+    if (!(type instanceof GpuInstanceType)) {
+      throw new PlatformError(undefined, 'type', type, 'must be a GpuInstanceType from the catalog, such as GpuInstanceType.G5_XLARGE',
+        typeof type === 'string' ? 'pass the catalog constant, or the SageMaker name to EndpointInstanceType.of()' : undefined);
+    }
     return new EndpointInstanceType(type.sageMakerInstanceType, type);
   }
 

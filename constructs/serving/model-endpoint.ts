@@ -688,6 +688,7 @@ export class ModelEndpoint extends ModelEndpointBase {
    * `autoScale()` for the variant, then change it, then autoscale it again.
    */
   public autoScale(options: EndpointAutoScalingOptions): ScalableEndpointVariant {
+    requireProp(this, 'autoScale', options, 'object', 'the scaling options, at least { maxCapacity }', 'call autoScale({ maxCapacity: 4 })');
     const variantName = options.variantName ?? this.defaultVariantName;
     const index = this.variants.findIndex((v, i) => v.nameAt(i) === variantName);
     if (index < 0) {

@@ -913,3 +913,8 @@ test('a JavaScript caller without a cluster, or with something else, gets an err
   expect(() => new GpuNodeGroup(stack, 'NoVpc', { cluster: { clusterName: 'prod' } } as unknown as GpuNodeGroupProps))
     .toThrow(/^\[TestStack\/NoVpc\] 'cluster.vpc' \(undefined\) is required: an ec2.IVpc/);
 });
+
+test('Capacity.spot(null) from a JavaScript caller is spot capacity with the defaults, as Capacity.spot() is', () => {
+  expect(Capacity.spot(null as unknown as undefined)).toEqual(Capacity.spot());
+  expect(Capacity.spot(null as unknown as undefined).isSpot).toBe(true);
+});

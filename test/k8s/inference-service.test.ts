@@ -1073,6 +1073,13 @@ describe('InferenceService', () => {
   });
 });
 
+test('IngressPeer.pods without labels, from a JavaScript caller, fails naming labels instead of a TypeError', () => {
+  expect(() => IngressPeer.pods(undefined as unknown as Record<string, string>))
+    .toThrow(/^'labels' \(undefined\) is required: the labels of the calling pods, as an object such as \{ app: "gateway" \}$/);
+  expect(() => IngressPeer.pods('app=gateway' as unknown as Record<string, string>))
+    .toThrow(/^'labels' \("app=gateway"\) must be the labels of the calling pods/);
+});
+
 test('a JavaScript caller without props gets an error naming image instead of a TypeError', () => {
   expect(() => new InferenceService(Testing.chart(), 'Svc', undefined as unknown as InferenceServiceProps))
     .toThrow(/^\[test\/Svc\] 'image' \(undefined\) is required: the server image: a container image reference/);

@@ -13,7 +13,7 @@ import { AcceleratorNodes } from '../../constructs/k8s/accelerator-scheduling';
 import { NEURON_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN } from '../../lib/private/device-plugins';
 import { AiPlatformStack } from '../../lib/ai-platform-stack';
 import {
-  buildPlatformCharts, DEFAULT_SERVER_IMAGE, DEFAULT_TRAINING_COMMAND, KUSTOMIZATION_FILE, PlatformCharts, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
+  buildPlatformCharts, DEFAULT_SERVER_IMAGE, DEFAULT_TRAINING_COMMAND, KUSTOMIZATION_FILE, PlatformCharts, PlatformChartsProps, REFERENCE_NODE_GROUPS, referenceInferenceNodes,
   referenceTrainingNodes, writePlatformManifests,
 } from '../../lib/platform-chart';
 import { AnnotationLevel, constructAnnotations } from '../../lib/construct-annotations';
@@ -193,6 +193,12 @@ describe('reference platform charts', () => {
     for (const taint of pool.spec.taints) {
       expect(spec.tolerations).toContainEqual({ key: taint.key, operator: 'Equal', value: taint.value, effect: taint.effect });
     }
+  });
+
+  test('null props from a JavaScript caller mean the defaults, as no props do', () => {
+    const given = buildPlatformCharts(Testing.app(), null as unknown as PlatformChartsProps);
+    expect(Testing.synth(given.serving)).toEqual(Testing.synth(charts.serving));
+    expect(Testing.synth(given.training)).toEqual(Testing.synth(charts.training));
   });
 
   test('karpenter together with trainingNodes fails: the pool is the training nodes', () => {

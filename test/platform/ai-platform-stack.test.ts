@@ -277,6 +277,14 @@ describe('AiPlatformStack options', () => {
     t.hasResourceProperties('AWS::EKS::Nodegroup', { Labels: Match.objectLike({ 'ai-platform.dev/node-group': 'training' }), ScalingConfig: Match.objectLike({ MaxSize: 3 }) });
     t.resourceCountIs('AWS::Lambda::LayerVersion', 1); // only the aws-cdk provider's own layer: no bundled kubectl layer
   });
+
+  test('null props from a JavaScript caller mean the defaults, as no props do', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'NullProps', null as unknown as AiPlatformStackProps);
+    expect(stack.inferenceNodes.node.id).toBe('InferenceNodes');
+    expect(stack.trainingNodes.node.id).toBe('TrainingNodes');
+    expect(stack.modelEndpoint.node.id).toBe('ModelEndpoint');
+  });
 });
 
 describe('AiPlatformStack node group scaling on a deployed stack', () => {

@@ -1680,6 +1680,17 @@ describe('from a JavaScript caller (no type checking)', () => {
       .toThrow(/^'instanceType' \("ml.m5.large"\) must be an EndpointInstanceType, /);
   });
 
+  test('EndpointInstanceType.gpu without a catalog type, and autoScale without options, fail naming what is missing', () => {
+    expect(() => EndpointInstanceType.gpu(undefined as unknown as GpuInstanceType))
+      .toThrow(/^'type' \(undefined\) must be a GpuInstanceType from the catalog, such as GpuInstanceType.G5_XLARGE$/);
+    expect(() => EndpointInstanceType.gpu('g5.xlarge' as unknown as GpuInstanceType))
+      .toThrow(/^'type' \("g5.xlarge"\) must be a GpuInstanceType from the catalog, such as GpuInstanceType.G5_XLARGE: pass the catalog constant, or the SageMaker name to EndpointInstanceType.of\(\)$/);
+    const { stack } = newStack();
+    const endpoint = newEndpoint(stack, { variants: twoInstances() });
+    expect(() => endpoint.autoScale(undefined as unknown as Parameters<typeof endpoint.autoScale>[0]))
+      .toThrow(/^\[TestStack\/Endpoint\] 'autoScale' \(undefined\) is required: the scaling options, at least \{ maxCapacity \}: call autoScale\(\{ maxCapacity: 4 \}\)$/);
+  });
+
   test('ModelEndpoint.fromEndpointAttributes without an endpoint name fails naming endpointName', () => {
     const { stack } = newStack();
     type Attrs = Parameters<typeof ModelEndpoint.fromEndpointAttributes>[2];
