@@ -18,7 +18,7 @@ import { addReferenceEndpoint } from './reference-endpoint';
 export interface AiPlatformStackProps extends StackProps {
   /**
    * VPC for the cluster and its nodes.
-   * @default - a new VPC over two availability zones with one NAT gateway
+   * @default - a new VPC over two availability zones with one NAT gateway, and an S3 gateway endpoint
    */
   readonly vpc?: ec2.IVpc;
 
@@ -234,6 +234,9 @@ export class AiPlatformStack extends Stack {
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
         { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 19 },
       ],
+      // Model artifacts and ECR's image layers come from S3 in the stack's region: through a gateway
+      // endpoint (free) instead of the NAT gateway, which bills per GB and carries a GPU image for every new node.
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
     });
 
     this.cluster = new eks.Cluster(this, 'Cluster', {

@@ -132,6 +132,19 @@ describe('AiPlatformStack (the reference platform)', () => {
     template.resourceCountIs('AWS::EC2::Subnet', 4);
   });
 
+  test('S3 traffic from the private subnets (models, ECR image layers) takes a gateway endpoint, not the NAT gateway', () => {
+    const endpoints = template.findResources('AWS::EC2::VPCEndpoint');
+    expect(Object.values(endpoints).map((e) => e.Properties)).toEqual([expect.objectContaining({
+      VpcEndpointType: 'Gateway',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3']] },
+    })]);
+    const routeTables = (endpoints[Object.keys(endpoints)[0]].Properties.RouteTableIds as Array<{ Ref: string }>).map((r) => r.Ref);
+    const privateTables = Object.entries(template.findResources('AWS::EC2::RouteTable'))
+      .filter(([, t]) => JSON.stringify(t.Properties.Tags).includes('/private')).map(([id]) => id);
+    expect(privateTables).toHaveLength(2);
+    expect(routeTables).toEqual(expect.arrayContaining(privateTables));
+  });
+
   test('synthesizes without warnings or errors', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
@@ -173,8 +186,10 @@ describe('AiPlatformStack (the reference platform)', () => {
       expect(section).toContain('| NAT gateway | 1,');
       expect(section).toContain('| Public IPv4 address | 1,');
       template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
-      template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
-      expect(section).toContain('no load balancer and no VPC endpoint');
+      // Interface endpoints bill by the hour; the one gateway endpoint (S3) does not.
+      template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Interface' }, 0);
+      template.resourcePropertiesCountIs('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' }, 1);
+      expect(section).toContain('no load balancer and no interface VPC endpoint');
     });
 
     test('the SageMaker endpoint\'s minimum instances', () => {
