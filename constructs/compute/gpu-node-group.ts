@@ -96,7 +96,7 @@ export interface GpuNodeGroupProps {
 
   /**
    * Role for the nodes.
-   * @default - a role with only AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AmazonEC2ContainerRegistryReadOnly
+   * @default - a role with only AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AmazonEC2ContainerRegistryPullOnly
    */
   readonly nodeRole?: iam.IRole;
 
@@ -169,7 +169,18 @@ export interface GpuNodeGroupProps {
 
 const DEFAULT_DISK = Size.gibibytes(200);
 /** The AWS managed policies EKS requires on a node role, and nothing more. */
-const NODE_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly'];
+/**
+ * The node role's AWS managed policies, each with why it is there (the cdk-nag acknowledgement's reason). EKS names
+ * `AmazonEC2ContainerRegistryPullOnly` for pulling images ("Amazon EKS node IAM role",
+ * https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html): `...ReadOnly` would also list and describe
+ * every repository and image of the account and read their policies and scan findings.
+ */
+const NODE_POLICIES: Record<string, string> = {
+  AmazonEKSWorkerNodePolicy: 'the kubelet describes the EC2 resources of its VPC, and the EKS Pod Identity agent gets pod credentials; EKS requires it on a node role',
+  AmazonEKS_CNI_Policy: 'the Amazon VPC CNI (aws-node) manages the nodes\' network interfaces with the node role\'s credentials while the VPC CNI has no role of its own '
+    + '(IRSA or EKS Pod Identity), as on the clusters EKS creates; EKS asks for it on the node role in that case',
+  AmazonEC2ContainerRegistryPullOnly: 'the kubelet pulls container images (the add-ons\', the device plugins\') from ECR; pull only, the policy EKS names for a node role',
+};
 const RESERVED_PREFIX = 'ai-platform.dev/';
 const CA_TEMPLATE = 'k8s.io/cluster-autoscaler/node-template';
 /**
@@ -475,12 +486,12 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
     const role = new iam.Role(this, 'NodeRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Nodes of accelerator node group ${this.node.path}`,
-      managedPolicies: NODE_POLICIES.map((name) => iam.ManagedPolicy.fromAwsManagedPolicyName(name)),
+      managedPolicies: Object.keys(NODE_POLICIES).map((name) => iam.ManagedPolicy.fromAwsManagedPolicyName(name)),
     });
-    for (const name of NODE_POLICIES) {
+    for (const [name, why] of Object.entries(NODE_POLICIES)) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`,
-        reason: `${name} is one of the three AWS managed policies EKS requires on a node role; the role holds nothing else`,
+        reason: `${name}: ${why}. The role holds nothing else`,
       });
     }
     return role;

@@ -129,11 +129,11 @@ export class DevicePluginDaemonSet extends Construct {
                 requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
                 limits: { cpu: k8s.Quantity.fromString('200m'), memory: k8s.Quantity.fromString('256Mi') },
               },
-              // The plugin writes its socket to the kubelet's host directory, which only root may do. NVIDIA's own
-              // manifest drops every capability; the Neuron chart sets none, so only escalation is refused there.
-              securityContext: nvidia
-                ? { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } }
-                : { allowPrivilegeEscalation: false },
+              // The plugin writes its socket to the kubelet's host directory, which only root may do, and needs no
+              // capability for it (root owns the directory). NVIDIA's own manifest drops every capability, and so does
+              // the Neuron chart's default securityContext (charts/neuron-helm-chart/templates/_helpers.tpl), which the
+              // Helm release keeps.
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
               volumeMounts: [
                 { name: 'device-plugin', mountPath: '/var/lib/kubelet/device-plugins' },
                 ...(nvidia ? [] : [{ name: 'infa-map', mountPath: '/run' }, { name: 'aws-config', mountPath: '/opt/aws', readOnly: true }]),

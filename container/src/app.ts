@@ -112,11 +112,13 @@ function answerAndClose(res: ServerResponse, status: number, body: string, reqId
 }
 
 /**
- * The `req` of "incoming request" lines: Fastify's fields, less the query string (see loggedUrl) and
- * the Accept-Version header's value (Fastify logs it for versioned routes, which the server has none of).
+ * The `req` of "incoming request" lines: Fastify's fields, less the query string (see loggedUrl), the
+ * Accept-Version header's value (Fastify logs it for versioned routes, which the server has none of) and
+ * the Host header's: like every header but a usable X-Request-Id, the client writes it (up to the 16 KiB
+ * of headers), and the server, reached on one address, routes on none of it.
  */
 function requestLogValue(req: FastifyRequest): Record<string, unknown> {
-  return { method: req.method, url: loggedUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+  return { method: req.method, url: loggedUrl(req.url), remoteAddress: req.ip, remotePort: req.socket?.remotePort };
 }
 
 /**

@@ -181,6 +181,8 @@ describe('logs at trace never hold payload', () => {
     const headers = {
       'accept-version': 'mkVersion3', authorization: 'Bearer mkAuth4', cookie: 'session=mkCookie5', 'x-request-id': 'mk Id 6 (not an id)',
       'x-amzn-sagemaker-custom-attributes': 'mkAttribute7', 'x-api-key': 'mkKey8', 'user-agent': 'mkAgent9',
+      // The Host header is the client's to write too, up to the 16 KiB of headers.
+      host: 'mkHost14.example',
     };
     const served = await request(started.port, 'POST', '/invocations?token=mkQuery1&x=mkQuery2', { instances: [[0.5, ...ZEROS]] }, headers);
     assert.equal(served.status, 200, served.body);
@@ -196,7 +198,7 @@ describe('logs at trace never hold payload', () => {
     assert.deepEqual(urls, ['/invocations', '/v2/models/fraud-mlp/infer', '/nope', '/v2/models/%zz', '/invocations']);
     // Every refusal names its path too, without the query string.
     assert.deepEqual(started.lines.filter((l) => l.msg === 'request rejected').map((l) => l.url), ['/v2/models/fraud-mlp/infer', '/nope', '/v2/models/%zz', '/invocations']);
-    assertNotLogged(started.raw, ['mkQuery', 'mkVersion3', 'mkAuth4', 'mkCookie5', 'mk Id 6', 'mkAttribute7', 'mkKey8', 'mkAgent9']);
+    assertNotLogged(started.raw, ['mkQuery', 'mkVersion3', 'mkAuth4', 'mkCookie5', 'mk Id 6', 'mkAttribute7', 'mkKey8', 'mkAgent9', 'mkHost14']);
   });
 
   it('logs an unexpected error (500 INTERNAL) without its message, which may quote what the request held', async () => {

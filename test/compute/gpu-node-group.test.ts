@@ -114,17 +114,28 @@ describe('GpuNodeGroup on an imported cluster', () => {
     expect(ng.acceleratorsPerNode).toBe(1);
   });
 
-  test('the node role has only the worker, CNI and ECR read-only policies', () => {
-    const { template } = group();
+  test('the node role has only the worker, CNI and ECR pull-only policies', () => {
+    const { template, ng } = group();
     const t = template();
+    // AmazonEC2ContainerRegistryPullOnly, the policy EKS names for a node role, not ...ReadOnly: that one also lists and
+    // describes every repository and image of the account and reads their repository and lifecycle policies and scan findings.
     t.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] },
       ManagedPolicyArns: [
         { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonEKSWorkerNodePolicy']] },
         { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonEKS_CNI_Policy']] },
-        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonEC2ContainerRegistryReadOnly']] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonEC2ContainerRegistryPullOnly']] },
       ],
     });
+    // Each managed policy is acknowledged (AwsSolutions-IAM4) with a reason that says why it is there: the CNI policy is
+    // EKS's to require only while the VPC CNI gets no role of its own.
+    const acks: Record<string, string> = {};
+    for (const m of ng.role.node.metadata) {
+      if (m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) Object.assign(acks, m.data);
+    }
+    const reasons = Object.fromEntries(Object.entries(acks).map(([id, reason]) => [id.replace(/^annotation::/i, '').replace(/^.*aws:policy\/(.*)\]$/, '$1'), reason]));
+    expect(Object.keys(reasons).sort()).toEqual(['AmazonEC2ContainerRegistryPullOnly', 'AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy']);
+    expect(reasons.AmazonEKS_CNI_Policy).toMatch(/VPC CNI .*no role of its own/);
     // No inline policy is attached to the node role.
     const policies = t.findResources('AWS::IAM::Policy');
     for (const p of Object.values(policies)) {

@@ -50,7 +50,11 @@ describe('DevicePluginDaemonSet', () => {
       { name: 'KUBECONFIG', value: '/etc/kubernetes/kubelet.conf' },
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
     ]);
-    expect(spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false });
+    // The Neuron chart's default container securityContext (charts/neuron-helm-chart/templates/_helpers.tpl,
+    // "neuron-device-plugin.securityContext") drops every capability, as the Helm release on CDK-managed clusters has it;
+    // seccomp RuntimeDefault as the NVIDIA plugin. Root needs no capability to write its socket in the root-owned
+    // kubelet directory.
+    expect(spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
     expect(spec.containers[0].volumeMounts).toEqual([
       { name: 'device-plugin', mountPath: '/var/lib/kubelet/device-plugins' },
       { name: 'infa-map', mountPath: '/run' },
