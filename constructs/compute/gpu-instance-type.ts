@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { PlatformError, requireProp } from '../../lib/private/errors';
@@ -81,6 +82,18 @@ export enum AcceleratorOs {
 const NAME_PATTERN = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
 
 /**
+ * An instance type name from a token (a CfnParameter, an import) is known only at deployment, while the AMI type, the
+ * taint, the device plugin and the node labels are chosen from the type at synthesis: say so, instead of reporting the
+ * token's placeholder as a type the catalog lacks.
+ */
+function refuseToken(prop: string, name: unknown): void {
+  if (!Token.isUnresolved(name)) return;
+  throw new PlatformError(undefined, prop, '<token>',
+    'cannot be a token: the AMI, the accelerator taint, the device plugin and the node labels (vendor, model, count) are chosen from the instance type at synthesis',
+    'pass a literal name (from CDK context, e.g. app.node.tryGetContext(\'gpuType\'), rather than a CfnParameter or an imported value), or one of GpuInstanceType\'s constants');
+}
+
+/**
  * An accelerator (GPU, Inferentia, Trainium) instance type, with the facts the platform needs:
  * vendor, accelerator model, count and memory, CPU and memory, architecture, and on-demand prices.
  *
@@ -152,6 +165,7 @@ export class GpuInstanceType {
    * types with `GpuInstanceType.custom()`.
    */
   public static of(name: string): GpuInstanceType {
+    refuseToken('instanceType', name);
     const ec2Name = typeof name === 'string' ? name.trim().toLowerCase().replace(/^ml\./, '') : name;
     const found = GpuInstanceType.catalogTypes().find((t) => t.name === ec2Name);
     if (!found) {
@@ -166,6 +180,7 @@ export class GpuInstanceType {
   /** Describes an accelerator type the catalog lacks. Every figure is validated. */
   public static custom(spec: GpuInstanceSpec): GpuInstanceType {
     requireProp(undefined, 'name', spec?.name, 'string', 'an EC2 instance type name like "g5.xlarge"');
+    refuseToken('name', spec.name);
     if (typeof spec.name !== 'string' || !NAME_PATTERN.test(spec.name)) {
       throw new PlatformError(undefined, 'name', spec.name, 'must be an EC2 instance type name like "g5.xlarge" (family.size, lower case, no "ml." prefix)', 'pass the EC2 name');
     }

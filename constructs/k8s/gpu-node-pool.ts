@@ -1,6 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { ApiObject, Chart, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { PlatformError, requireProp } from '../../lib/private/errors';
 import { LABEL_ARCH, LABEL_INSTANCE_TYPE, LABEL_KARPENTER_CAPACITY_TYPE, TaintDefinition } from '../../lib/private/labels';
 import { IAcceleratorNodes } from '../compute/accelerator-nodes';
@@ -237,6 +237,7 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(this.name)) {
       throw new PlatformError(this, 'name', this.name, 'must be a DNS label (lower case, digits, -; at most 63 characters)', 'pass a valid name');
     }
+    claimPoolName(this, this.name);
     // The EC2NodeClass CRD refuses an empty role and empty selector tag values; a name EKS would refuse
     // (CreateCluster: 1-100 characters, ^[0-9A-Za-z][A-Za-z0-9\-_]*$) tags no subnet, so no node could launch.
     // A token (resolved when the chart is added with addCdk8sChart) is not checked.
@@ -388,6 +389,27 @@ export class GpuNodePool extends Construct implements IAcceleratorNodes {
       }
     }
   }
+}
+
+/** Per app (the construct tree's root): the path of the pool that renders each NodePool and EC2NodeClass name. */
+const poolNames = new WeakMap<IConstruct, Map<string, string>>();
+
+/**
+ * Fails, naming `name`, when another pool of this app already renders a NodePool and EC2NodeClass of that name.
+ * Both are cluster-scoped, so a chart's namespace does not set them apart: applying the folder would make one
+ * object of the two pools, the last applied replacing the other's instance types, capacity and limits.
+ */
+function claimPoolName(scope: Construct, name: string): void {
+  const root = scope.node.root;
+  let names = poolNames.get(root);
+  if (!names) poolNames.set(root, names = new Map());
+  const other = names.get(name);
+  if (other !== undefined) {
+    throw new PlatformError(scope, 'name', name,
+      `is also the name of GpuNodePool ${other}: both render a NodePool and an EC2NodeClass named ${name}, which are cluster-scoped (a chart's namespace does not set them apart), so applying the folder would replace one pool with the other`,
+      'give one of them another name');
+  }
+  names.set(name, scope.node.path);
 }
 
 /** Karpenter's value for a disruption that never happens (NodePool `expireAfter`, `consolidateAfter`). */

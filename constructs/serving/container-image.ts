@@ -134,9 +134,11 @@ export abstract class ContainerImage {
 }
 
 class AssetImage extends ContainerImage {
-  // One asset per Dockerfile and platform: an image shared by several endpoints is built once for
-  // each kind of instance they run on, never the first endpoint's for all of them.
-  private readonly assets = new Map<string, { readonly asset: DockerImageAsset; readonly file: string }>();
+  // One asset per stack, Dockerfile and platform: an image shared by several endpoints is built once for
+  // each kind of instance they run on, never the first endpoint's for all of them; and each stack publishes
+  // its own, in its own account and region, where SageMaker pulls it (an endpoint in another region than the
+  // first stack's would otherwise point at that stack's repository, which SageMaker cannot pull from).
+  private readonly assets = new WeakMap<Stack, Map<string, { readonly asset: DockerImageAsset; readonly file: string }>>();
 
   constructor(private readonly options: BundledImageOptions, private readonly bundledServer: boolean) {
     super();
@@ -160,7 +162,10 @@ class AssetImage extends ContainerImage {
         "use an x86_64 NVIDIA instance type, or ContainerImage.bundled({ file: 'Dockerfile' }) to serve on the instance's CPUs");
     }
     const key = `${path.normalize(file)} ${platform.platform}`;
-    let built = this.assets.get(key);
+    const stack = Stack.of(scope);
+    const inStack = this.assets.get(stack) ?? new Map<string, { readonly asset: DockerImageAsset; readonly file: string }>();
+    this.assets.set(stack, inStack);
+    let built = inStack.get(key);
     if (!built) {
       if (!fs.existsSync(path.join(directory, file))) {
         throw new PlatformError(scope, 'image', path.join(directory, file),
@@ -180,7 +185,7 @@ class AssetImage extends ContainerImage {
           exclude: [...(this.bundledServer ? BUNDLED_IMAGE_EXCLUDES : OWN_IMAGE_EXCLUDES), ...(this.options.exclude ?? [])],
         }),
       };
-      this.assets.set(key, built);
+      inStack.set(key, built);
     }
     return { imageUri: built.asset.imageUri, repositoryArn: built.asset.repository.repositoryArn, dockerfile: built.file };
   }

@@ -53,14 +53,18 @@ export abstract class ModelData {
 }
 
 class AssetModelData extends ModelData {
-  private asset?: s3assets.Asset;
+  // One asset per stack: each stack uploads the model to its own account and region, where SageMaker reads it
+  // (an endpoint in another region than the first stack's would otherwise read that stack's bucket, and fail).
+  private readonly assets = new WeakMap<Stack, s3assets.Asset>();
 
   constructor(private readonly localPath: string) {
     super();
   }
 
   public bind(scope: Construct): ModelDataConfig {
-    if (!this.asset) {
+    const stack = Stack.of(scope);
+    let asset = this.assets.get(stack);
+    if (!asset) {
       const source = path.resolve(this.localPath);
       if (!fs.existsSync(source)) {
         throw new PlatformError(scope, 'modelData', this.localPath, 'must be an existing directory or .tar.gz file',
@@ -71,7 +75,7 @@ class AssetModelData extends ModelData {
         throw new PlatformError(scope, 'modelData', this.localPath, 'must be a directory or a .tar.gz archive (SageMaker only untars gzip-compressed tar files)',
           'pass the directory holding the model files, or pack them with "tar czf model.tar.gz -C dir ."');
       }
-      this.asset = new s3assets.Asset(scope, 'ModelData', isDir
+      asset = new s3assets.Asset(scope, 'ModelData', isDir
         ? {
           path: source,
           bundling: {
@@ -87,10 +91,11 @@ class AssetModelData extends ModelData {
           },
         }
         : { path: source });
+      this.assets.set(stack, asset);
     }
-    const objectArn = `arn:${Aws.PARTITION}:s3:::${this.asset.s3BucketName}/${this.asset.s3ObjectKey}`;
+    const objectArn = `arn:${Aws.PARTITION}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`;
     return {
-      s3Uri: this.asset.s3ObjectUrl,
+      s3Uri: asset.s3ObjectUrl,
       compressed: true,
       readStatements: [new iam.PolicyStatement({ sid: 'ReadModel', actions: ['s3:GetObject'], resources: [objectArn] })],
     };

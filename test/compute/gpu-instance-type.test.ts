@@ -1,3 +1,4 @@
+import { CfnParameter, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import {
   AcceleratorOs, AcceleratorVendor, CpuArchitecture, GpuInstanceSpec, GpuInstanceType,
@@ -36,6 +37,17 @@ describe('GpuInstanceType catalog', () => {
   test('an unknown name is an error listing the known families', () => {
     expect(() => GpuInstanceType.of('x2.huge')).toThrow(PlatformError);
     expect(() => GpuInstanceType.of('x2.huge')).toThrow(/'instanceType' \("x2.huge"\) is not in the accelerator catalog \(known families: g4dn, g5, g6, g6e, p4d, p4de, p5, p5en, inf2, trn1\).*custom/);
+  });
+
+  test('an instance type name from a token (a CfnParameter, an import) fails, saying why, instead of reporting the placeholder as missing from the catalog', () => {
+    // The AMI, the taint, the device plugin and the node labels are chosen from the type at synthesis.
+    const stack = new Stack();
+    const name = new CfnParameter(stack, 'InstanceType').valueAsString;
+    for (const [prop, make] of [['instanceType', () => GpuInstanceType.of(name)], ['name', () => GpuInstanceType.custom({ ...customSpec, name })]] as const) {
+      expect(make).toThrow(new RegExp(`^'${prop}' \\("<token>"\\) cannot be a token`));
+      expect(make).toThrow(/cannot be a token: the AMI, the accelerator taint, the device plugin and the node labels \(vendor, model, count\) are chosen from the instance type at synthesis: pass a literal name/);
+      expect(make).not.toThrow(/Token\[/);
+    }
   });
 
   test('each type knows its hardware', () => {

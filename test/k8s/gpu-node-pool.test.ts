@@ -336,6 +336,19 @@ describe('GpuNodePool', () => {
     expect(() => synth({ weight: 101 })).toThrow(/'weight' \(101\) must be a whole number from 1 to 100/);
   });
 
+  test('two pools of one name in an app fail synthesis, naming it, even in charts of different namespaces: a NodePool and an EC2NodeClass are cluster-scoped', () => {
+    const app = Testing.app();
+    const serving = new Chart(app, 'Serving', { namespace: 'serving' });
+    const training = new Chart(app, 'Training', { namespace: 'training' });
+    new GpuNodePool(serving, 'Gpu', { instanceTypes: [GpuInstanceType.G5_XLARGE], ...BASE });
+    expect(() => new GpuNodePool(training, 'Gpu', { instanceTypes: [GpuInstanceType.G6_XLARGE], capacity: Capacity.spot(), ...BASE }))
+      .toThrow(/'name' \("gpu"\) is also the name of GpuNodePool Serving\/Gpu: both render a NodePool and an EC2NodeClass named gpu, which are cluster-scoped.*: give one of them another name/);
+    expect(() => new GpuNodePool(serving, 'Spot', { name: 'gpu', instanceTypes: [GpuInstanceType.G6_XLARGE], ...BASE })).toThrow(/'name' \("gpu"\) is also the name of GpuNodePool Serving\/Gpu/);
+    // Other names, and the same name in another app (another cluster's folder), pass.
+    expect(() => new GpuNodePool(training, 'TrainingGpu', { instanceTypes: [GpuInstanceType.G6_XLARGE], ...BASE })).not.toThrow();
+    expect(() => new GpuNodePool(new Chart(Testing.app(), 'Other'), 'Gpu', { instanceTypes: [GpuInstanceType.G5_XLARGE], ...BASE })).not.toThrow();
+  });
+
   test('with an invalid name, synthesis fails', () => {
     expect(() => synth({ name: 'GPU pool' })).toThrow(/'name' \("GPU pool"\) must be a DNS label/);
   });

@@ -156,6 +156,18 @@ describe('TrainingJob', () => {
     expect(spec.volumes).toContainEqual({ name: 'checkpoints', persistentVolumeClaim: { claimName: 'train-checkpoints', readOnly: false } });
   });
 
+  test('raising parallelism from 1 changes the access mode of the same claim, which Kubernetes refuses on an existing claim (documented); a pinned accessMode stays', () => {
+    const claim = (props: Partial<TrainingJobProps>) => only(synth(props).manifests, 'PersistentVolumeClaim');
+    const one = claim({ checkpoints: CheckpointStorage.newClaim({ storageClassName: 'efs' }) });
+    const two = claim({ checkpoints: CheckpointStorage.newClaim({ storageClassName: 'efs' }), parallelism: 2, completions: 2 });
+    expect(two.metadata.name).toBe(one.metadata.name);
+    expect([one.spec.accessModes, two.spec.accessModes]).toEqual([['ReadWriteOnce'], ['ReadWriteMany']]);
+    const pinned = (parallelism: number) => claim({
+      checkpoints: CheckpointStorage.newClaim({ storageClassName: 'efs', accessMode: kplus.PersistentVolumeAccessMode.READ_WRITE_MANY }), parallelism, completions: 2,
+    }).spec.accessModes;
+    expect(pinned(1)).toEqual(pinned(2));
+  });
+
   test('a single-pod job gets a ReadWriteOnce claim of 100 GiB by default', () => {
     expect(only(synth().manifests, 'PersistentVolumeClaim').spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '100Gi' } } });
   });

@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CfnParameter } from 'aws-cdk-lib';
+import { App, CfnParameter, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { AcceleratorVendor, GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { BUNDLED_IMAGE_EXCLUDES, ContainerImage, EndpointInstanceType, EndpointVariant, InferenceAmiVersion, RolloutStrategy } from '../../constructs/serving';
-import { newStack } from '../helpers';
+import { newStack, TEST_CONTEXT } from '../helpers';
 import { FIXTURE_IMAGE_DIR, newEndpoint } from './util';
 
 function pullStatement(template: Template): Record<string, unknown> {
@@ -371,6 +371,24 @@ describe('one bundled image shared by several endpoints', () => {
     newEndpoint(stack, { image }, 'One');
     newEndpoint(stack, { image }, 'Two');
     expect(imagesOf(app, stack)).toEqual(['Dockerfile linux/amd64']);
+  });
+
+  test('endpoints in stacks of two regions sharing one image each pull it from their own region, where their own stack publishes it', () => {
+    // SageMaker pulls an image only from ECR in the model's region: an asset built once, for the first stack, would
+    // leave the second region's model pointing at the first region's repository, and its stack publishing nothing.
+    const app = new App({ context: TEST_CONTEXT });
+    const image = ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR });
+    const stacks = ['us-east-1', 'eu-west-1'].map((region) => {
+      const stack = new Stack(app, `Serving-${region}`, { env: { account: '123456789012', region } });
+      newEndpoint(stack, { image });
+      return stack;
+    });
+    for (const stack of stacks) {
+      const model = Object.values(Template.fromStack(stack).findResources('AWS::SageMaker::Model'))[0];
+      expect(JSON.stringify(model.Properties.PrimaryContainer.Image)).toContain(`.dkr.ecr.${stack.region}.`);
+      expect(JSON.stringify(pullStatement(Template.fromStack(stack)).Resource)).toContain(`:ecr:${stack.region}:`);
+      expect(imagesOf(app, stack)).toEqual(['Dockerfile linux/amd64']);
+    }
   });
 
   const haveImages = ['Dockerfile', 'Dockerfile.gpu'].every((f) => fs.existsSync(path.join(__dirname, '..', '..', 'container', f)));

@@ -3,11 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ModelData } from '../../constructs/serving';
 import { writeTarGz } from '../../constructs/serving/private/tar';
-import { newStack } from '../helpers';
+import { newStack, TEST_CONTEXT } from '../helpers';
 import { FIXTURE_MODEL_DIR, newEndpoint } from './util';
 
 describe('ModelData', () => {
@@ -172,6 +173,24 @@ describe('ModelData', () => {
     const agnostic = newStack().stack;
     const bucket = s3.Bucket.fromBucketAttributes(agnostic, 'B', { bucketName: 'models-eu', region: 'eu-west-1' });
     expect(() => newEndpoint(agnostic, { modelData: ModelData.fromBucket(bucket, 'fraud/') })).not.toThrow();
+  });
+
+  test('a local model shared by endpoints in stacks of two regions is uploaded by each stack to its own region, where SageMaker reads it', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const modelData = ModelData.fromAsset(FIXTURE_MODEL_DIR);
+    const stacks = ['us-east-1', 'eu-west-1'].map((region) => {
+      const stack = new Stack(app, `Serving-${region}`, { env: { account: '123456789012', region } });
+      newEndpoint(stack, { modelData });
+      return stack;
+    });
+    for (const stack of stacks) {
+      const region = stack.region;
+      const template = Template.fromStack(stack);
+      const model = Object.values(template.findResources('AWS::SageMaker::Model'))[0];
+      expect(JSON.stringify(model.Properties.PrimaryContainer.ModelDataUrl)).toMatch(new RegExp(`^"s3://cdk-[a-z0-9]+-assets-123456789012-${region}/`));
+      const manifest = JSON.parse(fs.readFileSync(path.join(app.synth().directory, `${stack.artifactId}.assets.json`), 'utf8'));
+      expect(Object.values(manifest.files as Record<string, { source: { packaging?: string } }>).some((f) => f.source.packaging === 'file')).toBe(true);
+    }
   });
 
   test('a bucket key with a leading slash fails', () => {
