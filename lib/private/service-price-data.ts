@@ -82,7 +82,7 @@ export const EBS_GB_MONTH: Readonly<Record<string, ServicePrice>> = {
 /** What EKS gives a managed node group that sets neither `DiskSize` nor a launch template. */
 export const EKS_DEFAULT_DISK = { linuxGiB: 20, windowsGiB: 50, volumeType: 'gp2', source: 'EKS CreateNodegroup diskSize; aws/containers-roadmap#1417' } as const;
 
-/** The instance type EKS launches when a managed node group names none. */
+/** The instance type EKS launches when a managed node group and its launch template name none (EKS API `CreateNodegroup`, `instanceTypes`). */
 export const EKS_DEFAULT_INSTANCE_TYPE = 't3.medium';
 
 /** Hours in the month the estimate prices (365 days x 24 hours / 12). */
