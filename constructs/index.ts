@@ -2,3 +2,4 @@
 export * from './compute';
 export * from './serving';
 export * from './k8s';
+export * from './cost';

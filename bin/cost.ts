@@ -1,0 +1,63 @@
+/**
+ * Writes the cost report of a synthesized cloud assembly: `dist/cost-report.md` and `dist/cost-report.json`, from every
+ * CloudFormation stack `cdk.out/manifest.json` lists, and prints the two monthly totals (at rest, at most) on one line.
+ * Part of `npm run synth`, after `cdk synth`. Run with `npx tsx bin/cost.ts [assemblyDir] [outputDir]` (defaults:
+ * `cdk.out`, `dist`).
+ *
+ * Guardrail: with `AIP_MONTHLY_BUDGET_USD` set (USD a month), the script exits with status 1 when the estimate at rest
+ * exceeds it, and warns when the estimate at most (autoscaling maxima) does. A value that is not a positive number
+ * fails. The report is written either way.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CostEstimate } from '../constructs/cost/cost-estimate';
+import { PlatformError } from '../lib/private/errors';
+
+const root = path.join(__dirname, '..');
+const assemblyDir = path.resolve(process.argv[2] ?? path.join(root, 'cdk.out'));
+const outdir = path.resolve(process.argv[3] ?? path.join(root, 'dist'));
+const BUDGET_VARIABLE = 'AIP_MONTHLY_BUDGET_USD';
+
+const budgetValue = (process.env[BUDGET_VARIABLE] ?? '').trim();
+const budget = budgetValue === '' ? undefined : Number(budgetValue);
+if (budget !== undefined && !(Number.isFinite(budget) && budget > 0)) {
+  console.error(`${BUDGET_VARIABLE} (${JSON.stringify(process.env[BUDGET_VARIABLE])}) must be a positive number of US dollars a month, `
+    + `like 1500: set it to the monthly budget the estimate at rest must stay within, or leave it unset`);
+  process.exit(1);
+}
+
+let estimate: CostEstimate;
+try {
+  estimate = CostEstimate.fromCloudAssembly(assemblyDir);
+} catch (e) {
+  // A missing or malformed assembly: the message names it; a stack trace adds nothing.
+  if (!(e instanceof PlatformError)) throw e;
+  console.error(e.message);
+  process.exit(1);
+}
+
+fs.mkdirSync(outdir, { recursive: true });
+const markdownFile = path.join(outdir, 'cost-report.md');
+const jsonFile = path.join(outdir, 'cost-report.json');
+fs.writeFileSync(markdownFile, estimate.toMarkdown());
+fs.writeFileSync(jsonFile, `${JSON.stringify(estimate.toJSON(), null, 2)}\n`);
+
+const usd = (value: number) => `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const unpriced = estimate.unpriced.length;
+const relative = (file: string) => path.relative(process.cwd(), file) || file;
+console.log(`cost estimate: ${usd(estimate.monthlyUsdAtRest)}/month at rest, ${usd(estimate.monthlyUsdAtMost)}/month at most`
+  + `${unpriced > 0 ? ` (${unpriced} unpriced ${unpriced === 1 ? 'line' : 'lines'} not included)` : ''}; wrote ${relative(markdownFile)}, ${relative(jsonFile)}`);
+
+if (budget !== undefined) {
+  if (unpriced > 0) {
+    console.warn(`warning: ${unpriced} unpriced ${unpriced === 1 ? 'line is' : 'lines are'} not in the estimate checked against ${BUDGET_VARIABLE}: see ${relative(markdownFile)}`);
+  }
+  if (estimate.monthlyUsdAtRest > budget) {
+    console.error(`the estimate at rest, ${usd(estimate.monthlyUsdAtRest)}/month, exceeds ${BUDGET_VARIABLE} (${usd(budget)}/month): `
+      + `lower the minimum capacity (node groups' minSize, endpoint minimum instances) or raise the budget; see ${relative(markdownFile)}`);
+    process.exitCode = 1;
+  } else if (estimate.monthlyUsdAtMost > budget) {
+    console.warn(`warning: at its autoscaling maxima the estimate is ${usd(estimate.monthlyUsdAtMost)}/month, above ${BUDGET_VARIABLE} `
+      + `(${usd(budget)}/month); at rest it is ${usd(estimate.monthlyUsdAtRest)}/month`);
+  }
+}

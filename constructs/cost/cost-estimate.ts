@@ -1,0 +1,945 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CPU_PRICE_SOURCES, CPU_PRICES } from '../../lib/private/cpu-price-data';
+import { describeValue, PlatformError } from '../../lib/private/errors';
+import {
+  EBS_GB_MONTH, EKS_DEFAULT_DISK, EKS_DEFAULT_INSTANCE_TYPE, HOURS_PER_MONTH, SERVICE_PRICES, ServicePrice,
+} from '../../lib/private/service-price-data';
+import { GpuInstanceType } from '../compute/gpu-instance-type';
+
+/** What the estimate could say about a line. */
+export enum CostStatus {
+  /** Priced: the monthly figures are in the totals. */
+  PRICED = 'priced',
+  /**
+   * Billed by the hour or month, but the estimate has no price for it (an instance type outside its tables) or cannot
+   * read a figure it needs from the template (a `Ref` to a parameter, an `Fn::` it cannot resolve). Not in the totals:
+   * the report lists it with the reason.
+   */
+  UNPRICED = 'unpriced',
+  /** Billed per use only (requests, GB stored or processed): nothing at rest, no figure in the totals. */
+  USAGE_BASED = 'usage-based',
+  /** Not billed by itself (IAM, security groups, subnets, route tables, a gateway VPC endpoint). */
+  NOT_BILLED = 'not-billed',
+  /** A resource type this estimate does not know: it may or may not bill. */
+  NOT_PRICED = 'not-priced',
+}
+
+/** A unit price and where it came from. */
+export interface CostUnitPrice {
+  /** USD per `per`, us-east-1, on-demand list price. */
+  readonly usd: number;
+  /** The unit: `hour` (of one instance, cluster, gateway, address, endpoint interface), `month`, `GB-month`. */
+  readonly per: string;
+  /** Where the figure came from. */
+  readonly source: string;
+  /** Date the source was read (or published), ISO 8601. */
+  readonly asOf: string;
+  /** False when the figure is derived, estimated or known to be out of date (see the GPU catalog). */
+  readonly confirmed: boolean;
+}
+
+/** One line of the estimate: a resource of a synthesized template, or one part of it (a node group's disks). */
+export interface CostLineItem {
+  /** The stack (template) the resource is in. */
+  readonly stackName: string;
+  /** The resource's logical id in the template. */
+  readonly logicalId: string;
+  /** The CloudFormation resource type. */
+  readonly resourceType: string;
+  /** What the line is, in words. */
+  readonly description: string;
+  readonly status: CostStatus;
+  /** How many units bill at rest: the minimum capacity, what bills with no traffic. */
+  readonly quantityAtRest?: number;
+  /** How many units bill at most: the autoscaling maximum. */
+  readonly quantityAtMost?: number;
+  /** What is counted: `node`, `instance`, `GB`, `cluster`, `alarm metric`... */
+  readonly unit?: string;
+  /** The price of one unit at rest (a node group's cheapest listed type). */
+  readonly unitPrice?: CostUnitPrice;
+  /** The price of one unit at most, where it differs (a node group's dearest listed type). */
+  readonly unitPriceAtMost?: CostUnitPrice;
+  /** USD a month at rest (730 hours). Only for priced lines. */
+  readonly monthlyUsdAtRest?: number;
+  /** USD a month at most (730 hours). Only for priced lines. */
+  readonly monthlyUsdAtMost?: number;
+  /** Why a line is unpriced, what is left out (per-GB, per-request charges), and assumptions. */
+  readonly note?: string;
+}
+
+/** A synthesized CloudFormation template and the name the report gives it. */
+export interface StackTemplate {
+  /** The stack's name, as the report shows it. */
+  readonly stackName: string;
+  /** The template, as parsed JSON (`JSON.parse` of `<stack>.template.json`, or `Template.fromStack(s).toJSON()`). */
+  readonly template: Record<string, unknown>;
+}
+
+/** The estimate's assumptions, as `toJSON()` and `toMarkdown()` state them. */
+export const COST_ESTIMATE_ASSUMPTIONS: readonly string[] = [
+  'us-east-1 on-demand list prices (Linux), in USD; other regions cost more or less',
+  `${HOURS_PER_MONTH} hours a month`,
+  'no Savings Plans, Reserved Instances or spot discounts: spot capacity is priced at the on-demand rate, as an upper bound',
+  'data transfer, per-request, per-GB-processed and storage-growth charges are excluded (usage-based lines have no figure)',
+  'at rest = minimum capacity (what bills with no traffic); at most = autoscaling maxima',
+];
+
+/** The JSON form of an estimate (`CostEstimate.toJSON()`). */
+export interface CostEstimateJson {
+  readonly currency: 'USD';
+  readonly region: 'us-east-1';
+  readonly hoursPerMonth: number;
+  readonly assumptions: readonly string[];
+  readonly monthlyUsdAtRest: number;
+  readonly monthlyUsdAtMost: number;
+  readonly unpricedCount: number;
+  readonly stacks: ReadonlyArray<{
+    readonly stackName: string;
+    readonly monthlyUsdAtRest: number;
+    readonly monthlyUsdAtMost: number;
+    readonly items: readonly CostLineItem[];
+  }>;
+}
+
+/**
+ * A monthly cost estimate of synthesized CloudFormation templates: what bills at rest (minimum capacity, no traffic) and
+ * at most (autoscaling maxima), line by line, with each unit price's source and date.
+ *
+ * It reads plain template JSON, so it prices stacks built without this library too: EKS clusters and managed node groups
+ * (instance types, scaling, root volumes from `DiskSize` or the launch template), SageMaker endpoint variants (with the
+ * Application Auto Scaling target of the variant), NAT gateways, public IPv4 addresses, VPC endpoints, load balancers,
+ * KMS keys, CloudWatch alarms and EBS volumes. Accelerator types are priced from the GPU catalog (`GpuInstanceType`),
+ * a few CPU types from a small cited table; any other type is listed as unpriced, never priced at zero. S3 buckets,
+ * log groups, Lambda functions and SNS topics bill per use and are listed without a figure.
+ *
+ * Prices are us-east-1 on-demand list prices for 730 hours a month, without Savings Plans, reservations, spot discounts,
+ * data transfer or per-request charges.
+ *
+ * @example
+ * const estimate = CostEstimate.fromCloudAssembly('cdk.out');
+ * console.log(estimate.monthlyUsdAtRest, estimate.monthlyUsdAtMost);
+ * fs.writeFileSync('cost-report.md', estimate.toMarkdown());
+ *
+ * @see https://aws.amazon.com/pricing/
+ */
+export class CostEstimate {
+  /**
+   * Prices the given templates.
+   * @param stacks one entry per stack: its name and its template as parsed JSON
+   */
+  public static fromTemplates(stacks: StackTemplate[]): CostEstimate {
+    if (!Array.isArray(stacks)) {
+      throw new PlatformError(undefined, 'stacks', stacks, 'must be an array of { stackName, template }', 'pass one entry per synthesized template');
+    }
+    const items: CostLineItem[] = [];
+    for (const [i, stack] of stacks.entries()) {
+      if (typeof stack?.stackName !== 'string' || stack.stackName === '') {
+        throw new PlatformError(undefined, `stacks[${i}].stackName`, stack?.stackName, 'must be a non-empty string', 'name the stack');
+      }
+      if (typeof stack.template !== 'object' || stack.template === null || Array.isArray(stack.template)) {
+        throw new PlatformError(undefined, `stacks[${i}].template`, stack.template, 'must be a CloudFormation template object',
+          'pass the parsed JSON of the synthesized template');
+      }
+      items.push(...new TemplatePricer(stack.stackName, stack.template).price());
+    }
+    return new CostEstimate(stacks.map((s) => s.stackName), items);
+  }
+
+  /**
+   * Prices every CloudFormation stack of a cloud assembly, as its `manifest.json` lists them (stages' nested assemblies
+   * included). Nested stacks (`AWS::CloudFormation::Stack`) are not read: they are listed as not priced.
+   * @param assembly the assembly's directory (`cdk.out`), or a cloud assembly (`app.synth()`)
+   */
+  public static fromCloudAssembly(assembly: string | { readonly directory: string }): CostEstimate {
+    const directory = typeof assembly === 'string' ? assembly : assembly?.directory;
+    if (typeof directory !== 'string') {
+      throw new PlatformError(undefined, 'assembly', assembly, 'must be a cloud assembly directory or a CloudAssembly', 'pass "cdk.out" or app.synth()');
+    }
+    return CostEstimate.fromTemplates(readAssembly(path.resolve(directory)));
+  }
+
+  /** The stacks priced, in order. */
+  public readonly stackNames: readonly string[];
+  /** Every line, stack by stack, in template order. */
+  public readonly items: readonly CostLineItem[];
+
+  private constructor(stackNames: string[], items: CostLineItem[]) {
+    this.stackNames = stackNames;
+    this.items = items;
+  }
+
+  /** USD a month at rest: the sum of the priced lines (unpriced lines are not in it). */
+  public get monthlyUsdAtRest(): number {
+    return sum(this.items, 'monthlyUsdAtRest');
+  }
+
+  /** USD a month at most (autoscaling maxima): the sum of the priced lines. */
+  public get monthlyUsdAtMost(): number {
+    return sum(this.items, 'monthlyUsdAtMost');
+  }
+
+  /** The lines that bill but could not be priced, with the reason in each `note`. */
+  public get unpriced(): CostLineItem[] {
+    return this.items.filter((i) => i.status === CostStatus.UNPRICED);
+  }
+
+  /** The estimate as JSON-serializable data: totals, per-stack totals, every line, the assumptions. */
+  public toJSON(): CostEstimateJson {
+    return {
+      currency: 'USD',
+      region: 'us-east-1',
+      hoursPerMonth: HOURS_PER_MONTH,
+      assumptions: COST_ESTIMATE_ASSUMPTIONS,
+      monthlyUsdAtRest: this.monthlyUsdAtRest,
+      monthlyUsdAtMost: this.monthlyUsdAtMost,
+      unpricedCount: this.unpriced.length,
+      stacks: this.stackNames.map((stackName) => {
+        const items = this.items.filter((i) => i.stackName === stackName);
+        return { stackName, monthlyUsdAtRest: sum(items, 'monthlyUsdAtRest'), monthlyUsdAtMost: sum(items, 'monthlyUsdAtMost'), items };
+      }),
+    };
+  }
+
+  /**
+   * The estimate as a Markdown report: the totals, a table of priced lines per stack, what is unpriced and why, what
+   * bills per use, what is not billed or not known, the prices used with their sources, and the assumptions.
+   */
+  public toMarkdown(): string {
+    const out: string[] = [];
+    const unpriced = this.unpriced;
+    out.push('# Cost estimate', '');
+    out.push(`Monthly USD, us-east-1 on-demand list prices, ${HOURS_PER_MONTH} hours a month. `
+      + `**At rest: ${usd(this.monthlyUsdAtRest)}** (minimum capacity: what bills with no traffic); `
+      + `**at most: ${usd(this.monthlyUsdAtMost)}** (autoscaling maxima).`
+      + (unpriced.length > 0 ? ` ${unpriced.length} unpriced ${unpriced.length === 1 ? 'line is' : 'lines are'} not in these totals (see below).` : ''));
+    for (const stackName of this.stackNames) {
+      const items = this.items.filter((i) => i.stackName === stackName);
+      out.push('', `## ${stackName}`, '');
+      const priced = items.filter((i) => i.status === CostStatus.PRICED);
+      if (priced.length > 0) {
+        out.push('| Resource | What | At rest | At most | Unit price | $/month at rest | $/month at most | Note |');
+        out.push('|---|---|---:|---:|---|---:|---:|---|');
+        for (const i of priced) {
+          out.push(`| \`${i.logicalId}\` (${i.resourceType}) | ${cell(i.description)} | ${quantity(i.quantityAtRest, i.unit)} | ${quantity(i.quantityAtMost, i.unit)} `
+            + `| ${cell(unitPrices(i))} | ${money(i.monthlyUsdAtRest)} | ${money(i.monthlyUsdAtMost)} | ${cell(i.note ?? '')} |`);
+        }
+        out.push(`| **Total** | | | | | **${money(sum(items, 'monthlyUsdAtRest'))}** | **${money(sum(items, 'monthlyUsdAtMost'))}** | |`);
+      } else {
+        out.push('Nothing priced in this stack.');
+      }
+      const stackUnpriced = items.filter((i) => i.status === CostStatus.UNPRICED);
+      if (stackUnpriced.length > 0) {
+        out.push('', '**Unpriced** (billed, but not in the totals):', '');
+        for (const i of stackUnpriced) {
+          const counted = i.quantityAtRest !== undefined ? ` (${quantity(i.quantityAtRest, i.unit)} at rest, ${quantity(i.quantityAtMost, i.unit)} at most)` : '';
+          out.push(`- \`${i.logicalId}\` (${i.resourceType}): ${i.description}${counted}: ${i.note ?? 'unpriced'}`);
+        }
+      }
+      const usage = new Map<string, CostLineItem[]>();
+      for (const i of items.filter((x) => x.status === CostStatus.USAGE_BASED)) {
+        const key = `${i.resourceType}|${i.description}|${i.note ?? ''}`;
+        usage.set(key, [...(usage.get(key) ?? []), i]);
+      }
+      if (usage.size > 0) {
+        out.push('', '**Usage-based** (billed per use, nothing at rest, no figure here):', '');
+        for (const group of usage.values()) {
+          const i = group[0];
+          out.push(`- ${i.resourceType} × ${group.length}: ${i.description}${i.note ? `; ${i.note}` : ''}`);
+        }
+      }
+      const notBilled = countByType(items.filter((i) => i.status === CostStatus.NOT_BILLED));
+      if (notBilled) out.push('', `**Not billed by themselves:** ${notBilled}.`);
+      const notPriced = countByType(items.filter((i) => i.status === CostStatus.NOT_PRICED));
+      if (notPriced) out.push('', `**Not priced** (resource types this estimate does not know; they may bill): ${notPriced}.`);
+    }
+    const prices = new Map<string, CostUnitPrice>();
+    for (const i of this.items) {
+      for (const p of [i.unitPrice, i.unitPriceAtMost]) if (p) prices.set(`${p.usd}|${p.per}|${p.source}`, p);
+    }
+    if (prices.size > 0) {
+      out.push('', '## Prices used', '', '| Price | Source | Read |', '|---|---|---|');
+      for (const p of prices.values()) out.push(`| ${unitPrice(p)}${p.confirmed ? '' : ' (unconfirmed)'} | ${cell(p.source)} | ${p.asOf} |`);
+    }
+    out.push('', '## Assumptions', '', ...COST_ESTIMATE_ASSUMPTIONS.map((a) => `- ${a}`), '');
+    return out.join('\n');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Reading templates
+
+// Template JSON has no static shape: every value read from it is checked at run time before it is used.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = { [key: string]: any };
+
+/** A value the template does not give as a literal. `why` says what it is, for the line's note. */
+class Unresolved {
+  constructor(public readonly why: string) {}
+}
+
+/** A piece of a string the template builds: a literal, or a reference to a resource (`Ref`, `Fn::GetAtt`). */
+type Part = string | { readonly ref: string };
+
+const USAGE_BASED: Readonly<Record<string, string>> = {
+  'AWS::S3::Bucket': 'S3 bucket: billed per GB-month stored and per request',
+  'AWS::Logs::LogGroup': 'CloudWatch Logs group: billed per GB ingested and per GB-month stored',
+  'AWS::Lambda::Function': 'Lambda function: billed per request and per GB-second of run time',
+  'AWS::SNS::Topic': 'SNS topic: billed per request and per delivery',
+};
+
+const NOT_BILLED = new Set([
+  'AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::RouteTable', 'AWS::EC2::Route', 'AWS::EC2::SubnetRouteTableAssociation',
+  'AWS::EC2::InternetGateway', 'AWS::EC2::VPCGatewayAttachment', 'AWS::EC2::SecurityGroup', 'AWS::EC2::SecurityGroupIngress',
+  'AWS::EC2::SecurityGroupEgress', 'AWS::EC2::LaunchTemplate', 'AWS::EKS::AccessEntry', 'AWS::EKS::PodIdentityAssociation',
+  'AWS::EKS::Addon', 'AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::ApplicationAutoScaling::ScalingPolicy',
+  'AWS::SageMaker::Model', 'AWS::SageMaker::Endpoint', 'AWS::S3::BucketPolicy', 'AWS::Lambda::Permission',
+  'AWS::Lambda::LayerVersion', 'AWS::SSM::Parameter', 'AWS::CDK::Metadata', 'AWS::CloudFormation::WaitConditionHandle',
+]);
+
+const NOT_BILLED_WHY: Readonly<Record<string, string>> = {
+  'AWS::EC2::LaunchTemplate': 'its volumes are priced with the node group that uses it',
+  'AWS::SageMaker::Endpoint': 'its instances are priced on its endpoint configuration',
+  'AWS::ApplicationAutoScaling::ScalableTarget': 'its minimum and maximum are used for the capacity it scales',
+  'AWS::EKS::Addon': 'AWS add-ons run on the nodes, which are priced',
+  'AWS::SSM::Parameter': 'standard tier',
+};
+
+/** Prices the resources of one template. */
+class TemplatePricer {
+  private readonly resources: Record<string, Json>;
+  private readonly parameters: Record<string, Json>;
+
+  constructor(private readonly stackName: string, template: Json) {
+    const resources = template.Resources;
+    this.resources = resources && typeof resources === 'object' && !Array.isArray(resources) ? resources : {};
+    const parameters = template.Parameters;
+    this.parameters = parameters && typeof parameters === 'object' ? parameters : {};
+  }
+
+  public price(): CostLineItem[] {
+    const items: CostLineItem[] = [];
+    for (const [logicalId, resource] of Object.entries(this.resources)) {
+      const type = typeof resource?.Type === 'string' ? resource.Type : '(no Type)';
+      const props: Json = resource?.Properties && typeof resource.Properties === 'object' ? resource.Properties : {};
+      const base = { stackName: this.stackName, logicalId, resourceType: type };
+      for (const line of this.priceResource(type, props, logicalId)) items.push({ ...base, ...line });
+    }
+    return items;
+  }
+
+  private priceResource(type: string, props: Json, logicalId: string): Line[] {
+    switch (type) {
+      case 'AWS::EKS::Cluster':
+        return [this.eksCluster(props.Version)];
+      case 'Custom::AWSCDK-EKS-Cluster':
+        return [this.eksCluster(props.Config?.version)];
+      case 'AWS::EKS::Nodegroup':
+        return this.nodegroup(props);
+      case 'AWS::SageMaker::EndpointConfig':
+        return this.endpointConfig(props, logicalId);
+      case 'AWS::EC2::NatGateway':
+        return [fixed('NAT gateway', 1, 'gateway', SERVICE_PRICES.NAT_GATEWAY,
+          `plus $${SERVICE_PRICES.NAT_GATEWAY_DATA.usd} per GB it processes (not in the estimate)`)];
+      case 'AWS::EC2::EIP':
+        return [fixed('Elastic IP address (public IPv4)', 1, 'address', SERVICE_PRICES.PUBLIC_IPV4,
+          'every public IPv4 address bills, attached or idle, since 2024-02-01')];
+      case 'AWS::EC2::VPCEndpoint':
+        return [this.vpcEndpoint(props)];
+      case 'AWS::ElasticLoadBalancingV2::LoadBalancer':
+        return [this.loadBalancer(props)];
+      case 'AWS::KMS::Key':
+      case 'AWS::KMS::ReplicaKey':
+        return [fixed('KMS key', 1, 'key', SERVICE_PRICES.KMS_KEY,
+          `plus $0.03 per 10,000 requests (not in the estimate)${props.EnableKeyRotation === true ? '; rotation keeps older key material, which can add to the monthly fee' : ''}`)];
+      case 'AWS::CloudWatch::Alarm':
+        return [this.alarm(props)];
+      case 'AWS::EC2::Volume':
+        return [this.volume(props)];
+      default:
+        break;
+    }
+    if (USAGE_BASED[type]) return [{ description: USAGE_BASED[type], status: CostStatus.USAGE_BASED }];
+    if (NOT_BILLED.has(type) || type.startsWith('AWS::IAM::')) {
+      return [{ description: NOT_BILLED_WHY[type] ? `not billed by itself: ${NOT_BILLED_WHY[type]}` : 'not billed by itself', status: CostStatus.NOT_BILLED }];
+    }
+    return [{
+      description: type === 'AWS::CloudFormation::Stack' ? 'nested stack: its template is not read' : 'resource type not known to this estimate',
+      status: CostStatus.NOT_PRICED,
+    }];
+  }
+
+  // --- EKS -----------------------------------------------------------------------------------------------------------
+
+  private eksCluster(version: unknown): Line {
+    const v = typeof version === 'string' ? ` (Kubernetes ${version})` : '';
+    const extended = SERVICE_PRICES.EKS_CLUSTER_EXTENDED;
+    return fixed(`EKS control plane${v}`, 1, 'cluster', SERVICE_PRICES.EKS_CLUSTER_STANDARD,
+      `standard support; $${extended.usd.toFixed(2)}/h (${usd(extended.usd * HOURS_PER_MONTH)}/month) once its Kubernetes version is in extended support`);
+  }
+
+  private nodegroup(props: Json): Line[] {
+    const notes: string[] = [];
+    const launchTemplate = this.launchTemplateOf(props.LaunchTemplate);
+    const ltData: Json | undefined = launchTemplate instanceof Unresolved ? undefined : launchTemplate?.LaunchTemplateData;
+    // Instance types: the node group's, else the launch template's, else EKS's default.
+    let types: string[] | Unresolved;
+    if (props.InstanceTypes !== undefined) {
+      types = Array.isArray(props.InstanceTypes) && props.InstanceTypes.length > 0 && props.InstanceTypes.every((t: unknown) => typeof t === 'string')
+        ? props.InstanceTypes : new Unresolved(`InstanceTypes is ${this.describe(props.InstanceTypes)}`);
+    } else if (ltData?.InstanceType !== undefined) {
+      const t = this.literal(ltData.InstanceType, 'the launch template\'s InstanceType');
+      types = typeof t === 'string' ? [t] : t instanceof Unresolved ? t : new Unresolved(`the launch template's InstanceType is ${this.describe(t)}`);
+    } else if (launchTemplate instanceof Unresolved) {
+      types = new Unresolved(`no InstanceTypes, and ${launchTemplate.why}, which may set one`);
+    } else {
+      types = [EKS_DEFAULT_INSTANCE_TYPE];
+      notes.push(`no InstanceTypes: EKS launches ${EKS_DEFAULT_INSTANCE_TYPE}`);
+    }
+    const scaling: Json = props.ScalingConfig ?? {};
+    const min = this.count(scaling.MinSize, 'ScalingConfig.MinSize');
+    const max = this.count(scaling.MaxSize, 'ScalingConfig.MaxSize');
+    const desired = this.count(scaling.DesiredSize, 'ScalingConfig.DesiredSize');
+    const spot = props.CapacityType === 'SPOT';
+    const capacity = spot ? 'spot' : 'on-demand';
+    const typeText = types instanceof Unresolved ? '' : `: ${types.join(', ')}`;
+    const what = `EKS node group${props.Labels?.['ai-platform.dev/node-group'] ? ` "${props.Labels['ai-platform.dev/node-group']}"` : ''}, ${capacity} nodes${typeText}`;
+
+    const lines: Line[] = [];
+    const unresolved = [types, min, max].filter((v): v is Unresolved => v instanceof Unresolved);
+    if (unresolved.length > 0) {
+      lines.push(unpricedLine(what, unresolved.map((u) => u.why).join('; ')));
+    } else {
+      const typeList = types as string[];
+      const prices = typeList.map((t) => ({ type: t, price: ec2Price(t) }));
+      const missing = prices.filter((p) => !p.price).map((p) => p.type);
+      if (missing.length > 0) {
+        lines.push(unpricedLine(what, `no price for ${missing.join(', ')} in the GPU catalog or the CPU price table`,
+          { quantityAtRest: min as number, quantityAtMost: max as number, unit: 'node' }));
+      } else {
+        const sorted = [...prices].sort((a, b) => a.price!.usd - b.price!.usd);
+        const cheapest = sorted[0];
+        const dearest = sorted[sorted.length - 1];
+        if (typeList.length > 1) notes.push(`at rest priced as ${cheapest.type}, the cheapest listed type; at most as ${dearest.type}, the dearest`);
+        if (spot) notes.push('spot capacity priced at the on-demand rate, as an upper bound: the price tables hold no spot prices (spot often costs 50-70% less, varying by zone and hour)');
+        if (typeof desired === 'number' && desired > (min as number)) {
+          notes.push(`starts with DesiredSize ${desired} nodes and comes down to MinSize only with an autoscaler`);
+        }
+        lines.push({
+          description: what,
+          status: CostStatus.PRICED,
+          quantityAtRest: min as number,
+          quantityAtMost: max as number,
+          unit: 'node',
+          unitPrice: cheapest.price,
+          unitPriceAtMost: dearest.price !== cheapest.price ? dearest.price : undefined,
+          monthlyUsdAtRest: round2((min as number) * cheapest.price!.usd * HOURS_PER_MONTH),
+          monthlyUsdAtMost: round2((max as number) * dearest.price!.usd * HOURS_PER_MONTH),
+          note: notes.join('; ') || undefined,
+        });
+      }
+    }
+    lines.push(this.nodeDisks(props, launchTemplate, ltData, min, max));
+    return lines;
+  }
+
+  /** The node group's root volumes: `DiskSize`, the launch template's block devices, or EKS's default. */
+  private nodeDisks(props: Json, launchTemplate: Json | Unresolved | undefined, ltData: Json | undefined,
+    min: number | Unresolved, max: number | Unresolved): Line {
+    const what = 'EBS volumes of the node group\'s nodes';
+    let perNode: Volume[] | Unresolved;
+    let source: string;
+    if (launchTemplate instanceof Unresolved) {
+      perNode = new Unresolved(`${launchTemplate.why}: its volumes are unknown`);
+      source = '';
+    } else if (launchTemplate) {
+      source = 'the launch template';
+      const mappings = ltData?.BlockDeviceMappings;
+      if (mappings === undefined) {
+        perNode = new Unresolved('the launch template maps no block device: the AMI decides the root volume');
+      } else if (!Array.isArray(mappings)) {
+        perNode = new Unresolved(`the launch template's BlockDeviceMappings is ${this.describe(mappings)}`);
+      } else {
+        perNode = this.volumes(mappings.filter((m: Json) => m?.Ebs).map((m: Json) => m.Ebs));
+      }
+    } else if (props.DiskSize !== undefined) {
+      const size = this.count(props.DiskSize, 'DiskSize');
+      perNode = size instanceof Unresolved ? size : [{ sizeGiB: size, type: EKS_DEFAULT_DISK.volumeType }];
+      source = `DiskSize, ${EKS_DEFAULT_DISK.volumeType} (EKS's volume type without a launch template)`;
+    } else {
+      const windows = typeof props.AmiType === 'string' && props.AmiType.startsWith('WINDOWS');
+      perNode = [{ sizeGiB: windows ? EKS_DEFAULT_DISK.windowsGiB : EKS_DEFAULT_DISK.linuxGiB, type: EKS_DEFAULT_DISK.volumeType }];
+      source = `EKS's default root volume (no DiskSize, no launch template): ${windows ? EKS_DEFAULT_DISK.windowsGiB : EKS_DEFAULT_DISK.linuxGiB} GiB ${EKS_DEFAULT_DISK.volumeType}`;
+    }
+    const unresolved = [perNode, min, max].filter((v): v is Unresolved => v instanceof Unresolved);
+    if (unresolved.length > 0) return unpricedLine(what, unresolved.map((u) => u.why).join('; '));
+    const volumes = perNode as Volume[];
+    const priced = volumes.map((v) => priceVolume(v));
+    const failed = priced.find((p): p is Unresolved => p instanceof Unresolved);
+    if (failed) return unpricedLine(what, failed.why);
+    const costs = priced as VolumeCost[];
+    const gibPerNode = volumes.reduce((a, v) => a + v.sizeGiB, 0);
+    const perNodeMonthly = costs.reduce((a, c) => a + c.monthly, 0);
+    const onePrice = costs.every((c) => c.price === costs[0].price && c.extras === 0);
+    const sizes = volumes.map((v) => `${v.sizeGiB} GiB ${v.type}`).join(' + ');
+    return {
+      description: `${what}: ${sizes} per node`,
+      status: CostStatus.PRICED,
+      quantityAtRest: (min as number) * gibPerNode,
+      quantityAtMost: (max as number) * gibPerNode,
+      unit: 'GB',
+      unitPrice: onePrice && costs.length > 0 ? costs[0].price : undefined,
+      monthlyUsdAtRest: round2((min as number) * perNodeMonthly),
+      monthlyUsdAtMost: round2((max as number) * perNodeMonthly),
+      note: [`from ${source}`, ...costs.flatMap((c) => c.notes)].join('; '),
+    };
+  }
+
+  /** The launch template a node group names: the resource in this template, undefined if none, or why it is unknown. */
+  private launchTemplateOf(spec: unknown): Json | Unresolved | undefined {
+    if (spec === undefined) return undefined;
+    if (typeof spec !== 'object' || spec === null) return new Unresolved(`LaunchTemplate is ${this.describe(spec)}`);
+    const s = spec as Json;
+    for (const key of ['Id', 'Name']) {
+      if (s[key] === undefined) continue;
+      const parts = this.parts(s[key]);
+      if (parts && parts.length === 1 && typeof parts[0] !== 'string') {
+        const target = this.resources[parts[0].ref];
+        if (target?.Type === 'AWS::EC2::LaunchTemplate') return target.Properties ?? {};
+      }
+      if (parts && parts.length === 1 && typeof parts[0] === 'string' && key === 'Name') {
+        const name = parts[0];
+        const found = Object.values(this.resources).find((r) => r?.Type === 'AWS::EC2::LaunchTemplate' && r.Properties?.LaunchTemplateName === name);
+        if (found) return found.Properties ?? {};
+      }
+      return new Unresolved(`the launch template (${key} ${this.describe(s[key])}) is not in this template`);
+    }
+    return new Unresolved('LaunchTemplate names neither Id nor Name');
+  }
+
+  private volumes(ebs: Json[]): Volume[] | Unresolved {
+    const out: Volume[] = [];
+    for (const e of ebs) {
+      if (e.VolumeSize === undefined) return new Unresolved('a block device mapping sets no VolumeSize: the AMI\'s snapshot decides it');
+      const size = this.count(e.VolumeSize, 'VolumeSize');
+      if (size instanceof Unresolved) return size;
+      const type = e.VolumeType === undefined ? 'gp2' : this.literal(e.VolumeType, 'VolumeType');
+      if (type instanceof Unresolved) return type;
+      const iops = e.Iops === undefined ? undefined : this.count(e.Iops, 'Iops');
+      if (iops instanceof Unresolved) return iops;
+      const throughput = e.Throughput === undefined ? undefined : this.count(e.Throughput, 'Throughput');
+      if (throughput instanceof Unresolved) return throughput;
+      out.push({ sizeGiB: size, type: String(type), iops, throughput, typeDefaulted: e.VolumeType === undefined });
+    }
+    return out;
+  }
+
+  // --- SageMaker -----------------------------------------------------------------------------------------------------
+
+  private endpointConfig(props: Json, logicalId: string): Line[] {
+    const variants = props.ProductionVariants;
+    if (!Array.isArray(variants)) {
+      return [unpricedLine('SageMaker endpoint configuration', `ProductionVariants is ${this.describe(variants)}`)];
+    }
+    const endpoints = this.endpointsUsing(logicalId, props);
+    const endpointText = endpoints.length > 0 ? ` of endpoint ${endpoints.map((e) => e.name ?? e.logicalId).join(', ')}` : '';
+    return variants.map((variant: Json, index: number) => {
+      const variantName = typeof variant?.VariantName === 'string' ? variant.VariantName : `#${index + 1}`;
+      const what = `SageMaker endpoint variant ${variantName}${endpointText}`;
+      if (variant?.ServerlessConfig) {
+        return {
+          description: `${what}, serverless`,
+          status: CostStatus.USAGE_BASED,
+          note: 'serverless inference bills per request and per second of compute: nothing at rest'
+            + (variant.ServerlessConfig.ProvisionedConcurrency ? '; its provisioned concurrency bills by the hour (not in the estimate)' : ''),
+        };
+      }
+      const type = this.literal(variant?.InstanceType, 'InstanceType');
+      if (type instanceof Unresolved || typeof type !== 'string') {
+        return unpricedLine(what, type instanceof Unresolved ? type.why : `InstanceType is ${this.describe(type)}`);
+      }
+      const whatTyped = `${what}: ${type}`;
+      const notes: string[] = [];
+      if (endpoints.length === 0) notes.push('no endpoint in this template uses this configuration: it bills once one does');
+      // Capacity: the variant's scalable target, else managed instance scaling, else the initial count.
+      let min: number | Unresolved;
+      let max: number | Unresolved;
+      const target = endpoints.map((e) => this.scalableTarget(e, variantName)).find((t) => t !== undefined);
+      if (target) {
+        min = this.count(target.props.MinCapacity, 'the scalable target\'s MinCapacity');
+        max = this.count(target.props.MaxCapacity, 'the scalable target\'s MaxCapacity');
+        notes.push(`autoscaled by ${target.logicalId}`);
+      } else if (variant.ManagedInstanceScaling?.Status === 'ENABLED') {
+        min = this.count(variant.ManagedInstanceScaling.MinInstanceCount ?? 0, 'ManagedInstanceScaling.MinInstanceCount');
+        max = this.count(variant.ManagedInstanceScaling.MaxInstanceCount, 'ManagedInstanceScaling.MaxInstanceCount');
+        notes.push('managed instance scaling');
+      } else {
+        min = max = this.count(variant.InitialInstanceCount, 'InitialInstanceCount');
+        if (!(min instanceof Unresolved)) notes.push('no autoscaling: InitialInstanceCount');
+      }
+      const unresolved = [min, max].filter((v): v is Unresolved => v instanceof Unresolved);
+      if (unresolved.length > 0) return unpricedLine(whatTyped, unresolved.map((u) => u.why).join('; '));
+      const price = sageMakerPrice(type);
+      if (!price) {
+        return unpricedLine(whatTyped, [`no SageMaker price for ${type}: the GPU catalog prices only ml. accelerator types; see Amazon SageMaker AI pricing`, ...notes].join('; '),
+          { quantityAtRest: min as number, quantityAtMost: max as number, unit: 'instance' });
+      }
+      return {
+        description: whatTyped,
+        status: CostStatus.PRICED,
+        quantityAtRest: min as number,
+        quantityAtMost: max as number,
+        unit: 'instance',
+        unitPrice: price,
+        monthlyUsdAtRest: round2((min as number) * price.usd * HOURS_PER_MONTH),
+        monthlyUsdAtMost: round2((max as number) * price.usd * HOURS_PER_MONTH),
+        note: notes.join('; '),
+      };
+    });
+  }
+
+  /** The `AWS::SageMaker::Endpoint`s of this template whose `EndpointConfigName` points at this configuration. */
+  private endpointsUsing(configId: string, configProps: Json): Array<{ logicalId: string; name?: string }> {
+    const out: Array<{ logicalId: string; name?: string }> = [];
+    for (const [logicalId, r] of Object.entries(this.resources)) {
+      if (r?.Type !== 'AWS::SageMaker::Endpoint') continue;
+      const parts = this.parts(r.Properties?.EndpointConfigName);
+      if (!parts || parts.length !== 1) continue;
+      const p = parts[0];
+      const matches = typeof p === 'string' ? p === configProps.EndpointConfigName : p.ref === configId;
+      if (matches) out.push({ logicalId, name: typeof r.Properties?.EndpointName === 'string' ? r.Properties.EndpointName : undefined });
+    }
+    return out;
+  }
+
+  /**
+   * The Application Auto Scaling target of an endpoint's variant: its `ResourceId` is `endpoint/<name>/variant/<variant>`,
+   * the name a literal equal to the endpoint's `EndpointName`, or a `Ref` / `Fn::GetAtt` of the endpoint (in an `Fn::Join`
+   * or `Fn::Sub`).
+   */
+  private scalableTarget(endpoint: { logicalId: string; name?: string }, variantName: string): { logicalId: string; props: Json } | undefined {
+    for (const [logicalId, r] of Object.entries(this.resources)) {
+      if (r?.Type !== 'AWS::ApplicationAutoScaling::ScalableTarget') continue;
+      const props: Json = r.Properties ?? {};
+      if (props.ServiceNamespace !== 'sagemaker' || props.ScalableDimension !== 'sagemaker:variant:DesiredInstanceCount') continue;
+      const parts = this.parts(props.ResourceId);
+      if (!parts) continue;
+      const text = parts.map((p) => (typeof p === 'string' ? p : `\uE000${p.ref}\uE000`)).join('');
+      const m = /^endpoint\/(.+)\/variant\/([^/\uE000]+)$/.exec(text);
+      if (!m || m[2] !== variantName) continue;
+      const name = m[1];
+      const byRef = /^\uE000([^\uE000]+)\uE000$/.exec(name)?.[1];
+      if (byRef === endpoint.logicalId || (byRef === undefined && endpoint.name !== undefined && name === endpoint.name)) {
+        return { logicalId, props };
+      }
+    }
+    return undefined;
+  }
+
+  // --- Networking, keys, alarms, volumes -----------------------------------------------------------------------------
+
+  private vpcEndpoint(props: Json): Line {
+    const type = props.VpcEndpointType ?? 'Gateway';
+    const service = this.parts(props.ServiceName)?.map((p) => (typeof p === 'string' ? p : '')).join('').replace(/^com\.amazonaws\.\.?/, '');
+    const what = `VPC endpoint (${type}${service ? `, ${service}` : ''})`;
+    if (type === 'Gateway') {
+      return { description: `${what}: gateway endpoints have no hourly or per-GB charge`, status: CostStatus.NOT_BILLED };
+    }
+    if (type !== 'Interface' && type !== 'GatewayLoadBalancer') return unpricedLine(what, `no price for a VpcEndpointType of ${this.describe(type)}`);
+    const subnets = props.SubnetIds;
+    if (!Array.isArray(subnets)) {
+      return unpricedLine(what, subnets === undefined ? 'no SubnetIds: it bills per subnet (zone) it has a network interface in'
+        : `SubnetIds is ${this.describe(subnets)}: it bills per subnet`);
+    }
+    return fixed(what, subnets.length, 'subnet', SERVICE_PRICES.VPC_ENDPOINT_INTERFACE,
+      `one network interface per subnet; plus $${SERVICE_PRICES.VPC_ENDPOINT_INTERFACE.usd} per GB it processes (not in the estimate)`);
+  }
+
+  private loadBalancer(props: Json): Line {
+    const type = props.Type ?? 'application';
+    const what = `${type === 'network' ? 'Network' : type === 'application' ? 'Application' : String(type)} load balancer${props.Scheme === 'internal' ? ' (internal)' : ''}`;
+    if (type !== 'application' && type !== 'network') return unpricedLine(what, `no price for a load balancer Type of ${this.describe(type)}`);
+    return fixed(what, 1, 'load balancer', SERVICE_PRICES.LOAD_BALANCER,
+      'plus capacity units per use (not in the estimate)'
+      + (props.Scheme === 'internal' ? '' : '; an internet-facing one also pays for a public IPv4 address per zone (not counted)'));
+  }
+
+  private alarm(props: Json): Line {
+    let metrics = 1;
+    let highResolution = typeof props.Period === 'number' && props.Period < 60;
+    if (Array.isArray(props.Metrics)) {
+      const stats = props.Metrics.filter((m: Json) => m?.MetricStat);
+      metrics = Math.max(1, stats.length);
+      highResolution = stats.some((m: Json) => typeof m.MetricStat.Period === 'number' && m.MetricStat.Period < 60);
+    }
+    const price = highResolution ? SERVICE_PRICES.ALARM_HIGH_RESOLUTION : SERVICE_PRICES.ALARM_STANDARD;
+    const what = `CloudWatch alarm, ${highResolution ? 'high' : 'standard'} resolution${metrics > 1 ? `, metric math over ${metrics} metrics` : ''}`;
+    return fixed(what, metrics, 'alarm metric', price, metrics > 1 ? 'each metric the alarm reads is billed' : undefined);
+  }
+
+  private volume(props: Json): Line {
+    const what = 'EBS volume';
+    const volumes = this.volumes([{ VolumeSize: props.Size, VolumeType: props.VolumeType, Iops: props.Iops, Throughput: props.Throughput }]);
+    if (volumes instanceof Unresolved) {
+      return unpricedLine(what, props.Size === undefined ? 'no Size: the snapshot decides it' : volumes.why);
+    }
+    const v = volumes[0];
+    const cost = priceVolume(v);
+    if (cost instanceof Unresolved) return unpricedLine(`${what}: ${v.sizeGiB} GiB ${v.type}`, cost.why);
+    const perMonth = round2(cost.monthly);
+    return {
+      description: `${what}: ${v.sizeGiB} GiB ${v.type}`,
+      status: CostStatus.PRICED,
+      quantityAtRest: v.sizeGiB,
+      quantityAtMost: v.sizeGiB,
+      unit: 'GB',
+      unitPrice: cost.extras === 0 ? cost.price : undefined,
+      monthlyUsdAtRest: perMonth,
+      monthlyUsdAtMost: perMonth,
+      note: cost.notes.join('; ') || undefined,
+    };
+  }
+
+  // --- Template values -----------------------------------------------------------------------------------------------
+
+  /** A whole number >= 0 from a literal (or a numeric string), else why not. */
+  private count(value: unknown, prop: string): number | Unresolved {
+    const v = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+    if (value === undefined) return new Unresolved(`${prop} is not set`);
+    return new Unresolved(`${prop} is ${this.describe(value)}`);
+  }
+
+  /** A string or number literal, else why not. */
+  private literal(value: unknown, prop: string): string | number | Unresolved {
+    if (typeof value === 'string' || typeof value === 'number') return value;
+    if (value === undefined) return new Unresolved(`${prop} is not set`);
+    return new Unresolved(`${prop} is ${this.describe(value)}`);
+  }
+
+  /** Words for a value that is not a literal: a parameter reference (with its default), or the intrinsic. */
+  private describe(value: unknown): string {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const v = value as Json;
+      if (typeof v.Ref === 'string') {
+        const parameter = this.parameters[v.Ref];
+        if (parameter) {
+          return `a Ref to the parameter ${v.Ref}${parameter.Default !== undefined ? ` (default ${describeValue(parameter.Default)})` : ''}, known only at deployment`;
+        }
+        return `a Ref to ${v.Ref}, known only at deployment`;
+      }
+      const fn = Object.keys(v).find((k) => k.startsWith('Fn::'));
+      if (fn) return `an ${fn} this estimate does not resolve`;
+    }
+    return describeValue(value);
+  }
+
+  /** The pieces of a string the template builds, or undefined when it uses an intrinsic this reader does not follow. */
+  private parts(value: unknown): Part[] | undefined {
+    if (typeof value === 'string') return [value];
+    if (typeof value === 'number') return [String(value)];
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const v = value as Json;
+    if (typeof v.Ref === 'string') return [{ ref: v.Ref }];
+    const getAtt = v['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return [{ ref: getAtt[0] }];
+    if (typeof getAtt === 'string') return [{ ref: getAtt.split('.')[0] }];
+    const join = v['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      const out: Part[] = [];
+      for (const [i, item] of join[1].entries()) {
+        const p = this.parts(item);
+        if (!p) return undefined;
+        if (i > 0 && join[0] !== '') out.push(join[0]);
+        out.push(...p);
+      }
+      return merge(out);
+    }
+    const sub = v['Fn::Sub'];
+    const [text, vars] = typeof sub === 'string' ? [sub, {}] : Array.isArray(sub) && typeof sub[0] === 'string' ? [sub[0], sub[1] ?? {}] : [undefined, {}];
+    if (text !== undefined) {
+      const out: Part[] = [];
+      let last = 0;
+      for (const m of text.matchAll(/\$\{([^}]*)\}/g)) {
+        out.push(text.slice(last, m.index));
+        last = m.index + m[0].length;
+        const name = m[1];
+        if (name.startsWith('!')) {
+          out.push(`\${${name.slice(1)}}`);
+        } else if (vars && typeof vars === 'object' && name in vars) {
+          const p = this.parts((vars as Json)[name]);
+          if (!p) return undefined;
+          out.push(...p);
+        } else {
+          out.push({ ref: name.split('.')[0] });
+        }
+      }
+      out.push(text.slice(last));
+      return merge(out);
+    }
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Prices
+
+type Line = Omit<CostLineItem, 'stackName' | 'logicalId' | 'resourceType'>;
+
+interface Volume {
+  readonly sizeGiB: number;
+  readonly type: string;
+  readonly iops?: number;
+  readonly throughput?: number;
+  readonly typeDefaulted?: boolean;
+}
+
+interface VolumeCost {
+  /** USD a month, unrounded. */
+  readonly monthly: number;
+  readonly price: CostUnitPrice;
+  /** USD a month above the per-GB charge (provisioned IOPS, throughput). */
+  readonly extras: number;
+  readonly notes: string[];
+}
+
+/** The monthly cost of one volume. */
+function priceVolume(v: Volume): VolumeCost | Unresolved {
+  const gb = EBS_GB_MONTH[v.type];
+  if (!gb) return new Unresolved(`no price for EBS volume type ${describeValue(v.type)}`);
+  const notes: string[] = [];
+  if (v.typeDefaulted) notes.push('no VolumeType: priced as gp2, the default');
+  let extras = 0;
+  if (v.type === 'gp3') {
+    if (v.iops !== undefined && v.iops > 3000) extras += (v.iops - 3000) * SERVICE_PRICES.EBS_GP3_IOPS.usd;
+    if (v.throughput !== undefined && v.throughput > 125) extras += (v.throughput - 125) * SERVICE_PRICES.EBS_GP3_THROUGHPUT.usd;
+    if (extras > 0) notes.push('gp3 IOPS above 3,000 and throughput above 125 MB/s priced too');
+  } else if ((v.type === 'io1' || v.type === 'io2') && v.iops !== undefined) {
+    extras += v.iops * SERVICE_PRICES.EBS_PROVISIONED_IOPS.usd;
+    notes.push(`${v.iops} provisioned IOPS priced at $${SERVICE_PRICES.EBS_PROVISIONED_IOPS.usd} each${v.type === 'io2' ? ' (io2 IOPS above 32,000 cost less)' : ''}`);
+  }
+  return { monthly: v.sizeGiB * gb.usd + extras, price: unit(gb), extras, notes };
+}
+
+function unit(p: ServicePrice, confirmed = true): CostUnitPrice {
+  return { usd: p.usd, per: p.per, source: p.source, asOf: p.asOf, confirmed };
+}
+
+/** EC2 on-demand price per hour: the GPU catalog, then the CPU table. */
+function ec2Price(type: string): CostUnitPrice | undefined {
+  const gpu = GpuInstanceType.catalogTypes().find((t) => t.name === type)?.onDemandPrice;
+  if (gpu) return { usd: gpu.usdPerHour, per: 'hour', source: gpu.source, asOf: gpu.asOf, confirmed: gpu.confirmed };
+  const cpu = CPU_PRICES.find((r) => r.name === type);
+  if (cpu) return { usd: cpu.usdPerHour, per: 'hour', ...CPU_PRICE_SOURCES[cpu.source], confirmed: true };
+  return undefined;
+}
+
+/** SageMaker `ml.*` price per hour, from the GPU catalog. */
+function sageMakerPrice(type: string): CostUnitPrice | undefined {
+  if (!type.startsWith('ml.')) return undefined;
+  const p = GpuInstanceType.catalogTypes().find((t) => t.sageMakerInstanceType === type)?.sageMakerPrice;
+  return p && { usd: p.usdPerHour, per: 'hour', source: p.source, asOf: p.asOf, confirmed: p.confirmed };
+}
+
+/** A fixed number of units at an hourly or monthly price, the same at rest and at most. */
+function fixed(description: string, quantity: number, unitName: string, price: ServicePrice, note?: string): Line {
+  const perMonth = price.per === 'hour' ? price.usd * HOURS_PER_MONTH : price.usd;
+  return {
+    description,
+    status: CostStatus.PRICED,
+    quantityAtRest: quantity,
+    quantityAtMost: quantity,
+    unit: unitName,
+    unitPrice: unit(price),
+    monthlyUsdAtRest: round2(quantity * perMonth),
+    monthlyUsdAtMost: round2(quantity * perMonth),
+    note,
+  };
+}
+
+function unpricedLine(description: string, why: string, extra: Partial<Line> = {}): Line {
+  return { description, status: CostStatus.UNPRICED, ...extra, note: why };
+}
+
+/** Rounded to cents. */
+function round2(usdValue: number): number {
+  return Math.round(usdValue * 100) / 100;
+}
+
+function sum(items: readonly CostLineItem[], field: 'monthlyUsdAtRest' | 'monthlyUsdAtMost'): number {
+  const cents = items.filter((i) => i.status === CostStatus.PRICED).reduce((a, i) => a + Math.round((i[field] ?? 0) * 100), 0);
+  return cents / 100;
+}
+
+function merge(parts: Part[]): Part[] {
+  const out: Part[] = [];
+  for (const p of parts) {
+    if (p === '') continue;
+    const prev = out[out.length - 1];
+    if (typeof p === 'string' && typeof prev === 'string') out[out.length - 1] = prev + p;
+    else out.push(p);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Cloud assembly
+
+/** The CloudFormation stacks a cloud assembly's manifest lists, nested assemblies (stages) included. */
+function readAssembly(directory: string): StackTemplate[] {
+  const manifestFile = path.join(directory, 'manifest.json');
+  if (!fs.existsSync(manifestFile)) {
+    throw new PlatformError(undefined, 'assembly', directory, 'has no manifest.json, so it is not a cloud assembly',
+      'run `cdk synth` first, or pass the directory it writes (cdk.out)');
+  }
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+  const stacks: StackTemplate[] = [];
+  for (const [id, artifact] of Object.entries<Json>(manifest.artifacts ?? {})) {
+    if (artifact?.type === 'aws:cloudformation:stack' && typeof artifact.properties?.templateFile === 'string') {
+      const template = JSON.parse(fs.readFileSync(path.join(directory, artifact.properties.templateFile), 'utf8'));
+      stacks.push({ stackName: artifact.displayName ?? artifact.properties.stackName ?? id, template });
+    } else if (artifact?.type === 'cdk:cloud-assembly' && typeof artifact.properties?.directoryName === 'string') {
+      stacks.push(...readAssembly(path.join(directory, artifact.properties.directoryName)));
+    }
+  }
+  return stacks;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Markdown
+
+const USD = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+function usd(value: number): string {
+  return `$${USD.format(value)}`;
+}
+
+function money(value: number | undefined): string {
+  return value === undefined ? '' : USD.format(value);
+}
+
+function quantity(value: number | undefined, unitName: string | undefined): string {
+  if (value === undefined) return '';
+  if (!unitName) return String(value);
+  return `${value} ${unitName === 'GB' || value === 1 ? unitName : `${unitName}s`}`;
+}
+
+function unitPrice(p: CostUnitPrice): string {
+  const digits = (String(p.usd).split('.')[1] ?? '').length;
+  return `$${p.usd.toFixed(Math.max(2, digits))}/${p.per === 'hour' ? 'h' : p.per}`;
+}
+
+function unitPrices(i: CostLineItem): string {
+  if (!i.unitPrice) return '';
+  return i.unitPriceAtMost ? `${unitPrice(i.unitPrice)} (at most ${unitPrice(i.unitPriceAtMost)})` : unitPrice(i.unitPrice);
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function countByType(items: CostLineItem[]): string {
+  const counts = new Map<string, number>();
+  for (const i of items) counts.set(i.resourceType, (counts.get(i.resourceType) ?? 0) + 1);
+  return [...counts.entries()].map(([t, n]) => `${t} × ${n}`).join(', ');
+}

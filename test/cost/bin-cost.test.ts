@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { TEST_CONTEXT } from '../helpers';
+
+// `bin/cost.ts` (the last step of `npm run synth`) reads a cloud assembly and writes the cost report; with
+// AIP_MONTHLY_BUDGET_USD it is a guardrail. Here it runs on a small assembly: a KMS key ($1.00) and an Elastic IP
+// ($3.65) bill at rest, $4.65 a month; at most, a node group of 0-1 t3.medium adds $30.37 and its 20 GiB disk $2.00.
+const REPO = path.join(__dirname, '..', '..');
+const assembly = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-bin-cost-assembly-'));
+const app = new App({ outdir: assembly, context: TEST_CONTEXT });
+const stack = new Stack(app, 'Small');
+new kms.Key(stack, 'Key');
+new ec2.CfnEIP(stack, 'Ip', { domain: 'vpc' });
+new eks.CfnNodegroup(stack, 'Nodes', {
+  clusterName: 'c', nodeRole: 'arn:aws:iam::123456789012:role/nodes', subnets: ['subnet-12345678'], instanceTypes: ['t3.medium'],
+  scalingConfig: { minSize: 0, desiredSize: 0, maxSize: 1 },
+});
+app.synth();
+
+function runCost(env: Record<string, string>): { status: number | null; stdout: string; stderr: string; out: string } {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-bin-cost-out-'));
+  const clean = { ...process.env };
+  for (const key of Object.keys(clean)) if (key.startsWith('AIP_')) delete clean[key];
+  const result = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO, 'bin', 'cost.ts'), assembly, out], {
+    cwd: REPO, env: { ...clean, ...env }, encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, out };
+}
+
+describe('bin/cost.ts', () => {
+  test('writes cost-report.md and cost-report.json and prints both totals on one line', () => {
+    const { status, stdout, stderr, out } = runCost({});
+    expect(status).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^cost estimate: \$4\.65\/month at rest, \$37\.02\/month at most; wrote .*cost-report\.md, .*cost-report\.json\n$/);
+    expect(fs.readFileSync(path.join(out, 'cost-report.md'), 'utf8')).toContain('**At rest: $4.65**');
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'cost-report.json'), 'utf8'));
+    expect(json).toMatchObject({ monthlyUsdAtRest: 4.65, monthlyUsdAtMost: 37.02, stacks: [{ stackName: 'Small' }] });
+  });
+
+  test('an estimate at rest above AIP_MONTHLY_BUDGET_USD fails, naming the variable, the budget and the estimate, after writing the report', () => {
+    const { status, stderr, out } = runCost({ AIP_MONTHLY_BUDGET_USD: '4' });
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/the estimate at rest, \$4\.65\/month, exceeds AIP_MONTHLY_BUDGET_USD \(\$4\.00\/month\)/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(fs.readdirSync(out).sort()).toEqual(['cost-report.json', 'cost-report.md']);
+  });
+
+  test('a budget the estimate at rest stays within passes, with a warning when the autoscaling maxima exceed it', () => {
+    const { status, stderr } = runCost({ AIP_MONTHLY_BUDGET_USD: '10' });
+    expect(status).toBe(0);
+    expect(stderr.trim()).toBe('warning: at its autoscaling maxima the estimate is $37.02/month, above AIP_MONTHLY_BUDGET_USD ($10.00/month); at rest it is $4.65/month');
+  });
+
+  test('an AIP_MONTHLY_BUDGET_USD that is not a positive number fails, naming the variable and the value', () => {
+    for (const value of ['abc', '-5']) {
+      const { status, stderr, out } = runCost({ AIP_MONTHLY_BUDGET_USD: value });
+      expect(status).toBe(1);
+      expect(stderr).toContain(`AIP_MONTHLY_BUDGET_USD (${JSON.stringify(value)}) must be a positive number of US dollars a month`);
+      expect(fs.readdirSync(out)).toEqual([]);
+    }
+  });
+});
