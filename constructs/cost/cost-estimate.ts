@@ -145,14 +145,15 @@ export class CostEstimate {
         throw new PlatformError(undefined, `stacks[${i}].template`, stack.template, 'must be a CloudFormation template object',
           'pass the parsed JSON of the synthesized template');
       }
-      items.push(...new TemplatePricer(stack.stackName, stack.template).price());
+      items.push(...new TemplatePricer(stack.stackName, stack.template, (stack as AssemblyStack).nestedStacks).price());
     }
     return new CostEstimate(stacks.map((s) => s.stackName), items);
   }
 
   /**
    * Prices every CloudFormation stack of a cloud assembly, as its `manifest.json` lists them (stages' nested assemblies
-   * included). Nested stacks (`AWS::CloudFormation::Stack`) are not read: they are listed as not priced.
+   * included), and the nested stacks (`AWS::CloudFormation::Stack`) whose templates `cdk synth` wrote beside them, each
+   * as a stack of its own named `<parent>/<logical id>`.
    * @param assembly the assembly's directory (`cdk.out`), or a cloud assembly (`app.synth()`)
    */
   public static fromCloudAssembly(assembly: string | { readonly directory: string }): CostEstimate {
@@ -335,7 +336,11 @@ class TemplatePricer {
   private readonly resources: Record<string, Json>;
   private readonly parameters: Record<string, Json>;
 
-  constructor(private readonly stackName: string, template: Json) {
+  /**
+   * @param nestedStacks the nested stacks of this template whose templates are priced as stacks of their own: logical id
+   * to the name they are priced under
+   */
+  constructor(private readonly stackName: string, template: Json, private readonly nestedStacks?: ReadonlyMap<string, string>) {
     const resources = template.Resources;
     this.resources = resources && typeof resources === 'object' && !Array.isArray(resources) ? resources : {};
     const parameters = template.Parameters;
@@ -413,6 +418,8 @@ class TemplatePricer {
     if (NOT_BILLED.has(type) || NOT_BILLED_CUSTOM.has(type) || type.startsWith('AWS::IAM::')) {
       return [{ description: NOT_BILLED_WHY[type] ? `not billed by itself: ${NOT_BILLED_WHY[type]}` : 'not billed by itself', status: CostStatus.NOT_BILLED }];
     }
+    const nestedAs = type === 'AWS::CloudFormation::Stack' ? this.nestedStacks?.get(logicalId) : undefined;
+    if (nestedAs) return [{ description: `nested stack: its resources are priced as the stack ${nestedAs}`, status: CostStatus.NOT_BILLED }];
     return [{
       description: type === 'AWS::CloudFormation::Stack' ? 'nested stack: its template is not read' : 'resource type not known to this estimate',
       status: CostStatus.NOT_PRICED,
@@ -998,14 +1005,14 @@ function merge(parts: Part[]): Part[] {
 // Cloud assembly
 
 /** The CloudFormation stacks a cloud assembly's manifest lists, nested assemblies (stages) included. */
-function readAssembly(directory: string): StackTemplate[] {
+function readAssembly(directory: string): AssemblyStack[] {
   const manifestFile = path.join(directory, 'manifest.json');
   if (!fs.existsSync(manifestFile)) {
     throw new PlatformError(undefined, 'assembly', directory, 'has no manifest.json, so it is not a cloud assembly',
       'run `cdk synth` first, or pass the directory it writes (cdk.out)');
   }
   const manifest = readJson(manifestFile, 'assembly', 'its manifest.json', 'cloud assembly manifest');
-  const stacks: StackTemplate[] = [];
+  const stacks: AssemblyStack[] = [];
   for (const [id, artifact] of Object.entries<Json>(manifest.artifacts ?? {})) {
     if (artifact?.type === 'aws:cloudformation:stack' && typeof artifact.properties?.templateFile === 'string') {
       const stackName = artifact.displayName ?? artifact.properties.stackName ?? id;
@@ -1016,7 +1023,7 @@ function readAssembly(directory: string): StackTemplate[] {
           'synthesize the app again into an empty directory');
       }
       const template = readJson(file, 'template', `stack ${stackName}'s template`, 'CloudFormation template');
-      stacks.push({ stackName, template });
+      stacks.push(...withNestedStacks(directory, stackName, template));
     } else if (artifact?.type === 'cdk:cloud-assembly' && typeof artifact.properties?.directoryName === 'string') {
       const nested = path.join(directory, artifact.properties.directoryName);
       if (!fs.existsSync(path.join(nested, 'manifest.json'))) {
@@ -1028,6 +1035,33 @@ function readAssembly(directory: string): StackTemplate[] {
     }
   }
   return stacks;
+}
+
+/** A stack read from a cloud assembly, with the nested stacks whose templates were read too. */
+interface AssemblyStack extends StackTemplate {
+  /** Logical id of an `AWS::CloudFormation::Stack` to the name its template is priced under. */
+  readonly nestedStacks?: ReadonlyMap<string, string>;
+}
+
+/**
+ * The stack, then its nested stacks (depth first): `cdk synth` writes a nested stack's template into the assembly and
+ * names the file in the resource's `aws:asset:path` metadata. A nested stack whose template is not there stays not
+ * priced.
+ */
+function withNestedStacks(directory: string, stackName: string, template: Json): AssemblyStack[] {
+  const nestedStacks = new Map<string, string>();
+  const nested: AssemblyStack[] = [];
+  const resources: Json = template.Resources && typeof template.Resources === 'object' ? template.Resources : {};
+  for (const [logicalId, resource] of Object.entries<Json>(resources)) {
+    const file = resource?.Metadata?.['aws:asset:path'];
+    if (resource?.Type !== 'AWS::CloudFormation::Stack' || typeof file !== 'string' || !file.endsWith('.json')) continue;
+    const full = path.join(directory, file);
+    if (!fs.existsSync(full)) continue;
+    const name = `${stackName}/${logicalId}`;
+    nestedStacks.set(logicalId, name);
+    nested.push(...withNestedStacks(directory, name, readJson(full, 'template', `nested stack ${name}'s template`, 'CloudFormation template')));
+  }
+  return [{ stackName, template, nestedStacks }, ...nested];
 }
 
 /** A JSON object read from a file of the assembly, or a PlatformError naming the file and what is wrong with it. */

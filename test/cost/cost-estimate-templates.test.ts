@@ -195,6 +195,19 @@ describe('CostEstimate.fromCloudAssembly: assemblies it cannot read fail with a 
     expect(e.toMarkdown()).toContain('Nothing priced in this stack.');
   });
 
+  test('a nested stack\'s template, which cdk synth writes beside its parent\'s, is priced as a stack of its own', () => {
+    const parent = { Resources: { Nested: { Type: 'AWS::CloudFormation::Stack', Properties: { TemplateURL: 'https://bucket/key' }, Metadata: { 'aws:asset:path': 'SNested.nested.template.json' } } } };
+    const nested = { Resources: { Nat: { Type: 'AWS::EC2::NatGateway' } } };
+    const dir = write({ 'manifest.json': stack('S.template.json'), 'S.template.json': JSON.stringify(parent), 'SNested.nested.template.json': JSON.stringify(nested) });
+    const e = CostEstimate.fromCloudAssembly(dir);
+    expect(e.stackNames).toEqual(['S', 'S/Nested']);
+    expect(e.monthlyUsdAtRest).toBe(32.85);
+    expect(line(e, 'Nested')).toMatchObject({ stackName: 'S', status: CostStatus.NOT_BILLED, description: expect.stringContaining('priced as the stack S/Nested') });
+    expect(e.notPriced).toEqual([]);
+    // From a template alone, the nested stack's template is not at hand: not priced.
+    expect(line(estimate(parent.Resources), 'Nested').status).toBe(CostStatus.NOT_PRICED);
+  });
+
   test('a nested assembly (a stage) whose directory has no manifest names the stage', () => {
     const dir = write({ 'manifest.json': JSON.stringify({ version: '1', artifacts: { assemblyProd: { type: 'cdk:cloud-assembly', properties: { directoryName: 'assembly-Prod' } } } }) });
     expect(() => CostEstimate.fromCloudAssembly(dir)).toThrow(/the manifest lists the nested assembly assemblyProd in assembly-Prod, which has no manifest\.json/);
