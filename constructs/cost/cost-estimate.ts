@@ -356,7 +356,12 @@ class TemplatePricer {
       const extra = this.lifecycleNotes(resource);
       for (const line of this.priceResource(type, props, logicalId)) {
         const billed = line.status === CostStatus.PRICED || line.status === CostStatus.UNPRICED || line.status === CostStatus.USAGE_BASED;
-        items.push({ ...base, ...line, ...(billed && extra.length > 0 ? { note: [line.note, ...extra].filter((n) => n).join('; ') } : {}) });
+        // A figure from an unconfirmed price (the GPU catalog's P family is a pre-cut list price) is flagged on its line,
+        // not only in the report's table of prices.
+        const unconfirmed = line.status === CostStatus.PRICED && [line.unitPrice, line.unitPriceAtMost].some((p) => p?.confirmed === false)
+          ? ['unconfirmed unit price (derived, estimated or out of date): see its source under Prices used'] : [];
+        const notes = [...unconfirmed, ...(billed ? extra : [])];
+        items.push({ ...base, ...line, ...(notes.length > 0 ? { note: [line.note, ...notes].filter((n) => n).join('; ') } : {}) });
       }
     }
     return items;

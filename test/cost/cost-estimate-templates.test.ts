@@ -141,6 +141,18 @@ describe('CostEstimate: alarms and load balancers', () => {
   });
 });
 
+describe('CostEstimate: unconfirmed prices', () => {
+  test('a line priced from an unconfirmed catalog price (the P family\'s pre-cut list price) says so in its note', () => {
+    const e = estimate({
+      P5: nodegroup({ InstanceTypes: ['p5.48xlarge'], ScalingConfig: { MinSize: 1, MaxSize: 2 } }),
+      G5: nodegroup({ InstanceTypes: ['g5.xlarge'], ScalingConfig: { MinSize: 1, MaxSize: 2 } }),
+    });
+    expect(line(e, 'P5', /node group,/).unitPrice!.confirmed).toBe(false);
+    expect(line(e, 'P5', /node group,/).note).toMatch(/unconfirmed unit price \(derived, estimated or out of date\): see its source under Prices used/);
+    expect(line(e, 'G5', /node group,/).note ?? '').not.toMatch(/unconfirmed/);
+  });
+});
+
 describe('CostEstimate: what the estimate does not know is counted, not just listed', () => {
   test('resource types the estimate does not know are counted in the report\'s headline and in the JSON', () => {
     const e = estimate({
