@@ -5,7 +5,8 @@
  * `cdk.out`, `dist`).
  *
  * Guardrail: with `AIP_MONTHLY_BUDGET_USD` set (USD a month), the script exits with status 1 when the estimate at rest
- * exceeds it, and warns when the estimate at most (autoscaling maxima) does. A value that is not a positive number
+ * exceeds it, and warns when the estimate at most (autoscaling maxima) does, and when lines it could not price or
+ * resources of types it does not know are left out of the figure it checks. A value that is not a positive number
  * fails. The report is written either way.
  */
 import * as fs from 'node:fs';
@@ -44,13 +45,25 @@ fs.writeFileSync(jsonFile, `${JSON.stringify(estimate.toJSON(), null, 2)}\n`);
 
 const usd = (value: number) => `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const unpriced = estimate.unpriced.length;
+const notPriced = estimate.notPriced;
+const unknown = (n: number) => (n === 1 ? '1 resource of a type' : `${n} resources of types`) + ' the estimate does not know';
+const left = [
+  ...(unpriced > 0 ? [`${unpriced} unpriced ${unpriced === 1 ? 'line' : 'lines'}`] : []),
+  ...(notPriced.length > 0 ? [unknown(notPriced.length)] : []),
+];
 const relative = (file: string) => path.relative(process.cwd(), file) || file;
 console.log(`cost estimate: ${usd(estimate.monthlyUsdAtRest)}/month at rest, ${usd(estimate.monthlyUsdAtMost)}/month at most`
-  + `${unpriced > 0 ? ` (${unpriced} unpriced ${unpriced === 1 ? 'line' : 'lines'} not included)` : ''}; wrote ${relative(markdownFile)}, ${relative(jsonFile)}`);
+  + `${left.length > 0 ? ` (${left.join(' and ')} not included)` : ''}; wrote ${relative(markdownFile)}, ${relative(jsonFile)}`);
 
 if (budget !== undefined) {
   if (unpriced > 0) {
     console.warn(`warning: ${unpriced} unpriced ${unpriced === 1 ? 'line is' : 'lines are'} not in the estimate checked against ${BUDGET_VARIABLE}: see ${relative(markdownFile)}`);
+  }
+  if (notPriced.length > 0) {
+    const types = new Map<string, number>();
+    for (const i of notPriced) types.set(i.resourceType, (types.get(i.resourceType) ?? 0) + 1);
+    console.warn(`warning: ${unknown(notPriced.length)} (${[...types].map(([t, n]) => `${t} × ${n}`).join(', ')}) `
+      + `${notPriced.length === 1 ? 'is' : 'are'} not in the estimate checked against ${BUDGET_VARIABLE}, and may bill: see ${relative(markdownFile)}`);
   }
   if (estimate.monthlyUsdAtRest > budget) {
     console.error(`the estimate at rest, ${usd(estimate.monthlyUsdAtRest)}/month, exceeds ${BUDGET_VARIABLE} (${usd(budget)}/month): `

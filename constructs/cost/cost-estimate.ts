@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { CPU_PRICE_SOURCES, CPU_PRICES } from '../../lib/private/cpu-price-data';
 import { describeValue, PlatformError } from '../../lib/private/errors';
 import {
-  EBS_GB_MONTH, EKS_DEFAULT_DISK, EKS_DEFAULT_INSTANCE_TYPE, HOURS_PER_MONTH, SERVICE_PRICES, ServicePrice,
+  BOTTLEROCKET_OS_VOLUME, EBS_GB_MONTH, EKS_DEFAULT_DISK, EKS_DEFAULT_INSTANCE_TYPE, HOURS_PER_MONTH, SERVICE_PRICES, ServicePrice,
 } from '../../lib/private/service-price-data';
 import { GpuInstanceType } from '../compute/gpu-instance-type';
 
@@ -93,7 +93,10 @@ export interface CostEstimateJson {
   readonly assumptions: readonly string[];
   readonly monthlyUsdAtRest: number;
   readonly monthlyUsdAtMost: number;
+  /** Lines that bill but could not be priced (`CostStatus.UNPRICED`). */
   readonly unpricedCount: number;
+  /** Resources of types the estimate does not know (`CostStatus.NOT_PRICED`): they may bill. */
+  readonly notPricedCount: number;
   readonly stacks: ReadonlyArray<{
     readonly stackName: string;
     readonly monthlyUsdAtRest: number;
@@ -107,9 +110,10 @@ export interface CostEstimateJson {
  * at most (autoscaling maxima), line by line, with each unit price's source and date.
  *
  * It reads plain template JSON, so it prices stacks built without this library too: EKS clusters and managed node groups
- * (instance types, scaling, root volumes from `DiskSize` or the launch template), SageMaker endpoint variants (with the
- * Application Auto Scaling target of the variant), NAT gateways, public IPv4 addresses, VPC endpoints, load balancers,
- * KMS keys, CloudWatch alarms and EBS volumes. Accelerator types are priced from the GPU catalog (`GpuInstanceType`),
+ * (instance types, scaling, root volumes from `DiskSize` or the launch template, Bottlerocket's OS volume), SageMaker
+ * endpoint variants (with the Application Auto Scaling target of the variant), NAT gateways, public IPv4 addresses
+ * (Elastic IPs and internet-facing load balancers'), VPC endpoints, load balancers, KMS keys, CloudWatch alarms and EBS
+ * volumes. A resource with a `Condition` is priced as if it is created; its note says so. Accelerator types are priced from the GPU catalog (`GpuInstanceType`),
  * a few CPU types from a small cited table; any other type is listed as unpriced, never priced at zero. S3 buckets,
  * log groups, Lambda functions and SNS topics bill per use and are listed without a figure.
  *
@@ -141,14 +145,15 @@ export class CostEstimate {
         throw new PlatformError(undefined, `stacks[${i}].template`, stack.template, 'must be a CloudFormation template object',
           'pass the parsed JSON of the synthesized template');
       }
-      items.push(...new TemplatePricer(stack.stackName, stack.template).price());
+      items.push(...new TemplatePricer(stack.stackName, stack.template, (stack as AssemblyStack).nestedStacks).price());
     }
     return new CostEstimate(stacks.map((s) => s.stackName), items);
   }
 
   /**
    * Prices every CloudFormation stack of a cloud assembly, as its `manifest.json` lists them (stages' nested assemblies
-   * included). Nested stacks (`AWS::CloudFormation::Stack`) are not read: they are listed as not priced.
+   * included), and the nested stacks (`AWS::CloudFormation::Stack`) whose templates `cdk synth` wrote beside them, each
+   * as a stack of its own named `<parent>/<logical id>`.
    * @param assembly the assembly's directory (`cdk.out`), or a cloud assembly (`app.synth()`)
    */
   public static fromCloudAssembly(assembly: string | { readonly directory: string }): CostEstimate {
@@ -184,6 +189,14 @@ export class CostEstimate {
     return this.items.filter((i) => i.status === CostStatus.UNPRICED);
   }
 
+  /**
+   * The resources of types this estimate does not know (a nested stack, a custom resource that deploys Kubernetes
+   * manifests, a database): they may bill, and nothing of theirs is in the totals.
+   */
+  public get notPriced(): CostLineItem[] {
+    return this.items.filter((i) => i.status === CostStatus.NOT_PRICED);
+  }
+
   /** The estimate as JSON-serializable data: totals, per-stack totals, every line, the assumptions. */
   public toJSON(): CostEstimateJson {
     return {
@@ -194,6 +207,7 @@ export class CostEstimate {
       monthlyUsdAtRest: this.monthlyUsdAtRest,
       monthlyUsdAtMost: this.monthlyUsdAtMost,
       unpricedCount: this.unpriced.length,
+      notPricedCount: this.notPriced.length,
       stacks: this.stackNames.map((stackName) => {
         const items = this.items.filter((i) => i.stackName === stackName);
         return { stackName, monthlyUsdAtRest: sum(items, 'monthlyUsdAtRest'), monthlyUsdAtMost: sum(items, 'monthlyUsdAtMost'), items };
@@ -208,11 +222,14 @@ export class CostEstimate {
   public toMarkdown(): string {
     const out: string[] = [];
     const unpriced = this.unpriced;
+    const notPriced = this.notPriced;
     out.push('# Cost estimate', '');
     out.push(`Monthly USD, us-east-1 on-demand list prices, ${HOURS_PER_MONTH} hours a month. `
       + `**At rest: ${usd(this.monthlyUsdAtRest)}** (minimum capacity: what bills with no traffic); `
       + `**at most: ${usd(this.monthlyUsdAtMost)}** (autoscaling maxima).`
-      + (unpriced.length > 0 ? ` ${unpriced.length} unpriced ${unpriced.length === 1 ? 'line is' : 'lines are'} not in these totals (see below).` : ''));
+      + (unpriced.length > 0 ? ` ${unpriced.length} unpriced ${unpriced.length === 1 ? 'line is' : 'lines are'} not in these totals (see below).` : '')
+      + (notPriced.length > 0 ? ` ${notPriced.length === 1 ? '1 resource of a type' : `${notPriced.length} resources of types`} this estimate does not know `
+        + `(${countByType(notPriced)}) ${notPriced.length === 1 ? 'is' : 'are'} not in these totals and may bill.` : ''));
     for (const stackName of this.stackNames) {
       const items = this.items.filter((i) => i.stackName === stackName);
       out.push('', `## ${stackName}`, '');
@@ -295,9 +312,18 @@ const NOT_BILLED = new Set([
   'AWS::EKS::Addon', 'AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::ApplicationAutoScaling::ScalingPolicy',
   'AWS::SageMaker::Model', 'AWS::SageMaker::Endpoint', 'AWS::S3::BucketPolicy', 'AWS::Lambda::Permission',
   'AWS::Lambda::LayerVersion', 'AWS::SSM::Parameter', 'AWS::CDK::Metadata', 'AWS::CloudFormation::WaitConditionHandle',
+  'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy', 'AWS::KMS::Alias',
+]);
+
+const NOT_BILLED_CUSTOM = new Set([
+  // aws-cdk's log retention and this library's node-template tags: a Lambda function (listed as usage-based) sets a
+  // log group's retention or tags an Auto Scaling group, and creates nothing that bills.
+  'Custom::LogRetention', 'Custom::NodeTemplateTags',
 ]);
 
 const NOT_BILLED_WHY: Readonly<Record<string, string>> = {
+  'Custom::LogRetention': 'a custom resource that sets a log group\'s retention (its Lambda function is listed)',
+  'Custom::NodeTemplateTags': 'a custom resource that tags an Auto Scaling group (its Lambda function is listed)',
   'AWS::EC2::LaunchTemplate': 'its volumes are priced with the node group that uses it',
   'AWS::SageMaker::Endpoint': 'its instances are priced on its endpoint configuration',
   'AWS::ApplicationAutoScaling::ScalableTarget': 'its minimum and maximum are used for the capacity it scales',
@@ -310,7 +336,11 @@ class TemplatePricer {
   private readonly resources: Record<string, Json>;
   private readonly parameters: Record<string, Json>;
 
-  constructor(private readonly stackName: string, template: Json) {
+  /**
+   * @param nestedStacks the nested stacks of this template whose templates are priced as stacks of their own: logical id
+   * to the name they are priced under
+   */
+  constructor(private readonly stackName: string, template: Json, private readonly nestedStacks?: ReadonlyMap<string, string>) {
     const resources = template.Resources;
     this.resources = resources && typeof resources === 'object' && !Array.isArray(resources) ? resources : {};
     const parameters = template.Parameters;
@@ -323,17 +353,47 @@ class TemplatePricer {
       const type = typeof resource?.Type === 'string' ? resource.Type : '(no Type)';
       const props: Json = resource?.Properties && typeof resource.Properties === 'object' ? resource.Properties : {};
       const base = { stackName: this.stackName, logicalId, resourceType: type };
-      for (const line of this.priceResource(type, props, logicalId)) items.push({ ...base, ...line });
+      const extra = this.lifecycleNotes(resource);
+      for (const line of this.priceResource(type, props, logicalId)) {
+        const billed = line.status === CostStatus.PRICED || line.status === CostStatus.UNPRICED || line.status === CostStatus.USAGE_BASED;
+        // A figure from an unconfirmed price (the GPU catalog's P family is a pre-cut list price) is flagged on its line,
+        // not only in the report's table of prices.
+        const unconfirmed = line.status === CostStatus.PRICED && [line.unitPrice, line.unitPriceAtMost].some((p) => p?.confirmed === false)
+          ? ['unconfirmed unit price (derived, estimated or out of date): see its source under Prices used'] : [];
+        const notes = [...unconfirmed, ...(billed ? extra : [])];
+        items.push({ ...base, ...line, ...(notes.length > 0 ? { note: [line.note, ...notes].filter((n) => n).join('; ') } : {}) });
+      }
     }
     return items;
+  }
+
+  /**
+   * What the resource's `Condition` and `DeletionPolicy` change about its bill: a conditional resource is priced as if
+   * it is created (an upper bound: the estimate does not evaluate conditions), and a retained one bills after the stack
+   * is gone.
+   */
+  private lifecycleNotes(resource: Json | undefined): string[] {
+    const notes: string[] = [];
+    if (typeof resource?.Condition === 'string') {
+      notes.push(`created only when the condition ${resource.Condition} holds: priced as if it does`);
+    }
+    const policy = resource?.DeletionPolicy;
+    if (policy === 'Retain' || policy === 'RetainExceptOnCreate') {
+      notes.push(`DeletionPolicy ${policy}: it stays, and bills, after the stack is deleted`);
+    } else if (policy === 'Snapshot') {
+      notes.push('DeletionPolicy Snapshot: a snapshot stays, and bills per GB-month, after the stack is deleted');
+    }
+    return notes;
   }
 
   private priceResource(type: string, props: Json, logicalId: string): Line[] {
     switch (type) {
       case 'AWS::EKS::Cluster':
-        return [this.eksCluster(props.Version)];
+        return this.eksCluster(props.Version, props.UpgradePolicy?.SupportType, props.ComputeConfig);
       case 'Custom::AWSCDK-EKS-Cluster':
-        return [this.eksCluster(props.Config?.version)];
+        // aws-eks v1 passes its Config to the EKS CreateCluster API, whose fields are camelCase.
+        return this.eksCluster(props.Config?.version, props.Config?.upgradePolicy?.supportType,
+          props.Config?.computeConfig && { Enabled: props.Config.computeConfig.enabled, NodePools: props.Config.computeConfig.nodePools });
       case 'AWS::EKS::Nodegroup':
         return this.nodegroup(props);
       case 'AWS::SageMaker::EndpointConfig':
@@ -347,7 +407,7 @@ class TemplatePricer {
       case 'AWS::EC2::VPCEndpoint':
         return [this.vpcEndpoint(props)];
       case 'AWS::ElasticLoadBalancingV2::LoadBalancer':
-        return [this.loadBalancer(props)];
+        return this.loadBalancer(props);
       case 'AWS::KMS::Key':
       case 'AWS::KMS::ReplicaKey':
         return [fixed('KMS key', 1, 'key', SERVICE_PRICES.KMS_KEY,
@@ -360,9 +420,11 @@ class TemplatePricer {
         break;
     }
     if (USAGE_BASED[type]) return [{ description: USAGE_BASED[type], status: CostStatus.USAGE_BASED }];
-    if (NOT_BILLED.has(type) || type.startsWith('AWS::IAM::')) {
+    if (NOT_BILLED.has(type) || NOT_BILLED_CUSTOM.has(type) || type.startsWith('AWS::IAM::')) {
       return [{ description: NOT_BILLED_WHY[type] ? `not billed by itself: ${NOT_BILLED_WHY[type]}` : 'not billed by itself', status: CostStatus.NOT_BILLED }];
     }
+    const nestedAs = type === 'AWS::CloudFormation::Stack' ? this.nestedStacks?.get(logicalId) : undefined;
+    if (nestedAs) return [{ description: `nested stack: its resources are priced as the stack ${nestedAs}`, status: CostStatus.NOT_BILLED }];
     return [{
       description: type === 'AWS::CloudFormation::Stack' ? 'nested stack: its template is not read' : 'resource type not known to this estimate',
       status: CostStatus.NOT_PRICED,
@@ -371,11 +433,33 @@ class TemplatePricer {
 
   // --- EKS -----------------------------------------------------------------------------------------------------------
 
-  private eksCluster(version: unknown): Line {
+  private eksCluster(version: unknown, supportType: unknown, computeConfig: Json | undefined): Line[] {
     const v = typeof version === 'string' ? ` (Kubernetes ${version})` : '';
     const extended = SERVICE_PRICES.EKS_CLUSTER_EXTENDED;
-    return fixed(`EKS control plane${v}`, 1, 'cluster', SERVICE_PRICES.EKS_CLUSTER_STANDARD,
-      `standard support; $${extended.usd.toFixed(2)}/h (${usd(extended.usd * HOURS_PER_MONTH)}/month) once its Kubernetes version is in extended support`);
+    const rate = `$${extended.usd.toFixed(2)}/h (${usd(extended.usd * HOURS_PER_MONTH)}/month) once ${typeof version === 'string' ? `Kubernetes ${version}` : 'its Kubernetes version'} leaves standard support`;
+    // EKS UpgradePolicy.SupportType: EXTENDED (the default) moves the cluster into extended support at the end of standard
+    // support; STANDARD upgrades it to the next version instead.
+    let support: string;
+    if (supportType === 'STANDARD') {
+      support = 'SupportType STANDARD: EKS upgrades the cluster at the end of standard support, so it never pays the extended-support rate';
+    } else if (supportType === 'EXTENDED') {
+      support = `SupportType EXTENDED: ${rate}`;
+    } else if (supportType === undefined) {
+      support = `no UpgradePolicy: EKS's default, EXTENDED, applies: ${rate}`;
+    } else {
+      support = `SupportType is ${this.describe(supportType)}: with EXTENDED, ${rate}`;
+    }
+    const lines = [fixed(`EKS control plane${v}`, 1, 'cluster', SERVICE_PRICES.EKS_CLUSTER_STANDARD, `standard support; ${support}`)];
+    if (computeConfig?.Enabled === true || (computeConfig?.Enabled !== undefined && typeof computeConfig.Enabled !== 'boolean')) {
+      const pools = Array.isArray(computeConfig.NodePools) && computeConfig.NodePools.every((p: unknown) => typeof p === 'string')
+        ? ` (built-in node pools: ${computeConfig.NodePools.join(', ')})` : '';
+      lines.push(unpricedLine(`EKS Auto Mode compute${pools}`,
+        `Auto Mode launches nodes as pods need them${pools}; the template names neither their instance types nor a maximum, `
+        + 'so the estimate cannot count them. Each node bills the EC2 on-demand rate plus the Auto Mode management fee for its '
+        + 'instance type, and its EBS volumes'
+        + (computeConfig.Enabled === true ? '' : `; ComputeConfig.Enabled is ${this.describe(computeConfig.Enabled)}`)));
+    }
+    return lines;
   }
 
   private nodegroup(props: Json): Line[] {
@@ -449,6 +533,11 @@ class TemplatePricer {
     const what = 'EBS volumes of the node group\'s nodes';
     let perNode: Volume[] | Unresolved;
     let source: string;
+    const amiType = typeof props.AmiType === 'string' ? props.AmiType : '';
+    const bottlerocket = amiType.startsWith('BOTTLEROCKET');
+    const osGiB = amiType.includes('NVIDIA') ? BOTTLEROCKET_OS_VOLUME.nvidiaGiB : BOTTLEROCKET_OS_VOLUME.sizeGiB;
+    const osVolume: Volume | undefined = bottlerocket ? { sizeGiB: osGiB, type: BOTTLEROCKET_OS_VOLUME.volumeType } : undefined;
+    const osVolumeText = `Bottlerocket's OS volume (${BOTTLEROCKET_OS_VOLUME.deviceName}) from the AMI: ${osGiB} GiB ${BOTTLEROCKET_OS_VOLUME.volumeType}`;
     if (launchTemplate instanceof Unresolved) {
       perNode = new Unresolved(`${launchTemplate.why}: its volumes are unknown`);
       source = '';
@@ -461,15 +550,24 @@ class TemplatePricer {
         perNode = new Unresolved(`the launch template's BlockDeviceMappings is ${this.describe(mappings)}`);
       } else {
         perNode = this.volumes(mappings.filter((m: Json) => m?.Ebs).map((m: Json) => m.Ebs));
+        // Bottlerocket boots from its OS volume (/dev/xvda); a launch template that maps only the data volume
+        // (/dev/xvdb) still gets the OS volume from the AMI.
+        if (bottlerocket && !(perNode instanceof Unresolved) && !mappings.some((m: Json) => m?.DeviceName === BOTTLEROCKET_OS_VOLUME.deviceName)) {
+          perNode = [osVolume!, ...perNode];
+          source += `, plus ${osVolumeText}`;
+        }
       }
     } else if (props.DiskSize !== undefined) {
       const size = this.count(props.DiskSize, 'DiskSize');
-      perNode = size instanceof Unresolved ? size : [{ sizeGiB: size, type: EKS_DEFAULT_DISK.volumeType }];
-      source = `DiskSize, ${EKS_DEFAULT_DISK.volumeType} (EKS's volume type without a launch template)`;
+      perNode = size instanceof Unresolved ? size : [...(osVolume ? [osVolume] : []), { sizeGiB: size, type: EKS_DEFAULT_DISK.volumeType }];
+      source = `DiskSize, ${EKS_DEFAULT_DISK.volumeType} (EKS's volume type without a launch template)${bottlerocket ? ` for the data volume, plus ${osVolumeText}` : ''}`;
     } else {
       const windows = typeof props.AmiType === 'string' && props.AmiType.startsWith('WINDOWS');
-      perNode = [{ sizeGiB: windows ? EKS_DEFAULT_DISK.windowsGiB : EKS_DEFAULT_DISK.linuxGiB, type: EKS_DEFAULT_DISK.volumeType }];
-      source = `EKS's default root volume (no DiskSize, no launch template): ${windows ? EKS_DEFAULT_DISK.windowsGiB : EKS_DEFAULT_DISK.linuxGiB} GiB ${EKS_DEFAULT_DISK.volumeType}`;
+      const size = windows ? EKS_DEFAULT_DISK.windowsGiB : EKS_DEFAULT_DISK.linuxGiB;
+      perNode = [...(osVolume ? [osVolume] : []), { sizeGiB: size, type: EKS_DEFAULT_DISK.volumeType }];
+      source = bottlerocket
+        ? `EKS's default data volume (no DiskSize, no launch template): ${size} GiB ${EKS_DEFAULT_DISK.volumeType}, plus ${osVolumeText}`
+        : `EKS's default root volume (no DiskSize, no launch template): ${size} GiB ${EKS_DEFAULT_DISK.volumeType}`;
     }
     const unresolved = [perNode, min, max].filter((v): v is Unresolved => v instanceof Unresolved);
     if (unresolved.length > 0) return unpricedLine(what, unresolved.map((u) => u.why).join('; '));
@@ -652,16 +750,34 @@ class TemplatePricer {
         : `SubnetIds is ${this.describe(subnets)}: it bills per subnet`);
     }
     return fixed(what, subnets.length, 'subnet', SERVICE_PRICES.VPC_ENDPOINT_INTERFACE,
-      `one network interface per subnet; plus $${SERVICE_PRICES.VPC_ENDPOINT_INTERFACE.usd} per GB it processes (not in the estimate)`);
+      `one network interface per subnet; plus $${SERVICE_PRICES.VPC_ENDPOINT_DATA.usd} per GB it processes (not in the estimate)`);
   }
 
-  private loadBalancer(props: Json): Line {
+  private loadBalancer(props: Json): Line[] {
     const type = props.Type ?? 'application';
-    const what = `${type === 'network' ? 'Network' : type === 'application' ? 'Application' : String(type)} load balancer${props.Scheme === 'internal' ? ' (internal)' : ''}`;
-    if (type !== 'application' && type !== 'network') return unpricedLine(what, `no price for a load balancer Type of ${this.describe(type)}`);
-    return fixed(what, 1, 'load balancer', SERVICE_PRICES.LOAD_BALANCER,
-      'plus capacity units per use (not in the estimate)'
-      + (props.Scheme === 'internal' ? '' : '; an internet-facing one also pays for a public IPv4 address per zone (not counted)'));
+    const internal = props.Scheme === 'internal';
+    const what = `${type === 'network' ? 'Network' : type === 'application' ? 'Application' : String(type)} load balancer${internal ? ' (internal)' : ''}`;
+    if (type !== 'application' && type !== 'network') return [unpricedLine(what, `no price for a load balancer Type of ${this.describe(type)}`)];
+    const lines = [fixed(what, 1, 'load balancer', SERVICE_PRICES.LOAD_BALANCER, 'plus capacity units per use (not in the estimate)')];
+    // An internet-facing load balancer holds a public IPv4 address in each zone it is enabled in, billed like any other
+    // public IPv4 address; an IPv6-only front end (ALB's dualstack-without-public-ipv4) has none. An NLB's Elastic IPs
+    // (SubnetMappings' AllocationId) are priced on their own lines.
+    if (internal || props.IpAddressType === 'dualstack-without-public-ipv4') return lines;
+    const ipv4 = 'load balancer\'s public IPv4 addresses, one per zone';
+    const subnets = props.SubnetMappings ?? props.Subnets;
+    const which = props.SubnetMappings !== undefined ? 'SubnetMappings' : 'Subnets';
+    if (!Array.isArray(subnets)) {
+      lines.push(unpricedLine(ipv4, subnets === undefined ? 'neither Subnets nor SubnetMappings is set: it holds one address per zone'
+        : `${which} is ${this.describe(subnets)}: it holds one address per zone`));
+      return lines;
+    }
+    const zones = which === 'SubnetMappings' ? subnets.filter((m: Json) => m?.AllocationId === undefined).length : subnets.length;
+    if (zones > 0) {
+      lines.push(fixed(ipv4, zones, 'address', SERVICE_PRICES.PUBLIC_IPV4,
+        'every public IPv4 address bills, attached or idle, since 2024-02-01'
+        + (type === 'application' ? '; an application load balancer can add addresses as it scales' : '')));
+    }
+    return lines;
   }
 
   private alarm(props: Json): Line {
@@ -672,9 +788,17 @@ class TemplatePricer {
       metrics = Math.max(1, stats.length);
       highResolution = stats.some((m: Json) => typeof m.MetricStat.Period === 'number' && m.MetricStat.Period < 60);
     }
+    // An anomaly-detection alarm (one of these comparison operators) bills three alarm metrics for each metric it reads:
+    // the metric and the band's upper and lower bounds (infracost's cloudwatch_metric_alarm, after the CloudWatch price list).
+    const anomaly = ['LessThanLowerOrGreaterThanUpperThreshold', 'LessThanLowerThreshold', 'GreaterThanUpperThreshold'].includes(props.ComparisonOperator);
     const price = highResolution ? SERVICE_PRICES.ALARM_HIGH_RESOLUTION : SERVICE_PRICES.ALARM_STANDARD;
-    const what = `CloudWatch alarm, ${highResolution ? 'high' : 'standard'} resolution${metrics > 1 ? `, metric math over ${metrics} metrics` : ''}`;
-    return fixed(what, metrics, 'alarm metric', price, metrics > 1 ? 'each metric the alarm reads is billed' : undefined);
+    const what = `CloudWatch alarm, ${highResolution ? 'high' : 'standard'} resolution${anomaly ? ', anomaly detection' : ''}`
+      + `${metrics > 1 ? `, metric math over ${metrics} metrics` : ''}`;
+    const notes = [
+      ...(metrics > 1 ? ['each metric the alarm reads is billed'] : []),
+      ...(anomaly ? ['an anomaly-detection alarm bills 3 alarm metrics per metric: the metric and the band\'s two bounds'] : []),
+    ];
+    return fixed(what, anomaly ? metrics * 3 : metrics, 'alarm metric', price, notes.join('; ') || undefined);
   }
 
   private volume(props: Json): Line {
@@ -886,23 +1010,79 @@ function merge(parts: Part[]): Part[] {
 // Cloud assembly
 
 /** The CloudFormation stacks a cloud assembly's manifest lists, nested assemblies (stages) included. */
-function readAssembly(directory: string): StackTemplate[] {
+function readAssembly(directory: string): AssemblyStack[] {
   const manifestFile = path.join(directory, 'manifest.json');
   if (!fs.existsSync(manifestFile)) {
     throw new PlatformError(undefined, 'assembly', directory, 'has no manifest.json, so it is not a cloud assembly',
       'run `cdk synth` first, or pass the directory it writes (cdk.out)');
   }
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
-  const stacks: StackTemplate[] = [];
+  const manifest = readJson(manifestFile, 'assembly', 'its manifest.json', 'cloud assembly manifest');
+  const stacks: AssemblyStack[] = [];
   for (const [id, artifact] of Object.entries<Json>(manifest.artifacts ?? {})) {
     if (artifact?.type === 'aws:cloudformation:stack' && typeof artifact.properties?.templateFile === 'string') {
-      const template = JSON.parse(fs.readFileSync(path.join(directory, artifact.properties.templateFile), 'utf8'));
-      stacks.push({ stackName: artifact.displayName ?? artifact.properties.stackName ?? id, template });
+      const stackName = artifact.displayName ?? artifact.properties.stackName ?? id;
+      const file = path.join(directory, artifact.properties.templateFile);
+      if (!fs.existsSync(file)) {
+        throw new PlatformError(undefined, 'assembly', directory,
+          `is incomplete: the manifest lists stack ${stackName} with the template ${artifact.properties.templateFile}, which is not there`,
+          'synthesize the app again into an empty directory');
+      }
+      const template = readJson(file, 'template', `stack ${stackName}'s template`, 'CloudFormation template');
+      stacks.push(...withNestedStacks(directory, stackName, template));
     } else if (artifact?.type === 'cdk:cloud-assembly' && typeof artifact.properties?.directoryName === 'string') {
-      stacks.push(...readAssembly(path.join(directory, artifact.properties.directoryName)));
+      const nested = path.join(directory, artifact.properties.directoryName);
+      if (!fs.existsSync(path.join(nested, 'manifest.json'))) {
+        throw new PlatformError(undefined, 'assembly', directory,
+          `is incomplete: the manifest lists the nested assembly ${id} in ${artifact.properties.directoryName}, which has no manifest.json`,
+          'synthesize the app again into an empty directory');
+      }
+      stacks.push(...readAssembly(nested));
     }
   }
   return stacks;
+}
+
+/** A stack read from a cloud assembly, with the nested stacks whose templates were read too. */
+interface AssemblyStack extends StackTemplate {
+  /** Logical id of an `AWS::CloudFormation::Stack` to the name its template is priced under. */
+  readonly nestedStacks?: ReadonlyMap<string, string>;
+}
+
+/**
+ * The stack, then its nested stacks (depth first): `cdk synth` writes a nested stack's template into the assembly and
+ * names the file in the resource's `aws:asset:path` metadata. A nested stack whose template is not there stays not
+ * priced.
+ */
+function withNestedStacks(directory: string, stackName: string, template: Json): AssemblyStack[] {
+  const nestedStacks = new Map<string, string>();
+  const nested: AssemblyStack[] = [];
+  const resources: Json = template.Resources && typeof template.Resources === 'object' ? template.Resources : {};
+  for (const [logicalId, resource] of Object.entries<Json>(resources)) {
+    const file = resource?.Metadata?.['aws:asset:path'];
+    if (resource?.Type !== 'AWS::CloudFormation::Stack' || typeof file !== 'string' || !file.endsWith('.json')) continue;
+    const full = path.join(directory, file);
+    if (!fs.existsSync(full)) continue;
+    const name = `${stackName}/${logicalId}`;
+    nestedStacks.set(logicalId, name);
+    nested.push(...withNestedStacks(directory, name, readJson(full, 'template', `nested stack ${name}'s template`, 'CloudFormation template')));
+  }
+  return [{ stackName, template, nestedStacks }, ...nested];
+}
+
+/** A JSON object read from a file of the assembly, or a PlatformError naming the file and what is wrong with it. */
+function readJson(file: string, prop: string, what: string, kind: string): Json {
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new PlatformError(undefined, prop, file, `(${what}) is not a ${kind}: it is not valid JSON (${(e as Error).message})`,
+      'synthesize the app again into an empty directory');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PlatformError(undefined, prop, file, `(${what}) is not a ${kind}: it holds ${describeValue(value)}, not a JSON object`,
+      'synthesize the app again into an empty directory');
+  }
+  return value as Json;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ export const SERVICE_PRICES = {
   NAT_GATEWAY_DATA: { usd: 0.045, per: 'GB', source: `${INFRACOST('nat_gateway_test')}; Amazon VPC pricing page example`, asOf: READ },
   PUBLIC_IPV4: { usd: 0.005, per: 'hour', source: 'AWS public IPv4 charge since 2024-02-01 (AmazonVPC offer, mattrobinsonsre/terrapod#973); infracost eip_test.golden', asOf: READ },
   VPC_ENDPOINT_INTERFACE: { usd: 0.01, per: 'hour', source: INFRACOST('vpc_endpoint_test'), asOf: READ },
+  VPC_ENDPOINT_DATA: { usd: 0.01, per: 'GB', source: INFRACOST('vpc_endpoint_test'), asOf: READ },
   LOAD_BALANCER: { usd: 0.0225, per: 'hour', source: INFRACOST('lb_test'), asOf: READ },
   KMS_KEY: { usd: 1.0, per: 'month', source: INFRACOST('kms_key_test'), asOf: READ },
   ALARM_STANDARD: { usd: 0.10, per: 'month', source: INFRACOST('cloudwatch_metric_alarm_test'), asOf: READ },
@@ -81,6 +82,15 @@ export const EBS_GB_MONTH: Readonly<Record<string, ServicePrice>> = {
 
 /** What EKS gives a managed node group that sets neither `DiskSize` nor a launch template. */
 export const EKS_DEFAULT_DISK = { linuxGiB: 20, windowsGiB: 50, volumeType: 'gp2', source: 'EKS CreateNodegroup diskSize; aws/containers-roadmap#1417' } as const;
+
+/**
+ * Bottlerocket's OS volume. Bottlerocket AMIs map two volumes: the OS (`/dev/xvda`) and the data volume (`/dev/xvdb`) that
+ * EKS's `DiskSize`, or its 20 GiB default, sizes. The AMIs map the OS volume as 2 GiB gp2 (`describe-images` output
+ * quoted in bottlerocket-os/bottlerocket#1203, 2020, and #4000 for aws-k8s-1.30, 2024); the NVIDIA variants' snapshot
+ * needs at least 4 GiB (aws/karpenter-provider-aws#2400). Newer AMIs may map it as gp3 (bottlerocket-os/bottlerocket#4799):
+ * gp2 is the upper bound.
+ */
+export const BOTTLEROCKET_OS_VOLUME = { deviceName: '/dev/xvda', sizeGiB: 2, nvidiaGiB: 4, volumeType: 'gp2' } as const;
 
 /** The instance type EKS launches when a managed node group and its launch template name none (EKS API `CreateNodegroup`, `instanceTypes`). */
 export const EKS_DEFAULT_INSTANCE_TYPE = 't3.medium';

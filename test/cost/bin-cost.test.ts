@@ -23,11 +23,11 @@ new eks.CfnNodegroup(stack, 'Nodes', {
 });
 app.synth();
 
-function runCost(env: Record<string, string>): { status: number | null; stdout: string; stderr: string; out: string } {
+function runCost(env: Record<string, string>, dir = assembly): { status: number | null; stdout: string; stderr: string; out: string } {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-bin-cost-out-'));
   const clean = { ...process.env };
   for (const key of Object.keys(clean)) if (key.startsWith('AIP_')) delete clean[key];
-  const result = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO, 'bin', 'cost.ts'), assembly, out], {
+  const result = spawnSync(process.execPath, [path.join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO, 'bin', 'cost.ts'), dir, out], {
     cwd: REPO, env: { ...clean, ...env }, encoding: 'utf8',
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, out };
@@ -65,5 +65,25 @@ describe('bin/cost.ts', () => {
       expect(stderr).toContain(`AIP_MONTHLY_BUDGET_USD (${JSON.stringify(value)}) must be a positive number of US dollars a month`);
       expect(fs.readdirSync(out)).toEqual([]);
     }
+  });
+
+  test('with a budget, resources of types the estimate does not know are named in a warning: they may bill', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-bin-cost-unknown-'));
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: '1', artifacts: { Db: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Db.template.json' } } } }));
+    fs.writeFileSync(path.join(dir, 'Db.template.json'), JSON.stringify({ Resources: { Db: { Type: 'AWS::RDS::DBInstance', Properties: { DBInstanceClass: 'db.r6g.4xlarge' } } } }));
+    const { status, stdout, stderr } = runCost({ AIP_MONTHLY_BUDGET_USD: '100' }, dir);
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/\$0\.00\/month at rest.*\(1 resource of a type the estimate does not know not included\)/);
+    expect(stderr.trim()).toMatch(/^warning: 1 resource of a type the estimate does not know \(AWS::RDS::DBInstance × 1\) is not in the estimate checked against AIP_MONTHLY_BUDGET_USD, and may bill: see .*cost-report\.md$/);
+  });
+
+  test('an assembly it cannot read (a template file missing) fails with the reason and no stack trace', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-bin-cost-broken-'));
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: '1', artifacts: { S: { type: 'aws:cloudformation:stack', properties: { templateFile: 'S.template.json' } } } }));
+    const { status, stderr, out } = runCost({}, dir);
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/the manifest lists stack S with the template S\.template\.json, which is not there/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(fs.readdirSync(out)).toEqual([]);
   });
 });

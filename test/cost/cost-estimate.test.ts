@@ -38,7 +38,7 @@ describe('CostEstimate: EKS', () => {
     const c = line(e, 'C');
     expect(c).toMatchObject({ status: CostStatus.PRICED, quantityAtRest: 1, monthlyUsdAtRest: 73, monthlyUsdAtMost: 73, unitPrice: { usd: 0.1, per: 'hour' } });
     expect(c.description).toContain('Kubernetes 1.35');
-    expect(c.note).toMatch(/\$0\.60\/h \(\$438\.00\/month\).*extended support/);
+    expect(c.note).toMatch(/\$0\.60\/h \(\$438\.00\/month\) once Kubernetes 1\.35 leaves standard support/);
     expect(c.unitPrice!.source).toMatch(/eks_cluster_test/);
   });
 
@@ -219,7 +219,7 @@ describe('CostEstimate: networking, keys, alarms, volumes', () => {
       Ip: { Type: 'AWS::EC2::EIP', Properties: { Domain: 'vpc' } },
       Iface: { Type: 'AWS::EC2::VPCEndpoint', Properties: { VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.us-east-1.ecr.api', SubnetIds: ['a', 'b'] } },
       Gw: { Type: 'AWS::EC2::VPCEndpoint', Properties: { ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3']] } } },
-      Lb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Type: 'network' } },
+      Lb: { Type: 'AWS::ElasticLoadBalancingV2::LoadBalancer', Properties: { Type: 'network', Scheme: 'internal', Subnets: ['a', 'b'] } },
       Key: { Type: 'AWS::KMS::Key', Properties: { EnableKeyRotation: true } },
     });
     expect(line(e, 'Nat')).toMatchObject({ monthlyUsdAtRest: 32.85, note: expect.stringContaining('$0.045 per GB') });
