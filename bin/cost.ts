@@ -45,11 +45,11 @@ fs.writeFileSync(jsonFile, `${JSON.stringify(estimate.toJSON(), null, 2)}\n`);
 
 const usd = (value: number) => `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const unpriced = estimate.unpriced.length;
-const notPriced = estimate.notPriced;
+const unknownResources = estimate.unknown;
 const unknown = (n: number) => (n === 1 ? '1 resource of a type' : `${n} resources of types`) + ' the estimate does not know';
 const left = [
   ...(unpriced > 0 ? [`${unpriced} unpriced ${unpriced === 1 ? 'line' : 'lines'}`] : []),
-  ...(notPriced.length > 0 ? [unknown(notPriced.length)] : []),
+  ...(unknownResources.length > 0 ? [unknown(unknownResources.length)] : []),
 ];
 const relative = (file: string) => path.relative(process.cwd(), file) || file;
 console.log(`cost estimate: ${usd(estimate.monthlyUsdAtRest)}/month at rest, ${usd(estimate.monthlyUsdAtMost)}/month at most`
@@ -59,11 +59,11 @@ if (budget !== undefined) {
   if (unpriced > 0) {
     console.warn(`warning: ${unpriced} unpriced ${unpriced === 1 ? 'line is' : 'lines are'} not in the estimate checked against ${BUDGET_VARIABLE}: see ${relative(markdownFile)}`);
   }
-  if (notPriced.length > 0) {
+  if (unknownResources.length > 0) {
     const types = new Map<string, number>();
-    for (const i of notPriced) types.set(i.resourceType, (types.get(i.resourceType) ?? 0) + 1);
-    console.warn(`warning: ${unknown(notPriced.length)} (${[...types].map(([t, n]) => `${t} × ${n}`).join(', ')}) `
-      + `${notPriced.length === 1 ? 'is' : 'are'} not in the estimate checked against ${BUDGET_VARIABLE}, and may bill: see ${relative(markdownFile)}`);
+    for (const i of unknownResources) types.set(i.resourceType, (types.get(i.resourceType) ?? 0) + 1);
+    console.warn(`warning: ${unknown(unknownResources.length)} (${[...types].map(([t, n]) => `${t} × ${n}`).join(', ')}) `
+      + `${unknownResources.length === 1 ? 'is' : 'are'} not in the estimate checked against ${BUDGET_VARIABLE}, and may bill: see ${relative(markdownFile)}`);
   }
   if (estimate.monthlyUsdAtRest > budget) {
     console.error(`the estimate at rest, ${usd(estimate.monthlyUsdAtRest)}/month, exceeds ${BUDGET_VARIABLE} (${usd(budget)}/month): `

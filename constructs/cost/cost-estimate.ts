@@ -21,8 +21,11 @@ export enum CostStatus {
   USAGE_BASED = 'usage-based',
   /** Not billed by itself (IAM, security groups, subnets, route tables, a gateway VPC endpoint). */
   NOT_BILLED = 'not-billed',
-  /** A resource type this estimate does not know: it may or may not bill. */
-  NOT_PRICED = 'not-priced',
+  /**
+   * What the resource bills is unknown to the estimate: a resource type it does not know, or a nested stack whose
+   * template it cannot read. It may or may not bill; nothing of it is in the totals.
+   */
+  UNKNOWN = 'unknown',
 }
 
 /** A unit price and where it came from. */
@@ -95,8 +98,8 @@ export interface CostEstimateJson {
   readonly monthlyUsdAtMost: number;
   /** Lines that bill but could not be priced (`CostStatus.UNPRICED`). */
   readonly unpricedCount: number;
-  /** Resources of types the estimate does not know (`CostStatus.NOT_PRICED`): they may bill. */
-  readonly notPricedCount: number;
+  /** Resources the estimate cannot judge (`CostStatus.UNKNOWN`): they may bill. */
+  readonly unknownCount: number;
   readonly stacks: ReadonlyArray<{
     readonly stackName: string;
     readonly monthlyUsdAtRest: number;
@@ -193,8 +196,8 @@ export class CostEstimate {
    * The resources of types this estimate does not know (a nested stack, a custom resource that deploys Kubernetes
    * manifests, a database): they may bill, and nothing of theirs is in the totals.
    */
-  public get notPriced(): CostLineItem[] {
-    return this.items.filter((i) => i.status === CostStatus.NOT_PRICED);
+  public get unknown(): CostLineItem[] {
+    return this.items.filter((i) => i.status === CostStatus.UNKNOWN);
   }
 
   /** The estimate as JSON-serializable data: totals, per-stack totals, every line, the assumptions. */
@@ -207,7 +210,7 @@ export class CostEstimate {
       monthlyUsdAtRest: this.monthlyUsdAtRest,
       monthlyUsdAtMost: this.monthlyUsdAtMost,
       unpricedCount: this.unpriced.length,
-      notPricedCount: this.notPriced.length,
+      unknownCount: this.unknown.length,
       stacks: this.stackNames.map((stackName) => {
         const items = this.items.filter((i) => i.stackName === stackName);
         return { stackName, monthlyUsdAtRest: sum(items, 'monthlyUsdAtRest'), monthlyUsdAtMost: sum(items, 'monthlyUsdAtMost'), items };
@@ -222,14 +225,14 @@ export class CostEstimate {
   public toMarkdown(): string {
     const out: string[] = [];
     const unpriced = this.unpriced;
-    const notPriced = this.notPriced;
+    const unknown = this.unknown;
     out.push('# Cost estimate', '');
     out.push(`Monthly USD, us-east-1 on-demand list prices, ${HOURS_PER_MONTH} hours a month. `
       + `**At rest: ${usd(this.monthlyUsdAtRest)}** (minimum capacity: what bills with no traffic); `
       + `**at most: ${usd(this.monthlyUsdAtMost)}** (autoscaling maxima).`
       + (unpriced.length > 0 ? ` ${unpriced.length} unpriced ${unpriced.length === 1 ? 'line is' : 'lines are'} not in these totals (see below).` : '')
-      + (notPriced.length > 0 ? ` ${notPriced.length === 1 ? '1 resource of a type' : `${notPriced.length} resources of types`} this estimate does not know `
-        + `(${countByType(notPriced)}) ${notPriced.length === 1 ? 'is' : 'are'} not in these totals and may bill.` : ''));
+      + (unknown.length > 0 ? ` ${unknown.length === 1 ? '1 resource of a type' : `${unknown.length} resources of types`} this estimate does not know `
+        + `(${countByType(unknown)}) ${unknown.length === 1 ? 'is' : 'are'} not in these totals and may bill.` : ''));
     for (const stackName of this.stackNames) {
       const items = this.items.filter((i) => i.stackName === stackName);
       out.push('', `## ${stackName}`, '');
@@ -267,8 +270,8 @@ export class CostEstimate {
       }
       const notBilled = countByType(items.filter((i) => i.status === CostStatus.NOT_BILLED));
       if (notBilled) out.push('', `**Not billed by themselves:** ${notBilled}.`);
-      const notPriced = countByType(items.filter((i) => i.status === CostStatus.NOT_PRICED));
-      if (notPriced) out.push('', `**Not priced** (resource types this estimate does not know; they may bill): ${notPriced}.`);
+      const unknownTypes = countByType(items.filter((i) => i.status === CostStatus.UNKNOWN));
+      if (unknownTypes) out.push('', `**Unknown** (resource types this estimate does not know; they may bill): ${unknownTypes}.`);
     }
     const prices = new Map<string, CostUnitPrice>();
     for (const i of this.items) {
@@ -427,7 +430,7 @@ class TemplatePricer {
     if (nestedAs) return [{ description: `nested stack: its resources are priced as the stack ${nestedAs}`, status: CostStatus.NOT_BILLED }];
     return [{
       description: type === 'AWS::CloudFormation::Stack' ? 'nested stack: its template is not read' : 'resource type not known to this estimate',
-      status: CostStatus.NOT_PRICED,
+      status: CostStatus.UNKNOWN,
     }];
   }
 

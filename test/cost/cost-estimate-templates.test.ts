@@ -159,11 +159,11 @@ describe('CostEstimate: what the estimate does not know is counted, not just lis
       Db: { Type: 'AWS::RDS::DBInstance', Properties: { DBInstanceClass: 'db.r6g.4xlarge' } },
       Nat: { Type: 'AWS::EC2::NatGateway' },
     });
-    expect(e.notPriced.map((i) => i.logicalId)).toEqual(['Db']);
-    expect(e.toJSON()).toMatchObject({ notPricedCount: 1, unpricedCount: 0 });
+    expect(e.unknown.map((i) => i.logicalId)).toEqual(['Db']);
+    expect(e.toJSON()).toMatchObject({ unknownCount: 1, unpricedCount: 0 });
     // Policies and aliases are not billed by themselves, so they are not counted.
     const policies = estimate({ P: { Type: 'AWS::SNS::TopicPolicy' }, Q: { Type: 'AWS::SQS::QueuePolicy' }, A: { Type: 'AWS::KMS::Alias' } });
-    expect(policies.notPriced).toEqual([]);
+    expect(policies.unknown).toEqual([]);
     expect(e.toMarkdown().split('\n')[2]).toMatch(/1 resource of a type this estimate does not know \(AWS::RDS::DBInstance × 1\) is not in these totals and may bill/);
   });
 });
@@ -215,9 +215,9 @@ describe('CostEstimate.fromCloudAssembly: assemblies it cannot read fail with a 
     expect(e.stackNames).toEqual(['S', 'S/Nested']);
     expect(e.monthlyUsdAtRest).toBe(32.85);
     expect(line(e, 'Nested')).toMatchObject({ stackName: 'S', status: CostStatus.NOT_BILLED, description: expect.stringContaining('priced as the stack S/Nested') });
-    expect(e.notPriced).toEqual([]);
+    expect(e.unknown).toEqual([]);
     // From a template alone, the nested stack's template is not at hand: not priced.
-    expect(line(estimate(parent.Resources), 'Nested').status).toBe(CostStatus.NOT_PRICED);
+    expect(line(estimate(parent.Resources), 'Nested').status).toBe(CostStatus.UNKNOWN);
   });
 
   test('a nested assembly (a stage) whose directory has no manifest names the stage', () => {

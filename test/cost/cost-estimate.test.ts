@@ -281,8 +281,8 @@ describe('CostEstimate: other resources, totals and the report', () => {
     }
     expect(line(e, 'Role').status).toBe(CostStatus.NOT_BILLED);
     expect(line(e, 'Sg').status).toBe(CostStatus.NOT_BILLED);
-    expect(line(e, 'Odd').status).toBe(CostStatus.NOT_PRICED);
-    expect(line(e, 'Helm').status).toBe(CostStatus.NOT_PRICED);
+    expect(line(e, 'Odd').status).toBe(CostStatus.UNKNOWN);
+    expect(line(e, 'Helm').status).toBe(CostStatus.UNKNOWN);
   });
 
   test('totals add the priced lines only, at rest and at most', () => {
@@ -298,7 +298,7 @@ describe('CostEstimate: other resources, totals and the report', () => {
     expect(md).toMatch(/\| \*\*Total\*\* \| \| \| \| \| \*\*32\.85\*\* \| \*\*\d{1},\d{3}\.\d{2}\*\* \| \|/);
     expect(md).toContain('AWS::S3::Bucket × 1: S3 bucket');
     expect(md).toMatch(/\*\*Not billed by themselves:\*\* AWS::IAM::Role × 1, AWS::EC2::SecurityGroup × 1\./);
-    expect(md).toMatch(/\*\*Not priced\*\*.*AWS::Foo::Bar × 1, Custom::AWSCDK-EKS-HelmChart × 1\./);
+    expect(md).toMatch(/\*\*Unknown\*\*.*AWS::Foo::Bar × 1, Custom::AWSCDK-EKS-HelmChart × 1\./);
     expect(md).toMatch(/\| \$0\.045\/h \| infracost\/infracost testdata nat_gateway_test\.golden.* \| 2026-12-01 \|/);
     expect(md).toContain('- us-east-1 on-demand list prices');
     expect(md).toContain('- 730 hours a month');
