@@ -69,6 +69,8 @@ export interface CostLineItem {
   readonly monthlyUsdAtMost?: number;
   /** Why a line is unpriced, what is left out (per-GB, per-request charges), and assumptions. */
   readonly note?: string;
+  /** True for spot capacity, which is priced at the on-demand rate: an upper bound. */
+  readonly spot?: boolean;
 }
 
 /** A synthesized CloudFormation template and the name the report gives it. */
@@ -226,10 +228,12 @@ export class CostEstimate {
     const out: string[] = [];
     const unpriced = this.unpriced;
     const unknown = this.unknown;
+    const spotAtMost = sum(this.items.filter((i) => i.spot), 'monthlyUsdAtMost');
     out.push('# Cost estimate', '');
     out.push(`Monthly USD, us-east-1 on-demand list prices, ${HOURS_PER_MONTH} hours a month. `
       + `**At rest: ${usd(this.monthlyUsdAtRest)}** (minimum capacity: what bills with no traffic); `
       + `**at most: ${usd(this.monthlyUsdAtMost)}** (autoscaling maxima).`
+      + (spotAtMost > 0 ? ` Of the figure at most, ${usd(spotAtMost)} is spot capacity priced at the on-demand rate, an upper bound: spot usually costs less.` : '')
       + (unpriced.length > 0 ? ` ${unpriced.length} unpriced ${unpriced.length === 1 ? 'line is' : 'lines are'} not in these totals (see below).` : '')
       + (unknown.length > 0 ? ` ${unknown.length === 1 ? '1 resource of a type' : `${unknown.length} resources of types`} this estimate does not know `
         + `(${countByType(unknown)}) ${unknown.length === 1 ? 'is' : 'are'} not in these totals and may bill.` : ''));
@@ -523,6 +527,7 @@ class TemplatePricer {
           monthlyUsdAtRest: round2((min as number) * cheapest.price!.usd * HOURS_PER_MONTH),
           monthlyUsdAtMost: round2((max as number) * dearest.price!.usd * HOURS_PER_MONTH),
           note: notes.join('; ') || undefined,
+          ...(spot ? { spot: true } : {}),
         });
       }
     }

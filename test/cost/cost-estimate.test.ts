@@ -70,6 +70,16 @@ describe('CostEstimate: EKS', () => {
     expect(n.description).toContain('spot');
     expect(n.note).toMatch(/on-demand rate, as an upper bound: the price tables hold no spot prices/);
     expect(n.note).toMatch(/at rest priced as g5\.2xlarge, the cheapest.*g5\.4xlarge, the dearest/);
+    expect(n.spot).toBe(true);
+    // The report's headline says how much of the figure at most is that upper bound; an on-demand group adds nothing to it.
+    const both = estimate({
+      N: nodegroup({ InstanceTypes: ['g5.4xlarge', 'g5.2xlarge'], CapacityType: 'SPOT', ScalingConfig: { MinSize: 1, MaxSize: 8 } }),
+      O: nodegroup({ InstanceTypes: ['g5.xlarge'], ScalingConfig: { MinSize: 1, MaxSize: 2 } }),
+    });
+    expect(line(both, 'O', /node group,/).spot).toBeUndefined();
+    const spotAtMost = cents(8 * G5_4XLARGE * H).toLocaleString('en-US', { minimumFractionDigits: 2 });
+    expect(both.toMarkdown()).toContain(`Of the figure at most, $${spotAtMost} is spot capacity priced at the on-demand rate, an upper bound: spot usually costs less.`);
+    expect(estimate({ O: nodegroup({ InstanceTypes: ['g5.xlarge'], ScalingConfig: { MinSize: 1, MaxSize: 2 } }) }).toMarkdown()).not.toContain('spot capacity priced');
   });
 
   test('root volumes come from the launch template the node group references (Ref to its Id), per node, gp3 IOPS above 3,000 included', () => {
