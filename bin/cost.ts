@@ -8,6 +8,9 @@
  * exceeds it, and warns when the estimate at most (autoscaling maxima) does, and when lines it could not price or
  * resources of types it does not know are left out of the figure it checks. A value that is not a positive number
  * fails. The report is written either way.
+ *
+ * `AIP_INSTANCE_PRICES` gives hourly prices the estimate lacks or that you pay instead (`CostEstimateOptions.instancePrices`),
+ * as `name=usdPerHour` pairs separated by commas, e.g. `AIP_INSTANCE_PRICES=ml.c6i.large=0.119,m7i.large=0.09` (placeholder figures).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,13 +30,25 @@ if (budget !== undefined && !(Number.isFinite(budget) && budget > 0)) {
   process.exit(1);
 }
 
+const PRICES_VARIABLE = 'AIP_INSTANCE_PRICES';
+const instancePrices: Record<string, number> = {};
+for (const pair of (process.env[PRICES_VARIABLE] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  const m = /^([^=\s]+)=([^=\s]+)$/.exec(pair);
+  if (!m) {
+    console.error(`${PRICES_VARIABLE} holds ${JSON.stringify(pair)}, which is no name=usdPerHour pair: write pairs such as `
+      + 'ml.c6i.large=0.119, separated by commas');
+    process.exit(1);
+  }
+  instancePrices[m[1]] = Number(m[2]);
+}
+
 let estimate: CostEstimate;
 try {
-  estimate = CostEstimate.fromCloudAssembly(assemblyDir);
+  estimate = CostEstimate.fromCloudAssembly(assemblyDir, { instancePrices });
 } catch (e) {
   // A missing or malformed assembly: the message names it; a stack trace adds nothing.
   if (!(e instanceof PlatformError)) throw e;
-  console.error(e.message);
+  console.error(e.prop.startsWith('instancePrices') ? `${PRICES_VARIABLE}: ${e.message}` : e.message);
   process.exit(1);
 }
 

@@ -36,10 +36,33 @@ export interface CostUnitPrice {
   readonly per: string;
   /** Where the figure came from. */
   readonly source: string;
-  /** Date the source was read (or published), ISO 8601. */
+  /** Date the source was read (or published), ISO 8601; `not given` for a price the caller gave without one. */
   readonly asOf: string;
   /** False when the figure is derived, estimated or known to be out of date (see the GPU catalog). */
   readonly confirmed: boolean;
+}
+
+/** An hourly instance price the caller knows (a negotiated rate, or a type the estimate has no price for). */
+export interface GivenInstancePrice {
+  /** USD per instance-hour. */
+  readonly usdPerHour: number;
+  /** Where it comes from, as the report shows it. @default 'given by the caller (instancePrices)' */
+  readonly source?: string;
+  /** When it was read, ISO 8601. @default 'not given' */
+  readonly asOf?: string;
+}
+
+/** Options of `CostEstimate.fromTemplates` and `fromCloudAssembly`. */
+export interface CostEstimateOptions {
+  /**
+   * Hourly prices by instance type, used before the estimate's own tables: EC2 names (`m5.large`) for node groups,
+   * SageMaker names (`ml.c6i.large`) for endpoint variants. A number is USD per hour.
+   * @default - the GPU catalog and the CPU price table only
+   *
+   * @example
+   * CostEstimate.fromCloudAssembly('cdk.out', { instancePrices: { 'ml.c6i.large': 0.119, 'm5.large': { usdPerHour: 0.096, source: 'our rate card', asOf: '2026-12-01' } } });
+   */
+  readonly instancePrices?: Readonly<Record<string, number | GivenInstancePrice>>;
 }
 
 /** One line of the estimate: a resource of a synthesized template, or one part of it (a node group's disks). */
@@ -137,7 +160,8 @@ export class CostEstimate {
    * Prices the given templates.
    * @param stacks one entry per stack: its name and its template as parsed JSON
    */
-  public static fromTemplates(stacks: StackTemplate[]): CostEstimate {
+  public static fromTemplates(stacks: StackTemplate[], options: CostEstimateOptions = {}): CostEstimate {
+    const given = givenPrices(options?.instancePrices);
     if (!Array.isArray(stacks)) {
       throw new PlatformError(undefined, 'stacks', stacks, 'must be an array of { stackName, template }', 'pass one entry per synthesized template');
     }
@@ -150,7 +174,7 @@ export class CostEstimate {
         throw new PlatformError(undefined, `stacks[${i}].template`, stack.template, 'must be a CloudFormation template object',
           'pass the parsed JSON of the synthesized template');
       }
-      items.push(...new TemplatePricer(stack.stackName, stack.template, (stack as AssemblyStack).nestedStacks).price());
+      items.push(...new TemplatePricer(stack.stackName, stack.template, given, (stack as AssemblyStack).nestedStacks).price());
     }
     return new CostEstimate(stacks.map((s) => s.stackName), items);
   }
@@ -161,12 +185,13 @@ export class CostEstimate {
    * as a stack of its own named `<parent>/<logical id>`.
    * @param assembly the assembly's directory (`cdk.out`), or a cloud assembly (`app.synth()`)
    */
-  public static fromCloudAssembly(assembly: string | { readonly directory: string }): CostEstimate {
+  public static fromCloudAssembly(assembly: string | { readonly directory: string }, options: CostEstimateOptions = {}): CostEstimate {
     const directory = typeof assembly === 'string' ? assembly : assembly?.directory;
     if (typeof directory !== 'string') {
       throw new PlatformError(undefined, 'assembly', assembly, 'must be a cloud assembly directory or a CloudAssembly', 'pass "cdk.out" or app.synth()');
     }
-    return CostEstimate.fromTemplates(readAssembly(path.resolve(directory)));
+    givenPrices(options?.instancePrices); // checked before the assembly is read
+    return CostEstimate.fromTemplates(readAssembly(path.resolve(directory)), options);
   }
 
   /** The stacks priced, in order. */
@@ -347,7 +372,8 @@ class TemplatePricer {
    * @param nestedStacks the nested stacks of this template whose templates are priced as stacks of their own: logical id
    * to the name they are priced under
    */
-  constructor(private readonly stackName: string, template: Json, private readonly nestedStacks?: ReadonlyMap<string, string>) {
+  constructor(private readonly stackName: string, template: Json, private readonly given: ReadonlyMap<string, CostUnitPrice>,
+    private readonly nestedStacks?: ReadonlyMap<string, string>) {
     const resources = template.Resources;
     this.resources = resources && typeof resources === 'object' && !Array.isArray(resources) ? resources : {};
     const parameters = template.Parameters;
@@ -502,10 +528,10 @@ class TemplatePricer {
       lines.push(unpricedLine(what, unresolved.map((u) => u.why).join('; ')));
     } else {
       const typeList = types as string[];
-      const prices = typeList.map((t) => ({ type: t, price: ec2Price(t) }));
+      const prices = typeList.map((t) => ({ type: t, price: this.given.get(t) ?? ec2Price(t) }));
       const missing = prices.filter((p) => !p.price).map((p) => p.type);
       if (missing.length > 0) {
-        lines.push(unpricedLine(what, `no price for ${missing.join(', ')} in the GPU catalog or the CPU price table`,
+        lines.push(unpricedLine(what, `no price for ${missing.join(', ')} in the GPU catalog or the CPU price table: give it in instancePrices`,
           { quantityAtRest: min as number, quantityAtMost: max as number, unit: 'node' }));
       } else {
         const sorted = [...prices].sort((a, b) => a.price!.usd - b.price!.usd);
@@ -685,9 +711,9 @@ class TemplatePricer {
       }
       const unresolved = [min, max].filter((v): v is Unresolved => v instanceof Unresolved);
       if (unresolved.length > 0) return unpricedLine(whatTyped, unresolved.map((u) => u.why).join('; '));
-      const price = sageMakerPrice(type);
+      const price = this.given.get(type) ?? sageMakerPrice(type);
       if (!price) {
-        return unpricedLine(whatTyped, [`no SageMaker price for ${type}: the GPU catalog prices only ml. accelerator types; see Amazon SageMaker AI pricing`, ...notes].join('; '),
+        return unpricedLine(whatTyped, [`no SageMaker price for ${type}: the GPU catalog prices only ml. accelerator types; see Amazon SageMaker AI pricing, and give it in instancePrices`, ...notes].join('; '),
           { quantityAtRest: min as number, quantityAtMost: max as number, unit: 'instance' });
       }
       return {
@@ -955,6 +981,32 @@ function priceVolume(v: Volume): VolumeCost | Unresolved {
 
 function unit(p: ServicePrice, confirmed = true): CostUnitPrice {
   return { usd: p.usd, per: p.per, source: p.source, asOf: p.asOf, confirmed };
+}
+
+const GIVEN_SOURCE = 'given by the caller (instancePrices)';
+
+/** The caller's instance prices as unit prices, checked: a name, and a positive, finite USD per hour. */
+function givenPrices(prices: CostEstimateOptions['instancePrices']): Map<string, CostUnitPrice> {
+  const out = new Map<string, CostUnitPrice>();
+  if (prices === undefined || prices === null) return out;
+  if (typeof prices !== 'object' || Array.isArray(prices)) {
+    throw new PlatformError(undefined, 'instancePrices', prices, 'must be an object of instance type names to USD per hour',
+      "pass e.g. { 'ml.c6i.large': 0.119 }");
+  }
+  for (const [name, value] of Object.entries(prices)) {
+    const given: GivenInstancePrice | undefined = typeof value === 'number' ? { usdPerHour: value } : value ?? undefined;
+    const usdPerHour = given?.usdPerHour;
+    if (!/^(ml\.)?[a-z][a-z0-9-]*\.[a-z0-9-]+$/.test(name)) {
+      throw new PlatformError(undefined, 'instancePrices', name, 'must be keyed by instance type names: EC2 names such as "m5.large", SageMaker names such as "ml.c6i.large"',
+        'use the name the template has');
+    }
+    if (typeof usdPerHour !== 'number' || !Number.isFinite(usdPerHour) || usdPerHour <= 0) {
+      throw new PlatformError(undefined, `instancePrices["${name}"]`, value, 'must be a positive number of USD per hour, or { usdPerHour, source?, asOf? }',
+        'give the on-demand hourly price');
+    }
+    out.set(name, { usd: usdPerHour, per: 'hour', source: given?.source ?? GIVEN_SOURCE, asOf: given?.asOf ?? 'not given', confirmed: true });
+  }
+  return out;
 }
 
 /** EC2 on-demand price per hour: the GPU catalog, then the CPU table. */

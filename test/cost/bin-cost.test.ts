@@ -58,6 +58,22 @@ describe('bin/cost.ts', () => {
     expect(stderr.trim()).toBe('warning: at its autoscaling maxima the estimate is $37.02/month, above AIP_MONTHLY_BUDGET_USD ($10.00/month); at rest it is $4.65/month');
   });
 
+  test('AIP_INSTANCE_PRICES gives hourly prices by instance type; a malformed pair or price fails, naming the variable', () => {
+    const priced = runCost({ AIP_INSTANCE_PRICES: ' t3.medium=0.05 , ml.c6i.large=0.119' });
+    expect(priced.status).toBe(0);
+    // At most: $4.65 + one t3.medium at $0.05/h ($36.50) + its $2.00 disk.
+    expect(priced.stdout).toMatch(/^cost estimate: \$4\.65\/month at rest, \$43\.15\/month at most; /);
+    for (const [value, message] of [
+      ['t3.medium', 'AIP_INSTANCE_PRICES holds "t3.medium", which is no name=usdPerHour pair'],
+      ['t3.medium=abc', 'AIP_INSTANCE_PRICES: \'instancePrices["t3.medium"]\' (NaN) must be a positive number of USD per hour'],
+    ]) {
+      const { status, stderr } = runCost({ AIP_INSTANCE_PRICES: value });
+      expect(status).toBe(1);
+      expect(stderr).toContain(message);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   test('an AIP_MONTHLY_BUDGET_USD that is not a positive number fails, naming the variable and the value', () => {
     for (const value of ['abc', '-5']) {
       const { status, stderr, out } = runCost({ AIP_MONTHLY_BUDGET_USD: value });

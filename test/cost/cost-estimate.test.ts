@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
-import { CostEstimate, CostLineItem, CostStatus } from '../../constructs/cost';
+import { CostEstimate, CostEstimateOptions, CostLineItem, CostStatus } from '../../constructs/cost';
 import { PlatformError } from '../../lib/private/errors';
 import { TEST_CONTEXT } from '../helpers';
 
@@ -214,6 +214,38 @@ describe('CostEstimate: SageMaker endpoints', () => {
     const [c6i, token] = e.items.filter((i) => i.logicalId === 'Config');
     expect(c6i).toMatchObject({ status: CostStatus.UNPRICED, quantityAtRest: 2, quantityAtMost: 6, note: expect.stringMatching(/^no SageMaker price for ml\.c6i\.large/) });
     expect(token).toMatchObject({ status: CostStatus.UNPRICED, note: 'InstanceType is a Ref to the parameter Type, known only at deployment' });
+  });
+
+  test('instancePrices price what the tables lack (a CPU ml. type) and replace what they have (a negotiated EC2 rate), named as given in the report', () => {
+    const resources: Resources = {
+      Config: config([{ ...variant, InstanceType: 'ml.c6i.large' }]),
+      Endpoint: endpoint(),
+      T: target({ 'Fn::Join': ['', ['endpoint/', { Ref: 'Endpoint' }, '/variant/AllTraffic']] }, 2, 6),
+      N: nodegroup({ InstanceTypes: ['g5.xlarge'], ScalingConfig: { MinSize: 1, MaxSize: 2 } }),
+    };
+    const e = CostEstimate.fromTemplates([{ stackName: 'S', template: { Resources: resources } }], {
+      instancePrices: { 'ml.c6i.large': 0.119, 'g5.xlarge': { usdPerHour: 0.8, source: 'our rate card', asOf: '2026-12-01' } },
+    });
+    expect(line(e, 'Config')).toMatchObject({
+      status: CostStatus.PRICED, quantityAtRest: 2, quantityAtMost: 6, monthlyUsdAtRest: cents(2 * 0.119 * H), monthlyUsdAtMost: cents(6 * 0.119 * H),
+      unitPrice: { usd: 0.119, per: 'hour', source: 'given by the caller (instancePrices)', asOf: 'not given' },
+    });
+    expect(line(e, 'N', /node group,/)).toMatchObject({ monthlyUsdAtRest: cents(0.8 * H), unitPrice: { usd: 0.8, source: 'our rate card', asOf: '2026-12-01' } });
+    expect(e.unpriced).toEqual([]);
+    expect(e.toMarkdown()).toContain('| $0.119/h | given by the caller (instancePrices) | not given |');
+    // Without them, the ml. type is unpriced and says where a price can be given.
+    expect(line(estimate(resources), 'Config').note).toMatch(/give it in instancePrices/);
+  });
+
+  test('instancePrices that are not positive hourly prices by instance type name fail, naming the entry', () => {
+    const prices = (instancePrices: unknown) => () => CostEstimate.fromTemplates([], { instancePrices } as CostEstimateOptions);
+    expect(prices({ 'ml.c6i.large': 0 })).toThrow(/^'instancePrices\["ml.c6i.large"\]' \(0\) must be a positive number of USD per hour/);
+    expect(prices({ 'm5.large': '0.096' })).toThrow(/^'instancePrices\["m5.large"\]' \("0.096"\) must be a positive number/);
+    expect(prices({ 'm5.large': { usdPerHour: Infinity } })).toThrow(/'instancePrices\["m5.large"\]'/);
+    expect(prices({ 'm5.large': null })).toThrow(/'instancePrices\["m5.large"\]' \(null\)/);
+    expect(prices({ 'M5 large': 0.1 })).toThrow(/^'instancePrices' \("M5 large"\) must be keyed by instance type names/);
+    expect(prices([0.1])).toThrow(/^'instancePrices' \(\[0.1\]\) must be an object of instance type names to USD per hour/);
+    expect(() => CostEstimate.fromCloudAssembly('/nonexistent', { instancePrices: { 'm5.large': -1 } })).toThrow(/'instancePrices\["m5.large"\]' \(-1\)/);
   });
 
   test('a configuration no endpoint of the template uses is still priced, and says so', () => {
