@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
-import { CostEstimate, CostLineItem, CostStatus } from '../../constructs/cost';
+import { CostEstimate, CostStatus } from '../../constructs/cost';
 import { PlatformError } from '../../lib/private/errors';
+import { cents, H, line, nodegroup } from './helpers';
 
 // Hand-written templates for what real templates do that the first cut of the estimate mispriced or did not survive:
 // conditions and deletion policies, EKS Auto Mode and upgrade policies, Bottlerocket's two volumes, anomaly-detection
@@ -14,18 +15,7 @@ function estimate(resources: Resources, extra: Record<string, unknown> = {}): Co
   return CostEstimate.fromTemplates([{ stackName: 'S', template: { ...extra, Resources: resources } }]);
 }
 
-function line(e: CostEstimate, logicalId: string, match: RegExp = /./): CostLineItem {
-  const found = e.items.filter((i) => i.logicalId === logicalId && match.test(i.description));
-  expect(found).toHaveLength(1);
-  return found[0];
-}
-
-const H = 730;
-const cents = (x: number) => Math.round(x * 100) / 100;
 const G5_XLARGE = GpuInstanceType.G5_XLARGE.onDemandPrice!.usdPerHour;
-const nodegroup = (props: Record<string, unknown>) => ({
-  Type: 'AWS::EKS::Nodegroup', Properties: { ClusterName: 'c', NodeRole: 'r', Subnets: ['s'], ...props },
-});
 
 describe('CostEstimate: conditions and deletion policies', () => {
   test('a resource created only under a condition is priced as if it is created, and its lines say so', () => {

@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
-import { CostEstimate, CostEstimateOptions, CostLineItem, CostStatus } from '../../constructs/cost';
+import { CostEstimate, CostEstimateOptions, CostStatus } from '../../constructs/cost';
 import { PlatformError } from '../../lib/private/errors';
 import { TEST_CONTEXT } from '../helpers';
+import { cents, H, line, nodegroup } from './helpers';
 
 // Hand-written templates, one concern each: what the estimate reads from plain CloudFormation JSON.
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
@@ -15,22 +16,11 @@ function estimate(resources: Resources, parameters: Record<string, unknown> = {}
   return CostEstimate.fromTemplates([{ stackName: 'S', template: { Parameters: parameters, Resources: resources } }]);
 }
 
-function line(e: CostEstimate, logicalId: string, match: RegExp = /./): CostLineItem {
-  const found = e.items.filter((i) => i.logicalId === logicalId && match.test(i.description));
-  expect(found).toHaveLength(1);
-  return found[0];
-}
-
-const H = 730;
-const cents = (x: number) => Math.round(x * 100) / 100;
 const G5_XLARGE = GpuInstanceType.G5_XLARGE.onDemandPrice!.usdPerHour;
 const G5_2XLARGE = GpuInstanceType.G5_2XLARGE.onDemandPrice!.usdPerHour;
 const G5_4XLARGE = GpuInstanceType.G5_4XLARGE.onDemandPrice!.usdPerHour;
 const ML_G5_XLARGE = GpuInstanceType.G5_XLARGE.sageMakerPrice!.usdPerHour;
 
-function nodegroup(props: Record<string, unknown>) {
-  return { Type: 'AWS::EKS::Nodegroup', Properties: { ClusterName: 'c', NodeRole: 'r', Subnets: ['s'], ...props } };
-}
 
 describe('CostEstimate: EKS', () => {
   test('a cluster bills $0.10 an hour in standard support, and the note gives the extended-support rate', () => {
