@@ -302,13 +302,24 @@ export class CostEstimate {
       const unknownTypes = countByType(items.filter((i) => i.status === CostStatus.UNKNOWN));
       if (unknownTypes) out.push('', `**Unknown** (resource types this estimate does not know; they may bill): ${unknownTypes}.`);
     }
-    const prices = new Map<string, CostUnitPrice>();
+    // Each price once, with the lines that use it (stack and logical id), so a reader can tell which price is whose.
+    const prices = new Map<string, { price: CostUnitPrice; users: string[] }>();
     for (const i of this.items) {
-      for (const p of [i.unitPrice, i.unitPriceAtMost]) if (p) prices.set(`${p.usd}|${p.per}|${p.source}`, p);
+      for (const p of [i.unitPrice, i.unitPriceAtMost]) {
+        if (!p) continue;
+        const key = `${p.usd}|${p.per}|${p.source}`;
+        const entry = prices.get(key) ?? { price: p, users: [] };
+        const user = `${this.stackNames.length > 1 ? `${i.stackName}/` : ''}${i.logicalId}`;
+        if (!entry.users.includes(user)) entry.users.push(user);
+        prices.set(key, entry);
+      }
     }
     if (prices.size > 0) {
-      out.push('', '## Prices used', '', '| Price | Source | Read |', '|---|---|---|');
-      for (const p of prices.values()) out.push(`| ${unitPrice(p)}${p.confirmed ? '' : ' (unconfirmed)'} | ${cell(p.source)} | ${p.asOf} |`);
+      out.push('', '## Prices used', '', '| Price | Used by | Source | Read |', '|---|---|---|---|');
+      for (const { price: p, users } of prices.values()) {
+        const shown = users.slice(0, 3).map((u) => `\`${u}\``).join(', ') + (users.length > 3 ? ` and ${users.length - 3} more` : '');
+        out.push(`| ${unitPrice(p)}${p.confirmed ? '' : ' (unconfirmed)'} | ${cell(shown)} | ${cell(p.source)} | ${p.asOf} |`);
+      }
     }
     out.push('', '## Assumptions', '', ...COST_ESTIMATE_ASSUMPTIONS.map((a) => `- ${a}`), '');
     return out.join('\n');

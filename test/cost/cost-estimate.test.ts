@@ -222,7 +222,7 @@ describe('CostEstimate: SageMaker endpoints', () => {
     });
     expect(line(e, 'N', /node group,/)).toMatchObject({ monthlyUsdAtRest: cents(0.8 * H), unitPrice: { usd: 0.8, source: 'our rate card', asOf: '2026-12-01' } });
     expect(e.unpriced).toEqual([]);
-    expect(e.toMarkdown()).toContain('| $0.119/h | given by the caller (instancePrices) | not given |');
+    expect(e.toMarkdown()).toContain('| $0.119/h | `Config` | given by the caller (instancePrices) | not given |');
     // Without them, the ml. type is unpriced and says where a price can be given.
     expect(line(estimate(resources), 'Config').note).toMatch(/give it in instancePrices/);
   });
@@ -331,11 +331,21 @@ describe('CostEstimate: other resources, totals and the report', () => {
     expect(md).toContain('AWS::S3::Bucket × 1: S3 bucket');
     expect(md).toMatch(/\*\*Not billed by themselves:\*\* AWS::IAM::Role × 1, AWS::EC2::SecurityGroup × 1\./);
     expect(md).toMatch(/\*\*Unknown\*\*.*AWS::Foo::Bar × 1, Custom::AWSCDK-EKS-HelmChart × 1\./);
-    expect(md).toMatch(/\| \$0\.045\/h \| infracost\/infracost testdata nat_gateway_test\.golden.* \| 2026-12-01 \|/);
+    expect(md).toMatch(/\| \$0\.045\/h \| `Nat` \| infracost\/infracost testdata nat_gateway_test\.golden.* \| 2026-12-01 \|/);
     expect(md).toContain('- us-east-1 on-demand list prices');
     expect(md).toContain('- 730 hours a month');
     expect(md).toMatch(/- no Savings Plans, Reserved Instances or spot discounts/);
     expect(md).toMatch(/- data transfer, per-request.*excluded/);
+  });
+
+  test('the prices table names the lines that use each price: stack and logical id when there are several stacks, three and a count beyond', () => {
+    const alarm = { Type: 'AWS::CloudWatch::Alarm', Properties: { Period: 60 } };
+    const two = CostEstimate.fromTemplates([
+      { stackName: 'A', template: { Resources: { A1: alarm, A2: alarm, A3: alarm, A4: alarm } } },
+      { stackName: 'B', template: { Resources: { Nat: { Type: 'AWS::EC2::NatGateway' } } } },
+    ]).toMarkdown();
+    expect(two).toMatch(/\| \$0\.10\/month \| `A\/A1`, `A\/A2`, `A\/A3` and 1 more \| infracost/);
+    expect(two).toMatch(/\| \$0\.045\/h \| `B\/Nat` \| infracost/);
   });
 
   test('toJSON carries the totals, per-stack totals, every line and the assumptions, and survives JSON.stringify', () => {
