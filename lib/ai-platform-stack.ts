@@ -259,10 +259,20 @@ export class AiPlatformStack extends Stack {
         retention: props.controlPlaneLogRetention ?? logs.RetentionDays.ONE_YEAR,
       });
     }
+    // The system nodes' launch template, as the GPU groups': IMDSv2 with a hop limit of 1 keeps the node role's
+    // credentials from pods that are not on the host network (any pod without a GPU may land here), and the root
+    // volume is encrypted gp3 whatever the account's EBS default (EKS's own template gives 20 GiB gp2).
+    const systemLaunchTemplate = new ec2.CfnLaunchTemplate(this, 'SystemNodesLaunchTemplate', {
+      launchTemplateData: {
+        metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 },
+        blockDeviceMappings: [{ deviceName: '/dev/xvda', ebs: { volumeSize: 20, volumeType: 'gp3', encrypted: true, deleteOnTermination: true } }],
+      },
+    });
     // Same construct id as aws-cdk's default capacity ('DefaultCapacity'), so the logical id is unchanged.
     this.systemNodes = this.cluster.addNodegroupCapacity('DefaultCapacity', {
       instanceTypes: [new ec2.InstanceType('m7i.large')],
       amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+      launchTemplateSpec: { id: systemLaunchTemplate.ref, version: systemLaunchTemplate.attrLatestVersionNumber },
       minSize: 2,
       // cluster-autoscaler is pinned here by this label (the GPU groups carry 'inference' and 'training').
       labels: { [LABEL_NODE_GROUP]: SYSTEM_NODE_GROUP_LABEL },

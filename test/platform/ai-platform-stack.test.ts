@@ -57,6 +57,21 @@ describe('AiPlatformStack (the reference platform)', () => {
     }
   });
 
+  test('the system nodes keep instance metadata from pods (IMDSv2, hop limit 1) and encrypt their gp3 root volume, as the GPU nodes do', () => {
+    const group = Object.values(template.findResources('AWS::EKS::Nodegroup')).find((g) => g.Properties.InstanceTypes?.[0] === 'm7i.large')!;
+    expect(group.Properties.DiskSize).toBeUndefined(); // EKS refuses DiskSize beside a launch template
+    const ltId = group.Properties.LaunchTemplate.Id.Ref as string;
+    expect(group.Properties.LaunchTemplate.Version).toEqual({ 'Fn::GetAtt': [ltId, 'LatestVersionNumber'] });
+    const data = template.toJSON().Resources[ltId].Properties.LaunchTemplateData;
+    expect(data.MetadataOptions).toEqual({ HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 });
+    expect(data.BlockDeviceMappings).toEqual([{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 20, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }]);
+    // Every node group of the stack has such a template: no pod reads a node role's credentials.
+    for (const g of Object.values(template.findResources('AWS::EKS::Nodegroup'))) {
+      const lt = template.toJSON().Resources[g.Properties.LaunchTemplate.Id.Ref].Properties.LaunchTemplateData;
+      expect(lt.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+    }
+  });
+
   test('installs the NVIDIA device plugin exactly once', () => {
     const charts = Object.values(template.findResources('Custom::AWSCDK-EKS-HelmChart')).map((r) => r.Properties.Chart);
     expect(charts.filter((c) => c === 'nvidia-device-plugin')).toHaveLength(1);
@@ -200,11 +215,12 @@ describe('AiPlatformStack (the reference platform)', () => {
       expect(section).toContain('2 × `ml.c6i.large`');
     });
 
-    test('the GPU nodes\' root volumes, the KMS key and the alarms', () => {
+    test('the nodes\' root volumes, the KMS key and the alarms', () => {
       const sizes = Object.values(template.findResources('AWS::EC2::LaunchTemplate'))
         .map((r) => r.Properties.LaunchTemplateData.BlockDeviceMappings[0].Ebs.VolumeSize);
-      expect(sizes).toEqual([200, 200]);
+      expect(sizes.sort((a, b) => a - b)).toEqual([20, 200, 200]);
       expect(section).toContain('200 GiB gp3 per GPU node');
+      expect(section).toContain('20 GiB gp3 per system node');
       template.resourceCountIs('AWS::KMS::Key', 1);
       expect(section).toContain('| KMS key | 1,');
       template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
