@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CostEstimate } from '../constructs/cost/cost-estimate';
+import { countByType, usd } from '../constructs/cost/private/report-format';
 import { PlatformError } from '../lib/private/errors';
 
 const root = path.join(__dirname, '..');
@@ -58,7 +59,6 @@ const jsonFile = path.join(outdir, 'cost-report.json');
 fs.writeFileSync(markdownFile, estimate.toMarkdown());
 fs.writeFileSync(jsonFile, `${JSON.stringify(estimate.toJSON(), null, 2)}\n`);
 
-const usd = (value: number) => `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const unpriced = estimate.unpriced.length;
 const unknownResources = estimate.unknown;
 const unknown = (n: number) => (n === 1 ? '1 resource of a type' : `${n} resources of types`) + ' the estimate does not know';
@@ -75,9 +75,7 @@ if (budget !== undefined) {
     console.warn(`warning: ${unpriced} unpriced ${unpriced === 1 ? 'line is' : 'lines are'} not in the estimate checked against ${BUDGET_VARIABLE}: see ${relative(markdownFile)}`);
   }
   if (unknownResources.length > 0) {
-    const types = new Map<string, number>();
-    for (const i of unknownResources) types.set(i.resourceType, (types.get(i.resourceType) ?? 0) + 1);
-    console.warn(`warning: ${unknown(unknownResources.length)} (${[...types].map(([t, n]) => `${t} × ${n}`).join(', ')}) `
+    console.warn(`warning: ${unknown(unknownResources.length)} (${countByType(unknownResources)}) `
       + `${unknownResources.length === 1 ? 'is' : 'are'} not in the estimate checked against ${BUDGET_VARIABLE}, and may bill: see ${relative(markdownFile)}`);
   }
   if (estimate.monthlyUsdAtRest > budget) {

@@ -12,6 +12,7 @@ import { ContainerImage, ModelEndpoint } from '../constructs/serving';
 import { addClusterAutoscaler, addEbsCsiDriver, addMetricsServer, addNetworkPolicyEnforcement } from './cluster-addons';
 import { PlatformError } from './private/errors';
 import { LABEL_NODE_GROUP } from './private/labels';
+import { NODE_METADATA_OPTIONS } from './private/node-metadata';
 import { addReferenceEndpoint } from './reference-endpoint';
 
 /** Properties of the reference AI platform stack. */
@@ -264,7 +265,7 @@ export class AiPlatformStack extends Stack {
     // volume is encrypted gp3 whatever the account's EBS default (EKS's own template gives 20 GiB gp2).
     const systemLaunchTemplate = new ec2.CfnLaunchTemplate(this, 'SystemNodesLaunchTemplate', {
       launchTemplateData: {
-        metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 },
+        metadataOptions: { ...NODE_METADATA_OPTIONS },
         blockDeviceMappings: [{ deviceName: '/dev/xvda', ebs: { volumeSize: 20, volumeType: 'gp3', encrypted: true, deleteOnTermination: true } }],
       },
     });

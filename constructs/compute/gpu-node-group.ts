@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { PlatformError, requireProp } from '../../lib/private/errors';
 import { isLabelValue, isQualifiedName, isTaintEffect, LABEL_ACCELERATOR_MODEL, RESOURCE_NEURON_CORE, TAINT_EFFECTS_LISTED, TaintDefinition } from '../../lib/private/labels';
+import { NODE_METADATA_OPTIONS } from '../../lib/private/node-metadata';
 import { IAcceleratorNodes } from './accelerator-nodes';
 import { Capacity } from './capacity';
 import { DevicePlugins } from './device-plugins';
@@ -365,10 +366,7 @@ export class GpuNodeGroup extends Construct implements IAcceleratorNodes {
 
     this.launchTemplate = new ec2.CfnLaunchTemplate(this, 'LaunchTemplate', {
       launchTemplateData: {
-        // A hop limit of 1 keeps IMDS to the node itself (and host-network pods such as aws-node): other
-        // pods cannot read the node role's credentials, which read every ECR repository of the account and
-        // manage network interfaces account-wide. Pods get AWS access from IRSA or EKS Pod Identity.
-        metadataOptions: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 1 },
+        metadataOptions: { ...NODE_METADATA_OPTIONS },
         blockDeviceMappings: [
           // Bottlerocket's OS volume is listed too, or it would come from the AMI's own mapping, unencrypted
           // unless the account encrypts EBS by default: 4 GiB encrypted gp3, as Karpenter's Bottlerocket default.

@@ -6,6 +6,7 @@ import {
   BOTTLEROCKET_OS_VOLUME, EBS_GB_MONTH, EKS_DEFAULT_DISK, EKS_DEFAULT_INSTANCE_TYPE, HOURS_PER_MONTH, SERVICE_PRICES, ServicePrice,
 } from '../../lib/private/service-price-data';
 import { GpuInstanceType } from '../compute/gpu-instance-type';
+import { countByType, money, usd } from './private/report-format';
 
 /** What the estimate could say about a line. */
 export enum CostStatus {
@@ -161,7 +162,26 @@ export class CostEstimate {
    * @param stacks one entry per stack: its name and its template as parsed JSON
    */
   public static fromTemplates(stacks: StackTemplate[], options: CostEstimateOptions = {}): CostEstimate {
-    const given = givenPrices(options?.instancePrices);
+    return CostEstimate.price(stacks, givenPrices(options?.instancePrices));
+  }
+
+  /**
+   * Prices every CloudFormation stack of a cloud assembly, as its `manifest.json` lists them (stages' nested assemblies
+   * included), and the nested stacks (`AWS::CloudFormation::Stack`) whose templates `cdk synth` wrote beside them, each
+   * as a stack of its own named `<parent>/<logical id>`.
+   * @param assembly the assembly's directory (`cdk.out`), or a cloud assembly (`app.synth()`)
+   */
+  public static fromCloudAssembly(assembly: string | { readonly directory: string }, options: CostEstimateOptions = {}): CostEstimate {
+    const directory = typeof assembly === 'string' ? assembly : assembly?.directory;
+    if (typeof directory !== 'string') {
+      throw new PlatformError(undefined, 'assembly', assembly, 'must be a cloud assembly directory or a CloudAssembly', 'pass "cdk.out" or app.synth()');
+    }
+    const given = givenPrices(options?.instancePrices); // checked before the assembly is read
+    return CostEstimate.price(readAssembly(path.resolve(directory)), given);
+  }
+
+  /** Prices the stacks with the caller's instance prices (already checked). */
+  private static price(stacks: StackTemplate[], given: ReadonlyMap<string, CostUnitPrice>): CostEstimate {
     if (!Array.isArray(stacks)) {
       throw new PlatformError(undefined, 'stacks', stacks, 'must be an array of { stackName, template }', 'pass one entry per synthesized template');
     }
@@ -177,21 +197,6 @@ export class CostEstimate {
       items.push(...new TemplatePricer(stack.stackName, stack.template, given, (stack as AssemblyStack).nestedStacks).price());
     }
     return new CostEstimate(stacks.map((s) => s.stackName), items);
-  }
-
-  /**
-   * Prices every CloudFormation stack of a cloud assembly, as its `manifest.json` lists them (stages' nested assemblies
-   * included), and the nested stacks (`AWS::CloudFormation::Stack`) whose templates `cdk synth` wrote beside them, each
-   * as a stack of its own named `<parent>/<logical id>`.
-   * @param assembly the assembly's directory (`cdk.out`), or a cloud assembly (`app.synth()`)
-   */
-  public static fromCloudAssembly(assembly: string | { readonly directory: string }, options: CostEstimateOptions = {}): CostEstimate {
-    const directory = typeof assembly === 'string' ? assembly : assembly?.directory;
-    if (typeof directory !== 'string') {
-      throw new PlatformError(undefined, 'assembly', assembly, 'must be a cloud assembly directory or a CloudAssembly', 'pass "cdk.out" or app.synth()');
-    }
-    givenPrices(options?.instancePrices); // checked before the assembly is read
-    return CostEstimate.fromTemplates(readAssembly(path.resolve(directory)), options);
   }
 
   /** The stacks priced, in order. */
@@ -1159,16 +1164,6 @@ function readJson(file: string, prop: string, what: string, kind: string): Json 
 // ---------------------------------------------------------------------------------------------------------------------
 // Markdown
 
-const USD = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-
-function usd(value: number): string {
-  return `$${USD.format(value)}`;
-}
-
-function money(value: number | undefined): string {
-  return value === undefined ? '' : USD.format(value);
-}
-
 function quantity(value: number | undefined, unitName: string | undefined): string {
   if (value === undefined) return '';
   if (!unitName) return String(value);
@@ -1187,10 +1182,4 @@ function unitPrices(i: CostLineItem): string {
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
-function countByType(items: CostLineItem[]): string {
-  const counts = new Map<string, number>();
-  for (const i of items) counts.set(i.resourceType, (counts.get(i.resourceType) ?? 0) + 1);
-  return [...counts.entries()].map(([t, n]) => `${t} × ${n}`).join(', ');
 }
