@@ -9,6 +9,7 @@ import { AcceleratorVendor } from '../compute/gpu-instance-type';
 import { integerRange, listsProvider, validateServerEnvironment, withoutEmptyUnset } from '../private/server-environment';
 import { applyAcceleratorScheduling, RunOnOptions } from './accelerator-scheduling';
 import { claimAppName } from './private/app-name-label';
+import { editRendered, sortedKeys } from './private/edit-rendered';
 import { checkEnvNames } from './private/env-names';
 import { checkImageReference } from './private/image-reference';
 import { checkObjectName } from './private/object-name';
@@ -291,6 +292,22 @@ export interface CanaryOptions {
   readonly env?: Record<string, string>;
 }
 
+/** How a serving pod pauses before SIGTERM for `preStopDelay` (its container's `lifecycle.preStop`). */
+export enum PreStopPause {
+  /**
+   * Kubernetes' own sleep action (`preStop.sleep.seconds`): kubelet waits, so the image needs no `sleep` program
+   * (a distroless `BASE_IMAGE` has none) and no process is started. Kubernetes 1.30 or later, where it is on by
+   * default (beta in 1.30, GA in 1.34); the API server of an older cluster refuses the Deployment.
+   */
+  SLEEP_ACTION = 'sleep-action',
+  /**
+   * Runs `sleep <seconds>` in the server container (`preStop.exec`), for clusters before Kubernetes 1.30. The
+   * image must hold a `sleep` program, as the bundled images do: without one the hook fails, kubelet logs
+   * `FailedPreStopHook` and sends SIGTERM at once, so the pod drains while the Service may still send it requests.
+   */
+  SLEEP_COMMAND = 'sleep-command',
+}
+
 /** One step of an Argo Rollouts canary. */
 export class ArgoCanaryStep {
   /** Send this share of the pods (without a traffic router: of the replicas) to the new version, 1-100. */
@@ -451,6 +468,11 @@ export interface InferenceServiceProps {
    */
   readonly preStopDelay?: Duration;
   /**
+   * How the pod pauses for `preStopDelay`. With a `preStopDelay` of 0 the container gets no preStop hook.
+   * @default PreStopPause.SLEEP_ACTION (Kubernetes 1.30 or later)
+   */
+  readonly preStopPause?: PreStopPause;
+  /**
    * Grace period between the start of termination and SIGKILL. At least `preStopDelay + drainTimeout + 2s`.
    * @default - preStopDelay + drainTimeout + 10 seconds
    */
@@ -522,6 +544,10 @@ export interface InferenceServiceProps {
 }
 
 const DEFAULT_PORT = 8080;
+/** The server's container name. */
+const SERVER_CONTAINER = 'server';
+/** Pod annotation: the containers EKS's pod identity webhook gives no AWS credentials (amazon-eks-pod-identity-webhook README). */
+const EKS_SKIP_CONTAINERS = 'eks.amazonaws.com/skip-containers';
 /** Ports below this need CAP_NET_BIND_SERVICE, unless the pod's network namespace lowers it. */
 const PRIVILEGED_PORTS_END = 1024;
 /** The sysctl that sets the first port a process without CAP_NET_BIND_SERVICE may listen on (IPv4 and IPv6). */
@@ -588,6 +614,7 @@ export class InferenceService extends Construct {
     const maxReplicas = props.maxReplicas ?? 4;
     const drain = props.drainTimeout ?? Duration.seconds(25);
     const preStop = props.preStopDelay ?? Duration.seconds(5);
+    const preStopPause = props.preStopPause ?? PreStopPause.SLEEP_ACTION;
     // Whole seconds for Kubernetes; the arithmetic is in milliseconds so a drain such as 27.5 s works.
     const drainAndPause = preStop.toMilliseconds({ integral: false }) + drain.toMilliseconds({ integral: false });
     const grace = props.terminationGracePeriod ?? Duration.seconds(Math.ceil(drainAndPause / 1000) + 10);
@@ -614,6 +641,10 @@ export class InferenceService extends Construct {
     // grace period and the preStop pause in whole seconds.
     const startupSeconds = startupTimeout.toSeconds({ integral: false });
     checkWholeSeconds(this, [['terminationGracePeriod', grace], ['preStopDelay', preStop]]);
+    if (!(Object.values(PreStopPause) as unknown[]).includes(preStopPause)) {
+      throw new PlatformError(this, 'preStopPause', preStopPause, `must be one of ${Object.values(PreStopPause).join(', ')}`,
+        'use PreStopPause.SLEEP_ACTION (Kubernetes 1.30 or later) or PreStopPause.SLEEP_COMMAND (an image with a sleep program)');
+    }
     if (startupSeconds < 10) {
       throw new PlatformError(this, 'startupTimeout', `${startupSeconds}s`, 'must be at least 10s (one startup probe period)', 'allow the time model loading takes, e.g. Duration.minutes(10)');
     }
@@ -754,6 +785,11 @@ export class InferenceService extends Construct {
             // fetches again: losing them with the pod loses nothing (cluster-autoscaler FAQ, "What types of pods
             // can prevent CA from removing a node?"). The PodDisruptionBudget still paces the evictions.
             [CA_SAFE_TO_EVICT_LOCAL_VOLUMES]: model.s3Uri ? 'model,tmp' : 'tmp',
+            // Only the fetch-model init container needs the service account's AWS role. EKS's pod identity webhook
+            // puts the credentials (IRSA's web identity token, or EKS Pod Identity's container credentials) into
+            // every container it is not told to skip; the server makes no AWS call, and a flaw in it should not
+            // reach the model bucket.
+            ...(model.s3Uri ? { [EKS_SKIP_CONTAINERS]: SERVER_CONTAINER } : {}),
           },
         },
         replicas,
@@ -782,7 +818,7 @@ export class InferenceService extends Construct {
       dropPathLabel(deployment);
       const tmp = kplus.Volume.fromEmptyDir(deployment, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
       const container = deployment.addContainer({
-        name: 'server',
+        name: SERVER_CONTAINER,
         image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         portNumber: this.port,
@@ -831,7 +867,9 @@ export class InferenceService extends Construct {
           timeoutSeconds: Duration.seconds(2),
           failureThreshold: 3,
         }),
-        lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(preStop.toSeconds())]) },
+        // cdk8s-plus-28 has no sleep handler: the sleep action is added to the rendered manifest below.
+        lifecycle: preStop.toSeconds() > 0 && preStopPause === PreStopPause.SLEEP_COMMAND
+          ? { preStop: kplus.Handler.fromCommand(['sleep', String(preStop.toSeconds())]) } : undefined,
       });
       container.mount('/tmp', tmp);
       if (model.s3Uri) {
@@ -857,6 +895,14 @@ export class InferenceService extends Construct {
         copy.mount('/tmp', tmp);
       }
       const api = ApiObject.of(deployment);
+      if (preStop.toSeconds() > 0 && preStopPause === PreStopPause.SLEEP_ACTION) {
+        // A zero-second sleep action needs Kubernetes 1.33 (PodLifecycleSleepActionAllowZero): no pause, no hook.
+        const seconds = preStop.toSeconds();
+        editRendered<{ spec: { template: { spec: { containers: object[] } } } }>(api, (json) => {
+          const containers = json.spec.template.spec.containers;
+          containers[0] = sortedKeys({ ...containers[0], lifecycle: { preStop: { sleep: { seconds } } } });
+        });
+      }
       // cdk8s-plus renders no pod-level seccomp profile; set it so every container inherits RuntimeDefault.
       api.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
       if (props.spread ?? true) {

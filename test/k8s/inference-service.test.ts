@@ -8,7 +8,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { AcceleratorVendor, Capacity } from '../../constructs/compute';
 import {
-  AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, RunOnOptions, ScalingMetric,
+  AcceleratorNodes, ArgoCanaryStep, DisruptionBudget, IngressPeer, InferenceService, InferenceServiceProps, ModelSource, PreStopPause, RunOnOptions, ScalingMetric,
 } from '../../constructs/k8s';
 import { integerRange } from '../../constructs/private/server-environment';
 import { LABEL_CAPACITY_TYPE, LABEL_NODE_GROUP } from '../../lib/private/labels';
@@ -105,8 +105,33 @@ describe('InferenceService', () => {
     const { manifests } = synth({ drainTimeout: Duration.seconds(20), preStopDelay: Duration.seconds(7) });
     const spec = podSpec(only(manifests, 'Deployment'));
     expect(spec.containers[0].env).toContainEqual({ name: 'DRAIN_TIMEOUT_MS', value: '20000' });
-    expect(spec.containers[0].lifecycle.preStop).toEqual({ exec: { command: ['sleep', '7'] } });
+    expect(spec.containers[0].lifecycle.preStop).toEqual({ sleep: { seconds: 7 } });
     expect(spec.terminationGracePeriodSeconds).toBe(37);
+  });
+
+  test('pauses with Kubernetes\' sleep action, which needs no sleep program in the image, on the canary pods too', () => {
+    const { manifests } = synth({ canary: { image: `${IMAGE}-next` } });
+    for (const name of ['fraud', 'fraud-canary']) {
+      const container = server(manifests, name);
+      expect(container.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+    }
+  });
+
+  test('PreStopPause.SLEEP_COMMAND runs sleep in the container instead, for clusters before Kubernetes 1.30', () => {
+    const { manifests } = synth({ preStopDelay: Duration.seconds(3), preStopPause: PreStopPause.SLEEP_COMMAND });
+    expect(server(manifests).lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '3'] } } });
+  });
+
+  test('with a preStopDelay of 0 the container gets no preStop hook (a zero-second sleep action needs Kubernetes 1.33)', () => {
+    for (const preStopPause of [PreStopPause.SLEEP_ACTION, PreStopPause.SLEEP_COMMAND]) {
+      const { manifests } = synth({ preStopDelay: Duration.seconds(0), preStopPause });
+      expect(server(manifests).lifecycle).toBeUndefined();
+    }
+  });
+
+  test('a preStopPause that is not a PreStopPause fails naming the prop and the choices', () => {
+    expect(() => synth({ preStopPause: 'exec' as PreStopPause }))
+      .toThrow(/'preStopPause' \("exec"\) must be one of sleep-action, sleep-command.*PreStopPause\.SLEEP_ACTION/);
   });
 
   test('runs non-root with a read-only root filesystem, /tmp on an emptyDir, no capabilities, seccomp RuntimeDefault, no token', () => {
@@ -227,6 +252,18 @@ describe('InferenceService', () => {
     expect(init.resources.limits).toBeDefined();
     expect(spec.containers[0].volumeMounts).toContainEqual({ mountPath: '/opt/ml/model', name: 'model', readOnly: true });
     expect(spec.volumes).toContainEqual({ name: 'model', emptyDir: { sizeLimit: '20480Mi' } });
+  });
+
+  test('with a model in S3, EKS\'s pod identity webhook is told to give AWS credentials to the fetch-model container only, not the server', () => {
+    const { manifests } = synth({ model: ModelSource.fromS3Uri('s3://models/fraud/v3/'), serviceAccountName: 'model-reader', canary: { image: 'x:2' } });
+    for (const deployment of manifests.filter((m) => m.kind === 'Deployment')) {
+      expect(deployment.spec.template.metadata.annotations['eks.amazonaws.com/skip-containers']).toBe('server');
+      expect(podSpec(deployment).containers.map((c: { name: string }) => c.name)).toEqual(['server']);
+      expect(podSpec(deployment).initContainers.map((c: { name: string }) => c.name)).toEqual(['fetch-model']);
+    }
+    // With the model in the image, the server is the only container: nothing to skip.
+    const baked = only(synth({ serviceAccountName: 'model-reader' }).manifests, 'Deployment');
+    expect(baked.spec.template.metadata.annotations).not.toHaveProperty(['eks.amazonaws.com/skip-containers']);
   });
 
   test('the fetch-model init container requests half a CPU and 512 MiB, is limited to 1 CPU and 1 GiB, and pulls its image only when missing', () => {
