@@ -9,6 +9,9 @@
  * resources of types it does not know are left out of the figure it checks. A value that is not a positive number
  * fails. The report is written either way.
  *
+ * The same checks run against every monthly cost budget the stacks define (`AWS::Budgets::Budget`, as `CostBudget` makes):
+ * the estimate at rest above one fails, at most above one warns.
+ *
  * `AIP_INSTANCE_PRICES` gives hourly prices the estimate lacks or that you pay instead (`CostEstimateOptions.instancePrices`),
  * as `name=usdPerHour` pairs separated by commas, e.g. `AIP_INSTANCE_PRICES=ml.c6i.large=0.119,m7i.large=0.09` (placeholder figures).
  */
@@ -70,20 +73,32 @@ const relative = (file: string) => path.relative(process.cwd(), file) || file;
 console.log(`cost estimate: ${usd(estimate.monthlyUsdAtRest)}/month at rest, ${usd(estimate.monthlyUsdAtMost)}/month at most`
   + `${left.length > 0 ? ` (${left.join(' and ')} not included)` : ''}; wrote ${relative(markdownFile)}, ${relative(jsonFile)}`);
 
-if (budget !== undefined) {
+// The budgets to check the estimate against: the variable's, and every monthly cost budget the stacks define (a
+// CostBudget's). A budget tracks the whole account, so an estimate at rest above one will exceed it.
+// bin/app.ts makes a budget of AIP_MONTHLY_BUDGET_USD in the reference platform: that one is checked once, by its name.
+const budgets = [
+  ...(budget !== undefined && !estimate.budgets.some((b) => b.monthlyUsd === budget) ? [{ name: BUDGET_VARIABLE, monthlyUsd: budget }] : []),
+  ...estimate.budgets.map((b) => ({
+    name: `the budget ${b.stackName}/${b.logicalId}${b.budgetName ? ` (${b.budgetName})` : ''}`, monthlyUsd: b.monthlyUsd,
+  })),
+];
+if (budgets.length > 0) {
+  const checked = budgets.length === 1 ? budgets[0].name : 'the budgets';
   if (unpriced > 0) {
-    console.warn(`warning: ${unpriced} unpriced ${unpriced === 1 ? 'line is' : 'lines are'} not in the estimate checked against ${BUDGET_VARIABLE}: see ${relative(markdownFile)}`);
+    console.warn(`warning: ${unpriced} unpriced ${unpriced === 1 ? 'line is' : 'lines are'} not in the estimate checked against ${checked}: see ${relative(markdownFile)}`);
   }
   if (unknownResources.length > 0) {
     console.warn(`warning: ${unknown(unknownResources.length)} (${countByType(unknownResources)}) `
-      + `${unknownResources.length === 1 ? 'is' : 'are'} not in the estimate checked against ${BUDGET_VARIABLE}, and may bill: see ${relative(markdownFile)}`);
+      + `${unknownResources.length === 1 ? 'is' : 'are'} not in the estimate checked against ${checked}, and may bill: see ${relative(markdownFile)}`);
   }
-  if (estimate.monthlyUsdAtRest > budget) {
-    console.error(`the estimate at rest, ${usd(estimate.monthlyUsdAtRest)}/month, exceeds ${BUDGET_VARIABLE} (${usd(budget)}/month): `
+}
+for (const { name, monthlyUsd } of budgets) {
+  if (estimate.monthlyUsdAtRest > monthlyUsd) {
+    console.error(`the estimate at rest, ${usd(estimate.monthlyUsdAtRest)}/month, exceeds ${name} (${usd(monthlyUsd)}/month): `
       + `lower the minimum capacity (node groups' minSize, endpoint minimum instances) or raise the budget; see ${relative(markdownFile)}`);
     process.exitCode = 1;
-  } else if (estimate.monthlyUsdAtMost > budget) {
-    console.warn(`warning: at its autoscaling maxima the estimate is ${usd(estimate.monthlyUsdAtMost)}/month, above ${BUDGET_VARIABLE} `
-      + `(${usd(budget)}/month); at rest it is ${usd(estimate.monthlyUsdAtRest)}/month`);
+  } else if (estimate.monthlyUsdAtMost > monthlyUsd) {
+    console.warn(`warning: at its autoscaling maxima the estimate is ${usd(estimate.monthlyUsdAtMost)}/month, above ${name} `
+      + `(${usd(monthlyUsd)}/month); at rest it is ${usd(estimate.monthlyUsdAtRest)}/month`);
   }
 }

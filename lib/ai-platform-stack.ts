@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { Capacity } from '../constructs/compute/capacity';
 import { GpuInstanceType } from '../constructs/compute/gpu-instance-type';
 import { GpuNodeGroup } from '../constructs/compute/gpu-node-group';
+import { CostBudget, CostBudgetProps } from '../constructs/cost/cost-budget';
 import { ContainerImage, ModelEndpoint } from '../constructs/serving';
 import { addClusterAutoscaler, addEbsCsiDriver, addMetricsServer, addNetworkPolicyEnforcement } from './cluster-addons';
 import { PlatformError } from './private/errors';
@@ -179,6 +180,14 @@ export interface AiPlatformStackProps extends StackProps {
    * this repository; the published package does not include it, so pass your own model there
    */
   readonly modelDirectory?: string;
+
+  /**
+   * A monthly AWS Budgets cost budget for the account, with alerts on actual and forecasted spend (and, if asked, Cost
+   * Anomaly Detection alerts) on an SNS topic. `bin/cost.ts` also fails synthesis-time checks when the cost estimate at
+   * rest exceeds it.
+   * @default - no budget
+   */
+  readonly budget?: CostBudgetProps;
 }
 
 /**
@@ -201,6 +210,8 @@ export class AiPlatformStack extends Stack {
   public readonly trainingNodes: GpuNodeGroup;
   /** SageMaker endpoint serving the example model (see lib/reference-endpoint.ts). */
   public readonly modelEndpoint: ModelEndpoint;
+  /** The cost budget, when `budget` is given. */
+  public readonly budget?: CostBudget;
   /** The `metrics-server` add-on; undefined with `metricsServer: false`. */
   public readonly metricsServerAddon?: eks.Addon;
   /** The `vpc-cni` add-on that enforces NetworkPolicies; undefined with `networkPolicy: false`. */
@@ -349,6 +360,8 @@ export class AiPlatformStack extends Stack {
       image: props.modelEndpointImage, modelDirectory: props.modelDirectory, vpc: this.vpc,
     });
     // ---- end of model serving ----------------------------------------------------------------------
+
+    if (props.budget) this.budget = new CostBudget(this, 'Budget', props.budget);
   }
 
   /**

@@ -97,6 +97,18 @@ export interface CostLineItem {
   readonly spot?: boolean;
 }
 
+/** A monthly cost budget in US dollars, read from an `AWS::Budgets::Budget` resource (such as a `CostBudget`'s). */
+export interface CostBudgetLimit {
+  /** The stack that holds it. */
+  readonly stackName: string;
+  /** Its logical id. */
+  readonly logicalId: string;
+  /** Its name, when the template gives one. */
+  readonly budgetName?: string;
+  /** Its limit, US dollars a month. */
+  readonly monthlyUsd: number;
+}
+
 /** A synthesized CloudFormation template and the name the report gives it. */
 export interface StackTemplate {
   /** The stack's name, as the report shows it. */
@@ -126,6 +138,8 @@ export interface CostEstimateJson {
   readonly unpricedCount: number;
   /** Resources the estimate cannot judge (`CostStatus.UNKNOWN`): they may bill. */
   readonly unknownCount: number;
+  /** The monthly cost budgets the templates define, each with the share of it the estimate takes. */
+  readonly budgets: ReadonlyArray<CostBudgetLimit & { readonly shareAtRest: number; readonly shareAtMost: number }>;
   readonly stacks: ReadonlyArray<{
     readonly stackName: string;
     readonly monthlyUsdAtRest: number;
@@ -196,7 +210,7 @@ export class CostEstimate {
       }
       items.push(...new TemplatePricer(stack.stackName, stack.template, given, (stack as AssemblyStack).nestedStacks).price());
     }
-    return new CostEstimate(stacks.map((s) => s.stackName), items);
+    return new CostEstimate(stacks.map((s) => s.stackName), items, stacks.flatMap((s) => readBudgets(s.stackName, s.template)));
   }
 
   /** The stacks priced, in order. */
@@ -204,9 +218,17 @@ export class CostEstimate {
   /** Every line, stack by stack, in template order. */
   public readonly items: readonly CostLineItem[];
 
-  private constructor(stackNames: string[], items: CostLineItem[]) {
+  /**
+   * The monthly cost budgets in US dollars that the templates define (`AWS::Budgets::Budget` of type `COST`, monthly, with
+   * a literal limit in USD): what the estimate can be checked against. A budget tracks the whole account's cost, so an
+   * estimate at rest above one means the budget will be exceeded even before anything else in the account bills.
+   */
+  public readonly budgets: readonly CostBudgetLimit[];
+
+  private constructor(stackNames: string[], items: CostLineItem[], budgetLimits: CostBudgetLimit[]) {
     this.stackNames = stackNames;
     this.items = items;
+    this.budgets = budgetLimits;
   }
 
   /** USD a month at rest: the sum of the priced lines (unpriced lines are not in it). */
@@ -243,6 +265,9 @@ export class CostEstimate {
       monthlyUsdAtMost: this.monthlyUsdAtMost,
       unpricedCount: this.unpriced.length,
       unknownCount: this.unknown.length,
+      budgets: this.budgets.map((b) => ({
+        ...b, shareAtRest: this.monthlyUsdAtRest / b.monthlyUsd, shareAtMost: this.monthlyUsdAtMost / b.monthlyUsd,
+      })),
       stacks: this.stackNames.map((stackName) => {
         const items = this.items.filter((i) => i.stackName === stackName);
         return { stackName, monthlyUsdAtRest: sum(items, 'monthlyUsdAtRest'), monthlyUsdAtMost: sum(items, 'monthlyUsdAtMost'), items };
@@ -267,6 +292,15 @@ export class CostEstimate {
       + (unpriced.length > 0 ? ` ${unpriced.length} unpriced ${unpriced.length === 1 ? 'line is' : 'lines are'} not in these totals (see below).` : '')
       + (unknown.length > 0 ? ` ${unknown.length === 1 ? '1 resource of a type' : `${unknown.length} resources of types`} this estimate does not know `
         + `(${countByType(unknown)}) ${unknown.length === 1 ? 'is' : 'are'} not in these totals and may bill.` : ''));
+    if (this.budgets.length > 0) {
+      out.push('', '## Budgets', '', '| Budget | Limit | Estimate at rest | Estimate at most |', '|---|---:|---:|---:|');
+      for (const b of this.budgets) {
+        const name = `${this.stackNames.length > 1 ? `${b.stackName}/` : ''}${b.logicalId}${b.budgetName ? ` (${b.budgetName})` : ''}`;
+        const share = (value: number) => `${Math.round((value / b.monthlyUsd) * 100)} %${value > b.monthlyUsd ? ' (over)' : ''}`;
+        out.push(`| \`${cell(name)}\` | ${usd(b.monthlyUsd)} | ${share(this.monthlyUsdAtRest)} | ${share(this.monthlyUsdAtMost)} |`);
+      }
+      out.push('', 'A budget tracks the whole account\'s cost, not only these stacks\'.');
+    }
     for (const stackName of this.stackNames) {
       const items = this.items.filter((i) => i.stackName === stackName);
       out.push('', `## ${stackName}`, '');
@@ -351,6 +385,7 @@ const USAGE_BASED: Readonly<Record<string, string>> = {
   'AWS::Logs::LogGroup': 'CloudWatch Logs group: billed per GB ingested and per GB-month stored',
   'AWS::Lambda::Function': 'Lambda function: billed per request and per GB-second of run time',
   'AWS::SNS::Topic': 'SNS topic: billed per request and per delivery',
+  'AWS::Budgets::Budget': 'AWS Budgets budget: an account\'s first budgets are free, and each one after them bills by the day (AWS Budgets pricing)',
 };
 
 const NOT_BILLED = new Set([
@@ -361,6 +396,8 @@ const NOT_BILLED = new Set([
   'AWS::SageMaker::Model', 'AWS::SageMaker::Endpoint', 'AWS::S3::BucketPolicy', 'AWS::Lambda::Permission',
   'AWS::Lambda::LayerVersion', 'AWS::SSM::Parameter', 'AWS::CDK::Metadata', 'AWS::CloudFormation::WaitConditionHandle',
   'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy', 'AWS::KMS::Alias',
+  // Cost Anomaly Detection is free.
+  'AWS::CE::AnomalyMonitor', 'AWS::CE::AnomalySubscription',
 ]);
 
 const NOT_BILLED_CUSTOM = new Set([
@@ -1084,6 +1121,21 @@ function merge(parts: Part[]): Part[] {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Cloud assembly
+
+/** The monthly USD cost budgets of a template whose limit is a literal (a number, or a string of one). */
+function readBudgets(stackName: string, template: Json): CostBudgetLimit[] {
+  const resources: Json = template.Resources && typeof template.Resources === 'object' ? template.Resources : {};
+  const out: CostBudgetLimit[] = [];
+  for (const [logicalId, resource] of Object.entries<Json>(resources)) {
+    if (resource?.Type !== 'AWS::Budgets::Budget') continue;
+    const budget = resource.Properties?.Budget;
+    const amount = budget?.BudgetLimit?.Amount;
+    const monthlyUsd = typeof amount === 'number' ? amount : typeof amount === 'string' && amount.trim() !== '' ? Number(amount) : NaN;
+    if (budget?.BudgetType !== 'COST' || budget.TimeUnit !== 'MONTHLY' || budget.BudgetLimit?.Unit !== 'USD' || !(Number.isFinite(monthlyUsd) && monthlyUsd > 0)) continue;
+    out.push({ stackName, logicalId, ...(typeof budget.BudgetName === 'string' ? { budgetName: budget.BudgetName } : {}), monthlyUsd });
+  }
+  return out;
+}
 
 /** The CloudFormation stacks a cloud assembly's manifest lists, nested assemblies (stages) included. */
 function readAssembly(directory: string): AssemblyStack[] {

@@ -1,1 +1,2 @@
+export * from './cost-budget';
 export * from './cost-estimate';

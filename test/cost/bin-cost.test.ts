@@ -6,6 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { CostBudget } from '../../constructs/cost';
 import { TEST_CONTEXT } from '../helpers';
 
 // `bin/cost.ts` (the last step of `npm run synth`) reads a cloud assembly and writes the cost report; with
@@ -91,6 +92,34 @@ describe('bin/cost.ts', () => {
     expect(status).toBe(0);
     expect(stdout).toMatch(/\$0\.00\/month at rest.*\(1 resource of a type the estimate does not know not included\)/);
     expect(stderr.trim()).toMatch(/^warning: 1 resource of a type the estimate does not know \(AWS::RDS::DBInstance × 1\) is not in the estimate checked against AIP_MONTHLY_BUDGET_USD, and may bill: see .*cost-report\.md$/);
+  });
+
+  test('a monthly cost budget the stacks define (CostBudget) is a guardrail too: exceeded at rest it fails, at most it warns', () => {
+    const write = (limit: number) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-bin-cost-budget-'));
+      const budgeted = new App({ outdir: dir, context: TEST_CONTEXT });
+      const s = new Stack(budgeted, 'Budgeted');
+      new kms.Key(s, 'Key'); // $1.00 a month
+      new eks.CfnNodegroup(s, 'Nodes', {
+        clusterName: 'c', nodeRole: 'arn:aws:iam::123456789012:role/nodes', subnets: ['subnet-12345678'], instanceTypes: ['t3.medium'],
+        scalingConfig: { minSize: 0, desiredSize: 0, maxSize: 1 },
+      });
+      new CostBudget(s, 'Budget', { monthlyLimitUsd: limit, budgetName: 'ml-platform' });
+      budgeted.synth();
+      return dir;
+    };
+    const over = runCost({}, write(0.5));
+    expect(over.status).toBe(1);
+    expect(over.stderr).toMatch(/the estimate at rest, \$1\.00\/month, exceeds the budget Budgeted\/Budget[0-9A-F]{8} \(ml-platform\) \(\$0\.50\/month\)/);
+    expect(fs.readFileSync(path.join(over.out, 'cost-report.md'), 'utf8')).toMatch(/## Budgets[\s\S]*\| \$0\.50 \| 200 % \(over\) \|/);
+    const within = runCost({}, write(10));
+    expect(within.status).toBe(0);
+    expect(within.stderr.trim()).toMatch(/^warning: at its autoscaling maxima the estimate is \$33\.37\/month, above the budget Budgeted\/Budget[0-9A-F]{8} \(ml-platform\) \(\$10\.00\/month\); at rest it is \$1\.00\/month$/);
+    // The variable and the stacks' budget are each checked.
+    const both = runCost({ AIP_MONTHLY_BUDGET_USD: '0.9' }, write(10));
+    expect(both.status).toBe(1);
+    expect(both.stderr).toMatch(/exceeds AIP_MONTHLY_BUDGET_USD \(\$0\.90\/month\)/);
+    expect(both.stderr).toMatch(/above the budget Budgeted\/Budget/);
   });
 
   test('an assembly it cannot read (a template file missing) fails with the reason and no stack trace', () => {

@@ -309,6 +309,23 @@ describe('AiPlatformStack options', () => {
     t.resourceCountIs('AWS::Lambda::LayerVersion', 1); // only the aws-cdk provider's own layer: no bundled kubectl layer
   });
 
+  test('budget adds a monthly cost budget with its alerts; without it the stack has none', () => {
+    const app = new App({ context: TEST_CONTEXT });
+    const stack = new AiPlatformStack(app, 'Budgeted', { budget: { monthlyLimitUsd: 2500, emails: ['finops@example.com'] } });
+    expect(stack.budget?.node.id).toBe('Budget');
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::Budgets::Budget', 1);
+    t.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({ BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: 2500, Unit: 'USD' } }),
+      NotificationsWithSubscribers: Match.arrayWith([Match.objectLike({
+        Subscribers: Match.arrayWith([{ SubscriptionType: 'EMAIL', Address: 'finops@example.com' }]),
+      })]),
+    });
+    const plain = new AiPlatformStack(new App({ context: TEST_CONTEXT }), 'Plain', { modelEndpointImage: ContainerImage.bundled({ directory: FIXTURE_IMAGE_DIR }) });
+    expect(plain.budget).toBeUndefined();
+    Template.fromStack(plain).resourceCountIs('AWS::Budgets::Budget', 0);
+  });
+
   test('null props from a JavaScript caller mean the defaults, as no props do', () => {
     const app = new App({ context: TEST_CONTEXT });
     const stack = new AiPlatformStack(app, 'NullProps', null as unknown as AiPlatformStackProps);
