@@ -26,6 +26,36 @@ export class BudgetAlert {
   ) {}
 }
 
+/**
+ * The part of the account's cost a budget tracks, when not all of it.
+ *
+ * A tag filter counts only the costs of resources that carry a cost allocation tag with one of the given values. The
+ * tag must be activated as a cost allocation tag in the Billing and Cost Management console (in an organization, by its
+ * management account); AWS Budgets sees tagged costs only from the activation on, and a budget filtered on a tag that
+ * is not active counts nothing.
+ *
+ * @see https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/cost-alloc-tags.html
+ */
+export class BudgetCostFilter {
+  /**
+   * Costs of resources whose user-defined tag `key` has one of `values` (case-sensitive). Rendered as the budget's
+   * `CostFilters` `{"TagKeyValue": ["user:<key>$<value>", ...]}`.
+   *
+   * @param key the tag key as the resources carry it, e.g. `team` (without the `user:` prefix the filter adds)
+   * @param values the tag values to count, e.g. `['ml-platform']`
+   */
+  public static tag(key: string, values: string[]): BudgetCostFilter {
+    return new BudgetCostFilter(key, values);
+  }
+
+  private constructor(
+    /** The user-defined tag key. */
+    public readonly tagKey: string,
+    /** The tag values whose costs count. */
+    public readonly tagValues: string[],
+  ) {}
+}
+
 /** The Cost Anomaly Detection monitor whose anomalies `CostBudget` alerts on. */
 export class AnomalyMonitor {
   /**
@@ -60,8 +90,18 @@ export interface AnomalyAlertOptions {
 }
 
 export interface CostBudgetProps {
-  /** The monthly budget in US dollars: the account's cost (every service, unblended) that the alerts compare with. */
+  /**
+   * The monthly budget in US dollars: the account's cost (every service, unblended), or with `costFilter` the part of it
+   * the filter selects, that the alerts compare with.
+   */
   readonly monthlyLimitUsd: number;
+  /**
+   * Track only part of the account's cost, e.g. `BudgetCostFilter.tag('team', ['ml-platform'])`. `CostEstimate` lists a
+   * filtered budget but does not compare the estimate with it, and `bin/cost.ts` does not fail on it: the estimate
+   * covers the stacks, not the tagged resources.
+   * @default - no filter: the whole account's cost
+   */
+  readonly costFilter?: BudgetCostFilter;
   /**
    * The budget's name, unique in the account. AWS Budgets cannot change a budget's alerts in place: CloudFormation
    * replaces the budget when `alerts` or `emails` change, and the replacement fails while the old budget still holds a
@@ -166,6 +206,8 @@ export class CostBudget extends Construct {
     if (new Set(emails).size !== emails.length) {
       throw new PlatformError(this, 'emails', emails, 'must not name an address twice', 'remove the repeated address');
     }
+    const costFilter = props.costFilter ?? undefined;
+    if (costFilter !== undefined) validateCostFilter(this, costFilter);
     const anomaly = props.anomalyAlerts;
     if (anomaly !== undefined) {
       if (!(anomaly?.monitor instanceof AnomalyMonitor)) {
@@ -224,6 +266,7 @@ export class CostBudget extends Construct {
         budgetType: 'COST',
         timeUnit: 'MONTHLY',
         budgetLimit: { amount: limit, unit: 'USD' },
+        costFilters: costFilter ? { TagKeyValue: costFilter.tagValues.map((v) => `user:${costFilter.tagKey}$${v}`) } : undefined,
       },
       notificationsWithSubscribers: alerts.map((alert) => ({
         notification: {
@@ -271,5 +314,43 @@ export class CostBudget extends Construct {
         }));
       }
     }
+  }
+}
+
+/** Tag keys and values: letters, numbers, spaces and `_ . : / = + - @` (AWS's tagging rule); `$` separates them in the filter. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+function validateCostFilter(scope: Construct, filter: BudgetCostFilter): void {
+  if (!(filter instanceof BudgetCostFilter)) {
+    throw new PlatformError(scope, 'costFilter', filter, 'must be a BudgetCostFilter', "use BudgetCostFilter.tag('team', ['ml-platform'])");
+  }
+  const key = filter.tagKey;
+  if (!Token.isUnresolved(key)) {
+    if (typeof key !== 'string' || key.length < 1 || key.length > 128 || !TAG_TEXT.test(key)) {
+      throw new PlatformError(scope, 'costFilter.key', key, 'must be a tag key of 1 to 128 characters: letters, numbers, spaces and _ . : / = + - @',
+        'give the key of the cost allocation tag, e.g. "team"');
+    }
+    if (key.startsWith('user:')) {
+      throw new PlatformError(scope, 'costFilter.key', key, 'must be the tag key without the "user:" prefix the filter adds',
+        `give ${JSON.stringify(key.slice('user:'.length))}`);
+    }
+    if (key.startsWith('aws:')) {
+      throw new PlatformError(scope, 'costFilter.key', key, 'must be a user-defined tag key: AWS-generated tags ("aws:") are not supported here',
+        "filter on a tag of your own, or set the budget's CostFilters with addPropertyOverride");
+    }
+  }
+  const values = filter.tagValues;
+  if (!Array.isArray(values) || values.length === 0) {
+    throw new PlatformError(scope, 'costFilter.values', values, 'must hold at least one tag value', "e.g. BudgetCostFilter.tag('team', ['ml-platform'])");
+  }
+  for (const [i, value] of values.entries()) {
+    if (Token.isUnresolved(value)) continue;
+    if (typeof value !== 'string' || value.length < 1 || value.length > 256 || !TAG_TEXT.test(value)) {
+      throw new PlatformError(scope, `costFilter.values[${i}]`, value, 'must be a tag value of 1 to 256 characters: letters, numbers, spaces and _ . : / = + - @',
+        'give a value the resources carry, e.g. "ml-platform"');
+    }
+  }
+  if (new Set(values).size !== values.length) {
+    throw new PlatformError(scope, 'costFilter.values', values, 'must not name a value twice', 'remove the repeated value');
   }
 }

@@ -3,7 +3,8 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { AnomalyMonitor, BudgetAlert, CostBudget, CostBudgetProps, CostEstimate } from '../../constructs/cost';
+import * as budgets from 'aws-cdk-lib/aws-budgets';
+import { AnomalyMonitor, BudgetAlert, BudgetCostFilter, CostBudget, CostBudgetProps, CostEstimate } from '../../constructs/cost';
 import { newStack } from '../helpers';
 
 function synth(props: Partial<CostBudgetProps> = {}): { stack: Stack; budget: CostBudget; template: Template } {
@@ -180,6 +181,34 @@ describe('CostBudget', () => {
     expect(estimate.items.filter((i) => i.resourceType.startsWith('AWS::CE::')).map((i) => i.status)).toEqual(['not-billed', 'not-billed']);
   });
 
+  test('with a tag cost filter, the budget tracks only costs that carry the cost allocation tag with one of the values', () => {
+    const { template } = synth({ costFilter: BudgetCostFilter.tag('team', ['ml-platform', 'research']) });
+    template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({ CostFilters: { TagKeyValue: ['user:team$ml-platform', 'user:team$research'] } }),
+    });
+    // Without one, no filter: the whole account.
+    synth().template.hasResourceProperties('AWS::Budgets::Budget', { Budget: Match.objectLike({ CostFilters: Match.absent() }) });
+  });
+
+  test('CostEstimate reads a filtered budget back as filtered, and does not compare the estimate with it', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Cost');
+    new CostBudget(stack, 'Team', { monthlyLimitUsd: 50, costFilter: BudgetCostFilter.tag('team', ['ml-platform']) });
+    // A budget of the L1, filtered on a service, is filtered too.
+    new budgets.CfnBudget(stack, 'Sagemaker', {
+      budget: { budgetType: 'COST', timeUnit: 'MONTHLY', budgetLimit: { amount: 20, unit: 'USD' }, costFilters: { Service: ['Amazon SageMaker'] } },
+    });
+    new kms.Key(stack, 'Key');
+    const estimate = CostEstimate.fromCloudAssembly(app.synth());
+    const ids = Object.keys(Template.fromStack(stack).findResources('AWS::Budgets::Budget'));
+    expect(estimate.budgets).toEqual([
+      { stackName: 'Cost', logicalId: ids[0], monthlyUsd: 50, filter: 'TagKeyValue user:team$ml-platform' },
+      { stackName: 'Cost', logicalId: 'Sagemaker', monthlyUsd: 20, filter: 'Service Amazon SageMaker' },
+    ]);
+    expect(estimate.toJSON().budgets[0]).not.toHaveProperty('shareAtRest');
+    expect(estimate.toMarkdown()).toContain(`| \`${ids[0]}\` filtered by TagKeyValue user:team$ml-platform | $50.00 | not compared | not compared |`);
+  });
+
   describe('refuses, naming the prop, the value and what is allowed', () => {
     test.each([
       [{ monthlyLimitUsd: 0 }, /'monthlyLimitUsd' \(0\) must be a positive number of US dollars/],
@@ -197,6 +226,14 @@ describe('CostBudget', () => {
       [{ anomalyAlerts: { monitor: 'arn:aws:ce::123456789012:anomalymonitor/x' as unknown as AnomalyMonitor } }, /'anomalyAlerts\.monitor' .* must be an AnomalyMonitor/],
       [{ anomalyAlerts: { monitor: AnomalyMonitor.fromArn('arn:aws:sns:us-east-1:123456789012:x') } }, /'anomalyAlerts\.monitor' \("arn:aws:sns:.*"\) must be an anomaly monitor ARN/],
       [{ anomalyAlerts: { monitor: AnomalyMonitor.services(), minImpactUsd: -1 } }, /'anomalyAlerts\.minImpactUsd' \(-1\) must be a number of US dollars from 0 to 10000000000/],
+      [{ costFilter: { tagKey: 'team', tagValues: ['a'] } as unknown as BudgetCostFilter }, /'costFilter' .* must be a BudgetCostFilter/],
+      [{ costFilter: BudgetCostFilter.tag('', ['a']) }, /'costFilter\.key' \(""\) must be a tag key of 1 to 128 characters/],
+      [{ costFilter: BudgetCostFilter.tag('team$x', ['a']) }, /'costFilter\.key' \("team\$x"\) must be a tag key of 1 to 128 characters/],
+      [{ costFilter: BudgetCostFilter.tag('user:team', ['a']) }, /'costFilter\.key' \("user:team"\) .*without the "user:" prefix/],
+      [{ costFilter: BudgetCostFilter.tag('aws:createdBy', ['a']) }, /'costFilter\.key' \("aws:createdBy"\) .*user-defined/],
+      [{ costFilter: BudgetCostFilter.tag('team', []) }, /'costFilter\.values' \(\[\]\) must hold at least one tag value/],
+      [{ costFilter: BudgetCostFilter.tag('team', ['']) }, /'costFilter\.values\[0\]' \(""\) must be a tag value of 1 to 256 characters/],
+      [{ costFilter: BudgetCostFilter.tag('team', ['a', 'a']) }, /'costFilter\.values' .* must not name a value twice/],
     ] as Array<[Partial<CostBudgetProps>, RegExp]>)('%j', (props, message) => {
       expect(() => synth(props)).toThrow(message);
     });
