@@ -1,4 +1,4 @@
-import { Annotations, Aws, Names, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as ce from 'aws-cdk-lib/aws-ce';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -128,7 +128,9 @@ export interface CostBudgetProps {
    */
   readonly topic?: sns.ITopic;
   /**
-   * Cost Anomaly Detection alerts, published to the topic at once (and sent to `emails` daily).
+   * Cost Anomaly Detection alerts, published to the topic at once (and sent to `emails` daily). CloudFormation has the
+   * Cost Anomaly Detection resource types in us-east-1 only: in a stack of another region, or of a region decided at
+   * deployment, synthesis warns (`ai-platform:costAnomalyRegion`).
    * @default - none
    */
   readonly anomalyAlerts?: AnomalyAlertOptions;
@@ -282,6 +284,15 @@ export class CostBudget extends Construct {
     this.budget.node.addDependency(this.topic);
 
     if (anomaly) {
+      // CloudFormation knows AWS::CE::AnomalyMonitor and AWS::CE::AnomalySubscription in us-east-1 only: elsewhere the
+      // template is refused ("Unrecognized resource types") before anything is created.
+      const region = Stack.of(this).region;
+      if (Token.isUnresolved(region) || region !== 'us-east-1') {
+        Annotations.of(this).addWarningV2('ai-platform:costAnomalyRegion',
+          `anomalyAlerts adds AWS::CE::AnomalyMonitor and AWS::CE::AnomalySubscription resources, which CloudFormation has in us-east-1 only; `
+          + `this stack's region is ${Token.isUnresolved(region) ? 'decided at deployment' : region}. Put the CostBudget with anomalyAlerts in a `
+          + 'stack in us-east-1 (Cost Anomaly Detection covers every region of the account), or drop anomalyAlerts here.');
+      }
       let monitorArn = anomaly.monitor.monitorArn;
       if (monitorArn === undefined) {
         this.anomalyMonitor = new ce.CfnAnomalyMonitor(this, 'AnomalyMonitor', {

@@ -124,8 +124,27 @@ describe('CostBudget', () => {
     });
   });
 
+  test('anomaly alerts in a stack outside us-east-1, or of a region decided at deployment, get a warning: CloudFormation has the AWS::CE types in us-east-1 only', () => {
+    const anomalyAlerts = { monitor: AnomalyMonitor.services() };
+    const warnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('ai-platform:costAnomalyRegion'));
+    const { stack: ireland } = newStack({ env: { region: 'eu-west-1' } });
+    new CostBudget(ireland, 'Budget', { monthlyLimitUsd: 100, anomalyAlerts });
+    expect(warnings(ireland)).toHaveLength(1);
+    expect(warnings(ireland)[0].entry.data).toMatch(/eu-west-1.*us-east-1/);
+    const { stack: agnostic } = newStack();
+    new CostBudget(agnostic, 'Budget', { monthlyLimitUsd: 100, anomalyAlerts });
+    expect(warnings(agnostic)).toHaveLength(1);
+    const { stack: virginia } = newStack({ env: { region: 'us-east-1' } });
+    new CostBudget(virginia, 'Budget', { monthlyLimitUsd: 100, anomalyAlerts });
+    expect(warnings(virginia)).toEqual([]);
+    // A budget alone deploys in the stack's region.
+    const { stack: plain } = newStack({ env: { region: 'eu-west-1' } });
+    new CostBudget(plain, 'Budget', { monthlyLimitUsd: 100 });
+    expect(warnings(plain)).toEqual([]);
+  });
+
   test('a topic of the app is used as given, with the publish statements added; an imported one gets a warning naming what its policy needs', () => {
-    const { stack } = newStack();
+    const { stack } = newStack({ env: { region: 'us-east-1' } });
     const own = new sns.Topic(stack, 'Alerts');
     const budget = new CostBudget(stack, 'Budget', { monthlyLimitUsd: 100, topic: own, anomalyAlerts: { monitor: AnomalyMonitor.services() } });
     expect(budget.topic).toBe(own);
