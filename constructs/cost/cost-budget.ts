@@ -96,6 +96,14 @@ export interface CostBudgetProps {
    */
   readonly monthlyLimitUsd: number;
   /**
+   * Let credits and refunds reduce the cost the budget tracks, as AWS Budgets does when a budget does not say
+   * (`CostTypes` `IncludeCredit` and `IncludeRefund` true). Off by default: an account that runs on promotional or
+   * migration credits would otherwise show next to no cost and never alert while the credits last, and the cost
+   * estimate it is compared with is at list prices too.
+   * @default false - the budget counts spend before credits and refunds (`IncludeCredit` and `IncludeRefund` false)
+   */
+  readonly includeCreditsAndRefunds?: boolean;
+  /**
    * Track only part of the account's cost, e.g. `BudgetCostFilter.tag('team', ['ml-platform'])`. `CostEstimate` lists a
    * filtered budget but does not compare the estimate with it, and `bin/cost.ts` does not fail on it: the estimate
    * covers the stacks, not the tagged resources.
@@ -208,6 +216,11 @@ export class CostBudget extends Construct {
     if (new Set(emails).size !== emails.length) {
       throw new PlatformError(this, 'emails', emails, 'must not name an address twice', 'remove the repeated address');
     }
+    const includeCreditsAndRefunds = props.includeCreditsAndRefunds ?? false;
+    if (typeof includeCreditsAndRefunds !== 'boolean') {
+      throw new PlatformError(this, 'includeCreditsAndRefunds', includeCreditsAndRefunds, 'must be true or false',
+        'true lets credits and refunds reduce the tracked cost; leave it unset to count spend before them');
+    }
     const costFilter = props.costFilter ?? undefined;
     if (costFilter !== undefined) validateCostFilter(this, costFilter);
     const anomaly = props.anomalyAlerts;
@@ -268,6 +281,7 @@ export class CostBudget extends Construct {
         budgetType: 'COST',
         timeUnit: 'MONTHLY',
         budgetLimit: { amount: limit, unit: 'USD' },
+        costTypes: includeCreditsAndRefunds ? undefined : { includeCredit: false, includeRefund: false },
         costFilters: costFilter ? { TagKeyValue: costFilter.tagValues.map((v) => `user:${costFilter.tagKey}$${v}`) } : undefined,
       },
       notificationsWithSubscribers: alerts.map((alert) => ({

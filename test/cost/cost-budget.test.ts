@@ -200,6 +200,15 @@ describe('CostBudget', () => {
     expect(estimate.items.filter((i) => i.resourceType.startsWith('AWS::CE::')).map((i) => i.status)).toEqual(['not-billed', 'not-billed']);
   });
 
+  test('the budget counts spend before credits and refunds unless asked to subtract them', () => {
+    synth().template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({ CostTypes: { IncludeCredit: false, IncludeRefund: false } }),
+    });
+    synth({ includeCreditsAndRefunds: true }).template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({ CostTypes: Match.absent() }),
+    });
+  });
+
   test('with a tag cost filter, the budget tracks only costs that carry the cost allocation tag with one of the values', () => {
     const { template } = synth({ costFilter: BudgetCostFilter.tag('team', ['ml-platform', 'research']) });
     template.hasResourceProperties('AWS::Budgets::Budget', {
@@ -253,6 +262,7 @@ describe('CostBudget', () => {
       [{ costFilter: BudgetCostFilter.tag('team', []) }, /'costFilter\.values' \(\[\]\) must hold at least one tag value/],
       [{ costFilter: BudgetCostFilter.tag('team', ['']) }, /'costFilter\.values\[0\]' \(""\) must be a tag value of 1 to 256 characters/],
       [{ costFilter: BudgetCostFilter.tag('team', ['a', 'a']) }, /'costFilter\.values' .* must not name a value twice/],
+      [{ includeCreditsAndRefunds: 'yes' as unknown as boolean }, /'includeCreditsAndRefunds' \("yes"\) must be true or false/],
     ] as Array<[Partial<CostBudgetProps>, RegExp]>)('%j', (props, message) => {
       expect(() => synth(props)).toThrow(message);
     });
