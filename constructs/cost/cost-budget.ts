@@ -180,7 +180,8 @@ export class CostBudget extends Construct {
       throw new PlatformError(this, 'monthlyLimitUsd', limit, 'must be a positive number of US dollars', 'give the monthly budget, e.g. 1500');
     }
     this.monthlyLimitUsd = limit;
-    const name = props.budgetName;
+    // JavaScript callers may pass null for an optional prop: it means unset, as undefined does.
+    const name = props.budgetName ?? undefined;
     if (name !== undefined && !Token.isUnresolved(name) && (typeof name !== 'string' || !/^[^:\\]{1,100}$/.test(name) || name.includes('/action/'))) {
       throw new PlatformError(this, 'budgetName', name, 'must be 1 to 100 characters without ":", "\\" or "/action/" (AWS Budgets\' rule)',
         'pick another name, or leave it unset for a generated one');
@@ -223,15 +224,15 @@ export class CostBudget extends Construct {
     }
     const costFilter = props.costFilter ?? undefined;
     if (costFilter !== undefined) validateCostFilter(this, costFilter);
-    const anomaly = props.anomalyAlerts;
+    const anomaly = props.anomalyAlerts ?? undefined;
+    const minImpactUsd = anomaly?.minImpactUsd ?? DEFAULT_MIN_IMPACT_USD;
     if (anomaly !== undefined) {
       if (!(anomaly?.monitor instanceof AnomalyMonitor)) {
         throw new PlatformError(this, 'anomalyAlerts.monitor', anomaly?.monitor, 'must be an AnomalyMonitor',
           'use AnomalyMonitor.fromArn(arn) for a monitor the account has, or AnomalyMonitor.services() for a new AWS services monitor');
       }
-      const minImpact = anomaly.minImpactUsd ?? DEFAULT_MIN_IMPACT_USD;
-      if (!(Number.isFinite(minImpact) && minImpact >= 0 && minImpact <= MAX_IMPACT_USD)) {
-        throw new PlatformError(this, 'anomalyAlerts.minImpactUsd', minImpact, `must be a number of US dollars from 0 to ${MAX_IMPACT_USD} (Cost Anomaly Detection's range)`, 'e.g. 100');
+      if (!(Number.isFinite(minImpactUsd) && minImpactUsd >= 0 && minImpactUsd <= MAX_IMPACT_USD)) {
+        throw new PlatformError(this, 'anomalyAlerts.minImpactUsd', minImpactUsd, `must be a number of US dollars from 0 to ${MAX_IMPACT_USD} (Cost Anomaly Detection's range)`, 'e.g. 100');
       }
       const arn = anomaly.monitor.monitorArn;
       if (arn !== undefined && !Token.isUnresolved(arn) && !/^arn:aws[a-z-]*:ce::\d{12}:anomalymonitor\/[\w-]+$/.test(arn)) {
@@ -317,7 +318,7 @@ export class CostBudget extends Construct {
         monitorArn = this.anomalyMonitor.attrMonitorArn;
       }
       const threshold = JSON.stringify({
-        Dimensions: { Key: 'ANOMALY_TOTAL_IMPACT_ABSOLUTE', MatchOptions: ['GREATER_THAN_OR_EQUAL'], Values: [String(anomaly.minImpactUsd ?? DEFAULT_MIN_IMPACT_USD)] },
+        Dimensions: { Key: 'ANOMALY_TOTAL_IMPACT_ABSOLUTE', MatchOptions: ['GREATER_THAN_OR_EQUAL'], Values: [String(minImpactUsd)] },
       });
       // A subscription sends to one SNS topic at once (IMMEDIATE), or to up to 10 addresses in a daily or weekly digest.
       const topicSubscription = new ce.CfnAnomalySubscription(this, 'AnomalySubscription', {

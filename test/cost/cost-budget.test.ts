@@ -237,6 +237,18 @@ describe('CostBudget', () => {
     expect(estimate.toMarkdown()).toContain(`| \`${ids[0]}\` filtered by TagKeyValue user:team$ml-platform | $50.00 | not compared | not compared |`);
   });
 
+  test('from JavaScript, null for an optional prop means unset, as undefined does', () => {
+    const nulls = { budgetName: null, alerts: null, emails: null, topic: null, anomalyAlerts: null, costFilter: null, includeCreditsAndRefunds: null };
+    const { template } = synth(nulls as unknown as Partial<CostBudgetProps>);
+    template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: { BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: 1500, Unit: 'USD' }, BudgetName: Match.absent(), CostFilters: Match.absent(),
+        CostTypes: { IncludeCredit: false, IncludeRefund: false } },
+    });
+    template.resourceCountIs('AWS::CE::AnomalySubscription', 0);
+    const anomaly = synth({ anomalyAlerts: { monitor: AnomalyMonitor.services(), minImpactUsd: null as unknown as number } }).template;
+    anomaly.hasResourceProperties('AWS::CE::AnomalySubscription', { ThresholdExpression: Match.stringLikeRegexp('"Values":\\["100"\\]') });
+  });
+
   describe('refuses, naming the prop, the value and what is allowed', () => {
     test.each([
       [{ monthlyLimitUsd: 0 }, /'monthlyLimitUsd' \(0\) must be a positive number of US dollars/],
