@@ -123,7 +123,8 @@ export interface CostBudgetProps {
    */
   readonly alerts?: BudgetAlert[];
   /**
-   * Email addresses that get every budget alert directly (up to 10), and the anomaly alerts once a day.
+   * Email addresses that get every budget alert directly (up to 10), and the anomaly alerts once a day. With
+   * `anomalyAlerts`, each must be a plain ASCII address, the form Cost Anomaly Detection accepts.
    * @default - none: alerts go to the topic only
    */
   readonly emails?: string[];
@@ -149,6 +150,8 @@ const DEFAULT_ALERTS = [BudgetAlert.actual(80), BudgetAlert.actual(100), BudgetA
 /** AWS Budgets: up to 10 email subscribers per notification (and one SNS topic); Cost Anomaly Detection: up to 10 per subscription. */
 const MAX_EMAILS = 10;
 const DEFAULT_MIN_IMPACT_USD = 100;
+/** The email addresses AWS::CE::AnomalySubscription accepts (its Subscriber.Address pattern, without the SNS ARN half). */
+const ANOMALY_EMAIL = /^[a-zA-Z0-9.!#$%&'*+=?^_‘{|}~-]+@[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)+$/;
 /** The largest value a threshold expression takes (AnomalySubscription.ThresholdExpression). */
 const MAX_IMPACT_USD = 10_000_000_000;
 
@@ -212,6 +215,14 @@ export class CostBudget extends Construct {
     for (const [i, email] of emails.entries()) {
       if (!Token.isUnresolved(email) && (typeof email !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))) {
         throw new PlatformError(this, `emails[${i}]`, email, 'must be an email address', 'e.g. "finops@example.com"');
+      }
+    }
+    if (props.anomalyAlerts) {
+      for (const [i, email] of emails.entries()) {
+        if (!Token.isUnresolved(email) && !ANOMALY_EMAIL.test(email)) {
+          throw new PlatformError(this, `emails[${i}]`, email, `must be an address Cost Anomaly Detection accepts (${ANOMALY_EMAIL.source}): `
+            + 'with anomalyAlerts the emails also get its daily digest, and it refuses other addresses', 'use a plain ASCII address, or drop anomalyAlerts');
+        }
       }
     }
     if (new Set(emails).size !== emails.length) {

@@ -237,6 +237,13 @@ describe('CostBudget', () => {
     expect(estimate.toMarkdown()).toContain(`| \`${ids[0]}\` filtered by TagKeyValue user:team$ml-platform | $50.00 | not compared | not compared |`);
   });
 
+  test('an address only AWS Budgets accepts is fine without anomaly alerts', () => {
+    const { template } = synth({ emails: ['ops/team@example.com'] });
+    template.hasResourceProperties('AWS::Budgets::Budget', {
+      NotificationsWithSubscribers: Match.arrayWith([Match.objectLike({ Subscribers: Match.arrayWith([{ SubscriptionType: 'EMAIL', Address: 'ops/team@example.com' }]) })]),
+    });
+  });
+
   test('from JavaScript, null for an optional prop means unset, as undefined does', () => {
     const nulls = { budgetName: null, alerts: null, emails: null, topic: null, anomalyAlerts: null, costFilter: null, includeCreditsAndRefunds: null };
     const { template } = synth(nulls as unknown as Partial<CostBudgetProps>);
@@ -275,6 +282,8 @@ describe('CostBudget', () => {
       [{ costFilter: BudgetCostFilter.tag('team', ['']) }, /'costFilter\.values\[0\]' \(""\) must be a tag value of 1 to 256 characters/],
       [{ costFilter: BudgetCostFilter.tag('team', ['a', 'a']) }, /'costFilter\.values' .* must not name a value twice/],
       [{ includeCreditsAndRefunds: 'yes' as unknown as boolean }, /'includeCreditsAndRefunds' \("yes"\) must be true or false/],
+      [{ emails: ['ops/team@example.com'], anomalyAlerts: { monitor: AnomalyMonitor.services() } },
+        /'emails\[0\]' \("ops\/team@example.com"\) must be an address Cost Anomaly Detection accepts/],
     ] as Array<[Partial<CostBudgetProps>, RegExp]>)('%j', (props, message) => {
       expect(() => synth(props)).toThrow(message);
     });
