@@ -10,7 +10,8 @@
  * fails. The report is written either way.
  *
  * The same checks run against every monthly cost budget the stacks define (`AWS::Budgets::Budget`, as `CostBudget` makes):
- * the estimate at rest above one fails, at most above one warns.
+ * the estimate at rest above one fails, at most above one warns. A budget with a filter (`costFilter`, or `CostFilters` /
+ * `FilterExpression` in the template) tracks only part of the account's cost: a note names it, and it is not checked.
  *
  * `AIP_INSTANCE_PRICES` gives hourly prices the estimate lacks or that you pay instead (`CostEstimateOptions.instancePrices`),
  * as `name=usdPerHour` pairs separated by commas, e.g. `AIP_INSTANCE_PRICES=ml.c6i.large=0.119,m7i.large=0.09` (placeholder figures).
@@ -73,14 +74,21 @@ const relative = (file: string) => path.relative(process.cwd(), file) || file;
 console.log(`cost estimate: ${usd(estimate.monthlyUsdAtRest)}/month at rest, ${usd(estimate.monthlyUsdAtMost)}/month at most`
   + `${left.length > 0 ? ` (${left.join(' and ')} not included)` : ''}; wrote ${relative(markdownFile)}, ${relative(jsonFile)}`);
 
-// The budgets to check the estimate against: the variable's, and every monthly cost budget the stacks define (a
-// CostBudget's). A budget tracks the whole account, so an estimate at rest above one will exceed it.
+// The budgets to check the estimate against: the variable's, and every monthly cost budget without a filter that the
+// stacks define (a CostBudget's). Such a budget tracks the whole account, so an estimate at rest above one will exceed it.
 // bin/app.ts makes a budget of AIP_MONTHLY_BUDGET_USD in the reference platform: that one is checked once, by its name.
+// A filtered budget (a cost allocation tag, say) tracks costs the estimate cannot tell apart: it is named, not checked.
+const budgetLabel = (b: { stackName: string; logicalId: string; budgetName?: string }) =>
+  `the budget ${b.stackName}/${b.logicalId}${b.budgetName ? ` (${b.budgetName})` : ''}`;
+const accountWide = estimate.budgets.filter((b) => b.filter === undefined);
+for (const b of estimate.budgets) {
+  if (b.filter === undefined) continue;
+  console.log(`note: ${budgetLabel(b)} (${usd(b.monthlyUsd)}/month) tracks only costs filtered by ${b.filter}: `
+    + 'the estimate is not checked against it');
+}
 const budgets = [
-  ...(budget !== undefined && !estimate.budgets.some((b) => b.monthlyUsd === budget) ? [{ name: BUDGET_VARIABLE, monthlyUsd: budget }] : []),
-  ...estimate.budgets.map((b) => ({
-    name: `the budget ${b.stackName}/${b.logicalId}${b.budgetName ? ` (${b.budgetName})` : ''}`, monthlyUsd: b.monthlyUsd,
-  })),
+  ...(budget !== undefined && !accountWide.some((b) => b.monthlyUsd === budget) ? [{ name: BUDGET_VARIABLE, monthlyUsd: budget }] : []),
+  ...accountWide.map((b) => ({ name: budgetLabel(b), monthlyUsd: b.monthlyUsd })),
 ];
 if (budgets.length > 0) {
   const checked = budgets.length === 1 ? budgets[0].name : 'the budgets';

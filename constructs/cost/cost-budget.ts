@@ -1,4 +1,4 @@
-import { Annotations, Aws, Names, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as ce from 'aws-cdk-lib/aws-ce';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -23,6 +23,36 @@ export class BudgetAlert {
     public readonly notificationType: 'ACTUAL' | 'FORECASTED',
     /** Percent of the budget. */
     public readonly percent: number,
+  ) {}
+}
+
+/**
+ * The part of the account's cost a budget tracks, when not all of it.
+ *
+ * A tag filter counts only the costs of resources that carry a cost allocation tag with one of the given values. The
+ * tag must be activated as a cost allocation tag in the Billing and Cost Management console (in an organization, by its
+ * management account); AWS Budgets sees tagged costs only from the activation on, and a budget filtered on a tag that
+ * is not active counts nothing.
+ *
+ * @see https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/cost-alloc-tags.html
+ */
+export class BudgetCostFilter {
+  /**
+   * Costs of resources whose user-defined tag `key` has one of `values` (case-sensitive). Rendered as the budget's
+   * `CostFilters` `{"TagKeyValue": ["user:<key>$<value>", ...]}`.
+   *
+   * @param key the tag key as the resources carry it, e.g. `team` (without the `user:` prefix the filter adds)
+   * @param values the tag values to count, e.g. `['ml-platform']`
+   */
+  public static tag(key: string, values: string[]): BudgetCostFilter {
+    return new BudgetCostFilter(key, values);
+  }
+
+  private constructor(
+    /** The user-defined tag key. */
+    public readonly tagKey: string,
+    /** The tag values whose costs count. */
+    public readonly tagValues: string[],
   ) {}
 }
 
@@ -60,8 +90,26 @@ export interface AnomalyAlertOptions {
 }
 
 export interface CostBudgetProps {
-  /** The monthly budget in US dollars: the account's cost (every service, unblended) that the alerts compare with. */
+  /**
+   * The monthly budget in US dollars: the account's cost (every service, unblended), or with `costFilter` the part of it
+   * the filter selects, that the alerts compare with.
+   */
   readonly monthlyLimitUsd: number;
+  /**
+   * Let credits and refunds reduce the cost the budget tracks, as AWS Budgets does when a budget does not say
+   * (`CostTypes` `IncludeCredit` and `IncludeRefund` true). Off by default: an account that runs on promotional or
+   * migration credits would otherwise show next to no cost and never alert while the credits last, and the cost
+   * estimate it is compared with is at list prices too.
+   * @default false - the budget counts spend before credits and refunds (`IncludeCredit` and `IncludeRefund` false)
+   */
+  readonly includeCreditsAndRefunds?: boolean;
+  /**
+   * Track only part of the account's cost, e.g. `BudgetCostFilter.tag('team', ['ml-platform'])`. `CostEstimate` lists a
+   * filtered budget but does not compare the estimate with it, and `bin/cost.ts` does not fail on it: the estimate
+   * covers the stacks, not the tagged resources.
+   * @default - no filter: the whole account's cost
+   */
+  readonly costFilter?: BudgetCostFilter;
   /**
    * The budget's name, unique in the account. AWS Budgets cannot change a budget's alerts in place: CloudFormation
    * replaces the budget when `alerts` or `emails` change, and the replacement fails while the old budget still holds a
@@ -75,7 +123,8 @@ export interface CostBudgetProps {
    */
   readonly alerts?: BudgetAlert[];
   /**
-   * Email addresses that get every budget alert directly (up to 10), and the anomaly alerts once a day.
+   * Email addresses that get every budget alert directly (up to 10), and the anomaly alerts once a day. With
+   * `anomalyAlerts`, each must be a plain ASCII address, the form Cost Anomaly Detection accepts.
    * @default - none: alerts go to the topic only
    */
   readonly emails?: string[];
@@ -88,7 +137,9 @@ export interface CostBudgetProps {
    */
   readonly topic?: sns.ITopic;
   /**
-   * Cost Anomaly Detection alerts, published to the topic at once (and sent to `emails` daily).
+   * Cost Anomaly Detection alerts, published to the topic at once (and sent to `emails` daily). CloudFormation has the
+   * Cost Anomaly Detection resource types in us-east-1 only: in a stack of another region, or of a region decided at
+   * deployment, synthesis warns (`ai-platform:costAnomalyRegion`).
    * @default - none
    */
   readonly anomalyAlerts?: AnomalyAlertOptions;
@@ -99,6 +150,8 @@ const DEFAULT_ALERTS = [BudgetAlert.actual(80), BudgetAlert.actual(100), BudgetA
 /** AWS Budgets: up to 10 email subscribers per notification (and one SNS topic); Cost Anomaly Detection: up to 10 per subscription. */
 const MAX_EMAILS = 10;
 const DEFAULT_MIN_IMPACT_USD = 100;
+/** The email addresses AWS::CE::AnomalySubscription accepts (its Subscriber.Address pattern, without the SNS ARN half). */
+const ANOMALY_EMAIL = /^[a-zA-Z0-9.!#$%&'*+=?^_‘{|}~-]+@[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)+$/;
 /** The largest value a threshold expression takes (AnomalySubscription.ThresholdExpression). */
 const MAX_IMPACT_USD = 10_000_000_000;
 
@@ -130,7 +183,8 @@ export class CostBudget extends Construct {
       throw new PlatformError(this, 'monthlyLimitUsd', limit, 'must be a positive number of US dollars', 'give the monthly budget, e.g. 1500');
     }
     this.monthlyLimitUsd = limit;
-    const name = props.budgetName;
+    // JavaScript callers may pass null for an optional prop: it means unset, as undefined does.
+    const name = props.budgetName ?? undefined;
     if (name !== undefined && !Token.isUnresolved(name) && (typeof name !== 'string' || !/^[^:\\]{1,100}$/.test(name) || name.includes('/action/'))) {
       throw new PlatformError(this, 'budgetName', name, 'must be 1 to 100 characters without ":", "\\" or "/action/" (AWS Budgets\' rule)',
         'pick another name, or leave it unset for a generated one');
@@ -163,18 +217,33 @@ export class CostBudget extends Construct {
         throw new PlatformError(this, `emails[${i}]`, email, 'must be an email address', 'e.g. "finops@example.com"');
       }
     }
+    if (props.anomalyAlerts) {
+      for (const [i, email] of emails.entries()) {
+        if (!Token.isUnresolved(email) && !ANOMALY_EMAIL.test(email)) {
+          throw new PlatformError(this, `emails[${i}]`, email, `must be an address Cost Anomaly Detection accepts (${ANOMALY_EMAIL.source}): `
+            + 'with anomalyAlerts the emails also get its daily digest, and it refuses other addresses', 'use a plain ASCII address, or drop anomalyAlerts');
+        }
+      }
+    }
     if (new Set(emails).size !== emails.length) {
       throw new PlatformError(this, 'emails', emails, 'must not name an address twice', 'remove the repeated address');
     }
-    const anomaly = props.anomalyAlerts;
+    const includeCreditsAndRefunds = props.includeCreditsAndRefunds ?? false;
+    if (typeof includeCreditsAndRefunds !== 'boolean') {
+      throw new PlatformError(this, 'includeCreditsAndRefunds', includeCreditsAndRefunds, 'must be true or false',
+        'true lets credits and refunds reduce the tracked cost; leave it unset to count spend before them');
+    }
+    const costFilter = props.costFilter ?? undefined;
+    if (costFilter !== undefined) validateCostFilter(this, costFilter);
+    const anomaly = props.anomalyAlerts ?? undefined;
+    const minImpactUsd = anomaly?.minImpactUsd ?? DEFAULT_MIN_IMPACT_USD;
     if (anomaly !== undefined) {
       if (!(anomaly?.monitor instanceof AnomalyMonitor)) {
         throw new PlatformError(this, 'anomalyAlerts.monitor', anomaly?.monitor, 'must be an AnomalyMonitor',
           'use AnomalyMonitor.fromArn(arn) for a monitor the account has, or AnomalyMonitor.services() for a new AWS services monitor');
       }
-      const minImpact = anomaly.minImpactUsd ?? DEFAULT_MIN_IMPACT_USD;
-      if (!(Number.isFinite(minImpact) && minImpact >= 0 && minImpact <= MAX_IMPACT_USD)) {
-        throw new PlatformError(this, 'anomalyAlerts.minImpactUsd', minImpact, `must be a number of US dollars from 0 to ${MAX_IMPACT_USD} (Cost Anomaly Detection's range)`, 'e.g. 100');
+      if (!(Number.isFinite(minImpactUsd) && minImpactUsd >= 0 && minImpactUsd <= MAX_IMPACT_USD)) {
+        throw new PlatformError(this, 'anomalyAlerts.minImpactUsd', minImpactUsd, `must be a number of US dollars from 0 to ${MAX_IMPACT_USD} (Cost Anomaly Detection's range)`, 'e.g. 100');
       }
       const arn = anomaly.monitor.monitorArn;
       if (arn !== undefined && !Token.isUnresolved(arn) && !/^arn:aws[a-z-]*:ce::\d{12}:anomalymonitor\/[\w-]+$/.test(arn)) {
@@ -224,6 +293,8 @@ export class CostBudget extends Construct {
         budgetType: 'COST',
         timeUnit: 'MONTHLY',
         budgetLimit: { amount: limit, unit: 'USD' },
+        costTypes: includeCreditsAndRefunds ? undefined : { includeCredit: false, includeRefund: false },
+        costFilters: costFilter ? { TagKeyValue: costFilter.tagValues.map((v) => `user:${costFilter.tagKey}$${v}`) } : undefined,
       },
       notificationsWithSubscribers: alerts.map((alert) => ({
         notification: {
@@ -239,6 +310,15 @@ export class CostBudget extends Construct {
     this.budget.node.addDependency(this.topic);
 
     if (anomaly) {
+      // CloudFormation knows AWS::CE::AnomalyMonitor and AWS::CE::AnomalySubscription in us-east-1 only: elsewhere the
+      // template is refused ("Unrecognized resource types") before anything is created.
+      const region = Stack.of(this).region;
+      if (Token.isUnresolved(region) || region !== 'us-east-1') {
+        Annotations.of(this).addWarningV2('ai-platform:costAnomalyRegion',
+          `anomalyAlerts adds AWS::CE::AnomalyMonitor and AWS::CE::AnomalySubscription resources, which CloudFormation has in us-east-1 only; `
+          + `this stack's region is ${Token.isUnresolved(region) ? 'decided at deployment' : region}. Put the CostBudget with anomalyAlerts in a `
+          + 'stack in us-east-1 (Cost Anomaly Detection covers every region of the account), or drop anomalyAlerts here.');
+      }
       let monitorArn = anomaly.monitor.monitorArn;
       if (monitorArn === undefined) {
         this.anomalyMonitor = new ce.CfnAnomalyMonitor(this, 'AnomalyMonitor', {
@@ -249,7 +329,7 @@ export class CostBudget extends Construct {
         monitorArn = this.anomalyMonitor.attrMonitorArn;
       }
       const threshold = JSON.stringify({
-        Dimensions: { Key: 'ANOMALY_TOTAL_IMPACT_ABSOLUTE', MatchOptions: ['GREATER_THAN_OR_EQUAL'], Values: [String(anomaly.minImpactUsd ?? DEFAULT_MIN_IMPACT_USD)] },
+        Dimensions: { Key: 'ANOMALY_TOTAL_IMPACT_ABSOLUTE', MatchOptions: ['GREATER_THAN_OR_EQUAL'], Values: [String(minImpactUsd)] },
       });
       // A subscription sends to one SNS topic at once (IMMEDIATE), or to up to 10 addresses in a daily or weekly digest.
       const topicSubscription = new ce.CfnAnomalySubscription(this, 'AnomalySubscription', {
@@ -271,5 +351,43 @@ export class CostBudget extends Construct {
         }));
       }
     }
+  }
+}
+
+/** Tag keys and values: letters, numbers, spaces and `_ . : / = + - @` (AWS's tagging rule); `$` separates them in the filter. */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+function validateCostFilter(scope: Construct, filter: BudgetCostFilter): void {
+  if (!(filter instanceof BudgetCostFilter)) {
+    throw new PlatformError(scope, 'costFilter', filter, 'must be a BudgetCostFilter', "use BudgetCostFilter.tag('team', ['ml-platform'])");
+  }
+  const key = filter.tagKey;
+  if (!Token.isUnresolved(key)) {
+    if (typeof key !== 'string' || key.length < 1 || key.length > 128 || !TAG_TEXT.test(key)) {
+      throw new PlatformError(scope, 'costFilter.key', key, 'must be a tag key of 1 to 128 characters: letters, numbers, spaces and _ . : / = + - @',
+        'give the key of the cost allocation tag, e.g. "team"');
+    }
+    if (key.startsWith('user:')) {
+      throw new PlatformError(scope, 'costFilter.key', key, 'must be the tag key without the "user:" prefix the filter adds',
+        `give ${JSON.stringify(key.slice('user:'.length))}`);
+    }
+    if (key.startsWith('aws:')) {
+      throw new PlatformError(scope, 'costFilter.key', key, 'must be a user-defined tag key: AWS-generated tags ("aws:") are not supported here',
+        "filter on a tag of your own, or set the budget's CostFilters with addPropertyOverride");
+    }
+  }
+  const values = filter.tagValues;
+  if (!Array.isArray(values) || values.length === 0) {
+    throw new PlatformError(scope, 'costFilter.values', values, 'must hold at least one tag value', "e.g. BudgetCostFilter.tag('team', ['ml-platform'])");
+  }
+  for (const [i, value] of values.entries()) {
+    if (Token.isUnresolved(value)) continue;
+    if (typeof value !== 'string' || value.length < 1 || value.length > 256 || !TAG_TEXT.test(value)) {
+      throw new PlatformError(scope, `costFilter.values[${i}]`, value, 'must be a tag value of 1 to 256 characters: letters, numbers, spaces and _ . : / = + - @',
+        'give a value the resources carry, e.g. "ml-platform"');
+    }
+  }
+  if (new Set(values).size !== values.length) {
+    throw new PlatformError(scope, 'costFilter.values', values, 'must not name a value twice', 'remove the repeated value');
   }
 }

@@ -107,6 +107,13 @@ export interface CostBudgetLimit {
   readonly budgetName?: string;
   /** Its limit, US dollars a month. */
   readonly monthlyUsd: number;
+  /**
+   * The filter that narrows it to part of the account's cost (`CostFilters` or `FilterExpression`), in short, e.g.
+   * `TagKeyValue user:team$ml-platform`. The estimate is not compared with a filtered budget: it covers the stacks, and
+   * which of their costs the filter selects is not known here.
+   * @default - none: the budget tracks the whole account's cost
+   */
+  readonly filter?: string;
 }
 
 /** A synthesized CloudFormation template and the name the report gives it. */
@@ -138,8 +145,8 @@ export interface CostEstimateJson {
   readonly unpricedCount: number;
   /** Resources the estimate cannot judge (`CostStatus.UNKNOWN`): they may bill. */
   readonly unknownCount: number;
-  /** The monthly cost budgets the templates define, each with the share of it the estimate takes. */
-  readonly budgets: ReadonlyArray<CostBudgetLimit & { readonly shareAtRest: number; readonly shareAtMost: number }>;
+  /** The monthly cost budgets the templates define, each with the share of it the estimate takes (not for a filtered budget). */
+  readonly budgets: ReadonlyArray<CostBudgetLimit & { readonly shareAtRest?: number; readonly shareAtMost?: number }>;
   readonly stacks: ReadonlyArray<{
     readonly stackName: string;
     readonly monthlyUsdAtRest: number;
@@ -220,8 +227,9 @@ export class CostEstimate {
 
   /**
    * The monthly cost budgets in US dollars that the templates define (`AWS::Budgets::Budget` of type `COST`, monthly, with
-   * a literal limit in USD): what the estimate can be checked against. A budget tracks the whole account's cost, so an
-   * estimate at rest above one means the budget will be exceeded even before anything else in the account bills.
+   * a literal limit in USD): what the estimate can be checked against. A budget without a filter tracks the whole
+   * account's cost, so an estimate at rest above one means the budget will be exceeded even before anything else in the
+   * account bills. A budget with a filter (`filter`) tracks only part of it, and the estimate is not compared with it.
    */
   public readonly budgets: readonly CostBudgetLimit[];
 
@@ -265,7 +273,7 @@ export class CostEstimate {
       monthlyUsdAtMost: this.monthlyUsdAtMost,
       unpricedCount: this.unpriced.length,
       unknownCount: this.unknown.length,
-      budgets: this.budgets.map((b) => ({
+      budgets: this.budgets.map((b) => (b.filter !== undefined ? b : {
         ...b, shareAtRest: this.monthlyUsdAtRest / b.monthlyUsd, shareAtMost: this.monthlyUsdAtMost / b.monthlyUsd,
       })),
       stacks: this.stackNames.map((stackName) => {
@@ -296,10 +304,13 @@ export class CostEstimate {
       out.push('', '## Budgets', '', '| Budget | Limit | Estimate at rest | Estimate at most |', '|---|---:|---:|---:|');
       for (const b of this.budgets) {
         const name = `${this.stackNames.length > 1 ? `${b.stackName}/` : ''}${b.logicalId}${b.budgetName ? ` (${b.budgetName})` : ''}`;
-        const share = (value: number) => `${Math.round((value / b.monthlyUsd) * 100)} %${value > b.monthlyUsd ? ' (over)' : ''}`;
-        out.push(`| \`${cell(name)}\` | ${usd(b.monthlyUsd)} | ${share(this.monthlyUsdAtRest)} | ${share(this.monthlyUsdAtMost)} |`);
+        const share = (value: number) => (b.filter !== undefined ? 'not compared'
+          : `${Math.round((value / b.monthlyUsd) * 100)} %${value > b.monthlyUsd ? ' (over)' : ''}`);
+        out.push(`| \`${cell(name)}\`${b.filter !== undefined ? ` filtered by ${cell(b.filter)}` : ''} | ${usd(b.monthlyUsd)} `
+          + `| ${share(this.monthlyUsdAtRest)} | ${share(this.monthlyUsdAtMost)} |`);
       }
-      out.push('', 'A budget tracks the whole account\'s cost, not only these stacks\'.');
+      out.push('', 'A budget without a filter tracks the whole account\'s cost, not only these stacks\'. A filtered budget tracks '
+        + 'only the costs its filter selects, which the estimate cannot tell apart: it is not compared.');
     }
     for (const stackName of this.stackNames) {
       const items = this.items.filter((i) => i.stackName === stackName);
@@ -1132,9 +1143,29 @@ function readBudgets(stackName: string, template: Json): CostBudgetLimit[] {
     const amount = budget?.BudgetLimit?.Amount;
     const monthlyUsd = typeof amount === 'number' ? amount : typeof amount === 'string' && amount.trim() !== '' ? Number(amount) : NaN;
     if (budget?.BudgetType !== 'COST' || budget.TimeUnit !== 'MONTHLY' || budget.BudgetLimit?.Unit !== 'USD' || !(Number.isFinite(monthlyUsd) && monthlyUsd > 0)) continue;
-    out.push({ stackName, logicalId, ...(typeof budget.BudgetName === 'string' ? { budgetName: budget.BudgetName } : {}), monthlyUsd });
+    const filter = describeBudgetFilter(budget.CostFilters ?? budget.FilterExpression);
+    out.push({
+      stackName, logicalId, ...(typeof budget.BudgetName === 'string' ? { budgetName: budget.BudgetName } : {}), monthlyUsd,
+      ...(filter !== undefined ? { filter } : {}),
+    });
   }
   return out;
+}
+
+/**
+ * A budget's `CostFilters` (`{"TagKeyValue": ["user:team$ml-platform"]}`) in short, `TagKeyValue user:team$ml-platform`;
+ * a `FilterExpression` or anything else as compact JSON. Undefined when there is no filter (absent or empty).
+ */
+function describeBudgetFilter(filter: unknown): string | undefined {
+  if (filter === undefined || filter === null) return undefined;
+  if (typeof filter === 'object' && !Array.isArray(filter)) {
+    const entries = Object.entries(filter as Record<string, unknown>);
+    if (entries.length === 0) return undefined;
+    if (entries.every(([, v]) => Array.isArray(v) && v.every((x) => typeof x === 'string'))) {
+      return entries.map(([k, v]) => `${k} ${(v as string[]).join(', ')}`).join('; ');
+    }
+  }
+  return JSON.stringify(filter);
 }
 
 /** The CloudFormation stacks a cloud assembly's manifest lists, nested assemblies (stages) included. */

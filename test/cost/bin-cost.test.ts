@@ -6,7 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { CostBudget } from '../../constructs/cost';
+import { BudgetCostFilter, CostBudget } from '../../constructs/cost';
 import { TEST_CONTEXT } from '../helpers';
 
 // `bin/cost.ts` (the last step of `npm run synth`) reads a cloud assembly and writes the cost report; with
@@ -120,6 +120,23 @@ describe('bin/cost.ts', () => {
     expect(both.status).toBe(1);
     expect(both.stderr).toMatch(/exceeds AIP_MONTHLY_BUDGET_USD \(\$0\.90\/month\)/);
     expect(both.stderr).toMatch(/above the budget Budgeted\/Budget/);
+  });
+
+  test('a budget filtered on a cost allocation tag is not checked against the whole estimate: a note says so', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aip-bin-cost-filtered-'));
+    const filtered = new App({ outdir: dir, context: TEST_CONTEXT });
+    const s = new Stack(filtered, 'Filtered');
+    new kms.Key(s, 'Key'); // $1.00 a month
+    new CostBudget(s, 'Budget', { monthlyLimitUsd: 0.5, costFilter: BudgetCostFilter.tag('team', ['ml-platform']) });
+    filtered.synth();
+    const alone = runCost({}, dir);
+    expect(alone.status).toBe(0);
+    expect(alone.stderr).toBe('');
+    expect(alone.stdout).toMatch(/note: the budget Filtered\/Budget[0-9A-F]{8} \(\$0\.50\/month\) tracks only costs filtered by TagKeyValue user:team\$ml-platform: the estimate is not checked against it/);
+    // AIP_MONTHLY_BUDGET_USD of the same amount is still checked: it is not that budget.
+    const variable = runCost({ AIP_MONTHLY_BUDGET_USD: '0.5' }, dir);
+    expect(variable.status).toBe(1);
+    expect(variable.stderr).toMatch(/exceeds AIP_MONTHLY_BUDGET_USD \(\$0\.50\/month\)/);
   });
 
   test('an assembly it cannot read (a template file missing) fails with the reason and no stack trace', () => {

@@ -3,7 +3,8 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { AnomalyMonitor, BudgetAlert, CostBudget, CostBudgetProps, CostEstimate } from '../../constructs/cost';
+import * as budgets from 'aws-cdk-lib/aws-budgets';
+import { AnomalyMonitor, BudgetAlert, BudgetCostFilter, CostBudget, CostBudgetProps, CostEstimate } from '../../constructs/cost';
 import { newStack } from '../helpers';
 
 function synth(props: Partial<CostBudgetProps> = {}): { stack: Stack; budget: CostBudget; template: Template } {
@@ -123,8 +124,27 @@ describe('CostBudget', () => {
     });
   });
 
+  test('anomaly alerts in a stack outside us-east-1, or of a region decided at deployment, get a warning: CloudFormation has the AWS::CE types in us-east-1 only', () => {
+    const anomalyAlerts = { monitor: AnomalyMonitor.services() };
+    const warnings = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('ai-platform:costAnomalyRegion'));
+    const { stack: ireland } = newStack({ env: { region: 'eu-west-1' } });
+    new CostBudget(ireland, 'Budget', { monthlyLimitUsd: 100, anomalyAlerts });
+    expect(warnings(ireland)).toHaveLength(1);
+    expect(warnings(ireland)[0].entry.data).toMatch(/eu-west-1.*us-east-1/);
+    const { stack: agnostic } = newStack();
+    new CostBudget(agnostic, 'Budget', { monthlyLimitUsd: 100, anomalyAlerts });
+    expect(warnings(agnostic)).toHaveLength(1);
+    const { stack: virginia } = newStack({ env: { region: 'us-east-1' } });
+    new CostBudget(virginia, 'Budget', { monthlyLimitUsd: 100, anomalyAlerts });
+    expect(warnings(virginia)).toEqual([]);
+    // A budget alone deploys in the stack's region.
+    const { stack: plain } = newStack({ env: { region: 'eu-west-1' } });
+    new CostBudget(plain, 'Budget', { monthlyLimitUsd: 100 });
+    expect(warnings(plain)).toEqual([]);
+  });
+
   test('a topic of the app is used as given, with the publish statements added; an imported one gets a warning naming what its policy needs', () => {
-    const { stack } = newStack();
+    const { stack } = newStack({ env: { region: 'us-east-1' } });
     const own = new sns.Topic(stack, 'Alerts');
     const budget = new CostBudget(stack, 'Budget', { monthlyLimitUsd: 100, topic: own, anomalyAlerts: { monitor: AnomalyMonitor.services() } });
     expect(budget.topic).toBe(own);
@@ -180,6 +200,62 @@ describe('CostBudget', () => {
     expect(estimate.items.filter((i) => i.resourceType.startsWith('AWS::CE::')).map((i) => i.status)).toEqual(['not-billed', 'not-billed']);
   });
 
+  test('the budget counts spend before credits and refunds unless asked to subtract them', () => {
+    synth().template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({ CostTypes: { IncludeCredit: false, IncludeRefund: false } }),
+    });
+    synth({ includeCreditsAndRefunds: true }).template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({ CostTypes: Match.absent() }),
+    });
+  });
+
+  test('with a tag cost filter, the budget tracks only costs that carry the cost allocation tag with one of the values', () => {
+    const { template } = synth({ costFilter: BudgetCostFilter.tag('team', ['ml-platform', 'research']) });
+    template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: Match.objectLike({ CostFilters: { TagKeyValue: ['user:team$ml-platform', 'user:team$research'] } }),
+    });
+    // Without one, no filter: the whole account.
+    synth().template.hasResourceProperties('AWS::Budgets::Budget', { Budget: Match.objectLike({ CostFilters: Match.absent() }) });
+  });
+
+  test('CostEstimate reads a filtered budget back as filtered, and does not compare the estimate with it', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Cost');
+    new CostBudget(stack, 'Team', { monthlyLimitUsd: 50, costFilter: BudgetCostFilter.tag('team', ['ml-platform']) });
+    // A budget of the L1, filtered on a service, is filtered too.
+    new budgets.CfnBudget(stack, 'Sagemaker', {
+      budget: { budgetType: 'COST', timeUnit: 'MONTHLY', budgetLimit: { amount: 20, unit: 'USD' }, costFilters: { Service: ['Amazon SageMaker'] } },
+    });
+    new kms.Key(stack, 'Key');
+    const estimate = CostEstimate.fromCloudAssembly(app.synth());
+    const ids = Object.keys(Template.fromStack(stack).findResources('AWS::Budgets::Budget'));
+    expect(estimate.budgets).toEqual([
+      { stackName: 'Cost', logicalId: ids[0], monthlyUsd: 50, filter: 'TagKeyValue user:team$ml-platform' },
+      { stackName: 'Cost', logicalId: 'Sagemaker', monthlyUsd: 20, filter: 'Service Amazon SageMaker' },
+    ]);
+    expect(estimate.toJSON().budgets[0]).not.toHaveProperty('shareAtRest');
+    expect(estimate.toMarkdown()).toContain(`| \`${ids[0]}\` filtered by TagKeyValue user:team$ml-platform | $50.00 | not compared | not compared |`);
+  });
+
+  test('an address only AWS Budgets accepts is fine without anomaly alerts', () => {
+    const { template } = synth({ emails: ['ops/team@example.com'] });
+    template.hasResourceProperties('AWS::Budgets::Budget', {
+      NotificationsWithSubscribers: Match.arrayWith([Match.objectLike({ Subscribers: Match.arrayWith([{ SubscriptionType: 'EMAIL', Address: 'ops/team@example.com' }]) })]),
+    });
+  });
+
+  test('from JavaScript, null for an optional prop means unset, as undefined does', () => {
+    const nulls = { budgetName: null, alerts: null, emails: null, topic: null, anomalyAlerts: null, costFilter: null, includeCreditsAndRefunds: null };
+    const { template } = synth(nulls as unknown as Partial<CostBudgetProps>);
+    template.hasResourceProperties('AWS::Budgets::Budget', {
+      Budget: { BudgetType: 'COST', TimeUnit: 'MONTHLY', BudgetLimit: { Amount: 1500, Unit: 'USD' }, BudgetName: Match.absent(), CostFilters: Match.absent(),
+        CostTypes: { IncludeCredit: false, IncludeRefund: false } },
+    });
+    template.resourceCountIs('AWS::CE::AnomalySubscription', 0);
+    const anomaly = synth({ anomalyAlerts: { monitor: AnomalyMonitor.services(), minImpactUsd: null as unknown as number } }).template;
+    anomaly.hasResourceProperties('AWS::CE::AnomalySubscription', { ThresholdExpression: Match.stringLikeRegexp('"Values":\\["100"\\]') });
+  });
+
   describe('refuses, naming the prop, the value and what is allowed', () => {
     test.each([
       [{ monthlyLimitUsd: 0 }, /'monthlyLimitUsd' \(0\) must be a positive number of US dollars/],
@@ -197,6 +273,17 @@ describe('CostBudget', () => {
       [{ anomalyAlerts: { monitor: 'arn:aws:ce::123456789012:anomalymonitor/x' as unknown as AnomalyMonitor } }, /'anomalyAlerts\.monitor' .* must be an AnomalyMonitor/],
       [{ anomalyAlerts: { monitor: AnomalyMonitor.fromArn('arn:aws:sns:us-east-1:123456789012:x') } }, /'anomalyAlerts\.monitor' \("arn:aws:sns:.*"\) must be an anomaly monitor ARN/],
       [{ anomalyAlerts: { monitor: AnomalyMonitor.services(), minImpactUsd: -1 } }, /'anomalyAlerts\.minImpactUsd' \(-1\) must be a number of US dollars from 0 to 10000000000/],
+      [{ costFilter: { tagKey: 'team', tagValues: ['a'] } as unknown as BudgetCostFilter }, /'costFilter' .* must be a BudgetCostFilter/],
+      [{ costFilter: BudgetCostFilter.tag('', ['a']) }, /'costFilter\.key' \(""\) must be a tag key of 1 to 128 characters/],
+      [{ costFilter: BudgetCostFilter.tag('team$x', ['a']) }, /'costFilter\.key' \("team\$x"\) must be a tag key of 1 to 128 characters/],
+      [{ costFilter: BudgetCostFilter.tag('user:team', ['a']) }, /'costFilter\.key' \("user:team"\) .*without the "user:" prefix/],
+      [{ costFilter: BudgetCostFilter.tag('aws:createdBy', ['a']) }, /'costFilter\.key' \("aws:createdBy"\) .*user-defined/],
+      [{ costFilter: BudgetCostFilter.tag('team', []) }, /'costFilter\.values' \(\[\]\) must hold at least one tag value/],
+      [{ costFilter: BudgetCostFilter.tag('team', ['']) }, /'costFilter\.values\[0\]' \(""\) must be a tag value of 1 to 256 characters/],
+      [{ costFilter: BudgetCostFilter.tag('team', ['a', 'a']) }, /'costFilter\.values' .* must not name a value twice/],
+      [{ includeCreditsAndRefunds: 'yes' as unknown as boolean }, /'includeCreditsAndRefunds' \("yes"\) must be true or false/],
+      [{ emails: ['ops/team@example.com'], anomalyAlerts: { monitor: AnomalyMonitor.services() } },
+        /'emails\[0\]' \("ops\/team@example.com"\) must be an address Cost Anomaly Detection accepts/],
     ] as Array<[Partial<CostBudgetProps>, RegExp]>)('%j', (props, message) => {
       expect(() => synth(props)).toThrow(message);
     });
