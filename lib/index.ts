@@ -5,3 +5,4 @@ export * as labels from './private/labels';
 export * from './ai-platform-stack';
 export * from './platform-chart';
 export * from './construct-annotations';
+export * from './managed-spot-training';
