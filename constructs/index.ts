@@ -3,3 +3,4 @@ export * from './compute';
 export * from './serving';
 export * from './k8s';
 export * from './cost';
+export * from './training';
