@@ -407,6 +407,7 @@ const NOT_BILLED = new Set([
   'AWS::SageMaker::Model', 'AWS::SageMaker::Endpoint', 'AWS::S3::BucketPolicy', 'AWS::Lambda::Permission',
   'AWS::Lambda::LayerVersion', 'AWS::SSM::Parameter', 'AWS::CDK::Metadata', 'AWS::CloudFormation::WaitConditionHandle',
   'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy', 'AWS::KMS::Alias',
+  'AWS::Batch::JobQueue', 'AWS::Batch::JobDefinition', 'AWS::Batch::SchedulingPolicy',
   // Cost Anomaly Detection is free.
   'AWS::CE::AnomalyMonitor', 'AWS::CE::AnomalySubscription',
 ]);
@@ -513,6 +514,8 @@ class TemplatePricer {
         return [this.alarm(props)];
       case 'AWS::EC2::Volume':
         return [this.volume(props)];
+      case 'AWS::Batch::ComputeEnvironment':
+        return [this.batchEnvironment(props)];
       default:
         break;
     }
@@ -526,6 +529,69 @@ class TemplatePricer {
       description: type === 'AWS::CloudFormation::Stack' ? 'nested stack: its template is not read' : 'resource type not known to this estimate',
       status: CostStatus.UNKNOWN,
     }];
+  }
+
+  // --- AWS Batch -----------------------------------------------------------------------------------------------------
+
+  /**
+   * A managed EC2 or spot compute environment: instances enough for `MinvCpus` at rest and `MaxvCpus` at most. Batch
+   * mixes the listed types as capacity allows, so at rest the vCPUs are filled with the type cheapest per vCPU and at
+   * most with the dearest: the bounds of what Batch may launch. Types must be in the GPU catalog, which knows their vCPUs.
+   */
+  private batchEnvironment(props: Json): Line {
+    const resources: Json | undefined = props.ComputeResources;
+    if (props.Type === 'UNMANAGED' || !resources || typeof resources !== 'object') {
+      return { description: 'AWS Batch unmanaged compute environment: its instances are launched outside this template', status: CostStatus.NOT_BILLED };
+    }
+    const kind = resources.Type;
+    if (kind === 'FARGATE' || kind === 'FARGATE_SPOT') {
+      return { description: `AWS Batch ${kind} compute environment`, status: CostStatus.USAGE_BASED, note: 'billed per vCPU-hour and GB-hour of the jobs that run' };
+    }
+    const spot = kind === 'SPOT';
+    const types: unknown = resources.InstanceTypes;
+    const typeList = Array.isArray(types) && types.length > 0 && types.every((t) => typeof t === 'string') ? types as string[] : undefined;
+    const what = `AWS Batch ${spot ? 'spot' : 'on-demand'} compute environment${typeList ? `: ${typeList.join(', ')}` : ''}`;
+    const min = resources.MinvCpus === undefined ? 0 : this.count(resources.MinvCpus, 'ComputeResources.MinvCpus');
+    const max = this.count(resources.MaxvCpus, 'ComputeResources.MaxvCpus');
+    const problems = [min, max].filter((v): v is Unresolved => v instanceof Unresolved).map((u) => u.why);
+    if (!typeList) problems.push(`ComputeResources.InstanceTypes is ${this.describe(types)}`);
+    if (problems.length > 0) return unpricedLine(what, problems.join('; '));
+    const catalog = GpuInstanceType.catalogTypes();
+    const sized = typeList!.map((name) => ({ name, vcpus: catalog.find((t) => t.name === name)?.vcpus, price: this.given.get(name) ?? ec2Price(name) }));
+    const unknownSize = sized.filter((t) => t.vcpus === undefined).map((t) => t.name);
+    if (unknownSize.length > 0) {
+      return unpricedLine(what, `${unknownSize.join(', ')} ${unknownSize.length === 1 ? 'is' : 'are'} not an instance type of the GPU catalog `
+        + '(an instance family, "optimal" or a CPU type), so the vCPUs of an instance are not known here');
+    }
+    const missing = sized.filter((t) => !t.price).map((t) => t.name);
+    if (missing.length > 0) return unpricedLine(what, `no price for ${missing.join(', ')} in the GPU catalog: give it in instancePrices`);
+    // Instances to cover `vcpus` with one type, and their hourly price.
+    const fill = (vcpus: number, t: { name: string; vcpus?: number; price?: CostUnitPrice }) => {
+      const instances = Math.ceil(vcpus / t.vcpus!);
+      return { ...t, instances, hourly: instances * t.price!.usd };
+    };
+    const perVcpu = [...sized].sort((a, b) => a.price!.usd / a.vcpus! - b.price!.usd / b.vcpus!);
+    const atRest = fill(min as number, perVcpu[0]);
+    const atMost = sized.map((t) => fill(max as number, t)).sort((a, b) => b.hourly - a.hourly)[0];
+    const notes = [
+      `MinvCpus ${min as number}, MaxvCpus ${max as number}: at rest ${atRest.instances} × ${atRest.name} (the cheapest per vCPU), at most ${atMost.instances} × ${atMost.name} `
+        + '(the dearest way to fill MaxvCpus with one listed type); Batch may launch one instance beyond MaxvCpus to place a job',
+      ...(spot ? ['spot capacity priced at the on-demand rate, as an upper bound: the price tables hold no spot prices'] : []),
+      'the instances\' EBS volumes are not in this line',
+    ];
+    return {
+      description: what,
+      status: CostStatus.PRICED,
+      quantityAtRest: atRest.instances,
+      quantityAtMost: atMost.instances,
+      unit: 'instance',
+      unitPrice: atRest.price,
+      unitPriceAtMost: atMost.price !== atRest.price ? atMost.price : undefined,
+      monthlyUsdAtRest: round2(atRest.hourly * HOURS_PER_MONTH),
+      monthlyUsdAtMost: round2(atMost.hourly * HOURS_PER_MONTH),
+      note: notes.join('; '),
+      ...(spot ? { spot: true } : {}),
+    };
   }
 
   // --- EKS -----------------------------------------------------------------------------------------------------------

@@ -215,3 +215,62 @@ describe('CostEstimate.fromCloudAssembly: assemblies it cannot read fail with a 
     expect(() => CostEstimate.fromCloudAssembly(dir)).toThrow(/the manifest lists the nested assembly assemblyProd in assembly-Prod, which has no manifest\.json/);
   });
 });
+
+describe('CostEstimate: AWS Batch compute environments', () => {
+  const G6 = { x: GpuInstanceType.G6_XLARGE, x2: GpuInstanceType.G6_2XLARGE, x4: GpuInstanceType.G6_4XLARGE };
+  const hourly = (t: GpuInstanceType) => t.onDemandPrice!.usdPerHour;
+  const environment = (resources: Record<string, unknown>) => ({
+    Type: 'AWS::Batch::ComputeEnvironment', Properties: { Type: 'MANAGED', ComputeResources: { Subnets: ['s'], ...resources } },
+  });
+
+  test('a managed spot environment: at rest the instances MinvCpus needs of the type cheapest per vCPU, at most the dearest way to fill MaxvCpus', () => {
+    const e = estimate({
+      Spot: environment({ Type: 'SPOT', InstanceTypes: ['g6.xlarge', 'g6.2xlarge', 'g6.4xlarge'], MinvCpus: 8, MaxvCpus: 64 }),
+      Queue: { Type: 'AWS::Batch::JobQueue', Properties: {} },
+      Jobs: { Type: 'AWS::Batch::JobDefinition', Properties: {} },
+    });
+    const spot = line(e, 'Spot');
+    const perVcpu = [G6.x, G6.x2, G6.x4].sort((a, b) => hourly(a) / a.vcpus - hourly(b) / b.vcpus)[0];
+    const fill = (vcpus: number, t: GpuInstanceType) => Math.ceil(vcpus / t.vcpus) * hourly(t);
+    const dearest = [G6.x, G6.x2, G6.x4].sort((a, b) => fill(64, b) - fill(64, a))[0];
+    expect(spot).toMatchObject({
+      status: CostStatus.PRICED,
+      spot: true,
+      unit: 'instance',
+      quantityAtRest: Math.ceil(8 / perVcpu.vcpus),
+      quantityAtMost: Math.ceil(64 / dearest.vcpus),
+      monthlyUsdAtRest: cents(fill(8, perVcpu) * H),
+      monthlyUsdAtMost: cents(fill(64, dearest) * H),
+    });
+    // With the catalog's prices: 16 g6.xlarge fill 64 vCPUs at the highest hourly cost; 8 vCPUs at rest are one g6.4xlarge
+    // or two g6.xlarge, whichever is cheaper per vCPU.
+    expect(dearest.name).toBe('g6.xlarge');
+    expect(spot.note).toMatch(/spot capacity priced at the on-demand rate/);
+    expect(spot.note).toMatch(/Batch may launch one instance beyond MaxvCpus/);
+    expect(line(e, 'Queue').status).toBe(CostStatus.NOT_BILLED);
+    expect(line(e, 'Jobs').status).toBe(CostStatus.NOT_BILLED);
+  });
+
+  test('scales from zero: nothing at rest without MinvCpus; on-demand environments are not marked spot', () => {
+    const e = estimate({ OnDemand: environment({ Type: 'EC2', InstanceTypes: ['g5.xlarge'], MaxvCpus: 16 }) });
+    expect(line(e, 'OnDemand')).toMatchObject({
+      quantityAtRest: 0, quantityAtMost: 4, monthlyUsdAtRest: 0, monthlyUsdAtMost: cents(4 * G5_XLARGE * H),
+    });
+    expect(line(e, 'OnDemand').spot).toBeUndefined();
+  });
+
+  test('instance families, "optimal", unknown vCPUs or a MaxvCpus left to deployment are unpriced with the reason; Fargate bills per use', () => {
+    const e = estimate({
+      Family: environment({ Type: 'SPOT', InstanceTypes: ['g5'], MaxvCpus: 64 }),
+      Optimal: environment({ Type: 'EC2', InstanceTypes: ['optimal'], MaxvCpus: 64 }),
+      Param: environment({ Type: 'EC2', InstanceTypes: ['g5.xlarge'], MaxvCpus: { Ref: 'Max' } }),
+      Fargate: environment({ Type: 'FARGATE_SPOT', MaxvCpus: 64 }),
+      Unmanaged: { Type: 'AWS::Batch::ComputeEnvironment', Properties: { Type: 'UNMANAGED' } },
+    }, { Parameters: { Max: { Type: 'Number', Default: 32 } } });
+    expect(line(e, 'Family')).toMatchObject({ status: CostStatus.UNPRICED, note: expect.stringMatching(/^g5 is not an instance type of the GPU catalog/) });
+    expect(line(e, 'Optimal').note).toMatch(/^optimal is not an instance type of the GPU catalog/);
+    expect(line(e, 'Param').note).toMatch(/ComputeResources\.MaxvCpus is a Ref to the parameter Max \(default 32\)/);
+    expect(line(e, 'Fargate').status).toBe(CostStatus.USAGE_BASED);
+    expect(line(e, 'Unmanaged').status).toBe(CostStatus.NOT_BILLED);
+  });
+});

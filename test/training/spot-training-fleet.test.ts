@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { SpotTrainingFleet, SpotTrainingFleetProps } from '../../constructs/training';
+import { CostEstimate } from '../../constructs/cost';
 import { newStack } from '../helpers';
 
 const IMAGE = ecs.ContainerImage.fromRegistry('public.ecr.aws/example/train:1');
@@ -380,5 +381,20 @@ describe('SpotTrainingFleet cdk-nag AwsSolutions', () => {
       'AwsSolutions-VPC7',
     ]);
     for (const [, reason] of ours) expect(reason.length).toBeGreaterThan(40);
+  });
+});
+
+describe('SpotTrainingFleet in the cost estimate', () => {
+  test('every resource of the fleet is known to CostEstimate: nothing at rest but its KMS key, at most maxInstances of its instances', () => {
+    const { stack, template } = fleet({ maxInstances: 2 });
+    const estimate = CostEstimate.fromTemplates([{ stackName: stack.stackName, template: template().toJSON() }]);
+    expect(estimate.unknown.map((i) => i.resourceType)).toEqual([]);
+    const compute = estimate.items.filter((i) => i.resourceType === 'AWS::Batch::ComputeEnvironment');
+    expect(compute).toHaveLength(1);
+    // maxvCpus 2 x 16 (g6.4xlarge): at most the dearest way to fill 32 vCPUs, 8 x g6.xlarge.
+    expect(compute[0]).toMatchObject({ spot: true, quantityAtRest: 0, quantityAtMost: 8, monthlyUsdAtRest: 0 });
+    // At rest only the checkpoint bucket's KMS key bills, beside the test VPC's NAT gateway and its address.
+    const fleetAtRest = estimate.items.filter((i) => !i.logicalId.startsWith('Vpc')).reduce((a, i) => a + (i.monthlyUsdAtRest ?? 0), 0);
+    expect(fleetAtRest).toBe(1);
   });
 });
