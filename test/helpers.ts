@@ -1,4 +1,4 @@
-import { App, Stack, StackProps } from 'aws-cdk-lib';
+import { App, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 
 /** Context every test app uses: aws-cdk's CloudFormation validation turns findings into synthesis errors. */
@@ -16,4 +16,17 @@ export function newStack(props: StackProps = {}, id = 'TestStack'): { app: App; 
 /** Synthesizes the stack's app (running CloudFormation validation) and returns the stack's template. */
 export function synthTemplate(stack: Stack): Template {
   return Template.fromStack(stack);
+}
+
+/** Every cdk-nag acknowledgement recorded in the stack (`Validations.of(x).acknowledge`), as rule id -> reason. */
+export function acknowledgements(stack: Stack): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of stack.node.findAll()) {
+    for (const m of c.node.metadata) {
+      if (m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+        for (const [id, reason] of Object.entries(m.data as Record<string, string>)) out[id.replace(/^annotation::/i, '')] = reason;
+      }
+    }
+  }
+  return out;
 }

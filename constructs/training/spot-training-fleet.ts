@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Token, Validations } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { PlatformError, requireProp } from '../../lib/private/errors';
 import { NODE_METADATA_OPTIONS } from '../../lib/private/node-metadata';
 import { AcceleratorVendor, CpuArchitecture, GpuInstanceType } from '../compute/gpu-instance-type';
+import { acknowledgeWildcards } from '../serving/private/nag';
 
 /** Properties of a `SpotTrainingFleet`. */
 export interface SpotTrainingFleetProps {
@@ -454,10 +455,8 @@ export class SpotTrainingFleet extends Construct {
       }));
     }
     role.attachInlinePolicy(policy);
-    const objects = Stack.of(this).resolve(this.checkpointBucket.arnForObjects(`${prefix}*`));
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${flattenArn(objects)}]`,
-      reason: 'Checkpoint objects under the fleet\'s prefix only: a job writes new checkpoint files and reads back the latest one, whose names it chooses at run time',
+    acknowledgeWildcards(policy, {
+      ReadWriteCheckpoints: 'Checkpoint objects under the fleet\'s prefix only: a job writes new checkpoint files and reads back the latest one, whose names it chooses at run time',
     });
   }
 
@@ -556,20 +555,4 @@ export class SpotTrainingFleet extends Construct {
       }
     }
   }
-}
-
-/** cdk-nag's rendering of a resolved ARN: Ref and GetAtt in angle brackets, joins concatenated. */
-function flattenArn(node: unknown): string {
-  if (typeof node === 'string') return node;
-  const n = node as Record<string, unknown>;
-  if (n['Fn::Join']) {
-    const [delimiter, items] = n['Fn::Join'] as [string, unknown[]];
-    return items.map(flattenArn).join(delimiter);
-  }
-  if (n['Fn::GetAtt']) {
-    const [resource, attribute] = n['Fn::GetAtt'] as [string, string];
-    return `<${resource}.${attribute}>`;
-  }
-  if (n.Ref) return `<${String(n.Ref)}>`;
-  return JSON.stringify(node);
 }

@@ -7,21 +7,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { EndpointInstanceType, EndpointVariant, ModelData } from '../../constructs/serving';
-import { newStack } from '../helpers';
+import { acknowledgements, newStack } from '../helpers';
 import { newEndpoint } from './util';
-
-/** Every acknowledgement recorded in the stack, as rule id -> reason. */
-function acknowledgements(stack: Stack): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of stack.node.findAll()) {
-    for (const m of c.node.metadata) {
-      if (m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
-        for (const [id, reason] of Object.entries(m.data as Record<string, string>)) out[id.replace(/^annotation::/i, '')] = reason;
-      }
-    }
-  }
-  return out;
-}
 
 describe('cdk-nag AwsSolutions', () => {
   let stack: Stack;

@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { GpuInstanceType } from '../../constructs/compute/gpu-instance-type';
 import { SpotTrainingFleet, SpotTrainingFleetProps } from '../../constructs/training';
 import { CostEstimate } from '../../constructs/cost';
-import { newStack } from '../helpers';
+import { acknowledgements, newStack } from '../helpers';
 
 const IMAGE = ecs.ContainerImage.fromRegistry('public.ecr.aws/example/train:1');
 
@@ -345,19 +345,6 @@ describe('SpotTrainingFleet validation', () => {
       .toThrow(/\[TestStack\/Fleet\] 'vpc' \(undefined\) is required: an ec2\.IVpc/);
   });
 });
-
-/** Every acknowledgement recorded in the stack, as rule id -> reason. */
-function acknowledgements(stack: Stack): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of stack.node.findAll()) {
-    for (const m of c.node.metadata) {
-      if (m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
-        for (const [id, reason] of Object.entries(m.data as Record<string, string>)) out[id.replace(/^annotation::/i, '')] = reason;
-      }
-    }
-  }
-  return out;
-}
 
 describe('SpotTrainingFleet cdk-nag AwsSolutions', () => {
   let stack: Stack;
