@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -375,6 +375,17 @@ export class SpotTrainingFleet extends Construct {
       timeout,
       propagateTags: true,
     });
+    // An image from ECR gives the execution role ecr:GetAuthorizationToken, an action IAM allows only on "*" (the
+    // repository's pull actions are scoped to the repository).
+    const executionPolicy = this.jobDefinition.container.executionRole.node.tryFindChild('DefaultPolicy');
+    const onAnyResource = executionPolicy instanceof iam.Policy ? policyActionsOnAnyResource(executionPolicy) : [];
+    if (onAnyResource.length > 0 && onAnyResource.every((a) => a === 'ecr:GetAuthorizationToken')) {
+      Validations.of(executionPolicy!).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ecr:GetAuthorizationToken, which Batch needs to pull the training image from ECR, is an account-level action IAM allows only on "*"; '
+          + 'the pull actions themselves are limited to the image\'s repository',
+      });
+    }
   }
 
   private createEnvironment(id: string, spot: boolean, vpc: ec2.IVpc, vpcSubnets: ec2.SubnetSelection, types: GpuInstanceType[]): batch.ManagedEc2EcsComputeEnvironment {
@@ -555,4 +566,12 @@ export class SpotTrainingFleet extends Construct {
       }
     }
   }
+}
+
+/** The actions of a policy's statements whose resource is "*". */
+function policyActionsOnAnyResource(policy: iam.Policy): string[] {
+  const doc = Stack.of(policy).resolve(policy.document) as { Statement?: Array<{ Action?: string | string[]; Resource?: string | string[] }> };
+  return (doc.Statement ?? [])
+    .filter((st) => ([] as string[]).concat(st.Resource ?? []).includes('*'))
+    .flatMap((st) => ([] as string[]).concat(st.Action ?? []));
 }
