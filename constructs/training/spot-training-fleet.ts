@@ -183,7 +183,9 @@ const HOST_TERMINATED = batch.Reason.SPOT_INSTANCE_RECLAIMED;
  * - Checkpoints: the container gets `CHECKPOINT_S3_URI` (`s3://bucket/prefix/`). The job must save checkpoints there
  *   periodically and, when it starts, resume from the latest one: a reclaimed spot instance gets two minutes' notice,
  *   and the retried attempt starts on another instance with nothing from the first one's disk. The job role may
- *   list, read, write and delete objects under that prefix only.
+ *   read, write and delete objects under that prefix only. It may list the bucket the fleet creates, so that S3
+ *   answers 404, not 403, for a checkpoint that does not exist yet; in a bucket passed in it may list under the prefix
+ *   only.
  * - With `onDemandFallback`, an on-demand environment of the same types follows the spot one in the queue. Batch
  *   places a job in the first environment in order that can take it, and moves on only when that one is at its
  *   `maxvCpus`: it is overflow capacity, not a fallback for when spot capacity is short. For a job that must finish
@@ -370,7 +372,7 @@ export class SpotTrainingFleet extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: `Training jobs of spot training fleet ${this.node.path}`,
     });
-    this.grantCheckpoints(this.jobRole, prefix);
+    this.grantCheckpoints(this.jobRole, prefix, props.checkpointBucket === undefined || props.checkpointBucket === null);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -452,15 +454,20 @@ export class SpotTrainingFleet extends Construct {
     return bucket;
   }
 
-  /** List, read, write and delete under the prefix, nothing else in the bucket; the bucket's KMS key when it has one. */
-  private grantCheckpoints(role: iam.IRole, prefix: string): void {
+  /**
+   * Read, write and delete under the prefix, nothing else in the bucket; the bucket's KMS key when it has one. Listing:
+   * the whole bucket the fleet created, which holds only checkpoints, and only under the prefix in a bucket passed in.
+   * S3 answers a HeadObject or GetObject on a missing key with 404 only to a caller allowed to list the bucket, and with
+   * 403 otherwise; checkpoint code that asks whether a file exists (s3fs `exists()`, boto3 `head_object`) expects 404.
+   */
+  private grantCheckpoints(role: iam.IRole, prefix: string, ownBucket: boolean): void {
     const policy = new iam.Policy(this, 'CheckpointPolicy', {
       statements: [
         new iam.PolicyStatement({
           sid: 'ListCheckpoints',
           actions: ['s3:ListBucket'],
           resources: [this.checkpointBucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+          ...(ownBucket ? {} : { conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
         }),
         new iam.PolicyStatement({
           sid: 'ReadWriteCheckpoints',

@@ -244,7 +244,7 @@ describe('SpotTrainingFleet checkpoints', () => {
     });
   });
 
-  test('the job role may list, read and write only under the checkpoint prefix, and use only the bucket\'s key', () => {
+  test('the job role may list the created bucket, read and write only under the checkpoint prefix, and use only the bucket\'s key', () => {
     const t = fleet().template();
     const [bucketId] = Object.keys(t.findResources('AWS::S3::Bucket'));
     const [keyId] = Object.keys(t.findResources('AWS::KMS::Key'));
@@ -253,8 +253,9 @@ describe('SpotTrainingFleet checkpoints', () => {
     expect(Object.keys(policies)).toHaveLength(1);
     expect(Object.values(policies)[0].Properties.PolicyDocument.Statement).toEqual([
       {
+        // No s3:prefix condition on the bucket that holds only checkpoints: S3 answers a HeadObject or GetObject on a
+        // missing key with 404 only to a caller that may list the bucket, and with 403 otherwise.
         Sid: 'ListCheckpoints', Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
-        Condition: { StringLike: { 's3:prefix': ['checkpoints/*'] } },
       },
       {
         Sid: 'ReadWriteCheckpoints', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
