@@ -29,7 +29,9 @@ export interface ManagedSpotTrainingProps {
    */
   readonly instanceCount?: number;
   /**
-   * The ML storage volume attached to each instance, in GiB (1 to 16384).
+   * The ML storage volume attached to each instance, in GiB (1 to 16384). On a type with local instance storage
+   * (g4dn, g5, g6, p4d, p5 and others) SageMaker uses that storage instead, and refuses a size above its total
+   * (125 GB on ml.g4dn.xlarge, 250 GB on ml.g5.xlarge).
    * @default 50
    */
   readonly volumeSizeGiB?: number;
@@ -79,7 +81,11 @@ export interface ManagedSpotTrainingProps {
    */
   readonly securityGroupIds?: string[];
   /**
-   * KMS key for the output artifacts and the storage volumes.
+   * KMS key for the output artifacts and the storage volumes. It is sent as `VolumeKmsKeyId` only for instance types
+   * without local instance storage: SageMaker refuses `VolumeKmsKeyId` for a type with local NVMe storage (g4dn, g5,
+   * g6, g6e, p3dn, p4d, p5 and the other families listed in `LOCAL_STORAGE_FAMILIES`), which it uses instead of an EBS
+   * volume and which the instance encrypts in hardware. Checkpoints are not encrypted with it: they get the
+   * checkpoint bucket's default encryption.
    * @default - S3's and EBS's default encryption
    */
   readonly kmsKeyId?: string;
@@ -130,20 +136,37 @@ export interface ManagedSpotTrainingReportOptions {
   readonly usdPerInstanceHour?: number;
 }
 
+/** SageMaker's pattern for a training job name; the 63-character limit is checked apart, since hyphens are outside the count. */
 const JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const JOB_NAME_MAX = 63;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 const ML_TYPE = /^ml\.[a-z0-9-]+\.[a-z0-9-]+$/;
 const CHANNEL = /^[A-Za-z0-9.\-_]{1,64}$/;
 const MAX_RUNTIME_SECONDS = 28 * 24 * 3600;
 const MAX_VOLUME_GIB = 16384;
+/**
+ * Instance families with local NVMe instance storage among SageMaker's training types. SageMaker puts the ML storage
+ * volume on that storage and refuses a `VolumeKmsKeyId` for them (ResourceConfig in the SageMaker API reference).
+ */
+const LOCAL_STORAGE_FAMILIES = new Set([
+  'g4dn', 'g5', 'g6', 'g6e', 'gr6', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'trn1', 'trn1n', 'trn2',
+]);
+/** CPU families with a `d` in their suffix (m5d, c5d, r5d, c6id, m6id) have local NVMe storage as well. */
+const LOCAL_STORAGE_CPU_FAMILY = /^[cmr]\d+[a-z]*d$/;
+
+/** Whether an `ml.` instance type has local instance storage, so SageMaker refuses a volume KMS key for it. */
+function hasLocalStorage(mlType: string): boolean {
+  const family = mlType.split('.')[1];
+  return LOCAL_STORAGE_FAMILIES.has(family) || LOCAL_STORAGE_CPU_FAMILY.test(family);
+}
 
 /** The `CreateTrainingJob` request of a managed spot training job: checked, with checkpoints and both time limits set. */
 export function managedSpotTrainingRequest(props: ManagedSpotTrainingProps): CreateTrainingJobCommandInput {
   if (typeof props !== 'object' || props === null) {
     throw new PlatformError(undefined, 'props', props, 'must be the training job\'s ManagedSpotTrainingProps', 'pass { jobName, roleArn, image, instanceType, maxRuntime, checkpointS3Uri, outputS3Uri }');
   }
-  check('jobName', props.jobName, (v) => typeof v === 'string' && JOB_NAME.test(v),
+  check('jobName', props.jobName, (v) => typeof v === 'string' && v.length <= JOB_NAME_MAX && JOB_NAME.test(v),
     'must be 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit (SageMaker\'s rule)', 'e.g. "fraud-mlp-2026-12-02"');
   check('roleArn', props.roleArn, (v) => typeof v === 'string' && ROLE_ARN.test(v), 'must be an IAM role ARN, arn:aws:iam::<account>:role/<name>',
     'pass the SageMaker execution role the job runs as');
@@ -202,7 +225,7 @@ export function managedSpotTrainingRequest(props: ManagedSpotTrainingProps): Cre
       InstanceType: instanceType as NonNullable<CreateTrainingJobCommandInput['ResourceConfig']>['InstanceType'],
       InstanceCount: count,
       VolumeSizeInGB: volume,
-      ...(props.kmsKeyId ? { VolumeKmsKeyId: props.kmsKeyId } : {}),
+      ...(props.kmsKeyId && !hasLocalStorage(instanceType as string) ? { VolumeKmsKeyId: props.kmsKeyId } : {}),
     },
     EnableManagedSpotTraining: true,
     StoppingCondition: { MaxRuntimeInSeconds: runtime, MaxWaitTimeInSeconds: wait },
@@ -234,7 +257,7 @@ export async function startManagedSpotTraining(client: SageMakerClient, props: M
 /** Reads a training job (`DescribeTrainingJob`) and reports what spot saved it so far. */
 export async function describeManagedSpotTraining(client: SageMakerClient, jobName: string,
   options: ManagedSpotTrainingReportOptions = {}): Promise<ManagedSpotTrainingReport> {
-  check('jobName', jobName, (v) => typeof v === 'string' && JOB_NAME.test(v), 'must be a training job name', 'pass the name the job was started with');
+  check('jobName', jobName, (v) => typeof v === 'string' && v.length <= JOB_NAME_MAX && JOB_NAME.test(v), 'must be a training job name', 'pass the name the job was started with');
   const { DescribeTrainingJobCommand } = await import('@aws-sdk/client-sagemaker');
   return managedSpotTrainingReport(await client.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName })), options);
 }

@@ -83,6 +83,14 @@ export interface SpotTrainingFleetProps {
   readonly memoryPerJob?: Size;
 
   /**
+   * Size of the container's `/dev/shm`, a whole number of MiB up to `memoryPerJob`. PyTorch DataLoader workers pass
+   * batches through it, and NCCL uses it between the GPUs of one instance; Docker's default is 64 MiB, which stops a
+   * DataLoader with workers ("bus error") and NCCL. What is written there counts against `memoryPerJob`.
+   * @default - half of memoryPerJob, at most 8 GiB
+   */
+  readonly sharedMemorySize?: Size;
+
+  /**
    * Attempts per job (Batch takes 1-10). A job is retried only when its host went away (a reclaimed spot instance);
    * any other failure ends it.
    * @default 5
@@ -141,6 +149,8 @@ export const CHECKPOINT_ENV = 'CHECKPOINT_S3_URI';
 
 const DEFAULT_TYPES = [GpuInstanceType.G6_XLARGE, GpuInstanceType.G6_2XLARGE, GpuInstanceType.G6_4XLARGE];
 const DEFAULT_MEMORY_SHARE = 0.9;
+/** The most `/dev/shm` gets by default, as in the Kubernetes TrainingJob. */
+const DEFAULT_SHM_MAX_MIB = 8192;
 /** The glob Batch writes into a job's status reason when the instance under it went away: "Host EC2 (instance i-...) terminated." */
 const HOST_TERMINATED = batch.Reason.SPOT_INSTANCE_RECLAIMED;
 
@@ -164,14 +174,18 @@ const HOST_TERMINATED = batch.Reason.SPOT_INSTANCE_RECLAIMED;
  *   credentials from the instance metadata (they get the job role from the ECS agent instead), and the root volume
  *   is encrypted gp3. The environment points at the template's latest version, so a change to it reaches Batch as
  *   an infrastructure update.
- * - Jobs are sized against the smallest type, so any instance the environment launches can run any job.
+ * - Jobs are sized against the smallest type, so any instance the environment launches can run any job. Their
+ *   `/dev/shm` is half their memory, at most 8 GiB: Docker's 64 MiB default is too small for PyTorch DataLoader workers
+ *   and for NCCL between the GPUs of one instance.
  * - The retry strategy retries only when Batch reports that the host went away (status reason `Host EC2*`,
  *   aws-batch's `Reason.SPOT_INSTANCE_RECLAIMED`), up to `attempts`, and exits on anything else: without the final
  *   catch-all entries Batch would retry every failure, a bug in the training code included.
  * - Checkpoints: the container gets `CHECKPOINT_S3_URI` (`s3://bucket/prefix/`). The job must save checkpoints there
  *   periodically and, when it starts, resume from the latest one: a reclaimed spot instance gets two minutes' notice,
  *   and the retried attempt starts on another instance with nothing from the first one's disk. The job role may
- *   list, read, write and delete objects under that prefix only.
+ *   read, write and delete objects under that prefix only. It may list the bucket the fleet creates, so that S3
+ *   answers 404, not 403, for a checkpoint that does not exist yet; in a bucket passed in it may list under the prefix
+ *   only.
  * - With `onDemandFallback`, an on-demand environment of the same types follows the spot one in the queue. Batch
  *   places a job in the first environment in order that can take it, and moves on only when that one is at its
  *   `maxvCpus`: it is overflow capacity, not a fallback for when spot capacity is short. For a job that must finish
@@ -230,6 +244,17 @@ export class SpotTrainingFleet extends Construct {
     requireProp(this, 'image', props.image, 'object', 'an ecs.ContainerImage: the training image',
       'pass e.g. ecs.ContainerImage.fromEcrRepository(repository, tag)');
 
+    // A JavaScript caller has no type checker: a number or a string here would fail later with a bare TypeError.
+    this.requireDuration('timeout', props.timeout, 'Duration.hours(24)');
+    this.requireDuration('checkpointRetention', props.checkpointRetention, 'Duration.days(30)');
+    this.requireSize('memoryPerJob', props.memoryPerJob, 'Size.gibibytes(14)');
+    this.requireSize('rootVolumeSize', props.rootVolumeSize, 'Size.gibibytes(200)');
+    this.requireSize('sharedMemorySize', props.sharedMemorySize, 'Size.gibibytes(8)');
+    this.requireInterface('checkpointBucket', props.checkpointBucket, ['bucketName', 'bucketArn'], ['arnForObjects'],
+      'an s3.IBucket', 'import a bucket by name with s3.Bucket.fromBucketName(this, id, name), or s3.Bucket.fromBucketAttributes with its encryptionKey');
+    this.requireInterface('jobRole', props.jobRole, ['roleArn'], ['attachInlinePolicy'],
+      'an iam.IRole', 'import a role by ARN with iam.Role.fromRoleArn(this, id, arn)');
+
     // Defaults
     const types = props.instanceTypes ?? DEFAULT_TYPES;
     this.validateInstanceTypes(types);
@@ -255,6 +280,7 @@ export class SpotTrainingFleet extends Construct {
     this.validateWhole('vcpusPerJob', vcpusPerJob, 1, smallest.vcpus,
       `ask for at most ${smallest.vcpus} vCPUs, or list only larger instance types`, 'the smallest instance type\'s vCPUs');
     const memoryMiB = this.validateMemory(memory, smallest.memoryMiB);
+    const sharedMemoryMiB = this.validateSharedMemory(props.sharedMemorySize, memoryMiB);
     this.validateWhole('attempts', attempts, 1, 10, 'use 1-10 attempts', 'Batch\'s limit');
     if (!Token.isUnresolved(timeout.toSeconds()) && timeout.toSeconds() < 60) {
       throw new PlatformError(this, 'timeout', `${timeout.toSeconds()} seconds`, 'must be at least 60 seconds (Batch\'s minimum for a job timeout)',
@@ -346,7 +372,7 @@ export class SpotTrainingFleet extends Construct {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: `Training jobs of spot training fleet ${this.node.path}`,
     });
-    this.grantCheckpoints(this.jobRole, prefix);
+    this.grantCheckpoints(this.jobRole, prefix, props.checkpointBucket === undefined || props.checkpointBucket === null);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -359,6 +385,7 @@ export class SpotTrainingFleet extends Construct {
         gpu: gpusPerJob,
         cpu: vcpusPerJob,
         memory: Size.mebibytes(memoryMiB),
+        linuxParameters: new batch.LinuxParameters(this, 'LinuxParameters', { sharedMemorySize: Size.mebibytes(sharedMemoryMiB) }),
         jobRole: this.jobRole,
         environment: { ...(props.environment ?? {}), [CHECKPOINT_ENV]: this.checkpointS3Uri },
         logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'training' }),
@@ -438,15 +465,20 @@ export class SpotTrainingFleet extends Construct {
     return bucket;
   }
 
-  /** List, read, write and delete under the prefix, nothing else in the bucket; the bucket's KMS key when it has one. */
-  private grantCheckpoints(role: iam.IRole, prefix: string): void {
+  /**
+   * Read, write and delete under the prefix, nothing else in the bucket; the bucket's KMS key when it has one. Listing:
+   * the whole bucket the fleet created, which holds only checkpoints, and only under the prefix in a bucket passed in.
+   * S3 answers a HeadObject or GetObject on a missing key with 404 only to a caller allowed to list the bucket, and with
+   * 403 otherwise; checkpoint code that asks whether a file exists (s3fs `exists()`, boto3 `head_object`) expects 404.
+   */
+  private grantCheckpoints(role: iam.IRole, prefix: string, ownBucket: boolean): void {
     const policy = new iam.Policy(this, 'CheckpointPolicy', {
       statements: [
         new iam.PolicyStatement({
           sid: 'ListCheckpoints',
           actions: ['s3:ListBucket'],
           resources: [this.checkpointBucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+          ...(ownBucket ? {} : { conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } } }),
         }),
         new iam.PolicyStatement({
           sid: 'ReadWriteCheckpoints',
@@ -531,6 +563,43 @@ export class SpotTrainingFleet extends Construct {
         + 'less than the nominal memory, and a job asking for more than an instance registered stays RUNNABLE; leave some room');
     }
     return mib;
+  }
+
+  /** Half the job's memory, at most 8 GiB, or the size given: a whole number of MiB from 1 to the job's memory. */
+  private validateSharedMemory(size: Size | undefined, memoryMiB: number): number {
+    if (size === undefined || size === null) return Math.min(DEFAULT_SHM_MAX_MIB, Math.floor(memoryMiB / 2));
+    if (size.isUnresolved()) {
+      throw new PlatformError(this, 'sharedMemorySize', '<token>', 'cannot be a token: it is checked against memoryPerJob at synthesis', 'pass Size.mebibytes(n) or Size.gibibytes(n)');
+    }
+    const mib = size.toMebibytes({ rounding: SizeRoundingBehavior.NONE });
+    if (!Number.isInteger(mib) || mib < 1 || mib > memoryMiB) {
+      throw new PlatformError(this, 'sharedMemorySize', `${mib} MiB`, `must be a whole number of MiB from 1 to ${memoryMiB} (memoryPerJob), since it counts against the job's memory`,
+        'lower sharedMemorySize or raise memoryPerJob');
+    }
+    return mib;
+  }
+
+  private requireDuration(prop: string, value: unknown, example: string): void {
+    if (value === undefined || value === null) return;
+    if (typeof value !== 'object' || typeof (value as Duration).toSeconds !== 'function') {
+      throw new PlatformError(this, prop, value, 'must be a Duration', `pass e.g. ${example}`);
+    }
+  }
+
+  private requireSize(prop: string, value: unknown, example: string): void {
+    if (value === undefined || value === null) return;
+    if (typeof value !== 'object' || typeof (value as Size).toMebibytes !== 'function') {
+      throw new PlatformError(this, prop, value, 'must be a Size', `pass e.g. ${example}`);
+    }
+  }
+
+  /** An optional prop typed as an interface: an object with these attributes and methods. */
+  private requireInterface(prop: string, value: unknown, attributes: string[], methods: string[], what: string, fix: string): void {
+    if (value === undefined || value === null) return;
+    const v = value as Record<string, unknown>;
+    if (typeof value !== 'object' || attributes.some((a) => v[a] === undefined) || methods.some((m) => typeof v[m] !== 'function')) {
+      throw new PlatformError(this, prop, value, `must be ${what}`, fix);
+    }
   }
 
   private validatePrefix(prefix: string): void {

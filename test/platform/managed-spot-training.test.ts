@@ -52,7 +52,7 @@ describe('managed spot training', () => {
   test('takes an ml. type name, a cluster, a wait limit, a VPC, a KMS key, retries and tags as given', () => {
     const input = managedSpotTrainingRequest({
       ...PROPS,
-      instanceType: 'ml.p4d.24xlarge',
+      instanceType: 'ml.p3.16xlarge',
       instanceCount: 2,
       volumeSizeGiB: 200,
       maxWait: Duration.hours(12),
@@ -64,7 +64,7 @@ describe('managed spot training', () => {
       tags: { team: 'ml-platform' },
     });
     expect(input).toMatchObject({
-      ResourceConfig: { InstanceType: 'ml.p4d.24xlarge', InstanceCount: 2, VolumeSizeInGB: 200, VolumeKmsKeyId: expect.stringContaining(':key/') },
+      ResourceConfig: { InstanceType: 'ml.p3.16xlarge', InstanceCount: 2, VolumeSizeInGB: 200, VolumeKmsKeyId: expect.stringContaining(':key/') },
       StoppingCondition: { MaxRuntimeInSeconds: 14400, MaxWaitTimeInSeconds: 43200 },
       CheckpointConfig: { LocalPath: '/opt/ml/checkpoints/run-1' },
       OutputDataConfig: { KmsKeyId: expect.stringContaining(':key/') },
@@ -72,6 +72,16 @@ describe('managed spot training', () => {
       RetryStrategy: { MaximumRetryAttempts: 2 },
       Tags: [{ Key: 'team', Value: 'ml-platform' }],
     });
+  });
+
+  test.each([
+    [GpuInstanceType.G5_XLARGE, 'ml.g5.xlarge'], ['ml.g4dn.12xlarge', 'ml.g4dn.12xlarge'], ['ml.p4d.24xlarge', 'ml.p4d.24xlarge'],
+    ['ml.p5.48xlarge', 'ml.p5.48xlarge'], ['ml.g6e.2xlarge', 'ml.g6e.2xlarge'], ['ml.p3dn.24xlarge', 'ml.p3dn.24xlarge'], ['ml.c5d.4xlarge', 'ml.c5d.4xlarge'],
+  ])('with a KMS key on %s, a type with local instance storage, the key encrypts the output but is not sent as VolumeKmsKeyId', (instanceType, name) => {
+    const kmsKeyId = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const input = managedSpotTrainingRequest({ ...PROPS, instanceType, kmsKeyId });
+    expect(input.ResourceConfig).toEqual({ InstanceType: name, InstanceCount: 1, VolumeSizeInGB: 50 });
+    expect(input.OutputDataConfig).toEqual({ S3OutputPath: PROPS.outputS3Uri, KmsKeyId: kmsKeyId });
   });
 
   test('reports the saving as SageMaker computes it, the instance-seconds not billed, the interruptions, and USD at a given price', async () => {
@@ -120,6 +130,7 @@ describe('managed spot training', () => {
     test.each([
       [{ jobName: 'fraud_mlp' }, /'jobName' \("fraud_mlp"\) must be 1 to 63 letters, digits and hyphens/],
       [{ jobName: undefined }, /'jobName' \(undefined\) is required and must be 1 to 63/],
+      [{ jobName: `fraud-${'a-'.repeat(30)}x` }, /'jobName' \("fraud-a-a-.*-x"\) must be 1 to 63 letters, digits and hyphens/],
       [{ roleArn: 'sagemaker-training' }, /'roleArn' \("sagemaker-training"\) must be an IAM role ARN/],
       [{ image: 'train image' }, /'image' \("train image"\) must be a container image URI without whitespace/],
       [{ instanceType: 'g5.xlarge' }, /'instanceType' \("g5.xlarge"\) must be a GpuInstanceType or an ml\. instance type name/],

@@ -190,6 +190,22 @@ describe('SpotTrainingFleet job definition', () => {
     });
   });
 
+  test('gives the container a /dev/shm of half its memory, at most 8 GiB, for DataLoader workers and NCCL, or the size given', () => {
+    // g6.xlarge: 16 GiB, so the job gets 14745 MiB and /dev/shm half of it.
+    const small = fleet().template();
+    small.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: Match.objectLike({ LinuxParameters: Match.objectLike({ SharedMemorySize: Math.floor(Math.floor(16384 * 0.9) / 2) }) }),
+    });
+    const large = fleet({ instanceTypes: [GpuInstanceType.G6_12XLARGE, GpuInstanceType.G6_24XLARGE, GpuInstanceType.G6_48XLARGE] }).template();
+    large.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: Match.objectLike({ LinuxParameters: Match.objectLike({ SharedMemorySize: 8192 }) }),
+    });
+    const given = fleet({ sharedMemorySize: Size.gibibytes(2) }).template();
+    given.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: Match.objectLike({ LinuxParameters: Match.objectLike({ SharedMemorySize: 2048 }) }),
+    });
+  });
+
   test('gives the container CHECKPOINT_S3_URI, runs as the job role and logs to a log group kept for a month', () => {
     const t = fleet().template();
     const [bucketId] = Object.keys(t.findResources('AWS::S3::Bucket'));
@@ -228,7 +244,7 @@ describe('SpotTrainingFleet checkpoints', () => {
     });
   });
 
-  test('the job role may list, read and write only under the checkpoint prefix, and use only the bucket\'s key', () => {
+  test('the job role may list the created bucket, read and write only under the checkpoint prefix, and use only the bucket\'s key', () => {
     const t = fleet().template();
     const [bucketId] = Object.keys(t.findResources('AWS::S3::Bucket'));
     const [keyId] = Object.keys(t.findResources('AWS::KMS::Key'));
@@ -237,8 +253,9 @@ describe('SpotTrainingFleet checkpoints', () => {
     expect(Object.keys(policies)).toHaveLength(1);
     expect(Object.values(policies)[0].Properties.PolicyDocument.Statement).toEqual([
       {
+        // No s3:prefix condition on the bucket that holds only checkpoints: S3 answers a HeadObject or GetObject on a
+        // missing key with 404 only to a caller that may list the bucket, and with 403 otherwise.
         Sid: 'ListCheckpoints', Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
-        Condition: { StringLike: { 's3:prefix': ['checkpoints/*'] } },
       },
       {
         Sid: 'ReadWriteCheckpoints', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
@@ -334,6 +351,17 @@ describe('SpotTrainingFleet validation', () => {
     ['a command that is a string', { command: 'python train.py' as never }, /'command' \("python train\.py"\) must be an array of strings/],
     ['subnets the VPC lacks', { vpcSubnets: { subnets: [] } }, /'vpcSubnets' .* must select at least one subnet/],
     ['no image', { image: undefined }, /'image' \(undefined\) is required: an ecs\.ContainerImage/],
+    ['a shared memory size above the job\'s memory', { memoryPerJob: Size.gibibytes(8), sharedMemorySize: Size.gibibytes(9) },
+      /'sharedMemorySize' \("9216 MiB"\) must be a whole number of MiB from 1 to 8192 \(memoryPerJob\)/],
+    // JavaScript callers have no type checker: each of these would otherwise fail with a TypeError, or synthesize s3://undefined/.
+    ['a timeout given as a number', { timeout: 3600 as never }, /'timeout' \(3600\) must be a Duration: pass e\.g\. Duration\.hours\(24\)/],
+    ['a memory size given as a string', { memoryPerJob: '16GiB' as never }, /'memoryPerJob' \("16GiB"\) must be a Size/],
+    ['a root volume given as a number', { rootVolumeSize: 200 as never }, /'rootVolumeSize' \(200\) must be a Size/],
+    ['a retention given as a number', { checkpointRetention: 30 as never }, /'checkpointRetention' \(30\) must be a Duration/],
+    ['a shared memory size given as a number', { sharedMemorySize: 4096 as never }, /'sharedMemorySize' \(4096\) must be a Size/],
+    ['a bucket given by name', { checkpointBucket: 'my-checkpoints' as never }, /'checkpointBucket' \("my-checkpoints"\) must be an s3\.IBucket.*s3\.Bucket\.fromBucketName/],
+    ['a role given by ARN', { jobRole: 'arn:aws:iam::123456789012:role/train' as never }, /'jobRole' \("arn:aws:iam::123456789012:role\/train"\) must be an iam\.IRole.*iam\.Role\.fromRoleArn/],
+    ['instance types given by name', { instanceTypes: ['g6.xlarge'] as never }, /'instanceTypes' \("g6\.xlarge"\) must hold GpuInstanceType values/],
   ];
   test.each(cases)('with %s, synthesis fails', (_name, props, message) => {
     expect(() => fleet(props as Partial<SpotTrainingFleetProps>)).toThrow(message);
