@@ -387,7 +387,10 @@ export class SpotTrainingFleet extends Construct {
         memory: Size.mebibytes(memoryMiB),
         linuxParameters: new batch.LinuxParameters(this, 'LinuxParameters', { sharedMemorySize: Size.mebibytes(sharedMemoryMiB) }),
         jobRole: this.jobRole,
-        environment: { ...(props.environment ?? {}), [CHECKPOINT_ENV]: this.checkpointS3Uri },
+        // The region for the AWS SDKs in the job: with a hop limit of 1 they cannot read it from the instance metadata.
+        environment: {
+          AWS_REGION: Stack.of(this).region, AWS_DEFAULT_REGION: Stack.of(this).region, ...(props.environment ?? {}), [CHECKPOINT_ENV]: this.checkpointS3Uri,
+        },
         logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'training' }),
       }),
       retryAttempts: attempts,

@@ -183,6 +183,9 @@ describe('SpotTrainingFleet job definition', () => {
           { Type: 'GPU', Value: '2' },
         ]),
         Environment: Match.arrayEquals([
+          // The stack's region for the AWS SDKs, which cannot read it from the instance metadata (hop limit 1).
+          { Name: 'AWS_REGION', Value: { Ref: 'AWS::Region' } },
+          { Name: 'AWS_DEFAULT_REGION', Value: { Ref: 'AWS::Region' } },
           { Name: 'EPOCHS', Value: '10' },
           { Name: 'CHECKPOINT_S3_URI', Value: Match.anyValue() },
         ]),
@@ -214,7 +217,11 @@ describe('SpotTrainingFleet job definition', () => {
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     t.hasResourceProperties('AWS::Batch::JobDefinition', {
       ContainerProperties: Match.objectLike({
-        Environment: [{ Name: 'CHECKPOINT_S3_URI', Value: { 'Fn::Join': ['', ['s3://', { Ref: bucketId }, '/checkpoints/']] } }],
+        Environment: [
+          { Name: 'AWS_REGION', Value: { Ref: 'AWS::Region' } },
+          { Name: 'AWS_DEFAULT_REGION', Value: { Ref: 'AWS::Region' } },
+          { Name: 'CHECKPOINT_S3_URI', Value: { 'Fn::Join': ['', ['s3://', { Ref: bucketId }, '/checkpoints/']] } },
+        ],
         JobRoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
         LogConfiguration: { LogDriver: 'awslogs', Options: Match.objectLike({ 'awslogs-group': { Ref: logGroupId } }) },
       }),
@@ -411,5 +418,14 @@ describe('SpotTrainingFleet in the cost estimate', () => {
     // At rest only the checkpoint bucket's KMS key bills, beside the test VPC's NAT gateway and its address.
     const fleetAtRest = estimate.items.filter((i) => !i.logicalId.startsWith('Vpc')).reduce((a, i) => a + (i.monthlyUsdAtRest ?? 0), 0);
     expect(fleetAtRest).toBe(1);
+  });
+});
+
+describe('SpotTrainingFleet job region', () => {
+  test('an AWS_REGION given in environment replaces the stack\'s region, once', () => {
+    const t = fleet({ environment: { AWS_REGION: 'eu-west-1' } }).template();
+    const [definition] = Object.values(t.findResources('AWS::Batch::JobDefinition'));
+    const env = definition.Properties.ContainerProperties.Environment as Array<{ Name: string; Value: unknown }>;
+    expect(env.filter((e) => e.Name === 'AWS_REGION')).toEqual([{ Name: 'AWS_REGION', Value: 'eu-west-1' }]);
   });
 });
