@@ -150,7 +150,7 @@ const MAX_VOLUME_GIB = 16384;
  * volume on that storage and refuses a `VolumeKmsKeyId` for them (ResourceConfig in the SageMaker API reference).
  */
 const LOCAL_STORAGE_FAMILIES = new Set([
-  'g4dn', 'g5', 'g6', 'g6e', 'gr6', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'trn1', 'trn1n', 'trn2',
+  'g4dn', 'g5', 'g6', 'g6e', 'gr6', 'p3dn', 'p4d', 'p4de', 'p5', 'p5e', 'p5en', 'p6-b200', 'trn1', 'trn1n', 'trn2',
 ]);
 /** CPU families with a `d` in their suffix (m5d, c5d, r5d, c6id, m6id) have local NVMe storage as well. */
 const LOCAL_STORAGE_CPU_FAMILY = /^[cmr]\d+[a-z]*d$/;
