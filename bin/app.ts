@@ -8,6 +8,7 @@ import { App } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AiPlatformStack } from '../lib/ai-platform-stack';
 import { PlatformError } from '../lib/private/errors';
+import { readMonthlyBudget } from './private/monthly-budget';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const adminRoleArns = (process.env.AIP_CLUSTER_ADMIN_ROLE_ARNS ?? '').split(',').map((a) => a.trim()).filter((a) => a !== '');
@@ -21,13 +22,7 @@ for (const arn of adminRoleArns) {
 
 // AIP_MONTHLY_BUDGET_USD gives the stack a monthly cost budget (AWS Budgets, alerts at 80 % and 100 % of actual spend and
 // 100 % of the forecast) that bin/cost.ts also checks the estimate against; AIP_BUDGET_EMAILS, comma-separated, get its alerts.
-const budgetValue = (process.env.AIP_MONTHLY_BUDGET_USD ?? '').trim();
-const monthlyLimitUsd = budgetValue === '' ? undefined : Number(budgetValue);
-if (monthlyLimitUsd !== undefined && !(Number.isFinite(monthlyLimitUsd) && monthlyLimitUsd > 0)) {
-  console.error(`AIP_MONTHLY_BUDGET_USD (${JSON.stringify(process.env.AIP_MONTHLY_BUDGET_USD)}) must be a positive number of US dollars `
-    + 'a month, like 1500: set it to the monthly budget, or leave it unset');
-  process.exit(1);
-}
+const monthlyLimitUsd = readMonthlyBudget();
 const emails = (process.env.AIP_BUDGET_EMAILS ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
 if (emails.length > 0 && monthlyLimitUsd === undefined) {
   console.error('AIP_BUDGET_EMAILS is set but AIP_MONTHLY_BUDGET_USD is not: set the monthly budget whose alerts they get');

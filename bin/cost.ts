@@ -21,19 +21,12 @@ import * as path from 'node:path';
 import { CostEstimate } from '../constructs/cost/cost-estimate';
 import { countByType, usd } from '../constructs/cost/private/report-format';
 import { PlatformError } from '../lib/private/errors';
+import { BUDGET_VARIABLE, readMonthlyBudget } from './private/monthly-budget';
 
 const root = path.join(__dirname, '..');
 const assemblyDir = path.resolve(process.argv[2] ?? path.join(root, 'cdk.out'));
 const outdir = path.resolve(process.argv[3] ?? path.join(root, 'dist'));
-const BUDGET_VARIABLE = 'AIP_MONTHLY_BUDGET_USD';
-
-const budgetValue = (process.env[BUDGET_VARIABLE] ?? '').trim();
-const budget = budgetValue === '' ? undefined : Number(budgetValue);
-if (budget !== undefined && !(Number.isFinite(budget) && budget > 0)) {
-  console.error(`${BUDGET_VARIABLE} (${JSON.stringify(process.env[BUDGET_VARIABLE])}) must be a positive number of US dollars a month, `
-    + `like 1500: set it to the monthly budget the estimate at rest must stay within, or leave it unset`);
-  process.exit(1);
-}
+const budget = readMonthlyBudget();
 
 const PRICES_VARIABLE = 'AIP_INSTANCE_PRICES';
 const instancePrices: Record<string, number> = {};
