@@ -16,4 +16,4 @@ echo "== building the server and its tests (TypeScript, on this machine's Node.j
 cd "$here"
 npx tsc -p tsconfig.json
 echo "== running them on Node.js $("$node_bin" --version)"
-bash "$here/scripts/run-tests.sh" "$node_bin"
+"$node_bin" --test --test-reporter=spec dist/test/*.test.js
